@@ -1,0 +1,57 @@
+# Convenience targets over CMake. Each installs the Debian 12 packages it
+# needs when they are missing (as root, `apt-get update` first), then
+# configures and builds.
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+JOBS       ?= 2
+CMAKE_ARGS ?=
+
+# What each target needs from Debian. The runtime libraries come with the
+# -dev packages.
+PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev
+PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema python3-kafka
+PKGS_BENCH = $(PKGS_BUILD)
+
+.PHONY: all build demo check bench deps-build deps-test clean
+
+all: build
+
+define ensure_pkgs
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps-build:
+	$(call ensure_pkgs,$(PKGS_BUILD))
+
+deps-test:
+	$(call ensure_pkgs,$(PKGS_TEST))
+
+build: deps-build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/cxpulse demo $(DEMO_ARGS)
+
+# The release build runs every test (integration, cross-process, schema);
+# the sanitizer build runs the unit tests under ASan and UBSan.
+check: deps-test build
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit
+	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
+	cd $(BUILD) && ctest --output-on-failure
+
+bench: build
+	./$(BUILD)/bench_core
+	./$(BUILD)/bench_e2e
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

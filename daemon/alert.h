@@ -1,0 +1,44 @@
+/* Alerts: the contract subscribers read (domain.md section 6). */
+#ifndef CXP_ALERT_H
+#define CXP_ALERT_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "hash.h"
+#include "jsonw.h"
+#include "state.h"
+
+#define CXP_ALERT_SCHEMA "cxpulse.alert/1"
+#define CXP_ALERT_MAX_REASONS 8
+
+typedef struct cxp_alert_reason {
+  const char *factor;
+  double value;
+  double contribution;
+} cxp_alert_reason;
+
+typedef struct cxp_alert {
+  cxp_alert_type type;
+  int priority; /* 1..4 */
+  cxp_str customer_id, case_id, segment, trigger_event_id;
+  int64_t event_ts_ms, emitted_at_ms, deadline_ms; /* deadline 0: none */
+  cxp_alert_reason reasons[CXP_ALERT_MAX_REASONS];
+  int n_reasons;
+  const char *actions_json; /* rendered JSON array */
+  const char *role;         /* who may act; NULL when none */
+} cxp_alert;
+
+const char *cxp_alert_type_name(cxp_alert_type t);
+
+/* The deterministic id: from pipeline, type, customer, case and triggering
+ * event, so that a replay yields the same id. */
+void cxp_alert_id(cxp_idbuf *out, const char *pipeline, const cxp_alert *a);
+
+/* Appends the alert's JSON to b. */
+void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline);
+
+/* Priority with one level of lift (P2 -> P1) for premium customers. */
+int cxp_alert_lift(int priority, int premium);
+
+#endif

@@ -1,0 +1,79 @@
+#include "arena.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+struct cxp_arena_chunk {
+  cxp_arena_chunk *next;
+  size_t cap, off;
+  _Alignas(16) unsigned char data[];
+};
+
+static cxp_arena_chunk *chunk_new(size_t cap) {
+  cxp_arena_chunk *c = malloc(sizeof *c + cap);
+  if (c == NULL) abort(); /* out of memory in the decoder: nothing to save */
+  c->next = NULL;
+  c->cap = cap;
+  c->off = 0;
+  return c;
+}
+
+void cxp_arena_init(cxp_arena *a, size_t chunk_size) {
+  a->chunk_size = chunk_size < 4096 ? 4096 : chunk_size;
+  a->head = NULL;
+  a->high_water = 0;
+  a->used = 0;
+}
+
+void cxp_arena_close(cxp_arena *a) {
+  while (a->head != NULL) {
+    cxp_arena_chunk *n = a->head->next;
+    free(a->head);
+    a->head = n;
+  }
+}
+
+void *cxp_arena_alloc(cxp_arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (a->head == NULL || a->head->cap - a->head->off < n) {
+    size_t cap = n > a->chunk_size ? n : a->chunk_size;
+    cxp_arena_chunk *c = chunk_new(cap);
+    c->next = a->head;
+    a->head = c;
+  }
+  void *p = a->head->data + a->head->off;
+  a->head->off += n;
+  a->used += n;
+  if (a->used > a->high_water) a->high_water = a->used;
+  return p;
+}
+
+void cxp_arena_reset(cxp_arena *a) {
+  if (a->head != NULL && a->head->next != NULL) {
+    /* Several chunks were needed: replace them by one that holds it all. */
+    cxp_arena_close(a);
+    if (a->high_water > a->chunk_size) a->chunk_size = a->high_water;
+    a->head = chunk_new(a->chunk_size);
+  }
+  if (a->head != NULL) a->head->off = 0;
+  a->used = 0;
+}
+
+static _Thread_local cxp_arena *json_arena;
+
+static void *json_malloc(size_t n) {
+  return json_arena != NULL ? cxp_arena_alloc(json_arena, n) : malloc(n);
+}
+
+static void json_free(void *p) {
+  if (json_arena == NULL) free(p);
+}
+
+void cxp_arena_json_install(void) {
+  cJSON_Hooks h = {json_malloc, json_free};
+  cJSON_InitHooks(&h);
+}
+
+void cxp_arena_json_begin(cxp_arena *a) { json_arena = a; }
+void cxp_arena_json_end(void) { json_arena = NULL; }

@@ -1,0 +1,395 @@
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define OFF(f) offsetof(cxp_config, f)
+
+const cxp_setting cxp_config_table[] = {
+    {"pipeline", CXP_T_STRING, "\"/etc/cxpulse/pipelines/default.json\"", 1, 255,
+     OFF(pipeline), "Path of the pipeline file (topics, indicator and alert settings)."},
+    {"log.level", CXP_T_STRING, "\"info\"", 4, 5, OFF(log_level),
+     "Least severe level logged: error, warn, info or debug."},
+    {"commit.interval_ms", CXP_T_INT, "1000", 100, 60000, OFF(commit_interval_ms),
+     "How often stored offsets are committed, asynchronously."},
+    {"poll.batch", CXP_T_INT, "2000", 1, 100000, OFF(poll_batch),
+     "Most messages handled per loop wake-up before other handles get a turn."},
+    {"poll.idle_ms", CXP_T_INT, "100", 10, 10000, OFF(idle_poll_ms),
+     "Interval of the timer that serves the consumer while no traffic arrives."},
+    {"backpressure.high", CXP_T_INT, "400000", 1000, 10000000, OFF(backpressure_high),
+     "Producer queue depth (messages) at which consumption pauses."},
+    {"backpressure.low", CXP_T_INT, "100000", 0, 10000000, OFF(backpressure_low),
+     "Producer queue depth at which paused consumption resumes."},
+    {"stats.interval_s", CXP_T_INT, "30", 0, 3600, OFF(stats_interval_s),
+     "Interval of the counters line in the log; 0 turns it off."},
+    {"shutdown.timeout_ms", CXP_T_INT, "10000", 100, 600000, OFF(shutdown_timeout_ms),
+     "Longest wait for outputs to be acknowledged at shutdown."},
+    {NULL, 0, NULL, 0, 0, 0, NULL}};
+
+char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (buf == NULL) break;
+    size_t r = fread(buf + n, 1, cap - n - 1, f);
+    n += r;
+    if (n < cap - 1) break;
+    cap *= 2;
+    char *nb = realloc(buf, cap);
+    if (nb == NULL) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf = nb;
+    }
+  }
+  int bad = ferror(f);
+  if (f != stdin) fclose(f);
+  if (buf == NULL || bad) {
+    snprintf(err, errlen, "%s: %s", path, buf == NULL ? "out of memory" : "read error");
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+cJSON *cxp_json_load(const char *path, char *err, size_t errlen) {
+  size_t len;
+  char *text = cxp_read_file(path, &len, err, errlen);
+  if (text == NULL) return NULL;
+  const char *end = NULL;
+  /* The length includes the NUL: cJSON insists on seeing it. */
+  cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+  if (root == NULL) {
+    size_t at = end ? (size_t)(end - text) : 0, line = 1, col = 1;
+    for (size_t i = 0; i < at && i < len; i++) {
+      if (text[i] == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    snprintf(err, errlen, "%s:%zu:%zu: not valid JSON", path, line, col);
+  } else if (!cJSON_IsObject(root)) {
+    snprintf(err, errlen, "%s: the top level must be a JSON object", path);
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  free(text);
+  return root;
+}
+
+void cxp_settings_defaults(const cxp_setting *tbl, void *obj) {
+  char err[256];
+  for (const cxp_setting *s = tbl; s->name; s++) {
+    cJSON *v = cJSON_Parse(s->def);
+    cJSON *wrap = cJSON_CreateObject();
+    /* Defaults go through the same path as the file's values, so a default
+     * that breaks the table's own bounds is caught by the unit tests. */
+    cJSON *cur = wrap;
+    const char *p = s->name;
+    for (;;) {
+      const char *dot = strchr(p, '.');
+      char part[128];
+      size_t n = dot ? (size_t)(dot - p) : strlen(p);
+      snprintf(part, sizeof part, "%.*s", (int)n, p);
+      if (!dot) {
+        cJSON_AddItemToObject(cur, part, v);
+        break;
+      }
+      cJSON *child = cJSON_CreateObject();
+      cJSON_AddItemToObject(cur, part, child);
+      cur = child;
+      p = dot + 1;
+    }
+    if (cxp_settings_apply(tbl, obj, wrap, "(defaults)", NULL, NULL, err, sizeof err))
+      cxp_error("config", "bad default: %s", err);
+    cJSON_Delete(wrap);
+  }
+}
+
+static const cxp_setting *find(const cxp_setting *tbl, const char *name) {
+  for (const cxp_setting *s = tbl; s->name; s++)
+    if (strcmp(s->name, name) == 0) return s;
+  return NULL;
+}
+
+/* True when some setting's name starts with "prefix.". */
+static int is_section(const cxp_setting *tbl, const char *prefix) {
+  size_t n = strlen(prefix);
+  for (const cxp_setting *s = tbl; s->name; s++)
+    if (strncmp(s->name, prefix, n) == 0 && s->name[n] == '.') return 1;
+  return 0;
+}
+
+static int set_one(const cxp_setting *s, void *obj, const cJSON *v,
+                   const char *file, const char *key, char *err, size_t errlen) {
+  char *base = (char *)obj + s->offset;
+  switch (s->type) {
+  case CXP_T_BOOL:
+    if (!cJSON_IsBool(v)) goto type;
+    *(int *)base = cJSON_IsTrue(v);
+    return 0;
+  case CXP_T_INT: {
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) goto type;
+    double d = v->valuedouble;
+    if (d < s->min || d > s->max) goto range;
+    *(long long *)base = (long long)d;
+    return 0;
+  }
+  case CXP_T_DOUBLE: {
+    if (!cJSON_IsNumber(v)) goto type;
+    double d = v->valuedouble;
+    if (d < s->min || d > s->max) goto range;
+    *(double *)base = d;
+    return 0;
+  }
+  case CXP_T_STRING: {
+    if (!cJSON_IsString(v)) goto type;
+    size_t n = strlen(v->valuestring);
+    if (n < s->min || n > s->max || n >= CXP_STR_MAX) {
+      snprintf(err, errlen, "%s: key '%s': length %zu is outside %g..%g", file, key, n,
+               s->min, s->max);
+      return -1;
+    }
+    memcpy(base, v->valuestring, n + 1);
+    return 0;
+  }
+  case CXP_T_LIST: {
+    if (!cJSON_IsArray(v)) goto type;
+    int count = cJSON_GetArraySize(v);
+    if (count < s->min || count > s->max) goto range_list;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) {
+      if (!cJSON_IsString(it) || it->valuestring[0] == '\0') goto type;
+    }
+    char *text = cJSON_PrintUnformatted(v);
+    if (text == NULL || strlen(text) >= CXP_LIST_MAX) {
+      free(text);
+      snprintf(err, errlen, "%s: key '%s': list too long", file, key);
+      return -1;
+    }
+    strcpy(base, text);
+    free(text);
+    return 0;
+  }
+  }
+type:
+  snprintf(err, errlen, "%s: key '%s': expected %s", file, key,
+           s->type == CXP_T_BOOL     ? "true or false"
+           : s->type == CXP_T_INT    ? "an integer"
+           : s->type == CXP_T_DOUBLE ? "a number"
+           : s->type == CXP_T_STRING ? "a string"
+                                     : "an array of non-empty strings");
+  return -1;
+range:
+  snprintf(err, errlen, "%s: key '%s': %g is outside %g..%g", file, key,
+           v->valuedouble, s->min, s->max);
+  return -1;
+range_list:
+  snprintf(err, errlen, "%s: key '%s': needs %g to %g entries", file, key, s->min,
+           s->max);
+  return -1;
+}
+
+static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
+                const char *prefix, const char *file, const char *passthrough,
+                cxp_kv_fn kv, char *err, size_t errlen) {
+  const cJSON *it;
+  cJSON_ArrayForEach(it, node) {
+    char key[256];
+    if (prefix[0])
+      snprintf(key, sizeof key, "%s.%s", prefix, it->string);
+    else
+      snprintf(key, sizeof key, "%s", it->string);
+    /* librdkafka's own names contain dots ("bootstrap.servers"), so below
+     * the passthrough key the rest of the path is taken as one name. */
+    if (passthrough && kv && strncmp(key, passthrough, strlen(passthrough)) == 0 &&
+        key[strlen(passthrough)] == '.') {
+      if (cJSON_IsObject(it)) {
+        if (walk(tbl, obj, it, key, file, passthrough, kv, err, errlen)) return -1;
+        continue;
+      }
+      char val[CXP_STR_MAX];
+      if (cJSON_IsString(it))
+        snprintf(val, sizeof val, "%s", it->valuestring);
+      else if (cJSON_IsBool(it))
+        snprintf(val, sizeof val, "%s", cJSON_IsTrue(it) ? "true" : "false");
+      else if (cJSON_IsNumber(it))
+        snprintf(val, sizeof val, "%.17g", it->valuedouble);
+      else {
+        snprintf(err, errlen, "%s: key '%s': expected a string, number or boolean",
+                 file, key);
+        return -1;
+      }
+      if (kv(obj, key + strlen(passthrough) + 1, val)) {
+        snprintf(err, errlen, "%s: key '%s': too many or too long", file, key);
+        return -1;
+      }
+      continue;
+    }
+    const cxp_setting *s = find(tbl, key);
+    if (s) {
+      if (set_one(s, obj, it, file, key, err, errlen)) return -1;
+    } else if (cJSON_IsObject(it) && is_section(tbl, key)) {
+      if (walk(tbl, obj, it, key, file, passthrough, kv, err, errlen)) return -1;
+    } else {
+      snprintf(err, errlen, "%s: key '%s': unknown setting", file, key);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int cxp_settings_apply(const cxp_setting *tbl, void *obj, const cJSON *root,
+                       const char *file, const char *passthrough, cxp_kv_fn kv,
+                       char *err, size_t errlen) {
+  return walk(tbl, obj, root, "", file, passthrough, kv, err, errlen);
+}
+
+static void print_value(const cxp_setting *s, const void *obj, FILE *out) {
+  const char *base = (const char *)obj + s->offset;
+  switch (s->type) {
+  case CXP_T_BOOL: fputs(*(const int *)base ? "true" : "false", out); break;
+  case CXP_T_INT: fprintf(out, "%lld", *(const long long *)base); break;
+  case CXP_T_DOUBLE: fprintf(out, "%.17g", *(const double *)base); break;
+  case CXP_T_STRING: {
+    cJSON *s2 = cJSON_CreateString(base);
+    char *t = cJSON_PrintUnformatted(s2);
+    fputs(t, out);
+    free(t);
+    cJSON_Delete(s2);
+    break;
+  }
+  case CXP_T_LIST: fputs(base, out); break;
+  }
+}
+
+void cxp_settings_print(const cxp_setting *tbl, const void *obj, FILE *out,
+                        int indent) {
+  /* Settings of one section sit together in the table, so the nesting can be
+   * written in one pass by closing and opening objects as the prefix changes. */
+  char open[8][64];
+  int depth = 0;
+  int first[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  fputs("{", out);
+  for (const cxp_setting *s = tbl; s->name; s++) {
+    char parts[8][64];
+    int np = 0;
+    const char *p = s->name;
+    while (np < 8) {
+      const char *dot = strchr(p, '.');
+      size_t n = dot ? (size_t)(dot - p) : strlen(p);
+      snprintf(parts[np++], 64, "%.*s", (int)n, p);
+      if (!dot) break;
+      p = dot + 1;
+    }
+    int common = 0;
+    while (common < depth && common < np - 1 && strcmp(open[common], parts[common]) == 0)
+      common++;
+    while (depth > common) {
+      depth--;
+      fprintf(out, "\n%*s}", indent * (depth + 1), "");
+    }
+    while (depth < np - 1) {
+      fprintf(out, "%s\n%*s\"%s\": {", first[depth] ? "" : ",", indent * (depth + 1), "",
+              parts[depth]);
+      first[depth] = 0;
+      snprintf(open[depth], 64, "%s", parts[depth]);
+      depth++;
+      first[depth] = 1;
+    }
+    fprintf(out, "%s\n%*s\"%s\": ", first[depth] ? "" : ",", indent * (depth + 1), "",
+            parts[np - 1]);
+    first[depth] = 0;
+    print_value(s, obj, out);
+  }
+  while (depth > 0) {
+    depth--;
+    fprintf(out, "\n%*s}", indent * (depth + 1), "");
+  }
+  fputs("\n}", out);
+}
+
+void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
+  static const char *tn[] = {"bool", "int", "number", "string", "list"};
+  fputs("| setting | type | default | bounds | description |\n|---|---|---|---|---|\n", out);
+  for (const cxp_setting *s = tbl; s->name; s++) {
+    fprintf(out, "| `%s` | %s | `%s` | ", s->name, tn[s->type], s->def);
+    if (s->type == CXP_T_BOOL)
+      fputs("", out);
+    else if (s->type == CXP_T_STRING)
+      fprintf(out, "length %g..%g", s->min, s->max);
+    else if (s->type == CXP_T_LIST)
+      fprintf(out, "%g..%g entries", s->min, s->max);
+    else
+      fprintf(out, "%g..%g", s->min, s->max);
+    fprintf(out, " | %s |\n", s->desc);
+  }
+}
+
+const char *cxp_config_kafka_get(const cxp_config *c, const char *key) {
+  for (int i = 0; i < c->n_kafka; i++)
+    if (strcmp(c->kafka[i].key, key) == 0) return c->kafka[i].value;
+  return NULL;
+}
+
+static int kafka_kv(void *obj, const char *key, const char *value) {
+  cxp_config *c = obj;
+  for (int i = 0; i < c->n_kafka; i++) {
+    if (strcmp(c->kafka[i].key, key) == 0) {
+      snprintf(c->kafka[i].value, sizeof c->kafka[i].value, "%s", value);
+      return 0;
+    }
+  }
+  if (c->n_kafka >= CXP_KAFKA_MAX || strlen(key) >= sizeof c->kafka[0].key ||
+      strlen(value) >= sizeof c->kafka[0].value)
+    return -1;
+  snprintf(c->kafka[c->n_kafka].key, sizeof c->kafka[0].key, "%s", key);
+  snprintf(c->kafka[c->n_kafka].value, sizeof c->kafka[0].value, "%s", value);
+  c->n_kafka++;
+  return 0;
+}
+
+void cxp_config_kafka_default(cxp_config *c, const char *key, const char *value) {
+  if (cxp_config_kafka_get(c, key) == NULL) kafka_kv(c, key, value);
+}
+
+void cxp_config_defaults(cxp_config *c) {
+  memset(c, 0, sizeof *c);
+  cxp_settings_defaults(cxp_config_table, c);
+}
+
+int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
+  cxp_config_defaults(c);
+  cJSON *root = cxp_json_load(path, err, errlen);
+  if (root == NULL) return -1;
+  int rc = cxp_settings_apply(cxp_config_table, c, root, path, "kafka", kafka_kv, err,
+                              errlen);
+  cJSON_Delete(root);
+  if (rc) return -1;
+  if (cxp_log_parse_level(c->log_level) < 0) {
+    snprintf(err, errlen, "%s: key 'log.level': '%s' is not error, warn, info or debug",
+             path, c->log_level);
+    return -1;
+  }
+  if (c->backpressure_low >= c->backpressure_high) {
+    snprintf(err, errlen, "%s: key 'backpressure.low': must be below backpressure.high",
+             path);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+/* The functional core: one input message in, zero or more outputs out.
+ *
+ * No libuv, no librdkafka, no clock: the shell passes the arrival time and
+ * the wall clock in each message, and receives outputs through `emit`,
+ * synchronously, while cxp_core_process runs. The bytes handed to emit live
+ * in the core's scratch buffer and are valid only during the call, so the
+ * shell copies them (rd_kafka_produce with RD_KAFKA_MSG_F_COPY, or a write
+ * to stdout). */
+#ifndef CXP_CORE_H
+#define CXP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "event.h"
+#include "jsonw.h"
+#include "pipeline.h"
+#include "state.h"
+
+typedef enum { CXP_STREAM_ALERTS, CXP_STREAM_INDICATORS, CXP_STREAM_DEAD_LETTERS,
+               CXP_STREAM__COUNT } cxp_stream;
+
+typedef struct cxp_msg {
+  const char *topic;     /* NULL in replay */
+  int32_t partition;
+  int64_t offset;
+  const char *payload;
+  size_t len;
+  const char *key;       /* the Kafka key; NULL when none */
+  size_t key_len;
+  int64_t received_ms;   /* arrival, stamped on dead letters; 0: event clock */
+  int64_t now_ms;        /* stamped as emitted_at; 0: event clock */
+  int check_future;      /* reject ts too far past received_ms */
+} cxp_msg;
+
+typedef void (*cxp_emit_fn)(void *opaque, cxp_stream stream, const char *key,
+                            size_t key_len, const char *value, size_t value_len);
+
+typedef struct cxp_counters {
+  uint64_t consumed;
+  uint64_t processed;                /* good events applied */
+  uint64_t by_type[CXP_EV__COUNT];
+  uint64_t dead[CXP_BAD__COUNT];     /* by reason */
+  uint64_t duplicates;               /* replayed offsets and repeated event ids */
+  uint64_t alerts[CXP_AL__COUNT];
+  uint64_t suppressed_cooldown;
+  uint64_t suppressed_consent;
+  uint64_t outputs[CXP_STREAM__COUNT];
+} cxp_counters;
+
+typedef struct cxp_core {
+  const cxp_pipeline *pl;
+  cxp_state state;
+  cxp_arena arena;   /* cJSON trees of the current batch */
+  cxp_buf out;       /* the output being built */
+  cxp_counters n;
+  cxp_emit_fn emit;
+  void *opaque;
+  int in_batch;
+  int64_t clock_ms;  /* event clock: the largest event time applied */
+} cxp_core;
+
+void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque);
+void cxp_core_close(cxp_core *c);
+
+/* Messages are processed in batches: decoded trees stay in the arena until
+ * the batch ends. Processing outside a batch opens and closes one itself. */
+void cxp_core_batch_begin(cxp_core *c);
+void cxp_core_batch_end(cxp_core *c);
+
+/* Processes one message. Returns CXP_OK when the event was applied (or was a
+ * duplicate), else the reason it was dead-lettered. */
+cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
+
+/* Emits a dead letter for a message the shell itself could not hand to the
+ * core as an event (e.g. a Kafka message error). */
+void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail);
+
+const char *cxp_stream_name(cxp_stream s);
+
+#endif

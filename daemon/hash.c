@@ -1,0 +1,45 @@
+#include "hash.h"
+
+#include <string.h>
+
+/* A multiply-xorshift hash over 8-byte words; the constants are the usual
+ * odd 64-bit mixing constants (splitmix64 / murmur3 finaliser). */
+static inline uint64_t mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed) {
+  const unsigned char *p = data;
+  uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    p += 8;
+    len -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, len);
+  h = mix(h ^ w ^ ((uint64_t)len << 56));
+  return h;
+}
+
+void cxp_make_id(cxp_idbuf *out, const char *const *fields, const size_t *lens,
+                 int n) {
+  uint64_t a = 0x6378702d69643161ULL, b = 0x6378702d69643262ULL;
+  for (int i = 0; i < n; i++) {
+    a = cxp_hash64(fields[i], lens[i], a) + (uint64_t)i;
+    b = cxp_hash64(fields[i], lens[i], b ^ 0x5bd1e995ULL) + (uint64_t)i;
+  }
+  static const char hx[] = "0123456789abcdef";
+  for (int i = 0; i < 16; i++) {
+    out->hex[i] = hx[(a >> (60 - 4 * i)) & 15];
+    out->hex[16 + i] = hx[(b >> (60 - 4 * i)) & 15];
+  }
+  out->hex[32] = '\0';
+}

@@ -1,0 +1,19 @@
+/* Non-cryptographic 64-bit hashing for tables, duplicate detection and
+ * deterministic ids. */
+#ifndef CXP_HASH_H
+#define CXP_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed);
+
+/* A 128-bit id as 32 lowercase hex digits plus NUL, over a list of fields
+ * separated so that ("ab","c") and ("a","bc") differ. */
+typedef struct cxp_idbuf {
+  char hex[33];
+} cxp_idbuf;
+void cxp_make_id(cxp_idbuf *out, const char *const *fields, const size_t *lens,
+                 int n);
+
+#endif

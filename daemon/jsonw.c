@@ -1,0 +1,268 @@
+#include "jsonw.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeutil.h"
+
+void cxp_buf_init(cxp_buf *b) {
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+void cxp_buf_free(cxp_buf *b) {
+  free(b->p);
+  cxp_buf_init(b);
+}
+
+void cxp_buf_reserve(cxp_buf *b, size_t extra) {
+  if (b->cap - b->len > extra) return;
+  size_t cap = b->cap ? b->cap : 1024;
+  while (cap - b->len <= extra) cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (p == NULL) abort();
+  b->p = p;
+  b->cap = cap;
+}
+
+void cxp_buf_put(cxp_buf *b, const void *s, size_t n) {
+  cxp_buf_reserve(b, n);
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+void cxp_buf_putc(cxp_buf *b, char c) {
+  cxp_buf_reserve(b, 1);
+  b->p[b->len++] = c;
+  b->p[b->len] = '\0';
+}
+
+void cxp_buf_puts(cxp_buf *b, const char *s) { cxp_buf_put(b, s, strlen(s)); }
+
+void cxp_buf_printf(cxp_buf *b, const char *fmt, ...) {
+  va_list ap;
+  cxp_buf_reserve(b, 64);
+  va_start(ap, fmt);
+  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= b->cap - b->len) {
+    cxp_buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+  }
+  b->len += (size_t)n;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  unsigned c = s[0];
+  if (c < 0x80) return 1;
+  size_t len;
+  unsigned min;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (n < len) return 0;
+  unsigned cp = c & (0x3f >> (len - 1));
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+int cxp_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t l = utf8_seq(p + i, n - i);
+    if (l == 0) return 0;
+    i += l;
+  }
+  return 1;
+}
+
+void cxp_base64(cxp_buf *b, const void *src, size_t n) {
+  static const char tbl[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *s = src;
+  cxp_buf_reserve(b, (n + 2) / 3 * 4 + 1);
+  char *o = b->p + b->len;
+  size_t i = 0;
+  for (; i + 2 < n; i += 3) {
+    unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
+    *o++ = tbl[v >> 18];
+    *o++ = tbl[(v >> 12) & 63];
+    *o++ = tbl[(v >> 6) & 63];
+    *o++ = tbl[v & 63];
+  }
+  if (i < n) {
+    unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
+    *o++ = tbl[v >> 18];
+    *o++ = tbl[(v >> 12) & 63];
+    *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+  b->len = (size_t)(o - b->p);
+  b->p[b->len] = '\0';
+}
+
+void cxp_jw_init(cxp_jw *w, cxp_buf *b) {
+  w->b = b;
+  w->depth = 0;
+  w->has_item[0] = 0;
+}
+
+static void escape(cxp_buf *b, const char *s, size_t n) {
+  static const char hx[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)s;
+  cxp_buf_reserve(b, n + 2);
+  b->p[b->len++] = '"';
+  size_t i = 0;
+  while (i < n) {
+    /* Copy the run of bytes that need no escaping in one go. */
+    size_t j = i;
+    while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\') j++;
+    if (j > i) {
+      cxp_buf_put(b, s + i, j - i);
+      i = j;
+      if (i == n) break;
+    }
+    unsigned c = p[i];
+    if (c >= 0x80) {
+      size_t l = utf8_seq(p + i, n - i);
+      if (l) {
+        cxp_buf_put(b, s + i, l);
+        i += l;
+      } else {
+        cxp_buf_put(b, "\\ufffd", 6);
+        i++;
+      }
+      continue;
+    }
+    char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
+    size_t el = 2;
+    switch (c) {
+    case '"': e[1] = '"'; break;
+    case '\\': e[1] = '\\'; break;
+    case '\n': e[1] = 'n'; break;
+    case '\r': e[1] = 'r'; break;
+    case '\t': e[1] = 't'; break;
+    case '\b': e[1] = 'b'; break;
+    case '\f': e[1] = 'f'; break;
+    default:
+      e[1] = 'u';
+      e[2] = '0';
+      e[3] = '0';
+      e[4] = hx[c >> 4];
+      e[5] = hx[c & 15];
+      el = 6;
+    }
+    cxp_buf_put(b, e, el);
+    i++;
+  }
+  cxp_buf_putc(b, '"');
+}
+
+static void member(cxp_jw *w, const char *key) {
+  if (w->has_item[w->depth]) cxp_buf_putc(w->b, ',');
+  w->has_item[w->depth] = 1;
+  if (key) {
+    escape(w->b, key, strlen(key));
+    cxp_buf_putc(w->b, ':');
+  }
+}
+
+static void open_(cxp_jw *w, const char *key, char c) {
+  member(w, key);
+  cxp_buf_putc(w->b, c);
+  /* Outputs nest three levels at most; deeper would be a bug, not data. */
+  if (w->depth < CXP_JW_DEPTH - 1) w->depth++;
+  w->has_item[w->depth] = 0;
+  w->closer[w->depth] = c == '{' ? '}' : ']';
+}
+
+void cxp_jw_key(cxp_jw *w, const char *key) { member(w, key); }
+
+void cxp_jw_obj(cxp_jw *w, const char *key) { open_(w, key, '{'); }
+void cxp_jw_arr(cxp_jw *w, const char *key) { open_(w, key, '['); }
+
+void cxp_jw_end(cxp_jw *w) {
+  if (w->depth == 0) return;
+  cxp_buf_putc(w->b, w->closer[w->depth]);
+  w->depth--;
+}
+
+void cxp_jw_str(cxp_jw *w, const char *key, const char *s, size_t n) {
+  member(w, key);
+  escape(w->b, s, n);
+}
+
+void cxp_jw_cstr(cxp_jw *w, const char *key, const char *s) {
+  if (s == NULL)
+    cxp_jw_null(w, key);
+  else
+    cxp_jw_str(w, key, s, strlen(s));
+}
+
+void cxp_jw_int(cxp_jw *w, const char *key, long long v) {
+  member(w, key);
+  cxp_buf_printf(w->b, "%lld", v);
+}
+
+void cxp_jw_num(cxp_jw *w, const char *key, double v) {
+  member(w, key);
+  if (!isfinite(v)) {
+    cxp_buf_put(w->b, "null", 4);
+  } else if (v == floor(v) && fabs(v) < 1e15) {
+    cxp_buf_printf(w->b, "%lld", (long long)v);
+  } else {
+    /* Six significant decimals: indicators are read by people and
+     * dashboards; more digits would only expose floating-point noise. */
+    cxp_buf_printf(w->b, "%.6g", v);
+  }
+}
+
+void cxp_jw_bool(cxp_jw *w, const char *key, int v) {
+  member(w, key);
+  cxp_buf_puts(w->b, v ? "true" : "false");
+}
+
+void cxp_jw_null(cxp_jw *w, const char *key) {
+  member(w, key);
+  cxp_buf_put(w->b, "null", 4);
+}
+
+void cxp_jw_raw(cxp_jw *w, const char *key, const char *json) {
+  member(w, key);
+  cxp_buf_puts(w->b, json);
+}
+
+void cxp_jw_time(cxp_jw *w, const char *key, int64_t ms) {
+  char t[25];
+  cxp_time_format(ms, t);
+  member(w, key);
+  cxp_buf_putc(w->b, '"');
+  cxp_buf_put(w->b, t, 24);
+  cxp_buf_putc(w->b, '"');
+}

@@ -1,0 +1,55 @@
+/* A growable byte buffer and a small JSON writer over it. Outputs are
+ * written straight into a buffer the core reuses for every event, so the hot
+ * path builds no cJSON trees and allocates nothing once warm. */
+#ifndef CXP_JSONW_H
+#define CXP_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cxp_buf {
+  char *p;
+  size_t len, cap;
+} cxp_buf;
+
+void cxp_buf_init(cxp_buf *b);
+void cxp_buf_free(cxp_buf *b);
+static inline void cxp_buf_reset(cxp_buf *b) { b->len = 0; }
+void cxp_buf_reserve(cxp_buf *b, size_t extra);
+void cxp_buf_put(cxp_buf *b, const void *s, size_t n);
+void cxp_buf_putc(cxp_buf *b, char c);
+void cxp_buf_puts(cxp_buf *b, const char *s);
+void cxp_buf_printf(cxp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 when s[0..n) is well-formed UTF-8. */
+int cxp_utf8_valid(const char *s, size_t n);
+/* Appends the standard base64 encoding of s[0..n). */
+void cxp_base64(cxp_buf *b, const void *s, size_t n);
+
+#define CXP_JW_DEPTH 16
+typedef struct cxp_jw {
+  cxp_buf *b;
+  int depth;
+  unsigned char has_item[CXP_JW_DEPTH];
+  char closer[CXP_JW_DEPTH]; /* '}' or ']' for each open level */
+} cxp_jw;
+
+/* Every writer takes the member name (NULL inside arrays) first. */
+void cxp_jw_init(cxp_jw *w, cxp_buf *b);
+void cxp_jw_obj(cxp_jw *w, const char *key);
+void cxp_jw_arr(cxp_jw *w, const char *key);
+void cxp_jw_end(cxp_jw *w); /* closes the innermost object or array */
+/* A string, escaped; invalid UTF-8 bytes become U+FFFD. */
+void cxp_jw_str(cxp_jw *w, const char *key, const char *s, size_t n);
+void cxp_jw_cstr(cxp_jw *w, const char *key, const char *s); /* NULL writes null */
+void cxp_jw_int(cxp_jw *w, const char *key, long long v);
+void cxp_jw_num(cxp_jw *w, const char *key, double v); /* NaN/inf write null */
+void cxp_jw_bool(cxp_jw *w, const char *key, int v);
+void cxp_jw_null(cxp_jw *w, const char *key);
+void cxp_jw_raw(cxp_jw *w, const char *key, const char *json); /* pre-rendered */
+void cxp_jw_time(cxp_jw *w, const char *key, int64_t ms);      /* RFC 3339 */
+/* Writes the separator and the member name only; the caller appends the
+ * value to w->b itself. */
+void cxp_jw_key(cxp_jw *w, const char *key);
+
+#endif

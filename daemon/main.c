@@ -1,0 +1,114 @@
+/* cxpulse: command-line entry. Each subcommand lives in its own file. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
+#include <uv.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "demo.h"
+#include "log.h"
+#include "mock.h"
+#include "pipeline.h"
+#include "replay.h"
+
+static void usage(FILE *f) {
+  fputs("usage: cxpulse COMMAND [OPTIONS]\n"
+        "\n"
+        "Turns a Kafka stream of customer-interaction events into live satisfaction\n"
+        "and churn-risk indicators and service-recovery alerts.\n"
+        "\n"
+        "commands:\n"
+        "  run --config FILE            run the daemon\n"
+        "  replay --pipeline FILE EVENTS.jsonl|-\n"
+        "                               run the pipeline over a file, print outputs\n"
+        "  check-config FILE            validate a daemon config and its pipeline,\n"
+        "                               print the effective settings\n"
+        "  check-pipeline FILE          validate a pipeline file, print its settings\n"
+        "  config-doc                   print the settings reference (Markdown)\n"
+        "  mock-cluster [--brokers N] [--topic NAME:PARTITIONS]...\n"
+        "                               run librdkafka's mock cluster in this process\n"
+        "  demo [--duration S] [--rate N] [--seed N]\n"
+        "                               embedded cluster + generator + daemon\n"
+        "  --help, --version\n",
+        f);
+}
+
+static int check_config(const char *path) {
+  char err[512];
+  cxp_config c;
+  cxp_pipeline p;
+  if (cxp_config_load(&c, path, err, sizeof err)) {
+    fprintf(stderr, "cxpulse: %s\n", err);
+    return 1;
+  }
+  if (cxp_pipeline_load(&p, c.pipeline, err, sizeof err)) {
+    fprintf(stderr, "cxpulse: %s (the pipeline named by %s)\n", err, path);
+    return 1;
+  }
+  cxp_daemon_kafka_defaults(&c, &p);
+  printf("{\n\"config\": ");
+  cxp_settings_print(cxp_config_table, &c, stdout, 2);
+  printf(",\n\"kafka\": {");
+  for (int i = 0; i < c.n_kafka; i++) {
+    cJSON *k = cJSON_CreateString(c.kafka[i].key), *v = cJSON_CreateString(c.kafka[i].value);
+    char *ks = cJSON_PrintUnformatted(k), *vs = cJSON_PrintUnformatted(v);
+    printf("%s\n  %s: %s", i ? "," : "", ks, vs);
+    cJSON_free(ks);
+    cJSON_free(vs);
+    cJSON_Delete(k);
+    cJSON_Delete(v);
+  }
+  printf("\n},\n\"pipeline\": ");
+  cxp_settings_print(cxp_pipeline_table, &p, stdout, 2);
+  printf("\n}\n");
+  return 0;
+}
+
+static int check_pipeline(const char *path) {
+  char err[512];
+  cxp_pipeline p;
+  if (cxp_pipeline_load(&p, path, err, sizeof err)) {
+    fprintf(stderr, "cxpulse: %s\n", err);
+    return 1;
+  }
+  cxp_settings_print(cxp_pipeline_table, &p, stdout, 2);
+  printf("\n");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("cxpulse %s (librdkafka %s, libuv %s, cJSON %s)\n", CXP_VERSION,
+           rd_kafka_version_str(), uv_version_string(), cJSON_Version());
+    return 0;
+  }
+  if (strcmp(cmd, "run") == 0) return cxp_daemon_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "replay") == 0) return cxp_replay_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "mock-cluster") == 0) return cxp_mock_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "demo") == 0) return cxp_demo_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "check-config") == 0 && argc == 3) return check_config(argv[2]);
+  if (strcmp(cmd, "check-pipeline") == 0 && argc == 3) return check_pipeline(argv[2]);
+  if (strcmp(cmd, "config-doc") == 0) {
+    printf("## Daemon configuration (`cxpulse run --config FILE`)\n\n");
+    cxp_settings_doc(cxp_config_table, stdout);
+    printf("\nEvery key under `kafka` is passed to librdkafka as it is.\n\n"
+           "## Pipeline file\n\n");
+    cxp_settings_doc(cxp_pipeline_table, stdout);
+    return 0;
+  }
+  fprintf(stderr, "cxpulse: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,22 @@
+/* Event-time parsing and formatting; pure functions, no clock reads. */
+#ifndef CXP_TIMEUTIL_H
+#define CXP_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CXP_MS_PER_HOUR 3600000LL
+#define CXP_MS_PER_DAY 86400000LL
+
+/* Parses RFC 3339 ("2026-11-23T07:00:00Z", "2026-11-23T08:00:00.5+01:00")
+ * into epoch milliseconds. Returns 0, or -1 when the text is not a valid
+ * RFC 3339 date-time. */
+int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms);
+
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL) into buf[25]. */
+void cxp_time_format(int64_t ms, char buf[25]);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t cxp_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif
