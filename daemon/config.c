@@ -217,6 +217,14 @@ static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
       snprintf(key, sizeof key, "%s", it->string);
     /* librdkafka's own names contain dots ("bootstrap.servers"), so below
      * the passthrough key the rest of the path is taken as one name. */
+    if (passthrough && kv && strcmp(key, passthrough) == 0) {
+      if (!cJSON_IsObject(it)) {
+        snprintf(err, errlen, "%s: key '%s': expected an object", file, key);
+        return -1;
+      }
+      if (walk(tbl, obj, it, key, file, passthrough, kv, err, errlen)) return -1;
+      continue;
+    }
     if (passthrough && kv && strncmp(key, passthrough, strlen(passthrough)) == 0 &&
         key[strlen(passthrough)] == '.') {
       if (cJSON_IsObject(it)) {

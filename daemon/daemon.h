@@ -1,9 +1,56 @@
-/* `cxpulse run`: the daemon. */
+/* The daemon: one libuv loop serving a librdkafka consumer (in a consumer
+ * group) and an idempotent producer, with the functional core in between.
+ *
+ * Threads: the loop thread runs everything below; librdkafka's own threads
+ * talk to the brokers and wake the loop by writing to an eventfd whenever one
+ * of its queues goes from empty to non-empty. No librdkafka callback runs on
+ * another thread except the log callback, which only formats a line. */
 #ifndef CXP_DAEMON_H
 #define CXP_DAEMON_H
 
+#include <uv.h>
+
 #include "config.h"
+#include "core.h"
 #include "pipeline.h"
+
+typedef struct cxp_daemon cxp_daemon;
+
+/* Called for every output once the broker has acknowledged it. */
+typedef void (*cxp_tap_fn)(void *opaque, cxp_stream s, const char *key, size_t klen,
+                           const char *value, size_t vlen);
+typedef void (*cxp_stopped_fn)(cxp_daemon *d, void *arg);
+
+typedef struct cxp_daemon_stats {
+  const cxp_counters *core;
+  uint64_t delivered[CXP_STREAM__COUNT];
+  uint64_t delivery_retries;
+  uint64_t commits, commit_failures;
+  uint64_t rebalances;
+  uint64_t pauses;
+  uint64_t outq;      /* producer queue depth now */
+  uint64_t in_flight; /* outputs awaiting acknowledgement */
+  size_t customers;
+  int assigned;       /* partitions held */
+  int paused;
+} cxp_daemon_stats;
+
+/* Copies the configuration and pipeline. The loop must outlive the daemon. */
+cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pipeline *p,
+                              const char *config_path, char *err, size_t errlen);
+void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque);
+/* Subscribes and starts serving; 0 or -1 with a logged error. */
+int cxp_daemon_start(cxp_daemon *d);
+/* Ordered shutdown: stop consuming, finish in-flight work, flush the
+ * producer, commit, close the consumer, destroy the clients, close every
+ * handle; then `done` runs on the loop. Safe to call twice. */
+void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg);
+/* Frees the daemon; only after the stop callback ran (or if never started). */
+void cxp_daemon_destroy(cxp_daemon *d);
+void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s);
+/* 0 when the shutdown was clean; 1 when outputs were left undelivered or a
+ * fatal error stopped the daemon. */
+int cxp_daemon_exit_code(const cxp_daemon *d);
 
 int cxp_daemon_main(int argc, char **argv);
 /* Adds the librdkafka settings the daemon prefers over librdkafka's defaults

@@ -1,1 +1,35 @@
+#include "kafka.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  (void)rk;
+  /* librdkafka speaks syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug. */
+  int l = level <= 3 ? CXP_LOG_ERROR : level == 4 ? CXP_LOG_WARN
+          : level <= 6 ? CXP_LOG_INFO : CXP_LOG_DEBUG;
+  cxp_log(l, "kafka", "%s: %s", fac, buf);
+}
+
+rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
+                                const char *file, char *err, size_t errlen) {
+  const char *mine = type == RD_KAFKA_CONSUMER ? "consumer." : "producer.";
+  const char *other = type == RD_KAFKA_CONSUMER ? "producer." : "consumer.";
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char e[512];
+  for (int i = 0; i < c->n_kafka; i++) {
+    const char *k = c->kafka[i].key;
+    if (strncmp(k, other, strlen(other)) == 0) continue;
+    if (strncmp(k, mine, strlen(mine)) == 0) k += strlen(mine);
+    if (rd_kafka_conf_set(conf, k, c->kafka[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {
+      snprintf(err, errlen, "%s: key 'kafka.%s': %s", file ? file : "(config)",
+               c->kafka[i].key, e);
+      rd_kafka_conf_destroy(conf);
+      return NULL;
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, log_cb);
+  return conf;
+}

@@ -1,1 +1,119 @@
+#include "offsets.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+void cxp_offsets_init(cxp_offsets *o) {
+  memset(o, 0, sizeof *o);
+  o->next_seq = 1;
+}
+
+static void tracker_destroy(cxp_tracker *t) {
+  if (t == NULL) return;
+  free(t->ring);
+  free(t);
+}
+
+void cxp_offsets_close(cxp_offsets *o) {
+  for (int32_t i = 0; i < o->n; i++) tracker_destroy(o->by_partition[i]);
+  free(o->by_partition);
+  memset(o, 0, sizeof *o);
+}
+
+cxp_tracker *cxp_offsets_get(const cxp_offsets *o, int32_t partition) {
+  return partition >= 0 && partition < o->n ? o->by_partition[partition] : NULL;
+}
+
+cxp_tracker *cxp_offsets_add(cxp_offsets *o, int32_t partition) {
+  if (partition < 0 || partition > 0xffff) return NULL;
+  if (partition >= o->n) {
+    int32_t n = o->n ? o->n : 16;
+    while (n <= partition) n *= 2;
+    cxp_tracker **nb = realloc(o->by_partition, sizeof *nb * (size_t)n);
+    if (nb == NULL) abort();
+    memset(nb + o->n, 0, sizeof *nb * (size_t)(n - o->n));
+    o->by_partition = nb;
+    o->n = n;
+  }
+  cxp_tracker *t = o->by_partition[partition];
+  if (t) return t;
+  t = calloc(1, sizeof *t);
+  if (t == NULL) abort();
+  t->partition = partition;
+  t->cap = 1024;
+  t->ring = calloc(t->cap, sizeof *t->ring);
+  if (t->ring == NULL) abort();
+  t->head = t->tail = o->next_seq;
+  t->committable = t->stored = -1;
+  o->by_partition[partition] = t;
+  return t;
+}
+
+void cxp_offsets_remove(cxp_offsets *o, int32_t partition) {
+  cxp_tracker *t = cxp_offsets_get(o, partition);
+  if (t == NULL) return;
+  for (uint64_t s = t->head; s < t->tail; s++) o->in_flight -= t->ring[s % t->cap].pending;
+  /* A later tracker of this partition numbers its entries past every token
+   * this one handed out, so a late acknowledgement cannot land in it. */
+  if (t->tail >= o->next_seq) o->next_seq = t->tail + 1;
+  tracker_destroy(t);
+  o->by_partition[partition] = NULL;
+}
+
+static void grow(cxp_tracker *t) {
+  size_t ncap = t->cap * 2;
+  cxp_track_entry *nr = calloc(ncap, sizeof *nr);
+  if (nr == NULL) abort();
+  for (uint64_t s = t->head; s < t->tail; s++) nr[s % ncap] = t->ring[s % t->cap];
+  free(t->ring);
+  t->ring = nr;
+  t->cap = ncap;
+}
+
+/* Pops the done prefix and moves `committable` past it. */
+static void advance(cxp_tracker *t) {
+  while (t->head < t->tail) {
+    cxp_track_entry *e = &t->ring[t->head % t->cap];
+    if (e->open || e->pending) break;
+    t->committable = e->offset + 1;
+    e->seq = 0;
+    t->head++;
+  }
+}
+
+uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset) {
+  (void)o;
+  if (t->tail - t->head + 1 >= t->cap) grow(t);
+  uint64_t seq = t->tail++;
+  cxp_track_entry *e = &t->ring[seq % t->cap];
+  e->seq = seq;
+  e->offset = offset;
+  e->pending = 0;
+  e->open = 1;
+  return seq;
+}
+
+uint64_t cxp_offsets_output(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
+  t->ring[seq % t->cap].pending++;
+  o->in_flight++;
+  return CXP_TOKEN(t->partition, seq);
+}
+
+void cxp_offsets_end(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
+  (void)o;
+  t->ring[seq % t->cap].open = 0;
+  if (seq == t->head) advance(t);
+}
+
+cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token) {
+  int32_t part = (int32_t)(token >> 48);
+  uint64_t seq = token & 0xffffffffffffULL;
+  cxp_tracker *t = cxp_offsets_get(o, part);
+  if (t == NULL || seq < t->head || seq >= t->tail) return NULL;
+  cxp_track_entry *e = &t->ring[seq % t->cap];
+  if (e->seq != seq || e->pending == 0) return NULL;
+  e->pending--;
+  o->in_flight--;
+  if (seq == t->head) advance(t);
+  return t;
+}
