@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Cross-process Kafka test: `cxpulse mock-cluster` as its own process, kcat
+# producing the input and consuming the outputs, `cxpulse run` in between.
+#  A. an uninterrupted run publishes exactly the alerts and dead letters that
+#     `cxpulse replay` prints for the same events, and commits every offset
+#     (a second run in the same group consumes nothing);
+#  B. the daemon is killed with SIGKILL mid-stream, twice, and restarted:
+#     every alert of the uninterrupted run still appears, with the same
+#     alert_id and content, and no dead letter is lost.
+# usage: crossproc.sh CXPULSE_BIN SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+PY=/usr/bin/python3
+W=$(mktemp -d)
+pids=()
+fails=0
+passes=0
+cleanup() {
+  [ -n "${KEEP:-}" ] && { echo "kept $W"; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; return; }
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+ok() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+"$BIN" mock-cluster --topic a.events:4 --topic a.alerts:2 --topic a.dead:2 --topic a.ind:1 \
+  --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 >"$W/mock.out" 2>"$W/mock.err" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
+BS=$(head -1 "$W/mock.out")
+[ -n "$BS" ] || { echo "mock cluster did not start"; cat "$W/mock.err"; exit 1; }
+echo "mock cluster at $BS"
+
+N=20000
+$PY "$SRC/tests/make_events.py" "$W/events.kv" "$W/events.jsonl" $N
+
+pipeline() { # NAME PREFIX
+  sed -e "s/\"cx.events\"/\"$2.events\"/; s/\"cx.alerts\"/\"$2.alerts\"/; s/\"cx.indicators\"/\"$2.ind\"/; s/\"cx.dead_letters\"/\"$2.dead\"/" \
+    "$SRC/pipelines/default.json" >"$W/$1.pipeline.json"
+  cat >"$W/$1.config.json" <<JSON
+{"pipeline": "$W/$1.pipeline.json", "log": {"level": "info"},
+ "commit": {"interval_ms": 200}, "stats": {"interval_s": 1},
+ "kafka": {"bootstrap.servers": "$BS", "consumer": {"session.timeout.ms": 6000}}}
+JSON
+}
+count() { kcat -C -b "$BS" -t "$1" -e -q -o beginning 2>/dev/null | wc -l; }
+# Waits until topic $1 holds at least $2 records (at most $3 seconds).
+wait_count() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    [ "$(count "$1")" -ge "$2" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# The expected outputs: the same events through replay.
+pipeline a a
+"$BIN" replay --pipeline "$W/a.pipeline.json" "$W/events.jsonl" >"$W/replay.out" 2>/dev/null
+n_alerts=$(grep -c '"stream":"alerts"' "$W/replay.out")
+n_dead=$(grep -c '"stream":"dead_letters"' "$W/replay.out")
+echo "replay: $n_alerts alerts, $n_dead dead letters"
+
+# ---- A: uninterrupted ----
+kcat -P -b "$BS" -t a.events -K $'\t' -l "$W/events.kv" || fail "kcat produce"
+"$BIN" run --config "$W/a.config.json" 2>"$W/a.log" &
+dpid=$!
+pids+=($dpid)
+wait_count a.dead "$n_dead" 60 || fail "A: dead letters arrived"
+wait_count a.alerts "$n_alerts" 30 || fail "A: alerts arrived"
+sleep 1
+kill -TERM $dpid
+wait $dpid
+rc=$?
+[ $rc -eq 0 ] && ok || fail "A: clean shutdown exits 0 (got $rc)"
+grep -q "stopped: consumed=$N " "$W/a.log" && ok || fail "A: consumed all $N events: $(grep stopped: "$W/a.log")"
+kcat -C -b "$BS" -t a.alerts -e -q -o beginning >"$W/a.alerts"
+kcat -C -b "$BS" -t a.dead -e -q -o beginning >"$W/a.dead"
+$PY "$SRC/tests/crossproc_check.py" "$W/replay.out" "$W/a.alerts" "$W/a.dead" exact && ok || fail "A: outputs equal replay"
+# Every offset was committed: a new run in the same group reads nothing.
+"$BIN" run --config "$W/a.config.json" 2>"$W/a2.log" &
+dpid=$!
+pids+=($dpid)
+for _ in $(seq 100); do grep -q "assigned" "$W/a2.log" && break; sleep 0.1; done
+sleep 2
+kill -TERM $dpid
+wait $dpid
+grep -q "stopped: consumed=0 " "$W/a2.log" && ok || fail "A: committed offsets: $(grep stopped: "$W/a2.log")"
+
+# ---- B: SIGKILL mid-stream, twice, and restart ----
+pipeline b b
+split -n l/10 -d "$W/events.kv" "$W/chunk."
+start_b() {
+  "$BIN" run --config "$W/b.config.json" 2>>"$W/b.log" &
+  dpid=$!
+  pids+=($dpid)
+}
+start_b
+i=0
+for c in "$W"/chunk.*; do
+  kcat -P -b "$BS" -t b.events -K $'\t' -l "$c"
+  i=$((i + 1))
+  sleep 0.4
+  if [ $i -eq 3 ] || [ $i -eq 7 ]; then
+    # Make sure the daemon is mid-stream: it has written outputs already.
+    wait_count b.dead 1 20
+    kill -9 $dpid
+    wait $dpid 2>/dev/null
+    echo "killed the daemon after chunk $i"
+    start_b
+  fi
+done
+wait_count b.dead "$n_dead" 90 || fail "B: dead letters arrived"
+wait_count b.alerts "$n_alerts" 30 || fail "B: alerts arrived"
+sleep 1
+kill -TERM $dpid
+wait $dpid
+kcat -C -b "$BS" -t b.alerts -e -q -o beginning >"$W/b.alerts"
+kcat -C -b "$BS" -t b.dead -e -q -o beginning >"$W/b.dead"
+$PY "$SRC/tests/crossproc_check.py" "$W/replay.out" "$W/b.alerts" "$W/b.dead" restart && ok || fail "B: outputs after kill -9"
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
