@@ -9,11 +9,21 @@
 
 static int test_failures, test_checks;
 
+/* The case a table-driven test is on; printed with every failure so that a
+ * broken row can be found without counting lines. NULL outside tables. */
+static const char *test_ctx;
+
+#define TEST_FAIL_AT_()                                                        \
+  do {                                                                         \
+    test_failures++;                                                           \
+    if (test_ctx) fprintf(stderr, "[%s] ", test_ctx);                          \
+  } while (0)
+
 #define CHECK(cond)                                                            \
   do {                                                                         \
     test_checks++;                                                             \
     if (!(cond)) {                                                             \
-      test_failures++;                                                         \
+      TEST_FAIL_AT_();                                                         \
       fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
     }                                                                          \
   } while (0)
@@ -23,7 +33,7 @@ static int test_failures, test_checks;
     long long va_ = (long long)(a), vb_ = (long long)(b);                      \
     test_checks++;                                                             \
     if (va_ != vb_) {                                                          \
-      test_failures++;                                                         \
+      TEST_FAIL_AT_();                                                         \
       fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,      \
               __LINE__, #a, #b, va_, vb_);                                     \
     }                                                                          \
@@ -34,8 +44,8 @@ static int test_failures, test_checks;
     double va_ = (double)(a), vb_ = (double)(b);                               \
     test_checks++;                                                             \
     if (!(fabs(va_ - vb_) <= (eps))) {                                         \
-      test_failures++;                                                         \
-      fprintf(stderr, "%s:%d: %s ~= %s failed: %.12g != %.12g\n", __FILE__,    \
+      TEST_FAIL_AT_();                                                         \
+      fprintf(stderr, "%s:%d: %s ~= %s failed: %.17g != %.17g\n", __FILE__,    \
               __LINE__, #a, #b, va_, vb_);                                     \
     }                                                                          \
   } while (0)
@@ -45,9 +55,35 @@ static int test_failures, test_checks;
     const char *va_ = (a), *vb_ = (b);                                         \
     test_checks++;                                                             \
     if (va_ == NULL || vb_ == NULL || strcmp(va_, vb_) != 0) {                 \
-      test_failures++;                                                         \
+      TEST_FAIL_AT_();                                                         \
       fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,  \
               __LINE__, #a, #b, va_ ? va_ : "(null)", vb_ ? vb_ : "(null)");   \
+    }                                                                          \
+  } while (0)
+
+/* The first string contains the second (e.g. an error message naming a key). */
+#define CHECK_CONTAINS(hay, needle)                                            \
+  do {                                                                         \
+    const char *vh_ = (hay), *vn_ = (needle);                                  \
+    test_checks++;                                                             \
+    if (vh_ == NULL || vn_ == NULL || strstr(vh_, vn_) == NULL) {              \
+      TEST_FAIL_AT_();                                                         \
+      fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,     \
+              __LINE__, vh_ ? vh_ : "(null)", vn_ ? vn_ : "(null)");           \
+    }                                                                          \
+  } while (0)
+
+/* Two byte ranges are equal; shows both as text when they are not. */
+#define CHECK_MEM(a, alen, b, blen)                                            \
+  do {                                                                         \
+    const char *va_ = (const char *)(a), *vb_ = (const char *)(b);             \
+    size_t la_ = (size_t)(alen), lb_ = (size_t)(blen);                         \
+    test_checks++;                                                             \
+    if (la_ != lb_ || (la_ && memcmp(va_, vb_, la_) != 0)) {                   \
+      TEST_FAIL_AT_();                                                         \
+      fprintf(stderr, "%s:%d: %s == %s failed: \"%.*s\" (%zu) != \"%.*s\" (%zu)\n", \
+              __FILE__, __LINE__, #a, #b, (int)la_, va_ ? va_ : "", la_,       \
+              (int)lb_, vb_ ? vb_ : "", lb_);                                  \
     }                                                                          \
   } while (0)
 

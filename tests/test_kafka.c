@@ -1,0 +1,341 @@
+/* The daemon against librdkafka's mock cluster, in one process.
+ *
+ * Phase 1: a known mix of good and bad events; the exact alerts and dead
+ * letters come out, every input offset is committed, and transient produce
+ * errors injected into the broker change nothing.
+ * Phase 2: back-pressure: a producer queue far smaller than the burst of
+ * outputs; consumption pauses and resumes and every output still arrives
+ * exactly once. */
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "mock.h"
+#include "test.h"
+
+typedef struct run {
+  uv_loop_t loop;
+  uv_timer_t check, deadline;
+  cxp_daemon *d;
+  uint64_t want_consumed, want_alerts, want_dead;
+  int timed_out, stopped;
+  /* Outputs seen through the tap, i.e. acknowledged by the broker. */
+  cJSON *alerts, *dead;
+} run;
+
+static void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
+                   const char *val, size_t vlen) {
+  (void)key;
+  (void)klen;
+  run *r = opaque;
+  cJSON *v = cJSON_ParseWithLength(val, vlen);
+  if (v == NULL) {
+    CHECK(!"output is valid JSON");
+    return;
+  }
+  cJSON_AddItemToArray(s == CXP_STREAM_ALERTS ? r->alerts : r->dead, v);
+}
+
+static void on_stopped(cxp_daemon *d, void *arg) {
+  (void)d;
+  run *r = arg;
+  r->stopped = 1;
+  uv_close((uv_handle_t *)&r->check, NULL);
+  uv_close((uv_handle_t *)&r->deadline, NULL);
+}
+
+static void on_check(uv_timer_t *t) {
+  run *r = t->data;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r->d, &s);
+  if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
+      s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead && s.in_flight == 0) {
+    uv_timer_stop(t);
+    cxp_daemon_stop(r->d, on_stopped, r);
+  }
+}
+
+static void on_deadline(uv_timer_t *t) {
+  run *r = t->data;
+  r->timed_out = 1;
+  uv_timer_stop(&r->check);
+  cxp_daemon_stop(r->d, on_stopped, r);
+}
+
+static void produce(const char *bs, const char *topic, const char *key, const char *val,
+                    size_t len) {
+  static rd_kafka_t *p;
+  static char cur[256];
+  char e[256];
+  if (p && strcmp(cur, bs) != 0) {
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+    p = NULL;
+  }
+  if (p == NULL) {
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
+    p = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+    snprintf(cur, sizeof cur, "%s", bs);
+  }
+  if (val == NULL) { /* flush and release */
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+    p = NULL;
+    return;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+      RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_END);
+  CHECK_INT(err, 0);
+}
+
+static int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
+  char err[512];
+  memset(&r->loop, 0, sizeof r->loop);
+  uv_loop_init(&r->loop);
+  r->alerts = cJSON_CreateArray();
+  r->dead = cJSON_CreateArray();
+  r->d = cxp_daemon_create(&r->loop, c, p, "(test)", err, sizeof err);
+  if (r->d == NULL) {
+    fprintf(stderr, "create: %s\n", err);
+    return -1;
+  }
+  cxp_daemon_set_tap(r->d, on_tap, r);
+  uv_timer_init(&r->loop, &r->check);
+  uv_timer_init(&r->loop, &r->deadline);
+  r->check.data = r->deadline.data = r;
+  uv_timer_start(&r->check, on_check, 50, 50);
+  uv_timer_start(&r->deadline, on_deadline, 60000, 0);
+  CHECK_INT(cxp_daemon_start(r->d), 0);
+  uv_run(&r->loop, UV_RUN_DEFAULT);
+  CHECK(r->stopped);
+  CHECK(!r->timed_out);
+  CHECK_INT(cxp_daemon_exit_code(r->d), 0);
+  CHECK_INT(uv_loop_close(&r->loop), 0);
+  return 0;
+}
+
+static const char *get_s(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *find_alert(const cJSON *alerts, const char *customer) {
+  const cJSON *a;
+  cJSON_ArrayForEach(a, alerts) {
+    const char *c = get_s(a, "customer_id");
+    if (c && strcmp(c, customer) == 0) return a;
+  }
+  return NULL;
+}
+
+/* The group's committed offset of each partition equals its end. */
+static void check_committed(const char *bs, const char *group, const char *topic, int parts) {
+  char e[256];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
+  rd_kafka_conf_set(c, "group.id", group, e, sizeof e);
+  rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+  for (int i = 0; i < parts; i++) rd_kafka_topic_partition_list_add(l, topic, i);
+  CHECK_INT(rd_kafka_committed(k, l, 10000), 0);
+  int64_t total = 0;
+  for (int i = 0; i < parts; i++) {
+    int64_t lo, hi;
+    CHECK_INT(rd_kafka_query_watermark_offsets(k, topic, i, &lo, &hi, 10000), 0);
+    CHECK_INT(l->elems[i].offset, hi);
+    total += hi;
+  }
+  CHECK(total > 0);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_consumer_close(k);
+  rd_kafka_destroy(k);
+}
+
+static void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char *prefix) {
+  cxp_config_defaults(c);
+  c->stats_interval_s = 0;
+  c->commit_interval_ms = 200;
+  cxp_pipeline_defaults(p);
+  snprintf(p->topic_input, sizeof p->topic_input, "%s.events", prefix);
+  snprintf(p->topic_alerts, sizeof p->topic_alerts, "%s.alerts", prefix);
+  snprintf(p->topic_indicators, sizeof p->topic_indicators, "%s.ind", prefix);
+  snprintf(p->topic_dead_letters, sizeof p->topic_dead_letters, "%s.dead", prefix);
+  char group[64];
+  snprintf(group, sizeof group, "g-%s", prefix);
+  cxp_config_kafka_default(c, "bootstrap.servers", bs);
+  cxp_config_kafka_default(c, "consumer.group.id", group);
+  cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
+}
+
+#define NPS(id, cust, ts, score)                                                   \
+  "{\"event_id\":\"" id "\",\"type\":\"survey.nps\",\"customer_id\":\"" cust     \
+  "\",\"ts\":\"" ts "\",\"score\":" #score "}"
+
+static void phase_known_mix(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "k.events", 3);
+  cxp_mock_topic(m, "k.alerts", 1);
+  cxp_mock_topic(m, "k.dead", 1);
+  cxp_mock_topic(m, "k.ind", 1);
+  static char big[70000];
+  memset(big, ' ', sizeof big);
+  memcpy(big, "{\"a\":1}", 7);
+  struct { const char *key, *val; size_t len; } in[] = {
+      {"c1", NPS("e1", "c1", "2026-11-23T07:00:00Z", 2), 0},
+      {"c2", "{\"event_id\":\"e2\",\"type\":\"survey.nps\",\"customer_id\":\"c2\","
+             "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5,\"segment\":\"gold\"}", 0},
+      {"c3", NPS("e3", "c3", "2026-11-23T07:00:00Z", 9), 0},
+      {"c4", "{\"event_id\":\"e4\",\"type\":\"profile\",\"customer_id\":\"c4\","
+             "\"ts\":\"2026-11-23T06:00:00Z\",\"segment\":\"silver\",\"consent\":false}", 0},
+      {"c4", NPS("e5", "c4", "2026-11-23T07:00:00Z", 1), 0},
+      {"c5", NPS("e6", "c5", "2026-11-23T07:00:00Z", 3), 0},
+      {"c5", NPS("e7", "c5", "2026-11-23T08:00:00Z", 4), 0}, /* within cooldown */
+      {"c6", NPS("e8", "c6", "2026-11-23T07:00:00Z", 0), 0},
+      {"c6", NPS("e8", "c6", "2026-11-23T07:00:00Z", 0), 0}, /* the same event again */
+      {"c7", "{", 0},
+      {"c7", NPS("e9", "c7", "2026-11-23T07:00:00Z", 11), 0},
+      {"c7", "{\"event_id\":\"e10\",\"type\":\"mood\",\"customer_id\":\"c7\",\"ts\":1}", 0},
+      {"c7", big, sizeof big},
+      {"c7", "\xff\xfe", 2},
+      {NULL, NPS("e11", "c8", "2026-11-23T07:00:00Z", 6), 0}, /* no key: still used */
+  };
+  size_t n = sizeof in / sizeof in[0];
+  for (size_t i = 0; i < n; i++)
+    produce(bs, "k.events", in[i].key, in[i].val, in[i].len ? in[i].len : strlen(in[i].val));
+  produce(bs, NULL, NULL, NULL, 0);
+
+  /* Fault: the first three produce requests of the daemon fail with a
+   * retriable error; the idempotent producer retries them. */
+  rd_kafka_mock_push_request_errors(m->mc, 0 /* Produce */, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "k");
+  run r;
+  memset(&r, 0, sizeof r);
+  /* Hand count: c1 (2: P2), c2 (5, gold: P3 lifted to P2), c5 (3: P2; 4 an
+   * hour later is in cooldown), c6 (0: P2, once), c8 (6: P3); none for c3
+   * (promoter) and c4 (consent false). */
+  r.want_consumed = n;
+  r.want_alerts = 5;
+  r.want_dead = 5;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.core->consumed, 15);
+  CHECK_INT(s.core->duplicates, 1);
+  CHECK_INT(s.core->suppressed_consent, 1);
+  CHECK_INT(s.core->suppressed_cooldown, 1);
+  CHECK_INT(s.core->dead[CXP_BAD_INVALID_JSON], 2); /* "{" and the non-UTF-8 bytes */
+  CHECK_INT(s.core->dead[CXP_BAD_OUT_OF_RANGE], 1);
+  CHECK_INT(s.core->dead[CXP_BAD_UNKNOWN_TYPE], 1);
+  CHECK_INT(s.core->dead[CXP_BAD_TOO_LARGE], 1);
+  CHECK_INT(cJSON_GetArraySize(r.alerts), 5);
+  CHECK_INT(cJSON_GetArraySize(r.dead), 5);
+  const char *want[][2] = {{"c1", "P2"}, {"c2", "P2"}, {"c5", "P2"}, {"c6", "P2"}, {"c8", "P3"}};
+  for (int i = 0; i < 5; i++) {
+    const cJSON *a = find_alert(r.alerts, want[i][0]);
+    CHECK(a != NULL);
+    if (a == NULL) continue;
+    CHECK_STR(get_s(a, "priority"), want[i][1]);
+    CHECK_STR(get_s(a, "type"), "recovery.closed_loop");
+  }
+  CHECK(find_alert(r.alerts, "c3") == NULL);
+  CHECK(find_alert(r.alerts, "c4") == NULL);
+  /* The non-UTF-8 message travels as base64: 0xff 0xfe -> "//4=". */
+  int saw_b64 = 0;
+  const cJSON *dl;
+  cJSON_ArrayForEach(dl, r.dead) {
+    const char *enc = get_s(dl, "payload_encoding");
+    if (enc && strcmp(enc, "base64") == 0) {
+      saw_b64 = 1;
+      CHECK_STR(get_s(dl, "payload"), "//4=");
+    }
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(dl, "source");
+    CHECK_STR(get_s(src, "topic"), "k.events");
+  }
+  CHECK(saw_b64);
+  check_committed(bs, "g-k", "k.events", 3);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+}
+
+static void phase_backpressure(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "b.events", 2);
+  cxp_mock_topic(m, "b.alerts", 2);
+  cxp_mock_topic(m, "b.dead", 1);
+  cxp_mock_topic(m, "b.ind", 1);
+  enum { N = 20000 };
+  char buf[256], key[32];
+  for (int i = 0; i < N; i++) {
+    snprintf(key, sizeof key, "b%d", i);
+    int n = snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"x%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
+                     "\"ts\":1795420800000,\"score\":2}",
+                     i, key);
+    produce(bs, "b.events", key, buf, (size_t)n);
+  }
+  produce(bs, NULL, NULL, NULL, 0);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "b");
+  /* Every event is a detractor: 20000 alerts through a producer that holds
+   * 2000 messages at most, paused at 1000 queued. */
+  c.backpressure_high = 1000;
+  c.backpressure_low = 100;
+  cxp_config_kafka_default(&c, "producer.queue.buffering.max.messages", "2000");
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = N;
+  r.want_alerts = N;
+  r.want_dead = 0;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.core->consumed, N);
+  CHECK_INT(s.delivered[CXP_STREAM_ALERTS], N);
+  CHECK_INT(cJSON_GetArraySize(r.alerts), N);
+  CHECK(s.pauses > 0);
+  /* Each alert exactly once: ids are distinct. */
+  cJSON *ids = cJSON_CreateObject();
+  int dup = 0;
+  const cJSON *a;
+  cJSON_ArrayForEach(a, r.alerts) {
+    const char *id = get_s(a, "alert_id");
+    if (cJSON_GetObjectItemCaseSensitive(ids, id)) dup++;
+    else cJSON_AddTrueToObject(ids, id);
+  }
+  CHECK_INT(dup, 0);
+  cJSON_Delete(ids);
+  check_committed(bs, "g-b", "b.events", 2);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+}
+
+int main(void) {
+  char err[256];
+  cxp_mock m;
+  cxp_log_level = CXP_LOG_WARN;
+  if (cxp_mock_start(&m, 1, err, sizeof err)) {
+    fprintf(stderr, "mock: %s\n", err);
+    return 1;
+  }
+  phase_known_mix(&m);
+  phase_backpressure(&m);
+  cxp_mock_stop(&m);
+  return TEST_REPORT();
+}
