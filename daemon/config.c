@@ -232,6 +232,11 @@ static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
         continue;
       }
       char val[CXP_STR_MAX];
+      if (cJSON_IsString(it) && strlen(it->valuestring) >= sizeof val) {
+        snprintf(err, errlen, "%s: key '%s': longer than %zu bytes", file, key,
+                 sizeof val - 1);
+        return -1;
+      }
       if (cJSON_IsString(it))
         snprintf(val, sizeof val, "%s", it->valuestring);
       else if (cJSON_IsBool(it))

@@ -57,11 +57,18 @@ void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const cha
 }
 
 /* Cooldown per (customer, type) in event time: an alert within cooldown_ms
- * after the last one of its type is suppressed. */
+ * of the last one of its type, before or after it (a late event), is
+ * suppressed. The stamp only moves forward, so a late event can never pull
+ * the cooldown window back. */
 static int cooled_down(const cxp_core *c, const cxp_customer *cu, cxp_alert_type t,
                        int64_t ts) {
   int64_t last = cu->alerted_ts_ms[t];
-  return last == 0 || ts < last || ts - last >= c->pl->cooldown_ms;
+  int64_t gap = ts >= last ? ts - last : last - ts;
+  return last == 0 || gap >= c->pl->cooldown_ms;
+}
+
+static void stamp_alert(cxp_customer *cu, cxp_alert_type t, int64_t ts) {
+  if (ts > cu->alerted_ts_ms[t]) cu->alerted_ts_ms[t] = ts;
 }
 
 static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
@@ -75,7 +82,7 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
     c->n.suppressed_cooldown++;
     return;
   }
-  cu->alerted_ts_ms[CXP_AL_CLOSED_LOOP] = ev->ts_ms;
+  stamp_alert(cu, CXP_AL_CLOSED_LOOP, ev->ts_ms);
 
   /* A detractor's case has no id of its own: derive one from the response,
    * so that a replay opens the same case. */
