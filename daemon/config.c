@@ -242,7 +242,7 @@ static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
       else if (cJSON_IsBool(it))
         snprintf(val, sizeof val, "%s", cJSON_IsTrue(it) ? "true" : "false");
       else if (cJSON_IsNumber(it))
-        snprintf(val, sizeof val, "%.17g", it->valuedouble);
+        snprintf(val, sizeof val, "%.15g", it->valuedouble);
       else {
         snprintf(err, errlen, "%s: key '%s': expected a string, number or boolean",
                  file, key);
@@ -390,6 +390,9 @@ int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
   cxp_config_defaults(c);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
+  /* "$schema" and "description" document the file and are not settings. */
+  cJSON_DeleteItemFromObjectCaseSensitive(root, "$schema");
+  cJSON_DeleteItemFromObjectCaseSensitive(root, "description");
   int rc = cxp_settings_apply(cxp_config_table, c, root, path, "kafka", kafka_kv, err,
                               errlen);
   cJSON_Delete(root);

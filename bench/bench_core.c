@@ -1,0 +1,296 @@
+/* bench_core: throughput of the functional core on one thread.
+ *
+ * Generates the synthetic traffic first, into one contiguous block, so that
+ * neither the generator nor page faults on fresh memory are measured; then
+ * times cxp_core_process over every event the way the daemon drives it:
+ * batches of 1000 between cxp_core_batch_begin and cxp_core_batch_end, the
+ * events spread over 16 partitions by a hash of their key, with per-partition
+ * offsets. The emit callback only counts, so the figure is decode, state
+ * update and decisions, with output rendering but no I/O.
+ *
+ * Run it pinned, so that the scheduler moving it between cores does not add
+ * noise:
+ *
+ *   taskset -c 0 ./build/bench_core                 # full core
+ *   taskset -c 0 ./build/bench_core --decode-only   # cxp_event_decode alone
+ *   ./build/bench_core --events 100000 --dump ev.jsonl   # for replay checks
+ *
+ * stdout gets one JSON line (for scripts); stderr gets a line for people. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "core.h"
+#include "gen.h"
+#include "hash.h"
+#include "pipeline.h"
+
+#define BATCH 1000
+#define PARTITIONS 16
+
+/* One generated event. The bytes live in the shared block at `off`: offsets,
+ * not pointers, because the block moves while it grows. */
+typedef struct bev {
+  uint64_t off;       /* payload, then the key right after it */
+  uint32_t len;
+  uint16_t key_len;
+  uint16_t partition;
+  int64_t offset;     /* Kafka offset within its partition */
+  int64_t received_ms;
+} bev;
+
+typedef struct traffic {
+  char *block;
+  size_t used, cap;
+  bev *ev;
+  size_t n;
+} traffic;
+
+typedef struct counts {
+  uint64_t bytes;
+  uint64_t records[CXP_STREAM__COUNT];
+} counts;
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_core: %s\n", what);
+  exit(1);
+}
+
+static void block_reserve(traffic *t, size_t extra) {
+  if (t->cap - t->used >= extra) return;
+  size_t cap = t->cap ? t->cap : (size_t)1 << 20;
+  while (cap - t->used < extra) cap *= 2;
+  char *p = realloc(t->block, cap);
+  if (p == NULL) die("out of memory for the event block");
+  t->block = p;
+  t->cap = cap;
+}
+
+static void generate(traffic *t, size_t n, uint32_t customers, uint64_t seed) {
+  cxp_gen_opts o;
+  cxp_gen_opts_default(&o);
+  o.seed = seed;
+  o.customers = customers;
+  o.bad_ratio = 0.01;
+  cxp_gen *g = cxp_gen_create(&o);
+  if (g == NULL) die("cannot create the generator");
+  t->ev = malloc(n * sizeof *t->ev);
+  if (t->ev == NULL) die("out of memory for the event index");
+  int64_t next_offset[PARTITIONS] = {0};
+  char key[64];
+  for (size_t i = 0; i < n; i++) {
+    size_t klen, len;
+    block_reserve(t, 512);
+    /* The generator says how much room it needs when 512 is not enough,
+     * without advancing, so a retry gives the same event. */
+    while ((len = cxp_gen_next(g, t->block + t->used, t->cap - t->used, key, sizeof key,
+                               &klen)) > t->cap - t->used)
+      block_reserve(t, len + 1);
+    bev *e = &t->ev[i];
+    e->off = t->used;
+    e->len = (uint32_t)len;
+    t->used += len;
+    block_reserve(t, klen + 1);
+    memcpy(t->block + t->used, key, klen);
+    t->used += klen;
+    e->key_len = (uint16_t)klen;
+    /* Like Kafka's partitioner: one key, one partition, so one customer's
+     * events stay in order within a shard. */
+    e->partition = (uint16_t)(cxp_hash64(key, klen, 0x6b61666b61ULL) % PARTITIONS);
+    e->offset = next_offset[e->partition]++;
+    /* Arrival is the event's own time: a consumer keeping up. */
+    e->received_ms = cxp_gen_time(g);
+  }
+  t->n = n;
+  cxp_gen_destroy(g);
+}
+
+static double now_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void count_emit(void *opaque, cxp_stream s, const char *key, size_t key_len,
+                       const char *value, size_t value_len) {
+  counts *c = opaque;
+  c->bytes += value_len;
+  c->records[s]++;
+}
+
+static int dump(const traffic *t, const char *path) {
+  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+  if (f == NULL) {
+    fprintf(stderr, "bench_core: %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  /* Generated events are single-line JSON (or truncated JSON for the bad
+   * ones), so one per line is a faithful JSONL file for `cxpulse replay`. */
+  for (size_t i = 0; i < t->n; i++) {
+    fwrite(t->block + t->ev[i].off, 1, t->ev[i].len, f);
+    fputc('\n', f);
+  }
+  int rc = ferror(f) != 0;
+  if (f != stdout) rc |= fclose(f) != 0;
+  if (rc) fprintf(stderr, "bench_core: %s: write failed\n", path);
+  return rc;
+}
+
+static void usage(FILE *f) {
+  fputs("usage: bench_core [--events N] [--customers N] [--seed S] [--pipeline FILE]\n"
+        "                  [--decode-only] [--dump FILE]\n"
+        "  --events N      events to generate and process (default 2000000)\n"
+        "  --customers N   customer population (default 100000)\n"
+        "  --seed S        generator seed (default 42)\n"
+        "  --pipeline FILE pipeline settings (default: the built-in defaults)\n"
+        "  --decode-only   time cxp_event_decode alone\n"
+        "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
+        "Pin it: taskset -c 0 bench_core\n",
+        f);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-') return -1;
+  *out = v;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"events", required_argument, NULL, 'n'},
+                                       {"customers", required_argument, NULL, 'c'},
+                                       {"seed", required_argument, NULL, 's'},
+                                       {"pipeline", required_argument, NULL, 'p'},
+                                       {"decode-only", no_argument, NULL, 'd'},
+                                       {"dump", required_argument, NULL, 'D'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  uint64_t n_events = 2000000, customers = 100000, seed = 42;
+  const char *pipeline_path = NULL, *dump_path = NULL;
+  int decode_only = 0, ch;
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'n':
+      if (parse_u64(optarg, &n_events) || n_events == 0) die("--events: a positive integer");
+      break;
+    case 'c':
+      if (parse_u64(optarg, &customers) || customers == 0 || customers > UINT32_MAX)
+        die("--customers: a positive 32-bit integer");
+      break;
+    case 's':
+      if (parse_u64(optarg, &seed)) die("--seed: an unsigned integer");
+      break;
+    case 'p': pipeline_path = optarg; break;
+    case 'd': decode_only = 1; break;
+    case 'D': dump_path = optarg; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+
+  cxp_pipeline pl;
+  char err[512];
+  if (pipeline_path == NULL)
+    cxp_pipeline_defaults(&pl);
+  else if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err))
+    die(err);
+
+  traffic t = {0};
+  double g0 = now_s(CLOCK_MONOTONIC);
+  generate(&t, (size_t)n_events, (uint32_t)customers, seed);
+  double gen_s = now_s(CLOCK_MONOTONIC) - g0;
+  if (dump_path != NULL) {
+    int rc = dump(&t, dump_path);
+    free(t.block);
+    free(t.ev);
+    return rc;
+  }
+
+  counts out = {0};
+  uint64_t ok = 0, bad = 0, alerts = 0, dead = 0;
+  double wall, cpu;
+  if (decode_only) {
+    /* The decoder alone, with its trees in an arena reset per batch, as the
+     * core does it; nothing is applied or emitted. */
+    cxp_arena arena;
+    cxp_arena_init(&arena, 256 * 1024);
+    cxp_arena_json_install();
+    cxp_decode_opts o = {(size_t)pl.max_event_bytes, 0, pl.max_future_s * 1000};
+    cxp_event ev;
+    char detail[256];
+    double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (size_t i = 0; i < t.n; i += BATCH) {
+      size_t end = i + BATCH < t.n ? i + BATCH : t.n;
+      cxp_arena_json_begin(&arena);
+      for (size_t j = i; j < end; j++) {
+        o.now_ms = t.ev[j].received_ms;
+        if (cxp_event_decode(t.block + t.ev[j].off, t.ev[j].len, &o, &ev, detail,
+                             sizeof detail) == CXP_OK)
+          ok++;
+        else
+          bad++;
+      }
+      cxp_arena_json_end();
+      cxp_arena_reset(&arena);
+    }
+    cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    wall = now_s(CLOCK_MONOTONIC) - w0;
+    cxp_arena_close(&arena);
+    dead = bad;
+  } else {
+    cxp_core core;
+    cxp_core_init(&core, &pl, count_emit, &out);
+    double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (size_t i = 0; i < t.n; i += BATCH) {
+      size_t end = i + BATCH < t.n ? i + BATCH : t.n;
+      cxp_core_batch_begin(&core);
+      for (size_t j = i; j < end; j++) {
+        const bev *e = &t.ev[j];
+        const char *p = t.block + e->off;
+        cxp_msg m = {pl.topic_input, e->partition, e->offset, p, e->len,
+                     p + e->len, e->key_len, e->received_ms, e->received_ms, 1};
+        if (cxp_core_process(&core, &m) == CXP_OK)
+          ok++;
+        else
+          bad++;
+      }
+      cxp_core_batch_end(&core);
+    }
+    cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    wall = now_s(CLOCK_MONOTONIC) - w0;
+    alerts = out.records[CXP_STREAM_ALERTS];
+    dead = out.records[CXP_STREAM_DEAD_LETTERS];
+    cxp_core_close(&core);
+  }
+
+  double eps = (double)t.n / wall;
+  double cpu_per_m = cpu / ((double)t.n / 1e6);
+  printf("{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
+         "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
+         "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
+         "\"dead_letters\":%llu,\"output_bytes\":%llu}\n",
+         decode_only ? "decode" : "full", t.n, (unsigned long long)customers,
+         (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m,
+         (unsigned long long)ok, (unsigned long long)alerts, (unsigned long long)dead,
+         (unsigned long long)out.bytes);
+  fflush(stdout);
+  fprintf(stderr,
+          "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
+          "%.0f events/s, %.3f cpu s per million; %llu alerts, %llu dead letters\n",
+          decode_only ? "decode-only" : "full", t.n, (double)t.used / 1e6, gen_s, wall, eps,
+          cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead);
+  free(t.block);
+  free(t.ev);
+  return 0;
+}
