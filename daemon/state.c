@@ -140,8 +140,11 @@ void cxp_customer_apply_survey(cxp_customer *c, const cxp_event *ev,
   } else if (ev->type == CXP_EV_NPS) {
     c->nps_n += w;
     c->nps_sum += w * ev->score;
-    /* "Latest" is by event time, so that out-of-order arrival agrees. */
-    if (!c->nps_last_ts_set || ev->ts_ms >= c->nps_last_ts_ms) {
+    /* "Latest" is by event time, so that out-of-order arrival agrees; of two
+     * responses at the same time the lower score wins, for the same reason
+     * (and the lower one is the one to act on). */
+    if (!c->nps_last_ts_set || ev->ts_ms > c->nps_last_ts_ms ||
+        (ev->ts_ms == c->nps_last_ts_ms && ev->score < c->nps_last_score)) {
       c->nps_last_score = ev->score;
       c->nps_last_ts_ms = ev->ts_ms;
       c->nps_last_ts_set = 1;
