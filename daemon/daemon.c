@@ -572,6 +572,9 @@ int cxp_daemon_start(cxp_daemon *d) {
   uv_timer_init(d->loop, &d->stats);
   uv_timer_init(d->loop, &d->stopper);
   d->handles_open = 6;
+  /* From here on the handles exist, so stopping must take the full path
+   * that closes them, even if subscribing fails below. */
+  d->started = 1;
   uv_poll_start(&d->wake, UV_READABLE, on_wake);
   uv_timer_start(&d->serve, on_serve_timer, (uint64_t)d->cfg.idle_poll_ms,
                  (uint64_t)d->cfg.idle_poll_ms);
@@ -589,7 +592,6 @@ int cxp_daemon_start(cxp_daemon *d) {
     cxp_error("consumer", "subscribing to %s: %s", d->pl.topic_input, rd_kafka_err2str(e));
     return -1;
   }
-  d->started = 1;
   cxp_info("daemon", "pipeline '%s': consuming %s as group %s; alerts -> %s, indicators -> %s, "
            "dead letters -> %s",
            d->pl.name, d->pl.topic_input, cxp_config_kafka_get(&d->cfg, "consumer.group.id"),

@@ -32,7 +32,7 @@ typedef struct demo {
   double rate;
   double carry;
   uint64_t produced, produce_failed;
-  uint64_t printed_this_sec, suppressed_lines;
+  uint64_t print_sec, printed_this_sec, suppressed_lines;
   uint64_t alerts_by_type[CXP_AL__COUNT];
   uint64_t t0;
   int stopping;
@@ -60,9 +60,6 @@ static void on_gen_timer(uv_timer_t *t) {
     m->produced++;
   }
   rd_kafka_poll(m->gp, 0);
-  m->printed_this_sec = m->printed_this_sec > 0 && (uv_now(&m->loop) / 1000) % 1 == 0
-                            ? m->printed_this_sec
-                            : 0;
 }
 
 static const char *jstr(const cJSON *o, const char *k) {
@@ -82,10 +79,9 @@ static void on_output(void *opaque, cxp_stream s, const char *key, size_t klen,
   for (int i = 0; i < CXP_AL__COUNT; i++)
     if (strcmp(type, cxp_alert_type_name((cxp_alert_type)i)) == 0) m->alerts_by_type[i]++;
   /* At most 8 alert lines a second, so the summary stays readable. */
-  static uint64_t sec;
   uint64_t now_s = uv_now(&m->loop) / 1000;
-  if (now_s != sec) {
-    sec = now_s;
+  if (now_s != m->print_sec) {
+    m->print_sec = now_s;
     m->printed_this_sec = 0;
   }
   if (m->printed_this_sec++ < 8 || m->verbose) {

@@ -55,7 +55,7 @@ static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 void cxp_gen_opts_default(cxp_gen_opts *o) {
   o->seed = 42;
   o->customers = 10000;
-  o->start_ms = 1795420800000LL; /* 2026-11-23T00:00:00Z */
+  o->start_ms = 1795392000000LL; /* 2026-11-23T00:00:00Z */
   o->events_per_sec = 50.0;
   o->bad_ratio = 0.01;
 }
