@@ -17,7 +17,7 @@ def main():
     out_kv, out_plain, n_events = sys.argv[1], sys.argv[2], int(sys.argv[3])
     n_cust, n_detr = 400, 120
     rnd = random.Random(7)
-    t0 = 1795420800000  # 2026-11-23T00:00:00Z
+    t0 = 1795420800000  # 2026-11-23T08:00:00Z
     lines = []
     seq = 0
 
