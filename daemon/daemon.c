@@ -263,7 +263,7 @@ static void pause_all(cxp_daemon *d, int pause) {
     if (l->cnt) pause_list(d, l, pause);
     rd_kafka_topic_partition_list_destroy(l);
   }
-  if (pause && !d->paused) {
+  if (pause && !d->paused && !d->stopping) {
     d->pauses++;
     cxp_debug("consumer", "producer queue full: consumption paused");
   }
