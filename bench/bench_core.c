@@ -15,6 +15,9 @@
  *   taskset -c 0 ./build/bench_core --decode-only   # cxp_event_decode alone
  *   ./build/bench_core --events 100000 --dump ev.jsonl   # for replay checks
  *
+ * --batch N changes the batch size, to see what the per-batch arena costs:
+ * a batch's cJSON trees (about 1 KB an event) stay until the batch ends.
+ *
  * stdout gets one JSON line (for scripts); stderr gets a line for people. */
 #include <errno.h>
 #include <getopt.h>
@@ -30,17 +33,16 @@
 #include "hash.h"
 #include "pipeline.h"
 
-#define BATCH 1000
 #define PARTITIONS 16
 
 /* One generated event. The bytes live in the shared block at `off`: offsets,
  * not pointers, because the block moves while it grows. */
 typedef struct bev {
-  uint64_t off;       /* payload, then the key right after it */
+  uint64_t off; /* payload, then the key right after it */
   uint32_t len;
   uint16_t key_len;
   uint16_t partition;
-  int64_t offset;     /* Kafka offset within its partition */
+  int64_t offset; /* Kafka offset within its partition */
   int64_t received_ms;
 } bev;
 
@@ -142,16 +144,19 @@ static int dump(const traffic *t, const char *path) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: bench_core [--events N] [--customers N] [--seed S] [--pipeline FILE]\n"
-        "                  [--decode-only] [--dump FILE]\n"
-        "  --events N      events to generate and process (default 2000000)\n"
-        "  --customers N   customer population (default 100000)\n"
-        "  --seed S        generator seed (default 42)\n"
-        "  --pipeline FILE pipeline settings (default: the built-in defaults)\n"
-        "  --decode-only   time cxp_event_decode alone\n"
-        "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
-        "Pin it: taskset -c 0 bench_core\n",
-        f);
+  fputs(
+      "usage: bench_core [--events N] [--customers N] [--seed S] [--pipeline FILE]\n"
+      "                  [--batch N] [--decode-only] [--dump FILE]\n"
+      "  --events N      events to generate and process (default 2000000)\n"
+      "  --customers N   customer population (default 100000)\n"
+      "  --seed S        generator seed (default 42)\n"
+      "  --pipeline FILE pipeline settings (default: the built-in defaults)\n"
+      "  --batch N       events per cxp_core_batch_begin/end (default 1000, as the "
+      "daemon)\n"
+      "  --decode-only   time cxp_event_decode alone\n"
+      "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
+      "Pin it: taskset -c 0 bench_core\n",
+      f);
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -170,28 +175,43 @@ int main(int argc, char **argv) {
                                        {"pipeline", required_argument, NULL, 'p'},
                                        {"decode-only", no_argument, NULL, 'd'},
                                        {"dump", required_argument, NULL, 'D'},
+                                       {"batch", required_argument, NULL, 'b'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  uint64_t n_events = 2000000, customers = 100000, seed = 42;
+  uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
   int decode_only = 0, ch;
-  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:h", opts, NULL)) != -1) {
     switch (ch) {
-    case 'n':
-      if (parse_u64(optarg, &n_events) || n_events == 0) die("--events: a positive integer");
-      break;
-    case 'c':
-      if (parse_u64(optarg, &customers) || customers == 0 || customers > UINT32_MAX)
-        die("--customers: a positive 32-bit integer");
-      break;
-    case 's':
-      if (parse_u64(optarg, &seed)) die("--seed: an unsigned integer");
-      break;
-    case 'p': pipeline_path = optarg; break;
-    case 'd': decode_only = 1; break;
-    case 'D': dump_path = optarg; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+      case 'n':
+        if (parse_u64(optarg, &n_events) || n_events == 0)
+          die("--events: a positive integer");
+        break;
+      case 'c':
+        if (parse_u64(optarg, &customers) || customers == 0 || customers > UINT32_MAX)
+          die("--customers: a positive 32-bit integer");
+        break;
+      case 's':
+        if (parse_u64(optarg, &seed)) die("--seed: an unsigned integer");
+        break;
+      case 'b':
+        if (parse_u64(optarg, &batch) || batch == 0) die("--batch: a positive integer");
+        break;
+      case 'p':
+        pipeline_path = optarg;
+        break;
+      case 'd':
+        decode_only = 1;
+        break;
+      case 'D':
+        dump_path = optarg;
+        break;
+      case 'h':
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
     }
   }
   if (optind != argc) {
@@ -230,8 +250,8 @@ int main(int argc, char **argv) {
     cxp_event ev;
     char detail[256];
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (size_t i = 0; i < t.n; i += BATCH) {
-      size_t end = i + BATCH < t.n ? i + BATCH : t.n;
+    for (size_t i = 0; i < t.n; i += batch) {
+      size_t end = i + batch < t.n ? i + batch : t.n;
       cxp_arena_json_begin(&arena);
       for (size_t j = i; j < end; j++) {
         o.now_ms = t.ev[j].received_ms;
@@ -252,14 +272,14 @@ int main(int argc, char **argv) {
     cxp_core core;
     cxp_core_init(&core, &pl, count_emit, &out);
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (size_t i = 0; i < t.n; i += BATCH) {
-      size_t end = i + BATCH < t.n ? i + BATCH : t.n;
+    for (size_t i = 0; i < t.n; i += batch) {
+      size_t end = i + batch < t.n ? i + batch : t.n;
       cxp_core_batch_begin(&core);
       for (size_t j = i; j < end; j++) {
         const bev *e = &t.ev[j];
         const char *p = t.block + e->off;
-        cxp_msg m = {pl.topic_input, e->partition, e->offset, p, e->len,
-                     p + e->len, e->key_len, e->received_ms, e->received_ms, 1};
+        cxp_msg m = {pl.topic_input, e->partition,   e->offset,      p, e->len, p + e->len,
+                     e->key_len,     e->received_ms, e->received_ms, 1};
         if (cxp_core_process(&core, &m) == CXP_OK)
           ok++;
         else
@@ -276,14 +296,14 @@ int main(int argc, char **argv) {
 
   double eps = (double)t.n / wall;
   double cpu_per_m = cpu / ((double)t.n / 1e6);
-  printf("{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
-         "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
-         "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
-         "\"dead_letters\":%llu,\"output_bytes\":%llu}\n",
-         decode_only ? "decode" : "full", t.n, (unsigned long long)customers,
-         (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m,
-         (unsigned long long)ok, (unsigned long long)alerts, (unsigned long long)dead,
-         (unsigned long long)out.bytes);
+  printf(
+      "{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
+      "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
+      "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
+      "\"dead_letters\":%llu,\"output_bytes\":%llu}\n",
+      decode_only ? "decode" : "full", t.n, (unsigned long long)customers,
+      (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
+      (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes);
   fflush(stdout);
   fprintf(stderr,
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "

@@ -169,7 +169,14 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
 }
 
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m) {
-  if (c->in_batch) return process(c, m);
+  if (c->in_batch) {
+    /* Nothing keeps a pointer into the decoded tree once the message is
+     * done, so its arena space is reused at once: a batch's trees would
+     * otherwise push customer state out of the cache. */
+    cxp_reason r = process(c, m);
+    cxp_arena_reset(&c->arena);
+    return r;
+  }
   cxp_core_batch_begin(c);
   cxp_reason r = process(c, m);
   cxp_core_batch_end(c);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "timeutil.h"
 
 static const char *type_names[CXP_EV__COUNT] = {
@@ -47,22 +48,106 @@ const char *cxp_sq_dimension_name(int d) {
 
 #define ID_MAX 128
 
+/* The members the decoder reads. Rather than one cJSON_GetObjectItemCaseSensitive
+ * per member (each a linear walk with a strcmp per child: most of the
+ * decoder's own time), cxp_event_decode walks the object's children once and
+ * files each under its name. */
+typedef enum {
+  F_EVENT_ID, F_CUSTOMER_ID, F_TYPE, F_TS, F_CHANNEL, F_SEGMENT, F_AGENT_ID,
+  F_TOUCHPOINT, F_CASE_ID, F_SCORE, F_DIMENSIONS, F_WAIT_S, F_HANDLE_S, F_RESOLVED,
+  F_SENTIMENT, F_CATEGORY, F_SEVERITY, F_KANO, F_ATTRIBUTE, F_DETECTED_BY, F_AMOUNT,
+  F_ROOT_CAUSE_FIXED, F_COUNT, F_REFERRED_ID, F_KIND, F_CLV, F_CONSENT, F__COUNT
+} field;
+
+/* In the order of the enum above. */
+static const char *const field_names[F__COUNT] = {
+    "event_id", "customer_id", "type",     "ts",          "channel",
+    "segment",  "agent_id",    "touchpoint", "case_id",   "score",
+    "dimensions", "wait_s",    "handle_s", "resolved",    "sentiment",
+    "category", "severity",    "kano",     "attribute",   "detected_by",
+    "amount",   "root_cause_fixed", "count", "referred_id", "kind",
+    "clv",      "consent"};
+
+/* cJSON_IsString(v) and the like for a member known to exist: the test
+ * cJSON itself makes (the low byte of `type`), without a call into the
+ * shared library for every member of every event. */
+static inline int of_type(const cJSON *v, int type) { return (v->type & 0xFF) == type; }
+
+/* The field a member name is, or F__COUNT. The switch only guesses from the
+ * length and a distinguishing byte; the strcmp decides, so a guess can be
+ * wrong but never lets a wrong name through. Names are compared as C strings,
+ * as cJSON_GetObjectItemCaseSensitive does, so a key cut short by an escaped
+ * NUL matches the same member it matched before. */
+static field field_of(const char *k) {
+  field f;
+  switch (strlen(k)) {
+  case 2: f = F_TS; break;
+  case 3: f = F_CLV; break;
+  case 4: f = k[0] == 't' ? F_TYPE : k[1] == 'a' ? F_KANO : F_KIND; break;
+  case 5: f = k[0] == 's' ? F_SCORE : F_COUNT; break;
+  case 6: f = k[0] == 'w' ? F_WAIT_S : F_AMOUNT; break;
+  case 7:
+    f = k[0] == 's' ? F_SEGMENT : k[1] == 'h' ? F_CHANNEL : k[1] == 'a' ? F_CASE_ID
+                                                                        : F_CONSENT;
+    break;
+  case 8:
+    switch (k[0]) {
+    case 'e': f = F_EVENT_ID; break;
+    case 'a': f = F_AGENT_ID; break;
+    case 'h': f = F_HANDLE_S; break;
+    case 'r': f = F_RESOLVED; break;
+    case 'c': f = F_CATEGORY; break;
+    case 's': f = F_SEVERITY; break;
+    default: return F__COUNT;
+    }
+    break;
+  case 9: f = k[0] == 's' ? F_SENTIMENT : F_ATTRIBUTE; break;
+  case 10: f = k[0] == 't' ? F_TOUCHPOINT : F_DIMENSIONS; break;
+  case 11:
+    f = k[0] == 'c' ? F_CUSTOMER_ID : k[0] == 'd' ? F_DETECTED_BY : F_REFERRED_ID;
+    break;
+  case 16: f = F_ROOT_CAUSE_FIXED; break;
+  default: return F__COUNT;
+  }
+  return strcmp(k, field_names[f]) == 0 ? f : F__COUNT;
+}
+
+/* Fills m[] with the first member of each known name, which is the one
+ * cJSON_GetObjectItemCaseSensitive returns when a name repeats; JSON null
+ * counts as absent. That lookup also stops at a child without a name (which
+ * parsing never produces), and so does this walk. */
+static void index_members(const cJSON *o, const cJSON *m[F__COUNT]) {
+  _Static_assert(F__COUNT <= 32, "one bit per field in `seen`");
+  unsigned seen = 0;
+  memset(m, 0, sizeof *m * F__COUNT);
+  for (const cJSON *c = o->child; c != NULL && c->string != NULL; c = c->next) {
+    field f = field_of(c->string);
+    if (f == F__COUNT || (seen & 1u << f)) continue;
+    seen |= 1u << f;
+    m[f] = of_type(c, cJSON_NULL) ? NULL : c;
+  }
+}
+
+/* A member of a small nested object (a SERVQUAL dimension), found the usual
+ * way; null counts as absent. */
 static const cJSON *get(const cJSON *o, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   return cJSON_IsNull(v) ? NULL : v;
 }
 
+/* The field checks below take the member (NULL when absent) and its name,
+ * which appears in the detail only when the check fails. */
+
 /* A string field: required or not, at most `max` bytes. */
-static cxp_reason str_field(const cJSON *o, const char *k, int required, size_t max,
+static cxp_reason str_field(const cJSON *v, const char *k, int required, size_t max,
                             cxp_str *out, char *detail, size_t dlen) {
-  const cJSON *v = get(o, k);
   out->p = NULL;
   out->n = 0;
   if (v == NULL) {
     if (required) FAIL(CXP_BAD_MISSING_FIELD, "required field '%s' is missing", k);
     return CXP_OK;
   }
-  if (!cJSON_IsString(v)) FAIL(CXP_BAD_TYPE, "field '%s' must be a string", k);
+  if (!of_type(v, cJSON_String)) FAIL(CXP_BAD_TYPE, "field '%s' must be a string", k);
   size_t n = strlen(v->valuestring);
   if (n == 0) FAIL(CXP_BAD_OUT_OF_RANGE, "field '%s' is empty", k);
   if (n > max) FAIL(CXP_BAD_OUT_OF_RANGE, "field '%s' is %zu bytes, over %zu", k, n, max);
@@ -71,10 +156,10 @@ static cxp_reason str_field(const cJSON *o, const char *k, int required, size_t 
   return CXP_OK;
 }
 
-static cxp_reason enum_field(const cJSON *o, const char *k, int required,
+static cxp_reason enum_field(const cJSON *v, const char *k, int required,
                              const char *const *allowed, cxp_str *out, char *detail,
                              size_t dlen) {
-  cxp_reason r = str_field(o, k, required, 64, out, detail, dlen);
+  cxp_reason r = str_field(v, k, required, 64, out, detail, dlen);
   if (r || out->p == NULL) return r;
   for (int i = 0; allowed[i]; i++)
     if (strcmp(out->p, allowed[i]) == 0) return CXP_OK;
@@ -83,16 +168,15 @@ static cxp_reason enum_field(const cJSON *o, const char *k, int required,
 }
 
 /* A number field within [lo, hi]; integral when `integer`. */
-static cxp_reason num_field(const cJSON *o, const char *k, int required, double lo,
+static cxp_reason num_field(const cJSON *v, const char *k, int required, double lo,
                             double hi, int integer, double def, double *out,
                             char *detail, size_t dlen) {
-  const cJSON *v = get(o, k);
   if (v == NULL) {
     if (required) FAIL(CXP_BAD_MISSING_FIELD, "required field '%s' is missing", k);
     *out = def;
     return CXP_OK;
   }
-  if (!cJSON_IsNumber(v)) FAIL(CXP_BAD_TYPE, "field '%s' must be a number", k);
+  if (!of_type(v, cJSON_Number)) FAIL(CXP_BAD_TYPE, "field '%s' must be a number", k);
   double d = v->valuedouble;
   if (integer && d != floor(d)) FAIL(CXP_BAD_TYPE, "field '%s' must be an integer", k);
   if (!(d >= lo && d <= hi))
@@ -101,9 +185,8 @@ static cxp_reason num_field(const cJSON *o, const char *k, int required, double 
   return CXP_OK;
 }
 
-static cxp_reason bool_field(const cJSON *o, const char *k, int required, int def,
+static cxp_reason bool_field(const cJSON *v, const char *k, int required, int def,
                              int *out, char *detail, size_t dlen) {
-  const cJSON *v = get(o, k);
   if (v == NULL) {
     if (required) FAIL(CXP_BAD_MISSING_FIELD, "required field '%s' is missing", k);
     *out = def;
@@ -114,16 +197,15 @@ static cxp_reason bool_field(const cJSON *o, const char *k, int required, int de
   return CXP_OK;
 }
 
-static cxp_reason ts_field(const cJSON *o, const cxp_decode_opts *opt, int64_t *out,
+static cxp_reason ts_field(const cJSON *v, const cxp_decode_opts *opt, int64_t *out,
                            char *detail, size_t dlen) {
-  const cJSON *v = get(o, "ts");
   int64_t ms;
   if (v == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'ts' is missing");
-  if (cJSON_IsString(v)) {
+  if (of_type(v, cJSON_String)) {
     if (cxp_time_parse_rfc3339(v->valuestring, strlen(v->valuestring), &ms))
       FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an RFC 3339 date-time: '%.40s'",
            v->valuestring);
-  } else if (cJSON_IsNumber(v)) {
+  } else if (of_type(v, cJSON_Number)) {
     double d = v->valuedouble;
     if (d != floor(d) || !(fabs(d) < 9e15))
       FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an integer of epoch milliseconds");
@@ -140,9 +222,8 @@ static cxp_reason ts_field(const cJSON *o, const cxp_decode_opts *opt, int64_t *
   return CXP_OK;
 }
 
-static cxp_reason decode_servqual(const cJSON *o, cxp_event *ev, char *detail,
+static cxp_reason decode_servqual(const cJSON *dims, cxp_event *ev, char *detail,
                                   size_t dlen) {
-  const cJSON *dims = get(o, "dimensions");
   if (dims == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'dimensions' is missing");
   if (!cJSON_IsObject(dims)) FAIL(CXP_BAD_TYPE, "field 'dimensions' must be an object");
   const cJSON *d;
@@ -156,12 +237,13 @@ static cxp_reason decode_servqual(const cJSON *o, cxp_event *ev, char *detail,
     if (!cJSON_IsObject(d))
       FAIL(CXP_BAD_TYPE, "field 'dimensions.%s' must be an object", sq_names[k]);
     cxp_reason r;
-    char name[64];
-    snprintf(name, sizeof name, "dimensions.%s", sq_names[k]);
-    if ((r = num_field(d, "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k], detail, dlen)) ||
-        (r = num_field(d, "perceived", 1, 1, 7, 0, 0, &ev->sq_perceived[k], detail, dlen))) {
+    if ((r = num_field(get(d, "expected"), "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k],
+                       detail, dlen)) ||
+        (r = num_field(get(d, "perceived"), "perceived", 1, 1, 7, 0, 0,
+                       &ev->sq_perceived[k], detail, dlen))) {
       /* Name the dimension too: "field 'expected'" alone is ambiguous. */
-      char inner[192];
+      char name[64], inner[192];
+      snprintf(name, sizeof name, "dimensions.%s", sq_names[k]);
       snprintf(inner, sizeof inner, "%s", detail);
       snprintf(detail, dlen, "%s (in %s)", inner, name);
       return r;
@@ -172,16 +254,40 @@ static cxp_reason decode_servqual(const cJSON *o, cxp_event *ev, char *detail,
   return CXP_OK;
 }
 
-static cxp_event_type lookup_type(const char *s) {
-  for (int i = 0; i < CXP_EV__COUNT; i++)
-    if (strcmp(s, type_names[i]) == 0) return (cxp_event_type)i;
-  return CXP_EV__COUNT;
+/* The type named by s (n bytes, from strlen), or CXP_EV__COUNT. Guessed from
+ * the length and one distinguishing byte, then confirmed by strcmp: the old
+ * linear strcmp over every name was a tenth of the decoder's time. */
+static cxp_event_type lookup_type(const char *s, size_t n) {
+  cxp_event_type t;
+  switch (n) {
+  case 5: t = CXP_EV_USAGE; break;
+  case 7: t = s[0] == 'c' ? CXP_EV_CONTACT : CXP_EV_PROFILE; break;
+  case 8:
+    t = s[0] == 'p' ? CXP_EV_PURCHASE : s[0] == 'r' ? CXP_EV_REFERRAL : CXP_EV_FEEDBACK;
+    break;
+  case 9: t = CXP_EV_COMPLAINT; break;
+  case 10: t = s[7] == 'n' ? CXP_EV_NPS : CXP_EV_CES; break;
+  case 11: t = CXP_EV_CSAT; break;
+  case 15: t = s[4] == 'e' ? CXP_EV_SERVQUAL : CXP_EV_FAILURE; break;
+  case 17: t = CXP_EV_REC_RESOLVED; break;
+  case 19: t = CXP_EV_REC_APOLOGIZED; break;
+  case 20: t = s[9] == 'c' ? CXP_EV_REC_COMPENSATED : CXP_EV_REC_FOLLOWED_UP; break;
+  case 21: t = CXP_EV_REC_ACKNOWLEDGED; break;
+  case 22: t = CXP_EV_CANCELLED; break;
+  case 23: t = CXP_EV_DOWNGRADED; break;
+  default: return CXP_EV__COUNT;
+  }
+  return strcmp(s, type_names[t]) == 0 ? t : CXP_EV__COUNT;
 }
+
+/* Shorthand for the checks in cxp_event_decode: the member and its name. */
+#define M(f) m[f], field_names[f]
 
 cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *opt,
                             cxp_event *ev, char *detail, size_t dlen) {
   cxp_reason r;
   double d;
+  const cJSON *m[F__COUNT];
 
   memset(ev, 0, sizeof *ev);
   ev->consent = -1;
@@ -192,6 +298,10 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
   if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
   if (memchr(buf, '\0', len) != NULL)
     FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
+  /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check. Without
+   * this, "c\xff" and "c\xfe" would be one customer once written out. */
+  if (!cxp_utf8_valid(buf, len))
+    FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
   const char *end = NULL;
   cJSON *o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
   if (o == NULL) FAIL(CXP_BAD_INVALID_JSON, "not valid JSON (at byte %zu)",
@@ -206,93 +316,96 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
            (size_t)(end - buf));
   }
   if (!cJSON_IsObject(o)) FAIL(CXP_BAD_INVALID_JSON, "event is not a JSON object");
+  index_members(o, m);
 
-  if ((r = str_field(o, "event_id", 1, ID_MAX, &ev->event_id, detail, dlen)) ||
-      (r = str_field(o, "customer_id", 1, ID_MAX, &ev->customer_id, detail, dlen)))
+  /* The checks run in a fixed order, whatever the order of the members, so
+   * that an event with several faults always reports the same one. */
+  if ((r = str_field(M(F_EVENT_ID), 1, ID_MAX, &ev->event_id, detail, dlen)) ||
+      (r = str_field(M(F_CUSTOMER_ID), 1, ID_MAX, &ev->customer_id, detail, dlen)))
     return r;
   cxp_str type;
-  if ((r = str_field(o, "type", 1, 64, &type, detail, dlen))) return r;
-  ev->type = lookup_type(type.p);
+  if ((r = str_field(M(F_TYPE), 1, 64, &type, detail, dlen))) return r;
+  ev->type = lookup_type(type.p, type.n);
   if (ev->type == CXP_EV__COUNT)
     FAIL(CXP_BAD_UNKNOWN_TYPE, "field 'type' has unknown value '%.64s'", type.p);
-  if ((r = ts_field(o, opt, &ev->ts_ms, detail, dlen)) ||
-      (r = str_field(o, "channel", 0, ID_MAX, &ev->channel, detail, dlen)) ||
-      (r = str_field(o, "segment", 0, 64, &ev->segment, detail, dlen)) ||
-      (r = str_field(o, "agent_id", 0, ID_MAX, &ev->agent_id, detail, dlen)) ||
-      (r = str_field(o, "touchpoint", 0, ID_MAX, &ev->touchpoint, detail, dlen)))
+  if ((r = ts_field(m[F_TS], opt, &ev->ts_ms, detail, dlen)) ||
+      (r = str_field(M(F_CHANNEL), 0, ID_MAX, &ev->channel, detail, dlen)) ||
+      (r = str_field(M(F_SEGMENT), 0, 64, &ev->segment, detail, dlen)) ||
+      (r = str_field(M(F_AGENT_ID), 0, ID_MAX, &ev->agent_id, detail, dlen)) ||
+      (r = str_field(M(F_TOUCHPOINT), 0, ID_MAX, &ev->touchpoint, detail, dlen)))
     return r;
   int needs_case = ev->type == CXP_EV_COMPLAINT || ev->type == CXP_EV_FAILURE ||
                    (ev->type >= CXP_EV_REC_ACKNOWLEDGED && ev->type <= CXP_EV_REC_FOLLOWED_UP);
-  if ((r = str_field(o, "case_id", needs_case, ID_MAX, &ev->case_id, detail, dlen)))
+  if ((r = str_field(M(F_CASE_ID), needs_case, ID_MAX, &ev->case_id, detail, dlen)))
     return r;
 
   switch (ev->type) {
   case CXP_EV_CSAT:
-    if ((r = num_field(o, "score", 1, 1, 5, 1, 0, &d, detail, dlen))) return r;
+    if ((r = num_field(M(F_SCORE), 1, 1, 5, 1, 0, &d, detail, dlen))) return r;
     ev->score = (int)d;
     break;
   case CXP_EV_NPS:
-    if ((r = num_field(o, "score", 1, 0, 10, 1, 0, &d, detail, dlen))) return r;
+    if ((r = num_field(M(F_SCORE), 1, 0, 10, 1, 0, &d, detail, dlen))) return r;
     ev->score = (int)d;
     break;
   case CXP_EV_CES:
-    if ((r = num_field(o, "score", 1, 1, 7, 1, 0, &d, detail, dlen))) return r;
+    if ((r = num_field(M(F_SCORE), 1, 1, 7, 1, 0, &d, detail, dlen))) return r;
     ev->score = (int)d;
     break;
   case CXP_EV_SERVQUAL:
-    if ((r = decode_servqual(o, ev, detail, dlen))) return r;
+    if ((r = decode_servqual(m[F_DIMENSIONS], ev, detail, dlen))) return r;
     break;
   case CXP_EV_CONTACT:
-    if ((r = num_field(o, "wait_s", 1, 0, 1e9, 0, 0, &ev->wait_s, detail, dlen)) ||
-        (r = num_field(o, "handle_s", 1, 0, 1e9, 0, 0, &ev->handle_s, detail, dlen)) ||
-        (r = bool_field(o, "resolved", 1, 0, &ev->resolved, detail, dlen)))
+    if ((r = num_field(M(F_WAIT_S), 1, 0, 1e9, 0, 0, &ev->wait_s, detail, dlen)) ||
+        (r = num_field(M(F_HANDLE_S), 1, 0, 1e9, 0, 0, &ev->handle_s, detail, dlen)) ||
+        (r = bool_field(M(F_RESOLVED), 1, 0, &ev->resolved, detail, dlen)))
       return r;
-    ev->has_sentiment = get(o, "sentiment") != NULL;
-    if ((r = num_field(o, "sentiment", 0, -1, 1, 0, 0, &ev->sentiment, detail, dlen)))
+    ev->has_sentiment = m[F_SENTIMENT] != NULL;
+    if ((r = num_field(M(F_SENTIMENT), 0, -1, 1, 0, 0, &ev->sentiment, detail, dlen)))
       return r;
     break;
   case CXP_EV_COMPLAINT:
   case CXP_EV_FAILURE:
-    if ((r = enum_field(o, "category", 1, categories, &ev->category, detail, dlen)) ||
-        (r = num_field(o, "severity", 1, 1, 4, 1, 0, &d, detail, dlen)))
+    if ((r = enum_field(M(F_CATEGORY), 1, categories, &ev->category, detail, dlen)) ||
+        (r = num_field(M(F_SEVERITY), 1, 1, 4, 1, 0, &d, detail, dlen)))
       return r;
     ev->severity = (int)d;
     if (ev->type == CXP_EV_COMPLAINT) {
-      if ((r = enum_field(o, "kano", 0, kanos, &ev->kano, detail, dlen)) ||
-          (r = str_field(o, "attribute", 0, ID_MAX, &ev->attribute, detail, dlen)))
+      if ((r = enum_field(M(F_KANO), 0, kanos, &ev->kano, detail, dlen)) ||
+          (r = str_field(M(F_ATTRIBUTE), 0, ID_MAX, &ev->attribute, detail, dlen)))
         return r;
-    } else if ((r = enum_field(o, "detected_by", 1, detectors, &ev->detected_by, detail,
+    } else if ((r = enum_field(M(F_DETECTED_BY), 1, detectors, &ev->detected_by, detail,
                                dlen))) {
       return r;
     }
     break;
   case CXP_EV_REC_COMPENSATED:
-    if ((r = num_field(o, "amount", 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
+    if ((r = num_field(M(F_AMOUNT), 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
     break;
   case CXP_EV_REC_RESOLVED:
-    if ((r = bool_field(o, "root_cause_fixed", 0, 0, &ev->root_cause_fixed, detail, dlen)))
+    if ((r = bool_field(M(F_ROOT_CAUSE_FIXED), 0, 0, &ev->root_cause_fixed, detail, dlen)))
       return r;
     break;
   case CXP_EV_PURCHASE:
-    if ((r = num_field(o, "amount", 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
+    if ((r = num_field(M(F_AMOUNT), 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
     break;
   case CXP_EV_USAGE:
-    if ((r = num_field(o, "count", 0, 0, 1e9, 0, 1, &ev->count, detail, dlen))) return r;
+    if ((r = num_field(M(F_COUNT), 0, 0, 1e9, 0, 1, &ev->count, detail, dlen))) return r;
     break;
   case CXP_EV_REFERRAL:
-    if ((r = str_field(o, "referred_id", 0, ID_MAX, &ev->referred_id, detail, dlen)))
+    if ((r = str_field(M(F_REFERRED_ID), 0, ID_MAX, &ev->referred_id, detail, dlen)))
       return r;
     break;
   case CXP_EV_FEEDBACK:
-    if ((r = str_field(o, "kind", 1, 64, &ev->kind, detail, dlen))) return r;
+    if ((r = str_field(M(F_KIND), 1, 64, &ev->kind, detail, dlen))) return r;
     break;
   case CXP_EV_PROFILE:
     if (ev->segment.p == NULL)
       FAIL(CXP_BAD_MISSING_FIELD, "required field 'segment' is missing");
-    ev->has_clv = get(o, "clv") != NULL;
-    if ((r = num_field(o, "clv", 0, 0, 1e12, 0, 0, &ev->clv, detail, dlen))) return r;
-    if (get(o, "consent") != NULL &&
-        (r = bool_field(o, "consent", 1, 1, &ev->consent, detail, dlen)))
+    ev->has_clv = m[F_CLV] != NULL;
+    if ((r = num_field(M(F_CLV), 0, 0, 1e12, 0, 0, &ev->clv, detail, dlen))) return r;
+    if (m[F_CONSENT] != NULL &&
+        (r = bool_field(M(F_CONSENT), 1, 1, &ev->consent, detail, dlen)))
       return r;
     break;
   default:

@@ -1459,14 +1459,8 @@ static void test_core_dead_letters(void) {
   }
   collector_clear(&out);
 
-#if 0
-  /* BUG (event.c cxp_event_decode): bytes that are not UTF-8 inside a JSON
-   * string are accepted (cJSON does not check them), though JSON text must be
-   * UTF-8 (RFC 8259 8.1) and section 2 treats "not JSON" as invalid_json. The
-   * event below is applied and its alert carries customer_id "c\ufffd" while
-   * the Kafka key is the raw "c\xff", so customers "c\xff" and "c\xfe" are one
-   * in the alert body. Expected: a dead letter, invalid_json, payload in
-   * base64; actual: CXP_OK and an alert. */
+  /* Bytes that are not UTF-8 inside a JSON string make the event invalid:
+   * "c\xff" and "c\xfe" must not become one customer "c\ufffd". */
   {
     const char *nu = "{\"event_id\":\"u1\",\"customer_id\":\"c\xff\",\"type\":\"survey.nps\","
                      "\"ts\":1795417200000,\"score\":0}";
@@ -1474,7 +1468,6 @@ static void test_core_dead_letters(void) {
     CHECK_INT(n_on(&out, CXP_STREAM_ALERTS), 0);
     collector_clear(&out);
   }
-#endif
 
   /* A NUL byte is valid UTF-8, so the payload stays text, escaped. */
   CHECK_INT(feed_len(&core, 3, 45, "{\0}", 3), CXP_BAD_INVALID_JSON);
