@@ -87,6 +87,11 @@ cJSON *cxp_json_load(const char *path, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: the top level must be a JSON object", path);
     cJSON_Delete(root);
     root = NULL;
+  } else {
+    /* "$schema" and "description" document a settings file; they are not
+     * settings. */
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "$schema");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "description");
   }
   free(text);
   return root;
@@ -390,9 +395,6 @@ int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
   cxp_config_defaults(c);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
-  /* "$schema" and "description" document the file and are not settings. */
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "$schema");
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "description");
   int rc = cxp_settings_apply(cxp_config_table, c, root, path, "kafka", kafka_kv, err,
                               errlen);
   cJSON_Delete(root);

@@ -71,7 +71,8 @@ void cxp_settings_doc(const cxp_setting *tbl, FILE *out);
 
 /* Reads a whole file into a NUL-terminated heap buffer. */
 char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen);
-/* Parses FILE as JSON; on error names the file, line and column. */
+/* Parses FILE as a JSON object, without its "$schema" and "description"
+ * members; on error names the file, line and column. */
 struct cJSON *cxp_json_load(const char *path, char *err, size_t errlen);
 
 int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen);

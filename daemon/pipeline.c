@@ -53,9 +53,6 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   cxp_pipeline_defaults(p);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
-  /* "$schema" and "description" document the file and are not settings. */
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "$schema");
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "description");
   int rc = cxp_settings_apply(cxp_pipeline_table, p, root, path, NULL, NULL, err, errlen);
   cJSON_Delete(root);
   if (rc) return -1;
