@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 # What each target needs from Debian. The runtime libraries come with the
 # -dev packages.
 PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev
-PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema python3-kafka
+PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema
 PKGS_BENCH = $(PKGS_BUILD)
 
 .PHONY: all build demo check bench deps-build deps-test clean
