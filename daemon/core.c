@@ -1,5 +1,7 @@
 #include "core.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alert.h"
@@ -62,27 +64,53 @@ void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const cha
  * the cooldown window back. */
 static int cooled_down(const cxp_core *c, const cxp_customer *cu, cxp_alert_type t,
                        int64_t ts) {
-  int64_t last = cu->alerted_ts_ms[t];
+  int64_t last = cxp_customer_alerted_ms(cu, t);
   int64_t gap = ts >= last ? ts - last : last - ts;
   return last == 0 || gap >= c->pl->cooldown_ms;
 }
 
-static void stamp_alert(cxp_customer *cu, cxp_alert_type t, int64_t ts) {
-  if (ts > cu->alerted_ts_ms[t]) cu->alerted_ts_ms[t] = ts;
+/* The gate every per-customer alert passes: consent for outreach, then the
+ * cooldown. On success stamps the cooldown and fills the alert's common
+ * fields; the caller adds priority, reasons and actions, then emits. */
+static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
+                       const cxp_msg *m, cxp_alert_type t, int outreach, cxp_alert *a) {
+  if (outreach && !cu->consent) {
+    c->n.suppressed_consent++;
+    return 0;
+  }
+  if (!cooled_down(c, cu, t, ev->ts_ms)) {
+    c->n.suppressed_cooldown++;
+    return 0;
+  }
+  cxp_customer_stamp_alert(cu, t, ev->ts_ms);
+  memset(a, 0, sizeof *a);
+  a->type = t;
+  a->customer_id = (cxp_str){cu->id, cu->id_len};
+  if (cu->segment) {
+    const char *seg = cxp_state_segment_name(&c->state, cu->segment);
+    a->segment = (cxp_str){seg, strlen(seg)};
+  }
+  a->trigger_event_id = ev->event_id;
+  a->event_ts_ms = ev->ts_ms;
+  a->emitted_at_ms = m->now_ms ? m->now_ms : ev->ts_ms;
+  return 1;
+}
+
+/* Lifts the priority for premium segments, writes and emits the alert. */
+static void alert_emit(cxp_core *c, cxp_customer *cu, cxp_alert *a) {
+  a->priority = cxp_alert_lift(a->priority, a->segment.p && cxp_pipeline_is_premium(
+                                                               c->pl, a->segment.p, a->segment.n));
+  c->n.alerts[a->type]++;
+  cxp_buf_reset(&c->out);
+  cxp_alert_write(&c->out, a, c->pl->name);
+  emit(c, CXP_STREAM_ALERTS, cu->id, cu->id_len);
 }
 
 static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
                         const cxp_msg *m) {
+  cxp_alert a;
   if (!c->pl->closed_loop_enabled || cxp_nps_class(ev->score) >= 0) return;
-  if (!cu->consent) {
-    c->n.suppressed_consent++;
-    return;
-  }
-  if (!cooled_down(c, cu, CXP_AL_CLOSED_LOOP, ev->ts_ms)) {
-    c->n.suppressed_cooldown++;
-    return;
-  }
-  stamp_alert(cu, CXP_AL_CLOSED_LOOP, ev->ts_ms);
+  if (!alert_begin(c, cu, ev, m, CXP_AL_CLOSED_LOOP, 1, &a)) return;
 
   /* A detractor's case has no id of its own: derive one from the response,
    * so that a replay opens the same case. */
@@ -94,19 +122,9 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   memcpy(case_id + 3, h.hex, 16);
   case_id[19] = '\0';
 
-  cxp_alert a;
-  memset(&a, 0, sizeof a);
-  a.type = CXP_AL_CLOSED_LOOP;
-  /* Scores 0-3 are the angriest detractors: P2; 4-6: P3. Premium segments
-   * are lifted one level. */
-  a.priority = cxp_alert_lift(ev->score <= 3 ? 2 : 3,
-                              cxp_pipeline_is_premium(c->pl, cu->segment, cu->seg_len));
-  a.customer_id = (cxp_str){cu->id, cu->id_len};
+  /* Scores 0-3 are the angriest detractors: P2; 4-6: P3. */
+  a.priority = ev->score <= 3 ? 2 : 3;
   a.case_id = (cxp_str){case_id, 19};
-  if (cu->seg_len) a.segment = (cxp_str){cu->segment, cu->seg_len};
-  a.trigger_event_id = ev->event_id;
-  a.event_ts_ms = ev->ts_ms;
-  a.emitted_at_ms = m->now_ms ? m->now_ms : ev->ts_ms;
   a.deadline_ms = ev->ts_ms + c->pl->closed_loop_deadline_ms;
   a.actions_json = c->pl->closed_loop_actions;
   a.role = c->pl->closed_loop_role;
@@ -117,11 +135,96 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
       (cxp_alert_reason){"nps_decayed_mean", cxp_customer_nps_mean(cu), 0.0};
   double csat = cxp_customer_csat(cu);
   if (csat >= 0) a.reasons[a.n_reasons++] = (cxp_alert_reason){"csat", csat, 0.0};
+  alert_emit(c, cu, &a);
+}
 
-  c->n.alerts[CXP_AL_CLOSED_LOOP]++;
-  cxp_buf_reset(&c->out);
-  cxp_alert_write(&c->out, &a, c->pl->name);
-  emit(c, CXP_STREAM_ALERTS, cu->id, cu->id_len);
+/* satisfaction.drop: the customer's satisfaction index falls `points` under
+ * his own long-horizon baseline, or under the floor, once he has given
+ * enough responses to judge. */
+static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
+                              const cxp_msg *m) {
+  const cxp_pipeline *p = c->pl;
+  if (!p->drop_enabled || cu->responses < p->drop_min_responses) return;
+  cxp_indicators in;
+  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
+  if (isnan(in.si)) return;
+  int below_floor = in.si < p->drop_floor;
+  int dropped = !isnan(in.si_baseline) && in.si_baseline - in.si >= p->drop_points;
+  if (!below_floor && !dropped) return;
+  cxp_alert a;
+  if (!alert_begin(c, cu, ev, m, CXP_AL_SATISFACTION_DROP, 1, &a)) return;
+  a.priority = below_floor ? 2 : 3;
+  a.actions_json = p->drop_actions;
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){
+      "satisfaction_index", in.si, isnan(in.si_baseline) ? 0 : in.si - in.si_baseline};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"si_baseline", in.si_baseline, 0};
+  /* Each component with its weighted share of the index. */
+  double sq = NAN, gs = 0;
+  int gk = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++)
+    if (!isnan(in.sq_gap[d])) {
+      gs += in.sq_gap[d];
+      gk++;
+    }
+  if (gk) sq = gs / gk;
+  const char *names[4] = {"csat", "nps_decayed_mean", "ces", "servqual_gap"};
+  const double vals[4] = {in.csat, in.nps_mean, in.ces, sq};
+  const double comp[4] = {in.csat, in.nps_mean * 10, (in.ces - 1) / 6 * 100, 50 + sq * 50 / 6};
+  const double w[4] = {p->si_w_csat, p->si_w_nps, p->si_w_ces, p->si_w_servqual};
+  double ws = 0;
+  for (int i = 0; i < 4; i++)
+    if (!isnan(vals[i])) ws += w[i];
+  for (int i = 0; i < 4 && a.n_reasons < CXP_ALERT_MAX_REASONS; i++)
+    if (!isnan(vals[i]) && ws > 0)
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){names[i], vals[i], w[i] / ws * comp[i]};
+  alert_emit(c, cu, &a);
+}
+
+/* servqual.gap: a dimension this response touched has a decayed gap under
+ * the threshold. One alert names the worst such dimension; its improvement
+ * strategy is the action. Not an outreach alert: it is about the service,
+ * so consent does not hold it back. */
+static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
+                         const cxp_msg *m) {
+  static const char *factor[CXP_SQ__COUNT] = {
+      "servqual_gap.tangibles", "servqual_gap.reliability", "servqual_gap.responsiveness",
+      "servqual_gap.assurance", "servqual_gap.empathy"};
+  const cxp_pipeline *p = c->pl;
+  if (!p->sq_enabled) return;
+  cxp_indicators in;
+  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
+  int worst = -1;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    if (!(ev->sq_mask & (1u << d)) || cu->sq_responses[d] < p->sq_min_responses) continue;
+    if (in.sq_gap[d] < p->sq_threshold && (worst < 0 || in.sq_gap[d] < in.sq_gap[worst]))
+      worst = d;
+  }
+  if (worst < 0) return;
+  cxp_alert a;
+  if (!alert_begin(c, cu, ev, m, CXP_AL_SERVQUAL_GAP, 0, &a)) return;
+  /* A gap of 3 points or more under expectations is serious: P2. */
+  a.priority = in.sq_gap[worst] <= -3 ? 2 : 3;
+  char actions[CXP_STR_MAX + 8];
+  snprintf(actions, sizeof actions, "[\"%s\"]", p->sq_strategy[worst]);
+  a.actions_json = actions;
+  a.reasons[a.n_reasons++] =
+      (cxp_alert_reason){factor[worst], in.sq_gap[worst], in.sq_gap[worst] - p->sq_threshold};
+  for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
+    if (d != worst && !isnan(in.sq_gap[d]))
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], in.sq_gap[d], 0};
+  alert_emit(c, cu, &a);
+}
+
+/* Kano: a complaint about a must-be attribute (marked so, or classed so by
+ * the pipeline) is at least major. */
+static void kano(cxp_core *c, cxp_event *ev) {
+  int must_be = (ev->kano.p && strcmp(ev->kano.p, "must_be") == 0) ||
+                (ev->attribute.p && cxp_list_has(c->pl->kano_must_be, ev->attribute.p,
+                                                 ev->attribute.n));
+  if (must_be && ev->severity > 2) {
+    ev->severity = 2;
+    c->n.kano_raised++;
+  }
 }
 
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
@@ -145,26 +248,17 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   c->n.processed++;
   c->n.by_type[ev.type]++;
   if (ev.ts_ms > c->clock_ms) c->clock_ms = ev.ts_ms;
-  if (ev.segment.p && ev.segment.n <= CXP_SEG_MAX) {
-    memcpy(cu->segment, ev.segment.p, ev.segment.n);
-    cu->segment[ev.segment.n] = '\0';
-    cu->seg_len = (uint8_t)ev.segment.n;
+  if (ev.segment.p) {
+    /* The latest segment seen sticks; intern only when it changes. */
+    const char *cur = cxp_state_segment_name(&c->state, cu->segment);
+    if (strncmp(cur, ev.segment.p, ev.segment.n) != 0 || cur[ev.segment.n] != '\0')
+      cu->segment = cxp_state_segment_id(&c->state, ev.segment.p, ev.segment.n);
   }
-  switch (ev.type) {
-  case CXP_EV_CSAT: cxp_customer_apply_survey(cu, &ev, c->pl->half_life_ms); break;
-  case CXP_EV_NPS:
-    cxp_customer_apply_survey(cu, &ev, c->pl->half_life_ms);
-    closed_loop(c, cu, &ev, m);
-    break;
-  case CXP_EV_PROFILE:
-    if (ev.consent >= 0) cu->consent = ev.consent;
-    break;
-  default:
-    /* Other types are decoded and validated; their indicators come with the
-     * satisfaction, recovery and churn capabilities. */
-    if (ev.ts_ms > cu->last_ts_ms) cu->last_ts_ms = ev.ts_ms;
-    break;
-  }
+  if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
+  int survey = cxp_customer_apply(cu, &ev, c->pl);
+  if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
+  if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
+  if (survey) satisfaction_drop(c, cu, &ev, m);
   return CXP_OK;
 }
 

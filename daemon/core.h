@@ -46,6 +46,7 @@ typedef struct cxp_counters {
   uint64_t alerts[CXP_AL__COUNT];
   uint64_t suppressed_cooldown;
   uint64_t suppressed_consent;
+  uint64_t kano_raised;               /* complaints raised to major by Kano */
   uint64_t outputs[CXP_STREAM__COUNT];
 } cxp_counters;
 

@@ -18,6 +18,10 @@ const cxp_setting cxp_pipeline_table[] = {
      OFF(topic_dead_letters), "Topic every unusable event is written to, with the reason."},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days."},
+    {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),
+     "Short half-life of frequency and monetary (recent behaviour), in days."},
+    {"decay.long_half_life_days", CXP_T_DOUBLE, "90", 0.001, 3650, OFF(long_half_life_days),
+     "Long half-life: frequency and monetary baseline and the satisfaction-index baseline."},
     {"limits.max_event_bytes", CXP_T_INT, "65536", 256, 1000000, OFF(max_event_bytes),
      "Largest event accepted; a larger one is dead-lettered as too_large."},
     {"limits.max_future_s", CXP_T_INT, "86400", 0, 31536000, OFF(max_future_s),
@@ -35,10 +39,54 @@ const cxp_setting cxp_pipeline_table[] = {
      OFF(closed_loop_actions), "Recommended actions carried by the closed-loop alert."},
     {"alerts.closed_loop.role", CXP_T_STRING, "\"frontline_agent\"", 1, 64,
      OFF(closed_loop_role), "Role authorised to act on a closed-loop alert."},
+    {"alerts.satisfaction_drop.enabled", CXP_T_BOOL, "true", 0, 1, OFF(drop_enabled),
+     "Raise satisfaction.drop when a customer's satisfaction index falls."},
+    {"alerts.satisfaction_drop.points", CXP_T_DOUBLE, "15", 1, 100, OFF(drop_points),
+     "Points under the customer's own long-horizon baseline that count as a drop."},
+    {"alerts.satisfaction_drop.floor", CXP_T_DOUBLE, "40", 0, 100, OFF(drop_floor),
+     "A satisfaction index under this is a drop whatever the baseline."},
+    {"alerts.satisfaction_drop.min_responses", CXP_T_INT, "3", 1, 1000,
+     OFF(drop_min_responses), "Survey responses a customer needs before a drop is judged."},
+    {"alerts.satisfaction_drop.actions", CXP_T_LIST,
+     "[\"review_recent_interactions\",\"proactive_outreach\"]", 1, 16, OFF(drop_actions),
+     "Recommended actions carried by the satisfaction.drop alert."},
+    {"alerts.servqual_gap.enabled", CXP_T_BOOL, "true", 0, 1, OFF(sq_enabled),
+     "Raise servqual.gap when a dimension's decayed gap falls under the threshold."},
+    {"alerts.servqual_gap.threshold", CXP_T_DOUBLE, "-1.5", -6, 0, OFF(sq_threshold),
+     "Gap (perceived - expected, -6..6) under which a dimension alerts."},
+    {"alerts.servqual_gap.min_responses", CXP_T_INT, "2", 1, 1000, OFF(sq_min_responses),
+     "Responses on the dimension a customer needs before its gap is judged."},
+    {"satisfaction_index.weights.csat", CXP_T_DOUBLE, "1", 0, 100, OFF(si_w_csat),
+     "Weight of the CSAT share (0..100) in the satisfaction index."},
+    {"satisfaction_index.weights.nps", CXP_T_DOUBLE, "1", 0, 100, OFF(si_w_nps),
+     "Weight of the decayed NPS mean x 10 in the satisfaction index."},
+    {"satisfaction_index.weights.ces", CXP_T_DOUBLE, "1", 0, 100, OFF(si_w_ces),
+     "Weight of (CES - 1) / 6 x 100 in the satisfaction index."},
+    {"satisfaction_index.weights.servqual", CXP_T_DOUBLE, "1", 0, 100, OFF(si_w_servqual),
+     "Weight of 50 + SERVQUAL gap x 50/6 in the satisfaction index."},
+    {"delivered_value.time_norm_s", CXP_T_DOUBLE, "1800", 1, 86400, OFF(value_time_norm_s),
+     "Wait plus handle time of a contact that counts as the full time cost (1.0)."},
+    {"servqual.strategies.tangibles", CXP_T_STRING, "\"improve_physical_environment\"", 1, 64,
+     OFF(sq_strategy[0]), "Improvement strategy named by a tangibles gap alert."},
+    {"servqual.strategies.reliability", CXP_T_STRING,
+     "\"standardise_process_and_control_quality\"", 1, 64, OFF(sq_strategy[1]),
+     "Improvement strategy named by a reliability gap alert."},
+    {"servqual.strategies.responsiveness", CXP_T_STRING,
+     "\"reallocate_resources_and_train\"", 1, 64, OFF(sq_strategy[2]),
+     "Improvement strategy named by a responsiveness gap alert."},
+    {"servqual.strategies.assurance", CXP_T_STRING, "\"empower_and_certify_staff\"", 1, 64,
+     OFF(sq_strategy[3]), "Improvement strategy named by an assurance gap alert."},
+    {"servqual.strategies.empathy", CXP_T_STRING, "\"personalise_and_train\"", 1, 64,
+     OFF(sq_strategy[4]), "Improvement strategy named by an empathy gap alert."},
+    {"kano.must_be", CXP_T_LIST, "[]", 0, 64, OFF(kano_must_be),
+     "Attributes the pipeline classes as must-be: a complaint about one is at least "
+     "major (severity 2), as is one marked kano: must_be."},
     {NULL, 0, NULL, 0, 0, 0, NULL}};
 
 void cxp_pipeline_derive(cxp_pipeline *p) {
   p->half_life_ms = p->half_life_days * 86400000.0;
+  p->short_half_life_ms = p->short_half_life_days * 86400000.0;
+  p->long_half_life_ms = p->long_half_life_days * 86400000.0;
   p->cooldown_ms = (long long)(p->cooldown_h * 3600000.0);
   p->closed_loop_deadline_ms = (long long)(p->closed_loop_deadline_h * 3600000.0);
 }
@@ -68,15 +116,21 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   return 0;
 }
 
-int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) {
-  /* The list is rendered JSON: ["gold","platinum"]. Look for "seg" quoted. */
-  const char *s = p->premium_segments;
+int cxp_list_has(const char *list_json, const char *str, size_t len) {
+  /* The list is rendered JSON: ["gold","platinum"]. Look for "str" quoted.
+   * Entries are validated strings without escapes in practice; an escaped
+   * entry simply never matches. */
+  const char *s = list_json;
   if (len == 0) return 0;
   while ((s = strchr(s, '"')) != NULL) {
     const char *e = strchr(s + 1, '"');
     if (e == NULL) break;
-    if ((size_t)(e - s - 1) == len && memcmp(s + 1, seg, len) == 0) return 1;
+    if ((size_t)(e - s - 1) == len && memcmp(s + 1, str, len) == 0) return 1;
     s = e + 1;
   }
   return 0;
+}
+
+int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) {
+  return cxp_list_has(p->premium_segments, seg, len);
 }

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decay.h"
 #include "hash.h"
 
 #define HASH_SEED 0x63787075ULL
@@ -20,6 +19,8 @@ static void shard_destroy(cxp_shard *sh) {
 void cxp_state_close(cxp_state *s) {
   for (int32_t i = 0; i < s->n_shards; i++) shard_destroy(s->shards[i]);
   free(s->shards);
+  for (uint16_t i = 1; i < s->n_segments; i++) free(s->segments[i]);
+  free(s->segments);
   memset(s, 0, sizeof *s);
 }
 
@@ -48,8 +49,11 @@ cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition) {
 
 void cxp_state_drop(cxp_state *s, int32_t partition) {
   if (partition < 0 || partition >= s->n_shards || s->shards[partition] == NULL) return;
-  s->customers -= s->shards[partition]->count;
-  shard_destroy(s->shards[partition]);
+  cxp_shard *sh = s->shards[partition];
+  for (size_t i = 0; i < sh->cap; i++)
+    if (sh->slots[i]) s->bytes -= cxp_customer_bytes(sh->slots[i]);
+  s->customers -= sh->count;
+  shard_destroy(sh);
   s->shards[partition] = NULL;
 }
 
@@ -86,83 +90,40 @@ cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t 
     cxp_customer *c = sh->slots[i];
     if (c->hash == h && c->id_len == len && memcmp(c->id, id, len) == 0) return c;
   }
-  if (len > CXP_ID_MAX) return NULL;
-  cxp_customer *c = calloc(1, sizeof *c);
-  if (c == NULL) abort();
-  c->hash = h;
-  c->last_offset = -1;
-  c->nps_last_score = -1;
-  c->consent = 1;
-  c->id_len = (uint8_t)len;
-  memcpy(c->id, id, len);
+  cxp_customer *c = cxp_customer_new(id, len, h);
+  if (c == NULL) return NULL;
   sh->slots[i] = c;
   sh->count++;
   s->customers++;
+  s->bytes += cxp_customer_bytes(c);
   /* Keep the load under 1/2 so probes stay short. */
   if (sh->count * 2 > sh->cap) grow(sh);
   return c;
 }
 
-int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id,
-                      size_t len) {
-  if (offset >= 0 && offset <= c->last_offset) return 1;
-  uint64_t h = cxp_hash64(event_id, len, HASH_SEED ^ 0xe1ULL) | 1;
-  for (int i = 0; i < CXP_DEDUP_RING; i++)
-    if (c->recent[i] == h) return 1;
-  c->recent[c->recent_pos] = h;
-  c->recent_pos = (c->recent_pos + 1) % CXP_DEDUP_RING;
-  if (offset >= 0) c->last_offset = offset;
-  return 0;
-}
-
-static void rescale(cxp_customer *c, int64_t t_ms, double half_life_ms) {
-  int64_t nl = cxp_decay_next_landmark(c->landmark_ms, t_ms, half_life_ms);
-  if (c->landmark_ms == 0 && c->csat_n == 0 && c->nps_n == 0) {
-    c->landmark_ms = nl;
-    return;
+uint16_t cxp_state_segment_id(cxp_state *s, const char *name, size_t len) {
+  if (len == 0 || len > CXP_SEG_MAX) return 0;
+  /* Segments are few (tiers, regions): a linear scan beats a table, and the
+   * caller only asks when a customer's segment changes. */
+  for (uint16_t i = 1; i < s->n_segments; i++)
+    if (strncmp(s->segments[i], name, len) == 0 && s->segments[i][len] == '\0') return i;
+  if (s->n_segments == UINT16_MAX) return 0;
+  if (s->n_segments + 1 > s->seg_cap) {
+    uint16_t ncap = s->seg_cap ? (uint16_t)(s->seg_cap > 32767 ? UINT16_MAX : s->seg_cap * 2) : 16;
+    char **ns = realloc(s->segments, sizeof *ns * ncap);
+    if (ns == NULL) abort();
+    s->segments = ns;
+    s->seg_cap = ncap;
   }
-  if (nl == c->landmark_ms) return;
-  double f = cxp_decay_read(1.0, nl, c->landmark_ms, half_life_ms);
-  c->csat_sat *= f;
-  c->csat_n *= f;
-  c->nps_sum *= f;
-  c->nps_n *= f;
-  c->landmark_ms = nl;
+  if (s->n_segments == 0) s->segments[s->n_segments++] = NULL;
+  char *copy = malloc(len + 1);
+  if (copy == NULL) abort();
+  memcpy(copy, name, len);
+  copy[len] = '\0';
+  s->segments[s->n_segments] = copy;
+  return s->n_segments++;
 }
 
-void cxp_customer_apply_survey(cxp_customer *c, const cxp_event *ev,
-                               double half_life_ms) {
-  rescale(c, ev->ts_ms, half_life_ms);
-  double w = cxp_decay_factor(ev->ts_ms, c->landmark_ms, half_life_ms);
-  if (ev->type == CXP_EV_CSAT) {
-    c->csat_n += w;
-    if (ev->score >= 4) c->csat_sat += w;
-  } else if (ev->type == CXP_EV_NPS) {
-    c->nps_n += w;
-    c->nps_sum += w * ev->score;
-    /* "Latest" is by event time, so that out-of-order arrival agrees; of two
-     * responses at the same time the lower score wins, for the same reason
-     * (and the lower one is the one to act on). */
-    if (!c->nps_last_ts_set || ev->ts_ms > c->nps_last_ts_ms ||
-        (ev->ts_ms == c->nps_last_ts_ms && ev->score < c->nps_last_score)) {
-      c->nps_last_score = ev->score;
-      c->nps_last_ts_ms = ev->ts_ms;
-      c->nps_last_ts_set = 1;
-    }
-  }
-  if (ev->ts_ms > c->last_ts_ms) c->last_ts_ms = ev->ts_ms;
+const char *cxp_state_segment_name(const cxp_state *s, uint16_t id) {
+  return id && id < s->n_segments ? s->segments[id] : "";
 }
-
-double cxp_customer_csat(const cxp_customer *c) {
-  /* Numerator and denominator decay alike, so their ratio is the same read
-   * at any time and needs no clock. */
-  if (c->csat_n <= 0) return -1;
-  return 100.0 * c->csat_sat / c->csat_n;
-}
-
-double cxp_customer_nps_mean(const cxp_customer *c) {
-  if (c->nps_n <= 0) return -1;
-  return c->nps_sum / c->nps_n;
-}
-
-int cxp_nps_class(int score) { return score >= 9 ? 1 : score >= 7 ? 0 : -1; }

@@ -1,0 +1,295 @@
+#include "customer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decay.h"
+#include "hash.h"
+
+/* Fraction bits of each sum's fixed point. Ratings and counts of a few per
+ * day fit 2^28 resolution with room for years of history at the largest
+ * weight (2^16); usage counts and money need range more than resolution. */
+#define FRAC_RATE 28
+#define FRAC_FREQ 16
+#define FRAC_MONEY 4
+/* Inputs are clipped where a single event could otherwise saturate a sum. */
+#define MAX_USAGE_COUNT 1e6
+#define MAX_AMOUNT 1e12
+
+static int family_of(int idx) {
+  return idx < CXP_S__MAIN_END ? CXP_HL_MAIN : idx < CXP_S__SHORT_END ? CXP_HL_SHORT
+                                                                      : CXP_HL_LONG;
+}
+
+static int frac_of(int idx) {
+  switch (idx) {
+  case CXP_S_MON_SHORT:
+  case CXP_S_MON_LONG: return FRAC_MONEY;
+  case CXP_S_FREQ_SHORT:
+  case CXP_S_FREQ_LONG: return FRAC_FREQ;
+  default: return FRAC_RATE;
+  }
+}
+
+static double half_life(const cxp_pipeline *p, int fam) {
+  return fam == CXP_HL_MAIN ? p->half_life_ms
+         : fam == CXP_HL_SHORT ? p->short_half_life_ms
+                               : p->long_half_life_ms;
+}
+
+cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
+  if (len > CXP_ID_MAX) return NULL;
+  cxp_customer *c = calloc(1, sizeof *c + len + 1);
+  if (c == NULL) abort();
+  c->hash = hash;
+  c->last_offset = -1;
+  c->nps_last_score = -1;
+  c->consent = 1;
+  c->clv = -1;
+  c->id_len = (uint8_t)len;
+  memcpy(c->id, id, len);
+  return c;
+}
+
+size_t cxp_customer_bytes(const cxp_customer *c) {
+  /* The allocation rounded to malloc's 16-byte granules, plus its 8-byte
+   * header, plus two table slots (the table is kept at most half full). */
+  size_t n = sizeof *c + c->id_len + 1 + 8;
+  return ((n + 15) & ~(size_t)15) + 2 * sizeof(void *);
+}
+
+int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, size_t len) {
+  if (offset >= 0 && offset <= c->last_offset) return 1;
+  uint32_t h = (uint32_t)cxp_hash64(event_id, len, 0x63787075ULL ^ 0xe1ULL) | 1;
+  for (int i = 0; i < CXP_DEDUP_RING; i++)
+    if (c->recent[i] == h) return 1;
+  c->recent[c->recent_pos] = h;
+  c->recent_pos = (uint8_t)((c->recent_pos + 1) % CXP_DEDUP_RING);
+  if (offset >= 0) c->last_offset = offset;
+  return 0;
+}
+
+/* Adds v (>= 0) at event time t to sum idx, moving its family's landmark
+ * first when t lies past the grid line. */
+static void add(cxp_customer *c, const cxp_pipeline *p, int idx, double v, int64_t t) {
+  int fam = family_of(idx);
+  double h = half_life(p, fam);
+  int shift = cxp_fp_advance(&c->landmark_ms[fam], t, h);
+  if (shift) {
+    int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
+    int hi = fam == CXP_HL_MAIN ? CXP_S__MAIN_END : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
+                                                                       : CXP_S__COUNT;
+    for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
+  }
+  if (v <= 0) return;
+  c->sum[idx] = cxp_fp_add(c->sum[idx], cxp_fp_weight(v, t, c->landmark_ms[fam], h, frac_of(idx)));
+}
+
+static void count_response(cxp_customer *c) {
+  if (c->responses < UINT16_MAX) c->responses++;
+}
+
+int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline *p) {
+  int64_t t = ev->ts_ms;
+  int survey = 0;
+  if (t > c->last_ts_ms) c->last_ts_ms = t;
+  switch (ev->type) {
+  case CXP_EV_CSAT:
+    add(c, p, CXP_S_CSAT_N, 1, t);
+    add(c, p, CXP_S_CSAT_SAT, ev->score >= 4, t);
+    add(c, p, CXP_S_L_CSAT_N, 1, t);
+    add(c, p, CXP_S_L_CSAT_SAT, ev->score >= 4, t);
+    survey = 1;
+    break;
+  case CXP_EV_NPS:
+    add(c, p, CXP_S_NPS_N, 1, t);
+    add(c, p, CXP_S_NPS_SUM, ev->score, t);
+    add(c, p, CXP_S_L_NPS_N, 1, t);
+    add(c, p, CXP_S_L_NPS_SUM, ev->score, t);
+    /* "Latest" is by event time, so that out-of-order arrival agrees; of two
+     * responses at the same time the lower score wins, for the same reason
+     * (and the lower one is the one to act on). */
+    if (c->nps_last_score < 0 || t > c->nps_last_ts_ms ||
+        (t == c->nps_last_ts_ms && ev->score < c->nps_last_score)) {
+      c->nps_last_score = (int8_t)ev->score;
+      c->nps_last_ts_ms = t;
+    }
+    survey = 1;
+    break;
+  case CXP_EV_CES:
+    add(c, p, CXP_S_CES_N, 1, t);
+    add(c, p, CXP_S_CES_SUM, ev->score, t);
+    add(c, p, CXP_S_L_CES_N, 1, t);
+    add(c, p, CXP_S_L_CES_SUM, ev->score, t);
+    survey = 1;
+    break;
+  case CXP_EV_SERVQUAL:
+    for (int d = 0; d < CXP_SQ__COUNT; d++) {
+      if (!(ev->sq_mask & (1u << d))) continue;
+      /* Stored shifted by 6 so every contribution is >= 0. */
+      double g = ev->sq_perceived[d] - ev->sq_expected[d] + 6;
+      add(c, p, CXP_S_SQ_N + d, 1, t);
+      add(c, p, CXP_S_SQ_GAP + d, g, t);
+      add(c, p, CXP_S_L_SQ_N, 1, t);
+      add(c, p, CXP_S_L_SQ_GAP, g, t);
+      if (c->sq_responses[d] < UINT8_MAX) c->sq_responses[d]++;
+    }
+    survey = 1;
+    break;
+  case CXP_EV_CONTACT: {
+    add(c, p, CXP_S_CONTACTS, 1, t);
+    add(c, p, CXP_S_RESOLVED, ev->resolved, t);
+    double tc = (ev->wait_s + ev->handle_s) / p->value_time_norm_s;
+    add(c, p, CXP_S_TIME_COST, tc > 1 ? 1 : tc, t);
+    if (ev->has_sentiment) {
+      add(c, p, CXP_S_SENT_N, 1, t);
+      add(c, p, CXP_S_SENT_SUM, (ev->sentiment + 1) / 2, t);
+    }
+    break;
+  }
+  case CXP_EV_COMPLAINT: add(c, p, CXP_S_COMPLAINTS, 1, t); break;
+  case CXP_EV_FAILURE: add(c, p, CXP_S_FAILURES, 1, t); break;
+  case CXP_EV_FEEDBACK:
+  case CXP_EV_REFERRAL: add(c, p, CXP_S_ACTIVITY, 1, t); break;
+  case CXP_EV_PURCHASE: {
+    double a = ev->amount > MAX_AMOUNT ? MAX_AMOUNT : ev->amount;
+    add(c, p, CXP_S_FREQ_SHORT, 1, t);
+    add(c, p, CXP_S_FREQ_LONG, 1, t);
+    add(c, p, CXP_S_MON_SHORT, a, t);
+    add(c, p, CXP_S_MON_LONG, a, t);
+    if (t > c->last_active_ms) c->last_active_ms = t;
+    break;
+  }
+  case CXP_EV_USAGE: {
+    double n = ev->count > MAX_USAGE_COUNT ? MAX_USAGE_COUNT : ev->count;
+    add(c, p, CXP_S_FREQ_SHORT, n, t);
+    add(c, p, CXP_S_FREQ_LONG, n, t);
+    if (t > c->last_active_ms) c->last_active_ms = t;
+    break;
+  }
+  case CXP_EV_PROFILE:
+    if (ev->consent >= 0) c->consent = (uint8_t)ev->consent;
+    if (ev->has_clv) c->clv = ev->clv;
+    break;
+  default: break;
+  }
+  if (survey) count_response(c);
+  return survey;
+}
+
+/* A ratio of two sums of one family: the decay cancels. NAN when empty. */
+static double ratio(const cxp_customer *c, int num, int den) {
+  if (c->sum[den] <= 0) return NAN;
+  return (double)c->sum[num] / (double)c->sum[den];
+}
+
+static double read(const cxp_customer *c, const cxp_pipeline *p, int idx, int64_t t) {
+  int fam = family_of(idx);
+  if (c->landmark_ms[fam] == 0) return 0;
+  return cxp_fp_read(c->sum[idx], t, c->landmark_ms[fam], half_life(p, fam), frac_of(idx));
+}
+
+static double mean_present(const double *v, int n) {
+  double s = 0;
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (!isnan(v[i])) {
+      s += v[i];
+      k++;
+    }
+  return k ? s / k : NAN;
+}
+
+double cxp_satisfaction_index(double csat, double nps_mean, double ces, double sq_gap_mean,
+                              const cxp_pipeline *p) {
+  const double comp[4] = {csat, isnan(nps_mean) ? NAN : nps_mean * 10,
+                          isnan(ces) ? NAN : (ces - 1) / 6 * 100,
+                          isnan(sq_gap_mean) ? NAN : 50 + sq_gap_mean * 50 / 6};
+  const double w[4] = {p->si_w_csat, p->si_w_nps, p->si_w_ces, p->si_w_servqual};
+  double s = 0, ws = 0;
+  for (int i = 0; i < 4; i++) {
+    if (isnan(comp[i]) || w[i] <= 0) continue;
+    s += w[i] * comp[i];
+    ws += w[i];
+  }
+  return ws > 0 ? s / ws : NAN;
+}
+
+void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+                             cxp_indicators *o) {
+  o->csat = 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N);
+  o->nps_last = c->nps_last_score;
+  o->nps_class = c->nps_last_score < 0 ? -2 : cxp_nps_class(c->nps_last_score);
+  o->nps_mean = ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N);
+  o->ces = ratio(c, CXP_S_CES_SUM, CXP_S_CES_N);
+  o->high_effort = !isnan(o->ces) && o->ces <= 3;
+  int64_t gap = 0, gn = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    o->sq_gap[d] = ratio(c, CXP_S_SQ_GAP + d, CXP_S_SQ_N + d) - 6;
+    gap = cxp_fp_add(gap, c->sum[CXP_S_SQ_GAP + d]);
+    gn = cxp_fp_add(gn, c->sum[CXP_S_SQ_N + d]);
+  }
+  /* The SERVQUAL component pools every dimension's responses, like the
+   * long-horizon baseline, so the two are comparable. */
+  double gap_mean = gn > 0 ? (double)gap / (double)gn - 6 : NAN;
+  o->si = cxp_satisfaction_index(o->csat, o->nps_mean, o->ces, gap_mean, p);
+  o->si_baseline = cxp_satisfaction_index(
+      100 * ratio(c, CXP_S_L_CSAT_SAT, CXP_S_L_CSAT_N), ratio(c, CXP_S_L_NPS_SUM, CXP_S_L_NPS_N),
+      ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, p);
+
+  o->complaints = read(c, p, CXP_S_COMPLAINTS, t);
+  o->activity = read(c, p, CXP_S_ACTIVITY, t);
+  double failures = read(c, p, CXP_S_FAILURES, t);
+  /* Delivered value: what the customer gets against what he gives, each
+   * part 0..1 from the signals the event contract carries. */
+  o->value_parts[0] = isnan(o->csat) ? NAN : o->csat / 100;         /* product */
+  o->value_parts[1] = ratio(c, CXP_S_RESOLVED, CXP_S_CONTACTS);     /* service */
+  o->value_parts[2] = ratio(c, CXP_S_SENT_SUM, CXP_S_SENT_N);       /* personnel */
+  o->value_parts[3] = isnan(o->nps_mean) ? NAN : o->nps_mean / 10;  /* image */
+  o->cost_parts[0] = NAN; /* money: no price signal in the event contract yet */
+  o->cost_parts[1] = ratio(c, CXP_S_TIME_COST, CXP_S_CONTACTS);     /* time */
+  o->cost_parts[2] = isnan(o->ces) ? NAN : (7 - o->ces) / 6;        /* effort */
+  o->cost_parts[3] = 1 - exp2(-(o->complaints + failures));         /* inconvenience */
+  o->value = mean_present(o->value_parts, 4);
+  o->cost = mean_present(o->cost_parts, 4);
+  /* A cost floor of 0.05 keeps the ratio finite for a customer who has given
+   * next to nothing yet. */
+  o->value_ratio = isnan(o->value) ? NAN : o->value / (o->cost < 0.05 ? 0.05 : o->cost);
+
+  o->recency_days = c->last_active_ms ? (double)(t - c->last_active_ms) / 86400000.0 : NAN;
+  o->freq_short = read(c, p, CXP_S_FREQ_SHORT, t);
+  o->freq_long = read(c, p, CXP_S_FREQ_LONG, t);
+  o->mon_short = read(c, p, CXP_S_MON_SHORT, t);
+  o->mon_long = read(c, p, CXP_S_MON_LONG, t);
+  o->clv = c->clv < 0 ? NAN : c->clv;
+}
+
+double cxp_customer_csat(const cxp_customer *c) {
+  double r = ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N);
+  return isnan(r) ? -1 : 100 * r;
+}
+
+double cxp_customer_nps_mean(const cxp_customer *c) {
+  double r = ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N);
+  return isnan(r) ? -1 : r;
+}
+
+int cxp_nps_class(int score) { return score >= 9 ? 1 : score >= 7 ? 0 : -1; }
+
+/* Cooldown stamps are kept in seconds since 2000-01-01 (32 bits reach
+ * 2136), half the room of milliseconds; cooldowns are hours, so they are
+ * judged to the second. */
+#define STAMP_EPOCH_MS 946684800000LL
+
+int64_t cxp_customer_alerted_ms(const cxp_customer *c, cxp_alert_type t) {
+  return c->alerted_s[t] ? STAMP_EPOCH_MS + (int64_t)c->alerted_s[t] * 1000 : 0;
+}
+
+void cxp_customer_stamp_alert(cxp_customer *c, cxp_alert_type t, int64_t ts_ms) {
+  /* Rounded up, so a stamp never lies before the alert it records. */
+  int64_t s = (ts_ms - STAMP_EPOCH_MS + 999) / 1000;
+  if (s < 1) s = 1;
+  if (s > (int64_t)UINT32_MAX) s = UINT32_MAX;
+  if ((uint32_t)s > c->alerted_s[t]) c->alerted_s[t] = (uint32_t)s;
+}
