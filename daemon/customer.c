@@ -9,10 +9,11 @@
 
 /* Fraction bits of each sum's fixed point. Ratings and counts of a few per
  * day fit 2^28 resolution with room for years of history at the largest
- * weight (2^16); usage counts and money need range more than resolution. */
+ * weight (2^16); usage counts and money need range more than resolution:
+ * one purchase of the largest amount (1e12) at weight 2^16 must fit 2^63. */
 #define FRAC_RATE 28
 #define FRAC_FREQ 16
-#define FRAC_MONEY 4
+#define FRAC_MONEY 7
 /* Inputs are clipped where a single event could otherwise saturate a sum. */
 #define MAX_USAGE_COUNT 1e6
 #define MAX_AMOUNT 1e12

@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1838,6 +1839,364 @@ static void test_pipeline_config(void) {
   test_ctx = NULL;
 }
 
+
+/* --------------------------------------------------------------------------
+ * per-customer indicators (domain.md section 3) */
+
+/* A decoded event at ts, for the customer-level tests. */
+static cxp_event ev_at(cxp_event_type t, int64_t ts) {
+  cxp_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = t;
+  ev.ts_ms = ts;
+  ev.consent = -1;
+  return ev;
+}
+
+static cxp_event sq_ev(int64_t ts, int dim, double expected, double perceived) {
+  cxp_event ev = ev_at(CXP_EV_SERVQUAL, ts);
+  ev.sq_mask = 1u << dim;
+  ev.sq_expected[dim] = expected;
+  ev.sq_perceived[dim] = perceived;
+  return ev;
+}
+
+static cxp_event contact_ev(int64_t ts, int resolved, double wait, double handle,
+                            double sentiment) {
+  cxp_event ev = ev_at(CXP_EV_CONTACT, ts);
+  ev.resolved = resolved;
+  ev.wait_s = wait;
+  ev.handle_s = handle;
+  ev.has_sentiment = 1;
+  ev.sentiment = sentiment;
+  return ev;
+}
+
+static void test_customer_indicators(void) {
+  cxp_state st;
+  cxp_state_init(&st);
+  cxp_shard *sh = cxp_state_shard(&st, 0);
+  cxp_customer *c = cxp_shard_get(&st, sh, "ind", 3);
+  cxp_indicators in;
+
+  /* Nothing yet: every ratio is NAN, the index too. */
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK(isnan(in.csat) && isnan(in.nps_mean) && isnan(in.ces) && isnan(in.si));
+  CHECK_INT(in.nps_class, -2);
+
+  /* All at T0, so every weight is equal and means are plain means.
+   * CSAT 5, 4, 2: top-2-box 2 of 3 = 66.6667%. */
+  cxp_event e = survey(CXP_EV_CSAT, T0, 5);
+  cxp_customer_apply(c, &e, &TP);
+  e.score = 4;
+  cxp_customer_apply(c, &e, &TP);
+  e.score = 2;
+  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK_NEAR(in.csat, 200.0 / 3.0, 1e-6);
+  /* The index with CSAT alone is the CSAT share. */
+  CHECK_NEAR(in.si, 200.0 / 3.0, 1e-6);
+
+  /* NPS 9 and 7: mean 8, component 80; latest class (same ts: the lower
+   * score, 7) is passive. SI = (66.667 + 80) / 2 = 73.3333. */
+  e = survey(CXP_EV_NPS, T0, 9);
+  cxp_customer_apply(c, &e, &TP);
+  e.score = 7;
+  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK_NEAR(in.nps_mean, 8, 1e-6);
+  CHECK_INT(in.nps_class, 0);
+  CHECK_NEAR(in.si, (200.0 / 3.0 + 80) / 2, 1e-6);
+
+  /* CES 2 and 6: mean 4, not high effort; component (4 - 1) / 6 * 100 = 50.
+   * SI = (66.667 + 80 + 50) / 3 = 65.5556. */
+  e = survey(CXP_EV_CES, T0, 2);
+  cxp_customer_apply(c, &e, &TP);
+  e.score = 6;
+  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK_NEAR(in.ces, 4, 1e-6);
+  CHECK_INT(in.high_effort, 0);
+  CHECK_NEAR(in.si, (200.0 / 3.0 + 80 + 50) / 3, 1e-6);
+
+  /* SERVQUAL on a subset: reliability 6 -> 4 (-2) and 7 -> 6 (-1): mean -1.5;
+   * empathy 5 -> 6 (+1); tangibles never asked: NAN. Pooled gap for the index
+   * (-2 - 1 + 1) / 3 = -0.6667: component 50 + (-0.6667) * 50 / 6 = 44.4444.
+   * SI = (66.6667 + 80 + 50 + 44.4444) / 4 = 60.2778. */
+  cxp_event q = sq_ev(T0, CXP_SQ_RELIABILITY, 6, 4);
+  cxp_customer_apply(c, &q, &TP);
+  q = sq_ev(T0, CXP_SQ_RELIABILITY, 7, 6);
+  cxp_customer_apply(c, &q, &TP);
+  q = sq_ev(T0, CXP_SQ_EMPATHY, 5, 6);
+  cxp_customer_apply(c, &q, &TP);
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK_NEAR(in.sq_gap[CXP_SQ_RELIABILITY], -1.5, 1e-6);
+  CHECK_NEAR(in.sq_gap[CXP_SQ_EMPATHY], 1, 1e-6);
+  CHECK(isnan(in.sq_gap[CXP_SQ_TANGIBLES]));
+  CHECK_NEAR(in.si, (200.0 / 3.0 + 80 + 50 + (50 - 50.0 / 9)) / 4, 1e-6);
+
+  /* Weights: CSAT counted twice: (2 * 66.6667 + 80 + 50 + 44.4444) / 5 = 61.5556. */
+  cxp_pipeline w = TP;
+  w.si_w_csat = 2;
+  cxp_customer_indicators(c, &w, T0, &in);
+  CHECK_NEAR(in.si, (400.0 / 3.0 + 80 + 50 + (50 - 50.0 / 9)) / 5, 1e-6);
+  CHECK(isnan(cxp_satisfaction_index(NAN, NAN, NAN, NAN, &TP)));
+  CHECK_NEAR(cxp_satisfaction_index(NAN, 5, NAN, 0, &TP), (50 + 50) / 2.0, 1e-12);
+
+  /* Delivered value. Contacts: resolved, 300 + 600 s, sentiment 0.5; not
+   * resolved, 900 + 1800 s (over the 1800 s norm: 1), sentiment -0.5.
+   * Service 1/2; personnel ((0.5+1)/2 + (-0.5+1)/2) / 2 = 0.5; time cost
+   * (900/1800 + 1) / 2 = 0.75. One complaint at T0, read at T0: inconvenience
+   * 1 - 2^-1 = 0.5. Effort (7 - 4) / 6 = 0.5. Money: no signal.
+   * Value (0.6667 + 0.5 + 0.5 + 0.8) / 4 = 0.616667;
+   * cost (0.75 + 0.5 + 0.5) / 3 = 0.583333; ratio 1.057143. */
+  cxp_event k = contact_ev(T0, 1, 300, 600, 0.5);
+  cxp_customer_apply(c, &k, &TP);
+  k = contact_ev(T0, 0, 900, 1800, -0.5);
+  cxp_customer_apply(c, &k, &TP);
+  cxp_event cp = ev_at(CXP_EV_COMPLAINT, T0);
+  cxp_customer_apply(c, &cp, &TP);
+  cxp_customer_indicators(c, &TP, T0, &in);
+  CHECK_NEAR(in.value_parts[0], 2.0 / 3.0, 1e-6);
+  CHECK_NEAR(in.value_parts[1], 0.5, 1e-6);
+  CHECK_NEAR(in.value_parts[2], 0.5, 1e-6);
+  CHECK_NEAR(in.value_parts[3], 0.8, 1e-6);
+  CHECK(isnan(in.cost_parts[0]));
+  CHECK_NEAR(in.cost_parts[1], 0.75, 1e-6);
+  CHECK_NEAR(in.cost_parts[2], 0.5, 1e-6);
+  CHECK_NEAR(in.cost_parts[3], 0.5, 1e-6);
+  CHECK_NEAR(in.value, (2.0 / 3.0 + 0.5 + 0.5 + 0.8) / 4, 1e-6);
+  CHECK_NEAR(in.cost, (0.75 + 0.5 + 0.5) / 3, 1e-6);
+  CHECK_NEAR(in.value_ratio, ((2.0 / 3.0 + 1.8) / 4) / (1.75 / 3), 1e-6);
+  /* One half-life later the complaint counts 0.5. */
+  cxp_customer_indicators(c, &TP, T0 + 30 * D_MS, &in);
+  CHECK_NEAR(in.complaints, 0.5, 1e-6);
+
+  /* Recency, frequency, monetary at two half-lives (14 d, 90 d). Purchases
+   * of 100 at T0 and 50 at T0 + 14 d, usage of 3 at T0 + 14 d, read at
+   * T0 + 14 d: short: monetary 100 * 0.5 + 50 = 100, frequency 0.5 + 1 + 3 =
+   * 4.5; long: 2^(-14/90) = 0.8977866, monetary 89.77866 + 50 = 139.77866,
+   * frequency 0.8977866 + 4 = 4.8977866. Recency read at T0 + 20 d: 6 days.
+   * Money is kept with 7 fraction bits (range over resolution): 1e-3. */
+  cxp_customer *r = cxp_shard_get(&st, sh, "rfm", 3);
+  cxp_event pu = ev_at(CXP_EV_PURCHASE, T0);
+  pu.amount = 100;
+  cxp_customer_apply(r, &pu, &TP);
+  pu = ev_at(CXP_EV_PURCHASE, T0 + 14 * D_MS);
+  pu.amount = 50;
+  cxp_customer_apply(r, &pu, &TP);
+  cxp_event us = ev_at(CXP_EV_USAGE, T0 + 14 * D_MS);
+  us.count = 3;
+  cxp_customer_apply(r, &us, &TP);
+  cxp_customer_indicators(r, &TP, T0 + 14 * D_MS, &in);
+  CHECK_NEAR(in.mon_short, 100, 1e-3);
+  CHECK_NEAR(in.freq_short, 4.5, 1e-4);
+  CHECK_NEAR(in.mon_long, 139.77866, 1e-3);
+  CHECK_NEAR(in.freq_long, 4.8977866, 1e-4);
+  cxp_customer_indicators(r, &TP, T0 + 20 * D_MS, &in);
+  CHECK_NEAR(in.recency_days, 6, 1e-9);
+  CHECK(isnan(in.csat));
+  /* Activity: feedback and a referral at T0 read two half-lives later: 2 * 0.25. */
+  cxp_event fb = ev_at(CXP_EV_FEEDBACK, T0), rf = ev_at(CXP_EV_REFERRAL, T0);
+  cxp_customer_apply(r, &fb, &TP);
+  cxp_customer_apply(r, &rf, &TP);
+  cxp_customer_indicators(r, &TP, T0 + 60 * D_MS, &in);
+  CHECK_NEAR(in.activity, 0.5, 1e-6);
+  cxp_state_close(&st);
+}
+
+/* The same events in any order, or applied twice over (a replay the dedup
+ * does not see, as after a restart), give bit-identical sums. */
+static void test_customer_order_independence(void) {
+  enum { N = 24 };
+  cxp_event evs[N];
+  for (int i = 0; i < N; i++) {
+    int64_t ts = T0 + (int64_t)((i * 7919) % 200) * H_MS; /* within one grid cell */
+    switch (i % 6) {
+    case 0: evs[i] = survey(CXP_EV_CSAT, ts, 1 + i % 5); break;
+    case 1: evs[i] = survey(CXP_EV_NPS, ts, i % 11); break;
+    case 2: evs[i] = survey(CXP_EV_CES, ts, 1 + i % 7); break;
+    case 3: evs[i] = sq_ev(ts, i % 5, 1 + i % 7, 7 - i % 7); break;
+    case 4: evs[i] = contact_ev(ts, i & 1, 60 * i, 30 * i, (i % 3) - 1.0); break;
+    default:
+      evs[i] = ev_at(CXP_EV_PURCHASE, ts);
+      evs[i].amount = 10.5 * i;
+    }
+  }
+  cxp_state st;
+  cxp_state_init(&st);
+  cxp_shard *sh = cxp_state_shard(&st, 0);
+  cxp_customer *ref = cxp_shard_get(&st, sh, "ref", 3);
+  for (int i = 0; i < N; i++) cxp_customer_apply(ref, &evs[i], &TP);
+  uint64_t rng = 12345;
+  for (int trial = 0; trial < 50; trial++) {
+    int idx[N];
+    for (int i = 0; i < N; i++) idx[i] = i;
+    for (int i = N - 1; i > 0; i--) { /* Fisher-Yates with a fixed seed */
+      rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+      int j = (int)((rng >> 33) % (uint64_t)(i + 1));
+      int t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "s%d", trial);
+    cxp_customer *c = cxp_shard_get(&st, sh, id, strlen(id));
+    for (int i = 0; i < N; i++) cxp_customer_apply(c, &evs[idx[i]], &TP);
+    CHECK(memcmp(c->sum, ref->sum, sizeof c->sum) == 0);
+    CHECK(memcmp(c->landmark_ms, ref->landmark_ms, sizeof c->landmark_ms) == 0);
+    CHECK_INT(c->nps_last_score, ref->nps_last_score);
+  }
+  /* Twice over: every sum is exactly double the single pass (no saturation
+   * at these sizes), whatever the interleaving. */
+  cxp_customer *twice = cxp_shard_get(&st, sh, "twice", 5);
+  for (int i = 0; i < N; i++) cxp_customer_apply(twice, &evs[i], &TP);
+  for (int i = N - 1; i >= 0; i--) cxp_customer_apply(twice, &evs[i], &TP);
+  int doubled = 1;
+  for (int i = 0; i < CXP_S__COUNT; i++) doubled &= twice->sum[i] == 2 * ref->sum[i];
+  CHECK(doubled);
+  /* A replayed message is not applied twice: the core's dedup holds. */
+  cxp_state_close(&st);
+}
+
+static void test_core_satisfaction_alerts(void) {
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.closed_loop_enabled = 0;
+  collector out = {.n = 0};
+  cxp_core core;
+  char buf[512];
+  cxp_core_init(&core, &pl, collect, &out);
+#define CSAT(eid, cid, ts, score)                                                      \
+  (snprintf(buf, sizeof buf,                                                          \
+            "{\"event_id\":\"%s\",\"customer_id\":\"%s\",\"type\":\"survey.csat\","    \
+            "\"ts\":%lld,\"score\":%d}",                                               \
+            eid, cid, (long long)(ts), score),                                         \
+   buf)
+  /* Three CSAT 5 sixty days back, then CSAT 1 now. Main half-life 30 d: the
+   * old ones weigh 2^-2 = 0.25 each: SI = 0.75 / 1.75 = 42.857 (over the
+   * floor of 40). Baseline, 90 d: 2^(-60/90) = 0.6299605 each: 1.8898816 /
+   * 2.8898816 = 65.3963. 65.3963 - 42.857 = 22.54 >= 15: a drop, P3. */
+  int64_t old = T0 - 60 * D_MS;
+  CHECK_INT(feed(&core, 0, 1, CSAT("a1", "d1", old, 5)), CXP_OK);
+  CHECK_INT(feed(&core, 0, 2, CSAT("a2", "d1", old, 5)), CXP_OK);
+  CHECK_INT(feed(&core, 0, 3, CSAT("a3", "d1", old, 5)), CXP_OK);
+  CHECK_INT(out.n, 0);
+  CHECK_INT(feed(&core, 0, 4, CSAT("a4", "d1", T0, 1)), CXP_OK);
+  CHECK_INT(out.n, 1);
+  if (out.n == 1) {
+    cJSON *j = cJSON_Parse(out.r[0].val);
+    CHECK_STR(jstr(j, "type"), "satisfaction.drop");
+    CHECK_STR(jstr(j, "priority"), "P3");
+    CHECK(jnull(j, "case_id"));
+    const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "reasons"), 0);
+    const cJSON *r1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "reasons"), 1);
+    CHECK_STR(jstr(r0, "factor"), "satisfaction_index");
+    CHECK_NEAR(jnum(r0, "value"), 42.8571, 1e-3);
+    CHECK_NEAR(jnum(r0, "contribution"), 42.8571 - 65.3963, 1e-3);
+    CHECK_STR(jstr(r1, "factor"), "si_baseline");
+    CHECK_NEAR(jnum(r1, "value"), 65.3963, 1e-3);
+    cJSON_Delete(j);
+  }
+  collector_clear(&out);
+  /* Another CSAT 1 the same day: SI 0.75 / 2.75 = 27.27, under the floor,
+   * but within the 24 h cooldown. */
+  CHECK_INT(feed(&core, 0, 5, CSAT("a5", "d1", T0 + H_MS, 1)), CXP_OK);
+  CHECK_INT(out.n, 0);
+  CHECK_INT(core.n.suppressed_cooldown, 1);
+
+  /* Too few responses: two CSAT 1 give SI 0 but need 3 responses. */
+  CHECK_INT(feed(&core, 0, 6, CSAT("b1", "d2", T0, 1)), CXP_OK);
+  CHECK_INT(feed(&core, 0, 7, CSAT("b2", "d2", T0, 1)), CXP_OK);
+  CHECK_INT(out.n, 0);
+  /* The third is under the floor (SI 0): P2. */
+  CHECK_INT(feed(&core, 0, 8, CSAT("b3", "d2", T0, 1)), CXP_OK);
+  CHECK_INT(out.n, 1);
+  if (out.n == 1) CHECK_CONTAINS(out.r[0].val, "\"priority\":\"P2\"");
+  collector_clear(&out);
+  /* Steady satisfaction: three CSAT 5 now: SI 100, baseline 100: nothing. */
+  CHECK_INT(feed(&core, 0, 9, CSAT("c1", "d3", T0, 5)), CXP_OK);
+  CHECK_INT(feed(&core, 0, 10, CSAT("c2", "d3", T0, 5)), CXP_OK);
+  CHECK_INT(feed(&core, 0, 11, CSAT("c3", "d3", T0, 5)), CXP_OK);
+  CHECK_INT(out.n, 0);
+#undef CSAT
+
+  /* servqual.gap: reliability expected 7, perceived 3 (-4): one response,
+   * under the 2 needed: nothing. Then 6 -> 5 (-1): mean -2.5 < -1.5: one
+   * alert, P3 (not <= -3), naming reliability and its strategy. */
+#define SQV(eid, cid, dim, e, p)                                                        \
+  (snprintf(buf, sizeof buf,                                                          \
+            "{\"event_id\":\"%s\",\"customer_id\":\"%s\",\"type\":\"survey.servqual\"," \
+            "\"ts\":%lld,\"dimensions\":{\"%s\":{\"expected\":%d,\"perceived\":%d}}}",  \
+            eid, cid, (long long)T0, dim, e, p),                                      \
+   buf)
+  CHECK_INT(feed(&core, 1, 1, SQV("q1", "g1", "reliability", 7, 3)), CXP_OK);
+  CHECK_INT(n_on(&out, CXP_STREAM_ALERTS), 0);
+  CHECK_INT(feed(&core, 1, 2, SQV("q2", "g1", "reliability", 6, 5)), CXP_OK);
+  /* The pooled SI here is 50 + (-2.5) * 50 / 6 = 29.17, under the floor: the
+   * drop alert fires too once 3 responses are in; with 2 it does not. */
+  CHECK_INT(out.n, 1);
+  if (out.n == 1) {
+    cJSON *j = cJSON_Parse(out.r[0].val);
+    CHECK_STR(jstr(j, "type"), "servqual.gap");
+    CHECK_STR(jstr(j, "priority"), "P3");
+    const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "reasons"), 0);
+    CHECK_STR(jstr(r0, "factor"), "servqual_gap.reliability");
+    CHECK_NEAR(jnum(r0, "value"), -2.5, 1e-6);
+    CHECK_NEAR(jnum(r0, "contribution"), -1.0, 1e-6);
+    const cJSON *a0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "actions"), 0);
+    CHECK_STR(cJSON_IsString(a0) ? a0->valuestring : NULL,
+              "standardise_process_and_control_quality");
+    cJSON_Delete(j);
+  }
+  collector_clear(&out);
+  /* A good empathy answer touches only empathy: no gap alert. */
+  CHECK_INT(feed(&core, 1, 3, SQV("q3", "g1", "empathy", 4, 6)), CXP_OK);
+  CHECK_INT(core.n.alerts[CXP_AL_SERVQUAL_GAP], 1);
+  collector_clear(&out);
+  /* consent:false holds back outreach (the drop) but not the quality gap. */
+  snprintf(buf, sizeof buf,
+           "{\"event_id\":\"pf\",\"customer_id\":\"g2\",\"type\":\"profile\","
+           "\"ts\":%lld,\"segment\":\"gold\",\"consent\":false}", (long long)T0);
+  CHECK_INT(feed(&core, 1, 4, buf), CXP_OK);
+  CHECK_INT(feed(&core, 1, 5, SQV("r1", "g2", "tangibles", 7, 1)), CXP_OK);
+  CHECK_INT(feed(&core, 1, 6, SQV("r2", "g2", "tangibles", 7, 1)), CXP_OK);
+  CHECK_INT(feed(&core, 1, 7, SQV("r3", "g2", "tangibles", 7, 1)), CXP_OK);
+  /* Gap -6 <= -3: P2, lifted to P1 for gold; the third response would be a
+   * drop (SI 0) but consent holds it. */
+  CHECK_INT(core.n.alerts[CXP_AL_SERVQUAL_GAP], 2);
+  CHECK_INT(core.n.alerts[CXP_AL_SATISFACTION_DROP], 2);
+  CHECK_INT(core.n.suppressed_consent, 1);
+  CHECK_INT(out.n, 1);
+  if (out.n == 1) {
+    CHECK_CONTAINS(out.r[0].val, "\"priority\":\"P1\"");
+    CHECK_CONTAINS(out.r[0].val, "\"improve_physical_environment\"");
+  }
+  collector_clear(&out);
+#undef SQV
+
+  /* Kano: a minor (3) complaint marked must_be is raised to major; so is one
+   * about an attribute the pipeline classes as must-be; a critical one stays
+   * critical. */
+  cxp_core_close(&core);
+  cxp_pipeline_defaults(&pl);
+  snprintf(pl.kano_must_be, sizeof pl.kano_must_be, "[\"billing_accuracy\"]");
+  cxp_core_init(&core, &pl, collect, &out);
+  const char *complaints[] = {
+      "{\"event_id\":\"k1\",\"customer_id\":\"k\",\"type\":\"complaint\",\"ts\":1795417200000,"
+      "\"case_id\":\"x1\",\"category\":\"design\",\"severity\":3,\"kano\":\"must_be\"}",
+      "{\"event_id\":\"k2\",\"customer_id\":\"k\",\"type\":\"complaint\",\"ts\":1795417200000,"
+      "\"case_id\":\"x2\",\"category\":\"design\",\"severity\":4,"
+      "\"attribute\":\"billing_accuracy\"}",
+      "{\"event_id\":\"k3\",\"customer_id\":\"k\",\"type\":\"complaint\",\"ts\":1795417200000,"
+      "\"case_id\":\"x3\",\"category\":\"design\",\"severity\":1,\"kano\":\"must_be\"}",
+      "{\"event_id\":\"k4\",\"customer_id\":\"k\",\"type\":\"complaint\",\"ts\":1795417200000,"
+      "\"case_id\":\"x4\",\"category\":\"design\",\"severity\":4,\"attribute\":\"colour\"}"};
+  for (int i = 0; i < 4; i++) CHECK_INT(feed(&core, 2, i, complaints[i]), CXP_OK);
+  CHECK_INT(core.n.kano_raised, 2);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   cxp_pipeline_defaults(&TP);
   test_time();
@@ -1857,5 +2216,8 @@ int main(void) {
   test_core_dead_letters();
   test_core_batch();
   test_pipeline_config();
+  test_customer_indicators();
+  test_customer_order_independence();
+  test_core_satisfaction_alerts();
   return TEST_REPORT();
 }
