@@ -145,19 +145,21 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
                               const cxp_msg *m) {
   const cxp_pipeline *p = c->pl;
   if (!p->drop_enabled || cu->responses < p->drop_min_responses) return;
-  cxp_indicators in;
-  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
-  if (isnan(in.si)) return;
-  int below_floor = in.si < p->drop_floor;
-  int dropped = !isnan(in.si_baseline) && in.si_baseline - in.si >= p->drop_points;
+  double si, base;
+  cxp_customer_si(cu, p, &si, &base);
+  if (isnan(si)) return;
+  int below_floor = si < p->drop_floor;
+  int dropped = !isnan(base) && base - si >= p->drop_points;
   if (!below_floor && !dropped) return;
   cxp_alert a;
   if (!alert_begin(c, cu, ev, m, CXP_AL_SATISFACTION_DROP, 1, &a)) return;
+  cxp_indicators in;
+  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
   a.priority = below_floor ? 2 : 3;
   a.actions_json = p->drop_actions;
-  a.reasons[a.n_reasons++] = (cxp_alert_reason){
-      "satisfaction_index", in.si, isnan(in.si_baseline) ? 0 : in.si - in.si_baseline};
-  a.reasons[a.n_reasons++] = (cxp_alert_reason){"si_baseline", in.si_baseline, 0};
+  a.reasons[a.n_reasons++] =
+      (cxp_alert_reason){"satisfaction_index", si, isnan(base) ? 0 : si - base};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"si_baseline", base, 0};
   /* Each component with its weighted share of the index. */
   double sq = NAN, gs = 0;
   int gk = 0;
@@ -191,27 +193,26 @@ static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
       "servqual_gap.assurance", "servqual_gap.empathy"};
   const cxp_pipeline *p = c->pl;
   if (!p->sq_enabled) return;
-  cxp_indicators in;
-  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
+  double gap[CXP_SQ__COUNT];
   int worst = -1;
   for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    gap[d] = cxp_customer_sq_gap(cu, d);
     if (!(ev->sq_mask & (1u << d)) || cu->sq_responses[d] < p->sq_min_responses) continue;
-    if (in.sq_gap[d] < p->sq_threshold && (worst < 0 || in.sq_gap[d] < in.sq_gap[worst]))
-      worst = d;
+    if (gap[d] < p->sq_threshold && (worst < 0 || gap[d] < gap[worst])) worst = d;
   }
   if (worst < 0) return;
   cxp_alert a;
   if (!alert_begin(c, cu, ev, m, CXP_AL_SERVQUAL_GAP, 0, &a)) return;
   /* A gap of 3 points or more under expectations is serious: P2. */
-  a.priority = in.sq_gap[worst] <= -3 ? 2 : 3;
+  a.priority = gap[worst] <= -3 ? 2 : 3;
   char actions[CXP_STR_MAX + 8];
   snprintf(actions, sizeof actions, "[\"%s\"]", p->sq_strategy[worst]);
   a.actions_json = actions;
   a.reasons[a.n_reasons++] =
-      (cxp_alert_reason){factor[worst], in.sq_gap[worst], in.sq_gap[worst] - p->sq_threshold};
+      (cxp_alert_reason){factor[worst], gap[worst], gap[worst] - p->sq_threshold};
   for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
-    if (d != worst && !isnan(in.sq_gap[d]))
-      a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], in.sq_gap[d], 0};
+    if (d != worst && !isnan(gap[d]))
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], gap[d], 0};
   alert_emit(c, cu, &a);
 }
 

@@ -71,20 +71,36 @@ int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, siz
   return 0;
 }
 
-/* Adds v (>= 0) at event time t to sum idx, moving its family's landmark
- * first when t lies past the grid line. */
-static void add(cxp_customer *c, const cxp_pipeline *p, int idx, double v, int64_t t) {
+/* The weights of one event, per family: the landmark is moved and
+ * 2^((t - L)/h) computed once per family an event touches, not once per sum. */
+typedef struct weights {
+  int64_t t;
+  unsigned ready; /* bit per family whose factor is computed */
+  double f[CXP_HL__COUNT];
+} weights;
+
+/* Adds v (>= 0) at the event's time to sum idx, moving its family's landmark
+ * first when the time lies past the grid line. */
+static void add(cxp_customer *c, const cxp_pipeline *p, weights *w, int idx, double v) {
   int fam = family_of(idx);
-  double h = half_life(p, fam);
-  int shift = cxp_fp_advance(&c->landmark_ms[fam], t, h);
-  if (shift) {
-    int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
-    int hi = fam == CXP_HL_MAIN ? CXP_S__MAIN_END : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
-                                                                       : CXP_S__COUNT;
-    for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
+  if (!(w->ready & (1u << fam))) {
+    double h = half_life(p, fam);
+    int shift = cxp_fp_advance(&c->landmark_ms[fam], w->t, h);
+    if (shift) {
+      int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
+      int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
+               : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
+                                     : CXP_S__COUNT;
+      for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
+    }
+    w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
+    w->ready |= 1u << fam;
   }
   if (v <= 0) return;
-  c->sum[idx] = cxp_fp_add(c->sum[idx], cxp_fp_weight(v, t, c->landmark_ms[fam], h, frac_of(idx)));
+  /* The same rounding as cxp_fp_weight: floor of the scaled product. */
+  double x = ldexp(v * w->f[fam], frac_of(idx));
+  int64_t q = x >= 9.2e18 ? INT64_MAX : (int64_t)x;
+  c->sum[idx] = cxp_fp_add(c->sum[idx], q);
 }
 
 static void count_response(cxp_customer *c) {
@@ -93,21 +109,22 @@ static void count_response(cxp_customer *c) {
 
 int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline *p) {
   int64_t t = ev->ts_ms;
+  weights w = {t, 0, {0, 0, 0}};
   int survey = 0;
   if (t > c->last_ts_ms) c->last_ts_ms = t;
   switch (ev->type) {
   case CXP_EV_CSAT:
-    add(c, p, CXP_S_CSAT_N, 1, t);
-    add(c, p, CXP_S_CSAT_SAT, ev->score >= 4, t);
-    add(c, p, CXP_S_L_CSAT_N, 1, t);
-    add(c, p, CXP_S_L_CSAT_SAT, ev->score >= 4, t);
+    add(c, p, &w, CXP_S_CSAT_N, 1);
+    add(c, p, &w, CXP_S_CSAT_SAT, ev->score >= 4);
+    add(c, p, &w, CXP_S_L_CSAT_N, 1);
+    add(c, p, &w, CXP_S_L_CSAT_SAT, ev->score >= 4);
     survey = 1;
     break;
   case CXP_EV_NPS:
-    add(c, p, CXP_S_NPS_N, 1, t);
-    add(c, p, CXP_S_NPS_SUM, ev->score, t);
-    add(c, p, CXP_S_L_NPS_N, 1, t);
-    add(c, p, CXP_S_L_NPS_SUM, ev->score, t);
+    add(c, p, &w, CXP_S_NPS_N, 1);
+    add(c, p, &w, CXP_S_NPS_SUM, ev->score);
+    add(c, p, &w, CXP_S_L_NPS_N, 1);
+    add(c, p, &w, CXP_S_L_NPS_SUM, ev->score);
     /* "Latest" is by event time, so that out-of-order arrival agrees; of two
      * responses at the same time the lower score wins, for the same reason
      * (and the lower one is the one to act on). */
@@ -119,10 +136,10 @@ int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline 
     survey = 1;
     break;
   case CXP_EV_CES:
-    add(c, p, CXP_S_CES_N, 1, t);
-    add(c, p, CXP_S_CES_SUM, ev->score, t);
-    add(c, p, CXP_S_L_CES_N, 1, t);
-    add(c, p, CXP_S_L_CES_SUM, ev->score, t);
+    add(c, p, &w, CXP_S_CES_N, 1);
+    add(c, p, &w, CXP_S_CES_SUM, ev->score);
+    add(c, p, &w, CXP_S_L_CES_N, 1);
+    add(c, p, &w, CXP_S_L_CES_SUM, ev->score);
     survey = 1;
     break;
   case CXP_EV_SERVQUAL:
@@ -130,42 +147,42 @@ int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline 
       if (!(ev->sq_mask & (1u << d))) continue;
       /* Stored shifted by 6 so every contribution is >= 0. */
       double g = ev->sq_perceived[d] - ev->sq_expected[d] + 6;
-      add(c, p, CXP_S_SQ_N + d, 1, t);
-      add(c, p, CXP_S_SQ_GAP + d, g, t);
-      add(c, p, CXP_S_L_SQ_N, 1, t);
-      add(c, p, CXP_S_L_SQ_GAP, g, t);
+      add(c, p, &w, CXP_S_SQ_N + d, 1);
+      add(c, p, &w, CXP_S_SQ_GAP + d, g);
+      add(c, p, &w, CXP_S_L_SQ_N, 1);
+      add(c, p, &w, CXP_S_L_SQ_GAP, g);
       if (c->sq_responses[d] < UINT8_MAX) c->sq_responses[d]++;
     }
     survey = 1;
     break;
   case CXP_EV_CONTACT: {
-    add(c, p, CXP_S_CONTACTS, 1, t);
-    add(c, p, CXP_S_RESOLVED, ev->resolved, t);
+    add(c, p, &w, CXP_S_CONTACTS, 1);
+    add(c, p, &w, CXP_S_RESOLVED, ev->resolved);
     double tc = (ev->wait_s + ev->handle_s) / p->value_time_norm_s;
-    add(c, p, CXP_S_TIME_COST, tc > 1 ? 1 : tc, t);
+    add(c, p, &w, CXP_S_TIME_COST, tc > 1 ? 1 : tc);
     if (ev->has_sentiment) {
-      add(c, p, CXP_S_SENT_N, 1, t);
-      add(c, p, CXP_S_SENT_SUM, (ev->sentiment + 1) / 2, t);
+      add(c, p, &w, CXP_S_SENT_N, 1);
+      add(c, p, &w, CXP_S_SENT_SUM, (ev->sentiment + 1) / 2);
     }
     break;
   }
-  case CXP_EV_COMPLAINT: add(c, p, CXP_S_COMPLAINTS, 1, t); break;
-  case CXP_EV_FAILURE: add(c, p, CXP_S_FAILURES, 1, t); break;
+  case CXP_EV_COMPLAINT: add(c, p, &w, CXP_S_COMPLAINTS, 1); break;
+  case CXP_EV_FAILURE: add(c, p, &w, CXP_S_FAILURES, 1); break;
   case CXP_EV_FEEDBACK:
-  case CXP_EV_REFERRAL: add(c, p, CXP_S_ACTIVITY, 1, t); break;
+  case CXP_EV_REFERRAL: add(c, p, &w, CXP_S_ACTIVITY, 1); break;
   case CXP_EV_PURCHASE: {
     double a = ev->amount > MAX_AMOUNT ? MAX_AMOUNT : ev->amount;
-    add(c, p, CXP_S_FREQ_SHORT, 1, t);
-    add(c, p, CXP_S_FREQ_LONG, 1, t);
-    add(c, p, CXP_S_MON_SHORT, a, t);
-    add(c, p, CXP_S_MON_LONG, a, t);
+    add(c, p, &w, CXP_S_FREQ_SHORT, 1);
+    add(c, p, &w, CXP_S_FREQ_LONG, 1);
+    add(c, p, &w, CXP_S_MON_SHORT, a);
+    add(c, p, &w, CXP_S_MON_LONG, a);
     if (t > c->last_active_ms) c->last_active_ms = t;
     break;
   }
   case CXP_EV_USAGE: {
     double n = ev->count > MAX_USAGE_COUNT ? MAX_USAGE_COUNT : ev->count;
-    add(c, p, CXP_S_FREQ_SHORT, n, t);
-    add(c, p, CXP_S_FREQ_LONG, n, t);
+    add(c, p, &w, CXP_S_FREQ_SHORT, n);
+    add(c, p, &w, CXP_S_FREQ_LONG, n);
     if (t > c->last_active_ms) c->last_active_ms = t;
     break;
   }
@@ -217,6 +234,28 @@ double cxp_satisfaction_index(double csat, double nps_mean, double ces, double s
   return ws > 0 ? s / ws : NAN;
 }
 
+double cxp_customer_sq_gap(const cxp_customer *c, int d) {
+  return ratio(c, CXP_S_SQ_GAP + d, CXP_S_SQ_N + d) - 6;
+}
+
+void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
+                     double *baseline) {
+  int64_t gap = 0, gn = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    gap = cxp_fp_add(gap, c->sum[CXP_S_SQ_GAP + d]);
+    gn = cxp_fp_add(gn, c->sum[CXP_S_SQ_N + d]);
+  }
+  /* The SERVQUAL component pools every dimension's responses, like the
+   * long-horizon baseline, so the two are comparable. */
+  double gap_mean = gn > 0 ? (double)gap / (double)gn - 6 : NAN;
+  *si = cxp_satisfaction_index(100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N),
+                               ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N),
+                               ratio(c, CXP_S_CES_SUM, CXP_S_CES_N), gap_mean, p);
+  *baseline = cxp_satisfaction_index(
+      100 * ratio(c, CXP_S_L_CSAT_SAT, CXP_S_L_CSAT_N), ratio(c, CXP_S_L_NPS_SUM, CXP_S_L_NPS_N),
+      ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, p);
+}
+
 void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
                              cxp_indicators *o) {
   o->csat = 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N);
@@ -225,19 +264,8 @@ void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64
   o->nps_mean = ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N);
   o->ces = ratio(c, CXP_S_CES_SUM, CXP_S_CES_N);
   o->high_effort = !isnan(o->ces) && o->ces <= 3;
-  int64_t gap = 0, gn = 0;
-  for (int d = 0; d < CXP_SQ__COUNT; d++) {
-    o->sq_gap[d] = ratio(c, CXP_S_SQ_GAP + d, CXP_S_SQ_N + d) - 6;
-    gap = cxp_fp_add(gap, c->sum[CXP_S_SQ_GAP + d]);
-    gn = cxp_fp_add(gn, c->sum[CXP_S_SQ_N + d]);
-  }
-  /* The SERVQUAL component pools every dimension's responses, like the
-   * long-horizon baseline, so the two are comparable. */
-  double gap_mean = gn > 0 ? (double)gap / (double)gn - 6 : NAN;
-  o->si = cxp_satisfaction_index(o->csat, o->nps_mean, o->ces, gap_mean, p);
-  o->si_baseline = cxp_satisfaction_index(
-      100 * ratio(c, CXP_S_L_CSAT_SAT, CXP_S_L_CSAT_N), ratio(c, CXP_S_L_NPS_SUM, CXP_S_L_NPS_N),
-      ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, p);
+  for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = cxp_customer_sq_gap(c, d);
+  cxp_customer_si(c, p, &o->si, &o->si_baseline);
 
   o->complaints = read(c, p, CXP_S_COMPLAINTS, t);
   o->activity = read(c, p, CXP_S_ACTIVITY, t);

@@ -129,6 +129,13 @@ int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, siz
  * satisfaction component (a survey), 0 otherwise. */
 int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline *p);
 
+/* The satisfaction index and its long-horizon baseline (NAN when no
+ * component is present): cheap, for the alert rules. */
+void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
+                     double *baseline);
+/* The decayed mean gap of one SERVQUAL dimension (-6..6), NAN when unasked. */
+double cxp_customer_sq_gap(const cxp_customer *c, int d);
+
 /* Every derived figure at time t. */
 void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t_ms,
                              cxp_indicators *out);
