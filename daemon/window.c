@@ -1,0 +1,965 @@
+#include "window.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_SEED 0x77696e646f777331ULL
+/* Slots are allocated in chunks and never moved, so a slot index (what the
+ * table and the heap hold) stays valid for the slot's whole life. */
+#define SLOTS_PER_CHUNK 64
+#define TAB_MIN 64
+#define NO_SLOT UINT32_MAX
+#define MAX_OPEN_LIMIT (1u << 24)
+#define TIME_LIMIT_MS (366LL * 86400000LL)
+/* Integers a JSON number (a double, in cJSON) carries exactly. */
+#define JSON_INT_MAX 9007199254740992LL
+
+/* The decoder's bounds on each field (segment is a customer attribute kept
+ * in 64 bytes; the ids in 128). A slot is sized from these, so the default
+ * groupings cost 128 value bytes per window, not 448. */
+static const size_t field_max[CXP_WF__COUNT] = {64, 128, 128, 128};
+static const char *const field_names[CXP_WF__COUNT] = {"segment", "channel", "agent_id",
+                                                       "touchpoint"};
+
+const char *cxp_window_field_name(cxp_window_field f) {
+  return (unsigned)f < CXP_WF__COUNT ? field_names[f] : "unknown";
+}
+
+int cxp_window_field_parse(const char *s, size_t n) {
+  for (int f = 0; f < CXP_WF__COUNT; f++)
+    if (strlen(field_names[f]) == n && memcmp(field_names[f], s, n) == 0) return f;
+  return -1;
+}
+
+void cxp_window_conf_defaults(cxp_window_conf *c) {
+  memset(c, 0, sizeof *c);
+  c->n_lengths = 2;
+  c->length_ms[0] = 60000;
+  c->length_ms[1] = 3600000;
+  c->n_groupings = 2;
+  c->grouping[0].n_fields = 1;
+  c->grouping[0].fields[0] = CXP_WF_SEGMENT;
+  c->grouping[1].n_fields = 1;
+  c->grouping[1].fields[0] = CXP_WF_CHANNEL;
+  c->lateness_ms = 300000;
+  c->min_n = 30;
+  c->max_open = 8192;
+}
+
+#define CONF_FAIL(...)                        \
+  do {                                        \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                \
+  } while (0)
+
+int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen) {
+  if (c->n_lengths < 1 || c->n_lengths > CXP_WIN_MAX_LENGTHS)
+    CONF_FAIL("windows.lengths: %d lengths, expected 1..%d", c->n_lengths,
+              CXP_WIN_MAX_LENGTHS);
+  for (int i = 0; i < c->n_lengths; i++) {
+    if (c->length_ms[i] < 1 || c->length_ms[i] > TIME_LIMIT_MS)
+      CONF_FAIL("windows.lengths[%d]: %lld ms, expected 1 ms..366 days", i,
+                (long long)c->length_ms[i]);
+    for (int j = 0; j < i; j++)
+      if (c->length_ms[j] == c->length_ms[i])
+        CONF_FAIL("windows.lengths[%d]: %lld ms is listed twice", i,
+                  (long long)c->length_ms[i]);
+  }
+  if (c->n_groupings < 1 || c->n_groupings > CXP_WIN_MAX_GROUPINGS)
+    CONF_FAIL("windows.group_by: %d groupings, expected 1..%d", c->n_groupings,
+              CXP_WIN_MAX_GROUPINGS);
+  unsigned sets[CXP_WIN_MAX_GROUPINGS];
+  for (int g = 0; g < c->n_groupings; g++) {
+    const cxp_window_grouping *gr = &c->grouping[g];
+    if (gr->n_fields < 0 || gr->n_fields > CXP_WIN_MAX_FIELDS)
+      CONF_FAIL("windows.group_by[%d]: %d fields, expected 0..%d", g, gr->n_fields,
+                CXP_WIN_MAX_FIELDS);
+    sets[g] = 0;
+    for (int f = 0; f < gr->n_fields; f++) {
+      if ((unsigned)gr->fields[f] >= CXP_WF__COUNT)
+        CONF_FAIL("windows.group_by[%d][%d]: unknown field", g, f);
+      if (sets[g] & (1u << gr->fields[f]))
+        CONF_FAIL("windows.group_by[%d]: field '%s' is listed twice", g,
+                  field_names[gr->fields[f]]);
+      sets[g] |= 1u << gr->fields[f];
+    }
+    /* The same fields in another order would emit every group twice. */
+    for (int h = 0; h < g; h++)
+      if (sets[h] == sets[g])
+        CONF_FAIL("windows.group_by[%d]: same fields as group_by[%d]", g, h);
+  }
+  if (c->lateness_ms < 0 || c->lateness_ms > TIME_LIMIT_MS)
+    CONF_FAIL("windows.lateness: %lld ms, expected 0..366 days", (long long)c->lateness_ms);
+  if (c->min_n < 1) CONF_FAIL("windows.min_n: %d, expected at least 1", c->min_n);
+  if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
+    CONF_FAIL("windows.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+  return 0;
+}
+
+/* One open window of one group. The grouping's values follow the struct
+ * back to back (vlen[] says where each ends); the slot stride leaves room
+ * for the longest values the configured groupings allow. */
+typedef struct wslot {
+  uint64_t hash;
+  int64_t start, end;
+  uint64_t seq;      /* opening order: ties on end close in this order */
+  uint32_t heap_pos; /* while open: index in the heap; while free: next free */
+  uint8_t li, gi;    /* length and grouping indexes */
+  uint8_t vlen[CXP_WIN_MAX_FIELDS];
+  cxp_window_agg agg;
+  char vals[];
+} wslot;
+
+struct cxp_windows {
+  cxp_window_conf conf;
+  int32_t partition;
+  cxp_window_close_fn on_close;
+  void *opaque;
+
+  size_t stride; /* bytes per slot, a multiple of 8 */
+  char **chunks;
+  uint32_t n_chunks, max_chunks;
+  uint32_t n_slots;   /* slots handed out from chunks so far */
+  uint32_t free_head; /* closed slots, for reuse; NO_SLOT when none */
+
+  /* Open addressing, linear probing, kept at most half full. An entry is
+   * the slot index + 1 (0: empty) in the low half and the low 32 bits of the
+   * slot's hash in the high half, so a probe passes other windows without
+   * touching their slots. Deletion shifts entries back: no tombstones. */
+  uint64_t *tab;
+  size_t tab_cap;
+  int tab_shift; /* 64 - log2(tab_cap): the home is the top bits of h * K */
+
+  /* Min-heap of open slots by (end, seq): the next window to close is always
+   * on top, for the watermark, the memory bound and flush alike. */
+  uint32_t *heap;
+  uint32_t heap_n, heap_cap;
+
+  /* The window of each length the last event fell in: consecutive events
+   * mostly share it, which saves two 64-bit divisions per event. */
+  int64_t cur_start[CXP_WIN_MAX_LENGTHS], cur_end[CXP_WIN_MAX_LENGTHS];
+
+  uint64_t seq;
+  int has_ts;
+  int64_t max_ts;       /* largest event time folded */
+  int64_t last_ts;      /* time of the event folded last */
+  int64_t last_arrival; /* its wall arrival time; 0 when it had none */
+  int64_t wm;           /* watermark applied; only grows */
+  cxp_window_stats st;
+};
+
+/* floor(ts / len) * len, also for times before the epoch. */
+static inline int64_t window_start(int64_t ts, int64_t len) {
+  int64_t q = ts / len;
+  if (ts % len != 0 && ts < 0) q--;
+  return q * len;
+}
+
+/* Fibonacci hashing: one multiply spreads the window hash, which is a
+ * cheap combination of the (well-mixed) group hash and the start. */
+static inline size_t home_of(const cxp_windows *w, uint64_t h) {
+  return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> w->tab_shift);
+}
+
+#define TAB_IDX(e) ((uint32_t)(e)-1)
+#define TAB_ENTRY(idx, h) (((uint64_t)(uint32_t)(h) << 32) | ((uint64_t)(idx) + 1))
+
+static inline wslot *slot_at(const cxp_windows *w, uint32_t i) {
+  return (wslot *)(w->chunks[i / SLOTS_PER_CHUNK] + (size_t)(i % SLOTS_PER_CHUNK) * w->stride);
+}
+
+cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
+                                cxp_window_close_fn on_close, void *opaque) {
+  if (cxp_window_conf_check(conf, NULL, 0) != 0) return NULL;
+  cxp_windows *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->conf = *conf;
+  w->partition = partition;
+  w->on_close = on_close;
+  w->opaque = opaque;
+  size_t vmax = 0;
+  for (int g = 0; g < conf->n_groupings; g++) {
+    size_t v = 0;
+    for (int f = 0; f < conf->grouping[g].n_fields; f++)
+      v += field_max[conf->grouping[g].fields[f]];
+    if (v > vmax) vmax = v;
+  }
+  w->stride = (sizeof(wslot) + vmax + 7) & ~(size_t)7;
+  w->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
+  w->chunks = calloc(w->max_chunks, sizeof *w->chunks);
+  w->tab_cap = TAB_MIN;
+  w->tab_shift = 64 - 6; /* TAB_MIN = 2^6 */
+  w->tab = calloc(w->tab_cap, sizeof *w->tab);
+  w->heap_cap = 16;
+  w->heap = malloc(w->heap_cap * sizeof *w->heap);
+  if (w->chunks == NULL || w->tab == NULL || w->heap == NULL) {
+    cxp_windows_destroy(w);
+    return NULL;
+  }
+  w->free_head = NO_SLOT;
+  w->wm = INT64_MIN;
+  /* Empty ranges: no time matches them. */
+  for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) w->cur_start[li] = w->cur_end[li] = 0;
+  return w;
+}
+
+void cxp_windows_destroy(cxp_windows *w) {
+  if (w == NULL) return;
+  if (w->chunks)
+    for (uint32_t i = 0; i < w->n_chunks; i++) free(w->chunks[i]);
+  free(w->chunks);
+  free(w->tab);
+  free(w->heap);
+  free(w);
+}
+
+/* ---- heap ---------------------------------------------------------------- */
+
+static inline int heap_less(const cxp_windows *w, uint32_t a, uint32_t b) {
+  const wslot *x = slot_at(w, a), *y = slot_at(w, b);
+  return x->end < y->end || (x->end == y->end && x->seq < y->seq);
+}
+
+static inline void heap_set(cxp_windows *w, uint32_t pos, uint32_t idx) {
+  w->heap[pos] = idx;
+  slot_at(w, idx)->heap_pos = pos;
+}
+
+static void heap_push(cxp_windows *w, uint32_t idx) {
+  if (w->heap_n == w->heap_cap) {
+    /* Grows only while warming up: never past max_open entries. */
+    uint32_t ncap = w->heap_cap * 2;
+    if (ncap > w->conf.max_open) ncap = w->conf.max_open;
+    uint32_t *nh = realloc(w->heap, (size_t)ncap * sizeof *nh);
+    if (nh == NULL) abort();
+    w->heap = nh;
+    w->heap_cap = ncap;
+  }
+  uint32_t i = w->heap_n++;
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 2;
+    if (!heap_less(w, idx, w->heap[parent])) break;
+    heap_set(w, i, w->heap[parent]);
+    i = parent;
+  }
+  heap_set(w, i, idx);
+}
+
+static void heap_pop(cxp_windows *w) {
+  uint32_t last = w->heap[--w->heap_n];
+  uint32_t n = w->heap_n, i = 0;
+  if (n == 0) return;
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
+    if (!heap_less(w, w->heap[c], last)) break;
+    heap_set(w, i, w->heap[c]);
+    i = c;
+  }
+  heap_set(w, i, last);
+}
+
+/* ---- index ------------------------------------------------------------- */
+
+static void tab_grow(cxp_windows *w) {
+  size_t ncap = w->tab_cap * 2, mask = ncap - 1;
+  uint64_t *nt = calloc(ncap, sizeof *nt);
+  if (nt == NULL) abort();
+  w->tab_shift--;
+  for (size_t i = 0; i < w->tab_cap; i++) {
+    uint64_t e = w->tab[i];
+    if (e == 0) continue;
+    size_t j = home_of(w, slot_at(w, TAB_IDX(e))->hash);
+    while (nt[j] != 0) j = (j + 1) & mask;
+    nt[j] = e;
+  }
+  free(w->tab);
+  w->tab = nt;
+  w->tab_cap = ncap;
+}
+
+static void tab_remove(cxp_windows *w, uint32_t idx, uint64_t hash) {
+  size_t mask = w->tab_cap - 1, i = home_of(w, hash);
+  while (TAB_IDX(w->tab[i]) != idx) i = (i + 1) & mask;
+  /* Backward-shift deletion: walk the run after the hole and move back every
+   * entry whose home does not lie cyclically in (hole, j]. */
+  for (size_t j = (i + 1) & mask; w->tab[j] != 0; j = (j + 1) & mask) {
+    size_t home = home_of(w, slot_at(w, TAB_IDX(w->tab[j]))->hash);
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      w->tab[i] = w->tab[j];
+      i = j;
+    }
+  }
+  w->tab[i] = 0;
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void slot_partial(const cxp_windows *w, const wslot *s, int early,
+                         cxp_window_partial *p) {
+  const cxp_window_grouping *gr = &w->conf.grouping[s->gi];
+  p->start_ms = s->start;
+  p->end_ms = s->end;
+  p->length_ms = w->conf.length_ms[s->li];
+  p->partition = w->partition;
+  p->early = early;
+  p->n_fields = gr->n_fields;
+  const char *v = s->vals;
+  for (int f = 0; f < CXP_WIN_MAX_FIELDS; f++) {
+    if (f < gr->n_fields) {
+      p->fields[f] = gr->fields[f];
+      p->value_len[f] = s->vlen[f];
+      memcpy(p->value[f], v, s->vlen[f]);
+      p->value[f][s->vlen[f]] = '\0';
+      v += s->vlen[f];
+    } else {
+      p->fields[f] = 0;
+      p->value_len[f] = 0;
+      p->value[f][0] = '\0';
+    }
+  }
+  p->agg = s->agg;
+}
+
+/* Closes the window on top of the heap. `why`: 0 by the watermark, 1 by the
+ * memory bound, 2 by flush. */
+static void close_top(cxp_windows *w, int why) {
+  uint32_t idx = w->heap[0];
+  wslot *s = slot_at(w, idx);
+  cxp_window_partial p;
+  int early = s->end > w->wm;
+  slot_partial(w, s, early, &p);
+  heap_pop(w);
+  tab_remove(w, idx, s->hash);
+  s->heap_pos = w->free_head;
+  w->free_head = idx;
+  w->st.open--;
+  w->st.closed++;
+  if (why == 1) w->st.closed_early++;
+  if (why == 2 && early) w->st.flushed++;
+  /* The slot is already free: the callback sees only its own copy. */
+  if (w->on_close) w->on_close(w->opaque, &p);
+}
+
+static int advance(cxp_windows *w, int64_t clock) {
+  int64_t wm = clock - w->conf.lateness_ms;
+  if (wm <= w->wm) return 0;
+  w->wm = wm;
+  int n = 0;
+  while (w->heap_n > 0 && slot_at(w, w->heap[0])->end <= wm) {
+    close_top(w, 0);
+    n++;
+  }
+  return n;
+}
+
+/* ---- folding ------------------------------------------------------------- */
+
+/* One grouping's values for one event, and their hash. */
+typedef struct gkey {
+  const char *p[CXP_WIN_MAX_FIELDS];
+  uint8_t n[CXP_WIN_MAX_FIELDS];
+  uint64_t hash;
+} gkey;
+
+static size_t clip(const char *p, size_t n, size_t max) {
+  if (n <= max) return n;
+  /* Cut before a continuation byte would split a character. */
+  n = max;
+  while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80) n--;
+  return n;
+}
+
+static inline uint64_t load64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint64_t load32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Hash of a short string, on the per-event path: group values are mostly a
+ * few bytes, where cxp_hash64's variable-length tail copy dominates. Reads
+ * whole words only, overlapping at the end (as wyhash does), never past n.
+ * The length goes in, so ("ab","c") and ("a","bc") differ once chained. */
+static uint64_t hash_value(const char *p, size_t n, uint64_t h) {
+  const uint64_t K = 0x9e3779b97f4a7c15ULL;
+  h ^= (uint64_t)n * 0xff51afd7ed558ccdULL;
+  uint64_t a, b;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) h = (h ^ load64(p + i)) * K + (h >> 29);
+    a = load64(p + n - 8);
+    b = 0;
+  } else if (n >= 4) {
+    a = load32(p);
+    b = load32(p + n - 4);
+  } else if (n > 0) {
+    a = ((uint64_t)(unsigned char)p[0] << 16) | ((uint64_t)(unsigned char)p[n >> 1] << 8) |
+        (unsigned char)p[n - 1];
+    b = 0;
+  } else {
+    a = b = 0;
+  }
+  h ^= a ^ (b << 32);
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 31;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 29;
+  return h;
+}
+
+static void make_gkey(const cxp_windows *w, int gi, const cxp_event *ev, gkey *k) {
+  const cxp_window_grouping *gr = &w->conf.grouping[gi];
+  uint64_t h = HASH_SEED + (uint64_t)gi;
+  for (int f = 0; f < gr->n_fields; f++) {
+    const cxp_str *s;
+    switch (gr->fields[f]) {
+      case CXP_WF_SEGMENT: s = &ev->segment; break;
+      case CXP_WF_CHANNEL: s = &ev->channel; break;
+      case CXP_WF_AGENT_ID: s = &ev->agent_id; break;
+      default: s = &ev->touchpoint; break;
+    }
+    const char *p = s->p;
+    size_t n = s->n;
+    if (p == NULL || n == 0) {
+      p = CXP_WIN_UNKNOWN;
+      n = sizeof CXP_WIN_UNKNOWN - 1;
+    }
+    n = clip(p, n, field_max[gr->fields[f]]);
+    k->p[f] = p;
+    k->n[f] = (uint8_t)n;
+    h = hash_value(p, n, h);
+  }
+  k->hash = h;
+}
+
+/* No full mix here: the group hash is mixed already, and home_of spreads
+ * the result; this only has to make (group, length, start) differ. */
+static inline uint64_t window_hash(const gkey *k, int li, int64_t start) {
+  return k->hash ^ ((uint64_t)start * 0xc2b2ae3d27d4eb4fULL) ^ ((uint64_t)(li + 1) << 59);
+}
+
+static int slot_is(const cxp_windows *w, const wslot *s, uint64_t h, int li, int gi,
+                   int64_t start, const gkey *k) {
+  if (s->hash != h || s->start != start || s->li != li || s->gi != gi) return 0;
+  const char *v = s->vals;
+  int nf = w->conf.grouping[gi].n_fields;
+  for (int f = 0; f < nf; f++) {
+    if (s->vlen[f] != k->n[f] || memcmp(v, k->p[f], k->n[f]) != 0) return 0;
+    v += k->n[f];
+  }
+  return 1;
+}
+
+static uint32_t slot_alloc(cxp_windows *w) {
+  if (w->free_head != NO_SLOT) {
+    uint32_t idx = w->free_head;
+    w->free_head = slot_at(w, idx)->heap_pos;
+    return idx;
+  }
+  /* Fewer than max_open slots exist, else one would be free: the caller has
+   * just made room. */
+  uint32_t idx = w->n_slots++;
+  if (idx / SLOTS_PER_CHUNK == w->n_chunks) {
+    char *c = malloc(SLOTS_PER_CHUNK * w->stride);
+    if (c == NULL) abort();
+    w->chunks[w->n_chunks++] = c;
+  }
+  return idx;
+}
+
+/* The open window (li, gi, start, values), opened when absent. Opening may
+ * close the window due next to stay within max_open. */
+static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k) {
+  uint64_t h = window_hash(k, li, start);
+  size_t mask = w->tab_cap - 1;
+  for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
+    if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
+    wslot *s = slot_at(w, TAB_IDX(w->tab[i]));
+    if (slot_is(w, s, h, li, gi, start, k)) return s;
+  }
+  if (w->st.open >= w->conf.max_open) close_top(w, 1);
+  if ((size_t)(w->st.open + 1) * 2 > w->tab_cap) tab_grow(w);
+  uint32_t idx = slot_alloc(w);
+  wslot *s = slot_at(w, idx);
+  s->hash = h;
+  s->start = start;
+  s->end = start + w->conf.length_ms[li];
+  s->seq = w->seq++;
+  s->li = (uint8_t)li;
+  s->gi = (uint8_t)gi;
+  memset(&s->agg, 0, sizeof s->agg);
+  int nf = w->conf.grouping[gi].n_fields;
+  char *v = s->vals;
+  for (int f = 0; f < nf; f++) {
+    s->vlen[f] = k->n[f];
+    memcpy(v, k->p[f], k->n[f]);
+    v += k->n[f];
+  }
+  mask = w->tab_cap - 1; /* the table may have grown, or shifted on close */
+  size_t i = home_of(w, h);
+  while (w->tab[i] != 0) i = (i + 1) & mask;
+  w->tab[i] = TAB_ENTRY(idx, h);
+  heap_push(w, idx);
+  w->st.opened++;
+  if (++w->st.open > w->st.open_max) w->st.open_max = w->st.open;
+  return s;
+}
+
+/* What one event adds to each of its windows, worked out once per event. */
+typedef struct contrib {
+  const cxp_event *ev;
+  int band;
+  int64_t gap[CXP_SQ__COUNT];
+} contrib;
+
+static void fold(cxp_window_agg *a, const contrib *c) {
+  const cxp_event *ev = c->ev;
+  a->events++;
+  switch (ev->type) {
+    case CXP_EV_CSAT:
+      a->csat_n++;
+      a->csat_sat += ev->score >= 4;
+      break;
+    case CXP_EV_NPS:
+      a->nps_n++;
+      if (ev->score >= 9) {
+        a->nps_promoters++;
+      } else if (ev->score >= 7) {
+        a->nps_passives++;
+      } else {
+        a->nps_detractors++;
+        a->cases_opened++; /* the closed-loop case (domain.md s.5) */
+      }
+      break;
+    case CXP_EV_CES:
+      a->ces_n++;
+      a->ces_sum += ev->score;
+      break;
+    case CXP_EV_SERVQUAL:
+      a->servqual_n++;
+      for (int d = 0; d < CXP_SQ__COUNT; d++)
+        if (ev->sq_mask & (1u << d)) {
+          a->sq_n[d]++;
+          a->sq_gap_sum[d] += c->gap[d];
+        }
+      break;
+    case CXP_EV_COMPLAINT:
+      a->complaints++;
+      a->cases_opened++;
+      break;
+    case CXP_EV_FAILURE: a->cases_opened++; break;
+    default: break;
+  }
+  if (c->band >= 0) a->churn[c->band]++;
+}
+
+/* The windows of time ts: starts[] per length; 1 when any of them has
+ * already closed by the watermark. */
+static int route(cxp_windows *w, int64_t ts, int64_t *starts) {
+  int late = 0;
+  for (int li = 0; li < w->conf.n_lengths; li++) {
+    if (ts < w->cur_start[li] || ts >= w->cur_end[li]) {
+      w->cur_start[li] = window_start(ts, w->conf.length_ms[li]);
+      w->cur_end[li] = w->cur_start[li] + w->conf.length_ms[li];
+    }
+    starts[li] = w->cur_start[li];
+    if (w->cur_end[li] <= w->wm) late = 1;
+  }
+  return late;
+}
+
+static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
+                     const contrib *c, int64_t recovered) {
+  for (int gi = 0; gi < w->conf.n_groupings; gi++) {
+    gkey k;
+    make_gkey(w, gi, ev, &k);
+    for (int li = 0; li < w->conf.n_lengths; li++) {
+      /* Opening the next window may close this one (memory bound): it is
+       * folded before the next lookup, and not touched after. */
+      wslot *s = find_or_open(w, li, gi, starts[li], &k);
+      if (c)
+        fold(&s->agg, c);
+      else
+        s->agg.cases_recovered_well += recovered;
+    }
+  }
+}
+
+cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
+                           int churn_band) {
+  int64_t starts[CXP_WIN_MAX_LENGTHS];
+  int64_t ts = ev->ts_ms;
+  if (route(w, ts, starts)) {
+    w->st.late++;
+    return CXP_BAD_LATE;
+  }
+  if (w->has_ts && ts < w->max_ts) w->st.late_within_grace++;
+  contrib c = {ev, churn_band >= 0 && churn_band <= 2 ? churn_band : -1, {0}};
+  if (ev->type == CXP_EV_SERVQUAL)
+    for (int d = 0; d < CXP_SQ__COUNT; d++)
+      if (ev->sq_mask & (1u << d))
+        c.gap[d] = llround((ev->sq_perceived[d] - ev->sq_expected[d]) * CXP_WIN_GAP_SCALE);
+  fold_all(w, ev, starts, &c, 0);
+  w->st.events++;
+  if (!w->has_ts || ts > w->max_ts) w->max_ts = ts;
+  w->has_ts = 1;
+  w->last_ts = ts;
+  w->last_arrival = arrival_wall_ms;
+  /* The event's own windows end after ts >= the new watermark, so this never
+   * closes what was just folded (unless the memory bound already did). */
+  advance(w, w->max_ts);
+  return CXP_OK;
+}
+
+cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev) {
+  int64_t starts[CXP_WIN_MAX_LENGTHS];
+  if (route(w, ev->ts_ms, starts)) {
+    w->st.recovered_late++;
+    return CXP_BAD_LATE;
+  }
+  fold_all(w, ev, starts, NULL, 1);
+  return CXP_OK;
+}
+
+int cxp_windows_tick(cxp_windows *w, int64_t now_wall_ms) {
+  if (!w->has_ts || w->last_arrival <= 0 || now_wall_ms <= w->last_arrival) return 0;
+  int64_t clock = w->last_ts + (now_wall_ms - w->last_arrival);
+  if (clock < w->max_ts) clock = w->max_ts;
+  return advance(w, clock);
+}
+
+int cxp_windows_flush(cxp_windows *w) {
+  int n = 0;
+  while (w->heap_n > 0) {
+    close_top(w, 2);
+    n++;
+  }
+  return n;
+}
+
+int64_t cxp_windows_watermark(const cxp_windows *w) { return w->wm; }
+
+cxp_window_stats cxp_windows_stats(const cxp_windows *w) { return w->st; }
+
+size_t cxp_windows_bytes(const cxp_windows *w) {
+  return sizeof *w + (size_t)w->max_chunks * sizeof *w->chunks +
+         (size_t)w->n_chunks * SLOTS_PER_CHUNK * w->stride + w->tab_cap * sizeof *w->tab +
+         (size_t)w->heap_cap * sizeof *w->heap;
+}
+
+size_t cxp_windows_bytes_per_window(const cxp_windows *w) {
+  /* The table is at most half full: at least two entries per window. */
+  return w->stride + 2 * sizeof *w->tab + sizeof *w->heap;
+}
+
+/* ---- partials ------------------------------------------------------------ */
+
+static int same_window(const cxp_window_partial *a, const cxp_window_partial *b) {
+  if (a->start_ms != b->start_ms || a->length_ms != b->length_ms ||
+      a->n_fields != b->n_fields)
+    return 0;
+  for (int f = 0; f < a->n_fields; f++)
+    if (a->fields[f] != b->fields[f] || a->value_len[f] != b->value_len[f] ||
+        memcmp(a->value[f], b->value[f], a->value_len[f]) != 0)
+      return 0;
+  return 1;
+}
+
+int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *src) {
+  if (!same_window(dst, src)) return -1;
+  cxp_window_agg *a = &dst->agg;
+  const cxp_window_agg *b = &src->agg;
+  a->events += b->events;
+  a->csat_n += b->csat_n;
+  a->csat_sat += b->csat_sat;
+  a->nps_n += b->nps_n;
+  a->nps_promoters += b->nps_promoters;
+  a->nps_passives += b->nps_passives;
+  a->nps_detractors += b->nps_detractors;
+  a->ces_n += b->ces_n;
+  a->ces_sum += b->ces_sum;
+  a->servqual_n += b->servqual_n;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    a->sq_n[d] += b->sq_n[d];
+    a->sq_gap_sum[d] += b->sq_gap_sum[d];
+  }
+  a->complaints += b->complaints;
+  a->cases_opened += b->cases_opened;
+  a->cases_recovered_well += b->cases_recovered_well;
+  for (int i = 0; i < 3; i++) a->churn[i] += b->churn[i];
+  dst->early |= src->early;
+  if (dst->partition != src->partition) dst->partition = -1;
+  return 0;
+}
+
+static void write_group(cxp_jw *j, const char *key, const cxp_window_partial *p) {
+  cxp_jw_obj(j, key);
+  for (int f = 0; f < p->n_fields; f++)
+    cxp_jw_str(j, cxp_window_field_name(p->fields[f]), p->value[f], p->value_len[f]);
+  cxp_jw_end(j);
+}
+
+static void write_arr(cxp_jw *j, const char *key, const int64_t *v, int n) {
+  cxp_jw_arr(j, key);
+  for (int i = 0; i < n; i++) cxp_jw_int(j, NULL, v[i]);
+  cxp_jw_end(j);
+}
+
+/* Member names match the agg fields; end is implied by start + length. */
+void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
+  const cxp_window_agg *a = &p->agg;
+  cxp_jw j;
+  cxp_jw_init(&j, b);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_int(&j, "v", 1);
+  cxp_jw_int(&j, "partition", p->partition);
+  cxp_jw_int(&j, "start", p->start_ms);
+  cxp_jw_int(&j, "length", p->length_ms);
+  cxp_jw_bool(&j, "early", p->early);
+  write_group(&j, "group", p);
+  cxp_jw_int(&j, "events", a->events);
+  cxp_jw_int(&j, "csat_n", a->csat_n);
+  cxp_jw_int(&j, "csat_sat", a->csat_sat);
+  cxp_jw_int(&j, "nps_n", a->nps_n);
+  cxp_jw_int(&j, "nps_promoters", a->nps_promoters);
+  cxp_jw_int(&j, "nps_passives", a->nps_passives);
+  cxp_jw_int(&j, "nps_detractors", a->nps_detractors);
+  cxp_jw_int(&j, "ces_n", a->ces_n);
+  cxp_jw_int(&j, "ces_sum", a->ces_sum);
+  cxp_jw_int(&j, "servqual_n", a->servqual_n);
+  write_arr(&j, "sq_n", a->sq_n, CXP_SQ__COUNT);
+  write_arr(&j, "sq_gap_sum", a->sq_gap_sum, CXP_SQ__COUNT);
+  cxp_jw_int(&j, "complaints", a->complaints);
+  cxp_jw_int(&j, "cases_opened", a->cases_opened);
+  cxp_jw_int(&j, "cases_recovered_well", a->cases_recovered_well);
+  write_arr(&j, "churn", a->churn, 3);
+  cxp_jw_end(&j);
+}
+
+/* An integer member within [lo, hi]; JSON numbers are doubles in cJSON, so
+ * only integers up to 2^53 are taken (they are exact there). */
+static int get_int(const cJSON *o, const char *name, int64_t lo, int64_t hi, int64_t *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+  if (!cJSON_IsNumber(v)) return -1;
+  double d = v->valuedouble;
+  if (!(d >= -(double)JSON_INT_MAX && d <= (double)JSON_INT_MAX) || d != floor(d)) return -1;
+  int64_t x = (int64_t)d;
+  if (x < lo || x > hi) return -1;
+  *out = x;
+  return 0;
+}
+
+static int get_ints(const cJSON *o, const char *name, int64_t lo, int64_t hi, int64_t *out,
+                    int n) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
+  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n) return -1;
+  int i = 0;
+  for (const cJSON *v = a->child; v; v = v->next, i++) {
+    double d = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (!(d >= (double)lo && d <= (double)hi) || d != floor(d)) return -1;
+    out[i] = (int64_t)d;
+  }
+  return 0;
+}
+
+static int parse_group(const cJSON *g, cxp_window_partial *p) {
+  if (!cJSON_IsObject(g)) return -1;
+  unsigned seen = 0;
+  p->n_fields = 0;
+  for (const cJSON *m = g->child; m; m = m->next) {
+    if (p->n_fields == CXP_WIN_MAX_FIELDS || !cJSON_IsString(m) || m->string == NULL)
+      return -1;
+    int f = cxp_window_field_parse(m->string, strlen(m->string));
+    if (f < 0 || (seen & (1u << f))) return -1;
+    seen |= 1u << f;
+    size_t n = strlen(m->valuestring);
+    if (n > CXP_WIN_VALUE_MAX) return -1;
+    int i = p->n_fields++;
+    p->fields[i] = (cxp_window_field)f;
+    p->value_len[i] = (uint8_t)n;
+    memcpy(p->value[i], m->valuestring, n + 1);
+  }
+  return 0;
+}
+
+/* The counts make sense together: what the record divides by is consistent
+ * with what it divides, so a corrupted partial cannot yield a CSAT of 150. */
+static int agg_consistent(const cxp_window_agg *a) {
+  if (a->csat_sat > a->csat_n) return 0;
+  if (a->nps_promoters + a->nps_passives + a->nps_detractors != a->nps_n) return 0;
+  if (a->ces_sum < a->ces_n || a->ces_sum > 7 * a->ces_n) return 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    if (a->sq_n[d] > a->servqual_n) return 0;
+    int64_t bound = 6LL * CXP_WIN_GAP_SCALE * a->sq_n[d];
+    if (a->sq_gap_sum[d] < -bound || a->sq_gap_sum[d] > bound) return 0;
+  }
+  if (a->cases_opened < a->complaints + a->nps_detractors) return 0;
+  if (a->events < a->csat_n + a->nps_n + a->ces_n + a->servqual_n + a->complaints) return 0;
+  return 1;
+}
+
+int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
+  memset(p, 0, sizeof *p);
+  cJSON *root = cJSON_ParseWithLength(s, n);
+  if (root == NULL) return -1;
+  int rc = -1;
+  cxp_window_agg *a = &p->agg;
+  int64_t v, part;
+  /* Counts up to 2^40 (a million events a second for twelve days in one
+   * window): every sum and product agg_consistent forms stays in int64. */
+  const int64_t C = 1LL << 40, T = JSON_INT_MAX - TIME_LIMIT_MS;
+  const cJSON *early = cJSON_GetObjectItemCaseSensitive(root, "early");
+  if (!cJSON_IsObject(root) || get_int(root, "v", 1, 1, &v) ||
+      get_int(root, "partition", -1, INT32_MAX, &part) ||
+      get_int(root, "length", 1, TIME_LIMIT_MS, &p->length_ms) ||
+      get_int(root, "start", -T, T, &p->start_ms) || !cJSON_IsBool(early) ||
+      parse_group(cJSON_GetObjectItemCaseSensitive(root, "group"), p) ||
+      get_int(root, "events", 0, C, &a->events) ||
+      get_int(root, "csat_n", 0, C, &a->csat_n) ||
+      get_int(root, "csat_sat", 0, C, &a->csat_sat) ||
+      get_int(root, "nps_n", 0, C, &a->nps_n) ||
+      get_int(root, "nps_promoters", 0, C, &a->nps_promoters) ||
+      get_int(root, "nps_passives", 0, C, &a->nps_passives) ||
+      get_int(root, "nps_detractors", 0, C, &a->nps_detractors) ||
+      get_int(root, "ces_n", 0, C, &a->ces_n) ||
+      get_int(root, "ces_sum", 0, 7 * C, &a->ces_sum) ||
+      get_int(root, "servqual_n", 0, C, &a->servqual_n) ||
+      get_ints(root, "sq_n", 0, C, a->sq_n, CXP_SQ__COUNT) ||
+      get_ints(root, "sq_gap_sum", -JSON_INT_MAX, JSON_INT_MAX, a->sq_gap_sum,
+               CXP_SQ__COUNT) ||
+      get_int(root, "complaints", 0, C, &a->complaints) ||
+      get_int(root, "cases_opened", 0, C, &a->cases_opened) ||
+      get_int(root, "cases_recovered_well", 0, C, &a->cases_recovered_well) ||
+      get_ints(root, "churn", 0, C, a->churn, 3) ||
+      p->start_ms != window_start(p->start_ms, p->length_ms) || !agg_consistent(a))
+    goto out;
+  p->partition = (int32_t)part;
+  p->early = cJSON_IsTrue(early);
+  p->end_ms = p->start_ms + p->length_ms;
+  rc = 0;
+out:
+  cJSON_Delete(root);
+  if (rc != 0) memset(p, 0, sizeof *p);
+  return rc;
+}
+
+void cxp_window_group_key(cxp_buf *b, const cxp_window_partial *p) {
+  cxp_jw j;
+  cxp_jw_init(&j, b);
+  write_group(&j, NULL, p);
+}
+
+void cxp_window_partial_key(cxp_buf *b, const cxp_window_partial *p) {
+  cxp_buf_printf(b, "%lld:", (long long)p->length_ms);
+  cxp_window_group_key(b, p);
+}
+
+/* ---- the final record ---------------------------------------------------- */
+
+/* num / den, or null without responses (never 0: domain.md s.4). */
+static void ratio(cxp_jw *j, const char *key, double num, int64_t den) {
+  if (den > 0)
+    cxp_jw_num(j, key, num / (double)den);
+  else
+    cxp_jw_null(j, key);
+}
+
+void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char *pipeline,
+                             int min_n, const int32_t *missing_partitions, int n_missing) {
+  const cxp_window_agg *a = &m->agg;
+  cxp_jw j;
+  cxp_jw_init(&j, b);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_time(&j, "window_start", m->start_ms);
+  cxp_jw_time(&j, "window_end", m->end_ms);
+  write_group(&j, "group", m);
+  cxp_jw_obj(&j, "n");
+  cxp_jw_int(&j, "csat", a->csat_n);
+  cxp_jw_int(&j, "nps", a->nps_n);
+  cxp_jw_int(&j, "ces", a->ces_n);
+  cxp_jw_int(&j, "servqual", a->servqual_n);
+  cxp_jw_int(&j, "events", a->events);
+  cxp_jw_end(&j);
+  ratio(&j, "csat", 100.0 * (double)a->csat_sat, a->csat_n);
+  ratio(&j, "nps", 100.0 * (double)(a->nps_promoters - a->nps_detractors), a->nps_n);
+  ratio(&j, "ces", (double)a->ces_sum, a->ces_n);
+  cxp_jw_obj(&j, "servqual_gap");
+  for (int d = 0; d < CXP_SQ__COUNT; d++)
+    ratio(&j, cxp_sq_dimension_name(d), (double)a->sq_gap_sum[d] / CXP_WIN_GAP_SCALE,
+          a->sq_n[d]);
+  cxp_jw_end(&j);
+  cxp_jw_int(&j, "complaints", a->complaints);
+  cxp_jw_int(&j, "cases_opened", a->cases_opened);
+  cxp_jw_int(&j, "cases_recovered_well", a->cases_recovered_well);
+  cxp_jw_obj(&j, "churn_risk");
+  cxp_jw_int(&j, "low", a->churn[0]);
+  cxp_jw_int(&j, "medium", a->churn[1]);
+  cxp_jw_int(&j, "high", a->churn[2]);
+  cxp_jw_end(&j);
+  const char *names[4] = {"csat", "nps", "ces", "servqual"};
+  const int64_t ns[4] = {a->csat_n, a->nps_n, a->ces_n, a->servqual_n};
+  cxp_jw_arr(&j, "low_n");
+  for (int i = 0; i < 4; i++)
+    if (ns[i] > 0 && ns[i] < min_n) cxp_jw_cstr(&j, NULL, names[i]);
+  cxp_jw_end(&j);
+  cxp_jw_bool(&j, "incomplete", n_missing > 0);
+  cxp_jw_arr(&j, "missing_partitions");
+  for (int i = 0; i < n_missing; i++) cxp_jw_int(&j, NULL, missing_partitions[i]);
+  cxp_jw_end(&j);
+  cxp_jw_cstr(&j, "pipeline", pipeline);
+  cxp_jw_cstr(&j, "schema", "cxpulse.indicator/1");
+  cxp_jw_end(&j);
+}
+
+/* ---- consistency --------------------------------------------------------- */
+
+int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int n,
+                                   int min_n, cxp_window_consistency *out,
+                                   int *flagged) {
+  double sum = 0, sq = 0;
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    const cxp_window_agg *a = &groups[i]->agg;
+    if (a->csat_n < min_n || a->csat_n == 0) continue;
+    double c = 100.0 * (double)a->csat_sat / (double)a->csat_n;
+    sum += c;
+    k++;
+  }
+  out->qualified = k;
+  out->mean = out->spread = NAN;
+  if (flagged)
+    for (int i = 0; i < n; i++) flagged[i] = 0;
+  if (k == 0) return 0;
+  double mean = sum / k;
+  /* Two passes (mean, then squared deviations): no cancellation. */
+  for (int i = 0; i < n; i++) {
+    const cxp_window_agg *a = &groups[i]->agg;
+    if (a->csat_n < min_n || a->csat_n == 0) continue;
+    double d = 100.0 * (double)a->csat_sat / (double)a->csat_n - mean;
+    sq += d * d;
+  }
+  double sd = sqrt(sq / k);
+  out->mean = mean;
+  out->spread = sd;
+  int nflag = 0;
+  for (int i = 0; i < n; i++) {
+    const cxp_window_agg *a = &groups[i]->agg;
+    if (a->csat_n < min_n || a->csat_n == 0) continue;
+    double c = 100.0 * (double)a->csat_sat / (double)a->csat_n;
+    if (sd > 0 && c < mean - 2.0 * sd) {
+      if (flagged) flagged[i] = 1;
+      nflag++;
+    }
+  }
+  return nflag;
+}

@@ -1,0 +1,250 @@
+/* Segment indicator windows (domain.md section 4): tumbling event-time
+ * windows per group, closed by a per-partition watermark, emitting partial
+ * aggregates that merge exactly across partitions into one final record.
+ *
+ * Pure functional core: no clock reads. Time comes in as arguments: the
+ * event's own time, the wall time at which the shell received it, and the
+ * wall time of a tick.
+ *
+ * Flow. Each input partition owns one cxp_windows. cxp_windows_add folds an
+ * event into every (length, grouping) window it belongs to; when the
+ * partition's watermark passes a window's end, the window closes and its
+ * PARTIAL aggregate goes to on_close. The shell sends partials through a
+ * repartition topic (cxp_window_partial_write / _parse), a merger sums the
+ * partials of one window and group from every input partition
+ * (cxp_window_partial_merge), and writes the single final indicator record
+ * (cxp_window_record_write). Every aggregate is an integer numerator or
+ * denominator, never a ratio, so merging is exact and independent of how the
+ * input was split.
+ *
+ * Time rules, precisely:
+ * - A window of length L is [start, start + L) with start = floor(ts / L) * L
+ *   (aligned to the epoch, so every partition and instance agrees).
+ * - Watermark W = event clock - lateness, where the event clock is the largest
+ *   event time seen on the partition, or, when the partition is quiet and
+ *   ticked, its last event's time plus the wall time elapsed since that event
+ *   arrived. W never moves back.
+ * - A window closes when W >= its end.
+ * - An event is LATE when any of its windows has already closed by the
+ *   watermark (its end <= W): it is not folded anywhere (not even into its
+ *   still-open longer windows, so that dead-lettering it never leaves half of
+ *   it counted) and cxp_windows_add returns CXP_BAD_LATE.
+ * - An event older than the newest one seen whose windows are still open is
+ *   folded normally and counted as late_within_grace.
+ * - When more than max_open windows would be open, the window that would
+ *   close next anyway (earliest end, then oldest) closes early, with
+ *   `early` set on its partial. A later event for it opens a fresh window
+ *   with the same key; its second partial merges with the first.
+ */
+#ifndef CXP_WINDOW_H
+#define CXP_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "jsonw.h"
+
+#define CXP_WIN_MAX_LENGTHS 4
+#define CXP_WIN_MAX_GROUPINGS 4
+#define CXP_WIN_MAX_FIELDS 4
+/* Longest group value kept: the decoder's bound for ids (domain.md s.2).
+ * Longer values (only possible when a caller bypasses the decoder) are cut
+ * on a UTF-8 character boundary. */
+#define CXP_WIN_VALUE_MAX 128
+/* The value an event lacking a group-by field is counted under. */
+#define CXP_WIN_UNKNOWN "unknown"
+/* SERVQUAL gaps are summed in millionths, so fractional expected/perceived
+ * ratings (allowed by the event contract) still sum as exact integers. */
+#define CXP_WIN_GAP_SCALE 1000000
+
+typedef enum {
+  CXP_WF_SEGMENT,
+  CXP_WF_CHANNEL,
+  CXP_WF_AGENT_ID,
+  CXP_WF_TOUCHPOINT,
+  CXP_WF__COUNT
+} cxp_window_field;
+
+/* "segment", "channel", "agent_id", "touchpoint" (the event field names). */
+const char *cxp_window_field_name(cxp_window_field f);
+/* The field named s[0..n), or -1. */
+int cxp_window_field_parse(const char *s, size_t n);
+
+typedef struct cxp_window_grouping {
+  int n_fields; /* 0..4; 0 is the all-customers group */
+  cxp_window_field fields[CXP_WIN_MAX_FIELDS];
+} cxp_window_grouping;
+
+typedef struct cxp_window_conf {
+  int n_lengths;
+  int64_t length_ms[CXP_WIN_MAX_LENGTHS];
+  int n_groupings;
+  cxp_window_grouping grouping[CXP_WIN_MAX_GROUPINGS];
+  int64_t lateness_ms;
+  int min_n;         /* responses under which a measure is listed in low_n */
+  uint32_t max_open; /* open windows per partition: the memory bound */
+} cxp_window_conf;
+
+/* 60 s and 3600 s; groupings [segment] and [channel]; lateness 300 s;
+ * min_n 30; max_open 8192. */
+void cxp_window_conf_defaults(cxp_window_conf *c);
+/* 0, or -1 with a sentence naming the setting in err. */
+int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen);
+
+/* The integer aggregates of one window and group. Every member is a count or
+ * an integer sum, so two aggregates merge by addition. */
+typedef struct cxp_window_agg {
+  int64_t events;                       /* every event folded */
+  int64_t csat_n, csat_sat;             /* responses; those scoring 4-5 */
+  int64_t nps_n, nps_promoters, nps_passives, nps_detractors;
+  int64_t ces_n, ces_sum;               /* responses; sum of scores */
+  int64_t servqual_n;                   /* responses (any dimension) */
+  int64_t sq_n[CXP_SQ__COUNT];          /* responses rating the dimension */
+  int64_t sq_gap_sum[CXP_SQ__COUNT];    /* sum of perceived - expected, x GAP_SCALE */
+  int64_t complaints;
+  int64_t cases_opened;                 /* failures, complaints, detractor responses */
+  int64_t cases_recovered_well;         /* from cxp_windows_add_recovered */
+  int64_t churn[3];                     /* by band: low, medium, high */
+} cxp_window_agg;
+
+/* One closed window of one group on one partition (or, after merging, of
+ * several). Self-contained: values are copied in, so a partial outlives the
+ * windows that produced it. */
+typedef struct cxp_window_partial {
+  int64_t start_ms, end_ms, length_ms;
+  int32_t partition; /* input partition; -1 after merging several */
+  int early;         /* closed before the watermark passed its end */
+  int n_fields;
+  cxp_window_field fields[CXP_WIN_MAX_FIELDS];
+  uint8_t value_len[CXP_WIN_MAX_FIELDS];
+  char value[CXP_WIN_MAX_FIELDS][CXP_WIN_VALUE_MAX + 1]; /* NUL-terminated too */
+  cxp_window_agg agg;
+} cxp_window_partial;
+
+/* Called for each window that closes, synchronously, from within
+ * cxp_windows_add, _add_recovered, _tick or _flush. The partial is valid only
+ * during the call. The callback must not call back into the same
+ * cxp_windows. */
+typedef void (*cxp_window_close_fn)(void *opaque, const cxp_window_partial *p);
+
+typedef struct cxp_window_stats {
+  uint64_t events;            /* folded */
+  uint64_t late;              /* refused with CXP_BAD_LATE */
+  uint64_t late_within_grace; /* older than the newest event seen, still folded */
+  uint64_t recovered_late;    /* add_recovered whose windows had closed */
+  uint64_t opened, closed;    /* windows, over the lifetime */
+  uint64_t closed_early;      /* closed by the max_open bound */
+  uint64_t flushed;           /* closed by cxp_windows_flush before their end */
+  uint32_t open, open_max;    /* windows open now; most ever open at once */
+} cxp_window_stats;
+
+typedef struct cxp_windows cxp_windows;
+
+/* The windows of one input partition. Copies conf. NULL when conf fails
+ * cxp_window_conf_check or memory runs out. */
+cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
+                                cxp_window_close_fn on_close, void *opaque);
+/* Frees everything without emitting; flush first to keep the open windows. */
+void cxp_windows_destroy(cxp_windows *w);
+
+/* Folds one event into every window it belongs to, then closes the windows
+ * its time lets the watermark pass. Returns CXP_OK, or CXP_BAD_LATE when the
+ * caller must dead-letter the event as late (nothing was folded).
+ *
+ * The group values are read from ev->segment, channel, agent_id, touchpoint;
+ * a missing one counts as "unknown". The segment sticks to the customer
+ * (domain.md s.2), so the caller passes the customer's latest segment in
+ * ev->segment when the event itself has none (a copy of the event will do:
+ * only ts_ms, type, score, sq_* and the four group fields are read).
+ *
+ * arrival_wall_ms is the wall time at which the shell received the event; it
+ * drives cxp_windows_tick. 0 (replay) means "no wall clock".
+ *
+ * churn_band: the customer's churn-risk band to count in churn_risk with this
+ * event (0 low, 1 medium, 2 high), or -1 for none. The scorer decides when a
+ * customer counts: once per window it is active in makes churn_risk a count
+ * of customers, with every event a count of events. */
+cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
+                           int churn_band);
+
+/* Counts one case recovered well (domain.md s.5: acknowledged and resolved
+ * within SLA, and followed up) in the windows of the event that completed it
+ * (usually recovery.followed_up: its ts_ms and group fields). The event
+ * itself is counted by cxp_windows_add, not here; the clock does not move.
+ * Returns CXP_BAD_LATE, counted in recovered_late, when those windows have
+ * closed: there is nothing to dead-letter then, the event was handled. */
+cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev);
+
+/* Advances a quiet partition's event clock by wall time: to its last event's
+ * time plus now_wall_ms minus that event's arrival time, never to now itself,
+ * so a backlog consumed quickly cannot close windows early. The shell ticks
+ * only partitions that are caught up (no lag, not paused): a partition
+ * paused with a backlog would otherwise age past events it has not read.
+ * Does nothing before the first event, or when that event came without a
+ * wall time (replay). Returns the number of windows closed. */
+int cxp_windows_tick(cxp_windows *w, int64_t now_wall_ms);
+
+/* Closes every open window now (partition revoked, shutdown), oldest end
+ * first; windows the watermark has not passed go out with early set.
+ * Returns the number closed. */
+int cxp_windows_flush(cxp_windows *w);
+
+/* The watermark (INT64_MIN before the first event). */
+int64_t cxp_windows_watermark(const cxp_windows *w);
+cxp_window_stats cxp_windows_stats(const cxp_windows *w);
+/* Bytes held now: the struct, the window slots allocated so far, the index
+ * and the heap. Slots are kept for reuse, so this only grows, up to the
+ * max_open bound. */
+size_t cxp_windows_bytes(const cxp_windows *w);
+/* Bytes one open window costs: its slot (sized for the configured
+ * groupings' values), its index entries at the table's load and its heap
+ * entry. */
+size_t cxp_windows_bytes_per_window(const cxp_windows *w);
+
+/* Adds src into dst: same length, start, fields and values, else -1 and dst
+ * is unchanged. early ORs; the partition becomes -1 when they differ. */
+int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *src);
+
+/* Partials on the repartition topic: compact JSON, exact round trip.
+ * write appends to b; parse returns 0, or -1 when the bytes are not a valid
+ * partial (bad JSON, missing member, count out of range, inconsistent
+ * counts). */
+void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p);
+int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p);
+
+/* Appends the group as a compact JSON object ({"segment":"gold"}): the key of
+ * the record on the indicators topic, and, with the window length in front
+ * (see cxp_window_partial_key), of the partial on the repartition topic. */
+void cxp_window_group_key(cxp_buf *b, const cxp_window_partial *p);
+/* "<length_ms>:" + the group key: every partial of one group and length
+ * lands on one repartition partition, hence on one merger. */
+void cxp_window_partial_key(cxp_buf *b, const cxp_window_partial *p);
+
+/* Appends the final indicator record (schemas/indicator.schema.json) of a
+ * merged partial. missing_partitions lists the input partitions whose part
+ * did not arrive in time (then incomplete is true). A measure without
+ * responses is null; low_n lists measures with 0 < n < min_n (a null
+ * measure was computed on nothing, so it is not "low", just absent). */
+void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *merged,
+                             const char *pipeline, int min_n,
+                             const int32_t *missing_partitions, int n_missing);
+
+/* Consistency (domain.md s.4) over the merged partials of one window and one
+ * grouping (e.g. [agent_id], or [channel]): the groups with at least min_n
+ * CSAT responses are the team; spread is the population standard deviation
+ * of their CSAT (0..100), mean its unweighted mean, and a group is flagged
+ * when its CSAT is more than 2 standard deviations under that mean. Groups
+ * under min_n neither count nor get flagged. With k qualified groups no group
+ * can sit more than sqrt(k-1) deviations under the mean, so a flag needs at
+ * least 6 of them. flagged[i] (may be NULL) is set to 0 or 1 for groups[i].
+ * Returns the number flagged. */
+typedef struct cxp_window_consistency {
+  int qualified;
+  double mean, spread; /* NaN when qualified == 0 */
+} cxp_window_consistency;
+int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int n,
+                                   int min_n, cxp_window_consistency *out,
+                                   int *flagged);
+
+#endif

@@ -1,0 +1,939 @@
+/* Unit tests of the segment indicator windows (daemon/window.c).
+ *
+ * Every expected value was worked out by hand; the arithmetic is in the
+ * comment beside it. The reference instant is T0 = 2026-11-23T07:00:00Z =
+ * 1795417200000 ms (test_unit.c derives it), a whole number of minutes and
+ * of hours since the epoch (1795417200000 / 3600000 = 498727), so T0 starts
+ * both a 1-minute and a 1-hour window.
+ *
+ * usage: test_window [--records FILE]
+ * With --records, every indicator record the tests build is also written to
+ * FILE as JSON lines, for tests/validate.py (the window_schema test). */
+#include "test.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "jsonw.h"
+#include "window.h"
+
+#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
+#define S_MS 1000LL
+#define M_MS 60000LL
+#define H_MS 3600000LL
+/* A byte range equals a string literal. */
+#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
+
+static FILE *records;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static cxp_str str_of(const char *s) {
+  cxp_str r = {s, s ? strlen(s) : 0};
+  return r;
+}
+
+static cxp_event ev_at(cxp_event_type t, int64_t ts, const char *segment,
+                       const char *channel, int score) {
+  cxp_event e;
+  memset(&e, 0, sizeof e);
+  e.type = t;
+  e.ts_ms = ts;
+  e.segment = str_of(segment);
+  e.channel = str_of(channel);
+  e.score = score;
+  e.consent = -1;
+  return e;
+}
+
+static void sq_dim(cxp_event *e, int d, double expected, double perceived) {
+  e->sq_mask |= 1u << d;
+  e->sq_expected[d] = expected;
+  e->sq_perceived[d] = perceived;
+}
+
+#define SINK_MAX 1024
+typedef struct sink {
+  cxp_window_partial p[SINK_MAX];
+  int n;
+} sink;
+
+static void on_close(void *opaque, const cxp_window_partial *p) {
+  sink *s = opaque;
+  if (s->n < SINK_MAX) s->p[s->n++] = *p;
+}
+
+/* The partial of (length, start) whose first group value is `value`. */
+static const cxp_window_partial *find(const sink *s, int64_t length, int64_t start,
+                                      const char *value) {
+  for (int i = 0; i < s->n; i++) {
+    const cxp_window_partial *p = &s->p[i];
+    if (p->length_ms == length && p->start_ms == start && p->n_fields > 0 &&
+        strcmp(p->value[0], value) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+static const char *record(cxp_buf *b, const cxp_window_partial *p, int min_n,
+                          const int32_t *missing, int n_missing) {
+  cxp_buf_reset(b);
+  cxp_window_record_write(b, p, "test", min_n, missing, n_missing);
+  cxp_buf_putc(b, '\0');
+  b->len--;
+  if (records) fprintf(records, "%s\n", b->p);
+  return b->p;
+}
+
+static cxp_window_conf conf_one(int64_t len, cxp_window_field f) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  c.n_lengths = 1;
+  c.length_ms[0] = len;
+  c.n_groupings = 1;
+  c.grouping[0].n_fields = 1;
+  c.grouping[0].fields[0] = f;
+  return c;
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+static void test_conf(void) {
+  cxp_window_conf c;
+  char err[160];
+  cxp_window_conf_defaults(&c);
+  CHECK_INT(c.n_lengths, 2);
+  CHECK_INT(c.length_ms[0], 60000);
+  CHECK_INT(c.length_ms[1], 3600000);
+  CHECK_INT(c.n_groupings, 2);
+  CHECK_INT(c.grouping[0].fields[0], CXP_WF_SEGMENT);
+  CHECK_INT(c.grouping[1].fields[0], CXP_WF_CHANNEL);
+  CHECK_INT(c.lateness_ms, 300000);
+  CHECK_INT(c.min_n, 30);
+  CHECK_INT(cxp_window_conf_check(&c, err, sizeof err), 0);
+
+  c.length_ms[1] = 60000;
+  CHECK_INT(cxp_window_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "windows.lengths[1]");
+  cxp_window_conf_defaults(&c);
+  /* [segment, channel] and [channel, segment] are the same groups. */
+  c.grouping[0].n_fields = 2;
+  c.grouping[0].fields[1] = CXP_WF_CHANNEL;
+  c.grouping[1].n_fields = 2;
+  c.grouping[1].fields[1] = CXP_WF_SEGMENT;
+  CHECK_INT(cxp_window_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "windows.group_by[1]");
+  cxp_window_conf_defaults(&c);
+  c.grouping[0].n_fields = 2;
+  c.grouping[0].fields[1] = CXP_WF_SEGMENT;
+  CHECK_INT(cxp_window_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "listed twice");
+  cxp_window_conf_defaults(&c);
+  c.max_open = 0;
+  CHECK_INT(cxp_window_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "windows.max_open");
+  CHECK(cxp_windows_create(&c, 0, NULL, NULL) == NULL);
+
+  CHECK_INT(cxp_window_field_parse("agent_id", 8), CXP_WF_AGENT_ID);
+  CHECK_INT(cxp_window_field_parse("agent", 5), -1);
+  CHECK_STR(cxp_window_field_name(CXP_WF_TOUCHPOINT), "touchpoint");
+}
+
+/* ---- the measures ------------------------------------------------------- */
+
+static sink sk;
+
+static void test_measures(void) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  int64_t ts = T0 + S_MS;
+  cxp_event e;
+
+  /* NPS: 5 promoters (10,9,10,9,9), 3 passives (7,8,7), 2 detractors (6,0):
+   * 100 * (5 - 2) / 10 = +30. The two detractors carry churn band high, the
+   * first promoter band low. */
+  static const int nps[] = {10, 9, 10, 9, 9, 7, 8, 7, 6, 0};
+  for (int i = 0; i < 10; i++) {
+    e = ev_at(CXP_EV_NPS, ts++, "gold", "app", nps[i]);
+    int band = nps[i] <= 6 ? 2 : i == 0 ? 0 : -1;
+    CHECK_INT(cxp_windows_add(w, &e, 0, band), CXP_OK);
+  }
+  /* CSAT 5,4,3,2,4,1: satisfied (4-5) are 5, 4, 4 = 3 of 6 = 50. */
+  static const int csat[] = {5, 4, 3, 2, 4, 1};
+  for (int i = 0; i < 6; i++) {
+    e = ev_at(CXP_EV_CSAT, ts++, "gold", "app", csat[i]);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  /* CES 2,5,7: 14 / 3 = 4.666..., written with six digits as 4.66667. */
+  static const int ces[] = {2, 5, 7};
+  for (int i = 0; i < 3; i++) {
+    e = ev_at(CXP_EV_CES, ts++, "gold", "app", ces[i]);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  /* SERVQUAL, two responses on a subset of dimensions:
+   *   reliability 7 -> 5 (gap -2), empathy 4 -> 6 (gap +2);
+   *   reliability 6 -> 5.5 (gap -0.5).
+   * reliability: (-2 - 0.5) / 2 = -1.25; empathy: 2 / 1 = 2; others null. */
+  e = ev_at(CXP_EV_SERVQUAL, ts++, "gold", "app", 0);
+  sq_dim(&e, CXP_SQ_RELIABILITY, 7, 5);
+  sq_dim(&e, CXP_SQ_EMPATHY, 4, 6);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  e = ev_at(CXP_EV_SERVQUAL, ts++, "gold", "app", 0);
+  sq_dim(&e, CXP_SQ_RELIABILITY, 6, 5.5);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  /* One complaint and one failure: cases opened = 1 + 1 + 2 detractors = 4. */
+  e = ev_at(CXP_EV_COMPLAINT, ts++, "gold", "app", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  e = ev_at(CXP_EV_FAILURE, ts++, "gold", "app", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  /* A follow-up that completes a case recovered well: one more event, and
+   * one case recovered well. Events: 10 + 6 + 3 + 2 + 1 + 1 + 1 = 24. */
+  e = ev_at(CXP_EV_REC_FOLLOWED_UP, ts++, "gold", "app", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(cxp_windows_add_recovered(w, &e), CXP_OK);
+  CHECK_INT(sk.n, 0);
+
+  /* An event at T0 + 6 min moves the watermark to 6 min - 5 min = T0 + 1 min,
+   * the end of the first minute: both of its windows (gold, app) close, in
+   * the order they opened; the hour windows stay open. */
+  e = ev_at(CXP_EV_CONTACT, T0 + 6 * M_MS, "gold", "app", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(cxp_windows_watermark(w), T0 + M_MS);
+  CHECK_INT(sk.n, 2);
+  const cxp_window_partial *p = &sk.p[0];
+  CHECK_INT(p->start_ms, T0);
+  CHECK_INT(p->end_ms, T0 + M_MS);
+  CHECK_INT(p->length_ms, M_MS);
+  CHECK_INT(p->partition, 0);
+  CHECK_INT(p->early, 0);
+  CHECK_INT(p->n_fields, 1);
+  CHECK_STR(p->value[0], "gold");
+  CHECK_STR(sk.p[1].value[0], "app");
+  CHECK_INT(sk.p[1].fields[0], CXP_WF_CHANNEL);
+  const cxp_window_agg *a = &p->agg;
+  CHECK_INT(a->events, 24);
+  CHECK_INT(a->csat_n, 6);
+  CHECK_INT(a->csat_sat, 3);
+  CHECK_INT(a->nps_n, 10);
+  CHECK_INT(a->nps_promoters, 5);
+  CHECK_INT(a->nps_passives, 3);
+  CHECK_INT(a->nps_detractors, 2);
+  CHECK_INT(a->ces_n, 3);
+  CHECK_INT(a->ces_sum, 14);
+  CHECK_INT(a->servqual_n, 2);
+  CHECK_INT(a->sq_n[CXP_SQ_RELIABILITY], 2);
+  CHECK_INT(a->sq_n[CXP_SQ_EMPATHY], 1);
+  CHECK_INT(a->sq_n[CXP_SQ_TANGIBLES], 0);
+  CHECK_INT(a->sq_gap_sum[CXP_SQ_RELIABILITY], -2500000); /* -2.5 in millionths */
+  CHECK_INT(a->sq_gap_sum[CXP_SQ_EMPATHY], 2000000);
+  CHECK_INT(a->complaints, 1);
+  CHECK_INT(a->cases_opened, 4);
+  CHECK_INT(a->cases_recovered_well, 1);
+  CHECK_INT(a->churn[0], 1);
+  CHECK_INT(a->churn[1], 0);
+  CHECK_INT(a->churn[2], 2);
+
+  cxp_buf b;
+  cxp_buf_init(&b);
+  /* min_n 5: csat (6) and nps (10) reach it; ces (3) and servqual (2) do not. */
+  CHECK_STR(record(&b, p, 5, NULL, 0),
+            "{\"window_start\":\"2026-11-23T07:00:00.000Z\","
+            "\"window_end\":\"2026-11-23T07:01:00.000Z\",\"group\":{\"segment\":\"gold\"},"
+            "\"n\":{\"csat\":6,\"nps\":10,\"ces\":3,\"servqual\":2,\"events\":24},"
+            "\"csat\":50,\"nps\":30,\"ces\":4.66667,"
+            "\"servqual_gap\":{\"tangibles\":null,\"reliability\":-1.25,"
+            "\"responsiveness\":null,\"assurance\":null,\"empathy\":2},"
+            "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1,"
+            "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2},"
+            "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
+            "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
+  /* min_n 30 (the default): all four are low; partitions 1 and 3 missing. */
+  const int32_t missing[] = {1, 3};
+  const char *r = record(&b, p, 30, missing, 2);
+  CHECK_CONTAINS(r, "\"low_n\":[\"csat\",\"nps\",\"ces\",\"servqual\"]");
+  CHECK_CONTAINS(r, "\"incomplete\":true,\"missing_partitions\":[1,3]");
+
+  /* Keys: the group for the indicators topic, length + group for the
+   * repartition topic. */
+  cxp_buf_reset(&b);
+  cxp_window_group_key(&b, p);
+  CHECK_LIT(b.p, b.len, "{\"segment\":\"gold\"}");
+  cxp_buf_reset(&b);
+  cxp_window_partial_key(&b, &sk.p[1]);
+  CHECK_LIT(b.p, b.len, "60000:{\"channel\":\"app\"}");
+
+  /* 25 events; windows opened: 4 for the first minute and hour, 2 for the
+   * minute of the last event; 2 closed, 4 open. */
+  cxp_window_stats st = cxp_windows_stats(w);
+  CHECK_INT(st.events, 25);
+  CHECK_INT(st.opened, 6);
+  CHECK_INT(st.closed, 2);
+  CHECK_INT(st.open, 4);
+  CHECK_INT(st.late, 0);
+  CHECK_INT(st.late_within_grace, 0);
+
+  /* Flush: the hour windows hold all 25 events, the last minute 1. */
+  CHECK_INT(cxp_windows_flush(w), 4);
+  const cxp_window_partial *h = find(&sk, H_MS, T0, "gold");
+  CHECK(h != NULL);
+  if (h) {
+    CHECK_INT(h->agg.events, 25);
+    CHECK_INT(h->early, 1);
+  }
+  CHECK_INT(cxp_windows_stats(w).flushed, 4);
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
+/* A window with events but no responses: every measure null, none low. */
+static void test_nulls(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_CHANNEL);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 2, on_close, &sk);
+  cxp_event e = ev_at(CXP_EV_CONTACT, T0 + 5 * S_MS, NULL, "phone", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, 1), CXP_OK);
+  e = ev_at(CXP_EV_PURCHASE, T0 + 6 * S_MS, NULL, "phone", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(cxp_windows_flush(w), 1);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  CHECK_STR(record(&b, &sk.p[0], 30, NULL, 0),
+            "{\"window_start\":\"2026-11-23T07:00:00.000Z\","
+            "\"window_end\":\"2026-11-23T07:01:00.000Z\",\"group\":{\"channel\":\"phone\"},"
+            "\"n\":{\"csat\":0,\"nps\":0,\"ces\":0,\"servqual\":0,\"events\":2},"
+            "\"csat\":null,\"nps\":null,\"ces\":null,"
+            "\"servqual_gap\":{\"tangibles\":null,\"reliability\":null,"
+            "\"responsiveness\":null,\"assurance\":null,\"empathy\":null},"
+            "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0,"
+            "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0},"
+            "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
+            "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
+/* ---- window boundaries --------------------------------------------------- */
+
+static void test_boundaries(void) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  c.n_groupings = 1; /* [segment] */
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  /* Window starts: floor(ts / len) * len; the end is exclusive. */
+  static const int64_t ts[] = {
+      T0 - 1,              /* minute [T0-1m, T0), hour [T0-1h, T0) */
+      T0,                  /* minute [T0, T0+1m), hour [T0, T0+1h) */
+      T0 + M_MS - 1,       /* minute [T0, T0+1m) */
+      T0 + M_MS,           /* minute [T0+1m, T0+2m) */
+      T0 + H_MS - 1,       /* minute [T0+59m, T0+1h), hour [T0, T0+1h) */
+      T0 + H_MS,           /* minute [T0+1h, T0+1h1m), hour [T0+1h, T0+2h) */
+  };
+  for (int i = 0; i < 6; i++) {
+    cxp_event e = ev_at(CXP_EV_USAGE, ts[i], "gold", NULL, 0);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  /* The last event sets the watermark to T0 + 1h - 5m = T0 + 55m: the four
+   * windows ending by then have closed, by end and then opening order. */
+  CHECK_INT(cxp_windows_watermark(w), T0 + 55 * M_MS);
+  CHECK_INT(sk.n, 4);
+  CHECK_INT(sk.p[0].start_ms, T0 - M_MS);
+  CHECK_INT(sk.p[1].start_ms, T0 - H_MS);
+  CHECK_INT(sk.p[2].start_ms, T0);
+  CHECK_INT(sk.p[2].length_ms, M_MS);
+  CHECK_INT(sk.p[3].start_ms, T0 + M_MS);
+  CHECK_INT(cxp_windows_flush(w), 4);
+  CHECK_INT(sk.n, 8);
+  struct { int64_t len, start, events; int early; } want[] = {
+      {M_MS, T0 - M_MS, 1, 0},    {H_MS, T0 - H_MS, 1, 0},
+      {M_MS, T0, 2, 0},           /* T0 and T0 + 1m - 1 ms */
+      {M_MS, T0 + M_MS, 1, 0},    {M_MS, T0 + 59 * M_MS, 1, 1},
+      {H_MS, T0, 4, 1},           /* T0, +1m-1ms, +1m, +1h-1ms */
+      {M_MS, T0 + H_MS, 1, 1},    {H_MS, T0 + H_MS, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const cxp_window_partial *p = find(&sk, want[i].len, want[i].start, "gold");
+    CHECK(p != NULL);
+    if (!p) continue;
+    CHECK_INT(p->agg.events, want[i].events);
+    CHECK_INT(p->early, want[i].early);
+    CHECK_INT(p->end_ms, want[i].start + want[i].len);
+  }
+  cxp_buf b;
+  cxp_buf_init(&b);
+  const char *r = record(&b, &sk.p[0], 30, NULL, 0);
+  CHECK_CONTAINS(r, "\"window_start\":\"2026-11-23T06:59:00.000Z\","
+                    "\"window_end\":\"2026-11-23T07:00:00.000Z\"");
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
+/* ---- lateness ------------------------------------------------------------ */
+
+static void test_late(void) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  c.n_groupings = 1; /* [segment]; lengths 1 m and 1 h; lateness 5 m */
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  cxp_event e;
+#define ADD(t) (e = ev_at(CXP_EV_USAGE, (t), "gold", NULL, 0), cxp_windows_add(w, &e, 0, -1))
+  CHECK_INT(ADD(T0 + 10 * S_MS), CXP_OK);  /* A */
+  /* B: watermark 400 s - 300 s = T0 + 100 s closes minute [T0, T0+60 s). */
+  CHECK_INT(ADD(T0 + 400 * S_MS), CXP_OK);
+  CHECK_INT(cxp_windows_watermark(w), T0 + 100 * S_MS);
+  CHECK_INT(sk.n, 1);
+  /* C: older than B, but its minute [60 s, 120 s) ends after 100 s: folded,
+   * within the grace. */
+  CHECK_INT(ADD(T0 + 110 * S_MS), CXP_OK);
+  CHECK_INT(cxp_windows_stats(w).late_within_grace, 1);
+  /* D: its minute [0, 60 s) closed: late, folded nowhere (not even into the
+   * hour, which is still open). */
+  CHECK_INT(ADD(T0 + 50 * S_MS), CXP_BAD_LATE);
+  /* E: watermark 420 s - 300 s = 120 s = the end of [60 s, 120 s): W >= end
+   * closes it. */
+  CHECK_INT(ADD(T0 + 420 * S_MS), CXP_OK);
+  CHECK_INT(sk.n, 2);
+  CHECK_INT(sk.p[1].start_ms, T0 + M_MS);
+  CHECK_INT(sk.p[1].agg.events, 1); /* C */
+  /* F, 1 ms before 120 s: its window just closed. G, at 120 s: the next
+   * window, open. */
+  CHECK_INT(ADD(T0 + 120 * S_MS - 1), CXP_BAD_LATE);
+  CHECK_INT(ADD(T0 + 120 * S_MS), CXP_OK);
+#undef ADD
+  /* A recovery credit for a closed window is refused and counted. */
+  e = ev_at(CXP_EV_REC_FOLLOWED_UP, T0 + 30 * S_MS, "gold", NULL, 0);
+  CHECK_INT(cxp_windows_add_recovered(w, &e), CXP_BAD_LATE);
+  cxp_window_stats st = cxp_windows_stats(w);
+  CHECK_INT(st.late, 2);                /* D, F */
+  CHECK_INT(st.late_within_grace, 2);   /* C, G */
+  CHECK_INT(st.events, 5);              /* A, B, C, E, G */
+  CHECK_INT(st.recovered_late, 1);
+  cxp_windows_flush(w);
+  const cxp_window_partial *h = find(&sk, H_MS, T0, "gold");
+  CHECK(h != NULL);
+  if (h) CHECK_INT(h->agg.events, 5); /* D and F are not in the hour */
+  cxp_windows_destroy(w);
+}
+
+/* ---- wall-clock ticks ------------------------------------------------------ */
+
+static void test_tick(void) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  /* A live, quiet partition: one event at T0 + 30 s, received 0.5 s later. */
+  const int64_t A = T0 + 30500;
+  cxp_event e = ev_at(CXP_EV_CSAT, T0 + 30 * S_MS, "gold", "app", 5);
+  CHECK_INT(cxp_windows_add(w, &e, A, -1), CXP_OK);
+  CHECK_INT(cxp_windows_tick(w, A - 1000), 0); /* a wall clock stepping back */
+  /* clock = 30 s + 200 s elapsed = 230 s; watermark -70 s. */
+  CHECK_INT(cxp_windows_tick(w, A + 200 * S_MS), 0);
+  /* clock 359.999 s; watermark 59.999 s < the minute's end. */
+  CHECK_INT(cxp_windows_tick(w, A + 330 * S_MS - 1), 0);
+  /* clock 360 s; watermark 60 s: the minute windows (gold, app) close. */
+  CHECK_INT(cxp_windows_tick(w, A + 330 * S_MS), 2);
+  CHECK_INT(cxp_windows_watermark(w), T0 + M_MS);
+  CHECK_INT(sk.p[0].early, 0);
+  /* Now an event of that minute is late, closed by the wall clock. */
+  e = ev_at(CXP_EV_CSAT, T0 + 59 * S_MS, "gold", "app", 5);
+  CHECK_INT(cxp_windows_add(w, &e, A + 331 * S_MS, -1), CXP_BAD_LATE);
+  /* The hour closes at clock 3600 s + 300 s = 3900 s: 3870 s after A. */
+  CHECK_INT(cxp_windows_tick(w, A + 3870 * S_MS - 1), 0);
+  CHECK_INT(cxp_windows_tick(w, A + 3870 * S_MS), 2);
+  CHECK_INT(cxp_windows_stats(w).open, 0);
+  cxp_windows_destroy(w);
+
+  /* A backlog: two hours of events, one every 10 s (ts T0 .. T0 + 7190 s),
+   * consumed in 0.72 s a month later, 1 ms apart. Through the adds the
+   * watermark is 7190 - 300 = 6890 s: the minutes ending by 6840 s (114 per
+   * grouping) and the first hour (per grouping) closed: 2 x 115 = 230. */
+  const int64_t NOW = T0 + 30 * 24 * H_MS;
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  for (int i = 0; i < 720; i++) {
+    e = ev_at(CXP_EV_USAGE, T0 + i * 10 * S_MS, "gold", "app", 0);
+    CHECK_INT(cxp_windows_add(w, &e, NOW + i, -1), CXP_OK);
+  }
+  CHECK_INT(sk.n, 230);
+  /* Open: minutes from 6840 s to 7200 s (6 per grouping), second hour. */
+  CHECK_INT(cxp_windows_stats(w).open, 14);
+  /* One second after the backlog began (281 ms after its last message): the
+   * clock is 7190.281 s, not "now", so nothing more closes. Jumping to now
+   * would have closed all 14. */
+  CHECK_INT(cxp_windows_tick(w, NOW + 1000), 0);
+  /* 10 s after the last message: clock 7200 s, watermark 6900 s closes the
+   * minute [6840 s, 6900 s) of both groupings. */
+  CHECK_INT(cxp_windows_tick(w, NOW + 719 + 10 * S_MS), 2);
+  CHECK_INT(sk.p[231].start_ms, T0 + 6840 * S_MS);
+  cxp_windows_destroy(w);
+
+  /* Replay: no wall time, so ticks never move the clock. */
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  e = ev_at(CXP_EV_USAGE, T0, "gold", "app", 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(cxp_windows_tick(w, T0 + 365 * 24 * H_MS), 0);
+  CHECK_INT(cxp_windows_stats(w).open, 4);
+  cxp_windows_destroy(w);
+
+  /* An out-of-order last event: the clock runs from it, but never below the
+   * newest event time. Events at 400 s then 100 s, the latter received at
+   * wall B; 10 s later: max(400, 100 + 10) = 400 s, watermark 100 s, which
+   * closed the first minute already at the first add. */
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  const int64_t B = NOW;
+  e = ev_at(CXP_EV_USAGE, T0 + 10 * S_MS, "gold", "app", 0);
+  cxp_windows_add(w, &e, B - 2, -1);
+  e = ev_at(CXP_EV_USAGE, T0 + 400 * S_MS, "gold", "app", 0);
+  cxp_windows_add(w, &e, B - 1, -1);
+  e = ev_at(CXP_EV_USAGE, T0 + 100 * S_MS, "gold", "app", 0);
+  cxp_windows_add(w, &e, B, -1);
+  CHECK_INT(cxp_windows_tick(w, B + 10 * S_MS), 0);
+  CHECK_INT(cxp_windows_watermark(w), T0 + 100 * S_MS);
+  /* 320 s later: 100 + 320 = 420 s > 400 s, watermark 120 s closes the
+   * minute [60 s, 120 s) in both groupings. */
+  CHECK_INT(cxp_windows_tick(w, B + 320 * S_MS), 2);
+  cxp_windows_destroy(w);
+}
+
+/* ---- merging partials ---------------------------------------------------- */
+
+static sink sk0, sk1, ska;
+
+static void feed(cxp_windows *w, const int *scores, int n, cxp_event_type t) {
+  for (int i = 0; i < n; i++) {
+    cxp_event e = ev_at(t, T0 + (int64_t)i * S_MS, "gold", i % 2 ? "web" : "app", scores[i]);
+    cxp_windows_add(w, &e, 0, i % 3 == 0 ? 1 : -1);
+  }
+}
+
+static int same_agg(const cxp_window_agg *a, const cxp_window_agg *b) {
+  /* All int64: no padding, memcmp is exact. */
+  return memcmp(a, b, sizeof *a) == 0;
+}
+
+static void test_merge(void) {
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  memset(&sk0, 0, sizeof sk0);
+  memset(&sk1, 0, sizeof sk1);
+  memset(&ska, 0, sizeof ska);
+  cxp_windows *w0 = cxp_windows_create(&c, 0, on_close, &sk0);
+  cxp_windows *w1 = cxp_windows_create(&c, 1, on_close, &sk1);
+  cxp_windows *wa = cxp_windows_create(&c, 9, on_close, &ska);
+  /* Partition 0: 5 promoters and 1 passive (NPS 100 * 5 / 6 = 83.3);
+   * partition 1: 2 passives and 2 detractors (NPS 100 * -2 / 4 = -50).
+   * The mean of those two would be 16.7; the union is 5 - 2 of 10 = +30. */
+  static const int n0[] = {10, 9, 10, 9, 9, 7}, n1[] = {8, 7, 6, 0};
+  static const int c0[] = {5, 4}, c1[] = {3, 2, 4, 1};
+  static const int e0[] = {2}, e1[] = {5, 7};
+  feed(w0, n0, 6, CXP_EV_NPS);
+  feed(w0, c0, 2, CXP_EV_CSAT);
+  feed(w0, e0, 1, CXP_EV_CES);
+  feed(w1, n1, 4, CXP_EV_NPS);
+  feed(w1, c1, 4, CXP_EV_CSAT);
+  feed(w1, e1, 2, CXP_EV_CES);
+  feed(wa, n0, 6, CXP_EV_NPS);
+  feed(wa, c0, 2, CXP_EV_CSAT);
+  feed(wa, e0, 1, CXP_EV_CES);
+  feed(wa, n1, 4, CXP_EV_NPS);
+  feed(wa, c1, 4, CXP_EV_CSAT);
+  feed(wa, e1, 2, CXP_EV_CES);
+  cxp_event e = ev_at(CXP_EV_SERVQUAL, T0 + 3 * S_MS, "gold", "web", 0);
+  sq_dim(&e, CXP_SQ_ASSURANCE, 5, 3.25);
+  cxp_windows_add(w1, &e, 0, -1);
+  cxp_windows_add(wa, &e, 0, -1);
+  cxp_windows_flush(w0);
+  cxp_windows_flush(w1);
+  cxp_windows_flush(wa);
+  /* 2 lengths x (1 segment + 2 channels) = 6 windows in the union. */
+  CHECK_INT(ska.n, 6);
+  for (int i = 0; i < ska.n; i++) {
+    const cxp_window_partial *u = &ska.p[i];
+    cxp_window_partial m;
+    int have = 0;
+    const sink *parts[2] = {&sk0, &sk1};
+    for (int s = 0; s < 2; s++)
+      for (int j = 0; j < parts[s]->n; j++) {
+        const cxp_window_partial *q = &parts[s]->p[j];
+        if (q->fields[0] != u->fields[0]) continue;
+        if (!have) {
+          if (q->length_ms == u->length_ms && q->start_ms == u->start_ms &&
+              strcmp(q->value[0], u->value[0]) == 0) {
+            m = *q;
+            have = 1;
+          }
+        } else {
+          (void)cxp_window_partial_merge(&m, q); /* -1 for other windows: skipped */
+        }
+      }
+    CHECK(have);
+    if (!have) continue;
+    CHECK(same_agg(&m.agg, &u->agg));
+  }
+  /* The gold minute, merged, by hand. */
+  const cxp_window_partial *g0 = find(&sk0, M_MS, T0, "gold");
+  const cxp_window_partial *g1 = find(&sk1, M_MS, T0, "gold");
+  CHECK(g0 && g1);
+  if (g0 && g1) {
+    cxp_window_partial m = *g0;
+    CHECK_INT(cxp_window_partial_merge(&m, g1), 0);
+    CHECK_INT(m.partition, -1); /* from several partitions */
+    CHECK_INT(m.agg.nps_promoters, 5);
+    CHECK_INT(m.agg.nps_passives, 3);
+    CHECK_INT(m.agg.nps_detractors, 2);
+    CHECK_INT(m.agg.csat_sat, 3); /* 5, 4 | 4 */
+    CHECK_INT(m.agg.csat_n, 6);
+    CHECK_INT(m.agg.ces_sum, 14);
+    CHECK_INT(m.agg.events, 20); /* 6 + 2 + 1 + 4 + 4 + 2 + 1 servqual */
+    CHECK_INT(m.agg.sq_gap_sum[CXP_SQ_ASSURANCE], -1750000); /* 3.25 - 5 */
+    /* feed: band medium on the 1st, 4th, ... of each run: n0 3-of-6 (i = 0,
+     * 3), c0 1, e0 1 | n1 2 (0, 3), c1 2, e1 1 = 2+1+1+2+2+1 = 9. */
+    CHECK_INT(m.agg.churn[1], 9);
+    cxp_buf b;
+    cxp_buf_init(&b);
+    const char *r = record(&b, &m, 5, NULL, 0);
+    CHECK_CONTAINS(r, "\"csat\":50,\"nps\":30,\"ces\":4.66667");
+    CHECK_CONTAINS(r, "\"assurance\":-1.75");
+    cxp_buf_free(&b);
+    /* A different window or group does not merge, and leaves dst alone. */
+    cxp_window_partial before = m;
+    const cxp_window_partial *other = find(&sk0, H_MS, T0, "gold");
+    CHECK(other != NULL);
+    if (other) CHECK_INT(cxp_window_partial_merge(&m, other), -1);
+    const cxp_window_partial *app = find(&sk0, M_MS, T0, "app");
+    CHECK(app != NULL);
+    if (app) CHECK_INT(cxp_window_partial_merge(&m, app), -1);
+    CHECK(same_agg(&m.agg, &before.agg));
+  }
+  cxp_windows_destroy(w0);
+  cxp_windows_destroy(w1);
+  cxp_windows_destroy(wa);
+}
+
+/* ---- partial serialisation ------------------------------------------------- */
+
+static void subst(const char *s, const char *from, const char *to, char *out, size_t cap) {
+  const char *at = strstr(s, from);
+  if (at == NULL) {
+    snprintf(out, cap, "%s", s);
+    return;
+  }
+  snprintf(out, cap, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+static void test_partial_roundtrip(void) {
+  cxp_window_partial p;
+  memset(&p, 0, sizeof p);
+  p.start_ms = T0;
+  p.length_ms = M_MS;
+  p.end_ms = T0 + M_MS;
+  p.partition = 7;
+  p.early = 1;
+  p.n_fields = 4;
+  const char *vals[4] = {"gold \"vip\"", "app\\web", "agent-\xc3\xa9-42", "checkout/\xc3\xbc"};
+  cxp_window_field fields[4] = {CXP_WF_SEGMENT, CXP_WF_CHANNEL, CXP_WF_AGENT_ID,
+                                CXP_WF_TOUCHPOINT};
+  for (int f = 0; f < 4; f++) {
+    p.fields[f] = fields[f];
+    p.value_len[f] = (uint8_t)strlen(vals[f]);
+    memcpy(p.value[f], vals[f], p.value_len[f] + 1);
+  }
+  cxp_window_agg a = {.events = 100, .csat_n = 10, .csat_sat = 7, .nps_n = 12,
+                      .nps_promoters = 5, .nps_passives = 4, .nps_detractors = 3,
+                      .ces_n = 4, .ces_sum = 17, .servqual_n = 3,
+                      .sq_n = {1, 2, 3, 0, 3},
+                      .sq_gap_sum = {-500000, 1250000, -17999999, 0, 3},
+                      .complaints = 2, .cases_opened = 9, .cases_recovered_well = 1,
+                      .churn = {4, 5, 6}};
+  p.agg = a;
+  cxp_buf b, b2;
+  cxp_buf_init(&b);
+  cxp_buf_init(&b2);
+  cxp_window_partial_write(&b, &p);
+  cxp_window_partial q;
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), 0);
+  CHECK_INT(q.start_ms, p.start_ms);
+  CHECK_INT(q.end_ms, p.end_ms);
+  CHECK_INT(q.length_ms, p.length_ms);
+  CHECK_INT(q.partition, 7);
+  CHECK_INT(q.early, 1);
+  CHECK_INT(q.n_fields, 4);
+  for (int f = 0; f < 4; f++) {
+    CHECK_INT(q.fields[f], p.fields[f]);
+    CHECK_MEM(q.value[f], q.value_len[f], p.value[f], p.value_len[f]);
+  }
+  CHECK(same_agg(&q.agg, &p.agg));
+  cxp_window_partial_write(&b2, &q);
+  CHECK_MEM(b2.p, b2.len, b.p, b.len);
+
+  /* The all-customers group (no fields) and a merged partial (-1). */
+  cxp_window_partial z = p;
+  z.n_fields = 0;
+  z.partition = -1;
+  cxp_buf_reset(&b2);
+  cxp_window_partial_write(&b2, &z);
+  CHECK_INT(cxp_window_partial_parse(b2.p, b2.len, &q), 0);
+  CHECK_INT(q.n_fields, 0);
+  CHECK_INT(q.partition, -1);
+
+  /* Invalid partials. */
+  char s[4096], t[4096];
+  cxp_buf_putc(&b, '\0');
+  CHECK_INT(cxp_window_partial_parse("{\"v\":1", 6, &q), -1);
+  subst(b.p, "\"csat_sat\":7", "\"csat_sat\":11", t, sizeof t); /* 11 of 10 */
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  snprintf(s, sizeof s, "\"start\":%lld", T0);
+  char to[64];
+  snprintf(to, sizeof to, "\"start\":%lld", T0 + 1); /* not on the minute */
+  subst(b.p, s, to, t, sizeof t);
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "\"touchpoint\"", "\"region\"", t, sizeof t);
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "\"touchpoint\"", "\"segment\"", t, sizeof t); /* twice */
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "\"events\":100", "\"events\":100.5", t, sizeof t);
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "\"events\":100", "\"events\":-1", t, sizeof t);
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "\"nps_passives\":4", "\"nps_passives\":5", t, sizeof t); /* 5+5+3 != 12 */
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, "-17999999", "-18000001", t, sizeof t); /* gap sum under -6 x 3 */
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  subst(b.p, ",\"churn\":[4,5,6]", "", t, sizeof t);
+  CHECK_INT(cxp_window_partial_parse(t, strlen(t), &q), -1);
+  cxp_buf_free(&b);
+  cxp_buf_free(&b2);
+}
+
+/* ---- group values -------------------------------------------------------- */
+
+static void test_group_values(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  c.grouping[0].n_fields = 2;
+  c.grouping[0].fields[1] = CXP_WF_AGENT_ID;
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  cxp_event e = ev_at(CXP_EV_USAGE, T0, "gold", NULL, 0);
+  cxp_windows_add(w, &e, 0, -1);
+  /* An empty segment is no segment. */
+  e = ev_at(CXP_EV_USAGE, T0 + 1, "", NULL, 0);
+  e.agent_id = str_of("a7");
+  cxp_windows_add(w, &e, 0, -1);
+  /* 70 bytes: cut to the segment bound, 64. 63 bytes and a 2-byte "é"
+   * (65 bytes): cut at 63, not inside the character. */
+  char longv[71], utf[66];
+  memset(longv, 'x', 70);
+  longv[70] = '\0';
+  memset(utf, 'y', 63);
+  memcpy(utf + 63, "\xc3\xa9", 3);
+  e = ev_at(CXP_EV_USAGE, T0 + 2, longv, NULL, 0);
+  cxp_windows_add(w, &e, 0, -1);
+  e = ev_at(CXP_EV_USAGE, T0 + 3, utf, NULL, 0);
+  cxp_windows_add(w, &e, 0, -1);
+  /* The same 64 bytes again, from a longer value: the same window. */
+  longv[66] = '\0';
+  e = ev_at(CXP_EV_USAGE, T0 + 4, longv, NULL, 0);
+  cxp_windows_add(w, &e, 0, -1);
+  CHECK_INT(cxp_windows_stats(w).open, 4);
+  cxp_windows_flush(w);
+  CHECK_INT(sk.n, 4);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_window_group_key(&b, &sk.p[0]);
+  CHECK_LIT(b.p, b.len, "{\"segment\":\"gold\",\"agent_id\":\"unknown\"}");
+  cxp_buf_reset(&b);
+  cxp_window_group_key(&b, &sk.p[1]);
+  CHECK_LIT(b.p, b.len, "{\"segment\":\"unknown\",\"agent_id\":\"a7\"}");
+  CHECK_INT(sk.p[2].value_len[0], 64);
+  CHECK_INT(sk.p[2].agg.events, 2);
+  CHECK_INT(sk.p[3].value_len[0], 63);
+  record(&b, &sk.p[2], 30, NULL, 0);
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+
+  /* The all-customers group: an empty group object. */
+  c.grouping[0].n_fields = 0;
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  e = ev_at(CXP_EV_CSAT, T0, "gold", "app", 4);
+  cxp_windows_add(w, &e, 0, -1);
+  e = ev_at(CXP_EV_CSAT, T0 + 1, "silver", "web", 3);
+  cxp_windows_add(w, &e, 0, -1);
+  cxp_windows_flush(w);
+  CHECK_INT(sk.n, 1);
+  CHECK_INT(sk.p[0].agg.csat_n, 2);
+  cxp_buf_init(&b);
+  CHECK_CONTAINS(record(&b, &sk.p[0], 30, NULL, 0), "\"group\":{},");
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
+/* ---- the memory bound ---------------------------------------------------- */
+
+static void test_memory_bound(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_AGENT_ID);
+  c.max_open = 4;
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  static const char *agents[] = {"a1", "a2", "a3", "a4", "a5", "a6", "a1"};
+  for (int i = 0; i < 7; i++) {
+    cxp_event e = ev_at(CXP_EV_USAGE, T0 + i * S_MS, NULL, NULL, 0);
+    e.agent_id = str_of(agents[i]);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  /* All in one minute, so the same end: the oldest opened goes first.
+   * a5 evicts a1, a6 evicts a2, a1 (again) evicts a3. */
+  cxp_window_stats st = cxp_windows_stats(w);
+  CHECK_INT(st.closed_early, 3);
+  CHECK_INT(st.open, 4);
+  CHECK_INT(st.open_max, 4);
+  CHECK_INT(sk.n, 3);
+  CHECK_STR(sk.p[0].value[0], "a1");
+  CHECK_STR(sk.p[1].value[0], "a2");
+  CHECK_STR(sk.p[2].value[0], "a3");
+  CHECK_INT(sk.p[0].early, 1);
+  cxp_windows_flush(w);
+  /* Nothing lost: 7 events over 7 partials; a1's two partials merge to 2. */
+  int64_t total = 0;
+  for (int i = 0; i < sk.n; i++) total += sk.p[i].agg.events;
+  CHECK_INT(sk.n, 7);
+  CHECK_INT(total, 7);
+  CHECK_STR(sk.p[6].value[0], "a1");
+  cxp_window_partial m = sk.p[0];
+  CHECK_INT(cxp_window_partial_merge(&m, &sk.p[6]), 0);
+  CHECK_INT(m.agg.events, 2);
+  cxp_windows_destroy(w);
+
+  /* Memory stays flat once warm: 1000 agents through 64 windows, 200000
+   * events. The slot for [agent_id] holds 128 value bytes. */
+  c.max_open = 64;
+  w = cxp_windows_create(&c, 0, NULL, NULL);
+  char id[16];
+  size_t warm = 0;
+  for (int i = 0; i < 200000; i++) {
+    snprintf(id, sizeof id, "agent%d", (i * 7919) % 1000);
+    cxp_event e = ev_at(CXP_EV_USAGE, T0 + i * 10, NULL, NULL, 0);
+    e.agent_id = str_of(id);
+    cxp_windows_add(w, &e, 0, -1);
+    if (i == 9999) warm = cxp_windows_bytes(w);
+  }
+  st = cxp_windows_stats(w);
+  CHECK(st.open <= 64);
+  CHECK_INT(st.open_max, 64);
+  CHECK(st.closed_early > 0);
+  CHECK_INT(cxp_windows_bytes(w), warm);
+  printf("window: %zu bytes per open window ([agent_id]); %zu bytes held at 64 open\n",
+         cxp_windows_bytes_per_window(w), cxp_windows_bytes(w));
+  cxp_windows_destroy(w);
+  cxp_window_conf_defaults(&c);
+  w = cxp_windows_create(&c, 0, NULL, NULL);
+  printf("window: %zu bytes per open window (defaults: [segment], [channel])\n",
+         cxp_windows_bytes_per_window(w));
+  cxp_windows_destroy(w);
+  cxp_windows_destroy(NULL);
+}
+
+/* ---- consistency ----------------------------------------------------------- */
+
+static void test_consistency(void) {
+  /* Ten agents with n = 30: nine at 27/30 = 90, one at 12/30 = 40; an 11th
+   * with 0/10 is under min_n and neither counts nor gets flagged.
+   * mean = (9 x 90 + 40) / 10 = 85; deviations 5 (x9) and -45;
+   * variance = (9 x 25 + 2025) / 10 = 225; sd = 15; 85 - 2 x 15 = 55 > 40. */
+  static cxp_window_partial g[11];
+  const cxp_window_partial *gp[11];
+  memset(g, 0, sizeof g);
+  for (int i = 0; i < 11; i++) {
+    g[i].n_fields = 1;
+    g[i].fields[0] = CXP_WF_AGENT_ID;
+    g[i].agg.csat_n = i < 10 ? 30 : 10;
+    g[i].agg.csat_sat = i < 9 ? 27 : i == 9 ? 12 : 0;
+    gp[i] = &g[i];
+  }
+  cxp_window_consistency out;
+  int flagged[11];
+  CHECK_INT(cxp_window_consistency_compute(gp, 11, 30, &out, flagged), 1);
+  CHECK_INT(out.qualified, 10);
+  CHECK_NEAR(out.mean, 85, 1e-9);
+  CHECK_NEAR(out.spread, 15, 1e-9);
+  CHECK_INT(flagged[9], 1);
+  CHECK_INT(flagged[10], 0);
+  CHECK_INT(flagged[0], 0);
+  /* Five agents, four at 100 and one at 0: mean 80, variance
+   * (4 x 400 + 6400) / 5 = 1600, sd 40, 80 - 80 = 0, and 0 is not under 0:
+   * with 5 agents no one can sit more than sqrt(4) = 2 sd under the mean. */
+  for (int i = 0; i < 5; i++) g[i].agg.csat_sat = i < 4 ? 30 : 0;
+  CHECK_INT(cxp_window_consistency_compute(gp, 5, 30, &out, NULL), 0);
+  CHECK_NEAR(out.spread, 40, 1e-9);
+  CHECK_INT(cxp_window_consistency_compute(gp, 0, 30, &out, NULL), 0);
+  CHECK_INT(out.qualified, 0);
+}
+
+/* ---- volume ------------------------------------------------------------ */
+
+/* Many events a little out of order across many windows: none is refused,
+ * and the windows open stay within what two lengths and the lateness allow
+ * (the speed of this path is bench_core's business, not a test's). */
+static void test_volume(void) {
+  enum { N = 200000, K = 1024 };
+  static const char *segs[] = {"gold", "silver", "bronze", "platinum",
+                               "basic", "premium", "trial", "staff"};
+  static const char *chans[] = {"app", "web", "phone", "store", "chat", "email"};
+  static const cxp_event_type types[] = {CXP_EV_CSAT, CXP_EV_NPS, CXP_EV_USAGE,
+                                         CXP_EV_CONTACT, CXP_EV_CES, CXP_EV_PURCHASE};
+  static cxp_event evs[K];
+  for (int i = 0; i < K; i++)
+    evs[i] = ev_at(types[i % 6], 0, segs[(i * 7) % 8], chans[(i * 5) % 6], 3 + i % 3);
+  cxp_window_conf c;
+  cxp_window_conf_defaults(&c);
+  cxp_windows *w = cxp_windows_create(&c, 0, NULL, NULL);
+  for (int i = 0; i < N; i++) {
+    cxp_event *e = &evs[i % K];
+    /* 1000 events per second of event time, up to 200 ms out of order. */
+    e->ts_ms = T0 + 1000 + i - (i % 5) * 50;
+    cxp_windows_add(w, e, 0, -1);
+  }
+  cxp_window_stats st = cxp_windows_stats(w);
+  CHECK_INT(st.events, N);
+  CHECK_INT(st.late, 0);
+  /* 200 s of event time, lateness 300 s: nothing has closed; open are the
+   * 4 minutes touched (T0 .. T0+201 s) x 14 groups (8 segments, 6
+   * channels), plus the 14 groups' hour windows. */
+  CHECK_INT(st.closed, 0);
+  CHECK_INT(st.open, 4 * 14 + 14);
+  cxp_windows_destroy(w);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--records") == 0) {
+    records = fopen(argv[2], "w");
+    if (records == NULL) {
+      perror(argv[2]);
+      return 2;
+    }
+  }
+  test_conf();
+  test_measures();
+  test_nulls();
+  test_boundaries();
+  test_late();
+  test_tick();
+  test_merge();
+  test_partial_roundtrip();
+  test_group_values();
+  test_memory_bound();
+  test_consistency();
+  if (!records) test_volume();
+  if (records) fclose(records);
+  return TEST_REPORT();
+}
