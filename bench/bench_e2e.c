@@ -177,6 +177,7 @@ int main(int argc, char **argv) {
   cxp_mock_topic(&m, pl.topic_alerts, 8);
   cxp_mock_topic(&m, pl.topic_indicators, 8);
   cxp_mock_topic(&m, pl.topic_dead_letters, 8);
+  cxp_mock_topic(&m, pl.topic_repartition, parts);
   preproduce(m.bootstraps, pl.topic_input, n);
   if (base) {
     int rc = baseline(m.bootstraps, pl.topic_input, n);

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alert.h"
@@ -9,7 +10,7 @@
 #include "hash.h"
 
 const char *cxp_stream_name(cxp_stream s) {
-  static const char *names[] = {"alerts", "indicators", "dead_letters"};
+  static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers"};
   return s < CXP_STREAM__COUNT ? names[s] : "unknown";
 }
 
@@ -22,10 +23,18 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   cxp_arena_init(&c->arena, 256 * 1024);
   cxp_buf_init(&c->out);
   cxp_buf_reserve(&c->out, 4096);
+  cxp_buf_init(&c->key);
+  c->n_inputs = 1;
   cxp_arena_json_install();
 }
 
 void cxp_core_close(cxp_core *c) {
+  for (int32_t i = 0; i < c->n_win; i++) cxp_windows_destroy(c->win[i]);
+  for (int32_t i = 0; i < c->n_merge; i++) cxp_merger_destroy(c->merge[i]);
+  free(c->win);
+  free(c->marked);
+  free(c->merge);
+  cxp_buf_free(&c->key);
   cxp_state_close(&c->state);
   cxp_arena_close(&c->arena);
   cxp_buf_free(&c->out);
@@ -228,6 +237,213 @@ static void kano(cxp_core *c, cxp_event *ev) {
   }
 }
 
+/* ---- Segment windows ------------------------------------------------------ */
+
+/* A merger's final record: on the indicators topic, keyed by the group. */
+static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *missing,
+                     int n_missing) {
+  cxp_core *c = opaque;
+  cxp_buf_reset(&c->key);
+  cxp_window_group_key(&c->key, p);
+  cxp_buf_reset(&c->out);
+  cxp_window_record_write(&c->out, p, c->pl->name, c->pl->windows.min_n, missing, n_missing);
+  emit(c, CXP_STREAM_INDICATORS, c->key.p, c->key.len);
+}
+
+static cxp_merger *merger_of(cxp_core *c, int32_t r) {
+  if (r < 0 || r > 0xffff) return NULL;
+  if (r >= c->n_merge) {
+    int32_t n = c->n_merge ? c->n_merge : 16;
+    while (n <= r) n *= 2;
+    cxp_merger **nm = realloc(c->merge, sizeof *nm * (size_t)n);
+    if (nm == NULL) abort();
+    memset(nm + c->n_merge, 0, sizeof *nm * (size_t)(n - c->n_merge));
+    c->merge = nm;
+    c->n_merge = n;
+  }
+  if (c->merge[r] == NULL) {
+    c->merge[r] = cxp_merger_create(c->n_inputs, c->pl->merge_timeout_ms, on_final, c);
+    if (c->merge[r] == NULL) abort();
+  }
+  return c->merge[r];
+}
+
+/* A window closed on an input partition: merged here (replay) or sent to
+ * the repartition topic, keyed so that one group's partials meet. */
+static void on_window_close(void *opaque, const cxp_window_partial *p) {
+  cxp_core *c = opaque;
+  if (c->local_merge) {
+    cxp_merger_partial(merger_of(c, 0), p, 0, -1);
+    return;
+  }
+  cxp_buf_reset(&c->key);
+  cxp_window_partial_key(&c->key, p);
+  cxp_buf_reset(&c->out);
+  cxp_window_partial_write(&c->out, p);
+  emit(c, CXP_STREAM_PARTIALS, c->key.p, c->key.len);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* After a partition's watermark moved: when it passed a window end of any
+ * length, every merger hears that windows up to it are closed there. */
+static void announce(cxp_core *c, int32_t part) {
+  int64_t wm = cxp_windows_watermark(c->win[part]), was = c->marked[part];
+  if (wm == was || wm == INT64_MIN) return;
+  int crossed = was == INT64_MIN;
+  for (int i = 0; i < c->pl->windows.n_lengths && !crossed; i++) {
+    int64_t len = c->pl->windows.length_ms[i];
+    crossed = floor_div(wm, len) != floor_div(was, len);
+  }
+  if (!crossed) return;
+  c->marked[part] = wm;
+  if (c->local_merge) {
+    cxp_merger_marker(merger_of(c, 0), part, wm);
+    return;
+  }
+  char key[16];
+  int kl = snprintf(key, sizeof key, "%d", (int)part);
+  cxp_buf_reset(&c->out);
+  cxp_buf_printf(&c->out, "{\"v\":1,\"marker\":true,\"partition\":%d,\"watermark\":%lld}",
+                 (int)part, (long long)wm);
+  emit(c, CXP_STREAM_MARKERS, key, (size_t)kl);
+}
+
+static cxp_windows *windows_of(cxp_core *c, int32_t part) {
+  if (!c->pl->win_enabled || part < 0 || part > 0xffff) return NULL;
+  if (part >= c->n_win) {
+    int32_t n = c->n_win ? c->n_win : 16;
+    while (n <= part) n *= 2;
+    cxp_windows **nw = realloc(c->win, sizeof *nw * (size_t)n);
+    int64_t *nk = realloc(c->marked, sizeof *nk * (size_t)n);
+    if (nw == NULL || nk == NULL) abort();
+    for (int32_t i = c->n_win; i < n; i++) {
+      nw[i] = NULL;
+      nk[i] = INT64_MIN;
+    }
+    c->win = nw;
+    c->marked = nk;
+    c->n_win = n;
+  }
+  if (c->win[part] == NULL) {
+    c->win[part] = cxp_windows_create(&c->pl->windows, part, on_window_close, c);
+    if (c->win[part] == NULL) abort();
+    c->marked[part] = INT64_MIN;
+  }
+  return c->win[part];
+}
+
+void cxp_core_merge_local(cxp_core *c, int32_t n_inputs) {
+  c->local_merge = 1;
+  c->n_inputs = n_inputs > 0 ? n_inputs : 1;
+}
+
+void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs) {
+  c->n_inputs = n_inputs > 0 ? n_inputs : 1;
+}
+
+int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
+  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
+  int n = cxp_windows_tick(c->win[part], now_wall_ms);
+  announce(c, part);
+  return n;
+}
+
+int cxp_core_tick_merge(cxp_core *c, int32_t part, int64_t now_wall_ms) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return 0;
+  return cxp_merger_tick(c->merge[part], now_wall_ms);
+}
+
+void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
+  if (part >= 0 && part < c->n_win && c->win[part]) {
+    if (send_partials) cxp_windows_flush(c->win[part]);
+    cxp_windows_destroy(c->win[part]);
+    c->win[part] = NULL;
+    c->marked[part] = INT64_MIN;
+  }
+  cxp_state_drop(&c->state, part);
+}
+
+void cxp_core_drop_merge(cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return;
+  cxp_merger_destroy(c->merge[part]);
+  c->merge[part] = NULL;
+}
+
+int64_t cxp_core_merge_hold(const cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return -1;
+  return cxp_merger_hold(c->merge[part]);
+}
+
+void cxp_core_finish(cxp_core *c) {
+  for (int32_t i = 0; i < c->n_win; i++)
+    if (c->win[i]) cxp_windows_flush(c->win[i]);
+  if (!c->local_merge) return;
+  cxp_merger *m = merger_of(c, 0);
+  for (int32_t i = 0; i < c->n_inputs; i++) cxp_merger_marker(m, i, INT64_MAX);
+  cxp_merger_flush(m);
+}
+
+/* {"v":1,"marker":true,"partition":P,"watermark":W}: what announce writes. */
+static int parse_marker(const char *s, size_t n, int32_t *part, int64_t *wm) {
+  char buf[160];
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  int p, used = 0;
+  long long w;
+  if (sscanf(buf, "{\"v\":1,\"marker\":true,\"partition\":%d,\"watermark\":%lld}%n", &p, &w,
+             &used) != 2 || (size_t)used != n || p < 0)
+    return -1;
+  *part = p;
+  *wm = w;
+  return 0;
+}
+
+cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
+  c->n.repartition_in++;
+  cxp_merger *mg = merger_of(c, m->partition < 0 ? 0 : m->partition);
+  if (mg == NULL) {
+    cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE, "repartition partition out of range");
+    return CXP_BAD_OUT_OF_RANGE;
+  }
+  static const char marker_head[] = "{\"v\":1,\"marker\":";
+  if (m->len > sizeof marker_head - 1 &&
+      memcmp(m->payload, marker_head, sizeof marker_head - 1) == 0) {
+    int32_t part;
+    int64_t wm;
+    if (parse_marker(m->payload, m->len, &part, &wm) != 0) {
+      cxp_core_dead_letter(c, m, CXP_BAD_TYPE, "not a window marker");
+      return CXP_BAD_TYPE;
+    }
+    if (cxp_merger_marker(mg, part, wm) < 0) {
+      cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE,
+                           "window marker of an input partition the input topic does not have");
+      return CXP_BAD_OUT_OF_RANGE;
+    }
+    return CXP_OK;
+  }
+  cxp_window_partial p;
+  if (cxp_window_partial_parse(m->payload, m->len, &p) != 0) {
+    cxp_core_dead_letter(c, m, CXP_BAD_TYPE, "not a window partial aggregate");
+    return CXP_BAD_TYPE;
+  }
+  if (cxp_merger_partial(mg, &p, m->now_ms, m->offset) != 0) {
+    if (p.partition >= c->n_inputs) {
+      cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE,
+                           "window partial of an input partition the input topic does not have");
+      return CXP_BAD_OUT_OF_RANGE;
+    }
+    cxp_core_dead_letter(c, m, CXP_BAD_LATE,
+                         "window partial arrived after its window's record was emitted");
+    return CXP_BAD_LATE;
+  }
+  return CXP_OK;
+}
+
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_event ev;
   char detail[256];
@@ -257,9 +473,33 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   }
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
   int survey = cxp_customer_apply(cu, &ev, c->pl);
+  cxp_windows *w = windows_of(c, sh->partition);
+  int late = 0;
+  if (w) {
+    /* The segment sticks to the customer: an event without one counts
+     * under his latest. */
+    cxp_event wev = ev;
+    if (wev.segment.p == NULL && cu->segment) {
+      const char *seg = cxp_state_segment_name(&c->state, cu->segment);
+      wev.segment = (cxp_str){seg, strlen(seg)};
+    }
+    late = cxp_windows_add(w, &wev, m->received_ms, -1) == CXP_BAD_LATE;
+    if (!late) announce(c, sh->partition);
+  }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
   if (survey) satisfaction_drop(c, cu, &ev, m);
+  if (late) {
+    /* Order-independent, the customer's figures take it; the closed
+     * window cannot, so it is reported as the domain says. */
+    c->n.late_applied++;
+    snprintf(detail, sizeof detail,
+             "ts is past the windows' allowed lateness (%.0f s): applied to the "
+             "customer's indicators, not to the segment windows",
+             c->pl->win_lateness_s);
+    cxp_core_dead_letter(c, m, CXP_BAD_LATE, detail);
+    return CXP_BAD_LATE;
+  }
   return CXP_OK;
 }
 

@@ -15,11 +15,15 @@
 #include "arena.h"
 #include "event.h"
 #include "jsonw.h"
+#include "merge.h"
 #include "pipeline.h"
 #include "state.h"
 
+/* PARTIALS and MARKERS go to the repartition topic (topics.repartition): a
+ * partial to the partition its key hashes to, a marker to every partition.
+ * A replay merges in place and never emits them. */
 typedef enum { CXP_STREAM_ALERTS, CXP_STREAM_INDICATORS, CXP_STREAM_DEAD_LETTERS,
-               CXP_STREAM__COUNT } cxp_stream;
+               CXP_STREAM_PARTIALS, CXP_STREAM_MARKERS, CXP_STREAM__COUNT } cxp_stream;
 
 typedef struct cxp_msg {
   const char *topic;     /* NULL in replay */
@@ -48,6 +52,8 @@ typedef struct cxp_counters {
   uint64_t suppressed_consent;
   uint64_t kano_raised;               /* complaints raised to major by Kano */
   uint64_t outputs[CXP_STREAM__COUNT];
+  uint64_t late_applied;              /* late for the windows, applied to the customer */
+  uint64_t repartition_in;            /* partials and markers consumed */
 } cxp_counters;
 
 typedef struct cxp_core {
@@ -60,6 +66,19 @@ typedef struct cxp_core {
   void *opaque;
   int in_batch;
   int64_t clock_ms;  /* event clock: the largest event time applied */
+
+  /* Segment windows, by input partition, and the mergers, by repartition
+   * partition (a replay: one of each, merged in place). */
+  cxp_windows **win;
+  int64_t *marked;   /* by input partition: the watermark last announced */
+  int32_t n_win;
+  cxp_merger **merge;
+  int32_t n_merge;
+  int32_t n_inputs;  /* input partitions, which every merger waits for */
+  int local_merge;
+  int64_t merge_wall;   /* wall time of the partial being merged */
+  int64_t merge_offset; /* its repartition offset */
+  cxp_buf key;
 } cxp_core;
 
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque);
@@ -79,5 +98,41 @@ cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
 void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail);
 
 const char *cxp_stream_name(cxp_stream s);
+
+/* ---- Segment windows (window.h, merge.h) ---- */
+
+/* Merges the window partials in place instead of emitting them: for one
+ * process holding every input partition, `cxpulse replay`. n_inputs is the
+ * number of input partitions (1 for a replay). */
+void cxp_core_merge_local(cxp_core *c, int32_t n_inputs);
+/* The input topic's partition count, for the mergers of the Kafka path. */
+void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs);
+
+/* A message of the repartition topic (m->partition is its partition there):
+ * a partial or a marker, merged; final records go to INDICATORS. Returns
+ * CXP_OK, or the reason it was dead-lettered. */
+cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m);
+
+/* Advances a quiet input partition's window clock by wall time (see
+ * cxp_windows_tick); call only for partitions caught up with their log.
+ * Returns the windows closed. */
+int cxp_core_tick_input(cxp_core *c, int32_t partition, int64_t now_wall_ms);
+/* Emits the waiting windows of one merger that timed out. */
+int cxp_core_tick_merge(cxp_core *c, int32_t partition, int64_t now_wall_ms);
+/* An input partition goes. On a revoke (send_partials 1) its open windows are
+ * sent as early partials, which its next owner's partials of the same
+ * windows merge with; when it was lost (its uncommitted events will be read
+ * again elsewhere) they are dropped unsent. Then its windows and customers
+ * are dropped. */
+void cxp_core_drop_input(cxp_core *c, int32_t partition, int send_partials);
+/* A repartition partition goes: its merger is dropped unemitted; its
+ * uncommitted partials (cxp_core_merge_hold) are read again by the next
+ * owner. */
+void cxp_core_drop_merge(cxp_core *c, int32_t partition);
+/* The lowest repartition offset a merger still needs, or -1. */
+int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
+/* The end of a replay: every open window is closed and merged, every input
+ * partition's watermark raised past it, so every record goes out. */
+void cxp_core_finish(cxp_core *c);
 
 #endif

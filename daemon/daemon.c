@@ -12,6 +12,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "hash.h"
 #include "kafka.h"
 #include "log.h"
 #include "offsets.h"
@@ -23,6 +24,7 @@
 typedef struct pending_out {
   struct pending_out *next;
   cxp_stream stream;
+  int32_t partition; /* RD_KAFKA_PARTITION_UA: the partitioner's choice */
   uint64_t token;
   size_t klen, vlen;
   char *key; /* NULL when the output has no key */
@@ -47,12 +49,17 @@ struct cxp_daemon {
   uv_timer_t commit;
   uv_timer_t stats;
   uv_timer_t stopper;    /* drives the ordered shutdown */
+  uv_timer_t tick;       /* quiet partitions' window clocks, merge timeouts (1 s) */
   int handles_open;
 
   cxp_core core;
-  cxp_offsets offsets;
-  cxp_tracker *cur_t; /* the message being processed */
-  uint64_t cur_seq;
+  cxp_offsets offsets;  /* input partitions */
+  cxp_offsets roffsets; /* repartition partitions */
+  cxp_offsets *cur_o;   /* the entry outputs belong to: its trackers, */
+  cxp_tracker *cur_t;   /* tracker (NULL: no entry) */
+  uint64_t cur_seq;     /* and sequence number */
+  int32_t n_inputs;     /* partitions of the input topic */
+  int32_t n_repart;     /* partitions of the repartition topic */
   int64_t now_ms;     /* wall clock, read once per slice */
 
   pending_out *pend_head, **pend_tail;
@@ -100,7 +107,9 @@ void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
   cxp_config_kafka_default(c, "consumer.queued.min.messages", "1000000");
   cxp_config_kafka_default(c, "consumer.queued.max.messages.kbytes", "262144");
   cxp_config_kafka_default(c, "consumer.fetch.wait.max.ms", "100");
-  /* Idempotent producer: acks=all, retries without duplicates or reorder. */
+  /* Idempotent producer: acks=all, retries without duplicates or reorder
+   * (a partition's window partials must reach the merger before the marker
+   * that closes their window). */
   cxp_config_kafka_default(c, "producer.enable.idempotence", "true");
   cxp_config_kafka_default(c, "producer.acks", "all");
   cxp_config_kafka_default(c, "producer.linger.ms", "5");
@@ -111,19 +120,20 @@ void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
 
 static void pause_all(cxp_daemon *d, int pause);
 
-static int produce(cxp_daemon *d, cxp_stream s, const char *key, size_t klen,
+static int produce(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
                    const char *val, size_t vlen, uint64_t token) {
   /* RD_KAFKA_MSG_F_COPY: the core's buffer is reused for the next output. */
-  return rd_kafka_produce(d->out_topic[s], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                          (void *)val, vlen, key, klen, (void *)(uintptr_t)token);
+  return rd_kafka_produce(d->out_topic[s], part, RD_KAFKA_MSG_F_COPY, (void *)val, vlen, key,
+                          klen, (void *)(uintptr_t)token);
 }
 
-static void pend(cxp_daemon *d, cxp_stream s, const char *key, size_t klen,
+static void pend(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
                  const char *val, size_t vlen, uint64_t token) {
   pending_out *p = malloc(sizeof *p + vlen + klen);
   if (p == NULL) abort();
   p->next = NULL;
   p->stream = s;
+  p->partition = part;
   p->token = token;
   p->vlen = vlen;
   p->klen = klen;
@@ -142,7 +152,8 @@ static void pend(cxp_daemon *d, cxp_stream s, const char *key, size_t klen,
 static void retry_pending(cxp_daemon *d) {
   while (d->pend_head) {
     pending_out *p = d->pend_head;
-    if (produce(d, p->stream, p->key, p->klen, p->data, p->vlen, p->token) == -1) {
+    if (produce(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token) ==
+        -1) {
       rd_kafka_resp_err_t e = rd_kafka_last_error();
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         cxp_warn("output", "producing to %s: %s; will retry",
@@ -156,31 +167,58 @@ static void retry_pending(cxp_daemon *d) {
   }
 }
 
-static void send_output(cxp_daemon *d, cxp_stream s, const char *key, size_t klen,
-                        const char *val, size_t vlen, uint64_t token) {
+static void send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *key,
+                        size_t klen, const char *val, size_t vlen, uint64_t token) {
   /* Behind held outputs, wait in line: the order of one customer's outputs
    * is kept. */
-  if (d->pend_head == NULL && produce(d, s, key, klen, val, vlen, token) == 0) return;
+  if (d->pend_head == NULL && produce(d, s, part, key, klen, val, vlen, token) == 0) return;
   rd_kafka_resp_err_t e = d->pend_head ? RD_KAFKA_RESP_ERR__QUEUE_FULL : rd_kafka_last_error();
   if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
     cxp_warn("output", "producing to %s: %s; will retry",
              rd_kafka_topic_name(d->out_topic[s]), rd_kafka_err2str(e));
-  pend(d, s, key, klen, val, vlen, token);
+  pend(d, s, part, key, klen, val, vlen, token);
   if (!d->paused) pause_all(d, 1);
 }
 
-/* The core's emit: one output of the message being processed. */
+/* Tokens of repartition-topic entries carry this bit (partitions stay under
+ * 32768, so the token's partition field never reaches it). */
+#define REPART_BIT (1ULL << 63)
+
+static uint64_t next_token(cxp_daemon *d) {
+  if (d->cur_t == NULL) return 0; /* belongs to no entry: its ack is ignored */
+  uint64_t t = cxp_offsets_output(d->cur_o, d->cur_t, d->cur_seq);
+  return d->cur_o == &d->roffsets ? t | REPART_BIT : t;
+}
+
+/* The core's emit: one output of the entry being processed. A partial goes
+ * to the repartition partition its key hashes to (the same one from every
+ * instance), a marker to every partition. */
 static void on_emit(void *opaque, cxp_stream s, const char *key, size_t klen,
                     const char *val, size_t vlen) {
   cxp_daemon *d = opaque;
-  uint64_t token = cxp_offsets_output(&d->offsets, d->cur_t, d->cur_seq);
-  send_output(d, s, key, klen, val, vlen, token);
+  if (s == CXP_STREAM_MARKERS) {
+    for (int32_t r = 0; r < d->n_repart; r++)
+      send_output(d, s, r, key, klen, val, vlen, next_token(d));
+    return;
+  }
+  int32_t part = RD_KAFKA_PARTITION_UA;
+  if (s == CXP_STREAM_PARTIALS && d->n_repart > 0)
+    part = (int32_t)(cxp_hash64(key, klen, 0x7061727469616cULL) % (uint64_t)d->n_repart);
+  send_output(d, s, part, key, klen, val, vlen, next_token(d));
 }
 
 static cxp_stream stream_of(cxp_daemon *d, rd_kafka_topic_t *rkt) {
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     if (d->out_topic[s] == rkt) return (cxp_stream)s;
   return CXP_STREAM__COUNT;
+}
+
+static cxp_offsets *offsets_of(cxp_daemon *d, uint64_t *token) {
+  if (*token & REPART_BIT) {
+    *token &= ~REPART_BIT;
+    return &d->roffsets;
+  }
+  return &d->offsets;
 }
 
 /* Delivery reports, served on the loop thread by rd_kafka_poll(producer). */
@@ -196,27 +234,46 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (d->delivery_retries < 10 || d->delivery_retries % 1000 == 0)
       cxp_warn("output", "delivery to %s failed: %s (retrying; %" PRIu64 " retries so far)",
                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), d->delivery_retries);
-    send_output(d, s, m->key, m->key_len, m->payload, m->len, token);
+    send_output(d, s, m->partition, m->key, m->key_len, m->payload, m->len, token);
     return;
   }
   if (s < CXP_STREAM__COUNT) d->delivered[s]++;
   if (d->tap) d->tap(d->tap_opaque, s, m->key, m->key_len, m->payload, m->len);
-  cxp_offsets_ack(&d->offsets, token);
+  if (token) {
+    cxp_offsets *o = offsets_of(d, &token); /* strips the topic bit first */
+    cxp_offsets_ack(o, token);
+  }
 }
 
 /* ---- Offsets ------------------------------------------------------------ */
 
 /* Hands every partition's committable offset to the consumer; the commit
  * timer commits them. */
+/* What may be committed of a tracker's partition: a repartition partition
+ * also keeps the partials its merger still waits on. */
+static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_tracker *t) {
+  int64_t c = t->committable;
+  if (o == &d->roffsets) {
+    int64_t hold = cxp_core_merge_hold(&d->core, t->partition);
+    if (hold >= 0 && (c < 0 || hold < c)) c = hold;
+  }
+  return c;
+}
+
 static void store_offsets(cxp_daemon *d) {
   rd_kafka_topic_partition_list_t *l = NULL;
-  for (int32_t i = 0; i < d->offsets.n; i++) {
-    cxp_tracker *t = d->offsets.by_partition[i];
-    if (t == NULL || t->committable < 0 || t->committable == t->stored) continue;
-    if (l == NULL) l = rd_kafka_topic_partition_list_new(16);
-    rd_kafka_topic_partition_list_add(l, d->pl.topic_input, t->partition)->offset =
-        t->committable;
-    t->stored = t->committable;
+  for (int k = 0; k < 2; k++) {
+    cxp_offsets *o = k ? &d->roffsets : &d->offsets;
+    for (int32_t i = 0; i < o->n; i++) {
+      cxp_tracker *t = o->by_partition[i];
+      if (t == NULL) continue;
+      int64_t c = commit_point(d, o, t);
+      if (c < 0 || c <= t->stored) continue;
+      if (l == NULL) l = rd_kafka_topic_partition_list_new(16);
+      rd_kafka_topic_partition_list_add(l, k ? d->pl.topic_repartition : d->pl.topic_input,
+                                        t->partition)->offset = c;
+      t->stored = c;
+    }
   }
   if (l == NULL) return;
   rd_kafka_resp_err_t e = rd_kafka_offsets_store(d->consumer, l);
@@ -276,14 +333,40 @@ static void pause_all(cxp_daemon *d, int pause) {
  * protocol gives the partitions away when the callback returns. */
 static void finish_outputs(cxp_daemon *d, int64_t timeout_ms) {
   int64_t deadline = wall_ms() + timeout_ms;
-  while ((d->offsets.in_flight || d->pend_head) && wall_ms() < deadline) {
+  while ((d->offsets.in_flight || d->roffsets.in_flight || d->pend_head) &&
+         wall_ms() < deadline) {
     retry_pending(d);
     rd_kafka_flush(d->producer, 50);
   }
-  if (d->offsets.in_flight || d->pend_head)
+  if (d->offsets.in_flight || d->roffsets.in_flight || d->pend_head)
     cxp_warn("output", "%" PRIu64 " outputs still unacknowledged after %lld ms; "
              "their inputs stay uncommitted and will be read again",
-             d->offsets.in_flight + d->pend_count, (long long)timeout_ms);
+             d->offsets.in_flight + d->roffsets.in_flight + d->pend_count,
+             (long long)timeout_ms);
+}
+
+static int is_repart(const cxp_daemon *d, const char *topic) {
+  return strcmp(topic, d->pl.topic_repartition) == 0;
+}
+
+/* Runs `fn` with outputs counted against an entry opened at the last offset
+ * seen on the partition, so that offset is committed only once they are
+ * acknowledged. */
+static void with_tail_entry(cxp_daemon *d, cxp_offsets *o, int32_t part,
+                            void (*fn)(cxp_daemon *, int32_t, void *), void *arg) {
+  cxp_tracker *t = cxp_offsets_get(o, part);
+  uint64_t seq = t ? cxp_offsets_begin_tail(o, t) : 0;
+  d->cur_o = o;
+  d->cur_t = seq ? t : NULL;
+  d->cur_seq = seq;
+  fn(d, part, arg);
+  if (seq) cxp_offsets_end(o, t, seq);
+  d->cur_t = NULL;
+}
+
+static void drop_input(cxp_daemon *d, int32_t part, void *arg) {
+  (void)arg;
+  cxp_core_drop_input(&d->core, part, 1);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -292,7 +375,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   d->rebalances++;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; i++) cxp_offsets_add(&d->offsets, parts->elems[i].partition);
+    for (int i = 0; i < parts->cnt; i++)
+      cxp_offsets_add(is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets,
+                      parts->elems[i].partition);
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t re = 0;
     if (cooperative)
@@ -307,8 +392,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     d->assigned += parts->cnt;
     if (d->paused || d->stopping) pause_list(d, parts, 1);
-    cxp_info("consumer", "assigned %d partition(s) of %s; holding %d", parts->cnt,
-             d->pl.topic_input, d->assigned);
+    cxp_info("consumer", "assigned %d partition(s) of %s and %s; holding %d", parts->cnt,
+             d->pl.topic_input, d->pl.topic_repartition, d->assigned);
     return;
   }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -323,15 +408,22 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
   int lost = rd_kafka_assignment_lost(rk);
   if (!lost) {
+    /* The open windows of the input partitions going away are sent as
+     * early partials: the next owner's partials of the same windows merge
+     * with them. */
+    for (int i = 0; i < parts->cnt; i++)
+      if (!is_repart(d, parts->elems[i].topic))
+        with_tail_entry(d, &d->offsets, parts->elems[i].partition, drop_input, NULL);
     /* Finish what these partitions started, then commit their final
      * positions synchronously, so the next owner starts where we ended. */
     finish_outputs(d, d->cfg.shutdown_timeout_ms);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
-      cxp_tracker *t = cxp_offsets_get(&d->offsets, parts->elems[i].partition);
-      if (t && t->committable >= 0)
-        rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset =
-            t->committable;
+      cxp_offsets *o = is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets;
+      cxp_tracker *t = cxp_offsets_get(o, parts->elems[i].partition);
+      int64_t c = t ? commit_point(d, o, t) : -1;
+      if (c >= 0)
+        rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset = c;
     }
     if (l->cnt) {
       rd_kafka_resp_err_t ce = rd_kafka_commit(rk, l, 0);
@@ -356,10 +448,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   } else {
     rd_kafka_assign(rk, NULL);
   }
-  /* A revoked partition's customers go as one unit. */
+  /* A revoked partition's customers and windows go as one unit; a
+   * repartition partition's merger goes unemitted (its uncommitted partials
+   * are read again by the next owner). */
   for (int i = 0; i < parts->cnt; i++) {
-    cxp_offsets_remove(&d->offsets, parts->elems[i].partition);
-    cxp_state_drop(&d->core.state, parts->elems[i].partition);
+    int32_t part = parts->elems[i].partition;
+    if (is_repart(d, parts->elems[i].topic)) {
+      cxp_offsets_remove(&d->roffsets, part);
+      cxp_core_drop_merge(&d->core, part);
+    } else {
+      cxp_offsets_remove(&d->offsets, part);
+      /* Lost partitions still hold their windows: drop them unsent. */
+      cxp_core_drop_input(&d->core, part, 0);
+    }
   }
   d->assigned -= parts->cnt;
   if (d->assigned < 0 || !cooperative) d->assigned = 0;
@@ -390,14 +491,68 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
                (int)m->partition, rd_kafka_message_errstr(m));
     return;
   }
-  cxp_tracker *t = cxp_offsets_get(&d->offsets, m->partition);
-  if (t == NULL) t = cxp_offsets_add(&d->offsets, m->partition);
+  int repart = m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt));
+  cxp_offsets *o = repart ? &d->roffsets : &d->offsets;
+  cxp_tracker *t = cxp_offsets_get(o, m->partition);
+  if (t == NULL) t = cxp_offsets_add(o, m->partition);
+  if (t == NULL) {
+    cxp_warn("consumer", "partition %d is past the 65535 the daemon tracks; message skipped",
+             (int)m->partition);
+    return;
+  }
+  d->cur_o = o;
   d->cur_t = t;
-  d->cur_seq = cxp_offsets_begin(&d->offsets, t, m->offset);
-  cxp_msg msg = {d->pl.topic_input, m->partition, m->offset, m->payload ? m->payload : "",
-                 m->payload ? m->len : 0, m->key, m->key_len, d->now_ms, d->now_ms, 1};
-  cxp_core_process(&d->core, &msg);
-  cxp_offsets_end(&d->offsets, t, d->cur_seq);
+  d->cur_seq = cxp_offsets_begin(o, t, m->offset);
+  cxp_msg msg = {repart ? d->pl.topic_repartition : d->pl.topic_input, m->partition,
+                 m->offset, m->payload ? m->payload : "", m->payload ? m->len : 0, m->key,
+                 m->key_len, d->now_ms, d->now_ms, !repart};
+  if (repart)
+    cxp_core_process_repartition(&d->core, &msg);
+  else
+    cxp_core_process(&d->core, &msg);
+  cxp_offsets_end(o, t, d->cur_seq);
+  d->cur_t = NULL;
+}
+
+/* ---- Window clocks ------------------------------------------------------- */
+
+static void tick_input(cxp_daemon *d, int32_t part, void *arg) {
+  int n = cxp_core_tick_input(&d->core, part, *(int64_t *)arg);
+  if (n) cxp_debug("windows", "partition %d: %d window(s) closed by its quiet clock", (int)part, n);
+}
+
+static void tick_merge(cxp_daemon *d, int32_t part, void *arg) {
+  cxp_core_tick_merge(&d->core, part, *(int64_t *)arg);
+}
+
+/* True when the consumer has read everything the partition held at the last
+ * fetch: only then may wall time stand in for the events to come. A
+ * partition with a backlog, or paused, waits for its events instead. */
+static int caught_up(cxp_daemon *d, int32_t part) {
+  if (d->paused) return 0;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
+  int64_t pos = -1, lo = -1, hi = -1;
+  if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(l);
+  /* Cached from the last fetch response: no request, no wait. */
+  if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, part, &lo, &hi) != 0)
+    return 0;
+  cxp_debug("windows", "partition %d: position %lld, high watermark %lld", (int)part,
+            (long long)pos, (long long)hi);
+  return pos >= 0 && pos >= hi;
+}
+
+static void on_tick_timer(uv_timer_t *h) {
+  cxp_daemon *d = container_of(h, cxp_daemon, tick);
+  if (d->stopping) return;
+  int64_t now = wall_ms();
+  for (int32_t i = 0; i < d->offsets.n; i++)
+    if (d->offsets.by_partition[i] && caught_up(d, i))
+      with_tail_entry(d, &d->offsets, i, tick_input, &now);
+  for (int32_t i = 0; i < d->roffsets.n; i++)
+    if (d->roffsets.by_partition[i]) with_tail_entry(d, &d->roffsets, i, tick_merge, &now);
+  store_offsets(d);
 }
 
 /* One slice: delivery reports, then up to poll.batch messages, then the
@@ -504,6 +659,7 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
     return NULL;
   }
   cxp_offsets_init(&d->offsets);
+  cxp_offsets_init(&d->roffsets);
   cxp_core_init(&d->core, &d->pl, on_emit, d);
 
   char e[512];
@@ -533,7 +689,8 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   }
   cc = NULL;
   const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts, d->pl.topic_indicators,
-                                          d->pl.topic_dead_letters};
+                                          d->pl.topic_dead_letters, d->pl.topic_repartition,
+                                          d->pl.topic_repartition};
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     d->out_topic[s] = rd_kafka_topic_new(d->producer, names[s], NULL);
   rd_kafka_poll_set_consumer(d->consumer);
@@ -553,7 +710,39 @@ void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque) {
   d->tap_opaque = opaque;
 }
 
+/* The partition count of a topic, from the cluster's metadata: -1 when the
+ * topic does not exist or the cluster did not answer in time. */
+static int32_t topic_partitions(cxp_daemon *d, const char *name, int timeout_ms) {
+  rd_kafka_topic_t *t = rd_kafka_topic_new(d->producer, name, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  int32_t n = -1;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(d->producer, 0, t, &md, timeout_ms);
+  if (e == 0 && md->topic_cnt == 1 && md->topics[0].err == 0)
+    n = md->topics[0].partition_cnt;
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  return n;
+}
+
 int cxp_daemon_start(cxp_daemon *d) {
+  if (d->pl.win_enabled) {
+    /* Mergers wait for every input partition, and partials are spread over
+     * every repartition partition: both counts are needed before the first
+     * event. Asked once, before the loop serves anything (bounded wait). */
+    d->n_inputs = topic_partitions(d, d->pl.topic_input, 10000);
+    d->n_repart = topic_partitions(d, d->pl.topic_repartition, 10000);
+    if (d->n_inputs < 1 || d->n_repart < 1) {
+      cxp_error("daemon", "segment windows need the topics %s and %s to exist (%s is the "
+                "internal repartition topic: create it with as many partitions as %s), or "
+                "windows.enabled false",
+                d->pl.topic_input, d->pl.topic_repartition, d->pl.topic_repartition,
+                d->pl.topic_input);
+      return -1;
+    }
+    cxp_core_set_inputs(&d->core, d->n_inputs);
+    cxp_info("daemon", "segment windows: %d input partitions merged through %s (%d partitions)",
+             (int)d->n_inputs, d->pl.topic_repartition, (int)d->n_repart);
+  }
   d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (d->efd < 0) {
     cxp_error("loop", "eventfd: %s", strerror(errno));
@@ -571,7 +760,8 @@ int cxp_daemon_start(cxp_daemon *d) {
   uv_timer_init(d->loop, &d->commit);
   uv_timer_init(d->loop, &d->stats);
   uv_timer_init(d->loop, &d->stopper);
-  d->handles_open = 6;
+  uv_timer_init(d->loop, &d->tick);
+  d->handles_open = 7;
   /* From here on the handles exist, so stopping must take the full path
    * that closes them, even if subscribing fails below. */
   d->started = 1;
@@ -584,8 +774,12 @@ int cxp_daemon_start(cxp_daemon *d) {
     uv_timer_start(&d->stats, on_stats_timer, (uint64_t)d->cfg.stats_interval_s * 1000,
                    (uint64_t)d->cfg.stats_interval_s * 1000);
 
-  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+  if (d->pl.win_enabled) uv_timer_start(&d->tick, on_tick_timer, 1000, 1000);
+
+  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
   rd_kafka_topic_partition_list_add(sub, d->pl.topic_input, RD_KAFKA_PARTITION_UA);
+  if (d->pl.win_enabled)
+    rd_kafka_topic_partition_list_add(sub, d->pl.topic_repartition, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t e = rd_kafka_subscribe(d->consumer, sub);
   rd_kafka_topic_partition_list_destroy(sub);
   if (e) {
@@ -635,7 +829,8 @@ static void close_clients_and_handles(cxp_daemon *d) {
   d->consumer = d->producer = NULL;
   uv_handle_t *hs[] = {(uv_handle_t *)&d->wake,  (uv_handle_t *)&d->more,
                        (uv_handle_t *)&d->serve, (uv_handle_t *)&d->commit,
-                       (uv_handle_t *)&d->stats, (uv_handle_t *)&d->stopper};
+                       (uv_handle_t *)&d->stats, (uv_handle_t *)&d->stopper,
+                       (uv_handle_t *)&d->tick};
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
     hs[i]->data = d;
     uv_close(hs[i], on_handle_closed);
@@ -653,13 +848,14 @@ static void on_stopper(uv_timer_t *t) {
   cxp_daemon *d = container_of(t, cxp_daemon, stopper);
   run_slice(d);
   int64_t waited = wall_ms() - (int64_t)d->stop_started_ms;
-  if (d->offsets.in_flight == 0 && d->pend_head == NULL && rd_kafka_outq_len(d->producer) == 0) {
+  if (d->offsets.in_flight == 0 && d->roffsets.in_flight == 0 && d->pend_head == NULL &&
+      rd_kafka_outq_len(d->producer) == 0) {
     uv_timer_stop(t);
     close_clients_and_handles(d);
   } else if (waited >= d->cfg.shutdown_timeout_ms) {
     cxp_error("daemon", "%" PRIu64 " outputs unacknowledged after %lld ms; their inputs "
               "stay uncommitted and will be read again",
-              d->offsets.in_flight + d->pend_count, (long long)waited);
+              d->offsets.in_flight + d->roffsets.in_flight + d->pend_count, (long long)waited);
     d->exit_code = 1;
     uv_timer_stop(t);
     close_clients_and_handles(d);
@@ -696,6 +892,7 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   if (d->producer) rd_kafka_destroy(d->producer);
   cxp_core_close(&d->core);
   cxp_offsets_close(&d->offsets);
+  cxp_offsets_close(&d->roffsets);
   free(d);
 }
 
@@ -709,7 +906,7 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->rebalances = d->rebalances;
   s->pauses = d->pauses;
   s->outq = d->producer ? (uint64_t)rd_kafka_outq_len(d->producer) : 0;
-  s->in_flight = d->offsets.in_flight;
+  s->in_flight = d->offsets.in_flight + d->roffsets.in_flight;
   s->customers = d->core.state.customers;
   s->assigned = d->assigned;
   s->paused = d->paused;

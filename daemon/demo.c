@@ -222,6 +222,7 @@ int cxp_demo_main(int argc, char **argv) {
   cxp_mock_topic(&m.mock, pl.topic_alerts, partitions);
   cxp_mock_topic(&m.mock, pl.topic_indicators, partitions);
   cxp_mock_topic(&m.mock, pl.topic_dead_letters, partitions);
+  cxp_mock_topic(&m.mock, pl.topic_repartition, partitions);
   printf("embedded Kafka (librdkafka mock cluster) at %s; topics %s (%d partitions), %s, "
          "%s, %s\n",
          m.mock.bootstraps, pl.topic_input, partitions, pl.topic_alerts, pl.topic_indicators,

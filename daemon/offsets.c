@@ -93,6 +93,17 @@ uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset) {
   return seq;
 }
 
+uint64_t cxp_offsets_begin_tail(cxp_offsets *o, cxp_tracker *t) {
+  int64_t last;
+  if (t->tail > t->head)
+    last = t->ring[(t->tail - 1) % t->cap].offset;
+  else if (t->committable > 0)
+    last = t->committable - 1;
+  else
+    return 0;
+  return cxp_offsets_begin(o, t, last);
+}
+
 uint64_t cxp_offsets_output(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
   t->ring[seq % t->cap].pending++;
   o->in_flight++;

@@ -50,6 +50,11 @@ cxp_tracker *cxp_offsets_get(const cxp_offsets *o, int32_t partition);
 
 /* A message was consumed: opens its entry and returns its sequence number. */
 uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset);
+/* Opens an entry for outputs no new message caused (a timer's, a revoke's)
+ * at the last offset seen on the partition, so that committing it waits for
+ * them too. Returns 0 when the partition has seen nothing yet: there is
+ * nothing such outputs could belong to. */
+uint64_t cxp_offsets_begin_tail(cxp_offsets *o, cxp_tracker *t);
 /* One more output of the open entry `seq` is on its way; returns its token. */
 uint64_t cxp_offsets_output(cxp_offsets *o, cxp_tracker *t, uint64_t seq);
 /* Processing of `seq` ended: no more outputs will be added. */

@@ -81,6 +81,30 @@ const cxp_setting cxp_pipeline_table[] = {
     {"kano.must_be", CXP_T_LIST, "[]", 0, 64, OFF(kano_must_be),
      "Attributes the pipeline classes as must-be: a complaint about one is at least "
      "major (severity 2), as is one marked kano: must_be."},
+    {"topics.repartition", CXP_T_STRING, "\"cx.indicators.partials\"", 1, 249,
+     OFF(topic_repartition),
+     "Internal topic the partial window aggregates of every input partition are merged "
+     "through; create it with as many partitions as the input topic."},
+    {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
+     "Compute segment indicators in tumbling event-time windows."},
+    {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,
+     OFF(win_lengths),
+     "Window lengths: a whole number and a unit (ms, s, m, h, d), each up to 366 days."},
+    {"windows.group_by", CXP_T_LIST, "[\"segment\",\"channel\"]", 1, CXP_WIN_MAX_GROUPINGS,
+     OFF(win_group_by),
+     "Groupings, one record per group: fields among segment, channel, agent_id and "
+     "touchpoint joined by '+' (\"segment+channel\"), or \"all\" for every customer."},
+    {"windows.lateness_s", CXP_T_DOUBLE, "300", 0, 86400, OFF(win_lateness_s),
+     "Allowed lateness: a window closes when the partition's newest event time passes its "
+     "end by this much; an event for a closed window is dead-lettered as late."},
+    {"windows.min_n", CXP_T_INT, "30", 1, 1000000, OFF(win_min_n),
+     "Responses under which a measure is listed in low_n."},
+    {"windows.max_open", CXP_T_INT, "8192", 1, 100000, OFF(win_max_open),
+     "Open windows per input partition (groups x lengths): the memory bound. Past it the "
+     "window due to close first closes early."},
+    {"windows.merge_timeout_s", CXP_T_DOUBLE, "60", 0, 86400, OFF(win_merge_timeout_s),
+     "Wall time a window waits for every input partition's part before its record goes "
+     "out marked incomplete; 0 waits for ever."},
     {NULL, 0, NULL, 0, 0, 0, NULL}};
 
 void cxp_pipeline_derive(cxp_pipeline *p) {
@@ -95,6 +119,84 @@ void cxp_pipeline_defaults(cxp_pipeline *p) {
   memset(p, 0, sizeof *p);
   cxp_settings_defaults(cxp_pipeline_table, p);
   cxp_pipeline_derive(p);
+  cxp_pipeline_windows(p, NULL, 0);
+}
+
+int cxp_duration_parse(const char *s, long long *ms) {
+  static const struct {
+    const char *unit;
+    long long ms;
+  } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  long long v = 0;
+  const char *c = s;
+  if (*c < '0' || *c > '9') return -1;
+  for (; *c >= '0' && *c <= '9'; c++) {
+    v = v * 10 + (*c - '0');
+    if (v > 1000000000LL) return -1;
+  }
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (strcmp(c, units[i].unit) == 0) {
+      *ms = v * units[i].ms;
+      return 0;
+    }
+  return -1;
+}
+
+#define WIN_FAIL(...)                                  \
+  do {                                                 \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    cJSON_Delete(a);                                   \
+    return -1;                                         \
+  } while (0)
+
+int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen) {
+  cxp_window_conf *w = &p->windows;
+  cxp_window_conf_defaults(w);
+  w->lateness_ms = (int64_t)(p->win_lateness_s * 1000.0);
+  w->min_n = (int)p->win_min_n;
+  w->max_open = (uint32_t)p->win_max_open;
+  p->merge_timeout_ms = (long long)(p->win_merge_timeout_s * 1000.0);
+  /* The lists were validated as arrays of non-empty strings when loaded. */
+  cJSON *a = cJSON_Parse(p->win_lengths);
+  const cJSON *it;
+  w->n_lengths = 0;
+  cJSON_ArrayForEach(it, a) {
+    long long ms;
+    if (!cJSON_IsString(it) || cxp_duration_parse(it->valuestring, &ms) != 0 || ms < 1)
+      WIN_FAIL("key 'windows.lengths': '%s' is not a duration such as \"1m\" or \"90s\"",
+               cJSON_IsString(it) ? it->valuestring : "?");
+    if (w->n_lengths == CXP_WIN_MAX_LENGTHS)
+      WIN_FAIL("key 'windows.lengths': more than %d lengths", CXP_WIN_MAX_LENGTHS);
+    w->length_ms[w->n_lengths++] = ms;
+  }
+  cJSON_Delete(a);
+  a = cJSON_Parse(p->win_group_by);
+  w->n_groupings = 0;
+  cJSON_ArrayForEach(it, a) {
+    if (!cJSON_IsString(it) || w->n_groupings == CXP_WIN_MAX_GROUPINGS)
+      WIN_FAIL("key 'windows.group_by': at most %d groupings", CXP_WIN_MAX_GROUPINGS);
+    cxp_window_grouping *g = &w->grouping[w->n_groupings++];
+    g->n_fields = 0;
+    const char *s = it->valuestring;
+    if (strcmp(s, "all") == 0) continue;
+    for (;;) {
+      const char *e = strchr(s, '+');
+      size_t n = e ? (size_t)(e - s) : strlen(s);
+      int f = cxp_window_field_parse(s, n);
+      if (f < 0 || g->n_fields == CXP_WIN_MAX_FIELDS)
+        WIN_FAIL("key 'windows.group_by': '%s': expected fields among segment, channel, "
+                 "agent_id, touchpoint joined by '+', or \"all\"",
+                 it->valuestring);
+      g->fields[g->n_fields++] = (cxp_window_field)f;
+      if (e == NULL) break;
+      s = e + 1;
+    }
+  }
+  cJSON_Delete(a);
+  a = NULL;
+  char why[256];
+  if (cxp_window_conf_check(w, why, sizeof why) != 0) WIN_FAIL("%s", why);
+  return 0;
 }
 
 int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen) {
@@ -105,14 +207,19 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   cJSON_Delete(root);
   if (rc) return -1;
   const char *t[] = {p->topic_input, p->topic_alerts, p->topic_indicators,
-                     p->topic_dead_letters};
-  for (int i = 0; i < 4; i++)
-    for (int j = i + 1; j < 4; j++)
+                     p->topic_dead_letters, p->topic_repartition};
+  for (int i = 0; i < 5; i++)
+    for (int j = i + 1; j < 5; j++)
       if (strcmp(t[i], t[j]) == 0) {
         snprintf(err, errlen, "%s: key 'topics': topic '%s' is named twice", path, t[i]);
         return -1;
       }
   cxp_pipeline_derive(p);
+  char why[400];
+  if (cxp_pipeline_windows(p, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: %s", path, why);
+    return -1;
+  }
   return 0;
 }
 

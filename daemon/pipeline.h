@@ -4,6 +4,7 @@
 #define CXP_PIPELINE_H
 
 #include "config.h"
+#include "window.h"
 
 typedef struct cxp_pipeline {
   char name[CXP_STR_MAX];
@@ -32,11 +33,21 @@ typedef struct cxp_pipeline {
   long long sq_min_responses;
   char sq_strategy[5][CXP_STR_MAX]; /* by dimension, in cxp_sq order */
   char kano_must_be[CXP_LIST_MAX];  /* attributes the pipeline maps to must_be */
+  char topic_repartition[CXP_STR_MAX];
+  int win_enabled;
+  char win_lengths[CXP_LIST_MAX];  /* durations: ["1m","1h"] */
+  char win_group_by[CXP_LIST_MAX]; /* groupings: ["segment","channel","segment+agent_id"] */
+  double win_lateness_s;
+  long long win_min_n;
+  long long win_max_open;
+  double win_merge_timeout_s;
   /* Derived when loaded. */
   double short_half_life_ms, long_half_life_ms;
   double half_life_ms;
   long long cooldown_ms;
   long long closed_loop_deadline_ms;
+  cxp_window_conf windows; /* from the windows.* settings */
+  long long merge_timeout_ms;
 } cxp_pipeline;
 
 extern const cxp_setting cxp_pipeline_table[];
@@ -45,6 +56,13 @@ void cxp_pipeline_defaults(cxp_pipeline *p);
 int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen);
 /* Recomputes the derived fields after the table's fields changed. */
 void cxp_pipeline_derive(cxp_pipeline *p);
+/* Parses a duration: a whole number and a unit, ms, s, m, h or d ("90s",
+ * "1h"). 0, or -1 when it is not one. */
+int cxp_duration_parse(const char *s, long long *ms);
+/* Fills p->windows from the windows.* settings: 0, or -1 with a sentence
+ * naming the setting in err. */
+int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen);
+
 /* True when `seg` (not NUL-terminated) is one of the premium segments. */
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);
 /* True when the string s[0..len) is one of the rendered JSON list's. */

@@ -89,6 +89,9 @@ int cxp_replay_main(int argc, char **argv) {
   cxp_buf_init(&r.line);
   cxp_core core;
   cxp_core_init(&core, &pl, emit, &r);
+  /* One shard, one input partition: windows merge in place, and whatever is
+   * still open at the end of the file is closed and written out. */
+  cxp_core_merge_local(&core, 1);
 
   char *line = NULL;
   size_t cap = 0;
@@ -109,16 +112,18 @@ int cxp_replay_main(int argc, char **argv) {
     cxp_core_batch_end(&core);
     cxp_core_batch_begin(&core);
   }
+  cxp_core_finish(&core);
   cxp_core_batch_end(&core);
   free(line);
   if (in != stdin) fclose(in);
   fflush(stdout);
   cxp_info("replay", "%lld lines: %llu events applied, %llu duplicates, %llu dead letters, "
-           "%llu alerts",
+           "%llu alerts, %llu indicator records",
            (long long)lineno, (unsigned long long)core.n.processed,
            (unsigned long long)core.n.duplicates,
            (unsigned long long)core.n.outputs[CXP_STREAM_DEAD_LETTERS],
-           (unsigned long long)core.n.outputs[CXP_STREAM_ALERTS]);
+           (unsigned long long)core.n.outputs[CXP_STREAM_ALERTS],
+           (unsigned long long)core.n.outputs[CXP_STREAM_INDICATORS]);
   cxp_core_close(&core);
   cxp_buf_free(&r.line);
   return ferror(stdout) ? 1 : 0;

@@ -29,7 +29,8 @@ ok() { passes=$((passes + 1)); }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$BIN" mock-cluster --topic a.events:4 --topic a.alerts:2 --topic a.dead:2 --topic a.ind:1 \
-  --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 >"$W/mock.out" 2>"$W/mock.err" &
+  --topic a.part:4 --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 \
+  --topic b.part:4 >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
 BS=$(head -1 "$W/mock.out")
@@ -48,7 +49,8 @@ import json, sys
 src, dst, prefix, mode = sys.argv[1:5]
 p = json.load(open(src))
 p["topics"] = {"input": prefix + ".events", "alerts": prefix + ".alerts",
-               "indicators": prefix + ".ind", "dead_letters": prefix + ".dead"}
+               "indicators": prefix + ".ind", "dead_letters": prefix + ".dead",
+               "repartition": prefix + ".part"}
 if mode == "history":
     p["alerts"]["satisfaction_drop"] = {"enabled": False}
 json.dump(p, open(dst, "w"))

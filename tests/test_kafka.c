@@ -5,9 +5,13 @@
  * errors injected into the broker change nothing.
  * Phase 2: back-pressure: a producer queue far smaller than the burst of
  * outputs; consumption pauses and resumes and every output still arrives
- * exactly once. */
+ * exactly once.
+ * Phase 3: segment windows over three input partitions, merged through the
+ * repartition topic: one final record per group, with hand-computed
+ * figures, once every partition's window clock has passed the window. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include <cjson/cJSON.h>
@@ -23,10 +27,10 @@ typedef struct run {
   uv_loop_t loop;
   uv_timer_t check, deadline;
   cxp_daemon *d;
-  uint64_t want_consumed, want_alerts, want_dead;
+  uint64_t want_consumed, want_alerts, want_dead, want_indicators;
   int timed_out, stopped;
   /* Outputs seen through the tap, i.e. acknowledged by the broker. */
-  cJSON *alerts, *dead;
+  cJSON *alerts, *dead, *indicators;
 } run;
 
 static void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
@@ -39,7 +43,14 @@ static void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
     CHECK(!"output is valid JSON");
     return;
   }
-  cJSON_AddItemToArray(s == CXP_STREAM_ALERTS ? r->alerts : r->dead, v);
+  if (s == CXP_STREAM_ALERTS)
+    cJSON_AddItemToArray(r->alerts, v);
+  else if (s == CXP_STREAM_DEAD_LETTERS)
+    cJSON_AddItemToArray(r->dead, v);
+  else if (s == CXP_STREAM_INDICATORS)
+    cJSON_AddItemToArray(r->indicators, v);
+  else
+    cJSON_Delete(v); /* partials and markers: the daemon's own business */
 }
 
 static void on_stopped(cxp_daemon *d, void *arg) {
@@ -55,7 +66,8 @@ static void on_check(uv_timer_t *t) {
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r->d, &s);
   if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
-      s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead && s.in_flight == 0) {
+      s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead &&
+      s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0) {
     uv_timer_stop(t);
     cxp_daemon_stop(r->d, on_stopped, r);
   }
@@ -103,6 +115,7 @@ static int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   uv_loop_init(&r->loop);
   r->alerts = cJSON_CreateArray();
   r->dead = cJSON_CreateArray();
+  r->indicators = cJSON_CreateArray();
   r->d = cxp_daemon_create(&r->loop, c, p, "(test)", err, sizeof err);
   if (r->d == NULL) {
     fprintf(stderr, "create: %s\n", err);
@@ -169,6 +182,7 @@ static void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const ch
   snprintf(p->topic_alerts, sizeof p->topic_alerts, "%s.alerts", prefix);
   snprintf(p->topic_indicators, sizeof p->topic_indicators, "%s.ind", prefix);
   snprintf(p->topic_dead_letters, sizeof p->topic_dead_letters, "%s.dead", prefix);
+  snprintf(p->topic_repartition, sizeof p->topic_repartition, "%s.part", prefix);
   char group[64];
   snprintf(group, sizeof group, "g-%s", prefix);
   cxp_config_kafka_default(c, "bootstrap.servers", bs);
@@ -186,6 +200,7 @@ static void phase_known_mix(cxp_mock *m) {
   cxp_mock_topic(m, "k.alerts", 1);
   cxp_mock_topic(m, "k.dead", 1);
   cxp_mock_topic(m, "k.ind", 1);
+  cxp_mock_topic(m, "k.part", 3);
   static char big[70000];
   memset(big, ' ', sizeof big);
   memcpy(big, "{\"a\":1}", 7);
@@ -222,6 +237,8 @@ static void phase_known_mix(cxp_mock *m) {
   cxp_config c;
   cxp_pipeline p;
   base_config(&c, &p, bs, "k");
+  /* Events hours apart on one partition: phase 3 has the windows. */
+  p.win_enabled = 0;
   run r;
   memset(&r, 0, sizeof r);
   /* Hand count: c1 (2: P2), c2 (5, gold: P3 lifted to P2), c5 (3: P2; 4 an
@@ -270,6 +287,7 @@ static void phase_known_mix(cxp_mock *m) {
   cxp_daemon_destroy(r.d);
   cJSON_Delete(r.alerts);
   cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
 }
 
 static void phase_backpressure(cxp_mock *m) {
@@ -278,6 +296,7 @@ static void phase_backpressure(cxp_mock *m) {
   cxp_mock_topic(m, "b.alerts", 2);
   cxp_mock_topic(m, "b.dead", 1);
   cxp_mock_topic(m, "b.ind", 1);
+  cxp_mock_topic(m, "b.part", 2);
   enum { N = 20000 };
   char buf[256], key[32];
   for (int i = 0; i < N; i++) {
@@ -292,6 +311,7 @@ static void phase_backpressure(cxp_mock *m) {
   cxp_config c;
   cxp_pipeline p;
   base_config(&c, &p, bs, "b");
+  p.win_enabled = 0;
   /* Every event is a detractor: 20000 alerts through a producer that holds
    * 2000 messages at most, paused at 1000 queued. */
   c.backpressure_high = 1000;
@@ -324,6 +344,93 @@ static void phase_backpressure(cxp_mock *m) {
   cxp_daemon_destroy(r.d);
   cJSON_Delete(r.alerts);
   cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
+}
+
+static const cJSON *find_group(const cJSON *records, const char *field, const char *value) {
+  const cJSON *rec;
+  cJSON_ArrayForEach(rec, records) {
+    const char *v = get_s(cJSON_GetObjectItemCaseSensitive(rec, "group"), field);
+    if (v && strcmp(v, value) == 0) return rec;
+  }
+  return NULL;
+}
+
+static double get_n(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : -1e9;
+}
+
+static void phase_windows(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "w.events", 3);
+  cxp_mock_topic(m, "w.alerts", 1);
+  cxp_mock_topic(m, "w.dead", 1);
+  cxp_mock_topic(m, "w.ind", 1);
+  cxp_mock_topic(m, "w.part", 3);
+  /* 30 CSAT responses, one per customer (so spread over the 3 partitions),
+   * all in one second of event time, 2 s before now. Customers 0, 2, .. 28
+   * are gold and score 1 + i % 5: the even i take every residue mod 5 three
+   * times, so scores 1..5 thrice each, 4 and 5 satisfied: 6 of 15 = 40.
+   * Odd customers are silver and score 5: 15 of 15 = 100. Channel app has
+   * all 30: 21 of 30 = 70. */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long ts = ((long long)now.tv_sec - 2) * 1000; /* a whole second */
+  char buf[256], key[16];
+  for (int i = 0; i < 30; i++) {
+    snprintf(key, sizeof key, "w%d", i);
+    int n = snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"we%d\",\"type\":\"survey.csat\",\"customer_id\":\"%s\","
+                     "\"ts\":%lld,\"score\":%d,\"segment\":\"%s\",\"channel\":\"app\"}",
+                     i, key, ts + i, i % 2 ? 5 : 1 + i % 5, i % 2 ? "silver" : "gold");
+    produce(bs, "w.events", key, buf, (size_t)n);
+  }
+  produce(bs, NULL, NULL, NULL, 0);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "w");
+  /* One-second windows, no lateness: the quiet partitions' clocks close
+   * them about a second after the events arrived. */
+  snprintf(p.win_lengths, sizeof p.win_lengths, "[\"1s\"]");
+  p.win_lateness_s = 0;
+  p.win_min_n = 20;
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&p, err, sizeof err), 0);
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 30;
+  r.want_indicators = 3;
+  if (run_daemon(&r, &c, &p)) return;
+  /* gold, silver, app: exactly three records, each complete. */
+  CHECK_INT(cJSON_GetArraySize(r.indicators), 3);
+  CHECK_INT(cJSON_GetArraySize(r.dead), 0);
+  const cJSON *gold = find_group(r.indicators, "segment", "gold");
+  const cJSON *silver = find_group(r.indicators, "segment", "silver");
+  const cJSON *app = find_group(r.indicators, "channel", "app");
+  CHECK(gold && silver && app);
+  if (gold && silver && app) {
+    CHECK(get_n(gold, "csat") == 40);
+    CHECK(get_n(silver, "csat") == 100);
+    CHECK(get_n(app, "csat") == 70);
+    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(app, "n"), "csat") == 30);
+    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "csat") == 15);
+    /* 15 responses under min_n 20: marked; 30 is not. */
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(gold, "low_n")), 1);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(app, "low_n")), 0);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(app, "incomplete")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(app, "nps")));
+  }
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  /* At least one partial per group from some partition, and markers. */
+  CHECK(s.delivered[CXP_STREAM_PARTIALS] >= 3);
+  CHECK(s.delivered[CXP_STREAM_PARTIALS] + s.delivered[CXP_STREAM_MARKERS] > 3);
+  check_committed(bs, "g-w", "w.events", 3);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
 }
 
 int main(void) {
@@ -336,6 +443,8 @@ int main(void) {
   }
   phase_known_mix(&m);
   phase_backpressure(&m);
+  cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_WARN;
+  phase_windows(&m);
   cxp_mock_stop(&m);
   return TEST_REPORT();
 }

@@ -32,6 +32,14 @@
 #define D_MS (86400000LL)           /* one day */
 #define HL30 (30.0 * 86400000.0)    /* 30 days = 2592000000 ms */
 /* A pipeline at its defaults (main half-life 30 days) for the customer tests. */
+/* The pipeline of the core tests: the defaults, without segment windows
+ * (test_window.c has those), so that the events here, days apart and out of
+ * order, are judged by the per-customer rules alone. */
+static void core_pipeline(cxp_pipeline *p) {
+  cxp_pipeline_defaults(p);
+  p->win_enabled = 0;
+}
+
 static cxp_pipeline TP;
 
 /* --------------------------------------------------------------------------
@@ -1072,7 +1080,7 @@ static int n_on(const collector *c, cxp_stream s) {
 
 static void test_core_closed_loop(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -1169,7 +1177,7 @@ static void test_core_closed_loop(void) {
 
 static void test_core_priority(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -1242,7 +1250,7 @@ static void test_core_priority(void) {
 
 static void test_core_cooldown(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -1302,7 +1310,7 @@ static void test_core_cooldown(void) {
 
 static void test_core_consent_dup(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -1393,10 +1401,10 @@ static void alert_id_of(const cxp_pipeline *pl, const char *eid, const char *cid
 
 static void test_core_alert_id(void) {
   cxp_pipeline pl, other;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
-  cxp_pipeline_defaults(&other);
+  core_pipeline(&other);
   snprintf(other.name, sizeof other.name, "other");
   char a1[33], a2[33], a3[33], a4[33], a5[33];
   char k1[20], k2[20], k3[20], k4[20], k5[20];
@@ -1419,7 +1427,7 @@ static void test_core_alert_id(void) {
 
 static void test_core_dead_letters(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -1573,7 +1581,7 @@ static void test_core_batch(void) {
    * batch_end; outputs and state are as if processed one by one. An alert with
    * now_ms 0 is stamped with its event time. */
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   /* Closed-loop tests: the satisfaction alerts have tests of their own. */
   pl.drop_enabled = pl.sq_enabled = 0;
   collector out = {.n = 0};
@@ -2061,7 +2069,7 @@ static void test_customer_order_independence(void) {
 
 static void test_core_satisfaction_alerts(void) {
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   pl.closed_loop_enabled = 0;
   collector out = {.n = 0};
   cxp_core core;
@@ -2179,7 +2187,7 @@ static void test_core_satisfaction_alerts(void) {
    * about an attribute the pipeline classes as must-be; a critical one stays
    * critical. */
   cxp_core_close(&core);
-  cxp_pipeline_defaults(&pl);
+  core_pipeline(&pl);
   snprintf(pl.kano_must_be, sizeof pl.kano_must_be, "[\"billing_accuracy\"]");
   cxp_core_init(&core, &pl, collect, &out);
   const char *complaints[] = {
@@ -2198,7 +2206,7 @@ static void test_core_satisfaction_alerts(void) {
 }
 
 int main(void) {
-  cxp_pipeline_defaults(&TP);
+  core_pipeline(&TP);
   test_time();
   test_decay();
   test_decay_landmark();

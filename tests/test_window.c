@@ -19,6 +19,7 @@
 
 #include "event.h"
 #include "jsonw.h"
+#include "merge.h"
 #include "window.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
@@ -879,6 +880,182 @@ static void test_consistency(void) {
   CHECK_INT(out.qualified, 0);
 }
 
+/* ---- the merger ------------------------------------------------------------ */
+
+typedef struct msink {
+  cxp_window_partial p[64];
+  int32_t missing[64][8];
+  int n_missing[64];
+  int n;
+} msink;
+
+static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *missing,
+                     int n_missing) {
+  msink *s = opaque;
+  if (s->n >= 64) return;
+  s->p[s->n] = *p;
+  s->n_missing[s->n] = n_missing;
+  for (int i = 0; i < n_missing && i < 8; i++) s->missing[s->n][i] = missing[i];
+  s->n++;
+}
+
+/* A partial of one segment group with CSAT counts, as input `part` sends. */
+static cxp_window_partial seg_partial(int32_t part, int64_t length, int64_t start,
+                                      const char *seg, int64_t csat_n, int64_t csat_sat) {
+  cxp_window_partial p;
+  memset(&p, 0, sizeof p);
+  p.start_ms = start;
+  p.end_ms = start + length;
+  p.length_ms = length;
+  p.partition = part;
+  p.n_fields = 1;
+  p.fields[0] = CXP_WF_SEGMENT;
+  p.value_len[0] = (uint8_t)strlen(seg);
+  memcpy(p.value[0], seg, strlen(seg) + 1);
+  p.agg.events = csat_n;
+  p.agg.csat_n = csat_n;
+  p.agg.csat_sat = csat_sat;
+  return p;
+}
+
+static void test_merger(void) {
+  static msink ms;
+  memset(&ms, 0, sizeof ms);
+  CHECK(cxp_merger_create(0, 1000, on_final, &ms) == NULL);
+  cxp_merger *m = cxp_merger_create(2, 60000, on_final, &ms);
+  CHECK(m != NULL);
+  if (m == NULL) return;
+
+  /* Window [T0, T0+1m), gold: input 0 has 1 of 2 satisfied, input 1 has 3
+   * of 3; silver only on input 1 (0 of 1). Offsets 7, 5, 6. */
+  cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
+  cxp_window_partial b = seg_partial(1, M_MS, T0, "gold", 3, 3);
+  cxp_window_partial c = seg_partial(1, M_MS, T0, "silver", 1, 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 1000, 7), 0);
+  CHECK_INT(cxp_merger_partial(m, &b, 1000, 5), 0);
+  CHECK_INT(cxp_merger_partial(m, &c, 1000, 6), 0);
+  CHECK_INT(cxp_merger_hold(m), 5);
+  CHECK_INT(cxp_merger_stats(m).pending, 2);
+  /* Input 0 passes the end; input 1 has said nothing: nothing yet. */
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_watermark(m), INT64_MIN);
+  /* Input 1 one millisecond short of the end: still nothing. */
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS - 1), 0);
+  CHECK_INT(cxp_merger_watermark(m), T0 + M_MS - 1);
+  CHECK_INT(ms.n, 0);
+  /* Input 1 at the end: both groups final, gold before silver. gold: 2 + 3
+   * = 5 responses, 1 + 3 = 4 satisfied; silver 1, 0. */
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 2);
+  CHECK_INT(ms.n, 2);
+  CHECK_STR(ms.p[0].value[0], "gold");
+  CHECK_INT(ms.p[0].agg.csat_n, 5);
+  CHECK_INT(ms.p[0].agg.csat_sat, 4);
+  CHECK_INT(ms.p[0].partition, -1);
+  CHECK_INT(ms.n_missing[0], 0);
+  CHECK_STR(ms.p[1].value[0], "silver");
+  CHECK_INT(ms.p[1].agg.csat_n, 1);
+  CHECK_INT(ms.p[1].partition, 1);
+  CHECK_INT(cxp_merger_hold(m), -1);
+  /* A straggler for the emitted window is refused, and counted. */
+  cxp_window_partial late = seg_partial(0, M_MS, T0, "bronze", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &late, 2000, 8), -1);
+  CHECK_INT(cxp_merger_stats(m).late, 1);
+  /* A marker read again, or an older one, changes nothing. */
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0), 0);
+  CHECK_INT(cxp_merger_watermark(m), T0 + M_MS);
+  CHECK_INT(cxp_merger_marker(m, 2, T0), -1);
+  cxp_window_partial bad = seg_partial(2, M_MS, T0 + M_MS, "gold", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &bad, 2000, 9), -1);
+
+  /* Timeout 60 s: the second minute's gold from input 0 arrives at wall
+   * 10000; input 1 never closes it. At 69999 nothing; at 70000 it goes out
+   * incomplete, input 1 missing (input 0's watermark T0+2m passed it). */
+  ms.n = 0;
+  cxp_window_partial d = seg_partial(0, M_MS, T0 + M_MS, "gold", 4, 2);
+  CHECK_INT(cxp_merger_partial(m, &d, 10000, 10), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS), 0);
+  CHECK_INT(cxp_merger_tick(m, 69999), 0);
+  CHECK_INT(cxp_merger_tick(m, 70000), 1);
+  CHECK_INT(ms.n, 1);
+  CHECK_INT(ms.p[0].agg.csat_n, 4);
+  CHECK_INT(ms.n_missing[0], 1);
+  CHECK_INT(ms.missing[0][0], 1);
+  /* Input 1's part arriving after the timeout is late, not a second record. */
+  cxp_window_partial e = seg_partial(1, M_MS, T0 + M_MS, "gold", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &e, 71000, 11), -1);
+  CHECK_INT(cxp_merger_stats(m).late, 2);
+  cxp_merge_stats st = cxp_merger_stats(m);
+  CHECK_INT(st.complete, 2);
+  CHECK_INT(st.incomplete, 1);
+  CHECK_INT(st.partials, 4);
+
+  /* Flush: the hour window waits for both; it goes out naming both. */
+  ms.n = 0;
+  cxp_window_partial h = seg_partial(0, H_MS, T0, "gold", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &h, 0, -1), 0);
+  CHECK_INT(cxp_merger_hold(m), -1);
+  CHECK_INT(cxp_merger_flush(m), 1);
+  CHECK_INT(ms.n_missing[0], 2);
+  CHECK_INT(ms.missing[0][0], 0);
+  CHECK_INT(ms.missing[0][1], 1);
+  CHECK_INT(cxp_merger_stats(m).pending, 0);
+  CHECK(cxp_merger_bytes(m) > 0);
+  cxp_merger_destroy(m);
+}
+
+/* The same events split over 3 partitions in two different ways give the
+ * same final records as on one partition: the merge is exact. */
+static void test_merger_exact(void) {
+  static sink parts;
+  static msink one, three;
+  const int N = 600;
+  static const char *segs[] = {"gold", "silver", "bronze"};
+  for (int split = 0; split < 2; split++) {
+    msink *out = split ? &three : &one;
+    memset(out, 0, sizeof *out);
+    int np = split ? 3 : 1;
+    cxp_merger *m = cxp_merger_create(np, 0, on_final, out);
+    cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+    c.lateness_ms = 0;
+    cxp_windows *w[3];
+    for (int i = 0; i < np; i++) w[i] = cxp_windows_create(&c, i, on_close, &parts);
+    for (int i = 0; i < N; i++) {
+      /* One event a second over 10 minutes; scores cycle 1..5. */
+      cxp_event ev = ev_at(CXP_EV_CSAT, T0 + i * S_MS, segs[i % 3], "app", 1 + i % 5);
+      int pi = np == 1 ? 0 : (i / 2) % 3; /* mixes segments over partitions */
+      memset(&parts, 0, sizeof parts);
+      CHECK_INT(cxp_windows_add(w[pi], &ev, 0, -1), CXP_OK);
+      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1);
+      cxp_merger_marker(m, pi, cxp_windows_watermark(w[pi]));
+    }
+    for (int i = 0; i < np; i++) {
+      memset(&parts, 0, sizeof parts);
+      cxp_windows_flush(w[i]);
+      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1);
+      cxp_merger_marker(m, i, INT64_MAX);
+      cxp_windows_destroy(w[i]);
+    }
+    cxp_merger_destroy(m);
+  }
+  /* 10 minutes x 3 segments = 30 records each way; each minute has 60
+   * events, 20 per segment, and scores 4-5 are 2 in 5 of them: the
+   * segments see the scores in a 5-cycle stepping by 3, so each segment's 20
+   * events hold each score 4 times: 8 satisfied of 20. */
+  CHECK_INT(one.n, 30);
+  CHECK_INT(three.n, 30);
+  int same = 1;
+  for (int i = 0; i < one.n && i < three.n; i++) {
+    if (one.p[i].start_ms != three.p[i].start_ms ||
+        strcmp(one.p[i].value[0], three.p[i].value[0]) != 0 ||
+        memcmp(&one.p[i].agg, &three.p[i].agg, sizeof one.p[i].agg) != 0)
+      same = 0;
+    if (one.p[i].agg.csat_n != 20 || one.p[i].agg.csat_sat != 8) same = 0;
+    if (one.n_missing[i] || three.n_missing[i]) same = 0;
+  }
+  CHECK(same);
+}
+
 /* ---- volume ------------------------------------------------------------ */
 
 /* Many events a little out of order across many windows: none is refused,
@@ -933,6 +1110,8 @@ int main(int argc, char **argv) {
   test_group_values();
   test_memory_bound();
   test_consistency();
+  test_merger();
+  test_merger_exact();
   if (!records) test_volume();
   if (records) fclose(records);
   return TEST_REPORT();

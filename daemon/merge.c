@@ -1,0 +1,306 @@
+#include "merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define HASH_SEED 0x6d65726765ULL
+
+/* One group's window waiting for its final record. */
+typedef struct mentry {
+  cxp_window_partial p; /* the sum of the partials so far */
+  uint64_t hash;
+  int64_t first_wall;   /* wall time of its first partial; 0: none given */
+  int64_t min_offset;   /* lowest repartition offset among them; -1: none */
+} mentry;
+
+/* A window emitted by the timeout before every partition closed it: its
+ * stragglers are late, not the start of a second record. */
+typedef struct gone_window {
+  int64_t length, start, end;
+} gone_window;
+
+struct cxp_merger {
+  int32_t n_inputs;
+  int64_t timeout_ms;
+  cxp_merge_emit_fn emit;
+  void *opaque;
+  int64_t *wm;       /* per input partition; INT64_MIN before its first marker */
+  int64_t merged_wm; /* the least of wm[] */
+
+  mentry *e;
+  uint32_t n, cap;
+  /* Open addressing over e[]: entry index + 1, 0 empty. Waiting windows are
+   * few (groups x open windows), so removal rebuilds the table. */
+  uint32_t *tab;
+  uint32_t tab_cap;
+
+  gone_window *gone;
+  uint32_t n_gone, cap_gone;
+  int32_t *missing; /* scratch, n_inputs long */
+  cxp_merge_stats st;
+};
+
+cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_emit_fn emit,
+                              void *opaque) {
+  if (n_inputs < 1 || timeout_ms < 0) return NULL;
+  cxp_merger *m = calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  m->n_inputs = n_inputs;
+  m->timeout_ms = timeout_ms;
+  m->emit = emit;
+  m->opaque = opaque;
+  m->wm = malloc(sizeof *m->wm * (size_t)n_inputs);
+  m->missing = malloc(sizeof *m->missing * (size_t)n_inputs);
+  m->tab_cap = 64;
+  m->tab = calloc(m->tab_cap, sizeof *m->tab);
+  if (m->wm == NULL || m->missing == NULL || m->tab == NULL) {
+    cxp_merger_destroy(m);
+    return NULL;
+  }
+  for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = INT64_MIN;
+  m->merged_wm = INT64_MIN;
+  return m;
+}
+
+void cxp_merger_destroy(cxp_merger *m) {
+  if (m == NULL) return;
+  free(m->wm);
+  free(m->missing);
+  free(m->e);
+  free(m->tab);
+  free(m->gone);
+  free(m);
+}
+
+static uint64_t key_hash(const cxp_window_partial *p) {
+  uint64_t h = HASH_SEED ^ ((uint64_t)p->length_ms * 0x9e3779b97f4a7c15ULL) ^
+               ((uint64_t)p->start_ms * 0xbf58476d1ce4e5b9ULL);
+  for (int f = 0; f < p->n_fields; f++)
+    h = cxp_hash64(p->value[f], p->value_len[f], h + (uint64_t)p->fields[f] + 1);
+  return h;
+}
+
+static int same_key(const cxp_window_partial *a, const cxp_window_partial *b) {
+  if (a->length_ms != b->length_ms || a->start_ms != b->start_ms || a->n_fields != b->n_fields)
+    return 0;
+  for (int f = 0; f < a->n_fields; f++)
+    if (a->fields[f] != b->fields[f] || a->value_len[f] != b->value_len[f] ||
+        memcmp(a->value[f], b->value[f], a->value_len[f]) != 0)
+      return 0;
+  return 1;
+}
+
+static void tab_insert(cxp_merger *m, uint32_t idx) {
+  uint32_t mask = m->tab_cap - 1, i = (uint32_t)(m->e[idx].hash & mask);
+  while (m->tab[i]) i = (i + 1) & mask;
+  m->tab[i] = idx + 1;
+}
+
+static int tab_rebuild(cxp_merger *m, uint32_t want) {
+  uint32_t cap = 64;
+  while (cap < want * 2) cap *= 2;
+  if (cap != m->tab_cap) {
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (t == NULL) return -1;
+    free(m->tab);
+    m->tab = t;
+    m->tab_cap = cap;
+  } else {
+    memset(m->tab, 0, sizeof *m->tab * cap);
+  }
+  for (uint32_t i = 0; i < m->n; i++) tab_insert(m, i);
+  return 0;
+}
+
+static mentry *find(const cxp_merger *m, const cxp_window_partial *p, uint64_t h) {
+  uint32_t mask = m->tab_cap - 1, i = (uint32_t)(h & mask);
+  for (; m->tab[i]; i = (i + 1) & mask) {
+    mentry *e = &m->e[m->tab[i] - 1];
+    if (e->hash == h && same_key(&e->p, p)) return e;
+  }
+  return NULL;
+}
+
+static int is_gone(const cxp_merger *m, const cxp_window_partial *p) {
+  for (uint32_t i = 0; i < m->n_gone; i++)
+    if (m->gone[i].length == p->length_ms && m->gone[i].start == p->start_ms) return 1;
+  return 0;
+}
+
+int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
+                       int64_t offset) {
+  if (p->partition < -1 || p->partition >= m->n_inputs) return -1;
+  if (p->end_ms <= m->merged_wm || is_gone(m, p)) {
+    m->st.late++;
+    return -1;
+  }
+  m->st.partials++;
+  uint64_t h = key_hash(p);
+  mentry *e = find(m, p, h);
+  if (e) {
+    cxp_window_partial_merge(&e->p, p);
+    if (offset >= 0 && (e->min_offset < 0 || offset < e->min_offset)) e->min_offset = offset;
+    return 0;
+  }
+  if (m->n == m->cap) {
+    uint32_t ncap = m->cap ? m->cap * 2 : 16;
+    mentry *ne = realloc(m->e, sizeof *ne * ncap);
+    if (ne == NULL) abort();
+    m->e = ne;
+    m->cap = ncap;
+  }
+  if ((m->n + 1) * 2 > m->tab_cap && tab_rebuild(m, m->n + 1) != 0) abort();
+  e = &m->e[m->n];
+  e->p = *p;
+  e->hash = h;
+  e->first_wall = now_wall_ms;
+  e->min_offset = offset;
+  tab_insert(m, m->n);
+  m->n++;
+  if (m->n > m->st.pending_max) m->st.pending_max = m->n;
+  m->st.pending = m->n;
+  return 0;
+}
+
+/* Final records go out in a stable order: by end, length, then group. */
+static int entry_cmp(const void *pa, const void *pb) {
+  const cxp_window_partial *a = &((const mentry *)pa)->p, *b = &((const mentry *)pb)->p;
+  if (a->end_ms != b->end_ms) return a->end_ms < b->end_ms ? -1 : 1;
+  if (a->length_ms != b->length_ms) return a->length_ms < b->length_ms ? -1 : 1;
+  if (a->n_fields != b->n_fields) return a->n_fields - b->n_fields;
+  for (int f = 0; f < a->n_fields; f++) {
+    if (a->fields[f] != b->fields[f]) return (int)a->fields[f] - (int)b->fields[f];
+    int c = strcmp(a->value[f], b->value[f]);
+    if (c) return c;
+  }
+  return 0;
+}
+
+/* Emits and removes every entry `pick` selects. The entries are moved to the
+ * tail, sorted there, emitted, and dropped; the index is rebuilt once. */
+static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentry *, void *),
+                      void *arg) {
+  uint32_t keep = 0;
+  /* Partition in place: selected entries after the kept ones. */
+  for (uint32_t i = 0; i < m->n; i++) {
+    if (!pick(m, &m->e[i], arg)) {
+      if (i != keep) {
+        mentry t = m->e[keep];
+        m->e[keep] = m->e[i];
+        m->e[i] = t;
+      }
+      keep++;
+    }
+  }
+  uint32_t n_out = m->n - keep;
+  if (n_out == 0) return 0;
+  qsort(m->e + keep, n_out, sizeof *m->e, entry_cmp);
+  for (uint32_t i = keep; i < m->n; i++) {
+    const mentry *e = &m->e[i];
+    int nm = 0;
+    for (int32_t in = 0; in < m->n_inputs; in++)
+      if (m->wm[in] < e->p.end_ms) m->missing[nm++] = in;
+    if (nm)
+      m->st.incomplete++;
+    else
+      m->st.complete++;
+    if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
+  }
+  m->n = keep;
+  m->st.pending = m->n;
+  tab_rebuild(m, m->n > 32 ? m->n : 32);
+  return (int)n_out;
+}
+
+static int pick_closed(const cxp_merger *m, const mentry *e, void *arg) {
+  (void)arg;
+  return e->p.end_ms <= m->merged_wm;
+}
+
+int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
+  if (input < 0 || input >= m->n_inputs) return -1;
+  m->st.markers++;
+  if (watermark <= m->wm[input]) return 0;
+  int64_t old = m->wm[input];
+  m->wm[input] = watermark;
+  /* The merged watermark moves only when the laggard moves. */
+  if (old != m->merged_wm) return 0;
+  int64_t low = INT64_MAX;
+  for (int32_t i = 0; i < m->n_inputs; i++)
+    if (m->wm[i] < low) low = m->wm[i];
+  if (low <= m->merged_wm) return 0;
+  m->merged_wm = low;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < m->n_gone; i++)
+    if (m->gone[i].end > low) m->gone[k++] = m->gone[i];
+  m->n_gone = k;
+  return emit_where(m, pick_closed, NULL);
+}
+
+typedef struct expiry {
+  const gone_window *w;
+  uint32_t n;
+} expiry;
+
+static int pick_expired(const cxp_merger *m, const mentry *e, void *arg) {
+  (void)m;
+  const expiry *x = arg;
+  for (uint32_t i = 0; i < x->n; i++)
+    if (x->w[i].length == e->p.length_ms && x->w[i].start == e->p.start_ms) return 1;
+  return 0;
+}
+
+int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
+  if (m->timeout_ms == 0 || m->n == 0) return 0;
+  /* A window times out as a whole, on its first group's clock: its other
+   * groups go with it, so a window is never half emitted. */
+  uint32_t first_new = m->n_gone;
+  for (uint32_t i = 0; i < m->n; i++) {
+    const mentry *e = &m->e[i];
+    if (e->first_wall <= 0 || now_wall_ms - e->first_wall < m->timeout_ms) continue;
+    int known = 0;
+    for (uint32_t g = first_new; g < m->n_gone; g++)
+      if (m->gone[g].length == e->p.length_ms && m->gone[g].start == e->p.start_ms) known = 1;
+    if (known) continue;
+    if (m->n_gone == m->cap_gone) {
+      uint32_t ncap = m->cap_gone ? m->cap_gone * 2 : 8;
+      gone_window *ng = realloc(m->gone, sizeof *ng * ncap);
+      if (ng == NULL) abort();
+      m->gone = ng;
+      m->cap_gone = ncap;
+    }
+    m->gone[m->n_gone++] = (gone_window){e->p.length_ms, e->p.start_ms, e->p.end_ms};
+  }
+  if (m->n_gone == first_new) return 0;
+  expiry x = {m->gone + first_new, m->n_gone - first_new};
+  return emit_where(m, pick_expired, &x);
+}
+
+static int pick_all(const cxp_merger *m, const mentry *e, void *arg) {
+  (void)m;
+  (void)e;
+  (void)arg;
+  return 1;
+}
+
+int cxp_merger_flush(cxp_merger *m) { return emit_where(m, pick_all, NULL); }
+
+int64_t cxp_merger_hold(const cxp_merger *m) {
+  int64_t low = -1;
+  for (uint32_t i = 0; i < m->n; i++)
+    if (m->e[i].min_offset >= 0 && (low < 0 || m->e[i].min_offset < low))
+      low = m->e[i].min_offset;
+  return low;
+}
+
+int64_t cxp_merger_watermark(const cxp_merger *m) { return m->merged_wm; }
+
+cxp_merge_stats cxp_merger_stats(const cxp_merger *m) { return m->st; }
+
+size_t cxp_merger_bytes(const cxp_merger *m) {
+  return sizeof *m + (size_t)m->n_inputs * (sizeof *m->wm + sizeof *m->missing) +
+         (size_t)m->cap * sizeof *m->e + (size_t)m->tab_cap * sizeof *m->tab +
+         (size_t)m->cap_gone * sizeof *m->gone;
+}

@@ -1,0 +1,82 @@
+/* The merge of segment-window partials into one final record per group and
+ * window (domain.md section 4), whatever the number of input partitions and
+ * instances.
+ *
+ * Each input partition closes its windows on its own watermark and sends
+ * their partial aggregates, then a marker "my watermark is now W": every
+ * window ending at or before W is closed on that partition. A merger (one
+ * per partition of the repartition topic, or one in all for a replay) sums
+ * the partials of a window and group, and emits the final record once every
+ * input partition's marker has passed the window's end: complete, exactly
+ * once per merger. A window still waiting after `timeout_ms` of wall time
+ * since its first partial went out incomplete, naming the partitions whose
+ * marker had not passed it.
+ *
+ * Order: a partition's partials of a window reach the merger before its
+ * marker covering that window (the same producer writes them in that order
+ * to the same topic partition). A partial of a window already emitted is
+ * refused (late). Markers only ever raise a partition's watermark, so one
+ * read twice changes nothing.
+ *
+ * Pure: no clock reads; the wall time comes in as an argument. */
+#ifndef CXP_MERGE_H
+#define CXP_MERGE_H
+
+#include <stdint.h>
+
+#include "window.h"
+
+/* A final record: the merged partial, and the input partitions missing from
+ * it (n_missing 0: complete). Valid only during the call. */
+typedef void (*cxp_merge_emit_fn)(void *opaque, const cxp_window_partial *merged,
+                                  const int32_t *missing, int n_missing);
+
+typedef struct cxp_merge_stats {
+  uint64_t partials, markers;
+  uint64_t complete, incomplete; /* final records emitted */
+  uint64_t late;                 /* partials refused: their window was emitted */
+  uint32_t pending, pending_max; /* groups' windows waiting */
+} cxp_merge_stats;
+
+typedef struct cxp_merger cxp_merger;
+
+/* n_inputs: the input topic's partitions (0..n_inputs-1 must all report).
+ * timeout_ms: wall time a window may wait for missing partitions; 0 waits
+ * for ever. NULL when out of memory or n_inputs < 1. */
+cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_emit_fn emit,
+                              void *opaque);
+void cxp_merger_destroy(cxp_merger *m);
+
+/* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
+ * carrying `offset` (its position on the repartition topic, or -1): see
+ * cxp_merger_hold. Returns 0, or -1 when its window was already emitted
+ * (the caller dead-letters it as late) or its input partition is out of
+ * range. */
+int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
+                       int64_t offset);
+
+/* Input partition `input` has closed every window ending at or before
+ * `watermark`. Emits the windows now complete, oldest end first. Returns the
+ * number emitted, or -1 when input is out of range. */
+int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark);
+
+/* Emits, incomplete, the windows whose first partial came timeout_ms or
+ * more before now_wall_ms. Returns the number emitted. */
+int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms);
+
+/* Emits every waiting window, incomplete unless every marker has passed it
+ * (the end of a replay). Returns the number emitted. */
+int cxp_merger_flush(cxp_merger *m);
+
+/* The lowest repartition-topic offset among the partials still waiting, or
+ * -1 when none waits: offsets from there on must stay uncommitted, so that
+ * a restart or the partition's next owner reads them again. */
+int64_t cxp_merger_hold(const cxp_merger *m);
+
+/* The merged watermark: the smallest over the input partitions (INT64_MIN
+ * until each has reported). */
+int64_t cxp_merger_watermark(const cxp_merger *m);
+cxp_merge_stats cxp_merger_stats(const cxp_merger *m);
+size_t cxp_merger_bytes(const cxp_merger *m);
+
+#endif
