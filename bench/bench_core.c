@@ -73,10 +73,11 @@ static void block_reserve(traffic *t, size_t extra) {
   t->cap = cap;
 }
 
-static void generate(traffic *t, size_t n, uint32_t customers, uint64_t seed) {
+static void generate(traffic *t, size_t n, uint32_t customers, uint64_t seed, double rate) {
   cxp_gen_opts o;
   cxp_gen_opts_default(&o);
   o.seed = seed;
+  if (rate > 0) o.events_per_sec = rate;
   o.customers = customers;
   o.bad_ratio = 0.01;
   cxp_gen *g = cxp_gen_create(&o);
@@ -154,6 +155,9 @@ static void usage(FILE *f) {
       "  --batch N       events per cxp_core_batch_begin/end (default 1000, as the "
       "daemon)\n"
       "  --decode-only   time cxp_event_decode alone\n"
+      "  --event-rate R  events per second of event time (default: the generator's 50);\n"
+      "                  sets how many events a window holds, hence partials per event\n"
+      "  --no-windows    segment windows off (windows.enabled false), to see their cost\n"
       "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
       "Pin it: taskset -c 0 bench_core\n",
       f);
@@ -176,12 +180,15 @@ int main(int argc, char **argv) {
                                        {"decode-only", no_argument, NULL, 'd'},
                                        {"dump", required_argument, NULL, 'D'},
                                        {"batch", required_argument, NULL, 'b'},
+                                       {"event-rate", required_argument, NULL, 'r'},
+                                       {"no-windows", no_argument, NULL, 'W'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, ch;
-  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:h", opts, NULL)) != -1) {
+  int decode_only = 0, no_windows = 0, ch;
+  double rate = 0;
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:Wh", opts, NULL)) != -1) {
     switch (ch) {
       case 'n':
         if (parse_u64(optarg, &n_events) || n_events == 0)
@@ -202,6 +209,13 @@ int main(int argc, char **argv) {
         break;
       case 'd':
         decode_only = 1;
+        break;
+      case 'r':
+        rate = atof(optarg);
+        if (!(rate > 0 && rate <= 1e7)) die("--event-rate: events per second, 0 < R <= 1e7");
+        break;
+      case 'W':
+        no_windows = 1;
         break;
       case 'D':
         dump_path = optarg;
@@ -225,10 +239,11 @@ int main(int argc, char **argv) {
     cxp_pipeline_defaults(&pl);
   else if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err))
     die(err);
+  if (no_windows) pl.win_enabled = 0;
 
   traffic t = {0};
   double g0 = now_s(CLOCK_MONOTONIC);
-  generate(&t, (size_t)n_events, (uint32_t)customers, seed);
+  generate(&t, (size_t)n_events, (uint32_t)customers, seed, rate);
   double gen_s = now_s(CLOCK_MONOTONIC) - g0;
   if (dump_path != NULL) {
     int rc = dump(&t, dump_path);
@@ -300,16 +315,21 @@ int main(int argc, char **argv) {
       "{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
       "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
       "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
-      "\"dead_letters\":%llu,\"output_bytes\":%llu}\n",
+      "\"dead_letters\":%llu,\"output_bytes\":%llu,\"windows\":%s,\"partials\":%llu,"
+      "\"markers\":%llu}\n",
       decode_only ? "decode" : "full", t.n, (unsigned long long)customers,
       (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
-      (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes);
+      (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes,
+      pl.win_enabled ? "true" : "false", (unsigned long long)out.records[CXP_STREAM_PARTIALS],
+      (unsigned long long)out.records[CXP_STREAM_MARKERS]);
   fflush(stdout);
   fprintf(stderr,
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
-          "%.0f events/s, %.3f cpu s per million; %llu alerts, %llu dead letters\n",
+          "%.0f events/s, %.3f cpu s per million; %llu alerts, %llu dead letters, "
+          "%llu window partials\n",
           decode_only ? "decode-only" : "full", t.n, (double)t.used / 1e6, gen_s, wall, eps,
-          cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead);
+          cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead,
+          (unsigned long long)out.records[CXP_STREAM_PARTIALS]);
   free(t.block);
   free(t.ev);
   return 0;

@@ -33,6 +33,7 @@ typedef struct demo {
   double carry;
   uint64_t produced, produce_failed;
   uint64_t print_sec, printed_this_sec, suppressed_lines;
+  uint64_t ind_sec, ind_this_sec, ind_incomplete;
   uint64_t alerts_by_type[CXP_AL__COUNT];
   uint64_t t0;
   int stopping;
@@ -67,11 +68,61 @@ static const char *jstr(const cJSON *o, const char *k) {
   return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
+/* A measure for a line: its value, or "-" when it had no responses. */
+static void measure(char *out, size_t n, const cJSON *rec, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
+  if (cJSON_IsNumber(v))
+    snprintf(out, n, "%.1f", v->valuedouble);
+  else
+    snprintf(out, n, "-");
+}
+
+/* One line per closed window and group, at most 6 a second. */
+static void print_indicator(demo *m, const char *val, size_t vlen) {
+  cJSON *r = cJSON_ParseWithLength(val, vlen);
+  if (r == NULL) return;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "incomplete"))) m->ind_incomplete++;
+  uint64_t now_s = uv_now(&m->loop) / 1000;
+  if (now_s != m->ind_sec) {
+    m->ind_sec = now_s;
+    m->ind_this_sec = 0;
+  }
+  if (m->ind_this_sec++ < 6 || m->verbose) {
+    char group[160] = "", csat[16], nps[16], ces[16];
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "group"), *f;
+    size_t used = 0;
+    cJSON_ArrayForEach(f, g) {
+      if (used < sizeof group)
+        used += (size_t)snprintf(group + used, sizeof group - used, "%s%s=%s", used ? "," : "",
+                                 f->string, cJSON_IsString(f) ? f->valuestring : "null");
+    }
+    measure(csat, sizeof csat, r, "csat");
+    measure(nps, sizeof nps, r, "nps");
+    measure(ces, sizeof ces, r, "ces");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "n");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(n, "events");
+    const cJSON *low = cJSON_GetObjectItemCaseSensitive(r, "low_n");
+    printf("INDICATOR %s..%s %-24s events=%d csat=%s nps=%s ces=%s complaints=%d%s%s\n",
+           jstr(r, "window_start"), jstr(r, "window_end") + 11, group,
+           cJSON_IsNumber(ev) ? ev->valueint : 0, csat, nps, ces,
+           cJSON_GetObjectItemCaseSensitive(r, "complaints")
+               ? cJSON_GetObjectItemCaseSensitive(r, "complaints")->valueint
+               : 0,
+           cJSON_GetArraySize(low) ? " (low n)" : "",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "incomplete")) ? " INCOMPLETE" : "");
+  }
+  cJSON_Delete(r);
+}
+
 static void on_output(void *opaque, cxp_stream s, const char *key, size_t klen,
                       const char *val, size_t vlen) {
   (void)key;
   (void)klen;
   demo *m = opaque;
+  if (s == CXP_STREAM_INDICATORS) {
+    print_indicator(m, val, vlen);
+    return;
+  }
   if (s != CXP_STREAM_ALERTS) return;
   cJSON *a = cJSON_ParseWithLength(val, vlen);
   if (a == NULL) return;
@@ -120,6 +171,10 @@ static void on_summary(uv_timer_t *t) {
       printf(" %s=%" PRIu64, cxp_alert_type_name((cxp_alert_type)i), m->alerts_by_type[i]);
   printf("  (suppressed: cooldown %" PRIu64 ", no consent %" PRIu64 ")\n",
          s.core->suppressed_cooldown, s.core->suppressed_consent);
+  printf("  indicator records %" PRIu64 " (incomplete %" PRIu64 ")  window partials %" PRIu64
+         "  late events %" PRIu64 "\n",
+         s.delivered[CXP_STREAM_INDICATORS], m->ind_incomplete, s.delivered[CXP_STREAM_PARTIALS],
+         s.core->dead[CXP_BAD_LATE]);
   printf("  commits %" PRIu64 "  in flight %" PRIu64 "  producer queue %" PRIu64
          "  alert lines not shown %" PRIu64 "\n",
          s.commits, s.in_flight, s.outq, m->suppressed_lines);

@@ -17,9 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core.h"
 #include "event.h"
 #include "jsonw.h"
 #include "merge.h"
+#include "pipeline.h"
+#include "state.h"
 #include "window.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
@@ -1056,6 +1059,119 @@ static void test_merger_exact(void) {
   CHECK(same);
 }
 
+/* ---- the windows in the core's event path ---------------------------------- */
+
+typedef struct outs {
+  cxp_stream stream[64];
+  char key[64][96];
+  char val[64][1024];
+  int n;
+} outs;
+
+static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
+                    size_t vlen) {
+  outs *o = opaque;
+  if (o->n >= 64) return;
+  o->stream[o->n] = st;
+  snprintf(o->key[o->n], sizeof o->key[0], "%.*s", (int)klen, key ? key : "");
+  snprintf(o->val[o->n], sizeof o->val[0], "%.*s", (int)vlen, v);
+  o->n++;
+}
+
+static cxp_reason feed_core(cxp_core *c, int64_t offset, const char *json) {
+  cxp_msg m = {NULL, -1, offset, json, strlen(json), NULL, 0, 0, 0, 0};
+  return cxp_core_process(c, &m);
+}
+
+static int count_stream(const outs *o, cxp_stream st) {
+  int n = 0;
+  for (int i = 0; i < o->n; i++) n += o->stream[i] == st;
+  return n;
+}
+
+/* The record of the group `key` (the record's Kafka key), or NULL. */
+static const char *record_of(const outs *o, const char *key, const char *start) {
+  for (int i = 0; i < o->n; i++)
+    if (o->stream[i] == CXP_STREAM_INDICATORS && strcmp(o->key[i], key) == 0 &&
+        strstr(o->val[i], start))
+      return o->val[i];
+  return NULL;
+}
+
+#define CSAT_AT(id, cust, ts, score, extra)                                           \
+  "{\"event_id\":\"" id "\",\"type\":\"survey.csat\",\"customer_id\":\"" cust \
+  "\",\"ts\":\"" ts "\",\"score\":" #score extra "}"
+
+static void test_core_windows(void) {
+  static outs o;
+  memset(&o, 0, sizeof o);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = 0;
+  snprintf(pl.win_lengths, sizeof pl.win_lengths, "[\"1m\"]");
+  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"segment\"]");
+  pl.win_lateness_s = 60;
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+
+  /* Minute 07:00: gold c1 scores 5 and c2 scores 2; c2's response comes
+   * twice (counted once); c3's profile says silver, and his CSAT 4 without a
+   * segment counts under silver. */
+  CHECK_INT(feed_core(&core, 1, CSAT_AT("e1", "c1", "2026-11-23T07:00:10Z", 5, ",\"segment\":\"gold\"")), CXP_OK);
+  CHECK_INT(feed_core(&core, 2, CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")), CXP_OK);
+  CHECK_INT(feed_core(&core, 3, CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")), CXP_OK);
+  CHECK_INT(feed_core(&core, 4, "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":\"c3\","
+                           "\"ts\":\"2026-11-23T07:00:05Z\",\"segment\":\"silver\"}"), CXP_OK);
+  CHECK_INT(feed_core(&core, 5, CSAT_AT("e3", "c3", "2026-11-23T07:00:30Z", 4, "")), CXP_OK);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 0);
+  /* 07:03:00 moves the watermark to 07:02:00: minute 07:00 closes. */
+  CHECK_INT(feed_core(&core, 6, CSAT_AT("e4", "c1", "2026-11-23T07:03:00Z", 1, "")), CXP_OK);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 2);
+  /* gold: 2 responses, 1 satisfied = 50; 2 events. silver: c3's profile and
+   * response, 1 of 1 = 100. */
+  const char *g = record_of(&o, "{\"segment\":\"gold\"}", "07:00:00.000Z");
+  const char *sv = record_of(&o, "{\"segment\":\"silver\"}", "07:00:00.000Z");
+  CHECK(g != NULL && sv != NULL);
+  if (g) {
+    CHECK_CONTAINS(g, "\"n\":{\"csat\":2,\"nps\":0,\"ces\":0,\"servqual\":0,\"events\":2}");
+    CHECK_CONTAINS(g, "\"csat\":50,\"nps\":null");
+    CHECK_CONTAINS(g, "\"incomplete\":false");
+  }
+  if (sv) CHECK_CONTAINS(sv, "\"csat\":100,");
+  CHECK_INT(count_stream(&o, CXP_STREAM_PARTIALS), 0); /* merged in place */
+  CHECK_INT(count_stream(&o, CXP_STREAM_MARKERS), 0);
+
+  /* c2 answers for 07:00:40, now past the watermark (07:02:00): dead-lettered
+   * as late, and still in his own figures (2 responses). */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 7, CSAT_AT("e5", "c2", "2026-11-23T07:00:40Z", 5, "")), CXP_BAD_LATE);
+  CHECK_INT(o.n, 1);
+  CHECK_INT(o.stream[0], CXP_STREAM_DEAD_LETTERS);
+  CHECK_CONTAINS(o.val[0], "\"reason\":\"late\"");
+  CHECK_INT(core.n.dead[CXP_BAD_LATE], 1);
+  CHECK_INT(core.n.late_applied, 1);
+  cxp_shard *sh = cxp_state_shard(&core.state, 0);
+  const cxp_customer *c2 = cxp_shard_find(sh, "c2", 2);
+  CHECK(c2 != NULL);
+  if (c2) CHECK_INT(c2->responses, 2);
+
+  /* The end of the input: c1's 07:03 minute (gold, his sticky segment)
+   * goes out too, complete. */
+  o.n = 0;
+  cxp_core_finish(&core);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 1);
+  const char *last = record_of(&o, "{\"segment\":\"gold\"}", "07:03:00.000Z");
+  CHECK(last != NULL);
+  if (last) {
+    CHECK_CONTAINS(last, "\"csat\":0,");
+    CHECK_CONTAINS(last, "\"incomplete\":false");
+  }
+  cxp_core_close(&core);
+}
+
 /* ---- volume ------------------------------------------------------------ */
 
 /* Many events a little out of order across many windows: none is refused,
@@ -1112,6 +1228,7 @@ int main(int argc, char **argv) {
   test_consistency();
   test_merger();
   test_merger_exact();
+  test_core_windows();
   if (!records) test_volume();
   if (records) fclose(records);
   return TEST_REPORT();
