@@ -26,11 +26,14 @@
  *   step). A step is in time when its earliest time is <= its deadline.
  * - Escalation level k (1..3) of a step falls due at base + escalation[k-1]
  *   x the step's allowed time (1x, 2x, 4x by default). When the clock reaches
- *   it and the step was not done by then (not done at all, or done later in
- *   event time), recovery.sla_breached goes out. A step done in event time
- *   before a level's due stops that level and every later one. So the result
- *   does not depend on whether the clock moved before or after a late step
- *   arrived: a replay gives the same breaches. Breaches fire in due order.
+ *   it and the step was not done by then in event time (not known at all,
+ *   or known with a later time), recovery.sla_breached goes out; a step done
+ *   before a level's due stops that level and every later one. A step that
+ *   arrives late with a time after the due breaches the same whether it
+ *   arrived before or after the clock got there (done_at says so). A step
+ *   that arrives only after the clock passed a due, with an earlier time,
+ *   cannot recall the breach already sent; the outcome still judges it by
+ *   its own time. Breaches fire in (due, opening order) order.
  * - Steps may come in any order, and twice: the earliest time of each counts.
  * - A case closes, and its outcome goes out, settle_ms after it is both
  *   resolved and followed up (a step arriving shortly after still counts),
