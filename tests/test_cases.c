@@ -1040,6 +1040,66 @@ static void test_outcomes(void) {
   test_ctx = NULL;
 }
 
+/* Ids too long for the slot's inline bytes (72) live in a block of their
+ * own; ids over the decoder's 128 bytes are refused. A second opening event
+ * with a higher severity raises the case's. */
+static void test_ids_and_merge(void) {
+  test_ctx = "ids";
+  cxp_cases *cs = make_default();
+  char kid[101], cid[101], big[130];
+  memset(kid, 'k', 100);
+  kid[100] = '\0';
+  memset(cid, 'c', 100);
+  cid[100] = '\0';
+  memset(big, 'b', 129);
+  big[129] = '\0';
+  cxp_event e = failure(kid, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  CHECK_STR(K.o[0].case_id, kid);
+  CHECK_STR(K.o[0].customer_id, cid);
+  cxp_case_info inf;
+  CHECK_INT(cxp_cases_get(cs, kid, 100, &inf), 0);
+  CHECK_MEM(inf.touchpoint.p, inf.touchpoint.n, "web", 3);
+  CHECK_MEM(inf.segment.p, inf.segment.n, "basic", 5);
+  e = failure(big, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_BAD_ID);
+  e = stepev(A, big, T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_BAD_ID);
+
+  /* Severity 3, then a complaint on the same case saying 1: critical,
+   * with the critical deadlines (acknowledge 15 min from T0). */
+  test_ctx = "merge";
+  e = complaint(kid, cid, T0 + M_MS, "promise", 1, "web");
+  CHECK_INT(add(cs, &e), CXP_CASE_MERGED);
+  CHECK_INT(cxp_cases_get(cs, kid, 100, &inf), 0);
+  CHECK_INT(inf.severity, 1);
+  CHECK_INT(inf.priority, 1);
+  CHECK_INT(inf.deadline[DA], T0 + 15 * M_MS);
+  CHECK_INT(inf.opened_at, T0);
+  at(cs, T0 + 15 * M_MS, 0);
+  CHECK_INT(K.nb, 1);
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.opened, 1);
+  CHECK_INT(st.merged, 1);
+  /* Closing frees its id block (ASan checks): resolved at 1 h, followed up
+   * at 2 h, closed at 2 h 05. */
+  e = stepev(R, kid, T0 + H_MS);
+  add(cs, &e);
+  e = stepev(F, kid, T0 + 2 * H_MS);
+  add(cs, &e);
+  at(cs, T0 + 3 * H_MS, 0);
+  CHECK_INT(K.nout, 1);
+  CHECK_STR(K.out[0].case_id, kid);
+  CHECK_INT(K.out[0].closed_at, T0 + 2 * H_MS + 5 * M_MS);
+  CHECK_INT(K.out[0].missed, 1u << DA);
+  e = failure(kid, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_LATE); /* not reopened */
+  e = failure("short", cid, T0 + 3 * H_MS, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  cxp_cases_destroy(cs); /* frees the open cases' memory (ASan checks) */
+  test_ctx = NULL;
+}
+
 /* ---- bounds and memory ------------------------------------------------------- */
 
 static void test_cap(void) {
@@ -1196,6 +1256,7 @@ int main(void) {
   test_repeat();
   test_systemic();
   test_outcomes();
+  test_ids_and_merge();
   test_cap();
   test_counters();
   test_volume();
