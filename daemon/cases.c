@@ -1,0 +1,1539 @@
+#include "cases.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "jsonw.h"
+#include "pipeline.h"
+
+/* "Not done" and "not due": the largest time, so that min() and "done by t"
+ * (at <= t) need no special case. */
+#define NEVER INT64_MAX
+#define NO_IDX UINT32_MAX
+#define ID_MAX 128 /* the decoder's bound on ids (domain.md s.2) */
+#define SEG_MAX 64
+#define DAY_MS 86400000LL
+#define TIME_LIMIT_MS (366LL * DAY_MS)
+#define MAX_OPEN_LIMIT (1u << 24)
+/* Heap entries of parked steps carry this bit in their index. */
+#define PARK_BIT 0x80000000u
+/* Case slots are allocated in chunks that never move, so a slot index (what
+ * the index table and the heap hold) stays valid for the slot's whole life. */
+#define SLOTS_PER_CHUNK 1024
+/* case_id, customer_id, segment and touchpoint usually fit here; longer ones
+ * go to one heap block per case (ids are bounded, so this is rare). */
+#define IDS_INLINE 72
+
+#define SEED_CASE 0x63787063617365ULL
+#define SEED_CUST 0x637870637573ULL
+#define SEED_GROUP 0x637870677270ULL
+
+/* ---- names --------------------------------------------------------------- */
+
+static const char *const step_names[CXP_STEP__COUNT] = {
+    "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
+static const char *const deadline_names[CXP_DL__COUNT] = {"acknowledge", "resolve",
+                                                          "follow_up"};
+static const char *const category_names[CXP_CAT__COUNT] = {
+    "design", "operational", "communication", "reputational", "promise", "other"};
+static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
+                                           "recovered_poorly"};
+static const char *const end_names[] = {"closed", "abandoned", "evicted"};
+
+const char *cxp_case_step_name(cxp_case_step s) {
+  return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
+}
+const char *cxp_case_deadline_name(cxp_case_deadline d) {
+  return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
+}
+const char *cxp_case_category_name(int c) {
+  return (unsigned)c < CXP_CAT__COUNT ? category_names[c] : "unknown";
+}
+int cxp_case_category_parse(const char *s, size_t n) {
+  for (int c = 0; c < CXP_CAT__COUNT; c++)
+    if (strlen(category_names[c]) == n && memcmp(category_names[c], s, n) == 0) return c;
+  return -1;
+}
+const char *cxp_case_cohort_name(cxp_case_cohort c) {
+  return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
+}
+const char *cxp_case_end_name(cxp_case_end e) {
+  return (unsigned)e <= CXP_CASE_END_EVICTED ? end_names[e] : "unknown";
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+void cxp_cases_conf_defaults(cxp_cases_conf *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->pipeline, sizeof c->pipeline, "default");
+  const int64_t M = 60000, H = 3600000;
+  const int64_t ack[4] = {15 * M, 1 * H, 4 * H, 24 * H};
+  const int64_t res[4] = {4 * H, 24 * H, 72 * H, 7 * DAY_MS};
+  for (int i = 0; i < 4; i++) {
+    c->ack_ms[i] = ack[i];
+    c->resolve_ms[i] = res[i];
+  }
+  c->follow_up_ms = 72 * H;
+  snprintf(c->premium_segments, sizeof c->premium_segments, "[\"gold\",\"platinum\",\"premium\"]");
+  c->premium_factor = 0.5;
+  c->escalation[0] = 1;
+  c->escalation[1] = 2;
+  c->escalation[2] = 4;
+  c->abandon_factor = 8;
+  c->settle_ms = 5 * M;
+  c->park_ms = H;
+  c->max_parked = 10000;
+  c->max_open = 1000000;
+  c->max_closed = 65536;
+  c->repeat_ms = 30 * DAY_MS;
+  c->max_customers = 262144;
+  c->systemic_window_ms = 15 * M;
+  c->systemic_customers = 10;
+  c->max_systemic = 4096;
+  c->high_value = 5000;
+  c->detractor_cases = 1;
+  c->solutions = NULL;
+}
+
+#define CONF_FAIL(...)                                     \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                             \
+  } while (0)
+
+static int bad_time(int64_t v, int64_t lo) { return v < lo || v > TIME_LIMIT_MS; }
+
+/* The names are the pipeline file's keys (see the integration note in the
+ * report of issue 4): the conf is filled from those rows, so an error names
+ * the row to fix. */
+int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
+  if (c->pipeline[0] == '\0') CONF_FAIL("name: the pipeline name is empty");
+  for (int i = 0; i < 4; i++) {
+    if (bad_time(c->ack_ms[i], 1000))
+      CONF_FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
+                (long long)c->ack_ms[i]);
+    if (bad_time(c->resolve_ms[i], 1000))
+      CONF_FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
+                (long long)c->resolve_ms[i]);
+  }
+  if (bad_time(c->follow_up_ms, 1000))
+    CONF_FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
+              (long long)c->follow_up_ms);
+  if (c->premium_segments[0] != '[')
+    CONF_FAIL("alerts.premium_segments: expected a JSON array of segment names");
+  if (!(c->premium_factor >= 0.01 && c->premium_factor <= 10))
+    CONF_FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) {
+    if (!(c->escalation[k] >= 0.1 && c->escalation[k] <= 64))
+      CONF_FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
+    if (k > 0 && !(c->escalation[k] > c->escalation[k - 1]))
+      CONF_FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
+                c->escalation[k], k, c->escalation[k - 1]);
+  }
+  if (!(c->abandon_factor > c->escalation[CXP_CASES_LEVELS - 1] && c->abandon_factor <= 128))
+    CONF_FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), "
+              "at most 128",
+              c->abandon_factor, CXP_CASES_LEVELS, c->escalation[CXP_CASES_LEVELS - 1]);
+  if (c->settle_ms < 0 || c->settle_ms > DAY_MS)
+    CONF_FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
+  if (c->park_ms < 1000 || c->park_ms > 7 * DAY_MS)
+    CONF_FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
+  if (c->max_parked < 1 || c->max_parked > (1u << 20))
+    CONF_FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
+  if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
+    CONF_FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+  if (c->max_closed < 16 || c->max_closed > MAX_OPEN_LIMIT)
+    CONF_FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
+  if (c->repeat_ms < 0 || c->repeat_ms > TIME_LIMIT_MS)
+    CONF_FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
+  if (c->max_customers < 16 || c->max_customers > MAX_OPEN_LIMIT)
+    CONF_FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers,
+              MAX_OPEN_LIMIT);
+  if (c->systemic_window_ms < 1000 || c->systemic_window_ms > DAY_MS)
+    CONF_FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
+              (long long)c->systemic_window_ms);
+  if (c->systemic_customers < 2 || c->systemic_customers > 64)
+    CONF_FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
+  if (c->max_systemic < 1 || c->max_systemic > (1u << 20))
+    CONF_FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
+  if (!isfinite(c->high_value))
+    CONF_FAIL("recovery.high_value: expected a finite number (0 or less: off)");
+  return 0;
+}
+
+/* ---- solution library ---------------------------------------------------- */
+
+struct cxp_solutions {
+  int n;
+  cxp_solution *e;
+};
+
+cxp_solutions *cxp_solutions_create_default(void) {
+  cxp_solutions *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  s->e = calloc(1, sizeof *s->e);
+  if (s->e == NULL) {
+    free(s);
+    return NULL;
+  }
+  s->n = 1;
+  s->e[0].category = -1;
+  snprintf(s->e[0].actions, sizeof s->e[0].actions,
+           "[\"acknowledge\",\"apologize\",\"fix_and_resolve\",\"follow_up\"]");
+  snprintf(s->e[0].compensation, sizeof s->e[0].compensation, "none");
+  snprintf(s->e[0].role, sizeof s->e[0].role, "frontline_agent");
+  return s;
+}
+
+void cxp_solutions_destroy(cxp_solutions *s) {
+  if (s == NULL) return;
+  free(s->e);
+  free(s);
+}
+
+int cxp_solutions_count(const cxp_solutions *s) { return s ? s->n : 0; }
+
+#define SOL_FAIL(...)                                      \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    goto fail;                                             \
+  } while (0)
+
+/* A short name member (segment, compensation, role): 1..64 bytes. */
+static int sol_name(const cJSON *v, char *out) {
+  if (!cJSON_IsString(v)) return -1;
+  size_t n = strlen(v->valuestring);
+  if (n < 1 || n > CXP_SOL_NAME_MAX) return -1;
+  memcpy(out, v->valuestring, n + 1);
+  return 0;
+}
+
+static int same_key(const cxp_solution *a, const cxp_solution *b) {
+  return a->category == b->category && a->severity == b->severity &&
+         strcmp(a->segment, b->segment) == 0;
+}
+
+cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_t errlen) {
+  cxp_solutions *s = NULL;
+  cxp_buf b;
+  cxp_buf_init(&b);
+  if (!cJSON_IsArray(arr)) SOL_FAIL("recovery.solutions: expected an array of entries");
+  int n = cJSON_GetArraySize(arr);
+  if (n < 1 || n > 4096) SOL_FAIL("recovery.solutions: %d entries, expected 1..4096", n);
+  s = calloc(1, sizeof *s);
+  if (s == NULL || (s->e = calloc((size_t)n, sizeof *s->e)) == NULL)
+    SOL_FAIL("recovery.solutions: out of memory");
+  int defaults = 0;
+  for (const cJSON *o = arr->child; o; o = o->next, s->n++) {
+    int i = s->n;
+    cxp_solution *e = &s->e[i];
+    e->category = -1;
+    snprintf(e->compensation, sizeof e->compensation, "none");
+    if (!cJSON_IsObject(o)) SOL_FAIL("recovery.solutions[%d]: expected an object", i);
+    int has_actions = 0, has_role = 0;
+    for (const cJSON *m = o->child; m; m = m->next) {
+      const char *k = m->string ? m->string : "";
+      if (strcmp(k, "category") == 0) {
+        int c = cJSON_IsString(m) ? cxp_case_category_parse(m->valuestring,
+                                                            strlen(m->valuestring))
+                                  : -1;
+        if (c < 0)
+          SOL_FAIL("recovery.solutions[%d]: 'category' must be one of design, operational, "
+                   "communication, reputational, promise, other",
+                   i);
+        e->category = c;
+      } else if (strcmp(k, "severity") == 0) {
+        double d = cJSON_IsNumber(m) ? m->valuedouble : 0;
+        if (!(d >= 1 && d <= 4) || d != floor(d))
+          SOL_FAIL("recovery.solutions[%d]: 'severity' must be an integer 1..4", i);
+        e->severity = (int)d;
+      } else if (strcmp(k, "segment") == 0) {
+        if (sol_name(m, e->segment))
+          SOL_FAIL("recovery.solutions[%d]: 'segment' must be a string of 1..%d bytes", i,
+                   CXP_SOL_NAME_MAX);
+      } else if (strcmp(k, "compensation") == 0) {
+        if (sol_name(m, e->compensation))
+          SOL_FAIL("recovery.solutions[%d]: 'compensation' must be a string of 1..%d bytes",
+                   i, CXP_SOL_NAME_MAX);
+      } else if (strcmp(k, "role") == 0) {
+        if (sol_name(m, e->role))
+          SOL_FAIL("recovery.solutions[%d]: 'role' must be a string of 1..%d bytes", i,
+                   CXP_SOL_NAME_MAX);
+        has_role = 1;
+      } else if (strcmp(k, "actions") == 0) {
+        int na = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0;
+        if (na < 1 || na > 16)
+          SOL_FAIL("recovery.solutions[%d]: 'actions' must be an array of 1..16 strings", i);
+        /* Rendered once here, so that every alert reuses the text. */
+        cxp_jw w;
+        cxp_buf_reset(&b);
+        cxp_jw_init(&w, &b);
+        cxp_jw_arr(&w, NULL);
+        for (const cJSON *a = m->child; a; a = a->next) {
+          if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
+              strlen(a->valuestring) > CXP_SOL_NAME_MAX)
+            SOL_FAIL("recovery.solutions[%d]: 'actions' must hold strings of 1..%d bytes", i,
+                     CXP_SOL_NAME_MAX);
+          cxp_jw_cstr(&w, NULL, a->valuestring);
+        }
+        cxp_jw_end(&w);
+        if (b.len >= sizeof e->actions)
+          SOL_FAIL("recovery.solutions[%d]: 'actions' are longer than %zu bytes as JSON", i,
+                   sizeof e->actions - 1);
+        memcpy(e->actions, b.p, b.len);
+        e->actions[b.len] = '\0';
+        has_actions = 1;
+      } else {
+        SOL_FAIL("recovery.solutions[%d]: unknown member '%.64s'", i, k);
+      }
+    }
+    if (!has_actions) SOL_FAIL("recovery.solutions[%d]: 'actions' is missing", i);
+    if (!has_role) SOL_FAIL("recovery.solutions[%d]: 'role' is missing", i);
+    /* The lookup falls back segment first, then severity: an entry keyed
+     * otherwise (a segment without a severity, say) could never be found. */
+    if (e->segment[0] && e->severity == 0)
+      SOL_FAIL("recovery.solutions[%d]: a 'segment' needs a 'severity'", i);
+    if (e->severity && e->category < 0)
+      SOL_FAIL("recovery.solutions[%d]: a 'severity' needs a 'category'", i);
+    for (int j = 0; j < i; j++)
+      if (same_key(&s->e[j], e))
+        SOL_FAIL("recovery.solutions[%d]: same category, severity and segment as "
+                 "recovery.solutions[%d]",
+                 i, j);
+    if (e->category < 0) defaults++;
+  }
+  if (defaults == 0)
+    SOL_FAIL("recovery.solutions: no default entry (one without category, severity and "
+             "segment)");
+  cxp_buf_free(&b);
+  return s;
+fail:
+  cxp_buf_free(&b);
+  cxp_solutions_destroy(s);
+  return NULL;
+}
+
+const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, int severity,
+                                         const char *segment, size_t seg_len, int *fallback) {
+  const cxp_solution *best = NULL;
+  int level = 4;
+  /* One pass, keeping the most specific match: entries are few, and a
+   * library of a few hundred is still a few microseconds per opening. */
+  for (int i = 0; i < s->n && level > 0; i++) {
+    const cxp_solution *e = &s->e[i];
+    int l;
+    if (e->category < 0)
+      l = 3;
+    else if (e->category != category)
+      continue;
+    else if (e->severity == 0)
+      l = 2;
+    else if (e->severity != severity)
+      continue;
+    else if (e->segment[0] == '\0')
+      l = 1;
+    else if (segment && strlen(e->segment) == seg_len && memcmp(e->segment, segment, seg_len) == 0)
+      l = 0;
+    else
+      continue;
+    if (l < level) {
+      level = l;
+      best = e;
+    }
+  }
+  if (fallback) *fallback = best ? level : -1;
+  return best;
+}
+
+/* ---- the structures ------------------------------------------------------ */
+
+enum {
+  F_LIVE = 1,
+  F_PREMIUM = 2,
+  F_REPEAT = 4,
+  F_ROOT_FIXED = 8,
+  F_OVERDUE = 16,
+  F_HEAP_IDS = 32,
+  F_PROVIDER = 64
+};
+
+/* One open case. 192 bytes with the inline ids. */
+typedef struct cslot {
+  int64_t opened_at;
+  int64_t at[CXP_STEP__COUNT];      /* earliest time of each step; NEVER */
+  int64_t provider_at, complaint_at; /* earliest of each, for the pre-emption ratio */
+  int64_t next_due;                 /* the due its live heap entry carries */
+  uint64_t cust_hash;
+  double amount;                    /* largest compensation */
+  uint32_t seq;                     /* opening number: heap entries carry it */
+  uint32_t older, newer;            /* opening order (for eviction); older links free slots */
+  uint8_t sev, base_sev, cat, prio, kind, flags;
+  uint8_t level[CXP_DL__COUNT];     /* escalation levels fired */
+  uint8_t pend;                     /* bit per deadline still able to breach */
+  uint8_t len[4];                   /* case_id, customer_id, segment, touchpoint */
+  union {
+    char in[IDS_INLINE];
+    char *out;
+  } ids;
+} cslot;
+
+/* A step waiting for its case. Bounded in number, so sized for the longest
+ * ids rather than allocated per step. */
+typedef struct pslot {
+  int64_t ts, arrival, token;
+  double amount;
+  uint32_t seq; /* 0 when free */
+  uint32_t next_free;
+  uint8_t type, root_fixed, lcase, lcust, levid;
+  char s[3 * ID_MAX]; /* case_id, customer_id, event_id */
+} pslot;
+
+/* What the module remembers of a customer: failures by category (repeats),
+ * the cohort, open and overdue cases. Identified by a 64-bit hash of the
+ * id: the ids themselves would triple the size. */
+typedef struct ccust {
+  uint64_t hash;
+  int64_t last_fail[CXP_CAT__COUNT]; /* latest failure time; INT64_MIN: none */
+  int64_t touched;                   /* latest case event, for eviction */
+  uint16_t open, overdue;
+  uint8_t cohort;
+} ccust;
+
+/* One (category, touchpoint, window) of the systemic-failure detector; the
+ * distinct customers' hashes follow (up to systemic_customers). */
+typedef struct sgroup {
+  uint64_t hash;
+  int64_t start;
+  uint32_t next_free;
+  uint8_t cat, n, fired, live, tplen;
+  char tp[ID_MAX];
+  uint64_t cust[];
+} sgroup;
+
+/* An open-addressing index of slot numbers, linear probing, at most half
+ * full. An entry is the slot index + 1 (0: empty) in the low half and a
+ * 32-bit fingerprint of the key in the high half; the home is taken from the
+ * fingerprint, so the table never reads a slot to move its entries, and a
+ * probe passes other keys without touching their slots. Deletion shifts
+ * entries back: no tombstones. */
+typedef struct itab {
+  uint64_t *e;
+  size_t cap;
+  int shift;
+  uint32_t n;
+} itab;
+
+typedef struct tentry {
+  int64_t due;
+  uint32_t idx; /* case slot, or PARK_BIT | parked slot */
+  uint32_t seq; /* the slot's seq when pushed: a different one means stale */
+} tentry;
+
+struct cxp_cases {
+  cxp_cases_conf conf;
+  cxp_cases_cbs cb;
+  const cxp_solutions *sol;
+  cxp_solutions *own_sol;
+  /* Allowed times and escalation offsets, by [premium][severity - 1]. */
+  int64_t allowed[2][4][CXP_DL__COUNT];
+  int64_t esc[2][4][CXP_DL__COUNT][CXP_CASES_LEVELS];
+  int64_t abandon[2][4][2]; /* unresolved; resolved but not followed up */
+
+  cslot **chunks;
+  uint32_t n_chunks, max_chunks, n_slots, free_head;
+  uint32_t oldest, newest;
+  itab idx;
+  size_t heap_ids_bytes;
+
+  /* The one timer structure: a min-heap by (due, seq) of every case's next
+   * due and every parked step's expiry. Entries are never removed but when
+   * they come out on top: a case whose due moved gets a new entry and the
+   * old one is skipped then (lazy invalidation). */
+  tentry *heap;
+  uint32_t heap_n, heap_cap;
+
+  pslot *parked;
+  uint32_t parked_slots, parked_cap, parked_free;
+  itab pidx;
+
+  ccust *cust;
+  uint32_t cust_n, cust_cap, cust_hand;
+  itab cidx;
+
+  uint64_t *closed; /* ring of recently closed case hashes */
+  uint32_t closed_n, closed_cap, closed_pos;
+  itab clidx;
+
+  char *groups;
+  size_t gstride;
+  uint32_t groups_n, groups_cap, groups_free, groups_live;
+  int64_t swept_start; /* the newest window a sweep has run for */
+  itab gidx;
+
+  uint32_t seq;
+  int has_ts;
+  int64_t max_ts, last_ts, last_arrival, clock;
+  int fired;
+  cxp_cases_stats st;
+  char detail[400];
+};
+
+/* ---- the index ----------------------------------------------------------- */
+
+#define IT_IDX(e) ((uint32_t)(e)-1)
+#define IT_FP(e) ((uint32_t)((e) >> 32))
+
+static int itab_init(itab *t) {
+  t->cap = 64;
+  t->shift = 64 - 6;
+  t->n = 0;
+  t->e = calloc(t->cap, sizeof *t->e);
+  return t->e ? 0 : -1;
+}
+
+static inline size_t itab_home(const itab *t, uint32_t fp) {
+  return (size_t)(((uint64_t)fp * 0x9e3779b97f4a7c15ULL) >> t->shift);
+}
+
+static void itab_grow(itab *t) {
+  size_t ncap = t->cap * 2, mask = ncap - 1;
+  uint64_t *ne = calloc(ncap, sizeof *ne);
+  if (ne == NULL) abort();
+  t->shift--;
+  for (size_t i = 0; i < t->cap; i++) {
+    uint64_t e = t->e[i];
+    if (e == 0) continue;
+    size_t j = itab_home(t, IT_FP(e));
+    while (ne[j] != 0) j = (j + 1) & mask;
+    ne[j] = e;
+  }
+  free(t->e);
+  t->e = ne;
+  t->cap = ncap;
+}
+
+static void itab_put(itab *t, uint32_t fp, uint32_t idx) {
+  if ((size_t)(t->n + 1) * 2 > t->cap) itab_grow(t);
+  size_t mask = t->cap - 1, i = itab_home(t, fp);
+  while (t->e[i] != 0) i = (i + 1) & mask;
+  t->e[i] = ((uint64_t)fp << 32) | ((uint64_t)idx + 1);
+  t->n++;
+}
+
+static void itab_del(itab *t, uint32_t fp, uint32_t idx) {
+  size_t mask = t->cap - 1, i = itab_home(t, fp);
+  while (t->e[i] != 0 && IT_IDX(t->e[i]) != idx) i = (i + 1) & mask;
+  if (t->e[i] == 0) return;
+  /* Backward-shift deletion: move back every entry of the run after the
+   * hole whose home does not lie cyclically in (hole, j]. */
+  for (size_t j = (i + 1) & mask; t->e[j] != 0; j = (j + 1) & mask) {
+    size_t home = itab_home(t, IT_FP(t->e[j]));
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      t->e[i] = t->e[j];
+      i = j;
+    }
+  }
+  t->e[i] = 0;
+  t->n--;
+}
+
+/* Walks the entries with fingerprint fp: *pos starts at SIZE_MAX. */
+static uint32_t itab_next(const itab *t, uint32_t fp, size_t *pos) {
+  size_t mask = t->cap - 1;
+  size_t i = *pos == SIZE_MAX ? itab_home(t, fp) : ((*pos + 1) & mask);
+  for (; t->e[i] != 0; i = (i + 1) & mask)
+    if (IT_FP(t->e[i]) == fp) {
+      *pos = i;
+      return IT_IDX(t->e[i]);
+    }
+  return NO_IDX;
+}
+
+static size_t itab_bytes(const itab *t) { return t->cap * sizeof *t->e; }
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static inline cslot *slot_at(const cxp_cases *cs, uint32_t i) {
+  return &cs->chunks[i / SLOTS_PER_CHUNK][i % SLOTS_PER_CHUNK];
+}
+
+static inline const char *ids_of(const cslot *s) {
+  return (s->flags & F_HEAP_IDS) ? s->ids.out : s->ids.in;
+}
+
+static inline uint64_t case_hash(const char *p, size_t n) {
+  return cxp_hash64(p, n, SEED_CASE);
+}
+
+uint64_t cxp_cases_customer_hash(const char *customer_id, size_t n) {
+  return cxp_hash64(customer_id, n, SEED_CUST);
+}
+
+static inline uint32_t fp_of(uint64_t h) { return (uint32_t)(h >> 32); }
+
+static uint32_t next_seq(cxp_cases *cs) {
+  if (++cs->seq == 0) cs->seq = 1; /* 0 marks a free parked slot */
+  return cs->seq;
+}
+
+static size_t clip_len(const cxp_str *s, size_t max) {
+  if (s->p == NULL) return 0;
+  size_t n = s->n <= max ? s->n : max;
+  /* Cut before a continuation byte would split a character. */
+  if (n < s->n)
+    while (n > 0 && ((unsigned char)s->p[n] & 0xC0) == 0x80) n--;
+  return n;
+}
+
+int cxp_cases_priority(int severity, int premium, double value, double high_value,
+                       int churn_band) {
+  int p = severity < 1 ? 1 : severity > 4 ? 4 : severity;
+  int lift = premium || (high_value > 0 && value >= high_value) || churn_band >= 2;
+  return lift && p > 1 ? p - 1 : p;
+}
+
+void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer_id,
+                            cxp_str event_id) {
+  cxp_idbuf h;
+  const char *f[3] = {pipeline, customer_id.p ? customer_id.p : "",
+                      event_id.p ? event_id.p : ""};
+  size_t l[3] = {strlen(pipeline), customer_id.n, event_id.n};
+  cxp_make_id(&h, f, l, 3);
+  memcpy(out, "cl-", 3);
+  memcpy(out + 3, h.hex, 16);
+  out[19] = '\0';
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs) {
+  if (cxp_cases_conf_check(conf, NULL, 0) != 0) return NULL;
+  cxp_cases *cs = calloc(1, sizeof *cs);
+  if (cs == NULL) return NULL;
+  cs->conf = *conf;
+  if (cbs) cs->cb = *cbs;
+  cs->sol = conf->solutions;
+  if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
+  for (int p = 0; p < 2; p++) {
+    double f = p ? conf->premium_factor : 1.0;
+    for (int v = 0; v < 4; v++) {
+      const int64_t base[CXP_DL__COUNT] = {conf->ack_ms[v], conf->resolve_ms[v],
+                                           conf->follow_up_ms};
+      for (int d = 0; d < CXP_DL__COUNT; d++) {
+        int64_t a = llround((double)base[d] * f);
+        if (a < 1) a = 1;
+        cs->allowed[p][v][d] = a;
+        for (int k = 0; k < CXP_CASES_LEVELS; k++)
+          cs->esc[p][v][d][k] = llround((double)a * conf->escalation[k]);
+      }
+      cs->abandon[p][v][0] = llround((double)cs->allowed[p][v][CXP_DL_RESOLVE] *
+                                     conf->abandon_factor);
+      cs->abandon[p][v][1] = llround((double)cs->allowed[p][v][CXP_DL_FOLLOW_UP] *
+                                     conf->abandon_factor);
+    }
+  }
+  cs->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
+  cs->chunks = calloc(cs->max_chunks, sizeof *cs->chunks);
+  cs->heap_cap = 64;
+  cs->heap = malloc(cs->heap_cap * sizeof *cs->heap);
+  cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
+                ~(size_t)7;
+  if (cs->sol == NULL || cs->chunks == NULL || cs->heap == NULL || itab_init(&cs->idx) ||
+      itab_init(&cs->pidx) || itab_init(&cs->cidx) || itab_init(&cs->clidx) ||
+      itab_init(&cs->gidx)) {
+    cxp_cases_destroy(cs);
+    return NULL;
+  }
+  cs->free_head = cs->oldest = cs->newest = NO_IDX;
+  cs->parked_free = cs->groups_free = NO_IDX;
+  cs->clock = INT64_MIN;
+  cs->swept_start = INT64_MIN;
+  return cs;
+}
+
+void cxp_cases_destroy(cxp_cases *cs) {
+  if (cs == NULL) return;
+  if (cs->chunks) {
+    for (uint32_t i = 0; i < cs->n_slots; i++) {
+      cslot *s = slot_at(cs, i);
+      if ((s->flags & (F_LIVE | F_HEAP_IDS)) == (F_LIVE | F_HEAP_IDS)) free(s->ids.out);
+    }
+    for (uint32_t i = 0; i < cs->n_chunks; i++) free(cs->chunks[i]);
+  }
+  free(cs->chunks);
+  free(cs->heap);
+  free(cs->parked);
+  free(cs->cust);
+  free(cs->closed);
+  free(cs->groups);
+  free(cs->idx.e);
+  free(cs->pidx.e);
+  free(cs->cidx.e);
+  free(cs->clidx.e);
+  free(cs->gidx.e);
+  cxp_solutions_destroy(cs->own_sol);
+  free(cs);
+}
+
+/* ---- the heap ------------------------------------------------------------ */
+
+static inline int t_less(const tentry *a, const tentry *b) {
+  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+/* A 4-ary heap: half the depth of a binary one, and the four children of
+ * a node share a cache line (16-byte entries), which is what a million
+ * entries spread over tens of megabytes cost: one miss per level. */
+#define HEAP_D 4
+
+static void sift_down(tentry *h, uint32_t n, uint32_t i) {
+  tentry x = h[i];
+  for (;;) {
+    uint32_t c = HEAP_D * i + 1;
+    if (c >= n) break;
+    uint32_t end = c + HEAP_D < n ? c + HEAP_D : n, m = c;
+    for (uint32_t j = c + 1; j < end; j++)
+      if (t_less(&h[j], &h[m])) m = j;
+    if (!t_less(&h[m], &x)) break;
+    h[i] = h[m];
+    i = m;
+  }
+  h[i] = x;
+}
+
+static int entry_live(const cxp_cases *cs, const tentry *e) {
+  if (e->idx & PARK_BIT) return cs->parked[e->idx & ~PARK_BIT].seq == e->seq;
+  const cslot *s = slot_at(cs, e->idx);
+  return (s->flags & F_LIVE) && s->seq == e->seq && s->next_due == e->due;
+}
+
+/* Drops stale entries once they outnumber the live ones two to one: the
+ * heap stays within a small multiple of open cases plus parked steps, and
+ * each rebuild (O(n), Floyd) is paid for by the pushes that made it due. */
+static void heap_compact(cxp_cases *cs) {
+  uint32_t live = cs->st.open + cs->st.parked_now;
+  if (cs->heap_n < 1024 || cs->heap_n <= 3 * live) return;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < cs->heap_n; i++)
+    if (entry_live(cs, &cs->heap[i])) cs->heap[n++] = cs->heap[i];
+  cs->heap_n = n;
+  for (uint32_t i = n / HEAP_D + 1; i-- > 0;)
+    if (i < n) sift_down(cs->heap, n, i);
+}
+
+static void heap_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
+  if (cs->heap_n == cs->heap_cap) {
+    heap_compact(cs);
+    if (cs->heap_n == cs->heap_cap) {
+      uint32_t ncap = cs->heap_cap * 2;
+      tentry *nh = realloc(cs->heap, (size_t)ncap * sizeof *nh);
+      if (nh == NULL) abort();
+      cs->heap = nh;
+      cs->heap_cap = ncap;
+    }
+  }
+  tentry x = {due, idx, seq};
+  uint32_t i = cs->heap_n++;
+  while (i > 0) {
+    uint32_t parent = (i - 1) / HEAP_D;
+    if (!t_less(&x, &cs->heap[parent])) break;
+    cs->heap[i] = cs->heap[parent];
+    i = parent;
+  }
+  cs->heap[i] = x;
+}
+
+static tentry heap_pop(cxp_cases *cs) {
+  tentry top = cs->heap[0];
+  cs->heap[0] = cs->heap[--cs->heap_n];
+  if (cs->heap_n > 0) sift_down(cs->heap, cs->heap_n, 0);
+  return top;
+}
+
+/* ---- customers ----------------------------------------------------------- */
+
+static ccust *cust_find(const cxp_cases *cs, uint64_t h) {
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  while ((i = itab_next(&cs->cidx, fp_of(h), &pos)) != NO_IDX)
+    if (cs->cust[i].hash == h) return &cs->cust[i];
+  return NULL;
+}
+
+/* The customer's record, created when absent. At max_customers, the least
+ * recently touched of a sample of 16 records goes (sampled eviction, as
+ * Redis approximates LRU), preferring one without open cases: forgetting a
+ * customer with open cases would leave his counts short. */
+static ccust *cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
+  ccust *c = cust_find(cs, h);
+  if (c) return c;
+  uint32_t i;
+  if (cs->cust_n < cs->conf.max_customers) {
+    if (cs->cust_n == cs->cust_cap) {
+      uint32_t ncap = cs->cust_cap ? cs->cust_cap * 2 : 64;
+      if (ncap > cs->conf.max_customers) ncap = cs->conf.max_customers;
+      ccust *nc = realloc(cs->cust, (size_t)ncap * sizeof *nc);
+      if (nc == NULL) abort();
+      cs->cust = nc;
+      cs->cust_cap = ncap;
+    }
+    i = cs->cust_n++;
+  } else {
+    uint32_t best = NO_IDX;
+    int best_free = 0;
+    for (int k = 0; k < 16; k++) {
+      uint32_t j = cs->cust_hand;
+      cs->cust_hand = (cs->cust_hand + 1) % cs->cust_n;
+      int free_ = cs->cust[j].open == 0;
+      if (best == NO_IDX || (free_ && !best_free) ||
+          (free_ == best_free && cs->cust[j].touched < cs->cust[best].touched)) {
+        best = j;
+        best_free = free_;
+      }
+    }
+    i = best;
+    itab_del(&cs->cidx, fp_of(cs->cust[i].hash), i);
+  }
+  c = &cs->cust[i];
+  memset(c, 0, sizeof *c);
+  c->hash = h;
+  c->touched = ts;
+  for (int k = 0; k < CXP_CAT__COUNT; k++) c->last_fail[k] = INT64_MIN;
+  itab_put(&cs->cidx, fp_of(h), i);
+  return c;
+}
+
+/* ---- recently closed ----------------------------------------------------- */
+
+static int closed_has(const cxp_cases *cs, uint64_t h) {
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  while ((i = itab_next(&cs->clidx, fp_of(h), &pos)) != NO_IDX)
+    if (cs->closed[i] == h) return 1;
+  return 0;
+}
+
+static void closed_add(cxp_cases *cs, uint64_t h) {
+  uint32_t i;
+  if (cs->closed_n < cs->conf.max_closed) {
+    if (cs->closed_n == cs->closed_cap) {
+      uint32_t ncap = cs->closed_cap ? cs->closed_cap * 2 : 64;
+      if (ncap > cs->conf.max_closed) ncap = cs->conf.max_closed;
+      uint64_t *nc = realloc(cs->closed, (size_t)ncap * sizeof *nc);
+      if (nc == NULL) abort();
+      cs->closed = nc;
+      cs->closed_cap = ncap;
+    }
+    i = cs->closed_n++;
+  } else {
+    /* Full: the oldest goes (a ring). */
+    i = cs->closed_pos;
+    cs->closed_pos = (cs->closed_pos + 1) % cs->closed_n;
+    itab_del(&cs->clidx, fp_of(cs->closed[i]), i);
+  }
+  cs->closed[i] = h;
+  itab_put(&cs->clidx, fp_of(h), i);
+}
+
+/* ---- case slots ---------------------------------------------------------- */
+
+static cslot *case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t h,
+                        uint32_t *out_idx) {
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  while ((i = itab_next(&cs->idx, fp_of(h), &pos)) != NO_IDX) {
+    cslot *s = slot_at(cs, i);
+    if (s->len[0] == n && memcmp(ids_of(s), id, n) == 0) {
+      if (out_idx) *out_idx = i;
+      return s;
+    }
+  }
+  return NULL;
+}
+
+static uint32_t slot_alloc(cxp_cases *cs) {
+  if (cs->free_head != NO_IDX) {
+    uint32_t i = cs->free_head;
+    cs->free_head = slot_at(cs, i)->older;
+    return i;
+  }
+  /* Fewer than max_open slots exist, else one would be free: the caller
+   * made room. */
+  uint32_t i = cs->n_slots++;
+  if (i / SLOTS_PER_CHUNK == cs->n_chunks) {
+    cslot *c = malloc(SLOTS_PER_CHUNK * sizeof *c);
+    if (c == NULL) abort();
+    cs->chunks[cs->n_chunks++] = c;
+  }
+  return i;
+}
+
+static int64_t dl_base(const cslot *s, int d) {
+  return d == CXP_DL_FOLLOW_UP ? s->at[CXP_STEP_RESOLVED] : s->opened_at;
+}
+
+static int64_t dl_done(const cslot *s, int d) {
+  static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
+                                             CXP_STEP_FOLLOWED_UP};
+  return s->at[step_of[d]];
+}
+
+static int64_t dl_deadline(const cxp_cases *cs, const cslot *s, int d) {
+  int64_t b = dl_base(s, d);
+  if (b == NEVER) return NEVER;
+  return b + cs->allowed[(s->flags & F_PREMIUM) != 0][s->sev - 1][d];
+}
+
+/* When the deadline's next escalation level falls due, or NEVER when it
+ * cannot breach any more (no base yet, all levels fired, or done first). */
+static int64_t dl_due(const cxp_cases *cs, const cslot *s, int d) {
+  int64_t b = dl_base(s, d);
+  int k = s->level[d];
+  if (b == NEVER || k >= CXP_CASES_LEVELS) return NEVER;
+  int64_t t = b + cs->esc[(s->flags & F_PREMIUM) != 0][s->sev - 1][d][k];
+  return dl_done(s, d) <= t ? NEVER : t;
+}
+
+static int64_t close_at(const cxp_cases *cs, const cslot *s) {
+  int64_t r = s->at[CXP_STEP_RESOLVED], f = s->at[CXP_STEP_FOLLOWED_UP];
+  int p = (s->flags & F_PREMIUM) != 0;
+  if (r != NEVER && f != NEVER) return (r > f ? r : f) + cs->conf.settle_ms;
+  if (r == NEVER) return s->opened_at + cs->abandon[p][s->sev - 1][0];
+  return r + cs->abandon[p][s->sev - 1][1];
+}
+
+/* Recomputes what depends on the case's times (pending deadlines, overdue,
+ * its next due) after any change, keeps the counters, and schedules the
+ * next due. Every case always has one: its closing time at the latest. */
+static void refresh(cxp_cases *cs, uint32_t idx) {
+  cslot *s = slot_at(cs, idx);
+  uint8_t pend = 0;
+  int overdue = 0;
+  int64_t next = close_at(cs, s);
+  for (int d = 0; d < CXP_DL__COUNT; d++) {
+    int64_t t = dl_due(cs, s, d);
+    if (t != NEVER) {
+      pend |= (uint8_t)(1u << d);
+      if (t < next) next = t;
+    }
+    if (s->level[d] > 0 && dl_done(s, d) == NEVER) overdue = 1;
+  }
+  cs->st.open_deadlines += (uint32_t)__builtin_popcount(pend);
+  cs->st.open_deadlines -= (uint32_t)__builtin_popcount(s->pend);
+  s->pend = pend;
+  if (overdue != ((s->flags & F_OVERDUE) != 0)) {
+    ccust *c = cust_find(cs, s->cust_hash);
+    if (overdue) {
+      s->flags |= F_OVERDUE;
+      if (c && c->overdue < UINT16_MAX) c->overdue++;
+    } else {
+      s->flags &= (uint8_t)~F_OVERDUE;
+      if (c && c->overdue > 0) c->overdue--;
+    }
+  }
+  if (next != s->next_due) {
+    s->next_due = next;
+    heap_push(cs, next, idx, s->seq);
+  }
+}
+
+static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o) {
+  const char *p = ids_of(s);
+  memset(o, 0, sizeof *o);
+  cxp_str *strs[4] = {&o->case_id, &o->customer_id, &o->segment, &o->touchpoint};
+  for (int i = 0; i < 4; i++) {
+    *strs[i] = (cxp_str){s->len[i] ? p : NULL, s->len[i]};
+    p += s->len[i];
+  }
+  o->customer_hash = s->cust_hash;
+  o->kind = (cxp_case_kind)s->kind;
+  o->category = (cxp_case_category)s->cat;
+  o->severity = s->sev;
+  o->base_severity = s->base_sev;
+  o->priority = s->prio;
+  o->premium = (s->flags & F_PREMIUM) != 0;
+  o->provider = (s->flags & F_PROVIDER) != 0;
+  o->opened_at = s->opened_at;
+  for (int d = 0; d < CXP_DL__COUNT; d++) {
+    int64_t t = dl_deadline(cs, s, d);
+    o->deadline[d] = t == NEVER ? 0 : t;
+    o->level[d] = s->level[d];
+  }
+  for (int k = 0; k < CXP_STEP__COUNT; k++) o->done_at[k] = s->at[k] == NEVER ? 0 : s->at[k];
+}
+
+/* Reports the outcome and frees the slot. `at`: the event time it closes
+ * at (its closing due, or the clock for an eviction). */
+static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at) {
+  cslot *s = slot_at(cs, idx);
+  cxp_case_info info;
+  cxp_case_outcome o;
+  fill_info(cs, s, &info);
+  memset(&o, 0, sizeof o);
+  o.c = &info;
+  o.end = end;
+  o.closed_at = at;
+  for (int d = 0; d < CXP_DL__COUNT; d++) {
+    int64_t dl = dl_deadline(cs, s, d);
+    /* A follow-up without a resolution has no deadline: it is missed. */
+    if (dl == NEVER || dl_done(s, d) > dl) o.missed |= 1u << d;
+    if (s->level[d] > o.max_level) o.max_level = s->level[d];
+  }
+  o.well = end == CXP_CASE_END_CLOSED && o.missed == 0;
+  int64_t a = s->at[CXP_STEP_ACKNOWLEDGED], r = s->at[CXP_STEP_RESOLVED];
+  /* A step stamped before the opening (clocks of two systems) took no time. */
+  o.tta_ms = a == NEVER ? -1 : a > s->opened_at ? a - s->opened_at : 0;
+  o.ttr_ms = r == NEVER ? -1 : r > s->opened_at ? r - s->opened_at : 0;
+  o.preempted = s->provider_at != NEVER && s->provider_at < s->complaint_at;
+  o.compensation = s->amount;
+  o.root_cause_fixed = (s->flags & F_ROOT_FIXED) != 0;
+  ccust *c = cust_find(cs, s->cust_hash);
+  if (c) {
+    if (c->open > 0) c->open--;
+    if ((s->flags & F_OVERDUE) && c->overdue > 0) c->overdue--;
+    if (end != CXP_CASE_END_EVICTED) c->cohort = o.well ? CXP_COHORT_WELL : CXP_COHORT_POORLY;
+    o.cohort = (cxp_case_cohort)c->cohort;
+  } else {
+    o.cohort = end == CXP_CASE_END_EVICTED ? CXP_COHORT_PENDING
+               : o.well                    ? CXP_COHORT_WELL
+                                           : CXP_COHORT_POORLY;
+  }
+  cs->st.closed++;
+  if (o.well)
+    cs->st.well++;
+  else
+    cs->st.poorly++;
+  if (end == CXP_CASE_END_ABANDONED) cs->st.abandoned++;
+  if (end == CXP_CASE_END_EVICTED) cs->st.evicted++;
+  cs->fired++;
+  if (cs->cb.on_outcome) cs->cb.on_outcome(cs->cb.opaque, &o);
+
+  /* Only the hash stays, to recognise late events for the case. */
+  closed_add(cs, case_hash(ids_of(s), s->len[0]));
+  itab_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
+  cs->st.open_deadlines -= (uint32_t)__builtin_popcount(s->pend);
+  if (s->older != NO_IDX)
+    slot_at(cs, s->older)->newer = s->newer;
+  else
+    cs->oldest = s->newer;
+  if (s->newer != NO_IDX)
+    slot_at(cs, s->newer)->older = s->older;
+  else
+    cs->newest = s->older;
+  if (s->flags & F_HEAP_IDS) {
+    cs->heap_ids_bytes -= (size_t)s->len[0] + s->len[1] + s->len[2] + s->len[3];
+    free(s->ids.out);
+  }
+  s->flags = 0;
+  s->older = cs->free_head;
+  cs->free_head = idx;
+  cs->st.open--;
+}
+
+/* Fires what falls due at `due` for one case: its breaches, then its close. */
+static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
+  cslot *s = slot_at(cs, idx);
+  int64_t closing = close_at(cs, s);
+  for (int d = 0; d < CXP_DL__COUNT; d++) {
+    if (dl_due(cs, s, d) != due) continue;
+    int level = ++s->level[d];
+    cxp_case_info info;
+    fill_info(cs, s, &info);
+    int64_t done = dl_done(s, d);
+    int64_t dl = dl_deadline(cs, s, d);
+    cxp_case_breach b = {&info, (cxp_case_deadline)d, level, due, dl,
+                         s->prio - (level - 1) < 1 ? 1 : s->prio - (level - 1),
+                         done == NEVER ? 0 : done};
+    cs->st.breaches[level - 1]++;
+    cs->fired++;
+    if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, &b);
+  }
+  if (closing <= due) {
+    int both = s->at[CXP_STEP_RESOLVED] != NEVER && s->at[CXP_STEP_FOLLOWED_UP] != NEVER;
+    close_case(cs, idx, both ? CXP_CASE_END_CLOSED : CXP_CASE_END_ABANDONED, closing);
+    return;
+  }
+  /* Forget the due just served, so that refresh schedules the next one even
+   * when it falls at the same instant (two levels rounding to one time). */
+  s->next_due = NEVER;
+  refresh(cs, idx);
+}
+
+/* ---- parked steps --------------------------------------------------------- */
+
+static void parked_free(cxp_cases *cs, uint32_t i, uint64_t h) {
+  pslot *p = &cs->parked[i];
+  itab_del(&cs->pidx, fp_of(h), i);
+  p->seq = 0;
+  p->next_free = cs->parked_free;
+  cs->parked_free = i;
+  cs->st.parked_now--;
+}
+
+static void expire_parked(cxp_cases *cs, uint32_t i) {
+  pslot *p = &cs->parked[i];
+  cxp_case_expired e;
+  e.type = (cxp_event_type)p->type;
+  e.case_id = (cxp_str){p->s, p->lcase};
+  e.customer_id = (cxp_str){p->s + ID_MAX, p->lcust};
+  e.event_id = (cxp_str){p->s + 2 * ID_MAX, p->levid};
+  e.ts_ms = p->ts;
+  e.arrival_wall_ms = p->arrival;
+  e.token = p->token;
+  snprintf(cs->detail, sizeof cs->detail, "%s for unknown case '%.*s' (waited %lld s)",
+           cxp_event_type_name(e.type), (int)p->lcase, p->s,
+           (long long)(cs->conf.park_ms / 1000));
+  e.detail = cs->detail;
+  cs->st.parked_expired++;
+  cs->fired++;
+  if (cs->cb.on_expired) cs->cb.on_expired(cs->cb.opaque, &e);
+  parked_free(cs, i, case_hash(p->s, p->lcase));
+}
+
+/* Sets a step's time (the earliest wins); 1 when anything changed. */
+static int apply_step(cslot *s, int step, int64_t ts, double amount, int root_fixed) {
+  int changed = 0;
+  if (ts < s->at[step]) {
+    s->at[step] = ts;
+    changed = 1;
+  }
+  if (step == CXP_STEP_COMPENSATED && amount > s->amount) {
+    s->amount = amount;
+    changed = 1;
+  }
+  if (step == CXP_STEP_RESOLVED && root_fixed && !(s->flags & F_ROOT_FIXED)) {
+    s->flags |= F_ROOT_FIXED;
+    changed = 1;
+  }
+  return changed;
+}
+
+static int take_parked(cxp_cases *cs, cslot *s, uint64_t h) {
+  int n = 0;
+  const char *id = ids_of(s);
+  for (;;) {
+    size_t pos = SIZE_MAX;
+    uint32_t i;
+    while ((i = itab_next(&cs->pidx, fp_of(h), &pos)) != NO_IDX) {
+      const pslot *p = &cs->parked[i];
+      if (p->lcase == s->len[0] && memcmp(p->s, id, p->lcase) == 0) break;
+    }
+    if (i == NO_IDX) return n;
+    const pslot *p = &cs->parked[i];
+    apply_step(s, p->type - CXP_EV_REC_ACKNOWLEDGED, p->ts, p->amount, p->root_fixed);
+    /* Its heap entry goes stale with the slot's seq. */
+    parked_free(cs, i, h);
+    cs->st.parked_applied++;
+    n++;
+  }
+}
+
+static cxp_case_result park(cxp_cases *cs, const cxp_event *ev, uint64_t h,
+                            int64_t arrival, const cxp_case_ctx *ctx) {
+  if (cs->st.parked_now >= cs->conf.max_parked) {
+    cs->st.park_full++;
+    return CXP_CASE_PARK_FULL;
+  }
+  uint32_t i;
+  if (cs->parked_free != NO_IDX) {
+    i = cs->parked_free;
+    cs->parked_free = cs->parked[i].next_free;
+  } else {
+    if (cs->parked_slots == cs->parked_cap) {
+      uint32_t ncap = cs->parked_cap ? cs->parked_cap * 2 : 16;
+      if (ncap > cs->conf.max_parked) ncap = cs->conf.max_parked;
+      pslot *np = realloc(cs->parked, (size_t)ncap * sizeof *np);
+      if (np == NULL) abort();
+      cs->parked = np;
+      cs->parked_cap = ncap;
+    }
+    i = cs->parked_slots++;
+  }
+  pslot *p = &cs->parked[i];
+  p->ts = ev->ts_ms;
+  p->arrival = arrival;
+  p->token = ctx->token;
+  p->amount = ev->amount;
+  p->type = (uint8_t)ev->type;
+  p->root_fixed = ev->root_cause_fixed != 0;
+  p->lcase = (uint8_t)ev->case_id.n;
+  p->lcust = (uint8_t)clip_len(&ev->customer_id, ID_MAX);
+  p->levid = (uint8_t)clip_len(&ev->event_id, ID_MAX);
+  memcpy(p->s, ev->case_id.p, p->lcase);
+  if (p->lcust) memcpy(p->s + ID_MAX, ev->customer_id.p, p->lcust);
+  if (p->levid) memcpy(p->s + 2 * ID_MAX, ev->event_id.p, p->levid);
+  p->seq = next_seq(cs);
+  itab_put(&cs->pidx, fp_of(h), i);
+  heap_push(cs, ev->ts_ms + cs->conf.park_ms, PARK_BIT | i, p->seq);
+  cs->st.parked++;
+  cs->st.parked_now++;
+  return CXP_CASE_PARKED;
+}
+
+/* ---- systemic failures ------------------------------------------------------ */
+
+static inline sgroup *group_at(const cxp_cases *cs, uint32_t i) {
+  return (sgroup *)(cs->groups + (size_t)i * cs->gstride);
+}
+
+static void group_free(cxp_cases *cs, uint32_t i) {
+  sgroup *g = group_at(cs, i);
+  itab_del(&cs->gidx, fp_of(g->hash), i);
+  g->live = 0;
+  g->next_free = cs->groups_free;
+  cs->groups_free = i;
+  cs->groups_live--;
+}
+
+/* Forgets the groups whose window ended a whole window before the clock:
+ * failures that late are not counted (see systemic()), so those groups can
+ * never fire again. */
+static void groups_sweep(cxp_cases *cs) {
+  int64_t w = cs->conf.systemic_window_ms;
+  for (uint32_t i = 0; i < cs->groups_n; i++) {
+    sgroup *g = group_at(cs, i);
+    if (g->live && g->start + 2 * w <= cs->clock) group_free(cs, i);
+  }
+}
+
+static void systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cust_hash) {
+  size_t n = clip_len(&ev->touchpoint, ID_MAX);
+  if (n == 0) return; /* not "one touchpoint" */
+  int64_t w = cs->conf.systemic_window_ms, ts = ev->ts_ms;
+  int64_t start = ts / w * w;
+  if (ts % w != 0 && ts < 0) start -= w;
+  if (cs->clock != INT64_MIN && start + 2 * w <= cs->clock) return;
+  uint64_t h = cxp_hash64(ev->touchpoint.p, n,
+                          SEED_GROUP ^ ((uint64_t)start * 0x9e3779b97f4a7c15ULL) ^
+                              ((uint64_t)cat << 56));
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  sgroup *g = NULL;
+  while ((i = itab_next(&cs->gidx, fp_of(h), &pos)) != NO_IDX) {
+    sgroup *x = group_at(cs, i);
+    if (x->hash == h && x->start == start && x->cat == cat && x->tplen == n &&
+        memcmp(x->tp, ev->touchpoint.p, n) == 0) {
+      g = x;
+      break;
+    }
+  }
+  if (g == NULL) {
+    /* A new window: the old ones are forgotten as it starts, so the groups
+     * held are those of the last few windows, not of the whole stream. */
+    if (start > cs->swept_start || cs->groups_live >= cs->conf.max_systemic) {
+      groups_sweep(cs);
+      if (start > cs->swept_start) cs->swept_start = start;
+    }
+    if (cs->groups_live >= cs->conf.max_systemic) {
+      cs->st.systemic_dropped++;
+      return;
+    }
+    if (cs->groups_free != NO_IDX) {
+      i = cs->groups_free;
+      cs->groups_free = group_at(cs, i)->next_free;
+    } else {
+      if (cs->groups_n == cs->groups_cap) {
+        uint32_t ncap = cs->groups_cap ? cs->groups_cap * 2 : 16;
+        if (ncap > cs->conf.max_systemic) ncap = cs->conf.max_systemic;
+        char *ng = realloc(cs->groups, (size_t)ncap * cs->gstride);
+        if (ng == NULL) abort();
+        cs->groups = ng;
+        cs->groups_cap = ncap;
+      }
+      i = cs->groups_n++;
+    }
+    g = group_at(cs, i);
+    g->hash = h;
+    g->start = start;
+    g->cat = (uint8_t)cat;
+    g->n = 0;
+    g->fired = 0;
+    g->live = 1;
+    g->tplen = (uint8_t)n;
+    memcpy(g->tp, ev->touchpoint.p, n);
+    itab_put(&cs->gidx, fp_of(h), i);
+    cs->groups_live++;
+  }
+  if (g->fired) return;
+  for (int k = 0; k < g->n; k++)
+    if (g->cust[k] == cust_hash) return;
+  g->cust[g->n++] = cust_hash;
+  if (g->n < cs->conf.systemic_customers) return;
+  g->fired = 1;
+  cs->st.systemic++;
+  cxp_case_systemic sy = {(cxp_case_category)cat, {g->tp, g->tplen}, start, start + w, g->n, ev};
+  if (cs->cb.on_systemic) cs->cb.on_systemic(cs->cb.opaque, &sy);
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+static int valid_id(const cxp_str *s) { return s->p != NULL && s->n > 0 && s->n <= ID_MAX; }
+
+static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str case_id,
+                                 cxp_case_kind kind, int cat, int sev,
+                                 const cxp_case_ctx *ctx) {
+  if (!valid_id(&case_id) || !valid_id(&ev->customer_id)) return CXP_CASE_BAD_ID;
+  if (sev < 1) sev = 1;
+  if (sev > 4) sev = 4;
+  int provider = kind == CXP_CASE_FAILURE && ev->detected_by.p &&
+                 ev->detected_by.n == 8 && memcmp(ev->detected_by.p, "provider", 8) == 0;
+  int complaint = kind != CXP_CASE_FAILURE;
+  uint64_t h = case_hash(case_id.p, case_id.n);
+  uint32_t idx;
+  cslot *s = case_find(cs, case_id.p, case_id.n, h, &idx);
+  if (s) {
+    /* A second opening event of the same case (the customer complains about
+     * a failure the company reported): the earliest opening and the highest
+     * severity count, and it feeds the pre-emption comparison. */
+    if (ev->ts_ms < s->opened_at) s->opened_at = ev->ts_ms;
+    if (sev < s->base_sev) {
+      int raise = s->base_sev - s->sev;
+      s->base_sev = (uint8_t)sev;
+      s->sev = (uint8_t)(sev - raise < 1 ? 1 : sev - raise);
+      s->prio = (uint8_t)cxp_cases_priority(s->sev, (s->flags & F_PREMIUM) != 0, ctx->value,
+                                            cs->conf.high_value, ctx->churn_band);
+    }
+    if (provider) {
+      s->flags |= F_PROVIDER;
+      if (ev->ts_ms < s->provider_at) s->provider_at = ev->ts_ms;
+    }
+    if (complaint && ev->ts_ms < s->complaint_at) s->complaint_at = ev->ts_ms;
+    cs->st.merged++;
+    refresh(cs, idx);
+    return CXP_CASE_MERGED;
+  }
+  if (closed_has(cs, h)) {
+    cs->st.late++;
+    return CXP_CASE_LATE;
+  }
+  if (cs->st.open >= cs->conf.max_open) close_case(cs, cs->oldest, CXP_CASE_END_EVICTED,
+                                                 cs->clock > cs->max_ts ? cs->clock : cs->max_ts);
+
+  uint64_t ch = cxp_cases_customer_hash(ev->customer_id.p, ev->customer_id.n);
+  ccust *c = cust_get(cs, ch, ev->ts_ms);
+  if (ev->ts_ms > c->touched) c->touched = ev->ts_ms;
+  int repeat = 0;
+  if (kind != CXP_CASE_DETRACTOR) {
+    /* Either order: a failure arriving after a later one of the same
+     * category is just as much a repeat. */
+    int64_t last = c->last_fail[cat];
+    if (last != INT64_MIN && cs->conf.repeat_ms > 0 &&
+        (ev->ts_ms >= last ? ev->ts_ms - last : last - ev->ts_ms) <= cs->conf.repeat_ms)
+      repeat = 1;
+    if (ev->ts_ms > last) c->last_fail[cat] = ev->ts_ms;
+  }
+  if (c->open < UINT16_MAX) c->open++;
+  if (c->cohort == CXP_COHORT_NEVER_FAILED) c->cohort = CXP_COHORT_PENDING;
+
+  idx = slot_alloc(cs);
+  s = slot_at(cs, idx);
+  memset(s, 0, sizeof *s);
+  size_t lens[4] = {case_id.n, ev->customer_id.n, clip_len(&ev->segment, SEG_MAX),
+                    clip_len(&ev->touchpoint, ID_MAX)};
+  const char *src[4] = {case_id.p, ev->customer_id.p, ev->segment.p, ev->touchpoint.p};
+  size_t total = lens[0] + lens[1] + lens[2] + lens[3];
+  char *dst = s->ids.in;
+  if (total > IDS_INLINE) {
+    dst = malloc(total);
+    if (dst == NULL) abort();
+    s->ids.out = dst;
+    s->flags |= F_HEAP_IDS;
+    cs->heap_ids_bytes += total;
+  }
+  for (int k = 0; k < 4; k++) {
+    s->len[k] = (uint8_t)lens[k];
+    if (lens[k]) memcpy(dst, src[k], lens[k]);
+    dst += lens[k];
+  }
+  s->opened_at = ev->ts_ms;
+  for (int k = 0; k < CXP_STEP__COUNT; k++) s->at[k] = NEVER;
+  s->provider_at = provider ? ev->ts_ms : NEVER;
+  s->complaint_at = complaint ? ev->ts_ms : NEVER;
+  s->next_due = NEVER;
+  s->cust_hash = ch;
+  s->seq = next_seq(cs);
+  s->base_sev = (uint8_t)sev;
+  s->sev = (uint8_t)(repeat && sev > 1 ? sev - 1 : sev);
+  s->cat = (uint8_t)cat;
+  s->kind = (uint8_t)kind;
+  s->flags |= F_LIVE;
+  if (provider) s->flags |= F_PROVIDER;
+  if (repeat) s->flags |= F_REPEAT;
+  int premium = lens[2] && cxp_list_has(cs->conf.premium_segments, ev->segment.p, lens[2]);
+  if (premium) s->flags |= F_PREMIUM;
+  s->prio = (uint8_t)cxp_cases_priority(s->sev, premium, ctx->value, cs->conf.high_value,
+                                        ctx->churn_band);
+  s->newer = NO_IDX;
+  s->older = cs->newest;
+  if (cs->newest != NO_IDX)
+    slot_at(cs, cs->newest)->newer = idx;
+  else
+    cs->oldest = idx;
+  cs->newest = idx;
+  itab_put(&cs->idx, fp_of(h), idx);
+  cs->st.open++;
+  if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
+  cs->st.opened++;
+  if (repeat) cs->st.repeats++;
+
+  int applied = cs->st.parked_now ? take_parked(cs, s, h) : 0;
+  refresh(cs, idx);
+
+  cxp_case_info info;
+  fill_info(cs, s, &info);
+  cxp_case_opened o = {&info, ev, repeat, NULL, 0, applied};
+  o.solution = cxp_solutions_lookup(cs->sol, cat, s->sev, ev->segment.p, lens[2],
+                                    &o.solution_fallback);
+  if (cs->cb.on_opened) cs->cb.on_opened(cs->cb.opaque, &o);
+  if (kind != CXP_CASE_DETRACTOR) systemic(cs, ev, cat, ch);
+  return CXP_CASE_OPENED;
+}
+
+static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
+                            const cxp_case_ctx *ctx) {
+  if (!valid_id(&ev->case_id)) return CXP_CASE_BAD_ID;
+  uint64_t h = case_hash(ev->case_id.p, ev->case_id.n);
+  uint32_t idx;
+  cslot *s = case_find(cs, ev->case_id.p, ev->case_id.n, h, &idx);
+  if (s == NULL) {
+    if (closed_has(cs, h)) {
+      cs->st.late++;
+      return CXP_CASE_LATE;
+    }
+    return park(cs, ev, h, arrival, ctx);
+  }
+  if (!apply_step(s, ev->type - CXP_EV_REC_ACKNOWLEDGED, ev->ts_ms, ev->amount,
+                  ev->root_cause_fixed)) {
+    cs->st.duplicates++;
+    return CXP_CASE_DUPLICATE;
+  }
+  cs->st.steps++;
+  refresh(cs, idx);
+  return CXP_CASE_STEP;
+}
+
+/* ---- the clock ------------------------------------------------------------ */
+
+/* Moves the clock (never back) and serves every heap entry due by it, in
+ * (due, seq) order. Also runs when the clock did not move: a step or an
+ * opening in the past can make a due that has already passed. */
+static void advance(cxp_cases *cs, int64_t clock) {
+  if (clock > cs->clock) cs->clock = clock;
+  while (cs->heap_n > 0 && cs->heap[0].due <= cs->clock) {
+    tentry e = heap_pop(cs);
+    if (!entry_live(cs, &e)) continue;
+    if (e.idx & PARK_BIT)
+      expire_parked(cs, e.idx & ~PARK_BIT);
+    else
+      fire_case(cs, e.idx, e.due);
+  }
+}
+
+cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
+                              const cxp_case_ctx *ctx) {
+  static const cxp_case_ctx none = {0, -1, 0};
+  if (ctx == NULL) ctx = &none;
+  int64_t ts = ev->ts_ms;
+  if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
+  cs->has_ts = 1;
+  cs->last_ts = ts;
+  cs->last_arrival = arrival_wall_ms;
+  cxp_case_result r = CXP_CASE_NONE;
+  switch (ev->type) {
+    case CXP_EV_FAILURE:
+    case CXP_EV_COMPLAINT: {
+      int cat = ev->category.p ? cxp_case_category_parse(ev->category.p, ev->category.n) : -1;
+      if (cat < 0) cat = CXP_CAT_OTHER;
+      r = open_case(cs, ev, ev->case_id,
+                    ev->type == CXP_EV_FAILURE ? CXP_CASE_FAILURE : CXP_CASE_COMPLAINT, cat,
+                    ev->severity, ctx);
+      break;
+    }
+    case CXP_EV_NPS:
+      if (cs->conf.detractor_cases && ev->score >= 0 && ev->score <= 6) {
+        /* The closed loop's own id, unless the response names its case.
+         * Scores 0-3 are the angriest detractors: major; 4-6 minor (the
+         * closed-loop alert's P2 / P3). */
+        char id[20];
+        cxp_str cid = ev->case_id;
+        if (!valid_id(&cid)) {
+          cxp_cases_detractor_id(id, cs->conf.pipeline, ev->customer_id, ev->event_id);
+          cid = (cxp_str){id, 19};
+        }
+        r = open_case(cs, ev, cid, CXP_CASE_DETRACTOR, CXP_CAT_OTHER, ev->score <= 3 ? 2 : 3,
+                      ctx);
+      }
+      break;
+    case CXP_EV_REC_ACKNOWLEDGED:
+    case CXP_EV_REC_APOLOGIZED:
+    case CXP_EV_REC_COMPENSATED:
+    case CXP_EV_REC_RESOLVED:
+    case CXP_EV_REC_FOLLOWED_UP:
+      r = step(cs, ev, arrival_wall_ms, ctx);
+      break;
+    default:
+      break;
+  }
+  advance(cs, cs->max_ts);
+  return r;
+}
+
+int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
+  if (!cs->has_ts || cs->last_arrival <= 0 || now_wall_ms <= cs->last_arrival) return 0;
+  int64_t clock = cs->last_ts + (now_wall_ms - cs->last_arrival);
+  if (clock < cs->max_ts) clock = cs->max_ts;
+  int before = cs->fired;
+  advance(cs, clock);
+  return cs->fired - before;
+}
+
+int64_t cxp_cases_next_wall(const cxp_cases *cs) {
+  if (cs->heap_n == 0 || !cs->has_ts || cs->last_arrival <= 0) return 0;
+  return cs->last_arrival + (cs->heap[0].due - cs->last_ts);
+}
+
+int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
+
+/* ---- queries -------------------------------------------------------------- */
+
+int cxp_cases_get(const cxp_cases *cs, const char *case_id, size_t n, cxp_case_info *out) {
+  const cslot *s = case_find(cs, case_id, n, case_hash(case_id, n), NULL);
+  if (s == NULL) return -1;
+  fill_info(cs, s, out);
+  return 0;
+}
+
+void cxp_cases_customer(const cxp_cases *cs, const char *customer_id, size_t n,
+                        cxp_case_customer *out) {
+  const ccust *c = cust_find(cs, cxp_cases_customer_hash(customer_id, n));
+  out->cohort = c ? (cxp_case_cohort)c->cohort : CXP_COHORT_NEVER_FAILED;
+  out->open = c ? c->open : 0;
+  out->overdue = c ? c->overdue : 0;
+}
+
+cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
+  cxp_cases_stats st = cs->st;
+  st.customers = cs->cust_n;
+  return st;
+}
+
+size_t cxp_cases_bytes(const cxp_cases *cs) {
+  return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
+         (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
+         itab_bytes(&cs->idx) + (size_t)cs->heap_cap * sizeof *cs->heap +
+         (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) +
+         (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
+         (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
+         (size_t)cs->groups_cap * cs->gstride + itab_bytes(&cs->gidx) +
+         (cs->own_sol ? sizeof *cs->own_sol + sizeof *cs->own_sol->e : 0);
+}
+
+size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {
+  (void)cs;
+  /* The index is at most half full: at least two entries per case. */
+  return sizeof(cslot) + 2 * sizeof(uint64_t) + sizeof(tentry);
+}

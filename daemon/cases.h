@@ -1,0 +1,368 @@
+/* Service-failure recovery cases (domain.md section 5, issue 4): cases,
+ * deadlines, escalation, repeats, systemic failures, the solution library
+ * and outcomes.
+ *
+ * Pure functional core: no clock reads, no libuv, no librdkafka. Time comes
+ * in as arguments: each event's own time, the wall time at which the shell
+ * received it, and the wall time of a tick (as in window.h).
+ *
+ * Flow. Each input partition owns one cxp_cases. The caller hands it every
+ * decoded event of the partition (cxp_cases_add), not only the case events:
+ * every event moves the partition's clock. service.failure, complaint and a
+ * detractor NPS response (0-6) open a case; recovery.* events mark its steps;
+ * everything else only moves the clock. What happens goes out synchronously
+ * through the callbacks of cxp_cases_cbs, with plain structs the caller turns
+ * into alerts (recovery.required, recovery.sla_breached, segment.anomaly),
+ * dead letters and indicator counts. The callbacks must not call back into
+ * the same cxp_cases; the strings they see are valid only during the call.
+ *
+ * Time rules, precisely:
+ * - The clock is the largest event time seen on the partition or, when the
+ *   partition is quiet and ticked, its last event's time plus the wall time
+ *   elapsed since that event arrived. It never moves back.
+ * - Deadlines, by severity and segment (premium segments x premium_factor):
+ *   acknowledge and resolve from the case's opening (its earliest opening
+ *   event's time); follow up from the resolution (the earliest resolved
+ *   step). A step is in time when its earliest time is <= its deadline.
+ * - Escalation level k (1..3) of a step falls due at base + escalation[k-1]
+ *   x the step's allowed time (1x, 2x, 4x by default). When the clock reaches
+ *   it and the step was not done by then in event time (not known at all,
+ *   or known with a later time), recovery.sla_breached goes out; a step done
+ *   before a level's due stops that level and every later one. A step that
+ *   arrives late with a time after the due breaches the same whether it
+ *   arrived before or after the clock got there (done_at says so). A step
+ *   that arrives only after the clock passed a due, with an earlier time,
+ *   cannot recall the breach already sent; the outcome still judges it by
+ *   its own time. Breaches fire in (due, opening order) order.
+ * - Steps may come in any order, and twice: the earliest time of each counts.
+ * - A case closes, and its outcome goes out, settle_ms after it is both
+ *   resolved and followed up (a step arriving shortly after still counts),
+ *   or abandoned when it is not resolved within abandon_factor x its resolve
+ *   time (or not followed up within abandon_factor x its follow-up time after
+ *   resolution), or evicted (max_open reached: the case opened least recently
+ *   closes to make room). Its slot is freed at once; only a 64-bit hash of
+ *   its case_id stays in a bounded "recently closed" set, so a step or a
+ *   repeated opening event for it is recognised (CXP_CASE_LATE), not parked.
+ * - A step for an unknown case is parked for park_ms of event time (from the
+ *   step's own time); when its case opens it is applied; when the clock
+ *   passes, on_expired gets it to dead-letter.
+ * - Recovered well: acknowledged, resolved and followed up, each in time.
+ *   Anything else (a step late or missing, abandoned, evicted) is poorly.
+ */
+#ifndef CXP_CASES_H
+#define CXP_CASES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+
+/* The recovery steps, in the order of the recovery.* event types. */
+typedef enum {
+  CXP_STEP_ACKNOWLEDGED,
+  CXP_STEP_APOLOGIZED,
+  CXP_STEP_COMPENSATED,
+  CXP_STEP_RESOLVED,
+  CXP_STEP_FOLLOWED_UP,
+  CXP_STEP__COUNT
+} cxp_case_step;
+
+/* The steps with a deadline. */
+typedef enum { CXP_DL_ACKNOWLEDGE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP, CXP_DL__COUNT } cxp_case_deadline;
+
+/* Failure categories (domain.md s.2), in the decoder's order. */
+typedef enum {
+  CXP_CAT_DESIGN,
+  CXP_CAT_OPERATIONAL,
+  CXP_CAT_COMMUNICATION,
+  CXP_CAT_REPUTATIONAL,
+  CXP_CAT_PROMISE,
+  CXP_CAT_OTHER,
+  CXP_CAT__COUNT
+} cxp_case_category;
+
+typedef enum { CXP_CASE_FAILURE, CXP_CASE_COMPLAINT, CXP_CASE_DETRACTOR } cxp_case_kind;
+
+/* Recovery-paradox cohort of a customer, by the outcome of his latest
+ * closed case (evictions aside: they say nothing about the recovery). */
+typedef enum {
+  CXP_COHORT_NEVER_FAILED, /* no case seen (or forgotten: see max_customers) */
+  CXP_COHORT_PENDING,      /* a case opened, none closed yet */
+  CXP_COHORT_WELL,
+  CXP_COHORT_POORLY
+} cxp_case_cohort;
+
+typedef enum {
+  CXP_CASE_END_CLOSED,    /* resolved and followed up */
+  CXP_CASE_END_ABANDONED, /* not resolved, or not followed up, in abandon_factor x time */
+  CXP_CASE_END_EVICTED    /* closed early to stay under max_open */
+} cxp_case_end;
+
+/* What cxp_cases_add did with an event. */
+typedef enum {
+  CXP_CASE_NONE,        /* not a case event (only the clock moved), or a non-detractor NPS */
+  CXP_CASE_OPENED,      /* a new case (on_opened was called) */
+  CXP_CASE_MERGED,      /* a second opening event of an open case */
+  CXP_CASE_STEP,        /* a step applied */
+  CXP_CASE_DUPLICATE,   /* a step already known at the same or an earlier time */
+  CXP_CASE_PARKED,      /* a step for an unknown case, kept for park_ms */
+  CXP_CASE_LATE,        /* an event for a case closed recently: nothing changed */
+  CXP_CASE_PARK_FULL,   /* a step for an unknown case, and max_parked are kept: the
+                           caller dead-letters it now */
+  CXP_CASE_BAD_ID       /* case_id (or customer_id) missing or over 128 bytes */
+} cxp_case_result;
+
+/* One solution library entry: what to do for (category, severity, segment). */
+#define CXP_SOL_NAME_MAX 64
+typedef struct cxp_solution {
+  int category; /* cxp_case_category, or -1: any */
+  int severity; /* 1..4, or 0: any */
+  char segment[CXP_SOL_NAME_MAX + 1]; /* "": any */
+  char actions[CXP_LIST_MAX];         /* a rendered JSON array of strings */
+  char compensation[CXP_SOL_NAME_MAX + 1]; /* compensation band */
+  char role[CXP_SOL_NAME_MAX + 1];    /* role authorised to act */
+} cxp_solution;
+
+typedef struct cxp_solutions cxp_solutions;
+
+/* The built-in library: one default entry (acknowledge, apologize,
+ * fix_and_resolve, follow_up; compensation "none"; role "frontline_agent"). */
+cxp_solutions *cxp_solutions_create_default(void);
+/* From a JSON array of entries (the pipeline file's recovery.solutions):
+ * {"category": "operational", "severity": 2, "segment": "gold",
+ *  "actions": ["..."], "compensation": "voucher_small", "role": "team_lead"}.
+ * category, severity and segment are optional ("any"); a segment needs a
+ * severity and a severity a category, so that the fallbacks below reach
+ * every entry; actions and role are required; compensation defaults to
+ * "none". Exactly one entry must have none of the three: the default.
+ * NULL with a sentence naming the entry and the member in err. */
+struct cJSON;
+cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_t errlen);
+void cxp_solutions_destroy(cxp_solutions *s);
+int cxp_solutions_count(const cxp_solutions *s);
+/* The entry for (category, severity, segment): exact, else (category,
+ * severity, any segment), else (category, any, any), else the default.
+ * *fallback (may be NULL) gets 0..3 for which of the four matched. Never
+ * NULL for a library built by the functions above. */
+const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, int severity,
+                                         const char *segment, size_t seg_len, int *fallback);
+
+#define CXP_CASES_LEVELS 3
+
+typedef struct cxp_cases_conf {
+  /* Part of a detractor's generated case_id, as core.c's closed loop makes
+   * it, so that the closed-loop alert and the case share the id. */
+  char pipeline[CXP_SOL_NAME_MAX + 1];
+  int64_t ack_ms[4];     /* by severity 1..4 (index severity - 1) */
+  int64_t resolve_ms[4];
+  int64_t follow_up_ms;  /* from the resolution */
+  char premium_segments[CXP_LIST_MAX]; /* rendered JSON array, as pipeline.h keeps it */
+  double premium_factor; /* deadlines of premium segments are multiplied by this */
+  double escalation[CXP_CASES_LEVELS]; /* level k at escalation[k-1] x the allowed time */
+  double abandon_factor; /* > escalation[2] */
+  int64_t settle_ms;     /* from resolved + followed up to the outcome */
+  int64_t park_ms;       /* how long a step waits for its case */
+  uint32_t max_parked;
+  uint32_t max_open;     /* open cases per partition */
+  uint32_t max_closed;   /* recently closed case hashes remembered */
+  int64_t repeat_ms;     /* same category, same customer within this: severity + 1 */
+  uint32_t max_customers; /* per-customer memory (repeats, cohorts, open counts) */
+  int64_t systemic_window_ms;
+  int systemic_customers; /* distinct customers, 1..64 */
+  uint32_t max_systemic;  /* (category, touchpoint, window) groups tracked at once */
+  double high_value;      /* a customer value at or over this lifts priority; <= 0: off */
+  int detractor_cases;    /* open cases on detractor NPS responses */
+  /* The library lookups use; NULL: the built-in default. Not owned: it must
+   * outlive the cxp_cases. */
+  const cxp_solutions *solutions;
+} cxp_cases_conf;
+
+/* domain.md s.5: acknowledge 15 min / 1 h / 4 h / 24 h, resolve 4 h / 24 h /
+ * 72 h / 7 d, follow up 72 h; premium ["gold","platinum","premium"] x 0.5;
+ * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
+ * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
+ * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
+ * cases on; pipeline "default". */
+void cxp_cases_conf_defaults(cxp_cases_conf *c);
+/* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */
+int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen);
+
+/* A case as the callbacks see it. Strings point into the module's memory and
+ * are valid only during the call. Times are event times in epoch ms; 0 means
+ * none (as alert.h's deadline_ms). */
+typedef struct cxp_case_info {
+  cxp_str case_id, customer_id, segment, touchpoint;
+  uint64_t customer_hash; /* cxp_cases_customer_hash of customer_id */
+  cxp_case_kind kind;
+  cxp_case_category category;
+  int severity;      /* 1..4 after repeat raising */
+  int base_severity; /* as the events gave it */
+  int priority;      /* 1..4: from severity, lifted once for premium/value/churn */
+  int premium;
+  int provider;      /* some opening event had detected_by: provider */
+  int64_t opened_at;
+  int64_t deadline[CXP_DL__COUNT]; /* follow-up: 0 until resolved */
+  int64_t done_at[CXP_STEP__COUNT]; /* earliest time of each step, 0 when not done */
+  int level[CXP_DL__COUNT];        /* escalation levels fired so far */
+} cxp_case_info;
+
+typedef struct cxp_case_opened {
+  const cxp_case_info *c;
+  const cxp_event *ev;          /* the opening event */
+  int repeat;                   /* severity raised: same category within repeat_ms */
+  const cxp_solution *solution; /* actions, compensation band, role */
+  int solution_fallback;        /* 0 exact .. 3 default */
+  int parked_applied;           /* parked steps applied before this call */
+} cxp_case_opened;
+
+typedef struct cxp_case_breach {
+  const cxp_case_info *c;
+  cxp_case_deadline deadline; /* the overdue step */
+  int level;                  /* 1..3 */
+  int64_t due;                /* when this level fell due (the alert's event time) */
+  int64_t deadline_ms;        /* the step's deadline (level 1's due) */
+  int priority;               /* the case's priority lifted by level - 1 */
+  int64_t done_at;            /* 0, or when the step was done, after due (late) */
+} cxp_case_breach;
+
+typedef struct cxp_case_systemic {
+  cxp_case_category category;
+  cxp_str touchpoint;
+  int64_t window_start, window_end;
+  int customers;              /* distinct customers counted: systemic_customers */
+  const cxp_event *ev;        /* the event that reached the threshold */
+} cxp_case_systemic;
+
+typedef struct cxp_case_outcome {
+  const cxp_case_info *c;
+  cxp_case_end end;
+  int well;
+  unsigned missed;    /* bit (1 << cxp_case_deadline) per step late or missing */
+  int64_t closed_at;  /* its closing time (settle or abandon due); the clock when evicted */
+  int64_t tta_ms, ttr_ms; /* time to acknowledge, to resolve; -1 when not done */
+  int preempted;      /* provider detected it before any complaint on the case */
+  int max_level;      /* highest escalation level fired */
+  double compensation; /* largest recovery.compensated amount */
+  int root_cause_fixed;
+  cxp_case_cohort cohort; /* the customer's cohort after this outcome */
+} cxp_case_outcome;
+
+/* A parked step whose case never came: to dead-letter, with detail. */
+typedef struct cxp_case_expired {
+  cxp_event_type type;
+  cxp_str case_id, customer_id, event_id;
+  int64_t ts_ms, arrival_wall_ms;
+  int64_t token;      /* as passed to cxp_cases_add (e.g. the input offset) */
+  const char *detail; /* "recovery.resolved for unknown case 'X' (waited 3600 s)" */
+} cxp_case_expired;
+
+typedef struct cxp_cases_cbs {
+  void (*on_opened)(void *opaque, const cxp_case_opened *o);
+  void (*on_breach)(void *opaque, const cxp_case_breach *b);
+  void (*on_systemic)(void *opaque, const cxp_case_systemic *s);
+  void (*on_outcome)(void *opaque, const cxp_case_outcome *o);
+  void (*on_expired)(void *opaque, const cxp_case_expired *e);
+  void *opaque;
+} cxp_cases_cbs;
+
+/* What the caller knows about the customer and the message. */
+typedef struct cxp_case_ctx {
+  double value;   /* customer value (e.g. CLV); lifts priority at high_value */
+  int churn_band; /* 0 low, 1 medium, 2 high (lifts priority), -1 unknown */
+  int64_t token;  /* returned with an expired parked step */
+} cxp_case_ctx;
+
+typedef struct cxp_cases_stats {
+  uint64_t opened, merged, steps, duplicates, late;
+  uint64_t parked, parked_applied, parked_expired, park_full;
+  uint64_t breaches[CXP_CASES_LEVELS]; /* by level */
+  uint64_t closed, well, poorly, abandoned, evicted;
+  uint64_t repeats, systemic, systemic_dropped;
+  uint32_t open, open_max;  /* cases open now; most ever */
+  uint32_t open_deadlines;  /* steps of open cases still able to breach */
+  uint32_t parked_now;
+  uint32_t customers;       /* per-customer records held */
+} cxp_cases_stats;
+
+typedef struct cxp_cases cxp_cases;
+
+/* The cases of one input partition. Copies conf and cbs. NULL when conf
+ * fails cxp_cases_conf_check or memory runs out. */
+cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs);
+/* Frees everything without reporting anything. */
+void cxp_cases_destroy(cxp_cases *cs);
+
+/* Applies one event, then fires every deadline the clock has passed.
+ *
+ * The segment sticks to the customer (domain.md s.2), so the caller passes
+ * the customer's latest segment in ev->segment when the event has none (a
+ * copy of the event will do). Read: type, ts_ms, event_id, customer_id,
+ * case_id, segment, touchpoint, category, severity, detected_by, score,
+ * amount, root_cause_fixed. category must be one of the decoder's; an
+ * unknown one counts as "other".
+ *
+ * arrival_wall_ms is the wall time the shell received the event; it drives
+ * cxp_cases_tick. 0 (replay) means "no wall clock". ctx may be NULL. */
+cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
+                              const cxp_case_ctx *ctx);
+
+/* Advances a quiet partition's clock by wall time: to its last event's time
+ * plus now_wall_ms minus that event's arrival time, never to now itself, so
+ * a backlog consumed quickly cannot fire deadlines early. The shell ticks
+ * only partitions that are caught up (no lag, not paused): a partition
+ * paused with a backlog would otherwise age past events it has not read.
+ * Does nothing before the first event, or when that event came without a
+ * wall time (replay). Returns the number of breaches, outcomes and expired
+ * steps it caused. */
+int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms);
+
+/* The wall time at which a tick would reach the earliest pending due (the
+ * shell arms one timer at the smallest over its partitions), or 0 when
+ * nothing is pending or there is no wall clock. May be early (a due made
+ * stale by a step), never late. */
+int64_t cxp_cases_next_wall(const cxp_cases *cs);
+/* The clock (INT64_MIN before the first event). */
+int64_t cxp_cases_clock(const cxp_cases *cs);
+
+/* An open case by id; 0, or -1 when not open. out's strings point into the
+ * module and are valid until the next call that changes it. */
+int cxp_cases_get(const cxp_cases *cs, const char *case_id, size_t n, cxp_case_info *out);
+
+/* What the module remembers of a customer. */
+typedef struct cxp_case_customer {
+  cxp_case_cohort cohort;
+  int open;    /* open cases */
+  int overdue; /* open cases with a breached step still not done */
+} cxp_case_customer;
+void cxp_cases_customer(const cxp_cases *cs, const char *customer_id, size_t n,
+                        cxp_case_customer *out);
+uint64_t cxp_cases_customer_hash(const char *customer_id, size_t n);
+
+/* A detractor's case id: "cl-" and 16 hex digits of (pipeline, customer,
+ * event_id), as core.c's closed loop makes it. out gets 20 bytes with NUL. */
+void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer_id,
+                            cxp_str event_id);
+
+/* Priority 1..4 from severity 1..4, lifted one level (not past 1) for a
+ * premium segment, a value at or over high_value (when > 0), or churn band
+ * 2. */
+int cxp_cases_priority(int severity, int premium, double value, double high_value,
+                       int churn_band);
+
+cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs);
+/* Bytes held now: every structure, measured from its allocated size. Slots
+ * are kept for reuse, so this only grows, up to what the bounds allow. */
+size_t cxp_cases_bytes(const cxp_cases *cs);
+/* Bytes one open case costs: its slot, its index entries at the table's
+ * least load, and one timer entry (stale timer entries aside). */
+size_t cxp_cases_bytes_per_case(const cxp_cases *cs);
+
+const char *cxp_case_step_name(cxp_case_step s);         /* "acknowledged" ... */
+const char *cxp_case_deadline_name(cxp_case_deadline d); /* "acknowledge" ... */
+const char *cxp_case_category_name(int c);               /* "design" ... */
+int cxp_case_category_parse(const char *s, size_t n);    /* -1 when unknown */
+const char *cxp_case_cohort_name(cxp_case_cohort c);
+const char *cxp_case_end_name(cxp_case_end e);
+
+#endif

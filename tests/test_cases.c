@@ -1,0 +1,1264 @@
+/* Unit tests of the recovery cases (daemon/cases.c).
+ *
+ * Every expected value was worked out by hand from the defaults of
+ * domain.md s.5; the arithmetic is in the comment beside it. The reference
+ * instant is T0 = 2026-11-23T07:00:00Z = 1795417200000 ms (test_unit.c
+ * derives it), a whole number of 15-minute windows since the epoch
+ * (1795417200000 / 900000 = 1994908).
+ *
+ * The SLA at the defaults, severity 2 (major), not premium:
+ *   acknowledge 1 h: levels at 1 h, 2 h, 4 h after opening;
+ *   resolve 24 h: levels at 24 h, 48 h, 96 h after opening;
+ *   follow up 72 h after resolution: levels at +72 h, +144 h, +288 h;
+ *   abandoned when unresolved at 8 x 24 h = 192 h, or resolved but not
+ *   followed up at resolution + 8 x 72 h = 576 h; closed 5 min (settle)
+ *   after both resolved and followed up. */
+#include "test.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases.h"
+#include "event.h"
+#include "hash.h"
+
+#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
+#define S_MS 1000LL
+#define M_MS 60000LL
+#define H_MS 3600000LL
+#define D_MS 86400000LL
+
+/* ---- a sink for the callbacks -------------------------------------------- */
+
+#define REC_MAX 64
+typedef struct rec_open {
+  char case_id[140], customer_id[140];
+  int kind, category, severity, base_severity, priority, repeat, parked_applied;
+  int64_t opened_at, deadline[CXP_DL__COUNT], ack_done;
+  char role[70], compensation[70], actions[CXP_LIST_MAX];
+  int fallback;
+} rec_open;
+typedef struct rec_breach {
+  char case_id[140];
+  int deadline, level, priority;
+  int64_t due, deadline_ms, done_at;
+} rec_breach;
+typedef struct rec_outcome {
+  char case_id[140];
+  int end, well, preempted, max_level, cohort, root_fixed;
+  unsigned missed;
+  int64_t closed_at, tta, ttr;
+  double compensation;
+} rec_outcome;
+typedef struct rec_systemic {
+  int category, customers;
+  char touchpoint[140];
+  int64_t start, end;
+} rec_systemic;
+typedef struct rec_expired {
+  char case_id[140], detail[400];
+  int type;
+  int64_t token, ts;
+} rec_expired;
+
+typedef struct sink {
+  rec_open o[REC_MAX];
+  rec_breach b[REC_MAX];
+  rec_outcome out[REC_MAX];
+  rec_systemic sy[REC_MAX];
+  rec_expired ex[REC_MAX];
+  int no, nb, nout, nsy, nex;
+  /* Counted past REC_MAX too, for the volume test. */
+  long long opened, breaches, outcomes, well;
+} sink;
+
+static void cpy(char *dst, size_t cap, cxp_str s) {
+  size_t n = s.p ? (s.n < cap - 1 ? s.n : cap - 1) : 0;
+  if (n) memcpy(dst, s.p, n);
+  dst[n] = '\0';
+}
+
+static void on_opened(void *opaque, const cxp_case_opened *o) {
+  sink *k = opaque;
+  k->opened++;
+  if (k->no == REC_MAX) return;
+  rec_open *r = &k->o[k->no++];
+  cpy(r->case_id, sizeof r->case_id, o->c->case_id);
+  cpy(r->customer_id, sizeof r->customer_id, o->c->customer_id);
+  r->kind = o->c->kind;
+  r->category = o->c->category;
+  r->severity = o->c->severity;
+  r->base_severity = o->c->base_severity;
+  r->priority = o->c->priority;
+  r->repeat = o->repeat;
+  r->parked_applied = o->parked_applied;
+  r->opened_at = o->c->opened_at;
+  for (int d = 0; d < CXP_DL__COUNT; d++) r->deadline[d] = o->c->deadline[d];
+  r->ack_done = o->c->done_at[CXP_STEP_ACKNOWLEDGED];
+  snprintf(r->role, sizeof r->role, "%s", o->solution->role);
+  snprintf(r->compensation, sizeof r->compensation, "%s", o->solution->compensation);
+  snprintf(r->actions, sizeof r->actions, "%s", o->solution->actions);
+  r->fallback = o->solution_fallback;
+}
+
+static void on_breach(void *opaque, const cxp_case_breach *b) {
+  sink *k = opaque;
+  k->breaches++;
+  if (k->nb == REC_MAX) return;
+  rec_breach *r = &k->b[k->nb++];
+  cpy(r->case_id, sizeof r->case_id, b->c->case_id);
+  r->deadline = b->deadline;
+  r->level = b->level;
+  r->priority = b->priority;
+  r->due = b->due;
+  r->deadline_ms = b->deadline_ms;
+  r->done_at = b->done_at;
+}
+
+static void on_outcome(void *opaque, const cxp_case_outcome *o) {
+  sink *k = opaque;
+  k->outcomes++;
+  k->well += o->well;
+  if (k->nout == REC_MAX) return;
+  rec_outcome *r = &k->out[k->nout++];
+  cpy(r->case_id, sizeof r->case_id, o->c->case_id);
+  r->end = o->end;
+  r->well = o->well;
+  r->preempted = o->preempted;
+  r->max_level = o->max_level;
+  r->cohort = o->cohort;
+  r->root_fixed = o->root_cause_fixed;
+  r->missed = o->missed;
+  r->closed_at = o->closed_at;
+  r->tta = o->tta_ms;
+  r->ttr = o->ttr_ms;
+  r->compensation = o->compensation;
+}
+
+static void on_systemic(void *opaque, const cxp_case_systemic *s) {
+  sink *k = opaque;
+  if (k->nsy == REC_MAX) return;
+  rec_systemic *r = &k->sy[k->nsy++];
+  r->category = s->category;
+  r->customers = s->customers;
+  cpy(r->touchpoint, sizeof r->touchpoint, s->touchpoint);
+  r->start = s->window_start;
+  r->end = s->window_end;
+}
+
+static void on_expired(void *opaque, const cxp_case_expired *e) {
+  sink *k = opaque;
+  if (k->nex == REC_MAX) return;
+  rec_expired *r = &k->ex[k->nex++];
+  cpy(r->case_id, sizeof r->case_id, e->case_id);
+  snprintf(r->detail, sizeof r->detail, "%s", e->detail);
+  r->type = e->type;
+  r->token = e->token;
+  r->ts = e->ts_ms;
+}
+
+static sink K;
+
+static cxp_cases *make(const cxp_cases_conf *c) {
+  memset(&K, 0, sizeof K);
+  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, &K};
+  cxp_cases *cs = cxp_cases_create(c, &cb);
+  CHECK(cs != NULL);
+  return cs;
+}
+
+static cxp_cases *make_default(void) {
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  return make(&c);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static cxp_str S(const char *s) {
+  cxp_str r = {s, s ? strlen(s) : 0};
+  return r;
+}
+
+static int evseq;
+static char evids[4096][16];
+
+static cxp_event base_ev(cxp_event_type t, int64_t ts, const char *cust) {
+  cxp_event e;
+  memset(&e, 0, sizeof e);
+  e.type = t;
+  e.ts_ms = ts;
+  e.customer_id = S(cust);
+  char *id = evids[evseq++ % 4096];
+  snprintf(id, 16, "e%d", evseq);
+  e.event_id = S(id);
+  e.consent = -1;
+  return e;
+}
+
+static cxp_event failure(const char *case_id, const char *cust, int64_t ts, const char *cat,
+                         int sev, const char *detected_by, const char *touchpoint,
+                         const char *segment) {
+  cxp_event e = base_ev(CXP_EV_FAILURE, ts, cust);
+  e.case_id = S(case_id);
+  e.category = S(cat);
+  e.severity = sev;
+  e.detected_by = S(detected_by);
+  e.touchpoint = S(touchpoint);
+  e.segment = S(segment);
+  return e;
+}
+
+static cxp_event complaint(const char *case_id, const char *cust, int64_t ts, const char *cat,
+                           int sev, const char *touchpoint) {
+  cxp_event e = base_ev(CXP_EV_COMPLAINT, ts, cust);
+  e.case_id = S(case_id);
+  e.category = S(cat);
+  e.severity = sev;
+  e.touchpoint = S(touchpoint);
+  return e;
+}
+
+static cxp_event stepev(cxp_case_step s, const char *case_id, int64_t ts) {
+  cxp_event e = base_ev((cxp_event_type)(CXP_EV_REC_ACKNOWLEDGED + s), ts, "c1");
+  e.case_id = S(case_id);
+  return e;
+}
+
+/* Any other event: it only moves the clock. */
+static cxp_case_result at(cxp_cases *cs, int64_t ts, int64_t arrival) {
+  cxp_event e = base_ev(CXP_EV_USAGE, ts, "someone");
+  return cxp_cases_add(cs, &e, arrival, NULL);
+}
+
+static cxp_case_result add(cxp_cases *cs, const cxp_event *e) {
+  return cxp_cases_add(cs, e, 0, NULL);
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+static void test_conf(void) {
+  test_ctx = "conf";
+  cxp_cases_conf c;
+  char err[200];
+  cxp_cases_conf_defaults(&c);
+  /* domain.md s.5: 15 min, 1 h, 4 h, 24 h; 4 h, 24 h, 72 h, 7 d; 72 h. */
+  CHECK_INT(c.ack_ms[0], 900000);
+  CHECK_INT(c.ack_ms[1], 3600000);
+  CHECK_INT(c.ack_ms[2], 14400000);
+  CHECK_INT(c.ack_ms[3], 86400000);
+  CHECK_INT(c.resolve_ms[0], 14400000);
+  CHECK_INT(c.resolve_ms[1], 86400000);
+  CHECK_INT(c.resolve_ms[2], 259200000);
+  CHECK_INT(c.resolve_ms[3], 604800000);
+  CHECK_INT(c.follow_up_ms, 259200000);
+  CHECK_NEAR(c.premium_factor, 0.5, 0);
+  CHECK_NEAR(c.escalation[0], 1, 0);
+  CHECK_NEAR(c.escalation[1], 2, 0);
+  CHECK_NEAR(c.escalation[2], 4, 0);
+  CHECK_INT(c.repeat_ms, 2592000000LL); /* 30 d */
+  CHECK_INT(c.park_ms, 3600000);
+  CHECK_INT(c.systemic_window_ms, 900000);
+  CHECK_INT(c.systemic_customers, 10);
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), 0);
+
+  c.escalation[1] = 1;
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "recovery.escalation.level2");
+  cxp_cases_conf_defaults(&c);
+  c.abandon_factor = 4;
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "recovery.abandon_factor");
+  cxp_cases_conf_defaults(&c);
+  c.ack_ms[2] = 0;
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "recovery.sla.sev3.acknowledge_min");
+  cxp_cases_conf_defaults(&c);
+  c.systemic_customers = 100;
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "recovery.systemic.customers");
+  cxp_cases_conf_defaults(&c);
+  c.max_open = 0;
+  CHECK_INT(cxp_cases_conf_check(&c, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "recovery.max_open");
+  CHECK(cxp_cases_create(&c, NULL) == NULL);
+  cxp_cases_destroy(NULL);
+
+  CHECK_STR(cxp_case_step_name(CXP_STEP_FOLLOWED_UP), "followed_up");
+  CHECK_STR(cxp_case_deadline_name(CXP_DL_RESOLVE), "resolve");
+  CHECK_INT(cxp_case_category_parse("promise", 7), CXP_CAT_PROMISE);
+  CHECK_INT(cxp_case_category_parse("promises", 8), -1);
+  CHECK_STR(cxp_case_cohort_name(CXP_COHORT_WELL), "recovered_well");
+
+  /* Priority: severity, lifted once (never past P1). */
+  CHECK_INT(cxp_cases_priority(3, 0, 0, 5000, -1), 3);
+  CHECK_INT(cxp_cases_priority(3, 1, 0, 5000, -1), 2);     /* premium */
+  CHECK_INT(cxp_cases_priority(4, 0, 5000, 5000, -1), 3);  /* value at the threshold */
+  CHECK_INT(cxp_cases_priority(4, 0, 4999, 5000, 1), 4);   /* medium churn: no lift */
+  CHECK_INT(cxp_cases_priority(2, 0, 0, 5000, 2), 1);      /* high churn */
+  CHECK_INT(cxp_cases_priority(3, 1, 9999, 5000, 2), 2);   /* one lift, not three */
+  CHECK_INT(cxp_cases_priority(1, 1, 0, 5000, 2), 1);
+  CHECK_INT(cxp_cases_priority(2, 0, 1e9, 0, -1), 2);      /* high_value off */
+  test_ctx = NULL;
+}
+
+/* ---- the state machine ----------------------------------------------------- */
+
+/* One case k1 (service.failure, severity 2, provider, basic segment) and a
+ * sequence of events; OPEN opens it, GHOST is an acknowledgement for a case
+ * that never comes. After the row, one event at T0 + 600 h lets every
+ * deadline, close and expiry happen. */
+enum { OPEN = 100, GHOST = 101, END = -1 };
+typedef struct sm_ev {
+  int what; /* a cxp_case_step, OPEN or GHOST; END ends the list */
+  int64_t off;
+  cxp_case_result expect;
+} sm_ev;
+typedef struct sm_breach {
+  int deadline, level;
+  int64_t due_off;  /* due - T0 */
+  int64_t done_off; /* done_at - T0; -1 when not done when it fired */
+} sm_breach;
+typedef struct sm_row {
+  const char *name;
+  sm_ev ev[10];
+  int n_breaches;
+  sm_breach b[6];
+  int outcome; /* 1 when k1 has an outcome */
+  int end, well;
+  unsigned missed;
+  int64_t closed_off, tta, ttr;
+  int expired; /* parked steps expired */
+  int parked_applied;
+} sm_row;
+
+#define A CXP_STEP_ACKNOWLEDGED
+#define AP CXP_STEP_APOLOGIZED
+#define C CXP_STEP_COMPENSATED
+#define R CXP_STEP_RESOLVED
+#define F CXP_STEP_FOLLOWED_UP
+#define DA CXP_DL_ACKNOWLEDGE
+#define DR CXP_DL_RESOLVE
+#define DF CXP_DL_FOLLOW_UP
+
+static const sm_row sm_rows[] = {
+    /* Every step in time: closed 5 min after the follow-up at 30 h;
+     * time to acknowledge 30 min = 1800000, to resolve 20 h = 72000000. */
+    {"in order",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {AP, 40 * M_MS, CXP_CASE_STEP},
+      {C, 2 * H_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1800000, 72000000, 0, 0},
+    /* Shuffled, but each step arrives before the clock reaches a due. */
+    {"out of order",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {AP, 40 * M_MS, CXP_CASE_STEP},
+      {C, 45 * M_MS, CXP_CASE_STEP},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1800000, 72000000, 0, 0},
+    /* The follow-up (30 h) arrives before the resolution (20 h): the clock
+     * passed the resolve deadline (24 h) with no resolution known, so level 1
+     * fires; the resolution, at 20 h, was still in time: recovered well. */
+    {"follow-up arrives before resolution",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     1, {{DR, 1, 24 * H_MS, -1}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS,
+     1800000, 72000000, 0, 0},
+    /* Repeats change nothing unless earlier: the acknowledgement at 20 min
+     * replaces the one at 30 min (tta 1200000). */
+    {"repeated",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {A, 50 * M_MS, CXP_CASE_DUPLICATE},
+      {A, 30 * M_MS, CXP_CASE_DUPLICATE},
+      {A, 20 * M_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {R, 22 * H_MS, CXP_CASE_DUPLICATE},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_DUPLICATE},
+      {END, 0, 0}},
+     0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1200000, 72000000, 0, 0},
+    /* No acknowledgement: the resolution at 20 h moves the clock past all
+     * three acknowledge levels (1 h, 2 h, 4 h); closed poorly, ack missed. */
+    {"missing acknowledgement",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     3, {{DA, 1, 1 * H_MS, -1}, {DA, 2, 2 * H_MS, -1}, {DA, 3, 4 * H_MS, -1}}, 1,
+     CXP_CASE_END_CLOSED, 0, 1u << DA, 30 * H_MS + 5 * M_MS, -1, 72000000, 0, 0},
+    /* Acknowledged at 3 h: levels 1 (1 h) and 2 (2 h) were passed before it,
+     * level 3 (4 h) was not. The breaches carry the late done time. */
+    {"late acknowledgement",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 3 * H_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     2, {{DA, 1, 1 * H_MS, 3 * H_MS}, {DA, 2, 2 * H_MS, 3 * H_MS}}, 1, CXP_CASE_END_CLOSED, 0,
+     1u << DA, 30 * H_MS + 5 * M_MS, 3 * H_MS, 72000000, 0, 0},
+    /* Resolved at 20 h, never followed up: follow-up levels at 20 + 72 = 92 h,
+     * 20 + 144 = 164 h, 20 + 288 = 308 h; abandoned at 20 + 576 = 596 h. */
+    {"missing follow-up",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     3, {{DF, 1, 92 * H_MS, -1}, {DF, 2, 164 * H_MS, -1}, {DF, 3, 308 * H_MS, -1}}, 1,
+     CXP_CASE_END_ABANDONED, 0, 1u << DF, 596 * H_MS, 1800000, 72000000, 0, 0},
+    /* Never resolved: resolve levels at 24 h, 48 h, 96 h; abandoned at
+     * 192 h; the follow-up never had a deadline, so it counts as missed. */
+    {"missing resolution",
+     {{OPEN, 0, CXP_CASE_OPENED}, {A, 30 * M_MS, CXP_CASE_STEP}, {END, 0, 0}},
+     3, {{DR, 1, 24 * H_MS, -1}, {DR, 2, 48 * H_MS, -1}, {DR, 3, 96 * H_MS, -1}}, 1,
+     CXP_CASE_END_ABANDONED, 0, (1u << DR) | (1u << DF), 192 * H_MS, 1800000, -1, 0, 0},
+    /* Steps before their case: parked (their times, 30 min and 20 h, are
+     * before the opening event's arrival but the opening is at T0), applied
+     * when it opens; then all in time. */
+    {"parked, then applied",
+     {{A, 30 * M_MS, CXP_CASE_PARKED},
+      {AP, 31 * M_MS, CXP_CASE_PARKED},
+      {OPEN, 0, CXP_CASE_OPENED},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      {END, 0, 0}},
+     0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1800000, 72000000, 0, 2},
+    /* A step for a case that never comes: expires at 30 min + 1 h, for the
+     * caller to dead-letter. */
+    {"parked, then expired",
+     {{GHOST, 30 * M_MS, CXP_CASE_PARKED}, {END, 0, 0}},
+     0, {{0}}, 0, 0, 0, 0, 0, 0, 0, 1, 0},
+    /* The case closed: a step after it is late, not parked. */
+    {"step after closing",
+     {{OPEN, 0, CXP_CASE_OPENED},
+      {A, 30 * M_MS, CXP_CASE_STEP},
+      {R, 20 * H_MS, CXP_CASE_STEP},
+      {F, 30 * H_MS, CXP_CASE_STEP},
+      /* Applied, then its own time moves the clock past the close (30 h 05);
+       * the next step finds the case closed. */
+      {C, 31 * H_MS, CXP_CASE_STEP},
+      {AP, 32 * H_MS, CXP_CASE_LATE},
+      {END, 0, 0}},
+     0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1800000, 72000000, 0, 0},
+};
+
+static void test_state_machine(void) {
+  for (size_t r = 0; r < sizeof sm_rows / sizeof sm_rows[0]; r++) {
+    const sm_row *row = &sm_rows[r];
+    test_ctx = row->name;
+    cxp_cases *cs = make_default();
+    for (int i = 0; row->ev[i].what != END; i++) {
+      const sm_ev *e = &row->ev[i];
+      cxp_event ev;
+      if (e->what == OPEN)
+        ev = failure("k1", "c1", T0 + e->off, "operational", 2, "provider", "app", "basic");
+      else if (e->what == GHOST)
+        ev = stepev(CXP_STEP_ACKNOWLEDGED, "ghost", T0 + e->off);
+      else
+        ev = stepev((cxp_case_step)e->what, "k1", T0 + e->off);
+      cxp_case_ctx ctx = {0, -1, 1000 + i};
+      CHECK_INT(cxp_cases_add(cs, &ev, 0, &ctx), e->expect);
+    }
+    at(cs, T0 + 600 * H_MS, 0);
+    CHECK_INT(K.nb, row->n_breaches);
+    for (int i = 0; i < row->n_breaches && i < K.nb; i++) {
+      CHECK_INT(K.b[i].deadline, row->b[i].deadline);
+      CHECK_INT(K.b[i].level, row->b[i].level);
+      CHECK_INT(K.b[i].due, T0 + row->b[i].due_off);
+      CHECK_INT(K.b[i].done_at, row->b[i].done_off < 0 ? 0 : T0 + row->b[i].done_off);
+    }
+    CHECK_INT(K.nout, row->outcome);
+    if (row->outcome && K.nout == 1) {
+      const rec_outcome *o = &K.out[0];
+      CHECK_STR(o->case_id, "k1");
+      CHECK_INT(o->end, row->end);
+      CHECK_INT(o->well, row->well);
+      CHECK_INT(o->missed, row->missed);
+      CHECK_INT(o->closed_at, T0 + row->closed_off);
+      CHECK_INT(o->tta, row->tta);
+      CHECK_INT(o->ttr, row->ttr);
+      CHECK_INT(o->preempted, 1); /* provider, and no complaint */
+      CHECK_INT(o->cohort, row->well ? CXP_COHORT_WELL : CXP_COHORT_POORLY);
+    }
+    CHECK_INT(K.nex, row->expired);
+    if (row->expired && K.nex == 1) {
+      CHECK_STR(K.ex[0].case_id, "ghost");
+      CHECK_INT(K.ex[0].type, CXP_EV_REC_ACKNOWLEDGED);
+      CHECK_INT(K.ex[0].token, 1000); /* the ctx of the first event */
+      CHECK_INT(K.ex[0].ts, T0 + 30 * M_MS);
+      CHECK_CONTAINS(K.ex[0].detail, "recovery.acknowledged for unknown case 'ghost'");
+    }
+    if (row->outcome) {
+      CHECK_INT(K.no, 1);
+      CHECK_INT(K.o[0].parked_applied, row->parked_applied);
+    }
+    cxp_cases_stats st = cxp_cases_stats_get(cs);
+    CHECK_INT(st.open, 0);
+    CHECK_INT(st.open_deadlines, 0);
+    CHECK_INT(st.parked_now, 0);
+    cxp_cases_destroy(cs);
+  }
+  test_ctx = NULL;
+}
+
+/* ---- deadlines -------------------------------------------------------------- */
+
+static void test_deadlines(void) {
+  /* Exactly at the deadline in event time, not a millisecond before; then
+   * levels 2 and 3 at 2x and 4x. Severity 2: acknowledge 1 h. */
+  test_ctx = "exact";
+  cxp_cases *cs = make_default();
+  cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  CHECK_INT(K.o[0].priority, 2);
+  CHECK_INT(K.o[0].deadline[DA], T0 + H_MS);
+  CHECK_INT(K.o[0].deadline[DR], T0 + 24 * H_MS);
+  CHECK_INT(K.o[0].deadline[DF], 0); /* not resolved yet */
+  at(cs, T0 + H_MS - 1, 0);
+  CHECK_INT(K.nb, 0);
+  at(cs, T0 + H_MS, 0);
+  CHECK_INT(K.nb, 1);
+  CHECK_INT(K.b[0].level, 1);
+  CHECK_INT(K.b[0].deadline, DA);
+  CHECK_INT(K.b[0].due, T0 + H_MS);
+  CHECK_INT(K.b[0].deadline_ms, T0 + H_MS);
+  CHECK_INT(K.b[0].priority, 2); /* level 1: the case's own P2 */
+  at(cs, T0 + 2 * H_MS - 1, 0);
+  CHECK_INT(K.nb, 1);
+  at(cs, T0 + 2 * H_MS, 0);
+  CHECK_INT(K.nb, 2);
+  CHECK_INT(K.b[1].level, 2);
+  CHECK_INT(K.b[1].priority, 1); /* P2 lifted once */
+  at(cs, T0 + 4 * H_MS - 1, 0);
+  CHECK_INT(K.nb, 2);
+  cxp_case_customer cu;
+  cxp_cases_customer(cs, "c1", 2, &cu);
+  CHECK_INT(cu.open, 1);
+  CHECK_INT(cu.overdue, 1); /* breached, still not acknowledged */
+  at(cs, T0 + 4 * H_MS, 0);
+  CHECK_INT(K.nb, 3);
+  CHECK_INT(K.b[2].level, 3);
+  CHECK_INT(K.b[2].due, T0 + 4 * H_MS);
+  CHECK_INT(K.b[2].priority, 1);
+  /* A late acknowledgement ends the overdue state but not the breaches. */
+  e = stepev(A, "k1", T0 + 5 * H_MS);
+  CHECK_INT(add(cs, &e), CXP_CASE_STEP);
+  cxp_cases_customer(cs, "c1", 2, &cu);
+  CHECK_INT(cu.overdue, 0);
+  cxp_cases_destroy(cs);
+
+  /* Acknowledged in time: no acknowledge breach, ever. */
+  test_ctx = "acknowledged";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = stepev(A, "k1", T0 + 10 * M_MS);
+  add(cs, &e);
+  at(cs, T0 + 23 * H_MS, 0); /* past 4 x 1 h, before the resolve deadline */
+  CHECK_INT(K.nb, 0);
+  cxp_cases_destroy(cs);
+
+  /* Acknowledged exactly at the deadline: in time. */
+  test_ctx = "acknowledged at the deadline";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = stepev(A, "k1", T0 + H_MS);
+  add(cs, &e);
+  at(cs, T0 + 5 * H_MS, 0);
+  CHECK_INT(K.nb, 0);
+  cxp_cases_destroy(cs);
+
+  /* Premium x 0.5: gold, severity 2: acknowledge 30 min, resolve 12 h;
+   * priority P2 lifted to P1. */
+  test_ctx = "premium";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "gold");
+  add(cs, &e);
+  CHECK_INT(K.o[0].priority, 1);
+  CHECK_INT(K.o[0].deadline[DA], T0 + 30 * M_MS);
+  CHECK_INT(K.o[0].deadline[DR], T0 + 12 * H_MS);
+  at(cs, T0 + 30 * M_MS - 1, 0);
+  CHECK_INT(K.nb, 0);
+  at(cs, T0 + 30 * M_MS, 0);
+  CHECK_INT(K.nb, 1);
+  /* Levels 2 and 3 at 60 and 120 min. */
+  at(cs, T0 + 120 * M_MS, 0);
+  CHECK_INT(K.nb, 3);
+  CHECK_INT(K.b[1].due, T0 + 60 * M_MS);
+  CHECK_INT(K.b[2].due, T0 + 120 * M_MS);
+  /* Resolved at 11 h, followed up at 11 h + 36 h (premium: 72 h x 0.5). */
+  e = stepev(R, "k1", T0 + 11 * H_MS);
+  add(cs, &e);
+  CHECK(cxp_cases_get(cs, "k1", 2, &(cxp_case_info){0}) == 0);
+  cxp_case_info inf;
+  cxp_cases_get(cs, "k1", 2, &inf);
+  CHECK_INT(inf.deadline[DF], T0 + 47 * H_MS);
+  e = stepev(F, "k1", T0 + 47 * H_MS);
+  add(cs, &e);
+  at(cs, T0 + 48 * H_MS, 0);
+  CHECK_INT(K.nout, 1);
+  CHECK_INT(K.out[0].well, 0); /* acknowledgement missed */
+  CHECK_INT(K.out[0].missed, 1u << DA);
+  CHECK_INT(K.out[0].max_level, 3);
+  cxp_cases_destroy(cs);
+
+  /* A quiet partition: no more events, the wall clock moves on. The event
+   * arrived at wall W; ticks move the clock to T0 + (now - W). */
+  test_ctx = "quiet tick";
+  const int64_t W = T0 + 5 * S_MS; /* arrival: 5 s after its event time */
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  cxp_cases_add(cs, &e, W, NULL);
+  /* The earliest due is T0 + 1 h; the tick reaches it at W + 1 h. */
+  CHECK_INT(cxp_cases_next_wall(cs), W + H_MS);
+  CHECK_INT(cxp_cases_tick(cs, W + H_MS - 1), 0);
+  CHECK_INT(K.nb, 0);
+  CHECK_INT(cxp_cases_clock(cs), T0 + H_MS - 1);
+  CHECK_INT(cxp_cases_tick(cs, W + H_MS), 1);
+  CHECK_INT(K.nb, 1);
+  CHECK_INT(K.b[0].due, T0 + H_MS);
+  /* Not a tick before the arrival, nor a tick going back. */
+  CHECK_INT(cxp_cases_tick(cs, W - 1), 0);
+  CHECK_INT(cxp_cases_clock(cs), T0 + H_MS);
+  cxp_cases_destroy(cs);
+
+  /* A backlog of a month ago, consumed fast: arrivals 5 ms apart, event
+   * times 50 min apart. The clock follows event time, so a tick 10 ms later
+   * is at T0 + 50 min + 10 ms - 5 ms: no breach (jumping to now would fire
+   * every deadline at once). */
+  test_ctx = "backlog";
+  const int64_t NOW = T0 + 30 * D_MS;
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  cxp_cases_add(cs, &e, NOW, NULL);
+  at(cs, T0 + 50 * M_MS, NOW + 5);
+  CHECK_INT(cxp_cases_tick(cs, NOW + 10), 0);
+  CHECK_INT(K.nb, 0);
+  CHECK_INT(cxp_cases_clock(cs), T0 + 50 * M_MS + 5);
+  /* 10 min of wall time after the last arrival: the clock reaches 1 h. */
+  CHECK_INT(cxp_cases_tick(cs, NOW + 5 + 10 * M_MS), 1);
+  CHECK_INT(K.nb, 1);
+  cxp_cases_destroy(cs);
+
+  /* Replay (no wall time): ticks do nothing. */
+  test_ctx = "replay tick";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  CHECK_INT(cxp_cases_tick(cs, T0 + 100 * D_MS), 0);
+  CHECK_INT(cxp_cases_next_wall(cs), 0);
+  cxp_cases_destroy(cs);
+
+  /* Breaches of several cases come out in due order, whatever the order
+   * the cases opened in: k2 (severity 1: 15 min) opened after k1 (severity
+   * 2: 1 h) but its deadline comes first; k3 (severity 4: 24 h). */
+  test_ctx = "due order";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k2", "c2", T0 + M_MS, "operational", 1, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
+  add(cs, &e);
+  at(cs, T0 + 2 * H_MS, 0);
+  /* k2 L1 at 16 min, k2 L2 at 31 min, k1 L1 at 60 min, k2 L3 at 61 min,
+   * k1 L2 at 120 min. */
+  CHECK_INT(K.nb, 5);
+  const char *ids[5] = {"k2", "k2", "k1", "k2", "k1"};
+  const int64_t dues[5] = {16, 31, 60, 61, 120};
+  for (int i = 0; i < 5 && i < K.nb; i++) {
+    CHECK_STR(K.b[i].case_id, ids[i]);
+    CHECK_INT(K.b[i].due, T0 + dues[i] * M_MS);
+  }
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+/* ---- solution library ------------------------------------------------------ */
+
+static cxp_solutions *lib_of(const char *json, char *err, size_t errlen) {
+  cJSON *j = cJSON_Parse(json);
+  CHECK(j != NULL);
+  cxp_solutions *s = cxp_solutions_from_json(j, err, errlen);
+  cJSON_Delete(j);
+  return s;
+}
+
+static void test_solutions(void) {
+  test_ctx = "solutions";
+  char err[256] = "";
+  cxp_solutions *lib = lib_of(
+      "[{\"category\":\"operational\",\"severity\":2,\"segment\":\"gold\","
+      "\"actions\":[\"call_back\",\"refund\"],\"compensation\":\"band_b\",\"role\":\"team_lead\"},"
+      "{\"category\":\"operational\",\"severity\":2,\"actions\":[\"call_back\"],"
+      "\"role\":\"agent_l2\"},"
+      "{\"category\":\"operational\",\"actions\":[\"apologize\"],\"compensation\":\"band_a\","
+      "\"role\":\"agent_l1\"},"
+      "{\"actions\":[\"acknowledge\"],\"role\":\"frontline_agent\"}]",
+      err, sizeof err);
+  CHECK(lib != NULL);
+  CHECK_INT(cxp_solutions_count(lib), 4);
+  int fb = -9;
+  const cxp_solution *s = cxp_solutions_lookup(lib, CXP_CAT_OPERATIONAL, 2, "gold", 4, &fb);
+  CHECK_INT(fb, 0);
+  CHECK_STR(s->role, "team_lead");
+  CHECK_STR(s->compensation, "band_b");
+  CHECK_STR(s->actions, "[\"call_back\",\"refund\"]");
+  s = cxp_solutions_lookup(lib, CXP_CAT_OPERATIONAL, 2, "silver", 6, &fb);
+  CHECK_INT(fb, 1);
+  CHECK_STR(s->role, "agent_l2");
+  CHECK_STR(s->compensation, "none"); /* the default band */
+  s = cxp_solutions_lookup(lib, CXP_CAT_OPERATIONAL, 2, NULL, 0, &fb);
+  CHECK_INT(fb, 1);
+  s = cxp_solutions_lookup(lib, CXP_CAT_OPERATIONAL, 3, "gold", 4, &fb);
+  CHECK_INT(fb, 2);
+  CHECK_STR(s->role, "agent_l1");
+  s = cxp_solutions_lookup(lib, CXP_CAT_DESIGN, 1, "gold", 4, &fb);
+  CHECK_INT(fb, 3);
+  CHECK_STR(s->role, "frontline_agent");
+  CHECK_STR(s->actions, "[\"acknowledge\"]");
+
+  /* The opening alert carries the entry: gold, operational, severity 2. */
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  c.solutions = lib;
+  cxp_cases *cs = make(&c);
+  cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "gold");
+  add(cs, &e);
+  CHECK_STR(K.o[0].role, "team_lead");
+  CHECK_STR(K.o[0].compensation, "band_b");
+  CHECK_INT(K.o[0].fallback, 0);
+  e = failure("k2", "c2", T0, "promise", 4, "customer", "app", "gold");
+  add(cs, &e);
+  CHECK_STR(K.o[1].role, "frontline_agent");
+  CHECK_INT(K.o[1].fallback, 3);
+  cxp_cases_destroy(cs);
+  cxp_solutions_destroy(lib);
+
+  /* The built-in library: the default entry alone. */
+  lib = cxp_solutions_create_default();
+  s = cxp_solutions_lookup(lib, CXP_CAT_DESIGN, 1, NULL, 0, &fb);
+  CHECK_INT(fb, 3);
+  CHECK_STR(s->role, "frontline_agent");
+  cxp_solutions_destroy(lib);
+
+  /* Bad libraries, each with the sentence naming entry and member. */
+  static const struct {
+    const char *json, *msg;
+  } bad[] = {
+      {"{}", "recovery.solutions: expected an array"},
+      {"[{\"category\":\"operational\",\"actions\":[\"a\"],\"role\":\"r\"}]",
+       "recovery.solutions: no default entry"},
+      {"[{\"category\":\"operational\",\"severity\":5,\"actions\":[\"a\"],\"role\":\"r\"}]",
+       "recovery.solutions[0]: 'severity' must be an integer 1..4"},
+      {"[{\"actions\":[\"a\"],\"role\":\"r\"},{\"category\":\"operational\",\"segment\":\"gold\","
+       "\"actions\":[\"a\"],\"role\":\"r\"}]",
+       "recovery.solutions[1]: a 'segment' needs a 'severity'"},
+      {"[{\"severity\":2,\"actions\":[\"a\"],\"role\":\"r\"}]",
+       "recovery.solutions[0]: a 'severity' needs a 'category'"},
+      {"[{\"actions\":[\"a\"],\"role\":\"r\"},{\"actions\":[\"b\"],\"role\":\"s\"}]",
+       "recovery.solutions[1]: same category, severity and segment as recovery.solutions[0]"},
+      {"[{\"actions\":[\"a\"],\"role\":\"r\",\"colour\":\"red\"}]",
+       "recovery.solutions[0]: unknown member 'colour'"},
+      {"[{\"actions\":[\"a\"]}]", "recovery.solutions[0]: 'role' is missing"},
+      {"[{\"actions\":[],\"role\":\"r\"}]", "recovery.solutions[0]: 'actions' must be an array"},
+      {"[{\"actions\":[\"a\",3],\"role\":\"r\"}]", "recovery.solutions[0]: 'actions' must hold"},
+      {"[{\"category\":\"weather\",\"actions\":[\"a\"],\"role\":\"r\"}]",
+       "recovery.solutions[0]: 'category' must be one of"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = '\0';
+    CHECK(lib_of(bad[i].json, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, bad[i].msg);
+  }
+  test_ctx = NULL;
+}
+
+/* ---- repeats, detractors, systemic failures ------------------------------- */
+
+static void test_repeat(void) {
+  test_ctx = "repeat";
+  cxp_cases *cs = make_default();
+  cxp_event e = failure("k1", "c1", T0, "operational", 3, "customer", NULL, "basic");
+  add(cs, &e);
+  CHECK_INT(K.o[0].severity, 3);
+  CHECK_INT(K.o[0].repeat, 0);
+  /* 10 days later, same category: minor (3) becomes major (2), with the
+   * major deadlines (acknowledge 1 h) and priority. */
+  e = failure("k2", "c1", T0 + 10 * D_MS, "operational", 3, "customer", NULL, "basic");
+  add(cs, &e);
+  CHECK_INT(K.o[1].repeat, 1);
+  CHECK_INT(K.o[1].severity, 2);
+  CHECK_INT(K.o[1].base_severity, 3);
+  CHECK_INT(K.o[1].priority, 2);
+  CHECK_INT(K.o[1].deadline[DA], T0 + 10 * D_MS + H_MS);
+  /* Another category: no repeat. */
+  e = failure("k3", "c1", T0 + 10 * D_MS, "design", 3, "customer", NULL, "basic");
+  add(cs, &e);
+  CHECK_INT(K.o[2].repeat, 0);
+  CHECK_INT(K.o[2].severity, 3);
+  /* Another customer: no repeat. */
+  e = failure("k4", "c2", T0 + 10 * D_MS, "operational", 3, "customer", NULL, "basic");
+  add(cs, &e);
+  CHECK_INT(K.o[3].repeat, 0);
+  /* 30 days after the last operational failure (10 d): still a repeat
+   * (within 30 days inclusive); a complaint counts as much. Critical stays
+   * critical. */
+  e = complaint("k5", "c1", T0 + 40 * D_MS, "operational", 1, NULL);
+  add(cs, &e);
+  CHECK_INT(K.o[4].repeat, 1);
+  CHECK_INT(K.o[4].severity, 1);
+  /* 30 days and 1 ms after the last one (40 d): not a repeat. */
+  e = failure("k6", "c1", T0 + 70 * D_MS + 1, "operational", 4, "customer", NULL, "basic");
+  add(cs, &e);
+  CHECK_INT(K.o[5].repeat, 0);
+  CHECK_INT(K.o[5].severity, 4);
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.repeats, 2);
+  cxp_cases_destroy(cs);
+
+  /* Detractors: a case with the closed loop's id, major for 0-3, minor for
+   * 4-6; no case for 7. */
+  test_ctx = "detractor";
+  cs = make_default();
+  cxp_event n = base_ev(CXP_EV_NPS, T0, "c9");
+  n.event_id = S("nps-1");
+  n.score = 5;
+  CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
+  char id[20];
+  cxp_cases_detractor_id(id, "default", S("c9"), S("nps-1"));
+  CHECK_INT(strlen(id), 19);
+  CHECK(strncmp(id, "cl-", 3) == 0);
+  /* The closed loop's scheme: the first 16 hex digits of the id of
+   * (pipeline, customer, event). */
+  cxp_idbuf h;
+  const char *f[3] = {"default", "c9", "nps-1"};
+  size_t l[3] = {7, 2, 5};
+  cxp_make_id(&h, f, l, 3);
+  CHECK(strncmp(id + 3, h.hex, 16) == 0);
+  CHECK_STR(K.o[0].case_id, id);
+  CHECK_INT(K.o[0].kind, CXP_CASE_DETRACTOR);
+  CHECK_INT(K.o[0].severity, 3);
+  CHECK_INT(K.o[0].category, CXP_CAT_OTHER);
+  n = base_ev(CXP_EV_NPS, T0, "c9");
+  n.score = 2;
+  CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
+  CHECK_INT(K.o[1].severity, 2);
+  n.score = 7;
+  n.event_id = S("nps-3");
+  CHECK_INT(add(cs, &n), CXP_CASE_NONE);
+  CHECK_INT(K.no, 2);
+  /* The same response again is the same case. */
+  n = base_ev(CXP_EV_NPS, T0, "c9");
+  n.event_id = S("nps-1");
+  n.score = 5;
+  CHECK_INT(add(cs, &n), CXP_CASE_MERGED);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+static void test_systemic(void) {
+  test_ctx = "systemic";
+  cxp_cases *cs = make_default();
+  char cid[16], kid[16];
+  /* Nine customers failing at checkout in [T0, T0 + 15 min): nothing. */
+  for (int i = 0; i < 9; i++) {
+    snprintf(cid, sizeof cid, "c%d", i);
+    snprintf(kid, sizeof kid, "k%d", i);
+    cxp_event e = failure(kid, cid, T0 + i * M_MS, "operational", 3, "provider", "checkout",
+                          "basic");
+    add(cs, &e);
+  }
+  CHECK_INT(K.nsy, 0);
+  /* The same customer again, a failure without touchpoint, another
+   * category, another touchpoint: still nothing. */
+  cxp_event e = failure("k-again", "c0", T0 + 10 * M_MS, "operational", 3, "provider",
+                        "checkout", "basic");
+  add(cs, &e);
+  e = failure("k-notp", "c100", T0 + 10 * M_MS, "operational", 3, "provider", NULL, "basic");
+  add(cs, &e);
+  e = failure("k-cat", "c101", T0 + 10 * M_MS, "design", 3, "provider", "checkout", "basic");
+  add(cs, &e);
+  e = failure("k-tp", "c102", T0 + 10 * M_MS, "operational", 3, "provider", "login", "basic");
+  add(cs, &e);
+  CHECK_INT(K.nsy, 0);
+  /* The tenth distinct customer (a complaint counts): one signal. */
+  e = complaint("k9", "c9", T0 + 14 * M_MS, "operational", 3, "checkout");
+  add(cs, &e);
+  CHECK_INT(K.nsy, 1);
+  CHECK_INT(K.sy[0].category, CXP_CAT_OPERATIONAL);
+  CHECK_STR(K.sy[0].touchpoint, "checkout");
+  CHECK_INT(K.sy[0].customers, 10);
+  CHECK_INT(K.sy[0].start, T0);
+  CHECK_INT(K.sy[0].end, T0 + 15 * M_MS);
+  /* The eleventh: no second signal for that window. */
+  e = failure("k10", "c10", T0 + 14 * M_MS + 59 * S_MS, "operational", 3, "provider",
+              "checkout", "basic");
+  add(cs, &e);
+  CHECK_INT(K.nsy, 1);
+  /* The next window starts counting afresh: ten more, one more signal. */
+  for (int i = 0; i < 10; i++) {
+    snprintf(cid, sizeof cid, "d%d", i);
+    snprintf(kid, sizeof kid, "j%d", i);
+    e = failure(kid, cid, T0 + 15 * M_MS + i * S_MS, "operational", 3, "provider", "checkout",
+                "basic");
+    add(cs, &e);
+  }
+  CHECK_INT(K.nsy, 2);
+  CHECK_INT(K.sy[1].start, T0 + 15 * M_MS);
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.systemic, 2);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+/* ---- outcomes: pre-emption and cohorts ---------------------------------------- */
+
+static const rec_outcome *outcome_of(const char *k) {
+  for (int i = 0; i < K.nout; i++)
+    if (strcmp(K.out[i].case_id, k) == 0) return &K.out[i];
+  return NULL;
+}
+
+static void test_outcomes(void) {
+  test_ctx = "outcomes";
+  cxp_cases *cs = make_default();
+  /* p: the provider saw it at T0, the customer complained at 10 min:
+   * pre-empted. */
+  cxp_event e = failure("p", "c1", T0, "operational", 2, "provider", "app", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  /* q: the complaint (T0) came first, the provider's report 5 min later:
+   * not pre-empted, though the provider's event arrived first. */
+  e = failure("q", "c2", T0 + 5 * M_MS, "operational", 2, "provider", "app", "basic");
+  add(cs, &e);
+  e = complaint("q", "c2", T0, "operational", 2, "app");
+  CHECK_INT(add(cs, &e), CXP_CASE_MERGED);
+  /* r: found by the customer, never acknowledged. */
+  e = failure("r", "c3", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = complaint("p", "c1", T0 + 10 * M_MS, "operational", 2, "app");
+  CHECK_INT(add(cs, &e), CXP_CASE_MERGED);
+  /* The steps in time order: p and q acknowledged at 10 min; all three
+   * resolved at 2 h (p with 20 of compensation and its root cause fixed),
+   * followed up at 3 h. */
+  const char *pq[2] = {"p", "q"}, *pqr[3] = {"p", "q", "r"};
+  for (int i = 0; i < 2; i++) {
+    e = stepev(A, pq[i], T0 + 10 * M_MS);
+    add(cs, &e);
+  }
+  for (int i = 0; i < 3; i++) {
+    e = stepev(R, pqr[i], T0 + 2 * H_MS);
+    e.root_cause_fixed = i == 0;
+    add(cs, &e);
+  }
+  e = stepev(C, "p", T0 + 2 * H_MS);
+  e.amount = 20;
+  add(cs, &e);
+  for (int i = 0; i < 3; i++) {
+    e = stepev(F, pqr[i], T0 + 3 * H_MS);
+    add(cs, &e);
+  }
+  /* s: still open. */
+  e = failure("s", "c4", T0 + 3 * H_MS, "operational", 4, "customer", "app", "basic");
+  add(cs, &e);
+  at(cs, T0 + 4 * H_MS, 0);
+  /* Only r breached: acknowledge levels 1 (1 h) and 2 (2 h). */
+  CHECK_INT(K.nb, 2);
+  CHECK_STR(K.b[0].case_id, "r");
+  CHECK_STR(K.b[1].case_id, "r");
+
+  CHECK_INT(K.nout, 3);
+  const rec_outcome *o = outcome_of("p");
+  CHECK(o != NULL);
+  if (o) {
+    CHECK_INT(o->preempted, 1);
+    CHECK_INT(o->well, 1);
+    CHECK_INT(o->tta, 10 * M_MS);
+    CHECK_INT(o->ttr, 2 * H_MS);
+    CHECK_INT(o->root_fixed, 1);
+    CHECK_NEAR(o->compensation, 20, 0);
+    CHECK_INT(o->max_level, 0);
+    CHECK_INT(o->closed_at, T0 + 3 * H_MS + 5 * M_MS);
+  }
+  /* q opened at T0 (its complaint, the earliest opening event): tta from
+   * T0 is 10 min. */
+  o = outcome_of("q");
+  CHECK(o != NULL);
+  if (o) {
+    CHECK_INT(o->preempted, 0);
+    CHECK_INT(o->well, 1);
+    CHECK_INT(o->tta, 10 * M_MS);
+  }
+  o = outcome_of("r");
+  CHECK(o != NULL);
+  if (o) {
+    CHECK_INT(o->preempted, 0);
+    CHECK_INT(o->well, 0);
+    CHECK_INT(o->cohort, CXP_COHORT_POORLY);
+  }
+  /* Pre-emption ratio over the three closed cases: 1 / 3. */
+  int pre = 0;
+  for (int i = 0; i < K.nout; i++) pre += K.out[i].preempted;
+  CHECK_INT(pre, 1);
+
+  /* Cohorts: c1 and c2 recovered well, c3 poorly, c4 pending, c5 never. */
+  cxp_case_customer cu;
+  cxp_cases_customer(cs, "c1", 2, &cu);
+  CHECK_INT(cu.cohort, CXP_COHORT_WELL);
+  CHECK_INT(cu.open, 0);
+  cxp_cases_customer(cs, "c3", 2, &cu);
+  CHECK_INT(cu.cohort, CXP_COHORT_POORLY);
+  cxp_cases_customer(cs, "c4", 2, &cu);
+  CHECK_INT(cu.cohort, CXP_COHORT_PENDING);
+  CHECK_INT(cu.open, 1);
+  cxp_cases_customer(cs, "c5", 2, &cu);
+  CHECK_INT(cu.cohort, CXP_COHORT_NEVER_FAILED);
+  CHECK_INT(cu.open, 0);
+
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.opened, 4);
+  CHECK_INT(st.merged, 2);
+  CHECK_INT(st.closed, 3);
+  CHECK_INT(st.well, 2);
+  CHECK_INT(st.poorly, 1);
+  CHECK_INT(st.open, 1);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+/* Ids too long for the slot's inline bytes (72) live in a block of their
+ * own; ids over the decoder's 128 bytes are refused. A second opening event
+ * with a higher severity raises the case's. */
+static void test_ids_and_merge(void) {
+  test_ctx = "ids";
+  cxp_cases *cs = make_default();
+  char kid[101], cid[101], big[130];
+  memset(kid, 'k', 100);
+  kid[100] = '\0';
+  memset(cid, 'c', 100);
+  cid[100] = '\0';
+  memset(big, 'b', 129);
+  big[129] = '\0';
+  cxp_event e = failure(kid, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  CHECK_STR(K.o[0].case_id, kid);
+  CHECK_STR(K.o[0].customer_id, cid);
+  cxp_case_info inf;
+  CHECK_INT(cxp_cases_get(cs, kid, 100, &inf), 0);
+  CHECK_MEM(inf.touchpoint.p, inf.touchpoint.n, "web", 3);
+  CHECK_MEM(inf.segment.p, inf.segment.n, "basic", 5);
+  e = failure(big, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_BAD_ID);
+  e = stepev(A, big, T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_BAD_ID);
+
+  /* Severity 3, then a complaint on the same case saying 1: critical,
+   * with the critical deadlines (acknowledge 15 min from T0). */
+  test_ctx = "merge";
+  e = complaint(kid, cid, T0 + M_MS, "promise", 1, "web");
+  CHECK_INT(add(cs, &e), CXP_CASE_MERGED);
+  CHECK_INT(cxp_cases_get(cs, kid, 100, &inf), 0);
+  CHECK_INT(inf.severity, 1);
+  CHECK_INT(inf.priority, 1);
+  CHECK_INT(inf.deadline[DA], T0 + 15 * M_MS);
+  CHECK_INT(inf.opened_at, T0);
+  at(cs, T0 + 15 * M_MS, 0);
+  CHECK_INT(K.nb, 1);
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.opened, 1);
+  CHECK_INT(st.merged, 1);
+  /* Closing frees its id block (ASan checks): resolved at 1 h, followed up
+   * at 2 h, closed at 2 h 05. */
+  e = stepev(R, kid, T0 + H_MS);
+  add(cs, &e);
+  e = stepev(F, kid, T0 + 2 * H_MS);
+  add(cs, &e);
+  at(cs, T0 + 3 * H_MS, 0);
+  CHECK_INT(K.nout, 1);
+  CHECK_STR(K.out[0].case_id, kid);
+  CHECK_INT(K.out[0].closed_at, T0 + 2 * H_MS + 5 * M_MS);
+  CHECK_INT(K.out[0].missed, 1u << DA);
+  e = failure(kid, cid, T0, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_LATE); /* not reopened */
+  e = failure("short", cid, T0 + 3 * H_MS, "promise", 3, "customer", "web", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  cxp_cases_destroy(cs); /* frees the open cases' memory (ASan checks) */
+  test_ctx = NULL;
+}
+
+/* ---- bounds and memory ------------------------------------------------------- */
+
+static void test_cap(void) {
+  test_ctx = "cap";
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  c.max_open = 3;
+  cxp_cases *cs = make(&c);
+  const char *ks[4] = {"a", "b", "c", "d"};
+  for (int i = 0; i < 4; i++) {
+    cxp_event e = failure(ks[i], ks[i], T0 + i * M_MS, "operational", 3, "customer", NULL,
+                          "basic");
+    CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  }
+  /* The fourth opening evicted the case opened first. */
+  CHECK_INT(K.nout, 1);
+  CHECK_STR(K.out[0].case_id, "a");
+  CHECK_INT(K.out[0].end, CXP_CASE_END_EVICTED);
+  CHECK_INT(K.out[0].well, 0);
+  CHECK_INT(K.out[0].cohort, CXP_COHORT_PENDING); /* an eviction says nothing */
+  CHECK_INT(K.out[0].closed_at, T0 + 3 * M_MS);    /* d's time, which evicted it */
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open, 3);
+  CHECK_INT(st.evicted, 1);
+  /* A step for it now is late, not parked. */
+  cxp_event e = stepev(A, "a", T0 + 5 * M_MS);
+  CHECK_INT(add(cs, &e), CXP_CASE_LATE);
+  e = stepev(A, "b", T0 + 5 * M_MS);
+  CHECK_INT(add(cs, &e), CXP_CASE_STEP);
+  cxp_case_info inf;
+  CHECK_INT(cxp_cases_get(cs, "a", 1, &inf), -1);
+  CHECK_INT(cxp_cases_get(cs, "b", 1, &inf), 0);
+  CHECK_INT(inf.done_at[CXP_STEP_ACKNOWLEDGED], T0 + 5 * M_MS);
+  cxp_cases_destroy(cs);
+
+  /* Parking is bounded too. */
+  test_ctx = "park cap";
+  cxp_cases_conf_defaults(&c);
+  c.max_parked = 2;
+  cs = make(&c);
+  e = stepev(A, "x", T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_PARKED);
+  e = stepev(R, "x", T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_PARKED);
+  e = stepev(A, "y", T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_PARK_FULL);
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.parked_now, 2);
+  CHECK_INT(st.park_full, 1);
+  /* Missing ids are refused. */
+  e = stepev(A, NULL, T0);
+  CHECK_INT(add(cs, &e), CXP_CASE_BAD_ID);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+static void test_counters(void) {
+  test_ctx = "counters";
+  cxp_cases *cs = make_default();
+  size_t b0 = cxp_cases_bytes(cs);
+  CHECK(b0 > 0);
+  /* 192-byte slot + 2 x 8 index + 16 heap entry = 224: under the issue's
+   * goal of 256 bytes a case. */
+  CHECK(cxp_cases_bytes_per_case(cs) <= 256);
+  cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open, 1);
+  CHECK_INT(st.open_deadlines, 2); /* acknowledge, resolve */
+  CHECK(cxp_cases_bytes(cs) > b0);  /* the first chunk of slots */
+  e = stepev(A, "k1", T0 + M_MS);
+  add(cs, &e);
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open_deadlines, 1); /* resolve */
+  e = stepev(R, "k1", T0 + 2 * M_MS);
+  add(cs, &e);
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open_deadlines, 1); /* follow-up */
+  e = stepev(A, "k2", T0 + 2 * M_MS);
+  add(cs, &e);
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.parked_now, 1);
+  CHECK_INT(st.customers, 1);
+  e = stepev(F, "k1", T0 + 3 * M_MS);
+  add(cs, &e);
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open_deadlines, 0); /* all done; waiting to settle */
+  at(cs, T0 + 2 * H_MS, 0);        /* settles at 8 min; the park expires at 62 min */
+  st = cxp_cases_stats_get(cs);
+  CHECK_INT(st.open, 0);
+  CHECK_INT(st.parked_now, 0);
+  CHECK_INT(st.parked_expired, 1);
+  CHECK_INT(st.well, 1);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+/* 100 000 cases through a partition capped at 1000 open cases, 1024
+ * customers and 4096 remembered closes: one case a second, nine in ten
+ * recovered at once (closing 5 min later), one in ten never touched again
+ * (evicted at the cap: 100 000 s is 28 h, under its 192 h abandonment).
+ * Memory must stop growing once every bound is reached. */
+static void test_volume(void) {
+  test_ctx = "volume";
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  c.max_open = 1000;
+  c.max_customers = 1024;
+  c.max_closed = 4096;
+  cxp_cases *cs = make(&c);
+  char kid[24], cid[24];
+  size_t bytes_mid = 0;
+  uint32_t open_peak = 0;
+  for (int i = 0; i < 100000; i++) {
+    int64_t t = T0 + (int64_t)i * S_MS;
+    snprintf(kid, sizeof kid, "case-%d", i);
+    snprintf(cid, sizeof cid, "cust-%d", i % 5000);
+    cxp_event e = failure(kid, cid, t, "operational", 2, "provider", "app", "basic");
+    add(cs, &e);
+    if (i % 10 != 0) {
+      e = stepev(A, kid, t);
+      add(cs, &e);
+      e = stepev(R, kid, t);
+      add(cs, &e);
+      e = stepev(F, kid, t);
+      add(cs, &e);
+    }
+    cxp_cases_stats st = cxp_cases_stats_get(cs);
+    if (st.open > open_peak) open_peak = st.open;
+    if (i == 50000) bytes_mid = cxp_cases_bytes(cs);
+  }
+  cxp_cases_stats st = cxp_cases_stats_get(cs);
+  CHECK(open_peak <= 1000);
+  CHECK_INT(st.open_max, open_peak);
+  CHECK(st.customers <= 1024);
+  CHECK_INT(st.opened, 100000);
+  CHECK_INT(cxp_cases_bytes(cs), bytes_mid);
+  /* Every case opened is open or closed. */
+  CHECK_INT(st.open + st.closed, 100000);
+  CHECK(st.evicted > 0);
+  CHECK_INT(K.opened, 100000);
+  CHECK_INT(K.outcomes, (long long)st.closed);
+  fprintf(stderr, "volume: %zu bytes held after 100000 cases (%u open, %llu evicted)\n",
+          cxp_cases_bytes(cs), st.open, (unsigned long long)st.evicted);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
+int main(void) {
+  test_conf();
+  test_state_machine();
+  test_deadlines();
+  test_solutions();
+  test_repeat();
+  test_systemic();
+  test_outcomes();
+  test_ids_and_merge();
+  test_cap();
+  test_counters();
+  test_volume();
+  return TEST_REPORT();
+}
