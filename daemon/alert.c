@@ -15,9 +15,10 @@ void cxp_alert_id(cxp_idbuf *out, const char *pipeline, const cxp_alert *a) {
   const char *tn = cxp_alert_type_name(a->type);
   const char *f[5] = {pipeline, tn, a->customer_id.p ? a->customer_id.p : "",
                       a->case_id.p ? a->case_id.p : "",
-                      a->trigger_event_id.p ? a->trigger_event_id.p : ""};
+                      a->trigger_event_id.p ? a->trigger_event_id.p
+                                            : a->id_salt.p ? a->id_salt.p : ""};
   size_t l[5] = {strlen(pipeline), strlen(tn), a->customer_id.n, a->case_id.n,
-                 a->trigger_event_id.n};
+                 a->trigger_event_id.p ? a->trigger_event_id.n : a->id_salt.n};
   cxp_make_id(out, f, l, 5);
 }
 
@@ -65,6 +66,14 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
   else
     cxp_jw_null(&w, "deadline");
   opt_str(&w, "event_id", a->trigger_event_id);
+  if (a->compensation) cxp_jw_cstr(&w, "compensation", a->compensation);
+  if (a->escalation_level) {
+    cxp_jw_obj(&w, "escalation");
+    cxp_jw_int(&w, "level", a->escalation_level);
+    cxp_jw_cstr(&w, "step", a->overdue_step ? a->overdue_step : "");
+    cxp_jw_end(&w);
+  }
+  if (a->anomaly_json) cxp_jw_raw(&w, "anomaly", a->anomaly_json);
   cxp_jw_cstr(&w, "pipeline", pipeline);
   cxp_jw_cstr(&w, "schema", CXP_ALERT_SCHEMA);
   cxp_jw_end(&w);

@@ -27,6 +27,14 @@ typedef struct cxp_alert {
   int n_reasons;
   const char *actions_json; /* rendered JSON array */
   const char *role;         /* who may act; NULL when none */
+  /* Goes into alert_id in place of the triggering event's id when no single
+   * event triggered the alert (a deadline passing): e.g. "acknowledge:2". */
+  cxp_str id_salt;
+  /* Optional members, written only when set. */
+  const char *compensation; /* compensation band of the solution library */
+  int escalation_level;     /* 1..3 for recovery.sla_breached; 0: none */
+  const char *overdue_step; /* with escalation_level */
+  const char *anomaly_json; /* segment.anomaly: a rendered JSON object */
 } cxp_alert;
 
 const char *cxp_alert_type_name(cxp_alert_type t);

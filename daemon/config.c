@@ -350,11 +350,11 @@ void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
     if (s->type == CXP_T_BOOL)
       fputs("", out);
     else if (s->type == CXP_T_STRING)
-      fprintf(out, "length %g..%g", s->min, s->max);
+      fprintf(out, "length %.15g..%.15g", s->min, s->max);
     else if (s->type == CXP_T_LIST)
-      fprintf(out, "%g..%g entries", s->min, s->max);
+      fprintf(out, "%.15g..%.15g entries", s->min, s->max);
     else
-      fprintf(out, "%g..%g", s->min, s->max);
+      fprintf(out, "%.15g..%.15g", s->min, s->max);
     fprintf(out, " | %s |\n", s->desc);
   }
 }

@@ -14,6 +14,17 @@ const char *cxp_stream_name(cxp_stream s) {
   return s < CXP_STREAM__COUNT ? names[s] : "unknown";
 }
 
+/* A parked recovery step's message, kept until its case comes or it expires
+ * (a ring: the oldest copy makes room, so memory stays bounded). */
+typedef struct parked_copy {
+  int32_t part;
+  int64_t offset;
+  char *bytes, *key;
+  size_t len, klen;
+  const char *topic;
+  int64_t received_ms;
+} parked_copy;
+
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque) {
   memset(c, 0, sizeof *c);
   c->pl = pl;
@@ -25,6 +36,15 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   cxp_buf_reserve(&c->out, 4096);
   cxp_buf_init(&c->key);
   c->n_inputs = 1;
+  if (pl->rec_enabled) {
+    char err[256];
+    c->solutions = cxp_pipeline_solutions(pl, err, sizeof err);
+    /* The loader validated the library; only memory can fail here. */
+    if (c->solutions == NULL) c->solutions = cxp_solutions_create_default();
+    c->parked_cap = pl->rec_max_parked < 65536 ? (uint32_t)pl->rec_max_parked : 65536;
+    c->parked = calloc(c->parked_cap, sizeof *c->parked);
+    if (c->solutions == NULL || c->parked == NULL) abort();
+  }
   cxp_arena_json_install();
 }
 
@@ -34,6 +54,14 @@ void cxp_core_close(cxp_core *c) {
   free(c->win);
   free(c->marked);
   free(c->merge);
+  for (int32_t i = 0; i < c->n_cases; i++) cxp_cases_destroy(c->cases[i]);
+  free(c->cases);
+  cxp_solutions_destroy(c->solutions);
+  for (uint32_t i = 0; i < c->parked_cap; i++) {
+    free(c->parked[i].bytes);
+    free(c->parked[i].key);
+  }
+  free(c->parked);
   cxp_buf_free(&c->key);
   cxp_state_close(&c->state);
   cxp_arena_close(&c->arena);
@@ -135,6 +163,13 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   a.priority = ev->score <= 3 ? 2 : 3;
   a.case_id = (cxp_str){case_id, 19};
   a.deadline_ms = ev->ts_ms + c->pl->closed_loop_deadline_ms;
+  /* With recovery on, the response opened a case of the same id (severity
+   * 2 or 3 by the same split): the alert carries its acknowledge deadline,
+   * the one its breaches are counted from. */
+  cxp_case_info ci;
+  if (c->cur_part >= 0 && c->cur_part < c->n_cases && c->cases[c->cur_part] &&
+      cxp_cases_get(c->cases[c->cur_part], case_id, 19, &ci) == 0)
+    a.deadline_ms = ci.deadline[CXP_DL_ACKNOWLEDGE];
   a.actions_json = c->pl->closed_loop_actions;
   a.role = c->pl->closed_loop_role;
   /* The trigger carries the whole contribution; the decayed figures give
@@ -234,6 +269,285 @@ static void kano(cxp_core *c, cxp_event *ev) {
   if (must_be && ev->severity > 2) {
     ev->severity = 2;
     c->n.kano_raised++;
+  }
+}
+
+/* ---- Recovery cases --------------------------------------------------------- */
+
+static int64_t emitted_at(const cxp_core *c, int64_t event_ts) {
+  return c->cur_now_ms ? c->cur_now_ms : event_ts;
+}
+
+/* Case alerts carry the priority the case module worked out (severity,
+ * premium, value, churn), and no cooldown: each case is its own thing. */
+static void case_alert_emit(cxp_core *c, cxp_alert *a) {
+  c->n.alerts[a->type]++;
+  cxp_buf_reset(&c->out);
+  cxp_alert_write(&c->out, a, c->pl->name);
+  emit(c, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
+}
+
+static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info *ci) {
+  memset(a, 0, sizeof *a);
+  a->type = t;
+  a->priority = ci->priority;
+  a->customer_id = ci->customer_id;
+  a->case_id = ci->case_id;
+  if (ci->segment.p && ci->segment.n) a->segment = ci->segment;
+}
+
+static void on_case_opened(void *opaque, const cxp_case_opened *o) {
+  cxp_core *c = opaque;
+  const cxp_case_info *ci = o->c;
+  /* A detractor's case is announced by recovery.closed_loop already. */
+  if (ci->kind == CXP_CASE_DETRACTOR) return;
+  cxp_alert a;
+  case_alert_base(&a, CXP_AL_RECOVERY_REQUIRED, ci);
+  a.trigger_event_id = o->ev->event_id;
+  a.event_ts_ms = o->ev->ts_ms;
+  a.emitted_at_ms = emitted_at(c, o->ev->ts_ms);
+  a.deadline_ms = ci->deadline[CXP_DL_ACKNOWLEDGE];
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", ci->severity, 1.0};
+  if (o->repeat)
+    a.reasons[a.n_reasons++] =
+        (cxp_alert_reason){"repeat_same_category", ci->base_severity - ci->severity, 0};
+  if (ci->provider) a.reasons[a.n_reasons++] = (cxp_alert_reason){"detected_by_provider", 1, 0};
+  if (ci->premium) a.reasons[a.n_reasons++] = (cxp_alert_reason){"premium_segment", 1, 0};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){
+      "resolve_within_h", (double)(ci->deadline[CXP_DL_RESOLVE] - ci->opened_at) / 3600000.0, 0};
+  a.actions_json = o->solution->actions;
+  a.role = o->solution->role;
+  a.compensation = o->solution->compensation;
+  case_alert_emit(c, &a);
+}
+
+static void on_case_breach(void *opaque, const cxp_case_breach *b) {
+  cxp_core *c = opaque;
+  static const char *const actions[CXP_DL__COUNT] = {
+      "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
+      "[\"escalate\",\"follow_up_now\"]"};
+  char salt[48], role[CXP_STR_MAX];
+  const char *step = cxp_case_deadline_name(b->deadline);
+  int sl = snprintf(salt, sizeof salt, "%s:%d", step, b->level);
+  cxp_alert a;
+  case_alert_base(&a, CXP_AL_SLA_BREACHED, b->c);
+  a.priority = b->priority;
+  a.id_salt = (cxp_str){salt, (size_t)sl};
+  a.event_ts_ms = b->due;
+  a.emitted_at_ms = emitted_at(c, b->due);
+  a.deadline_ms = b->deadline_ms;
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"escalation_level", b->level, 1.0};
+  a.reasons[a.n_reasons++] =
+      (cxp_alert_reason){"overdue_h", (double)(b->due - b->deadline_ms) / 3600000.0, 0};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", b->c->severity, 0};
+  a.actions_json = actions[b->deadline];
+  /* The role of the level: the n-th entry of recovery.escalation.roles. */
+  const char *r = c->pl->rec_escalation_roles;
+  role[0] = '\0';
+  for (int k = 0; k < b->level && r; k++) {
+    r = strchr(r, '"');
+    const char *e = r ? strchr(r + 1, '"') : NULL;
+    if (e == NULL) break;
+    if (k == b->level - 1) snprintf(role, sizeof role, "%.*s", (int)(e - r - 1), r + 1);
+    r = e + 1;
+  }
+  a.role = role[0] ? role : NULL;
+  a.escalation_level = b->level;
+  a.overdue_step = step;
+  case_alert_emit(c, &a);
+}
+
+static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
+  cxp_core *c = opaque;
+  cxp_buf body;
+  cxp_buf_init(&body);
+  cxp_jw j;
+  cxp_jw_init(&j, &body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_cstr(&j, "kind", "systemic_failure");
+  cxp_jw_cstr(&j, "category", cxp_case_category_name(s->category));
+  cxp_jw_str(&j, "touchpoint", s->touchpoint.p ? s->touchpoint.p : "unknown",
+             s->touchpoint.p ? s->touchpoint.n : 7);
+  cxp_jw_time(&j, "window_start", s->window_start);
+  cxp_jw_time(&j, "window_end", s->window_end);
+  cxp_jw_int(&j, "customers", s->customers);
+  cxp_jw_end(&j);
+  cxp_buf_putc(&body, '\0');
+  cxp_alert a;
+  memset(&a, 0, sizeof a);
+  a.type = CXP_AL_SEGMENT_ANOMALY;
+  a.priority = 2;
+  /* Keyed by the customer whose failure made it systemic: the alert's
+   * subject is the touchpoint, named in anomaly. */
+  a.customer_id = s->ev->customer_id;
+  a.case_id = s->ev->case_id;
+  if (s->ev->segment.p) a.segment = s->ev->segment;
+  a.trigger_event_id = s->ev->event_id;
+  a.event_ts_ms = s->ev->ts_ms;
+  a.emitted_at_ms = emitted_at(c, s->ev->ts_ms);
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"customers_failing", s->customers, 1.0};
+  a.actions_json = "[\"open_incident\",\"find_root_cause\",\"notify_affected_customers\"]";
+  a.role = "service_manager";
+  a.anomaly_json = body.p;
+  case_alert_emit(c, &a);
+  cxp_buf_free(&body);
+}
+
+static cxp_windows *windows_of(cxp_core *c, int32_t part);
+
+/* A case recovered well counts in the windows of its closing time. */
+static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
+  cxp_core *c = opaque;
+  if (!o->well) return;
+  cxp_windows *w = windows_of(c, c->cur_part);
+  if (w == NULL) return;
+  cxp_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = CXP_EV_REC_FOLLOWED_UP;
+  ev.ts_ms = o->closed_at;
+  ev.segment = o->c->segment;
+  ev.touchpoint = o->c->touchpoint;
+  cxp_windows_add_recovered(w, &ev);
+}
+
+static parked_copy *parked_find(cxp_core *c, int32_t part, int64_t offset) {
+  for (uint32_t i = 0; i < c->parked_cap; i++)
+    if (c->parked[i].bytes && c->parked[i].part == part && c->parked[i].offset == offset)
+      return &c->parked[i];
+  return NULL;
+}
+
+static void parked_keep(cxp_core *c, const cxp_msg *m, int32_t part) {
+  if (c->parked_cap == 0) return;
+  parked_copy *p = &c->parked[c->parked_next];
+  c->parked_next = (c->parked_next + 1) % c->parked_cap;
+  free(p->bytes);
+  free(p->key);
+  memset(p, 0, sizeof *p);
+  p->bytes = malloc(m->len ? m->len : 1);
+  p->key = m->key && m->key_len ? malloc(m->key_len) : NULL;
+  if (p->bytes == NULL) return;
+  memcpy(p->bytes, m->payload, m->len);
+  if (p->key) memcpy(p->key, m->key, m->key_len);
+  p->len = m->len;
+  p->klen = p->key ? m->key_len : 0;
+  p->part = part;
+  p->offset = m->offset;
+  p->topic = m->topic;
+  p->received_ms = m->received_ms;
+}
+
+/* A parked step whose case never came: dead-lettered with its own bytes
+ * when the copy is still kept, else with what the module remembers. */
+static void on_case_expired(void *opaque, const cxp_case_expired *e) {
+  cxp_core *c = opaque;
+  parked_copy *p = parked_find(c, c->cur_part, e->token);
+  cxp_msg m;
+  char rebuilt[512];
+  memset(&m, 0, sizeof m);
+  m.partition = c->cur_part;
+  m.offset = e->token;
+  if (p) {
+    m.topic = p->topic;
+    m.payload = p->bytes;
+    m.len = p->len;
+    m.key = p->key;
+    m.key_len = p->klen;
+    m.received_ms = p->received_ms;
+  } else {
+    int n = snprintf(rebuilt, sizeof rebuilt,
+                     "{\"event_id\":\"%.*s\",\"type\":\"%s\",\"customer_id\":\"%.*s\","
+                     "\"case_id\":\"%.*s\",\"ts\":%lld}",
+                     (int)e->event_id.n, e->event_id.p ? e->event_id.p : "",
+                     cxp_event_type_name(e->type), (int)e->customer_id.n,
+                     e->customer_id.p ? e->customer_id.p : "", (int)e->case_id.n,
+                     e->case_id.p ? e->case_id.p : "", (long long)e->ts_ms);
+    m.payload = rebuilt;
+    m.len = n > 0 && (size_t)n < sizeof rebuilt ? (size_t)n : strlen(rebuilt);
+    m.key = e->customer_id.p;
+    m.key_len = e->customer_id.n;
+    m.topic = c->pl->topic_input;
+    m.received_ms = e->arrival_wall_ms;
+  }
+  cxp_core_dead_letter(c, &m, CXP_BAD_UNKNOWN_CASE, e->detail);
+  if (p) {
+    free(p->bytes);
+    free(p->key);
+    memset(p, 0, sizeof *p);
+  }
+}
+
+static cxp_cases *cases_of(cxp_core *c, int32_t part) {
+  if (!c->pl->rec_enabled || part < 0 || part > 0xffff) return NULL;
+  if (part >= c->n_cases) {
+    int32_t n = c->n_cases ? c->n_cases : 16;
+    while (n <= part) n *= 2;
+    cxp_cases **nc = realloc(c->cases, sizeof *nc * (size_t)n);
+    if (nc == NULL) abort();
+    memset(nc + c->n_cases, 0, sizeof *nc * (size_t)(n - c->n_cases));
+    c->cases = nc;
+    c->n_cases = n;
+  }
+  if (c->cases[part] == NULL) {
+    cxp_cases_conf conf = c->pl->cases;
+    conf.solutions = c->solutions;
+    cxp_cases_cbs cbs = {on_case_opened, on_case_breach, on_case_systemic, on_case_outcome,
+                         on_case_expired, c};
+    c->cases[part] = cxp_cases_create(&conf, &cbs);
+    if (c->cases[part] == NULL) abort();
+  }
+  return c->cases[part];
+}
+
+/* Hands the event to the partition's cases. Returns a dead-letter reason
+ * when the event cannot wait for its case, else CXP_OK. */
+static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
+                              const cxp_msg *m, int32_t part, char *detail, size_t dlen) {
+  cxp_cases *cs = cases_of(c, part);
+  if (cs == NULL) return CXP_OK;
+  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, -1, m->offset};
+  cxp_event quiet;
+  if (ev->type == CXP_EV_NPS && ev->score <= 6 && !cu->consent) {
+    /* The closed loop is outreach: without consent there is no one to call
+     * back, so no case; the response still moves the partition's clock. */
+    quiet = *ev;
+    quiet.score = 10;
+    ev = &quiet;
+  }
+  cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
+  if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
+  if (r == CXP_CASE_PARK_FULL) {
+    snprintf(detail, dlen,
+             "recovery step for unknown case '%.*s': no room to wait for it "
+             "(recovery.max_parked %lld steps already wait)",
+             (int)ev->case_id.n, ev->case_id.p ? ev->case_id.p : "",
+             (long long)c->pl->rec_max_parked);
+    return CXP_BAD_UNKNOWN_CASE;
+  }
+  if (r == CXP_CASE_BAD_ID) {
+    snprintf(detail, dlen, "case_id: missing or longer than 128 bytes");
+    return CXP_BAD_MISSING_FIELD;
+  }
+  return CXP_OK;
+}
+
+void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
+  memset(out, 0, sizeof *out);
+  for (int32_t i = 0; i < c->n_cases; i++) {
+    if (c->cases[i] == NULL) continue;
+    cxp_cases_stats s = cxp_cases_stats_get(c->cases[i]);
+    out->opened += s.opened;
+    out->steps += s.steps;
+    out->parked += s.parked;
+    out->parked_expired += s.parked_expired;
+    for (int k = 0; k < CXP_CASES_LEVELS; k++) out->breaches[k] += s.breaches[k];
+    out->closed += s.closed;
+    out->well += s.well;
+    out->poorly += s.poorly;
+    out->systemic += s.systemic;
+    out->open += s.open;
+    out->open_deadlines += s.open_deadlines;
+    out->parked_now += s.parked_now;
   }
 }
 
@@ -346,9 +660,17 @@ void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs) {
 }
 
 int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
-  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
-  int n = cxp_windows_tick(c->win[part], now_wall_ms);
-  announce(c, part);
+  int n = 0;
+  c->cur_part = part;
+  c->cur_now_ms = now_wall_ms;
+  c->cur_msg = NULL;
+  /* Cases first: a case closing well counts in windows the tick may close. */
+  if (part >= 0 && part < c->n_cases && c->cases[part])
+    n += cxp_cases_tick(c->cases[part], now_wall_ms);
+  if (part >= 0 && part < c->n_win && c->win[part]) {
+    n += cxp_windows_tick(c->win[part], now_wall_ms);
+    announce(c, part);
+  }
   return n;
 }
 
@@ -363,6 +685,10 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
     cxp_windows_destroy(c->win[part]);
     c->win[part] = NULL;
     c->marked[part] = INT64_MIN;
+  }
+  if (part >= 0 && part < c->n_cases && c->cases[part]) {
+    cxp_cases_destroy(c->cases[part]);
+    c->cases[part] = NULL;
   }
   cxp_state_drop(&c->state, part);
 }
@@ -473,22 +799,30 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   }
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
   int survey = cxp_customer_apply(cu, &ev, c->pl);
+  /* The segment sticks to the customer: an event without one counts under
+   * his latest, in the windows and in his cases. */
+  cxp_event sev = ev;
+  if (sev.segment.p == NULL && cu->segment) {
+    const char *seg = cxp_state_segment_name(&c->state, cu->segment);
+    sev.segment = (cxp_str){seg, strlen(seg)};
+  }
+  c->cur_part = sh->partition;
+  c->cur_now_ms = m->now_ms;
+  c->cur_msg = m;
+  cxp_reason case_bad = apply_cases(c, cu, &sev, m, sh->partition, detail, sizeof detail);
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    /* The segment sticks to the customer: an event without one counts
-     * under his latest. */
-    cxp_event wev = ev;
-    if (wev.segment.p == NULL && cu->segment) {
-      const char *seg = cxp_state_segment_name(&c->state, cu->segment);
-      wev.segment = (cxp_str){seg, strlen(seg)};
-    }
-    late = cxp_windows_add(w, &wev, m->received_ms, -1) == CXP_BAD_LATE;
+    late = cxp_windows_add(w, &sev, m->received_ms, -1) == CXP_BAD_LATE;
     if (!late) announce(c, sh->partition);
   }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
   if (survey) satisfaction_drop(c, cu, &ev, m);
+  if (case_bad != CXP_OK) {
+    cxp_core_dead_letter(c, m, case_bad, detail);
+    return case_bad;
+  }
   if (late) {
     /* Order-independent, the customer's figures take it; the closed
      * window cannot, so it is reported as the domain says. */

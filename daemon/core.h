@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "cases.h"
 #include "event.h"
 #include "jsonw.h"
 #include "merge.h"
@@ -79,6 +80,19 @@ typedef struct cxp_core {
   int64_t merge_wall;   /* wall time of the partial being merged */
   int64_t merge_offset; /* its repartition offset */
   cxp_buf key;
+
+  /* Recovery cases, by input partition, and what they need from around
+   * them: the library, the message being handled, and copies of the steps
+   * parked for a case not seen yet (so that one whose case never comes is
+   * dead-lettered with its own bytes). */
+  cxp_cases **cases;
+  int32_t n_cases;
+  cxp_solutions *solutions;
+  int32_t cur_part;       /* input partition of the current event or tick */
+  int64_t cur_now_ms;     /* wall time for emitted_at; 0: event clock */
+  const cxp_msg *cur_msg; /* NULL in a tick */
+  struct parked_copy *parked;
+  uint32_t parked_cap, parked_next;
 } cxp_core;
 
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque);
@@ -134,5 +148,8 @@ int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
 /* The end of a replay: every open window is closed and merged, every input
  * partition's watermark raised past it, so every record goes out. */
 void cxp_core_finish(cxp_core *c);
+
+/* The recovery cases' counters summed over the partitions held. */
+void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out);
 
 #endif

@@ -308,10 +308,11 @@ static void on_commit_timer(uv_timer_t *t) {
 /* ---- Rebalances --------------------------------------------------------- */
 
 static void pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause) {
-  rd_kafka_resp_err_t e =
-      pause ? rd_kafka_pause_partitions(d->consumer, l) : rd_kafka_resume_partitions(d->consumer, l);
-  if (e) cxp_warn("consumer", "%s partitions: %s", pause ? "pausing" : "resuming",
-                  rd_kafka_err2str(e));
+  rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(d->consumer, l)
+                                : rd_kafka_resume_partitions(d->consumer, l);
+  if (e)
+    cxp_warn("consumer", "%s partitions: %s", pause ? "pausing" : "resuming",
+             rd_kafka_err2str(e));
 }
 
 static void pause_all(cxp_daemon *d, int pause) {

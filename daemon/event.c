@@ -19,7 +19,8 @@ static const char *type_names[CXP_EV__COUNT] = {
 
 static const char *reason_names[CXP_BAD__COUNT] = {
     "ok",           "invalid_json", "missing_field", "bad_type",     "out_of_range",
-    "unknown_type", "too_large",    "bad_timestamp", "late"};
+    "unknown_type", "too_large",    "bad_timestamp", "late",
+    "unknown_case"};
 
 static const char *sq_names[CXP_SQ__COUNT] = {"tangibles", "reliability",
                                              "responsiveness", "assurance", "empathy"};

@@ -43,6 +43,7 @@ typedef enum {
   CXP_BAD_TOO_LARGE,
   CXP_BAD_TIMESTAMP,
   CXP_BAD_LATE,
+  CXP_BAD_UNKNOWN_CASE, /* a recovery step whose case never came */
   CXP_BAD__COUNT
 } cxp_reason;
 

@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define OFF(f) offsetof(cxp_pipeline, f)
@@ -16,6 +17,10 @@ const cxp_setting cxp_pipeline_table[] = {
      "Topic indicator records are written to."},
     {"topics.dead_letters", CXP_T_STRING, "\"cx.dead_letters\"", 1, 249,
      OFF(topic_dead_letters), "Topic every unusable event is written to, with the reason."},
+    {"topics.repartition", CXP_T_STRING, "\"cx.indicators.partials\"", 1, 249,
+     OFF(topic_repartition),
+     "Internal topic the partial window aggregates of every input partition are merged "
+     "through; create it with as many partitions as the input topic."},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days."},
     {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),
@@ -81,10 +86,6 @@ const cxp_setting cxp_pipeline_table[] = {
     {"kano.must_be", CXP_T_LIST, "[]", 0, 64, OFF(kano_must_be),
      "Attributes the pipeline classes as must-be: a complaint about one is at least "
      "major (severity 2), as is one marked kano: must_be."},
-    {"topics.repartition", CXP_T_STRING, "\"cx.indicators.partials\"", 1, 249,
-     OFF(topic_repartition),
-     "Internal topic the partial window aggregates of every input partition are merged "
-     "through; create it with as many partitions as the input topic."},
     {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
      "Compute segment indicators in tumbling event-time windows."},
     {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,
@@ -105,6 +106,66 @@ const cxp_setting cxp_pipeline_table[] = {
     {"windows.merge_timeout_s", CXP_T_DOUBLE, "60", 0, 86400, OFF(win_merge_timeout_s),
      "Wall time a window waits for every input partition's part before its record goes "
      "out marked incomplete; 0 waits for ever."},
+    {"recovery.enabled", CXP_T_BOOL, "true", 0, 1, OFF(rec_enabled),
+     "Open recovery cases on failures, complaints and detractor responses; raise "
+     "recovery.required and recovery.sla_breached."},
+    {"recovery.sla.sev1.acknowledge_min", CXP_T_DOUBLE, "15", 0.1, 525600, OFF(rec_ack_min[0]),
+     "Time to acknowledge a severity-1 case, in minutes."},
+    {"recovery.sla.sev1.resolve_h", CXP_T_DOUBLE, "4", 0.01, 8760, OFF(rec_resolve_h[0]),
+     "Time to resolve a severity-1 case, in hours."},
+    {"recovery.sla.sev2.acknowledge_min", CXP_T_DOUBLE, "60", 0.1, 525600, OFF(rec_ack_min[1]),
+     "Time to acknowledge a severity-2 case, in minutes."},
+    {"recovery.sla.sev2.resolve_h", CXP_T_DOUBLE, "24", 0.01, 8760, OFF(rec_resolve_h[1]),
+     "Time to resolve a severity-2 case, in hours."},
+    {"recovery.sla.sev3.acknowledge_min", CXP_T_DOUBLE, "240", 0.1, 525600, OFF(rec_ack_min[2]),
+     "Time to acknowledge a severity-3 case, in minutes."},
+    {"recovery.sla.sev3.resolve_h", CXP_T_DOUBLE, "72", 0.01, 8760, OFF(rec_resolve_h[2]),
+     "Time to resolve a severity-3 case, in hours."},
+    {"recovery.sla.sev4.acknowledge_min", CXP_T_DOUBLE, "1440", 0.1, 525600, OFF(rec_ack_min[3]),
+     "Time to acknowledge a severity-4 case, in minutes."},
+    {"recovery.sla.sev4.resolve_h", CXP_T_DOUBLE, "168", 0.01, 8760, OFF(rec_resolve_h[3]),
+     "Time to resolve a severity-4 case, in hours."},
+    {"recovery.sla.follow_up_h", CXP_T_DOUBLE, "72", 0.01, 8760, OFF(rec_follow_up_h),
+     "Time to follow up after the resolution, in hours."},
+    {"recovery.sla.premium_factor", CXP_T_DOUBLE, "0.5", 0.01, 10, OFF(rec_premium_factor),
+     "Deadlines of premium segments (alerts.premium_segments) are multiplied by this."},
+    {"recovery.escalation.level1", CXP_T_DOUBLE, "1", 0.1, 64, OFF(rec_escalation[0]),
+     "Escalation level 1 falls due at this many times a step's allowed time."},
+    {"recovery.escalation.level2", CXP_T_DOUBLE, "2", 0.1, 64, OFF(rec_escalation[1]),
+     "Escalation level 2, in times the allowed time (above level 1)."},
+    {"recovery.escalation.level3", CXP_T_DOUBLE, "4", 0.1, 64, OFF(rec_escalation[2]),
+     "Escalation level 3, in times the allowed time (above level 2)."},
+    {"recovery.escalation.roles", CXP_T_LIST,
+     "[\"team_lead\",\"service_manager\",\"head_of_customer_service\"]", 3, 3,
+     OFF(rec_escalation_roles), "Role a breach alert goes to, by escalation level 1, 2, 3."},
+    {"recovery.abandon_factor", CXP_T_DOUBLE, "8", 0.1, 128, OFF(rec_abandon_factor),
+     "A case not resolved (or followed up) within this many times its allowed time is "
+     "closed as recovered poorly."},
+    {"recovery.settle_s", CXP_T_DOUBLE, "300", 0, 86400, OFF(rec_settle_s),
+     "Event time a case resolved and followed up stays open for late steps before its "
+     "outcome is judged."},
+    {"recovery.park_s", CXP_T_DOUBLE, "3600", 1, 604800, OFF(rec_park_s),
+     "Event time a recovery step for an unknown case waits for its case before it is "
+     "dead-lettered as unknown_case."},
+    {"recovery.max_parked", CXP_T_INT, "10000", 1, 1048576, OFF(rec_max_parked),
+     "Steps waiting for their case, per input partition; past it a step is dead-lettered "
+     "at once."},
+    {"recovery.max_open", CXP_T_INT, "1000000", 1, 16777216, OFF(rec_max_open),
+     "Open cases per input partition; past it the case opened longest ago closes as "
+     "evicted."},
+    {"recovery.repeat_days", CXP_T_DOUBLE, "30", 0, 366, OFF(rec_repeat_days),
+     "A failure of the same category for the same customer within this raises its "
+     "severity one level."},
+    {"recovery.systemic.customers", CXP_T_INT, "10", 2, 64, OFF(rec_systemic_customers),
+     "Distinct customers failing in one category at one touchpoint within the window "
+     "that make a systemic failure (segment.anomaly)."},
+    {"recovery.systemic.window_min", CXP_T_DOUBLE, "15", 0.1, 1440,
+     OFF(rec_systemic_window_min), "The systemic-failure window, in minutes."},
+    {"recovery.high_value", CXP_T_DOUBLE, "5000", 0, 1e9, OFF(rec_high_value),
+     "Customer value (profile clv) at or over which a case's priority is lifted; 0: off."},
+    {"recovery.detractor_cases", CXP_T_BOOL, "true", 0, 1, OFF(rec_detractor_cases),
+     "Open a case (with deadlines) for a detractor NPS response, besides the closed-loop "
+     "alert."},
     {NULL, 0, NULL, 0, 0, 0, NULL}};
 
 void cxp_pipeline_derive(cxp_pipeline *p) {
@@ -120,6 +181,40 @@ void cxp_pipeline_defaults(cxp_pipeline *p) {
   cxp_settings_defaults(cxp_pipeline_table, p);
   cxp_pipeline_derive(p);
   cxp_pipeline_windows(p, NULL, 0);
+  cxp_pipeline_cases(p, NULL, 0);
+}
+
+int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
+  cxp_cases_conf *c = &p->cases;
+  cxp_cases_conf_defaults(c);
+  snprintf(c->pipeline, sizeof c->pipeline, "%.64s", p->name); /* name: 1..64 bytes */
+  for (int i = 0; i < 4; i++) {
+    c->ack_ms[i] = (int64_t)(p->rec_ack_min[i] * 60000.0);
+    c->resolve_ms[i] = (int64_t)(p->rec_resolve_h[i] * 3600000.0);
+  }
+  c->follow_up_ms = (int64_t)(p->rec_follow_up_h * 3600000.0);
+  snprintf(c->premium_segments, sizeof c->premium_segments, "%s", p->premium_segments);
+  c->premium_factor = p->rec_premium_factor;
+  for (int i = 0; i < 3; i++) c->escalation[i] = p->rec_escalation[i];
+  c->abandon_factor = p->rec_abandon_factor;
+  c->settle_ms = (int64_t)(p->rec_settle_s * 1000.0);
+  c->park_ms = (int64_t)(p->rec_park_s * 1000.0);
+  c->max_parked = (uint32_t)p->rec_max_parked;
+  c->max_open = (uint32_t)p->rec_max_open;
+  c->repeat_ms = (int64_t)(p->rec_repeat_days * 86400000.0);
+  c->systemic_customers = (int)p->rec_systemic_customers;
+  c->systemic_window_ms = (int64_t)(p->rec_systemic_window_min * 60000.0);
+  c->high_value = p->rec_high_value;
+  c->detractor_cases = p->rec_detractor_cases;
+  return cxp_cases_conf_check(c, err, errlen);
+}
+
+cxp_solutions *cxp_pipeline_solutions(const cxp_pipeline *p, char *err, size_t errlen) {
+  if (p->rec_solutions[0] == '\0') return cxp_solutions_create_default();
+  cJSON *a = cJSON_Parse(p->rec_solutions);
+  cxp_solutions *s = cxp_solutions_from_json(a, err, errlen);
+  cJSON_Delete(a);
+  return s;
 }
 
 int cxp_duration_parse(const char *s, long long *ms) {
@@ -203,6 +298,24 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   cxp_pipeline_defaults(p);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
+  /* recovery.solutions is an array of objects: kept as text, checked below. */
+  cJSON *rec = cJSON_GetObjectItemCaseSensitive(root, "recovery");
+  cJSON *sol = cJSON_IsObject(rec) ? cJSON_DetachItemFromObjectCaseSensitive(rec, "solutions")
+                                   : NULL;
+  if (sol) {
+    char *text = cJSON_PrintUnformatted(sol);
+    size_t n = text ? strlen(text) : 0;
+    cJSON_Delete(sol);
+    if (text == NULL || n >= sizeof p->rec_solutions) {
+      snprintf(err, errlen, "%s: key 'recovery.solutions': more than %zu bytes", path,
+               sizeof p->rec_solutions - 1);
+      free(text);
+      cJSON_Delete(root);
+      return -1;
+    }
+    memcpy(p->rec_solutions, text, n + 1);
+    free(text);
+  }
   int rc = cxp_settings_apply(cxp_pipeline_table, p, root, path, NULL, NULL, err, errlen);
   cJSON_Delete(root);
   if (rc) return -1;
@@ -216,10 +329,17 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
       }
   cxp_pipeline_derive(p);
   char why[400];
-  if (cxp_pipeline_windows(p, why, sizeof why) != 0) {
+  if (cxp_pipeline_windows(p, why, sizeof why) != 0 ||
+      cxp_pipeline_cases(p, why, sizeof why) != 0) {
     snprintf(err, errlen, "%s: %s", path, why);
     return -1;
   }
+  cxp_solutions *lib = cxp_pipeline_solutions(p, why, sizeof why);
+  if (lib == NULL) {
+    snprintf(err, errlen, "%s: %s", path, why);
+    return -1;
+  }
+  cxp_solutions_destroy(lib);
   return 0;
 }
 

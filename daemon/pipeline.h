@@ -4,6 +4,7 @@
 #define CXP_PIPELINE_H
 
 #include "config.h"
+#include "cases.h"
 #include "window.h"
 
 typedef struct cxp_pipeline {
@@ -41,12 +42,29 @@ typedef struct cxp_pipeline {
   long long win_min_n;
   long long win_max_open;
   double win_merge_timeout_s;
+  int rec_enabled;
+  double rec_ack_min[4], rec_resolve_h[4];
+  double rec_follow_up_h, rec_premium_factor;
+  double rec_escalation[3];
+  char rec_escalation_roles[CXP_LIST_MAX];
+  double rec_abandon_factor, rec_settle_s, rec_park_s;
+  long long rec_max_parked, rec_max_open;
+  double rec_repeat_days;
+  long long rec_systemic_customers;
+  double rec_systemic_window_min;
+  double rec_high_value;
+  int rec_detractor_cases;
+  /* recovery.solutions as compact JSON ("" for the built-in default); an
+   * array of objects, which the settings table cannot hold, so the loader
+   * takes it out of the file and validates it itself. */
+  char rec_solutions[16384];
   /* Derived when loaded. */
   double short_half_life_ms, long_half_life_ms;
   double half_life_ms;
   long long cooldown_ms;
   long long closed_loop_deadline_ms;
   cxp_window_conf windows; /* from the windows.* settings */
+  cxp_cases_conf cases;     /* from the recovery.* settings; solutions NULL */
   long long merge_timeout_ms;
 } cxp_pipeline;
 
@@ -62,6 +80,12 @@ int cxp_duration_parse(const char *s, long long *ms);
 /* Fills p->windows from the windows.* settings: 0, or -1 with a sentence
  * naming the setting in err. */
 int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen);
+
+/* Fills p->cases from the recovery.* settings: 0, or -1 with a sentence. */
+int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen);
+/* The solution library of p (the default when the file has none); NULL with
+ * a sentence in err when recovery.solutions is not valid. */
+cxp_solutions *cxp_pipeline_solutions(const cxp_pipeline *p, char *err, size_t errlen);
 
 /* True when `seg` (not NUL-terminated) is one of the premium segments. */
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);

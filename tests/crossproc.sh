@@ -42,7 +42,7 @@ $PY "$SRC/tests/make_events.py" "$W/events.kv" "$W/events.jsonl" $N
 
 pipeline() { # NAME PREFIX [history]
   # "history" turns off the alerts that judge a customer's history
-  # (satisfaction.drop): with state in memory only, a restarted process knows
+  # (satisfaction.drop, recovery cases): with state in memory only, a restarted process knows
   # less history, so those cannot be compared across a kill.
   $PY - "$SRC/pipelines/default.json" "$W/$1.pipeline.json" "$2" "${3:-}" <<'PYEOF'
 import json, sys
@@ -53,6 +53,8 @@ p["topics"] = {"input": prefix + ".events", "alerts": prefix + ".alerts",
                "repartition": prefix + ".part"}
 if mode == "history":
     p["alerts"]["satisfaction_drop"] = {"enabled": False}
+    # Open cases are history too, and their deadlines fire on the wall clock.
+    p["recovery"] = {"enabled": False}
 json.dump(p, open(dst, "w"))
 PYEOF
   cat >"$W/$1.config.json" <<JSON

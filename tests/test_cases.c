@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "cases.h"
+#include "core.h"
+#include "pipeline.h"
 #include "event.h"
 #include "hash.h"
 
@@ -1248,6 +1250,161 @@ static void test_volume(void) {
   test_ctx = NULL;
 }
 
+/* ---- the cases in the core's event path ----------------------------------- */
+
+typedef struct outs {
+  cxp_stream stream[32];
+  char val[32][2048];
+  int n;
+} outs;
+
+static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
+                    size_t vlen) {
+  (void)key;
+  (void)klen;
+  outs *o = opaque;
+  if (o->n >= 32) return;
+  o->stream[o->n] = st;
+  snprintf(o->val[o->n], sizeof o->val[0], "%.*s", (int)vlen, v);
+  o->n++;
+}
+
+static cxp_reason feed_core(cxp_core *c, int64_t offset, const char *json) {
+  cxp_msg m = {NULL, -1, offset, json, strlen(json), NULL, 0, 0, 0, 0};
+  return cxp_core_process(c, &m);
+}
+
+static const char *JS(cJSON *j, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+  return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
+static void test_core_recovery(void) {
+  static outs o;
+  memset(&o, 0, sizeof o);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.win_enabled = pl.drop_enabled = pl.sq_enabled = 0;
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &o);
+
+  /* 07:00 a severity-2 operational failure for gold (premium) c1: acknowledge
+   * within 60 min x 0.5 = 30 min; priority P2 lifted to P1 for premium; the
+   * default solution entry's actions, compensation and role. */
+  static const char f1[] =
+      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
+      "\"severity\":2,\"detected_by\":\"provider\",\"segment\":\"gold\"}";
+  CHECK_INT(feed_core(&core, 1, f1), CXP_OK);
+  CHECK_INT(o.n, 1);
+  cJSON *a = cJSON_Parse(o.val[0]);
+  CHECK_STR(JS(a, "type"), "recovery.required");
+  CHECK_STR(JS(a, "priority"), "P1");
+  CHECK_STR(JS(a, "case_id"), "k1");
+  CHECK_STR(JS(a, "deadline"), "2026-11-23T07:30:00.000Z");
+  CHECK_STR(JS(a, "role"), "frontline_agent");
+  CHECK_STR(JS(a, "compensation"), "none");
+  CHECK_STR(JS(a, "event_id"), "f1");
+  CHECK(strstr(o.val[0],
+               "\"actions\":[\"acknowledge\",\"apologize\",\"fix_and_resolve\","
+               "\"follow_up\"]") != NULL);
+  cJSON_Delete(a);
+
+  /* 07:01 an acknowledgement for a case never seen: kept, no output. */
+  static const char step[] =
+      "{\"event_id\":\"s9\",\"type\":\"recovery.acknowledged\",\"customer_id\":\"c9\","
+      "\"ts\":\"2026-11-23T07:01:00Z\",\"case_id\":\"k9\"}";
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 2, step), CXP_OK);
+  CHECK_INT(o.n, 0);
+  /* 07:05 c3 (consent false) a detractor: no case, no alert. c4 answers 5:
+   * a severity-3 case, and the closed-loop alert carries its acknowledge
+   * deadline, 07:05 + 240 min = 11:05. */
+  CHECK_INT(feed_core(&core, 3,
+                      "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":"
+                      "\"c3\",\"ts\":\"2026-11-23T06:00:00Z\",\"segment\":\"basic\","
+                      "\"consent\":false}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, 4,
+                      "{\"event_id\":\"n3\",\"type\":\"survey.nps\",\"customer_id\":"
+                      "\"c3\",\"ts\":\"2026-11-23T07:05:00Z\",\"score\":2}"),
+            CXP_OK);
+  CHECK_INT(o.n, 0);
+  CHECK_INT(feed_core(&core, 5,
+                      "{\"event_id\":\"n4\",\"type\":\"survey.nps\",\"customer_id\":"
+                      "\"c4\",\"ts\":\"2026-11-23T07:05:00Z\",\"score\":5}"),
+            CXP_OK);
+  CHECK_INT(o.n, 1);
+  a = cJSON_Parse(o.val[0]);
+  CHECK_STR(JS(a, "type"), "recovery.closed_loop");
+  CHECK_STR(JS(a, "deadline"), "2026-11-23T11:05:00.000Z");
+  cJSON_Delete(a);
+
+  /* 07:31: the clock passes 07:30, k1's acknowledge deadline: level 1, to
+   * the team lead, P1 (the case's priority). */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 6,
+                      "{\"event_id\":\"u1\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2026-11-23T07:31:00Z\",\"count\":1}"),
+            CXP_OK);
+  CHECK_INT(o.n, 1);
+  a = cJSON_Parse(o.val[0]);
+  CHECK_STR(JS(a, "type"), "recovery.sla_breached");
+  CHECK_STR(JS(a, "priority"), "P1");
+  CHECK_STR(JS(a, "event_ts"), "2026-11-23T07:30:00.000Z");
+  CHECK_STR(JS(a, "deadline"), "2026-11-23T07:30:00.000Z");
+  CHECK_STR(JS(a, "role"), "team_lead");
+  CHECK(strstr(o.val[0], "\"escalation\":{\"level\":1,\"step\":\"acknowledge\"}") != NULL);
+  CHECK(strstr(o.val[0], "\"event_id\":null") != NULL);
+  cJSON_Delete(a);
+
+  /* 08:02: level 2 (2 x 30 min, at 08:00, to the service manager), and the
+   * parked step's hour (07:01 + 60 min = 08:01) is over: dead-lettered
+   * with its own bytes and offset. */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 7,
+                      "{\"event_id\":\"u2\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2026-11-23T08:02:00Z\",\"count\":1}"),
+            CXP_OK);
+  CHECK_INT(o.n, 2);
+  int saw_l2 = 0, saw_dl = 0;
+  for (int i = 0; i < o.n; i++) {
+    a = cJSON_Parse(o.val[i]);
+    if (o.stream[i] == CXP_STREAM_ALERTS) {
+      saw_l2 = strstr(o.val[i], "\"escalation\":{\"level\":2,") != NULL &&
+               strcmp(JS(a, "role"), "service_manager") == 0 &&
+               strcmp(JS(a, "event_ts"), "2026-11-23T08:00:00.000Z") == 0;
+    } else if (o.stream[i] == CXP_STREAM_DEAD_LETTERS) {
+      saw_dl = strcmp(JS(a, "reason"), "unknown_case") == 0 &&
+               strcmp(JS(a, "payload"), step) == 0 &&
+               strstr(o.val[i], "\"offset\":2") != NULL;
+    }
+    cJSON_Delete(a);
+  }
+  CHECK(saw_l2);
+  CHECK(saw_dl);
+  CHECK_INT(core.n.dead[CXP_BAD_UNKNOWN_CASE], 1);
+  /* Acknowledged at 08:03: no level 3 at 09:00 (4 x 30 min). */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 8,
+                      "{\"event_id\":\"a1\",\"type\":\"recovery.acknowledged\","
+                      "\"customer_id\":\"c1\",\"ts\":\"2026-11-23T08:03:00Z\","
+                      "\"case_id\":\"k1\"}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, 9,
+                      "{\"event_id\":\"u3\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2026-11-23T09:10:00Z\",\"count\":1}"),
+            CXP_OK);
+  for (int i = 0; i < o.n; i++) CHECK(strstr(o.val[i], "\"level\":3") == NULL);
+  cxp_cases_stats st;
+  cxp_core_cases_stats(&core, &st);
+  CHECK_INT(st.opened, 2); /* k1 and c4's detractor case */
+  CHECK_INT(st.breaches[0], 1);
+  CHECK_INT(st.breaches[1], 1);
+  CHECK_INT(st.breaches[2], 0);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_conf();
   test_state_machine();
@@ -1260,5 +1417,6 @@ int main(void) {
   test_cap();
   test_counters();
   test_volume();
+  test_core_recovery();
   return TEST_REPORT();
 }

@@ -237,8 +237,10 @@ static void phase_known_mix(cxp_mock *m) {
   cxp_config c;
   cxp_pipeline p;
   base_config(&c, &p, bs, "k");
-  /* Events hours apart on one partition: phase 3 has the windows. */
+  /* Events hours apart on one partition: phase 3 has the windows and the
+   * recovery deadlines. */
   p.win_enabled = 0;
+  p.rec_enabled = 0;
   run r;
   memset(&r, 0, sizeof r);
   /* Hand count: c1 (2: P2), c2 (5, gold: P3 lifted to P2), c5 (3: P2; 4 an
@@ -312,6 +314,7 @@ static void phase_backpressure(cxp_mock *m) {
   cxp_pipeline p;
   base_config(&c, &p, bs, "b");
   p.win_enabled = 0;
+  p.rec_enabled = 0;
   /* Every event is a detractor: 20000 alerts through a producer that holds
    * 2000 messages at most, paused at 1000 queued. */
   c.backpressure_high = 1000;
@@ -386,10 +389,20 @@ static void phase_windows(cxp_mock *m) {
                      i, key, ts + i, i % 2 ? 5 : 1 + i % 5, i % 2 ? "silver" : "gold");
     produce(bs, "w.events", key, buf, (size_t)n);
   }
+  /* A severity-1 failure for w0 with a 6 s acknowledge deadline (0.1 min)
+   * that nobody meets: the quiet partition's clock, moving with the wall
+   * clock from the failure's arrival, reaches it about 4 s after it. */
+  int n = snprintf(buf, sizeof buf,
+                   "{\"event_id\":\"wf\",\"type\":\"service.failure\",\"customer_id\":\"w0\","
+                   "\"ts\":%lld,\"case_id\":\"k-w0\",\"category\":\"operational\","
+                   "\"severity\":1,\"detected_by\":\"provider\",\"touchpoint\":\"app\"}",
+                   ts + 100);
+  produce(bs, "w.events", "w0", buf, (size_t)n);
   produce(bs, NULL, NULL, NULL, 0);
   cxp_config c;
   cxp_pipeline p;
   base_config(&c, &p, bs, "w");
+  p.rec_ack_min[0] = 0.1;
   /* One-second windows, no lateness: the quiet partitions' clocks close
    * them about a second after the events arrived. */
   snprintf(p.win_lengths, sizeof p.win_lengths, "[\"1s\"]");
@@ -397,13 +410,23 @@ static void phase_windows(cxp_mock *m) {
   p.win_min_n = 20;
   char err[256];
   CHECK_INT(cxp_pipeline_windows(&p, err, sizeof err), 0);
+  CHECK_INT(cxp_pipeline_cases(&p, err, sizeof err), 0);
   run r;
   memset(&r, 0, sizeof r);
-  r.want_consumed = 30;
-  r.want_indicators = 3;
+  r.want_consumed = 31;
+  r.want_indicators = 4;
+  r.want_alerts = 2; /* recovery.required, then the level-1 breach */
   if (run_daemon(&r, &c, &p)) return;
-  /* gold, silver, app: exactly three records, each complete. */
-  CHECK_INT(cJSON_GetArraySize(r.indicators), 3);
+  /* gold, silver, app, and channel "unknown" for the failure (which has no
+   * channel; it is in the same second, and counts under w0's gold):
+   * exactly four records, each complete. */
+  CHECK_INT(cJSON_GetArraySize(r.indicators), 4);
+  const cJSON *unk = find_group(r.indicators, "channel", "unknown");
+  CHECK(unk != NULL);
+  if (unk) {
+    CHECK(get_n(unk, "cases_opened") == 1);
+    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(unk, "n"), "events") == 1);
+  }
   CHECK_INT(cJSON_GetArraySize(r.dead), 0);
   const cJSON *gold = find_group(r.indicators, "segment", "gold");
   const cJSON *silver = find_group(r.indicators, "segment", "silver");
@@ -415,11 +438,31 @@ static void phase_windows(cxp_mock *m) {
     CHECK(get_n(app, "csat") == 70);
     CHECK(get_n(cJSON_GetObjectItemCaseSensitive(app, "n"), "csat") == 30);
     CHECK(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "csat") == 15);
+    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "events") == 16);
+    CHECK(get_n(gold, "cases_opened") == 1);
     /* 15 responses under min_n 20: marked; 30 is not. */
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(gold, "low_n")), 1);
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(app, "low_n")), 0);
     CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(app, "incomplete")));
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(app, "nps")));
+  }
+  /* The failure: recovery.required at once (severity 1: P1), then the
+   * acknowledge deadline breached at level 1, by the wall clock alone. */
+  const cJSON *req = NULL, *breach = NULL, *al;
+  cJSON_ArrayForEach(al, r.alerts) {
+    const char *t = get_s(al, "type");
+    if (t && strcmp(t, "recovery.required") == 0) req = al;
+    if (t && strcmp(t, "recovery.sla_breached") == 0 && breach == NULL) breach = al;
+  }
+  CHECK(req != NULL && breach != NULL);
+  if (req && breach) {
+    CHECK_STR(get_s(req, "case_id"), "k-w0");
+    CHECK_STR(get_s(req, "priority"), "P1");
+    CHECK_STR(get_s(breach, "case_id"), "k-w0");
+    const cJSON *esc = cJSON_GetObjectItemCaseSensitive(breach, "escalation");
+    CHECK(get_n(esc, "level") == 1);
+    CHECK_STR(get_s(esc, "step"), "acknowledge");
+    CHECK_STR(get_s(breach, "role"), "team_lead");
   }
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);

@@ -33,11 +33,12 @@
 #define HL30 (30.0 * 86400000.0)    /* 30 days = 2592000000 ms */
 /* A pipeline at its defaults (main half-life 30 days) for the customer tests. */
 /* The pipeline of the core tests: the defaults, without segment windows
- * (test_window.c has those), so that the events here, days apart and out of
+ * (test_window.c has those) and recovery cases, so that the events here, days apart and out of
  * order, are judged by the per-customer rules alone. */
 static void core_pipeline(cxp_pipeline *p) {
   cxp_pipeline_defaults(p);
   p->win_enabled = 0;
+  p->rec_enabled = 0; /* test_cases.c and the recovery tests below have those */
 }
 
 static cxp_pipeline TP;

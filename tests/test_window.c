@@ -1098,7 +1098,7 @@ static const char *record_of(const outs *o, const char *key, const char *start) 
   return NULL;
 }
 
-#define CSAT_AT(id, cust, ts, score, extra)                                           \
+#define CSAT_AT(id, cust, ts, score, extra)                                   \
   "{\"event_id\":\"" id "\",\"type\":\"survey.csat\",\"customer_id\":\"" cust \
   "\",\"ts\":\"" ts "\",\"score\":" #score extra "}"
 
@@ -1120,12 +1120,24 @@ static void test_core_windows(void) {
   /* Minute 07:00: gold c1 scores 5 and c2 scores 2; c2's response comes
    * twice (counted once); c3's profile says silver, and his CSAT 4 without a
    * segment counts under silver. */
-  CHECK_INT(feed_core(&core, 1, CSAT_AT("e1", "c1", "2026-11-23T07:00:10Z", 5, ",\"segment\":\"gold\"")), CXP_OK);
-  CHECK_INT(feed_core(&core, 2, CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")), CXP_OK);
-  CHECK_INT(feed_core(&core, 3, CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")), CXP_OK);
-  CHECK_INT(feed_core(&core, 4, "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":\"c3\","
-                           "\"ts\":\"2026-11-23T07:00:05Z\",\"segment\":\"silver\"}"), CXP_OK);
-  CHECK_INT(feed_core(&core, 5, CSAT_AT("e3", "c3", "2026-11-23T07:00:30Z", 4, "")), CXP_OK);
+  CHECK_INT(
+      feed_core(&core, 1,
+                CSAT_AT("e1", "c1", "2026-11-23T07:00:10Z", 5, ",\"segment\":\"gold\"")),
+      CXP_OK);
+  CHECK_INT(
+      feed_core(&core, 2,
+                CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")),
+      CXP_OK);
+  CHECK_INT(
+      feed_core(&core, 3,
+                CSAT_AT("e2", "c2", "2026-11-23T07:00:20Z", 2, ",\"segment\":\"gold\"")),
+      CXP_OK);
+  CHECK_INT(feed_core(&core, 4,
+                      "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":\"c3\","
+                      "\"ts\":\"2026-11-23T07:00:05Z\",\"segment\":\"silver\"}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, 5, CSAT_AT("e3", "c3", "2026-11-23T07:00:30Z", 4, "")),
+            CXP_OK);
   CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 0);
   /* 07:03:00 moves the watermark to 07:02:00: minute 07:00 closes. */
   CHECK_INT(feed_core(&core, 6, CSAT_AT("e4", "c1", "2026-11-23T07:03:00Z", 1, "")), CXP_OK);
