@@ -8,7 +8,13 @@
  * consumed event (after the group join) and stops when every event is
  * consumed and every output acknowledged.
  *
- *   ./build/bench_e2e [--events N] [--partitions N] [--baseline]
+ *   ./build/bench_e2e [--events N] [--partitions N] [--event-rate R] [--baseline]
+ *
+ * --event-rate is the events per second of event time (default 200000: about
+ * the rate measured, as a stream of this volume would have). At the
+ * generator's own 50/s, 1M events span 5.5 hours of event time and every
+ * input partition closes hundreds of windows, each sending a marker to every
+ * repartition partition: a load no real stream of this size makes.
  *
  * --baseline measures a bare librdkafka consumer that only counts messages
  * (same topic, same client settings), for comparison. */
@@ -71,7 +77,7 @@ static void on_check(uv_timer_t *t) {
   }
 }
 
-static void preproduce(const char *bs, const char *topic, uint64_t n) {
+static void preproduce(const char *bs, const char *topic, uint64_t n, double event_rate) {
   char e[256], buf[2048], key[64];
   size_t klen;
   rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -84,6 +90,7 @@ static void preproduce(const char *bs, const char *topic, uint64_t n) {
   cxp_gen_opts go;
   cxp_gen_opts_default(&go);
   go.customers = 100000;
+  go.events_per_sec = event_rate;
   cxp_gen *g = cxp_gen_create(&go);
   uint64_t bytes = 0;
   for (uint64_t i = 0; i < n; i++) {
@@ -151,16 +158,26 @@ int main(int argc, char **argv) {
   static const struct option opts[] = {{"events", required_argument, NULL, 'n'},
                                        {"partitions", required_argument, NULL, 'p'},
                                        {"baseline", no_argument, NULL, 'b'},
+                                       {"event-rate", required_argument, NULL, 'r'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n = 1000000;
   int parts = 64, base = 0, ch;
-  while ((ch = getopt_long(argc, argv, "n:p:b", opts, NULL)) != -1) {
+  double event_rate = 200000;
+  while ((ch = getopt_long(argc, argv, "n:p:br:", opts, NULL)) != -1) {
     switch (ch) {
     case 'n': n = strtoull(optarg, NULL, 10); break;
     case 'p': parts = atoi(optarg); break;
     case 'b': base = 1; break;
+    case 'r':
+      event_rate = atof(optarg);
+      if (!(event_rate > 0 && event_rate <= 1e7)) {
+        fprintf(stderr, "bench_e2e: --event-rate: events per second, 0 < R <= 1e7\n");
+        return 2;
+      }
+      break;
     default:
-      fprintf(stderr, "usage: bench_e2e [--events N] [--partitions N] [--baseline]\n");
+      fprintf(stderr, "usage: bench_e2e [--events N] [--partitions N] [--event-rate R] "
+                      "[--baseline]\n");
       return 2;
     }
   }
@@ -178,7 +195,7 @@ int main(int argc, char **argv) {
   cxp_mock_topic(&m, pl.topic_indicators, 8);
   cxp_mock_topic(&m, pl.topic_dead_letters, 8);
   cxp_mock_topic(&m, pl.topic_repartition, parts);
-  preproduce(m.bootstraps, pl.topic_input, n);
+  preproduce(m.bootstraps, pl.topic_input, n, event_rate);
   if (base) {
     int rc = baseline(m.bootstraps, pl.topic_input, n);
     cxp_mock_stop(&m);

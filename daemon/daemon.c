@@ -627,13 +627,16 @@ static void on_stats_timer(uv_timer_t *t) {
   for (int i = 0; i < CXP_BAD__COUNT; i++) dead += n->dead[i];
   double rate = (double)(n->consumed - d->last_consumed) / (double)d->cfg.stats_interval_s;
   d->last_consumed = n->consumed;
+  cxp_cases_stats cs;
+  cxp_core_cases_stats(&d->core, &cs);
   cxp_info("stats",
            "consumed=%" PRIu64 " (%.0f/s) applied=%" PRIu64 " duplicates=%" PRIu64
            " dead_letters=%" PRIu64 " alerts=%" PRIu64 " customers=%zu partitions=%d"
-           " outq=%d in_flight=%" PRIu64 " commits=%" PRIu64 " commit_failures=%" PRIu64
+           " open_cases=%u outq=%d in_flight=%" PRIu64 " commits=%" PRIu64
+           " commit_failures=%" PRIu64
            "%s",
            n->consumed, rate, n->processed, n->duplicates, dead,
-           n->outputs[CXP_STREAM_ALERTS], d->core.state.customers, d->assigned,
+           n->outputs[CXP_STREAM_ALERTS], d->core.state.customers, d->assigned, cs.open,
            rd_kafka_outq_len(d->producer), d->offsets.in_flight, d->commits,
            d->commit_failures, d->paused ? " paused" : "");
 }
@@ -911,6 +914,7 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->customers = d->core.state.customers;
   s->assigned = d->assigned;
   s->paused = d->paused;
+  cxp_core_cases_stats(&d->core, &s->cases);
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }

@@ -31,8 +31,9 @@ typedef struct cxp_daemon_stats {
   uint64_t outq;      /* producer queue depth now */
   uint64_t in_flight; /* outputs awaiting acknowledgement */
   size_t customers;
-  int assigned;       /* partitions held */
+  int assigned;       /* partitions held (input and repartition topics) */
   int paused;
+  cxp_cases_stats cases; /* recovery cases, over the partitions held */
 } cxp_daemon_stats;
 
 /* Copies the configuration and pipeline. The loop must outlive the daemon. */

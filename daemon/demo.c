@@ -175,6 +175,12 @@ static void on_summary(uv_timer_t *t) {
          "  late events %" PRIu64 "\n",
          s.delivered[CXP_STREAM_INDICATORS], m->ind_incomplete, s.delivered[CXP_STREAM_PARTIALS],
          s.core->dead[CXP_BAD_LATE]);
+  printf("  cases opened %" PRIu64 ", open %u (deadlines %u); breaches L1 %" PRIu64
+         " L2 %" PRIu64 " L3 %" PRIu64 "; closed well %" PRIu64 ", poorly %" PRIu64
+         "; systemic %" PRIu64 "\n",
+         s.cases.opened, s.cases.open, s.cases.open_deadlines, s.cases.breaches[0],
+         s.cases.breaches[1], s.cases.breaches[2], s.cases.well, s.cases.poorly,
+         s.cases.systemic);
   printf("  commits %" PRIu64 "  in flight %" PRIu64 "  producer queue %" PRIu64
          "  alert lines not shown %" PRIu64 "\n",
          s.commits, s.in_flight, s.outq, m->suppressed_lines);
