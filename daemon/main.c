@@ -106,6 +106,19 @@ int main(int argc, char **argv) {
     printf("\nEvery key under `kafka` is passed to librdkafka as it is.\n\n"
            "## Pipeline file\n\n");
     cxp_settings_doc(cxp_pipeline_table, stdout);
+    printf(
+        "\n### `recovery.solutions`: the solution library\n\n"
+        "An array of entries, each `{\"category\": C, \"severity\": S, \"segment\": G, "
+        "\"actions\": [...], \"compensation\": B, \"role\": R}`. `category` (design, "
+        "operational, communication, reputational, promise, other), `severity` (1..4) and "
+        "`segment` are optional and mean \"any\" when absent; a segment needs a severity "
+        "and a severity a category. `actions` (recommended, in order) and `role` (who is "
+        "authorised to act) are required; `compensation` (a band name) defaults to "
+        "`none`. Exactly one entry has neither category, severity nor segment: the "
+        "default. A case looks up (category, severity, segment) exactly, then (category, "
+        "severity, any segment), then (category, any severity), then the default. "
+        "Without the key, the built-in default entry: actions acknowledge, apologize, "
+        "fix_and_resolve, follow_up; compensation none; role frontline_agent.\n");
     return 0;
   }
   fprintf(stderr, "cxpulse: unknown command '%s'\n", cmd);
