@@ -45,7 +45,7 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
   cxp_jw_str(&w, "alert_id", id.hex, 32);
   cxp_jw_cstr(&w, "type", cxp_alert_type_name(a->type));
   cxp_jw_cstr(&w, "priority", prio);
-  cxp_jw_str(&w, "customer_id", a->customer_id.p, a->customer_id.n);
+  opt_str(&w, "customer_id", a->customer_id); /* null: about a group, not a customer */
   opt_str(&w, "case_id", a->case_id);
   opt_str(&w, "segment", a->segment);
   cxp_jw_time(&w, "event_ts", a->event_ts_ms);
@@ -74,6 +74,7 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
     cxp_jw_end(&w);
   }
   if (a->anomaly_json) cxp_jw_raw(&w, "anomaly", a->anomaly_json);
+  if (a->agent_json) cxp_jw_raw(&w, "agent", a->agent_json);
   cxp_jw_cstr(&w, "pipeline", pipeline);
   cxp_jw_cstr(&w, "schema", CXP_ALERT_SCHEMA);
   cxp_jw_end(&w);

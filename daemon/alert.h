@@ -35,6 +35,7 @@ typedef struct cxp_alert {
   int escalation_level;     /* 1..3 for recovery.sla_breached; 0: none */
   const char *overdue_step; /* with escalation_level */
   const char *anomaly_json; /* segment.anomaly: a rendered JSON object */
+  const char *agent_json;   /* agent.flag: a rendered JSON object */
 } cxp_alert;
 
 const char *cxp_alert_type_name(cxp_alert_type t);

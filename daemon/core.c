@@ -25,6 +25,8 @@ typedef struct parked_copy {
   int64_t received_ms;
 } parked_copy;
 
+static void trail_free_all(cxp_core *c);
+
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque) {
   memset(c, 0, sizeof *c);
   c->pl = pl;
@@ -62,6 +64,7 @@ void cxp_core_close(cxp_core *c) {
     free(c->parked[i].key);
   }
   free(c->parked);
+  trail_free_all(c);
   cxp_buf_free(&c->key);
   cxp_state_close(&c->state);
   cxp_arena_close(&c->arena);
@@ -553,6 +556,220 @@ void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
 
 /* ---- Segment windows ------------------------------------------------------ */
 
+/* ---- Alerts about groups: segment.anomaly (score drop), agent.flag ---------- */
+
+/* The last `cap` values of one measure of one (length, group). */
+typedef struct trail {
+  uint64_t hash;
+  int64_t length;
+  char *key; /* the group key, NUL-terminated */
+  uint32_t n[2], pos[2];
+  double *v[2]; /* CSAT, NPS rings of cap values */
+} trail;
+
+static uint64_t trail_hash(int64_t length, const char *key, size_t n) {
+  return cxp_hash64(key, n, 0x747261696cULL + (uint64_t)length);
+}
+
+static trail *trail_of(cxp_core *c, int64_t length, const char *key, size_t n) {
+  uint64_t h = trail_hash(length, key, n);
+  if ((c->trail_n + 1) * 2 > c->trail_cap) {
+    uint32_t ncap = c->trail_cap ? c->trail_cap * 2 : 64;
+    trail **nt = calloc(ncap, sizeof *nt);
+    if (nt == NULL) abort();
+    for (uint32_t i = 0; i < c->trail_cap; i++) {
+      if (c->trail[i] == NULL) continue;
+      uint32_t j = (uint32_t)(c->trail[i]->hash & (ncap - 1));
+      while (nt[j]) j = (j + 1) & (ncap - 1);
+      nt[j] = c->trail[i];
+    }
+    free(c->trail);
+    c->trail = nt;
+    c->trail_cap = ncap;
+  }
+  uint32_t mask = c->trail_cap - 1, i = (uint32_t)(h & mask);
+  for (; c->trail[i]; i = (i + 1) & mask) {
+    trail *t = c->trail[i];
+    if (t->hash == h && t->length == length && strlen(t->key) == n && memcmp(t->key, key, n) == 0)
+      return t;
+  }
+  size_t cap = (size_t)c->pl->anomaly_trailing;
+  trail *t = calloc(1, sizeof *t);
+  if (t == NULL) abort();
+  t->hash = h;
+  t->length = length;
+  t->key = malloc(n + 1);
+  t->v[0] = calloc(cap, sizeof *t->v[0]);
+  t->v[1] = calloc(cap, sizeof *t->v[1]);
+  if (t->key == NULL || t->v[0] == NULL || t->v[1] == NULL) abort();
+  memcpy(t->key, key, n);
+  t->key[n] = '\0';
+  c->trail[i] = t;
+  c->trail_n++;
+  return t;
+}
+
+static void trail_free_all(cxp_core *c) {
+  for (uint32_t i = 0; i < c->trail_cap; i++) {
+    trail *t = c->trail[i];
+    if (t == NULL) continue;
+    free(t->key);
+    free(t->v[0]);
+    free(t->v[1]);
+    free(t);
+  }
+  free(c->trail);
+}
+
+/* An alert about a group: no customer; keyed by `key`. */
+static void group_alert_emit(cxp_core *c, cxp_alert *a, const char *key, size_t klen) {
+  c->n.alerts[a->type]++;
+  cxp_buf_reset(&c->out);
+  cxp_alert_write(&c->out, a, c->pl->name);
+  emit(c, CXP_STREAM_ALERTS, key, klen);
+}
+
+/* The group's segment value, when it is grouped by segment. */
+static cxp_str group_segment(const cxp_window_partial *p) {
+  for (int f = 0; f < p->n_fields; f++)
+    if (p->fields[f] == CXP_WF_SEGMENT) return (cxp_str){p->value[f], p->value_len[f]};
+  return (cxp_str){NULL, 0};
+}
+
+/* segment.anomaly: the window's measure sits `points` or more under the mean
+ * of the group's trailing windows. Judged on complete windows with n >=
+ * min_n only, and only those enter the trailing mean. */
+static void score_drop(cxp_core *c, const cxp_window_partial *p, const char *key, size_t klen) {
+  const cxp_pipeline *pl = c->pl;
+  const cxp_window_agg *ag = &p->agg;
+  const char *names[2] = {"csat", "nps"};
+  const int64_t ns[2] = {ag->csat_n, ag->nps_n};
+  const double vals[2] = {
+      ag->csat_n ? 100.0 * (double)ag->csat_sat / (double)ag->csat_n : 0,
+      ag->nps_n ? 100.0 * (double)(ag->nps_promoters - ag->nps_detractors) / (double)ag->nps_n : 0};
+  trail *t = NULL;
+  for (int k = 0; k < 2; k++) {
+    if (ns[k] < pl->windows.min_n) continue;
+    if (t == NULL) t = trail_of(c, p->length_ms, key, klen);
+    double mean = 0;
+    for (uint32_t i = 0; i < t->n[k]; i++) mean += t->v[k][i];
+    uint32_t have = t->n[k];
+    if (have) mean /= have;
+    if (have >= (uint32_t)pl->anomaly_min_trailing && mean - vals[k] >= pl->anomaly_points) {
+      char salt[64 + 2 * CXP_STR_MAX];
+      int sl = snprintf(salt, sizeof salt, "%lld:%lld:%s:%.*s", (long long)p->length_ms,
+                        (long long)p->start_ms, names[k], (int)klen, key);
+      cxp_buf body;
+      cxp_buf_init(&body);
+      cxp_jw j;
+      cxp_jw_init(&j, &body);
+      cxp_jw_obj(&j, NULL);
+      cxp_jw_cstr(&j, "kind", "score_drop");
+      cxp_jw_cstr(&j, "measure", names[k]);
+      cxp_jw_key(&j, "group");
+      cxp_buf_put(&body, key, klen);
+      cxp_jw_time(&j, "window_start", p->start_ms);
+      cxp_jw_time(&j, "window_end", p->end_ms);
+      cxp_jw_num(&j, "value", vals[k]);
+      cxp_jw_num(&j, "trailing_mean", mean);
+      cxp_jw_int(&j, "trailing_windows", have);
+      cxp_jw_int(&j, "n", ns[k]);
+      cxp_jw_end(&j);
+      cxp_buf_putc(&body, '\0');
+      cxp_alert a;
+      memset(&a, 0, sizeof a);
+      a.type = CXP_AL_SEGMENT_ANOMALY;
+      a.priority = mean - vals[k] >= 2 * pl->anomaly_points ? 2 : 3;
+      a.segment = group_segment(p);
+      a.id_salt = (cxp_str){salt, (size_t)(sl < (int)sizeof salt ? sl : (int)sizeof salt - 1)};
+      a.event_ts_ms = p->end_ms;
+      a.emitted_at_ms = c->cur_now_ms ? c->cur_now_ms : p->end_ms;
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){names[k], vals[k], vals[k] - mean};
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){"trailing_mean", mean, 0};
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){"n", (double)ns[k], 0};
+      a.actions_json = pl->anomaly_actions;
+      a.role = pl->anomaly_role;
+      a.anomaly_json = body.p;
+      group_alert_emit(c, &a, key, klen);
+      cxp_buf_free(&body);
+    }
+    t->v[k][t->pos[k]] = vals[k];
+    t->pos[k] = (t->pos[k] + 1) % (uint32_t)pl->anomaly_trailing;
+    if (t->n[k] < (uint32_t)pl->anomaly_trailing) t->n[k]++;
+  }
+}
+
+static int agent_grouping(const cxp_window_partial *p) {
+  return p->n_fields == 1 && p->fields[0] == CXP_WF_AGENT_ID;
+}
+
+/* agent.flag: after one emission, each closed window's agents (the grouping
+ * [agent_id], co-located on one merger by their partial key) are compared
+ * with their team: CSAT more than 2 standard deviations under the mean of
+ * the agents with n >= min_n. */
+static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
+  cxp_core *c = opaque;
+  if (!c->pl->agent_flag_enabled) return;
+  const cxp_window_partial *team[256];
+  int flagged[256];
+  for (int i = 0; i < n;) {
+    if (!agent_grouping(ps[i])) {
+      i++;
+      continue;
+    }
+    int k = 0, j = i;
+    for (; j < n && agent_grouping(ps[j]) && ps[j]->start_ms == ps[i]->start_ms &&
+           ps[j]->length_ms == ps[i]->length_ms;
+         j++)
+      /* Responses without an agent are not an agent of the team. */
+      if (k < 256 && strcmp(ps[j]->value[0], CXP_WIN_UNKNOWN) != 0) team[k++] = ps[j];
+    cxp_window_consistency cons;
+    if (cxp_window_consistency_compute(team, k, c->pl->windows.min_n, &cons, flagged) > 0) {
+      for (int a_i = 0; a_i < k; a_i++) {
+        if (!flagged[a_i]) continue;
+        const cxp_window_partial *p = team[a_i];
+        double v = 100.0 * (double)p->agg.csat_sat / (double)p->agg.csat_n;
+        char salt[64];
+        cxp_buf body;
+        cxp_buf_init(&body);
+        cxp_jw jw;
+        cxp_jw_init(&jw, &body);
+        cxp_jw_obj(&jw, NULL);
+        cxp_jw_str(&jw, "agent_id", p->value[0], p->value_len[0]);
+        cxp_jw_time(&jw, "window_start", p->start_ms);
+        cxp_jw_time(&jw, "window_end", p->end_ms);
+        cxp_jw_num(&jw, "csat", v);
+        cxp_jw_int(&jw, "n", p->agg.csat_n);
+        cxp_jw_num(&jw, "team_mean", cons.mean);
+        cxp_jw_num(&jw, "team_sd", cons.spread);
+        cxp_jw_int(&jw, "team_agents", cons.qualified);
+        cxp_jw_end(&jw);
+        cxp_buf_putc(&body, '\0');
+        int sl = snprintf(salt, sizeof salt, "%lld:%lld:%.*s", (long long)p->length_ms,
+                          (long long)p->start_ms, (int)(p->value_len[0] > 32 ? 32 : p->value_len[0]),
+                          p->value[0]);
+        cxp_alert a;
+        memset(&a, 0, sizeof a);
+        a.type = CXP_AL_AGENT_FLAG;
+        a.priority = 3;
+        a.id_salt = (cxp_str){salt, (size_t)(sl < (int)sizeof salt ? sl : (int)sizeof salt - 1)};
+        a.event_ts_ms = p->end_ms;
+        a.emitted_at_ms = c->cur_now_ms ? c->cur_now_ms : p->end_ms;
+        a.reasons[a.n_reasons++] = (cxp_alert_reason){"agent_csat", v, v - cons.mean};
+        a.reasons[a.n_reasons++] = (cxp_alert_reason){"team_csat_mean", cons.mean, 0};
+        a.reasons[a.n_reasons++] = (cxp_alert_reason){"team_csat_sd", cons.spread, 0};
+        a.reasons[a.n_reasons++] = (cxp_alert_reason){"n", (double)p->agg.csat_n, 0};
+        a.actions_json = c->pl->agent_flag_actions;
+        a.role = c->pl->agent_flag_role;
+        a.agent_json = body.p;
+        group_alert_emit(c, &a, p->value[0], p->value_len[0]);
+        cxp_buf_free(&body);
+      }
+    }
+    i = j;
+  }
+}
+
 /* A merger's final record: on the indicators topic, keyed by the group. */
 static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *missing,
                      int n_missing) {
@@ -562,6 +779,7 @@ static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *m
   cxp_buf_reset(&c->out);
   cxp_window_record_write(&c->out, p, c->pl->name, c->pl->windows.min_n, missing, n_missing);
   emit(c, CXP_STREAM_INDICATORS, c->key.p, c->key.len);
+  if (c->pl->anomaly_enabled && n_missing == 0) score_drop(c, p, c->key.p, c->key.len);
 }
 
 static cxp_merger *merger_of(cxp_core *c, int32_t r) {
@@ -578,6 +796,7 @@ static cxp_merger *merger_of(cxp_core *c, int32_t r) {
   if (c->merge[r] == NULL) {
     c->merge[r] = cxp_merger_create(c->n_inputs, c->pl->merge_timeout_ms, on_final, c);
     if (c->merge[r] == NULL) abort();
+    cxp_merger_on_batch(c->merge[r], on_batch);
   }
   return c->merge[r];
 }
@@ -591,7 +810,11 @@ static void on_window_close(void *opaque, const cxp_window_partial *p) {
     return;
   }
   cxp_buf_reset(&c->key);
-  cxp_window_partial_key(&c->key, p);
+  if (agent_grouping(p))
+    /* Every agent of a window meets at one merger, which compares them. */
+    cxp_buf_printf(&c->key, "%lld:agent_id", (long long)p->length_ms);
+  else
+    cxp_window_partial_key(&c->key, p);
   cxp_buf_reset(&c->out);
   cxp_window_partial_write(&c->out, p);
   emit(c, CXP_STREAM_PARTIALS, c->key.p, c->key.len);
@@ -676,6 +899,7 @@ int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
 
 int cxp_core_tick_merge(cxp_core *c, int32_t part, int64_t now_wall_ms) {
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return 0;
+  c->cur_now_ms = now_wall_ms;
   return cxp_merger_tick(c->merge[part], now_wall_ms);
 }
 
@@ -731,6 +955,7 @@ static int parse_marker(const char *s, size_t n, int32_t *part, int64_t *wm) {
 
 cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   c->n.repartition_in++;
+  c->cur_now_ms = m->now_ms;
   cxp_merger *mg = merger_of(c, m->partition < 0 ? 0 : m->partition);
   if (mg == NULL) {
     cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE, "repartition partition out of range");

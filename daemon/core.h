@@ -93,6 +93,11 @@ typedef struct cxp_core {
   const cxp_msg *cur_msg; /* NULL in a tick */
   struct parked_copy *parked;
   uint32_t parked_cap, parked_next;
+
+  /* Trailing CSAT and NPS of each (window length, group) whose records this
+   * core emits, for segment.anomaly. */
+  struct trail **trail;
+  uint32_t trail_cap, trail_n;
 } cxp_core;
 
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque);

@@ -25,6 +25,7 @@ struct cxp_merger {
   int32_t n_inputs;
   int64_t timeout_ms;
   cxp_merge_emit_fn emit;
+  cxp_merge_batch_fn batch;
   void *opaque;
   int64_t *wm;       /* per input partition; INT64_MIN before its first marker */
   int64_t merged_wm; /* the least of wm[] */
@@ -63,6 +64,8 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   m->merged_wm = INT64_MIN;
   return m;
 }
+
+void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn) { m->batch = fn; }
 
 void cxp_merger_destroy(cxp_merger *m) {
   if (m == NULL) return;
@@ -207,6 +210,13 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     else
       m->st.complete++;
     if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
+  }
+  if (m->batch) {
+    const cxp_window_partial **ps = malloc(sizeof *ps * n_out);
+    if (ps == NULL) abort();
+    for (uint32_t i = 0; i < n_out; i++) ps[i] = &m->e[keep + i].p;
+    m->batch(m->opaque, ps, (int)n_out);
+    free(ps);
   }
   m->n = keep;
   m->st.pending = m->n;

@@ -31,6 +31,12 @@
 typedef void (*cxp_merge_emit_fn)(void *opaque, const cxp_window_partial *merged,
                                   const int32_t *missing, int n_missing);
 
+/* After the records of one emission (in the order they went out): every
+ * group of the windows that closed together, so that figures across groups
+ * (the consistency of agents) can be worked out. Valid only during the call. */
+typedef void (*cxp_merge_batch_fn)(void *opaque, const cxp_window_partial *const *merged,
+                                   int n);
+
 typedef struct cxp_merge_stats {
   uint64_t partials, markers;
   uint64_t complete, incomplete; /* final records emitted */
@@ -46,6 +52,8 @@ typedef struct cxp_merger cxp_merger;
 cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_emit_fn emit,
                               void *opaque);
 void cxp_merger_destroy(cxp_merger *m);
+/* Sets the batch callback (none by default). */
+void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn);
 
 /* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
  * carrying `offset` (its position on the repartition topic, or -1): see

@@ -33,6 +33,14 @@ typedef struct cxp_pipeline {
   double sq_threshold;
   long long sq_min_responses;
   char sq_strategy[5][CXP_STR_MAX]; /* by dimension, in cxp_sq order */
+  int anomaly_enabled;
+  double anomaly_points;
+  long long anomaly_trailing, anomaly_min_trailing;
+  char anomaly_actions[CXP_LIST_MAX];
+  char anomaly_role[CXP_STR_MAX];
+  int agent_flag_enabled;
+  char agent_flag_actions[CXP_LIST_MAX];
+  char agent_flag_role[CXP_STR_MAX];
   char kano_must_be[CXP_LIST_MAX];  /* attributes the pipeline maps to must_be */
   char topic_repartition[CXP_STR_MAX];
   int win_enabled;

@@ -1184,6 +1184,114 @@ static void test_core_windows(void) {
   cxp_core_close(&core);
 }
 
+/* agent.flag and segment.anomaly, from the final records of a replay-like
+ * core (one input partition, merged in place). */
+static void core_group_pipeline(cxp_pipeline *pl, const char *group_by) {
+  cxp_pipeline_defaults(pl);
+  pl->drop_enabled = pl->closed_loop_enabled = pl->sq_enabled = pl->rec_enabled = 0;
+  snprintf(pl->win_lengths, sizeof pl->win_lengths, "[\"1m\"]");
+  snprintf(pl->win_group_by, sizeof pl->win_group_by, "%s", group_by);
+  pl->win_lateness_s = 0;
+  pl->win_min_n = 5;
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(pl, err, sizeof err), 0);
+}
+
+static int find_alert(const outs *o, const char *type, int from) {
+  for (int i = from; i < o->n; i++)
+    if (o->stream[i] == CXP_STREAM_ALERTS && strstr(o->val[i], type)) return i;
+  return -1;
+}
+
+static void test_core_group_alerts(void) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+
+  /* Seven agents, five CSAT responses each in minute 07:00: a1..a6 all 5
+   * (100), a7 all 1 (0). Team mean 600/7 = 85.714; deviations 100/7 (x6)
+   * and -600/7; variance (6 x 10000/49 + 360000/49) / 7 = 420000/343, sd
+   * 34.993; a7 sits 85.7 under the mean, more than 2 sd (69.99): flagged,
+   * the others not. */
+  memset(&o, 0, sizeof o);
+  core_group_pipeline(&pl, "[\"agent_id\"]");
+  pl.anomaly_enabled = 0;
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  int off = 1;
+  for (int a = 1; a <= 7; a++)
+    for (int k = 0; k < 5; k++) {
+      snprintf(buf, sizeof buf,
+               "{\"event_id\":\"e%d-%d\",\"type\":\"survey.csat\",\"customer_id\":\"c%d-%d\","
+               "\"ts\":\"2026-11-23T07:00:%02dZ\",\"score\":%d,\"agent_id\":\"a%d\"}",
+               a, k, a, k, a * 5 + k, a == 7 ? 1 : 5, a);
+      CHECK_INT(feed_core(&core, off++, buf), CXP_OK);
+    }
+  /* Five responses without an agent, all 1: their group ("unknown") is no
+   * agent of the team. Counted in, it would make the mean 600/8 = 75 and the
+   * sd 43.3, and flag nobody. */
+  for (int k = 0; k < 5; k++) {
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"u%d\",\"type\":\"survey.csat\",\"customer_id\":\"u%d\","
+             "\"ts\":\"2026-11-23T07:00:%02dZ\",\"score\":1}",
+             k, k, 50 + k);
+    CHECK_INT(feed_core(&core, off++, buf), CXP_OK);
+  }
+  cxp_core_finish(&core);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 8);
+  int i = find_alert(&o, "agent.flag", 0);
+  CHECK(i >= 0);
+  CHECK_INT(find_alert(&o, "agent.flag", i + 1), -1);
+  if (i >= 0) {
+    CHECK_STR(o.key[i], "a7");
+    CHECK_CONTAINS(o.val[i], "\"customer_id\":null");
+    CHECK_CONTAINS(o.val[i], "\"agent\":{\"agent_id\":\"a7\",\"window_start\":"
+                             "\"2026-11-23T07:00:00.000Z\",\"window_end\":"
+                             "\"2026-11-23T07:01:00.000Z\",\"csat\":0,\"n\":5,"
+                             "\"team_mean\":85.7143,\"team_sd\":34.9927,\"team_agents\":7}");
+    CHECK_CONTAINS(o.val[i], "\"role\":\"team_lead\"");
+  }
+  cxp_core_close(&core);
+
+  /* gold, five responses a minute: 07:00, 07:01, 07:02 all satisfied (100);
+   * 07:03 two of five (40). Trailing mean of the three before: 100; 100 - 40
+   * = 60 >= 10 points, and >= 2 x 10: P2. Minutes 07:01 and 07:02 meet a
+   * mean of 100 with 100: nothing. */
+  memset(&o, 0, sizeof o);
+  core_group_pipeline(&pl, "[\"segment\"]");
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  off = 1;
+  for (int m = 0; m < 4; m++)
+    for (int k = 0; k < 5; k++) {
+      int score = m < 3 || k < 2 ? 5 : 2;
+      snprintf(buf, sizeof buf,
+               "{\"event_id\":\"g%d-%d\",\"type\":\"survey.csat\",\"customer_id\":\"g%d-%d\","
+               "\"ts\":\"2026-11-23T07:%02d:%02dZ\",\"score\":%d,\"segment\":\"gold\"}",
+               m, k, m, k, m, 10 + k, score);
+      CHECK_INT(feed_core(&core, off++, buf), CXP_OK);
+    }
+  cxp_core_finish(&core);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 4);
+  i = find_alert(&o, "segment.anomaly", 0);
+  CHECK(i >= 0);
+  CHECK_INT(find_alert(&o, "segment.anomaly", i + 1), -1);
+  if (i >= 0) {
+    CHECK_STR(o.key[i], "{\"segment\":\"gold\"}");
+    CHECK_CONTAINS(o.val[i], "\"priority\":\"P2\"");
+    CHECK_CONTAINS(o.val[i], "\"customer_id\":null");
+    CHECK_CONTAINS(o.val[i], "\"segment\":\"gold\"");
+    CHECK_CONTAINS(o.val[i], "\"anomaly\":{\"kind\":\"score_drop\",\"measure\":\"csat\","
+                             "\"group\":{\"segment\":\"gold\"},\"window_start\":"
+                             "\"2026-11-23T07:03:00.000Z\",\"window_end\":"
+                             "\"2026-11-23T07:04:00.000Z\",\"value\":40,\"trailing_mean\":100,"
+                             "\"trailing_windows\":3,\"n\":5}");
+    CHECK_CONTAINS(o.val[i], "\"event_ts\":\"2026-11-23T07:04:00.000Z\"");
+  }
+  cxp_core_close(&core);
+}
+
 /* ---- volume ------------------------------------------------------------ */
 
 /* Many events a little out of order across many windows: none is refused,
@@ -1241,6 +1349,7 @@ int main(int argc, char **argv) {
   test_merger();
   test_merger_exact();
   test_core_windows();
+  test_core_group_alerts();
   if (!records) test_volume();
   if (records) fclose(records);
   return TEST_REPORT();
