@@ -398,10 +398,11 @@ static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
 
 static cxp_windows *windows_of(cxp_core *c, int32_t part);
 
-/* A case recovered well counts in the windows of its closing time. */
+/* A case's outcome counts in the windows of its closing time. */
 static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   cxp_core *c = opaque;
-  if (!o->well) return;
+  /* Evicted to stay under the cap: it says nothing about the recovery. */
+  if (o->end == CXP_CASE_END_EVICTED) return;
   cxp_windows *w = windows_of(c, c->cur_part);
   if (w == NULL) return;
   cxp_event ev;
@@ -410,7 +411,9 @@ static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   ev.ts_ms = o->closed_at;
   ev.segment = o->c->segment;
   ev.touchpoint = o->c->touchpoint;
-  cxp_windows_add_recovered(w, &ev);
+  cxp_window_outcome wo = {o->well, o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+                           o->preempted};
+  cxp_windows_add_outcome(w, &ev, &wo);
 }
 
 static parked_copy *parked_find(cxp_core *c, int32_t part, int64_t offset) {
@@ -505,8 +508,10 @@ static cxp_cases *cases_of(cxp_core *c, int32_t part) {
 /* Hands the event to the partition's cases. Returns a dead-letter reason
  * when the event cannot wait for its case, else CXP_OK. */
 static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
-                              const cxp_msg *m, int32_t part, char *detail, size_t dlen) {
+                              const cxp_msg *m, int32_t part, char *detail, size_t dlen,
+                              int *opened) {
   cxp_cases *cs = cases_of(c, part);
+  *opened = -1;
   if (cs == NULL) return CXP_OK;
   cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, -1, m->offset};
   cxp_event quiet;
@@ -518,6 +523,7 @@ static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_eve
     ev = &quiet;
   }
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
+  *opened = r == CXP_CASE_OPENED;
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
   if (r == CXP_CASE_PARK_FULL) {
     snprintf(detail, dlen,
@@ -1023,6 +1029,16 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
       cu->segment = cxp_state_segment_id(&c->state, ev.segment.p, ev.segment.n);
   }
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
+  /* The customer's first event in a window of each length (events of one
+   * customer mostly come in order: one out of order is not counted as a
+   * first, so a window may undercount its customers, never overcount). */
+  unsigned first_mask = 0;
+  if (c->pl->win_enabled)
+    for (int li = 0; li < c->pl->windows.n_lengths; li++) {
+      int64_t len = c->pl->windows.length_ms[li];
+      if (cu->last_ts_ms == 0 || floor_div(ev.ts_ms, len) > floor_div(cu->last_ts_ms, len))
+        first_mask |= 1u << li;
+    }
   int survey = cxp_customer_apply(cu, &ev, c->pl);
   /* The segment sticks to the customer: an event without one counts under
    * his latest, in the windows and in his cases. */
@@ -1034,11 +1050,29 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   c->cur_part = sh->partition;
   c->cur_now_ms = m->now_ms;
   c->cur_msg = m;
-  cxp_reason case_bad = apply_cases(c, cu, &sev, m, sh->partition, detail, sizeof detail);
+  int opened;
+  cxp_reason case_bad =
+      apply_cases(c, cu, &sev, m, sh->partition, detail, sizeof detail, &opened);
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    late = cxp_windows_add(w, &sev, m->received_ms, -1) == CXP_BAD_LATE;
+    cxp_window_ctx wc = {-1, opened, -1, first_mask, NAN};
+    /* The recovery-paradox cohorts: who he is (never failed, recovered
+     * well or poorly), asked only of the events that count there. */
+    if (opened >= 0 && (first_mask || survey || ev.type == CXP_EV_CANCELLED)) {
+      cxp_case_customer cc;
+      cxp_cases_customer(c->cases[sh->partition], cu->id, cu->id_len, &cc);
+      wc.cohort = cc.cohort == CXP_COHORT_NEVER_FAILED ? 0
+                  : cc.cohort == CXP_COHORT_WELL       ? 1
+                  : cc.cohort == CXP_COHORT_POORLY     ? 2
+                                                       : -1;
+      if (survey && wc.cohort >= 0) {
+        double si, base;
+        cxp_customer_si(cu, c->pl, &si, &base);
+        wc.si = si;
+      }
+    }
+    late = cxp_windows_add_ctx(w, &sev, m->received_ms, &wc) == CXP_BAD_LATE;
     if (!late) announce(c, sh->partition);
   }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);

@@ -519,12 +519,28 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
 typedef struct contrib {
   const cxp_event *ev;
   int band;
+  int case_opened; /* -1: by the event's type */
+  int cohort;      /* -1 none */
+  unsigned first_mask;
+  int64_t si;      /* x SI_SCALE; -1 none */
   int64_t gap[CXP_SQ__COUNT];
 } contrib;
 
-static void fold(cxp_window_agg *a, const contrib *c) {
+static void fold(cxp_window_agg *a, const contrib *c, int li) {
   const cxp_event *ev = c->ev;
   a->events++;
+  if (c->cohort >= 0) {
+    if (c->first_mask & (1u << li)) a->cohort_customers[c->cohort]++;
+    if (c->si >= 0) {
+      a->cohort_si_n[c->cohort]++;
+      a->cohort_si_sum[c->cohort] += c->si;
+    }
+    if (ev->type == CXP_EV_CANCELLED) a->cohort_cancels[c->cohort]++;
+  }
+  /* With a case module, it says whether a case opened (an event merged into
+   * an open case, or a detractor without consent, opens none); without one,
+   * the event's type does. */
+  if (c->case_opened > 0) a->cases_opened++;
   switch (ev->type) {
     case CXP_EV_CSAT:
       a->csat_n++;
@@ -538,7 +554,7 @@ static void fold(cxp_window_agg *a, const contrib *c) {
         a->nps_passives++;
       } else {
         a->nps_detractors++;
-        a->cases_opened++; /* the closed-loop case (domain.md s.5) */
+        if (c->case_opened < 0) a->cases_opened++; /* the closed-loop case (domain.md s.5) */
       }
       break;
     case CXP_EV_CES:
@@ -555,9 +571,11 @@ static void fold(cxp_window_agg *a, const contrib *c) {
       break;
     case CXP_EV_COMPLAINT:
       a->complaints++;
-      a->cases_opened++;
+      if (c->case_opened < 0) a->cases_opened++;
       break;
-    case CXP_EV_FAILURE: a->cases_opened++; break;
+    case CXP_EV_FAILURE:
+      if (c->case_opened < 0) a->cases_opened++;
+      break;
     default: break;
   }
   if (c->band >= 0) a->churn[c->band]++;
@@ -578,9 +596,67 @@ static int route(cxp_windows *w, int64_t ts, int64_t *starts) {
   return late;
 }
 
+/* The bucket of a time (cxp_window.h: CXP_WIN_TBUCKETS). */
+static int time_bucket(int64_t ms) {
+  double b = 60000.0;
+  for (int k = 0; k < CXP_WIN_TBUCKETS - 1; k++) {
+    if ((double)ms < b) return k;
+    b *= 1.5;
+  }
+  return CXP_WIN_TBUCKETS - 1;
+}
+
+static void fold_outcome(cxp_window_agg *a, const cxp_window_outcome *o) {
+  if (o->well)
+    a->cases_recovered_well++;
+  else
+    a->cases_recovered_poorly++;
+  if (o->failure) {
+    a->failure_cases++;
+    a->preempted += o->preempted != 0;
+  }
+  if (o->tta_ms >= 0) {
+    a->tta_n++;
+    a->tta_hist[time_bucket(o->tta_ms)]++;
+  }
+  if (o->ttr_ms >= 0) {
+    a->ttr_n++;
+    a->ttr_hist[time_bucket(o->ttr_ms)]++;
+  }
+}
+
+double cxp_window_median_min(const int64_t *hist, int64_t n) {
+  if (n <= 0) return NAN;
+  /* The rank of the median (the lower one for an even n), then linear
+   * interpolation across its bucket, as histogram quantiles are read. */
+  double rank = (double)(n + 1) / 2.0, cum = 0, lo = 0, hi = 1;
+  for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
+    if (k > 0) {
+      lo = hi;
+      hi *= 1.5;
+    }
+    if (hist[k] > 0 && cum + (double)hist[k] >= rank) {
+      if (k == CXP_WIN_TBUCKETS - 1) return lo; /* open-ended: its lower bound */
+      return lo + (hi - lo) * (rank - cum) / (double)hist[k];
+    }
+    cum += (double)hist[k];
+  }
+  return lo;
+}
+
+static int outcome_grouping(const cxp_window_grouping *g) {
+  for (int f = 0; f < g->n_fields; f++)
+    if (g->fields[f] == CXP_WF_CHANNEL || g->fields[f] == CXP_WF_AGENT_ID) return 0;
+  return 1;
+}
+
 static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
-                     const contrib *c, int64_t recovered) {
+                     const contrib *c, const cxp_window_outcome *o) {
   for (int gi = 0; gi < w->conf.n_groupings; gi++) {
+    /* A case knows its segment and touchpoint, not the channel or agent of
+     * whoever closed it: its outcome goes only to groupings of those two
+     * (and the all-customers group), not to a made-up "unknown" channel. */
+    if (c == NULL && !outcome_grouping(&w->conf.grouping[gi])) continue;
     gkey k;
     make_gkey(w, gi, ev, &k);
     for (int li = 0; li < w->conf.n_lengths; li++) {
@@ -588,15 +664,21 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
        * folded before the next lookup, and not touched after. */
       wslot *s = find_or_open(w, li, gi, starts[li], &k);
       if (c)
-        fold(&s->agg, c);
+        fold(&s->agg, c, li);
       else
-        s->agg.cases_recovered_well += recovered;
+        fold_outcome(&s->agg, o);
     }
   }
 }
 
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
+  cxp_window_ctx ctx = {churn_band, -1, -1, 0, NAN};
+  return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
+}
+
+cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
+                               const cxp_window_ctx *ctx) {
   int64_t starts[CXP_WIN_MAX_LENGTHS];
   int64_t ts = ev->ts_ms;
   if (route(w, ts, starts)) {
@@ -604,7 +686,13 @@ cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_
     return CXP_BAD_LATE;
   }
   if (w->has_ts && ts < w->max_ts) w->st.late_within_grace++;
-  contrib c = {ev, churn_band >= 0 && churn_band <= 2 ? churn_band : -1, {0}};
+  contrib c = {ev,
+               ctx->churn_band >= 0 && ctx->churn_band <= 2 ? ctx->churn_band : -1,
+               ctx->case_opened < 0 ? -1 : ctx->case_opened != 0,
+               ctx->cohort >= 0 && ctx->cohort < CXP_WIN_COHORTS ? ctx->cohort : -1,
+               ctx->first_mask,
+               isnan(ctx->si) || ctx->si < 0 ? -1 : llround(ctx->si * CXP_WIN_SI_SCALE),
+               {0}};
   if (ev->type == CXP_EV_SERVQUAL)
     for (int d = 0; d < CXP_SQ__COUNT; d++)
       if (ev->sq_mask & (1u << d))
@@ -621,14 +709,20 @@ cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_
   return CXP_OK;
 }
 
-cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev) {
+cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
+                                   const cxp_window_outcome *o) {
   int64_t starts[CXP_WIN_MAX_LENGTHS];
   if (route(w, ev->ts_ms, starts)) {
     w->st.recovered_late++;
     return CXP_BAD_LATE;
   }
-  fold_all(w, ev, starts, NULL, 1);
+  fold_all(w, ev, starts, NULL, o);
   return CXP_OK;
+}
+
+cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev) {
+  cxp_window_outcome o = {1, -1, -1, 0, 0};
+  return cxp_windows_add_outcome(w, ev, &o);
 }
 
 int cxp_windows_tick(cxp_windows *w, int64_t now_wall_ms) {
@@ -696,7 +790,22 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
   a->complaints += b->complaints;
   a->cases_opened += b->cases_opened;
   a->cases_recovered_well += b->cases_recovered_well;
+  a->cases_recovered_poorly += b->cases_recovered_poorly;
+  a->failure_cases += b->failure_cases;
+  a->preempted += b->preempted;
+  a->tta_n += b->tta_n;
+  a->ttr_n += b->ttr_n;
+  for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
+    a->tta_hist[k] += b->tta_hist[k];
+    a->ttr_hist[k] += b->ttr_hist[k];
+  }
   for (int i = 0; i < 3; i++) a->churn[i] += b->churn[i];
+  for (int i = 0; i < CXP_WIN_COHORTS; i++) {
+    a->cohort_customers[i] += b->cohort_customers[i];
+    a->cohort_si_n[i] += b->cohort_si_n[i];
+    a->cohort_si_sum[i] += b->cohort_si_sum[i];
+    a->cohort_cancels[i] += b->cohort_cancels[i];
+  }
   dst->early |= src->early;
   if (dst->partition != src->partition) dst->partition = -1;
   return 0;
@@ -742,7 +851,18 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   cxp_jw_int(&j, "complaints", a->complaints);
   cxp_jw_int(&j, "cases_opened", a->cases_opened);
   cxp_jw_int(&j, "cases_recovered_well", a->cases_recovered_well);
+  cxp_jw_int(&j, "cases_recovered_poorly", a->cases_recovered_poorly);
+  cxp_jw_int(&j, "failure_cases", a->failure_cases);
+  cxp_jw_int(&j, "preempted", a->preempted);
+  cxp_jw_int(&j, "tta_n", a->tta_n);
+  write_arr(&j, "tta_hist", a->tta_hist, CXP_WIN_TBUCKETS);
+  cxp_jw_int(&j, "ttr_n", a->ttr_n);
+  write_arr(&j, "ttr_hist", a->ttr_hist, CXP_WIN_TBUCKETS);
   write_arr(&j, "churn", a->churn, 3);
+  write_arr(&j, "cohort_customers", a->cohort_customers, CXP_WIN_COHORTS);
+  write_arr(&j, "cohort_si_n", a->cohort_si_n, CXP_WIN_COHORTS);
+  write_arr(&j, "cohort_si_sum", a->cohort_si_sum, CXP_WIN_COHORTS);
+  write_arr(&j, "cohort_cancels", a->cohort_cancels, CXP_WIN_COHORTS);
   cxp_jw_end(&j);
 }
 
@@ -803,8 +923,19 @@ static int agg_consistent(const cxp_window_agg *a) {
     int64_t bound = 6LL * CXP_WIN_GAP_SCALE * a->sq_n[d];
     if (a->sq_gap_sum[d] < -bound || a->sq_gap_sum[d] > bound) return 0;
   }
-  if (a->cases_opened < a->complaints + a->nps_detractors) return 0;
+  /* cases_opened is not bounded by complaints + detractors: with a case
+   * module, a complaint merged into an open case, or a detractor without
+   * consent, opens none. */
   if (a->events < a->csat_n + a->nps_n + a->ces_n + a->servqual_n + a->complaints) return 0;
+  if (a->preempted > a->failure_cases) return 0;
+  int64_t ta = 0, tr = 0;
+  for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
+    ta += a->tta_hist[k];
+    tr += a->ttr_hist[k];
+  }
+  if (ta != a->tta_n || tr != a->ttr_n) return 0;
+  for (int i = 0; i < CXP_WIN_COHORTS; i++)
+    if (a->cohort_si_sum[i] > 100LL * CXP_WIN_SI_SCALE * a->cohort_si_n[i]) return 0;
   return 1;
 }
 
@@ -840,7 +971,18 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_int(root, "complaints", 0, C, &a->complaints) ||
       get_int(root, "cases_opened", 0, C, &a->cases_opened) ||
       get_int(root, "cases_recovered_well", 0, C, &a->cases_recovered_well) ||
+      get_int(root, "cases_recovered_poorly", 0, C, &a->cases_recovered_poorly) ||
+      get_int(root, "failure_cases", 0, C, &a->failure_cases) ||
+      get_int(root, "preempted", 0, C, &a->preempted) ||
+      get_int(root, "tta_n", 0, C, &a->tta_n) ||
+      get_ints(root, "tta_hist", 0, C, a->tta_hist, CXP_WIN_TBUCKETS) ||
+      get_int(root, "ttr_n", 0, C, &a->ttr_n) ||
+      get_ints(root, "ttr_hist", 0, C, a->ttr_hist, CXP_WIN_TBUCKETS) ||
       get_ints(root, "churn", 0, C, a->churn, 3) ||
+      get_ints(root, "cohort_customers", 0, C, a->cohort_customers, CXP_WIN_COHORTS) ||
+      get_ints(root, "cohort_si_n", 0, C, a->cohort_si_n, CXP_WIN_COHORTS) ||
+      get_ints(root, "cohort_si_sum", 0, JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
+      get_ints(root, "cohort_cancels", 0, C, a->cohort_cancels, CXP_WIN_COHORTS) ||
       p->start_ms != window_start(p->start_ms, p->length_ms) || !agg_consistent(a))
     goto out;
   p->partition = (int32_t)part;
@@ -874,6 +1016,14 @@ static void ratio(cxp_jw *j, const char *key, double num, int64_t den) {
     cxp_jw_null(j, key);
 }
 
+static void median(cxp_jw *j, const int64_t *hist, int64_t n) {
+  double v = cxp_window_median_min(hist, n);
+  if (isnan(v))
+    cxp_jw_null(j, "median");
+  else
+    cxp_jw_num(j, "median", v);
+}
+
 void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char *pipeline,
                              int min_n, const int32_t *missing_partitions, int n_missing) {
   const cxp_window_agg *a = &m->agg;
@@ -901,6 +1051,41 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   cxp_jw_int(&j, "complaints", a->complaints);
   cxp_jw_int(&j, "cases_opened", a->cases_opened);
   cxp_jw_int(&j, "cases_recovered_well", a->cases_recovered_well);
+  cxp_jw_int(&j, "cases_recovered_poorly", a->cases_recovered_poorly);
+  cxp_jw_obj(&j, "preemption");
+  cxp_jw_int(&j, "failure_cases", a->failure_cases);
+  cxp_jw_int(&j, "preempted", a->preempted);
+  ratio(&j, "ratio", (double)a->preempted, a->failure_cases);
+  cxp_jw_end(&j);
+  cxp_jw_obj(&j, "time_to_acknowledge_min");
+  cxp_jw_int(&j, "n", a->tta_n);
+  median(&j, a->tta_hist, a->tta_n);
+  cxp_jw_end(&j);
+  cxp_jw_obj(&j, "time_to_resolve_min");
+  cxp_jw_int(&j, "n", a->ttr_n);
+  median(&j, a->ttr_hist, a->ttr_n);
+  cxp_jw_end(&j);
+  static const char *const cohorts[CXP_WIN_COHORTS] = {"never_failed", "recovered_well",
+                                                       "recovered_poorly"};
+  cxp_jw_obj(&j, "paradox");
+  for (int i = 0; i < CXP_WIN_COHORTS; i++) {
+    cxp_jw_obj(&j, cohorts[i]);
+    cxp_jw_int(&j, "customers", a->cohort_customers[i]);
+    cxp_jw_int(&j, "si_n", a->cohort_si_n[i]);
+    ratio(&j, "si_mean", (double)a->cohort_si_sum[i] / CXP_WIN_SI_SCALE, a->cohort_si_n[i]);
+    cxp_jw_int(&j, "cancellations", a->cohort_cancels[i]);
+    ratio(&j, "cancellation_rate", (double)a->cohort_cancels[i], a->cohort_customers[i]);
+    cxp_jw_end(&j);
+  }
+  /* Mean SI of the recovered-well over the never-failed: above 1 is the
+   * recovery paradox. */
+  if (a->cohort_si_n[0] > 0 && a->cohort_si_n[1] > 0 && a->cohort_si_sum[0] > 0)
+    cxp_jw_num(&j, "si_ratio_well_vs_never",
+               ((double)a->cohort_si_sum[1] / (double)a->cohort_si_n[1]) /
+                   ((double)a->cohort_si_sum[0] / (double)a->cohort_si_n[0]));
+  else
+    cxp_jw_null(&j, "si_ratio_well_vs_never");
+  cxp_jw_end(&j);
   cxp_jw_obj(&j, "churn_risk");
   cxp_jw_int(&j, "low", a->churn[0]);
   cxp_jw_int(&j, "medium", a->churn[1]);

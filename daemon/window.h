@@ -57,6 +57,15 @@
 /* SERVQUAL gaps are summed in millionths, so fractional expected/perceived
  * ratings (allowed by the event contract) still sum as exact integers. */
 #define CXP_WIN_GAP_SCALE 1000000
+/* Satisfaction indexes are summed in thousandths. */
+#define CXP_WIN_SI_SCALE 1000
+/* Times to acknowledge and to resolve are counted in buckets: [0, 1 min),
+ * then [1 min x 1.5^(k-1), 1 min x 1.5^k) for k = 1..27 (the last ends at
+ * about 39 days), then everything longer. A merged histogram is exact; the
+ * median read from it is interpolated within its bucket. */
+#define CXP_WIN_TBUCKETS 29
+/* Recovery-paradox cohorts: never failed, recovered well, recovered poorly. */
+#define CXP_WIN_COHORTS 3
 
 typedef enum {
   CXP_WF_SEGMENT,
@@ -104,8 +113,17 @@ typedef struct cxp_window_agg {
   int64_t sq_gap_sum[CXP_SQ__COUNT];    /* sum of perceived - expected, x GAP_SCALE */
   int64_t complaints;
   int64_t cases_opened;                 /* failures, complaints, detractor responses */
-  int64_t cases_recovered_well;         /* from cxp_windows_add_recovered */
+  int64_t cases_recovered_well;         /* outcomes (cxp_windows_add_outcome) */
+  int64_t cases_recovered_poorly;
+  int64_t failure_cases, preempted;     /* closed failure cases; detected by the provider first */
+  int64_t tta_n, ttr_n;                 /* closed cases acknowledged; resolved */
+  int64_t tta_hist[CXP_WIN_TBUCKETS], ttr_hist[CXP_WIN_TBUCKETS];
   int64_t churn[3];                     /* by band: low, medium, high */
+  /* By cohort: customers with an event in the window; survey responses
+   * with a satisfaction index and its sum (x SI_SCALE); cancellations. */
+  int64_t cohort_customers[CXP_WIN_COHORTS];
+  int64_t cohort_si_n[CXP_WIN_COHORTS], cohort_si_sum[CXP_WIN_COHORTS];
+  int64_t cohort_cancels[CXP_WIN_COHORTS];
 } cxp_window_agg;
 
 /* One closed window of one group on one partition (or, after merging, of
@@ -168,12 +186,41 @@ void cxp_windows_destroy(cxp_windows *w);
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band);
 
+/* What the caller knows of the event beyond the event itself. */
+typedef struct cxp_window_ctx {
+  int churn_band;      /* as cxp_windows_add's */
+  int case_opened;     /* 1 the event opened a recovery case, 0 it did not; -1: judge by
+                          its type (failure, complaint, detractor response), for a
+                          caller without cases */
+  int cohort;          /* the customer's: 0 never failed, 1 recovered well, 2 recovered
+                          poorly; -1 unknown (or a case still open) */
+  unsigned first_mask; /* bit li: the customer's first event in the window of length li */
+  double si;           /* his satisfaction index after this survey response; NaN: none */
+} cxp_window_ctx;
+
+/* cxp_windows_add with the context of cxp_window_ctx. */
+cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
+                               const cxp_window_ctx *ctx);
+
+/* A recovery case's outcome (domain.md s.5). */
+typedef struct cxp_window_outcome {
+  int well;
+  int64_t tta_ms, ttr_ms; /* -1: not acknowledged, not resolved */
+  int failure;            /* a service.failure case (the pre-emption ratio's base) */
+  int preempted;          /* detected by the provider before any complaint */
+} cxp_window_outcome;
+
+/* Counts one case outcome in the windows of `ev` (a stand-in with the
+ * closing time in ts_ms and the case's segment and touchpoint), in the
+ * groupings made of segment and touchpoint only (a case has no channel or
+ * agent of its own). The clock does not move. CXP_BAD_LATE, counted in recovered_late, when those windows have
+ * closed. */
+cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
+                                   const cxp_window_outcome *o);
+
 /* Counts one case recovered well (domain.md s.5: acknowledged and resolved
- * within SLA, and followed up) in the windows of the event that completed it
- * (usually recovery.followed_up: its ts_ms and group fields). The event
- * itself is counted by cxp_windows_add, not here; the clock does not move.
- * Returns CXP_BAD_LATE, counted in recovered_late, when those windows have
- * closed: there is nothing to dead-letter then, the event was handled. */
+ * within SLA, and followed up) without times: cxp_windows_add_outcome with
+ * well set and nothing else. */
 cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev);
 
 /* Advances a quiet partition's event clock by wall time: to its last event's
@@ -229,6 +276,10 @@ void cxp_window_partial_key(cxp_buf *b, const cxp_window_partial *p);
 void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *merged,
                              const char *pipeline, int min_n,
                              const int32_t *missing_partitions, int n_missing);
+
+/* The median of a time histogram in minutes, interpolated within its bucket;
+ * NaN when n is 0. */
+double cxp_window_median_min(const int64_t *hist, int64_t n);
 
 /* Consistency (domain.md s.4) over the merged partials of one window and one
  * grouping (e.g. [agent_id], or [channel]): the groups with at least min_n

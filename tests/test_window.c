@@ -32,6 +32,17 @@
 /* A byte range equals a string literal. */
 #define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
 
+/* The recovery part of a record with no case outcomes and no cohorts. */
+#define NO_RECOVERY                                                                     \
+  "\"cases_recovered_poorly\":0,"                                                       \
+  "\"preemption\":{\"failure_cases\":0,\"preempted\":0,\"ratio\":null},"                \
+  "\"time_to_acknowledge_min\":{\"n\":0,\"median\":null},"                             \
+  "\"time_to_resolve_min\":{\"n\":0,\"median\":null},"                                 \
+  "\"paradox\":{\"never_failed\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                 \
+  "\"recovered_well\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                            \
+  "\"recovered_poorly\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                          \
+  "\"si_ratio_well_vs_never\":null},"
+
 static FILE *records;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -253,7 +264,7 @@ static void test_measures(void) {
             "\"csat\":50,\"nps\":30,\"ces\":4.66667,"
             "\"servqual_gap\":{\"tangibles\":null,\"reliability\":-1.25,"
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":2},"
-            "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1,"
+            "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1," NO_RECOVERY
             "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
             "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
@@ -314,7 +325,7 @@ static void test_nulls(void) {
             "\"csat\":null,\"nps\":null,\"ces\":null,"
             "\"servqual_gap\":{\"tangibles\":null,\"reliability\":null,"
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":null},"
-            "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0,"
+            "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0," NO_RECOVERY
             "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
             "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
@@ -1292,6 +1303,94 @@ static void test_core_group_alerts(void) {
   cxp_core_close(&core);
 }
 
+/* Recovery outcomes and the paradox cohorts in one window, by hand. */
+static void test_outcomes(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  cxp_event e = ev_at(CXP_EV_REC_FOLLOWED_UP, T0 + 10 * S_MS, "gold", NULL, 0);
+  /* Four outcomes: well (ack 30 s, resolved in 10 min, a failure the
+   * provider caught first); poorly (ack 2 min, never resolved, a failure);
+   * well (ack 5 min, resolved in 50 min, a complaint); poorly (nothing done,
+   * a failure). Pre-emption: 1 of 3 failure cases. */
+  const cxp_window_outcome os[4] = {{1, 30 * S_MS, 10 * M_MS, 1, 1},
+                                    {0, 2 * M_MS, -1, 1, 0},
+                                    {1, 5 * M_MS, 50 * M_MS, 0, 0},
+                                    {0, -1, -1, 1, 0}};
+  for (int i = 0; i < 4; i++) CHECK_INT(cxp_windows_add_outcome(w, &e, &os[i]), CXP_OK);
+  /* Cohorts: never failed: two customers (one answers twice, SI 80 and 60:
+   * mean 70; the other only uses the service); recovered well: one, SI 91;
+   * recovered poorly: one, who cancels (rate 1/1). 91 / 70 = 1.3. */
+  struct {
+    cxp_event_type t;
+    int cohort;
+    unsigned first;
+    double si;
+  } in[5] = {{CXP_EV_CSAT, 0, 1, 80},
+             {CXP_EV_CSAT, 0, 0, 60},
+             {CXP_EV_CSAT, 1, 1, 91},
+             {CXP_EV_CANCELLED, 2, 1, NAN},
+             {CXP_EV_USAGE, 0, 1, NAN}};
+  for (int i = 0; i < 5; i++) {
+    cxp_event ev = ev_at(in[i].t, T0 + (20 + i) * S_MS, "gold", "app", 4);
+    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si};
+    CHECK_INT(cxp_windows_add_ctx(w, &ev, 0, &ctx), CXP_OK);
+  }
+  CHECK_INT(cxp_windows_flush(w), 1);
+  CHECK_INT(sk.n, 1);
+  const cxp_window_agg *a = &sk.p[0].agg;
+  CHECK_INT(a->cases_recovered_well, 2);
+  CHECK_INT(a->cases_recovered_poorly, 2);
+  CHECK_INT(a->failure_cases, 3);
+  CHECK_INT(a->preempted, 1);
+  /* Buckets: 30 s in [0, 1 min) (0); 2 min in [1.5, 2.25) (2); 5 min in
+   * [3.375, 5.0625) (4); 10 min in [7.59, 11.39) (6); 50 min in [38.44,
+   * 57.67) (10). */
+  CHECK_INT(a->tta_n, 3);
+  CHECK_INT(a->tta_hist[0], 1);
+  CHECK_INT(a->tta_hist[2], 1);
+  CHECK_INT(a->tta_hist[4], 1);
+  CHECK_INT(a->ttr_n, 2);
+  CHECK_INT(a->ttr_hist[6], 1);
+  CHECK_INT(a->ttr_hist[10], 1);
+  CHECK_INT(a->cases_opened, 0); /* ctx said no case opened */
+  cxp_buf b;
+  cxp_buf_init(&b);
+  const char *r = record(&b, &sk.p[0], 5, NULL, 0);
+  CHECK_CONTAINS(r, "\"cases_recovered_well\":2,\"cases_recovered_poorly\":2,"
+                    "\"preemption\":{\"failure_cases\":3,\"preempted\":1,\"ratio\":0.333333}");
+  /* tta median: rank (3 + 1) / 2 = 2, the second bucket holding one: 1.5 +
+   * 0.75 x 1/1 = 2.25 min. ttr: rank 1.5, past the first (10 min) bucket,
+   * half way into [38.443359375, 57.6650390625): 48.0542 min. */
+  CHECK_CONTAINS(r, "\"time_to_acknowledge_min\":{\"n\":3,\"median\":2.25},"
+                    "\"time_to_resolve_min\":{\"n\":2,\"median\":48.0542}");
+  CHECK_CONTAINS(r, "\"paradox\":{\"never_failed\":{\"customers\":2,\"si_n\":2,\"si_mean\":70,"
+                    "\"cancellations\":0,\"cancellation_rate\":0},"
+                    "\"recovered_well\":{\"customers\":1,\"si_n\":1,\"si_mean\":91,"
+                    "\"cancellations\":0,\"cancellation_rate\":0},"
+                    "\"recovered_poorly\":{\"customers\":1,\"si_n\":0,\"si_mean\":null,"
+                    "\"cancellations\":1,\"cancellation_rate\":1},"
+                    "\"si_ratio_well_vs_never\":1.3}");
+  /* The partial travels exactly; two of them merge by addition. */
+  cxp_buf_reset(&b);
+  cxp_window_partial_write(&b, &sk.p[0]);
+  cxp_window_partial back, twice;
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &back), 0);
+  CHECK(memcmp(&back.agg, a, sizeof *a) == 0);
+  twice = back;
+  CHECK_INT(cxp_window_partial_merge(&twice, &back), 0);
+  CHECK_INT(twice.agg.tta_hist[2], 2);
+  CHECK_INT(twice.agg.cohort_si_sum[0], 280000);
+  /* A partial whose histogram disagrees with its count is refused. */
+  cxp_window_partial bad = back;
+  bad.agg.tta_n = 4;
+  cxp_buf_reset(&b);
+  cxp_window_partial_write(&b, &bad);
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &back), -1);
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
 /* ---- volume ------------------------------------------------------------ */
 
 /* Many events a little out of order across many windows: none is refused,
@@ -1346,6 +1445,7 @@ int main(int argc, char **argv) {
   test_group_values();
   test_memory_bound();
   test_consistency();
+  test_outcomes();
   test_merger();
   test_merger_exact();
   test_core_windows();
