@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, no_windows = 0, ch;
+  int decode_only = 0, no_windows = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
   double rate = 0;
   while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:Wh", opts, NULL)) != -1) {
     switch (ch) {
@@ -295,6 +295,21 @@ int main(int argc, char **argv) {
         const char *p = t.block + e->off;
         cxp_msg m = {pl.topic_input, e->partition,   e->offset,      p, e->len, p + e->len,
                      e->key_len,     e->received_ms, e->received_ms, 1};
+        if (prefetch && j + 1 < end) {
+          /* As the daemon does: the next message's customer, by its key. */
+          const bev *nx = &t.ev[j + 1];
+          const char *np = t.block + nx->off;
+          cxp_msg nm = {pl.topic_input, nx->partition, nx->offset, np, nx->len, np + nx->len,
+                        nx->key_len, 0, 0, 1};
+          cxp_core_prefetch(&core, &nm);
+          if (j + 2 < end) {
+            const bev *fx = &t.ev[j + 2];
+            const char *fp = t.block + fx->off;
+            cxp_msg fm = {pl.topic_input, fx->partition, fx->offset, fp, fx->len,
+                          fp + fx->len, fx->key_len, 0, 0, 1};
+            cxp_core_prefetch_far(&core, &fm);
+          }
+        }
         if (cxp_core_process(&core, &m) == CXP_OK)
           ok++;
         else

@@ -299,9 +299,18 @@ static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info 
   if (ci->segment.p && ci->segment.n) a->segment = ci->segment;
 }
 
+/* The customer a case callback is about, in the partition being handled. */
+static cxp_customer *case_customer(cxp_core *c, const cxp_case_info *ci) {
+  if (c->cur_part < 0 || c->cur_part >= c->state.n_shards) return NULL;
+  const cxp_shard *sh = c->state.shards[c->cur_part];
+  return sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
+}
+
 static void on_case_opened(void *opaque, const cxp_case_opened *o) {
   cxp_core *c = opaque;
   const cxp_case_info *ci = o->c;
+  cxp_customer *cu = case_customer(c, ci);
+  if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
   /* A detractor's case is announced by recovery.closed_loop already. */
   if (ci->kind == CXP_CASE_DETRACTOR) return;
   cxp_alert a;
@@ -403,6 +412,8 @@ static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   cxp_core *c = opaque;
   /* Evicted to stay under the cap: it says nothing about the recovery. */
   if (o->end == CXP_CASE_END_EVICTED) return;
+  cxp_customer *cu = case_customer(c, o->c);
+  if (cu) cu->cohort = o->well ? 1 : 2;
   cxp_windows *w = windows_of(c, c->cur_part);
   if (w == NULL) return;
   cxp_event ev;
@@ -1057,16 +1068,11 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   int late = 0;
   if (w) {
     cxp_window_ctx wc = {-1, opened, -1, first_mask, NAN};
-    /* The recovery-paradox cohorts: who he is (never failed, recovered
-     * well or poorly), asked only of the events that count there. */
-    if (opened >= 0 && (first_mask || survey || ev.type == CXP_EV_CANCELLED)) {
-      cxp_case_customer cc;
-      cxp_cases_customer(c->cases[sh->partition], cu->id, cu->id_len, &cc);
-      wc.cohort = cc.cohort == CXP_COHORT_NEVER_FAILED ? 0
-                  : cc.cohort == CXP_COHORT_WELL       ? 1
-                  : cc.cohort == CXP_COHORT_POORLY     ? 2
-                                                       : -1;
-      if (survey && wc.cohort >= 0) {
+    /* The recovery-paradox cohort he is in (kept on him by the case
+     * callbacks); none while a case of his is open. */
+    if (opened >= 0 && cu->cohort < 3) {
+      wc.cohort = cu->cohort;
+      if (survey) {
         double si, base;
         cxp_customer_si(cu, c->pl, &si, &base);
         wc.si = si;
@@ -1094,6 +1100,18 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     return CXP_BAD_LATE;
   }
   return CXP_OK;
+}
+
+void cxp_core_prefetch(cxp_core *c, const cxp_msg *m) {
+  if (m->key == NULL || m->key_len == 0) return;
+  int32_t p = m->partition < 0 ? 0 : m->partition;
+  if (p < c->state.n_shards) cxp_shard_prefetch(c->state.shards[p], m->key, m->key_len);
+}
+
+void cxp_core_prefetch_far(cxp_core *c, const cxp_msg *m) {
+  if (m->key == NULL || m->key_len == 0) return;
+  int32_t p = m->partition < 0 ? 0 : m->partition;
+  if (p < c->state.n_shards) cxp_shard_prefetch_slot(c->state.shards[p], m->key, m->key_len);
 }
 
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m) {

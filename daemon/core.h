@@ -112,6 +112,14 @@ void cxp_core_batch_end(cxp_core *c);
  * duplicate), else the reason it was dead-lettered. */
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
 
+/* A hint before processing the message ahead of m: starts loading the
+ * state of m's customer (by its Kafka key, the customer_id) so that it is
+ * in cache when m's turn comes. No effect without a key. */
+void cxp_core_prefetch(cxp_core *c, const cxp_msg *m);
+/* The same for a message two ahead: its table slot only (the customer's
+ * address is in it), so the next call's load of that slot hits. */
+void cxp_core_prefetch_far(cxp_core *c, const cxp_msg *m);
+
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */
 void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail);

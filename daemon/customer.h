@@ -90,6 +90,8 @@ typedef struct cxp_customer {
   int8_t nps_last_score;               /* -1 before any */
   uint8_t consent;                     /* 1 unless a profile said false */
   uint8_t recent_pos;
+  uint8_t cohort; /* recovery-paradox cohort: 0 never failed, 1 recovered well, 2 recovered
+                     poorly (his latest closed case), 3 a case open and none closed */
   uint8_t id_len;
   char id[]; /* id_len bytes and a NUL */
 } cxp_customer;

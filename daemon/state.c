@@ -83,6 +83,23 @@ static void grow(cxp_shard *sh) {
   sh->cap = ncap;
 }
 
+void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len) {
+  if (sh == NULL || sh->cap == 0) return;
+  uint64_t h = cxp_hash64(id, len, HASH_SEED);
+  __builtin_prefetch(&sh->slots[h & (sh->cap - 1)], 0);
+}
+
+void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len) {
+  if (sh == NULL || sh->cap == 0) return;
+  uint64_t h = cxp_hash64(id, len, HASH_SEED);
+  const cxp_customer *c = sh->slots[h & (sh->cap - 1)];
+  if (c == NULL) return;
+  __builtin_prefetch(c, 1);
+  __builtin_prefetch(c->id, 0);
+  __builtin_prefetch((const char *)c + 128, 1);
+  __builtin_prefetch((const char *)c + 256, 1);
+}
+
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
   size_t mask = sh->cap - 1, i;

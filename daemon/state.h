@@ -37,6 +37,13 @@ cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition);
 void cxp_state_drop(cxp_state *s, int32_t partition);
 
 cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len);
+/* Asks the CPU to start loading what cxp_shard_get(id) will touch (its
+ * table slot, then the customer's first line and the line of his id), so
+ * that processing the message before it hides the memory latency. Never
+ * blocks on memory beyond the table slot. */
+void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len);
+/* The first half of that, for a message further ahead: only the table slot. */
+void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len);
 /* Finds or creates; NULL only for an id over CXP_ID_MAX bytes. */
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
 
