@@ -370,7 +370,16 @@ static void *client(void *arg) {
   tokens();
   timeouts();
   connection_cap();
+  /* Stopping closes open connections too: one held mid-request on server B
+   * (3 s timeouts) is closed at once, not when its timer would fire. */
+  int hold = dial(port_b);
+  send_str(hold, "GET /hello HTTP/1.1\r\n");
+  usleep(50000); /* accepted and parsed by now */
+  int64_t t0 = now_ms();
   uv_async_send(&finished);
+  int64_t closed = wait_closed(hold, t0);
+  CHECK(closed >= 0 && closed < 1000);
+  close(hold);
   return NULL;
 }
 
