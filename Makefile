@@ -8,9 +8,11 @@ JOBS       ?= 2
 CMAKE_ARGS ?=
 
 # What each target needs from Debian. The runtime libraries come with the
-# -dev packages.
-PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev
-PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema
+# -dev packages. libhttp-parser-dev parses the admin endpoint's requests
+# (Debian 12 has no llhttp package). prometheus brings promtool, which lints the metrics
+# exposition in the tests.
+PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev libhttp-parser-dev
+PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus
 PKGS_BENCH = $(PKGS_BUILD)
 
 .PHONY: all build demo check bench deps-build deps-test clean
@@ -45,7 +47,7 @@ demo: build
 # the sanitizer build runs the unit tests under ASan and UBSan.
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
-	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases test_notify test_metrics test_http
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure
 
