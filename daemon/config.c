@@ -29,6 +29,13 @@ const cxp_setting cxp_config_table[] = {
      "Interval of the counters line in the log; 0 turns it off."},
     {"shutdown.timeout_ms", CXP_T_INT, "10000", 100, 600000, OFF(shutdown_timeout_ms),
      "Longest wait for outputs to be acknowledged at shutdown."},
+    {"http.host", CXP_T_STRING, "\"127.0.0.1\"", 2, 64, OFF(http_host),
+     "Address the admin endpoint (/metrics, /healthz, /readyz, /v1/...) listens on: an "
+     "IPv4 or IPv6 literal."},
+    {"http.port", CXP_T_INT, "-1", -1, 65535, OFF(http_port),
+     "Port of the admin endpoint; -1 turns it off, 0 picks a free one (logged)."},
+    {"http.token", CXP_T_STRING, "\"\"", 0, 255, OFF(http_token),
+     "Bearer token the /v1 routes require; empty: none."},
     {NULL, 0, NULL, 0, 0, 0, NULL}};
 
 char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen) {

@@ -45,6 +45,9 @@ typedef struct cxp_config {
   long long backpressure_low;
   long long stats_interval_s;
   long long shutdown_timeout_ms;
+  char http_host[CXP_STR_MAX];
+  long long http_port; /* -1: no admin endpoint */
+  char http_token[CXP_STR_MAX];
   cxp_kv kafka[CXP_KAFKA_MAX];
   int n_kafka;
 } cxp_config;

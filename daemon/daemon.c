@@ -12,9 +12,12 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "admin.h"
 #include "hash.h"
+#include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "notify.h"
 #include "offsets.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -51,6 +54,9 @@ struct cxp_daemon {
   uv_timer_t stopper;    /* drives the ordered shutdown */
   uv_timer_t tick;       /* quiet partitions' window clocks, merge timeouts (1 s) */
   int handles_open;
+  cxp_http *http;     /* the admin endpoint; NULL when off */
+  cxp_notify notify;  /* systemd's notify socket; inert without one */
+  int ready_sent;
 
   cxp_core core;
   cxp_offsets offsets;  /* input partitions */
@@ -395,6 +401,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (d->paused || d->stopping) pause_list(d, parts, 1);
     cxp_info("consumer", "assigned %d partition(s) of %s and %s; holding %d", parts->cnt,
              d->pl.topic_input, d->pl.topic_repartition, d->assigned);
+    /* Ready once partitions are held (state is in memory: nothing to
+     * restore until durable state exists). */
+    if (!d->ready_sent && d->assigned > 0) {
+      d->ready_sent = 1;
+      cxp_notify_ready(&d->notify);
+      cxp_notify_status(&d->notify, "consuming %s: %d partition(s)", d->pl.topic_input,
+                        d->assigned);
+    }
     return;
   }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -664,6 +678,9 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   }
   cxp_offsets_init(&d->offsets);
   cxp_offsets_init(&d->roffsets);
+  d->notify.fd = -1;
+  int ne = cxp_notify_init_env(&d->notify);
+  if (ne < 0) cxp_warn("daemon", "NOTIFY_SOCKET: %s; not notifying systemd", strerror(-ne));
   cxp_core_init(&d->core, &d->pl, on_emit, d);
 
   char e[512];
@@ -777,6 +794,24 @@ int cxp_daemon_start(cxp_daemon *d) {
   if (d->cfg.stats_interval_s > 0)
     uv_timer_start(&d->stats, on_stats_timer, (uint64_t)d->cfg.stats_interval_s * 1000,
                    (uint64_t)d->cfg.stats_interval_s * 1000);
+  /* WATCHDOG=1 from a timer on this loop: a stuck loop stops pinging and
+   * systemd restarts the service. */
+  uint64_t wd = cxp_notify_watchdog_usec();
+  if (wd && cxp_notify_watchdog_start(&d->notify, d->loop, wd) == 0)
+    cxp_info("daemon", "systemd watchdog: pinging every %llu ms", (unsigned long long)(wd / 1000));
+  if (d->cfg.http_port >= 0) {
+    int he = cxp_http_start(&d->http, d->loop, d->cfg.http_host, (int)d->cfg.http_port,
+                            cxp_admin_handle, d, NULL);
+    if (he < 0) {
+      cxp_error("http", "admin endpoint on %s:%lld: %s", d->cfg.http_host, d->cfg.http_port,
+                uv_strerror(he));
+      d->http = NULL;
+      return -1;
+    }
+    d->handles_open++;
+    cxp_info("http", "admin endpoint on http://%s:%d/ (metrics, healthz, readyz, v1)",
+             d->cfg.http_host, cxp_http_port(d->http));
+  }
 
   if (d->pl.win_enabled) uv_timer_start(&d->tick, on_tick_timer, 1000, 1000);
 
@@ -799,14 +834,17 @@ int cxp_daemon_start(cxp_daemon *d) {
   return 0;
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  cxp_daemon *d = h->data;
+static void handle_gone(cxp_daemon *d) {
   if (--d->handles_open > 0) return;
   if (d->efd >= 0) close(d->efd);
   d->efd = -1;
   d->stopped = 1;
   if (d->on_stopped) d->on_stopped(d, d->stopped_arg);
 }
+
+static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
+
+static void on_http_stopped(void *arg) { handle_gone(arg); }
 
 static void close_clients_and_handles(cxp_daemon *d) {
   store_offsets(d);
@@ -838,6 +876,12 @@ static void close_clients_and_handles(cxp_daemon *d) {
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
     hs[i]->data = d;
     uv_close(hs[i], on_handle_closed);
+  }
+  cxp_notify_watchdog_close(&d->notify);
+  if (d->http) {
+    cxp_http *h = d->http;
+    d->http = NULL;
+    cxp_http_stop(h, on_http_stopped, d);
   }
   cxp_info("daemon", "stopped: consumed=%" PRIu64 " applied=%" PRIu64
            " alerts=%" PRIu64 " dead_letters=%" PRIu64 " delivered=%" PRIu64,
@@ -871,6 +915,7 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   d->stopped_arg = arg;
   if (d->stopping) return;
   d->stopping = 1;
+  cxp_notify_stopping(&d->notify);
   if (!d->started) {
     if (done) done(d, arg);
     return;
@@ -897,6 +942,7 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   cxp_core_close(&d->core);
   cxp_offsets_close(&d->offsets);
   cxp_offsets_close(&d->roffsets);
+  cxp_notify_close(&d->notify);
   free(d);
 }
 
@@ -918,6 +964,20 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }
+
+const cxp_core *cxp_daemon_core(const cxp_daemon *d) { return &d->core; }
+
+const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
+
+const char *cxp_daemon_not_ready(const cxp_daemon *d) {
+  if (d->stopping) return "stopping\n";
+  if (d->assigned <= 0) return "no partitions assigned yet\n";
+  return NULL;
+}
+
+int cxp_daemon_ready(const cxp_daemon *d) { return cxp_daemon_not_ready(d) == NULL; }
+
+int cxp_daemon_http_port(const cxp_daemon *d) { return d->http ? cxp_http_port(d->http) : -1; }
 
 /* ---- `cxpulse run` ------------------------------------------------------ */
 

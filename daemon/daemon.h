@@ -52,6 +52,14 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s);
 /* 0 when the shutdown was clean; 1 when outputs were left undelivered or a
  * fatal error stopped the daemon. */
 int cxp_daemon_exit_code(const cxp_daemon *d);
+/* For the admin routes (admin.c): the core (read only), the config, and
+ * readiness: NULL when ready (partitions assigned, consuming), else why not. */
+const cxp_core *cxp_daemon_core(const cxp_daemon *d);
+const cxp_config *cxp_daemon_config(const cxp_daemon *d);
+const char *cxp_daemon_not_ready(const cxp_daemon *d);
+int cxp_daemon_ready(const cxp_daemon *d);
+/* The admin endpoint's port (the one bound when http.port is 0); -1 off. */
+int cxp_daemon_http_port(const cxp_daemon *d);
 
 int cxp_daemon_main(int argc, char **argv);
 /* Adds the librdkafka settings the daemon prefers over librdkafka's defaults

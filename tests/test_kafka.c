@@ -9,8 +9,13 @@
  * Phase 3: segment windows over three input partitions, merged through the
  * repartition topic: one final record per group, with hand-computed
  * figures, once every partition's window clock has passed the window. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 #include <uv.h>
 
@@ -31,7 +36,57 @@ typedef struct run {
   int timed_out, stopped;
   /* Outputs seen through the tap, i.e. acknowledged by the broker. */
   cJSON *alerts, *dead, *indicators;
+  /* The admin endpoint, asked from a thread while the loop serves it. */
+  int probe_http;
+  pthread_t prober;
+  int port;
+  char answers[6][4096];
 } run;
+
+/* One GET over a fresh connection: the whole response, status line first. */
+static void http_get(int port, const char *path, const char *auth, char *out, size_t cap) {
+  out[0] = '\0';
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  char req[512];
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n%s%s%sConnection: close\r\n\r\n",
+                   path, auth ? "Authorization: Bearer " : "", auth ? auth : "", auth ? "\r\n" : "");
+  if (write(fd, req, (size_t)n) != n) {
+    close(fd);
+    return;
+  }
+  size_t used = 0;
+  ssize_t got;
+  while (used + 1 < cap && (got = read(fd, out + used, cap - 1 - used)) > 0) used += (size_t)got;
+  out[used] = '\0';
+  close(fd);
+}
+
+static void *probe(void *arg) {
+  run *r = arg;
+  /* Ready once partitions are assigned (a few seconds for the group). */
+  for (int i = 0; i < 200; i++) {
+    http_get(r->port, "/readyz", NULL, r->answers[0], sizeof r->answers[0]);
+    if (strncmp(r->answers[0], "HTTP/1.1 200", 12) == 0) break;
+    usleep(50000);
+  }
+  http_get(r->port, "/healthz", NULL, r->answers[1], sizeof r->answers[1]);
+  http_get(r->port, "/metrics", NULL, r->answers[2], sizeof r->answers[2]);
+  http_get(r->port, "/v1/status", NULL, r->answers[3], sizeof r->answers[3]);
+  http_get(r->port, "/v1/status", "s3cret", r->answers[4], sizeof r->answers[4]);
+  /* Once the events are in: the customer with the failure. */
+  for (int i = 0; i < 100; i++) {
+    http_get(r->port, "/v1/customers/w0", "s3cret", r->answers[5], sizeof r->answers[5]);
+    if (strncmp(r->answers[5], "HTTP/1.1 200", 12) == 0) break;
+    usleep(50000);
+  }
+  return NULL;
+}
 
 static void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
                    const char *val, size_t vlen) {
@@ -128,7 +183,13 @@ static int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   uv_timer_start(&r->check, on_check, 50, 50);
   uv_timer_start(&r->deadline, on_deadline, 60000, 0);
   CHECK_INT(cxp_daemon_start(r->d), 0);
+  if (r->probe_http) {
+    r->port = cxp_daemon_http_port(r->d);
+    CHECK(r->port > 0);
+    pthread_create(&r->prober, NULL, probe, r);
+  }
   uv_run(&r->loop, UV_RUN_DEFAULT);
+  if (r->probe_http) pthread_join(r->prober, NULL);
   CHECK(r->stopped);
   CHECK(!r->timed_out);
   CHECK_INT(cxp_daemon_exit_code(r->d), 0);
@@ -416,6 +477,9 @@ static void phase_windows(cxp_mock *m) {
   r.want_consumed = 31;
   r.want_indicators = 4;
   r.want_alerts = 2; /* recovery.required, then the level-1 breach */
+  c.http_port = 0; /* a free port */
+  snprintf(c.http_token, sizeof c.http_token, "s3cret");
+  r.probe_http = 1;
   if (run_daemon(&r, &c, &p)) return;
   /* gold, silver, app, and channel "unknown" for the failure (which has no
    * channel; it is in the same second, and counts under w0's gold):
@@ -464,6 +528,20 @@ static void phase_windows(cxp_mock *m) {
     CHECK_STR(get_s(esc, "step"), "acknowledge");
     CHECK_STR(get_s(breach, "role"), "team_lead");
   }
+  /* The admin endpoint answered while the daemon ran. */
+  CHECK(strncmp(r.answers[0], "HTTP/1.1 200", 12) == 0);
+  CHECK(strstr(r.answers[1], "\r\n\r\nok\n") != NULL);
+  CHECK(strstr(r.answers[2], "# TYPE cxpulse_events_consumed_total counter") != NULL);
+  CHECK(strstr(r.answers[2], "cxpulse_build_info{version=") != NULL);
+  CHECK(strncmp(r.answers[3], "HTTP/1.1 401", 12) == 0); /* no token */
+  CHECK(strncmp(r.answers[4], "HTTP/1.1 200", 12) == 0);
+  CHECK(strstr(r.answers[4], "\"pipeline\":\"default\"") != NULL);
+  CHECK(strncmp(r.answers[5], "HTTP/1.1 200", 12) == 0);
+  CHECK(strstr(r.answers[5], "\"customer_id\":\"w0\"") != NULL);
+  CHECK(strstr(r.answers[5], "\"segment\":\"gold\"") != NULL);
+  /* w0 answered CSAT 1 (i = 0: score 1 + 0 % 5): top-2-box share 0. */
+  CHECK(strstr(r.answers[5], "\"csat\":0,") != NULL);
+  CHECK(strstr(r.answers[5], "\"open\":1") != NULL);
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   /* At least one partial per group from some partition, and markers. */

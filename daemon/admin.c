@@ -1,0 +1,220 @@
+#include "admin.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alert.h"
+#include "core.h"
+#include "jsonw.h"
+#include "metrics.h"
+
+static void text(cxp_http_response *res, int status, const char *body) {
+  res->status = status;
+  cxp_buf_put(res->body, body, strlen(body));
+}
+
+static void num_or_null(cxp_jw *j, const char *key, double v) {
+  if (isnan(v))
+    cxp_jw_null(j, key);
+  else
+    cxp_jw_num(j, key, v);
+}
+
+static void counter(cxp_metrics *m, const char *name, const char *help, uint64_t v) {
+  cxp_metrics_family(m, name, CXP_METRIC_COUNTER, help);
+  cxp_metrics_u64(m, NULL, v);
+}
+
+static void gauge(cxp_metrics *m, const char *name, const char *help, double v) {
+  cxp_metrics_family(m, name, CXP_METRIC_GAUGE, help);
+  cxp_metrics_f64(m, NULL, v);
+}
+
+static void metrics(cxp_daemon *d, cxp_http_response *res) {
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(d, &s);
+  const cxp_counters *n = s.core;
+  cxp_metrics m;
+  cxp_metrics_init(&m, res->body);
+  cxp_metrics_family(&m, "cxpulse_build_info", CXP_METRIC_GAUGE,
+                     "The running build: its version as a label, value 1.");
+  cxp_metrics_u64(&m, (const char *[]){"version", CXP_VERSION, NULL}, 1);
+  counter(&m, "cxpulse_events_consumed_total", "Input messages consumed.", n->consumed);
+  cxp_metrics_family(&m, "cxpulse_events_processed_total", CXP_METRIC_COUNTER,
+                     "Good events applied, by type.");
+  for (int t = 0; t < CXP_EV__COUNT; t++)
+    cxp_metrics_u64(&m, (const char *[]){"type", cxp_event_type_name((cxp_event_type)t), NULL},
+                    n->by_type[t]);
+  cxp_metrics_family(&m, "cxpulse_dead_letters_total", CXP_METRIC_COUNTER,
+                     "Events dead-lettered, by reason.");
+  for (int r = 1; r < CXP_BAD__COUNT; r++)
+    cxp_metrics_u64(&m, (const char *[]){"reason", cxp_reason_name((cxp_reason)r), NULL},
+                    n->dead[r]);
+  counter(&m, "cxpulse_duplicates_total", "Events seen before (offset or event_id), not applied.",
+          n->duplicates);
+  cxp_metrics_family(&m, "cxpulse_alerts_total", CXP_METRIC_COUNTER, "Alerts raised, by type.");
+  for (int a = 0; a < CXP_AL__COUNT; a++)
+    cxp_metrics_u64(&m, (const char *[]){"type", cxp_alert_type_name((cxp_alert_type)a), NULL},
+                    n->alerts[a]);
+  cxp_metrics_family(&m, "cxpulse_alerts_suppressed_total", CXP_METRIC_COUNTER,
+                     "Alerts held back, by why.");
+  cxp_metrics_u64(&m, (const char *[]){"why", "cooldown", NULL}, n->suppressed_cooldown);
+  cxp_metrics_u64(&m, (const char *[]){"why", "consent", NULL}, n->suppressed_consent);
+  cxp_metrics_family(&m, "cxpulse_outputs_delivered_total", CXP_METRIC_COUNTER,
+                     "Outputs the broker acknowledged, by stream.");
+  for (int st = 0; st < CXP_STREAM__COUNT; st++)
+    cxp_metrics_u64(&m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
+                    s.delivered[st]);
+  counter(&m, "cxpulse_delivery_retries_total", "Outputs produced again after a failed delivery.",
+          s.delivery_retries);
+  counter(&m, "cxpulse_commits_total", "Offset commits that succeeded.", s.commits);
+  counter(&m, "cxpulse_commit_failures_total", "Offset commits that failed.", s.commit_failures);
+  counter(&m, "cxpulse_rebalances_total", "Consumer group rebalances seen.", s.rebalances);
+  counter(&m, "cxpulse_backpressure_pauses_total", "Times consumption paused for the producer.",
+          s.pauses);
+  gauge(&m, "cxpulse_producer_queue_messages", "Messages in the producer's queue.",
+        (double)s.outq);
+  gauge(&m, "cxpulse_outputs_in_flight", "Outputs awaiting acknowledgement.",
+        (double)s.in_flight);
+  gauge(&m, "cxpulse_partitions_assigned", "Partitions held (input and repartition topics).",
+        (double)s.assigned);
+  gauge(&m, "cxpulse_paused", "1 while consumption is paused.", s.paused);
+  const cxp_core *c = cxp_daemon_core(d);
+  gauge(&m, "cxpulse_customers", "Customers held in memory.", (double)c->state.customers);
+  gauge(&m, "cxpulse_state_bytes", "Bytes the customers' state takes.", (double)c->state.bytes);
+  gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);
+  gauge(&m, "cxpulse_open_deadlines", "Case steps that can still breach.",
+        (double)s.cases.open_deadlines);
+  cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
+                     "recovery.sla_breached raised, by escalation level.");
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) {
+    char lv[4];
+    snprintf(lv, sizeof lv, "%d", k + 1);
+    cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
+  }
+  res->content_type = CXP_METRICS_CONTENT_TYPE;
+}
+
+static void status(cxp_daemon *d, cxp_http_response *res) {
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(d, &s);
+  const cxp_core *c = cxp_daemon_core(d);
+  cxp_jw j;
+  cxp_jw_init(&j, res->body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_cstr(&j, "pipeline", c->pl->name);
+  cxp_jw_bool(&j, "ready", cxp_daemon_ready(d));
+  cxp_jw_int(&j, "partitions_assigned", s.assigned);
+  cxp_jw_bool(&j, "paused", s.paused);
+  cxp_jw_int(&j, "consumed", (int64_t)s.core->consumed);
+  cxp_jw_int(&j, "applied", (int64_t)s.core->processed);
+  cxp_jw_int(&j, "duplicates", (int64_t)s.core->duplicates);
+  uint64_t dead = 0, alerts = 0;
+  for (int r = 0; r < CXP_BAD__COUNT; r++) dead += s.core->dead[r];
+  for (int a = 0; a < CXP_AL__COUNT; a++) alerts += s.core->alerts[a];
+  cxp_jw_int(&j, "dead_letters", (int64_t)dead);
+  cxp_jw_int(&j, "alerts", (int64_t)alerts);
+  cxp_jw_int(&j, "producer_queue", (int64_t)s.outq);
+  cxp_jw_int(&j, "in_flight", (int64_t)s.in_flight);
+  cxp_jw_int(&j, "customers", (int64_t)c->state.customers);
+  cxp_jw_int(&j, "state_bytes", (int64_t)c->state.bytes);
+  cxp_jw_int(&j, "open_cases", s.cases.open);
+  cxp_jw_int(&j, "commits", (int64_t)s.commits);
+  cxp_jw_int(&j, "commit_failures", (int64_t)s.commit_failures);
+  cxp_jw_end(&j);
+  res->content_type = "application/json";
+}
+
+static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
+  const cxp_core *c = cxp_daemon_core(d);
+  size_t len = strlen(id);
+  const cxp_customer *cu = NULL;
+  int32_t part = -1;
+  for (int32_t i = 0; i < c->state.n_shards && cu == NULL; i++)
+    if (c->state.shards[i] && (cu = cxp_shard_find(c->state.shards[i], id, len)) != NULL)
+      part = i;
+  if (cu == NULL) {
+    res->status = 404;
+    res->content_type = "application/json";
+    cxp_buf_printf(res->body, "{\"error\":\"customer not held by this instance\"}");
+    return;
+  }
+  cxp_indicators in;
+  cxp_customer_indicators(cu, c->pl, c->clock_ms, &in);
+  cxp_jw j;
+  cxp_jw_init(&j, res->body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
+  cxp_jw_int(&j, "partition", part);
+  cxp_jw_cstr(&j, "segment", cxp_state_segment_name(&c->state, cu->segment));
+  cxp_jw_time(&j, "as_of", c->clock_ms);
+  cxp_jw_obj(&j, "indicators");
+  num_or_null(&j, "csat", in.csat);
+  num_or_null(&j, "nps_mean", in.nps_mean);
+  if (in.nps_class > -2)
+    cxp_jw_int(&j, "nps_class", in.nps_class);
+  else
+    cxp_jw_null(&j, "nps_class");
+  num_or_null(&j, "ces", in.ces);
+  cxp_jw_obj(&j, "servqual_gap");
+  for (int k = 0; k < CXP_SQ__COUNT; k++) num_or_null(&j, cxp_sq_dimension_name(k), in.sq_gap[k]);
+  cxp_jw_end(&j);
+  num_or_null(&j, "satisfaction_index", in.si);
+  num_or_null(&j, "si_baseline", in.si_baseline);
+  num_or_null(&j, "value", in.value);
+  num_or_null(&j, "cost", in.cost);
+  num_or_null(&j, "value_ratio", in.value_ratio);
+  num_or_null(&j, "recency_days", in.recency_days);
+  num_or_null(&j, "frequency_short", in.freq_short);
+  num_or_null(&j, "frequency_long", in.freq_long);
+  num_or_null(&j, "monetary_short", in.mon_short);
+  num_or_null(&j, "monetary_long", in.mon_long);
+  num_or_null(&j, "complaints", in.complaints);
+  num_or_null(&j, "activity", in.activity);
+  num_or_null(&j, "clv", in.clv);
+  cxp_jw_end(&j);
+  static const char *const cohorts[4] = {"never_failed", "recovered_well", "recovered_poorly",
+                                         "case_open"};
+  cxp_jw_obj(&j, "cases");
+  cxp_jw_cstr(&j, "cohort", cohorts[cu->cohort & 3]);
+  if (part < c->n_cases && c->cases[part]) {
+    cxp_case_customer cc;
+    cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
+    cxp_jw_int(&j, "open", cc.open);
+    cxp_jw_int(&j, "overdue", cc.overdue);
+  }
+  cxp_jw_end(&j);
+  cxp_jw_null(&j, "churn"); /* issue 5 */
+  cxp_jw_end(&j);
+  res->content_type = "application/json";
+}
+
+void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_response *res) {
+  cxp_daemon *d = opaque;
+  const char *p = req->path;
+  if (strcmp(p, "/healthz") == 0) {
+    text(res, 200, "ok\n");
+  } else if (strcmp(p, "/readyz") == 0) {
+    const char *why = cxp_daemon_not_ready(d);
+    if (why)
+      text(res, 503, why);
+    else
+      text(res, 200, "ready\n");
+  } else if (strcmp(p, "/metrics") == 0) {
+    metrics(d, res);
+  } else if (strncmp(p, "/v1/", 4) == 0) {
+    const char *token = cxp_daemon_config(d)->http_token;
+    if (token[0] && !cxp_http_bearer_ok(req, token)) {
+      cxp_http_unauthorized(res);
+    } else if (strcmp(p, "/v1/status") == 0) {
+      status(d, res);
+    } else if (strncmp(p, "/v1/customers/", 14) == 0 && p[14] && !strchr(p + 14, '/')) {
+      customer(d, p + 14, res);
+    } else {
+      text(res, 404, "not found\n");
+    }
+  } else {
+    text(res, 404, "not found\n");
+  }
+}
