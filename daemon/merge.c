@@ -85,16 +85,6 @@ static uint64_t key_hash(const cxp_window_partial *p) {
   return h;
 }
 
-static int same_key(const cxp_window_partial *a, const cxp_window_partial *b) {
-  if (a->length_ms != b->length_ms || a->start_ms != b->start_ms || a->n_fields != b->n_fields)
-    return 0;
-  for (int f = 0; f < a->n_fields; f++)
-    if (a->fields[f] != b->fields[f] || a->value_len[f] != b->value_len[f] ||
-        memcmp(a->value[f], b->value[f], a->value_len[f]) != 0)
-      return 0;
-  return 1;
-}
-
 static void tab_insert(cxp_merger *m, uint32_t idx) {
   uint32_t mask = m->tab_cap - 1, i = (uint32_t)(m->e[idx].hash & mask);
   while (m->tab[i]) i = (i + 1) & mask;
@@ -121,7 +111,7 @@ static mentry *find(const cxp_merger *m, const cxp_window_partial *p, uint64_t h
   uint32_t mask = m->tab_cap - 1, i = (uint32_t)(h & mask);
   for (; m->tab[i]; i = (i + 1) & mask) {
     mentry *e = &m->e[m->tab[i] - 1];
-    if (e->hash == h && same_key(&e->p, p)) return e;
+    if (e->hash == h && cxp_window_partial_same(&e->p, p)) return e;
   }
   return NULL;
 }

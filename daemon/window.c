@@ -758,7 +758,7 @@ size_t cxp_windows_bytes_per_window(const cxp_windows *w) {
 
 /* ---- partials ------------------------------------------------------------ */
 
-static int same_window(const cxp_window_partial *a, const cxp_window_partial *b) {
+int cxp_window_partial_same(const cxp_window_partial *a, const cxp_window_partial *b) {
   if (a->start_ms != b->start_ms || a->length_ms != b->length_ms ||
       a->n_fields != b->n_fields)
     return 0;
@@ -770,7 +770,7 @@ static int same_window(const cxp_window_partial *a, const cxp_window_partial *b)
 }
 
 int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *src) {
-  if (!same_window(dst, src)) return -1;
+  if (!cxp_window_partial_same(dst, src)) return -1;
   cxp_window_agg *a = &dst->agg;
   const cxp_window_agg *b = &src->agg;
   a->events += b->events;

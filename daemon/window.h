@@ -249,6 +249,10 @@ size_t cxp_windows_bytes(const cxp_windows *w);
  * entry. */
 size_t cxp_windows_bytes_per_window(const cxp_windows *w);
 
+/* 1 when a and b are of the same window (length, start) and group (fields
+ * and values). */
+int cxp_window_partial_same(const cxp_window_partial *a, const cxp_window_partial *b);
+
 /* Adds src into dst: same length, start, fields and values, else -1 and dst
  * is unchanged. early ORs; the partition becomes -1 when they differ. */
 int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *src);
