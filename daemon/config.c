@@ -15,6 +15,9 @@ const cxp_setting cxp_config_table[] = {
      OFF(pipeline), "Path of the pipeline file (topics, indicator and alert settings)."},
     {"log.level", CXP_T_STRING, "\"info\"", 4, 5, OFF(log_level),
      "Least severe level logged: error, warn, info or debug."},
+    {"log.format", CXP_T_STRING, "\"text\"", 4, 6, OFF(log_format),
+     "Log line format: text (for people), logfmt or json (for collectors); under journald "
+     "each line starts with its syslog priority (<N>)."},
     {"commit.interval_ms", CXP_T_INT, "1000", 100, 60000, OFF(commit_interval_ms),
      "How often stored offsets are committed, asynchronously."},
     {"poll.batch", CXP_T_INT, "2000", 1, 100000, OFF(poll_batch),
@@ -409,6 +412,11 @@ int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
   if (cxp_log_parse_level(c->log_level) < 0) {
     snprintf(err, errlen, "%s: key 'log.level': '%s' is not error, warn, info or debug",
              path, c->log_level);
+    return -1;
+  }
+  if (cxp_log_parse_format(c->log_format) < 0) {
+    snprintf(err, errlen, "%s: key 'log.format': '%s' is not text, logfmt or json", path,
+             c->log_format);
     return -1;
   }
   if (c->backpressure_low >= c->backpressure_high) {

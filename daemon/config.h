@@ -38,6 +38,7 @@ typedef struct cxp_kv {
 typedef struct cxp_config {
   char pipeline[CXP_STR_MAX];
   char log_level[CXP_STR_MAX];
+  char log_format[CXP_STR_MAX];
   long long commit_interval_ms;
   long long poll_batch;
   long long idle_poll_ms;

@@ -1028,6 +1028,7 @@ int cxp_daemon_main(int argc, char **argv) {
     return 1;
   }
   cxp_log_level = cxp_log_parse_level(c.log_level);
+  cxp_log_format = cxp_log_parse_format(c.log_format);
   uv_loop_t loop;
   uv_loop_init(&loop);
   run_ctx r;

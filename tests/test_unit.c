@@ -2206,9 +2206,38 @@ static void test_core_satisfaction_alerts(void) {
   cxp_core_close(&core);
 }
 
+/* Log lines in each format, on a terminal and under journald: 2026-11-23
+ * 07:00:00.042Z is T0 + 42 ms. */
+static void test_log_render(void) {
+  char line[512];
+  cxp_log_render(line, sizeof line, CXP_LOG_TEXT, 0, T0 + 42, CXP_LOG_WARN, "commit", "x failed");
+  CHECK_STR(line, "2026-11-23T07:00:00.042Z warn  commit: x failed\n");
+  cxp_log_render(line, sizeof line, CXP_LOG_TEXT, 1, T0, CXP_LOG_ERROR, "kafka", "down");
+  CHECK_STR(line, "<3>kafka: down\n");
+  cxp_log_render(line, sizeof line, CXP_LOG_LOGFMT, 0, T0, CXP_LOG_INFO, "daemon",
+                 "said \"hi\"\tthen\nleft");
+  CHECK_STR(line, "ts=2026-11-23T07:00:00.000Z level=info component=daemon "
+                  "msg=\"said \\\"hi\\\"\\tthen\\nleft\"\n");
+  cxp_log_render(line, sizeof line, CXP_LOG_JSON, 1, T0, CXP_LOG_DEBUG, "http", "a\001b");
+  CHECK_STR(line, "<7>{\"level\":\"debug\",\"component\":\"http\",\"msg\":\"a\\u0001b\"}\n");
+  cxp_log_render(line, sizeof line, CXP_LOG_JSON, 0, T0, CXP_LOG_INFO, "x", "y");
+  CHECK_STR(line, "{\"ts\":\"2026-11-23T07:00:00.000Z\",\"level\":\"info\",\"component\":\"x\","
+                  "\"msg\":\"y\"}\n");
+  /* A message longer than the line is cut, and the line still ends. */
+  char big[1000];
+  memset(big, 'a', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  size_t n = cxp_log_render(line, 100, CXP_LOG_JSON, 0, T0, CXP_LOG_INFO, "x", big);
+  CHECK(n <= 99);
+  CHECK_INT(line[n - 1], '\n');
+  CHECK_INT(cxp_log_parse_format("logfmt"), CXP_LOG_LOGFMT);
+  CHECK_INT(cxp_log_parse_format("xml"), -1);
+}
+
 int main(void) {
   core_pipeline(&TP);
   test_time();
+  test_log_render();
   test_decay();
   test_decay_landmark();
   test_hash();
