@@ -610,14 +610,10 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs) {
-  if (cxp_cases_conf_check(conf, NULL, 0) != 0) return NULL;
-  cxp_cases *cs = calloc(1, sizeof *cs);
-  if (cs == NULL) return NULL;
-  cs->conf = *conf;
-  if (cbs) cs->cb = *cbs;
-  cs->sol = conf->solutions;
-  if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
+/* The allowed times, escalation dues and abandon times by (premium,
+ * severity, step), from the conf: worked out once, not per case. */
+static void derive_times(cxp_cases *cs) {
+  const cxp_cases_conf *conf = &cs->conf;
   for (int p = 0; p < 2; p++) {
     double f = p ? conf->premium_factor : 1.0;
     for (int v = 0; v < 4; v++) {
@@ -636,6 +632,37 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
                                      conf->abandon_factor);
     }
   }
+}
+
+int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
+  const cxp_cases_conf *o = &cs->conf;
+  if (cxp_cases_conf_check(conf, NULL, 0) != 0 || conf->max_open != o->max_open ||
+      conf->max_parked != o->max_parked || conf->max_closed != o->max_closed ||
+      conf->max_customers != o->max_customers || conf->max_systemic != o->max_systemic ||
+      conf->systemic_customers != o->systemic_customers)
+    return -1;
+  cs->conf = *conf;
+  if (conf->solutions) {
+    cxp_solutions_destroy(cs->own_sol);
+    cs->own_sol = NULL;
+    cs->sol = conf->solutions;
+  } else if (cs->own_sol == NULL) {
+    cs->sol = cs->own_sol = cxp_solutions_create_default();
+    if (cs->sol == NULL) return -1;
+  }
+  derive_times(cs);
+  return 0;
+}
+
+cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs) {
+  if (cxp_cases_conf_check(conf, NULL, 0) != 0) return NULL;
+  cxp_cases *cs = calloc(1, sizeof *cs);
+  if (cs == NULL) return NULL;
+  cs->conf = *conf;
+  if (cbs) cs->cb = *cbs;
+  cs->sol = conf->solutions;
+  if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
+  derive_times(cs);
   cs->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
   cs->chunks = calloc(cs->max_chunks, sizeof *cs->chunks);
   cs->heap_cap = 64;

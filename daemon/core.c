@@ -551,6 +551,21 @@ static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_eve
   return CXP_OK;
 }
 
+int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
+  int refused = 0;
+  cxp_cases_conf conf = c->pl->cases;
+  conf.solutions = lib;
+  for (int32_t i = 0; i < c->n_cases; i++)
+    if (c->cases[i] && cxp_cases_set_conf(c->cases[i], &conf) != 0) refused++;
+  /* Every cases now points at lib (or refused and kept the old one: then
+   * the old library must live on, and a small leak is the lesser harm). */
+  if (refused == 0) {
+    cxp_solutions_destroy(c->solutions);
+    c->solutions = lib;
+  }
+  return refused;
+}
+
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
   memset(out, 0, sizeof *out);
   for (int32_t i = 0; i < c->n_cases; i++) {

@@ -162,6 +162,12 @@ int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
  * partition's watermark raised past it, so every record goes out. */
 void cxp_core_finish(cxp_core *c);
 
+/* After the pipeline the core reads (c->pl) was reloaded in place: hands
+ * the new recovery settings and solution library `lib` (owned by the core
+ * from now on) to every partition's cases. Returns the partitions that
+ * refused them (sizes changed: cannot happen after cxp_pipeline_reload). */
+int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
+
 /* The recovery cases' counters summed over the partitions held. */
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out);
 

@@ -965,6 +965,49 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }
 
+int cxp_daemon_reload(cxp_daemon *d, const char *config_path) {
+  char err[512];
+  cxp_config c;
+  cxp_pipeline p;
+  cxp_notify_reloading(&d->notify);
+  cxp_solutions *lib = NULL;
+  if (cxp_config_load(&c, config_path, err, sizeof err) ||
+      cxp_pipeline_load(&p, c.pipeline, err, sizeof err) ||
+      (p.rec_enabled && (lib = cxp_pipeline_solutions(&p, err, sizeof err)) == NULL)) {
+    cxp_error("reload", "%s; keeping the running configuration", err);
+    cxp_notify_ready(&d->notify);
+    return -1;
+  }
+  cxp_buf changed, kept;
+  cxp_buf_init(&changed);
+  cxp_buf_init(&kept);
+  int n = cxp_pipeline_reload(&d->pl, &p, &changed, &kept);
+  if (d->pl.rec_enabled) {
+    if (lib == NULL) lib = cxp_solutions_create_default();
+    if (cxp_core_reload(&d->core, lib) != 0)
+      cxp_warn("reload", "some partitions kept their recovery settings");
+  } else {
+    cxp_solutions_destroy(lib);
+  }
+  /* Of the daemon's own file, the log settings apply at once; the rest
+   * (Kafka, intervals, the admin endpoint) shape clients and handles made
+   * at start. */
+  cxp_log_level = cxp_log_parse_level(c.log_level);
+  cxp_log_format = cxp_log_parse_format(c.log_format);
+  snprintf(d->cfg.log_level, sizeof d->cfg.log_level, "%s", c.log_level);
+  snprintf(d->cfg.log_format, sizeof d->cfg.log_format, "%s", c.log_format);
+  cxp_buf_putc(&changed, '\0');
+  cxp_buf_putc(&kept, '\0');
+  cxp_info("reload", "%s: %d setting(s) changed%s%s", config_path, n, n ? ": " : "",
+           changed.p);
+  if (kept.len > 1)
+    cxp_warn("reload", "cannot change while running, kept until a restart: %s", kept.p);
+  cxp_buf_free(&changed);
+  cxp_buf_free(&kept);
+  cxp_notify_ready(&d->notify);
+  return 0;
+}
+
 const cxp_core *cxp_daemon_core(const cxp_daemon *d) { return &d->core; }
 
 const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
@@ -983,7 +1026,8 @@ int cxp_daemon_http_port(const cxp_daemon *d) { return d->http ? cxp_http_port(d
 
 typedef struct run_ctx {
   cxp_daemon *d;
-  uv_signal_t sigterm, sigint;
+  const char *path;
+  uv_signal_t sigterm, sigint, sighup;
 } run_ctx;
 
 static void on_run_stopped(cxp_daemon *d, void *arg) {
@@ -991,6 +1035,14 @@ static void on_run_stopped(cxp_daemon *d, void *arg) {
   run_ctx *r = arg;
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sighup, NULL);
+}
+
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)signum;
+  run_ctx *r = h->data;
+  cxp_info("daemon", "received SIGHUP: reloading %s", r->path);
+  cxp_daemon_reload(r->d, r->path);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -1039,11 +1091,14 @@ int cxp_daemon_main(int argc, char **argv) {
     uv_loop_close(&loop);
     return 1;
   }
+  r.path = path;
   uv_signal_init(&loop, &r.sigterm);
   uv_signal_init(&loop, &r.sigint);
-  r.sigterm.data = r.sigint.data = &r;
+  uv_signal_init(&loop, &r.sighup);
+  r.sigterm.data = r.sigint.data = r.sighup.data = &r;
   uv_signal_start(&r.sigterm, on_signal, SIGTERM);
   uv_signal_start(&r.sigint, on_signal, SIGINT);
+  uv_signal_start(&r.sighup, on_sighup, SIGHUP);
   int rc = 0;
   if (cxp_daemon_start(r.d)) {
     rc = 1;

@@ -52,6 +52,12 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s);
 /* 0 when the shutdown was clean; 1 when outputs were left undelivered or a
  * fatal error stopped the daemon. */
 int cxp_daemon_exit_code(const cxp_daemon *d);
+/* SIGHUP: re-reads the config and its pipeline. An invalid file is refused
+ * with the error logged and the running pipeline kept; otherwise thresholds,
+ * weights, actions, the SLA matrix and the solution library change at once,
+ * without losing state or pausing, and the settings that cannot change
+ * while running are named in the log. 0, or -1 when refused. */
+int cxp_daemon_reload(cxp_daemon *d, const char *config_path);
 /* For the admin routes (admin.c): the core (read only), the config, and
  * readiness: NULL when ready (partitions assigned, consuming), else why not. */
 const cxp_core *cxp_daemon_core(const cxp_daemon *d);

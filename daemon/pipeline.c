@@ -1,5 +1,7 @@
 #include "pipeline.h"
 
+#include "jsonw.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,4 +383,68 @@ int cxp_list_has(const char *list_json, const char *str, size_t len) {
 
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) {
   return cxp_list_has(p->premium_segments, seg, len);
+}
+
+/* Settings that shape state held in memory (topics, the window layout, the
+ * sizes of the case tables, the trailing rings): a running daemon keeps
+ * them until it restarts. */
+static const char *const restart_only[] = {
+    "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
+    "topics.repartition", "windows.enabled", "windows.lengths", "windows.group_by",
+    "windows.lateness_s", "windows.max_open", "windows.merge_timeout_s", "recovery.enabled",
+    "recovery.max_parked", "recovery.max_open", "recovery.systemic.customers",
+    "alerts.segment_anomaly.trailing", NULL};
+
+static int is_restart_only(const char *name) {
+  for (int i = 0; restart_only[i]; i++)
+    if (strcmp(restart_only[i], name) == 0) return 1;
+  return 0;
+}
+
+static size_t setting_size(cxp_setting_type t) {
+  switch (t) {
+    case CXP_T_BOOL: return sizeof(int);
+    case CXP_T_INT: return sizeof(long long);
+    case CXP_T_DOUBLE: return sizeof(double);
+    case CXP_T_STRING: return CXP_STR_MAX;
+    default: return CXP_LIST_MAX;
+  }
+}
+
+static void add_name(cxp_buf *b, const char *name) {
+  if (b == NULL) return;
+  if (b->len) cxp_buf_put(b, ", ", 2);
+  cxp_buf_put(b, name, strlen(name));
+}
+
+int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, cxp_buf *changed,
+                        cxp_buf *kept) {
+  cxp_pipeline tmp = *next;
+  int n = 0;
+  for (const cxp_setting *s = cxp_pipeline_table; s->name; s++) {
+    char *a = (char *)&tmp + s->offset;
+    const char *b = (const char *)live + s->offset;
+    int same = s->type == CXP_T_STRING || s->type == CXP_T_LIST
+                   ? strcmp(a, b) == 0
+                   : memcmp(a, b, setting_size(s->type)) == 0;
+    if (same) continue;
+    if (is_restart_only(s->name)) {
+      memcpy(a, b, setting_size(s->type));
+      add_name(kept, s->name);
+    } else {
+      add_name(changed, s->name);
+      n++;
+    }
+  }
+  if (strcmp(tmp.rec_solutions, live->rec_solutions) != 0) {
+    add_name(changed, "recovery.solutions");
+    n++;
+  }
+  cxp_pipeline_derive(&tmp);
+  /* Both were valid when loaded, and only settings each accepts on its own
+   * moved: these cannot fail. */
+  cxp_pipeline_windows(&tmp, NULL, 0);
+  cxp_pipeline_cases(&tmp, NULL, 0);
+  *live = tmp;
+  return n;
 }

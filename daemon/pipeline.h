@@ -95,6 +95,16 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen);
  * a sentence in err when recovery.solutions is not valid. */
 cxp_solutions *cxp_pipeline_solutions(const cxp_pipeline *p, char *err, size_t errlen);
 
+/* A reload: takes from `next` every setting that can change while running
+ * into `live`, keeps the ones that cannot (topics, name, the window layout,
+ * structure sizes) at their running values, and re-derives the rest. The
+ * names of the settings that changed go to `changed`, of those kept to
+ * `kept`, comma-separated. `next` must have loaded without error. Returns
+ * how many changed. */
+struct cxp_buf;
+int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, struct cxp_buf *changed,
+                        struct cxp_buf *kept);
+
 /* True when `seg` (not NUL-terminated) is one of the premium segments. */
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);
 /* True when the string s[0..len) is one of the rendered JSON list's. */

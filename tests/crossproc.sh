@@ -89,6 +89,28 @@ pids+=($dpid)
 wait_count a.dead "$n_dead" 60 || fail "A: dead letters arrived"
 wait_count a.alerts "$n_alerts" 30 || fail "A: alerts arrived"
 sleep 1
+# Reload: an invalid pipeline is refused and the running one kept; a valid
+# one changes what can change live and names what cannot.
+cp "$W/a.pipeline.json" "$W/a.pipeline.good"
+echo '{"alerts": {"cooldown_h": -1}}' >"$W/a.pipeline.json"
+kill -HUP $dpid
+sleep 0.5
+$PY - "$W/a.pipeline.good" "$W/a.pipeline.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["alerts"]["cooldown_h"] = 12
+p["topics"]["alerts"] = "a.other"
+json.dump(p, open(sys.argv[2], "w"))
+PYEOF
+kill -HUP $dpid
+sleep 0.5
+grep -q "reload: .*cooldown_h.*keeping the running configuration" "$W/a.log" && ok ||
+  fail "A: an invalid pipeline is refused on SIGHUP: $(grep reload "$W/a.log")"
+grep -q "reload: .*1 setting(s) changed: alerts.cooldown_h" "$W/a.log" && ok ||
+  fail "A: SIGHUP applies the new cooldown: $(grep reload "$W/a.log")"
+grep -q "kept until a restart: topics.alerts" "$W/a.log" && ok ||
+  fail "A: SIGHUP names the topic it cannot change: $(grep reload "$W/a.log")"
+cp "$W/a.pipeline.good" "$W/a.pipeline.json"
 kill -TERM $dpid
 wait $dpid
 rc=$?

@@ -2234,10 +2234,50 @@ static void test_log_render(void) {
   CHECK_INT(cxp_log_parse_format("xml"), -1);
 }
 
+#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
+
+/* A reload takes what can change live and keeps what cannot. */
+static void test_pipeline_reload(void) {
+  cxp_pipeline live, next;
+  cxp_pipeline_defaults(&live);
+  cxp_pipeline_defaults(&next);
+  next.cooldown_h = 12;
+  snprintf(next.topic_input, sizeof next.topic_input, "x.events");
+  next.win_min_n = 10;
+  snprintf(next.win_lengths, sizeof next.win_lengths, "[\"5m\"]");
+  next.rec_ack_min[0] = 30;
+  snprintf(next.rec_solutions, sizeof next.rec_solutions,
+           "[{\"actions\":[\"call\"],\"role\":\"agent\"}]");
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&next, err, sizeof err), 0);
+  CHECK_INT(cxp_pipeline_cases(&next, err, sizeof err), 0);
+  cxp_pipeline_derive(&next);
+  cxp_buf changed, kept;
+  cxp_buf_init(&changed);
+  cxp_buf_init(&kept);
+  /* Changed, in table order: alerts.cooldown_h, windows.min_n,
+   * recovery.sla.sev1.acknowledge_min, then the library; kept: the input
+   * topic and the window lengths. */
+  CHECK_INT(cxp_pipeline_reload(&live, &next, &changed, &kept), 4);
+  CHECK_LIT(changed.p, changed.len,
+            "alerts.cooldown_h, windows.min_n, recovery.sla.sev1.acknowledge_min, "
+            "recovery.solutions");
+  CHECK_LIT(kept.p, kept.len, "topics.input, windows.lengths");
+  CHECK_INT(live.cooldown_ms, 12LL * 3600000);
+  CHECK_STR(live.topic_input, "cx.events");
+  CHECK_INT(live.windows.min_n, 10);
+  CHECK_INT(live.windows.n_lengths, 2);
+  CHECK_INT(live.windows.length_ms[0], 60000);
+  CHECK_INT(live.cases.ack_ms[0], 30 * 60000);
+  cxp_buf_free(&changed);
+  cxp_buf_free(&kept);
+}
+
 int main(void) {
   core_pipeline(&TP);
   test_time();
   test_log_render();
+  test_pipeline_reload();
   test_decay();
   test_decay_landmark();
   test_hash();
