@@ -93,6 +93,22 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     snprintf(lv, sizeof lv, "%d", k + 1);
     cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
   }
+  cxp_metrics_family(&m, "cxpulse_processing_seconds", CXP_METRIC_HISTOGRAM,
+                     "Time from an event consumed to its outputs, and those of every event "
+                     "before it on its partition, acknowledged (its offset committable).");
+  cxp_metrics_histogram(&m, NULL, cxp_daemon_latency(d));
+  int32_t parts[1024];
+  int64_t lags[1024];
+  int nl = cxp_daemon_lag(d, parts, lags, 1024);
+  cxp_metrics_family(&m, "cxpulse_consumer_lag_messages", CXP_METRIC_GAUGE,
+                     "Input messages not consumed yet, by partition (from the client's "
+                     "cached high watermarks).");
+  for (int i = 0; i < nl; i++) {
+    if (lags[i] < 0) continue;
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)parts[i]);
+    cxp_metrics_i64(&m, (const char *[]){"partition", p, NULL}, lags[i]);
+  }
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
 

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "offsets.h"
 
@@ -56,6 +57,7 @@ struct cxp_daemon {
   int handles_open;
   cxp_http *http;     /* the admin endpoint; NULL when off */
   cxp_notify notify;  /* systemd's notify socket; inert without one */
+  cxp_histogram latency; /* consumed to committable, seconds */
   int ready_sent;
 
   cxp_core core;
@@ -85,6 +87,11 @@ struct cxp_daemon {
   cxp_stopped_fn on_stopped;
   void *stopped_arg;
 };
+
+static void on_latency(void *opaque, double seconds) {
+  cxp_daemon *d = opaque;
+  cxp_histogram_observe(&d->latency, seconds);
+}
 
 static int64_t wall_ms(void) {
   struct timespec ts;
@@ -575,6 +582,7 @@ static void on_tick_timer(uv_timer_t *h) {
 static int run_slice(cxp_daemon *d) {
   int more = 0;
   d->now_ms = wall_ms();
+  d->offsets.now_us = d->roffsets.now_us = (int64_t)(uv_hrtime() / 1000);
   rd_kafka_poll(d->producer, 0);
   retry_pending(d);
   if (!d->stopping) {
@@ -679,6 +687,9 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   cxp_offsets_init(&d->offsets);
   cxp_offsets_init(&d->roffsets);
   d->notify.fd = -1;
+  cxp_histogram_init_latency(&d->latency);
+  d->offsets.latency = on_latency;
+  d->offsets.latency_opaque = d;
   int ne = cxp_notify_init_env(&d->notify);
   if (ne < 0) cxp_warn("daemon", "NOTIFY_SOCKET: %s; not notifying systemd", strerror(-ne));
   cxp_core_init(&d->core, &d->pl, on_emit, d);
@@ -1019,6 +1030,27 @@ const char *cxp_daemon_not_ready(const cxp_daemon *d) {
 }
 
 int cxp_daemon_ready(const cxp_daemon *d) { return cxp_daemon_not_ready(d) == NULL; }
+
+const cxp_histogram *cxp_daemon_latency(const cxp_daemon *d) { return &d->latency; }
+
+int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max) {
+  int n = 0;
+  if (d->consumer == NULL) return 0;
+  for (int32_t i = 0; i < d->offsets.n && n < max; i++) {
+    if (d->offsets.by_partition[i] == NULL) continue;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, d->pl.topic_input, i);
+    int64_t pos = -1, lo = -1, hi = -1;
+    if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, i, &lo, &hi) != 0)
+      hi = -1;
+    parts[n] = i;
+    lags[n] = pos >= 0 && hi >= 0 ? (hi > pos ? hi - pos : 0) : -1;
+    n++;
+  }
+  return n;
+}
 
 int cxp_daemon_http_port(const cxp_daemon *d) { return d->http ? cxp_http_port(d->http) : -1; }
 

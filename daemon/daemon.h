@@ -64,6 +64,13 @@ const cxp_core *cxp_daemon_core(const cxp_daemon *d);
 const cxp_config *cxp_daemon_config(const cxp_daemon *d);
 const char *cxp_daemon_not_ready(const cxp_daemon *d);
 int cxp_daemon_ready(const cxp_daemon *d);
+/* Processing latency so far (consumed to committable). */
+struct cxp_histogram;
+const struct cxp_histogram *cxp_daemon_latency(const cxp_daemon *d);
+/* Consumer lag of each input partition held: up to max (partition, lag)
+ * pairs from the client's cached positions and high watermarks (no
+ * request); lag -1 when not known yet. Returns how many. */
+int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 /* The admin endpoint's port (the one bound when http.port is 0); -1 off. */
 int cxp_daemon_http_port(const cxp_daemon *d);
 

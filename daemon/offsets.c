@@ -71,23 +71,25 @@ static void grow(cxp_tracker *t) {
 }
 
 /* Pops the done prefix and moves `committable` past it. */
-static void advance(cxp_tracker *t) {
+static void advance(const cxp_offsets *o, cxp_tracker *t) {
   while (t->head < t->tail) {
     cxp_track_entry *e = &t->ring[t->head % t->cap];
     if (e->open || e->pending) break;
     t->committable = e->offset + 1;
+    if (o->latency && e->begun_us)
+      o->latency(o->latency_opaque, (double)(o->now_us - e->begun_us) / 1e6);
     e->seq = 0;
     t->head++;
   }
 }
 
 uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset) {
-  (void)o;
   if (t->tail - t->head + 1 >= t->cap) grow(t);
   uint64_t seq = t->tail++;
   cxp_track_entry *e = &t->ring[seq % t->cap];
   e->seq = seq;
   e->offset = offset;
+  e->begun_us = o->now_us;
   e->pending = 0;
   e->open = 1;
   return seq;
@@ -111,9 +113,8 @@ uint64_t cxp_offsets_output(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
 }
 
 void cxp_offsets_end(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
-  (void)o;
   t->ring[seq % t->cap].open = 0;
-  if (seq == t->head) advance(t);
+  if (seq == t->head) advance(o, t);
 }
 
 cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token) {
@@ -125,6 +126,6 @@ cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token) {
   if (e->seq != seq || e->pending == 0) return NULL;
   e->pending--;
   o->in_flight--;
-  if (seq == t->head) advance(t);
+  if (seq == t->head) advance(o, t);
   return t;
 }

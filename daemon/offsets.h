@@ -19,6 +19,7 @@
 typedef struct cxp_track_entry {
   uint64_t seq;     /* global sequence number; 0: free slot */
   int64_t offset;
+  int64_t begun_us; /* the clock (cxp_offsets.now_us) when it was consumed */
   uint32_t pending; /* outputs not yet acknowledged */
   uint8_t open;     /* still being processed: more outputs may be added */
 } cxp_track_entry;
@@ -37,6 +38,13 @@ typedef struct cxp_offsets {
   int32_t n;
   uint64_t next_seq; /* first sequence number of the next tracker created */
   uint64_t in_flight; /* outputs awaiting acknowledgement, all partitions */
+  /* Processing latency: an entry's time from consumed to committable (its
+   * outputs and those of every message before it acknowledged), observed
+   * when it leaves the tracker. The shell sets now_us (monotonic) as time
+   * passes; latency NULL: not measured. */
+  int64_t now_us;
+  void (*latency)(void *opaque, double seconds);
+  void *latency_opaque;
 } cxp_offsets;
 
 void cxp_offsets_init(cxp_offsets *o);

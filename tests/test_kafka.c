@@ -40,7 +40,7 @@ typedef struct run {
   int probe_http;
   pthread_t prober;
   int port;
-  char answers[6][4096];
+  char answers[6][32768];
 } run;
 
 /* One GET over a fresh connection: the whole response, status line first. */
@@ -76,7 +76,6 @@ static void *probe(void *arg) {
     usleep(50000);
   }
   http_get(r->port, "/healthz", NULL, r->answers[1], sizeof r->answers[1]);
-  http_get(r->port, "/metrics", NULL, r->answers[2], sizeof r->answers[2]);
   http_get(r->port, "/v1/status", NULL, r->answers[3], sizeof r->answers[3]);
   http_get(r->port, "/v1/status", "s3cret", r->answers[4], sizeof r->answers[4]);
   /* Once the events are in: the customer with the failure. */
@@ -85,6 +84,9 @@ static void *probe(void *arg) {
     if (strncmp(r->answers[5], "HTTP/1.1 200", 12) == 0) break;
     usleep(50000);
   }
+  /* Metrics last: by now every partition has been fetched, so its lag is
+   * known. */
+  http_get(r->port, "/metrics", NULL, r->answers[2], sizeof r->answers[2]);
   return NULL;
 }
 
@@ -533,6 +535,25 @@ static void phase_windows(cxp_mock *m) {
   CHECK(strstr(r.answers[1], "\r\n\r\nok\n") != NULL);
   CHECK(strstr(r.answers[2], "# TYPE cxpulse_events_consumed_total counter") != NULL);
   CHECK(strstr(r.answers[2], "cxpulse_build_info{version=") != NULL);
+  CHECK(strstr(r.answers[2], "cxpulse_processing_seconds_bucket{le=") != NULL);
+  CHECK(strstr(r.answers[2], "cxpulse_consumer_lag_messages{partition=") != NULL);
+  /* Prometheus' own checker accepts the exposition (promtool comes with
+   * Debian's prometheus package, which make check installs). */
+  const char *body = strstr(r.answers[2], "\r\n\r\n");
+  if (body && access("/usr/bin/promtool", X_OK) == 0) {
+    char path[] = "/tmp/cxp_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+      size_t blen = strlen(body + 4);
+      CHECK_INT(write(fd, body + 4, blen), (long)blen);
+      close(fd);
+      char cmd[128];
+      snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+      CHECK_INT(system(cmd), 0);
+      unlink(path);
+    }
+  }
   CHECK(strncmp(r.answers[3], "HTTP/1.1 401", 12) == 0); /* no token */
   CHECK(strncmp(r.answers[4], "HTTP/1.1 200", 12) == 0);
   CHECK(strstr(r.answers[4], "\"pipeline\":\"default\"") != NULL);
