@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "cli.h"
 #include "daemon.h"
 #include "demo.h"
 #include "log.h"
@@ -32,6 +33,10 @@ static void usage(FILE *f) {
         "                               run librdkafka's mock cluster in this process\n"
         "  demo [--duration S] [--rate N] [--seed N]\n"
         "                               embedded cluster + generator + daemon\n"
+        "  tail alerts|indicators|dead-letters --config FILE [--from-beginning] [--exit]\n"
+        "                               follow an output topic in readable form\n"
+        "  top [--port N] [--token T] [--once]\n"
+        "                               follow a running daemon's admin endpoint\n"
         "  --help, --version\n",
         f);
 }
@@ -98,6 +103,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "replay") == 0) return cxp_replay_main(argc - 1, argv + 1);
   if (strcmp(cmd, "mock-cluster") == 0) return cxp_mock_main(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0) return cxp_demo_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "tail") == 0) return cxp_tail_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "top") == 0) return cxp_top_main(argc - 1, argv + 1);
   if (strcmp(cmd, "check-config") == 0 && argc == 3) return check_config(argv[2]);
   if (strcmp(cmd, "check-pipeline") == 0 && argc == 3) return check_pipeline(argv[2]);
   if (strcmp(cmd, "config-doc") == 0) {

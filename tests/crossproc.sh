@@ -59,7 +59,7 @@ json.dump(p, open(dst, "w"))
 PYEOF
   cat >"$W/$1.config.json" <<JSON
 {"pipeline": "$W/$1.pipeline.json", "log": {"level": "info"},
- "commit": {"interval_ms": 200}, "stats": {"interval_s": 1},
+ "commit": {"interval_ms": 200}, "stats": {"interval_s": 1}, "http": {"port": 0},
  "kafka": {"bootstrap.servers": "$BS", "consumer": {"session.timeout.ms": 6000}}}
 JSON
 }
@@ -89,6 +89,12 @@ pids+=($dpid)
 wait_count a.dead "$n_dead" 60 || fail "A: dead letters arrived"
 wait_count a.alerts "$n_alerts" 30 || fail "A: alerts arrived"
 sleep 1
+# `cxpulse top` reads the running daemon's admin endpoint (port 0: the one
+# it logged).
+port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/a.log" | head -1)
+"$BIN" top --port "$port" --once >"$W/top.out" 2>&1 &&
+  grep -q "ready" "$W/top.out" && grep -q "consumed     $N " "$W/top.out" && ok ||
+  fail "A: cxpulse top shows the daemon (port '$port'): $(cat "$W/top.out")"
 # Reload: an invalid pipeline is refused and the running one kept; a valid
 # one changes what can change live and names what cannot.
 cp "$W/a.pipeline.json" "$W/a.pipeline.good"
@@ -124,6 +130,14 @@ $PY "$SRC/tests/crossproc_check.py" "$W/replay.out" "$W/a.alerts" "$W/a.dead" ex
 # group, and each window and group comes once. The daemon has not emitted the
 # windows still open when it stopped; replay emits those at the end of file.
 kcat -C -b "$BS" -t a.ind -e -q -o beginning >"$W/a.ind"
+# `cxpulse tail` shows every record of a topic, one line each.
+"$BIN" tail alerts --brokers "$BS" --topic a.alerts --from-beginning --exit >"$W/tail.alerts" &&
+  [ "$(wc -l <"$W/tail.alerts")" -eq "$(wc -l <"$W/a.alerts")" ] &&
+  grep -q " recovery.closed_loop .*customer=" "$W/tail.alerts" && ok ||
+  fail "A: cxpulse tail alerts: $(wc -l <"$W/tail.alerts") lines for $(wc -l <"$W/a.alerts")"
+"$BIN" tail indicators --brokers "$BS" --topic a.ind --from-beginning --exit >"$W/tail.ind" &&
+  [ "$(wc -l <"$W/tail.ind")" -eq "$(wc -l <"$W/a.ind")" ] && grep -q " csat=" "$W/tail.ind" && ok ||
+  fail "A: cxpulse tail indicators"
 $PY - "$W/replay.out" "$W/a.ind" <<'PYEOF' && ok || fail "A: indicator records equal replay's"
 import json, sys
 def key(r):

@@ -1,0 +1,379 @@
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+
+static volatile sig_atomic_t stop_now;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_now = 1;
+}
+
+static const char *js(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static double jn(const cJSON *o, const char *k, int *ok) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  *ok = cJSON_IsNumber(v);
+  return *ok ? v->valuedouble : 0;
+}
+
+/* A measure for a line: "csat=71.4", or "csat=-" without responses. */
+static size_t measure(char *out, size_t cap, const cJSON *r, const char *k) {
+  int ok;
+  double v = jn(r, k, &ok);
+  return ok ? (size_t)snprintf(out, cap, " %s=%.1f", k, v) : (size_t)snprintf(out, cap, " %s=-", k);
+}
+
+size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val, size_t len) {
+  cJSON *r = cJSON_ParseWithLength(val, len);
+  size_t n = 0;
+  if (cap == 0) return 0;
+  out[0] = '\0';
+  if (!cJSON_IsObject(r)) {
+    n = (size_t)snprintf(out, cap, "(not JSON) %.*s", (int)(len > 200 ? 200 : len), val);
+  } else if (strcmp(kind, "alerts") == 0) {
+    n = (size_t)snprintf(out, cap, "%s %s %-22s customer=%s case=%s segment=%s event_ts=%s",
+                         js(r, "emitted_at"), js(r, "priority"), js(r, "type"),
+                         js(r, "customer_id"), js(r, "case_id"), js(r, "segment"),
+                         js(r, "event_ts"));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "deadline");
+    if (cJSON_IsString(d) && n < cap)
+      n += (size_t)snprintf(out + n, cap - n, " deadline=%s", d->valuestring);
+    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r, "reasons"), *x;
+    cJSON_ArrayForEach(x, reasons) {
+      int ok;
+      double v = jn(x, "value", &ok);
+      if (n < cap) n += (size_t)snprintf(out + n, cap - n, " %s=%g", js(x, "factor"), v);
+    }
+    const cJSON *acts = cJSON_GetObjectItemCaseSensitive(r, "actions");
+    char *a = acts ? cJSON_PrintUnformatted(acts) : NULL;
+    if (a && n < cap) n += (size_t)snprintf(out + n, cap - n, " actions=%s role=%s", a, js(r, "role"));
+    cJSON_free(a);
+  } else if (strcmp(kind, "indicators") == 0) {
+    char *g = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "group"));
+    const cJSON *nn = cJSON_GetObjectItemCaseSensitive(r, "n");
+    int ok;
+    n = (size_t)snprintf(out, cap, "%s..%s %s events=%.0f", js(r, "window_start"),
+                         js(r, "window_end"), g ? g : "{}", jn(nn, "events", &ok));
+    cJSON_free(g);
+    const char *ms[] = {"csat", "nps", "ces"};
+    for (int i = 0; i < 3 && n < cap; i++) n += measure(out + n, cap - n, r, ms[i]);
+    if (n < cap)
+      n += (size_t)snprintf(out + n, cap - n, " complaints=%.0f cases_opened=%.0f%s%s",
+                            jn(r, "complaints", &ok), jn(r, "cases_opened", &ok),
+                            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "low_n"))
+                                ? " (low n)" : "",
+                            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "incomplete"))
+                                ? " INCOMPLETE" : "");
+  } else {
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
+    int ok;
+    n = (size_t)snprintf(out, cap, "%s %-14s %s[%.0f]@%.0f %s", js(r, "received_at"),
+                         js(r, "reason"), js(src, "topic"), jn(src, "partition", &ok),
+                         jn(src, "offset", &ok), js(r, "detail"));
+  }
+  cJSON_Delete(r);
+  if (n >= cap) n = cap - 1;
+  return n;
+}
+
+static void tail_usage(FILE *f) {
+  fputs("usage: cxpulse tail alerts|indicators|dead-letters --config FILE\n"
+        "                   [--from-beginning] [--exit] [--raw]\n"
+        "       cxpulse tail alerts|indicators|dead-letters --brokers HOST:PORT --topic NAME ...\n"
+        "  Follows the topic (every partition, no consumer group) and prints each record\n"
+        "  on one readable line. --from-beginning: from the oldest record, not the\n"
+        "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n",
+        f);
+}
+
+int cxp_tail_main(int argc, char **argv) {
+  static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                       {"brokers", required_argument, NULL, 'b'},
+                                       {"topic", required_argument, NULL, 't'},
+                                       {"from-beginning", no_argument, NULL, 'B'},
+                                       {"exit", no_argument, NULL, 'e'},
+                                       {"raw", no_argument, NULL, 'r'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *config = NULL, *brokers = NULL, *topic = NULL;
+  int from_start = 0, exit_at_end = 0, raw = 0, ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "c:b:t:Berh", opts, NULL)) != -1) {
+    switch (ch) {
+      case 'c': config = optarg; break;
+      case 'b': brokers = optarg; break;
+      case 't': topic = optarg; break;
+      case 'B': from_start = 1; break;
+      case 'e': exit_at_end = 1; break;
+      case 'r': raw = 1; break;
+      case 'h': tail_usage(stdout); return 0;
+      default: tail_usage(stderr); return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    tail_usage(stderr);
+    return 2;
+  }
+  const char *kind = argv[optind];
+  if (strcmp(kind, "alerts") && strcmp(kind, "indicators") && strcmp(kind, "dead-letters")) {
+    tail_usage(stderr);
+    return 2;
+  }
+  char err[512];
+  cxp_config c;
+  cxp_pipeline p;
+  cxp_config_defaults(&c);
+  char topic_buf[CXP_STR_MAX];
+  if (config) {
+    if (cxp_config_load(&c, config, err, sizeof err) ||
+        cxp_pipeline_load(&p, c.pipeline, err, sizeof err)) {
+      fprintf(stderr, "cxpulse tail: %s\n", err);
+      return 1;
+    }
+    snprintf(topic_buf, sizeof topic_buf, "%s",
+             kind[0] == 'a' ? p.topic_alerts : kind[0] == 'i' ? p.topic_indicators
+                                                              : p.topic_dead_letters);
+    if (topic == NULL) topic = topic_buf;
+  }
+  if (brokers) cxp_config_kafka_default(&c, "bootstrap.servers", brokers);
+  if (topic == NULL || cxp_config_kafka_get(&c, "bootstrap.servers") == NULL) {
+    fprintf(stderr, "cxpulse tail: give --config, or --brokers and --topic\n");
+    return 2;
+  }
+  cxp_log_level = CXP_LOG_WARN;
+  /* No group: this reader assigns itself every partition and commits
+   * nothing, so it never takes work from the daemon's group. */
+  cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-tail");
+  cxp_config_kafka_default(&c, "consumer.enable.auto.commit", "false");
+  cxp_config_kafka_default(&c, "consumer.enable.partition.eof", "true");
+  rd_kafka_conf_t *kc = cxp_kafka_conf(&c, RD_KAFKA_CONSUMER, config ? config : "(args)", err,
+                                       sizeof err);
+  if (kc == NULL) {
+    fprintf(stderr, "cxpulse tail: %s\n", err);
+    return 1;
+  }
+  char e[512];
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
+  if (rk == NULL) {
+    fprintf(stderr, "cxpulse tail: %s\n", e);
+    rd_kafka_conf_destroy(kc);
+    return 1;
+  }
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+  if (me || md->topic_cnt != 1 || md->topics[0].err) {
+    fprintf(stderr, "cxpulse tail: topic %s: %s\n", topic,
+            rd_kafka_err2str(me ? me : md->topics[0].err));
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return 1;
+  }
+  int parts = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+  for (int i = 0; i < parts; i++)
+    rd_kafka_topic_partition_list_add(l, topic, i)->offset =
+        from_start ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  int at_end = 0, rc = 0;
+  char line[8192];
+  while (!stop_now) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    if (m == NULL) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (++at_end >= parts && exit_at_end) stop_now = 1;
+    } else if (m->err) {
+      fprintf(stderr, "cxpulse tail: %s\n", rd_kafka_message_errstr(m));
+      if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        rc = 1;
+        stop_now = 1;
+      }
+    } else if (raw) {
+      fwrite(m->payload, 1, m->len, stdout);
+      fputc('\n', stdout);
+    } else {
+      size_t n = cxp_tail_format(line, sizeof line, kind, m->payload, m->len);
+      fwrite(line, 1, n, stdout);
+      fputc('\n', stdout);
+    }
+    fflush(stdout);
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+/* ---- top ----------------------------------------------------------------- */
+
+/* GET path from 127.0.0.1:port (or host); the body into out. The HTTP
+ * status, or -1 when the endpoint could not be reached. */
+static int fetch(const char *host, int port, const char *path, const char *token, char *out,
+                 size_t cap) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &a.sin_addr) != 1) return -1;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct timeval tv = {2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  char req[600];
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
+                   path, host, token ? "Authorization: Bearer " : "", token ? token : "",
+                   token ? "\r\n" : "");
+  if (write(fd, req, (size_t)n) != n) {
+    close(fd);
+    return -1;
+  }
+  size_t used = 0;
+  ssize_t got;
+  while (used + 1 < cap && (got = read(fd, out + used, cap - 1 - used)) > 0) used += (size_t)got;
+  close(fd);
+  out[used] = '\0';
+  int status = -1;
+  if (sscanf(out, "HTTP/1.%*d %d", &status) != 1) return -1;
+  char *body = strstr(out, "\r\n\r\n");
+  if (body) memmove(out, body + 4, strlen(body + 4) + 1);
+  return status;
+}
+
+/* The value of an unlabelled sample in a Prometheus exposition, or the sum
+ * over its labelled ones. */
+static double metric(const char *text, const char *name) {
+  double sum = 0;
+  size_t nl = strlen(name);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+    if (strncmp(p, name, nl) != 0 || (p[nl] != ' ' && p[nl] != '{')) continue;
+    const char *v = p[nl] == '{' ? strchr(p, '}') : p + nl;
+    if (v) sum += strtod(v + 1, NULL);
+  }
+  return sum;
+}
+
+static void top_usage(FILE *f) {
+  fputs("usage: cxpulse top [--port N] [--host ADDR] [--token T] [--interval S] [--once]\n"
+        "  Follows a running daemon's admin endpoint (http.port) and shows its rates,\n"
+        "  lag, alerts and memory, refreshing in place; --once prints one frame.\n",
+        f);
+}
+
+int cxp_top_main(int argc, char **argv) {
+  static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                       {"host", required_argument, NULL, 'H'},
+                                       {"token", required_argument, NULL, 't'},
+                                       {"interval", required_argument, NULL, 'i'},
+                                       {"once", no_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *host = "127.0.0.1", *token = NULL;
+  int port = 9477, once = 0, ch;
+  double interval = 2;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "p:H:t:i:oh", opts, NULL)) != -1) {
+    switch (ch) {
+      case 'p': port = atoi(optarg); break;
+      case 'H': host = optarg; break;
+      case 't': token = optarg; break;
+      case 'i': interval = atof(optarg); break;
+      case 'o': once = 1; break;
+      case 'h': top_usage(stdout); return 0;
+      default: top_usage(stderr); return 2;
+    }
+  }
+  if (port < 1 || port > 65535 || !(interval >= 0.2)) {
+    top_usage(stderr);
+    return 2;
+  }
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  static char status[65536], metrics[1 << 20];
+  double prev_consumed = -1, prev_alerts = 0, prev_dead = 0;
+  struct timespec prev_t = {0, 0};
+  int frames = 0;
+  while (!stop_now) {
+    int ss = fetch(host, port, "/v1/status", token, status, sizeof status);
+    int ms = fetch(host, port, "/metrics", NULL, metrics, sizeof metrics);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (ss != 200 || ms != 200) {
+      fprintf(stderr, "cxpulse top: %s:%d: %s\n", host, port,
+              ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
+      if (once || frames == 0) return 1;
+    } else {
+      cJSON *s = cJSON_Parse(status);
+      double consumed = metric(metrics, "cxpulse_events_consumed_total");
+      double alerts = metric(metrics, "cxpulse_alerts_total");
+      double dead = metric(metrics, "cxpulse_dead_letters_total");
+      double dt = (double)(t.tv_sec - prev_t.tv_sec) + (double)(t.tv_nsec - prev_t.tv_nsec) / 1e9;
+      int have_rate = prev_consumed >= 0 && dt > 0;
+      if (!once) fputs("\033[H\033[2J", stdout); /* home, clear */
+      int ok;
+      printf("cxpulse %s:%d  pipeline %s  %s%s\n", host, port, js(s, "pipeline"),
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
+      printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
+      if (have_rate)
+        printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
+               (consumed - prev_consumed) / dt, (alerts - prev_alerts) / dt,
+               (dead - prev_dead) / dt);
+      else
+        printf("  events/s     -   (the next frame has rates)\n");
+      printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
+      printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
+      printf("  latency      %.0f events measured, mean %.1f ms\n",
+             metric(metrics, "cxpulse_processing_seconds_count"),
+             metric(metrics, "cxpulse_processing_seconds_count") > 0
+                 ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
+                       metric(metrics, "cxpulse_processing_seconds_count")
+                 : 0.0);
+      printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
+             jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
+      printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
+             jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
+             jn(s, "commit_failures", &ok));
+      fflush(stdout);
+      cJSON_Delete(s);
+      prev_consumed = consumed;
+      prev_alerts = alerts;
+      prev_dead = dead;
+      prev_t = t;
+      frames++;
+    }
+    if (once) break;
+    struct timespec sl = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+    nanosleep(&sl, NULL);
+  }
+  return 0;
+}

@@ -1,0 +1,17 @@
+/* Tools for SREs beside the daemon: `cxpulse tail` follows one of the
+ * daemon's output topics in readable form; `cxpulse top` follows a running
+ * instance's admin endpoint, refreshing in place. Both are ordinary blocking
+ * command-line programs: no loop of the daemon's is involved. */
+#ifndef CXP_CLI_H
+#define CXP_CLI_H
+
+int cxp_tail_main(int argc, char **argv);
+int cxp_top_main(int argc, char **argv);
+
+/* One record of a topic as a readable line ("alerts", "indicators",
+ * "dead-letters"), into out; the raw value when it is not the JSON the kind
+ * expects. Returns the line's length. */
+#include <stddef.h>
+size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val, size_t len);
+
+#endif
