@@ -95,6 +95,38 @@ port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/a.
 "$BIN" top --port "$port" --once >"$W/top.out" 2>&1 &&
   grep -q "ready" "$W/top.out" && grep -q "consumed     $N " "$W/top.out" && ok ||
   fail "A: cxpulse top shows the daemon (port '$port'): $(cat "$W/top.out")"
+# A real Prometheus server scrapes the daemon (Debian's prometheus package,
+# installed by make check): its query API then returns the daemon's count.
+if command -v prometheus >/dev/null; then
+  pport=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: cxpulse\n    static_configs: [{targets: ["127.0.0.1:%s"]}]\n' \
+    "$port" >"$W/prom.yml"
+  prometheus --config.file="$W/prom.yml" --storage.tsdb.path="$W/prom" \
+    --web.listen-address="127.0.0.1:$pport" --log.level=error >"$W/prom.log" 2>&1 &
+  ppid_=$!
+  pids+=($ppid_)
+  $PY - "$pport" "$N" <<'PYEOF' && ok || fail "A: Prometheus scrapes the daemon: $(tail -3 "$W/prom.log")"
+import json, sys, time, urllib.request
+port, n = sys.argv[1], int(sys.argv[2])
+q = "http://127.0.0.1:%s/api/v1/query?query=cxpulse_events_consumed_total" % port
+end = time.time() + 30
+while time.time() < end:
+    try:
+        r = json.load(urllib.request.urlopen(q, timeout=2))
+        res = r["data"]["result"]
+        if res and float(res[0]["value"][1]) == n:
+            print("prometheus: cxpulse_events_consumed_total =", res[0]["value"][1])
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PYEOF
+  kill "$ppid_" 2>/dev/null
+  wait "$ppid_" 2>/dev/null
+else
+  echo "skip: no prometheus"
+fi
 # Reload: an invalid pipeline is refused and the running one kept; a valid
 # one changes what can change live and names what cannot.
 cp "$W/a.pipeline.json" "$W/a.pipeline.good"

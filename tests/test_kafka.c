@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <time.h>
 #include <uv.h>
@@ -480,6 +481,15 @@ static void phase_windows(cxp_mock *m) {
   r.want_indicators = 4;
   r.want_alerts = 2; /* recovery.required, then the level-1 breach */
   c.http_port = 0; /* a free port */
+  /* A datagram socket plays systemd's part. */
+  char sock_path[64];
+  snprintf(sock_path, sizeof sock_path, "/tmp/cxp_notify_%d", (int)getpid());
+  unlink(sock_path);
+  int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_path);
+  CHECK_INT(bind(nfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  setenv("NOTIFY_SOCKET", sock_path, 1);
   snprintf(c.http_token, sizeof c.http_token, "s3cret");
   r.probe_http = 1;
   if (run_daemon(&r, &c, &p)) return;
@@ -530,6 +540,19 @@ static void phase_windows(cxp_mock *m) {
     CHECK_STR(get_s(esc, "step"), "acknowledge");
     CHECK_STR(get_s(breach, "role"), "team_lead");
   }
+  unsetenv("NOTIFY_SOCKET");
+  /* systemd heard READY=1 (partitions assigned) before STOPPING=1. */
+  char dg[512], heard[2048] = "";
+  ssize_t dn;
+  while ((dn = recv(nfd, dg, sizeof dg - 1, 0)) > 0) {
+    dg[dn] = '\0';
+    strncat(heard, dg, sizeof heard - strlen(heard) - 2);
+    strcat(heard, "|");
+  }
+  close(nfd);
+  unlink(sock_path);
+  const char *ready = strstr(heard, "READY=1"), *stopping = strstr(heard, "STOPPING=1");
+  CHECK(ready != NULL && stopping != NULL && ready < stopping);
   /* The admin endpoint answered while the daemon ran. */
   CHECK(strncmp(r.answers[0], "HTTP/1.1 200", 12) == 0);
   CHECK(strstr(r.answers[1], "\r\n\r\nok\n") != NULL);
