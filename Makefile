@@ -12,10 +12,10 @@ CMAKE_ARGS ?=
 # (Debian 12 has no llhttp package). prometheus brings promtool, which lints the metrics
 # exposition in the tests.
 PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev libhttp-parser-dev
-PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus
+PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus systemd dpkg-dev groff-base
 PKGS_BENCH = $(PKGS_BUILD)
 
-.PHONY: all build demo check bench deps-build deps-test clean
+.PHONY: all build demo check bench package install deps-build deps-test clean
 
 all: build
 
@@ -54,6 +54,15 @@ check: deps-test build
 bench: build
 	./$(BUILD)/bench_core
 	./$(BUILD)/bench_e2e
+
+# A .deb of the binary, units, configs, schemas, deploy kit and man page
+# (CPack; the tree is configured for /usr).
+package: build
+	$(call ensure_pkgs,dpkg-dev)
+	cd $(BUILD) && cpack -G DEB
+
+install: build
+	cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)

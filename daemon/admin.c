@@ -80,6 +80,8 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   gauge(&m, "cxpulse_partitions_assigned", "Partitions held (input and repartition topics).",
         (double)s.assigned);
   gauge(&m, "cxpulse_paused", "1 while consumption is paused.", s.paused);
+  gauge(&m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
+        cxp_daemon_ready(d));
   const cxp_core *c = cxp_daemon_core(d);
   gauge(&m, "cxpulse_customers", "Customers held in memory.", (double)c->state.customers);
   gauge(&m, "cxpulse_state_bytes", "Bytes the customers' state takes.", (double)c->state.bytes);

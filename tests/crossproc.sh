@@ -95,6 +95,30 @@ port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/a.
 "$BIN" top --port "$port" --once >"$W/top.out" 2>&1 &&
   grep -q "ready" "$W/top.out" && grep -q "consumed     $N " "$W/top.out" && ok ||
   fail "A: cxpulse top shows the daemon (port '$port'): $(cat "$W/top.out")"
+# The deploy kit speaks of metrics the daemon has: every cxpulse_* name in the
+# alerting rules and the Grafana dashboard is in its exposition, and promtool
+# accepts the rules.
+$PY - "$port" "$SRC/deploy/prometheus/cxpulse.rules.yml" "$SRC/deploy/grafana/cxpulse-dashboard.json" <<'PYEOF' && ok || fail "A: deploy kit names only the daemon's metrics"
+import re, sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+have = set(re.findall(r"^# TYPE (cxpulse_\w+) ", text, re.M))
+def base(n):
+    for suf in ("_bucket", "_sum", "_count"):
+        if n.endswith(suf) and n[: -len(suf)] in have:
+            return n[: -len(suf)]
+    return n
+used = set()
+for path in sys.argv[2:]:
+    used |= {base(n) for n in re.findall(r"cxpulse_[a-z_0-9]+", open(path).read())}
+used -= {"cxpulse_"}
+missing = sorted(n for n in used if n not in have)
+print("deploy kit: %d metric names used, missing: %s" % (len(used), missing or "none"))
+sys.exit(1 if missing or not used else 0)
+PYEOF
+if command -v promtool >/dev/null; then
+  promtool check rules "$SRC/deploy/prometheus/cxpulse.rules.yml" >/dev/null && ok ||
+    fail "A: promtool check rules deploy/prometheus/cxpulse.rules.yml"
+fi
 # A real Prometheus server scrapes the daemon (Debian's prometheus package,
 # installed by make check): its query API then returns the daemon's count.
 if command -v prometheus >/dev/null; then
