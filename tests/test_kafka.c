@@ -29,6 +29,7 @@
 #include "mock.h"
 #include "test.h"
 
+struct run;
 typedef struct run {
   uv_loop_t loop;
   uv_timer_t check, deadline;
@@ -42,6 +43,13 @@ typedef struct run {
   pthread_t prober;
   int port;
   char answers[6][32768];
+  /* A mid-run step: once `mid_at` events are consumed, mid() runs once on
+   * the loop (e.g. a reload, then more input). */
+  uint64_t mid_at;
+  void (*mid)(struct run *r);
+  int mid_done;
+  const char *bs;
+  size_t customers_held; /* when the run was complete, before revokes drop them */
 } run;
 
 /* One GET over a fresh connection: the whole response, status line first. */
@@ -123,9 +131,15 @@ static void on_check(uv_timer_t *t) {
   run *r = t->data;
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r->d, &s);
+  if (r->mid && !r->mid_done && s.core->consumed >= r->mid_at && s.in_flight == 0) {
+    r->mid_done = 1;
+    r->mid(r);
+    return;
+  }
   if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
       s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead &&
       s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0) {
+    r->customers_held = s.customers;
     uv_timer_stop(t);
     cxp_daemon_stop(r->d, on_stopped, r);
   }
@@ -598,6 +612,101 @@ static void phase_windows(cxp_mock *m) {
   cJSON_Delete(r.indicators);
 }
 
+/* Reload while events flow: the first 10 detractors are answered with the
+ * closed loop; then the pipeline is replaced by an invalid file (refused,
+ * nothing changes), then by one with the closed loop off; 10 more detractors
+ * raise nothing; every event is consumed once and the first customers are
+ * still held (state kept). */
+static char reload_cfg[64], reload_pl[64];
+
+static void write_pipeline(const char *path, int closed_loop, int valid) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) return;
+  if (!valid)
+    fputs("{\"alerts\": {\"cooldown_h\": -5}}", f);
+  else
+    fprintf(f,
+            "{\"topics\": {\"input\": \"r.events\", \"alerts\": \"r.alerts\", \"indicators\": "
+            "\"r.ind\", \"dead_letters\": \"r.dead\", \"repartition\": \"r.part\"},"
+            " \"windows\": {\"enabled\": false}, \"recovery\": {\"enabled\": false},"
+            " \"alerts\": {\"closed_loop\": {\"enabled\": %s}}}",
+            closed_loop ? "true" : "false");
+  fclose(f);
+}
+
+static void produce_detractors(const char *bs, int from, int n) {
+  char buf[256], key[16];
+  for (int i = from; i < from + n; i++) {
+    snprintf(key, sizeof key, "r%d", i);
+    int len = snprintf(buf, sizeof buf,
+                       "{\"event_id\":\"re%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
+                       "\"ts\":1795420800000,\"score\":2}",
+                       i, key);
+    produce(bs, "r.events", key, buf, (size_t)len);
+  }
+  produce(bs, NULL, NULL, NULL, 0);
+}
+
+static void mid_reload(run *r) {
+  write_pipeline(reload_pl, 1, 0);
+  CHECK_INT(cxp_daemon_reload(r->d, reload_cfg), -1); /* refused: kept */
+  write_pipeline(reload_pl, 0, 1);
+  CHECK_INT(cxp_daemon_reload(r->d, reload_cfg), 0);
+  produce_detractors(r->bs, 10, 10);
+}
+
+static void phase_reload(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "r.events", 2);
+  cxp_mock_topic(m, "r.alerts", 1);
+  cxp_mock_topic(m, "r.dead", 1);
+  cxp_mock_topic(m, "r.ind", 1);
+  cxp_mock_topic(m, "r.part", 2);
+  snprintf(reload_cfg, sizeof reload_cfg, "/tmp/cxp_reload_%d.json", (int)getpid());
+  snprintf(reload_pl, sizeof reload_pl, "/tmp/cxp_reload_%d.pipeline.json", (int)getpid());
+  write_pipeline(reload_pl, 1, 1);
+  FILE *f = fopen(reload_cfg, "w");
+  if (f == NULL) return;
+  fprintf(f, "{\"pipeline\": \"%s\", \"log\": {\"level\": \"error\"},"
+             " \"kafka\": {\"bootstrap.servers\": \"%s\", \"consumer.group.id\": \"g-r\","
+             " \"consumer.session.timeout.ms\": 6000}}",
+          reload_pl, bs);
+  fclose(f);
+  char err[512];
+  cxp_config c;
+  cxp_pipeline p;
+  CHECK_INT(cxp_config_load(&c, reload_cfg, err, sizeof err), 0);
+  CHECK_INT(cxp_pipeline_load(&p, c.pipeline, err, sizeof err), 0);
+  c.stats_interval_s = 0;
+  produce_detractors(bs, 0, 10);
+  run r;
+  memset(&r, 0, sizeof r);
+  r.bs = bs;
+  r.mid_at = 10;
+  r.mid = mid_reload;
+  r.want_consumed = 20;
+  r.want_alerts = 10;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK(r.mid_done);
+  CHECK_INT(s.core->consumed, 20);
+  CHECK_INT(s.core->duplicates, 0);
+  /* Alerts for r0..r9 only: the closed loop was off for r10..r19. */
+  CHECK_INT(cJSON_GetArraySize(r.alerts), 10);
+  CHECK(find_alert(r.alerts, "r3") != NULL);
+  CHECK(find_alert(r.alerts, "r13") == NULL);
+  /* State kept across the reload: all 20 customers held. */
+  CHECK_INT(r.customers_held, 20);
+  check_committed(bs, "g-r", "r.events", 2);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
+  unlink(reload_cfg);
+  unlink(reload_pl);
+}
+
 int main(void) {
   char err[256];
   cxp_mock m;
@@ -610,6 +719,8 @@ int main(void) {
   phase_backpressure(&m);
   cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_WARN;
   phase_windows(&m);
+  cxp_log_level = CXP_LOG_WARN;
+  phase_reload(&m);
   cxp_mock_stop(&m);
   return TEST_REPORT();
 }
