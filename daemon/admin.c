@@ -53,10 +53,16 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
                     n->dead[r]);
   counter(&m, "cxpulse_duplicates_total", "Events seen before (offset or event_id), not applied.",
           n->duplicates);
-  cxp_metrics_family(&m, "cxpulse_alerts_total", CXP_METRIC_COUNTER, "Alerts raised, by type.");
+  cxp_metrics_family(&m, "cxpulse_alerts_total", CXP_METRIC_COUNTER,
+                     "Alerts raised, by type and priority.");
   for (int a = 0; a < CXP_AL__COUNT; a++)
-    cxp_metrics_u64(&m, (const char *[]){"type", cxp_alert_type_name((cxp_alert_type)a), NULL},
-                    n->alerts[a]);
+    for (int p = 0; p < 4; p++) {
+      static const char *const prio[4] = {"P1", "P2", "P3", "P4"};
+      cxp_metrics_u64(&m,
+                      (const char *[]){"type", cxp_alert_type_name((cxp_alert_type)a),
+                                       "priority", prio[p], NULL},
+                      n->alerts_by_priority[a][p]);
+    }
   cxp_metrics_family(&m, "cxpulse_alerts_suppressed_total", CXP_METRIC_COUNTER,
                      "Alerts held back, by why.");
   cxp_metrics_u64(&m, (const char *[]){"why", "cooldown", NULL}, n->suppressed_cooldown);

@@ -141,6 +141,7 @@ static void alert_emit(cxp_core *c, cxp_customer *cu, cxp_alert *a) {
   a->priority = cxp_alert_lift(a->priority, a->segment.p && cxp_pipeline_is_premium(
                                                                c->pl, a->segment.p, a->segment.n));
   c->n.alerts[a->type]++;
+  if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
   emit(c, CXP_STREAM_ALERTS, cu->id, cu->id_len);
@@ -285,6 +286,7 @@ static int64_t emitted_at(const cxp_core *c, int64_t event_ts) {
  * premium, value, churn), and no cooldown: each case is its own thing. */
 static void case_alert_emit(cxp_core *c, cxp_alert *a) {
   c->n.alerts[a->type]++;
+  if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
   emit(c, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
@@ -656,6 +658,7 @@ static void trail_free_all(cxp_core *c) {
 /* An alert about a group: no customer; keyed by `key`. */
 static void group_alert_emit(cxp_core *c, cxp_alert *a, const char *key, size_t klen) {
   c->n.alerts[a->type]++;
+  if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
   emit(c, CXP_STREAM_ALERTS, key, klen);

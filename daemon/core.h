@@ -49,6 +49,7 @@ typedef struct cxp_counters {
   uint64_t dead[CXP_BAD__COUNT];     /* by reason */
   uint64_t duplicates;               /* replayed offsets and repeated event ids */
   uint64_t alerts[CXP_AL__COUNT];
+  uint64_t alerts_by_priority[CXP_AL__COUNT][4]; /* P1..P4 */
   uint64_t suppressed_cooldown;
   uint64_t suppressed_consent;
   uint64_t kano_raised;               /* complaints raised to major by Kano */
