@@ -1,0 +1,32 @@
+/* Snapshot files of one partition's customers (durable state, issue 6): a
+ * restart on the same machine reads its partitions' snapshots and then only
+ * the changelog's tail. The file holds the records of staterec.h, each
+ * length-prefixed, behind a header naming the partition and the changelog
+ * offset the snapshot covers, with a checksum over all of it. It is written
+ * to a temporary file, flushed to disk and renamed into place, so a crash
+ * leaves the old snapshot or the new one, never half of one.
+ *
+ * Blocking file I/O: the daemon calls these off its loop (a worker thread or
+ * at start-up), never from an event callback. */
+#ifndef CXP_SNAPSHOT_H
+#define CXP_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* 0, or -1 with a sentence in err (the file is then left as it was). */
+int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
+                       int64_t changelog_offset, char *err, size_t errlen);
+
+/* Verifies the whole file (magic, version, partition, lengths, checksum)
+ * before anything changes, then restores its customers into the partition's
+ * shard. Returns the number restored, or -1 with a sentence naming what is
+ * wrong (missing, truncated, corrupt, another partition's): the caller then
+ * restores from the changelog instead. *changelog_offset gets the offset the
+ * snapshot covers. */
+long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
+                       int64_t *changelog_offset, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* A customer's state as a compact, versioned binary record: what the
+ * changelog topic and the snapshot files of durable state (issue 6) carry.
+ * Pure: encoding and decoding only, no I/O.
+ *
+ * Layout (integers little-endian; "v" a LEB128 varint, "z" a zigzag varint):
+ *   u8 version (1)
+ *   u8 id length, id bytes; u8 segment length, segment bytes
+ *   z last_offset, z last_ts, z last_active, z nps_last_ts
+ *   u8 n, then n x z landmark        (the decay landmarks, by half-life)
+ *   u8 n, then n x z sum             (the fixed-point decayed sums)
+ *   8 bytes clv (IEEE 754 double)
+ *   u8 n, then n x u32 recent event-id hashes; u8 ring position
+ *   u8 n, then n x v alert stamps    (by alert type)
+ *   v responses; u8 n, then n x u8 per-dimension responses
+ *   u8 nps_last_score + 1; u8 consent; u8 cohort
+ * Counts travel with the arrays: a record written when there were fewer
+ * sums or alert types reads into today's struct with the rest zero; more
+ * than today's is refused (a newer writer). The record carries the input
+ * offset it reflects (last_offset), which is what restoring needs to skip
+ * events already applied. */
+#ifndef CXP_STATEREC_H
+#define CXP_STATEREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jsonw.h"
+#include "state.h"
+
+#define CXP_STATEREC_VERSION 1
+
+/* Appends the record of cu (whose segment name is seg) to b. */
+void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg);
+
+/* Decodes one record of n bytes into the shard: the customer is created, or
+ * overwritten when held. 0, or -1 with a sentence in err (truncated,
+ * unknown version, counts past today's, trailing bytes). */
+int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, char *err,
+                      size_t errlen);
+
+#endif
