@@ -30,7 +30,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$BIN" mock-cluster --topic a.events:4 --topic a.alerts:2 --topic a.dead:2 --topic a.ind:1 \
   --topic a.part:4 --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 \
-  --topic b.part:4 >"$W/mock.out" 2>"$W/mock.err" &
+  --topic b.part:4 --topic c.events:4 --topic c.alerts:2 --topic c.dead:2 --topic c.ind:1 \
+  --topic c.part:4 >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
 BS=$(head -1 "$W/mock.out")
@@ -72,6 +73,30 @@ wait_count() {
     sleep 0.5
   done
   return 1
+}
+
+# compare_ind REPLAY_OUT RECORDS: every segment record the daemon(s) emitted
+# equals replay's record of the same window and group, complete, and no
+# window and group comes twice.
+compare_ind() {
+  $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+def key(r):
+    return (r["window_start"], r["window_end"], json.dumps(r["group"], sort_keys=True))
+want = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["stream"] == "indicators":
+        want[key(o["value"])] = o["value"]
+got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+keys = [key(r) for r in got]
+bad = [k for k, r in zip(keys, got) if r["incomplete"] or want.get(k) != r]
+print("indicator records: %d from the daemon, %d from replay, %d differ, %d repeated"
+      % (len(got), len(want), len(bad), len(keys) - len(set(keys))))
+for k in bad[:3]:
+    print("  differs:", k)
+sys.exit(0 if got and not bad and len(keys) == len(set(keys)) else 1)
+PYEOF
 }
 
 # The expected outputs: the same events through replay.
@@ -194,24 +219,7 @@ kcat -C -b "$BS" -t a.ind -e -q -o beginning >"$W/a.ind"
 "$BIN" tail indicators --brokers "$BS" --topic a.ind --from-beginning --exit >"$W/tail.ind" &&
   [ "$(wc -l <"$W/tail.ind")" -eq "$(wc -l <"$W/a.ind")" ] && grep -q " csat=" "$W/tail.ind" && ok ||
   fail "A: cxpulse tail indicators"
-$PY - "$W/replay.out" "$W/a.ind" <<'PYEOF' && ok || fail "A: indicator records equal replay's"
-import json, sys
-def key(r):
-    return (r["window_start"], r["window_end"], json.dumps(r["group"], sort_keys=True))
-want = {}
-for line in open(sys.argv[1]):
-    o = json.loads(line)
-    if o["stream"] == "indicators":
-        want[key(o["value"])] = o["value"]
-got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-keys = [key(r) for r in got]
-bad = [k for k, r in zip(keys, got) if r["incomplete"] or want.get(k) != r]
-print("indicator records: %d from the daemon, %d from replay, %d differ, %d repeated"
-      % (len(got), len(want), len(bad), len(keys) - len(set(keys))))
-for k in bad[:3]:
-    print("  differs:", k)
-sys.exit(0 if got and not bad and len(keys) == len(set(keys)) else 1)
-PYEOF
+compare_ind "$W/replay.out" "$W/a.ind" && ok || fail "A: indicator records equal replay's"
 # Every offset was committed: a new run in the same group reads nothing.
 "$BIN" run --config "$W/a.config.json" 2>"$W/a2.log" &
 dpid=$!
@@ -255,6 +263,40 @@ wait $dpid
 kcat -C -b "$BS" -t b.alerts -e -q -o beginning >"$W/b.alerts"
 kcat -C -b "$BS" -t b.dead -e -q -o beginning >"$W/b.dead"
 $PY "$SRC/tests/crossproc_check.py" "$W/replay_b.out" "$W/b.alerts" "$W/b.dead" restart && ok || fail "B: outputs after kill -9"
+
+# ---- C: two instances in one group, the second joining mid-stream ----
+# Partitions (input and repartition) move between them while events flow:
+# revoked input partitions send their open windows as early partials, moved
+# mergers are re-read from their held offsets; the segment records are still
+# exactly replay's, each once.
+pipeline c c
+"$BIN" replay --pipeline "$W/c.pipeline.json" "$W/events.jsonl" >"$W/replay_c.out" 2>/dev/null
+"$BIN" run --config "$W/c.config.json" 2>"$W/c1.log" &
+c1=$!
+pids+=($c1)
+i=0
+for c in "$W"/chunk.*; do
+  kcat -P -b "$BS" -t c.events -K $'\t' -l "$c"
+  i=$((i + 1))
+  sleep 0.3
+  if [ $i -eq 3 ]; then
+    "$BIN" run --config "$W/c.config.json" 2>"$W/c2.log" &
+    c2=$!
+    pids+=($c2)
+  fi
+done
+wait_count c.dead "$n_dead" 90 || fail "C: dead letters arrived"
+sleep 2
+kill -TERM $c2
+wait $c2
+kill -TERM $c1
+wait $c1
+grep -q "assigned" "$W/c2.log" && ok || fail "C: the second instance got partitions"
+total=$(( $(sed -n 's/.*stopped: consumed=\([0-9]*\).*/\1/p' "$W/c1.log") + \
+          $(sed -n 's/.*stopped: consumed=\([0-9]*\).*/\1/p' "$W/c2.log") ))
+[ "$total" -ge "$N" ] && ok || fail "C: the two consumed all $N events (got $total)"
+kcat -C -b "$BS" -t c.ind -e -q -o beginning >"$W/c.ind"
+compare_ind "$W/replay_c.out" "$W/c.ind" && ok || fail "C: two instances' records equal replay's"
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
