@@ -433,6 +433,33 @@ typedef struct tentry {
   uint32_t seq; /* the slot's seq when pushed: a different one means stale */
 } tentry;
 
+/* A timing wheel over event time in seconds: WHEEL_LEVELS levels of 256
+ * slots, level k's slots WHEEL_BITS*k bits of seconds wide, so the four
+ * levels span 2^32 s. An entry sits in the level of the highest bit in
+ * which its second differs from the wheel's; as the wheel's second moves,
+ * a higher slot's entries cascade down at most once per level. Inserting is
+ * O(1), and each entry moves at most WHEEL_LEVELS times before it fires: O(1)
+ * amortised per deadline, whatever the number open. Entries whose second
+ * the wheel has reached wait in `ready` for the clock's milliseconds. */
+#define WHEEL_BITS 8
+#define WHEEL_SLOTS (1u << WHEEL_BITS)
+#define WHEEL_LEVELS 4
+
+typedef struct tvec {
+  tentry *e;
+  uint32_t n, cap;
+} tvec;
+
+typedef struct twheel {
+  int64_t sec;                        /* the second the wheel has reached */
+  int started;
+  tvec slot[WHEEL_LEVELS][WHEEL_SLOTS];
+  uint32_t count[WHEEL_LEVELS];       /* entries per level */
+  tvec ready;                         /* second reached, due not yet */
+  uint32_t total;                     /* entries anywhere, live or stale */
+  size_t bytes;                       /* capacity held by the vectors */
+} twheel;
+
 struct cxp_cases {
   cxp_cases_conf conf;
   cxp_cases_cbs cb;
@@ -449,12 +476,12 @@ struct cxp_cases {
   itab idx;
   size_t heap_ids_bytes;
 
-  /* The one timer structure: a min-heap by (due, seq) of every case's next
-   * due and every parked step's expiry. Entries are never removed but when
-   * they come out on top: a case whose due moved gets a new entry and the
-   * old one is skipped then (lazy invalidation). */
-  tentry *heap;
-  uint32_t heap_n, heap_cap;
+  /* The one timer structure: a hierarchical timing wheel of every case's
+   * next due and every parked step's expiry (see "the wheel" below).
+   * Entries are never removed but when they come due: a case whose due
+   * moved gets a new entry and the old one is skipped then (lazy
+   * invalidation). */
+  twheel wheel;
 
   pslot *parked;
   uint32_t parked_slots, parked_cap, parked_free;
@@ -665,11 +692,10 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   derive_times(cs);
   cs->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
   cs->chunks = calloc(cs->max_chunks, sizeof *cs->chunks);
-  cs->heap_cap = 64;
-  cs->heap = malloc(cs->heap_cap * sizeof *cs->heap);
+
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
-  if (cs->sol == NULL || cs->chunks == NULL || cs->heap == NULL || itab_init(&cs->idx) ||
+  if (cs->sol == NULL || cs->chunks == NULL || itab_init(&cs->idx) ||
       itab_init(&cs->pidx) || itab_init(&cs->cidx) || itab_init(&cs->clidx) ||
       itab_init(&cs->gidx)) {
     cxp_cases_destroy(cs);
@@ -692,7 +718,9 @@ void cxp_cases_destroy(cxp_cases *cs) {
     for (uint32_t i = 0; i < cs->n_chunks; i++) free(cs->chunks[i]);
   }
   free(cs->chunks);
-  free(cs->heap);
+  for (int l = 0; l < WHEEL_LEVELS; l++)
+    for (unsigned i = 0; i < WHEEL_SLOTS; i++) free(cs->wheel.slot[l][i].e);
+  free(cs->wheel.ready.e);
   free(cs->parked);
   free(cs->cust);
   free(cs->closed);
@@ -706,30 +734,10 @@ void cxp_cases_destroy(cxp_cases *cs) {
   free(cs);
 }
 
-/* ---- the heap ------------------------------------------------------------ */
+/* ---- the wheel ----------------------------------------------------------- */
 
 static inline int t_less(const tentry *a, const tentry *b) {
   return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-/* A 4-ary heap: half the depth of a binary one, and the four children of
- * a node share a cache line (16-byte entries), which is what a million
- * entries spread over tens of megabytes cost: one miss per level. */
-#define HEAP_D 4
-
-static void sift_down(tentry *h, uint32_t n, uint32_t i) {
-  tentry x = h[i];
-  for (;;) {
-    uint32_t c = HEAP_D * i + 1;
-    if (c >= n) break;
-    uint32_t end = c + HEAP_D < n ? c + HEAP_D : n, m = c;
-    for (uint32_t j = c + 1; j < end; j++)
-      if (t_less(&h[j], &h[m])) m = j;
-    if (!t_less(&h[m], &x)) break;
-    h[i] = h[m];
-    i = m;
-  }
-  h[i] = x;
 }
 
 static int entry_live(const cxp_cases *cs, const tentry *e) {
@@ -738,47 +746,162 @@ static int entry_live(const cxp_cases *cs, const tentry *e) {
   return (s->flags & F_LIVE) && s->seq == e->seq && s->next_due == e->due;
 }
 
-/* Drops stale entries once they outnumber the live ones two to one: the
- * heap stays within a small multiple of open cases plus parked steps, and
- * each rebuild (O(n), Floyd) is paid for by the pushes that made it due. */
-static void heap_compact(cxp_cases *cs) {
-  uint32_t live = cs->st.open + cs->st.parked_now;
-  if (cs->heap_n < 1024 || cs->heap_n <= 3 * live) return;
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < cs->heap_n; i++)
-    if (entry_live(cs, &cs->heap[i])) cs->heap[n++] = cs->heap[i];
-  cs->heap_n = n;
-  for (uint32_t i = n / HEAP_D + 1; i-- > 0;)
-    if (i < n) sift_down(cs->heap, n, i);
+static void tvec_push(twheel *w, tvec *v, tentry x) {
+  if (v->n == v->cap) {
+    uint32_t ncap = v->cap ? v->cap * 2 : 4;
+    tentry *ne = realloc(v->e, (size_t)ncap * sizeof *ne);
+    if (ne == NULL) abort();
+    w->bytes += (size_t)(ncap - v->cap) * sizeof *ne;
+    v->e = ne;
+    v->cap = ncap;
+  }
+  v->e[v->n++] = x;
 }
 
-static void heap_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
-  if (cs->heap_n == cs->heap_cap) {
-    heap_compact(cs);
-    if (cs->heap_n == cs->heap_cap) {
-      uint32_t ncap = cs->heap_cap * 2;
-      tentry *nh = realloc(cs->heap, (size_t)ncap * sizeof *nh);
-      if (nh == NULL) abort();
-      cs->heap = nh;
-      cs->heap_cap = ncap;
+static int64_t sec_of(int64_t ms) { return ms >= 0 ? ms / 1000 : -((999 - ms) / 1000); }
+
+/* Files an entry under its second: ready when the wheel has reached it,
+ * else in the level of the highest bit in which it differs. */
+static void wheel_file(twheel *w, tentry x) {
+  int64_t ds = sec_of(x.due);
+  if (!w->started || ds <= w->sec) {
+    tvec_push(w, &w->ready, x);
+    return;
+  }
+  uint64_t diff = (uint64_t)ds ^ (uint64_t)w->sec;
+  int level = (63 - __builtin_clzll(diff)) / WHEEL_BITS;
+  if (level >= WHEEL_LEVELS) level = WHEEL_LEVELS - 1; /* past 2^32 s: the top level */
+  unsigned slot = (unsigned)(((uint64_t)ds >> (WHEEL_BITS * level)) & (WHEEL_SLOTS - 1));
+  tvec_push(w, &w->slot[level][slot], x);
+  w->count[level]++;
+}
+
+/* Drops stale entries once they outnumber the live ones two to one, so the
+ * wheel stays within a small multiple of open cases plus parked steps. */
+static void wheel_compact(cxp_cases *cs) {
+  twheel *w = &cs->wheel;
+  uint32_t live = cs->st.open + cs->st.parked_now;
+  if (w->total < 1024 || w->total <= 3 * live) return;
+  w->total = 0;
+  for (int l = 0; l < WHEEL_LEVELS; l++) {
+    w->count[l] = 0;
+    for (unsigned i = 0; i < WHEEL_SLOTS; i++) {
+      tvec *v = &w->slot[l][i];
+      uint32_t n = 0;
+      for (uint32_t k = 0; k < v->n; k++)
+        if (entry_live(cs, &v->e[k])) v->e[n++] = v->e[k];
+      v->n = n;
+      w->count[l] += n;
+      w->total += n;
     }
   }
-  tentry x = {due, idx, seq};
-  uint32_t i = cs->heap_n++;
-  while (i > 0) {
-    uint32_t parent = (i - 1) / HEAP_D;
-    if (!t_less(&x, &cs->heap[parent])) break;
-    cs->heap[i] = cs->heap[parent];
-    i = parent;
-  }
-  cs->heap[i] = x;
+  tvec *r = &w->ready;
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < r->n; k++)
+    if (entry_live(cs, &r->e[k])) r->e[n++] = r->e[k];
+  r->n = n;
+  w->total += n;
 }
 
-static tentry heap_pop(cxp_cases *cs) {
-  tentry top = cs->heap[0];
-  cs->heap[0] = cs->heap[--cs->heap_n];
-  if (cs->heap_n > 0) sift_down(cs->heap, cs->heap_n, 0);
-  return top;
+static void wheel_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
+  twheel *w = &cs->wheel;
+  wheel_compact(cs); /* a comparison unless stale entries pile up */
+  if (!w->started && cs->has_ts) {
+    /* The wheel starts at the partition's clock, so what is filed from now
+     * on sits in its slots, not all in ready. */
+    w->sec = sec_of(cs->max_ts);
+    w->started = 1;
+  }
+  tentry x = {due, idx, seq};
+  wheel_file(w, x);
+  w->total++;
+}
+
+/* Empties one slot of level l, filing its entries again against the wheel's
+ * new second: each lands in a lower level, or ready. */
+static void wheel_cascade(twheel *w, int l, unsigned slot) {
+  tvec v = w->slot[l][slot];
+  w->slot[l][slot] = (tvec){NULL, 0, 0};
+  w->count[l] -= v.n;
+  for (uint32_t k = 0; k < v.n; k++) {
+    int64_t ds = sec_of(v.e[k].due);
+    if (ds <= w->sec) {
+      tvec_push(w, &w->ready, v.e[k]);
+    } else {
+      uint64_t diff = (uint64_t)ds ^ (uint64_t)w->sec;
+      int level = (63 - __builtin_clzll(diff)) / WHEEL_BITS;
+      if (level >= WHEEL_LEVELS) level = WHEEL_LEVELS - 1;
+      unsigned s = (unsigned)(((uint64_t)ds >> (WHEEL_BITS * level)) & (WHEEL_SLOTS - 1));
+      tvec_push(w, &w->slot[level][s], v.e[k]);
+      w->count[level]++;
+    }
+  }
+  w->bytes -= (size_t)v.cap * sizeof *v.e;
+  free(v.e);
+}
+
+/* Moves the wheel's second to `target`, cascading as it crosses slot
+ * boundaries. Empty stretches are skipped a whole slot span at a time, so a
+ * jump of days in event time (a replay) costs a few hundred steps. */
+static void wheel_turn(twheel *w, int64_t target) {
+  if (!w->started) {
+    w->sec = target;
+    w->started = 1;
+    return;
+  }
+  while (w->sec < target) {
+    /* The lowest level holding entries decides how far the next step may go:
+     * with levels below l empty, the second can jump to l's next slot. */
+    int l = 0;
+    while (l < WHEEL_LEVELS && w->count[l] == 0) l++;
+    if (l == WHEEL_LEVELS) {
+      w->sec = target;
+      return;
+    }
+    int64_t span = (int64_t)1 << (WHEEL_BITS * l);
+    int64_t next = (w->sec / span + 1) * span; /* the start of l's next slot */
+    if (l == 0) next = w->sec + 1;
+    if (next > target) next = target;
+    w->sec = next;
+    /* Cascade every level whose slot boundary the second now sits on,
+     * highest first, then take level 0's slot of this second. */
+    for (int k = WHEEL_LEVELS - 1; k >= 1; k--) {
+      int64_t kspan = (int64_t)1 << (WHEEL_BITS * k);
+      if (w->sec % kspan == 0 || k <= l) {
+        unsigned slot = (unsigned)(((uint64_t)w->sec >> (WHEEL_BITS * k)) & (WHEEL_SLOTS - 1));
+        if (w->slot[k][slot].n) wheel_cascade(w, k, slot);
+      }
+    }
+    unsigned s0 = (unsigned)((uint64_t)w->sec & (WHEEL_SLOTS - 1));
+    if (w->slot[0][s0].n) wheel_cascade(w, 0, s0);
+  }
+}
+
+/* The earliest due the wheel may hold, or INT64_MAX: exact for ready
+ * entries, the start of the nearest non-empty slot otherwise (early, never
+ * late). */
+static int64_t wheel_earliest(const twheel *w) {
+  int64_t best = INT64_MAX;
+  for (uint32_t k = 0; k < w->ready.n; k++)
+    if (w->ready.e[k].due < best) best = w->ready.e[k].due;
+  if (best != INT64_MAX) return best;
+  /* Ready holds this second and before; a level's slots after the current
+   * one hold later seconds, and a lower level's all come before a higher
+   * one's: the first non-empty slot of the lowest non-empty level holds the
+   * earliest due. */
+  for (int l = 0; l < WHEEL_LEVELS; l++) {
+    if (w->count[l] == 0) continue;
+    int64_t span = (int64_t)1 << (WHEEL_BITS * l);
+    for (unsigned i = 1; i <= WHEEL_SLOTS; i++) {
+      int64_t sec = (w->sec / span + i) * span;
+      unsigned slot = (unsigned)(((uint64_t)sec >> (WHEEL_BITS * l)) & (WHEEL_SLOTS - 1));
+      const tvec *v = &w->slot[l][slot];
+      for (uint32_t k = 0; k < v->n; k++)
+        if (v->e[k].due < best) best = v->e[k].due;
+      if (best != INT64_MAX) return best;
+    }
+  }
+  return best;
 }
 
 /* ---- customers ----------------------------------------------------------- */
@@ -964,7 +1087,7 @@ static void refresh(cxp_cases *cs, uint32_t idx) {
   }
   if (next != s->next_due) {
     s->next_due = next;
-    heap_push(cs, next, idx, s->seq);
+    wheel_push(cs, next, idx, s->seq);
   }
 }
 
@@ -1195,7 +1318,7 @@ static cxp_case_result park(cxp_cases *cs, const cxp_event *ev, uint64_t h,
   if (p->levid) memcpy(p->s + 2 * ID_MAX, ev->event_id.p, p->levid);
   p->seq = next_seq(cs);
   itab_put(&cs->pidx, fp_of(h), i);
-  heap_push(cs, ev->ts_ms + cs->conf.park_ms, PARK_BIT | i, p->seq);
+  wheel_push(cs, ev->ts_ms + cs->conf.park_ms, PARK_BIT | i, p->seq);
   cs->st.parked++;
   cs->st.parked_now++;
   return CXP_CASE_PARKED;
@@ -1448,16 +1571,71 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
 /* Moves the clock (never back) and serves every heap entry due by it, in
  * (due, seq) order. Also runs when the clock did not move: a step or an
  * opening in the past can make a due that has already passed. */
+/* Pulls the due entries out of ready into the batch heap `b`. */
+static void take_due(cxp_cases *cs, tvec *b) {
+  twheel *w = &cs->wheel;
+  tvec *r = &w->ready;
+  uint32_t keep = 0;
+  for (uint32_t k = 0; k < r->n; k++) {
+    if (r->e[k].due > cs->clock) {
+      r->e[keep++] = r->e[k];
+      continue;
+    }
+    w->total--;
+    /* Sift up into the batch's binary heap by (due, seq). */
+    if (b->n == b->cap) {
+      uint32_t ncap = b->cap ? b->cap * 2 : 16;
+      tentry *ne = realloc(b->e, (size_t)ncap * sizeof *ne);
+      if (ne == NULL) abort();
+      b->e = ne;
+      b->cap = ncap;
+    }
+    uint32_t i = b->n++;
+    while (i > 0 && t_less(&r->e[k], &b->e[(i - 1) / 2])) {
+      b->e[i] = b->e[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    b->e[i] = r->e[k];
+  }
+  r->n = keep;
+}
+
+static tentry batch_pop(tvec *b) {
+  tentry top = b->e[0], x = b->e[--b->n];
+  uint32_t i = 0;
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= b->n) break;
+    if (c + 1 < b->n && t_less(&b->e[c + 1], &b->e[c])) c++;
+    if (!t_less(&b->e[c], &x)) break;
+    b->e[i] = b->e[c];
+    i = c;
+  }
+  if (b->n) b->e[i] = x;
+  return top;
+}
+
+/* Moves the clock (never back) and serves every entry due by it, in
+ * (due, seq) order, those that firing files (a case's next level, already
+ * due) included. Also runs when the clock did not move: a step or an
+ * opening in the past can make a due that has already passed. */
 static void advance(cxp_cases *cs, int64_t clock) {
   if (clock > cs->clock) cs->clock = clock;
-  while (cs->heap_n > 0 && cs->heap[0].due <= cs->clock) {
-    tentry e = heap_pop(cs);
+  twheel *w = &cs->wheel;
+  wheel_turn(w, sec_of(cs->clock));
+  if (w->ready.n == 0) return;
+  tvec b = {NULL, 0, 0};
+  take_due(cs, &b);
+  while (b.n) {
+    tentry e = batch_pop(&b);
     if (!entry_live(cs, &e)) continue;
     if (e.idx & PARK_BIT)
       expire_parked(cs, e.idx & ~PARK_BIT);
     else
       fire_case(cs, e.idx, e.due);
+    if (w->ready.n) take_due(cs, &b);
   }
+  free(b.e);
 }
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
@@ -1519,8 +1697,9 @@ int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
 }
 
 int64_t cxp_cases_next_wall(const cxp_cases *cs) {
-  if (cs->heap_n == 0 || !cs->has_ts || cs->last_arrival <= 0) return 0;
-  return cs->last_arrival + (cs->heap[0].due - cs->last_ts);
+  int64_t due = wheel_earliest(&cs->wheel);
+  if (due == INT64_MAX || !cs->has_ts || cs->last_arrival <= 0) return 0;
+  return cs->last_arrival + (due - cs->last_ts);
 }
 
 int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
@@ -1551,7 +1730,7 @@ cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
 size_t cxp_cases_bytes(const cxp_cases *cs) {
   return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
          (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
-         itab_bytes(&cs->idx) + (size_t)cs->heap_cap * sizeof *cs->heap +
+         itab_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
          (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) +
          (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
