@@ -22,7 +22,7 @@
 /* Heap entries of parked steps carry this bit in their index. */
 #define PARK_BIT 0x80000000u
 /* Case slots are allocated in chunks that never move, so a slot index (what
- * the index table and the heap hold) stays valid for the slot's whole life. */
+ * the index table and the timer wheel hold) stays valid for the slot's whole life. */
 #define SLOTS_PER_CHUNK 1024
 /* case_id, customer_id, segment and touchpoint usually fit here; longer ones
  * go to one heap block per case (ids are bounded, so this is rare). */
@@ -366,10 +366,10 @@ typedef struct cslot {
   int64_t opened_at;
   int64_t at[CXP_STEP__COUNT];      /* earliest time of each step; NEVER */
   int64_t provider_at, complaint_at; /* earliest of each, for the pre-emption ratio */
-  int64_t next_due;                 /* the due its live heap entry carries */
+  int64_t next_due;                 /* the due its live timer entry carries */
   uint64_t cust_hash;
   double amount;                    /* largest compensation */
-  uint32_t seq;                     /* opening number: heap entries carry it */
+  uint32_t seq;                     /* opening number: timer entries carry it */
   uint32_t older, newer;            /* opening order (for eviction); older links free slots */
   uint8_t sev, base_sev, cat, prio, kind, flags;
   uint8_t level[CXP_DL__COUNT];     /* escalation levels fired */
@@ -1275,7 +1275,7 @@ static int take_parked(cxp_cases *cs, cslot *s, uint64_t h) {
     if (i == NO_IDX) return n;
     const pslot *p = &cs->parked[i];
     apply_step(s, p->type - CXP_EV_REC_ACKNOWLEDGED, p->ts, p->amount, p->root_fixed);
-    /* Its heap entry goes stale with the slot's seq. */
+    /* Its timer entry goes stale with the slot's seq. */
     parked_free(cs, i, h);
     cs->st.parked_applied++;
     n++;
@@ -1568,9 +1568,6 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
 
 /* ---- the clock ------------------------------------------------------------ */
 
-/* Moves the clock (never back) and serves every heap entry due by it, in
- * (due, seq) order. Also runs when the clock did not move: a step or an
- * opening in the past can make a due that has already passed. */
 /* Pulls the due entries out of ready into the batch heap `b`. */
 static void take_due(cxp_cases *cs, tvec *b) {
   twheel *w = &cs->wheel;
