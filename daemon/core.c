@@ -1068,6 +1068,17 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
       if (cu->last_ts_ms == 0 || floor_div(ev.ts_ms, len) > floor_div(cu->last_ts_ms, len))
         first_mask |= 1u << li;
     }
+  /* Post-recovery satisfaction: the first CSAT or NPS after one of his
+   * cases was resolved (in the order events arrive). */
+  int post = 0;
+  if (ev.type == CXP_EV_REC_RESOLVED && ev.ts_ms > cu->resolved_ms) {
+    cu->resolved_ms = ev.ts_ms;
+    cu->post_pending = 1;
+  } else if ((ev.type == CXP_EV_CSAT || ev.type == CXP_EV_NPS) && cu->post_pending &&
+             ev.ts_ms >= cu->resolved_ms) {
+    post = 1;
+    cu->post_pending = 0;
+  }
   int survey = cxp_customer_apply(cu, &ev, c->pl);
   /* The segment sticks to the customer: an event without one counts under
    * his latest, in the windows and in his cases. */
@@ -1085,7 +1096,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {-1, opened, -1, first_mask, NAN};
+    cxp_window_ctx wc = {-1, opened, -1, first_mask, NAN, post};
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {

@@ -79,6 +79,7 @@ typedef struct cxp_customer {
   int64_t last_ts_ms;     /* largest event time applied */
   int64_t last_active_ms; /* largest purchase or usage time (recency); 0 none */
   int64_t nps_last_ts_ms; /* ts of the response nps_last_score came from */
+  int64_t resolved_ms;    /* latest recovery.resolved of his cases; 0 none */
   int64_t landmark_ms[CXP_HL__COUNT];
   int64_t sum[CXP_S__COUNT];
   double clv;                          /* from a profile; -1 unknown */
@@ -90,6 +91,7 @@ typedef struct cxp_customer {
   int8_t nps_last_score;               /* -1 before any */
   uint8_t consent;                     /* 1 unless a profile said false */
   uint8_t recent_pos;
+  uint8_t post_pending; /* a case resolved, no CSAT/NPS since: the next one is post-recovery */
   uint8_t cohort; /* recovery-paradox cohort: 0 never failed, 1 recovered well, 2 recovered
                      poorly (his latest closed case), 3 a case open and none closed */
   uint8_t id_len;

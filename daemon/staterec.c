@@ -37,6 +37,7 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg) {
   put_z(b, cu->last_ts_ms);
   put_z(b, cu->last_active_ms);
   put_z(b, cu->nps_last_ts_ms);
+  put_z(b, cu->resolved_ms);
   put_u8(b, CXP_HL__COUNT);
   for (int i = 0; i < CXP_HL__COUNT; i++) put_z(b, cu->landmark_ms[i]);
   put_u8(b, CXP_S__COUNT);
@@ -55,6 +56,7 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg) {
   put_u8(b, (unsigned)(cu->nps_last_score + 1));
   put_u8(b, cu->consent);
   put_u8(b, cu->cohort);
+  put_u8(b, cu->post_pending);
 }
 
 typedef struct rd {
@@ -145,6 +147,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   t->last_ts_ms = get_z(&r);
   t->last_active_ms = get_z(&r);
   t->nps_last_ts_ms = get_z(&r);
+  t->resolved_ms = get_z(&r);
   unsigned k = get_count(&r, CXP_HL__COUNT);
   for (unsigned i = 0; i < k && !r.bad; i++) t->landmark_ms[i] = get_z(&r);
   k = get_count(&r, CXP_S__COUNT);
@@ -162,10 +165,11 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   t->nps_last_score = (int8_t)((int)get_u8(&r) - 1);
   t->consent = (uint8_t)get_u8(&r);
   t->cohort = (uint8_t)get_u8(&r);
+  t->post_pending = (uint8_t)get_u8(&r);
   if (r.bad == 2) FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
   if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
   if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
-  if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3)
+  if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3 || t->post_pending > 1)
     FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
   cxp_customer *cu = cxp_shard_get(s, sh, (const char *)id, il);
   if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);

@@ -5,14 +5,14 @@
  * Layout (integers little-endian; "v" a LEB128 varint, "z" a zigzag varint):
  *   u8 version (1)
  *   u8 id length, id bytes; u8 segment length, segment bytes
- *   z last_offset, z last_ts, z last_active, z nps_last_ts
+ *   z last_offset, z last_ts, z last_active, z nps_last_ts, z resolved
  *   u8 n, then n x z landmark        (the decay landmarks, by half-life)
  *   u8 n, then n x z sum             (the fixed-point decayed sums)
  *   8 bytes clv (IEEE 754 double)
  *   u8 n, then n x u32 recent event-id hashes; u8 ring position
  *   u8 n, then n x v alert stamps    (by alert type)
  *   v responses; u8 n, then n x u8 per-dimension responses
- *   u8 nps_last_score + 1; u8 consent; u8 cohort
+ *   u8 nps_last_score + 1; u8 consent; u8 cohort; u8 post-recovery pending
  * Counts travel with the arrays: a record written when there were fewer
  * sums or alert types reads into today's struct with the rest zero; more
  * than today's is refused (a newer writer). The record carries the input

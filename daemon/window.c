@@ -523,6 +523,7 @@ typedef struct contrib {
   int cohort;      /* -1 none */
   unsigned first_mask;
   int64_t si;      /* x SI_SCALE; -1 none */
+  int post;        /* a post-recovery response */
   int64_t gap[CXP_SQ__COUNT];
 } contrib;
 
@@ -545,9 +546,18 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
     case CXP_EV_CSAT:
       a->csat_n++;
       a->csat_sat += ev->score >= 4;
+      if (c->post) {
+        a->post_csat_n++;
+        a->post_csat_sat += ev->score >= 4;
+      }
       break;
     case CXP_EV_NPS:
       a->nps_n++;
+      if (c->post) {
+        a->post_nps_n++;
+        a->post_nps_promoters += ev->score >= 9;
+        a->post_nps_detractors += ev->score <= 6;
+      }
       if (ev->score >= 9) {
         a->nps_promoters++;
       } else if (ev->score >= 7) {
@@ -673,7 +683,7 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
 
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
-  cxp_window_ctx ctx = {churn_band, -1, -1, 0, NAN};
+  cxp_window_ctx ctx = {churn_band, -1, -1, 0, NAN, 0};
   return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
 }
 
@@ -692,6 +702,7 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                ctx->cohort >= 0 && ctx->cohort < CXP_WIN_COHORTS ? ctx->cohort : -1,
                ctx->first_mask,
                isnan(ctx->si) || ctx->si < 0 ? -1 : llround(ctx->si * CXP_WIN_SI_SCALE),
+               ctx->post_recovery != 0,
                {0}};
   if (ev->type == CXP_EV_SERVQUAL)
     for (int d = 0; d < CXP_SQ__COUNT; d++)
@@ -806,6 +817,11 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
     a->cohort_si_sum[i] += b->cohort_si_sum[i];
     a->cohort_cancels[i] += b->cohort_cancels[i];
   }
+  a->post_csat_n += b->post_csat_n;
+  a->post_csat_sat += b->post_csat_sat;
+  a->post_nps_n += b->post_nps_n;
+  a->post_nps_promoters += b->post_nps_promoters;
+  a->post_nps_detractors += b->post_nps_detractors;
   dst->early |= src->early;
   if (dst->partition != src->partition) dst->partition = -1;
   return 0;
@@ -863,6 +879,9 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   write_arr(&j, "cohort_si_n", a->cohort_si_n, CXP_WIN_COHORTS);
   write_arr(&j, "cohort_si_sum", a->cohort_si_sum, CXP_WIN_COHORTS);
   write_arr(&j, "cohort_cancels", a->cohort_cancels, CXP_WIN_COHORTS);
+  const int64_t post[5] = {a->post_csat_n, a->post_csat_sat, a->post_nps_n,
+                           a->post_nps_promoters, a->post_nps_detractors};
+  write_arr(&j, "post_recovery", post, 5);
   cxp_jw_end(&j);
 }
 
@@ -936,6 +955,19 @@ static int agg_consistent(const cxp_window_agg *a) {
   if (ta != a->tta_n || tr != a->ttr_n) return 0;
   for (int i = 0; i < CXP_WIN_COHORTS; i++)
     if (a->cohort_si_sum[i] > 100LL * CXP_WIN_SI_SCALE * a->cohort_si_n[i]) return 0;
+  if (a->post_csat_sat > a->post_csat_n || a->post_csat_n > a->csat_n ||
+      a->post_nps_promoters + a->post_nps_detractors > a->post_nps_n || a->post_nps_n > a->nps_n)
+    return 0;
+  return 1;
+}
+
+/* The post-recovery counts, which travel as one array; always 1. */
+static int post_into(cxp_window_agg *a, const int64_t *post) {
+  a->post_csat_n = post[0];
+  a->post_csat_sat = post[1];
+  a->post_nps_n = post[2];
+  a->post_nps_promoters = post[3];
+  a->post_nps_detractors = post[4];
   return 1;
 }
 
@@ -945,7 +977,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   if (root == NULL) return -1;
   int rc = -1;
   cxp_window_agg *a = &p->agg;
-  int64_t v, part;
+  int64_t v, part, post[5];
   /* Counts up to 2^40 (a million events a second for twelve days in one
    * window): every sum and product agg_consistent forms stays in int64. */
   const int64_t C = 1LL << 40, T = JSON_INT_MAX - TIME_LIMIT_MS;
@@ -983,7 +1015,9 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_ints(root, "cohort_si_n", 0, C, a->cohort_si_n, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_si_sum", 0, JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_cancels", 0, C, a->cohort_cancels, CXP_WIN_COHORTS) ||
-      p->start_ms != window_start(p->start_ms, p->length_ms) || !agg_consistent(a))
+      get_ints(root, "post_recovery", 0, C, post, 5) ||
+      p->start_ms != window_start(p->start_ms, p->length_ms) || !post_into(a, post) ||
+      !agg_consistent(a))
     goto out;
   p->partition = (int32_t)part;
   p->early = cJSON_IsTrue(early);
@@ -1085,6 +1119,13 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
                    ((double)a->cohort_si_sum[0] / (double)a->cohort_si_n[0]));
   else
     cxp_jw_null(&j, "si_ratio_well_vs_never");
+  cxp_jw_end(&j);
+  cxp_jw_obj(&j, "post_recovery");
+  cxp_jw_int(&j, "csat_n", a->post_csat_n);
+  ratio(&j, "csat", 100.0 * (double)a->post_csat_sat, a->post_csat_n);
+  cxp_jw_int(&j, "nps_n", a->post_nps_n);
+  ratio(&j, "nps", 100.0 * (double)(a->post_nps_promoters - a->post_nps_detractors),
+        a->post_nps_n);
   cxp_jw_end(&j);
   cxp_jw_obj(&j, "churn_risk");
   cxp_jw_int(&j, "low", a->churn[0]);

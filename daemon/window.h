@@ -124,6 +124,9 @@ typedef struct cxp_window_agg {
   int64_t cohort_customers[CXP_WIN_COHORTS];
   int64_t cohort_si_n[CXP_WIN_COHORTS], cohort_si_sum[CXP_WIN_COHORTS];
   int64_t cohort_cancels[CXP_WIN_COHORTS];
+  /* Post-recovery satisfaction: the first CSAT or NPS response after one of
+   * the customer's cases was resolved (domain.md s.5). */
+  int64_t post_csat_n, post_csat_sat, post_nps_n, post_nps_promoters, post_nps_detractors;
 } cxp_window_agg;
 
 /* One closed window of one group on one partition (or, after merging, of
@@ -196,6 +199,7 @@ typedef struct cxp_window_ctx {
                           poorly; -1 unknown (or a case still open) */
   unsigned first_mask; /* bit li: the customer's first event in the window of length li */
   double si;           /* his satisfaction index after this survey response; NaN: none */
+  int post_recovery;   /* this CSAT/NPS response is his first since a case was resolved */
 } cxp_window_ctx;
 
 /* cxp_windows_add with the context of cxp_window_ctx. */

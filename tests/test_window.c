@@ -41,7 +41,8 @@
   "\"paradox\":{\"never_failed\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                 \
   "\"recovered_well\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                            \
   "\"recovered_poorly\":{\"customers\":0,\"si_n\":0,\"si_mean\":null,\"cancellations\":0,\"cancellation_rate\":null},"                                          \
-  "\"si_ratio_well_vs_never\":null},"
+  "\"si_ratio_well_vs_never\":null},"                                                     \
+  "\"post_recovery\":{\"csat_n\":0,\"csat\":null,\"nps_n\":0,\"nps\":null},"
 
 static FILE *records;
 
@@ -1326,14 +1327,15 @@ static void test_outcomes(void) {
     int cohort;
     unsigned first;
     double si;
-  } in[5] = {{CXP_EV_CSAT, 0, 1, 80},
-             {CXP_EV_CSAT, 0, 0, 60},
-             {CXP_EV_CSAT, 1, 1, 91},
-             {CXP_EV_CANCELLED, 2, 1, NAN},
-             {CXP_EV_USAGE, 0, 1, NAN}};
+    int post;
+  } in[5] = {{CXP_EV_CSAT, 0, 1, 80, 0},
+             {CXP_EV_CSAT, 0, 0, 60, 0},
+             {CXP_EV_CSAT, 1, 1, 91, 1},
+             {CXP_EV_CANCELLED, 2, 1, NAN, 0},
+             {CXP_EV_USAGE, 0, 1, NAN, 0}};
   for (int i = 0; i < 5; i++) {
     cxp_event ev = ev_at(in[i].t, T0 + (20 + i) * S_MS, "gold", "app", 4);
-    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si};
+    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post};
     CHECK_INT(cxp_windows_add_ctx(w, &ev, 0, &ctx), CXP_OK);
   }
   CHECK_INT(cxp_windows_flush(w), 1);
@@ -1370,7 +1372,10 @@ static void test_outcomes(void) {
                     "\"cancellations\":0,\"cancellation_rate\":0},"
                     "\"recovered_poorly\":{\"customers\":1,\"si_n\":0,\"si_mean\":null,"
                     "\"cancellations\":1,\"cancellation_rate\":1},"
-                    "\"si_ratio_well_vs_never\":1.3}");
+                    "\"si_ratio_well_vs_never\":1.3},"
+                    /* The recovered customer's CSAT (scored 4 by ev_at) is the one
+                     * post-recovery response: 1 of 1 satisfied. */
+                    "\"post_recovery\":{\"csat_n\":1,\"csat\":100,\"nps_n\":0,\"nps\":null}");
   /* The partial travels exactly; two of them merge by addition. */
   cxp_buf_reset(&b);
   cxp_window_partial_write(&b, &sk.p[0]);
@@ -1389,6 +1394,48 @@ static void test_outcomes(void) {
   CHECK_INT(cxp_window_partial_parse(b.p, b.len, &back), -1);
   cxp_buf_free(&b);
   cxp_windows_destroy(w);
+}
+
+/* Post-recovery satisfaction through the core: the first CSAT after his
+ * case was resolved counts, the next one does not. */
+static void test_core_post_recovery(void) {
+  static outs o;
+  memset(&o, 0, sizeof o);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = 0;
+  snprintf(pl.win_lengths, sizeof pl.win_lengths, "[\"1h\"]");
+  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"all\"]");
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  /* 07:00 CSAT 1 (before any case), 07:10 failure, 07:20 resolved, 07:30
+   * CSAT 5 (post-recovery), 07:40 CSAT 2 (not: the first after was 07:30). */
+  CHECK_INT(feed_core(&core, 1, CSAT_AT("p1", "c1", "2026-11-23T07:00:00Z", 1, "")), CXP_OK);
+  CHECK_INT(feed_core(&core, 2, "{\"event_id\":\"f1\",\"type\":\"service.failure\","
+                                "\"customer_id\":\"c1\",\"ts\":\"2026-11-23T07:10:00Z\","
+                                "\"case_id\":\"k1\",\"category\":\"operational\",\"severity\":3,"
+                                "\"detected_by\":\"customer\"}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, 3, "{\"event_id\":\"r1\",\"type\":\"recovery.resolved\","
+                                "\"customer_id\":\"c1\",\"ts\":\"2026-11-23T07:20:00Z\","
+                                "\"case_id\":\"k1\"}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, 4, CSAT_AT("p2", "c1", "2026-11-23T07:30:00Z", 5, "")), CXP_OK);
+  CHECK_INT(feed_core(&core, 5, CSAT_AT("p3", "c1", "2026-11-23T07:40:00Z", 2, "")), CXP_OK);
+  cxp_core_finish(&core);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 1);
+  const char *r = record_of(&o, "{}", "07:00:00.000Z");
+  CHECK(r != NULL);
+  if (r) {
+    /* Three CSAT responses, 1 satisfied: 33.3333; post-recovery 1 of 1. */
+    CHECK_CONTAINS(r, "\"csat\":33.3333,");
+    CHECK_CONTAINS(r, "\"post_recovery\":{\"csat_n\":1,\"csat\":100,\"nps_n\":0,\"nps\":null}");
+    CHECK_CONTAINS(r, "\"cases_opened\":1,");
+  }
+  cxp_core_close(&core);
 }
 
 /* ---- volume ------------------------------------------------------------ */
@@ -1450,6 +1497,7 @@ int main(int argc, char **argv) {
   test_merger_exact();
   test_core_windows();
   test_core_group_alerts();
+  test_core_post_recovery();
   if (!records) test_volume();
   if (records) fclose(records);
   return TEST_REPORT();
