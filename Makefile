@@ -52,8 +52,10 @@ check: deps-test build
 	cd $(BUILD) && ctest --output-on-failure
 
 bench: build
-	./$(BUILD)/bench_core
+	./$(BUILD)/bench_core --event-rate 200000
 	./$(BUILD)/bench_e2e
+	./$(BUILD)/bench_cases
+	./$(BUILD)/bench_restore
 
 # A .deb of the binary, units, configs, schemas, deploy kit and man page
 # (CPack; the tree is configured for /usr).
