@@ -568,23 +568,32 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
   return refused;
 }
 
+/* Adds the counters of s into out; the gauges (open now) too when `gauges`. */
+static void cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges) {
+  out->opened += s->opened;
+  out->steps += s->steps;
+  out->parked += s->parked;
+  out->parked_expired += s->parked_expired;
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) out->breaches[k] += s->breaches[k];
+  out->closed += s->closed;
+  out->well += s->well;
+  out->poorly += s->poorly;
+  out->systemic += s->systemic;
+  if (gauges) {
+    out->open += s->open;
+    out->open_deadlines += s->open_deadlines;
+    out->parked_now += s->parked_now;
+  }
+}
+
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
   memset(out, 0, sizeof *out);
+  /* Counters over the core's life: partitions given up keep counting. */
+  cases_stats_add(out, &c->cases_retired, 0);
   for (int32_t i = 0; i < c->n_cases; i++) {
     if (c->cases[i] == NULL) continue;
     cxp_cases_stats s = cxp_cases_stats_get(c->cases[i]);
-    out->opened += s.opened;
-    out->steps += s.steps;
-    out->parked += s.parked;
-    out->parked_expired += s.parked_expired;
-    for (int k = 0; k < CXP_CASES_LEVELS; k++) out->breaches[k] += s.breaches[k];
-    out->closed += s.closed;
-    out->well += s.well;
-    out->poorly += s.poorly;
-    out->systemic += s.systemic;
-    out->open += s.open;
-    out->open_deadlines += s.open_deadlines;
-    out->parked_now += s.parked_now;
+    cases_stats_add(out, &s, 1);
   }
 }
 
@@ -946,6 +955,8 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
     c->marked[part] = INT64_MIN;
   }
   if (part >= 0 && part < c->n_cases && c->cases[part]) {
+    cxp_cases_stats st = cxp_cases_stats_get(c->cases[part]);
+    cases_stats_add(&c->cases_retired, &st, 0);
     cxp_cases_destroy(c->cases[part]);
     c->cases[part] = NULL;
   }

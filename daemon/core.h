@@ -94,6 +94,7 @@ typedef struct cxp_core {
   const cxp_msg *cur_msg; /* NULL in a tick */
   struct parked_copy *parked;
   uint32_t parked_cap, parked_next;
+  cxp_cases_stats cases_retired; /* counters of the cases of partitions given up */
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
    * core emits, for segment.anomaly. */
