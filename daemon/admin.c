@@ -117,6 +117,15 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     snprintf(p, sizeof p, "%d", (int)parts[i]);
     cxp_metrics_i64(&m, (const char *[]){"partition", p, NULL}, lags[i]);
   }
+  nl = cxp_daemon_committed_lag(d, parts, lags, 1024);
+  cxp_metrics_family(&m, "cxpulse_consumer_committed_lag_messages", CXP_METRIC_GAUGE,
+                     "Input messages past the committed offset, by partition (librdkafka's "
+                     "statistics, every 5 s): what a restart would read again.");
+  for (int i = 0; i < nl; i++) {
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)parts[i]);
+    cxp_metrics_i64(&m, (const char *[]){"partition", p, NULL}, lags[i]);
+  }
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 
 #include "admin.h"
@@ -58,6 +59,10 @@ struct cxp_daemon {
   cxp_http *http;     /* the admin endpoint; NULL when off */
   cxp_notify notify;  /* systemd's notify socket; inert without one */
   cxp_histogram latency; /* consumed to committable, seconds */
+  /* From librdkafka's statistics (statistics.interval.ms): per input
+   * partition, the high watermark minus the committed offset. -1 unknown. */
+  int64_t *committed_lag;
+  int32_t n_committed_lag;
   int ready_sent;
 
   cxp_core core;
@@ -120,6 +125,9 @@ void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
   cxp_config_kafka_default(c, "consumer.queued.min.messages", "1000000");
   cxp_config_kafka_default(c, "consumer.queued.max.messages.kbytes", "262144");
   cxp_config_kafka_default(c, "consumer.fetch.wait.max.ms", "100");
+  /* The consumer's statistics every 5 s: the committed lag per partition
+   * for /metrics (parsed on the loop, where librdkafka serves the callback). */
+  cxp_config_kafka_default(c, "consumer.statistics.interval.ms", "5000");
   /* Idempotent producer: acks=all, retries without duplicates or reorder
    * (a partition's window partials must reach the merger before the marker
    * that closes their window). */
@@ -489,6 +497,34 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   cxp_info("consumer", "revoked %d partition(s); holding %d", parts->cnt, d->assigned);
 }
 
+/* librdkafka's statistics JSON: keeps topics.<input>.partitions.<p>.consumer_lag. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  cxp_daemon *d = opaque;
+  cJSON *root = cJSON_ParseWithLength(json, len);
+  const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(topics, d->pl.topic_input);
+  const cJSON *parts = cJSON_GetObjectItemCaseSensitive(t, "partitions"), *p;
+  cJSON_ArrayForEach(p, parts) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "partition");
+    const cJSON *lag = cJSON_GetObjectItemCaseSensitive(p, "consumer_lag");
+    if (!cJSON_IsNumber(id) || !cJSON_IsNumber(lag) || id->valueint < 0 || id->valueint > 0xffff)
+      continue;
+    int32_t i = id->valueint;
+    if (i >= d->n_committed_lag) {
+      int32_t n = i + 16;
+      int64_t *nl = realloc(d->committed_lag, sizeof *nl * (size_t)n);
+      if (nl == NULL) break;
+      for (int32_t k = d->n_committed_lag; k < n; k++) nl[k] = -1;
+      d->committed_lag = nl;
+      d->n_committed_lag = n;
+    }
+    d->committed_lag[i] = (int64_t)lag->valuedouble;
+  }
+  cJSON_Delete(root);
+  return 0; /* librdkafka frees json */
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
   cxp_daemon *d = opaque;
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -704,6 +740,7 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
   rd_kafka_conf_set_offset_commit_cb(cc, on_commit_result);
   rd_kafka_conf_set_error_cb(cc, on_error);
+  rd_kafka_conf_set_stats_cb(cc, on_stats);
   rd_kafka_conf_set_error_cb(pc, on_error);
   rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
 
@@ -954,6 +991,7 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   cxp_offsets_close(&d->offsets);
   cxp_offsets_close(&d->roffsets);
   cxp_notify_close(&d->notify);
+  free(d->committed_lag);
   free(d);
 }
 
@@ -1049,6 +1087,16 @@ int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max) {
     lags[n] = pos >= 0 && hi >= 0 ? (hi > pos ? hi - pos : 0) : -1;
     n++;
   }
+  return n;
+}
+
+int cxp_daemon_committed_lag(const cxp_daemon *d, int32_t *parts, int64_t *lags, int max) {
+  int n = 0;
+  for (int32_t i = 0; i < d->offsets.n && i < d->n_committed_lag && n < max; i++)
+    if (d->offsets.by_partition[i] && d->committed_lag[i] >= 0) {
+      parts[n] = i;
+      lags[n++] = d->committed_lag[i];
+    }
   return n;
 }
 

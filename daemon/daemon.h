@@ -71,6 +71,9 @@ const struct cxp_histogram *cxp_daemon_latency(const cxp_daemon *d);
  * pairs from the client's cached positions and high watermarks (no
  * request); lag -1 when not known yet. Returns how many. */
 int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
+/* The same from librdkafka's statistics: high watermark minus committed
+ * offset, as of the last statistics (every 5 s). */
+int cxp_daemon_committed_lag(const cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 /* The admin endpoint's port (the one bound when http.port is 0); -1 off. */
 int cxp_daemon_http_port(const cxp_daemon *d);
 
