@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "demo.h"
+#include "evalchurn.h"
 #include "log.h"
 #include "mock.h"
 #include "pipeline.h"
@@ -24,6 +25,8 @@ static void usage(FILE *f) {
         "  run --config FILE            run the daemon\n"
         "  replay --pipeline FILE EVENTS.jsonl|-\n"
         "                               run the pipeline over a file, print outputs\n"
+        "  eval-churn --pipeline FILE --at TIMESTAMP [--horizon DAYS] EVENTS.jsonl\n"
+        "                               churn-score AUC against later cancellations\n"
         "  check-config FILE            validate a daemon config and its pipeline,\n"
         "                               print the effective settings\n"
         "  check-pipeline FILE          validate a pipeline file, print its settings\n"
@@ -96,6 +99,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0) return cxp_daemon_main(argc - 1, argv + 1);
   if (strcmp(cmd, "replay") == 0) return cxp_replay_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "eval-churn") == 0) return cxp_evalchurn_main(argc - 1, argv + 1);
   if (strcmp(cmd, "mock-cluster") == 0) return cxp_mock_main(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0) return cxp_demo_main(argc - 1, argv + 1);
   if (strcmp(cmd, "check-config") == 0 && argc == 3) return check_config(argv[2]);
