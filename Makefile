@@ -47,7 +47,7 @@ demo: build
 # the sanitizer build runs the unit tests under ASan and UBSan.
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
-	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases test_snapshot test_notify test_metrics test_http
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases test_snapshot test_notify test_metrics test_http test_churn
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure
 

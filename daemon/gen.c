@@ -8,17 +8,40 @@
 #include "timeutil.h"
 
 /* The scenario (docs/scenario.md): a subscription service with three tiers.
- * Each customer has a latent satisfaction in 0..1 that drives his survey
- * answers; service failures lower it, good recovery restores part of it,
- * and a customer whose satisfaction stays low cancels now and then. */
+ * Each customer has hidden traits that drive his events: a satisfaction in
+ * 0..1 (his survey answers), an effort the service costs him, an activity
+ * level, an engagement (participation) and a spend level. They move in
+ * event time: causes of trouble set in at random moments (satisfaction
+ * starts to fall, the service becomes hard to deal with, he drifts away,
+ * the price stops being worth it, a failure's recovery stalls), and each
+ * cause raises his hazard of cancelling, on top of a small hazard no signal
+ * explains. So churn has several causes, each seen only through noisy,
+ * sparse events, and some troubled customers stay while some content ones
+ * leave. A customer who cancelled sends nothing more. Causes are a matter of
+ * days and weeks: a history of hours (the demo, the benchmarks) shows few. */
+
+#define DAY_MS 86400000.0
 
 typedef struct gcust {
-  double sat;      /* latent satisfaction, 0..1 */
-  uint32_t cases;  /* failures so far: the case number */
-  int open_step;   /* next recovery step of the open case; -1 none */
+  double sat;       /* latent satisfaction, 0..1 */
+  double base_sat;  /* where it settles without trouble */
+  double drift;     /* per day, once falling satisfaction sets in */
+  double effort;    /* 0..1: how hard the service is to deal with */
+  double engage;    /* 0..1: inclination to give feedback and refer */
+  double spend;     /* usual purchase amount */
+  double act;       /* 0..1: share of his usual activity he still has */
+  int64_t t_last;   /* event time his traits were last moved to; 0 never */
+  int64_t fall_at, fade_at, price_at, effort_at; /* onsets of those causes; 0 none */
+  int64_t case_at;  /* the open case's opening time */
+  int64_t step_due; /* when the open case's next recovery step happens */
+  int64_t stall_until; /* the open case's recovery is stalled till then; 0 not */
+  uint32_t cases;   /* failures so far: the case number */
+  int open_step;    /* next recovery step of the open case; -1 none */
   int open_sev;
   int consent;
   int cancelled;
+  int churn_due;    /* the hazard fired: his next event is the cancellation */
+  int downgraded;
   const char *segment;
 } gcust;
 
@@ -29,6 +52,17 @@ struct cxp_gen {
   int64_t t_ms;
   double t_frac;
   gcust *c;
+  /* Customers with a recovery step due, a binary min-heap on step_due: the
+   * provider's side of a case runs on its own clock (hours), not the
+   * customer's activity. One open case per customer, so n <= customers. */
+  uint32_t *due;
+  uint32_t n_due;
+  /* An event generated for a caller whose buffer was too small: handed out
+   * by the next call instead of a new one, so a retry gives the same event. */
+  char pend[1024]; /* far more than the longest event */
+  size_t pend_len;
+  int has_pend;
+  char pend_key[32];
 };
 
 static const char *segments[] = {"gold", "silver", "bronze"};
@@ -51,6 +85,10 @@ static uint64_t rnd(cxp_gen *g) {
 static double unif(cxp_gen *g) { return (double)(rnd(g) >> 11) * (1.0 / 9007199254740992.0); }
 static int pick(cxp_gen *g, int n) { return (int)(unif(g) * n); }
 static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
+/* Whether an event of rate `per_day` happens within dt days. */
+static int happens(cxp_gen *g, double per_day, double dt) {
+  return unif(g) < 1 - exp(-per_day * dt);
+}
 
 void cxp_gen_opts_default(cxp_gen_opts *o) {
   o->seed = 42;
@@ -69,16 +107,29 @@ cxp_gen *cxp_gen_create(const cxp_gen_opts *o) {
   if (g->rng == 0) g->rng = 1;
   g->t_ms = o->start_ms;
   g->c = calloc(g->o.customers, sizeof *g->c);
-  if (g->c == NULL) {
+  g->due = calloc(g->o.customers, sizeof *g->due);
+  if (g->c == NULL || g->due == NULL) {
+    free(g->c);
+    free(g->due);
     free(g);
     return NULL;
   }
   for (uint32_t i = 0; i < g->o.customers; i++) {
+    gcust *c = &g->c[i];
     double u = unif(g);
-    g->c[i].segment = segments[u < 0.15 ? 0 : u < 0.5 ? 1 : 2];
-    g->c[i].sat = clamp01(0.45 + 0.4 * unif(g) + (u < 0.15 ? 0.1 : 0));
-    g->c[i].open_step = -1;
-    g->c[i].consent = unif(g) >= 0.05;
+    c->segment = segments[u < 0.15 ? 0 : u < 0.5 ? 1 : 2];
+    /* Most customers are content to begin with (fewer detractors than
+     * an even spread would give); gold ones a little more. */
+    c->base_sat = clamp01(0.55 + 0.35 * unif(g) + (u < 0.15 ? 0.05 : 0));
+    c->sat = c->base_sat;
+    c->drift = 0.004 + 0.006 * unif(g);
+    /* One in eight finds the service hard from the start. */
+    c->effort = unif(g) < 0.1 ? 0.55 + 0.4 * unif(g) : 0.3 * unif(g);
+    c->engage = unif(g);
+    c->spend = 10 + 90 * unif(g);
+    c->act = 1;
+    c->open_step = -1;
+    c->consent = unif(g) >= 0.05;
   }
   return g;
 }
@@ -86,10 +137,123 @@ cxp_gen *cxp_gen_create(const cxp_gen_opts *o) {
 void cxp_gen_destroy(cxp_gen *g) {
   if (g == NULL) return;
   free(g->c);
+  free(g->due);
   free(g);
 }
 
 int64_t cxp_gen_time(const cxp_gen *g) { return g->t_ms; }
+
+/* Moves a customer's traits to time t: causes set in, satisfaction follows
+ * its target, activity fades, and the hazard of cancelling over the time
+ * since his last move may fire. Called whenever he is picked, so it draws
+ * the same numbers for the same history. */
+static void evolve(cxp_gen *g, gcust *c, int64_t t) {
+  if (c->t_last == 0) c->t_last = t;
+  double dt = (double)(t - c->t_last) / DAY_MS;
+  c->t_last = t;
+  if (c->cancelled) return;
+  /* Onsets, each a rare event in time (per day). */
+  if (!c->fall_at && happens(g, 1.0 / 700, dt)) c->fall_at = t;
+  if (!c->fade_at && happens(g, 1.0 / 1000, dt)) c->fade_at = t;
+  if (!c->price_at && happens(g, 1.0 / 1500, dt)) c->price_at = t;
+  if (!c->effort_at && happens(g, 1.0 / 1500, dt)) {
+    c->effort_at = t;
+    if (c->effort < 0.5) c->effort = 0.55 + 0.4 * unif(g);
+  }
+  double target = c->base_sat;
+  if (c->fall_at) target -= c->drift * (double)(t - c->fall_at) / DAY_MS;
+  /* Satisfaction settles toward its target over about a month: a failure's
+   * dent, or a good recovery's lift, fades. */
+  c->sat = clamp01(c->sat + (clamp01(target) - c->sat) * (1 - exp(-dt / 30)));
+  c->act = c->fade_at ? fmax(0.03, exp2(-(double)(t - c->fade_at) / DAY_MS / 8)) : 1;
+  if (c->stall_until && t >= c->stall_until) c->stall_until = 0;
+
+  /* The hazard of cancelling, per day: a little for everyone, more for each
+   * cause present; engaged customers are more forgiving. */
+  double h = 0.0004;
+  h += 0.025 * clamp01((0.5 - c->sat) / 0.5);
+  /* A cause weighs on him gradually (over weeks after its onset), as the
+   * evidence of it gathers: nobody leaves the day a price goes up. */
+  double effort_w = c->effort_at ? clamp01((double)(t - c->effort_at) / DAY_MS / 30) : 0.5;
+  h += 0.012 * effort_w * clamp01((c->effort - 0.5) / 0.5);
+  if (c->fade_at) h += 0.02 * (1 - c->act);
+  if (c->price_at) h += 0.012 * clamp01((double)(t - c->price_at) / DAY_MS / 30);
+  if (c->stall_until && t - c->case_at > 7 * DAY_MS) h += 0.012;
+  h *= 1.25 - 0.5 * c->engage;
+  if (happens(g, h, dt)) c->churn_due = 1;
+}
+
+static int due_before(const cxp_gen *g, uint32_t a, uint32_t b) {
+  return g->c[g->due[a]].step_due < g->c[g->due[b]].step_due;
+}
+
+static void due_swap(cxp_gen *g, uint32_t a, uint32_t b) {
+  uint32_t x = g->due[a];
+  g->due[a] = g->due[b];
+  g->due[b] = x;
+}
+
+static void due_push(cxp_gen *g, uint32_t ci) {
+  uint32_t i = g->n_due++;
+  g->due[i] = ci;
+  while (i > 0 && due_before(g, i, (i - 1) / 2)) {
+    due_swap(g, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static uint32_t due_pop(cxp_gen *g) {
+  uint32_t top = g->due[0], i = 0;
+  g->due[0] = g->due[--g->n_due];
+  for (;;) {
+    uint32_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < g->n_due && due_before(g, l, m)) m = l;
+    if (r < g->n_due && due_before(g, r, m)) m = r;
+    if (m == i) break;
+    due_swap(g, i, m);
+    i = m;
+  }
+  return top;
+}
+
+/* An exponential delay of mean `mean_h` hours, in ms (at least 1). */
+static int64_t delay_h(cxp_gen *g, double mean_h) {
+  return (int64_t)(-log(1.0 - unif(g)) * mean_h * 3600000.0) + 1;
+}
+
+/* Schedules the open case's next step. The resolution of one case in ten
+ * stalls for weeks: the unrecovered failure. */
+static void schedule_step(cxp_gen *g, uint32_t ci, int64_t t) {
+  gcust *c = &g->c[ci];
+  static const double mean_h[] = {3, 4, 12, 36, 48};
+  int64_t d = delay_h(g, mean_h[c->open_step]);
+  if (c->open_step == 3 && unif(g) < 0.1) {
+    d += delay_h(g, 24 * 20) + 10 * (int64_t)DAY_MS;
+    c->stall_until = t + d;
+  }
+  c->step_due = t + d;
+  due_push(g, ci);
+}
+
+/* Picks the customer of the next event: skewed, so a few customers are much
+ * more active than most, and in proportion to what activity each still has;
+ * never one who cancelled. */
+static uint32_t pick_customer(cxp_gen *g) {
+  uint32_t n = g->o.customers, ci = 0;
+  for (int tries = 0; tries < 64; tries++) {
+    double u = unif(g);
+    ci = (uint32_t)(u * u * n);
+    if (ci >= n) ci = n - 1;
+    gcust *c = &g->c[ci];
+    evolve(g, c, g->t_ms);
+    /* One who has decided to leave comes to cancel, however quiet. */
+    if (!c->cancelled && (c->churn_due || unif(g) < c->act)) return ci;
+  }
+  /* Nearly everyone gone quiet: the next one still subscribed. */
+  for (uint32_t k = 0; k < n; k++)
+    if (!g->c[(ci + k) % n].cancelled) return (ci + k) % n;
+  return ci;
+}
 
 /* A survey score on a 1..hi (or 0..hi) scale from latent satisfaction, with
  * noise. */
@@ -132,41 +296,54 @@ static size_t bad_event(cxp_gen *g, char *buf, size_t cap, const char *cid, char
   }
 }
 
-size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap,
-                    size_t *key_len) {
-  /* Work on a copy of the generator so that a call that finds the buffer too
-   * small leaves the sequence where it was. */
-  cxp_gen save = *g;
+/* Writes one new event into g->pend and its key into g->pend_key. */
+static void generate(cxp_gen *g) {
   g->seq++;
   /* Exponential gaps give a Poisson stream at the configured rate. */
   double gap = -log(1.0 - unif(g)) * 1000.0 / g->o.events_per_sec + g->t_frac;
   g->t_ms += (int64_t)gap;
   g->t_frac = gap - floor(gap);
-  /* A skewed choice: a few customers are much more active than most. */
-  double u = unif(g);
-  uint32_t ci = (uint32_t)(u * u * g->o.customers);
-  if (ci >= g->o.customers) ci = g->o.customers - 1;
+  /* A recovery step that has come due goes first (unless its customer has
+   * left meanwhile). */
+  uint32_t ci = UINT32_MAX;
+  while (g->n_due && g->c[g->due[0]].step_due <= g->t_ms) {
+    uint32_t k = due_pop(g);
+    if (g->c[k].cancelled) {
+      g->c[k].open_step = -1;
+      continue;
+    }
+    ci = k;
+    break;
+  }
+  int recovery = ci != UINT32_MAX;
+  if (!recovery) ci = pick_customer(g);
   gcust *c = &g->c[ci];
-  gcust saved_c = *c;
+  if (recovery) evolve(g, c, g->t_ms);
+  int64_t t = g->t_ms;
   char cid[32], ts[25], head[256];
   snprintf(cid, sizeof cid, "c%06u", ci);
-  cxp_time_format(g->t_ms, ts);
-  snprintf(key, key_cap, "%s", cid);
-  *key_len = strlen(key);
+  cxp_time_format(t, ts);
+  snprintf(g->pend_key, sizeof g->pend_key, "%s", cid);
 
+  char *buf = g->pend;
+  size_t cap = sizeof g->pend;
   size_t n;
   if (unif(g) < g->o.bad_ratio) {
     n = bad_event(g, buf, cap, cid, ts);
     goto done;
   }
-  int hn = snprintf(head, sizeof head,
-                    "{\"event_id\":\"e%llu\",\"customer_id\":\"%s\",\"ts\":\"%s\","
-                    "\"segment\":\"%s\",\"channel\":\"%s\",",
-                    (unsigned long long)g->seq, cid, ts, c->segment,
-                    channels[pick(g, 6)]);
-  (void)hn;
+  snprintf(head, sizeof head,
+           "{\"event_id\":\"e%llu\",\"customer_id\":\"%s\",\"ts\":\"%s\","
+           "\"segment\":\"%s\",\"channel\":\"%s\",",
+           (unsigned long long)g->seq, cid, ts, c->segment, channels[pick(g, 6)]);
+  if (c->churn_due && !recovery) {
+    c->churn_due = 0;
+    c->cancelled = 1;
+    n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.cancelled\"}", head);
+    goto done;
+  }
   double r = unif(g);
-  if (c->open_step >= 0 && r < 0.25) {
+  if (recovery) {
     /* Recovery goes on; poor recovery (a step skipped) happens too. */
     int step = c->open_step;
     if (step == 2 && unif(g) < 0.3) step = 3;
@@ -179,18 +356,32 @@ size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap
                          steps[step], cid, c->cases, extra);
     c->open_step = step + 1 > 4 ? -1 : step + 1;
     c->sat = clamp01(c->sat + 0.04);
+    if (c->open_step >= 0) schedule_step(g, ci, t);
   } else if (r < 0.30) {
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\",\"count\":%d}", head,
                          1 + pick(g, 5));
   } else if (r < 0.42) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"purchase\",\"amount\":%.2f}", head,
-                         10 + 90 * unif(g));
+    if (c->price_at && unif(g) < 0.85) {
+      /* Price: he stops buying; the first time, he moves to a cheaper plan. */
+      if (!c->downgraded) {
+        c->downgraded = 1;
+        n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.downgraded\"}", head);
+      } else {
+        n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
+      }
+    } else {
+      n = (size_t)snprintf(buf, cap, "%s\"type\":\"purchase\",\"amount\":%.2f}", head,
+                           c->spend * (0.6 + 0.8 * unif(g)));
+    }
   } else if (r < 0.52) {
+    /* A hard service makes for long waits and unresolved contacts. */
     n = (size_t)snprintf(buf, cap,
                          "%s\"type\":\"contact\",\"wait_s\":%d,\"handle_s\":%d,"
                          "\"resolved\":%s,\"agent_id\":\"a%02d\"}",
-                         head, pick(g, 600), 60 + pick(g, 900),
-                         unif(g) < c->sat ? "true" : "false", pick(g, 40));
+                         head, (int)(pick(g, 600) * (1 + 2 * c->effort)),
+                         60 + pick(g, 900),
+                         unif(g) < c->sat * (1 - 0.4 * c->effort) ? "true" : "false",
+                         pick(g, 40));
   } else if (r < 0.64) {
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.csat\",\"score\":%d}", head,
                          score(g, c->sat, 1, 5));
@@ -198,8 +389,9 @@ size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.nps\",\"score\":%d}", head,
                          score(g, c->sat, 0, 10));
   } else if (r < 0.79) {
+    /* Ease more than contentment. */
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.ces\",\"score\":%d}", head,
-                         score(g, c->sat, 1, 7));
+                         score(g, 0.3 * c->sat + 0.7 * (1 - c->effort), 1, 7));
   } else if (r < 0.82) {
     int d = pick(g, 5);
     int e = 5 + pick(g, 3);
@@ -207,12 +399,14 @@ size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap
                          "%s\"type\":\"survey.servqual\",\"dimensions\":{\"%s\":{"
                          "\"expected\":%d,\"perceived\":%d}}}",
                          head, dims[d], e, score(g, c->sat, 1, 7));
-  } else if (r < 0.87 && c->open_step < 0) {
+  } else if (r < 0.85 && c->open_step < 0) {
     /* A failure opens a case; a quarter of them the customer reports. */
     c->cases++;
     c->open_step = 0;
     c->open_sev = 1 + pick(g, 4);
+    c->case_at = t;
     c->sat = clamp01(c->sat - 0.12);
+    schedule_step(g, ci, t);
     if (unif(g) < 0.25)
       n = (size_t)snprintf(buf, cap,
                            "%s\"type\":\"complaint\",\"case_id\":\"%s-k%u\",\"category\":"
@@ -225,26 +419,37 @@ size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap
                            "\"touchpoint\":\"tp%d\"}",
                            head, cid, c->cases, categories[pick(g, 6)], c->open_sev,
                            unif(g) < 0.6 ? "provider" : "customer", pick(g, 8));
-  } else if (r < 0.91) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"feedback\",\"kind\":\"%s\"}", head,
-                         unif(g) < 0.5 ? "suggestion" : "review");
-  } else if (r < 0.93) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"referral\"}", head);
-  } else if (r < 0.96) {
+  } else if (r >= 0.87 && r < 0.93 && unif(g) < 0.3 + 0.7 * c->engage) {
+    /* Participation comes from the engaged; referrals from the content. */
+    if (r >= 0.91 && unif(g) < c->sat)
+      n = (size_t)snprintf(buf, cap, "%s\"type\":\"referral\"}", head);
+    else
+      n = (size_t)snprintf(buf, cap, "%s\"type\":\"feedback\",\"kind\":\"%s\"}", head,
+                           unif(g) < 0.5 ? "suggestion" : "review");
+  } else if (r >= 0.93 && r < 0.96) {
     n = (size_t)snprintf(buf, cap,
                          "%s\"type\":\"profile\",\"clv\":%d,\"consent\":%s}", head,
                          100 + pick(g, 5000), c->consent ? "true" : "false");
-  } else if (c->sat < 0.35 && !c->cancelled && unif(g) < 0.5) {
-    c->cancelled = 1;
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.cancelled\"}", head);
   } else {
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
   }
 done:
-  if (n >= cap) {
-    *g = save;
-    *c = saved_c;
-    return n + 1;
+  /* The draws are made while the text is written, so it could not be
+   * written again: the buffer is sized so that it never has to be. */
+  if (n >= cap) abort();
+  g->pend_len = n;
+}
+
+size_t cxp_gen_next(cxp_gen *g, char *buf, size_t cap, char *key, size_t key_cap,
+                    size_t *key_len) {
+  if (!g->has_pend) {
+    generate(g);
+    g->has_pend = 1;
   }
-  return n;
+  snprintf(key, key_cap, "%s", g->pend_key);
+  *key_len = strlen(key);
+  if (g->pend_len >= cap) return g->pend_len + 1;
+  memcpy(buf, g->pend, g->pend_len + 1);
+  g->has_pend = 0;
+  return g->pend_len;
 }

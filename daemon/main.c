@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "demo.h"
+#include "evalchurn.h"
 #include "log.h"
 #include "mock.h"
 #include "pipeline.h"
@@ -25,6 +26,8 @@ static void usage(FILE *f) {
         "  run --config FILE            run the daemon\n"
         "  replay --pipeline FILE EVENTS.jsonl|-\n"
         "                               run the pipeline over a file, print outputs\n"
+        "  eval-churn --pipeline FILE --at TIMESTAMP [--horizon DAYS] EVENTS.jsonl\n"
+        "                               churn-score AUC against later cancellations\n"
         "  check-config FILE            validate a daemon config and its pipeline,\n"
         "                               print the effective settings\n"
         "  check-pipeline FILE          validate a pipeline file, print its settings\n"
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0) return cxp_daemon_main(argc - 1, argv + 1);
   if (strcmp(cmd, "replay") == 0) return cxp_replay_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "eval-churn") == 0) return cxp_evalchurn_main(argc - 1, argv + 1);
   if (strcmp(cmd, "mock-cluster") == 0) return cxp_mock_main(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0) return cxp_demo_main(argc - 1, argv + 1);
   if (strcmp(cmd, "tail") == 0) return cxp_tail_main(argc - 1, argv + 1);

@@ -1,0 +1,534 @@
+/* `cxpulse eval-churn`: replays a labelled history up to a moment through the
+ * same core as `cxpulse replay`, scores every customer still subscribed then
+ * (his score aged to that moment, from what was known before it), and judges
+ * the scores against the cancellations (`subscription.cancelled`) that follow
+ * within the horizon: ROC AUC, the high band's precision, the band counts.
+ *
+ * The history is a JSON-lines file, or the demo's generator run in memory
+ * (--generate), which may also be written out (--write) as a labelled file.
+ * --fit fits the model's coefficients to the history (L2-penalised logistic
+ * regression by Newton's method) and prints them as a `churn` model file;
+ * --model evaluates such a file instead of the defaults. */
+#include "evalchurn.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "churn.h"
+#include "config.h"
+#include "core.h"
+#include "gen.h"
+#include "hash.h"
+#include "timeutil.h"
+
+#define DAY_MS 86400000LL
+
+/* Cancellations by customer: an open-addressing table of the first
+ * cancellation time before `at` and the first one at or after it. */
+typedef struct cancel_slot {
+  uint64_t hash; /* 0: empty */
+  char *id;
+  int64_t before; /* earliest cancellation before at; 0 none */
+  int64_t after;  /* earliest at or after at; 0 none */
+} cancel_slot;
+
+typedef struct cancels {
+  cancel_slot *s;
+  size_t cap, n;
+} cancels;
+
+static cancel_slot *cancels_find(cancels *t, const char *id, size_t len, int add) {
+  uint64_t h = cxp_hash64(id, len, 0x63616e63ULL) | 1;
+  if (add && (t->n + 1) * 2 > t->cap) {
+    cancels g = {calloc(t->cap ? t->cap * 2 : 1024, sizeof *g.s), t->cap ? t->cap * 2 : 1024, 0};
+    if (g.s == NULL) abort();
+    for (size_t i = 0; i < t->cap; i++) {
+      if (!t->s[i].hash) continue;
+      size_t j = t->s[i].hash & (g.cap - 1);
+      while (g.s[j].hash) j = (j + 1) & (g.cap - 1);
+      g.s[j] = t->s[i];
+      g.n++;
+    }
+    free(t->s);
+    *t = g;
+  }
+  if (t->cap == 0) return NULL;
+  for (size_t j = h & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+    cancel_slot *e = &t->s[j];
+    if (e->hash == 0) {
+      if (!add) return NULL;
+      e->hash = h;
+      e->id = strndup(id, len);
+      if (e->id == NULL) abort();
+      t->n++;
+      return e;
+    }
+    if (e->hash == h && strlen(e->id) == len && memcmp(e->id, id, len) == 0) return e;
+  }
+}
+
+static void cancels_free(cancels *t) {
+  for (size_t i = 0; i < t->cap; i++) free(t->s[i].id);
+  free(t->s);
+}
+
+typedef struct run {
+  cxp_core core;
+  cancels cx;
+  int64_t at, end; /* end = at + horizon */
+  int64_t lineno;
+  uint64_t fed, after;
+  FILE *write;
+} run;
+
+static void discard(void *opaque, cxp_stream s, const char *key, size_t klen,
+                    const char *val, size_t vlen) {
+  (void)opaque, (void)s, (void)key, (void)klen, (void)val, (void)vlen;
+}
+
+/* The event time of a line, and whether it is a cancellation (and whose);
+ * 0 when the line has no usable time (the core will dead-letter it). */
+static int64_t peek(const char *line, size_t n, int *cancel, const char **cid,
+                    size_t *cid_len, cJSON **tree) {
+  *cancel = 0;
+  *tree = cJSON_ParseWithLength(line, n);
+  if (*tree == NULL) return 0;
+  const cJSON *ts = cJSON_GetObjectItemCaseSensitive(*tree, "ts");
+  const cJSON *ty = cJSON_GetObjectItemCaseSensitive(*tree, "type");
+  const cJSON *cu = cJSON_GetObjectItemCaseSensitive(*tree, "customer_id");
+  int64_t t = 0;
+  if (cJSON_IsString(ts)) {
+    if (cxp_time_parse_rfc3339(ts->valuestring, strlen(ts->valuestring), &t)) t = 0;
+  } else if (cJSON_IsNumber(ts)) {
+    t = (int64_t)ts->valuedouble;
+  }
+  if (cJSON_IsString(ty) && strcmp(ty->valuestring, "subscription.cancelled") == 0 &&
+      cJSON_IsString(cu)) {
+    *cancel = 1;
+    *cid = cu->valuestring;
+    *cid_len = strlen(cu->valuestring);
+  }
+  return t;
+}
+
+/* One line of the history: before `at` it goes through the core; a
+ * cancellation is noted either side of `at`. */
+static void feed(run *r, const char *line, size_t n) {
+  int cancel;
+  const char *cid = NULL;
+  size_t cid_len = 0;
+  cJSON *tree;
+  r->lineno++;
+  int64_t t = peek(line, n, &cancel, &cid, &cid_len, &tree);
+  if (cancel && t > 0 && t < r->end) {
+    cancel_slot *e = cancels_find(&r->cx, cid, cid_len, 1);
+    int64_t *slot = t < r->at ? &e->before : &e->after;
+    if (*slot == 0 || t < *slot) *slot = t;
+  }
+  cJSON_Delete(tree);
+  if (t >= r->at) {
+    r->after++;
+    return;
+  }
+  cxp_msg m = {NULL, -1, r->lineno, line, n, NULL, 0, 0, 0, 0};
+  cxp_core_batch_begin(&r->core);
+  cxp_core_process(&r->core, &m);
+  cxp_core_batch_end(&r->core);
+  r->fed++;
+}
+
+/* One scored customer. */
+typedef struct scored {
+  double x[CXP_CF__COUNT];
+  double p;
+  unsigned char label;
+  int band;
+  int lead; /* leading factor, -1 none */
+  double var;
+} scored;
+
+/* Solves a x = b (n x n, row-major) in place by Gaussian elimination with
+ * partial pivoting; -1 when singular. */
+static int solve(double *a, double *b, int n) {
+  for (int k = 0; k < n; k++) {
+    int piv = k;
+    for (int i = k + 1; i < n; i++)
+      if (fabs(a[i * n + k]) > fabs(a[piv * n + k])) piv = i;
+    if (fabs(a[piv * n + k]) < 1e-12) return -1;
+    if (piv != k) {
+      for (int j = 0; j < n; j++) {
+        double tmp = a[k * n + j];
+        a[k * n + j] = a[piv * n + j];
+        a[piv * n + j] = tmp;
+      }
+      double tmp = b[k];
+      b[k] = b[piv];
+      b[piv] = tmp;
+    }
+    for (int i = k + 1; i < n; i++) {
+      double f = a[i * n + k] / a[k * n + k];
+      for (int j = k; j < n; j++) a[i * n + j] -= f * a[k * n + j];
+      b[i] -= f * b[k];
+    }
+  }
+  for (int k = n - 1; k >= 0; k--) {
+    for (int j = k + 1; j < n; j++) b[k] -= a[k * n + j] * b[j];
+    b[k] /= a[k * n + k];
+  }
+  return 0;
+}
+
+/* Logistic regression of the labels on the features, intercept unpenalised,
+ * coefficients under an L2 penalty `lambda` (so a factor the history barely
+ * shows does not get a wild weight). Newton's method: a few steps suffice. */
+static int fit(const scored *s, size_t n, double lambda, double *beta /* 1 + CF */) {
+  enum { K = 1 + CXP_CF__COUNT };
+  double h[K * K], g[K];
+  for (int i = 0; i < K; i++) beta[i] = 0;
+  for (int it = 0; it < 50; it++) {
+    memset(h, 0, sizeof h);
+    memset(g, 0, sizeof g);
+    for (size_t i = 0; i < n; i++) {
+      double v[K];
+      v[0] = 1;
+      memcpy(v + 1, s[i].x, sizeof s[i].x);
+      double z = 0;
+      for (int j = 0; j < K; j++) z += beta[j] * v[j];
+      double p = 1 / (1 + exp(-z)), w = p * (1 - p);
+      for (int j = 0; j < K; j++) {
+        g[j] += (s[i].label - p) * v[j];
+        for (int k = 0; k < K; k++) h[j * K + k] += w * v[j] * v[k];
+      }
+    }
+    for (int j = 1; j < K; j++) {
+      g[j] -= lambda * beta[j];
+      h[j * K + j] += lambda;
+    }
+    if (solve(h, g, K)) return -1;
+    double step = 0;
+    for (int j = 0; j < K; j++) {
+      beta[j] += g[j];
+      step = fmax(step, fabs(g[j]));
+    }
+    if (step < 1e-8) break;
+  }
+  return 0;
+}
+
+/* Reads a model file: {"intercept": x, "coefficients": {factor: x, ...},
+ * "bands": {"medium": x, "high": x, "hysteresis": x}}, every member
+ * optional (the pipeline's future `churn` section has this shape). */
+static int load_model(cxp_churn_conf *cf, const char *path, char *err, size_t errlen) {
+  cJSON *root = cxp_json_load(path, err, errlen);
+  if (root == NULL) return -1;
+  int rc = -1;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "intercept");
+  if (cJSON_IsNumber(v)) cf->intercept = v->valuedouble;
+  const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "coefficients"), *e;
+  cJSON_ArrayForEach(e, co) {
+    int f = cxp_churn_factor_by_name(e->string, strlen(e->string));
+    if (f < 0 || !cJSON_IsNumber(e)) {
+      snprintf(err, errlen, "%s: churn.coefficients.%s is not a factor with a number", path,
+               e->string);
+      goto out;
+    }
+    cf->coef[f] = e->valuedouble;
+  }
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "bands");
+  if ((v = cJSON_GetObjectItemCaseSensitive(b, "medium")) && cJSON_IsNumber(v))
+    cf->medium = v->valuedouble;
+  if ((v = cJSON_GetObjectItemCaseSensitive(b, "high")) && cJSON_IsNumber(v))
+    cf->high = v->valuedouble;
+  if ((v = cJSON_GetObjectItemCaseSensitive(b, "hysteresis")) && cJSON_IsNumber(v))
+    cf->hysteresis = v->valuedouble;
+  char why[256];
+  if (cxp_churn_conf_check(cf, why, sizeof why)) {
+    snprintf(err, errlen, "%s: %s", path, why);
+    goto out;
+  }
+  rc = 0;
+out:
+  cJSON_Delete(root);
+  return rc;
+}
+
+static void usage(FILE *f) {
+  fputs("usage: cxpulse eval-churn --pipeline FILE --at TIMESTAMP [--horizon DAYS]\n"
+        "                          [--model FILE] [--fit] EVENTS.jsonl|-\n"
+        "       cxpulse eval-churn --pipeline FILE --generate SEED:EVENTS:CUSTOMERS[:DAYS]\n"
+        "                          --at TIMESTAMP|+DAYS [--write FILE] [...]\n"
+        "  Replays the history before --at, scores every customer still subscribed\n"
+        "  then, and prints one JSON object: auc, high_precision, positives,\n"
+        "  negatives, bands (a positive cancels within the horizon, default 30 days).\n"
+        "  --at          RFC 3339 time or epoch ms; +DAYS after the generator's start\n"
+        "  --generate    the demo generator's history (DAYS long, default 240) in memory\n"
+        "  --write FILE  also write that history, a labelled JSON-lines file\n"
+        "  --model FILE  coefficients, intercept, bands to use instead of the defaults\n"
+        "  --fit         fit the coefficients to this history; adds \"fit\" to the output\n",
+        f);
+}
+
+int cxp_evalchurn_main(int argc, char **argv) {
+  static const struct option opts[] = {{"pipeline", required_argument, NULL, 'p'},
+                                       {"at", required_argument, NULL, 'a'},
+                                       {"horizon", required_argument, NULL, 'H'},
+                                       {"generate", required_argument, NULL, 'g'},
+                                       {"write", required_argument, NULL, 'w'},
+                                       {"model", required_argument, NULL, 'm'},
+                                       {"fit", no_argument, NULL, 'f'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *pipeline_path = NULL, *at_arg = NULL, *gen_arg = NULL, *write_path = NULL,
+             *model_path = NULL;
+  double horizon_days = 30;
+  int do_fit = 0, ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fh", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'p': pipeline_path = optarg; break;
+    case 'a': at_arg = optarg; break;
+    case 'H': {
+      char *end;
+      horizon_days = strtod(optarg, &end);
+      if (*end || !(horizon_days > 0 && horizon_days <= 3650)) {
+        fprintf(stderr, "cxpulse eval-churn: --horizon: '%s' is not 0..3650 days\n", optarg);
+        return 2;
+      }
+      break;
+    }
+    case 'g': gen_arg = optarg; break;
+    case 'w': write_path = optarg; break;
+    case 'm': model_path = optarg; break;
+    case 'f': do_fit = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (pipeline_path == NULL || at_arg == NULL ||
+      (gen_arg ? optind != argc : optind != argc - 1) || (write_path && !gen_arg)) {
+    usage(stderr);
+    return 2;
+  }
+  unsigned long long seed = 0, n_events = 0, n_customers = 0;
+  double days = 240;
+  if (gen_arg) {
+    int k = sscanf(gen_arg, "%llu:%llu:%llu:%lf", &seed, &n_events, &n_customers, &days);
+    if (k < 3 || n_events == 0 || n_customers == 0 || n_customers > 10000000 ||
+        !(days > 0 && days <= 3650)) {
+      fprintf(stderr, "cxpulse eval-churn: --generate: '%s' is not SEED:EVENTS:CUSTOMERS"
+              "[:DAYS]\n", gen_arg);
+      return 2;
+    }
+  }
+  cxp_gen_opts go;
+  cxp_gen_opts_default(&go);
+  int64_t at;
+  if (at_arg[0] == '+') {
+    char *end;
+    double d = strtod(at_arg + 1, &end);
+    if (!gen_arg || (*end && strcmp(end, "d") != 0) || !(d >= 0 && d < 36500)) {
+      fprintf(stderr, "cxpulse eval-churn: --at: '%s': +DAYS needs --generate\n", at_arg);
+      return 2;
+    }
+    at = go.start_ms + (int64_t)(d * DAY_MS);
+  } else if (cxp_time_parse_rfc3339(at_arg, strlen(at_arg), &at)) {
+    char *end;
+    long long ms = strtoll(at_arg, &end, 10);
+    if (*end || ms <= 0) {
+      fprintf(stderr, "cxpulse eval-churn: --at: '%s' is not an RFC 3339 time or epoch ms\n",
+              at_arg);
+      return 2;
+    }
+    at = ms;
+  }
+
+  char err[512];
+  cxp_pipeline pl;
+  if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err)) {
+    fprintf(stderr, "cxpulse eval-churn: %s\n", err);
+    return 1;
+  }
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf);
+  if (model_path && load_model(&cf, model_path, err, sizeof err)) {
+    fprintf(stderr, "cxpulse eval-churn: %s\n", err);
+    return 1;
+  }
+
+  run r;
+  memset(&r, 0, sizeof r);
+  r.at = at;
+  r.end = at + (int64_t)(horizon_days * DAY_MS);
+  cxp_core_init(&r.core, &pl, discard, NULL);
+  cxp_core_merge_local(&r.core, 1);
+  int rc = 0;
+
+  if (gen_arg) {
+    FILE *w = NULL;
+    if (write_path && (w = fopen(write_path, "w")) == NULL) {
+      perror(write_path);
+      rc = 1;
+      goto out;
+    }
+    go.seed = seed;
+    go.customers = (uint32_t)n_customers;
+    go.events_per_sec = (double)n_events / (days * 86400.0);
+    /* Bad events only exercise the dead-letter path; they carry no label. */
+    go.bad_ratio = 0;
+    cxp_gen *g = cxp_gen_create(&go);
+    if (g == NULL) abort();
+    char buf[2048], key[64];
+    size_t klen;
+    for (unsigned long long i = 0; i < n_events; i++) {
+      size_t len = cxp_gen_next(g, buf, sizeof buf, key, sizeof key, &klen);
+      if (len >= sizeof buf) continue; /* cannot happen: events are far shorter */
+      if (w) fprintf(w, "%.*s\n", (int)len, buf);
+      else if (cxp_gen_time(g) >= r.end) break; /* nothing more to learn */
+      feed(&r, buf, len);
+    }
+    cxp_gen_destroy(g);
+    if (w && fclose(w)) {
+      perror(write_path);
+      rc = 1;
+      goto out;
+    }
+  } else {
+    const char *path = argv[optind];
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (in == NULL) {
+      perror(path);
+      rc = 1;
+      goto out;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) != -1) {
+      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+      if (n == 0) continue;
+      feed(&r, line, (size_t)n);
+    }
+    free(line);
+    if (in != stdin) fclose(in);
+  }
+
+  /* Score every customer seen before `at` and not cancelled by then. */
+  size_t cap_s = r.core.state.customers ? r.core.state.customers : 1, ns = 0;
+  scored *s = calloc(cap_s, sizeof *s);
+  if (s == NULL) abort();
+  long bands[3] = {0}, pos_band[3] = {0}, lead_high[CXP_CF__COUNT] = {0};
+  double var_total = 0, p_sum = 0;
+  for (int32_t part = 0; part < r.core.state.n_shards; part++) {
+    const cxp_shard *sh = r.core.state.shards[part];
+    if (sh == NULL) continue;
+    for (size_t i = 0; i < sh->cap; i++) {
+      const cxp_customer *cu = sh->slots[i];
+      if (cu == NULL) continue;
+      cancel_slot *e = cancels_find(&r.cx, cu->id, cu->id_len, 0);
+      if (e && e->before) continue;
+      cxp_case_customer cc;
+      memset(&cc, 0, sizeof cc);
+      if (part < r.core.n_cases && r.core.cases[part])
+        cxp_cases_customer(r.core.cases[part], cu->id, cu->id_len, &cc);
+      cxp_churn_score sc;
+      cxp_churn_eval(&cf, cu, &pl, cc.open, cc.overdue, at, &sc);
+      scored *o = &s[ns++];
+      memcpy(o->x, sc.x, sizeof o->x);
+      o->p = sc.p;
+      o->label = e && e->after > 0;
+      /* A snapshot has no band history: the band is read with the plain
+       * thresholds (no hysteresis). */
+      cxp_churn_conf plain = cf;
+      plain.hysteresis = 0;
+      o->band = cxp_churn_band_next(CXP_CHURN_LOW, sc.p, &plain);
+      int top[CXP_CF__COUNT];
+      o->lead = cxp_churn_top(&sc, 1, top) ? top[0] : -1;
+      o->var = sc.value_at_risk;
+      bands[o->band]++;
+      pos_band[o->band] += o->label;
+      if (o->band == CXP_CHURN_HIGH && o->lead >= 0) lead_high[o->lead]++;
+      var_total += sc.value_at_risk;
+      p_sum += sc.p;
+    }
+  }
+  double *ps = malloc((ns ? ns : 1) * sizeof *ps);
+  unsigned char *ls = malloc(ns ? ns : 1);
+  if (ps == NULL || ls == NULL) abort();
+  long positives = 0;
+  for (size_t i = 0; i < ns; i++) {
+    ps[i] = s[i].p;
+    ls[i] = s[i].label;
+    positives += s[i].label;
+  }
+  double auc = cxp_churn_auc(ps, ls, ns);
+
+  char at_s[25];
+  cxp_time_format(at, at_s);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "at", at_s);
+  cJSON_AddNumberToObject(o, "horizon_days", horizon_days);
+  cJSON_AddNumberToObject(o, "events_before_at", (double)r.fed);
+  cJSON_AddNumberToObject(o, "customers", (double)ns);
+  cJSON_AddNumberToObject(o, "positives", (double)positives);
+  cJSON_AddNumberToObject(o, "negatives", (double)(ns - (size_t)positives));
+  if (isnan(auc)) cJSON_AddNullToObject(o, "auc");
+  else cJSON_AddNumberToObject(o, "auc", round(auc * 1e4) / 1e4);
+  if (bands[CXP_CHURN_HIGH])
+    cJSON_AddNumberToObject(o, "high_precision",
+                            round(1e4 * pos_band[CXP_CHURN_HIGH] / bands[CXP_CHURN_HIGH]) / 1e4);
+  else
+    cJSON_AddNullToObject(o, "high_precision");
+  if (positives)
+    cJSON_AddNumberToObject(o, "high_recall",
+                            round(1e4 * pos_band[CXP_CHURN_HIGH] / positives) / 1e4);
+  else
+    cJSON_AddNullToObject(o, "high_recall");
+  cJSON_AddNumberToObject(o, "base_rate", ns ? round(1e4 * positives / ns) / 1e4 : 0);
+  cJSON_AddNumberToObject(o, "mean_p", ns ? round(1e4 * p_sum / ns) / 1e4 : 0);
+  cJSON *jb = cJSON_AddObjectToObject(o, "bands");
+  cJSON *jp = cJSON_AddObjectToObject(o, "positives_by_band");
+  for (int b = 0; b < 3; b++) {
+    cJSON_AddNumberToObject(jb, cxp_churn_band_name(b), (double)bands[b]);
+    cJSON_AddNumberToObject(jp, cxp_churn_band_name(b), (double)pos_band[b]);
+  }
+  cJSON *jl = cJSON_AddObjectToObject(o, "high_leading_factor");
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    if (lead_high[f]) cJSON_AddNumberToObject(jl, cxp_churn_factor_name(f), (double)lead_high[f]);
+  cJSON_AddNumberToObject(o, "value_at_risk", round(var_total));
+  if (do_fit) {
+    double beta[1 + CXP_CF__COUNT];
+    cJSON *jf = cJSON_AddObjectToObject(o, "fit");
+    if (fit(s, ns, 1.0, beta) == 0) {
+      cJSON_AddNumberToObject(jf, "intercept", round(beta[0] * 1e3) / 1e3);
+      cJSON *jc = cJSON_AddObjectToObject(jf, "coefficients");
+      for (int f = 0; f < CXP_CF__COUNT; f++)
+        cJSON_AddNumberToObject(jc, cxp_churn_factor_name(f), round(beta[1 + f] * 1e3) / 1e3);
+      for (size_t i = 0; i < ns; i++) {
+        double z = beta[0];
+        for (int f = 0; f < CXP_CF__COUNT; f++) z += beta[1 + f] * s[i].x[f];
+        ps[i] = z;
+      }
+      cJSON_AddNumberToObject(jf, "auc_in_sample", round(cxp_churn_auc(ps, ls, ns) * 1e4) / 1e4);
+    } else {
+      cJSON_AddStringToObject(jf, "error", "singular: the history does not show every factor");
+    }
+  }
+  char *txt = cJSON_PrintUnformatted(o);
+  printf("%s\n", txt);
+  cJSON_free(txt);
+  cJSON_Delete(o);
+  free(ps);
+  free(ls);
+  free(s);
+  fflush(stdout);
+  if (ferror(stdout)) rc = 1;
+out:
+  cxp_core_close(&r.core);
+  cancels_free(&r.cx);
+  return rc;
+}

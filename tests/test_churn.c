@@ -1,0 +1,396 @@
+/* Churn risk (daemon/churn.c): hand-computed scores, contributions, bands
+ * with hysteresis, reasons, actions, the AUC, and scores through the core
+ * (silent customers ageing, shuffled input). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "churn.h"
+#include "core.h"
+#include "test.h"
+#include "timeutil.h"
+
+#define T0 1795392000000LL /* 2026-11-23T00:00:00Z */
+#define DAY 86400000LL
+
+/* A conf with every coefficient 0 but the ones a test sets. */
+static void bare_conf(cxp_churn_conf *cf) {
+  cxp_churn_conf_defaults(cf);
+  memset(cf->coef, 0, sizeof cf->coef);
+  cf->intercept = 0;
+}
+
+static void test_logistic(void) {
+  cxp_churn_conf cf;
+  cxp_churn_score s;
+  bare_conf(&cf);
+  cf.intercept = -1;
+  cf.coef[CXP_CF_ACTIVITY_DROP] = 2;
+  cf.coef[CXP_CF_DETRACTOR] = 1;
+  cf.coef[CXP_CF_PARTICIPATION] = -0.5;
+
+  /* logit = -1 + 2 x 0.5 + 1 x 1 - 0.5 x 2 = 0, so p = 1/2; contributions
+   * 1, 1, -1 sum to logit - intercept = 1. */
+  memset(&s, 0, sizeof s);
+  s.x[CXP_CF_ACTIVITY_DROP] = 0.5;
+  s.x[CXP_CF_DETRACTOR] = 1;
+  s.x[CXP_CF_PARTICIPATION] = 2;
+  s.value = 1000;
+  cxp_churn_model(&cf, &s);
+  CHECK_NEAR(s.logit, 0, 1e-12);
+  CHECK_NEAR(s.p, 0.5, 1e-12);
+  CHECK_NEAR(s.contrib[CXP_CF_ACTIVITY_DROP], 1, 1e-12);
+  CHECK_NEAR(s.contrib[CXP_CF_DETRACTOR], 1, 1e-12);
+  CHECK_NEAR(s.contrib[CXP_CF_PARTICIPATION], -1, 1e-12);
+  double sum = 0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) sum += s.contrib[f];
+  CHECK_NEAR(sum, s.logit - cf.intercept, 1e-12);
+  /* Value at risk = p x value = 500. */
+  CHECK_NEAR(s.value_at_risk, 500, 1e-9);
+
+  /* Nothing but the intercept: p = 1 / (1 + e) = 0.2689414213699951. */
+  memset(&s, 0, sizeof s);
+  cxp_churn_model(&cf, &s);
+  CHECK_NEAR(s.p, 0.2689414213699951, 1e-15);
+
+  /* intercept ln 3: p = 3 / 4. A huge logit either way stays in 0..1. */
+  cf.intercept = log(3);
+  cxp_churn_model(&cf, &s);
+  CHECK_NEAR(s.p, 0.75, 1e-15);
+  cf.intercept = -800;
+  cxp_churn_model(&cf, &s);
+  CHECK(s.p >= 0 && s.p < 1e-300);
+  cf.intercept = 800;
+  cxp_churn_model(&cf, &s);
+  CHECK_NEAR(s.p, 1, 0);
+
+  /* The defaults: recency 2 and low satisfaction 0.5 give
+   * logit = -2.9 + 0.2 x 2 + 1.3 x 0.5 = -1.85, p = 1/(1 + e^1.85) =
+   * 0.13587289700909427. */
+  cxp_churn_conf_defaults(&cf);
+  memset(&s, 0, sizeof s);
+  s.x[CXP_CF_RECENCY] = 2;
+  s.x[CXP_CF_LOW_SATISFACTION] = 0.5;
+  cxp_churn_model(&cf, &s);
+  CHECK_NEAR(s.logit, -1.85, 1e-12);
+  CHECK_NEAR(s.p, 0.13587289700909427, 1e-12);
+  sum = 0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) sum += s.contrib[f];
+  CHECK_NEAR(sum, s.logit - cf.intercept, 1e-12);
+
+  /* Reasons: positive contributions only, largest first: low satisfaction
+   * (0.65) before recency (0.4). */
+  cxp_alert_reason r[CXP_ALERT_MAX_REASONS];
+  int n = cxp_churn_reasons(&s, 3, r);
+  CHECK_INT(n, 2);
+  CHECK_STR(r[0].factor, "low_satisfaction");
+  CHECK_NEAR(r[0].value, 0.5, 1e-12);
+  CHECK_NEAR(r[0].contribution, 0.65, 1e-12);
+  CHECK_STR(r[1].factor, "recency");
+  CHECK_NEAR(r[1].contribution, 0.4, 1e-12);
+  /* k = 1 keeps the leader only; equal contributions keep factor order. */
+  CHECK_INT(cxp_churn_reasons(&s, 1, r), 1);
+  s.contrib[CXP_CF_DETRACTOR] = 0.65;
+  int idx[CXP_CF__COUNT];
+  CHECK_INT(cxp_churn_top(&s, 3, idx), 3);
+  CHECK_INT(idx[0], CXP_CF_DETRACTOR);
+  CHECK_INT(idx[1], CXP_CF_LOW_SATISFACTION);
+  CHECK_INT(idx[2], CXP_CF_RECENCY);
+}
+
+/* Alerts raised by a sequence of scores, starting from low. */
+static int alerts_of(const double *p, int n, const cxp_churn_conf *cf, int *final_band) {
+  int band = CXP_CHURN_LOW, alerts = 0;
+  for (int i = 0; i < n; i++) {
+    int next = cxp_churn_band_next(band, p[i], cf);
+    alerts += cxp_churn_should_alert(band, next);
+    band = next;
+  }
+  *final_band = band;
+  return alerts;
+}
+
+static void test_hysteresis(void) {
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf); /* 0.3, 0.6, margin 0.05 */
+  /* Up from low needs 0.35, up from medium 0.65; down from high needs under
+   * 0.55, from medium under 0.25. */
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_LOW, 0.34, &cf), CXP_CHURN_LOW);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_LOW, 0.35, &cf), CXP_CHURN_MEDIUM);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_LOW, 0.70, &cf), CXP_CHURN_HIGH);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_MEDIUM, 0.64, &cf), CXP_CHURN_MEDIUM);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_HIGH, 0.55, &cf), CXP_CHURN_HIGH);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_HIGH, 0.54, &cf), CXP_CHURN_MEDIUM);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_HIGH, 0.10, &cf), CXP_CHURN_LOW);
+  CHECK_INT(cxp_churn_band_next(CXP_CHURN_MEDIUM, 0.26, &cf), CXP_CHURN_MEDIUM);
+
+  /* A score wobbling around 0.6 after one rise to high: one alert (into
+   * high) with the margin, where plain thresholds alert on every rise. */
+  const double wob[] = {0.66, 0.56, 0.64, 0.57, 0.63, 0.56, 0.64, 0.58, 0.62, 0.59};
+  int band;
+  /* low -> high is one alert. */
+  CHECK_INT(alerts_of(wob, 10, &cf, &band), 1);
+  CHECK_INT(band, CXP_CHURN_HIGH);
+  cxp_churn_conf plain = cf;
+  plain.hysteresis = 0;
+  /* low -> high, then back under 0.6 four times and up again each time. */
+  CHECK_INT(alerts_of(wob, 10, &plain, &band), 5);
+  /* Around the medium boundary too. */
+  const double wob2[] = {0.36, 0.29, 0.31, 0.27, 0.33, 0.28, 0.32};
+  CHECK_INT(alerts_of(wob2, 7, &cf, &band), 1);
+  CHECK_INT(band, CXP_CHURN_MEDIUM);
+  CHECK_INT(alerts_of(wob2, 7, &plain, &band), 4);
+}
+
+static void test_conf(void) {
+  cxp_churn_conf cf;
+  char err[256];
+  cxp_churn_conf_defaults(&cf);
+  CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), 0);
+  cf.medium = 0.7;
+  CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "churn.bands.medium");
+  cxp_churn_conf_defaults(&cf);
+  cf.hysteresis = 0.2; /* half the medium band is 0.15 */
+  CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "churn.bands.hysteresis");
+  cxp_churn_conf_defaults(&cf);
+  cf.coef[CXP_CF_RECENCY] = NAN;
+  CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "churn.coefficients.recency");
+  cxp_churn_conf_defaults(&cf);
+  cf.top_k = 0;
+  CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "churn.reasons");
+
+  /* The default actions: (segment, factor), then (any, factor), then the
+   * fallback. */
+  cxp_churn_conf_defaults(&cf);
+  CHECK_STR(cxp_churn_actions(&cf, "gold", 4, CXP_CF_MONETARY_DROP),
+            "[\"account_manager_call\",\"tailored_plan_offer\"]");
+  CHECK_STR(cxp_churn_actions(&cf, "silver", 6, CXP_CF_MONETARY_DROP),
+            "[\"plan_review\",\"loyalty_discount\"]");
+  CHECK_STR(cxp_churn_actions(&cf, "gold", 4, -1), "[\"retention_call\"]");
+  CHECK_STR(cxp_churn_actions(&cf, NULL, 0, CXP_CF_HIGH_EFFORT),
+            "[\"assign_personal_agent\",\"simplify_process\"]");
+
+  /* A table from JSON: (gold, any) beats the fallback for gold, (any,
+   * recency) beats (gold, any). */
+  CHECK_INT(cxp_churn_conf_rules(&cf,
+                                 "[{\"segment\":\"gold\",\"actions\":[\"vip\"]},"
+                                 "{\"factor\":\"recency\",\"actions\":[\"call\"]},"
+                                 "{\"actions\":[\"mail\"]}]",
+                                 err, sizeof err),
+            0);
+  CHECK_INT(cf.n_rules, 3);
+  CHECK_STR(cxp_churn_actions(&cf, "gold", 4, CXP_CF_DETRACTOR), "[\"vip\"]");
+  CHECK_STR(cxp_churn_actions(&cf, "gold", 4, CXP_CF_RECENCY), "[\"call\"]");
+  CHECK_STR(cxp_churn_actions(&cf, "bronze", 6, CXP_CF_DETRACTOR), "[\"mail\"]");
+  CHECK_INT(cxp_churn_conf_rules(&cf, "[{\"segment\":\"gold\",\"actions\":[\"vip\"]}]", err,
+                                 sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "fallback");
+  CHECK_INT(cxp_churn_conf_rules(&cf, "[{\"factor\":\"mood\",\"actions\":[\"x\"]}]", err,
+                                 sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "churn.actions[0]: factor");
+  /* A rejected table leaves the one before. */
+  CHECK_INT(cf.n_rules, 3);
+  CHECK_INT(cxp_churn_factor_by_name("overdue_cases", 13), CXP_CF_OVERDUE_CASES);
+  CHECK_INT(cxp_churn_factor_by_name("overdue", 7), -1);
+}
+
+static void test_auc(void) {
+  /* Positives 0.35, 0.8, 0.4; negatives 0.1, 0.4. Pairs won: 0.35 beats
+   * 0.1 (1); 0.8 beats both (2); 0.4 beats 0.1 and ties 0.4 (1.5): 4.5 of
+   * 6 = 0.75. */
+  const double s[] = {0.1, 0.4, 0.35, 0.8, 0.4};
+  const unsigned char l[] = {0, 0, 1, 1, 1};
+  CHECK_NEAR(cxp_churn_auc(s, l, 5), 0.75, 1e-12);
+  /* Every score equal: one half. Perfect and reversed orders: 1 and 0. */
+  const double same[] = {0.3, 0.3, 0.3, 0.3};
+  const unsigned char l2[] = {1, 0, 1, 0};
+  CHECK_NEAR(cxp_churn_auc(same, l2, 4), 0.5, 1e-12);
+  const double up[] = {0.1, 0.2, 0.3, 0.4};
+  const unsigned char lo_hi[] = {0, 0, 1, 1}, hi_lo[] = {1, 1, 0, 0};
+  CHECK_NEAR(cxp_churn_auc(up, lo_hi, 4), 1, 1e-12);
+  CHECK_NEAR(cxp_churn_auc(up, hi_lo, 4), 0, 1e-12);
+  /* One class only: no AUC. */
+  CHECK(isnan(cxp_churn_auc(up, lo_hi, 2)));
+}
+
+/* ---- Through the core ---- */
+
+static void discard(void *o, cxp_stream s, const char *k, size_t kl, const char *v, size_t vl) {
+  (void)o, (void)s, (void)k, (void)kl, (void)v, (void)vl;
+}
+
+static void feed(cxp_core *c, int64_t off, const char *json) {
+  cxp_msg m;
+  memset(&m, 0, sizeof m);
+  m.partition = 0;
+  m.offset = off;
+  m.payload = json;
+  m.len = strlen(json);
+  /* Late for its windows (the shuffled run) still updates the customer. */
+  cxp_reason r = cxp_core_process(c, &m);
+  CHECK(r == CXP_OK || r == CXP_BAD_LATE);
+}
+
+static cxp_customer *customer(cxp_core *c, const char *id) {
+  return c->state.n_shards > 0 && c->state.shards[0]
+             ? cxp_shard_find(c->state.shards[0], id, strlen(id))
+             : NULL;
+}
+
+static double score_at(cxp_core *c, const cxp_pipeline *pl, const cxp_churn_conf *cf,
+                       const char *id, int64_t t, cxp_churn_score *s) {
+  cxp_customer *cu = customer(c, id);
+  CHECK(cu != NULL);
+  if (cu == NULL) return NAN;
+  cxp_case_customer cc;
+  memset(&cc, 0, sizeof cc);
+  if (c->n_cases > 0 && c->cases[0]) cxp_cases_customer(c->cases[0], id, strlen(id), &cc);
+  cxp_churn_eval(cf, cu, pl, cc.open, cc.overdue, t, s);
+  return s->p;
+}
+
+static void event(char *buf, size_t cap, int i, const char *cid, int64_t ts, const char *rest) {
+  char t[25];
+  cxp_time_format(ts, t);
+  snprintf(buf, cap, "{\"event_id\":\"e%d\",\"customer_id\":\"%s\",\"ts\":\"%s\",%s}", i, cid,
+           t, rest);
+}
+
+static void test_silent_customer(void) {
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf);
+  cxp_core core;
+  cxp_core_init(&core, &pl, discard, NULL);
+  /* A purchase every day for 60 days, then nothing. */
+  char buf[512];
+  for (int d = 0; d < 60; d++) {
+    event(buf, sizeof buf, d, "s1", T0 + d * DAY, "\"type\":\"purchase\",\"amount\":20");
+    feed(&core, d, buf);
+  }
+  int64_t last = T0 + 59 * DAY;
+  cxp_churn_score s;
+  double p0 = score_at(&core, &pl, &cf, "s1", last, &s);
+  /* Right after his last purchase nothing is wrong: only the intercept
+   * remains above zero... */
+  CHECK_NEAR(s.x[CXP_CF_RECENCY], 0, 1e-12);
+  CHECK_NEAR(s.x[CXP_CF_ACTIVITY_DROP], 0, 1e-12);
+  CHECK(p0 < 0.1);
+  /* ...and then, with no event at all, his risk rises as time passes. */
+  double prev = p0, prev_rec = 0;
+  const int days[] = {3, 7, 14, 30, 60, 120};
+  for (int i = 0; i < 6; i++) {
+    double p = score_at(&core, &pl, &cf, "s1", last + days[i] * DAY, &s);
+    CHECK(p > prev);
+    CHECK(s.x[CXP_CF_RECENCY] >= prev_rec);
+    prev = p;
+    prev_rec = s.x[CXP_CF_RECENCY];
+  }
+  /* 120 days silent: recency is capped at 4 (16 usual gaps), activity and
+   * spend have all but vanished from the short horizon. */
+  CHECK_NEAR(s.x[CXP_CF_RECENCY], 4, 1e-12);
+  CHECK(s.x[CXP_CF_ACTIVITY_DROP] > 0.9);
+  CHECK(s.x[CXP_CF_MONETARY_DROP] > 0.9);
+  CHECK(prev > 0.6);
+  /* The same customer scored at a time before his last event reads as at
+   * that event. */
+  double pb = score_at(&core, &pl, &cf, "s1", T0, &s);
+  CHECK_NEAR(pb, p0, 1e-15);
+  cxp_core_close(&core);
+}
+
+static void test_shuffled(void) {
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf);
+  const char *rest[] = {
+      "\"type\":\"purchase\",\"amount\":40",
+      "\"type\":\"usage\",\"count\":3",
+      "\"type\":\"survey.nps\",\"score\":5",
+      "\"type\":\"survey.csat\",\"score\":2",
+      "\"type\":\"survey.ces\",\"score\":2",
+      "\"type\":\"contact\",\"wait_s\":900,\"handle_s\":600,\"resolved\":false",
+      "\"type\":\"complaint\",\"case_id\":\"k1\",\"category\":\"promise\",\"severity\":2",
+      "\"type\":\"purchase\",\"amount\":10",
+      "\"type\":\"usage\"",
+      "\"type\":\"feedback\",\"kind\":\"review\"",
+      "\"type\":\"survey.nps\",\"score\":9",
+      "\"type\":\"purchase\",\"amount\":25",
+  };
+  enum { N = sizeof rest / sizeof rest[0] };
+  /* Events 5 days apart; the second run takes them in a fixed shuffle. */
+  const int order[N] = {7, 2, 11, 0, 5, 9, 3, 1, 10, 6, 4, 8};
+  double p[2];
+  cxp_churn_score s[2];
+  for (int run = 0; run < 2; run++) {
+    cxp_core core;
+    cxp_core_init(&core, &pl, discard, NULL);
+    char buf[512];
+    for (int k = 0; k < N; k++) {
+      int i = run ? order[k] : k;
+      event(buf, sizeof buf, i, "x1", T0 + i * 5 * DAY, rest[i]);
+      feed(&core, k, buf);
+    }
+    p[run] = score_at(&core, &pl, &cf, "x1", T0 + 70 * DAY, &s[run]);
+    cxp_core_close(&core);
+  }
+  /* Forward-decayed sums are order-free to the bit, so the score is too. */
+  CHECK(p[0] == p[1]);
+  for (int f = 0; f < CXP_CF__COUNT; f++) CHECK(s[0].x[f] == s[1].x[f]);
+  /* The latest NPS (day 50, a 9) is a promoter: no detractor factor. The
+   * complaint's case, never recovered, was abandoned long before day 70. */
+  CHECK_NEAR(s[0].x[CXP_CF_DETRACTOR], 0, 0);
+  CHECK_NEAR(s[0].x[CXP_CF_OPEN_CASES], 0, 0);
+  CHECK(s[0].x[CXP_CF_COMPLAINTS] > 0);
+  CHECK(s[0].x[CXP_CF_HIGH_EFFORT] > 0);
+  CHECK(s[0].x[CXP_CF_PARTICIPATION] > 0);
+  CHECK(p[0] > 0 && p[0] < 1);
+}
+
+static void test_value(void) {
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf);
+  cxp_core core;
+  cxp_core_init(&core, &pl, discard, NULL);
+  char buf[512];
+  /* One purchase of 100: the long-horizon sum read at that moment is 100,
+   * a rate of 100 ln2 / 90 per day, over 365 days: 100 x ln2 x 365 / 90 =
+   * 281.1067... */
+  event(buf, sizeof buf, 1, "v1", T0, "\"type\":\"purchase\",\"amount\":100");
+  feed(&core, 1, buf);
+  cxp_churn_score s;
+  score_at(&core, &pl, &cf, "v1", T0, &s);
+  CHECK_INT(s.value_from_profile, 0);
+  CHECK_NEAR(s.value, 100 * M_LN2 * 365 / 90, 0.01);
+  CHECK_NEAR(s.value_at_risk, s.p * s.value, 1e-9);
+  /* A profile's CLV wins. */
+  event(buf, sizeof buf, 2, "v1", T0 + 1000,
+        "\"type\":\"profile\",\"segment\":\"gold\",\"clv\":2500");
+  feed(&core, 2, buf);
+  score_at(&core, &pl, &cf, "v1", T0 + 1000, &s);
+  CHECK_INT(s.value_from_profile, 1);
+  CHECK_NEAR(s.value, 2500, 0);
+  cxp_core_close(&core);
+}
+
+int main(void) {
+  test_logistic();
+  test_hysteresis();
+  test_conf();
+  test_auc();
+  test_silent_customer();
+  test_shuffled();
+  test_value();
+  return TEST_REPORT();
+}
