@@ -218,7 +218,39 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
     cxp_jw_int(&j, "overdue", cc.overdue);
   }
   cxp_jw_end(&j);
-  cxp_jw_null(&j, "churn"); /* issue 5 */
+  if (c->pl->churn_enabled) {
+    /* Scored now, at the partition's clock: a silent customer's risk has
+     * grown since his last event. */
+    int open = 0, overdue = 0;
+    if (part < c->n_cases && c->cases[part]) {
+      cxp_case_customer cc;
+      cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
+      open = cc.open;
+      overdue = cc.overdue;
+    }
+    cxp_churn_score sc;
+    cxp_churn_eval(&c->churn, cu, c->pl, open, overdue, c->clock_ms, &sc);
+    cxp_alert_reason rs[CXP_ALERT_MAX_REASONS];
+    int nr = cxp_churn_reasons(&sc, c->churn.top_k, rs);
+    cxp_jw_obj(&j, "churn");
+    cxp_jw_num(&j, "p", sc.p);
+    cxp_jw_cstr(&j, "band", cxp_churn_band_name(cxp_churn_band_next(cu->churn_band, sc.p,
+                                                                    &c->churn)));
+    cxp_jw_num(&j, "value", sc.value);
+    cxp_jw_num(&j, "value_at_risk", sc.value_at_risk);
+    cxp_jw_arr(&j, "reasons");
+    for (int i = 0; i < nr; i++) {
+      cxp_jw_obj(&j, NULL);
+      cxp_jw_cstr(&j, "factor", rs[i].factor);
+      cxp_jw_num(&j, "value", rs[i].value);
+      cxp_jw_num(&j, "contribution", rs[i].contribution);
+      cxp_jw_end(&j);
+    }
+    cxp_jw_end(&j);
+    cxp_jw_end(&j);
+  } else {
+    cxp_jw_null(&j, "churn");
+  }
   cxp_jw_end(&j);
   res->content_type = "application/json";
 }

@@ -75,6 +75,7 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
   }
   if (a->anomaly_json) cxp_jw_raw(&w, "anomaly", a->anomaly_json);
   if (a->agent_json) cxp_jw_raw(&w, "agent", a->agent_json);
+  if (a->churn_json) cxp_jw_raw(&w, "churn", a->churn_json);
   cxp_jw_cstr(&w, "pipeline", pipeline);
   cxp_jw_cstr(&w, "schema", CXP_ALERT_SCHEMA);
   cxp_jw_end(&w);

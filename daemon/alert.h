@@ -36,6 +36,7 @@ typedef struct cxp_alert {
   const char *overdue_step; /* with escalation_level */
   const char *anomaly_json; /* segment.anomaly: a rendered JSON object */
   const char *agent_json;   /* agent.flag: a rendered JSON object */
+  const char *churn_json;   /* churn.risk: a rendered JSON object */
 } cxp_alert;
 
 const char *cxp_alert_type_name(cxp_alert_type t);

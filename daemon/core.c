@@ -38,6 +38,10 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   cxp_buf_reserve(&c->out, 4096);
   cxp_buf_init(&c->key);
   c->n_inputs = 1;
+  char cerr[256];
+  /* The loader validated the churn settings: defaults only if a caller
+   * hands the core a pipeline it filled by hand, wrongly. */
+  if (cxp_pipeline_churn(pl, &c->churn, cerr, sizeof cerr) != 0) cxp_churn_conf_defaults(&c->churn);
   if (pl->rec_enabled) {
     char err[256];
     c->solutions = cxp_pipeline_solutions(pl, err, sizeof err);
@@ -526,7 +530,8 @@ static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_eve
   cxp_cases *cs = cases_of(c, part);
   *opened = -1;
   if (cs == NULL) return CXP_OK;
-  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, -1, m->offset};
+  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
+                      m->offset};
   cxp_event quiet;
   if (ev->type == CXP_EV_NPS && ev->score <= 6 && !cu->consent) {
     /* The closed loop is outreach: without consent there is no one to call
@@ -555,6 +560,9 @@ static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_eve
 
 int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
   int refused = 0;
+  char err[256];
+  cxp_churn_conf cf;
+  if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = cf;
   cxp_cases_conf conf = c->pl->cases;
   conf.solutions = lib;
   for (int32_t i = 0; i < c->n_cases; i++)
@@ -1041,6 +1049,44 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   return CXP_OK;
 }
 
+/* Churn risk (issue 5): the customer's score after this event; the band
+ * moves with hysteresis, and entering a higher band raises churn.risk
+ * (cooldown and consent as every outreach alert). Returns the new band. */
+static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
+                      int32_t part) {
+  const cxp_pipeline *p = c->pl;
+  int open = 0, overdue = 0;
+  if (part >= 0 && part < c->n_cases && c->cases[part]) {
+    cxp_case_customer cc;
+    cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
+    open = cc.open;
+    overdue = cc.overdue;
+  }
+  cxp_churn_score sc;
+  cxp_churn_eval(&c->churn, cu, p, open, overdue, ev->ts_ms, &sc);
+  int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
+  cu->churn_band = (uint8_t)next;
+  cxp_alert a;
+  if (!cxp_churn_should_alert(prev, next) ||
+      !alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
+    return next;
+  a.priority = next == CXP_CHURN_HIGH ? 2 : 3;
+  a.n_reasons = cxp_churn_reasons(&sc, c->churn.top_k, a.reasons);
+  int lead = -1;
+  if (a.n_reasons > 0) lead = cxp_churn_factor_by_name(a.reasons[0].factor, strlen(a.reasons[0].factor));
+  a.actions_json =
+      cxp_churn_actions(&c->churn, a.segment.p, a.segment.p ? a.segment.n : 0, lead);
+  char body[256];
+  snprintf(body, sizeof body,
+           "{\"p\":%.4f,\"band\":\"%s\",\"previous_band\":\"%s\",\"value\":%.2f,"
+           "\"value_at_risk\":%.2f,\"value_from_profile\":%s}",
+           sc.p, cxp_churn_band_name(next), cxp_churn_band_name(prev), sc.value,
+           sc.value_at_risk, sc.value_from_profile ? "true" : "false");
+  a.churn_json = body;
+  alert_emit(c, cu, &a);
+  return next;
+}
+
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_event ev;
   char detail[256];
@@ -1104,10 +1150,11 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   int opened;
   cxp_reason case_bad =
       apply_cases(c, cu, &sev, m, sh->partition, detail, sizeof detail, &opened);
+  int band = c->pl->churn_enabled ? churn_risk(c, cu, &sev, m, sh->partition) : -1;
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {-1, opened, -1, first_mask, NAN, post};
+    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post};
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {

@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "cases.h"
+#include "churn.h"
 #include "event.h"
 #include "jsonw.h"
 #include "merge.h"
@@ -95,6 +96,7 @@ typedef struct cxp_core {
   struct parked_copy *parked;
   uint32_t parked_cap, parked_next;
   cxp_cases_stats cases_retired; /* counters of the cases of partitions given up */
+  cxp_churn_conf churn;          /* from the pipeline's churn.* (cxp_pipeline_churn) */
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
    * core emits, for segment.anomaly. */

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include "churn.h"
 #include "jsonw.h"
 
 #include <cjson/cJSON.h>
@@ -109,6 +110,46 @@ const cxp_setting cxp_pipeline_table[] = {
     {"kano.must_be", CXP_T_LIST, "[]", 0, 64, OFF(kano_must_be),
      "Attributes the pipeline classes as must-be: a complaint about one is at least "
      "major (severity 2), as is one marked kano: must_be."},
+    {"churn.enabled", CXP_T_BOOL, "true", 0, 1, OFF(churn_enabled),
+     "Score every customer's churn risk on each of his events; raise churn.risk when he "
+     "enters a higher band."},
+    {"churn.intercept", CXP_T_DOUBLE, "-2.9", -100, 100, OFF(churn_intercept),
+     "The logistic model's intercept (eval-churn --fit prints a fitted model)."},
+    {"churn.coefficients.activity_drop", CXP_T_DOUBLE, "1.4", -100, 100, OFF(churn_coef[0]),
+     "Coefficient of activity_drop: 1 - short-horizon activity rate / long-horizon rate (0..1)."},
+    {"churn.coefficients.recency", CXP_T_DOUBLE, "0.2", -100, 100, OFF(churn_coef[1]),
+     "Coefficient of recency: log2(days since the last activity / the customer's usual gap) (0..4)."},
+    {"churn.coefficients.monetary_drop", CXP_T_DOUBLE, "1.6", -100, 100, OFF(churn_coef[2]),
+     "Coefficient of monetary_drop: 1 - short-horizon spend rate / long-horizon rate (0..1)."},
+    {"churn.coefficients.complaints", CXP_T_DOUBLE, "0.1", -100, 100, OFF(churn_coef[3]),
+     "Coefficient of complaints: decayed complaints (capped at 3)."},
+    {"churn.coefficients.open_cases", CXP_T_DOUBLE, "0.1", -100, 100, OFF(churn_coef[4]),
+     "Coefficient of open_cases: open recovery cases (capped at 3)."},
+    {"churn.coefficients.overdue_cases", CXP_T_DOUBLE, "0.4", -100, 100, OFF(churn_coef[5]),
+     "Coefficient of overdue_cases: open cases with a breached step (capped at 3)."},
+    {"churn.coefficients.detractor", CXP_T_DOUBLE, "0.8", -100, 100, OFF(churn_coef[6]),
+     "Coefficient of detractor: 1 when his latest NPS answer was 0-6."},
+    {"churn.coefficients.low_satisfaction", CXP_T_DOUBLE, "1.3", -100, 100, OFF(churn_coef[7]),
+     "Coefficient of low_satisfaction: (50 - satisfaction index) / 50 when under 50."},
+    {"churn.coefficients.high_effort", CXP_T_DOUBLE, "1.3", -100, 100, OFF(churn_coef[8]),
+     "Coefficient of high_effort: (4.5 - CES) / 3, clipped to 0..1."},
+    {"churn.coefficients.value_below_cost", CXP_T_DOUBLE, "0.8", -100, 100, OFF(churn_coef[9]),
+     "Coefficient of value_below_cost: 1 - delivered value / cost when under 1."},
+    {"churn.coefficients.participation", CXP_T_DOUBLE, "-0.1", -100, 100, OFF(churn_coef[10]),
+     "Coefficient of participation: log2(1 + decayed feedback and referrals) (protective)."},
+    {"churn.bands.medium", CXP_T_DOUBLE, "0.3", 0.01, 0.98, OFF(churn_medium),
+     "Probability from which a customer is in the medium band."},
+    {"churn.bands.high", CXP_T_DOUBLE, "0.6", 0.02, 0.99, OFF(churn_high),
+     "Probability from which a customer is in the high band."},
+    {"churn.bands.hysteresis", CXP_T_DOUBLE, "0.05", 0, 0.2, OFF(churn_hysteresis),
+     "How far past a boundary a score must fall to leave a band: a score wobbling around "
+     "it raises one alert, not many."},
+    {"churn.reasons", CXP_T_INT, "3", 1, 8, OFF(churn_reasons),
+     "Contributing factors named in a churn.risk alert, largest first."},
+    {"churn.value.horizon_days", CXP_T_DOUBLE, "365", 1, 3650, OFF(churn_value_horizon_days),
+     "Without a profile clv, a customer's value is his long-horizon spend rate over this."},
+    {"churn.value.per_activity", CXP_T_DOUBLE, "0", 0, 1e6, OFF(churn_value_per_activity),
+     "Worth of one usage, added to that value (0: spend only)."},
     {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
      "Compute segment indicators in tumbling event-time windows."},
     {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,
@@ -232,6 +273,21 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   return cxp_cases_conf_check(c, err, errlen);
 }
 
+int cxp_pipeline_churn(const cxp_pipeline *p, cxp_churn_conf *cf, char *err, size_t errlen) {
+  cxp_churn_conf_defaults(cf);
+  cf->intercept = p->churn_intercept;
+  for (int f = 0; f < CXP_CF__COUNT && f < 11; f++) cf->coef[f] = p->churn_coef[f];
+  cf->medium = p->churn_medium;
+  cf->high = p->churn_high;
+  cf->hysteresis = p->churn_hysteresis;
+  cf->top_k = (int)p->churn_reasons;
+  cf->clv_horizon_days = p->churn_value_horizon_days;
+  cf->value_per_activity = p->churn_value_per_activity;
+  if (p->churn_actions[0] && cxp_churn_conf_rules(cf, p->churn_actions, err, errlen) != 0)
+    return -1;
+  return cxp_churn_conf_check(cf, err, errlen);
+}
+
 cxp_solutions *cxp_pipeline_solutions(const cxp_pipeline *p, char *err, size_t errlen) {
   if (p->rec_solutions[0] == '\0') return cxp_solutions_create_default();
   cJSON *a = cJSON_Parse(p->rec_solutions);
@@ -321,6 +377,25 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   cxp_pipeline_defaults(p);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
+  /* churn.actions, like recovery.solutions below: an array of objects, kept
+   * as text and checked by its own module. */
+  cJSON *chn = cJSON_GetObjectItemCaseSensitive(root, "churn");
+  cJSON *acts = cJSON_IsObject(chn) ? cJSON_DetachItemFromObjectCaseSensitive(chn, "actions")
+                                    : NULL;
+  if (acts) {
+    char *text = cJSON_PrintUnformatted(acts);
+    size_t n = text ? strlen(text) : 0;
+    cJSON_Delete(acts);
+    if (text == NULL || n >= sizeof p->churn_actions) {
+      snprintf(err, errlen, "%s: key 'churn.actions': more than %zu bytes", path,
+               sizeof p->churn_actions - 1);
+      free(text);
+      cJSON_Delete(root);
+      return -1;
+    }
+    memcpy(p->churn_actions, text, n + 1);
+    free(text);
+  }
   /* recovery.solutions is an array of objects: kept as text, checked below. */
   cJSON *rec = cJSON_GetObjectItemCaseSensitive(root, "recovery");
   cJSON *sol = cJSON_IsObject(rec) ? cJSON_DetachItemFromObjectCaseSensitive(rec, "solutions")
@@ -354,6 +429,11 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
   char why[400];
   if (cxp_pipeline_windows(p, why, sizeof why) != 0 ||
       cxp_pipeline_cases(p, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: %s", path, why);
+    return -1;
+  }
+  cxp_churn_conf cf;
+  if (cxp_pipeline_churn(p, &cf, why, sizeof why) != 0) {
     snprintf(err, errlen, "%s: %s", path, why);
     return -1;
   }
@@ -435,6 +515,10 @@ int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, cxp_buf *c
       add_name(changed, s->name);
       n++;
     }
+  }
+  if (strcmp(tmp.churn_actions, live->churn_actions) != 0) {
+    add_name(changed, "churn.actions");
+    n++;
   }
   if (strcmp(tmp.rec_solutions, live->rec_solutions) != 0) {
     add_name(changed, "recovery.solutions");

@@ -66,6 +66,12 @@ typedef struct cxp_pipeline {
    * array of objects, which the settings table cannot hold, so the loader
    * takes it out of the file and validates it itself. */
   char rec_solutions[16384];
+  int churn_enabled;
+  double churn_intercept, churn_coef[11];
+  double churn_medium, churn_high, churn_hysteresis;
+  long long churn_reasons;
+  double churn_value_horizon_days, churn_value_per_activity;
+  char churn_actions[8192]; /* churn.actions as compact JSON; "" = built-in */
   /* Derived when loaded. */
   double short_half_life_ms, long_half_life_ms;
   double half_life_ms;
@@ -89,6 +95,10 @@ int cxp_duration_parse(const char *s, long long *ms);
  * naming the setting in err. */
 int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen);
 
+/* Fills cf from the churn.* settings: 0, or -1 with a sentence. */
+struct cxp_churn_conf;
+int cxp_pipeline_churn(const cxp_pipeline *p, struct cxp_churn_conf *cf, char *err,
+                       size_t errlen);
 /* Fills p->cases from the recovery.* settings: 0, or -1 with a sentence. */
 int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen);
 /* The solution library of p (the default when the file has none); NULL with

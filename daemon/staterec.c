@@ -57,6 +57,7 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg) {
   put_u8(b, cu->consent);
   put_u8(b, cu->cohort);
   put_u8(b, cu->post_pending);
+  put_u8(b, cu->churn_band);
 }
 
 typedef struct rd {
@@ -166,10 +167,12 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   t->consent = (uint8_t)get_u8(&r);
   t->cohort = (uint8_t)get_u8(&r);
   t->post_pending = (uint8_t)get_u8(&r);
+  t->churn_band = (uint8_t)get_u8(&r);
   if (r.bad == 2) FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
   if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
   if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
-  if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3 || t->post_pending > 1)
+  if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3 || t->post_pending > 1 ||
+      t->churn_band > 2)
     FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
   cxp_customer *cu = cxp_shard_get(s, sh, (const char *)id, il);
   if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);

@@ -588,7 +588,9 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
       break;
     default: break;
   }
-  if (c->band >= 0) a->churn[c->band]++;
+  /* Band counts are of customers: each counted at his first event in the
+   * window, in the band he is in after it. */
+  if (c->band >= 0 && (c->first_mask & (1u << li))) a->churn[c->band]++;
 }
 
 /* The windows of time ts: starts[] per length; 1 when any of them has
@@ -683,7 +685,8 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
 
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
-  cxp_window_ctx ctx = {churn_band, -1, -1, 0, NAN, 0};
+  /* Without the caller's knowledge, every event is its customer's first. */
+  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0};
   return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
 }
 

@@ -180,7 +180,7 @@ for kind, text in sections.items():
             if prefix == "" and k in ("$schema", "description", "kafka"):
                 continue
             # An array of objects the loader validates itself (cases.c).
-            if prefix + k == "recovery.solutions":
+            if prefix + k in ("recovery.solutions", "churn.actions"):
                 continue
             if v.get("type") == "object":
                 yield from leaves(v, prefix + k + ".")
@@ -270,6 +270,18 @@ for kind, text in parts.items():
                 if value == hi:
                     continue
                 extra = {"backpressure": {"high": int(1e7)}}
+            # Churn bands: 0 < medium < high < 1, the hysteresis under half the
+            # medium band and under the distance to 0 and 1: the other two are
+            # set to fit the value tried.
+            if name.startswith("churn.bands.") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if name.endswith("medium"):
+                    extra = {"churn": {"bands": {"high": min(0.99, value + 0.5), "hysteresis": 0}}}
+                elif name.endswith("high"):
+                    extra = {"churn": {"bands": {"medium": max(0.005, value / 2), "hysteresis": 0}}}
+                else:
+                    extra = {"churn": {"bands": {"medium": 0.45, "high": 0.55 + 2 * max(value, 0)}}}
+                    if lo <= value <= hi and 0.55 + 2 * value >= 1 - value:
+                        continue
             # Escalation rises: level1 < level2 < level3 < abandon_factor. The
             # others are set around the value tried (halving below it,
             # doubling above); an extreme no such order fits is skipped.

@@ -384,6 +384,65 @@ static void test_value(void) {
   cxp_core_close(&core);
 }
 
+/* churn.risk through the core. CES 1 alone gives a satisfaction index of 0
+ * (the CES part (1-1)/6 x 100) and the highest effort ((4.5-1)/3 clipped to
+ * 1): logit = -2.9 + 1.3 + 1.3 = -0.3, p = 1/(1+e^0.3) = 0.4256: medium,
+ * entered from low: one alert, P3. NPS 0 then adds the detractor's 0.8:
+ * logit 0.5, p 0.6225, the high band; its alert falls in the 24 h cooldown
+ * of the first (counted), but the band moves. A second detractor answer
+ * keeps him high: nothing more. */
+typedef struct sink {
+  int alerts;
+  char last[4096];
+} sink;
+
+static void on_emit(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
+                    size_t vlen) {
+  (void)key, (void)klen;
+  sink *k = opaque;
+  if (st != CXP_STREAM_ALERTS || strstr(v, "\"churn.risk\"") == NULL) return;
+  k->alerts++;
+  snprintf(k->last, sizeof k->last, "%.*s", (int)vlen, v);
+}
+
+static void test_core_churn_alert(void) {
+  static sink k;
+  memset(&k, 0, sizeof k);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.win_enabled = pl.rec_enabled = pl.drop_enabled = pl.sq_enabled = 0;
+  pl.closed_loop_enabled = 0;
+  cxp_core core;
+  cxp_core_init(&core, &pl, on_emit, &k);
+  const char *evs[] = {
+      "{\"event_id\":\"a1\",\"type\":\"survey.ces\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":1,\"segment\":\"silver\"}",
+      "{\"event_id\":\"a2\",\"type\":\"survey.nps\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T07:00:01Z\",\"score\":0}",
+      "{\"event_id\":\"a3\",\"type\":\"survey.nps\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T07:00:02Z\",\"score\":0}"};
+  for (int i = 0; i < 3; i++) {
+    cxp_msg m = {NULL, 0, i + 1, evs[i], strlen(evs[i]), NULL, 0, 0, 0, 0};
+    CHECK_INT(cxp_core_process(&core, &m), CXP_OK);
+    if (i == 0) {
+      CHECK_INT(k.alerts, 1);
+      CHECK(strstr(k.last, "\"priority\":\"P3\"") != NULL);
+      CHECK(strstr(k.last, "\"p\":0.4256,\"band\":\"medium\",\"previous_band\":\"low\"") !=
+            NULL);
+      CHECK(strstr(k.last, "\"factor\":\"low_satisfaction\",\"value\":1,\"contribution\":1.3") !=
+            NULL);
+      CHECK(strstr(k.last, "\"factor\":\"high_effort\",\"value\":1,\"contribution\":1.3") != NULL);
+      CHECK(strstr(k.last, "\"event_id\":\"a1\"") != NULL);
+      CHECK(strstr(k.last, "\"actions\":[\"retention_call\"") != NULL);
+    }
+  }
+  CHECK_INT(k.alerts, 1);
+  CHECK_INT(core.n.suppressed_cooldown, 1);
+  const cxp_customer *c1 = cxp_shard_find(core.state.shards[0], "c1", 2);
+  CHECK(c1 != NULL && c1->churn_band == CXP_CHURN_HIGH);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_logistic();
   test_hysteresis();
@@ -392,5 +451,6 @@ int main(void) {
   test_silent_customer();
   test_shuffled();
   test_value();
+  test_core_churn_alert();
   return TEST_REPORT();
 }

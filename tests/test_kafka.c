@@ -319,6 +319,7 @@ static void phase_known_mix(cxp_mock *m) {
    * recovery deadlines. */
   p.win_enabled = 0;
   p.rec_enabled = 0;
+  p.churn_enabled = 0;
   run r;
   memset(&r, 0, sizeof r);
   /* Hand count: c1 (2: P2), c2 (5, gold: P3 lifted to P2), c5 (3: P2; 4 an
@@ -393,6 +394,7 @@ static void phase_backpressure(cxp_mock *m) {
   base_config(&c, &p, bs, "b");
   p.win_enabled = 0;
   p.rec_enabled = 0;
+  p.churn_enabled = 0;
   /* Every event is a detractor: 20000 alerts through a producer that holds
    * 2000 messages at most, paused at 1000 queued. */
   c.backpressure_high = 1000;

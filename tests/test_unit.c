@@ -39,6 +39,7 @@ static void core_pipeline(cxp_pipeline *p) {
   cxp_pipeline_defaults(p);
   p->win_enabled = 0;
   p->rec_enabled = 0; /* test_cases.c and the recovery tests below have those */
+  p->churn_enabled = 0; /* test_churn.c has those */
 }
 
 static cxp_pipeline TP;
