@@ -158,6 +158,7 @@ static void usage(FILE *f) {
       "  --event-rate R  events per second of event time (default: the generator's 50);\n"
       "                  sets how many events a window holds, hence partials per event\n"
       "  --no-windows    segment windows off (windows.enabled false), to see their cost\n"
+      "  --no-churn      churn scoring off (churn.enabled false), to see its cost per event\n"
       "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
       "Pin it: taskset -c 0 bench_core\n",
       f);
@@ -182,13 +183,14 @@ int main(int argc, char **argv) {
                                        {"batch", required_argument, NULL, 'b'},
                                        {"event-rate", required_argument, NULL, 'r'},
                                        {"no-windows", no_argument, NULL, 'W'},
+                                       {"no-churn", no_argument, NULL, 'C'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, no_windows = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
+  int decode_only = 0, no_windows = 0, no_churn = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
   double rate = 0;
-  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:Wh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCh", opts, NULL)) != -1) {
     switch (ch) {
       case 'n':
         if (parse_u64(optarg, &n_events) || n_events == 0)
@@ -217,6 +219,9 @@ int main(int argc, char **argv) {
       case 'W':
         no_windows = 1;
         break;
+      case 'C':
+        no_churn = 1;
+        break;
       case 'D':
         dump_path = optarg;
         break;
@@ -240,6 +245,7 @@ int main(int argc, char **argv) {
   else if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err))
     die(err);
   if (no_windows) pl.win_enabled = 0;
+  if (no_churn) pl.churn_enabled = 0;
 
   traffic t = {0};
   double g0 = now_s(CLOCK_MONOTONIC);
