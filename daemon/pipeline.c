@@ -373,46 +373,39 @@ int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen) {
   return 0;
 }
 
+/* Detaches root.section.key, when there, and keeps it as compact JSON in
+ * out. 0, or -1 with a sentence when it does not fit. */
+static int take_text(cJSON *root, const char *section, const char *key, char *out, size_t cap,
+                     const char *path, char *err, size_t errlen) {
+  cJSON *sec = cJSON_GetObjectItemCaseSensitive(root, section);
+  cJSON *v = cJSON_IsObject(sec) ? cJSON_DetachItemFromObjectCaseSensitive(sec, key) : NULL;
+  if (v == NULL) return 0;
+  char *text = cJSON_PrintUnformatted(v);
+  size_t n = text ? strlen(text) : 0;
+  cJSON_Delete(v);
+  if (text == NULL || n >= cap) {
+    snprintf(err, errlen, "%s: key '%s.%s': more than %zu bytes", path, section, key, cap - 1);
+    free(text);
+    return -1;
+  }
+  memcpy(out, text, n + 1);
+  free(text);
+  return 0;
+}
+
 int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen) {
   cxp_pipeline_defaults(p);
   cJSON *root = cxp_json_load(path, err, errlen);
   if (root == NULL) return -1;
-  /* churn.actions, like recovery.solutions below: an array of objects, kept
-   * as text and checked by its own module. */
-  cJSON *chn = cJSON_GetObjectItemCaseSensitive(root, "churn");
-  cJSON *acts = cJSON_IsObject(chn) ? cJSON_DetachItemFromObjectCaseSensitive(chn, "actions")
-                                    : NULL;
-  if (acts) {
-    char *text = cJSON_PrintUnformatted(acts);
-    size_t n = text ? strlen(text) : 0;
-    cJSON_Delete(acts);
-    if (text == NULL || n >= sizeof p->churn_actions) {
-      snprintf(err, errlen, "%s: key 'churn.actions': more than %zu bytes", path,
-               sizeof p->churn_actions - 1);
-      free(text);
-      cJSON_Delete(root);
-      return -1;
-    }
-    memcpy(p->churn_actions, text, n + 1);
-    free(text);
-  }
-  /* recovery.solutions is an array of objects: kept as text, checked below. */
-  cJSON *rec = cJSON_GetObjectItemCaseSensitive(root, "recovery");
-  cJSON *sol = cJSON_IsObject(rec) ? cJSON_DetachItemFromObjectCaseSensitive(rec, "solutions")
-                                   : NULL;
-  if (sol) {
-    char *text = cJSON_PrintUnformatted(sol);
-    size_t n = text ? strlen(text) : 0;
-    cJSON_Delete(sol);
-    if (text == NULL || n >= sizeof p->rec_solutions) {
-      snprintf(err, errlen, "%s: key 'recovery.solutions': more than %zu bytes", path,
-               sizeof p->rec_solutions - 1);
-      free(text);
-      cJSON_Delete(root);
-      return -1;
-    }
-    memcpy(p->rec_solutions, text, n + 1);
-    free(text);
+  /* churn.actions and recovery.solutions are arrays of objects, which the
+   * settings table cannot hold: taken out of the file as text, and checked
+   * by their own modules below. */
+  if (take_text(root, "churn", "actions", p->churn_actions, sizeof p->churn_actions, path, err,
+                errlen) != 0 ||
+      take_text(root, "recovery", "solutions", p->rec_solutions, sizeof p->rec_solutions, path,
+                err, errlen) != 0) {
+    cJSON_Delete(root);
+    return -1;
   }
   int rc = cxp_settings_apply(cxp_pipeline_table, p, root, path, NULL, NULL, err, errlen);
   cJSON_Delete(root);
