@@ -317,6 +317,7 @@ static void on_case_opened(void *opaque, const cxp_case_opened *o) {
   const cxp_case_info *ci = o->c;
   cxp_customer *cu = case_customer(c, ci);
   if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
+  if (cu && cu->open_cases < 255) cu->open_cases++;
   /* A detractor's case is announced by recovery.closed_loop already. */
   if (ci->kind == CXP_CASE_DETRACTOR) return;
   cxp_alert a;
@@ -416,9 +417,10 @@ static cxp_windows *windows_of(cxp_core *c, int32_t part);
 /* A case's outcome counts in the windows of its closing time. */
 static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   cxp_core *c = opaque;
+  cxp_customer *cu = case_customer(c, o->c);
+  if (cu && cu->open_cases > 0 && cu->open_cases < 255) cu->open_cases--;
   /* Evicted to stay under the cap: it says nothing about the recovery. */
   if (o->end == CXP_CASE_END_EVICTED) return;
-  cxp_customer *cu = case_customer(c, o->c);
   if (cu) cu->cohort = o->well ? 1 : 2;
   cxp_windows *w = windows_of(c, c->cur_part);
   if (w == NULL) return;
@@ -1056,7 +1058,8 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
                       int32_t part) {
   const cxp_pipeline *p = c->pl;
   int open = 0, overdue = 0;
-  if (part >= 0 && part < c->n_cases && c->cases[part]) {
+  /* Only a customer with a case open is worth a look-up in the cases. */
+  if (cu->open_cases && part >= 0 && part < c->n_cases && c->cases[part]) {
     cxp_case_customer cc;
     cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
     open = cc.open;

@@ -58,6 +58,7 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg) {
   put_u8(b, cu->cohort);
   put_u8(b, cu->post_pending);
   put_u8(b, cu->churn_band);
+  put_u8(b, cu->open_cases);
 }
 
 typedef struct rd {
@@ -168,6 +169,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   t->cohort = (uint8_t)get_u8(&r);
   t->post_pending = (uint8_t)get_u8(&r);
   t->churn_band = (uint8_t)get_u8(&r);
+  t->open_cases = (uint8_t)get_u8(&r);
   if (r.bad == 2) FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
   if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
   if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);

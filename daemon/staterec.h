@@ -13,7 +13,7 @@
  *   u8 n, then n x v alert stamps    (by alert type)
  *   v responses; u8 n, then n x u8 per-dimension responses
  *   u8 nps_last_score + 1; u8 consent; u8 cohort; u8 post-recovery pending;
- *   u8 churn band
+ *   u8 churn band; u8 open cases
  * Counts travel with the arrays: a record written when there were fewer
  * sums or alert types reads into today's struct with the rest zero; more
  * than today's is refused (a newer writer). The record carries the input
