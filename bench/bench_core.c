@@ -307,13 +307,13 @@ int main(int argc, char **argv) {
           const char *np = t.block + nx->off;
           cxp_msg nm = {pl.topic_input, nx->partition, nx->offset, np, nx->len, np + nx->len,
                         nx->key_len, 0, 0, 1};
-          cxp_core_prefetch(&core, &nm);
+          cxp_core_prefetch(&core, &nm, 0);
           if (j + 2 < end) {
             const bev *fx = &t.ev[j + 2];
             const char *fp = t.block + fx->off;
             cxp_msg fm = {pl.topic_input, fx->partition, fx->offset, fp, fx->len,
                           fp + fx->len, fx->key_len, 0, 0, 1};
-            cxp_core_prefetch_far(&core, &fm);
+            cxp_core_prefetch(&core, &fm, 1);
           }
         }
         if (cxp_core_process(&core, &m) == CXP_OK)

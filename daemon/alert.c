@@ -73,9 +73,7 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
     cxp_jw_cstr(&w, "step", a->overdue_step ? a->overdue_step : "");
     cxp_jw_end(&w);
   }
-  if (a->anomaly_json) cxp_jw_raw(&w, "anomaly", a->anomaly_json);
-  if (a->agent_json) cxp_jw_raw(&w, "agent", a->agent_json);
-  if (a->churn_json) cxp_jw_raw(&w, "churn", a->churn_json);
+  if (a->detail_key && a->detail_json) cxp_jw_raw(&w, a->detail_key, a->detail_json);
   cxp_jw_cstr(&w, "pipeline", pipeline);
   cxp_jw_cstr(&w, "schema", CXP_ALERT_SCHEMA);
   cxp_jw_end(&w);

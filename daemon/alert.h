@@ -34,9 +34,9 @@ typedef struct cxp_alert {
   const char *compensation; /* compensation band of the solution library */
   int escalation_level;     /* 1..3 for recovery.sla_breached; 0: none */
   const char *overdue_step; /* with escalation_level */
-  const char *anomaly_json; /* segment.anomaly: a rendered JSON object */
-  const char *agent_json;   /* agent.flag: a rendered JSON object */
-  const char *churn_json;   /* churn.risk: a rendered JSON object */
+  /* The type's own object, rendered: "anomaly" (segment.anomaly), "agent"
+   * (agent.flag), "churn" (churn.risk). */
+  const char *detail_key, *detail_json;
 } cxp_alert;
 
 const char *cxp_alert_type_name(cxp_alert_type t);

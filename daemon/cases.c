@@ -1637,7 +1637,7 @@ static void advance(cxp_cases *cs, int64_t clock) {
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
                               const cxp_case_ctx *ctx) {
-  static const cxp_case_ctx none = {0, -1, 0};
+  static const cxp_case_ctx none = {0, -1, 0, 0};
   if (ctx == NULL) ctx = &none;
   int64_t ts = ev->ts_ms;
   if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
@@ -1656,7 +1656,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
       break;
     }
     case CXP_EV_NPS:
-      if (cs->conf.detractor_cases && ev->score >= 0 && ev->score <= 6) {
+      if (cs->conf.detractor_cases && !ctx->no_outreach && ev->score >= 0 && ev->score <= 6) {
         /* The closed loop's own id, unless the response names its case.
          * Scores 0-3 are the angriest detractors: major; 4-6 minor (the
          * closed-loop alert's P2 / P3). */

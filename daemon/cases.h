@@ -271,6 +271,8 @@ typedef struct cxp_case_ctx {
   double value;   /* customer value (e.g. CLV); lifts priority at high_value */
   int churn_band; /* 0 low, 1 medium, 2 high (lifts priority), -1 unknown */
   int64_t token;  /* returned with an expired parked step */
+  int no_outreach; /* the customer refused contact (consent false): a detractor
+                      response opens no closed-loop case */
 } cxp_case_ctx;
 
 typedef struct cxp_cases_stats {

@@ -27,6 +27,23 @@ typedef struct parked_copy {
 
 static void trail_free_all(cxp_core *c);
 
+/* Grows a per-partition table of pointers (cases, windows, mergers) so that
+ * index `part` exists: doubling from 16, new entries NULL. `table` is the
+ * address of the table's pointer, copied in and out with memcpy so that one
+ * helper serves every pointer type without aliasing them. */
+static void grow_table(void *table, int32_t *n, int32_t part) {
+  if (part < *n) return;
+  int32_t m = *n ? *n : 16;
+  while (m <= part) m *= 2;
+  void *t;
+  memcpy(&t, table, sizeof t);
+  t = realloc(t, sizeof(void *) * (size_t)m);
+  if (t == NULL) abort();
+  memset((char *)t + sizeof(void *) * (size_t)*n, 0, sizeof(void *) * (size_t)(m - *n));
+  memcpy(table, &t, sizeof t);
+  *n = m;
+}
+
 void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *opaque) {
   memset(c, 0, sizeof *c);
   c->pl = pl;
@@ -194,11 +211,9 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
  * his own long-horizon baseline, or under the floor, once he has given
  * enough responses to judge. */
 static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                              const cxp_msg *m) {
+                              const cxp_msg *m, double si, double base) {
   const cxp_pipeline *p = c->pl;
   if (!p->drop_enabled || cu->responses < p->drop_min_responses) return;
-  double si, base;
-  cxp_customer_si(cu, p, &si, &base);
   if (isnan(si)) return;
   int below_floor = si < p->drop_floor;
   int dropped = !isnan(base) && base - si >= p->drop_points;
@@ -407,7 +422,8 @@ static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"customers_failing", s->customers, 1.0};
   a.actions_json = "[\"open_incident\",\"find_root_cause\",\"notify_affected_customers\"]";
   a.role = "service_manager";
-  a.anomaly_json = body.p;
+  a.detail_key = "anomaly";
+  a.detail_json = body.p;
   case_alert_emit(c, &a);
   cxp_buf_free(&body);
 }
@@ -504,15 +520,7 @@ static void on_case_expired(void *opaque, const cxp_case_expired *e) {
 
 static cxp_cases *cases_of(cxp_core *c, int32_t part) {
   if (!c->pl->rec_enabled || part < 0 || part > 0xffff) return NULL;
-  if (part >= c->n_cases) {
-    int32_t n = c->n_cases ? c->n_cases : 16;
-    while (n <= part) n *= 2;
-    cxp_cases **nc = realloc(c->cases, sizeof *nc * (size_t)n);
-    if (nc == NULL) abort();
-    memset(nc + c->n_cases, 0, sizeof *nc * (size_t)(n - c->n_cases));
-    c->cases = nc;
-    c->n_cases = n;
-  }
+  grow_table(&c->cases, &c->n_cases, part);
   if (c->cases[part] == NULL) {
     cxp_cases_conf conf = c->pl->cases;
     conf.solutions = c->solutions;
@@ -532,16 +540,10 @@ static cxp_reason apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_eve
   cxp_cases *cs = cases_of(c, part);
   *opened = -1;
   if (cs == NULL) return CXP_OK;
+  /* The closed loop is outreach: without consent there is no one to call
+   * back, so his detractor answers open no case. */
   cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
-                      m->offset};
-  cxp_event quiet;
-  if (ev->type == CXP_EV_NPS && ev->score <= 6 && !cu->consent) {
-    /* The closed loop is outreach: without consent there is no one to call
-     * back, so no case; the response still moves the partition's clock. */
-    quiet = *ev;
-    quiet.score = 10;
-    ev = &quiet;
-  }
+                      m->offset, !cu->consent};
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
@@ -743,7 +745,8 @@ static void score_drop(cxp_core *c, const cxp_window_partial *p, const char *key
       a.reasons[a.n_reasons++] = (cxp_alert_reason){"n", (double)ns[k], 0};
       a.actions_json = pl->anomaly_actions;
       a.role = pl->anomaly_role;
-      a.anomaly_json = body.p;
+      a.detail_key = "anomaly";
+      a.detail_json = body.p;
       group_alert_emit(c, &a, key, klen);
       cxp_buf_free(&body);
     }
@@ -815,7 +818,8 @@ static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
         a.reasons[a.n_reasons++] = (cxp_alert_reason){"n", (double)p->agg.csat_n, 0};
         a.actions_json = c->pl->agent_flag_actions;
         a.role = c->pl->agent_flag_role;
-        a.agent_json = body.p;
+        a.detail_key = "agent";
+        a.detail_json = body.p;
         group_alert_emit(c, &a, p->value[0], p->value_len[0]);
         cxp_buf_free(&body);
       }
@@ -838,15 +842,7 @@ static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *m
 
 static cxp_merger *merger_of(cxp_core *c, int32_t r) {
   if (r < 0 || r > 0xffff) return NULL;
-  if (r >= c->n_merge) {
-    int32_t n = c->n_merge ? c->n_merge : 16;
-    while (n <= r) n *= 2;
-    cxp_merger **nm = realloc(c->merge, sizeof *nm * (size_t)n);
-    if (nm == NULL) abort();
-    memset(nm + c->n_merge, 0, sizeof *nm * (size_t)(n - c->n_merge));
-    c->merge = nm;
-    c->n_merge = n;
-  }
+  grow_table(&c->merge, &c->n_merge, r);
   if (c->merge[r] == NULL) {
     c->merge[r] = cxp_merger_create(c->n_inputs, c->pl->merge_timeout_ms, on_final, c);
     if (c->merge[r] == NULL) abort();
@@ -906,18 +902,12 @@ static void announce(cxp_core *c, int32_t part) {
 static cxp_windows *windows_of(cxp_core *c, int32_t part) {
   if (!c->pl->win_enabled || part < 0 || part > 0xffff) return NULL;
   if (part >= c->n_win) {
-    int32_t n = c->n_win ? c->n_win : 16;
-    while (n <= part) n *= 2;
-    cxp_windows **nw = realloc(c->win, sizeof *nw * (size_t)n);
-    int64_t *nk = realloc(c->marked, sizeof *nk * (size_t)n);
-    if (nw == NULL || nk == NULL) abort();
-    for (int32_t i = c->n_win; i < n; i++) {
-      nw[i] = NULL;
-      nk[i] = INT64_MIN;
-    }
-    c->win = nw;
+    int32_t old = c->n_win;
+    grow_table(&c->win, &c->n_win, part);
+    int64_t *nk = realloc(c->marked, sizeof *nk * (size_t)c->n_win);
+    if (nk == NULL) abort();
+    for (int32_t i = old; i < c->n_win; i++) nk[i] = INT64_MIN;
     c->marked = nk;
-    c->n_win = n;
   }
   if (c->win[part] == NULL) {
     c->win[part] = cxp_windows_create(&c->pl->windows, part, on_window_close, c);
@@ -1085,7 +1075,8 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
            "\"value_at_risk\":%.2f,\"value_from_profile\":%s}",
            sc.p, cxp_churn_band_name(next), cxp_churn_band_name(prev), sc.value,
            sc.value_at_risk, sc.value_from_profile ? "true" : "false");
-  a.churn_json = body;
+  a.detail_key = "churn";
+  a.detail_json = body;
   alert_emit(c, cu, &a);
   return next;
 }
@@ -1140,20 +1131,23 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     cu->post_pending = 0;
   }
   int survey = cxp_customer_apply(cu, &ev, c->pl);
-  /* The segment sticks to the customer: an event without one counts under
-   * his latest, in the windows and in his cases. */
-  cxp_event sev = ev;
-  if (sev.segment.p == NULL && cu->segment) {
+  /* The satisfaction index after a survey response, once: the windows'
+   * cohorts and satisfaction.drop both read it. */
+  double si = NAN, si_base = NAN;
+  if (survey) cxp_customer_si(cu, c->pl, &si, &si_base);
+  /* The segment sticks to the customer: from here on an event without one
+   * counts under his latest, in his cases, his score and the windows. */
+  if (ev.segment.p == NULL && cu->segment) {
     const char *seg = cxp_state_segment_name(&c->state, cu->segment);
-    sev.segment = (cxp_str){seg, strlen(seg)};
+    ev.segment = (cxp_str){seg, strlen(seg)};
   }
   c->cur_part = sh->partition;
   c->cur_now_ms = m->now_ms;
   c->cur_msg = m;
   int opened;
   cxp_reason case_bad =
-      apply_cases(c, cu, &sev, m, sh->partition, detail, sizeof detail, &opened);
-  int band = c->pl->churn_enabled ? churn_risk(c, cu, &sev, m, sh->partition) : -1;
+      apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
+  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, sh->partition) : -1;
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
@@ -1162,18 +1156,14 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {
       wc.cohort = cu->cohort;
-      if (survey) {
-        double si, base;
-        cxp_customer_si(cu, c->pl, &si, &base);
-        wc.si = si;
-      }
+      wc.si = si;
     }
-    late = cxp_windows_add_ctx(w, &sev, m->received_ms, &wc) == CXP_BAD_LATE;
+    late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
     if (!late) announce(c, sh->partition);
   }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
-  if (survey) satisfaction_drop(c, cu, &ev, m);
+  if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base);
   if (case_bad != CXP_OK) {
     cxp_core_dead_letter(c, m, case_bad, detail);
     return case_bad;
@@ -1192,16 +1182,14 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   return CXP_OK;
 }
 
-void cxp_core_prefetch(cxp_core *c, const cxp_msg *m) {
+void cxp_core_prefetch(cxp_core *c, const cxp_msg *m, int far) {
   if (m->key == NULL || m->key_len == 0) return;
   int32_t p = m->partition < 0 ? 0 : m->partition;
-  if (p < c->state.n_shards) cxp_shard_prefetch(c->state.shards[p], m->key, m->key_len);
-}
-
-void cxp_core_prefetch_far(cxp_core *c, const cxp_msg *m) {
-  if (m->key == NULL || m->key_len == 0) return;
-  int32_t p = m->partition < 0 ? 0 : m->partition;
-  if (p < c->state.n_shards) cxp_shard_prefetch_slot(c->state.shards[p], m->key, m->key_len);
+  if (p >= c->state.n_shards) return;
+  if (far)
+    cxp_shard_prefetch_slot(c->state.shards[p], m->key, m->key_len);
+  else
+    cxp_shard_prefetch(c->state.shards[p], m->key, m->key_len);
 }
 
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m) {

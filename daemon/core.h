@@ -118,11 +118,10 @@ cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
 
 /* A hint before processing the message ahead of m: starts loading the
  * state of m's customer (by its Kafka key, the customer_id) so that it is
- * in cache when m's turn comes. No effect without a key. */
-void cxp_core_prefetch(cxp_core *c, const cxp_msg *m);
-/* The same for a message two ahead: its table slot only (the customer's
- * address is in it), so the next call's load of that slot hits. */
-void cxp_core_prefetch_far(cxp_core *c, const cxp_msg *m);
+ * in cache when m's turn comes. `far` for a message two ahead: only his
+ * table slot (the customer's address is in it), so that the next call's
+ * load of that slot hits. No effect without a key. */
+void cxp_core_prefetch(cxp_core *c, const cxp_msg *m, int far);
 
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */

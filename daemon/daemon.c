@@ -586,19 +586,23 @@ static void tick_merge(cxp_daemon *d, int32_t part, void *arg) {
 /* True when the consumer has read everything the partition held at the last
  * fetch: only then may wall time stand in for the events to come. A
  * partition with a backlog, or paused, waits for its events instead. */
-static int caught_up(cxp_daemon *d, int32_t part) {
-  if (d->paused) return 0;
+/* Messages of an input partition not consumed yet: its high watermark minus
+ * the consumer's position, both cached by the client (no request, no wait);
+ * -1 when either is not known yet. */
+static int64_t input_lag(cxp_daemon *d, int32_t part) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
   int64_t pos = -1, lo = -1, hi = -1;
   if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
   rd_kafka_topic_partition_list_destroy(l);
-  /* Cached from the last fetch response: no request, no wait. */
   if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, part, &lo, &hi) != 0)
-    return 0;
-  cxp_debug("windows", "partition %d: position %lld, high watermark %lld", (int)part,
-            (long long)pos, (long long)hi);
-  return pos >= 0 && pos >= hi;
+    hi = -1;
+  if (pos < 0 || hi < 0) return -1;
+  return hi > pos ? hi - pos : 0;
+}
+
+static int caught_up(cxp_daemon *d, int32_t part) {
+  return !d->paused && input_lag(d, part) == 0;
 }
 
 static void on_tick_timer(uv_timer_t *h) {
@@ -1076,16 +1080,8 @@ int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max) {
   if (d->consumer == NULL) return 0;
   for (int32_t i = 0; i < d->offsets.n && n < max; i++) {
     if (d->offsets.by_partition[i] == NULL) continue;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, d->pl.topic_input, i);
-    int64_t pos = -1, lo = -1, hi = -1;
-    if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
-    rd_kafka_topic_partition_list_destroy(l);
-    if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, i, &lo, &hi) != 0)
-      hi = -1;
     parts[n] = i;
-    lags[n] = pos >= 0 && hi >= 0 ? (hi > pos ? hi - pos : 0) : -1;
-    n++;
+    lags[n++] = input_lag(d, i);
   }
   return n;
 }

@@ -4,7 +4,7 @@
 
 /* A multiply-xorshift hash over 8-byte words; the constants are the usual
  * odd 64-bit mixing constants (splitmix64 / murmur3 finaliser). */
-static inline uint64_t mix(uint64_t x) {
+uint64_t cxp_hash_mix(uint64_t x) {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27;
@@ -19,13 +19,13 @@ uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed) {
   while (len >= 8) {
     uint64_t w;
     memcpy(&w, p, 8);
-    h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    h = cxp_hash_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
     p += 8;
     len -= 8;
   }
   uint64_t w = 0;
   memcpy(&w, p, len);
-  h = mix(h ^ w ^ ((uint64_t)len << 56));
+  h = cxp_hash_mix(h ^ w ^ ((uint64_t)len << 56));
   return h;
 }
 

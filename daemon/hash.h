@@ -7,6 +7,9 @@
 #include <stdint.h>
 
 uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed);
+/* The 64-bit finaliser cxp_hash64 mixes each word with: for callers that
+ * run several independent lanes of it. */
+uint64_t cxp_hash_mix(uint64_t x);
 
 /* A 128-bit id as 32 lowercase hex digits plus NUL, over a list of fields
  * separated so that ("ab","c") and ("a","bc") differ. */

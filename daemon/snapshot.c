@@ -21,15 +21,6 @@
  * over 8-byte words, so the CPU overlaps them (a single chain costs a
  * multiply latency per word: a quarter of a restore's time on hundreds of
  * megabytes). Detects damage, not tampering. */
-static uint64_t lane_mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 static uint64_t checksum(const unsigned char *p, size_t len) {
   uint64_t h[4] = {SEED, SEED ^ 0x9e3779b97f4a7c15ULL, SEED ^ 0x6a09e667f3bcc909ULL,
                    SEED ^ 0xbb67ae8584caa73bULL};
@@ -38,10 +29,10 @@ static uint64_t checksum(const unsigned char *p, size_t len) {
     for (int k = 0; k < 4; k++) {
       uint64_t w;
       memcpy(&w, p + i + 8 * k, 8);
-      h[k] = lane_mix(h[k] ^ w) + 0x9e3779b97f4a7c15ULL;
+      h[k] = cxp_hash_mix(h[k] ^ w) + 0x9e3779b97f4a7c15ULL;
     }
-  uint64_t r = cxp_hash64(p + i, len - i, h[0] ^ lane_mix(h[1]) ^ lane_mix(h[2] + 1) ^
-                                              lane_mix(h[3] + 2));
+  uint64_t r = cxp_hash64(p + i, len - i, h[0] ^ cxp_hash_mix(h[1]) ^ cxp_hash_mix(h[2] + 1) ^
+                                              cxp_hash_mix(h[3] + 2));
   return r ^ (uint64_t)len;
 }
 
@@ -130,12 +121,9 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
     buf = m;
     len = (size_t)st.st_size;
   }
-  int rerr = 0;
   fclose(f);
   long rc = -1;
-  if (rerr) {
-    snprintf(err, errlen, "snapshot %s: read error", path);
-  } else if (len < HEADER + 8 || memcmp(buf, MAGIC, 8) != 0) {
+  if (len < HEADER + 8 || memcmp(buf, MAGIC, 8) != 0) {
     snprintf(err, errlen, "snapshot %s: not a cxpulse snapshot (or truncated)", path);
   } else if (rd_le(buf + 8, 4) != FORMAT) {
     snprintf(err, errlen, "snapshot %s: format %llu; this build reads %d", path,
