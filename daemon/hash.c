@@ -2,17 +2,7 @@
 
 #include <string.h>
 
-/* A multiply-xorshift hash over 8-byte words; the constants are the usual
- * odd 64-bit mixing constants (splitmix64 / murmur3 finaliser). */
-uint64_t cxp_hash_mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
+/* A multiply-xorshift hash over 8-byte words (cxp_hash_mix per word). */
 uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed) {
   const unsigned char *p = data;
   uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
