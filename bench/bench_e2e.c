@@ -159,12 +159,14 @@ int main(int argc, char **argv) {
                                        {"partitions", required_argument, NULL, 'p'},
                                        {"baseline", no_argument, NULL, 'b'},
                                        {"event-rate", required_argument, NULL, 'r'},
+                                       {"no-durable", no_argument, NULL, 'D'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n = 1000000;
-  int parts = 64, base = 0, ch;
+  int parts = 64, base = 0, durable = 1, ch;
   double event_rate = 200000;
-  while ((ch = getopt_long(argc, argv, "n:p:br:", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:p:br:D", opts, NULL)) != -1) {
     switch (ch) {
+    case 'D': durable = 0; break;
     case 'n': n = strtoull(optarg, NULL, 10); break;
     case 'p': parts = atoi(optarg); break;
     case 'b': base = 1; break;
@@ -177,7 +179,7 @@ int main(int argc, char **argv) {
       break;
     default:
       fprintf(stderr, "usage: bench_e2e [--events N] [--partitions N] [--event-rate R] "
-                      "[--baseline]\n");
+                      "[--baseline] [--no-durable]\n");
       return 2;
     }
   }
@@ -190,11 +192,13 @@ int main(int argc, char **argv) {
   }
   cxp_pipeline pl;
   cxp_pipeline_defaults(&pl);
+  pl.state_durable = durable;
   cxp_mock_topic(&m, pl.topic_input, parts);
   cxp_mock_topic(&m, pl.topic_alerts, 8);
   cxp_mock_topic(&m, pl.topic_indicators, 8);
   cxp_mock_topic(&m, pl.topic_dead_letters, 8);
   cxp_mock_topic(&m, pl.topic_repartition, parts);
+  cxp_mock_topic(&m, pl.topic_changelog, parts);
   preproduce(m.bootstraps, pl.topic_input, n, event_rate);
   if (base) {
     int rc = baseline(m.bootstraps, pl.topic_input, n);
@@ -227,10 +231,14 @@ int main(int argc, char **argv) {
   uint64_t measured = s.core->consumed - b.consumed_first;
   printf("{\"bench\":\"e2e\",\"events\":%" PRIu64 ",\"partitions\":%d,\"seconds\":%.3f,"
          "\"events_per_sec\":%.0f,\"cpu_seconds\":%.3f,\"cpu_s_per_million\":%.3f,"
-         "\"alerts\":%" PRIu64 ",\"dead_letters\":%" PRIu64 ",\"pauses\":%" PRIu64 "}\n",
+         "\"alerts\":%" PRIu64 ",\"dead_letters\":%" PRIu64 ",\"pauses\":%" PRIu64
+         ",\"durable\":%s,\"changelog_records\":%" PRIu64 ",\"changelog_bytes\":%" PRIu64
+         ",\"input_bytes\":%" PRIu64 ",\"write_amplification\":%.3f}\n",
          s.core->consumed, parts, secs, (double)measured / secs, cpu,
          cpu / ((double)measured / 1e6), s.delivered[CXP_STREAM_ALERTS],
-         s.delivered[CXP_STREAM_DEAD_LETTERS], s.pauses);
+         s.delivered[CXP_STREAM_DEAD_LETTERS], s.pauses, durable ? "true" : "false",
+         s.changelog_records, s.changelog_bytes, s.input_bytes,
+         s.input_bytes ? (double)s.changelog_bytes / (double)s.input_bytes : 0.0);
   printf("e2e: %.0f events/s through the mock cluster (%.2f CPU s per million events, "
          "whole process incl. the mock broker)\n",
          (double)measured / secs, cpu / ((double)measured / 1e6));

@@ -91,6 +91,24 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   const cxp_core *c = cxp_daemon_core(d);
   gauge(&m, "cxpulse_customers", "Customers held in memory.", (double)c->state.customers);
   gauge(&m, "cxpulse_state_bytes", "Bytes the customers' state takes.", (double)c->state.bytes);
+  counter(&m, "cxpulse_changelog_records_total",
+          "Customer state records produced to the changelog (coalesced per interval).",
+          s.changelog_records);
+  counter(&m, "cxpulse_changelog_bytes_total", "Key and value bytes of those records.",
+          s.changelog_bytes);
+  counter(&m, "cxpulse_input_bytes_total", "Input payload bytes consumed.", s.input_bytes);
+  counter(&m, "cxpulse_restore_records_total", "Changelog records read back on restores.",
+          s.restore_records);
+  counter(&m, "cxpulse_restore_partitions_total", "Partitions whose state was restored.",
+          s.restore_partitions);
+  counter(&m, "cxpulse_restore_errors_total",
+          "Changelog records a restore could not apply (skipped, logged).", s.restore_errors);
+  gauge(&m, "cxpulse_restore_seconds", "Time spent restoring, summed over the restores.",
+        s.restore_seconds);
+  gauge(&m, "cxpulse_restore_rate_records", "Records per second of the latest restore.",
+        s.restore_last_rate);
+  gauge(&m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
+        (double)s.restoring);
   gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);
   gauge(&m, "cxpulse_open_deadlines", "Case steps that can still breach.",
         (double)s.cases.open_deadlines);

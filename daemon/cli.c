@@ -20,6 +20,8 @@
 #include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
+#include "restore.h"
+#include "staterec.h"
 
 static volatile sig_atomic_t stop_now;
 
@@ -376,4 +378,158 @@ int cxp_top_main(int argc, char **argv) {
     nanosleep(&sl, NULL);
   }
   return 0;
+}
+
+/* ---- cxpulse state ------------------------------------------------------ */
+
+typedef struct dump {
+  cxp_state st;
+  int32_t left; /* partitions not read to their end yet */
+  uint64_t records, errors;
+} dump;
+
+static void dump_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
+  dump *d = opaque;
+  char err[256];
+  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
+  d->records++;
+  cxp_shard *sh = cxp_state_shard(&d->st, part);
+  if (m->key_len <= pl || memcmp(m->key, CXP_CL_CUSTOMER, pl) != 0) {
+    d->errors++;
+    return;
+  }
+  if (m->payload == NULL) {
+    cxp_shard_remove(&d->st, sh, (const char *)m->key + pl, m->key_len - pl);
+  } else if (cxp_staterec_read(m->payload, m->len, &d->st, sh, err, sizeof err) != 0) {
+    d->errors++;
+    fprintf(stderr, "cxpulse state: partition %d offset %" PRId64 ": %s\n", (int)part,
+            m->offset, err);
+  }
+}
+
+static void dump_done(void *opaque, int32_t part, uint64_t records, uint64_t bytes,
+                      double seconds) {
+  (void)part, (void)records, (void)bytes, (void)seconds;
+  ((dump *)opaque)->left--;
+}
+
+static int by_id(const void *a, const void *b) {
+  const cxp_customer *x = *(const cxp_customer *const *)a, *y = *(const cxp_customer *const *)b;
+  size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+  int c = memcmp(x->id, y->id, n);
+  return c ? c : (int)x->id_len - (int)y->id_len;
+}
+
+static void state_usage(FILE *f) {
+  fputs("usage: cxpulse state --config FILE [--customer ID]\n"
+        "  Reads the pipeline's changelog topic (topics.changelog) to its end, as a\n"
+        "  restore does, and prints each customer's latest state on one JSON line,\n"
+        "  sorted by customer_id: partition, last applied input offset, a few\n"
+        "  indicators and the whole record (hex). --customer: only his.\n",
+        f);
+}
+
+int cxp_state_main(int argc, char **argv) {
+  static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                       {"customer", required_argument, NULL, 'u'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *config = NULL, *only = NULL;
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
+    switch (ch) {
+      case 'c': config = optarg; break;
+      case 'u': only = optarg; break;
+      case 'h': state_usage(stdout); return 0;
+      default: state_usage(stderr); return 2;
+    }
+  }
+  if (config == NULL || optind != argc) {
+    state_usage(stderr);
+    return 2;
+  }
+  char err[512];
+  cxp_config c;
+  cxp_pipeline p;
+  if (cxp_config_load(&c, config, err, sizeof err) ||
+      cxp_pipeline_load(&p, c.pipeline, err, sizeof err)) {
+    fprintf(stderr, "cxpulse state: %s\n", err);
+    return 2;
+  }
+  cxp_log_level = CXP_LOG_WARN;
+  dump d;
+  memset(&d, 0, sizeof d);
+  cxp_state_init(&d.st);
+  cxp_restore_cb cb = {dump_record, dump_done, &d};
+  cxp_restore *r = cxp_restore_create(&c, p.topic_changelog, config, &cb, err, sizeof err);
+  if (r == NULL) {
+    fprintf(stderr, "cxpulse state: %s\n", err);
+    return 1;
+  }
+  int32_t n = cxp_restore_topic_partitions(r, 10000);
+  if (n < 1) {
+    fprintf(stderr, "cxpulse state: topic %s not found\n", p.topic_changelog);
+    cxp_restore_destroy(r);
+    return 1;
+  }
+  for (int32_t i = 0; i < n; i++)
+    if (cxp_restore_begin(r, i) == 0) d.left++;
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  while (d.left > 0 && !stop_now)
+    if (!cxp_restore_poll(r, 10000)) usleep(10000);
+  cxp_restore_destroy(r);
+  size_t total = d.st.customers, k = 0;
+  cxp_customer **all = malloc(sizeof *all * (total ? total : 1));
+  if (all == NULL) abort();
+  for (int32_t i = 0; i < d.st.n_shards; i++) {
+    const cxp_shard *sh = d.st.shards[i];
+    for (size_t j = 0; sh && j < sh->cap; j++)
+      if (sh->slots[j]) all[k++] = sh->slots[j];
+  }
+  qsort(all, k, sizeof *all, by_id);
+  cxp_buf b, rec, hex;
+  cxp_buf_init(&b);
+  cxp_buf_init(&rec);
+  cxp_buf_init(&hex);
+  for (size_t i = 0; i < k; i++) {
+    const cxp_customer *cu = all[i];
+    if (only && (strlen(only) != cu->id_len || memcmp(only, cu->id, cu->id_len) != 0)) continue;
+    int32_t part = -1;
+    for (int32_t s = 0; s < d.st.n_shards && part < 0; s++)
+      if (d.st.shards[s] && cxp_shard_find(d.st.shards[s], cu->id, cu->id_len) == cu) part = s;
+    rec.len = 0;
+    const char *seg = cxp_state_segment_name(&d.st, cu->segment);
+    cxp_staterec_write(&rec, cu, seg);
+    b.len = 0;
+    cxp_jw j;
+    cxp_jw_init(&j, &b);
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
+    cxp_jw_int(&j, "partition", part);
+    cxp_jw_int(&j, "last_offset", cu->last_offset);
+    cxp_jw_cstr(&j, "segment", seg);
+    double csat = cxp_customer_csat(cu), nps = cxp_customer_nps_mean(cu);
+    if (csat >= 0) cxp_jw_num(&j, "csat", csat);
+    if (nps >= 0) cxp_jw_num(&j, "nps_mean", nps);
+    cxp_jw_int(&j, "churn_band", cu->churn_band);
+    hex.len = 0;
+    cxp_buf_putc(&hex, '"');
+    for (size_t x = 0; x < rec.len; x++) cxp_buf_printf(&hex, "%02x", (unsigned char)rec.p[x]);
+    cxp_buf_putc(&hex, '"');
+    cxp_buf_putc(&hex, '\0');
+    cxp_jw_raw(&j, "record", hex.p);
+    cxp_jw_end(&j);
+    fwrite(b.p, 1, b.len, stdout);
+    fputc('\n', stdout);
+  }
+  fprintf(stderr, "cxpulse state: %s: %" PRIu64 " record(s) read, %zu customer(s), %" PRIu64
+          " unreadable\n", p.topic_changelog, d.records, k, d.errors);
+  cxp_buf_free(&b);
+  cxp_buf_free(&rec);
+  cxp_buf_free(&hex);
+  free(all);
+  cxp_state_close(&d.st);
+  return d.errors ? 1 : 0;
 }

@@ -7,6 +7,8 @@
 
 int cxp_tail_main(int argc, char **argv);
 int cxp_top_main(int argc, char **argv);
+/* `cxpulse state`: the per-customer state a changelog topic holds. */
+int cxp_state_main(int argc, char **argv);
 
 /* One record of a topic as a readable line ("alerts", "indicators",
  * "dead-letters"), into out; the raw value when it is not the JSON the kind

@@ -8,9 +8,11 @@
 #include "alert.h"
 #include "deadletter.h"
 #include "hash.h"
+#include "staterec.h"
 
 const char *cxp_stream_name(cxp_stream s) {
-  static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers"};
+  static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers",
+                                "changelog"};
   return s < CXP_STREAM__COUNT ? names[s] : "unknown";
 }
 
@@ -320,11 +322,14 @@ static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info 
   if (ci->segment.p && ci->segment.n) a->segment = ci->segment;
 }
 
-/* The customer a case callback is about, in the partition being handled. */
+/* The customer a case callback is about, in the partition being handled;
+ * what the callback changes of him goes to the changelog. */
 static cxp_customer *case_customer(cxp_core *c, const cxp_case_info *ci) {
   if (c->cur_part < 0 || c->cur_part >= c->state.n_shards) return NULL;
-  const cxp_shard *sh = c->state.shards[c->cur_part];
-  return sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
+  cxp_shard *sh = c->state.shards[c->cur_part];
+  cxp_customer *cu = sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
+  if (cu) cxp_shard_touch(sh, cu);
+  return cu;
 }
 
 static void on_case_opened(void *opaque, const cxp_case_opened *o) {
@@ -963,6 +968,44 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
   cxp_state_drop(&c->state, part);
 }
 
+size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
+  return c->state.shards[part]->n_dirty;
+}
+
+size_t cxp_core_state_flush(cxp_core *c, int32_t part, cxp_buf *out) {
+  if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
+  cxp_shard *sh = c->state.shards[part];
+  size_t n = sh->n_dirty;
+  for (size_t i = 0; i < n; i++) {
+    cxp_customer *cu = sh->dirty[i];
+    cu->dirty = 0;
+    cxp_staterec_frame(out, cu, cxp_state_segment_name(&c->state, cu->segment));
+  }
+  sh->n_dirty = 0;
+  return n;
+}
+
+int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t klen,
+                           const void *val, size_t vlen, char *err, size_t errlen) {
+  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
+  if (klen <= pl || memcmp(key, CXP_CL_CUSTOMER, pl) != 0) {
+    snprintf(err, errlen, "changelog key '%.*s' is of no kind this build knows",
+             (int)(klen > 64 ? 64 : klen), key);
+    return -1;
+  }
+  cxp_shard *sh = cxp_state_shard(&c->state, part);
+  if (sh == NULL) {
+    snprintf(err, errlen, "changelog record of partition %d", (int)part);
+    return -1;
+  }
+  if (val == NULL) {
+    cxp_shard_remove(&c->state, sh, key + pl, klen - pl);
+    return 0;
+  }
+  return cxp_staterec_read(val, vlen, &c->state, sh, err, errlen);
+}
+
 void cxp_core_drop_merge(cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return;
   cxp_merger_destroy(c->merge[part]);
@@ -1099,6 +1142,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     c->n.duplicates++;
     return CXP_OK;
   }
+  cxp_shard_touch(sh, cu);
   c->n.processed++;
   c->n.by_type[ev.type]++;
   if (ev.ts_ms > c->clock_ms) c->clock_ms = ev.ts_ms;

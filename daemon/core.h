@@ -23,9 +23,12 @@
 
 /* PARTIALS and MARKERS go to the repartition topic (topics.repartition): a
  * partial to the partition its key hashes to, a marker to every partition.
- * A replay merges in place and never emits them. */
+ * A replay merges in place and never emits them. CHANGELOG records are the
+ * shell's (cxp_core_state_flush), to topics.changelog; the core never emits
+ * them. */
 typedef enum { CXP_STREAM_ALERTS, CXP_STREAM_INDICATORS, CXP_STREAM_DEAD_LETTERS,
-               CXP_STREAM_PARTIALS, CXP_STREAM_MARKERS, CXP_STREAM__COUNT } cxp_stream;
+               CXP_STREAM_PARTIALS, CXP_STREAM_MARKERS, CXP_STREAM_CHANGELOG,
+               CXP_STREAM__COUNT } cxp_stream;
 
 typedef struct cxp_msg {
   const char *topic;     /* NULL in replay */
@@ -170,6 +173,20 @@ void cxp_core_finish(cxp_core *c);
  * from now on) to every partition's cases. Returns the partitions that
  * refused them (sizes changed: cannot happen after cxp_pipeline_reload). */
 int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
+
+/* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */
+
+/* Customers of an input partition changed since they were last flushed. */
+size_t cxp_core_state_dirty(const cxp_core *c, int32_t partition);
+/* Appends the changelog frame of every changed customer of the partition
+ * to out, as he is now, and forgets that they changed. Returns how many. */
+size_t cxp_core_state_flush(cxp_core *c, int32_t partition, cxp_buf *out);
+/* Applies one changelog record of an input partition, read back on
+ * restore: a customer's state (held or not, it replaces what is held) or
+ * his tombstone (val NULL). 0, or -1 with a sentence in err (a key this
+ * build does not know, a record it cannot read): nothing changed. */
+int cxp_core_state_restore(cxp_core *c, int32_t partition, const char *key, size_t klen,
+                           const void *val, size_t vlen, char *err, size_t errlen);
 
 /* The recovery cases' counters summed over the partitions held. */
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out);

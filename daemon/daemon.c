@@ -21,6 +21,8 @@
 #include "metrics.h"
 #include "notify.h"
 #include "offsets.h"
+#include "restore.h"
+#include "staterec.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -35,6 +37,22 @@ typedef struct pending_out {
   char *key; /* NULL when the output has no key */
   char data[];
 } pending_out;
+
+/* Durable state of one input partition (state.durable): the changelog
+ * batch flushed but waiting for the outputs of the events it reflects, the
+ * batch produced and not yet acknowledged, and how far input offsets are
+ * durable. See ARCHITECTURE.md, "Durable state". */
+typedef struct cl_part {
+  cxp_buf wait;       /* frames (staterec.h) of the waiting batch */
+  size_t wait_n;
+  int64_t wait_x;     /* the last input offset it reflects; -1: none waiting */
+  uint32_t in_flight; /* records of the produced batch not yet acknowledged */
+  int64_t flight_x;
+  uint32_t gen;       /* numbers produced batches: a stale ack is ignored */
+  int64_t hold;       /* inputs below it are in acknowledged records; -1 none */
+  int64_t early;      /* first offset consumed while restoring (dropped, sought
+                         back to afterwards); -1 none */
+} cl_part;
 
 struct cxp_daemon {
   uv_loop_t *loop;
@@ -55,6 +73,7 @@ struct cxp_daemon {
   uv_timer_t stats;
   uv_timer_t stopper;    /* drives the ordered shutdown */
   uv_timer_t tick;       /* quiet partitions' window clocks, merge timeouts (1 s) */
+  uv_timer_t flush;      /* changelog coalescing interval (state.flush_interval_ms) */
   int handles_open;
   cxp_http *http;     /* the admin endpoint; NULL when off */
   cxp_notify notify;  /* systemd's notify socket; inert without one */
@@ -74,6 +93,13 @@ struct cxp_daemon {
   int32_t n_inputs;     /* partitions of the input topic */
   int32_t n_repart;     /* partitions of the repartition topic */
   int64_t now_ms;     /* wall clock, read once per slice */
+
+  cxp_restore *restore; /* NULL unless state.durable */
+  cl_part *cl;          /* by input partition */
+  int32_t n_cl;
+  uint64_t cl_records, cl_bytes, input_bytes;
+  uint64_t restore_records, restore_bytes, restore_partitions, restore_errors;
+  double restore_seconds, restore_last_rate;
 
   pending_out *pend_head, **pend_tail;
   size_t pend_count;
@@ -204,6 +230,9 @@ static void send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *k
 /* Tokens of repartition-topic entries carry this bit (partitions stay under
  * 32768, so the token's partition field never reaches it). */
 #define REPART_BIT (1ULL << 63)
+/* Changelog records carry this bit, their partition and batch number. */
+#define CL_BIT (1ULL << 62)
+#define CL_TOKEN(part, gen) (CL_BIT | (uint64_t)(uint32_t)(part) << 32 | (uint32_t)(gen))
 
 static uint64_t next_token(cxp_daemon *d) {
   if (d->cur_t == NULL) return 0; /* belongs to no entry: its ack is ignored */
@@ -242,6 +271,102 @@ static cxp_offsets *offsets_of(cxp_daemon *d, uint64_t *token) {
   return &d->offsets;
 }
 
+/* ---- Durable state: the changelog ---------------------------------------- */
+
+static cl_part *cl_get(cxp_daemon *d, int32_t part) {
+  if (part < 0 || part > 0xffff) return NULL;
+  if (part >= d->n_cl) {
+    int32_t n = part + 16;
+    cl_part *nc = realloc(d->cl, sizeof *nc * (size_t)n);
+    if (nc == NULL) abort();
+    for (int32_t i = d->n_cl; i < n; i++) {
+      memset(&nc[i], 0, sizeof nc[i]);
+      nc[i].wait_x = nc[i].flight_x = nc[i].hold = nc[i].early = -1;
+    }
+    d->cl = nc;
+    d->n_cl = n;
+  }
+  return &d->cl[part];
+}
+
+/* Forgets a partition's batches (assigned afresh, or lost): acknowledgements
+ * of what was produced before no longer count. */
+static void cl_reset(cxp_daemon *d, int32_t part) {
+  cl_part *c = cl_get(d, part);
+  if (c == NULL) return;
+  c->wait.len = 0;
+  c->wait_n = 0;
+  c->wait_x = c->flight_x = c->hold = c->early = -1;
+  c->in_flight = 0;
+  c->gen++;
+}
+
+/* The coalescing interval ended for a partition: the customers it changed
+ * are encoded as they are now, reflecting every event up to the last one
+ * consumed, and wait until those events' outputs are acknowledged. */
+static void cl_flush(cxp_daemon *d, int32_t part) {
+  cxp_tracker *t = cxp_offsets_get(&d->offsets, part);
+  cl_part *c = cl_get(d, part);
+  int64_t x = t ? cxp_offsets_last(t) : -1;
+  if (c == NULL || x < 0 || cxp_restore_active(d->restore, part)) return;
+  if (cxp_core_state_dirty(&d->core, part) == 0) {
+    /* Nothing changed since the last batch: once that is acknowledged
+     * (or if there is none) the inputs up to x are durable. */
+    if (c->wait_x < 0 && c->in_flight == 0) c->hold = x + 1;
+    return;
+  }
+  c->wait_n += cxp_core_state_flush(&d->core, part, &c->wait);
+  c->wait_x = x;
+}
+
+/* Produces each waiting batch whose events' outputs are all acknowledged
+ * (the tracker's committable offset is past it), one batch in flight per
+ * partition. A record is thus written only after the alerts of every event
+ * it reflects: a restart that skips those events loses none of them. */
+static void cl_send_ready(cxp_daemon *d) {
+  for (int32_t p = 0; p < d->n_cl; p++) {
+    cl_part *c = &d->cl[p];
+    if (c->wait_x < 0 || c->in_flight) continue;
+    cxp_tracker *t = cxp_offsets_get(&d->offsets, p);
+    if (t == NULL || t->committable < c->wait_x + 1) continue;
+    c->gen++;
+    size_t pos = 0, kl, vl;
+    const char *k;
+    const uint8_t *v;
+    while (cxp_staterec_frame_next(c->wait.p, c->wait.len, &pos, &k, &kl, &v, &vl)) {
+      send_output(d, CXP_STREAM_CHANGELOG, p, k, kl, (const char *)v, vl, CL_TOKEN(p, c->gen));
+      c->in_flight++;
+      d->cl_records++;
+      d->cl_bytes += kl + vl;
+    }
+    c->flight_x = c->wait_x;
+    c->wait_x = -1;
+    c->wait.len = 0;
+    c->wait_n = 0;
+    if (c->in_flight == 0) c->hold = c->flight_x + 1;
+  }
+}
+
+static void cl_ack(cxp_daemon *d, int32_t part, uint32_t gen) {
+  if (part < 0 || part >= d->n_cl) return;
+  cl_part *c = &d->cl[part];
+  if (c->gen != gen || c->in_flight == 0) return;
+  if (--c->in_flight == 0) c->hold = c->flight_x + 1;
+}
+
+/* Batches still waiting or in flight, over all partitions. */
+static int cl_busy(const cxp_daemon *d) {
+  for (int32_t p = 0; p < d->n_cl; p++)
+    if (d->cl[p].wait_x >= 0 || d->cl[p].in_flight) return 1;
+  return 0;
+}
+
+static void cl_flush_all(cxp_daemon *d) {
+  for (int32_t i = 0; i < d->offsets.n; i++)
+    if (d->offsets.by_partition[i]) cl_flush(d, i);
+  cl_send_ready(d);
+}
+
 /* Delivery reports, served on the loop thread by rd_kafka_poll(producer). */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
@@ -260,7 +385,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   }
   if (s < CXP_STREAM__COUNT) d->delivered[s]++;
   if (d->tap) d->tap(d->tap_opaque, s, m->key, m->key_len, m->payload, m->len);
-  if (token) {
+  if (token & CL_BIT) {
+    cl_ack(d, (int32_t)((token >> 32) & 0xffff), (uint32_t)token);
+  } else if (token) {
     cxp_offsets *o = offsets_of(d, &token); /* strips the topic bit first */
     cxp_offsets_ack(o, token);
   }
@@ -274,6 +401,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
  * also keeps the partials its merger still waits on. */
 static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_tracker *t) {
   int64_t c = t->committable;
+  if (o == &d->offsets && d->restore) {
+    /* Durable state: no further than the acknowledged changelog records. */
+    int64_t h = t->partition < d->n_cl ? d->cl[t->partition].hold : -1;
+    if (h < 0) return -1;
+    if (c > h) c = h;
+  }
   if (o == &d->roffsets) {
     int64_t hold = cxp_core_merge_hold(&d->core, t->partition);
     if (hold >= 0 && (c < 0 || hold < c)) c = hold;
@@ -336,12 +469,24 @@ static void pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pa
              rd_kafka_err2str(e));
 }
 
+/* Input partitions still being restored stay paused whatever else does. */
+static void pause_restoring(cxp_daemon *d) {
+  if (cxp_restore_count(d->restore) == 0) return;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+  for (int32_t i = 0; i < d->n_cl; i++)
+    if (cxp_restore_active(d->restore, i))
+      rd_kafka_topic_partition_list_add(l, d->pl.topic_input, i);
+  pause_list(d, l, 1);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void pause_all(cxp_daemon *d, int pause) {
   rd_kafka_topic_partition_list_t *l = NULL;
   if (rd_kafka_assignment(d->consumer, &l) == 0 && l) {
     if (l->cnt) pause_list(d, l, pause);
     rd_kafka_topic_partition_list_destroy(l);
   }
+  if (!pause) pause_restoring(d);
   if (pause && !d->paused && !d->stopping) {
     d->pauses++;
     cxp_debug("consumer", "producer queue full: consumption paused");
@@ -355,10 +500,12 @@ static void pause_all(cxp_daemon *d, int pause) {
  * protocol gives the partitions away when the callback returns. */
 static void finish_outputs(cxp_daemon *d, int64_t timeout_ms) {
   int64_t deadline = wall_ms() + timeout_ms;
-  while ((d->offsets.in_flight || d->roffsets.in_flight || d->pend_head) &&
+  cl_send_ready(d);
+  while ((d->offsets.in_flight || d->roffsets.in_flight || d->pend_head || cl_busy(d)) &&
          wall_ms() < deadline) {
     retry_pending(d);
     rd_kafka_flush(d->producer, 50);
+    cl_send_ready(d);
   }
   if (d->offsets.in_flight || d->roffsets.in_flight || d->pend_head)
     cxp_warn("output", "%" PRIu64 " outputs still unacknowledged after %lld ms; "
@@ -414,6 +561,22 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     d->assigned += parts->cnt;
     if (d->paused || d->stopping) pause_list(d, parts, 1);
+    /* Durable state: each input partition waits, paused, while its
+     * changelog partition is read back; the others go on. */
+    for (int i = 0; d->restore && i < parts->cnt; i++) {
+      int32_t p = parts->elems[i].partition;
+      if (is_repart(d, parts->elems[i].topic)) continue;
+      cl_reset(d, p);
+      if (cxp_restore_begin(d->restore, p) != 0) {
+        cxp_error("restore", "%s [%d]: cannot start its restore; the partition is processed "
+                  "with the state it has", d->pl.topic_changelog, (int)p);
+        continue;
+      }
+      rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(one, d->pl.topic_input, p);
+      pause_list(d, one, 1);
+      rd_kafka_topic_partition_list_destroy(one);
+    }
     cxp_info("consumer", "assigned %d partition(s) of %s and %s; holding %d", parts->cnt,
              d->pl.topic_input, d->pl.topic_repartition, d->assigned);
     /* Ready once partitions are held (state is in memory: nothing to
@@ -437,7 +600,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     return;
   }
   int lost = rd_kafka_assignment_lost(rk);
+  for (int i = 0; d->restore && i < parts->cnt; i++)
+    if (!is_repart(d, parts->elems[i].topic))
+      cxp_restore_cancel(d->restore, parts->elems[i].partition);
   if (!lost) {
+    /* Their changed customers go to the changelog before they are dropped:
+     * the next owner restores them. */
+    for (int i = 0; d->restore && i < parts->cnt; i++)
+      if (!is_repart(d, parts->elems[i].topic)) cl_flush(d, parts->elems[i].partition);
     /* The open windows of the input partitions going away are sent as
      * early partials: the next owner's partials of the same windows merge
      * with them. */
@@ -488,6 +658,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       cxp_core_drop_merge(&d->core, part);
     } else {
       cxp_offsets_remove(&d->offsets, part);
+      if (d->restore) cl_reset(d, part);
       /* Lost partitions still hold their windows: drop them unsent. */
       cxp_core_drop_input(&d->core, part, 0);
     }
@@ -550,6 +721,14 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
     return;
   }
   int repart = m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt));
+  if (!repart && cxp_restore_active(d->restore, m->partition)) {
+    /* Fetched before the pause took hold: not processed now, read again
+     * once the restore is done. */
+    cl_part *c = cl_get(d, m->partition);
+    if (c && (c->early < 0 || m->offset < c->early)) c->early = m->offset;
+    return;
+  }
+  if (!repart) d->input_bytes += m->len;
   cxp_offsets *o = repart ? &d->roffsets : &d->offsets;
   cxp_tracker *t = cxp_offsets_get(o, m->partition);
   if (t == NULL) t = cxp_offsets_add(o, m->partition);
@@ -610,7 +789,7 @@ static void on_tick_timer(uv_timer_t *h) {
   if (d->stopping) return;
   int64_t now = wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
-    if (d->offsets.by_partition[i] && caught_up(d, i))
+    if (d->offsets.by_partition[i] && !cxp_restore_active(d->restore, i) && caught_up(d, i))
       with_tail_entry(d, &d->offsets, i, tick_input, &now);
   for (int32_t i = 0; i < d->roffsets.n; i++)
     if (d->roffsets.by_partition[i]) with_tail_entry(d, &d->roffsets, i, tick_merge, &now);
@@ -637,8 +816,10 @@ static int run_slice(cxp_daemon *d) {
     }
     cxp_core_batch_end(&d->core);
     more = n == budget;
+    if (d->restore && cxp_restore_poll(d->restore, (int)budget)) more = 1;
     rd_kafka_poll(d->producer, 0);
   }
+  if (d->restore) cl_send_ready(d);
   store_offsets(d);
   /* Back-pressure: a deep producer queue pauses the input until it drains;
    * delivery reports wake the loop as it does. */
@@ -651,6 +832,61 @@ static int run_slice(cxp_daemon *d) {
   }
   if (!more && d->pend_head && outq < (uint64_t)d->cfg.backpressure_high) more = 1;
   return more || rd_kafka_queue_length(d->cq) > 0 || rd_kafka_queue_length(d->pq) > 0;
+}
+
+static void on_flush_timer(uv_timer_t *h) {
+  cxp_daemon *d = container_of(h, cxp_daemon, flush);
+  cl_flush_all(d);
+  store_offsets(d);
+}
+
+/* ---- Durable state: restore --------------------------------------------- */
+
+static void on_restore_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
+  cxp_daemon *d = opaque;
+  char err[256];
+  if (cxp_core_state_restore(&d->core, part, m->key, m->key_len, m->payload, m->len, err,
+                             sizeof err) == 0)
+    return;
+  d->restore_errors++;
+  if (d->restore_errors <= 10 || d->restore_errors % 10000 == 0)
+    cxp_warn("restore", "%s [%d] offset %" PRId64 ": %s; record skipped (%" PRIu64 " so far)",
+             d->pl.topic_changelog, (int)part, m->offset, err, d->restore_errors);
+}
+
+static void on_restore_done(void *opaque, int32_t part, uint64_t records, uint64_t bytes,
+                            double seconds) {
+  cxp_daemon *d = opaque;
+  double rate = seconds > 0 ? (double)records / seconds : 0;
+  d->restore_records += records;
+  d->restore_bytes += bytes;
+  d->restore_partitions++;
+  d->restore_seconds += seconds;
+  if (records) d->restore_last_rate = rate;
+  size_t held = part < d->core.state.n_shards && d->core.state.shards[part]
+                    ? d->core.state.shards[part]->count : 0;
+  cxp_info("restore", "partition %d: %" PRIu64 " record(s), %.1f MB in %.3f s (%.0f records/s); "
+           "%zu customer(s) held; resuming %s [%d]",
+           (int)part, records, (double)bytes / 1e6, seconds, rate, held, d->pl.topic_input,
+           (int)part);
+  cl_part *c = cl_get(d, part);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
+  if (c && c->early >= 0) {
+    l->elems[0].offset = c->early;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(d->consumer, l, 0);
+    if (e) {
+      cxp_error("restore", "seeking %s [%d] back to %" PRId64 ": %s", d->pl.topic_input,
+                (int)part, c->early, rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    c->early = -1;
+  }
+  if (!d->paused && !d->stopping) pause_list(d, l, 0);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (cxp_restore_count(d->restore) == 0)
+    cxp_notify_status(&d->notify, "consuming %s: %d partition(s), state restored",
+                      d->pl.topic_input, d->assigned);
 }
 
 static void on_more(uv_idle_t *h) {
@@ -761,9 +997,9 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
     goto fail_conf;
   }
   cc = NULL;
-  const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts, d->pl.topic_indicators,
+  const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts,       d->pl.topic_indicators,
                                           d->pl.topic_dead_letters, d->pl.topic_repartition,
-                                          d->pl.topic_repartition};
+                                          d->pl.topic_repartition,  d->pl.topic_changelog};
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     d->out_topic[s] = rd_kafka_topic_new(d->producer, names[s], NULL);
   rd_kafka_poll_set_consumer(d->consumer);
@@ -816,6 +1052,31 @@ int cxp_daemon_start(cxp_daemon *d) {
     cxp_info("daemon", "segment windows: %d input partitions merged through %s (%d partitions)",
              (int)d->n_inputs, d->pl.topic_repartition, (int)d->n_repart);
   }
+  if (d->pl.state_durable) {
+    char err[512];
+    cxp_restore_cb cb = {on_restore_record, on_restore_done, d};
+    d->restore = cxp_restore_create(&d->cfg, d->pl.topic_changelog, d->config_path, &cb, err,
+                                    sizeof err);
+    if (d->restore == NULL) {
+      cxp_error("daemon", "%s", err);
+      return -1;
+    }
+    /* Asked through the restorer: it then knows the changelog's leaders
+     * before its first partition is assigned (otherwise its first offset
+     * query waits half a second for them). */
+    int32_t ni = d->n_inputs > 0 ? d->n_inputs : topic_partitions(d, d->pl.topic_input, 10000);
+    int32_t nc = cxp_restore_topic_partitions(d->restore, 10000);
+    if (ni < 1 || nc != ni) {
+      cxp_error("daemon", "durable state needs the topic %s with as many partitions as %s "
+                "(%d; it has %s%d): create it compacted (cleanup.policy=compact), or set "
+                "state.durable false",
+                d->pl.topic_changelog, d->pl.topic_input, (int)ni, nc < 0 ? "none, " : "",
+                nc < 0 ? 0 : (int)nc);
+      return -1;
+    }
+    cxp_info("daemon", "durable state: changelog %s (%d partitions), written every %lld ms",
+             d->pl.topic_changelog, (int)nc, d->pl.state_flush_ms);
+  }
   d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (d->efd < 0) {
     cxp_error("loop", "eventfd: %s", strerror(errno));
@@ -826,6 +1087,7 @@ int cxp_daemon_start(cxp_daemon *d) {
   static const uint64_t one = 1;
   rd_kafka_queue_io_event_enable(d->cq, d->efd, &one, sizeof one);
   rd_kafka_queue_io_event_enable(d->pq, d->efd, &one, sizeof one);
+  if (d->restore) cxp_restore_wake_on(d->restore, d->efd);
 
   uv_poll_init(d->loop, &d->wake, d->efd);
   uv_idle_init(d->loop, &d->more);
@@ -834,7 +1096,8 @@ int cxp_daemon_start(cxp_daemon *d) {
   uv_timer_init(d->loop, &d->stats);
   uv_timer_init(d->loop, &d->stopper);
   uv_timer_init(d->loop, &d->tick);
-  d->handles_open = 7;
+  uv_timer_init(d->loop, &d->flush);
+  d->handles_open = 8;
   /* From here on the handles exist, so stopping must take the full path
    * that closes them, even if subscribing fails below. */
   d->started = 1;
@@ -866,6 +1129,9 @@ int cxp_daemon_start(cxp_daemon *d) {
   }
 
   if (d->pl.win_enabled) uv_timer_start(&d->tick, on_tick_timer, 1000, 1000);
+  if (d->restore)
+    uv_timer_start(&d->flush, on_flush_timer, (uint64_t)d->pl.state_flush_ms,
+                   (uint64_t)d->pl.state_flush_ms);
 
   rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
   rd_kafka_topic_partition_list_add(sub, d->pl.topic_input, RD_KAFKA_PARTITION_UA);
@@ -921,10 +1187,12 @@ static void close_clients_and_handles(cxp_daemon *d) {
   rd_kafka_destroy(d->consumer);
   rd_kafka_destroy(d->producer);
   d->consumer = d->producer = NULL;
+  cxp_restore_destroy(d->restore);
+  d->restore = NULL;
   uv_handle_t *hs[] = {(uv_handle_t *)&d->wake,  (uv_handle_t *)&d->more,
                        (uv_handle_t *)&d->serve, (uv_handle_t *)&d->commit,
                        (uv_handle_t *)&d->stats, (uv_handle_t *)&d->stopper,
-                       (uv_handle_t *)&d->tick};
+                       (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->flush};
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
     hs[i]->data = d;
     uv_close(hs[i], on_handle_closed);
@@ -949,7 +1217,7 @@ static void on_stopper(uv_timer_t *t) {
   run_slice(d);
   int64_t waited = wall_ms() - (int64_t)d->stop_started_ms;
   if (d->offsets.in_flight == 0 && d->roffsets.in_flight == 0 && d->pend_head == NULL &&
-      rd_kafka_outq_len(d->producer) == 0) {
+      !cl_busy(d) && rd_kafka_outq_len(d->producer) == 0) {
     uv_timer_stop(t);
     close_clients_and_handles(d);
   } else if (waited >= d->cfg.shutdown_timeout_ms) {
@@ -978,6 +1246,9 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   pause_all(d, 1);
   uv_idle_stop(&d->more);
   uv_timer_stop(&d->serve);
+  uv_timer_stop(&d->flush);
+  /* The last changes go to the changelog before the final commit. */
+  if (d->restore) cl_flush_all(d);
   d->stop_started_ms = (uint64_t)wall_ms();
   uv_timer_start(&d->stopper, on_stopper, 0, 10);
 }
@@ -991,6 +1262,9 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   }
   if (d->consumer) rd_kafka_destroy(d->consumer);
   if (d->producer) rd_kafka_destroy(d->producer);
+  cxp_restore_destroy(d->restore);
+  for (int32_t i = 0; i < d->n_cl; i++) cxp_buf_free(&d->cl[i].wait);
+  free(d->cl);
   cxp_core_close(&d->core);
   cxp_offsets_close(&d->offsets);
   cxp_offsets_close(&d->roffsets);
@@ -1014,6 +1288,16 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->assigned = d->assigned;
   s->paused = d->paused;
   cxp_core_cases_stats(&d->core, &s->cases);
+  s->changelog_records = d->cl_records;
+  s->changelog_bytes = d->cl_bytes;
+  s->input_bytes = d->input_bytes;
+  s->restore_records = d->restore_records;
+  s->restore_bytes = d->restore_bytes;
+  s->restore_partitions = d->restore_partitions;
+  s->restore_errors = d->restore_errors;
+  s->restore_seconds = d->restore_seconds;
+  s->restore_last_rate = d->restore_last_rate;
+  s->restoring = cxp_restore_count(d->restore);
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }
@@ -1068,6 +1352,7 @@ const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
 const char *cxp_daemon_not_ready(const cxp_daemon *d) {
   if (d->stopping) return "stopping\n";
   if (d->assigned <= 0) return "no partitions assigned yet\n";
+  if (cxp_restore_count(d->restore) > 0) return "restoring state from the changelog\n";
   return NULL;
 }
 

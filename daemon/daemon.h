@@ -34,6 +34,13 @@ typedef struct cxp_daemon_stats {
   int assigned;       /* partitions held (input and repartition topics) */
   int paused;
   cxp_cases_stats cases; /* recovery cases, over the partitions held */
+  /* Durable state (all 0 when state.durable is off). */
+  uint64_t changelog_records, changelog_bytes; /* produced */
+  uint64_t input_bytes;                        /* input payload bytes consumed */
+  uint64_t restore_records, restore_bytes, restore_partitions, restore_errors;
+  double restore_seconds;   /* summed over the restores done */
+  double restore_last_rate; /* records/s of the latest restore that read any */
+  int restoring;            /* partitions being restored now */
 } cxp_daemon_stats;
 
 /* Copies the configuration and pipeline. The loop must outlive the daemon. */

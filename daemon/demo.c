@@ -181,6 +181,11 @@ static void on_summary(uv_timer_t *t) {
          s.cases.opened, s.cases.open, s.cases.open_deadlines, s.cases.breaches[0],
          s.cases.breaches[1], s.cases.breaches[2], s.cases.well, s.cases.poorly,
          s.cases.systemic);
+  printf("  durable state: %" PRIu64 " changelog records (%.3f bytes per input byte), "
+         "%" PRIu64 " restored on %" PRIu64 " partition(s)\n",
+         s.changelog_records,
+         s.input_bytes ? (double)s.changelog_bytes / (double)s.input_bytes : 0.0,
+         s.restore_records, s.restore_partitions);
   printf("  commits %" PRIu64 "  in flight %" PRIu64 "  producer queue %" PRIu64
          "  alert lines not shown %" PRIu64 "\n",
          s.commits, s.in_flight, s.outq, m->suppressed_lines);
@@ -284,6 +289,7 @@ int cxp_demo_main(int argc, char **argv) {
   cxp_mock_topic(&m.mock, pl.topic_indicators, partitions);
   cxp_mock_topic(&m.mock, pl.topic_dead_letters, partitions);
   cxp_mock_topic(&m.mock, pl.topic_repartition, partitions);
+  cxp_mock_topic(&m.mock, pl.topic_changelog, partitions);
   printf("embedded Kafka (librdkafka mock cluster) at %s; topics %s (%d partitions), %s, "
          "%s, %s\n",
          m.mock.bootstraps, pl.topic_input, partitions, pl.topic_alerts, pl.topic_indicators,

@@ -40,6 +40,8 @@ static void usage(FILE *f) {
         "                               follow an output topic in readable form\n"
         "  top [--port N] [--token T] [--once]\n"
         "                               follow a running daemon's admin endpoint\n"
+        "  state --config FILE [--customer ID]\n"
+        "                               the per-customer state in the changelog topic\n"
         "  --help, --version\n",
         f);
 }
@@ -109,6 +111,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "demo") == 0) return cxp_demo_main(argc - 1, argv + 1);
   if (strcmp(cmd, "tail") == 0) return cxp_tail_main(argc - 1, argv + 1);
   if (strcmp(cmd, "top") == 0) return cxp_top_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "state") == 0) return cxp_state_main(argc - 1, argv + 1);
   if (strcmp(cmd, "check-config") == 0 && argc == 3) return check_config(argv[2]);
   if (strcmp(cmd, "check-pipeline") == 0 && argc == 3) return check_pipeline(argv[2]);
   if (strcmp(cmd, "config-doc") == 0) {

@@ -95,15 +95,14 @@ uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset) {
   return seq;
 }
 
+int64_t cxp_offsets_last(const cxp_tracker *t) {
+  if (t->tail > t->head) return t->ring[(t->tail - 1) % t->cap].offset;
+  return t->committable > 0 ? t->committable - 1 : -1;
+}
+
 uint64_t cxp_offsets_begin_tail(cxp_offsets *o, cxp_tracker *t) {
-  int64_t last;
-  if (t->tail > t->head)
-    last = t->ring[(t->tail - 1) % t->cap].offset;
-  else if (t->committable > 0)
-    last = t->committable - 1;
-  else
-    return 0;
-  return cxp_offsets_begin(o, t, last);
+  int64_t last = cxp_offsets_last(t);
+  return last < 0 ? 0 : cxp_offsets_begin(o, t, last);
 }
 
 uint64_t cxp_offsets_output(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {

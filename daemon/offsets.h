@@ -56,6 +56,9 @@ cxp_tracker *cxp_offsets_add(cxp_offsets *o, int32_t partition);
 void cxp_offsets_remove(cxp_offsets *o, int32_t partition);
 cxp_tracker *cxp_offsets_get(const cxp_offsets *o, int32_t partition);
 
+/* The last offset seen on the partition (consumed, or committed before
+ * the tracker's entries), or -1 when it has seen nothing. */
+int64_t cxp_offsets_last(const cxp_tracker *t);
 /* A message was consumed: opens its entry and returns its sequence number. */
 uint64_t cxp_offsets_begin(cxp_offsets *o, cxp_tracker *t, int64_t offset);
 /* Opens an entry for outputs no new message caused (a timer's, a revoke's)

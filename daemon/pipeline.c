@@ -24,6 +24,15 @@ const cxp_setting cxp_pipeline_table[] = {
      OFF(topic_repartition),
      "Internal topic the partial window aggregates of every input partition are merged "
      "through; create it with as many partitions as the input topic."},
+    {"topics.changelog", CXP_T_STRING, "\"cx.state.changelog\"", 1, 249, OFF(topic_changelog),
+     "Internal compacted topic the per-customer state is written to and restored from; "
+     "create it with as many partitions as the input topic and cleanup.policy=compact."},
+    {"state.durable", CXP_T_BOOL, "true", 0, 1, OFF(state_durable),
+     "Write per-customer state to topics.changelog and restore it when a partition is "
+     "assigned, so restarts and rebalances keep the rolling history."},
+    {"state.flush_interval_ms", CXP_T_INT, "1000", 10, 600000, OFF(state_flush_ms),
+     "Coalescing interval: a customer changed many times within it is written to the "
+     "changelog once. Input offsets are committed only up to the last written interval."},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days."},
     {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),
@@ -463,7 +472,7 @@ int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) 
  * them until it restarts. */
 static const char *const restart_only[] = {
     "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
-    "topics.repartition", "windows.enabled", "windows.lengths", "windows.group_by",
+    "topics.repartition", "topics.changelog", "state.durable", "windows.enabled", "windows.lengths", "windows.group_by",
     "windows.lateness_s", "windows.max_open", "windows.merge_timeout_s", "recovery.enabled",
     "recovery.max_parked", "recovery.max_open", "recovery.systemic.customers",
     "alerts.segment_anomaly.trailing", NULL};

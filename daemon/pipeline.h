@@ -43,6 +43,9 @@ typedef struct cxp_pipeline {
   char agent_flag_role[CXP_STR_MAX];
   char kano_must_be[CXP_LIST_MAX];  /* attributes the pipeline maps to must_be */
   char topic_repartition[CXP_STR_MAX];
+  char topic_changelog[CXP_STR_MAX];
+  int state_durable;
+  long long state_flush_ms;
   int win_enabled;
   char win_lengths[CXP_LIST_MAX];  /* durations: ["1m","1h"] */
   char win_group_by[CXP_LIST_MAX]; /* groupings: ["segment","channel","segment+agent_id"] */

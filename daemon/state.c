@@ -13,6 +13,7 @@ static void shard_destroy(cxp_shard *sh) {
   if (sh == NULL) return;
   for (size_t i = 0; i < sh->cap; i++) free(sh->slots[i]);
   free(sh->slots);
+  free(sh->dirty);
   free(sh);
 }
 
@@ -116,6 +117,52 @@ cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t 
   /* Keep the load under 1/2 so probes stay short. */
   if (sh->count * 2 > sh->cap) grow(sh);
   return c;
+}
+
+void cxp_shard_touch_slow(cxp_shard *sh, cxp_customer *c) {
+  if (sh->n_dirty == sh->dirty_cap) {
+    size_t n = sh->dirty_cap ? sh->dirty_cap * 2 : 256;
+    cxp_customer **nd = realloc(sh->dirty, sizeof *nd * n);
+    if (nd == NULL) abort();
+    sh->dirty = nd;
+    sh->dirty_cap = n;
+  }
+  sh->dirty[sh->n_dirty++] = c;
+  c->dirty = 1;
+}
+
+int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
+  uint64_t h = cxp_hash64(id, len, HASH_SEED);
+  size_t mask = sh->cap - 1, i;
+  cxp_customer *c = NULL;
+  for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
+    c = sh->slots[i];
+    if (c->hash == h && c->id_len == len && memcmp(c->id, id, len) == 0) break;
+    c = NULL;
+  }
+  if (c == NULL) return 0;
+  if (c->dirty)
+    for (size_t k = 0; k < sh->n_dirty; k++)
+      if (sh->dirty[k] == c) {
+        sh->dirty[k] = sh->dirty[--sh->n_dirty];
+        break;
+      }
+  /* Linear probing: close the gap by moving back every later entry of the
+   * run whose home slot is not between the gap and itself. */
+  sh->slots[i] = NULL;
+  for (size_t j = (i + 1) & mask; sh->slots[j] != NULL; j = (j + 1) & mask) {
+    size_t home = sh->slots[j]->hash & mask;
+    int between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (between) continue;
+    sh->slots[i] = sh->slots[j];
+    sh->slots[j] = NULL;
+    i = j;
+  }
+  sh->count--;
+  s->customers--;
+  s->bytes -= cxp_customer_bytes(c);
+  free(c);
+  return 1;
 }
 
 uint16_t cxp_state_segment_id(cxp_state *s, const char *name, size_t len) {

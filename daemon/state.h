@@ -17,6 +17,10 @@ typedef struct cxp_shard {
   int32_t partition;
   size_t count, cap; /* customers held; slots (a power of two) */
   cxp_customer **slots;
+  /* Customers changed since their last changelog record (durable state):
+   * each once, in the order first changed. */
+  cxp_customer **dirty;
+  size_t n_dirty, dirty_cap;
 } cxp_shard;
 
 typedef struct cxp_state {
@@ -46,6 +50,16 @@ void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len);
 void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len);
 /* Finds or creates; NULL only for an id over CXP_ID_MAX bytes. */
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
+
+/* Removes and frees a customer (a changelog tombstone, an eviction).
+ * Returns 1 when he was held. */
+int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
+
+/* Puts a changed customer on his shard's dirty list, once. */
+void cxp_shard_touch_slow(cxp_shard *sh, cxp_customer *c);
+static inline void cxp_shard_touch(cxp_shard *sh, cxp_customer *c) {
+  if (!c->dirty) cxp_shard_touch_slow(sh, c);
+}
 
 /* The index of a segment name, interned on first sight; 0 when the table is
  * full (65535 names) or the name is empty or over CXP_SEG_MAX bytes. */

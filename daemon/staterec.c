@@ -180,9 +180,44 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);
   /* Everything after the identity (hash, id) comes from the record. */
   uint64_t hash = cu->hash;
+  uint8_t dirty = cu->dirty; /* his place on the dirty list is the shard's */
   size_t head = offsetof(cxp_customer, last_offset), tail = offsetof(cxp_customer, id_len);
   memcpy((char *)cu + head, (const char *)t + head, tail - head);
   cu->hash = hash;
+  cu->dirty = dirty;
   cu->segment = sl ? cxp_state_segment_id(s, (const char *)seg, sl) : 0;
   return 0;
+}
+
+void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg) {
+  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
+  put_le(b, pl + cu->id_len, 4);
+  cxp_buf_put(b, CXP_CL_CUSTOMER, pl);
+  cxp_buf_put(b, cu->id, cu->id_len);
+  size_t at = b->len;
+  put_le(b, 0, 4);
+  cxp_staterec_write(b, cu, seg);
+  uint32_t vl = (uint32_t)(b->len - at - 4);
+  for (int i = 0; i < 4; i++) b->p[at + (size_t)i] = (char)(vl >> (8 * i));
+}
+
+static uint32_t le32(const char *p) {
+  const uint8_t *u = (const uint8_t *)p;
+  return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+int cxp_staterec_frame_next(const char *b, size_t len, size_t *pos, const char **key,
+                            size_t *klen, const uint8_t **val, size_t *vlen) {
+  size_t p = *pos;
+  if (len - p < 4) return 0;
+  size_t kl = le32(b + p);
+  if (len - p - 4 < kl + 4) return 0;
+  size_t vl = le32(b + p + 4 + kl);
+  if (len - p - 8 - kl < vl) return 0;
+  *key = b + p + 4;
+  *klen = kl;
+  *val = (const uint8_t *)b + p + 8 + kl;
+  *vlen = vl;
+  *pos = p + 8 + kl + vl;
+  return 1;
 }

@@ -39,4 +39,19 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg);
 int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, char *err,
                       size_t errlen);
 
+/* ---- Changelog records ---------------------------------------------------
+ * The changelog topic (topics.changelog) is keyed by what a record is about:
+ * "c:" and the customer id for a customer's state (the value his staterec,
+ * or none: a tombstone). A batch waiting to be produced is a run of frames
+ * in one buffer: u32 key length, key, u32 value length, value. */
+#define CXP_CL_CUSTOMER "c:"
+
+/* Appends the frame of cu's changelog record. */
+void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg);
+
+/* The frame at *pos of b[0..len): 1 and *pos moved past it, or 0 at the end
+ * (or at a frame cut short, which only a bug can make). */
+int cxp_staterec_frame_next(const char *b, size_t len, size_t *pos, const char **key,
+                            size_t *klen, const uint8_t **val, size_t *vlen);
+
 #endif

@@ -4,11 +4,12 @@
 #  A. an uninterrupted run publishes exactly the alerts and dead letters that
 #     `cxpulse replay` prints for the same events, and commits every offset
 #     (a second run in the same group consumes nothing);
-#  B. the daemon is killed with SIGKILL mid-stream, twice, and restarted:
-#     every alert of the uninterrupted run still appears, with the same
-#     alert_id and identity, and no dead letter is lost. Alerts that judge a
-#     customer's history (satisfaction.drop) are off here: state is in memory
-#     only until durable state exists.
+#  B. the daemon is killed with SIGKILL at random moments, five times, and
+#     restarted each time: every alert of the uninterrupted run still
+#     appears, with the same alert_id and identity, no dead letter is lost,
+#     and the per-customer state in its changelog equals, record for record,
+#     that of an uninterrupted run over the same input (durable state).
+#     Recovery cases are off here: they are not in the changelog yet.
 # usage: crossproc.sh CXPULSE_BIN SOURCE_DIR
 set -u
 BIN=$1
@@ -31,7 +32,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 "$BIN" mock-cluster --topic a.events:4 --topic a.alerts:2 --topic a.dead:2 --topic a.ind:1 \
   --topic a.part:4 --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 \
   --topic b.part:4 --topic c.events:4 --topic c.alerts:2 --topic c.dead:2 --topic c.ind:1 \
-  --topic c.part:4 >"$W/mock.out" 2>"$W/mock.err" &
+  --topic c.part:4 --topic a.cl:4 --topic b.cl:4 --topic c.cl:4 --topic b0.alerts:2 --topic b0.dead:2 \
+  --topic b0.ind:1 --topic b0.part:4 --topic b0.cl:4 >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
 BS=$(head -1 "$W/mock.out")
@@ -41,27 +43,25 @@ echo "mock cluster at $BS"
 N=20000
 $PY "$SRC/tests/make_events.py" "$W/events.kv" "$W/events.jsonl" $N
 
-pipeline() { # NAME PREFIX [history]
-  # "history" turns off the alerts that judge a customer's history
-  # (satisfaction.drop, recovery cases): with state in memory only, a restarted process knows
-  # less history, so those cannot be compared across a kill.
+pipeline() { # NAME PREFIX [norecovery]
+  # "norecovery" turns recovery cases off: their deadlines fire on the wall
+  # clock and they are not in the changelog yet, so a kill loses them.
   $PY - "$SRC/pipelines/default.json" "$W/$1.pipeline.json" "$2" "${3:-}" <<'PYEOF'
 import json, sys
 src, dst, prefix, mode = sys.argv[1:5]
 p = json.load(open(src))
 p["topics"] = {"input": prefix + ".events", "alerts": prefix + ".alerts",
                "indicators": prefix + ".ind", "dead_letters": prefix + ".dead",
-               "repartition": prefix + ".part"}
-if mode == "history":
-    p["alerts"]["satisfaction_drop"] = {"enabled": False}
-    # Open cases are history too, and their deadlines fire on the wall clock.
+               "repartition": prefix + ".part", "changelog": prefix + ".cl"}
+if mode == "norecovery":
     p["recovery"] = {"enabled": False}
 json.dump(p, open(dst, "w"))
 PYEOF
   cat >"$W/$1.config.json" <<JSON
 {"pipeline": "$W/$1.pipeline.json", "log": {"level": "info"},
  "commit": {"interval_ms": 200}, "stats": {"interval_s": 1}, "http": {"port": 0},
- "kafka": {"bootstrap.servers": "$BS", "consumer": {"session.timeout.ms": 6000}}}
+ "kafka": {"bootstrap.servers": "$BS",
+           "consumer": {"session.timeout.ms": 6000, "group.id": "crossproc-$1"}}}
 JSON
 }
 count() { kcat -C -b "$BS" -t "$1" -e -q -o beginning 2>/dev/null | wc -l; }
@@ -230,31 +230,51 @@ kill -TERM $dpid
 wait $dpid
 grep -q "stopped: consumed=0 " "$W/a2.log" && ok || fail "A: committed offsets: $(grep stopped: "$W/a2.log")"
 
-# ---- B: SIGKILL mid-stream, twice, and restart ----
-pipeline b b history
+# ---- B: SIGKILL at random moments, five times, and restart ----
+pipeline b b norecovery
+# A shorter session: a killed member's partitions move on sooner.
+$PY - "$W/b.config.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["kafka"]["consumer"].update({"session.timeout.ms": 3000, "heartbeat.interval.ms": 300})
+json.dump(c, open(sys.argv[1], "w"))
+PYEOF
 "$BIN" replay --pipeline "$W/b.pipeline.json" "$W/events.jsonl" >"$W/replay_b.out" 2>/dev/null
 n_alerts=$(grep -c '"stream":"alerts"' "$W/replay_b.out")
 split -n l/10 -d "$W/events.kv" "$W/chunk."
+# Starts an instance and waits until it holds its 4 input partitions with
+# their state restored.
 start_b() {
+  local before
+  before=$(grep -c "restore: partition" "$W/b.log" 2>/dev/null)
   "$BIN" run --config "$W/b.config.json" 2>>"$W/b.log" &
   dpid=$!
   pids+=($dpid)
+  for _ in $(seq 400); do
+    [ "$(grep -c "restore: partition" "$W/b.log")" -ge $((${before:-0} + 4)) ] && return
+    sleep 0.1
+  done
+  fail "B: a restarted instance restored its 4 partitions"
 }
+: >"$W/b.log"
 start_b
 i=0
+kills=0
 for c in "$W"/chunk.*; do
   kcat -P -b "$BS" -t b.events -K $'\t' -l "$c"
   i=$((i + 1))
-  sleep 0.4
-  if [ $i -eq 3 ] || [ $i -eq 7 ]; then
-    # Make sure the daemon is mid-stream: it has written outputs already.
-    wait_count b.dead 1 20
+  if [ $((i % 2)) -eq 1 ]; then
+    # While it works through the chunk, at a random moment.
+    sleep "$($PY -c 'import random; print(round(random.uniform(0.0, 0.3), 3))')"
     kill -9 $dpid
     wait $dpid 2>/dev/null
-    echo "killed the daemon after chunk $i"
+    kills=$((kills + 1))
     start_b
+  else
+    sleep 0.4
   fi
 done
+echo "killed the daemon $kills times; $(grep -c "restore: partition" "$W/b.log") partition restores"
 wait_count b.dead "$n_dead" 90 || fail "B: dead letters arrived"
 wait_count b.alerts "$n_alerts" 30 || fail "B: alerts arrived"
 sleep 1
@@ -263,6 +283,30 @@ wait $dpid
 kcat -C -b "$BS" -t b.alerts -e -q -o beginning >"$W/b.alerts"
 kcat -C -b "$BS" -t b.dead -e -q -o beginning >"$W/b.dead"
 $PY "$SRC/tests/crossproc_check.py" "$W/replay_b.out" "$W/b.alerts" "$W/b.dead" restart && ok || fail "B: outputs after kill -9"
+grep -q "restore: partition .* record(s)" "$W/b.log" && ok || fail "B: restarts restored state"
+# The uninterrupted run: the same input topic, its own group, outputs and
+# changelog.
+pipeline b0 b0 norecovery
+$PY - "$W/b0.pipeline.json" "$W/b0.config.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["topics"]["input"] = "b.events"
+json.dump(p, open(sys.argv[1], "w"))
+c = json.load(open(sys.argv[2]))
+json.dump(c, open(sys.argv[2], "w"))
+PYEOF
+"$BIN" run --config "$W/b0.config.json" 2>"$W/b0.log" &
+dpid=$!
+pids+=($dpid)
+wait_count b0.dead "$n_dead" 60 || fail "B: the uninterrupted run's dead letters arrived"
+wait_count b0.alerts "$n_alerts" 30 || fail "B: the uninterrupted run's alerts arrived"
+kill -TERM $dpid
+wait $dpid
+"$BIN" state --config "$W/b.config.json" >"$W/b.state" 2>"$W/b.state.err" &&
+  "$BIN" state --config "$W/b0.config.json" >"$W/b0.state" 2>"$W/b0.state.err" &&
+  [ -s "$W/b0.state" ] && cmp -s "$W/b.state" "$W/b0.state" && ok ||
+  fail "B: state after $kills kills equals the uninterrupted run's ($(wc -l <"$W/b.state") and $(wc -l <"$W/b0.state") customers; $(diff "$W/b.state" "$W/b0.state" | wc -l) diff lines)"
+echo "B: $(cat "$W/b0.state.err")"
 
 # ---- C: two instances in one group, the second joining mid-stream ----
 # Partitions (input and repartition) move between them while events flow:

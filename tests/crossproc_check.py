@@ -6,9 +6,10 @@ usage: crossproc_check.py REPLAY_OUT ALERTS_JSONL DEADLETTERS_JSONL MODE
 MODE exact: the alerts are the replay's alerts, each exactly once.
 MODE restart: every replay alert appears, repeats carrying the same alert_id;
 its identity (type, customer, case, triggering event, times) is the replay's.
-The decayed figures in `reasons` and the sticky segment may differ: state is
-held in memory only, so a restarted process knows less history (durable state
-is its own capability). Every dead letter appears at least once.
+Every dead letter appears at least once. Open segment windows are not in the
+changelog yet: events re-read after a kill may re-open a window whose record
+was already emitted, and its partial is then dead-lettered `late` from the
+repartition topic; those are allowed (and counted) here.
 Prints 'N passed, N failed'."""
 import collections
 import json
@@ -51,7 +52,10 @@ for aid, v in want_alerts.items():
               f"alert {aid}: same identity as replay")
 for (reason, payload), n in want_dead.items():
     check(got_dead[(reason, payload)] >= n, f"dead letter {reason} {payload[:60]} published")
-check(all(d["source"]["topic"].endswith(".events") and d["source"]["partition"] >= 0 for d in dead),
+def late_partial(d):
+    return mode == "restart" and d["reason"] == "late" and d["source"]["topic"].endswith(".part")
+check(all((d["source"]["topic"].endswith(".events") or late_partial(d)) and
+          d["source"]["partition"] >= 0 for d in dead),
       "dead letters carry Kafka coordinates")
 if mode == "exact":
     check(len(alerts) == len(want_alerts), f"{len(alerts)} alerts == {len(want_alerts)}")
@@ -60,6 +64,7 @@ if mode == "exact":
 else:
     extra = set(got_alerts) - set(want_alerts)
     print(f"restart: {len(alerts)} alert records, {len(got_alerts)} distinct ids, "
-          f"{len(extra)} not in the uninterrupted run (state lost with the process)")
+          f"{len(extra)} not in the uninterrupted run; "
+          f"{sum(map(late_partial, dead))} late window partials")
 print(f"{checks[0]} passed, {checks[1]} failed")
 sys.exit(1 if checks[1] else 0)

@@ -154,10 +154,135 @@ static void test_roundtrip(const char *dir) {
   cxp_core_close(&core);
 }
 
+/* The changelog side of the core: a customer changed by events is flushed
+ * once per interval however often he changed, duplicates change nothing,
+ * the frames read back into another core give the same customers, and a
+ * tombstone removes one. */
+static void test_changelog(void) {
+  cxp_pipeline p;
+  cxp_pipeline_defaults(&p);
+  p.win_enabled = 0;
+  p.rec_enabled = 0;
+  p.churn_enabled = 0;
+  cxp_core a;
+  cxp_core_init(&a, &p, ignore, NULL);
+  feed(&a, 0, "{\"event_id\":\"e1\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
+              "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":5,\"segment\":\"gold\"}");
+  feed(&a, 1, "{\"event_id\":\"e2\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
+              "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":1}");
+  feed(&a, 2, "{\"event_id\":\"e3\",\"type\":\"survey.nps\",\"customer_id\":\"bob\","
+              "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":9}");
+  CHECK_INT(cxp_core_state_dirty(&a, 0), 2); /* ann twice, bob once: two customers */
+  CHECK_INT(cxp_core_state_dirty(&a, 1), 0);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  CHECK_INT(cxp_core_state_flush(&a, 0, &b), 2);
+  CHECK_INT(cxp_core_state_dirty(&a, 0), 0);
+  /* A replayed offset and a repeated event id change nobody. */
+  feed(&a, 1, "{\"event_id\":\"e2\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
+              "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":1}");
+  feed(&a, 3, "{\"event_id\":\"e3\",\"type\":\"survey.nps\",\"customer_id\":\"bob\","
+              "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":9}");
+  CHECK_INT(cxp_core_state_dirty(&a, 0), 0);
+  cxp_buf empty;
+  cxp_buf_init(&empty);
+  CHECK_INT(cxp_core_state_flush(&a, 0, &empty), 0);
+  CHECK_INT(empty.len, 0);
+
+  /* The frames: keys "c:<id>", values that restore the same customers. */
+  cxp_core r;
+  cxp_core_init(&r, &p, ignore, NULL);
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  int n = 0;
+  while (cxp_staterec_frame_next(b.p, b.len, &pos, &k, &kl, &v, &vl)) {
+    CHECK(kl > 2 && memcmp(k, "c:", 2) == 0);
+    CHECK_INT(cxp_core_state_restore(&r, 0, k, kl, v, vl, err, sizeof err), 0);
+    n++;
+  }
+  CHECK_INT(n, 2);
+  CHECK_INT(pos, b.len);
+  const cxp_customer *ann = cxp_shard_find(r.state.shards[0], "ann", 3);
+  CHECK(ann != NULL);
+  if (ann) {
+    CHECK_INT(ann->last_offset, 1);
+    CHECK(cxp_customer_csat(ann) == 50.0); /* 5 and 1 at one moment: 1 of 2 satisfied */
+    CHECK_STR(cxp_state_segment_name(&r.state, ann->segment), "gold");
+    CHECK(same_customer(&a.state, cxp_shard_find(a.state.shards[0], "ann", 3), &r.state, ann));
+    CHECK_INT(ann->dirty, 0); /* restored state is not a change to write again */
+  }
+  CHECK_INT(cxp_core_state_dirty(&r, 0), 0);
+  /* Events at or below a restored offset are skipped. */
+  feed(&r, 1, "{\"event_id\":\"e2-again\",\"type\":\"survey.csat\",\"customer_id\":"
+              "\"ann\",\"ts\":\"2026-11-01T10:00:00Z\",\"score\":1}");
+  CHECK_INT(r.n.duplicates, 1);
+  CHECK_INT(cxp_core_state_dirty(&r, 0), 0);
+
+  /* A tombstone removes; unknown keys and broken records are refused and
+   * change nothing. */
+  CHECK_INT(cxp_core_state_restore(&r, 0, "c:bob", 5, NULL, 0, err, sizeof err), 0);
+  CHECK(cxp_shard_find(r.state.shards[0], "bob", 3) == NULL);
+  CHECK_INT(r.state.customers, 1);
+  CHECK_INT(cxp_core_state_restore(&r, 0, "x:bob", 5, "\x01", 1, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "no kind this build knows");
+  CHECK_INT(cxp_core_state_restore(&r, 0, "c:zed", 5, "\x01\x03", 2, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "customer id");
+  CHECK_INT(r.state.customers, 1);
+  /* A frame cut short is not read. */
+  pos = 0;
+  CHECK_INT(cxp_staterec_frame_next(b.p, b.len - 1, &pos, &k, &kl, &v, &vl), 1);
+  CHECK_INT(cxp_staterec_frame_next(b.p, b.len - 1, &pos, &k, &kl, &v, &vl), 0);
+  cxp_buf_free(&b);
+  cxp_buf_free(&empty);
+  cxp_core_close(&r);
+  cxp_core_close(&a);
+}
+
+/* Removing customers from the open-addressing table keeps every other one
+ * findable, whatever the probe runs look like. */
+static void test_remove(void) {
+  cxp_state s;
+  cxp_state_init(&s);
+  cxp_shard *sh = cxp_state_shard(&s, 0);
+  char id[16];
+  enum { N = 3000 };
+  for (int i = 0; i < N; i++) {
+    int n = snprintf(id, sizeof id, "u%d", i);
+    cxp_customer *c = cxp_shard_get(&s, sh, id, (size_t)n);
+    if (i % 7 == 0) cxp_shard_touch(sh, c);
+  }
+  size_t dirty = sh->n_dirty;
+  CHECK_INT(dirty, (N + 6) / 7);
+  int removed = 0;
+  for (int i = 0; i < N; i += 3) {
+    int n = snprintf(id, sizeof id, "u%d", i);
+    removed += cxp_shard_remove(&s, sh, id, (size_t)n);
+  }
+  CHECK_INT(removed, N / 3);
+  CHECK_INT(cxp_shard_remove(&s, sh, "u0", 2), 0);
+  CHECK_INT(s.customers, N - N / 3);
+  /* Removed dirty customers (every 21st) left the dirty list. */
+  CHECK_INT(sh->n_dirty, dirty - (N + 20) / 21);
+  int found = 0, wrong = 0;
+  for (int i = 0; i < N; i++) {
+    int n = snprintf(id, sizeof id, "u%d", i);
+    const cxp_customer *c = cxp_shard_find(sh, id, (size_t)n);
+    if (i % 3 == 0) wrong += c != NULL;
+    else found += c != NULL;
+  }
+  CHECK_INT(found, N - N / 3);
+  CHECK_INT(wrong, 0);
+  cxp_state_close(&s);
+}
+
 int main(void) {
   char dir[] = "/tmp/cxp_snap_XXXXXX";
   if (mkdtemp(dir) == NULL) return 2;
   test_roundtrip(dir);
+  test_changelog();
+  test_remove();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
