@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "core.h"
@@ -29,6 +30,16 @@ static void counter(cxp_metrics *m, const char *name, const char *help, uint64_t
 static void gauge(cxp_metrics *m, const char *name, const char *help, double v) {
   cxp_metrics_family(m, name, CXP_METRIC_GAUGE, help);
   cxp_metrics_f64(m, NULL, v);
+}
+
+/* Resident set size, or NAN where /proc says nothing. */
+static double resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = -1, rss = -1;
+  if (f == NULL) return NAN;
+  if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
+  fclose(f);
+  return rss < 0 ? NAN : (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
 static void metrics(cxp_daemon *d, cxp_http_response *res) {
@@ -107,6 +118,13 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
         s.restore_seconds);
   gauge(&m, "cxpulse_restore_rate_records", "Records per second of the latest restore.",
         s.restore_last_rate);
+  cxp_metrics_family(&m, "cxpulse_customers_evicted_total", CXP_METRIC_COUNTER,
+                     "Customers removed from memory, by why: ttl (idle past state.idle_ttl_days, "
+                     "tombstoned) or cap (state.max_customers, kept in the changelog).");
+  cxp_metrics_u64(&m, (const char *[]){"why", "ttl", NULL}, n->evicted_ttl);
+  cxp_metrics_u64(&m, (const char *[]){"why", "cap", NULL}, n->evicted_cap);
+  gauge(&m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/statm).",
+        resident_bytes());
   gauge(&m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
         (double)s.restoring);
   gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);

@@ -52,6 +52,7 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   c->emit = emit;
   c->opaque = opaque;
   cxp_state_init(&c->state);
+  c->rng = 0x9e3779b97f4a7c15ULL;
   cxp_arena_init(&c->arena, 256 * 1024);
   cxp_buf_init(&c->out);
   cxp_buf_reserve(&c->out, 4096);
@@ -970,12 +971,16 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
 
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
-  return c->state.shards[part]->n_dirty;
+  return c->state.shards[part]->n_dirty + c->state.shards[part]->n_gone;
 }
 
 size_t cxp_core_state_flush(cxp_core *c, int32_t part, cxp_buf *out) {
   if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
   cxp_shard *sh = c->state.shards[part];
+  size_t gone = sh->n_gone;
+  if (sh->gone.len) cxp_buf_put(out, sh->gone.p, sh->gone.len);
+  sh->gone.len = 0;
+  sh->n_gone = 0;
   size_t n = sh->n_dirty;
   for (size_t i = 0; i < n; i++) {
     cxp_customer *cu = sh->dirty[i];
@@ -983,7 +988,64 @@ size_t cxp_core_state_flush(cxp_core *c, int32_t part, cxp_buf *out) {
     cxp_staterec_frame(out, cu, cxp_state_segment_name(&c->state, cu->segment));
   }
   sh->n_dirty = 0;
-  return n;
+  return gone + n;
+}
+
+/* A customer leaves memory. With the changelog on, a tombstone says he is
+ * gone for good; otherwise his state, if it changed since his last record,
+ * is written so that the changelog keeps it. */
+static void evict(cxp_core *c, cxp_shard *sh, cxp_customer *cu, int tombstone) {
+  if (c->changelog && (tombstone || cu->dirty)) {
+    if (tombstone)
+      cxp_staterec_frame_tombstone(&sh->gone, cu->id, cu->id_len);
+    else
+      cxp_staterec_frame(&sh->gone, cu, cxp_state_segment_name(&c->state, cu->segment));
+    sh->n_gone++;
+  }
+  if (tombstone)
+    c->n.evicted_ttl++;
+  else
+    c->n.evicted_cap++;
+  cxp_shard_remove(&c->state, sh, cu->id, cu->id_len);
+}
+
+/* Over state.max_customers: of five customers of the shard sampled at
+ * random, the one whose latest event is oldest leaves (an approximation of
+ * least recently used, without a list to keep in order on every event).
+ * Never `keep` (the customer just added), nor one with a case open. */
+static void evict_for_cap(cxp_core *c, cxp_shard *sh, const cxp_customer *keep) {
+  size_t mask = sh->cap - 1;
+  cxp_customer *best = NULL;
+  for (int k = 0; k < 5; k++) {
+    c->rng ^= c->rng << 13, c->rng ^= c->rng >> 7, c->rng ^= c->rng << 17;
+    size_t i = (size_t)c->rng & mask;
+    for (size_t n = 0; n < sh->cap && sh->slots[i] == NULL; n++) i = (i + 1) & mask;
+    cxp_customer *x = sh->slots[i];
+    if (x == NULL || x == keep || x->open_cases) continue;
+    if (best == NULL || x->last_ts_ms < best->last_ts_ms) best = x;
+  }
+  if (best) evict(c, sh, best, 0);
+}
+
+size_t cxp_core_state_expire(cxp_core *c, int32_t part) {
+  if (c->pl->state_ttl_days <= 0) return 0;
+  if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
+  cxp_shard *sh = c->state.shards[part];
+  int64_t before = c->clock_ms - (int64_t)(c->pl->state_ttl_days * 86400000.0);
+  size_t budget = sh->cap / 32 > 4096 ? sh->cap / 32 : 4096, gone = 0;
+  for (size_t n = 0; n < budget; n++) {
+    size_t i = sh->sweep & (sh->cap - 1);
+    cxp_customer *cu = sh->slots[i];
+    if (cu && cu->last_ts_ms < before && cu->open_cases == 0) {
+      /* The slot is refilled by the next of its probe run, if any: look at
+       * it again. */
+      evict(c, sh, cu, 1);
+      gone++;
+      continue;
+    }
+    sh->sweep = i + 1;
+  }
+  return gone;
 }
 
 int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t klen,
@@ -1137,7 +1199,11 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   }
   /* A replay has no partitions: it is one shard. */
   cxp_shard *sh = cxp_state_shard(&c->state, m->partition < 0 ? 0 : m->partition);
+  size_t held = sh->count;
   cxp_customer *cu = cxp_shard_get(&c->state, sh, ev.customer_id.p, ev.customer_id.n);
+  if (sh->count > held && c->pl->state_max_customers > 0 &&
+      c->state.customers > (size_t)c->pl->state_max_customers)
+    evict_for_cap(c, sh, cu);
   if (cxp_customer_seen(cu, m->offset, ev.event_id.p, ev.event_id.n)) {
     c->n.duplicates++;
     return CXP_OK;

@@ -60,6 +60,8 @@ typedef struct cxp_counters {
   uint64_t outputs[CXP_STREAM__COUNT];
   uint64_t late_applied;              /* late for the windows, applied to the customer */
   uint64_t repartition_in;            /* partials and markers consumed */
+  uint64_t evicted_ttl;               /* customers forgotten after state.idle_ttl_days */
+  uint64_t evicted_cap;               /* customers let go to stay under state.max_customers */
 } cxp_counters;
 
 typedef struct cxp_core {
@@ -72,6 +74,8 @@ typedef struct cxp_core {
   void *opaque;
   int in_batch;
   int64_t clock_ms;  /* event clock: the largest event time applied */
+  int changelog;     /* the shell writes the changelog: evictions leave frames */
+  uint64_t rng;      /* xorshift state: eviction samples */
 
   /* Segment windows, by input partition, and the mergers, by repartition
    * partition (a replay: one of each, merged in place). */
@@ -176,11 +180,19 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
 
 /* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */
 
-/* Customers of an input partition changed since they were last flushed. */
+/* Customers of an input partition changed (or evicted) since they were last
+ * flushed. */
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t partition);
-/* Appends the changelog frame of every changed customer of the partition
- * to out, as he is now, and forgets that they changed. Returns how many. */
+/* Appends the changelog frames of the partition's evicted customers (their
+ * unwritten state, or a tombstone) and of every changed customer, as he is
+ * now, to out, and forgets that they changed. Returns how many. */
 size_t cxp_core_state_flush(cxp_core *c, int32_t partition, cxp_buf *out);
+/* The idle sweep of one input partition: looks at a slice of its table
+ * (4096 slots or a thirty-second of it, whichever is more, so a whole pass
+ * takes at most 32 calls) and forgets the
+ * customers idle past state.idle_ttl_days of event time, none with a case
+ * open; each leaves a tombstone frame for the next flush. Returns how many. */
+size_t cxp_core_state_expire(cxp_core *c, int32_t partition);
 /* Applies one changelog record of an input partition, read back on
  * restore: a customer's state (held or not, it replaces what is held) or
  * his tombstone (val NULL). 0, or -1 with a sentence in err (a key this

@@ -836,6 +836,10 @@ static int run_slice(cxp_daemon *d) {
 
 static void on_flush_timer(uv_timer_t *h) {
   cxp_daemon *d = container_of(h, cxp_daemon, flush);
+  /* Customers idle past the TTL leave, their tombstones in this flush. */
+  for (int32_t i = 0; i < d->offsets.n; i++)
+    if (d->offsets.by_partition[i] && !cxp_restore_active(d->restore, i))
+      cxp_core_state_expire(&d->core, i);
   cl_flush_all(d);
   store_offsets(d);
 }
@@ -1074,6 +1078,7 @@ int cxp_daemon_start(cxp_daemon *d) {
                 nc < 0 ? 0 : (int)nc);
       return -1;
     }
+    d->core.changelog = 1;
     cxp_info("daemon", "durable state: changelog %s (%d partitions), written every %lld ms",
              d->pl.topic_changelog, (int)nc, d->pl.state_flush_ms);
   }

@@ -33,6 +33,13 @@ const cxp_setting cxp_pipeline_table[] = {
     {"state.flush_interval_ms", CXP_T_INT, "1000", 10, 600000, OFF(state_flush_ms),
      "Coalescing interval: a customer changed many times within it is written to the "
      "changelog once. Input offsets are committed only up to the last written interval."},
+    {"state.idle_ttl_days", CXP_T_DOUBLE, "365", 0, 36500, OFF(state_ttl_days),
+     "A customer with no event for this long (event time) is forgotten: removed from memory "
+     "and tombstoned in the changelog. 0 keeps every customer."},
+    {"state.max_customers", CXP_T_INT, "0", 0, 1000000000, OFF(state_max_customers),
+     "Customers held in memory by one instance, at most (0: no bound). Past it the least "
+     "recently active of a few sampled leave memory (their state stays in the changelog; "
+     "one who comes back starts afresh): size it above the active population."},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days."},
     {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),

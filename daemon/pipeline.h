@@ -46,6 +46,8 @@ typedef struct cxp_pipeline {
   char topic_changelog[CXP_STR_MAX];
   int state_durable;
   long long state_flush_ms;
+  double state_ttl_days;
+  long long state_max_customers;
   int win_enabled;
   char win_lengths[CXP_LIST_MAX];  /* durations: ["1m","1h"] */
   char win_group_by[CXP_LIST_MAX]; /* groupings: ["segment","channel","segment+agent_id"] */

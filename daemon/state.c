@@ -14,6 +14,7 @@ static void shard_destroy(cxp_shard *sh) {
   for (size_t i = 0; i < sh->cap; i++) free(sh->slots[i]);
   free(sh->slots);
   free(sh->dirty);
+  cxp_buf_free(&sh->gone);
   free(sh);
 }
 

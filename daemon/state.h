@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "customer.h"
+#include "jsonw.h"
 
 typedef struct cxp_shard {
   int32_t partition;
@@ -21,6 +22,11 @@ typedef struct cxp_shard {
    * each once, in the order first changed. */
   cxp_customer **dirty;
   size_t n_dirty, dirty_cap;
+  /* Changelog frames of customers evicted since the last flush (their
+   * unwritten state, or a tombstone), written before the dirty ones. */
+  cxp_buf gone;
+  size_t n_gone;
+  size_t sweep; /* the next slot the idle sweep looks at */
 } cxp_shard;
 
 typedef struct cxp_state {

@@ -201,6 +201,14 @@ void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg) {
   for (int i = 0; i < 4; i++) b->p[at + (size_t)i] = (char)(vl >> (8 * i));
 }
 
+void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len) {
+  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
+  put_le(b, pl + len, 4);
+  cxp_buf_put(b, CXP_CL_CUSTOMER, pl);
+  cxp_buf_put(b, id, len);
+  put_le(b, 0xffffffffu, 4);
+}
+
 static uint32_t le32(const char *p) {
   const uint8_t *u = (const uint8_t *)p;
   return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
@@ -213,9 +221,15 @@ int cxp_staterec_frame_next(const char *b, size_t len, size_t *pos, const char *
   size_t kl = le32(b + p);
   if (len - p - 4 < kl + 4) return 0;
   size_t vl = le32(b + p + 4 + kl);
-  if (len - p - 8 - kl < vl) return 0;
   *key = b + p + 4;
   *klen = kl;
+  if (vl == 0xffffffffu) {
+    *val = NULL;
+    *vlen = 0;
+    *pos = p + 8 + kl;
+    return 1;
+  }
+  if (len - p - 8 - kl < vl) return 0;
   *val = (const uint8_t *)b + p + 8 + kl;
   *vlen = vl;
   *pos = p + 8 + kl + vl;

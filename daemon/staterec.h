@@ -43,14 +43,19 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
  * The changelog topic (topics.changelog) is keyed by what a record is about:
  * "c:" and the customer id for a customer's state (the value his staterec,
  * or none: a tombstone). A batch waiting to be produced is a run of frames
- * in one buffer: u32 key length, key, u32 value length, value. */
+ * in one buffer: u32 key length, key, u32 value length, value (length
+ * 0xffffffff and no bytes: a tombstone). */
 #define CXP_CL_CUSTOMER "c:"
 
 /* Appends the frame of cu's changelog record. */
 void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg);
 
+/* Appends the frame of a tombstone for customer id. */
+void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len);
+
 /* The frame at *pos of b[0..len): 1 and *pos moved past it, or 0 at the end
- * (or at a frame cut short, which only a bug can make). */
+ * (or at a frame cut short, which only a bug can make). A tombstone's *val
+ * is NULL. */
 int cxp_staterec_frame_next(const char *b, size_t len, size_t *pos, const char **key,
                             size_t *klen, const uint8_t **val, size_t *vlen);
 

@@ -10,6 +10,11 @@
 #     and the per-customer state in its changelog equals, record for record,
 #     that of an uninterrupted run over the same input (durable state).
 #     Recovery cases are off here: they are not in the changelog yet.
+#  C. two instances in one group, the second joining mid-stream: segment
+#     records still equal replay's, each once.
+#  D. two instances in one group over B's input; one is killed with SIGKILL
+#     mid-stream: the survivor takes its partitions, restores their state,
+#     and the final per-customer state equals the uninterrupted run's.
 # usage: crossproc.sh CXPULSE_BIN SOURCE_DIR
 set -u
 BIN=$1
@@ -33,7 +38,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
   --topic a.part:4 --topic b.events:4 --topic b.alerts:2 --topic b.dead:2 --topic b.ind:1 \
   --topic b.part:4 --topic c.events:4 --topic c.alerts:2 --topic c.dead:2 --topic c.ind:1 \
   --topic c.part:4 --topic a.cl:4 --topic b.cl:4 --topic c.cl:4 --topic b0.alerts:2 --topic b0.dead:2 \
-  --topic b0.ind:1 --topic b0.part:4 --topic b0.cl:4 >"$W/mock.out" 2>"$W/mock.err" &
+  --topic b0.ind:1 --topic b0.part:4 --topic b0.cl:4 --topic d.alerts:2 --topic d.dead:2 \
+  --topic d.ind:1 --topic d.part:4 --topic d.cl:4 >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
 BS=$(head -1 "$W/mock.out")
@@ -341,6 +347,56 @@ total=$(( $(sed -n 's/.*stopped: consumed=\([0-9]*\).*/\1/p' "$W/c1.log") + \
 [ "$total" -ge "$N" ] && ok || fail "C: the two consumed all $N events (got $total)"
 kcat -C -b "$BS" -t c.ind -e -q -o beginning >"$W/c.ind"
 compare_ind "$W/replay_c.out" "$W/c.ind" && ok || fail "C: two instances' records equal replay's"
+
+# ---- D: two instances, one killed; the survivor restores its partitions ----
+pipeline d d norecovery
+$PY - "$W/d.pipeline.json" "$W/d.config.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["topics"]["input"] = "b.events"
+json.dump(p, open(sys.argv[1], "w"))
+c = json.load(open(sys.argv[2]))
+c["kafka"]["consumer"].update({"session.timeout.ms": 3000, "heartbeat.interval.ms": 300,
+                               # a slow reader: the kill lands mid-stream
+                               "max.partition.fetch.bytes": 20000})
+json.dump(c, open(sys.argv[2], "w"))
+PYEOF
+"$BIN" run --config "$W/d.config.json" 2>"$W/d1.log" &
+d1=$!
+pids+=($d1)
+"$BIN" run --config "$W/d.config.json" 2>"$W/d2.log" &
+d2=$!
+pids+=($d2)
+for _ in $(seq 200); do
+  grep -q "restore: partition" "$W/d1.log" && grep -q "restore: partition" "$W/d2.log" && break
+  sleep 0.1
+done
+# After its first changelog flush (every second): the survivor has records
+# of the dead one's customers to restore.
+sleep 1.2
+kill -9 $d2
+wait $d2 2>/dev/null
+# The survivor gets the dead member's partitions once its session times out.
+for _ in $(seq 300); do
+  [ "$(grep -c "restore: partition" "$W/d1.log")" -ge 4 ] && break
+  sleep 0.1
+done
+echo "D: killed one of two; the survivor restored $(grep "restore: partition" "$W/d1.log" |
+  sed -n 's/.*restore: partition \([0-9]*\): \([0-9]*\) record.*/p\1:\2/p' | tr '\n' ' ')"
+wait_count d.dead "$n_dead" 60 || fail "D: dead letters arrived"
+wait_count d.alerts "$n_alerts" 30 || fail "D: alerts arrived"
+sleep 1
+kill -TERM $d1
+wait $d1
+[ "$(grep -c "restore: partition" "$W/d1.log")" -ge 4 ] && ok ||
+  fail "D: the survivor restored the killed instance's partitions: $(grep "restore: partition" "$W/d1.log")"
+kcat -C -b "$BS" -t d.alerts -e -q -o beginning >"$W/d.alerts"
+kcat -C -b "$BS" -t d.dead -e -q -o beginning >"$W/d.dead"
+$PY "$SRC/tests/crossproc_check.py" "$W/replay_b.out" "$W/d.alerts" "$W/d.dead" restart && ok ||
+  fail "D: outputs after one of two was killed"
+"$BIN" state --config "$W/d.config.json" >"$W/d.state" 2>/dev/null &&
+  [ -s "$W/d.state" ] && cmp -s "$W/d.state" "$W/b0.state" && ok ||
+  fail "D: state after the kill equals the uninterrupted run's ($(diff "$W/d.state" "$W/b0.state" | wc -l) diff lines)"
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

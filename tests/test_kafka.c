@@ -49,8 +49,12 @@ typedef struct run {
   void (*mid)(struct run *r);
   int mid_done;
   const char *bs;
+  cxp_mock *mock;       /* for faults injected mid-run */
+  uv_timer_t up;        /* brings the broker back */
   size_t customers_held; /* when the run was complete, before revokes drop them */
   uint64_t changelog;    /* changelog records acknowledged */
+  uint64_t tombstones, want_tombstones; /* of those, tombstones; the last one's key: */
+  char tombstone_key[64];
   /* A customer looked at when the run is complete: his decayed CSAT and
    * last applied offset (-2: not held). */
   const char *probe_id;
@@ -112,6 +116,10 @@ static void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
   run *r = opaque;
   if (s == CXP_STREAM_CHANGELOG) {
     r->changelog++; /* binary state records (staterec.h) */
+    if (val == NULL || vlen == 0) {
+      r->tombstones++;
+      snprintf(r->tombstone_key, sizeof r->tombstone_key, "%.*s", (int)klen, key);
+    }
     return;
   }
   cJSON *v = cJSON_ParseWithLength(val, vlen);
@@ -148,7 +156,8 @@ static void on_check(uv_timer_t *t) {
   }
   if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
       s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead &&
-      s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0) {
+      s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0 &&
+      r->tombstones >= r->want_tombstones) {
     r->customers_held = s.customers;
     r->probe_offset = -2;
     const cxp_state *st = &cxp_daemon_core(r->d)->state;
@@ -839,6 +848,193 @@ static void phase_restore(cxp_mock *m) {
   cJSON_Delete(r3.indicators);
 }
 
+/* A customer idle past state.idle_ttl_days is forgotten: the daemon's idle
+ * sweep removes him and his tombstone reaches the changelog; the next
+ * owner of the partition does not restore him. */
+static void phase_ttl(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "t.events", 1);
+  cxp_mock_topic(m, "t.alerts", 1);
+  cxp_mock_topic(m, "t.dead", 1);
+  cxp_mock_topic(m, "t.ind", 1);
+  cxp_mock_topic(m, "t.part", 1);
+  cxp_mock_topic(m, "t.cl", 1);
+  static const char *ev[] = {
+      "{\"event_id\":\"t1\",\"type\":\"survey.csat\",\"customer_id\":\"old\","
+      "\"ts\":\"2026-11-01T00:00:00Z\",\"score\":5}",
+      "{\"event_id\":\"t2\",\"type\":\"survey.csat\",\"customer_id\":\"recent\","
+      "\"ts\":\"2026-11-02T12:00:00Z\",\"score\":5}",
+      "{\"event_id\":\"t3\",\"type\":\"survey.csat\",\"customer_id\":\"new\","
+      "\"ts\":\"2026-11-03T06:00:00Z\",\"score\":5}"};
+  static const char *keys[] = {"old", "recent", "new"};
+  for (int i = 0; i < 3; i++) produce(bs, "t.events", keys[i], ev[i], strlen(ev[i]));
+  produce(bs, NULL, NULL, NULL, 0);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "t");
+  p.win_enabled = 0;
+  p.rec_enabled = 0;
+  p.churn_enabled = 0;
+  p.state_ttl_days = 1; /* at the clock (Nov 3 06:00) only "old" is idle over a day */
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 3;
+  r.want_tombstones = 1;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.core->evicted_ttl, 1);
+  CHECK_INT(r.tombstones, 1);
+  CHECK_STR(r.tombstone_key, "c:old");
+  CHECK_INT(r.customers_held, 2);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
+  /* A new group restores the changelog: the state records and the
+   * tombstone, so "old" is not held; his event, at or below no restored
+   * offset, is applied afresh (and "recent", "new" are skipped). */
+  cxp_config_defaults(&c);
+  c.stats_interval_s = 0;
+  c.commit_interval_ms = 200;
+  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
+  cxp_config_kafka_default(&c, "consumer.group.id", "g-t-other");
+  p.state_ttl_days = 0;
+  run r2;
+  memset(&r2, 0, sizeof r2);
+  r2.want_consumed = 3;
+  r2.probe_id = "old";
+  if (run_daemon(&r2, &c, &p)) return;
+  cxp_daemon_stats_get(r2.d, &s);
+  /* "old" was swept before his first flush: only his tombstone was written,
+   * with the states of the two others. */
+  CHECK_INT(s.restore_records, 3);
+  CHECK_INT(s.core->processed, 1);
+  CHECK_INT(s.core->duplicates, 2);
+  CHECK_INT(r2.probe_offset, 0);
+  cxp_daemon_destroy(r2.d);
+  cJSON_Delete(r2.alerts);
+  cJSON_Delete(r2.dead);
+  cJSON_Delete(r2.indicators);
+}
+
+/* Broker faults while the daemon works: produce requests fail or drop the
+ * connection, fetches and commits fail, and the broker goes down for 1.5 s
+ * and comes back. Nothing is lost (every event applied, every alert out,
+ * the changelog complete) and nothing applied twice (a new group that reads
+ * everything again, after restoring the changelog, applies nothing). */
+static void on_up(uv_timer_t *t) {
+  run *r = t->data;
+  rd_kafka_mock_broker_set_up(r->mock->mc, -1);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static void mid_broker_down(run *r) {
+  rd_kafka_mock_broker_set_down(r->mock->mc, -1);
+  uv_timer_init(&r->loop, &r->up);
+  r->up.data = r;
+  uv_timer_start(&r->up, on_up, 1500, 0);
+}
+
+static void phase_faults(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  cxp_mock_topic(m, "f.events", 2);
+  cxp_mock_topic(m, "f.alerts", 1);
+  cxp_mock_topic(m, "f.dead", 1);
+  cxp_mock_topic(m, "f.ind", 1);
+  cxp_mock_topic(m, "f.part", 2);
+  cxp_mock_topic(m, "f.cl", 2);
+  enum { C = 50 };
+  /* Each customer: CSAT 5, 5, 1 (decayed CSAT 2 of 3 = 66.7) and a
+   * detractor NPS (one recovery.closed_loop alert). */
+  char buf[256], key[16];
+  for (int i = 0; i < C; i++) {
+    snprintf(key, sizeof key, "f%d", i);
+    static const int sc[3] = {5, 5, 1};
+    for (int k = 0; k < 3; k++) {
+      int n = snprintf(buf, sizeof buf,
+                       "{\"event_id\":\"fc%d-%d\",\"type\":\"survey.csat\",\"customer_id\":"
+                       "\"%s\",\"ts\":\"2026-11-20T10:00:00Z\",\"score\":%d}",
+                       i, k, key, sc[k]);
+      produce(bs, "f.events", key, buf, (size_t)n);
+    }
+    int n = snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"fn%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
+                     "\"ts\":\"2026-11-20T10:00:01Z\",\"score\":2}",
+                     i, key);
+    produce(bs, "f.events", key, buf, (size_t)n);
+  }
+  produce(bs, NULL, NULL, NULL, 0);
+  /* Protocol API keys: Produce 0, Fetch 1, OffsetCommit 8. */
+  rd_kafka_mock_push_request_errors(m->mc, 0, 6, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors(m->mc, 1, 3, RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR__TRANSPORT);
+  rd_kafka_mock_push_request_errors(m->mc, 8, 3, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR__TRANSPORT,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "f");
+  p.win_enabled = 0;
+  p.rec_enabled = 0;
+  p.churn_enabled = 0;
+  run r;
+  memset(&r, 0, sizeof r);
+  r.mock = m;
+  r.want_consumed = 4 * C;
+  r.want_alerts = C;
+  r.mid_at = 1; /* as soon as anything is consumed */
+  r.mid = mid_broker_down;
+  r.probe_id = "f7";
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK(r.mid_done);
+  CHECK_INT(s.core->processed, 4 * C);
+  CHECK(r.probe_csat > 66.6 && r.probe_csat < 66.7);
+  /* Every customer's alert, by id: repeats allowed, none missing. */
+  cJSON *ids = cJSON_CreateObject();
+  const cJSON *a;
+  cJSON_ArrayForEach(a, r.alerts) {
+    const char *id = get_s(a, "alert_id");
+    if (id && !cJSON_GetObjectItemCaseSensitive(ids, id)) cJSON_AddTrueToObject(ids, id);
+  }
+  CHECK_INT(cJSON_GetArraySize(ids), C);
+  cJSON_Delete(ids);
+  check_committed(bs, "g-f", "f.events", 2);
+  cxp_daemon_destroy(r.d);
+  cJSON_Delete(r.alerts);
+  cJSON_Delete(r.dead);
+  cJSON_Delete(r.indicators);
+
+  /* Everything again in a new group, after restoring the changelog. */
+  cxp_config_defaults(&c);
+  c.stats_interval_s = 0;
+  c.commit_interval_ms = 200;
+  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
+  cxp_config_kafka_default(&c, "consumer.group.id", "g-f-other");
+  run r2;
+  memset(&r2, 0, sizeof r2);
+  r2.want_consumed = 4 * C;
+  r2.probe_id = "f7";
+  if (run_daemon(&r2, &c, &p)) return;
+  cxp_daemon_stats_get(r2.d, &s);
+  CHECK_INT(s.core->processed, 0);
+  CHECK_INT(s.core->duplicates, 4 * C);
+  CHECK(r2.probe_csat > 66.6 && r2.probe_csat < 66.7);
+  CHECK_INT(cJSON_GetArraySize(r2.alerts), 0);
+  cxp_daemon_destroy(r2.d);
+  cJSON_Delete(r2.alerts);
+  cJSON_Delete(r2.dead);
+  cJSON_Delete(r2.indicators);
+}
+
 int main(void) {
   char err[256];
   cxp_mock m;
@@ -854,6 +1050,8 @@ int main(void) {
   cxp_log_level = CXP_LOG_WARN;
   phase_reload(&m);
   phase_restore(&m);
+  phase_ttl(&m);
+  phase_faults(&m);
   cxp_mock_stop(&m);
   return TEST_REPORT();
 }

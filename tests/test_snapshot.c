@@ -240,6 +240,95 @@ static void test_changelog(void) {
   cxp_core_close(&a);
 }
 
+/* Eviction. Over state.max_customers (1 here) the one other customer of
+ * the shard leaves, his unwritten state in the next flush, never a
+ * tombstone; past state.idle_ttl_days of event time a customer is
+ * forgotten with a tombstone. */
+static void csat_at(cxp_core *c, int64_t off, const char *who, const char *ts) {
+  char buf[256];
+  snprintf(buf, sizeof buf,
+           "{\"event_id\":\"%s-%lld\",\"type\":\"survey.csat\",\"customer_id\":\"%s\","
+           "\"ts\":\"%s\",\"score\":4}",
+           who, (long long)off, who, ts);
+  feed(c, off, buf);
+}
+
+static int frames(const cxp_buf *b, char keys[][16], int *tombstones) {
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  int n = 0;
+  *tombstones = 0;
+  while (cxp_staterec_frame_next(b->p, b->len, &pos, &k, &kl, &v, &vl) && n < 8) {
+    snprintf(keys[n++], 16, "%.*s", (int)kl, k);
+    if (v == NULL) ++*tombstones;
+  }
+  return n;
+}
+
+static void test_evict(void) {
+  cxp_pipeline p;
+  cxp_pipeline_defaults(&p);
+  p.win_enabled = 0;
+  p.rec_enabled = 0;
+  p.churn_enabled = 0;
+  p.state_max_customers = 1;
+  p.state_ttl_days = 0;
+  cxp_core c;
+  cxp_core_init(&c, &p, ignore, NULL);
+  c.changelog = 1;
+  csat_at(&c, 0, "a", "2026-11-01T10:00:00Z");
+  csat_at(&c, 1, "b", "2026-11-01T11:00:00Z");
+  csat_at(&c, 2, "c", "2026-11-01T12:00:00Z");
+  CHECK_INT(c.state.customers, 1);
+  CHECK_INT(c.n.evicted_cap, 2);
+  CHECK(cxp_shard_find(c.state.shards[0], "c", 1) != NULL);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  CHECK_INT(cxp_core_state_flush(&c, 0, &b), 3);
+  char keys[8][16];
+  int tomb;
+  CHECK_INT(frames(&b, keys, &tomb), 3);
+  CHECK_STR(keys[0], "c:a");
+  CHECK_STR(keys[1], "c:b");
+  CHECK_STR(keys[2], "c:c");
+  CHECK_INT(tomb, 0);
+  cxp_core_close(&c);
+
+  /* TTL 30 days: at day 45, a (day 0) goes, b (day 20) and c stay. */
+  p.state_max_customers = 0;
+  p.state_ttl_days = 30;
+  cxp_core_init(&c, &p, ignore, NULL);
+  c.changelog = 1;
+  csat_at(&c, 0, "a", "2026-10-01T00:00:00Z");
+  csat_at(&c, 1, "b", "2026-10-21T00:00:00Z");
+  csat_at(&c, 2, "c", "2026-11-15T00:00:00Z");
+  b.len = 0;
+  CHECK_INT(cxp_core_state_flush(&c, 0, &b), 3);
+  size_t gone = 0;
+  for (int i = 0; i < 40; i++) gone += cxp_core_state_expire(&c, 0);
+  CHECK_INT(gone, 1);
+  CHECK_INT(c.n.evicted_ttl, 1);
+  CHECK(cxp_shard_find(c.state.shards[0], "a", 1) == NULL);
+  CHECK(cxp_shard_find(c.state.shards[0], "b", 1) != NULL);
+  b.len = 0;
+  CHECK_INT(cxp_core_state_flush(&c, 0, &b), 1);
+  CHECK_INT(frames(&b, keys, &tomb), 1);
+  CHECK_STR(keys[0], "c:a");
+  CHECK_INT(tomb, 1);
+  /* Without the changelog (a replay) nothing is kept for a flush. */
+  c.changelog = 0;
+  csat_at(&c, 3, "d", "2026-12-31T00:00:00Z"); /* b and c now idle past 30 days */
+  b.len = 0;
+  cxp_core_state_flush(&c, 0, &b);
+  gone = 0;
+  for (int i = 0; i < 40; i++) gone += cxp_core_state_expire(&c, 0);
+  CHECK_INT(gone, 2);
+  CHECK_INT(cxp_core_state_dirty(&c, 0), 0);
+  cxp_buf_free(&b);
+  cxp_core_close(&c);
+}
+
 /* Removing customers from the open-addressing table keeps every other one
  * findable, whatever the probe runs look like. */
 static void test_remove(void) {
@@ -283,6 +372,7 @@ int main(void) {
   test_roundtrip(dir);
   test_changelog();
   test_remove();
+  test_evict();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
