@@ -116,7 +116,7 @@ static double kafka_phase(const cxp_buf *b, const size_t *ends, long n, int part
   }
   double t1 = now_s();
   for (int i = 0; i < parts; i++)
-    if (cxp_restore_begin(r, i) == 0) k.left++;
+    if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) k.left++;
   while (k.left > 0 && now_s() - t1 < 300)
     if (!cxp_restore_poll(r, 100000)) usleep(200);
   double t2 = now_s();

@@ -112,6 +112,13 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
           s.restore_records);
   counter(&m, "cxpulse_restore_partitions_total", "Partitions whose state was restored.",
           s.restore_partitions);
+  counter(&m, "cxpulse_snapshot_records_total",
+          "Customers restored from local snapshot files.", s.snapshot_records);
+  counter(&m, "cxpulse_snapshot_errors_total",
+          "Snapshot files refused (missing parts, corrupt, another partition's): the "
+          "changelog was read instead.", s.snapshot_errors);
+  counter(&m, "cxpulse_snapshots_written_total", "Snapshot files written at shutdown.",
+          s.snapshots_written);
   counter(&m, "cxpulse_restore_errors_total",
           "Changelog records a restore could not apply (skipped, logged).", s.restore_errors);
   gauge(&m, "cxpulse_restore_seconds", "Time spent restoring, summed over the restores.",

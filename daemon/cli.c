@@ -474,7 +474,7 @@ int cxp_state_main(int argc, char **argv) {
     return 1;
   }
   for (int32_t i = 0; i < n; i++)
-    if (cxp_restore_begin(r, i) == 0) d.left++;
+    if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d.left++;
   signal(SIGINT, on_stop_signal);
   signal(SIGTERM, on_stop_signal);
   while (d.left > 0 && !stop_now)

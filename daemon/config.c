@@ -32,6 +32,10 @@ const cxp_setting cxp_config_table[] = {
      "Interval of the counters line in the log; 0 turns it off."},
     {"shutdown.timeout_ms", CXP_T_INT, "10000", 100, 600000, OFF(shutdown_timeout_ms),
      "Longest wait for outputs to be acknowledged at shutdown."},
+    {"state.snapshot_dir", CXP_T_STRING, "\"\"", 0, 255, OFF(snapshot_dir),
+     "Directory of the local snapshot files of durable state, one per input partition, "
+     "written at shutdown and read (then only the changelog's tail) when the partition "
+     "comes back; empty: systemd's $STATE_DIRECTORY when set, else no snapshots."},
     {"http.host", CXP_T_STRING, "\"127.0.0.1\"", 2, 64, OFF(http_host),
      "Address the admin endpoint (/metrics, /healthz, /readyz, /v1/...) listens on: an "
      "IPv4 or IPv6 literal."},

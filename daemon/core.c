@@ -966,6 +966,9 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
     cxp_cases_destroy(c->cases[part]);
     c->cases[part] = NULL;
   }
+}
+
+void cxp_core_drop_state(cxp_core *c, int32_t part) {
   cxp_state_drop(&c->state, part);
 }
 

@@ -159,9 +159,12 @@ int cxp_core_tick_merge(cxp_core *c, int32_t partition, int64_t now_wall_ms);
 /* An input partition goes. On a revoke (send_partials 1) its open windows are
  * sent as early partials, which its next owner's partials of the same
  * windows merge with; when it was lost (its uncommitted events will be read
- * again elsewhere) they are dropped unsent. Then its windows and customers
- * are dropped. */
+ * again elsewhere) they are dropped unsent. Then its windows and cases are
+ * dropped; its customers stay until cxp_core_drop_state (a snapshot may
+ * still be written of them). */
 void cxp_core_drop_input(cxp_core *c, int32_t partition, int send_partials);
+/* Drops an input partition's customers. */
+void cxp_core_drop_state(cxp_core *c, int32_t partition);
 /* A repartition partition goes: its merger is dropped unemitted; its
  * uncommitted partials (cxp_core_merge_hold) are read again by the next
  * owner. */

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "offsets.h"
 #include "restore.h"
+#include "snapshot.h"
 #include "staterec.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -52,6 +53,9 @@ typedef struct cl_part {
   int64_t hold;       /* inputs below it are in acknowledged records; -1 none */
   int64_t early;      /* first offset consumed while restoring (dropped, sought
                          back to afterwards); -1 none */
+  int64_t covered;    /* the last changelog offset the partition's state holds
+                         (restored or acknowledged): a snapshot's; -1 none */
+  int loading;        /* its snapshot is being read off the loop */
 } cl_part;
 
 struct cxp_daemon {
@@ -100,6 +104,9 @@ struct cxp_daemon {
   uint64_t cl_records, cl_bytes, input_bytes;
   uint64_t restore_records, restore_bytes, restore_partitions, restore_errors;
   double restore_seconds, restore_last_rate;
+  char snap_dir[CXP_STR_MAX]; /* "" : no snapshots */
+  int n_loading;              /* snapshots being read */
+  uint64_t snapshot_records, snapshot_errors, snapshots_written;
 
   pending_out *pend_head, **pend_tail;
   size_t pend_count;
@@ -281,7 +288,7 @@ static cl_part *cl_get(cxp_daemon *d, int32_t part) {
     if (nc == NULL) abort();
     for (int32_t i = d->n_cl; i < n; i++) {
       memset(&nc[i], 0, sizeof nc[i]);
-      nc[i].wait_x = nc[i].flight_x = nc[i].hold = nc[i].early = -1;
+      nc[i].wait_x = nc[i].flight_x = nc[i].hold = nc[i].early = nc[i].covered = -1;
     }
     d->cl = nc;
     d->n_cl = n;
@@ -296,9 +303,18 @@ static void cl_reset(cxp_daemon *d, int32_t part) {
   if (c == NULL) return;
   c->wait.len = 0;
   c->wait_n = 0;
-  c->wait_x = c->flight_x = c->hold = c->early = -1;
+  c->wait_x = c->flight_x = c->hold = c->early = c->covered = -1;
   c->in_flight = 0;
   c->gen++;
+  if (c->loading) d->n_loading--;
+  c->loading = 0;
+}
+
+/* An input partition waiting for its state: a snapshot being read, or the
+ * changelog. */
+static int restoring(const cxp_daemon *d, int32_t part) {
+  return cxp_restore_active(d->restore, part) ||
+         (part >= 0 && part < d->n_cl && d->cl[part].loading);
 }
 
 /* The coalescing interval ended for a partition: the customers it changed
@@ -308,7 +324,7 @@ static void cl_flush(cxp_daemon *d, int32_t part) {
   cxp_tracker *t = cxp_offsets_get(&d->offsets, part);
   cl_part *c = cl_get(d, part);
   int64_t x = t ? cxp_offsets_last(t) : -1;
-  if (c == NULL || x < 0 || cxp_restore_active(d->restore, part)) return;
+  if (c == NULL || x < 0 || restoring(d, part)) return;
   if (cxp_core_state_dirty(&d->core, part) == 0) {
     /* Nothing changed since the last batch: once that is acknowledged
      * (or if there is none) the inputs up to x are durable. */
@@ -347,10 +363,11 @@ static void cl_send_ready(cxp_daemon *d) {
   }
 }
 
-static void cl_ack(cxp_daemon *d, int32_t part, uint32_t gen) {
+static void cl_ack(cxp_daemon *d, int32_t part, uint32_t gen, int64_t offset) {
   if (part < 0 || part >= d->n_cl) return;
   cl_part *c = &d->cl[part];
   if (c->gen != gen || c->in_flight == 0) return;
+  if (offset > c->covered) c->covered = offset;
   if (--c->in_flight == 0) c->hold = c->flight_x + 1;
 }
 
@@ -365,6 +382,120 @@ static void cl_flush_all(cxp_daemon *d) {
   for (int32_t i = 0; i < d->offsets.n; i++)
     if (d->offsets.by_partition[i]) cl_flush(d, i);
   cl_send_ready(d);
+}
+
+/* ---- Durable state: snapshot files --------------------------------------- */
+
+static void snapshot_path(const cxp_daemon *d, int32_t part, char *out, size_t cap) {
+  snprintf(out, cap, "%s/%s.%d.snap", d->snap_dir, d->pl.topic_changelog, (int)part);
+}
+
+typedef struct snap_job {
+  uv_work_t req;
+  cxp_daemon *d;
+  int32_t part;
+  uint32_t gen;
+  char path[CXP_STR_MAX + 300];
+  cxp_state st;
+  long n;
+  int64_t offset;
+  double seconds;
+  char err[512];
+} snap_job;
+
+static void handle_gone(cxp_daemon *d);
+static void pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause);
+
+/* Off the loop: verify and read the whole file into a state of its own. */
+static void snapshot_work(uv_work_t *req) {
+  snap_job *j = container_of(req, snap_job, req);
+  uint64_t t0 = uv_hrtime();
+  cxp_state_init(&j->st);
+  j->n = cxp_snapshot_read(j->path, &j->st, j->part, &j->offset, j->err, sizeof j->err);
+  j->seconds = (double)(uv_hrtime() - t0) / 1e9;
+}
+
+/* Back on the loop: the customers move into the core (pointers only), and
+ * the changelog is read from the first offset past the snapshot. A missing,
+ * corrupt or truncated file means the whole changelog instead. */
+static void snapshot_done(uv_work_t *req, int status) {
+  snap_job *j = container_of(req, snap_job, req);
+  cxp_daemon *d = j->d;
+  cl_part *c = j->part < d->n_cl ? &d->cl[j->part] : NULL;
+  if (status == 0 && !d->stopping && c && c->loading && c->gen == j->gen) {
+    c->loading = 0;
+    d->n_loading--;
+    int64_t from = RD_KAFKA_OFFSET_BEGINNING;
+    if (j->n < 0) {
+      d->snapshot_errors++;
+      cxp_warn("restore", "%s; restoring partition %d from the whole changelog", j->err,
+               (int)j->part);
+    } else {
+      size_t n = cxp_state_adopt(&d->core.state, &j->st, j->part);
+      d->snapshot_records += n;
+      d->restore_seconds += j->seconds;
+      c->covered = j->offset;
+      from = j->offset + 1;
+      cxp_info("restore", "partition %d: %zu customer(s) from %s in %.3f s (%.0f/s); the "
+               "changelog from offset %" PRId64,
+               (int)j->part, n, j->path, j->seconds,
+               j->seconds > 0 ? (double)n / j->seconds : 0.0, from);
+    }
+    if (cxp_restore_begin(d->restore, j->part, from) != 0) {
+      cxp_error("restore", "%s [%d]: cannot start its restore; the partition is processed "
+                "with the state it has", d->pl.topic_changelog, (int)j->part);
+      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(l, d->pl.topic_input, j->part);
+      if (!d->paused) pause_list(d, l, 0);
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+  }
+  cxp_state_close(&j->st);
+  free(j);
+  handle_gone(d); /* a pending read holds the daemon like a handle */
+}
+
+/* Starts reading the partition's snapshot off the loop. 0 when started;
+ * -1 when there is none to read (the caller restores from the changelog). */
+static int snapshot_load(cxp_daemon *d, int32_t part) {
+  if (d->snap_dir[0] == '\0') return -1;
+  snap_job *j = calloc(1, sizeof *j);
+  if (j == NULL) abort();
+  snapshot_path(d, part, j->path, sizeof j->path);
+  if (access(j->path, F_OK) != 0) {
+    free(j);
+    return -1;
+  }
+  cl_part *c = cl_get(d, part);
+  j->d = d;
+  j->part = part;
+  j->gen = c->gen;
+  c->loading = 1;
+  d->n_loading++;
+  d->handles_open++;
+  uv_queue_work(d->loop, &j->req, snapshot_work, snapshot_done);
+  return 0;
+}
+
+/* Writes the partition's state, complete in the changelog up to `covered`,
+ * to its snapshot file. Only when nothing of it is unwritten or unrestored. */
+static void snapshot_save(cxp_daemon *d, int32_t part) {
+  cl_part *c = part < d->n_cl ? &d->cl[part] : NULL;
+  if (c == NULL || c->wait_x >= 0 || c->in_flight || restoring(d, part)) {
+    cxp_warn("restore", "partition %d: state not all in the changelog yet; no snapshot",
+             (int)part);
+    return;
+  }
+  char path[CXP_STR_MAX + 300], err[512];
+  snapshot_path(d, part, path, sizeof path);
+  uint64_t t0 = uv_hrtime();
+  if (cxp_snapshot_write(path, &d->core.state, part, c->covered, err, sizeof err) != 0) {
+    cxp_warn("restore", "partition %d: %s", (int)part, err);
+    return;
+  }
+  d->snapshots_written++;
+  cxp_info("restore", "partition %d: snapshot %s written in %.3f s (changelog up to offset %" PRId64
+           ")", (int)part, path, (double)(uv_hrtime() - t0) / 1e9, c->covered);
 }
 
 /* Delivery reports, served on the loop thread by rd_kafka_poll(producer). */
@@ -386,7 +517,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   if (s < CXP_STREAM__COUNT) d->delivered[s]++;
   if (d->tap) d->tap(d->tap_opaque, s, m->key, m->key_len, m->payload, m->len);
   if (token & CL_BIT) {
-    cl_ack(d, (int32_t)((token >> 32) & 0xffff), (uint32_t)token);
+    cl_ack(d, (int32_t)((token >> 32) & 0xffff), (uint32_t)token, m->offset);
   } else if (token) {
     cxp_offsets *o = offsets_of(d, &token); /* strips the topic bit first */
     cxp_offsets_ack(o, token);
@@ -471,10 +602,10 @@ static void pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pa
 
 /* Input partitions still being restored stay paused whatever else does. */
 static void pause_restoring(cxp_daemon *d) {
-  if (cxp_restore_count(d->restore) == 0) return;
+  if (cxp_restore_count(d->restore) == 0 && d->n_loading == 0) return;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
   for (int32_t i = 0; i < d->n_cl; i++)
-    if (cxp_restore_active(d->restore, i))
+    if (restoring(d, i))
       rd_kafka_topic_partition_list_add(l, d->pl.topic_input, i);
   pause_list(d, l, 1);
   rd_kafka_topic_partition_list_destroy(l);
@@ -567,7 +698,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       int32_t p = parts->elems[i].partition;
       if (is_repart(d, parts->elems[i].topic)) continue;
       cl_reset(d, p);
-      if (cxp_restore_begin(d->restore, p) != 0) {
+      if (snapshot_load(d, p) != 0 &&
+          cxp_restore_begin(d->restore, p, RD_KAFKA_OFFSET_BEGINNING) != 0) {
         cxp_error("restore", "%s [%d]: cannot start its restore; the partition is processed "
                   "with the state it has", d->pl.topic_changelog, (int)p);
         continue;
@@ -635,6 +767,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       }
     }
     rd_kafka_topic_partition_list_destroy(l);
+    /* At shutdown, each input partition's state goes to its snapshot file
+     * for a restart on this machine (blocking file I/O: the loop has
+     * nothing else to do by now). */
+    for (int i = 0; d->stopping && d->snap_dir[0] && i < parts->cnt; i++)
+      if (!is_repart(d, parts->elems[i].topic)) snapshot_save(d, parts->elems[i].partition);
   } else {
     cxp_warn("consumer", "%d partition(s) lost (session timed out); uncommitted events "
              "will be read again by their next owner", parts->cnt);
@@ -661,6 +798,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       if (d->restore) cl_reset(d, part);
       /* Lost partitions still hold their windows: drop them unsent. */
       cxp_core_drop_input(&d->core, part, 0);
+      cxp_core_drop_state(&d->core, part);
     }
   }
   d->assigned -= parts->cnt;
@@ -721,7 +859,7 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
     return;
   }
   int repart = m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt));
-  if (!repart && cxp_restore_active(d->restore, m->partition)) {
+  if (!repart && restoring(d, m->partition)) {
     /* Fetched before the pause took hold: not processed now, read again
      * once the restore is done. */
     cl_part *c = cl_get(d, m->partition);
@@ -789,7 +927,7 @@ static void on_tick_timer(uv_timer_t *h) {
   if (d->stopping) return;
   int64_t now = wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
-    if (d->offsets.by_partition[i] && !cxp_restore_active(d->restore, i) && caught_up(d, i))
+    if (d->offsets.by_partition[i] && !restoring(d, i) && caught_up(d, i))
       with_tail_entry(d, &d->offsets, i, tick_input, &now);
   for (int32_t i = 0; i < d->roffsets.n; i++)
     if (d->roffsets.by_partition[i]) with_tail_entry(d, &d->roffsets, i, tick_merge, &now);
@@ -838,8 +976,7 @@ static void on_flush_timer(uv_timer_t *h) {
   cxp_daemon *d = container_of(h, cxp_daemon, flush);
   /* Customers idle past the TTL leave, their tombstones in this flush. */
   for (int32_t i = 0; i < d->offsets.n; i++)
-    if (d->offsets.by_partition[i] && !cxp_restore_active(d->restore, i))
-      cxp_core_state_expire(&d->core, i);
+    if (d->offsets.by_partition[i] && !restoring(d, i)) cxp_core_state_expire(&d->core, i);
   cl_flush_all(d);
   store_offsets(d);
 }
@@ -849,6 +986,8 @@ static void on_flush_timer(uv_timer_t *h) {
 static void on_restore_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
   cxp_daemon *d = opaque;
   char err[256];
+  cl_part *c = cl_get(d, part);
+  if (c && m->offset > c->covered) c->covered = m->offset;
   if (cxp_core_state_restore(&d->core, part, m->key, m->key_len, m->payload, m->len, err,
                              sizeof err) == 0)
     return;
@@ -958,6 +1097,10 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   d->efd = -1;
   d->pend_tail = &d->pend_head;
   snprintf(d->config_path, sizeof d->config_path, "%s", config_path ? config_path : "(config)");
+  /* Snapshots: the configured directory, else systemd's StateDirectory=
+   * (its first, when it names several). */
+  const char *sd = c->snapshot_dir[0] ? c->snapshot_dir : getenv("STATE_DIRECTORY");
+  if (sd && *sd) snprintf(d->snap_dir, sizeof d->snap_dir, "%.*s", (int)strcspn(sd, ":"), sd);
   cxp_daemon_kafka_defaults(&d->cfg, &d->pl);
   if (cxp_config_kafka_get(&d->cfg, "bootstrap.servers") == NULL) {
     snprintf(err, errlen, "%s: key 'kafka.bootstrap.servers': required", d->config_path);
@@ -1302,7 +1445,10 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->restore_errors = d->restore_errors;
   s->restore_seconds = d->restore_seconds;
   s->restore_last_rate = d->restore_last_rate;
-  s->restoring = cxp_restore_count(d->restore);
+  s->restoring = cxp_restore_count(d->restore) + d->n_loading;
+  s->snapshot_records = d->snapshot_records;
+  s->snapshot_errors = d->snapshot_errors;
+  s->snapshots_written = d->snapshots_written;
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }
@@ -1357,7 +1503,8 @@ const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
 const char *cxp_daemon_not_ready(const cxp_daemon *d) {
   if (d->stopping) return "stopping\n";
   if (d->assigned <= 0) return "no partitions assigned yet\n";
-  if (cxp_restore_count(d->restore) > 0) return "restoring state from the changelog\n";
+  if (cxp_restore_count(d->restore) > 0 || d->n_loading > 0)
+    return "restoring state from the changelog\n";
   return NULL;
 }
 

@@ -41,6 +41,9 @@ typedef struct cxp_daemon_stats {
   double restore_seconds;   /* summed over the restores done */
   double restore_last_rate; /* records/s of the latest restore that read any */
   int restoring;            /* partitions being restored now */
+  uint64_t snapshot_records;  /* customers read from local snapshot files */
+  uint64_t snapshot_errors;   /* snapshots refused (corrupt, truncated, stale) */
+  uint64_t snapshots_written;
 } cxp_daemon_stats;
 
 /* Copies the configuration and pipeline. The loop must outlive the daemon. */

@@ -89,9 +89,9 @@ static part_restore *part_of(const cxp_restore *r, int32_t p) {
   return p >= 0 && p < r->n_parts ? &r->parts[p] : NULL;
 }
 
-static int change(cxp_restore *r, int32_t p, int add) {
+static int change(cxp_restore *r, int32_t p, int add, int64_t from) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, r->topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_topic_partition_list_add(l, r->topic, p)->offset = from;
   rd_kafka_error_t *e = add ? rd_kafka_incremental_assign(r->rk, l)
                             : rd_kafka_incremental_unassign(r->rk, l);
   rd_kafka_topic_partition_list_destroy(l);
@@ -102,7 +102,7 @@ static int change(cxp_restore *r, int32_t p, int add) {
   return -1;
 }
 
-int cxp_restore_begin(cxp_restore *r, int32_t p) {
+int cxp_restore_begin(cxp_restore *r, int32_t p, int64_t from) {
   if (p < 0 || p > 0xffff) return -1;
   if (p >= r->n_parts) {
     int32_t n = p + 16;
@@ -114,7 +114,7 @@ int cxp_restore_begin(cxp_restore *r, int32_t p) {
   }
   part_restore *pr = &r->parts[p];
   if (pr->active) return 0;
-  if (change(r, p, 1) != 0) return -1;
+  if (change(r, p, 1, from) != 0) return -1;
   memset(pr, 0, sizeof *pr);
   pr->active = 1;
   pr->started_ns = uv_hrtime();
@@ -127,7 +127,7 @@ static void finish(cxp_restore *r, int32_t p) {
   if (pr == NULL || !pr->active) return;
   pr->active = 0;
   r->active--;
-  change(r, p, 0);
+  change(r, p, 0, RD_KAFKA_OFFSET_INVALID);
 }
 
 void cxp_restore_cancel(cxp_restore *r, int32_t p) {

@@ -37,8 +37,9 @@ void cxp_restore_destroy(cxp_restore *r);
 /* Writes `one` to efd whenever the restorer's queue gets something. */
 void cxp_restore_wake_on(cxp_restore *r, int efd);
 
-/* Starts reading a partition from its beginning. 0, or -1 (logged). */
-int cxp_restore_begin(cxp_restore *r, int32_t partition);
+/* Starts reading a partition from offset `from` (RD_KAFKA_OFFSET_BEGINNING:
+ * its first). 0, or -1 (logged). */
+int cxp_restore_begin(cxp_restore *r, int32_t partition, int64_t from);
 /* Stops reading it (the input partition was revoked before the end). */
 void cxp_restore_cancel(cxp_restore *r, int32_t partition);
 int cxp_restore_active(const cxp_restore *r, int32_t partition);

@@ -166,6 +166,36 @@ int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   return 1;
 }
 
+size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition) {
+  if (partition < 0 || partition >= src->n_shards || src->shards[partition] == NULL) return 0;
+  cxp_shard *from = src->shards[partition], *to = cxp_state_shard(dst, partition);
+  size_t moved = 0;
+  for (size_t i = 0; i < from->cap; i++) {
+    cxp_customer *c = from->slots[i];
+    if (c == NULL) continue;
+    from->slots[i] = NULL;
+    const char *seg = cxp_state_segment_name(src, c->segment);
+    c->segment = cxp_state_segment_id(dst, seg, strlen(seg));
+    c->dirty = 0;
+    src->bytes -= cxp_customer_bytes(c);
+    cxp_shard_remove(dst, to, c->id, c->id_len);
+    size_t mask = to->cap - 1, j;
+    for (j = c->hash & mask; to->slots[j] != NULL; j = (j + 1) & mask) {
+    }
+    to->slots[j] = c;
+    to->count++;
+    dst->customers++;
+    dst->bytes += cxp_customer_bytes(c);
+    if (to->count * 2 > to->cap) grow(to);
+    moved++;
+  }
+  src->customers -= from->count;
+  for (size_t i = 0; i < from->n_dirty; i++) from->dirty[i] = NULL;
+  from->n_dirty = 0;
+  from->count = 0;
+  return moved;
+}
+
 uint16_t cxp_state_segment_id(cxp_state *s, const char *name, size_t len) {
   if (len == 0 || len > CXP_SEG_MAX) return 0;
   /* Segments are few (tiers, regions): a linear scan beats a table, and the

@@ -57,6 +57,13 @@ void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len);
 /* Finds or creates; NULL only for an id over CXP_ID_MAX bytes. */
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
 
+/* Moves every customer of src's shard `partition` into dst's shard of the
+ * same partition (replacing one dst holds under the same id), their
+ * segments interned anew in dst; src's shard is left empty. For state read
+ * off the loop (a snapshot) and handed over on it: pointers move, nothing
+ * is copied. Returns how many moved. */
+size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition);
+
 /* Removes and frees a customer (a changelog tombstone, an eviction).
  * Returns 1 when he was held. */
 int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
