@@ -1153,7 +1153,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
 static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
-                      int32_t part) {
+                      int32_t part, double *value_at_risk) {
   const cxp_pipeline *p = c->pl;
   int open = 0, overdue = 0;
   /* Only a customer with a case open is worth a look-up in the cases. */
@@ -1167,6 +1167,7 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
   cxp_churn_eval(&c->churn, cu, p, open, overdue, ev->ts_ms, &sc);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
   cu->churn_band = (uint8_t)next;
+  *value_at_risk = sc.value_at_risk;
   cxp_alert a;
   if (!cxp_churn_should_alert(prev, next) ||
       !alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
@@ -1260,11 +1261,12 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   int opened;
   cxp_reason case_bad =
       apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
-  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, sh->partition) : -1;
+  double var = 0;
+  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, sh->partition, &var) : -1;
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post};
+    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var};
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {

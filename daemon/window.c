@@ -1,6 +1,7 @@
 #include "window.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,7 @@ typedef struct contrib {
   int64_t si;      /* x SI_SCALE; -1 none */
   int post;        /* a post-recovery response */
   int64_t gap[CXP_SQ__COUNT];
+  int64_t var_cents; /* value at risk, counted with the band */
 } contrib;
 
 static void fold(cxp_window_agg *a, const contrib *c, int li) {
@@ -590,7 +592,10 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
   }
   /* Band counts are of customers: each counted at his first event in the
    * window, in the band he is in after it. */
-  if (c->band >= 0 && (c->first_mask & (1u << li))) a->churn[c->band]++;
+  if (c->band >= 0 && (c->first_mask & (1u << li))) {
+    a->churn[c->band]++;
+    a->var_cents += c->var_cents;
+  }
 }
 
 /* The windows of time ts: starts[] per length; 1 when any of them has
@@ -686,7 +691,7 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
   /* Without the caller's knowledge, every event is its customer's first. */
-  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0};
+  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0, 0};
   return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
 }
 
@@ -706,7 +711,10 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                ctx->first_mask,
                isnan(ctx->si) || ctx->si < 0 ? -1 : llround(ctx->si * CXP_WIN_SI_SCALE),
                ctx->post_recovery != 0,
-               {0}};
+               {0},
+               ctx->value_at_risk > 0 && ctx->value_at_risk < 1e15
+                   ? llround(ctx->value_at_risk * 100.0)
+                   : 0};
   if (ev->type == CXP_EV_SERVQUAL)
     for (int d = 0; d < CXP_SQ__COUNT; d++)
       if (ev->sq_mask & (1u << d))
@@ -814,6 +822,7 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
     a->ttr_hist[k] += b->ttr_hist[k];
   }
   for (int i = 0; i < 3; i++) a->churn[i] += b->churn[i];
+  a->var_cents += b->var_cents;
   for (int i = 0; i < CXP_WIN_COHORTS; i++) {
     a->cohort_customers[i] += b->cohort_customers[i];
     a->cohort_si_n[i] += b->cohort_si_n[i];
@@ -878,6 +887,7 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   cxp_jw_int(&j, "ttr_n", a->ttr_n);
   write_arr(&j, "ttr_hist", a->ttr_hist, CXP_WIN_TBUCKETS);
   write_arr(&j, "churn", a->churn, 3);
+  cxp_jw_int(&j, "var_cents", a->var_cents);
   write_arr(&j, "cohort_customers", a->cohort_customers, CXP_WIN_COHORTS);
   write_arr(&j, "cohort_si_n", a->cohort_si_n, CXP_WIN_COHORTS);
   write_arr(&j, "cohort_si_sum", a->cohort_si_sum, CXP_WIN_COHORTS);
@@ -1014,6 +1024,9 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_int(root, "ttr_n", 0, C, &a->ttr_n) ||
       get_ints(root, "ttr_hist", 0, C, a->ttr_hist, CXP_WIN_TBUCKETS) ||
       get_ints(root, "churn", 0, C, a->churn, 3) ||
+      /* Optional: partials of builds before it count none. */
+      (cJSON_GetObjectItemCaseSensitive(root, "var_cents") &&
+       get_int(root, "var_cents", 0, JSON_INT_MAX, &a->var_cents)) ||
       get_ints(root, "cohort_customers", 0, C, a->cohort_customers, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_si_n", 0, C, a->cohort_si_n, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_si_sum", 0, JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
@@ -1134,6 +1147,9 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   cxp_jw_int(&j, "low", a->churn[0]);
   cxp_jw_int(&j, "medium", a->churn[1]);
   cxp_jw_int(&j, "high", a->churn[2]);
+  char var[32];
+  snprintf(var, sizeof var, "%" PRId64 ".%02d", a->var_cents / 100, (int)(a->var_cents % 100));
+  cxp_jw_raw(&j, "value_at_risk", var);
   cxp_jw_end(&j);
   const char *names[4] = {"csat", "nps", "ces", "servqual"};
   const int64_t ns[4] = {a->csat_n, a->nps_n, a->ces_n, a->servqual_n};

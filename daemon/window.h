@@ -119,6 +119,7 @@ typedef struct cxp_window_agg {
   int64_t tta_n, ttr_n;                 /* closed cases acknowledged; resolved */
   int64_t tta_hist[CXP_WIN_TBUCKETS], ttr_hist[CXP_WIN_TBUCKETS];
   int64_t churn[3];                     /* by band: low, medium, high */
+  int64_t var_cents;                    /* value at risk of those customers, in cents */
   /* By cohort: customers with an event in the window; survey responses
    * with a satisfaction index and its sum (x SI_SCALE); cancellations. */
   int64_t cohort_customers[CXP_WIN_COHORTS];
@@ -200,6 +201,7 @@ typedef struct cxp_window_ctx {
   unsigned first_mask; /* bit li: the customer's first event in the window of length li */
   double si;           /* his satisfaction index after this survey response; NaN: none */
   int post_recovery;   /* this CSAT/NPS response is his first since a case was resolved */
+  double value_at_risk; /* his churn probability x value, counted with churn_band; 0 none */
 } cxp_window_ctx;
 
 /* cxp_windows_add with the context of cxp_window_ctx. */

@@ -173,12 +173,16 @@ static void test_measures(void) {
 
   /* NPS: 5 promoters (10,9,10,9,9), 3 passives (7,8,7), 2 detractors (6,0):
    * 100 * (5 - 2) / 10 = +30. The two detractors carry churn band high, the
-   * first promoter band low. */
+   * first promoter band low; their values at risk, 12.34 + 0.66 + 1.50 =
+   * 14.50, are summed with the bands (the second promoter's 9.99 has no band:
+   * not counted). */
   static const int nps[] = {10, 9, 10, 9, 9, 7, 8, 7, 6, 0};
+  static const double var[] = {1.5, 9.99, 0, 0, 0, 0, 0, 0, 12.34, 0.66};
   for (int i = 0; i < 10; i++) {
     e = ev_at(CXP_EV_NPS, ts++, "gold", "app", nps[i]);
     int band = nps[i] <= 6 ? 2 : i == 0 ? 0 : -1;
-    CHECK_INT(cxp_windows_add(w, &e, 0, band), CXP_OK);
+    cxp_window_ctx ctx = {band, -1, -1, ~0u, NAN, 0, var[i]};
+    CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
   }
   /* CSAT 5,4,3,2,4,1: satisfied (4-5) are 5, 4, 4 = 3 of 6 = 50. */
   static const int csat[] = {5, 4, 3, 2, 4, 1};
@@ -254,6 +258,7 @@ static void test_measures(void) {
   CHECK_INT(a->churn[0], 1);
   CHECK_INT(a->churn[1], 0);
   CHECK_INT(a->churn[2], 2);
+  CHECK_INT(a->var_cents, 1450);
 
   cxp_buf b;
   cxp_buf_init(&b);
@@ -266,7 +271,7 @@ static void test_measures(void) {
             "\"servqual_gap\":{\"tangibles\":null,\"reliability\":-1.25,"
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":2},"
             "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1," NO_RECOVERY
-            "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2},"
+            "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2,\"value_at_risk\":14.50},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
             "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   /* min_n 30 (the default): all four are low; partitions 1 and 3 missing. */
@@ -327,7 +332,7 @@ static void test_nulls(void) {
             "\"servqual_gap\":{\"tangibles\":null,\"reliability\":null,"
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":null},"
             "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0," NO_RECOVERY
-            "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0},"
+            "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0,\"value_at_risk\":0.00},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
             "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   cxp_buf_free(&b);
@@ -1076,7 +1081,7 @@ static void test_merger_exact(void) {
 typedef struct outs {
   cxp_stream stream[64];
   char key[64][96];
-  char val[64][1024];
+  char val[64][2048];
   int n;
 } outs;
 
@@ -1335,7 +1340,7 @@ static void test_outcomes(void) {
              {CXP_EV_USAGE, 0, 1, NAN, 0}};
   for (int i = 0; i < 5; i++) {
     cxp_event ev = ev_at(in[i].t, T0 + (20 + i) * S_MS, "gold", "app", 4);
-    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post};
+    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post, 0};
     CHECK_INT(cxp_windows_add_ctx(w, &ev, 0, &ctx), CXP_OK);
   }
   CHECK_INT(cxp_windows_flush(w), 1);
