@@ -581,6 +581,46 @@ static void on_commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
 }
 
+/* A commit that must land before what follows (a revoke's, the
+ * shutdown's), waited for at most shutdown.timeout_ms in all and tried again
+ * while the coordinator is away or slow: what it fails to commit is read
+ * again by the next owner (and skipped, with durable state), so it is worth a
+ * bounded wait on a path that blocks anyway; librdkafka's own synchronous
+ * commit would wait for socket.timeout.ms (60 s), unbounded by retries. The
+ * result comes back as an event on a queue of its own, so a late one after
+ * the deadline is dropped with the queue. */
+static rd_kafka_resp_err_t commit_sync(cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
+  int64_t deadline = wall_ms() + d->cfg.shutdown_timeout_ms;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(d->consumer);
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (int attempt = 0; wall_ms() < deadline; attempt++) {
+    if (attempt) usleep(100000);
+    e = rd_kafka_commit_queue(d->consumer, l, q, NULL, NULL);
+    while (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      int64_t left = deadline - wall_ms();
+      if (left <= 0) {
+        e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        break;
+      }
+      rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)(left < 100 ? left : 100));
+      if (ev == NULL) continue;
+      int is_result = rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT;
+      if (is_result) e = rd_kafka_event_error(ev);
+      rd_kafka_event_destroy(ev);
+      if (is_result) {
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) goto done;
+        break;
+      }
+    }
+    if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) break;
+    cxp_warn("commit", "commit failed: %s%s", rd_kafka_err2str(e),
+             wall_ms() < deadline ? "; trying again" : "");
+  }
+done:
+  rd_kafka_queue_destroy(q);
+  return e;
+}
+
 static void on_commit_timer(uv_timer_t *t) {
   cxp_daemon *d = container_of(t, cxp_daemon, commit);
   store_offsets(d);
@@ -758,7 +798,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset = c;
     }
     if (l->cnt) {
-      rd_kafka_resp_err_t ce = rd_kafka_commit(rk, l, 0);
+      rd_kafka_resp_err_t ce = commit_sync(d, l);
       if (ce) {
         d->commit_failures++;
         cxp_warn("commit", "commit on revoke failed: %s", rd_kafka_err2str(ce));
@@ -1315,7 +1355,7 @@ static void on_http_stopped(void *arg) { handle_gone(arg); }
 static void close_clients_and_handles(cxp_daemon *d) {
   store_offsets(d);
   if (d->assigned > 0) {
-    rd_kafka_resp_err_t e = rd_kafka_commit(d->consumer, NULL, 0);
+    rd_kafka_resp_err_t e = commit_sync(d, NULL);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       d->commit_failures++;
       cxp_warn("commit", "final commit failed: %s", rd_kafka_err2str(e));
@@ -1323,8 +1363,25 @@ static void close_clients_and_handles(cxp_daemon *d) {
       d->commits++;
     }
   }
-  /* Leaves the group; the revoke it causes commits again (nothing new). */
-  rd_kafka_consumer_close(d->consumer);
+  /* Leaves the group; the revoke it causes commits again (nothing new).
+   * Closed in the background and waited for at most shutdown.timeout_ms:
+   * with the coordinator unreachable, librdkafka's own close would wait
+   * for its requests to time out (a minute). */
+  int closed = 0;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(d->consumer);
+  rd_kafka_error_t *ce = rd_kafka_consumer_close_queue(d->consumer, q);
+  if (ce) {
+    cxp_warn("consumer", "closing: %s", rd_kafka_error_string(ce));
+    rd_kafka_error_destroy(ce);
+  } else {
+    int64_t deadline = wall_ms() + d->cfg.shutdown_timeout_ms;
+    while (!(closed = rd_kafka_consumer_closed(d->consumer)) && wall_ms() < deadline)
+      rd_kafka_queue_poll_callback(q, 100); /* serves the revoke */
+  }
+  rd_kafka_queue_destroy(q);
+  if (!closed)
+    cxp_warn("consumer", "the group did not confirm the close within %lld ms; leaving it "
+             "to the session timeout", (long long)d->cfg.shutdown_timeout_ms);
   rd_kafka_queue_io_event_enable(d->cq, -1, NULL, 0);
   rd_kafka_queue_io_event_enable(d->pq, -1, NULL, 0);
   rd_kafka_queue_destroy(d->cq);
@@ -1332,7 +1389,7 @@ static void close_clients_and_handles(cxp_daemon *d) {
   d->cq = d->pq = NULL;
   for (int s = 0; s < CXP_STREAM__COUNT; s++) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
-  rd_kafka_destroy(d->consumer);
+  rd_kafka_destroy_flags(d->consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   rd_kafka_destroy(d->producer);
   d->consumer = d->producer = NULL;
   cxp_restore_destroy(d->restore);

@@ -49,14 +49,15 @@ echo "mock cluster at $BS"
 N=20000
 $PY "$SRC/tests/make_events.py" "$W/events.kv" "$W/events.jsonl" $N
 
-pipeline() { # NAME PREFIX [norecovery]
+pipeline() { # NAME PREFIX [norecovery [INPUT]]
   # "norecovery" turns recovery cases off: their deadlines fire on the wall
   # clock and they are not in the changelog yet, so a kill loses them.
-  $PY - "$SRC/pipelines/default.json" "$W/$1.pipeline.json" "$2" "${3:-}" <<'PYEOF'
+  # INPUT: another prefix's input topic, read in a group of its own.
+  $PY - "$SRC/pipelines/default.json" "$W/$1.pipeline.json" "$2" "${3:-}" "${4:-$2.events}" <<'PYEOF'
 import json, sys
-src, dst, prefix, mode = sys.argv[1:5]
+src, dst, prefix, mode, topic = sys.argv[1:6]
 p = json.load(open(src))
-p["topics"] = {"input": prefix + ".events", "alerts": prefix + ".alerts",
+p["topics"] = {"input": topic, "alerts": prefix + ".alerts",
                "indicators": prefix + ".ind", "dead_letters": prefix + ".dead",
                "repartition": prefix + ".part", "changelog": prefix + ".cl"}
 if mode == "norecovery":
@@ -69,6 +70,15 @@ PYEOF
  "kafka": {"bootstrap.servers": "$BS",
            "consumer": {"session.timeout.ms": 6000, "group.id": "crossproc-$1"}}}
 JSON
+}
+# A shorter consumer session: a killed member's partitions move on sooner.
+short_session() { # NAME
+  $PY - "$W/$1.config.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["kafka"]["consumer"].update({"session.timeout.ms": 3000, "heartbeat.interval.ms": 300})
+json.dump(c, open(sys.argv[1], "w"))
+PYEOF
 }
 count() { kcat -C -b "$BS" -t "$1" -e -q -o beginning 2>/dev/null | wc -l; }
 # Waits until topic $1 holds at least $2 records (at most $3 seconds).
@@ -238,13 +248,7 @@ grep -q "stopped: consumed=0 " "$W/a2.log" && ok || fail "A: committed offsets: 
 
 # ---- B: SIGKILL at random moments, five times, and restart ----
 pipeline b b norecovery
-# A shorter session: a killed member's partitions move on sooner.
-$PY - "$W/b.config.json" <<'PYEOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["kafka"]["consumer"].update({"session.timeout.ms": 3000, "heartbeat.interval.ms": 300})
-json.dump(c, open(sys.argv[1], "w"))
-PYEOF
+short_session b
 "$BIN" replay --pipeline "$W/b.pipeline.json" "$W/events.jsonl" >"$W/replay_b.out" 2>/dev/null
 n_alerts=$(grep -c '"stream":"alerts"' "$W/replay_b.out")
 split -n l/10 -d "$W/events.kv" "$W/chunk."
@@ -292,15 +296,7 @@ $PY "$SRC/tests/crossproc_check.py" "$W/replay_b.out" "$W/b.alerts" "$W/b.dead" 
 grep -q "restore: partition .* record(s)" "$W/b.log" && ok || fail "B: restarts restored state"
 # The uninterrupted run: the same input topic, its own group, outputs and
 # changelog.
-pipeline b0 b0 norecovery
-$PY - "$W/b0.pipeline.json" "$W/b0.config.json" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["topics"]["input"] = "b.events"
-json.dump(p, open(sys.argv[1], "w"))
-c = json.load(open(sys.argv[2]))
-json.dump(c, open(sys.argv[2], "w"))
-PYEOF
+pipeline b0 b0 norecovery b.events
 "$BIN" run --config "$W/b0.config.json" 2>"$W/b0.log" &
 dpid=$!
 pids+=($dpid)
@@ -349,18 +345,8 @@ kcat -C -b "$BS" -t c.ind -e -q -o beginning >"$W/c.ind"
 compare_ind "$W/replay_c.out" "$W/c.ind" && ok || fail "C: two instances' records equal replay's"
 
 # ---- D: two instances, one killed; the survivor restores its partitions ----
-pipeline d d norecovery
-$PY - "$W/d.pipeline.json" "$W/d.config.json" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["topics"]["input"] = "b.events"
-json.dump(p, open(sys.argv[1], "w"))
-c = json.load(open(sys.argv[2]))
-c["kafka"]["consumer"].update({"session.timeout.ms": 3000, "heartbeat.interval.ms": 300,
-                               # a slow reader: the kill lands mid-stream
-                               "max.partition.fetch.bytes": 20000})
-json.dump(c, open(sys.argv[2], "w"))
-PYEOF
+pipeline d d norecovery b.events
+short_session d
 "$BIN" run --config "$W/d.config.json" 2>"$W/d1.log" &
 d1=$!
 pids+=($d1)

@@ -51,6 +51,8 @@ typedef struct run {
   const char *bs;
   cxp_mock *mock;       /* for faults injected mid-run */
   uv_timer_t up;        /* brings the broker back */
+  int broker_down;      /* the run is not complete while it is down */
+  int want_ready;       /* ... nor before it is ready (partitions held, restored) */
   size_t customers_held; /* when the run was complete, before revokes drop them */
   uint64_t changelog;    /* changelog records acknowledged */
   uint64_t tombstones, want_tombstones; /* of those, tombstones; the last one's key: */
@@ -157,7 +159,8 @@ static void on_check(uv_timer_t *t) {
   if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
       s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead &&
       s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0 &&
-      r->tombstones >= r->want_tombstones) {
+      r->tombstones >= r->want_tombstones && !r->broker_down &&
+      (!r->want_ready || cxp_daemon_ready(r->d))) {
     r->customers_held = s.customers;
     r->probe_offset = -2;
     const cxp_state *st = &cxp_daemon_core(r->d)->state;
@@ -257,6 +260,26 @@ static const cJSON *find_alert(const cJSON *alerts, const char *customer) {
   return NULL;
 }
 
+/* The group's committed offsets summed over the topic's partitions (none
+ * committed counts 0). */
+static int64_t committed_total(const char *bs, const char *group, const char *topic, int parts) {
+  char e[256];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
+  rd_kafka_conf_set(c, "group.id", group, e, sizeof e);
+  rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+  for (int i = 0; i < parts; i++) rd_kafka_topic_partition_list_add(l, topic, i);
+  int64_t total = 0;
+  if (rd_kafka_committed(k, l, 10000) == 0)
+    for (int i = 0; i < parts; i++)
+      if (l->elems[i].offset > 0) total += l->elems[i].offset;
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_consumer_close(k);
+  rd_kafka_destroy(k);
+  return total;
+}
+
 /* The group's committed offset of each partition equals its end. */
 static void check_committed(const char *bs, const char *group, const char *topic, int parts) {
   char e[256];
@@ -298,18 +321,41 @@ static void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const ch
   cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
 }
 
+/* The topics of one phase: events, partials and changelog with `parts`
+ * partitions, alerts with `alert_parts`, dead letters and indicators one. */
+static void make_topics(cxp_mock *m, const char *prefix, int parts, int alert_parts) {
+  static const char *const names[] = {"events", "alerts", "dead", "ind", "part", "cl"};
+  char t[64];
+  for (int i = 0; i < 6; i++) {
+    snprintf(t, sizeof t, "%s.%s", prefix, names[i]);
+    cxp_mock_topic(m, t, i == 1 ? alert_parts : i == 2 || i == 3 ? 1 : parts);
+  }
+}
+
+/* A config that reads the same topics in another group (from their start). */
+static void other_group(cxp_config *c, const char *bs, const char *group) {
+  cxp_config_defaults(c);
+  c->stats_interval_s = 0;
+  c->commit_interval_ms = 200;
+  cxp_config_kafka_default(c, "bootstrap.servers", bs);
+  cxp_config_kafka_default(c, "consumer.group.id", group);
+  cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
+}
+
+static void run_free(run *r) {
+  cxp_daemon_destroy(r->d);
+  cJSON_Delete(r->alerts);
+  cJSON_Delete(r->dead);
+  cJSON_Delete(r->indicators);
+}
+
 #define NPS(id, cust, ts, score)                                                   \
   "{\"event_id\":\"" id "\",\"type\":\"survey.nps\",\"customer_id\":\"" cust     \
   "\",\"ts\":\"" ts "\",\"score\":" #score "}"
 
 static void phase_known_mix(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "k.events", 3);
-  cxp_mock_topic(m, "k.alerts", 1);
-  cxp_mock_topic(m, "k.dead", 1);
-  cxp_mock_topic(m, "k.ind", 1);
-  cxp_mock_topic(m, "k.part", 3);
-  cxp_mock_topic(m, "k.cl", 3);
+  make_topics(m, "k", 3, 1);
   static char big[70000];
   memset(big, ' ', sizeof big);
   memcpy(big, "{\"a\":1}", 7);
@@ -396,20 +442,12 @@ static void phase_known_mix(cxp_mock *m) {
   }
   CHECK(saw_b64);
   check_committed(bs, "g-k", "k.events", 3);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
 }
 
 static void phase_backpressure(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "b.events", 2);
-  cxp_mock_topic(m, "b.alerts", 2);
-  cxp_mock_topic(m, "b.dead", 1);
-  cxp_mock_topic(m, "b.ind", 1);
-  cxp_mock_topic(m, "b.part", 2);
-  cxp_mock_topic(m, "b.cl", 2);
+  make_topics(m, "b", 2, 2);
   enum { N = 20000 };
   char buf[256], key[32];
   for (int i = 0; i < N; i++) {
@@ -456,10 +494,7 @@ static void phase_backpressure(cxp_mock *m) {
   CHECK_INT(dup, 0);
   cJSON_Delete(ids);
   check_committed(bs, "g-b", "b.events", 2);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
 }
 
 static const cJSON *find_group(const cJSON *records, const char *field, const char *value) {
@@ -478,12 +513,7 @@ static double get_n(const cJSON *o, const char *k) {
 
 static void phase_windows(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "w.events", 3);
-  cxp_mock_topic(m, "w.alerts", 1);
-  cxp_mock_topic(m, "w.dead", 1);
-  cxp_mock_topic(m, "w.ind", 1);
-  cxp_mock_topic(m, "w.part", 3);
-  cxp_mock_topic(m, "w.cl", 3);
+  make_topics(m, "w", 3, 1);
   /* 30 CSAT responses, one per customer (so spread over the 3 partitions),
    * all in one second of event time, 2 s before now. Customers 0, 2, .. 28
    * are gold and score 1 + i % 5: the even i take every residue mod 5 three
@@ -641,10 +671,7 @@ static void phase_windows(cxp_mock *m) {
   CHECK(s.delivered[CXP_STREAM_PARTIALS] >= 3);
   CHECK(s.delivered[CXP_STREAM_PARTIALS] + s.delivered[CXP_STREAM_MARKERS] > 3);
   check_committed(bs, "g-w", "w.events", 3);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
 }
 
 /* Reload while events flow: the first 10 detractors are answered with the
@@ -693,12 +720,7 @@ static void mid_reload(run *r) {
 
 static void phase_reload(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "r.events", 2);
-  cxp_mock_topic(m, "r.alerts", 1);
-  cxp_mock_topic(m, "r.dead", 1);
-  cxp_mock_topic(m, "r.ind", 1);
-  cxp_mock_topic(m, "r.part", 2);
-  cxp_mock_topic(m, "r.cl", 2);
+  make_topics(m, "r", 2, 1);
   snprintf(reload_cfg, sizeof reload_cfg, "/tmp/cxp_reload_%d.json", (int)getpid());
   snprintf(reload_pl, sizeof reload_pl, "/tmp/cxp_reload_%d.pipeline.json", (int)getpid());
   write_pipeline(reload_pl, 1, 1);
@@ -736,10 +758,7 @@ static void phase_reload(cxp_mock *m) {
   /* State kept across the reload: all 20 customers held. */
   CHECK_INT(r.customers_held, 20);
   check_committed(bs, "g-r", "r.events", 2);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
   unlink(reload_cfg);
   unlink(reload_pl);
 }
@@ -762,12 +781,7 @@ static void produce_csat(const char *bs, const char *topic, const char *prefix, 
 
 static void phase_restore(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "s.events", 2);
-  cxp_mock_topic(m, "s.alerts", 1);
-  cxp_mock_topic(m, "s.dead", 1);
-  cxp_mock_topic(m, "s.ind", 1);
-  cxp_mock_topic(m, "s.part", 2);
-  cxp_mock_topic(m, "s.cl", 2);
+  make_topics(m, "s", 2, 1);
   enum { N = 10 };
   /* Run 1: every customer answers CSAT 5. */
   produce_csat(bs, "s.events", "one", N, 5);
@@ -793,10 +807,7 @@ static void phase_restore(cxp_mock *m) {
   CHECK_INT(s.changelog_records, N);
   CHECK(r.probe_csat == 100.0);
   check_committed(bs, "g-s", "s.events", 2);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
 
   /* Run 2, same group: only the new events are read (all committed
    * before); each customer's CSAT 1 joins his restored CSAT 5, at the same
@@ -814,20 +825,12 @@ static void phase_restore(cxp_mock *m) {
   CHECK_INT(s.restore_errors, 0);
   CHECK(r2.probe_csat == 50.0);
   CHECK_INT(r2.changelog, N);
-  cxp_daemon_destroy(r2.d);
-  cJSON_Delete(r2.alerts);
-  cJSON_Delete(r2.dead);
-  cJSON_Delete(r2.indicators);
+  run_free(&r2);
 
   /* Run 3, a new group: reads the input from its start, but every event is
    * at or below its customer's restored offset: skipped, none applied
    * twice, no alert raised again. */
-  cxp_config_defaults(&c);
-  c.stats_interval_s = 0;
-  c.commit_interval_ms = 200;
-  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(&c, "consumer.group.id", "g-s-other");
-  cxp_config_kafka_default(&c, "consumer.session.timeout.ms", "6000");
+  other_group(&c, bs, "g-s-other");
   run r3;
   memset(&r3, 0, sizeof r3);
   r3.want_consumed = 2 * N;
@@ -842,10 +845,7 @@ static void phase_restore(cxp_mock *m) {
   CHECK_INT(cJSON_GetArraySize(r3.alerts), 0);
   CHECK_INT(r3.changelog, 0);
   check_committed(bs, "g-s-other", "s.events", 2);
-  cxp_daemon_destroy(r3.d);
-  cJSON_Delete(r3.alerts);
-  cJSON_Delete(r3.dead);
-  cJSON_Delete(r3.indicators);
+  run_free(&r3);
 }
 
 /* A customer idle past state.idle_ttl_days is forgotten: the daemon's idle
@@ -853,12 +853,7 @@ static void phase_restore(cxp_mock *m) {
  * owner of the partition does not restore him. */
 static void phase_ttl(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "t.events", 1);
-  cxp_mock_topic(m, "t.alerts", 1);
-  cxp_mock_topic(m, "t.dead", 1);
-  cxp_mock_topic(m, "t.ind", 1);
-  cxp_mock_topic(m, "t.part", 1);
-  cxp_mock_topic(m, "t.cl", 1);
+  make_topics(m, "t", 1, 1);
   static const char *ev[] = {
       "{\"event_id\":\"t1\",\"type\":\"survey.csat\",\"customer_id\":\"old\","
       "\"ts\":\"2026-11-01T00:00:00Z\",\"score\":5}",
@@ -887,18 +882,11 @@ static void phase_ttl(cxp_mock *m) {
   CHECK_INT(r.tombstones, 1);
   CHECK_STR(r.tombstone_key, "c:old");
   CHECK_INT(r.customers_held, 2);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
   /* A new group restores the changelog: the state records and the
    * tombstone, so "old" is not held; his event, at or below no restored
    * offset, is applied afresh (and "recent", "new" are skipped). */
-  cxp_config_defaults(&c);
-  c.stats_interval_s = 0;
-  c.commit_interval_ms = 200;
-  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(&c, "consumer.group.id", "g-t-other");
+  other_group(&c, bs, "g-t-other");
   p.state_ttl_days = 0;
   run r2;
   memset(&r2, 0, sizeof r2);
@@ -912,10 +900,7 @@ static void phase_ttl(cxp_mock *m) {
   CHECK_INT(s.core->processed, 1);
   CHECK_INT(s.core->duplicates, 2);
   CHECK_INT(r2.probe_offset, 0);
-  cxp_daemon_destroy(r2.d);
-  cJSON_Delete(r2.alerts);
-  cJSON_Delete(r2.dead);
-  cJSON_Delete(r2.indicators);
+  run_free(&r2);
 }
 
 /* Broker faults while the daemon works: produce requests fail or drop the
@@ -926,11 +911,13 @@ static void phase_ttl(cxp_mock *m) {
 static void on_up(uv_timer_t *t) {
   run *r = t->data;
   rd_kafka_mock_broker_set_up(r->mock->mc, -1);
+  r->broker_down = 0;
   uv_close((uv_handle_t *)t, NULL);
 }
 
 static void mid_broker_down(run *r) {
   rd_kafka_mock_broker_set_down(r->mock->mc, -1);
+  r->broker_down = 1;
   uv_timer_init(&r->loop, &r->up);
   r->up.data = r;
   uv_timer_start(&r->up, on_up, 1500, 0);
@@ -938,12 +925,7 @@ static void mid_broker_down(run *r) {
 
 static void phase_faults(cxp_mock *m) {
   const char *bs = m->bootstraps;
-  cxp_mock_topic(m, "f.events", 2);
-  cxp_mock_topic(m, "f.alerts", 1);
-  cxp_mock_topic(m, "f.dead", 1);
-  cxp_mock_topic(m, "f.ind", 1);
-  cxp_mock_topic(m, "f.part", 2);
-  cxp_mock_topic(m, "f.cl", 2);
+  make_topics(m, "f", 2, 1);
   enum { C = 50 };
   /* Each customer: CSAT 5, 5, 1 (decayed CSAT 2 of 3 = 66.7) and a
    * detractor NPS (one recovery.closed_loop alert). */
@@ -981,6 +963,9 @@ static void phase_faults(cxp_mock *m) {
   cxp_config c;
   cxp_pipeline p;
   base_config(&c, &p, bs, "f");
+  /* Back within a quarter second of the broker's return (librdkafka's
+   * backoff otherwise grows to 10 s, past the 6 s session). */
+  cxp_config_kafka_default(&c, "reconnect.backoff.max.ms", "250");
   p.win_enabled = 0;
   p.rec_enabled = 0;
   p.churn_enabled = 0;
@@ -1007,18 +992,25 @@ static void phase_faults(cxp_mock *m) {
   }
   CHECK_INT(cJSON_GetArraySize(ids), C);
   cJSON_Delete(ids);
+  run_free(&r);
+
+  /* The same group again: whether or not its last commit got through the
+   * faults, nothing is applied twice and no alert raised again. */
+  run r1;
+  memset(&r1, 0, sizeof r1);
+  r1.probe_id = "f7";
+  r1.want_ready = 1;
+  r1.want_consumed = (uint64_t)(4 * C - committed_total(bs, "g-f", "f.events", 2));
+  if (run_daemon(&r1, &c, &p)) return;
+  cxp_daemon_stats_get(r1.d, &s);
+  CHECK_INT(s.core->processed, 0);
+  CHECK_INT(cJSON_GetArraySize(r1.alerts), 0);
+  CHECK(r1.probe_csat > 66.6 && r1.probe_csat < 66.7);
   check_committed(bs, "g-f", "f.events", 2);
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r1);
 
   /* Everything again in a new group, after restoring the changelog. */
-  cxp_config_defaults(&c);
-  c.stats_interval_s = 0;
-  c.commit_interval_ms = 200;
-  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(&c, "consumer.group.id", "g-f-other");
+  other_group(&c, bs, "g-f-other");
   run r2;
   memset(&r2, 0, sizeof r2);
   r2.want_consumed = 4 * C;
@@ -1029,10 +1021,7 @@ static void phase_faults(cxp_mock *m) {
   CHECK_INT(s.core->duplicates, 4 * C);
   CHECK(r2.probe_csat > 66.6 && r2.probe_csat < 66.7);
   CHECK_INT(cJSON_GetArraySize(r2.alerts), 0);
-  cxp_daemon_destroy(r2.d);
-  cJSON_Delete(r2.alerts);
-  cJSON_Delete(r2.dead);
-  cJSON_Delete(r2.indicators);
+  run_free(&r2);
 }
 
 /* Local snapshots: written at shutdown, read at the next start with only
@@ -1042,12 +1031,7 @@ static void phase_snapshot(cxp_mock *m) {
   const char *bs = m->bootstraps;
   char dir[] = "/tmp/cxp_snapdir_XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
-  cxp_mock_topic(m, "n.events", 2);
-  cxp_mock_topic(m, "n.alerts", 1);
-  cxp_mock_topic(m, "n.dead", 1);
-  cxp_mock_topic(m, "n.ind", 1);
-  cxp_mock_topic(m, "n.part", 2);
-  cxp_mock_topic(m, "n.cl", 2);
+  make_topics(m, "n", 2, 1);
   enum { N = 10 };
   produce_csat(bs, "n.events", "one", N, 5);
   cxp_config c;
@@ -1070,10 +1054,7 @@ static void phase_snapshot(cxp_mock *m) {
     snprintf(path, sizeof path, "%s/n.cl.%d.snap", dir, i);
     CHECK_INT(access(path, R_OK), 0);
   }
-  cxp_daemon_destroy(r.d);
-  cJSON_Delete(r.alerts);
-  cJSON_Delete(r.dead);
-  cJSON_Delete(r.indicators);
+  run_free(&r);
 
   /* Same group, new events: every customer from the snapshots, nothing
    * after them in the changelog; CSAT 5 then 1: 50. */
@@ -1089,10 +1070,7 @@ static void phase_snapshot(cxp_mock *m) {
   CHECK_INT(s.restore_records, 0);
   CHECK_INT(s.core->processed, N);
   CHECK(r2.probe_csat == 50.0);
-  cxp_daemon_destroy(r2.d);
-  cJSON_Delete(r2.alerts);
-  cJSON_Delete(r2.dead);
-  cJSON_Delete(r2.indicators);
+  run_free(&r2);
 
   /* Partition 0's snapshot cut in half: refused, its whole changelog read
    * (two records a customer, one per run); partition 1's snapshot used. A
@@ -1108,12 +1086,8 @@ static void phase_snapshot(cxp_mock *m) {
   }
   CHECK(size > 64);
   CHECK_INT(truncate(path, size / 2), 0);
-  cxp_config_defaults(&c);
-  c.stats_interval_s = 0;
-  c.commit_interval_ms = 200;
+  other_group(&c, bs, "g-n-other");
   snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
-  cxp_config_kafka_default(&c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(&c, "consumer.group.id", "g-n-other");
   run r3;
   memset(&r3, 0, sizeof r3);
   r3.want_consumed = 2 * N;
@@ -1127,10 +1101,7 @@ static void phase_snapshot(cxp_mock *m) {
   CHECK_INT(s.core->processed, 0);
   CHECK_INT(s.core->duplicates, 2 * N);
   CHECK(r3.probe_csat == 50.0);
-  cxp_daemon_destroy(r3.d);
-  cJSON_Delete(r3.alerts);
-  cJSON_Delete(r3.dead);
-  cJSON_Delete(r3.indicators);
+  run_free(&r3);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
@@ -1143,6 +1114,17 @@ int main(void) {
   if (cxp_mock_start(&m, 1, err, sizeof err)) {
     fprintf(stderr, "mock: %s\n", err);
     return 1;
+  }
+  /* CXP_TEST_PHASE=faults (or ttl, snapshot, restore) runs that phase alone. */
+  const char *only = getenv("CXP_TEST_PHASE");
+  if (only) {
+    cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_INFO;
+    if (strcmp(only, "faults") == 0) phase_faults(&m);
+    if (strcmp(only, "ttl") == 0) phase_ttl(&m);
+    if (strcmp(only, "snapshot") == 0) phase_snapshot(&m);
+    if (strcmp(only, "restore") == 0) phase_restore(&m);
+    cxp_mock_stop(&m);
+    return TEST_REPORT();
   }
   phase_known_mix(&m);
   phase_backpressure(&m);

@@ -154,16 +154,21 @@ static void test_roundtrip(const char *dir) {
   cxp_core_close(&core);
 }
 
+/* A pipeline of customer state only: no windows, cases or churn. */
+static void customers_only(cxp_pipeline *p) {
+  cxp_pipeline_defaults(p);
+  p->win_enabled = 0;
+  p->rec_enabled = 0;
+  p->churn_enabled = 0;
+}
+
 /* The changelog side of the core: a customer changed by events is flushed
  * once per interval however often he changed, duplicates change nothing,
  * the frames read back into another core give the same customers, and a
  * tombstone removes one. */
 static void test_changelog(void) {
   cxp_pipeline p;
-  cxp_pipeline_defaults(&p);
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  customers_only(&p);
   cxp_core a;
   cxp_core_init(&a, &p, ignore, NULL);
   feed(&a, 0, "{\"event_id\":\"e1\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
@@ -268,10 +273,7 @@ static int frames(const cxp_buf *b, char keys[][16], int *tombstones) {
 
 static void test_evict(void) {
   cxp_pipeline p;
-  cxp_pipeline_defaults(&p);
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  customers_only(&p);
   p.state_max_customers = 1;
   p.state_ttl_days = 0;
   cxp_core c;
