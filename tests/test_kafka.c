@@ -246,6 +246,18 @@ static int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   return 0;
 }
 
+/* One run until `want` events are consumed, looking at customer `probe`
+ * at the end; its statistics in s. */
+static int run_probe(run *r, cxp_config *c, cxp_pipeline *p, uint64_t want, const char *probe,
+                     cxp_daemon_stats *s) {
+  memset(r, 0, sizeof *r);
+  r->want_consumed = want;
+  r->probe_id = probe;
+  if (run_daemon(r, c, p)) return -1;
+  cxp_daemon_stats_get(r->d, s);
+  return 0;
+}
+
 static const char *get_s(const cJSON *o, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -321,6 +333,14 @@ static void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const ch
   cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
 }
 
+/* base_config with customer state only: no windows, cases or churn. */
+static void customers_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char *prefix) {
+  base_config(c, p, bs, prefix);
+  p->win_enabled = 0;
+  p->rec_enabled = 0;
+  p->churn_enabled = 0;
+}
+
 /* The topics of one phase: events, partials and changelog with `parts`
  * partitions, alerts with `alert_parts`, dead letters and indicators one. */
 static void make_topics(cxp_mock *m, const char *prefix, int parts, int alert_parts) {
@@ -391,12 +411,9 @@ static void phase_known_mix(cxp_mock *m) {
                                     RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "k");
-  /* Events hours apart on one partition: phase 3 has the windows and the
-   * recovery deadlines. */
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  /* Customers only: events hours apart on one partition; phase 3 has the
+   * windows and the recovery deadlines. */
+  customers_config(&c, &p, bs, "k");
   run r;
   memset(&r, 0, sizeof r);
   /* Hand count: c1 (2: P2), c2 (5, gold: P3 lifted to P2), c5 (3: P2; 4 an
@@ -461,10 +478,7 @@ static void phase_backpressure(cxp_mock *m) {
   produce(bs, NULL, NULL, NULL, 0);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "b");
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  customers_config(&c, &p, bs, "b");
   /* Every event is a detractor: 20000 alerts through a producer that holds
    * 2000 messages at most, paused at 1000 queued. */
   c.backpressure_high = 1000;
@@ -787,10 +801,7 @@ static void phase_restore(cxp_mock *m) {
   produce_csat(bs, "s.events", "one", N, 5);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "s");
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  customers_config(&c, &p, bs, "s");
   run r;
   memset(&r, 0, sizeof r);
   r.want_consumed = N;
@@ -814,11 +825,7 @@ static void phase_restore(cxp_mock *m) {
    * event time: top-2-box 1 of 2 = 50 (a lost history would give 0). */
   produce_csat(bs, "s.events", "two", N, 1);
   run r2;
-  memset(&r2, 0, sizeof r2);
-  r2.want_consumed = N;
-  r2.probe_id = "s3";
-  if (run_daemon(&r2, &c, &p)) return;
-  cxp_daemon_stats_get(r2.d, &s);
+  if (run_probe(&r2, &c, &p, N, "s3", &s)) return;
   CHECK_INT(s.core->consumed, N);
   CHECK_INT(s.core->processed, N);
   CHECK_INT(s.restore_records, N);
@@ -832,11 +839,7 @@ static void phase_restore(cxp_mock *m) {
    * twice, no alert raised again. */
   other_group(&c, bs, "g-s-other");
   run r3;
-  memset(&r3, 0, sizeof r3);
-  r3.want_consumed = 2 * N;
-  r3.probe_id = "s3";
-  if (run_daemon(&r3, &c, &p)) return;
-  cxp_daemon_stats_get(r3.d, &s);
+  if (run_probe(&r3, &c, &p, 2 * N, "s3", &s)) return;
   CHECK_INT(s.core->consumed, 2 * N);
   CHECK_INT(s.core->processed, 0);
   CHECK_INT(s.core->duplicates, 2 * N);
@@ -866,10 +869,7 @@ static void phase_ttl(cxp_mock *m) {
   produce(bs, NULL, NULL, NULL, 0);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "t");
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
+  customers_config(&c, &p, bs, "t");
   p.state_ttl_days = 1; /* at the clock (Nov 3 06:00) only "old" is idle over a day */
   run r;
   memset(&r, 0, sizeof r);
@@ -889,11 +889,7 @@ static void phase_ttl(cxp_mock *m) {
   other_group(&c, bs, "g-t-other");
   p.state_ttl_days = 0;
   run r2;
-  memset(&r2, 0, sizeof r2);
-  r2.want_consumed = 3;
-  r2.probe_id = "old";
-  if (run_daemon(&r2, &c, &p)) return;
-  cxp_daemon_stats_get(r2.d, &s);
+  if (run_probe(&r2, &c, &p, 3, "old", &s)) return;
   /* "old" was swept before his first flush: only his tombstone was written,
    * with the states of the two others. */
   CHECK_INT(s.restore_records, 3);
@@ -962,13 +958,10 @@ static void phase_faults(cxp_mock *m) {
                                     RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "f");
+  customers_config(&c, &p, bs, "f");
   /* Back within a quarter second of the broker's return (librdkafka's
    * backoff otherwise grows to 10 s, past the 6 s session). */
   cxp_config_kafka_default(&c, "reconnect.backoff.max.ms", "250");
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
   run r;
   memset(&r, 0, sizeof r);
   r.mock = m;
@@ -1012,11 +1005,7 @@ static void phase_faults(cxp_mock *m) {
   /* Everything again in a new group, after restoring the changelog. */
   other_group(&c, bs, "g-f-other");
   run r2;
-  memset(&r2, 0, sizeof r2);
-  r2.want_consumed = 4 * C;
-  r2.probe_id = "f7";
-  if (run_daemon(&r2, &c, &p)) return;
-  cxp_daemon_stats_get(r2.d, &s);
+  if (run_probe(&r2, &c, &p, 4 * C, "f7", &s)) return;
   CHECK_INT(s.core->processed, 0);
   CHECK_INT(s.core->duplicates, 4 * C);
   CHECK(r2.probe_csat > 66.6 && r2.probe_csat < 66.7);
@@ -1036,11 +1025,8 @@ static void phase_snapshot(cxp_mock *m) {
   produce_csat(bs, "n.events", "one", N, 5);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "n");
+  customers_config(&c, &p, bs, "n");
   snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
-  p.win_enabled = 0;
-  p.rec_enabled = 0;
-  p.churn_enabled = 0;
   run r;
   memset(&r, 0, sizeof r);
   r.want_consumed = N;
@@ -1060,11 +1046,7 @@ static void phase_snapshot(cxp_mock *m) {
    * after them in the changelog; CSAT 5 then 1: 50. */
   produce_csat(bs, "n.events", "two", N, 1);
   run r2;
-  memset(&r2, 0, sizeof r2);
-  r2.want_consumed = N;
-  r2.probe_id = "s3";
-  if (run_daemon(&r2, &c, &p)) return;
-  cxp_daemon_stats_get(r2.d, &s);
+  if (run_probe(&r2, &c, &p, N, "s3", &s)) return;
   CHECK_INT(s.snapshot_records, N);
   CHECK_INT(s.snapshot_errors, 0);
   CHECK_INT(s.restore_records, 0);
@@ -1089,11 +1071,7 @@ static void phase_snapshot(cxp_mock *m) {
   other_group(&c, bs, "g-n-other");
   snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
   run r3;
-  memset(&r3, 0, sizeof r3);
-  r3.want_consumed = 2 * N;
-  r3.probe_id = "s3";
-  if (run_daemon(&r3, &c, &p)) return;
-  cxp_daemon_stats_get(r3.d, &s);
+  if (run_probe(&r3, &c, &p, 2 * N, "s3", &s)) return;
   CHECK_INT(s.snapshot_errors, 1);
   CHECK(s.snapshot_records > 0 && s.snapshot_records < N);
   CHECK_INT(s.snapshot_records + s.restore_records / 2, N);
