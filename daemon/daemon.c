@@ -161,6 +161,10 @@ void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
   /* The consumer's statistics every 5 s: the committed lag per partition
    * for /metrics (parsed on the loop, where librdkafka serves the callback). */
   cxp_config_kafka_default(c, "consumer.statistics.interval.ms", "5000");
+  /* librdkafka's reconnect backoff doubles up to 10 s: after a broker
+   * outage of a second or two the group coordinator would be tried again
+   * only after the session had expired, and the partitions lost. */
+  cxp_config_kafka_default(c, "reconnect.backoff.max.ms", "1000");
   /* Idempotent producer: acks=all, retries without duplicates or reorder
    * (a partition's window partials must reach the merger before the marker
    * that closes their window). */

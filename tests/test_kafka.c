@@ -959,9 +959,6 @@ static void phase_faults(cxp_mock *m) {
   cxp_config c;
   cxp_pipeline p;
   customers_config(&c, &p, bs, "f");
-  /* Back within a quarter second of the broker's return (librdkafka's
-   * backoff otherwise grows to 10 s, past the 6 s session). */
-  cxp_config_kafka_default(&c, "reconnect.backoff.max.ms", "250");
   run r;
   memset(&r, 0, sizeof r);
   r.mock = m;
