@@ -103,7 +103,6 @@ static double kafka_phase(const cxp_buf *b, const size_t *ends, long n, int part
   cxp_config_kafka_default(&c, "consumer.queued.min.messages", "1000000");
   cxp_config_kafka_default(&c, "consumer.queued.max.messages.kbytes", "262144");
   cxp_config_kafka_default(&c, "consumer.fetch.wait.max.ms", "100");
-  if (getenv("BENCH_KAFKA")) { char kv[256]; snprintf(kv, sizeof kv, "%s", getenv("BENCH_KAFKA")); char *eq = strchr(kv, '='); if (eq) { *eq = 0; cxp_config_kafka_default(&c, kv, eq + 1); } }
   kafka_restore k;
   memset(&k, 0, sizeof k);
   cxp_state_init(&k.st);
@@ -159,7 +158,7 @@ int main(int argc, char **argv) {
     }
   }
   if (n < 1 || parts < 1) return 2;
-  cxp_log_level = getenv("BENCH_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_WARN;
+  cxp_log_level = CXP_LOG_WARN;
   cxp_state s;
   cxp_state_init(&s);
   cxp_shard *sh = cxp_state_shard(&s, 0);

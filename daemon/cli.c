@@ -391,16 +391,9 @@ typedef struct dump {
 static void dump_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
   dump *d = opaque;
   char err[256];
-  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
   d->records++;
-  cxp_shard *sh = cxp_state_shard(&d->st, part);
-  if (m->key_len <= pl || memcmp(m->key, CXP_CL_CUSTOMER, pl) != 0) {
-    d->errors++;
-    return;
-  }
-  if (m->payload == NULL) {
-    cxp_shard_remove(&d->st, sh, (const char *)m->key + pl, m->key_len - pl);
-  } else if (cxp_staterec_read(m->payload, m->len, &d->st, sh, err, sizeof err) != 0) {
+  if (cxp_staterec_apply(&d->st, part, m->key, m->key_len, m->payload, m->len, err,
+                         sizeof err) != 0) {
     d->errors++;
     fprintf(stderr, "cxpulse state: partition %d offset %" PRId64 ": %s\n", (int)part,
             m->offset, err);
@@ -413,8 +406,14 @@ static void dump_done(void *opaque, int32_t part, uint64_t records, uint64_t byt
   ((dump *)opaque)->left--;
 }
 
+/* A customer and the partition whose changelog holds him. */
+typedef struct held {
+  const cxp_customer *c;
+  int32_t partition;
+} held;
+
 static int by_id(const void *a, const void *b) {
-  const cxp_customer *x = *(const cxp_customer *const *)a, *y = *(const cxp_customer *const *)b;
+  const cxp_customer *x = ((const held *)a)->c, *y = ((const held *)b)->c;
   size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
   int c = memcmp(x->id, y->id, n);
   return c ? c : (int)x->id_len - (int)y->id_len;
@@ -481,12 +480,12 @@ int cxp_state_main(int argc, char **argv) {
     if (!cxp_restore_poll(r, 10000)) usleep(10000);
   cxp_restore_destroy(r);
   size_t total = d.st.customers, k = 0;
-  cxp_customer **all = malloc(sizeof *all * (total ? total : 1));
+  held *all = malloc(sizeof *all * (total ? total : 1));
   if (all == NULL) abort();
   for (int32_t i = 0; i < d.st.n_shards; i++) {
     const cxp_shard *sh = d.st.shards[i];
     for (size_t j = 0; sh && j < sh->cap; j++)
-      if (sh->slots[j]) all[k++] = sh->slots[j];
+      if (sh->slots[j]) all[k++] = (held){sh->slots[j], i};
   }
   qsort(all, k, sizeof *all, by_id);
   cxp_buf b, rec, hex;
@@ -494,11 +493,8 @@ int cxp_state_main(int argc, char **argv) {
   cxp_buf_init(&rec);
   cxp_buf_init(&hex);
   for (size_t i = 0; i < k; i++) {
-    const cxp_customer *cu = all[i];
+    const cxp_customer *cu = all[i].c;
     if (only && (strlen(only) != cu->id_len || memcmp(only, cu->id, cu->id_len) != 0)) continue;
-    int32_t part = -1;
-    for (int32_t s = 0; s < d.st.n_shards && part < 0; s++)
-      if (d.st.shards[s] && cxp_shard_find(d.st.shards[s], cu->id, cu->id_len) == cu) part = s;
     rec.len = 0;
     const char *seg = cxp_state_segment_name(&d.st, cu->segment);
     cxp_staterec_write(&rec, cu, seg);
@@ -507,7 +503,7 @@ int cxp_state_main(int argc, char **argv) {
     cxp_jw_init(&j, &b);
     cxp_jw_obj(&j, NULL);
     cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
-    cxp_jw_int(&j, "partition", part);
+    cxp_jw_int(&j, "partition", all[i].partition);
     cxp_jw_int(&j, "last_offset", cu->last_offset);
     cxp_jw_cstr(&j, "segment", seg);
     double csat = cxp_customer_csat(cu), nps = cxp_customer_nps_mean(cu);

@@ -1053,22 +1053,7 @@ size_t cxp_core_state_expire(cxp_core *c, int32_t part) {
 
 int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t klen,
                            const void *val, size_t vlen, char *err, size_t errlen) {
-  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
-  if (klen <= pl || memcmp(key, CXP_CL_CUSTOMER, pl) != 0) {
-    snprintf(err, errlen, "changelog key '%.*s' is of no kind this build knows",
-             (int)(klen > 64 ? 64 : klen), key);
-    return -1;
-  }
-  cxp_shard *sh = cxp_state_shard(&c->state, part);
-  if (sh == NULL) {
-    snprintf(err, errlen, "changelog record of partition %d", (int)part);
-    return -1;
-  }
-  if (val == NULL) {
-    cxp_shard_remove(&c->state, sh, key + pl, klen - pl);
-    return 0;
-  }
-  return cxp_staterec_read(val, vlen, &c->state, sh, err, errlen);
+  return cxp_staterec_apply(&c->state, part, key, klen, val, vlen, err, errlen);
 }
 
 void cxp_core_drop_merge(cxp_core *c, int32_t part) {
@@ -1205,7 +1190,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_shard *sh = cxp_state_shard(&c->state, m->partition < 0 ? 0 : m->partition);
   size_t held = sh->count;
   cxp_customer *cu = cxp_shard_get(&c->state, sh, ev.customer_id.p, ev.customer_id.n);
-  if (sh->count > held && c->pl->state_max_customers > 0 &&
+  /* A new customer past the cap: one of the others leaves. */
+  if (c->pl->state_max_customers > 0 && sh->count > held &&
       c->state.customers > (size_t)c->pl->state_max_customers)
     evict_for_cap(c, sh, cu);
   if (cxp_customer_seen(cu, m->offset, ev.event_id.p, ev.event_id.n)) {

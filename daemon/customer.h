@@ -96,8 +96,10 @@ typedef struct cxp_customer {
   uint8_t open_cases;   /* his recovery cases open (saturating): 0 spares asking the cases */
   uint8_t cohort; /* recovery-paradox cohort: 0 never failed, 1 recovered well, 2 recovered
                      poorly (his latest closed case), 3 a case open and none closed */
-  uint8_t dirty;  /* changed since his last changelog record: on his shard's dirty list */
   uint8_t id_len;
+  /* Changed since his last changelog record: 1 + his index on his shard's
+   * dirty list (so that leaving it costs O(1)); 0 when clean. */
+  uint32_t dirty;
   char id[]; /* id_len bytes and a NUL */
 } cxp_customer;
 

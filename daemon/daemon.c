@@ -102,7 +102,7 @@ struct cxp_daemon {
   cl_part *cl;          /* by input partition */
   int32_t n_cl;
   uint64_t cl_records, cl_bytes, input_bytes;
-  uint64_t restore_records, restore_bytes, restore_partitions, restore_errors;
+  uint64_t restore_records, restore_partitions, restore_errors;
   double restore_seconds, restore_last_rate;
   char snap_dir[CXP_STR_MAX]; /* "" : no snapshots */
   int n_loading;              /* snapshots being read */
@@ -585,6 +585,24 @@ static void on_commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
 }
 
+/* Errors a commit may get past by trying again: the coordinator away, slow
+ * or moving. Others (the member unknown, the generation gone) stay. */
+static int retriable(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 /* A commit that must land before what follows (a revoke's, the
  * shutdown's), waited for at most shutdown.timeout_ms in all and tried again
  * while the coordinator is away or slow: what it fails to commit is read
@@ -616,9 +634,10 @@ static rd_kafka_resp_err_t commit_sync(cxp_daemon *d, const rd_kafka_topic_parti
         break;
       }
     }
-    if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) break;
-    cxp_warn("commit", "commit failed: %s%s", rd_kafka_err2str(e),
-             wall_ms() < deadline ? "; trying again" : "");
+    int again = retriable(e) && wall_ms() < deadline;
+    if (e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      cxp_warn("commit", "commit failed: %s%s", rd_kafka_err2str(e), again ? "; trying again" : "");
+    if (!again) break;
   }
 done:
   rd_kafka_queue_destroy(q);
@@ -1046,7 +1065,6 @@ static void on_restore_done(void *opaque, int32_t part, uint64_t records, uint64
   cxp_daemon *d = opaque;
   double rate = seconds > 0 ? (double)records / seconds : 0;
   d->restore_records += records;
-  d->restore_bytes += bytes;
   d->restore_partitions++;
   d->restore_seconds += seconds;
   if (records) d->restore_last_rate = rate;
@@ -1210,27 +1228,13 @@ void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque) {
   d->tap_opaque = opaque;
 }
 
-/* The partition count of a topic, from the cluster's metadata: -1 when the
- * topic does not exist or the cluster did not answer in time. */
-static int32_t topic_partitions(cxp_daemon *d, const char *name, int timeout_ms) {
-  rd_kafka_topic_t *t = rd_kafka_topic_new(d->producer, name, NULL);
-  const struct rd_kafka_metadata *md = NULL;
-  int32_t n = -1;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(d->producer, 0, t, &md, timeout_ms);
-  if (e == 0 && md->topic_cnt == 1 && md->topics[0].err == 0)
-    n = md->topics[0].partition_cnt;
-  if (md) rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(t);
-  return n;
-}
-
 int cxp_daemon_start(cxp_daemon *d) {
   if (d->pl.win_enabled) {
     /* Mergers wait for every input partition, and partials are spread over
      * every repartition partition: both counts are needed before the first
      * event. Asked once, before the loop serves anything (bounded wait). */
-    d->n_inputs = topic_partitions(d, d->pl.topic_input, 10000);
-    d->n_repart = topic_partitions(d, d->pl.topic_repartition, 10000);
+    d->n_inputs = cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
+    d->n_repart = cxp_kafka_topic_partitions(d->producer, d->pl.topic_repartition, 10000);
     if (d->n_inputs < 1 || d->n_repart < 1) {
       cxp_error("daemon", "segment windows need the topics %s and %s to exist (%s is the "
                 "internal repartition topic: create it with as many partitions as %s), or "
@@ -1255,7 +1259,9 @@ int cxp_daemon_start(cxp_daemon *d) {
     /* Asked through the restorer: it then knows the changelog's leaders
      * before its first partition is assigned (otherwise its first offset
      * query waits half a second for them). */
-    int32_t ni = d->n_inputs > 0 ? d->n_inputs : topic_partitions(d, d->pl.topic_input, 10000);
+    int32_t ni = d->n_inputs > 0
+                     ? d->n_inputs
+                     : cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
     int32_t nc = cxp_restore_topic_partitions(d->restore, 10000);
     if (ni < 1 || nc != ni) {
       cxp_error("daemon", "durable state needs the topic %s with as many partitions as %s "
@@ -1368,24 +1374,10 @@ static void close_clients_and_handles(cxp_daemon *d) {
     }
   }
   /* Leaves the group; the revoke it causes commits again (nothing new).
-   * Closed in the background and waited for at most shutdown.timeout_ms:
-   * with the coordinator unreachable, librdkafka's own close would wait
-   * for its requests to time out (a minute). */
-  int closed = 0;
-  rd_kafka_queue_t *q = rd_kafka_queue_new(d->consumer);
-  rd_kafka_error_t *ce = rd_kafka_consumer_close_queue(d->consumer, q);
-  if (ce) {
-    cxp_warn("consumer", "closing: %s", rd_kafka_error_string(ce));
-    rd_kafka_error_destroy(ce);
-  } else {
-    int64_t deadline = wall_ms() + d->cfg.shutdown_timeout_ms;
-    while (!(closed = rd_kafka_consumer_closed(d->consumer)) && wall_ms() < deadline)
-      rd_kafka_queue_poll_callback(q, 100); /* serves the revoke */
-  }
-  rd_kafka_queue_destroy(q);
-  if (!closed)
-    cxp_warn("consumer", "the group did not confirm the close within %lld ms; leaving it "
-             "to the session timeout", (long long)d->cfg.shutdown_timeout_ms);
+   * Synchronous: with the coordinator unreachable it waits for librdkafka's
+   * request timeout. (A close in the background, abandoned at a deadline,
+   * left rd_kafka_destroy waiting for ever in crossproc C: do not.) */
+  rd_kafka_consumer_close(d->consumer);
   rd_kafka_queue_io_event_enable(d->cq, -1, NULL, 0);
   rd_kafka_queue_io_event_enable(d->pq, -1, NULL, 0);
   rd_kafka_queue_destroy(d->cq);
@@ -1393,7 +1385,7 @@ static void close_clients_and_handles(cxp_daemon *d) {
   d->cq = d->pq = NULL;
   for (int s = 0; s < CXP_STREAM__COUNT; s++) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
-  rd_kafka_destroy_flags(d->consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  rd_kafka_destroy(d->consumer);
   rd_kafka_destroy(d->producer);
   d->consumer = d->producer = NULL;
   cxp_restore_destroy(d->restore);
@@ -1501,7 +1493,6 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->changelog_bytes = d->cl_bytes;
   s->input_bytes = d->input_bytes;
   s->restore_records = d->restore_records;
-  s->restore_bytes = d->restore_bytes;
   s->restore_partitions = d->restore_partitions;
   s->restore_errors = d->restore_errors;
   s->restore_seconds = d->restore_seconds;

@@ -37,7 +37,7 @@ typedef struct cxp_daemon_stats {
   /* Durable state (all 0 when state.durable is off). */
   uint64_t changelog_records, changelog_bytes; /* produced */
   uint64_t input_bytes;                        /* input payload bytes consumed */
-  uint64_t restore_records, restore_bytes, restore_partitions, restore_errors;
+  uint64_t restore_records, restore_partitions, restore_errors;
   double restore_seconds;   /* summed over the restores done */
   double restore_last_rate; /* records/s of the latest restore that read any */
   int restoring;            /* partitions being restored now */

@@ -33,3 +33,15 @@ rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
   rd_kafka_conf_set_log_cb(conf, log_cb);
   return conf;
 }
+
+int32_t cxp_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  int32_t n = -1;
+  if (rd_kafka_metadata(rk, 0, t, &md, timeout_ms) == 0 && md->topic_cnt == 1 &&
+      md->topics[0].err == 0)
+    n = md->topics[0].partition_cnt;
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  return n;
+}

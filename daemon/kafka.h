@@ -13,4 +13,10 @@
 rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
                                 const char *file, char *err, size_t errlen);
 
+/* The partition count of a topic from the cluster's metadata, asked through
+ * rk (which then knows the topic's leaders): waits up to timeout_ms, so for
+ * start-up and tools, never the loop's event callbacks. -1 when the topic
+ * does not exist or the cluster did not answer in time. */
+int32_t cxp_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms);
+
 #endif

@@ -182,13 +182,5 @@ int cxp_restore_poll(cxp_restore *r, int budget) {
 }
 
 int32_t cxp_restore_topic_partitions(cxp_restore *r, int timeout_ms) {
-  rd_kafka_topic_t *t = rd_kafka_topic_new(r->rk, r->topic, NULL);
-  const struct rd_kafka_metadata *md = NULL;
-  int32_t n = -1;
-  if (rd_kafka_metadata(r->rk, 0, t, &md, timeout_ms) == 0 && md->topic_cnt == 1 &&
-      md->topics[0].err == 0)
-    n = md->topics[0].partition_cnt;
-  if (md) rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(t);
-  return n;
+  return cxp_kafka_topic_partitions(r->rk, r->topic, timeout_ms);
 }

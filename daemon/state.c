@@ -129,7 +129,7 @@ void cxp_shard_touch_slow(cxp_shard *sh, cxp_customer *c) {
     sh->dirty_cap = n;
   }
   sh->dirty[sh->n_dirty++] = c;
-  c->dirty = 1;
+  c->dirty = (uint32_t)sh->n_dirty;
 }
 
 int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
@@ -142,12 +142,11 @@ int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
     c = NULL;
   }
   if (c == NULL) return 0;
-  if (c->dirty)
-    for (size_t k = 0; k < sh->n_dirty; k++)
-      if (sh->dirty[k] == c) {
-        sh->dirty[k] = sh->dirty[--sh->n_dirty];
-        break;
-      }
+  if (c->dirty) { /* the last on the list takes his place */
+    cxp_customer *last = sh->dirty[--sh->n_dirty];
+    sh->dirty[c->dirty - 1] = last;
+    last->dirty = c->dirty;
+  }
   /* Linear probing: close the gap by moving back every later entry of the
    * run whose home slot is not between the gap and itself. */
   sh->slots[i] = NULL;

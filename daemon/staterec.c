@@ -178,15 +178,34 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
     FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
   cxp_customer *cu = cxp_shard_get(s, sh, (const char *)id, il);
   if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);
-  /* Everything after the identity (hash, id) comes from the record. */
+  /* Everything after the identity (hash) up to id_len comes from the
+   * record; id and his place on the dirty list stay. */
   uint64_t hash = cu->hash;
-  uint8_t dirty = cu->dirty; /* his place on the dirty list is the shard's */
   size_t head = offsetof(cxp_customer, last_offset), tail = offsetof(cxp_customer, id_len);
   memcpy((char *)cu + head, (const char *)t + head, tail - head);
   cu->hash = hash;
-  cu->dirty = dirty;
   cu->segment = sl ? cxp_state_segment_id(s, (const char *)seg, sl) : 0;
   return 0;
+}
+
+int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t klen,
+                       const void *val, size_t vlen, char *err, size_t errlen) {
+  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
+  if (klen <= pl || memcmp(key, CXP_CL_CUSTOMER, pl) != 0) {
+    snprintf(err, errlen, "changelog key '%.*s' is of no kind this build knows",
+             (int)(klen > 64 ? 64 : klen), key);
+    return -1;
+  }
+  cxp_shard *sh = cxp_state_shard(s, partition);
+  if (sh == NULL) {
+    snprintf(err, errlen, "changelog record of partition %d", (int)partition);
+    return -1;
+  }
+  if (val == NULL) {
+    cxp_shard_remove(s, sh, key + pl, klen - pl);
+    return 0;
+  }
+  return cxp_staterec_read(val, vlen, s, sh, err, errlen);
 }
 
 void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg) {

@@ -47,6 +47,13 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
  * 0xffffffff and no bytes: a tombstone). */
 #define CXP_CL_CUSTOMER "c:"
 
+/* Applies one changelog record of a partition to s: a customer's state
+ * (replacing what is held under his id) or his tombstone (val NULL). 0, or
+ * -1 with a sentence in err (a key of no kind this build knows, a record it
+ * cannot read): nothing changed. */
+int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t klen,
+                       const void *val, size_t vlen, char *err, size_t errlen);
+
 /* Appends the frame of cu's changelog record. */
 void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg);
 

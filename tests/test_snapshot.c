@@ -356,6 +356,10 @@ static void test_remove(void) {
   CHECK_INT(s.customers, N - N / 3);
   /* Removed dirty customers (every 21st) left the dirty list. */
   CHECK_INT(sh->n_dirty, dirty - (N + 20) / 21);
+  /* Each left on it knows its place there (what removal relies on). */
+  int misplaced = 0;
+  for (size_t k = 0; k < sh->n_dirty; k++) misplaced += sh->dirty[k]->dirty != k + 1;
+  CHECK_INT(misplaced, 0);
   int found = 0, wrong = 0;
   for (int i = 0; i < N; i++) {
     int n = snprintf(id, sizeof id, "u%d", i);
