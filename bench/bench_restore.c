@@ -49,9 +49,11 @@ typedef struct kafka_restore {
 static void on_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
   kafka_restore *k = opaque;
   char err[256];
+  const uint8_t *ext;
+  size_t el;
   k->records++;
-  if (cxp_staterec_read(m->payload, m->len, &k->st, cxp_state_shard(&k->st, part), err,
-                        sizeof err))
+  if (cxp_staterec_read(m->payload, m->len, &k->st, cxp_state_shard(&k->st, part), NULL, &ext,
+                        &el, err, sizeof err))
     k->errors++;
 }
 
@@ -179,8 +181,13 @@ int main(int argc, char **argv) {
     c->responses = (uint16_t)(i % 50);
   }
   char err[512];
+  const uint8_t *ext;
+  size_t el;
+  int64_t max_ts;
+  cxp_buf cases;
+  cxp_buf_init(&cases);
   double t0 = now_s();
-  if (cxp_snapshot_write(path, &s, 0, 123, err, sizeof err) != 0) {
+  if (cxp_snapshot_write(path, &s, 0, 123, NULL, NULL, err, sizeof err) != 0) {
     fprintf(stderr, "bench_restore: %s\n", err);
     return 1;
   }
@@ -197,7 +204,7 @@ int main(int argc, char **argv) {
   long k = 0;
   for (size_t i = 0; i < sh->cap; i++)
     if (sh->slots[i]) {
-      cxp_staterec_write(&b, sh->slots[i], cxp_state_segment_name(&s, sh->slots[i]->segment));
+      cxp_staterec_write(&b, sh->slots[i], cxp_state_segment_name(&s, sh->slots[i]->segment), NULL, 0);
       ends[k++] = b.len;
     }
   cxp_state_close(&s);
@@ -206,7 +213,7 @@ int main(int argc, char **argv) {
   cxp_state_init(&r);
   int64_t off = 0;
   double t2 = now_s();
-  long got = cxp_snapshot_read(path, &r, 0, &off, err, sizeof err);
+  long got = cxp_snapshot_read(path, &r, 0, &off, &cases, &max_ts, err, sizeof err);
   double t3 = now_s();
   if (got != n) {
     fprintf(stderr, "bench_restore: read %ld of %ld: %s\n", got, n, err);
@@ -233,7 +240,7 @@ int main(int argc, char **argv) {
   double t4 = now_s();
   size_t at = 0;
   for (long i = 0; i < k; i++) {
-    if (cxp_staterec_read((const uint8_t *)b.p + at, ends[i] - at, &m, msh, err, sizeof err)) {
+    if (cxp_staterec_read((const uint8_t *)b.p + at, ends[i] - at, &m, msh, NULL, &ext, &el, err, sizeof err)) {
       fprintf(stderr, "bench_restore: %s\n", err);
       return 1;
     }
@@ -261,5 +268,6 @@ int main(int argc, char **argv) {
           parts, kafka_rate);
   free(ends);
   cxp_buf_free(&b);
+  cxp_buf_free(&cases);
   return 0;
 }

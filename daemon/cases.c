@@ -9,6 +9,7 @@
 #include "hash.h"
 #include "jsonw.h"
 #include "pipeline.h"
+#include "varint.h"
 
 /* "Not done" and "not due": the largest time, so that min() and "done by t"
  * (at <= t) need no special case. */
@@ -474,6 +475,7 @@ struct cxp_cases {
   uint32_t n_chunks, max_chunks, n_slots, free_head;
   uint32_t oldest, newest;
   itab idx;
+  itab byc; /* open slots by their customer's hash: his cases, for the changelog */
   size_t heap_ids_bytes;
 
   /* The one timer structure: a hierarchical timing wheel of every case's
@@ -504,6 +506,7 @@ struct cxp_cases {
   uint32_t seq;
   int has_ts;
   int64_t max_ts, last_ts, last_arrival, clock;
+  int wall_from_tick; /* restored, no event since: the first tick starts the wall clock */
   int fired;
   cxp_cases_stats st;
   char detail[400];
@@ -696,7 +699,8 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
   if (cs->sol == NULL || cs->chunks == NULL || itab_init(&cs->idx) ||
-      itab_init(&cs->pidx) || itab_init(&cs->cidx) || itab_init(&cs->clidx) ||
+      itab_init(&cs->byc) || itab_init(&cs->pidx) || itab_init(&cs->cidx) ||
+      itab_init(&cs->clidx) ||
       itab_init(&cs->gidx)) {
     cxp_cases_destroy(cs);
     return NULL;
@@ -726,6 +730,7 @@ void cxp_cases_destroy(cxp_cases *cs) {
   free(cs->closed);
   free(cs->groups);
   free(cs->idx.e);
+  free(cs->byc.e);
   free(cs->pidx.e);
   free(cs->cidx.e);
   free(cs->clidx.e);
@@ -1116,6 +1121,8 @@ static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o) {
   for (int k = 0; k < CXP_STEP__COUNT; k++) o->done_at[k] = s->at[k] == NEVER ? 0 : s->at[k];
 }
 
+static void slot_free(cxp_cases *cs, uint32_t idx);
+
 /* Reports the outcome and frees the slot. `at`: the event time it closes
  * at (its closing due, or the clock for an eviction). */
 static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at) {
@@ -1164,7 +1171,15 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
 
   /* Only the hash stays, to recognise late events for the case. */
   closed_add(cs, case_hash(ids_of(s), s->len[0]));
+  slot_free(cs, idx);
+}
+
+/* Takes an open case out of every structure and frees its slot (its timer
+ * entries go stale with F_LIVE). */
+static void slot_free(cxp_cases *cs, uint32_t idx) {
+  cslot *s = slot_at(cs, idx);
   itab_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
+  itab_del(&cs->byc, fp_of(s->cust_hash), idx);
   cs->st.open_deadlines -= (uint32_t)__builtin_popcount(s->pend);
   if (s->older != NO_IDX)
     slot_at(cs, s->older)->newer = s->newer;
@@ -1525,6 +1540,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
     cs->oldest = idx;
   cs->newest = idx;
   itab_put(&cs->idx, fp_of(h), idx);
+  itab_put(&cs->byc, fp_of(ch), idx);
   cs->st.open++;
   if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
   cs->st.opened++;
@@ -1644,6 +1660,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
   cs->has_ts = 1;
   cs->last_ts = ts;
   cs->last_arrival = arrival_wall_ms;
+  cs->wall_from_tick = 0;
   cxp_case_result r = CXP_CASE_NONE;
   switch (ev->type) {
     case CXP_EV_FAILURE:
@@ -1685,6 +1702,14 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
 }
 
 int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
+  if (cs->wall_from_tick && now_wall_ms > 0) {
+    /* When the last event before the restart arrived is not known; the
+     * restore is later than that, so counting from the first tick after it
+     * can be late, never early. */
+    cs->wall_from_tick = 0;
+    cs->last_arrival = now_wall_ms;
+    return 0;
+  }
   if (!cs->has_ts || cs->last_arrival <= 0 || now_wall_ms <= cs->last_arrival) return 0;
   int64_t clock = cs->last_ts + (now_wall_ms - cs->last_arrival);
   if (clock < cs->max_ts) clock = cs->max_ts;
@@ -1700,6 +1725,285 @@ int64_t cxp_cases_next_wall(const cxp_cases *cs) {
 }
 
 int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
+
+/* ---- the changelog section -------------------------------------------------
+ * A customer's open cases and what the module remembers of him ride in his
+ * own changelog record (staterec.h, version 2), so that they are written,
+ * acknowledged and restored together with the rest of his state: one record,
+ * one offset, never half of it. Layout ("z" zigzag varint, "v" varint):
+ *   u8 version (1); u8 known (the customer record follows)
+ *   [known] z touched; u8 cohort; v mask of categories with a failure time,
+ *           then z each such time
+ *   v n cases, by case id; each:
+ *     u8 len + case id; u8 len + segment; u8 len + touchpoint
+ *     z opened_at; v mask (bits 0-4 the steps done, 5 provider_at,
+ *     6 complaint_at, 7 a compensation amount), then z each time present as
+ *     a difference from opened_at, and the amount as 8 bytes (IEEE 754)
+ *     u8 severity, base severity, category, priority, kind, flags, and the
+ *     escalation level fired of each deadline
+ * What is worked out from these (deadlines, pending levels, the timer entry)
+ * is worked out again on restore, against the pipeline of the day. */
+
+#define EXT_VERSION 1
+#define KEEP_FLAGS (F_PREMIUM | F_REPEAT | F_ROOT_FIXED | F_OVERDUE | F_PROVIDER)
+
+/* The slots of the customer's open cases (h his hash) into *v (grown from
+ * the caller's stack array when he has more), ordered by case id so that
+ * the section is the same whatever order they were opened or indexed in. */
+static uint32_t cust_slots(const cxp_cases *cs, uint64_t h, uint32_t **v, uint32_t *cap,
+                           uint32_t *stack) {
+  uint32_t n = 0, i;
+  size_t pos = SIZE_MAX;
+  while ((i = itab_next(&cs->byc, fp_of(h), &pos)) != NO_IDX) {
+    if (slot_at(cs, i)->cust_hash != h) continue;
+    if (n == *cap) {
+      uint32_t *nv = malloc((size_t)*cap * 2 * sizeof *nv);
+      if (nv == NULL) abort();
+      memcpy(nv, *v, (size_t)n * sizeof *nv);
+      if (*v != stack) free(*v);
+      *v = nv;
+      *cap *= 2;
+    }
+    (*v)[n++] = i;
+  }
+  for (uint32_t a = 1; a < n; a++) {
+    uint32_t x = (*v)[a], b = a;
+    const cslot *sx = slot_at(cs, x);
+    for (; b > 0; b--) {
+      const cslot *sy = slot_at(cs, (*v)[b - 1]);
+      size_t l = sx->len[0] < sy->len[0] ? sx->len[0] : sy->len[0];
+      int c = memcmp(ids_of(sx), ids_of(sy), l);
+      if (c > 0 || (c == 0 && sx->len[0] >= sy->len[0])) break;
+      (*v)[b] = (*v)[b - 1];
+    }
+    (*v)[b] = x;
+  }
+  return n;
+}
+
+void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cxp_buf *out) {
+  uint64_t h = cxp_cases_customer_hash(customer_id, n);
+  const ccust *c = cust_find(cs, h);
+  uint32_t stack[32], *v = stack, cap = 32;
+  uint32_t nv = cust_slots(cs, h, &v, &cap, stack);
+  if (c == NULL && nv == 0) return;
+  cxp_put_u8(out, EXT_VERSION);
+  cxp_put_u8(out, c != NULL);
+  if (c) {
+    cxp_put_z(out, c->touched);
+    cxp_put_u8(out, c->cohort);
+    uint64_t mask = 0;
+    for (int k = 0; k < CXP_CAT__COUNT; k++)
+      if (c->last_fail[k] != INT64_MIN) mask |= 1u << k;
+    cxp_put_v(out, mask);
+    for (int k = 0; k < CXP_CAT__COUNT; k++)
+      if (c->last_fail[k] != INT64_MIN) cxp_put_z(out, c->last_fail[k]);
+  }
+  cxp_put_v(out, nv);
+  for (uint32_t k = 0; k < nv; k++) {
+    const cslot *s = slot_at(cs, v[k]);
+    const char *ids = ids_of(s);
+    static const int which[3] = {0, 2, 3}; /* case id, segment, touchpoint */
+    size_t off[4] = {0, s->len[0], (size_t)s->len[0] + s->len[1],
+                     (size_t)s->len[0] + s->len[1] + s->len[2]};
+    for (int w = 0; w < 3; w++) {
+      cxp_put_u8(out, s->len[which[w]]);
+      cxp_buf_put(out, ids + off[which[w]], s->len[which[w]]);
+    }
+    cxp_put_z(out, s->opened_at);
+    uint64_t mask = 0;
+    for (int t = 0; t < CXP_STEP__COUNT; t++)
+      if (s->at[t] != NEVER) mask |= 1u << t;
+    if (s->provider_at != NEVER) mask |= 1u << 5;
+    if (s->complaint_at != NEVER) mask |= 1u << 6;
+    if (s->amount != 0) mask |= 1u << 7;
+    cxp_put_v(out, mask);
+    for (int t = 0; t < CXP_STEP__COUNT; t++)
+      if (s->at[t] != NEVER) cxp_put_z(out, s->at[t] - s->opened_at);
+    if (s->provider_at != NEVER) cxp_put_z(out, s->provider_at - s->opened_at);
+    if (s->complaint_at != NEVER) cxp_put_z(out, s->complaint_at - s->opened_at);
+    if (s->amount != 0) {
+      uint64_t a;
+      memcpy(&a, &s->amount, 8);
+      cxp_put_le(out, a, 8);
+    }
+    const uint8_t b[6] = {s->sev, s->base_sev, s->cat, s->prio, s->kind,
+                          (uint8_t)(s->flags & KEEP_FLAGS)};
+    cxp_buf_put(out, b, 6);
+    cxp_buf_put(out, s->level, CXP_DL__COUNT);
+  }
+  if (v != stack) free(v);
+}
+
+/* One case of a section, decoded. */
+typedef struct xcase {
+  const uint8_t *id[3];
+  unsigned len[3];
+  int64_t opened_at, at[CXP_STEP__COUNT], provider_at, complaint_at;
+  double amount;
+  uint8_t b[6], level[CXP_DL__COUNT];
+} xcase;
+
+static int read_case(cxp_rd *r, xcase *x) {
+  for (int w = 0; w < 3; w++) {
+    x->len[w] = cxp_get_u8(r);
+    x->id[w] = cxp_get_bytes(r, x->len[w]);
+  }
+  x->opened_at = cxp_get_z(r);
+  uint64_t mask = cxp_get_v(r);
+  for (int t = 0; t < CXP_STEP__COUNT; t++)
+    x->at[t] = mask & (1u << t) ? x->opened_at + cxp_get_z(r) : NEVER;
+  x->provider_at = mask & (1u << 5) ? x->opened_at + cxp_get_z(r) : NEVER;
+  x->complaint_at = mask & (1u << 6) ? x->opened_at + cxp_get_z(r) : NEVER;
+  x->amount = 0;
+  if (mask & (1u << 7)) {
+    uint64_t a = cxp_get_le(r, 8);
+    memcpy(&x->amount, &a, 8);
+  }
+  const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
+  if (r->bad || mask >= 1u << 8) return -1;
+  memcpy(x->b, b, 6);
+  memcpy(x->level, lv, CXP_DL__COUNT);
+  if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX ||
+      x->b[0] < 1 || x->b[0] > 4 || x->b[1] < 1 || x->b[1] > 4 || x->b[2] >= CXP_CAT__COUNT ||
+      x->b[3] < 1 || x->b[3] > 4 || x->b[4] > CXP_CASE_DETRACTOR || (x->b[5] & ~KEEP_FLAGS) ||
+      !(x->amount >= 0 && x->amount < 1e300))
+    return -1;
+  for (int d = 0; d < CXP_DL__COUNT; d++)
+    if (x->level[d] > CXP_CASES_LEVELS) return -1;
+  return 0;
+}
+
+/* Opens a slot for a decoded case of the customer (ids: his id in the
+ * customer place), as open_case would have left it. */
+static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char *cust,
+                         size_t clen, ccust *c) {
+  uint64_t h = case_hash((const char *)x->id[0], x->len[0]);
+  if (case_find(cs, (const char *)x->id[0], x->len[0], h, NULL)) return; /* held already */
+  if (cs->st.open >= cs->conf.max_open) {
+    cs->st.evicted++; /* no room: dropped, as an eviction would have */
+    return;
+  }
+  uint32_t idx = slot_alloc(cs);
+  cslot *s = slot_at(cs, idx);
+  memset(s, 0, sizeof *s);
+  size_t lens[4] = {x->len[0], clen, x->len[1], x->len[2]};
+  const char *src[4] = {(const char *)x->id[0], cust, (const char *)x->id[1],
+                        (const char *)x->id[2]};
+  size_t total = lens[0] + lens[1] + lens[2] + lens[3];
+  char *dst = s->ids.in;
+  if (total > IDS_INLINE) {
+    dst = malloc(total);
+    if (dst == NULL) abort();
+    s->ids.out = dst;
+    s->flags |= F_HEAP_IDS;
+    cs->heap_ids_bytes += total;
+  }
+  for (int k = 0; k < 4; k++) {
+    s->len[k] = (uint8_t)lens[k];
+    if (lens[k]) memcpy(dst, src[k], lens[k]);
+    dst += lens[k];
+  }
+  s->opened_at = x->opened_at;
+  memcpy(s->at, x->at, sizeof s->at);
+  s->provider_at = x->provider_at;
+  s->complaint_at = x->complaint_at;
+  s->amount = x->amount;
+  s->next_due = NEVER;
+  s->cust_hash = ch;
+  s->seq = next_seq(cs);
+  s->sev = x->b[0];
+  s->base_sev = x->b[1];
+  s->cat = x->b[2];
+  s->prio = x->b[3];
+  s->kind = x->b[4];
+  s->flags |= (uint8_t)(x->b[5] | F_LIVE);
+  memcpy(s->level, x->level, CXP_DL__COUNT);
+  s->newer = NO_IDX;
+  s->older = cs->newest;
+  if (cs->newest != NO_IDX)
+    slot_at(cs, cs->newest)->newer = idx;
+  else
+    cs->oldest = idx;
+  cs->newest = idx;
+  itab_put(&cs->idx, fp_of(h), idx);
+  itab_put(&cs->byc, fp_of(ch), idx);
+  cs->st.open++;
+  if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
+  cs->st.restored++;
+  if (c->open < UINT16_MAX) c->open++;
+  if ((s->flags & F_OVERDUE) && c->overdue < UINT16_MAX) c->overdue++;
+  refresh(cs, idx); /* pending levels, the timer entry */
+}
+
+/* Reads a section (apply 0: only checks it). */
+static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char *cust,
+                        size_t clen, uint64_t ch, int apply) {
+  cxp_rd r = {p, p + len, 0};
+  unsigned version = cxp_get_u8(&r), known = cxp_get_u8(&r);
+  if (r.bad || version != EXT_VERSION || known > 1) return -1;
+  ccust *c = NULL;
+  if (known) {
+    int64_t touched = cxp_get_z(&r);
+    unsigned cohort = cxp_get_u8(&r);
+    uint64_t mask = cxp_get_v(&r);
+    if (r.bad || cohort > CXP_COHORT_POORLY || mask >> CXP_CAT__COUNT) return -1;
+    int64_t last[CXP_CAT__COUNT];
+    for (int k = 0; k < CXP_CAT__COUNT; k++)
+      last[k] = mask & (1u << k) ? cxp_get_z(&r) : INT64_MIN;
+    if (apply) {
+      c = cust_get(cs, ch, touched);
+      c->touched = touched;
+      c->cohort = (uint8_t)cohort;
+      memcpy(c->last_fail, last, sizeof last);
+    }
+  }
+  uint64_t n = cxp_get_v(&r);
+  if (r.bad || n > cs->conf.max_open) return -1;
+  if (apply && n && c == NULL) c = cust_get(cs, ch, INT64_MIN);
+  for (uint64_t k = 0; k < n; k++) {
+    xcase x;
+    if (read_case(&r, &x) != 0) return -1;
+    if (apply) restore_case(cs, &x, ch, cust, clen, c);
+  }
+  return r.bad || r.p != r.end ? -1 : 0;
+}
+
+int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
+                      size_t len, int64_t clock_hint, char *err, size_t errlen) {
+  if (n == 0 || n > ID_MAX || read_section(cs, p, len, customer_id, n, 0, 0) != 0) {
+    if (err && errlen)
+      snprintf(err, errlen, "cases of customer '%.*s' in his state record: cannot be read",
+               (int)(n > 64 ? 64 : n), customer_id);
+    return -1;
+  }
+  cxp_cases_clock_hint(cs, clock_hint);
+  /* What a newer record says replaces what an older one said: his open
+   * cases go first (no outcome: they are not closed, only restated). */
+  uint64_t ch = cxp_cases_customer_hash(customer_id, n);
+  uint32_t stack[32], *v = stack, cap = 32;
+  uint32_t nv = cust_slots(cs, ch, &v, &cap, stack);
+  for (uint32_t k = 0; k < nv; k++) {
+    cs->st.restored--; /* restored from an older record: counted when it comes back */
+    slot_free(cs, v[k]);
+  }
+  if (v != stack) free(v);
+  ccust *c = cust_find(cs, ch);
+  if (c) c->open = c->overdue = 0;
+  read_section(cs, p, len, customer_id, n, ch, 1);
+  return 0;
+}
+
+void cxp_cases_clock_hint(cxp_cases *cs, int64_t ts) {
+  if (!cs->has_ts) {
+    cs->has_ts = 1;
+    cs->max_ts = cs->last_ts = ts;
+    cs->last_arrival = 0;
+    cs->wall_from_tick = 1;
+  } else if (ts > cs->max_ts) {
+    cs->max_ts = ts;
+  }
+}
 
 /* ---- queries -------------------------------------------------------------- */
 
@@ -1727,7 +2031,7 @@ cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
 size_t cxp_cases_bytes(const cxp_cases *cs) {
   return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
          (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
-         itab_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
+         itab_bytes(&cs->idx) + itab_bytes(&cs->byc) + sizeof cs->wheel + cs->wheel.bytes +
          (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) +
          (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
@@ -1737,6 +2041,7 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
 
 size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {
   (void)cs;
-  /* The index is at most half full: at least two entries per case. */
-  return sizeof(cslot) + 2 * sizeof(uint64_t) + sizeof(tentry);
+  /* Two indexes (by case, by customer), each at most half full: at least
+   * two entries per case in each. */
+  return sizeof(cslot) + 4 * sizeof(uint64_t) + sizeof(tentry);
 }

@@ -57,6 +57,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "jsonw.h"
 
 /* The recovery steps, in the order of the recovery.* event types. */
 typedef enum {
@@ -281,6 +282,7 @@ typedef struct cxp_cases_stats {
   uint64_t breaches[CXP_CASES_LEVELS]; /* by level */
   uint64_t closed, well, poorly, abandoned, evicted;
   uint64_t repeats, systemic, systemic_dropped;
+  uint64_t restored;        /* open cases restored from state records */
   uint32_t open, open_max;  /* cases open now; most ever */
   uint32_t open_deadlines;  /* steps of open cases still able to breach */
   uint32_t parked_now;
@@ -357,6 +359,34 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
  * 2. */
 int cxp_cases_priority(int severity, int premium, double value, double high_value,
                        int churn_band);
+
+/* ---- Durable state (issue 6) ----------------------------------------------
+ * A customer's open cases, and what the module remembers of him (cohort,
+ * latest failure per category), travel in his own changelog record as a
+ * "cases section" (the layout is in cases.c). Not in it: steps parked for a
+ * case not yet seen, the ring of recently closed case ids, and the systemic
+ * detector's groups; a restart forgets those. */
+
+/* Appends the customer's section to out; nothing when the module knows
+ * nothing of him. */
+void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cxp_buf *out);
+
+/* Replaces what the module holds of the customer with a section of len
+ * bytes (his open cases are restated, not closed: no callback runs), after
+ * moving the clock hint forward (see cxp_cases_clock_hint). Deadlines are
+ * worked out again from the case times with today's conf. 0, or -1 with a
+ * sentence in err and nothing changed when the section cannot be read. */
+int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
+                      size_t len, int64_t clock_hint, char *err, size_t errlen);
+
+/* What the partition's clock was before a restart, at least (the restored
+ * customers' latest event times): later events move it on from there, as
+ * they would have in an uninterrupted run. Fires nothing by itself: what
+ * fell due fires with the next event or tick. A quiet partition's wall
+ * clock (cxp_cases_tick) counts from the first tick after the restore: the
+ * arrival of the last event before it is not known, and counting from a
+ * later instant can make a deadline late, never early. */
+void cxp_cases_clock_hint(cxp_cases *cs, int64_t ts);
 
 cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs);
 /* Bytes held now: every structure, measured from its allocated size. Slots

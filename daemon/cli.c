@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "restore.h"
+#include "cases.h"
 #include "staterec.h"
 
 static volatile sig_atomic_t stop_now;
@@ -384,6 +385,9 @@ int cxp_top_main(int argc, char **argv) {
 
 typedef struct dump {
   cxp_state st;
+  cxp_cases **cases; /* by partition: the customers' cases sections, read back */
+  int32_t n_cases;
+  cxp_cases_conf conf;
   int32_t left; /* partitions not read to their end yet */
   uint64_t records, errors;
 } dump;
@@ -392,8 +396,20 @@ static void dump_record(void *opaque, int32_t part, const rd_kafka_message_t *m)
   dump *d = opaque;
   char err[256];
   d->records++;
-  if (cxp_staterec_apply(&d->st, part, m->key, m->key_len, m->payload, m->len, err,
-                         sizeof err) != 0) {
+  cxp_customer *cu;
+  const uint8_t *ext;
+  size_t el;
+  int rc = cxp_staterec_apply(&d->st, part, m->key, m->key_len, m->payload, m->len, &cu, &ext,
+                              &el, err, sizeof err);
+  /* His cases go through a cases module too, so that what is printed is
+   * what a restore would hold. */
+  if (rc == 0 && cu && el && part >= 0 && part < d->n_cases) {
+    if (d->cases[part] == NULL && (d->cases[part] = cxp_cases_create(&d->conf, NULL)) == NULL)
+      abort();
+    rc = cxp_cases_restore(d->cases[part], cu->id, cu->id_len, ext, el, cu->last_ts_ms, err,
+                           sizeof err);
+  }
+  if (rc != 0) {
     d->errors++;
     fprintf(stderr, "cxpulse state: partition %d offset %" PRId64 ": %s\n", (int)part,
             m->offset, err);
@@ -424,7 +440,8 @@ static void state_usage(FILE *f) {
         "  Reads the pipeline's changelog topic (topics.changelog) to its end, as a\n"
         "  restore does, and prints each customer's latest state on one JSON line,\n"
         "  sorted by customer_id: partition, last applied input offset, a few\n"
-        "  indicators and the whole record (hex). --customer: only his.\n",
+        "  indicators, open recovery cases and the whole record (hex), his\n"
+        "  cases included. --customer: only his.\n",
         f);
 }
 
@@ -460,6 +477,8 @@ int cxp_state_main(int argc, char **argv) {
   dump d;
   memset(&d, 0, sizeof d);
   cxp_state_init(&d.st);
+  d.conf = p.cases;
+  d.conf.solutions = NULL;
   cxp_restore_cb cb = {dump_record, dump_done, &d};
   cxp_restore *r = cxp_restore_create(&c, p.topic_changelog, config, &cb, err, sizeof err);
   if (r == NULL) {
@@ -472,6 +491,9 @@ int cxp_state_main(int argc, char **argv) {
     cxp_restore_destroy(r);
     return 1;
   }
+  d.cases = calloc((size_t)n, sizeof *d.cases);
+  if (d.cases == NULL) abort();
+  d.n_cases = n;
   for (int32_t i = 0; i < n; i++)
     if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d.left++;
   signal(SIGINT, on_stop_signal);
@@ -488,16 +510,20 @@ int cxp_state_main(int argc, char **argv) {
       if (sh->slots[j]) all[k++] = (held){sh->slots[j], i};
   }
   qsort(all, k, sizeof *all, by_id);
-  cxp_buf b, rec, hex;
+  cxp_buf b, rec, hex, ext;
   cxp_buf_init(&b);
   cxp_buf_init(&rec);
   cxp_buf_init(&hex);
+  cxp_buf_init(&ext);
   for (size_t i = 0; i < k; i++) {
     const cxp_customer *cu = all[i].c;
     if (only && (strlen(only) != cu->id_len || memcmp(only, cu->id, cu->id_len) != 0)) continue;
     rec.len = 0;
     const char *seg = cxp_state_segment_name(&d.st, cu->segment);
-    cxp_staterec_write(&rec, cu, seg);
+    ext.len = 0;
+    if (all[i].partition < d.n_cases && d.cases[all[i].partition])
+      cxp_cases_encode(d.cases[all[i].partition], cu->id, cu->id_len, &ext);
+    cxp_staterec_write(&rec, cu, seg, ext.p, ext.len);
     b.len = 0;
     cxp_jw j;
     cxp_jw_init(&j, &b);
@@ -510,6 +536,7 @@ int cxp_state_main(int argc, char **argv) {
     if (csat >= 0) cxp_jw_num(&j, "csat", csat);
     if (nps >= 0) cxp_jw_num(&j, "nps_mean", nps);
     cxp_jw_int(&j, "churn_band", cu->churn_band);
+    cxp_jw_int(&j, "open_cases", cu->open_cases);
     hex.len = 0;
     cxp_buf_putc(&hex, '"');
     for (size_t x = 0; x < rec.len; x++) cxp_buf_printf(&hex, "%02x", (unsigned char)rec.p[x]);
@@ -525,7 +552,10 @@ int cxp_state_main(int argc, char **argv) {
   cxp_buf_free(&b);
   cxp_buf_free(&rec);
   cxp_buf_free(&hex);
+  cxp_buf_free(&ext);
   free(all);
+  for (int32_t i = 0; i < d.n_cases; i++) cxp_cases_destroy(d.cases[i]);
+  free(d.cases);
   cxp_state_close(&d.st);
   return d.errors ? 1 : 0;
 }

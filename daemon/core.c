@@ -55,6 +55,7 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   c->rng = 0x9e3779b97f4a7c15ULL;
   cxp_arena_init(&c->arena, 256 * 1024);
   cxp_buf_init(&c->out);
+  cxp_buf_init(&c->ext);
   cxp_buf_reserve(&c->out, 4096);
   cxp_buf_init(&c->key);
   c->n_inputs = 1;
@@ -93,6 +94,7 @@ void cxp_core_close(cxp_core *c) {
   cxp_state_close(&c->state);
   cxp_arena_close(&c->arena);
   cxp_buf_free(&c->out);
+  cxp_buf_free(&c->ext);
 }
 
 void cxp_core_batch_begin(cxp_core *c) {
@@ -363,6 +365,7 @@ static void on_case_opened(void *opaque, const cxp_case_opened *o) {
 
 static void on_case_breach(void *opaque, const cxp_case_breach *b) {
   cxp_core *c = opaque;
+  case_customer(c, b->c); /* the level fired is part of his record */
   static const char *const actions[CXP_DL__COUNT] = {
       "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
       "[\"escalate\",\"follow_up_now\"]"};
@@ -960,21 +963,37 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
     c->win[part] = NULL;
     c->marked[part] = INT64_MIN;
   }
+}
+
+void cxp_core_drop_state(cxp_core *c, int32_t part) {
+  /* His open cases are part of a customer's state (and of his record). */
   if (part >= 0 && part < c->n_cases && c->cases[part]) {
     cxp_cases_stats st = cxp_cases_stats_get(c->cases[part]);
     cases_stats_add(&c->cases_retired, &st, 0);
     cxp_cases_destroy(c->cases[part]);
     c->cases[part] = NULL;
   }
-}
-
-void cxp_core_drop_state(cxp_core *c, int32_t part) {
   cxp_state_drop(&c->state, part);
 }
 
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
   return c->state.shards[part]->n_dirty + c->state.shards[part]->n_gone;
+}
+
+void cxp_core_state_ext(void *core, int32_t part, const cxp_customer *cu, cxp_buf *ext) {
+  cxp_core *c = core;
+  /* Only a customer a case was ever opened for is known to the cases. */
+  if (!(cu->open_cases || cu->cohort) || part < 0 || part >= c->n_cases || !c->cases[part])
+    return;
+  cxp_cases_encode(c->cases[part], cu->id, cu->id_len, ext);
+}
+
+static void state_frame(cxp_core *c, int32_t part, cxp_buf *out, const cxp_customer *cu) {
+  cxp_buf_reset(&c->ext);
+  cxp_core_state_ext(c, part, cu, &c->ext);
+  cxp_staterec_frame(out, cu, cxp_state_segment_name(&c->state, cu->segment), c->ext.p,
+                     c->ext.len);
 }
 
 size_t cxp_core_state_flush(cxp_core *c, int32_t part, cxp_buf *out) {
@@ -988,7 +1007,7 @@ size_t cxp_core_state_flush(cxp_core *c, int32_t part, cxp_buf *out) {
   for (size_t i = 0; i < n; i++) {
     cxp_customer *cu = sh->dirty[i];
     cu->dirty = 0;
-    cxp_staterec_frame(out, cu, cxp_state_segment_name(&c->state, cu->segment));
+    state_frame(c, part, out, cu);
   }
   sh->n_dirty = 0;
   return gone + n;
@@ -1002,7 +1021,7 @@ static void evict(cxp_core *c, cxp_shard *sh, cxp_customer *cu, int tombstone) {
     if (tombstone)
       cxp_staterec_frame_tombstone(&sh->gone, cu->id, cu->id_len);
     else
-      cxp_staterec_frame(&sh->gone, cu, cxp_state_segment_name(&c->state, cu->segment));
+      state_frame(c, sh->partition, &sh->gone, cu);
     sh->n_gone++;
   }
   if (tombstone)
@@ -1053,7 +1072,31 @@ size_t cxp_core_state_expire(cxp_core *c, int32_t part) {
 
 int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t klen,
                            const void *val, size_t vlen, char *err, size_t errlen) {
-  return cxp_staterec_apply(&c->state, part, key, klen, val, vlen, err, errlen);
+  cxp_customer *cu;
+  const uint8_t *ext;
+  size_t el;
+  if (cxp_staterec_apply(&c->state, part, key, klen, val, vlen, &cu, &ext, &el, err, errlen))
+    return -1;
+  cxp_cases *cs = cu ? cases_of(c, part) : NULL;
+  if (cs == NULL) return 0;
+  if (el == 0) {
+    cxp_cases_clock_hint(cs, cu->last_ts_ms);
+    return 0;
+  }
+  return cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen);
+}
+
+size_t cxp_core_state_restore_cases(cxp_core *c, int32_t part, const cxp_buf *frames,
+                                    int64_t max_ts) {
+  cxp_cases *cs = cases_of(c, part);
+  if (cs == NULL) return 0;
+  cxp_cases_clock_hint(cs, max_ts);
+  size_t pos = 0, bad = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  while (cxp_staterec_frame_next(frames->p, frames->len, &pos, &k, &kl, &v, &vl))
+    if (v == NULL || cxp_cases_restore(cs, k, kl, v, vl, max_ts, NULL, 0) != 0) bad++;
+  return bad;
 }
 
 void cxp_core_drop_merge(cxp_core *c, int32_t part) {

@@ -69,6 +69,7 @@ typedef struct cxp_core {
   cxp_state state;
   cxp_arena arena;   /* cJSON trees of the current batch */
   cxp_buf out;       /* the output being built */
+  cxp_buf ext;       /* a customer's cases section, as his record is written */
   cxp_counters n;
   cxp_emit_fn emit;
   void *opaque;
@@ -159,11 +160,11 @@ int cxp_core_tick_merge(cxp_core *c, int32_t partition, int64_t now_wall_ms);
 /* An input partition goes. On a revoke (send_partials 1) its open windows are
  * sent as early partials, which its next owner's partials of the same
  * windows merge with; when it was lost (its uncommitted events will be read
- * again elsewhere) they are dropped unsent. Then its windows and cases are
- * dropped; its customers stay until cxp_core_drop_state (a snapshot may
- * still be written of them). */
+ * again elsewhere) they are dropped unsent. Then its windows are dropped;
+ * its customers and their recovery cases stay until cxp_core_drop_state (a
+ * snapshot may still be written of them). */
 void cxp_core_drop_input(cxp_core *c, int32_t partition, int send_partials);
-/* Drops an input partition's customers. */
+/* Drops an input partition's customers and recovery cases. */
 void cxp_core_drop_state(cxp_core *c, int32_t partition);
 /* A repartition partition goes: its merger is dropped unemitted; its
  * uncommitted partials (cxp_core_merge_hold) are read again by the next
@@ -198,10 +199,23 @@ size_t cxp_core_state_flush(cxp_core *c, int32_t partition, cxp_buf *out);
 size_t cxp_core_state_expire(cxp_core *c, int32_t partition);
 /* Applies one changelog record of an input partition, read back on
  * restore: a customer's state (held or not, it replaces what is held) or
- * his tombstone (val NULL). 0, or -1 with a sentence in err (a key this
- * build does not know, a record it cannot read): nothing changed. */
+ * his tombstone (val NULL), his open recovery cases with it. 0, or -1 with
+ * a sentence in err (a key this build does not know, a record it cannot
+ * read: nothing changed; a cases section it cannot read: the customer is
+ * restored without his cases). */
 int cxp_core_state_restore(cxp_core *c, int32_t partition, const char *key, size_t klen,
                            const void *val, size_t vlen, char *err, size_t errlen);
+/* Appends the customer's cases section (cases.h) to ext: his open cases,
+ * with recovery on and a case ever opened for him. A cxp_staterec_ext_fn
+ * (opaque: the core), for snapshots. */
+void cxp_core_state_ext(void *core, int32_t partition, const cxp_customer *cu, cxp_buf *ext);
+/* After a snapshot was adopted (cxp_state_adopt): the cases sections its
+ * records carried (frames of staterec.h keyed by customer id, as
+ * cxp_snapshot_read collects them) go to the partition's cases, whose clock
+ * starts at max_ts (the latest event time of the snapshot's customers).
+ * Returns the sections that could not be read. */
+size_t cxp_core_state_restore_cases(cxp_core *c, int32_t partition, const cxp_buf *frames,
+                                    int64_t max_ts);
 
 /* The recovery cases' counters summed over the partitions held. */
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out);

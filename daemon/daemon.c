@@ -401,6 +401,8 @@ typedef struct snap_job {
   uint32_t gen;
   char path[CXP_STR_MAX + 300];
   cxp_state st;
+  cxp_buf cases; /* the customers' cases sections, for the loop to restore */
+  int64_t max_ts;
   long n;
   int64_t offset;
   double seconds;
@@ -415,7 +417,9 @@ static void snapshot_work(uv_work_t *req) {
   snap_job *j = container_of(req, snap_job, req);
   uint64_t t0 = uv_hrtime();
   cxp_state_init(&j->st);
-  j->n = cxp_snapshot_read(j->path, &j->st, j->part, &j->offset, j->err, sizeof j->err);
+  cxp_buf_init(&j->cases);
+  j->n = cxp_snapshot_read(j->path, &j->st, j->part, &j->offset, &j->cases, &j->max_ts, j->err,
+                           sizeof j->err);
   j->seconds = (double)(uv_hrtime() - t0) / 1e9;
 }
 
@@ -436,6 +440,10 @@ static void snapshot_done(uv_work_t *req, int status) {
                (int)j->part);
     } else {
       size_t n = cxp_state_adopt(&d->core.state, &j->st, j->part);
+      size_t bad = cxp_core_state_restore_cases(&d->core, j->part, &j->cases, j->max_ts);
+      if (bad)
+        cxp_warn("restore", "partition %d: %zu customer(s) of %s restored without their "
+                 "cases (a cases section this build cannot read)", (int)j->part, bad, j->path);
       d->snapshot_records += n;
       d->restore_seconds += j->seconds;
       c->covered = j->offset;
@@ -455,6 +463,7 @@ static void snapshot_done(uv_work_t *req, int status) {
     }
   }
   cxp_state_close(&j->st);
+  cxp_buf_free(&j->cases);
   free(j);
   handle_gone(d); /* a pending read holds the daemon like a handle */
 }
@@ -493,7 +502,8 @@ static void snapshot_save(cxp_daemon *d, int32_t part) {
   char path[CXP_STR_MAX + 300], err[512];
   snapshot_path(d, part, path, sizeof path);
   uint64_t t0 = uv_hrtime();
-  if (cxp_snapshot_write(path, &d->core.state, part, c->covered, err, sizeof err) != 0) {
+  if (cxp_snapshot_write(path, &d->core.state, part, c->covered, cxp_core_state_ext, &d->core,
+                         err, sizeof err) != 0) {
     cxp_warn("restore", "partition %d: %s", (int)part, err);
     return;
   }

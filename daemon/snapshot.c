@@ -47,10 +47,12 @@ static uint64_t rd_le(const unsigned char *p, int n) {
 }
 
 int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
-                       int64_t changelog_offset, char *err, size_t errlen) {
-  cxp_buf b, rec;
+                       int64_t changelog_offset, cxp_staterec_ext_fn ext_fn, void *opaque,
+                       char *err, size_t errlen) {
+  cxp_buf b, rec, ext;
   cxp_buf_init(&b);
   cxp_buf_init(&rec);
+  cxp_buf_init(&ext);
   cxp_buf_reserve(&b, HEADER);
   b.len = HEADER; /* filled in once the body is known */
   uint64_t count = 0;
@@ -59,7 +61,9 @@ int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
     const cxp_customer *cu = sh->slots[i];
     if (cu == NULL) continue;
     cxp_buf_reset(&rec);
-    cxp_staterec_write(&rec, cu, cxp_state_segment_name(s, cu->segment));
+    cxp_buf_reset(&ext);
+    if (ext_fn) ext_fn(opaque, partition, cu, &ext);
+    cxp_staterec_write(&rec, cu, cxp_state_segment_name(s, cu->segment), ext.p, ext.len);
     char len[4];
     le(len, rec.len, 4);
     cxp_buf_put(&b, len, 4);
@@ -95,11 +99,14 @@ int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
   }
   cxp_buf_free(&b);
   cxp_buf_free(&rec);
+  cxp_buf_free(&ext);
   return rc;
 }
 
 long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
-                       int64_t *changelog_offset, char *err, size_t errlen) {
+                       int64_t *changelog_offset, cxp_buf *cases, int64_t *max_ts, char *err,
+                       size_t errlen) {
+  *max_ts = INT64_MIN;
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     snprintf(err, errlen, "snapshot %s: %s", path, strerror(errno));
@@ -147,11 +154,26 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
       if (end - at < 4) break;
       size_t rl = (size_t)rd_le(buf + at, 4);
       at += 4;
+      cxp_customer *cu;
+      const uint8_t *ext;
+      size_t el;
       if (rl > end - at ||
-          cxp_staterec_read(buf + at, rl, s, sh, err, errlen) != 0) {
+          cxp_staterec_read(buf + at, rl, s, sh, &cu, &ext, &el, err, errlen) != 0) {
         if (rl > end - at) snprintf(err, errlen, "snapshot %s: a record runs past the end", path);
         rc = -1;
         break;
+      }
+      if (cu->last_ts_ms > *max_ts) *max_ts = cu->last_ts_ms;
+      if (el) {
+        /* A frame of staterec.h keyed by the customer id: the cases take
+         * it on the loop, once the shard is adopted. */
+        char len4[4];
+        le(len4, cu->id_len, 4);
+        cxp_buf_put(cases, len4, 4);
+        cxp_buf_put(cases, cu->id, cu->id_len);
+        le(len4, el, 4);
+        cxp_buf_put(cases, len4, 4);
+        cxp_buf_put(cases, ext, el);
       }
       at += rl;
       n++;

@@ -15,18 +15,23 @@
 #include <stdint.h>
 
 #include "state.h"
+#include "staterec.h"
 
 /* 0, or -1 with a sentence in err (the file is then left as it was). */
 int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
-                       int64_t changelog_offset, char *err, size_t errlen);
+                       int64_t changelog_offset, cxp_staterec_ext_fn ext_fn, void *opaque,
+                       char *err, size_t errlen);
 
 /* Verifies the whole file (magic, version, partition, lengths, checksum)
  * before anything changes, then restores its customers into the partition's
  * shard. Returns the number restored, or -1 with a sentence naming what is
  * wrong (missing, truncated, corrupt, another partition's): the caller then
  * restores from the changelog instead. *changelog_offset gets the offset the
- * snapshot covers. */
+ * snapshot covers; the customers' cases sections are appended to `cases` as
+ * frames of staterec.h keyed by customer id (cxp_core_state_restore_cases
+ * takes them), and *max_ts gets the latest event time of any customer. */
 long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
-                       int64_t *changelog_offset, char *err, size_t errlen);
+                       int64_t *changelog_offset, cxp_buf *cases, int64_t *max_ts, char *err,
+                       size_t errlen);
 
 #endif

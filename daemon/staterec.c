@@ -3,120 +3,44 @@
 #include <stdio.h>
 #include <string.h>
 
-static void put_u8(cxp_buf *b, unsigned v) { cxp_buf_putc(b, (char)(v & 0xff)); }
+#include "varint.h"
 
-static void put_v(cxp_buf *b, uint64_t v) {
-  char tmp[10];
-  int n = 0;
-  do {
-    uint8_t byte = v & 0x7f;
-    v >>= 7;
-    tmp[n++] = (char)(byte | (v ? 0x80 : 0));
-  } while (v);
-  cxp_buf_put(b, tmp, (size_t)n);
-}
-
-static void put_z(cxp_buf *b, int64_t v) {
-  put_v(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void put_le(cxp_buf *b, uint64_t v, int bytes) {
-  char tmp[8];
-  for (int i = 0; i < bytes; i++) tmp[i] = (char)(v >> (8 * i));
-  cxp_buf_put(b, tmp, (size_t)bytes);
-}
-
-void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg) {
+void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
+                        size_t ext_len) {
   size_t sl = seg ? strlen(seg) : 0;
-  put_u8(b, CXP_STATEREC_VERSION);
-  put_u8(b, cu->id_len);
+  cxp_put_u8(b, CXP_STATEREC_VERSION);
+  cxp_put_u8(b, cu->id_len);
   cxp_buf_put(b, cu->id, cu->id_len);
-  put_u8(b, (unsigned)sl);
+  cxp_put_u8(b, (unsigned)sl);
   if (sl) cxp_buf_put(b, seg, sl);
-  put_z(b, cu->last_offset);
-  put_z(b, cu->last_ts_ms);
-  put_z(b, cu->last_active_ms);
-  put_z(b, cu->nps_last_ts_ms);
-  put_z(b, cu->resolved_ms);
-  put_u8(b, CXP_HL__COUNT);
-  for (int i = 0; i < CXP_HL__COUNT; i++) put_z(b, cu->landmark_ms[i]);
-  put_u8(b, CXP_S__COUNT);
-  for (int i = 0; i < CXP_S__COUNT; i++) put_z(b, cu->sum[i]);
+  cxp_put_z(b, cu->last_offset);
+  cxp_put_z(b, cu->last_ts_ms);
+  cxp_put_z(b, cu->last_active_ms);
+  cxp_put_z(b, cu->nps_last_ts_ms);
+  cxp_put_z(b, cu->resolved_ms);
+  cxp_put_u8(b, CXP_HL__COUNT);
+  for (int i = 0; i < CXP_HL__COUNT; i++) cxp_put_z(b, cu->landmark_ms[i]);
+  cxp_put_u8(b, CXP_S__COUNT);
+  for (int i = 0; i < CXP_S__COUNT; i++) cxp_put_z(b, cu->sum[i]);
   uint64_t clv;
   memcpy(&clv, &cu->clv, 8);
-  put_le(b, clv, 8);
-  put_u8(b, CXP_DEDUP_RING);
-  for (int i = 0; i < CXP_DEDUP_RING; i++) put_le(b, cu->recent[i], 4);
-  put_u8(b, cu->recent_pos);
-  put_u8(b, CXP_AL__COUNT);
-  for (int i = 0; i < CXP_AL__COUNT; i++) put_v(b, cu->alerted_s[i]);
-  put_v(b, cu->responses);
-  put_u8(b, CXP_SQ__COUNT);
-  for (int i = 0; i < CXP_SQ__COUNT; i++) put_u8(b, cu->sq_responses[i]);
-  put_u8(b, (unsigned)(cu->nps_last_score + 1));
-  put_u8(b, cu->consent);
-  put_u8(b, cu->cohort);
-  put_u8(b, cu->post_pending);
-  put_u8(b, cu->churn_band);
-  put_u8(b, cu->open_cases);
-}
-
-typedef struct rd {
-  const uint8_t *p, *end;
-  int bad;
-} rd;
-
-static unsigned get_u8(rd *r) {
-  if (r->p >= r->end) {
-    r->bad = 1;
-    return 0;
-  }
-  return *r->p++;
-}
-
-static uint64_t get_v(rd *r) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    unsigned byte = get_u8(r);
-    if (r->bad) return 0;
-    v |= (uint64_t)(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return v;
-  }
-  r->bad = 1; /* more than 10 bytes: not a varint we wrote */
-  return 0;
-}
-
-static int64_t get_z(rd *r) {
-  uint64_t v = get_v(r);
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static uint64_t get_le(rd *r, int bytes) {
-  if (r->end - r->p < bytes) {
-    r->bad = 1;
-    return 0;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++) v |= (uint64_t)r->p[i] << (8 * i);
-  r->p += bytes;
-  return v;
-}
-
-static const uint8_t *get_bytes(rd *r, size_t n) {
-  if ((size_t)(r->end - r->p) < n) {
-    r->bad = 1;
-    return NULL;
-  }
-  const uint8_t *q = r->p;
-  r->p += n;
-  return q;
-}
-
-/* A count no larger than today's array, else the record is refused. */
-static unsigned get_count(rd *r, unsigned max) {
-  unsigned n = get_u8(r);
-  if (n > max) r->bad = 2;
-  return n;
+  cxp_put_le(b, clv, 8);
+  cxp_put_u8(b, CXP_DEDUP_RING);
+  for (int i = 0; i < CXP_DEDUP_RING; i++) cxp_put_le(b, cu->recent[i], 4);
+  cxp_put_u8(b, cu->recent_pos);
+  cxp_put_u8(b, CXP_AL__COUNT);
+  for (int i = 0; i < CXP_AL__COUNT; i++) cxp_put_v(b, cu->alerted_s[i]);
+  cxp_put_v(b, cu->responses);
+  cxp_put_u8(b, CXP_SQ__COUNT);
+  for (int i = 0; i < CXP_SQ__COUNT; i++) cxp_put_u8(b, cu->sq_responses[i]);
+  cxp_put_u8(b, (unsigned)(cu->nps_last_score + 1));
+  cxp_put_u8(b, cu->consent);
+  cxp_put_u8(b, cu->cohort);
+  cxp_put_u8(b, cu->post_pending);
+  cxp_put_u8(b, cu->churn_band);
+  cxp_put_u8(b, cu->open_cases);
+  cxp_put_v(b, ext_len);
+  if (ext_len) cxp_buf_put(b, ext, ext_len);
 }
 
 #define FAIL(...)                                          \
@@ -125,18 +49,21 @@ static unsigned get_count(rd *r, unsigned max) {
     return -1;                                             \
   } while (0)
 
-int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, char *err,
+int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
+                      cxp_customer **out, const uint8_t **ext, size_t *ext_len, char *err,
                       size_t errlen) {
-  rd r = {p, p + n, 0};
-  unsigned version = get_u8(&r);
+  *ext = NULL;
+  *ext_len = 0;
+  cxp_rd r = {p, p + n, 0};
+  unsigned version = cxp_get_u8(&r);
   if (r.bad) FAIL("empty state record");
-  if (version != CXP_STATEREC_VERSION)
-    FAIL("state record version %u; this build reads version %d", version,
+  if (version < 1 || version > CXP_STATEREC_VERSION)
+    FAIL("state record version %u; this build reads versions 1 to %d", version,
          CXP_STATEREC_VERSION);
-  unsigned il = get_u8(&r);
-  const uint8_t *id = get_bytes(&r, il);
-  unsigned sl = get_u8(&r);
-  const uint8_t *seg = get_bytes(&r, sl);
+  unsigned il = cxp_get_u8(&r);
+  const uint8_t *id = cxp_get_bytes(&r, il);
+  unsigned sl = cxp_get_u8(&r);
+  const uint8_t *seg = cxp_get_bytes(&r, sl);
   if (r.bad || il == 0 || il > CXP_ID_MAX) FAIL("state record: bad customer id");
   /* Decoded into a scratch copy first: a bad record changes nothing. */
   struct {
@@ -145,31 +72,34 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   } tmp;
   memset(&tmp, 0, sizeof tmp);
   cxp_customer *t = &tmp.c;
-  t->last_offset = get_z(&r);
-  t->last_ts_ms = get_z(&r);
-  t->last_active_ms = get_z(&r);
-  t->nps_last_ts_ms = get_z(&r);
-  t->resolved_ms = get_z(&r);
-  unsigned k = get_count(&r, CXP_HL__COUNT);
-  for (unsigned i = 0; i < k && !r.bad; i++) t->landmark_ms[i] = get_z(&r);
-  k = get_count(&r, CXP_S__COUNT);
-  for (unsigned i = 0; i < k && !r.bad; i++) t->sum[i] = get_z(&r);
-  uint64_t clv = get_le(&r, 8);
+  t->last_offset = cxp_get_z(&r);
+  t->last_ts_ms = cxp_get_z(&r);
+  t->last_active_ms = cxp_get_z(&r);
+  t->nps_last_ts_ms = cxp_get_z(&r);
+  t->resolved_ms = cxp_get_z(&r);
+  unsigned k = cxp_get_count(&r, CXP_HL__COUNT);
+  for (unsigned i = 0; i < k && !r.bad; i++) t->landmark_ms[i] = cxp_get_z(&r);
+  k = cxp_get_count(&r, CXP_S__COUNT);
+  for (unsigned i = 0; i < k && !r.bad; i++) t->sum[i] = cxp_get_z(&r);
+  uint64_t clv = cxp_get_le(&r, 8);
   memcpy(&t->clv, &clv, 8);
-  k = get_count(&r, CXP_DEDUP_RING);
-  for (unsigned i = 0; i < k && !r.bad; i++) t->recent[i] = (uint32_t)get_le(&r, 4);
-  t->recent_pos = (uint8_t)get_u8(&r);
-  k = get_count(&r, CXP_AL__COUNT);
-  for (unsigned i = 0; i < k && !r.bad; i++) t->alerted_s[i] = (uint32_t)get_v(&r);
-  t->responses = (uint16_t)get_v(&r);
-  k = get_count(&r, CXP_SQ__COUNT);
-  for (unsigned i = 0; i < k && !r.bad; i++) t->sq_responses[i] = (uint8_t)get_u8(&r);
-  t->nps_last_score = (int8_t)((int)get_u8(&r) - 1);
-  t->consent = (uint8_t)get_u8(&r);
-  t->cohort = (uint8_t)get_u8(&r);
-  t->post_pending = (uint8_t)get_u8(&r);
-  t->churn_band = (uint8_t)get_u8(&r);
-  t->open_cases = (uint8_t)get_u8(&r);
+  k = cxp_get_count(&r, CXP_DEDUP_RING);
+  for (unsigned i = 0; i < k && !r.bad; i++) t->recent[i] = (uint32_t)cxp_get_le(&r, 4);
+  t->recent_pos = (uint8_t)cxp_get_u8(&r);
+  k = cxp_get_count(&r, CXP_AL__COUNT);
+  for (unsigned i = 0; i < k && !r.bad; i++) t->alerted_s[i] = (uint32_t)cxp_get_v(&r);
+  t->responses = (uint16_t)cxp_get_v(&r);
+  k = cxp_get_count(&r, CXP_SQ__COUNT);
+  for (unsigned i = 0; i < k && !r.bad; i++) t->sq_responses[i] = (uint8_t)cxp_get_u8(&r);
+  t->nps_last_score = (int8_t)((int)cxp_get_u8(&r) - 1);
+  t->consent = (uint8_t)cxp_get_u8(&r);
+  t->cohort = (uint8_t)cxp_get_u8(&r);
+  t->post_pending = (uint8_t)cxp_get_u8(&r);
+  t->churn_band = (uint8_t)cxp_get_u8(&r);
+  t->open_cases = (uint8_t)cxp_get_u8(&r);
+  /* Version 2 adds the customer's cases section (its own format: cases.h). */
+  size_t el = version >= 2 ? (size_t)cxp_get_v(&r) : 0;
+  const uint8_t *e = el ? cxp_get_bytes(&r, el) : NULL;
   if (r.bad == 2) FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
   if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
   if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
@@ -185,11 +115,18 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
   memcpy((char *)cu + head, (const char *)t + head, tail - head);
   cu->hash = hash;
   cu->segment = sl ? cxp_state_segment_id(s, (const char *)seg, sl) : 0;
+  if (out) *out = cu;
+  *ext = e;
+  *ext_len = el;
   return 0;
 }
 
 int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t klen,
-                       const void *val, size_t vlen, char *err, size_t errlen) {
+                       const void *val, size_t vlen, cxp_customer **out, const uint8_t **ext,
+                       size_t *ext_len, char *err, size_t errlen) {
+  *out = NULL;
+  *ext = NULL;
+  *ext_len = 0;
   size_t pl = sizeof CXP_CL_CUSTOMER - 1;
   if (klen <= pl || memcmp(key, CXP_CL_CUSTOMER, pl) != 0) {
     snprintf(err, errlen, "changelog key '%.*s' is of no kind this build knows",
@@ -205,27 +142,28 @@ int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t 
     cxp_shard_remove(s, sh, key + pl, klen - pl);
     return 0;
   }
-  return cxp_staterec_read(val, vlen, s, sh, err, errlen);
+  return cxp_staterec_read(val, vlen, s, sh, out, ext, ext_len, err, errlen);
 }
 
-void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg) {
+void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
+                        size_t ext_len) {
   size_t pl = sizeof CXP_CL_CUSTOMER - 1;
-  put_le(b, pl + cu->id_len, 4);
+  cxp_put_le(b, pl + cu->id_len, 4);
   cxp_buf_put(b, CXP_CL_CUSTOMER, pl);
   cxp_buf_put(b, cu->id, cu->id_len);
   size_t at = b->len;
-  put_le(b, 0, 4);
-  cxp_staterec_write(b, cu, seg);
+  cxp_put_le(b, 0, 4);
+  cxp_staterec_write(b, cu, seg, ext, ext_len);
   uint32_t vl = (uint32_t)(b->len - at - 4);
   for (int i = 0; i < 4; i++) b->p[at + (size_t)i] = (char)(vl >> (8 * i));
 }
 
 void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len) {
   size_t pl = sizeof CXP_CL_CUSTOMER - 1;
-  put_le(b, pl + len, 4);
+  cxp_put_le(b, pl + len, 4);
   cxp_buf_put(b, CXP_CL_CUSTOMER, pl);
   cxp_buf_put(b, id, len);
-  put_le(b, 0xffffffffu, 4);
+  cxp_put_le(b, 0xffffffffu, 4);
 }
 
 static uint32_t le32(const char *p) {

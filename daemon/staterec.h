@@ -14,9 +14,13 @@
  *   v responses; u8 n, then n x u8 per-dimension responses
  *   u8 nps_last_score + 1; u8 consent; u8 cohort; u8 post-recovery pending;
  *   u8 churn band; u8 open cases
+ *   (version 2) v length, then that many bytes: the customer's cases section
+ *   (cases.h: his open recovery cases and what the cases remember of him),
+ *   length 0 when he has none
  * Counts travel with the arrays: a record written when there were fewer
  * sums or alert types reads into today's struct with the rest zero; more
- * than today's is refused (a newer writer). The record carries the input
+ * than today's is refused (a newer writer); version 1 records (no cases
+ * section) are still read. The record carries the input
  * offset it reflects (last_offset), which is what restoring needs to skip
  * events already applied. */
 #ifndef CXP_STATEREC_H
@@ -28,15 +32,25 @@
 #include "jsonw.h"
 #include "state.h"
 
-#define CXP_STATEREC_VERSION 1
+#define CXP_STATEREC_VERSION 2
 
-/* Appends the record of cu (whose segment name is seg) to b. */
-void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg);
+/* Appends the record of cu (whose segment name is seg) to b, with ext_len
+ * bytes of cases section (none: NULL, 0). */
+void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
+                        size_t ext_len);
+
+/* Who appends a customer's cases section (the core, from the partition's
+ * cases) when records are written outside it (snapshots). */
+typedef void (*cxp_staterec_ext_fn)(void *opaque, int32_t partition, const cxp_customer *cu,
+                                    cxp_buf *ext);
 
 /* Decodes one record of n bytes into the shard: the customer is created, or
- * overwritten when held. 0, or -1 with a sentence in err (truncated,
- * unknown version, counts past today's, trailing bytes). */
-int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, char *err,
+ * overwritten when held; *out (when out is not NULL) gets him, and *ext,
+ * *ext_len his cases section within p (NULL, 0: none), which the caller
+ * hands to the partition's cases. 0, or -1 with a sentence in err
+ * (truncated, unknown version, counts past today's, trailing bytes). */
+int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
+                      cxp_customer **out, const uint8_t **ext, size_t *ext_len, char *err,
                       size_t errlen);
 
 /* ---- Changelog records ---------------------------------------------------
@@ -50,12 +64,15 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh, c
 /* Applies one changelog record of a partition to s: a customer's state
  * (replacing what is held under his id) or his tombstone (val NULL). 0, or
  * -1 with a sentence in err (a key of no kind this build knows, a record it
- * cannot read): nothing changed. */
+ * cannot read): nothing changed. *out, *ext and *ext_len as
+ * cxp_staterec_read gives them (NULL, NULL, 0 for a tombstone). */
 int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t klen,
-                       const void *val, size_t vlen, char *err, size_t errlen);
+                       const void *val, size_t vlen, cxp_customer **out, const uint8_t **ext,
+                       size_t *ext_len, char *err, size_t errlen);
 
-/* Appends the frame of cu's changelog record. */
-void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg);
+/* Appends the frame of cu's changelog record (ext as cxp_staterec_write). */
+void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
+                        size_t ext_len);
 
 /* Appends the frame of a tombstone for customer id. */
 void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len);

@@ -2,7 +2,7 @@
 
 # Hand-computed expectations; runs under the sanitizers like test_unit.
 add_executable(test_cases test_cases.c)
-target_link_libraries(test_cases PRIVATE cxpcore)
+target_link_libraries(test_cases PRIVATE cxpshell) # snapshot files: the shell
 add_test(NAME cases COMMAND test_cases)
 set_tests_properties(cases PROPERTIES LABELS unit)
 

@@ -20,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cases.h"
 #include "core.h"
 #include "pipeline.h"
 #include "event.h"
 #include "hash.h"
+#include "snapshot.h"
+#include "staterec.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
 #define S_MS 1000LL
@@ -1409,6 +1412,248 @@ static void test_core_recovery(void) {
   cxp_core_close(&core);
 }
 
+
+/* ---- durable state: a customer's cases through his record ------------------ */
+
+static void test_restore(void) {
+  /* k1: major failure at T0, acknowledge 1 h (levels at 1 h, 2 h, 4 h);
+   * k2: minor complaint at T0 + 5 min, acknowledged at + 10 min. At T0 +
+   * 90 min k1 has breached level 1 and nothing else is due. */
+  test_ctx = "restore";
+  cxp_cases *a = make_default();
+  cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  CHECK_INT(add(a, &e), CXP_CASE_OPENED);
+  e = complaint("k2", "c1", T0 + 5 * M_MS, "design", 3, "web");
+  CHECK_INT(add(a, &e), CXP_CASE_OPENED);
+  e = stepev(A, "k2", T0 + 10 * M_MS);
+  CHECK_INT(add(a, &e), CXP_CASE_STEP);
+  at(a, T0 + 90 * M_MS, 0);
+  CHECK_INT(K.nb, 1);
+  cxp_buf ea;
+  cxp_buf_init(&ea);
+  cxp_cases_encode(a, "c1", 2, &ea);
+  CHECK(ea.len > 0);
+  cxp_buf none;
+  cxp_buf_init(&none);
+  cxp_cases_encode(a, "nobody", 6, &none);
+  CHECK_INT(none.len, 0); /* the module knows nothing of him: no section */
+  cxp_cases_stats sa = cxp_cases_stats_get(a);
+
+  /* Into a fresh module: the same cases, nothing fires by itself. */
+  cxp_cases *b = make_default();
+  char err[256];
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
+                              sizeof err),
+            0);
+  CHECK_INT(K.nb + K.no + K.nout, 0);
+  cxp_case_info ci;
+  CHECK_INT(cxp_cases_get(b, "k1", 2, &ci), 0);
+  CHECK_INT(ci.opened_at, T0);
+  CHECK_INT(ci.severity, 2);
+  CHECK_INT(ci.kind, CXP_CASE_FAILURE);
+  CHECK_INT(ci.category, CXP_CAT_OPERATIONAL);
+  CHECK_INT(ci.deadline[DA], T0 + H_MS);
+  CHECK_INT(ci.deadline[DR], T0 + 24 * H_MS);
+  CHECK_INT(ci.level[DA], 1);
+  CHECK_INT(ci.done_at[CXP_STEP_ACKNOWLEDGED], 0);
+  CHECK(ci.segment.n == 5 && memcmp(ci.segment.p, "basic", 5) == 0);
+  CHECK(ci.touchpoint.n == 3 && memcmp(ci.touchpoint.p, "app", 3) == 0);
+  CHECK(ci.customer_id.n == 2 && memcmp(ci.customer_id.p, "c1", 2) == 0);
+  CHECK_INT(cxp_cases_get(b, "k2", 2, &ci), 0);
+  CHECK_INT(ci.kind, CXP_CASE_COMPLAINT);
+  CHECK_INT(ci.severity, 3);
+  CHECK_INT(ci.done_at[CXP_STEP_ACKNOWLEDGED], T0 + 10 * M_MS);
+  CHECK_INT(ci.deadline[DR], T0 + 5 * M_MS + 72 * H_MS); /* minor: resolve 72 h */
+  cxp_case_customer cc;
+  cxp_cases_customer(b, "c1", 2, &cc);
+  CHECK_INT(cc.open, 2);
+  CHECK_INT(cc.overdue, 1); /* k1 breached, not acknowledged */
+  CHECK_INT(cc.cohort, CXP_COHORT_PENDING);
+  cxp_cases_stats sb = cxp_cases_stats_get(b);
+  CHECK_INT(sb.open, 2);
+  CHECK_INT(sb.restored, 2);
+  /* k1: acknowledge (levels 2, 3 to come) and resolve; k2: resolve. */
+  CHECK_INT(sb.open_deadlines, 3);
+  CHECK_INT(sb.open_deadlines, sa.open_deadlines);
+  /* Written again, the section is the same bytes. */
+  cxp_buf eb;
+  cxp_buf_init(&eb);
+  cxp_cases_encode(b, "c1", 2, &eb);
+  CHECK(eb.len == ea.len && memcmp(eb.p, ea.p, ea.len) == 0);
+
+  /* The clock goes on from there: level 2 at T0 + 2 h, level 1 not again. */
+  at(b, T0 + 2 * H_MS - 1, 0);
+  CHECK_INT(K.nb, 0);
+  at(b, T0 + 2 * H_MS, 0);
+  CHECK_INT(K.nb, 1);
+  CHECK_INT(K.b[0].level, 2);
+  CHECK_INT(K.b[0].due, T0 + 2 * H_MS);
+  CHECK_STR(K.b[0].case_id, "k1");
+
+  /* A newer record replaces what is held (here an older one: level 1 again):
+   * his cases are restated, not added. */
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err),
+            0);
+  CHECK_INT(cxp_cases_stats_get(b).open, 2);
+  CHECK_INT(cxp_cases_get(b, "k1", 2, &ci), 0);
+  CHECK_INT(ci.level[DA], 1);
+  cxp_cases_customer(b, "c1", 2, &cc);
+  CHECK_INT(cc.open, 2);
+  CHECK_INT(cc.overdue, 1);
+  CHECK_INT(K.nout, 0); /* restated, not closed */
+
+  /* Damaged sections are refused and change nothing. */
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len - 1, T0, err,
+                              sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "cannot be read");
+  ea.p[0] = 9;
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err),
+            -1);
+  ea.p[0] = 1;
+  CHECK_INT(cxp_cases_stats_get(b).open, 2);
+
+  /* What the module remembered of him came too: another operational
+   * failure within 30 days is a repeat (major raised to critical). */
+  e = failure("k3", "c1", T0 + 3 * H_MS, "operational", 2, "customer", "app", "basic");
+  CHECK_INT(add(b, &e), CXP_CASE_OPENED);
+  CHECK_INT(K.o[0].repeat, 1);
+  CHECK_INT(K.o[0].severity, 1);
+  cxp_cases_destroy(b);
+
+  /* The clock hint: restored with the partition's clock at T0 + 5 h, the
+   * next event (however old) fires what fell due before it, in order: k1's
+   * acknowledge levels 2 (T0 + 2 h) and 3 (T0 + 4 h). */
+  cxp_cases *c = make_default();
+  CHECK_INT(cxp_cases_restore(c, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 5 * H_MS, err,
+                              sizeof err),
+            0);
+  CHECK_INT(K.nb, 0);
+  at(c, T0, 0);
+  CHECK_INT(K.nb, 2);
+  CHECK_INT(K.b[0].level, 2);
+  CHECK_INT(K.b[0].due, T0 + 2 * H_MS);
+  CHECK_INT(K.b[1].level, 3);
+  CHECK_INT(K.b[1].due, T0 + 4 * H_MS);
+  cxp_cases_destroy(c);
+
+  /* A quiet partition after a restore: the wall clock counts from the
+   * first tick (at wall time W), from the restored clock T0 + 90 min; k1's
+   * level 2 (T0 + 2 h) is 30 min of wall time later. */
+  c = make_default();
+  CHECK_INT(cxp_cases_restore(c, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
+                              sizeof err),
+            0);
+  const int64_t W = 1000000000LL;
+  CHECK_INT(cxp_cases_tick(c, W), 0);
+  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS - 1), 0);
+  CHECK_INT(K.nb, 0);
+  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS), 1);
+  CHECK_INT(K.nb, 1);
+  CHECK_INT(K.b[0].level, 2);
+  cxp_cases_destroy(c);
+  cxp_cases_destroy(a);
+  cxp_buf_free(&ea);
+  cxp_buf_free(&eb);
+  cxp_buf_free(&none);
+}
+
+
+/* The core's side: a customer's record carries his open case; a core that
+ * restores it (from changelog frames, or from a snapshot file) raises the
+ * breach the first would have, and no second recovery.required. */
+static void breach_after_restore(cxp_core *b, outs *o) {
+  cxp_customer *cu = cxp_shard_find(b->state.shards[0], "c1", 2);
+  CHECK(cu != NULL && cu->open_cases == 1);
+  CHECK_INT(cxp_core_state_dirty(b, 0), 0);
+  o->n = 0;
+  /* 07:31, someone else's event: k1 (gold: acknowledge within 30 min, due
+   * 07:30) breaches at level 1. */
+  CHECK_INT(feed_core(b, 7,
+                      "{\"event_id\":\"u5\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2026-11-23T07:31:00Z\"}"),
+            CXP_OK);
+  int breaches = 0, required = 0;
+  for (int i = 0; i < o->n; i++) {
+    cJSON *a = cJSON_Parse(o->val[i]);
+    if (strcmp(JS(a, "type"), "recovery.sla_breached") == 0) {
+      breaches++;
+      CHECK_STR(JS(a, "case_id"), "k1");
+      CHECK_STR(JS(a, "deadline"), "2026-11-23T07:30:00.000Z");
+    }
+    if (strcmp(JS(a, "type"), "recovery.required") == 0) required++;
+    cJSON_Delete(a);
+  }
+  CHECK_INT(breaches, 1);
+  CHECK_INT(required, 0);
+  /* c5 is new, and c1's record changed (the level fired is in it). */
+  CHECK_INT(cxp_core_state_dirty(b, 0), 2);
+}
+
+static void test_core_restore(void) {
+  test_ctx = "core restore";
+  static outs o;
+  memset(&o, 0, sizeof o);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.win_enabled = pl.drop_enabled = pl.sq_enabled = 0;
+  cxp_core a;
+  cxp_core_init(&a, &pl, collect, &o);
+  static const char f1[] =
+      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
+      "\"severity\":2,\"detected_by\":\"provider\",\"segment\":\"gold\"}";
+  CHECK_INT(feed_core(&a, 1, f1), CXP_OK);
+  CHECK_INT(o.n, 1);
+  cxp_buf fr;
+  cxp_buf_init(&fr);
+  CHECK_INT(cxp_core_state_flush(&a, 0, &fr), 1);
+
+  /* Through the changelog frames. */
+  cxp_core b;
+  cxp_core_init(&b, &pl, collect, &o);
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  while (cxp_staterec_frame_next(fr.p, fr.len, &pos, &k, &kl, &v, &vl))
+    CHECK_INT(cxp_core_state_restore(&b, 0, k, kl, v, vl, err, sizeof err), 0);
+  /* The opening event delivered again at a later offset: no second
+   * recovery.required. */
+  o.n = 0;
+  CHECK_INT(feed_core(&b, 5, f1), CXP_OK);
+  CHECK_INT(o.n, 0);
+  breach_after_restore(&b, &o);
+  cxp_core_close(&b);
+
+  /* Through a snapshot file. */
+  char dir[] = "/tmp/cxp_cases_XXXXXX", path[64];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/p0.snap", dir);
+  CHECK_INT(cxp_snapshot_write(path, &a.state, 0, 0, cxp_core_state_ext, &a, err, sizeof err),
+            0);
+  cxp_state st;
+  cxp_state_init(&st);
+  cxp_buf exts;
+  cxp_buf_init(&exts);
+  int64_t off, max_ts;
+  CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, &max_ts, err, sizeof err), 1);
+  CHECK_INT(max_ts, T0); /* c1's only event, 07:00 */
+  CHECK(exts.len > 0);
+  cxp_core c;
+  cxp_core_init(&c, &pl, collect, &o);
+  CHECK_INT(cxp_state_adopt(&c.state, &st, 0), 1);
+  CHECK_INT(cxp_core_state_restore_cases(&c, 0, &exts, max_ts), 0);
+  breach_after_restore(&c, &o);
+  cxp_core_close(&c);
+  cxp_state_close(&st);
+  cxp_buf_free(&exts);
+  unlink(path);
+  rmdir(dir);
+  cxp_buf_free(&fr);
+  cxp_core_close(&a);
+}
+
 int main(void) {
   test_conf();
   test_state_machine();
@@ -1422,5 +1667,7 @@ int main(void) {
   test_counters();
   test_volume();
   test_core_recovery();
+  test_restore();
+  test_core_restore();
   return TEST_REPORT();
 }

@@ -69,26 +69,31 @@ static void test_roundtrip(const char *dir) {
   const cxp_customer *c1 = cxp_shard_find(sh, "c1", 2);
   cxp_buf b;
   cxp_buf_init(&b);
-  cxp_staterec_write(&b, c1, cxp_state_segment_name(&core.state, c1->segment));
+  cxp_staterec_write(&b, c1, cxp_state_segment_name(&core.state, c1->segment), NULL, 0);
   cxp_state other;
   cxp_state_init(&other);
   cxp_shard *osh = cxp_state_shard(&other, 0);
   char err[256];
-  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, err, sizeof err), 0);
+  const uint8_t *ext;
+  size_t el;
+  cxp_buf exts;
+  cxp_buf_init(&exts);
+  int64_t max_ts;
+  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, NULL, &ext, &el, err, sizeof err), 0);
   const cxp_customer *o1 = cxp_shard_find(osh, "c1", 2);
   CHECK(o1 != NULL && same_customer(&core.state, c1, &other, o1));
   if (o1) CHECK_INT(o1->last_offset, 11);
   /* Damaged records change nothing: cut short, a version from elsewhere, a
    * count past today's, a byte too many. */
   size_t customers = other.customers;
-  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len - 1, &other, osh, err, sizeof err), -1);
+  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len - 1, &other, osh, NULL, &ext, &el, err, sizeof err), -1);
   CHECK_CONTAINS(err, "truncated");
   b.p[0] = 9;
-  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, err, sizeof err), -1);
+  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, NULL, &ext, &el, err, sizeof err), -1);
   CHECK_CONTAINS(err, "version 9");
   b.p[0] = CXP_STATEREC_VERSION;
   cxp_buf_putc(&b, 0);
-  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, err, sizeof err), -1);
+  CHECK_INT(cxp_staterec_read((const uint8_t *)b.p, b.len, &other, osh, NULL, &ext, &el, err, sizeof err), -1);
   CHECK_CONTAINS(err, "trailing");
   CHECK_INT(other.customers, customers);
   cxp_buf_free(&b);
@@ -97,10 +102,10 @@ static void test_roundtrip(const char *dir) {
   /* The whole partition through a file. */
   char path[512];
   snprintf(path, sizeof path, "%s/p0.snap", dir);
-  CHECK_INT(cxp_snapshot_write(path, &core.state, 0, 4242, err, sizeof err), 0);
+  CHECK_INT(cxp_snapshot_write(path, &core.state, 0, 4242, NULL, NULL, err, sizeof err), 0);
   cxp_state_init(&other);
   int64_t off = -1;
-  CHECK_INT(cxp_snapshot_read(path, &other, 0, &off, err, sizeof err), 3);
+  CHECK_INT(cxp_snapshot_read(path, &other, 0, &off, &exts, &max_ts, err, sizeof err), 3);
   CHECK_INT(off, 4242);
   static const char *ids[] = {"c1", "c2", "c3"};
   for (int i = 0; i < 3; i++) {
@@ -138,19 +143,20 @@ static void test_roundtrip(const char *dir) {
     fclose(f);
     if (cases[i].flip) data[cases[i].flip] = save;
     cxp_state_init(&other);
-    CHECK_INT(cxp_snapshot_read(bad, &other, 0, &off, err, sizeof err), -1);
+    CHECK_INT(cxp_snapshot_read(bad, &other, 0, &off, &exts, &max_ts, err, sizeof err), -1);
     CHECK_CONTAINS(err, cases[i].what);
     CHECK_INT(other.customers, 0);
     cxp_state_close(&other);
   }
   cxp_state_init(&other);
-  CHECK_INT(cxp_snapshot_read(path, &other, 1, &off, err, sizeof err), -1);
+  CHECK_INT(cxp_snapshot_read(path, &other, 1, &off, &exts, &max_ts, err, sizeof err), -1);
   CHECK_CONTAINS(err, "of partition 0, not 1");
   snprintf(bad, sizeof bad, "%s/missing.snap", dir);
-  CHECK_INT(cxp_snapshot_read(bad, &other, 0, &off, err, sizeof err), -1);
+  CHECK_INT(cxp_snapshot_read(bad, &other, 0, &off, &exts, &max_ts, err, sizeof err), -1);
   CHECK_CONTAINS(err, "No such file");
   CHECK_INT(other.customers, 0);
   cxp_state_close(&other);
+  cxp_buf_free(&exts);
   cxp_core_close(&core);
 }
 

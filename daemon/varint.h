@@ -1,0 +1,97 @@
+/* The byte-level codec of cxpulse's binary records (staterec.h's customer
+ * records and the cases section cases.h appends to them): LEB128 varints,
+ * zigzag varints for signed values, little-endian fixed widths. A reader
+ * never runs past its end: a short or malformed input sets `bad` and every
+ * later read returns 0, so a decoder checks once, at the end. */
+#ifndef CXP_VARINT_H
+#define CXP_VARINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jsonw.h"
+
+static inline void cxp_put_u8(cxp_buf *b, unsigned v) { cxp_buf_putc(b, (char)(v & 0xff)); }
+
+static inline void cxp_put_v(cxp_buf *b, uint64_t v) {
+  char tmp[10];
+  int n = 0;
+  do {
+    uint8_t byte = v & 0x7f;
+    v >>= 7;
+    tmp[n++] = (char)(byte | (v ? 0x80 : 0));
+  } while (v);
+  cxp_buf_put(b, tmp, (size_t)n);
+}
+
+static inline void cxp_put_z(cxp_buf *b, int64_t v) {
+  cxp_put_v(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static inline void cxp_put_le(cxp_buf *b, uint64_t v, int bytes) {
+  char tmp[8];
+  for (int i = 0; i < bytes; i++) tmp[i] = (char)(v >> (8 * i));
+  cxp_buf_put(b, tmp, (size_t)bytes);
+}
+
+/* bad: 1 short or malformed; 2 a count past what this build holds (a newer
+ * writer). */
+typedef struct cxp_rd {
+  const uint8_t *p, *end;
+  int bad;
+} cxp_rd;
+
+static inline unsigned cxp_get_u8(cxp_rd *r) {
+  if (r->p >= r->end) {
+    r->bad = r->bad ? r->bad : 1;
+    return 0;
+  }
+  return *r->p++;
+}
+
+static inline uint64_t cxp_get_v(cxp_rd *r) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    unsigned byte = cxp_get_u8(r);
+    if (r->bad) return 0;
+    v |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  r->bad = 1; /* more than 10 bytes: not a varint we wrote */
+  return 0;
+}
+
+static inline int64_t cxp_get_z(cxp_rd *r) {
+  uint64_t v = cxp_get_v(r);
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static inline uint64_t cxp_get_le(cxp_rd *r, int bytes) {
+  if (r->end - r->p < bytes) {
+    r->bad = r->bad ? r->bad : 1;
+    return 0;
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++) v |= (uint64_t)r->p[i] << (8 * i);
+  r->p += bytes;
+  return v;
+}
+
+static inline const uint8_t *cxp_get_bytes(cxp_rd *r, size_t n) {
+  if ((size_t)(r->end - r->p) < n) {
+    r->bad = r->bad ? r->bad : 1;
+    return NULL;
+  }
+  const uint8_t *q = r->p;
+  r->p += n;
+  return q;
+}
+
+/* A count no larger than today's array, else the record is refused. */
+static inline unsigned cxp_get_count(cxp_rd *r, unsigned max) {
+  unsigned n = cxp_get_u8(r);
+  if (n > max) r->bad = 2;
+  return n;
+}
+
+#endif
