@@ -386,6 +386,7 @@ typedef struct cslot {
  * ids rather than allocated per step. */
 typedef struct pslot {
   int64_t ts, arrival, token;
+  uint64_t cust_hash; /* of the customer the step's event names */
   double amount;
   uint32_t seq; /* 0 when free */
   uint32_t next_free;
@@ -488,6 +489,7 @@ struct cxp_cases {
   pslot *parked;
   uint32_t parked_slots, parked_cap, parked_free;
   itab pidx;
+  itab pbyc; /* parked slots by their customer's hash */
 
   ccust *cust;
   uint32_t cust_n, cust_cap, cust_hand;
@@ -699,7 +701,8 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
   if (cs->sol == NULL || cs->chunks == NULL || itab_init(&cs->idx) ||
-      itab_init(&cs->byc) || itab_init(&cs->pidx) || itab_init(&cs->cidx) ||
+      itab_init(&cs->byc) || itab_init(&cs->pidx) || itab_init(&cs->pbyc) ||
+      itab_init(&cs->cidx) ||
       itab_init(&cs->clidx) ||
       itab_init(&cs->gidx)) {
     cxp_cases_destroy(cs);
@@ -732,6 +735,7 @@ void cxp_cases_destroy(cxp_cases *cs) {
   free(cs->idx.e);
   free(cs->byc.e);
   free(cs->pidx.e);
+  free(cs->pbyc.e);
   free(cs->cidx.e);
   free(cs->clidx.e);
   free(cs->gidx.e);
@@ -1233,6 +1237,7 @@ static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
 static void parked_free(cxp_cases *cs, uint32_t i, uint64_t h) {
   pslot *p = &cs->parked[i];
   itab_del(&cs->pidx, fp_of(h), i);
+  itab_del(&cs->pbyc, fp_of(p->cust_hash), i);
   p->seq = 0;
   p->next_free = cs->parked_free;
   cs->parked_free = i;
@@ -1297,8 +1302,15 @@ static int take_parked(cxp_cases *cs, cslot *s, uint64_t h) {
   }
 }
 
-static cxp_case_result park(cxp_cases *cs, const cxp_event *ev, uint64_t h,
-                            int64_t arrival, const cxp_case_ctx *ctx) {
+/* A parked step as it is kept: from an event, or from a state record. */
+typedef struct xpark {
+  int type, root_fixed;
+  int64_t ts, arrival, token;
+  double amount;
+  cxp_str case_id, customer_id, event_id;
+} xpark;
+
+static cxp_case_result park_step(cxp_cases *cs, const xpark *x, uint64_t h) {
   if (cs->st.parked_now >= cs->conf.max_parked) {
     cs->st.park_full++;
     return CXP_CASE_PARK_FULL;
@@ -1319,24 +1331,33 @@ static cxp_case_result park(cxp_cases *cs, const cxp_event *ev, uint64_t h,
     i = cs->parked_slots++;
   }
   pslot *p = &cs->parked[i];
-  p->ts = ev->ts_ms;
-  p->arrival = arrival;
-  p->token = ctx->token;
-  p->amount = ev->amount;
-  p->type = (uint8_t)ev->type;
-  p->root_fixed = ev->root_cause_fixed != 0;
-  p->lcase = (uint8_t)ev->case_id.n;
-  p->lcust = (uint8_t)clip_len(&ev->customer_id, ID_MAX);
-  p->levid = (uint8_t)clip_len(&ev->event_id, ID_MAX);
-  memcpy(p->s, ev->case_id.p, p->lcase);
-  if (p->lcust) memcpy(p->s + ID_MAX, ev->customer_id.p, p->lcust);
-  if (p->levid) memcpy(p->s + 2 * ID_MAX, ev->event_id.p, p->levid);
+  p->ts = x->ts;
+  p->arrival = x->arrival;
+  p->token = x->token;
+  p->amount = x->amount;
+  p->type = (uint8_t)x->type;
+  p->root_fixed = x->root_fixed != 0;
+  p->lcase = (uint8_t)x->case_id.n;
+  p->lcust = (uint8_t)clip_len(&x->customer_id, ID_MAX);
+  p->levid = (uint8_t)clip_len(&x->event_id, ID_MAX);
+  memcpy(p->s, x->case_id.p, p->lcase);
+  if (p->lcust) memcpy(p->s + ID_MAX, x->customer_id.p, p->lcust);
+  if (p->levid) memcpy(p->s + 2 * ID_MAX, x->event_id.p, p->levid);
+  p->cust_hash = cxp_cases_customer_hash(p->s + ID_MAX, p->lcust);
   p->seq = next_seq(cs);
   itab_put(&cs->pidx, fp_of(h), i);
-  wheel_push(cs, ev->ts_ms + cs->conf.park_ms, PARK_BIT | i, p->seq);
+  itab_put(&cs->pbyc, fp_of(p->cust_hash), i);
+  wheel_push(cs, x->ts + cs->conf.park_ms, PARK_BIT | i, p->seq);
   cs->st.parked++;
   cs->st.parked_now++;
   return CXP_CASE_PARKED;
+}
+
+static cxp_case_result park(cxp_cases *cs, const cxp_event *ev, uint64_t h,
+                            int64_t arrival, const cxp_case_ctx *ctx) {
+  xpark x = {ev->type, ev->root_cause_fixed, ev->ts_ms, arrival, ctx->token, ev->amount,
+             ev->case_id, ev->customer_id, ev->event_id};
+  return park_step(cs, &x, h);
 }
 
 /* ---- systemic failures ------------------------------------------------------ */
@@ -1741,6 +1762,11 @@ int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
  *     a difference from opened_at, and the amount as 8 bytes (IEEE 754)
  *     u8 severity, base severity, category, priority, kind, flags, and the
  *     escalation level fired of each deadline
+ *   v n parked steps (of events naming him, for cases not seen yet), by time
+ *   and event id; each: u8 step; z ts; z arrival (wall ms); z token (the
+ *   input offset); u8 flags (1 root cause fixed, 2 an amount follows);
+ *   [8 bytes amount]; u8 len + case id; u8 len + event id
+ *   (absent in sections written before parked steps were: none)
  * What is worked out from these (deadlines, pending levels, the timer entry)
  * is worked out again on restore, against the pipeline of the day. */
 
@@ -1781,12 +1807,44 @@ static uint32_t cust_slots(const cxp_cases *cs, uint64_t h, uint32_t **v, uint32
   return n;
 }
 
+/* His parked steps into v (at most max; parked steps are few), ordered by
+ * time and event id. */
+static uint32_t cust_parked(const cxp_cases *cs, uint64_t h, uint32_t *v, uint32_t max) {
+  uint32_t n = 0, i;
+  size_t pos = SIZE_MAX;
+  while (n < max && (i = itab_next(&cs->pbyc, fp_of(h), &pos)) != NO_IDX)
+    if (cs->parked[i].cust_hash == h) v[n++] = i;
+  for (uint32_t a = 1; a < n; a++) {
+    uint32_t x = v[a], b = a;
+    const pslot *px = &cs->parked[x];
+    for (; b > 0; b--) {
+      const pslot *py = &cs->parked[v[b - 1]];
+      if (px->ts > py->ts) break;
+      if (px->ts == py->ts) {
+        size_t l = px->levid < py->levid ? px->levid : py->levid;
+        int c = memcmp(px->s + 2 * ID_MAX, py->s + 2 * ID_MAX, l);
+        if (c > 0 || (c == 0 && px->levid >= py->levid)) break;
+      }
+      v[b] = v[b - 1];
+    }
+    v[b] = x;
+  }
+  return n;
+}
+
+/* Parked steps of one customer a section carries at most. */
+#define SECTION_PARKED_MAX 256
+
 void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cxp_buf *out) {
   uint64_t h = cxp_cases_customer_hash(customer_id, n);
   const ccust *c = cust_find(cs, h);
-  uint32_t stack[32], *v = stack, cap = 32;
+  uint32_t stack[32], *v = stack, cap = 32, pv[SECTION_PARKED_MAX];
   uint32_t nv = cust_slots(cs, h, &v, &cap, stack);
-  if (c == NULL && nv == 0) return;
+  uint32_t np = cs->st.parked_now ? cust_parked(cs, h, pv, SECTION_PARKED_MAX) : 0;
+  if (c == NULL && nv == 0 && np == 0) {
+    if (v != stack) free(v);
+    return;
+  }
   cxp_put_u8(out, EXT_VERSION);
   cxp_put_u8(out, c != NULL);
   if (c) {
@@ -1833,6 +1891,24 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
     cxp_buf_put(out, s->level, CXP_DL__COUNT);
   }
   if (v != stack) free(v);
+  cxp_put_v(out, np);
+  for (uint32_t k = 0; k < np; k++) {
+    const pslot *p = &cs->parked[pv[k]];
+    cxp_put_u8(out, (unsigned)(p->type - CXP_EV_REC_ACKNOWLEDGED));
+    cxp_put_z(out, p->ts);
+    cxp_put_z(out, p->arrival);
+    cxp_put_z(out, p->token);
+    cxp_put_u8(out, (p->root_fixed ? 1u : 0u) | (p->amount != 0 ? 2u : 0u));
+    if (p->amount != 0) {
+      uint64_t a;
+      memcpy(&a, &p->amount, 8);
+      cxp_put_le(out, a, 8);
+    }
+    cxp_put_u8(out, p->lcase);
+    cxp_buf_put(out, p->s, p->lcase);
+    cxp_put_u8(out, p->levid);
+    cxp_buf_put(out, p->s + 2 * ID_MAX, p->levid);
+  }
 }
 
 /* One case of a section, decoded. */
@@ -1933,6 +2009,9 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   cs->st.restored++;
   if (c->open < UINT16_MAX) c->open++;
   if ((s->flags & F_OVERDUE) && c->overdue < UINT16_MAX) c->overdue++;
+  /* A step parked under another customer's record, restored before this
+   * one (steps are idempotent: the earliest time wins). */
+  if (cs->st.parked_now) take_parked(cs, s, h);
   refresh(cs, idx); /* pending levels, the timer entry */
 }
 
@@ -1966,6 +2045,43 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     if (read_case(&r, &x) != 0) return -1;
     if (apply) restore_case(cs, &x, ch, cust, clen, c);
   }
+  uint64_t np = r.p < r.end ? cxp_get_v(&r) : 0;
+  if (r.bad || np > SECTION_PARKED_MAX) return -1;
+  for (uint64_t k = 0; k < np; k++) {
+    xpark x;
+    memset(&x, 0, sizeof x);
+    unsigned step = cxp_get_u8(&r);
+    x.type = CXP_EV_REC_ACKNOWLEDGED + (int)step;
+    x.ts = cxp_get_z(&r);
+    x.arrival = cxp_get_z(&r);
+    x.token = cxp_get_z(&r);
+    unsigned flags = cxp_get_u8(&r);
+    x.root_fixed = flags & 1;
+    if (flags & 2) {
+      uint64_t a = cxp_get_le(&r, 8);
+      memcpy(&x.amount, &a, 8);
+    }
+    x.case_id.n = cxp_get_u8(&r);
+    x.case_id.p = (const char *)cxp_get_bytes(&r, x.case_id.n);
+    x.event_id.n = cxp_get_u8(&r);
+    x.event_id.p = (const char *)cxp_get_bytes(&r, x.event_id.n);
+    x.customer_id = (cxp_str){cust, clen};
+    if (r.bad || step >= CXP_STEP__COUNT || flags > 3 || x.case_id.n == 0 ||
+        x.case_id.n > ID_MAX || x.event_id.n > ID_MAX || !(x.amount >= 0 && x.amount < 1e300))
+      return -1;
+    if (!apply) continue;
+    uint64_t h = case_hash(x.case_id.p, x.case_id.n);
+    uint32_t idx;
+    cslot *s = case_find(cs, x.case_id.p, x.case_id.n, h, &idx);
+    if (s) {
+      /* Its case was restored already (another customer's): applied now,
+       * as its opening would have done. */
+      apply_step(s, x.type - CXP_EV_REC_ACKNOWLEDGED, x.ts, x.amount, x.root_fixed);
+      refresh(cs, idx);
+    } else if (park_step(cs, &x, h) == CXP_CASE_PARKED) {
+      cs->st.parked--; /* counts events parked, not restored */
+    }
+  }
   return r.bad || r.p != r.end ? -1 : 0;
 }
 
@@ -1978,8 +2094,19 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
     return -1;
   }
   cxp_cases_clock_hint(cs, clock_hint);
+  cxp_cases_forget(cs, customer_id, n);
+  uint64_t ch = cxp_cases_customer_hash(customer_id, n);
+  ccust *c = cust_find(cs, ch);
+  if (c) c->open = c->overdue = 0;
+  read_section(cs, p, len, customer_id, n, ch, 1);
+  return 0;
+}
+
+void cxp_cases_forget(cxp_cases *cs, const char *customer_id, size_t n) {
+  if (cs->st.open == 0 && cs->st.parked_now == 0) return;
   /* What a newer record says replaces what an older one said: his open
-   * cases go first (no outcome: they are not closed, only restated). */
+   * cases go (no outcome: they are not closed, only restated), and his
+   * parked steps. */
   uint64_t ch = cxp_cases_customer_hash(customer_id, n);
   uint32_t stack[32], *v = stack, cap = 32;
   uint32_t nv = cust_slots(cs, ch, &v, &cap, stack);
@@ -1988,11 +2115,15 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
     slot_free(cs, v[k]);
   }
   if (v != stack) free(v);
+  uint32_t pv[SECTION_PARKED_MAX];
+  uint32_t np = cs->st.parked_now ? cust_parked(cs, ch, pv, SECTION_PARKED_MAX) : 0;
+  for (uint32_t k = 0; k < np; k++)
+    parked_free(cs, pv[k], case_hash(cs->parked[pv[k]].s, cs->parked[pv[k]].lcase));
   ccust *c = cust_find(cs, ch);
   if (c) c->open = c->overdue = 0;
-  read_section(cs, p, len, customer_id, n, ch, 1);
-  return 0;
 }
+
+uint32_t cxp_cases_parked_now(const cxp_cases *cs) { return cs->st.parked_now; }
 
 void cxp_cases_clock_hint(cxp_cases *cs, int64_t ts) {
   if (!cs->has_ts) {
@@ -2032,7 +2163,7 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
   return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
          (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
          itab_bytes(&cs->idx) + itab_bytes(&cs->byc) + sizeof cs->wheel + cs->wheel.bytes +
-         (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) +
+         (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) + itab_bytes(&cs->pbyc) +
          (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
          (size_t)cs->groups_cap * cs->gstride + itab_bytes(&cs->gidx) +

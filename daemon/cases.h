@@ -363,9 +363,10 @@ int cxp_cases_priority(int severity, int premium, double value, double high_valu
 /* ---- Durable state (issue 6) ----------------------------------------------
  * A customer's open cases, and what the module remembers of him (cohort,
  * latest failure per category), travel in his own changelog record as a
- * "cases section" (the layout is in cases.c). Not in it: steps parked for a
- * case not yet seen, the ring of recently closed case ids, and the systemic
- * detector's groups; a restart forgets those. */
+ * "cases section" (the layout is in cases.c), with the steps parked for a
+ * case not seen yet that his events brought. Not in it: the ring of
+ * recently closed case ids and the systemic detector's groups; a restart
+ * forgets those. */
 
 /* Appends the customer's section to out; nothing when the module knows
  * nothing of him. */
@@ -378,6 +379,14 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
  * sentence in err and nothing changed when the section cannot be read. */
 int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
                       size_t len, int64_t clock_hint, char *err, size_t errlen);
+
+/* A customer's record without a section: his open cases and parked steps
+ * (of an older record) go, silently. */
+void cxp_cases_forget(cxp_cases *cs, const char *customer_id, size_t n);
+
+/* Steps parked now (cheap: a customer with neither a case nor a cohort has
+ * a section only if some step is parked). */
+uint32_t cxp_cases_parked_now(const cxp_cases *cs);
 
 /* What the partition's clock was before a restart, at least (the restored
  * customers' latest event times): later events move it on from there, as

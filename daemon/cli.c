@@ -403,11 +403,14 @@ static void dump_record(void *opaque, int32_t part, const rd_kafka_message_t *m)
                               &el, err, sizeof err);
   /* His cases go through a cases module too, so that what is printed is
    * what a restore would hold. */
-  if (rc == 0 && cu && el && part >= 0 && part < d->n_cases) {
+  if (rc == 0 && cu && part >= 0 && part < d->n_cases) {
     if (d->cases[part] == NULL && (d->cases[part] = cxp_cases_create(&d->conf, NULL)) == NULL)
       abort();
-    rc = cxp_cases_restore(d->cases[part], cu->id, cu->id_len, ext, el, cu->last_ts_ms, err,
-                           sizeof err);
+    if (el)
+      rc = cxp_cases_restore(d->cases[part], cu->id, cu->id_len, ext, el, cu->last_ts_ms, err,
+                             sizeof err);
+    else
+      cxp_cases_forget(d->cases[part], cu->id, cu->id_len);
   }
   if (rc != 0) {
     d->errors++;

@@ -983,9 +983,10 @@ size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
 
 void cxp_core_state_ext(void *core, int32_t part, const cxp_customer *cu, cxp_buf *ext) {
   cxp_core *c = core;
-  /* Only a customer a case was ever opened for is known to the cases. */
-  if (!(cu->open_cases || cu->cohort) || part < 0 || part >= c->n_cases || !c->cases[part])
-    return;
+  if (part < 0 || part >= c->n_cases || !c->cases[part]) return;
+  /* The cases know only a customer a case was ever opened for, or one whose
+   * step waits for its case. */
+  if (!(cu->open_cases || cu->cohort || cxp_cases_parked_now(c->cases[part]))) return;
   cxp_cases_encode(c->cases[part], cu->id, cu->id_len, ext);
 }
 
@@ -1081,6 +1082,7 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
   if (cs == NULL) return 0;
   if (el == 0) {
     cxp_cases_clock_hint(cs, cu->last_ts_ms);
+    cxp_cases_forget(cs, cu->id, cu->id_len);
     return 0;
   }
   return cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen);

@@ -8,7 +8,19 @@ consent:false for every tenth of those (no alert expected); a few repeated
 event_ids; and bad events of every kind, each keyed by a customer.
 
 No customer has two detractor responses, so the expected alerts do not depend
-on cooldown state, which a restart without durable state would lose."""
+on cooldown state, which a restart without durable state would lose.
+
+Recovery: sixty service failures in the first hour of event time, one
+customer each (c200-c259), each at a touchpoint of its own (no systemic
+burst). A third are acknowledged in time, apologised for, resolved and
+followed up (closed well); a third acknowledged late; a third left alone,
+so every acknowledge level breaches in event time. Two acknowledgements come
+before their case (parked, then applied), one step's case never comes
+(dead-lettered unknown_case an hour of event time later), and five
+customers fail twice in one category (a repeat, severity raised). Every
+deadline the stream does not reach lies hours past its end, so a daemon's
+quiet clock, seconds past the end, fires nothing that replay does not."""
+import collections
 import json
 import random
 import sys
@@ -41,9 +53,49 @@ def main():
         '{"event_id":"x","type":"survey.ces","customer_id":"%s","ts":"2026-11-23T00:00:00Z","score":"easy"}',
         '["an","array"]',
     ]
+    # The recovery schedule: line index -> events (with their own ts).
+    rec = random.Random(11)
+    sched = collections.defaultdict(list)
+    cats = ["design", "operational", "communication", "reputational", "promise", "other"]
+    n_rec = 0
+
+    def plan(idx, ev, ts_s=None):
+        nonlocal n_rec
+        n_rec += 1
+        ev = dict(ev, event_id=f"r{n_rec}", ts=t0 + (idx if ts_s is None else ts_s) * 1000)
+        sched[idx].append(ev)
+
+    for k in range(60):
+        c = 200 + k
+        cid, case, at = f"c{c}", f"f{c}", 60 + rec.randrange(3000)
+        fail = {"type": "service.failure", "customer_id": cid, "case_id": case,
+                "category": cats[k % 6], "severity": 1 + k % 2,
+                "detected_by": "provider" if k % 4 == 0 else "customer",
+                "touchpoint": f"tp{c}"}
+        step = lambda t, s: {"type": "recovery." + t, "customer_id": cid, "case_id": s}
+        if k in (3, 33):  # acknowledged before the failure's line: parked first
+            plan(at + 100, step("acknowledged", case))
+            plan(at + 200, fail, at)
+        else:
+            plan(at, fail)
+            if k % 3 == 0:
+                plan(at + 300, step("acknowledged", case))
+        if k % 3 == 0:
+            plan(at + 400, step("apologized", case))
+            plan(at + 7200, step("resolved", case))
+            plan(at + 9000, step("followed_up", case))
+        elif k % 3 == 1:
+            plan(at + 2400, step("acknowledged", case))
+        if k < 5:  # the same category again within 30 days: a repeat
+            plan(at + 1800, dict(fail, case_id=case + "b", severity=3,
+                                 touchpoint=f"tp{c}b"))
+    plan(1000, {"type": "recovery.resolved", "customer_id": "c270", "case_id": "ghost1"})
+
     i = 0
     while len(lines) < n_events:
         i += 1
+        for ev in sched.pop(i, []):
+            add(ev["customer_id"], ev)
         c = rnd.randrange(n_cust)
         cid = f"c{c}"
         ts = t0 + i * 1000

@@ -1427,6 +1427,10 @@ static void test_restore(void) {
   CHECK_INT(add(a, &e), CXP_CASE_OPENED);
   e = stepev(A, "k2", T0 + 10 * M_MS);
   CHECK_INT(add(a, &e), CXP_CASE_STEP);
+  /* An acknowledgement of c1's for a case not seen yet, at T0 + 85 min:
+   * parked until T0 + 145 min (park 1 h). */
+  e = stepev(A, "k9", T0 + 85 * M_MS);
+  CHECK_INT(add(a, &e), CXP_CASE_PARKED);
   at(a, T0 + 90 * M_MS, 0);
   CHECK_INT(K.nb, 1);
   cxp_buf ea;
@@ -1472,6 +1476,7 @@ static void test_restore(void) {
   cxp_cases_stats sb = cxp_cases_stats_get(b);
   CHECK_INT(sb.open, 2);
   CHECK_INT(sb.restored, 2);
+  CHECK_INT(sb.parked_now, 1);
   /* k1: acknowledge (levels 2, 3 to come) and resolve; k2: resolve. */
   CHECK_INT(sb.open_deadlines, 3);
   CHECK_INT(sb.open_deadlines, sa.open_deadlines);
@@ -1495,6 +1500,7 @@ static void test_restore(void) {
   CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err),
             0);
   CHECK_INT(cxp_cases_stats_get(b).open, 2);
+  CHECK_INT(cxp_cases_stats_get(b).parked_now, 1); /* restated too, not doubled */
   CHECK_INT(cxp_cases_get(b, "k1", 2, &ci), 0);
   CHECK_INT(ci.level[DA], 1);
   cxp_cases_customer(b, "c1", 2, &cc);
@@ -1503,7 +1509,7 @@ static void test_restore(void) {
   CHECK_INT(K.nout, 0); /* restated, not closed */
 
   /* Damaged sections are refused and change nothing. */
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len - 1, T0, err,
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len - 2, T0, err,
                               sizeof err),
             -1);
   CHECK_CONTAINS(err, "cannot be read");
@@ -1519,6 +1525,31 @@ static void test_restore(void) {
   CHECK_INT(add(b, &e), CXP_CASE_OPENED);
   CHECK_INT(K.o[0].repeat, 1);
   CHECK_INT(K.o[0].severity, 1);
+  /* The restored parked step expires at its time (T0 + 145 min), with its
+   * token (the input offset) and its event id. */
+  CHECK_INT(K.nex, 1);
+  CHECK_STR(K.ex[0].case_id, "k9");
+  CHECK_INT(K.ex[0].ts, T0 + 85 * M_MS);
+  cxp_cases_destroy(b);
+
+  /* Or its case comes, and the step applies at its opening. */
+  b = make_default();
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
+                              sizeof err),
+            0);
+  e = failure("k9", "c1", T0 + 80 * M_MS, "design", 3, "customer", "web", "basic");
+  CHECK_INT(add(b, &e), CXP_CASE_OPENED);
+  CHECK_INT(K.o[0].parked_applied, 1);
+  CHECK_INT(K.o[0].ack_done, T0 + 85 * M_MS);
+  CHECK_INT(cxp_cases_stats_get(b).parked_now, 0);
+  CHECK_INT(cxp_cases_stats_get(b).open, 3);
+  /* A later record of his without a section: his cases go, silently. */
+  cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err);
+  CHECK_INT(cxp_cases_stats_get(b).parked_now, 1);
+  cxp_cases_forget(b, "c1", 2);
+  CHECK_INT(cxp_cases_stats_get(b).open, 0);
+  CHECK_INT(cxp_cases_stats_get(b).parked_now, 0);
+  CHECK_INT(K.nout + K.nex, 0);
   cxp_cases_destroy(b);
 
   /* The clock hint: restored with the partition's clock at T0 + 5 h, the
@@ -1531,6 +1562,7 @@ static void test_restore(void) {
   CHECK_INT(K.nb, 0);
   at(c, T0, 0);
   CHECK_INT(K.nb, 2);
+  CHECK_INT(K.nex, 1); /* and the parked step's expiry, T0 + 145 min */
   CHECK_INT(K.b[0].level, 2);
   CHECK_INT(K.b[0].due, T0 + 2 * H_MS);
   CHECK_INT(K.b[1].level, 3);
