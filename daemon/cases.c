@@ -372,6 +372,7 @@ typedef struct cslot {
   double amount;                    /* largest compensation */
   uint32_t seq;                     /* opening number: timer entries carry it */
   uint32_t older, newer;            /* opening order (for eviction); older links free slots */
+  uint32_t cnext;                   /* the customer's next open case (in padding: free) */
   uint8_t sev, base_sev, cat, prio, kind, flags;
   uint8_t level[CXP_DL__COUNT];     /* escalation levels fired */
   uint8_t pend;                     /* bit per deadline still able to breach */
@@ -401,6 +402,7 @@ typedef struct ccust {
   uint64_t hash;
   int64_t last_fail[CXP_CAT__COUNT]; /* latest failure time; INT64_MIN: none */
   int64_t touched;                   /* latest case event, for eviction */
+  uint32_t first;                    /* his open cases, linked by cnext; NO_IDX none */
   uint16_t open, overdue;
   uint8_t cohort;
 } ccust;
@@ -476,7 +478,6 @@ struct cxp_cases {
   uint32_t n_chunks, max_chunks, n_slots, free_head;
   uint32_t oldest, newest;
   itab idx;
-  itab byc; /* open slots by their customer's hash: his cases, for the changelog */
   size_t heap_ids_bytes;
 
   /* The one timer structure: a hierarchical timing wheel of every case's
@@ -701,7 +702,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
   if (cs->sol == NULL || cs->chunks == NULL || itab_init(&cs->idx) ||
-      itab_init(&cs->byc) || itab_init(&cs->pidx) || itab_init(&cs->pbyc) ||
+      itab_init(&cs->pidx) || itab_init(&cs->pbyc) ||
       itab_init(&cs->cidx) ||
       itab_init(&cs->clidx) ||
       itab_init(&cs->gidx)) {
@@ -733,7 +734,6 @@ void cxp_cases_destroy(cxp_cases *cs) {
   free(cs->closed);
   free(cs->groups);
   free(cs->idx.e);
-  free(cs->byc.e);
   free(cs->pidx.e);
   free(cs->pbyc.e);
   free(cs->cidx.e);
@@ -961,6 +961,7 @@ static ccust *cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
   memset(c, 0, sizeof *c);
   c->hash = h;
   c->touched = ts;
+  c->first = NO_IDX; /* an evicted record's cases stay open, out of any section */
   for (int k = 0; k < CXP_CAT__COUNT; k++) c->last_fail[k] = INT64_MIN;
   itab_put(&cs->cidx, fp_of(h), i);
   return c;
@@ -1029,6 +1030,24 @@ static uint32_t slot_alloc(cxp_cases *cs) {
     cs->chunks[cs->n_chunks++] = c;
   }
   return i;
+}
+
+/* Files a filled slot (h: its case id's hash): the opening order, the
+ * index, the customer's list of cases. */
+static void slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c) {
+  cslot *s = slot_at(cs, idx);
+  s->newer = NO_IDX;
+  s->older = cs->newest;
+  if (cs->newest != NO_IDX)
+    slot_at(cs, cs->newest)->newer = idx;
+  else
+    cs->oldest = idx;
+  cs->newest = idx;
+  itab_put(&cs->idx, fp_of(h), idx);
+  s->cnext = c->first;
+  c->first = idx;
+  cs->st.open++;
+  if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
 }
 
 static int64_t dl_base(const cslot *s, int d) {
@@ -1183,7 +1202,12 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
 static void slot_free(cxp_cases *cs, uint32_t idx) {
   cslot *s = slot_at(cs, idx);
   itab_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
-  itab_del(&cs->byc, fp_of(s->cust_hash), idx);
+  ccust *c = cust_find(cs, s->cust_hash);
+  if (c) {
+    uint32_t *pp = &c->first;
+    while (*pp != NO_IDX && *pp != idx) pp = &slot_at(cs, *pp)->cnext;
+    if (*pp == idx) *pp = s->cnext;
+  }
   cs->st.open_deadlines -= (uint32_t)__builtin_popcount(s->pend);
   if (s->older != NO_IDX)
     slot_at(cs, s->older)->newer = s->newer;
@@ -1553,17 +1577,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (premium) s->flags |= F_PREMIUM;
   s->prio = (uint8_t)cxp_cases_priority(s->sev, premium, ctx->value, cs->conf.high_value,
                                         ctx->churn_band);
-  s->newer = NO_IDX;
-  s->older = cs->newest;
-  if (cs->newest != NO_IDX)
-    slot_at(cs, cs->newest)->newer = idx;
-  else
-    cs->oldest = idx;
-  cs->newest = idx;
-  itab_put(&cs->idx, fp_of(h), idx);
-  itab_put(&cs->byc, fp_of(ch), idx);
-  cs->st.open++;
-  if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
+  slot_link(cs, idx, h, c);
   cs->st.opened++;
   if (repeat) cs->st.repeats++;
 
@@ -1776,12 +1790,10 @@ int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
 /* The slots of the customer's open cases (h his hash) into *v (grown from
  * the caller's stack array when he has more), ordered by case id so that
  * the section is the same whatever order they were opened or indexed in. */
-static uint32_t cust_slots(const cxp_cases *cs, uint64_t h, uint32_t **v, uint32_t *cap,
+static uint32_t cust_slots(const cxp_cases *cs, const ccust *c, uint32_t **v, uint32_t *cap,
                            uint32_t *stack) {
-  uint32_t n = 0, i;
-  size_t pos = SIZE_MAX;
-  while ((i = itab_next(&cs->byc, fp_of(h), &pos)) != NO_IDX) {
-    if (slot_at(cs, i)->cust_hash != h) continue;
+  uint32_t n = 0;
+  for (uint32_t i = c ? c->first : NO_IDX; i != NO_IDX; i = slot_at(cs, i)->cnext) {
     if (n == *cap) {
       uint32_t *nv = malloc((size_t)*cap * 2 * sizeof *nv);
       if (nv == NULL) abort();
@@ -1798,8 +1810,8 @@ static uint32_t cust_slots(const cxp_cases *cs, uint64_t h, uint32_t **v, uint32
     for (; b > 0; b--) {
       const cslot *sy = slot_at(cs, (*v)[b - 1]);
       size_t l = sx->len[0] < sy->len[0] ? sx->len[0] : sy->len[0];
-      int c = memcmp(ids_of(sx), ids_of(sy), l);
-      if (c > 0 || (c == 0 && sx->len[0] >= sy->len[0])) break;
+      int cmp = memcmp(ids_of(sx), ids_of(sy), l);
+      if (cmp > 0 || (cmp == 0 && sx->len[0] >= sy->len[0])) break;
       (*v)[b] = (*v)[b - 1];
     }
     (*v)[b] = x;
@@ -1839,7 +1851,7 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
   uint64_t h = cxp_cases_customer_hash(customer_id, n);
   const ccust *c = cust_find(cs, h);
   uint32_t stack[32], *v = stack, cap = 32, pv[SECTION_PARKED_MAX];
-  uint32_t nv = cust_slots(cs, h, &v, &cap, stack);
+  uint32_t nv = cust_slots(cs, c, &v, &cap, stack);
   uint32_t np = cs->st.parked_now ? cust_parked(cs, h, pv, SECTION_PARKED_MAX) : 0;
   if (c == NULL && nv == 0 && np == 0) {
     if (v != stack) free(v);
@@ -1995,17 +2007,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   s->kind = x->b[4];
   s->flags |= (uint8_t)(x->b[5] | F_LIVE);
   memcpy(s->level, x->level, CXP_DL__COUNT);
-  s->newer = NO_IDX;
-  s->older = cs->newest;
-  if (cs->newest != NO_IDX)
-    slot_at(cs, cs->newest)->newer = idx;
-  else
-    cs->oldest = idx;
-  cs->newest = idx;
-  itab_put(&cs->idx, fp_of(h), idx);
-  itab_put(&cs->byc, fp_of(ch), idx);
-  cs->st.open++;
-  if (cs->st.open > cs->st.open_max) cs->st.open_max = cs->st.open;
+  slot_link(cs, idx, h, c);
   cs->st.restored++;
   if (c->open < UINT16_MAX) c->open++;
   if ((s->flags & F_OVERDUE) && c->overdue < UINT16_MAX) c->overdue++;
@@ -2109,9 +2111,9 @@ void cxp_cases_forget(cxp_cases *cs, const char *customer_id, size_t n) {
    * parked steps. */
   uint64_t ch = cxp_cases_customer_hash(customer_id, n);
   uint32_t stack[32], *v = stack, cap = 32;
-  uint32_t nv = cust_slots(cs, ch, &v, &cap, stack);
+  uint32_t nv = cust_slots(cs, cust_find(cs, ch), &v, &cap, stack);
   for (uint32_t k = 0; k < nv; k++) {
-    cs->st.restored--; /* restored from an older record: counted when it comes back */
+    if (cs->st.restored) cs->st.restored--; /* counted again if it comes back */
     slot_free(cs, v[k]);
   }
   if (v != stack) free(v);
@@ -2162,7 +2164,7 @@ cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
 size_t cxp_cases_bytes(const cxp_cases *cs) {
   return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
          (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
-         itab_bytes(&cs->idx) + itab_bytes(&cs->byc) + sizeof cs->wheel + cs->wheel.bytes +
+         itab_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
          (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) + itab_bytes(&cs->pbyc) +
          (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
@@ -2172,7 +2174,6 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
 
 size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {
   (void)cs;
-  /* Two indexes (by case, by customer), each at most half full: at least
-   * two entries per case in each. */
-  return sizeof(cslot) + 4 * sizeof(uint64_t) + sizeof(tentry);
+  /* The index is at most half full: at least two entries per case. */
+  return sizeof(cslot) + 2 * sizeof(uint64_t) + sizeof(tentry);
 }
