@@ -1085,7 +1085,11 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
     cxp_cases_forget(cs, cu->id, cu->id_len);
     return 0;
   }
-  return cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen);
+  if (cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen) == 0)
+    return 0;
+  size_t l = strlen(err);
+  if (l < errlen) snprintf(err + l, errlen - l, " (he is restored without them)");
+  return -1;
 }
 
 size_t cxp_core_state_restore_cases(cxp_core *c, int32_t part, const cxp_buf *frames,
