@@ -1032,6 +1032,25 @@ static uint32_t slot_alloc(cxp_cases *cs) {
   return i;
 }
 
+/* Copies a case's ids (case, customer, segment, touchpoint) into its slot:
+ * inline, or one heap block when they are long. */
+static void slot_ids(cxp_cases *cs, cslot *s, const size_t lens[4], const char *const src[4]) {
+  size_t total = lens[0] + lens[1] + lens[2] + lens[3];
+  char *dst = s->ids.in;
+  if (total > IDS_INLINE) {
+    dst = malloc(total);
+    if (dst == NULL) abort();
+    s->ids.out = dst;
+    s->flags |= F_HEAP_IDS;
+    cs->heap_ids_bytes += total;
+  }
+  for (int k = 0; k < 4; k++) {
+    s->len[k] = (uint8_t)lens[k];
+    if (lens[k]) memcpy(dst, src[k], lens[k]);
+    dst += lens[k];
+  }
+}
+
 /* Files a filled slot (h: its case id's hash): the opening order, the
  * index, the customer's list of cases. */
 static void slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c) {
@@ -1545,20 +1564,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   size_t lens[4] = {case_id.n, ev->customer_id.n, clip_len(&ev->segment, SEG_MAX),
                     clip_len(&ev->touchpoint, ID_MAX)};
   const char *src[4] = {case_id.p, ev->customer_id.p, ev->segment.p, ev->touchpoint.p};
-  size_t total = lens[0] + lens[1] + lens[2] + lens[3];
-  char *dst = s->ids.in;
-  if (total > IDS_INLINE) {
-    dst = malloc(total);
-    if (dst == NULL) abort();
-    s->ids.out = dst;
-    s->flags |= F_HEAP_IDS;
-    cs->heap_ids_bytes += total;
-  }
-  for (int k = 0; k < 4; k++) {
-    s->len[k] = (uint8_t)lens[k];
-    if (lens[k]) memcpy(dst, src[k], lens[k]);
-    dst += lens[k];
-  }
+  slot_ids(cs, s, lens, src);
   s->opened_at = ev->ts_ms;
   for (int k = 0; k < CXP_STEP__COUNT; k++) s->at[k] = NEVER;
   s->provider_at = provider ? ev->ts_ms : NEVER;
@@ -1978,20 +1984,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   size_t lens[4] = {x->len[0], clen, x->len[1], x->len[2]};
   const char *src[4] = {(const char *)x->id[0], cust, (const char *)x->id[1],
                         (const char *)x->id[2]};
-  size_t total = lens[0] + lens[1] + lens[2] + lens[3];
-  char *dst = s->ids.in;
-  if (total > IDS_INLINE) {
-    dst = malloc(total);
-    if (dst == NULL) abort();
-    s->ids.out = dst;
-    s->flags |= F_HEAP_IDS;
-    cs->heap_ids_bytes += total;
-  }
-  for (int k = 0; k < 4; k++) {
-    s->len[k] = (uint8_t)lens[k];
-    if (lens[k]) memcpy(dst, src[k], lens[k]);
-    dst += lens[k];
-  }
+  slot_ids(cs, s, lens, src);
   s->opened_at = x->opened_at;
   memcpy(s->at, x->at, sizeof s->at);
   s->provider_at = x->provider_at;
