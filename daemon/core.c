@@ -138,17 +138,19 @@ static int cooled_down(const cxp_core *c, const cxp_customer *cu, cxp_alert_type
 /* The gate every per-customer alert passes: consent for outreach, then the
  * cooldown. On success stamps the cooldown and fills the alert's common
  * fields; the caller adds priority, reasons and actions, then emits. */
-static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                       const cxp_msg *m, cxp_alert_type t, int outreach, cxp_alert *a) {
+/* An alert at event time ts (consent, cooldown, the common fields); 0 when
+ * it is suppressed. */
+static int alert_begin_at(cxp_core *c, cxp_customer *cu, int64_t ts, int64_t now_ms,
+                          cxp_alert_type t, int outreach, cxp_alert *a) {
   if (outreach && !cu->consent) {
     c->n.suppressed_consent++;
     return 0;
   }
-  if (!cooled_down(c, cu, t, ev->ts_ms)) {
+  if (!cooled_down(c, cu, t, ts)) {
     c->n.suppressed_cooldown++;
     return 0;
   }
-  cxp_customer_stamp_alert(cu, t, ev->ts_ms);
+  cxp_customer_stamp_alert(cu, t, ts);
   memset(a, 0, sizeof *a);
   a->type = t;
   a->customer_id = (cxp_str){cu->id, cu->id_len};
@@ -156,9 +158,15 @@ static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
     const char *seg = cxp_state_segment_name(&c->state, cu->segment);
     a->segment = (cxp_str){seg, strlen(seg)};
   }
+  a->event_ts_ms = ts;
+  a->emitted_at_ms = now_ms ? now_ms : ts;
+  return 1;
+}
+
+static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
+                       const cxp_msg *m, cxp_alert_type t, int outreach, cxp_alert *a) {
+  if (!alert_begin_at(c, cu, ev->ts_ms, m->now_ms, t, outreach, a)) return 0;
   a->trigger_event_id = ev->event_id;
-  a->event_ts_ms = ev->ts_ms;
-  a->emitted_at_ms = m->now_ms ? m->now_ms : ev->ts_ms;
   return 1;
 }
 
@@ -935,6 +943,8 @@ void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs) {
   c->n_inputs = n_inputs > 0 ? n_inputs : 1;
 }
 
+static size_t churn_silence(cxp_core *c, int32_t part, int64_t t);
+
 int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
   int n = 0;
   c->cur_part = part;
@@ -943,10 +953,20 @@ int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
   /* Cases first: a case closing well counts in windows the tick may close. */
   if (part >= 0 && part < c->n_cases && c->cases[part])
     n += cxp_cases_tick(c->cases[part], now_wall_ms);
+  int64_t clock = INT64_MIN;
   if (part >= 0 && part < c->n_win && c->win[part]) {
     n += cxp_windows_tick(c->win[part], now_wall_ms);
     announce(c, part);
+    int64_t wm = cxp_windows_watermark(c->win[part]);
+    if (wm != INT64_MIN) clock = wm + (int64_t)(c->pl->win_lateness_s * 1000);
   }
+  /* The partition's clock as its windows and cases keep it (advanced by
+   * wall time when it is quiet); the core's newest event time without them. */
+  if (part >= 0 && part < c->n_cases && c->cases[part] &&
+      cxp_cases_clock(c->cases[part]) > clock)
+    clock = cxp_cases_clock(c->cases[part]);
+  if (clock == INT64_MIN && c->clock_ms > 0) clock = c->clock_ms;
+  n += (int)churn_silence(c, part, clock);
   return n;
 }
 
@@ -1183,6 +1203,29 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   return CXP_OK;
 }
 
+/* Fills in and emits churn.risk for a band entered (silent_days >= 0: by
+ * silence, no event). */
+static void churn_alert(cxp_core *c, cxp_customer *cu, const cxp_churn_score *sc, int prev,
+                        int next, double silent_days, cxp_alert *a) {
+  a->priority = next == CXP_CHURN_HIGH ? 2 : 3;
+  a->n_reasons = cxp_churn_reasons(sc, c->churn.top_k, a->reasons);
+  int lead = -1;
+  if (a->n_reasons > 0)
+    lead = cxp_churn_factor_by_name(a->reasons[0].factor, strlen(a->reasons[0].factor));
+  a->actions_json =
+      cxp_churn_actions(&c->churn, a->segment.p, a->segment.p ? a->segment.n : 0, lead);
+  char body[300], silent[48] = "";
+  if (silent_days >= 0) snprintf(silent, sizeof silent, ",\"silent_days\":%.2f", silent_days);
+  snprintf(body, sizeof body,
+           "{\"p\":%.4f,\"band\":\"%s\",\"previous_band\":\"%s\",\"value\":%.2f,"
+           "\"value_at_risk\":%.2f,\"value_from_profile\":%s%s}",
+           sc->p, cxp_churn_band_name(next), cxp_churn_band_name(prev), sc->value,
+           sc->value_at_risk, sc->value_from_profile ? "true" : "false", silent);
+  a->detail_key = "churn";
+  a->detail_json = body;
+  alert_emit(c, cu, a);
+}
+
 /* Churn risk (issue 5): the customer's score after this event; the band
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
@@ -1203,25 +1246,56 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc.value_at_risk;
   cxp_alert a;
-  if (!cxp_churn_should_alert(prev, next) ||
-      !alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
-    return next;
-  a.priority = next == CXP_CHURN_HIGH ? 2 : 3;
-  a.n_reasons = cxp_churn_reasons(&sc, c->churn.top_k, a.reasons);
-  int lead = -1;
-  if (a.n_reasons > 0) lead = cxp_churn_factor_by_name(a.reasons[0].factor, strlen(a.reasons[0].factor));
-  a.actions_json =
-      cxp_churn_actions(&c->churn, a.segment.p, a.segment.p ? a.segment.n : 0, lead);
-  char body[256];
-  snprintf(body, sizeof body,
-           "{\"p\":%.4f,\"band\":\"%s\",\"previous_band\":\"%s\",\"value\":%.2f,"
-           "\"value_at_risk\":%.2f,\"value_from_profile\":%s}",
-           sc.p, cxp_churn_band_name(next), cxp_churn_band_name(prev), sc.value,
-           sc.value_at_risk, sc.value_from_profile ? "true" : "false");
-  a.detail_key = "churn";
-  a.detail_json = body;
-  alert_emit(c, cu, &a);
+  if (cxp_churn_should_alert(prev, next) &&
+      alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
+    churn_alert(c, cu, &sc, prev, next, -1, &a);
   return next;
+}
+
+/* Silence (issue 5): a slice of the partition's customers (a sixty-fourth
+ * of its table, at least 256 slots, so a pass takes about a minute of
+ * ticks), each without an event for churn.silence_days by the partition's
+ * clock t, re-scored at t. Silence only raises: a customer it lifts into a
+ * higher band takes it (his record with it) and raises churn.risk, cooldown
+ * and consent as ever, with no triggering event; the alert id is salted with
+ * the day, so a replay of the same silence repeats it. */
+static size_t churn_silence(cxp_core *c, int32_t part, int64_t t) {
+  const cxp_pipeline *p = c->pl;
+  if (!p->churn_enabled || p->churn_silence_days <= 0 || t == INT64_MIN) return 0;
+  if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
+  cxp_shard *sh = c->state.shards[part];
+  if (sh->count == 0) return 0;
+  int64_t quiet = (int64_t)(p->churn_silence_days * 86400000.0);
+  size_t budget = sh->cap / 64 > 256 ? sh->cap / 64 : 256, raised = 0;
+  if (budget > sh->cap) budget = sh->cap;
+  for (size_t n = 0; n < budget; n++) {
+    cxp_customer *cu = sh->slots[sh->csweep++ & (sh->cap - 1)];
+    if (cu == NULL || cu->churn_band >= CXP_CHURN_HIGH || t - cu->last_ts_ms < quiet) continue;
+    int open = 0, overdue = 0;
+    if (cu->open_cases && part < c->n_cases && c->cases[part]) {
+      cxp_case_customer cc;
+      cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
+      open = cc.open;
+      overdue = cc.overdue;
+    }
+    cxp_churn_score sc;
+    cxp_churn_eval(&c->churn, cu, p, open, overdue, t, &sc);
+    int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
+    if (next <= prev) continue;
+    cu->churn_band = (uint8_t)next;
+    cxp_shard_touch(sh, cu);
+    c->n.churn_silence++;
+    cxp_alert a;
+    if (!cxp_churn_should_alert(prev, next) ||
+        !alert_begin_at(c, cu, t, c->cur_now_ms, CXP_AL_CHURN_RISK, 1, &a))
+      continue;
+    char salt[40];
+    int sl = snprintf(salt, sizeof salt, "silence:%lld", (long long)(t / 86400000));
+    a.id_salt = (cxp_str){salt, (size_t)sl};
+    churn_alert(c, cu, &sc, prev, next, (double)(t - cu->last_ts_ms) / 86400000.0, &a);
+    raised++;
+  }
+  return raised;
 }
 
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {

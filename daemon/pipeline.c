@@ -162,6 +162,10 @@ const cxp_setting cxp_pipeline_table[] = {
      "it raises one alert, not many."},
     {"churn.reasons", CXP_T_INT, "3", 1, 8, OFF(churn_reasons),
      "Contributing factors named in a churn.risk alert, largest first."},
+    {"churn.silence_days", CXP_T_DOUBLE, "1", 0, 365, OFF(churn_silence_days),
+     "A customer without an event for this long is re-scored as time passes (the daemon "
+     "looks at every customer about once a minute) and raises churn.risk when his silence "
+     "lifts him into a higher band; 0 turns it off. Needs a clock: replay does not."},
     {"churn.value.horizon_days", CXP_T_DOUBLE, "365", 1, 3650, OFF(churn_value_horizon_days),
      "Without a profile clv, a customer's value is his long-horizon spend rate over this."},
     {"churn.value.per_activity", CXP_T_DOUBLE, "0", 0, 1e6, OFF(churn_value_per_activity),

@@ -75,6 +75,7 @@ typedef struct cxp_pipeline {
   double churn_intercept, churn_coef[11];
   double churn_medium, churn_high, churn_hysteresis;
   long long churn_reasons;
+  double churn_silence_days; /* re-scored after this long without an event; 0 off */
   double churn_value_horizon_days, churn_value_per_activity;
   char churn_actions[8192]; /* churn.actions as compact JSON; "" = built-in */
   /* Derived when loaded. */

@@ -26,7 +26,8 @@ typedef struct cxp_shard {
    * unwritten state, or a tombstone), written before the dirty ones. */
   cxp_buf gone;
   size_t n_gone;
-  size_t sweep; /* the next slot the idle sweep looks at */
+  size_t sweep;  /* the next slot the idle sweep looks at */
+  size_t csweep; /* the next slot the silence sweep re-scores */
 } cxp_shard;
 
 typedef struct cxp_state {

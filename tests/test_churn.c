@@ -14,6 +14,12 @@
 #define T0 1795392000000LL /* 2026-11-23T00:00:00Z */
 #define DAY 86400000LL
 
+/* A minute of the daemon's 1 s ticks: the silence sweep covers the
+ * partition's whole table in 64. */
+static void minute_of_ticks(cxp_core *c, int64_t wall) {
+  for (int i = 0; i < 64; i++) cxp_core_tick_input(c, 0, wall + i * 1000);
+}
+
 /* A conf with every coefficient 0 but the ones a test sets. */
 static void bare_conf(cxp_churn_conf *cf) {
   cxp_churn_conf_defaults(cf);
@@ -443,6 +449,80 @@ static void test_core_churn_alert(void) {
   cxp_core_close(&core);
 }
 
+
+/* Silence through the core: once a minute of ticks every customer without
+ * an event for churn.silence_days (1) is re-scored at the partition's
+ * clock (here the newest event time: windows and cases are off), and one
+ * that silence lifts into a higher band raises churn.risk without an event.
+ * The scorer's p at those moments (test_silent_customer shows it rising):
+ * 0.48 at 50 days, 0.67 at 90. */
+static void test_silence_alert(void) {
+  static sink k;
+  memset(&k, 0, sizeof k);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.win_enabled = pl.rec_enabled = pl.drop_enabled = pl.sq_enabled = 0;
+  pl.closed_loop_enabled = 0;
+  cxp_churn_conf cf;
+  cxp_churn_conf_defaults(&cf);
+  cxp_core core;
+  cxp_core_init(&core, &pl, on_emit, &k);
+  char buf[512];
+  for (int d = 0; d < 60; d++) {
+    event(buf, sizeof buf, d, "s1", T0 + d * DAY, "\"type\":\"purchase\",\"amount\":20");
+    feed(&core, d, buf);
+  }
+  int64_t last = T0 + 59 * DAY;
+  CHECK_INT(k.alerts, 0);
+  /* Half a day later (another customer's event moves the clock): not
+   * silent long enough, nothing. */
+  event(buf, sizeof buf, 100, "busy", last + DAY / 2, "\"type\":\"usage\"");
+  feed(&core, 100, buf);
+  minute_of_ticks(&core, 1000000);
+  CHECK_INT(k.alerts, 0);
+  CHECK_INT(core.n.churn_silence, 0);
+  /* Fifty days later: p 0.48 by the scorer, medium (0.3 + 0.05 hysteresis),
+   * so one alert, without an event. */
+  cxp_churn_score sc;
+  double p50 = score_at(&core, &pl, &cf, "s1", last + 50 * DAY, &sc);
+  CHECK(p50 > 0.35 && p50 < 0.65);
+  event(buf, sizeof buf, 101, "busy", last + 50 * DAY, "\"type\":\"usage\"");
+  feed(&core, 101, buf);
+  CHECK_INT(k.alerts, 0); /* the event itself is busy's */
+  minute_of_ticks(&core, 2000000);
+  CHECK_INT(k.alerts, 1);
+  CHECK_INT(core.n.churn_silence, 1);
+  CHECK(strstr(k.last, "\"band\":\"medium\",\"previous_band\":\"low\"") != NULL);
+  CHECK(strstr(k.last, "\"silent_days\":50.00") != NULL);
+  CHECK(strstr(k.last, "\"event_id\":null") != NULL);
+  CHECK(strstr(k.last, "\"customer_id\":\"s1\"") != NULL);
+  CHECK(strstr(k.last, "\"priority\":\"P3\"") != NULL);
+  const cxp_customer *s1 = cxp_shard_find(core.state.shards[0], "s1", 2);
+  CHECK(s1 != NULL && s1->churn_band == CXP_CHURN_MEDIUM);
+  /* Ticks at the same clock raise nothing more. */
+  minute_of_ticks(&core, 3000000);
+  CHECK_INT(k.alerts, 1);
+  /* Ninety days: p 0.67, high (0.6 + 0.05): the second alert, P2. */
+  double p90 = score_at(&core, &pl, &cf, "s1", last + 90 * DAY, &sc);
+  CHECK(p90 > 0.65);
+  event(buf, sizeof buf, 102, "busy", last + 90 * DAY, "\"type\":\"usage\"");
+  feed(&core, 102, buf);
+  minute_of_ticks(&core, 4000000);
+  CHECK_INT(k.alerts, 2);
+  CHECK(strstr(k.last, "\"band\":\"high\",\"previous_band\":\"medium\"") != NULL);
+  CHECK(strstr(k.last, "\"priority\":\"P2\"") != NULL);
+  CHECK(strstr(k.last, "\"silent_days\":90.00") != NULL);
+  /* Off: nothing. */
+  event(buf, sizeof buf, 103, "s2", last, "\"type\":\"purchase\",\"amount\":20");
+  feed(&core, 103, buf);
+  pl.churn_silence_days = 0;
+  event(buf, sizeof buf, 104, "busy", last + 120 * DAY, "\"type\":\"usage\"");
+  feed(&core, 104, buf);
+  minute_of_ticks(&core, 5000000);
+  CHECK_INT(k.alerts, 2);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_logistic();
   test_hysteresis();
@@ -452,5 +532,6 @@ int main(void) {
   test_shuffled();
   test_value();
   test_core_churn_alert();
+  test_silence_alert();
   return TEST_REPORT();
 }
