@@ -615,6 +615,11 @@ static void cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int 
   }
 }
 
+size_t cxp_core_cases_open(const cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->n_cases || c->cases[part] == NULL) return 0;
+  return cxp_cases_stats_get(c->cases[part]).open;
+}
+
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
   memset(out, 0, sizeof *out);
   /* Counters over the core's life: partitions given up keep counting. */

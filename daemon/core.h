@@ -218,6 +218,8 @@ void cxp_core_state_ext(void *core, int32_t partition, const cxp_customer *cu, c
 size_t cxp_core_state_restore_cases(cxp_core *c, int32_t partition, const cxp_buf *frames,
                                     int64_t max_ts);
 
+/* Recovery cases open on one input partition. */
+size_t cxp_core_cases_open(const cxp_core *c, int32_t partition);
 /* The recovery cases' counters summed over the partitions held. */
 void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out);
 

@@ -1081,9 +1081,9 @@ static void on_restore_done(void *opaque, int32_t part, uint64_t records, uint64
   size_t held = part < d->core.state.n_shards && d->core.state.shards[part]
                     ? d->core.state.shards[part]->count : 0;
   cxp_info("restore", "partition %d: %" PRIu64 " record(s), %.1f MB in %.3f s (%.0f records/s); "
-           "%zu customer(s) held; resuming %s [%d]",
-           (int)part, records, (double)bytes / 1e6, seconds, rate, held, d->pl.topic_input,
-           (int)part);
+           "%zu customer(s) held, %zu recovery case(s) open; resuming %s [%d]",
+           (int)part, records, (double)bytes / 1e6, seconds, rate, held,
+           cxp_core_cases_open(&d->core, part), d->pl.topic_input, (int)part);
   cl_part *c = cl_get(d, part);
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);

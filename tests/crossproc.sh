@@ -299,6 +299,9 @@ $PY "$SRC/tests/crossproc_check.py" "$W/replay_b.out" "$W/b.alerts" "$W/b.dead" 
 # A restart found customers in the changelog (a count of 0 would not do).
 grep -q "restore: partition [0-9]*: [1-9][0-9]* record(s)" "$W/b.log" && ok ||
   fail "B: restarts restored state"
+# ...and some of them open recovery cases.
+grep -q "restore: partition [0-9]*: .* [1-9][0-9]* recovery case(s) open" "$W/b.log" && ok ||
+  fail "B: restores brought back open recovery cases"
 # The uninterrupted run: the same input topic, its own group, outputs and
 # changelog.
 pipeline b0 b0 "" b.events
