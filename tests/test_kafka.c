@@ -1082,6 +1082,87 @@ static void phase_snapshot(cxp_mock *m) {
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+
+/* The one alert of a run, of `type`: its escalation level (0 none), and
+ * its case and deadline checked. */
+static int only_alert(const run *r, const char *type, const char *case_id, const char *deadline) {
+  CHECK_INT(cJSON_GetArraySize(r->alerts), 1);
+  const cJSON *a = cJSON_GetArrayItem(r->alerts, 0);
+  if (a == NULL) return -1;
+  CHECK_STR(get_s(a, "type"), type);
+  CHECK_STR(get_s(a, "case_id"), case_id);
+  CHECK_STR(get_s(a, "deadline"), deadline);
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "escalation");
+  const cJSON *l = e ? cJSON_GetObjectItemCaseSensitive(e, "level") : NULL;
+  return cJSON_IsNumber(l) ? l->valueint : 0;
+}
+
+/* Durable recovery cases: a critical failure's case (acknowledge within
+ * 15 min: levels at 07:15, 07:30 and 08:00) opened before a shutdown is
+ * restored from the snapshot and breaches at level 1 with the next event;
+ * restored again from the changelog alone (snapshots gone), it goes on at
+ * level 2, level 1 not repeated. */
+static void phase_cases(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  char dir[] = "/tmp/cxp_casedir_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  make_topics(m, "k", 2, 1);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "k");
+  p.win_enabled = p.churn_enabled = 0;
+  snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
+  static const char f1[] =
+      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"kc\","
+      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
+      "\"severity\":1,\"detected_by\":\"provider\"}";
+  produce(bs, "k.events", "kc", f1, strlen(f1));
+  produce(bs, NULL, NULL, NULL, 0);
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 1;
+  r.want_alerts = 1;
+  if (run_daemon(&r, &c, &p)) return;
+  CHECK_INT(only_alert(&r, "recovery.required", "k1", "2026-11-23T07:15:00.000Z"), 0);
+  run_free(&r);
+
+  /* 07:20: from the snapshot, level 1 of the acknowledgement. */
+  static const char u1[] = "{\"event_id\":\"u1\",\"type\":\"usage\",\"customer_id\":\"kc\","
+                           "\"ts\":\"2026-11-23T07:20:00Z\"}";
+  produce(bs, "k.events", "kc", u1, strlen(u1));
+  produce(bs, NULL, NULL, NULL, 0);
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 1;
+  r.want_alerts = 1;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.snapshot_records, 1);
+  CHECK_INT(s.restore_records, 0);
+  CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 1);
+  run_free(&r);
+
+  /* 07:35, the snapshots removed: from the changelog, level 2 only. */
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -f %s/*.snap", dir);
+  CHECK_INT(system(cmd), 0);
+  static const char u2[] = "{\"event_id\":\"u2\",\"type\":\"usage\",\"customer_id\":\"kc\","
+                           "\"ts\":\"2026-11-23T07:35:00Z\"}";
+  produce(bs, "k.events", "kc", u2, strlen(u2));
+  produce(bs, NULL, NULL, NULL, 0);
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 1;
+  r.want_alerts = 1;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.snapshot_records, 0);
+  CHECK(s.restore_records >= 2); /* kc's records of both runs */
+  CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 2);
+  run_free(&r);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
   char err[256];
   cxp_mock m;
@@ -1090,7 +1171,7 @@ int main(void) {
     fprintf(stderr, "mock: %s\n", err);
     return 1;
   }
-  /* CXP_TEST_PHASE=faults (or ttl, snapshot, restore) runs that phase alone. */
+  /* CXP_TEST_PHASE=faults (or ttl, snapshot, restore, cases) runs that phase alone. */
   const char *only = getenv("CXP_TEST_PHASE");
   if (only) {
     cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_INFO;
@@ -1098,6 +1179,7 @@ int main(void) {
     if (strcmp(only, "ttl") == 0) phase_ttl(&m);
     if (strcmp(only, "snapshot") == 0) phase_snapshot(&m);
     if (strcmp(only, "restore") == 0) phase_restore(&m);
+    if (strcmp(only, "cases") == 0) phase_cases(&m);
     cxp_mock_stop(&m);
     return TEST_REPORT();
   }
@@ -1111,6 +1193,7 @@ int main(void) {
   phase_ttl(&m);
   phase_faults(&m);
   phase_snapshot(&m);
+  phase_cases(&m);
   cxp_mock_stop(&m);
   return TEST_REPORT();
 }
