@@ -1106,17 +1106,17 @@ static void phase_cases(cxp_mock *m) {
   const char *bs = m->bootstraps;
   char dir[] = "/tmp/cxp_casedir_XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
-  make_topics(m, "k", 2, 1);
+  make_topics(m, "o", 2, 1);
   cxp_config c;
   cxp_pipeline p;
-  base_config(&c, &p, bs, "k");
+  base_config(&c, &p, bs, "o");
   p.win_enabled = p.churn_enabled = 0;
   snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
   static const char f1[] =
       "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"kc\","
       "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
       "\"severity\":1,\"detected_by\":\"provider\"}";
-  produce(bs, "k.events", "kc", f1, strlen(f1));
+  produce(bs, "o.events", "kc", f1, strlen(f1));
   produce(bs, NULL, NULL, NULL, 0);
   run r;
   memset(&r, 0, sizeof r);
@@ -1129,7 +1129,7 @@ static void phase_cases(cxp_mock *m) {
   /* 07:20: from the snapshot, level 1 of the acknowledgement. */
   static const char u1[] = "{\"event_id\":\"u1\",\"type\":\"usage\",\"customer_id\":\"kc\","
                            "\"ts\":\"2026-11-23T07:20:00Z\"}";
-  produce(bs, "k.events", "kc", u1, strlen(u1));
+  produce(bs, "o.events", "kc", u1, strlen(u1));
   produce(bs, NULL, NULL, NULL, 0);
   memset(&r, 0, sizeof r);
   r.want_consumed = 1;
@@ -1148,7 +1148,7 @@ static void phase_cases(cxp_mock *m) {
   CHECK_INT(system(cmd), 0);
   static const char u2[] = "{\"event_id\":\"u2\",\"type\":\"usage\",\"customer_id\":\"kc\","
                            "\"ts\":\"2026-11-23T07:35:00Z\"}";
-  produce(bs, "k.events", "kc", u2, strlen(u2));
+  produce(bs, "o.events", "kc", u2, strlen(u2));
   produce(bs, NULL, NULL, NULL, 0);
   memset(&r, 0, sizeof r);
   r.want_consumed = 1;
