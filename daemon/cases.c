@@ -510,6 +510,7 @@ struct cxp_cases {
   int has_ts;
   int64_t max_ts, last_ts, last_arrival, clock;
   int wall_from_tick; /* restored, no event since: the first tick starts the wall clock */
+  int restoring;      /* in cxp_cases_restore: no callbacks */
   int fired;
   cxp_cases_stats st;
   char detail[400];
@@ -1103,6 +1104,8 @@ static int64_t close_at(const cxp_cases *cs, const cslot *s) {
   return r + cs->abandon[p][s->sev - 1][1];
 }
 
+static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o);
+
 /* Recomputes what depends on the case's times (pending deadlines, overdue,
  * its next due) after any change, keeps the counters, and schedules the
  * next due. Every case always has one: its closing time at the latest. */
@@ -1130,6 +1133,11 @@ static void refresh(cxp_cases *cs, uint32_t idx) {
     } else {
       s->flags &= (uint8_t)~F_OVERDUE;
       if (c && c->overdue > 0) c->overdue--;
+    }
+    if (cs->cb.on_overdue && !cs->restoring) {
+      cxp_case_info info;
+      fill_info(cs, s, &info);
+      cs->cb.on_overdue(cs->cb.opaque, &info, overdue ? 1 : -1);
     }
   }
   if (next != s->next_due) {
@@ -1191,6 +1199,7 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   o.compensation = s->amount;
   o.root_cause_fixed = (s->flags & F_ROOT_FIXED) != 0;
   ccust *c = cust_find(cs, s->cust_hash);
+  if ((s->flags & F_OVERDUE) && cs->cb.on_overdue) cs->cb.on_overdue(cs->cb.opaque, &info, -1);
   if (c) {
     if (c->open > 0) c->open--;
     if ((s->flags & F_OVERDUE) && c->overdue > 0) c->overdue--;
@@ -2093,7 +2102,9 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
   uint64_t ch = cxp_cases_customer_hash(customer_id, n);
   ccust *c = cust_find(cs, ch);
   if (c) c->open = c->overdue = 0;
+  cs->restoring = 1;
   read_section(cs, p, len, customer_id, n, ch, 1);
+  cs->restoring = 0;
   return 0;
 }
 

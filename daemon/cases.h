@@ -264,6 +264,10 @@ typedef struct cxp_cases_cbs {
   void (*on_systemic)(void *opaque, const cxp_case_systemic *s);
   void (*on_outcome)(void *opaque, const cxp_case_outcome *o);
   void (*on_expired)(void *opaque, const cxp_case_expired *e);
+  /* A case of the customer became overdue (delta 1: a breached step not
+   * done) or stopped being so (-1: the step done, or the case closed). Not
+   * called by cxp_cases_restore or _forget: read cxp_cases_customer then. */
+  void (*on_overdue)(void *opaque, const cxp_case_info *c, int delta);
   void *opaque;
 } cxp_cases_cbs;
 

@@ -468,6 +468,21 @@ static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   cxp_windows_add_outcome(w, &ev, &wo);
 }
 
+/* Kept on the customer, so that scoring him never asks the cases. */
+static void on_case_overdue(void *opaque, const cxp_case_info *ci, int delta) {
+  cxp_customer *cu = case_customer(opaque, ci);
+  if (cu == NULL) return;
+  if (delta > 0 && cu->overdue_cases < 255) cu->overdue_cases++;
+  if (delta < 0 && cu->overdue_cases > 0 && cu->overdue_cases < 255) cu->overdue_cases--;
+}
+
+/* After a restore: his counts as the cases hold them. */
+static void restored_counts(cxp_cases *cs, cxp_customer *cu) {
+  cxp_case_customer cc;
+  cxp_cases_customer(cs, cu->id, cu->id_len, &cc);
+  cu->overdue_cases = (uint8_t)(cc.overdue < 255 ? cc.overdue : 255);
+}
+
 static parked_copy *parked_find(cxp_core *c, int32_t part, int64_t offset) {
   for (uint32_t i = 0; i < c->parked_cap; i++)
     if (c->parked[i].bytes && c->parked[i].part == part && c->parked[i].offset == offset)
@@ -541,8 +556,8 @@ static cxp_cases *cases_of(cxp_core *c, int32_t part) {
   if (c->cases[part] == NULL) {
     cxp_cases_conf conf = c->pl->cases;
     conf.solutions = c->solutions;
-    cxp_cases_cbs cbs = {on_case_opened, on_case_breach, on_case_systemic, on_case_outcome,
-                         on_case_expired, c};
+    cxp_cases_cbs cbs = {on_case_opened,  on_case_breach,  on_case_systemic, on_case_outcome,
+                         on_case_expired, on_case_overdue, c};
     c->cases[part] = cxp_cases_create(&conf, &cbs);
     if (c->cases[part] == NULL) abort();
   }
@@ -1110,8 +1125,10 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
     cxp_cases_forget(cs, cu->id, cu->id_len);
     return 0;
   }
-  if (cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen) == 0)
+  if (cxp_cases_restore(cs, cu->id, cu->id_len, ext, el, cu->last_ts_ms, err, errlen) == 0) {
+    restored_counts(cs, cu);
     return 0;
+  }
   size_t l = strlen(err);
   if (l < errlen) snprintf(err + l, errlen - l, " (he is restored without them)");
   return -1;
@@ -1125,8 +1142,15 @@ size_t cxp_core_state_restore_cases(cxp_core *c, int32_t part, const cxp_buf *fr
   size_t pos = 0, bad = 0, kl, vl;
   const char *k;
   const uint8_t *v;
-  while (cxp_staterec_frame_next(frames->p, frames->len, &pos, &k, &kl, &v, &vl))
-    if (v == NULL || cxp_cases_restore(cs, k, kl, v, vl, max_ts, NULL, 0) != 0) bad++;
+  cxp_shard *sh = cxp_state_shard(&c->state, part);
+  while (cxp_staterec_frame_next(frames->p, frames->len, &pos, &k, &kl, &v, &vl)) {
+    if (v == NULL || cxp_cases_restore(cs, k, kl, v, vl, max_ts, NULL, 0) != 0) {
+      bad++;
+      continue;
+    }
+    cxp_customer *cu = sh ? cxp_shard_find(sh, k, kl) : NULL;
+    if (cu) restored_counts(cs, cu);
+  }
   return bad;
 }
 
@@ -1237,16 +1261,9 @@ static void churn_alert(cxp_core *c, cxp_customer *cu, const cxp_churn_score *sc
 static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
                       int32_t part, double *value_at_risk) {
   const cxp_pipeline *p = c->pl;
-  int open = 0, overdue = 0;
-  /* Only a customer with a case open is worth a look-up in the cases. */
-  if (cu->open_cases && part >= 0 && part < c->n_cases && c->cases[part]) {
-    cxp_case_customer cc;
-    cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
-    open = cc.open;
-    overdue = cc.overdue;
-  }
+  (void)part;
   cxp_churn_score sc;
-  cxp_churn_eval(&c->churn, cu, p, open, overdue, ev->ts_ms, &sc);
+  cxp_churn_eval(&c->churn, cu, p, cu->open_cases, cu->overdue_cases, ev->ts_ms, &sc);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc.value_at_risk;
@@ -1276,15 +1293,8 @@ static size_t churn_silence(cxp_core *c, int32_t part, int64_t t) {
   for (size_t n = 0; n < budget; n++) {
     cxp_customer *cu = sh->slots[sh->csweep++ & (sh->cap - 1)];
     if (cu == NULL || cu->churn_band >= CXP_CHURN_HIGH || t - cu->last_ts_ms < quiet) continue;
-    int open = 0, overdue = 0;
-    if (cu->open_cases && part < c->n_cases && c->cases[part]) {
-      cxp_case_customer cc;
-      cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
-      open = cc.open;
-      overdue = cc.overdue;
-    }
     cxp_churn_score sc;
-    cxp_churn_eval(&c->churn, cu, p, open, overdue, t, &sc);
+    cxp_churn_eval(&c->churn, cu, p, cu->open_cases, cu->overdue_cases, t, &sc);
     int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
     if (next <= prev) continue;
     cu->churn_band = (uint8_t)next;

@@ -94,6 +94,8 @@ typedef struct cxp_customer {
   uint8_t post_pending; /* a case resolved, no CSAT/NPS since: the next one is post-recovery */
   uint8_t churn_band;   /* churn-risk band after his latest event: 0 low, 1 medium, 2 high */
   uint8_t open_cases;   /* his recovery cases open (saturating): 0 spares asking the cases */
+  uint8_t overdue_cases; /* of those, with a breached step still not done (saturating); not
+                            in his record: the cases work it out on restore */
   uint8_t cohort; /* recovery-paradox cohort: 0 never failed, 1 recovered well, 2 recovered
                      poorly (his latest closed case), 3 a case open and none closed */
   uint8_t id_len;

@@ -169,7 +169,7 @@ static sink K;
 
 static cxp_cases *make(const cxp_cases_conf *c) {
   memset(&K, 0, sizeof K);
-  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, &K};
+  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, NULL, &K};
   cxp_cases *cs = cxp_cases_create(c, &cb);
   CHECK(cs != NULL);
   return cs;
@@ -1597,6 +1597,8 @@ static void test_restore(void) {
 static void breach_after_restore(cxp_core *b, outs *o) {
   cxp_customer *cu = cxp_shard_find(b->state.shards[0], "c1", 2);
   CHECK(cu != NULL && cu->open_cases == 1);
+  if (cu == NULL) return;
+  CHECK_INT(cu->overdue_cases, 0);
   CHECK_INT(cxp_core_state_dirty(b, 0), 0);
   o->n = 0;
   /* 07:31, someone else's event: k1 (gold: acknowledge within 30 min, due
@@ -1620,6 +1622,33 @@ static void breach_after_restore(cxp_core *b, outs *o) {
   CHECK_INT(required, 0);
   /* c5 is new, and c1's record changed (the level fired is in it). */
   CHECK_INT(cxp_core_state_dirty(b, 0), 2);
+  /* He has one case overdue now, kept on him for the churn score... */
+  CHECK_INT(cu->overdue_cases, 1);
+  /* ...and worked out again when his record is restored elsewhere. */
+  cxp_buf fr;
+  cxp_buf_init(&fr);
+  cxp_core_state_flush(b, 0, &fr);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  cxp_core d;
+  cxp_core_init(&d, &pl, collect, o);
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  while (cxp_staterec_frame_next(fr.p, fr.len, &pos, &k, &kl, &v, &vl))
+    CHECK_INT(cxp_core_state_restore(&d, 0, k, kl, v, vl, err, sizeof err), 0);
+  cxp_customer *dc = cxp_shard_find(d.state.shards[0], "c1", 2);
+  CHECK(dc != NULL && dc->overdue_cases == 1 && dc->open_cases == 1);
+  cxp_core_close(&d);
+  cxp_buf_free(&fr);
+  /* 07:40 acknowledged: no longer overdue. */
+  CHECK_INT(feed_core(b, 8,
+                      "{\"event_id\":\"a8\",\"type\":\"recovery.acknowledged\","
+                      "\"customer_id\":\"c1\",\"ts\":\"2026-11-23T07:40:00Z\","
+                      "\"case_id\":\"k1\"}"),
+            CXP_OK);
+  CHECK_INT(cu->overdue_cases, 0);
 }
 
 static void test_core_restore(void) {
