@@ -1591,6 +1591,16 @@ static void test_restore(void) {
 }
 
 
+/* Restores a flush's frames into a core's partition 0. */
+static void restore_frames(cxp_core *c, const cxp_buf *fr) {
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  while (cxp_staterec_frame_next(fr->p, fr->len, &pos, &k, &kl, &v, &vl))
+    CHECK_INT(cxp_core_state_restore(c, 0, k, kl, v, vl, err, sizeof err), 0);
+}
+
 /* The core's side: a customer's record carries his open case; a core that
  * restores it (from changelog frames, or from a snapshot file) raises the
  * breach the first would have, and no second recovery.required. */
@@ -1632,12 +1642,7 @@ static void breach_after_restore(cxp_core *b, outs *o) {
   cxp_pipeline_defaults(&pl);
   cxp_core d;
   cxp_core_init(&d, &pl, collect, o);
-  size_t pos = 0, kl, vl;
-  const char *k;
-  const uint8_t *v;
-  char err[256];
-  while (cxp_staterec_frame_next(fr.p, fr.len, &pos, &k, &kl, &v, &vl))
-    CHECK_INT(cxp_core_state_restore(&d, 0, k, kl, v, vl, err, sizeof err), 0);
+  restore_frames(&d, &fr);
   cxp_customer *dc = cxp_shard_find(d.state.shards[0], "c1", 2);
   CHECK(dc != NULL && dc->overdue_cases == 1 && dc->open_cases == 1);
   cxp_core_close(&d);
@@ -1673,12 +1678,8 @@ static void test_core_restore(void) {
   /* Through the changelog frames. */
   cxp_core b;
   cxp_core_init(&b, &pl, collect, &o);
-  size_t pos = 0, kl, vl;
-  const char *k;
-  const uint8_t *v;
+  restore_frames(&b, &fr);
   char err[256];
-  while (cxp_staterec_frame_next(fr.p, fr.len, &pos, &k, &kl, &v, &vl))
-    CHECK_INT(cxp_core_state_restore(&b, 0, k, kl, v, vl, err, sizeof err), 0);
   /* The opening event delivered again at a later offset: no second
    * recovery.required. */
   o.n = 0;

@@ -1097,6 +1097,20 @@ static int only_alert(const run *r, const char *type, const char *case_id, const
   return cJSON_IsNumber(l) ? l->valueint : 0;
 }
 
+/* One event of customer kc to o.events, then a run until it is consumed and
+ * one alert delivered; its statistics in s. */
+static int run_one(const char *bs, cxp_config *c, cxp_pipeline *p, const char *json, run *r,
+                   cxp_daemon_stats *s) {
+  produce(bs, "o.events", "kc", json, strlen(json));
+  produce(bs, NULL, NULL, NULL, 0);
+  memset(r, 0, sizeof *r);
+  r->want_consumed = 1;
+  r->want_alerts = 1;
+  if (run_daemon(r, c, p)) return -1;
+  cxp_daemon_stats_get(r->d, s);
+  return 0;
+}
+
 /* Durable recovery cases: a critical failure's case (acknowledge within
  * 15 min: levels at 07:15, 07:30 and 08:00) opened before a shutdown is
  * restored from the snapshot and breaches at level 1 with the next event;
@@ -1112,31 +1126,23 @@ static void phase_cases(cxp_mock *m) {
   base_config(&c, &p, bs, "o");
   p.win_enabled = p.churn_enabled = 0;
   snprintf(c.snapshot_dir, sizeof c.snapshot_dir, "%s", dir);
-  static const char f1[] =
-      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"kc\","
-      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
-      "\"severity\":1,\"detected_by\":\"provider\"}";
-  produce(bs, "o.events", "kc", f1, strlen(f1));
-  produce(bs, NULL, NULL, NULL, 0);
   run r;
-  memset(&r, 0, sizeof r);
-  r.want_consumed = 1;
-  r.want_alerts = 1;
-  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  if (run_one(bs, &c, &p,
+              "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"kc\","
+              "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
+              "\"severity\":1,\"detected_by\":\"provider\"}",
+              &r, &s))
+    return;
   CHECK_INT(only_alert(&r, "recovery.required", "k1", "2026-11-23T07:15:00.000Z"), 0);
   run_free(&r);
 
   /* 07:20: from the snapshot, level 1 of the acknowledgement. */
-  static const char u1[] = "{\"event_id\":\"u1\",\"type\":\"usage\",\"customer_id\":\"kc\","
-                           "\"ts\":\"2026-11-23T07:20:00Z\"}";
-  produce(bs, "o.events", "kc", u1, strlen(u1));
-  produce(bs, NULL, NULL, NULL, 0);
-  memset(&r, 0, sizeof r);
-  r.want_consumed = 1;
-  r.want_alerts = 1;
-  if (run_daemon(&r, &c, &p)) return;
-  cxp_daemon_stats s;
-  cxp_daemon_stats_get(r.d, &s);
+  if (run_one(bs, &c, &p,
+              "{\"event_id\":\"u1\",\"type\":\"usage\",\"customer_id\":\"kc\","
+              "\"ts\":\"2026-11-23T07:20:00Z\"}",
+              &r, &s))
+    return;
   CHECK_INT(s.snapshot_records, 1);
   CHECK_INT(s.restore_records, 0);
   CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 1);
@@ -1146,15 +1152,11 @@ static void phase_cases(cxp_mock *m) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -f %s/*.snap", dir);
   CHECK_INT(system(cmd), 0);
-  static const char u2[] = "{\"event_id\":\"u2\",\"type\":\"usage\",\"customer_id\":\"kc\","
-                           "\"ts\":\"2026-11-23T07:35:00Z\"}";
-  produce(bs, "o.events", "kc", u2, strlen(u2));
-  produce(bs, NULL, NULL, NULL, 0);
-  memset(&r, 0, sizeof r);
-  r.want_consumed = 1;
-  r.want_alerts = 1;
-  if (run_daemon(&r, &c, &p)) return;
-  cxp_daemon_stats_get(r.d, &s);
+  if (run_one(bs, &c, &p,
+              "{\"event_id\":\"u2\",\"type\":\"usage\",\"customer_id\":\"kc\","
+              "\"ts\":\"2026-11-23T07:35:00Z\"}",
+              &r, &s))
+    return;
   CHECK_INT(s.snapshot_records, 0);
   CHECK(s.restore_records >= 2); /* kc's records of both runs */
   CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 2);
