@@ -137,6 +137,12 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);
   gauge(&m, "cxpulse_open_deadlines", "Case steps that can still breach.",
         (double)s.cases.open_deadlines);
+  counter(&m, "cxpulse_cases_restored_total",
+          "Open recovery cases restored with their customers' state records.",
+          s.cases.restored);
+  counter(&m, "cxpulse_churn_silence_total",
+          "Customers whose silence alone lifted them into a higher churn band.",
+          n->churn_silence);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {

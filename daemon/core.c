@@ -623,6 +623,7 @@ static void cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int 
   out->well += s->well;
   out->poorly += s->poorly;
   out->systemic += s->systemic;
+  out->restored += s->restored;
   if (gauges) {
     out->open += s->open;
     out->open_deadlines += s->open_deadlines;

@@ -1145,6 +1145,7 @@ static void phase_cases(cxp_mock *m) {
     return;
   CHECK_INT(s.snapshot_records, 1);
   CHECK_INT(s.restore_records, 0);
+  CHECK_INT(s.cases.restored, 1); /* cxpulse_cases_restored_total */
   CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 1);
   run_free(&r);
 
