@@ -1907,11 +1907,7 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
       if (s->at[t] != NEVER) cxp_put_z(out, s->at[t] - s->opened_at);
     if (s->provider_at != NEVER) cxp_put_z(out, s->provider_at - s->opened_at);
     if (s->complaint_at != NEVER) cxp_put_z(out, s->complaint_at - s->opened_at);
-    if (s->amount != 0) {
-      uint64_t a;
-      memcpy(&a, &s->amount, 8);
-      cxp_put_le(out, a, 8);
-    }
+    if (s->amount != 0) cxp_put_f64(out, s->amount);
     const uint8_t b[6] = {s->sev, s->base_sev, s->cat, s->prio, s->kind,
                           (uint8_t)(s->flags & KEEP_FLAGS)};
     cxp_buf_put(out, b, 6);
@@ -1926,11 +1922,7 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
     cxp_put_z(out, p->arrival);
     cxp_put_z(out, p->token);
     cxp_put_u8(out, (p->root_fixed ? 1u : 0u) | (p->amount != 0 ? 2u : 0u));
-    if (p->amount != 0) {
-      uint64_t a;
-      memcpy(&a, &p->amount, 8);
-      cxp_put_le(out, a, 8);
-    }
+    if (p->amount != 0) cxp_put_f64(out, p->amount);
     cxp_put_u8(out, p->lcase);
     cxp_buf_put(out, p->s, p->lcase);
     cxp_put_u8(out, p->levid);
@@ -1958,11 +1950,7 @@ static int read_case(cxp_rd *r, xcase *x) {
     x->at[t] = mask & (1u << t) ? x->opened_at + cxp_get_z(r) : NEVER;
   x->provider_at = mask & (1u << 5) ? x->opened_at + cxp_get_z(r) : NEVER;
   x->complaint_at = mask & (1u << 6) ? x->opened_at + cxp_get_z(r) : NEVER;
-  x->amount = 0;
-  if (mask & (1u << 7)) {
-    uint64_t a = cxp_get_le(r, 8);
-    memcpy(&x->amount, &a, 8);
-  }
+  x->amount = mask & (1u << 7) ? cxp_get_f64(r) : 0;
   const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
   if (r->bad || mask >= 1u << 8) return -1;
   memcpy(x->b, b, 6);
@@ -1974,6 +1962,27 @@ static int read_case(cxp_rd *r, xcase *x) {
     return -1;
   for (int d = 0; d < CXP_DL__COUNT; d++)
     if (x->level[d] > CXP_CASES_LEVELS) return -1;
+  return 0;
+}
+
+/* One parked step of a section (its customer is the section's). */
+static int read_parked(cxp_rd *r, xpark *x) {
+  memset(x, 0, sizeof *x);
+  unsigned step = cxp_get_u8(r);
+  x->type = CXP_EV_REC_ACKNOWLEDGED + (int)step;
+  x->ts = cxp_get_z(r);
+  x->arrival = cxp_get_z(r);
+  x->token = cxp_get_z(r);
+  unsigned flags = cxp_get_u8(r);
+  x->root_fixed = flags & 1;
+  if (flags & 2) x->amount = cxp_get_f64(r);
+  x->case_id.n = cxp_get_u8(r);
+  x->case_id.p = (const char *)cxp_get_bytes(r, x->case_id.n);
+  x->event_id.n = cxp_get_u8(r);
+  x->event_id.p = (const char *)cxp_get_bytes(r, x->event_id.n);
+  if (r->bad || step >= CXP_STEP__COUNT || flags > 3 || x->case_id.n == 0 ||
+      x->case_id.n > ID_MAX || x->event_id.n > ID_MAX || !(x->amount >= 0 && x->amount < 1e300))
+    return -1;
   return 0;
 }
 
@@ -2053,26 +2062,8 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
   if (r.bad || np > SECTION_PARKED_MAX) return -1;
   for (uint64_t k = 0; k < np; k++) {
     xpark x;
-    memset(&x, 0, sizeof x);
-    unsigned step = cxp_get_u8(&r);
-    x.type = CXP_EV_REC_ACKNOWLEDGED + (int)step;
-    x.ts = cxp_get_z(&r);
-    x.arrival = cxp_get_z(&r);
-    x.token = cxp_get_z(&r);
-    unsigned flags = cxp_get_u8(&r);
-    x.root_fixed = flags & 1;
-    if (flags & 2) {
-      uint64_t a = cxp_get_le(&r, 8);
-      memcpy(&x.amount, &a, 8);
-    }
-    x.case_id.n = cxp_get_u8(&r);
-    x.case_id.p = (const char *)cxp_get_bytes(&r, x.case_id.n);
-    x.event_id.n = cxp_get_u8(&r);
-    x.event_id.p = (const char *)cxp_get_bytes(&r, x.event_id.n);
+    if (read_parked(&r, &x) != 0) return -1;
     x.customer_id = (cxp_str){cust, clen};
-    if (r.bad || step >= CXP_STEP__COUNT || flags > 3 || x.case_id.n == 0 ||
-        x.case_id.n > ID_MAX || x.event_id.n > ID_MAX || !(x.amount >= 0 && x.amount < 1e300))
-      return -1;
     if (!apply) continue;
     uint64_t h = case_hash(x.case_id.p, x.case_id.n);
     uint32_t idx;
@@ -2100,8 +2091,6 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
   cxp_cases_clock_hint(cs, clock_hint);
   cxp_cases_forget(cs, customer_id, n);
   uint64_t ch = cxp_cases_customer_hash(customer_id, n);
-  ccust *c = cust_find(cs, ch);
-  if (c) c->open = c->overdue = 0;
   cs->restoring = 1;
   read_section(cs, p, len, customer_id, n, ch, 1);
   cs->restoring = 0;

@@ -18,10 +18,10 @@
 
 #include "config.h"
 #include "kafka.h"
+#include "core.h"
 #include "log.h"
 #include "pipeline.h"
 #include "restore.h"
-#include "cases.h"
 #include "staterec.h"
 
 static volatile sig_atomic_t stop_now;
@@ -383,36 +383,25 @@ int cxp_top_main(int argc, char **argv) {
 
 /* ---- cxpulse state ------------------------------------------------------ */
 
+/* The records go into a core as a restore puts them there (customers and
+ * their cases), so what is printed is what a restore would hold. */
 typedef struct dump {
-  cxp_state st;
-  cxp_cases **cases; /* by partition: the customers' cases sections, read back */
-  int32_t n_cases;
-  cxp_cases_conf conf;
+  cxp_core core;
   int32_t left; /* partitions not read to their end yet */
   uint64_t records, errors;
 } dump;
+
+static void dump_discard(void *opaque, cxp_stream s, const char *key, size_t klen,
+                         const char *val, size_t vlen) {
+  (void)opaque, (void)s, (void)key, (void)klen, (void)val, (void)vlen;
+}
 
 static void dump_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {
   dump *d = opaque;
   char err[256];
   d->records++;
-  cxp_customer *cu;
-  const uint8_t *ext;
-  size_t el;
-  int rc = cxp_staterec_apply(&d->st, part, m->key, m->key_len, m->payload, m->len, &cu, &ext,
-                              &el, err, sizeof err);
-  /* His cases go through a cases module too, so that what is printed is
-   * what a restore would hold. */
-  if (rc == 0 && cu && part >= 0 && part < d->n_cases) {
-    if (d->cases[part] == NULL && (d->cases[part] = cxp_cases_create(&d->conf, NULL)) == NULL)
-      abort();
-    if (el)
-      rc = cxp_cases_restore(d->cases[part], cu->id, cu->id_len, ext, el, cu->last_ts_ms, err,
-                             sizeof err);
-    else
-      cxp_cases_forget(d->cases[part], cu->id, cu->id_len);
-  }
-  if (rc != 0) {
+  if (cxp_core_state_restore(&d->core, part, m->key, m->key_len, m->payload, m->len, err,
+                             sizeof err) != 0) {
     d->errors++;
     fprintf(stderr, "cxpulse state: partition %d offset %" PRId64 ": %s\n", (int)part,
             m->offset, err);
@@ -479,9 +468,7 @@ int cxp_state_main(int argc, char **argv) {
   cxp_log_level = CXP_LOG_WARN;
   dump d;
   memset(&d, 0, sizeof d);
-  cxp_state_init(&d.st);
-  d.conf = p.cases;
-  d.conf.solutions = NULL;
+  cxp_core_init(&d.core, &p, dump_discard, NULL);
   cxp_restore_cb cb = {dump_record, dump_done, &d};
   cxp_restore *r = cxp_restore_create(&c, p.topic_changelog, config, &cb, err, sizeof err);
   if (r == NULL) {
@@ -494,9 +481,6 @@ int cxp_state_main(int argc, char **argv) {
     cxp_restore_destroy(r);
     return 1;
   }
-  d.cases = calloc((size_t)n, sizeof *d.cases);
-  if (d.cases == NULL) abort();
-  d.n_cases = n;
   for (int32_t i = 0; i < n; i++)
     if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d.left++;
   signal(SIGINT, on_stop_signal);
@@ -504,11 +488,12 @@ int cxp_state_main(int argc, char **argv) {
   while (d.left > 0 && !stop_now)
     if (!cxp_restore_poll(r, 10000)) usleep(10000);
   cxp_restore_destroy(r);
-  size_t total = d.st.customers, k = 0;
+  const cxp_state *st = &d.core.state;
+  size_t total = st->customers, k = 0;
   held *all = malloc(sizeof *all * (total ? total : 1));
   if (all == NULL) abort();
-  for (int32_t i = 0; i < d.st.n_shards; i++) {
-    const cxp_shard *sh = d.st.shards[i];
+  for (int32_t i = 0; i < st->n_shards; i++) {
+    const cxp_shard *sh = st->shards[i];
     for (size_t j = 0; sh && j < sh->cap; j++)
       if (sh->slots[j]) all[k++] = (held){sh->slots[j], i};
   }
@@ -522,10 +507,9 @@ int cxp_state_main(int argc, char **argv) {
     const cxp_customer *cu = all[i].c;
     if (only && (strlen(only) != cu->id_len || memcmp(only, cu->id, cu->id_len) != 0)) continue;
     rec.len = 0;
-    const char *seg = cxp_state_segment_name(&d.st, cu->segment);
+    const char *seg = cxp_state_segment_name(st, cu->segment);
     ext.len = 0;
-    if (all[i].partition < d.n_cases && d.cases[all[i].partition])
-      cxp_cases_encode(d.cases[all[i].partition], cu->id, cu->id_len, &ext);
+    cxp_core_state_ext(&d.core, all[i].partition, cu, &ext);
     cxp_staterec_write(&rec, cu, seg, ext.p, ext.len);
     b.len = 0;
     cxp_jw j;
@@ -557,8 +541,6 @@ int cxp_state_main(int argc, char **argv) {
   cxp_buf_free(&hex);
   cxp_buf_free(&ext);
   free(all);
-  for (int32_t i = 0; i < d.n_cases; i++) cxp_cases_destroy(d.cases[i]);
-  free(d.cases);
-  cxp_state_close(&d.st);
+  cxp_core_close(&d.core);
   return d.errors ? 1 : 0;
 }

@@ -1260,11 +1260,9 @@ static void churn_alert(cxp_core *c, cxp_customer *cu, const cxp_churn_score *sc
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
 static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
-                      int32_t part, double *value_at_risk) {
-  const cxp_pipeline *p = c->pl;
-  (void)part;
+                      double *value_at_risk) {
   cxp_churn_score sc;
-  cxp_churn_eval(&c->churn, cu, p, cu->open_cases, cu->overdue_cases, ev->ts_ms, &sc);
+  cxp_churn_eval(&c->churn, cu, c->pl, cu->open_cases, cu->overdue_cases, ev->ts_ms, &sc);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc.value_at_risk;
@@ -1387,7 +1385,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_reason case_bad =
       apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
   double var = 0;
-  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, sh->partition, &var) : -1;
+  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, &var) : -1;
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {

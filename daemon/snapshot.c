@@ -167,13 +167,7 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
       if (el) {
         /* A frame of staterec.h keyed by the customer id: the cases take
          * it on the loop, once the shard is adopted. */
-        char len4[4];
-        le(len4, cu->id_len, 4);
-        cxp_buf_put(cases, len4, 4);
-        cxp_buf_put(cases, cu->id, cu->id_len);
-        le(len4, el, 4);
-        cxp_buf_put(cases, len4, 4);
-        cxp_buf_put(cases, ext, el);
+        cxp_staterec_frame_put(cases, "", cu->id, cu->id_len, ext, el);
       }
       at += rl;
       n++;

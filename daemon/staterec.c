@@ -22,9 +22,7 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, con
   for (int i = 0; i < CXP_HL__COUNT; i++) cxp_put_z(b, cu->landmark_ms[i]);
   cxp_put_u8(b, CXP_S__COUNT);
   for (int i = 0; i < CXP_S__COUNT; i++) cxp_put_z(b, cu->sum[i]);
-  uint64_t clv;
-  memcpy(&clv, &cu->clv, 8);
-  cxp_put_le(b, clv, 8);
+  cxp_put_f64(b, cu->clv);
   cxp_put_u8(b, CXP_DEDUP_RING);
   for (int i = 0; i < CXP_DEDUP_RING; i++) cxp_put_le(b, cu->recent[i], 4);
   cxp_put_u8(b, cu->recent_pos);
@@ -81,8 +79,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   for (unsigned i = 0; i < k && !r.bad; i++) t->landmark_ms[i] = cxp_get_z(&r);
   k = cxp_get_count(&r, CXP_S__COUNT);
   for (unsigned i = 0; i < k && !r.bad; i++) t->sum[i] = cxp_get_z(&r);
-  uint64_t clv = cxp_get_le(&r, 8);
-  memcpy(&t->clv, &clv, 8);
+  t->clv = cxp_get_f64(&r);
   k = cxp_get_count(&r, CXP_DEDUP_RING);
   for (unsigned i = 0; i < k && !r.bad; i++) t->recent[i] = (uint32_t)cxp_get_le(&r, 4);
   t->recent_pos = (uint8_t)cxp_get_u8(&r);
@@ -158,12 +155,18 @@ void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg, con
   for (int i = 0; i < 4; i++) b->p[at + (size_t)i] = (char)(vl >> (8 * i));
 }
 
+void cxp_staterec_frame_put(cxp_buf *b, const char *prefix, const char *key, size_t klen,
+                            const void *val, size_t vlen) {
+  size_t pl = strlen(prefix);
+  cxp_put_le(b, pl + klen, 4);
+  cxp_buf_put(b, prefix, pl);
+  cxp_buf_put(b, key, klen);
+  cxp_put_le(b, val ? vlen : 0xffffffffu, 4);
+  if (val && vlen) cxp_buf_put(b, val, vlen);
+}
+
 void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len) {
-  size_t pl = sizeof CXP_CL_CUSTOMER - 1;
-  cxp_put_le(b, pl + len, 4);
-  cxp_buf_put(b, CXP_CL_CUSTOMER, pl);
-  cxp_buf_put(b, id, len);
-  cxp_put_le(b, 0xffffffffu, 4);
+  cxp_staterec_frame_put(b, CXP_CL_CUSTOMER, id, len, NULL, 0);
 }
 
 static uint32_t le32(const char *p) {

@@ -74,6 +74,10 @@ int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t 
 void cxp_staterec_frame(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
                         size_t ext_len);
 
+/* Appends a frame: key prefix and key, then the value (NULL: a tombstone). */
+void cxp_staterec_frame_put(cxp_buf *b, const char *prefix, const char *key, size_t klen,
+                            const void *val, size_t vlen);
+
 /* Appends the frame of a tombstone for customer id. */
 void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len);
 

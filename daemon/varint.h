@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "jsonw.h"
 
@@ -32,6 +33,13 @@ static inline void cxp_put_le(cxp_buf *b, uint64_t v, int bytes) {
   char tmp[8];
   for (int i = 0; i < bytes; i++) tmp[i] = (char)(v >> (8 * i));
   cxp_buf_put(b, tmp, (size_t)bytes);
+}
+
+/* A double as its 8 IEEE 754 bytes, little-endian. */
+static inline void cxp_put_f64(cxp_buf *b, double v) {
+  uint64_t u;
+  memcpy(&u, &v, 8);
+  cxp_put_le(b, u, 8);
 }
 
 /* bad: 1 short or malformed; 2 a count past what this build holds (a newer
@@ -85,6 +93,13 @@ static inline const uint8_t *cxp_get_bytes(cxp_rd *r, size_t n) {
   const uint8_t *q = r->p;
   r->p += n;
   return q;
+}
+
+static inline double cxp_get_f64(cxp_rd *r) {
+  uint64_t u = cxp_get_le(r, 8);
+  double v;
+  memcpy(&v, &u, 8);
+  return v;
 }
 
 /* A count no larger than today's array, else the record is refused. */

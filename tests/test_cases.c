@@ -1286,22 +1286,30 @@ static const char *JS(cJSON *j, const char *k) {
   return cJSON_IsString(v) ? v->valuestring : "(none)";
 }
 
+/* 07:00 a severity-2 operational failure for gold (premium) c1, detected by
+ * the provider. */
+static const char f1[] =
+    "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"c1\","
+    "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
+    "\"severity\":2,\"detected_by\":\"provider\",\"segment\":\"gold\"}";
+
+/* A core with recovery (no windows, drops or gaps) and an empty sink. */
+static void recovery_core(cxp_core *core, cxp_pipeline *pl, outs *o) {
+  memset(o, 0, sizeof *o);
+  cxp_pipeline_defaults(pl);
+  pl->win_enabled = pl->drop_enabled = pl->sq_enabled = 0;
+  cxp_core_init(core, pl, collect, o);
+}
+
 static void test_core_recovery(void) {
   static outs o;
-  memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.win_enabled = pl.drop_enabled = pl.sq_enabled = 0;
   cxp_core core;
-  cxp_core_init(&core, &pl, collect, &o);
+  recovery_core(&core, &pl, &o);
 
   /* 07:00 a severity-2 operational failure for gold (premium) c1: acknowledge
    * within 60 min x 0.5 = 30 min; priority P2 lifted to P1 for premium; the
    * default solution entry's actions, compensation and role. */
-  static const char f1[] =
-      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"c1\","
-      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
-      "\"severity\":2,\"detected_by\":\"provider\",\"segment\":\"gold\"}";
   CHECK_INT(feed_core(&core, 1, f1), CXP_OK);
   CHECK_INT(o.n, 1);
   cJSON *a = cJSON_Parse(o.val[0]);
@@ -1659,16 +1667,9 @@ static void breach_after_restore(cxp_core *b, outs *o) {
 static void test_core_restore(void) {
   test_ctx = "core restore";
   static outs o;
-  memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.win_enabled = pl.drop_enabled = pl.sq_enabled = 0;
   cxp_core a;
-  cxp_core_init(&a, &pl, collect, &o);
-  static const char f1[] =
-      "{\"event_id\":\"f1\",\"type\":\"service.failure\",\"customer_id\":\"c1\","
-      "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"k1\",\"category\":\"operational\","
-      "\"severity\":2,\"detected_by\":\"provider\",\"segment\":\"gold\"}";
+  recovery_core(&a, &pl, &o);
   CHECK_INT(feed_core(&a, 1, f1), CXP_OK);
   CHECK_INT(o.n, 1);
   cxp_buf fr;

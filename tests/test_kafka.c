@@ -272,36 +272,44 @@ static const cJSON *find_alert(const cJSON *alerts, const char *customer) {
   return NULL;
 }
 
-/* The group's committed offsets summed over the topic's partitions (none
- * committed counts 0). */
-static int64_t committed_total(const char *bs, const char *group, const char *topic, int parts) {
+/* A consumer of the group (not subscribed) and the topic's partitions with
+ * their committed offsets (-1001 where none); 0 when the query answered. */
+static int committed(const char *bs, const char *group, const char *topic, int parts,
+                     rd_kafka_t **k, rd_kafka_topic_partition_list_t **l) {
   char e[256];
   rd_kafka_conf_t *c = rd_kafka_conf_new();
   rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
   rd_kafka_conf_set(c, "group.id", group, e, sizeof e);
-  rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
-  for (int i = 0; i < parts; i++) rd_kafka_topic_partition_list_add(l, topic, i);
-  int64_t total = 0;
-  if (rd_kafka_committed(k, l, 10000) == 0)
-    for (int i = 0; i < parts; i++)
-      if (l->elems[i].offset > 0) total += l->elems[i].offset;
+  *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+  *l = rd_kafka_topic_partition_list_new(parts);
+  for (int i = 0; i < parts; i++) rd_kafka_topic_partition_list_add(*l, topic, i);
+  return rd_kafka_committed(*k, *l, 10000);
+}
+
+static void committed_done(rd_kafka_t *k, rd_kafka_topic_partition_list_t *l) {
   rd_kafka_topic_partition_list_destroy(l);
   rd_kafka_consumer_close(k);
   rd_kafka_destroy(k);
+}
+
+/* The group's committed offsets summed over the topic's partitions (none
+ * committed counts 0). */
+static int64_t committed_total(const char *bs, const char *group, const char *topic, int parts) {
+  rd_kafka_t *k;
+  rd_kafka_topic_partition_list_t *l;
+  int64_t total = 0;
+  if (committed(bs, group, topic, parts, &k, &l) == 0)
+    for (int i = 0; i < parts; i++)
+      if (l->elems[i].offset > 0) total += l->elems[i].offset;
+  committed_done(k, l);
   return total;
 }
 
 /* The group's committed offset of each partition equals its end. */
 static void check_committed(const char *bs, const char *group, const char *topic, int parts) {
-  char e[256];
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
-  rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
-  rd_kafka_conf_set(c, "group.id", group, e, sizeof e);
-  rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
-  for (int i = 0; i < parts; i++) rd_kafka_topic_partition_list_add(l, topic, i);
-  CHECK_INT(rd_kafka_committed(k, l, 10000), 0);
+  rd_kafka_t *k;
+  rd_kafka_topic_partition_list_t *l;
+  CHECK_INT(committed(bs, group, topic, parts, &k, &l), 0);
   int64_t total = 0;
   for (int i = 0; i < parts; i++) {
     int64_t lo, hi;
@@ -310,9 +318,7 @@ static void check_committed(const char *bs, const char *group, const char *topic
     total += hi;
   }
   CHECK(total > 0);
-  rd_kafka_topic_partition_list_destroy(l);
-  rd_kafka_consumer_close(k);
-  rd_kafka_destroy(k);
+  committed_done(k, l);
 }
 
 static void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char *prefix) {
