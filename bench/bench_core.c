@@ -147,7 +147,7 @@ static int dump(const traffic *t, const char *path) {
 static void usage(FILE *f) {
   fputs(
       "usage: bench_core [--events N] [--customers N] [--seed S] [--pipeline FILE]\n"
-      "                  [--batch N] [--decode-only] [--dump FILE]\n"
+      "                  [--batch N] [--decode-only [--full-parser]] [--dump FILE]\n"
       "  --events N      events to generate and process (default 2000000)\n"
       "  --customers N   customer population (default 100000)\n"
       "  --seed S        generator seed (default 42)\n"
@@ -155,6 +155,7 @@ static void usage(FILE *f) {
       "  --batch N       events per cxp_core_batch_begin/end (default 1000, as the "
       "daemon)\n"
       "  --decode-only   time cxp_event_decode alone\n"
+      "  --full-parser   with --decode-only: cJSON for every event, no fast path\n"
       "  --event-rate R  events per second of event time (default: the generator's 50);\n"
       "                  sets how many events a window holds, hence partials per event\n"
       "  --no-windows    segment windows off (windows.enabled false), to see their cost\n"
@@ -184,13 +185,14 @@ int main(int argc, char **argv) {
                                        {"event-rate", required_argument, NULL, 'r'},
                                        {"no-windows", no_argument, NULL, 'W'},
                                        {"no-churn", no_argument, NULL, 'C'},
+                                       {"full-parser", no_argument, NULL, 'F'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, no_windows = 0, no_churn = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
+  int decode_only = 0, full_parser = 0, no_windows = 0, no_churn = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
   double rate = 0;
-  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCFh", opts, NULL)) != -1) {
     switch (ch) {
       case 'n':
         if (parse_u64(optarg, &n_events) || n_events == 0)
@@ -221,6 +223,9 @@ int main(int argc, char **argv) {
         break;
       case 'C':
         no_churn = 1;
+        break;
+      case 'F':
+        full_parser = 1;
         break;
       case 'D':
         dump_path = optarg;
@@ -267,7 +272,9 @@ int main(int argc, char **argv) {
     cxp_arena arena;
     cxp_arena_init(&arena, 256 * 1024);
     cxp_arena_json_install();
-    cxp_decode_opts o = {(size_t)pl.max_event_bytes, 0, pl.max_future_s * 1000};
+    cxp_decode_opts o = {.max_bytes = (size_t)pl.max_event_bytes,
+                         .max_future_ms = pl.max_future_s * 1000,
+                         .full_parser = full_parser};
     cxp_event ev;
     char detail[256];
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -359,13 +366,14 @@ int main(int argc, char **argv) {
 
   double eps = (double)t.n / wall;
   double cpu_per_m = cpu / ((double)t.n / 1e6);
+  const char *mode = !decode_only ? "full" : full_parser ? "decode-cjson" : "decode";
   printf(
       "{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
       "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
       "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
       "\"dead_letters\":%llu,\"output_bytes\":%llu,\"windows\":%s,\"partials\":%llu,"
       "\"markers\":%llu}\n",
-      decode_only ? "decode" : "full", t.n, (unsigned long long)customers,
+      mode, t.n, (unsigned long long)customers,
       (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
       (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes,
       pl.win_enabled ? "true" : "false", (unsigned long long)out.records[CXP_STREAM_PARTIALS],
@@ -375,7 +383,7 @@ int main(int argc, char **argv) {
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
           "%.0f events/s, %.3f cpu s per million; %llu alerts, %llu dead letters, "
           "%llu window partials\n",
-          decode_only ? "decode-only" : "full", t.n, (double)t.used / 1e6, gen_s, wall, eps,
+          mode, t.n, (double)t.used / 1e6, gen_s, wall, eps,
           cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead,
           (unsigned long long)out.records[CXP_STREAM_PARTIALS]);
   free(t.block);

@@ -1315,8 +1315,9 @@ static size_t churn_silence(cxp_core *c, int32_t part, int64_t t) {
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_event ev;
   char detail[256];
-  cxp_decode_opts o = {(size_t)c->pl->max_event_bytes, m->check_future ? m->received_ms : 0,
-                       c->pl->max_future_s * 1000};
+  cxp_decode_opts o = {.max_bytes = (size_t)c->pl->max_event_bytes,
+                       .now_ms = m->check_future ? m->received_ms : 0,
+                       .max_future_ms = c->pl->max_future_s * 1000};
   c->n.consumed++;
   cxp_reason r = cxp_event_decode(m->payload, m->len, &o, &ev, detail, sizeof detail);
   if (r != CXP_OK) {

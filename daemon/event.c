@@ -79,9 +79,9 @@ static inline int of_type(const cJSON *v, int type) { return (v->type & 0xFF) ==
  * wrong but never lets a wrong name through. Names are compared as C strings,
  * as cJSON_GetObjectItemCaseSensitive does, so a key cut short by an escaped
  * NUL matches the same member it matched before. */
-static field field_of(const char *k) {
+static field field_of(const char *k, size_t n) {
   field f;
-  switch (strlen(k)) {
+  switch (n) {
   case 2: f = F_TS; break;
   case 3: f = F_CLV; break;
   case 4: f = k[0] == 't' ? F_TYPE : k[1] == 'a' ? F_KANO : F_KIND; break;
@@ -113,34 +113,213 @@ static field field_of(const char *k) {
   return strcmp(k, field_names[f]) == 0 ? f : F__COUNT;
 }
 
-/* Fills m[] with the first member of each known name, which is the one
- * cJSON_GetObjectItemCaseSensitive returns when a name repeats; JSON null
- * counts as absent. That lookup also stops at a child without a name (which
- * parsing never produces), and so does this walk. */
-static void index_members(const cJSON *o, const cJSON *m[F__COUNT]) {
-  _Static_assert(F__COUNT <= 32, "one bit per field in `seen`");
-  unsigned seen = 0;
-  memset(m, 0, sizeof *m * F__COUNT);
+/* A member's value, whichever parser read it. Strings are NUL-terminated
+ * (n bytes before the NUL); `j` is the cJSON node of an object or array,
+ * which only the full parser produces. */
+typedef enum { V_STR, V_NUM, V_TRUE, V_FALSE, V_NEST } vkind;
+typedef struct mval {
+  vkind kind;
+  size_t n;
+  const char *s;
+  double d;
+  const cJSON *j;
+} mval;
+
+/* The members the checks read: m[f] is meaningful only when bit f of
+ * `present` is set. The first member of a name counts, as it does for
+ * cJSON_GetObjectItemCaseSensitive when a name repeats; JSON null counts as
+ * absent (and still hides a later member of the same name). */
+typedef struct members {
+  unsigned present;
+  mval m[F__COUNT];
+} members;
+
+_Static_assert(F__COUNT <= 32, "one bit per field in `present`");
+
+static const mval *member(const members *ms, field f) {
+  return ms->present & 1u << f ? &ms->m[f] : NULL;
+}
+
+/* Files a cJSON tree's members. That lookup also stops at a child without a
+ * name (which parsing never produces), and so does this walk. */
+static void mval_of(const cJSON *c, mval *v) {
+  v->j = c;
+  if (of_type(c, cJSON_String)) {
+    v->kind = V_STR;
+    v->s = c->valuestring;
+    v->n = strlen(c->valuestring);
+  } else if (of_type(c, cJSON_Number)) {
+    v->kind = V_NUM;
+    v->d = c->valuedouble;
+  } else if (of_type(c, cJSON_True)) {
+    v->kind = V_TRUE;
+  } else if (of_type(c, cJSON_False)) {
+    v->kind = V_FALSE;
+  } else {
+    v->kind = V_NEST;
+  }
+}
+
+static void index_members(const cJSON *o, members *ms) {
+  unsigned taken = 0;
+  ms->present = 0;
   for (const cJSON *c = o->child; c != NULL && c->string != NULL; c = c->next) {
-    field f = field_of(c->string);
-    if (f == F__COUNT || (seen & 1u << f)) continue;
-    seen |= 1u << f;
-    m[f] = of_type(c, cJSON_NULL) ? NULL : c;
+    field f = field_of(c->string, strlen(c->string));
+    if (f == F__COUNT || (taken & 1u << f)) continue;
+    taken |= 1u << f;
+    if (of_type(c, cJSON_NULL)) continue;
+    mval_of(c, &ms->m[f]);
+    ms->present |= 1u << f;
   }
 }
 
 /* A member of a small nested object (a SERVQUAL dimension), found the usual
- * way; null counts as absent. */
-static const cJSON *get(const cJSON *o, const char *k) {
+ * way, in *tmp; NULL when absent or null. */
+static const mval *get(const cJSON *o, const char *k, mval *tmp) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNull(v) ? NULL : v;
+  if (v == NULL || cJSON_IsNull(v)) return NULL;
+  mval_of(v, tmp);
+  return tmp;
+}
+
+/* The fast path. Events are flat objects of short strings and plain
+ * numbers, and cJSON spends most of the decoder's time building a tree of
+ * them node by node (an allocation or two a member). scan_flat reads such an
+ * object in one pass over a private copy of the message, ending each string
+ * in place with a NUL, and files the members as index_members does.
+ *
+ * It reads only a strict subset of JSON and gives up (returns 0) on anything
+ * else: a nested object or array, a string with an escape or a control
+ * byte, a number with an exponent or more than 15 digits, white space other
+ * than the four JSON allows, trailing bytes. The full parser then reads the
+ * message from scratch and reports whatever is wrong with it. On what it
+ * does read, it finds what cJSON finds: strings without escapes are their
+ * bytes, and a number of at most 15 digits with d of them after the point is
+ * (digits as an integer) / 10^d, both exact in a double, so the one rounding
+ * of that division is the correctly rounded value strtod gives too. */
+static const double pow10_tab[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+static inline char *skip_ws(char *p) {
+  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+  return p;
+}
+
+/* Past the closing quote's position of a string starting at p (just after
+ * its opening quote), or NULL at an escape, a control byte or the end (the
+ * copy's final NUL is a control byte). */
+static inline char *string_end(char *p) {
+  for (;; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == '"') return p;
+    if (ch == '\\' || ch < 0x20) return NULL;
+  }
+}
+
+static char *plain_number(char *p, double *out) {
+  int neg = *p == '-';
+  if (neg) p++;
+  uint64_t m = 0;
+  int digits = 0, frac = 0;
+  if (*p == '0') {
+    p++;
+    digits = 1;
+  } else if (*p >= '1' && *p <= '9') {
+    for (; *p >= '0' && *p <= '9'; p++) {
+      if (++digits > 15) return NULL;
+      m = m * 10 + (uint64_t)(*p - '0');
+    }
+  } else {
+    return NULL;
+  }
+  if (*p == '.') {
+    p++;
+    if (!(*p >= '0' && *p <= '9')) return NULL;
+    for (; *p >= '0' && *p <= '9'; p++, frac++) {
+      if (++digits > 15) return NULL;
+      m = m * 10 + (uint64_t)(*p - '0');
+    }
+  }
+  if (*p == 'e' || *p == 'E') return NULL;
+  double v = (double)m / pow10_tab[frac];
+  *out = neg ? -v : v;
+  return p;
+}
+
+static int scan_flat(char *s, size_t len, members *ms) {
+  unsigned taken = 0;
+  ms->present = 0;
+  char *p = skip_ws(s);
+  if (*p++ != '{') return 0;
+  p = skip_ws(p);
+  if (*p == '}') {
+    p++;
+  } else {
+    for (;;) {
+      if (*p != '"') return 0;
+      char *k = ++p;
+      if ((p = string_end(p)) == NULL) return 0;
+      *p = '\0';
+      field f = field_of(k, (size_t)(p - k));
+      p = skip_ws(p + 1);
+      if (*p != ':') return 0;
+      p = skip_ws(p + 1);
+      mval v;
+      int null = 0;
+      switch (*p) {
+      case '"':
+        v.kind = V_STR;
+        v.s = ++p;
+        if ((p = string_end(p)) == NULL) return 0;
+        v.n = (size_t)(p - v.s);
+        *p++ = '\0';
+        break;
+      case 't':
+        if (strncmp(p, "true", 4) != 0) return 0;
+        v.kind = V_TRUE;
+        p += 4;
+        break;
+      case 'f':
+        if (strncmp(p, "false", 5) != 0) return 0;
+        v.kind = V_FALSE;
+        p += 5;
+        break;
+      case 'n':
+        if (strncmp(p, "null", 4) != 0) return 0;
+        null = 1;
+        p += 4;
+        break;
+      default:
+        v.kind = V_NUM;
+        if ((p = plain_number(p, &v.d)) == NULL) return 0;
+        break;
+      }
+      if (f != F__COUNT && !(taken & 1u << f)) {
+        taken |= 1u << f;
+        if (!null) {
+          v.j = NULL;
+          ms->m[f] = v;
+          ms->present |= 1u << f;
+        }
+      }
+      p = skip_ws(p);
+      if (*p == ',') {
+        p = skip_ws(p + 1);
+        continue;
+      }
+      if (*p++ != '}') return 0;
+      break;
+    }
+  }
+  p = skip_ws(p);
+  return p == s + len;
 }
 
 /* The field checks below take the member (NULL when absent) and its name,
  * which appears in the detail only when the check fails. */
 
 /* A string field: required or not, at most `max` bytes. */
-static cxp_reason str_field(const cJSON *v, const char *k, int required, size_t max,
+static cxp_reason str_field(const mval *v, const char *k, int required, size_t max,
                             cxp_str *out, char *detail, size_t dlen) {
   out->p = NULL;
   out->n = 0;
@@ -148,16 +327,16 @@ static cxp_reason str_field(const cJSON *v, const char *k, int required, size_t 
     if (required) FAIL(CXP_BAD_MISSING_FIELD, "required field '%s' is missing", k);
     return CXP_OK;
   }
-  if (!of_type(v, cJSON_String)) FAIL(CXP_BAD_TYPE, "field '%s' must be a string", k);
-  size_t n = strlen(v->valuestring);
+  if (v->kind != V_STR) FAIL(CXP_BAD_TYPE, "field '%s' must be a string", k);
+  size_t n = v->n;
   if (n == 0) FAIL(CXP_BAD_OUT_OF_RANGE, "field '%s' is empty", k);
   if (n > max) FAIL(CXP_BAD_OUT_OF_RANGE, "field '%s' is %zu bytes, over %zu", k, n, max);
-  out->p = v->valuestring;
+  out->p = v->s;
   out->n = n;
   return CXP_OK;
 }
 
-static cxp_reason enum_field(const cJSON *v, const char *k, int required,
+static cxp_reason enum_field(const mval *v, const char *k, int required,
                              const char *const *allowed, cxp_str *out, char *detail,
                              size_t dlen) {
   cxp_reason r = str_field(v, k, required, 64, out, detail, dlen);
@@ -169,7 +348,7 @@ static cxp_reason enum_field(const cJSON *v, const char *k, int required,
 }
 
 /* A number field within [lo, hi]; integral when `integer`. */
-static cxp_reason num_field(const cJSON *v, const char *k, int required, double lo,
+static cxp_reason num_field(const mval *v, const char *k, int required, double lo,
                             double hi, int integer, double def, double *out,
                             char *detail, size_t dlen) {
   if (v == NULL) {
@@ -177,8 +356,8 @@ static cxp_reason num_field(const cJSON *v, const char *k, int required, double 
     *out = def;
     return CXP_OK;
   }
-  if (!of_type(v, cJSON_Number)) FAIL(CXP_BAD_TYPE, "field '%s' must be a number", k);
-  double d = v->valuedouble;
+  if (v->kind != V_NUM) FAIL(CXP_BAD_TYPE, "field '%s' must be a number", k);
+  double d = v->d;
   if (integer && d != floor(d)) FAIL(CXP_BAD_TYPE, "field '%s' must be an integer", k);
   if (!(d >= lo && d <= hi))
     FAIL(CXP_BAD_OUT_OF_RANGE, "field '%s' is %g, outside %g..%g", k, d, lo, hi);
@@ -186,28 +365,28 @@ static cxp_reason num_field(const cJSON *v, const char *k, int required, double 
   return CXP_OK;
 }
 
-static cxp_reason bool_field(const cJSON *v, const char *k, int required, int def,
+static cxp_reason bool_field(const mval *v, const char *k, int required, int def,
                              int *out, char *detail, size_t dlen) {
   if (v == NULL) {
     if (required) FAIL(CXP_BAD_MISSING_FIELD, "required field '%s' is missing", k);
     *out = def;
     return CXP_OK;
   }
-  if (!cJSON_IsBool(v)) FAIL(CXP_BAD_TYPE, "field '%s' must be true or false", k);
-  *out = cJSON_IsTrue(v);
+  if (v->kind != V_TRUE && v->kind != V_FALSE)
+    FAIL(CXP_BAD_TYPE, "field '%s' must be true or false", k);
+  *out = v->kind == V_TRUE;
   return CXP_OK;
 }
 
-static cxp_reason ts_field(const cJSON *v, const cxp_decode_opts *opt, int64_t *out,
+static cxp_reason ts_field(const mval *v, const cxp_decode_opts *opt, int64_t *out,
                            char *detail, size_t dlen) {
   int64_t ms;
   if (v == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'ts' is missing");
-  if (of_type(v, cJSON_String)) {
-    if (cxp_time_parse_rfc3339(v->valuestring, strlen(v->valuestring), &ms))
-      FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an RFC 3339 date-time: '%.40s'",
-           v->valuestring);
-  } else if (of_type(v, cJSON_Number)) {
-    double d = v->valuedouble;
+  if (v->kind == V_STR) {
+    if (cxp_time_parse_rfc3339(v->s, v->n, &ms))
+      FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an RFC 3339 date-time: '%.40s'", v->s);
+  } else if (v->kind == V_NUM) {
+    double d = v->d;
     if (d != floor(d) || !(fabs(d) < 9e15))
       FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an integer of epoch milliseconds");
     ms = (int64_t)d;
@@ -223,9 +402,10 @@ static cxp_reason ts_field(const cJSON *v, const cxp_decode_opts *opt, int64_t *
   return CXP_OK;
 }
 
-static cxp_reason decode_servqual(const cJSON *dims, cxp_event *ev, char *detail,
+static cxp_reason decode_servqual(const mval *v, cxp_event *ev, char *detail,
                                   size_t dlen) {
-  if (dims == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'dimensions' is missing");
+  if (v == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'dimensions' is missing");
+  const cJSON *dims = v->j;
   if (!cJSON_IsObject(dims)) FAIL(CXP_BAD_TYPE, "field 'dimensions' must be an object");
   const cJSON *d;
   cJSON_ArrayForEach(d, dims) {
@@ -238,9 +418,10 @@ static cxp_reason decode_servqual(const cJSON *dims, cxp_event *ev, char *detail
     if (!cJSON_IsObject(d))
       FAIL(CXP_BAD_TYPE, "field 'dimensions.%s' must be an object", sq_names[k]);
     cxp_reason r;
-    if ((r = num_field(get(d, "expected"), "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k],
+    mval tmp;
+    if ((r = num_field(get(d, "expected", &tmp), "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k],
                        detail, dlen)) ||
-        (r = num_field(get(d, "perceived"), "perceived", 1, 1, 7, 0, 0,
+        (r = num_field(get(d, "perceived", &tmp), "perceived", 1, 1, 7, 0, 0,
                        &ev->sq_perceived[k], detail, dlen))) {
       /* Name the dimension too: "field 'expected'" alone is ambiguous. */
       char name[64], inner[192];
@@ -282,27 +463,11 @@ static cxp_event_type lookup_type(const char *s, size_t n) {
 }
 
 /* Shorthand for the checks in cxp_event_decode: the member and its name. */
-#define M(f) m[f], field_names[f]
+#define M(f) member(&ms, f), field_names[f]
 
-cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *opt,
-                            cxp_event *ev, char *detail, size_t dlen) {
-  cxp_reason r;
-  double d;
-  const cJSON *m[F__COUNT];
-
-  memset(ev, 0, sizeof *ev);
-  ev->consent = -1;
-  detail[0] = '\0';
-  if (len > opt->max_bytes)
-    FAIL(CXP_BAD_TOO_LARGE, "event is %zu bytes, over the limit of %zu", len,
-         opt->max_bytes);
-  if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
-  if (memchr(buf, '\0', len) != NULL)
-    FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
-  /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check. Without
-   * this, "c\xff" and "c\xfe" would be one customer once written out. */
-  if (!cxp_utf8_valid(buf, len))
-    FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
+/* The full parser: any JSON at all, and the reports of what is wrong. */
+static cxp_reason parse_full(const char *buf, size_t len, members *ms, char *detail,
+                             size_t dlen) {
   const char *end = NULL;
   cJSON *o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
   if (o == NULL) FAIL(CXP_BAD_INVALID_JSON, "not valid JSON (at byte %zu)",
@@ -317,7 +482,39 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
            (size_t)(end - buf));
   }
   if (!cJSON_IsObject(o)) FAIL(CXP_BAD_INVALID_JSON, "event is not a JSON object");
-  index_members(o, m);
+  index_members(o, ms);
+  return CXP_OK;
+}
+
+cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *opt,
+                            cxp_event *ev, char *detail, size_t dlen) {
+  cxp_reason r;
+  double d;
+  members ms;
+
+  memset(ev, 0, sizeof *ev);
+  ev->consent = -1;
+  detail[0] = '\0';
+  if (len > opt->max_bytes)
+    FAIL(CXP_BAD_TOO_LARGE, "event is %zu bytes, over the limit of %zu", len,
+         opt->max_bytes);
+  if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
+  if (memchr(buf, '\0', len) != NULL)
+    FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
+  /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check. Without
+   * this, "c\xff" and "c\xfe" would be one customer once written out. */
+  if (!cxp_utf8_valid(buf, len))
+    FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
+  /* The copy the fast path cuts its strings in lives as long as a cJSON
+   * tree would (the caller's arena). */
+  char *copy = opt->full_parser ? NULL : cJSON_malloc(len + 1);
+  if (copy != NULL) {
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+  }
+  if ((copy == NULL || !scan_flat(copy, len, &ms)) &&
+      (r = parse_full(buf, len, &ms, detail, dlen)))
+    return r;
 
   /* The checks run in a fixed order, whatever the order of the members, so
    * that an event with several faults always reports the same one. */
@@ -329,7 +526,7 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
   ev->type = lookup_type(type.p, type.n);
   if (ev->type == CXP_EV__COUNT)
     FAIL(CXP_BAD_UNKNOWN_TYPE, "field 'type' has unknown value '%.64s'", type.p);
-  if ((r = ts_field(m[F_TS], opt, &ev->ts_ms, detail, dlen)) ||
+  if ((r = ts_field(member(&ms, F_TS), opt, &ev->ts_ms, detail, dlen)) ||
       (r = str_field(M(F_CHANNEL), 0, ID_MAX, &ev->channel, detail, dlen)) ||
       (r = str_field(M(F_SEGMENT), 0, 64, &ev->segment, detail, dlen)) ||
       (r = str_field(M(F_AGENT_ID), 0, ID_MAX, &ev->agent_id, detail, dlen)) ||
@@ -354,14 +551,14 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
     ev->score = (int)d;
     break;
   case CXP_EV_SERVQUAL:
-    if ((r = decode_servqual(m[F_DIMENSIONS], ev, detail, dlen))) return r;
+    if ((r = decode_servqual(member(&ms, F_DIMENSIONS), ev, detail, dlen))) return r;
     break;
   case CXP_EV_CONTACT:
     if ((r = num_field(M(F_WAIT_S), 1, 0, 1e9, 0, 0, &ev->wait_s, detail, dlen)) ||
         (r = num_field(M(F_HANDLE_S), 1, 0, 1e9, 0, 0, &ev->handle_s, detail, dlen)) ||
         (r = bool_field(M(F_RESOLVED), 1, 0, &ev->resolved, detail, dlen)))
       return r;
-    ev->has_sentiment = m[F_SENTIMENT] != NULL;
+    ev->has_sentiment = member(&ms, F_SENTIMENT) != NULL;
     if ((r = num_field(M(F_SENTIMENT), 0, -1, 1, 0, 0, &ev->sentiment, detail, dlen)))
       return r;
     break;
@@ -403,9 +600,9 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
   case CXP_EV_PROFILE:
     if (ev->segment.p == NULL)
       FAIL(CXP_BAD_MISSING_FIELD, "required field 'segment' is missing");
-    ev->has_clv = m[F_CLV] != NULL;
+    ev->has_clv = member(&ms, F_CLV) != NULL;
     if ((r = num_field(M(F_CLV), 0, 0, 1e12, 0, 0, &ev->clv, detail, dlen))) return r;
-    if (m[F_CONSENT] != NULL &&
+    if (member(&ms, F_CONSENT) != NULL &&
         (r = bool_field(M(F_CONSENT), 1, 1, &ev->consent, detail, dlen)))
       return r;
     break;

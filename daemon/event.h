@@ -78,11 +78,14 @@ typedef struct cxp_decode_opts {
   size_t max_bytes;
   int64_t now_ms;        /* arrival time; 0 skips the future check */
   int64_t max_future_ms; /* how far past now_ms ts may lie */
+  int full_parser;       /* 1: skip the fast path (tests compare the two) */
 } cxp_decode_opts;
 
 /* Decodes and validates one event. Returns CXP_OK, or a reason with a
- * sentence naming the field in detail[]. Parses with cJSON, so the caller
- * routes cJSON's allocations (cxp_arena_json_begin) as it sees fit. */
+ * sentence naming the field in detail[]. A flat event is read by a fast path
+ * into a copy of the message; anything else is parsed with cJSON. Both
+ * allocate through cJSON's hooks, so the caller routes those allocations
+ * (cxp_arena_json_begin) as it sees fit; the event points into them. */
 cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *o,
                             cxp_event *ev, char *detail, size_t dlen);
 

@@ -781,7 +781,9 @@ static void test_event_table(void) {
   cxp_arena_json_install();
   for (size_t i = 0; i < sizeof ev_cases / sizeof ev_cases[0]; i++) {
     const ev_case *c = &ev_cases[i];
-    cxp_decode_opts o = {c->max_bytes ? c->max_bytes : 65536, c->now_ms, 86400000LL};
+    cxp_decode_opts o = {.max_bytes = c->max_bytes ? c->max_bytes : 65536,
+                         .now_ms = c->now_ms,
+                         .max_future_ms = 86400000LL};
     cxp_event ev;
     char detail[256];
     size_t len = c->len ? c->len : strlen(c->json);
@@ -816,6 +818,178 @@ static void test_event_table(void) {
   CHECK_STR(cxp_reason_name(CXP_BAD_LATE), "late");
   CHECK_STR(cxp_sq_dimension_name(CXP_SQ_RESPONSIVENESS), "responsiveness");
   CHECK_STR(cxp_sq_dimension_name(CXP_SQ__COUNT), "unknown");
+}
+
+/* --------------------------------------------------------------------------
+ * event decoding: the fast path against the full parser */
+
+static int same_str(cxp_str a, cxp_str b) {
+  return (a.p == NULL) == (b.p == NULL) && a.n == b.n &&
+         (a.p == NULL || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* Every field of two decoded events, doubles bit for bit. */
+static int same_event(const cxp_event *a, const cxp_event *b) {
+  const cxp_str *sa[] = {&a->event_id, &a->customer_id, &a->channel,  &a->segment,
+                         &a->agent_id, &a->touchpoint,  &a->case_id,  &a->category,
+                         &a->kano,     &a->attribute,   &a->detected_by, &a->referred_id,
+                         &a->kind};
+  const cxp_str *sb[] = {&b->event_id, &b->customer_id, &b->channel,  &b->segment,
+                         &b->agent_id, &b->touchpoint,  &b->case_id,  &b->category,
+                         &b->kano,     &b->attribute,   &b->detected_by, &b->referred_id,
+                         &b->kind};
+  for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++)
+    if (!same_str(*sa[i], *sb[i])) return 0;
+  const double da[] = {a->wait_s, a->handle_s, a->sentiment, a->amount, a->count, a->clv};
+  const double db[] = {b->wait_s, b->handle_s, b->sentiment, b->amount, b->count, b->clv};
+  return a->type == b->type && a->ts_ms == b->ts_ms && a->score == b->score &&
+         a->sq_mask == b->sq_mask && a->resolved == b->resolved &&
+         a->has_sentiment == b->has_sentiment && a->severity == b->severity &&
+         a->root_cause_fixed == b->root_cause_fixed && a->has_clv == b->has_clv &&
+         a->consent == b->consent && memcmp(da, db, sizeof da) == 0 &&
+         memcmp(a->sq_expected, b->sq_expected, sizeof a->sq_expected) == 0 &&
+         memcmp(a->sq_perceived, b->sq_perceived, sizeof a->sq_perceived) == 0;
+}
+
+/* Decodes buf both ways and checks that they agree on the reason, the
+ * detail and every field. Returns the reason. */
+static cxp_reason decode_both(cxp_arena *arena, const char *buf, size_t len) {
+  cxp_decode_opts fast = {.max_bytes = 65536, .max_future_ms = 86400000LL};
+  cxp_decode_opts full = fast;
+  full.full_parser = 1;
+  cxp_event a, b;
+  char da[256], db[256];
+  cxp_arena_json_begin(arena);
+  cxp_reason ra = cxp_event_decode(buf, len, &fast, &a, da, sizeof da);
+  cxp_reason rb = cxp_event_decode(buf, len, &full, &b, db, sizeof db);
+  CHECK_STR(cxp_reason_name(ra), cxp_reason_name(rb));
+  CHECK_STR(da, db);
+  if (ra == CXP_OK && rb == CXP_OK) CHECK(same_event(&a, &b));
+  cxp_arena_json_end();
+  cxp_arena_reset(arena);
+  return ra;
+}
+
+static void test_event_fast_path(void) {
+  cxp_arena arena;
+  cxp_arena_init(&arena, 4096);
+  cxp_arena_json_install();
+  cxp_decode_opts o = {.max_bytes = 65536, .max_future_ms = 86400000LL};
+  cxp_event ev;
+  char detail[256];
+
+  /* Numbers as a C compiler reads them (correctly rounded), through the
+   * fast path's digits / 10^d and, past 15 digits or with an exponent,
+   * through the full parser. */
+  static const struct {
+    const char *amount;
+    double want;
+  } nums[] = {{"33.58", 33.58},
+              {"0.1", 0.1},
+              {"0", 0},
+              {"7", 7},
+              {"999999999999", 999999999999.0},
+              {"12345678901.2345", 12345678901.2345},
+              {"12345678.9012345", 12345678.9012345},
+              {"0.000000000000001", 0.000000000000001},
+              {"123456789012.3456", 123456789012.3456},   /* 16 digits */
+              {"0.30000000000000004", 0.30000000000000004}, /* 17 digits */
+              {"2.5e3", 2500},
+              {"4E-1", 0.4},
+              {" 12.5 ", 12.5}};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, HDR("purchase") ",\"amount\":%s}", nums[i].amount);
+    test_ctx = nums[i].amount;
+    cxp_arena_json_begin(&arena);
+    CHECK_INT(cxp_event_decode(buf, (size_t)n, &o, &ev, detail, sizeof detail), CXP_OK);
+    CHECK(memcmp(&ev.amount, &nums[i].want, sizeof ev.amount) == 0);
+    cxp_arena_json_end();
+    cxp_arena_reset(&arena);
+    decode_both(&arena, buf, (size_t)n);
+  }
+
+  /* The strings end in place: each is NUL-terminated, and the message the
+   * caller passed is left as it was. */
+  static const char msg[] = "{ \"event_id\" : \"e9\" ,\r\n\t\"customer_id\":\"c\xc3\xa9\","
+                            "\"type\":\"complaint\",\"ts\":1795417200000,\"case_id\":\"k1\","
+                            "\"category\":\"promise\",\"severity\":3,\"kano\":\"must_be\","
+                            "\"event_id\":\"ignored\",\"extra\":null,\"attribute\":null,"
+                            "\"attribute\":\"zip\"} ";
+  char copy[sizeof msg];
+  memcpy(copy, msg, sizeof msg);
+  test_ctx = "in place";
+  cxp_arena_json_begin(&arena);
+  CHECK_INT(cxp_event_decode(copy, sizeof msg - 1, &o, &ev, detail, sizeof detail), CXP_OK);
+  CHECK_STR(ev.event_id.p, "e9"); /* the first of a repeated name */
+  CHECK_STR(ev.customer_id.p, "c\xc3\xa9");
+  CHECK_STR(ev.kano.p, "must_be");
+  CHECK(ev.attribute.p == NULL); /* null is absent, and hides the later one */
+  CHECK_INT(ev.severity, 3);
+  CHECK_INT(ev.ts_ms, 1795417200000LL);
+  CHECK(memcmp(copy, msg, sizeof msg) == 0);
+  cxp_arena_json_end();
+  cxp_arena_reset(&arena);
+  decode_both(&arena, msg, sizeof msg - 1);
+
+  /* Mutations of valid events of every shape: whatever a byte changed,
+   * removed or added makes of an event, the fast path and cJSON say the
+   * same of it. The alphabet leans on JSON's own bytes. */
+  static const char *base[] = {
+      HDR("survey.csat") ",\"score\":4,\"channel\":\"web\",\"agent_id\":\"a7\"}",
+      HDR("survey.nps") ",\"score\":10,\"segment\":\"gold\"}",
+      HDR("contact") ",\"wait_s\":12.5,\"handle_s\":300,\"resolved\":false,"
+                     "\"sentiment\":-0.35}",
+      HDR("service.failure") ",\"case_id\":\"k1\",\"category\":\"operational\","
+                             "\"severity\":4,\"detected_by\":\"provider\","
+                             "\"touchpoint\":\"billing\"}",
+      HDR("recovery.compensated") ",\"case_id\":\"k1\",\"amount\":20}",
+      HDR("recovery.resolved") ",\"case_id\":\"k1\",\"root_cause_fixed\":true}",
+      HDR("usage") ",\"count\":3}",
+      HDR("profile") ",\"segment\":\"gold\",\"clv\":1250.75,\"consent\":false}",
+      HDR("feedback") ",\"kind\":\"praise\",\"extra\":[1,{\"a\":\"b\"}]}",
+      SQ("{\"tangibles\":{\"expected\":6,\"perceived\":4.5},"
+         "\"empathy\":{\"expected\":5,\"perceived\":5}}"),
+      "{\"event_id\":\"e\\u0031\",\"customer_id\":\"c1\",\"type\":\"usage\","
+      "\"ts\":\"2026-11-23T07:00:00.250+01:00\"}",
+  };
+  static const char alphabet[] = "{}[]\":,\\ \t\n\r\f0123456789.-+eEtrufalsn\x01\x7f\xc3\xa9xu";
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  int ok = 0;
+  char ctx[64];
+  test_ctx = ctx;
+  for (size_t b = 0; b < sizeof base / sizeof base[0]; b++) {
+    snprintf(ctx, sizeof ctx, "base %zu", b);
+    if (decode_both(&arena, base[b], strlen(base[b])) == CXP_OK) ok++;
+  }
+  CHECK_INT(ok, (int)(sizeof base / sizeof base[0]));
+  ok = 0;
+  for (int i = 0; i < 30000; i++) {
+    char buf[512];
+    const char *src = base[i % (sizeof base / sizeof base[0])];
+    size_t n = strlen(src);
+    memcpy(buf, src, n);
+    int edits = 1 + (int)(i / 10000); /* 1, 2, then 3 edits */
+    for (int e = 0; e < edits && n > 1; e++) {
+      rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+      size_t at = (size_t)(rng >> 33) % n;
+      char ch = alphabet[(rng >> 20) % (sizeof alphabet - 1)];
+      switch ((rng >> 10) % 4) {
+      case 0: buf[at] = ch; break;
+      case 1: memmove(buf + at, buf + at + 1, n - at - 1); n--; break;
+      case 2: memmove(buf + at + 1, buf + at, n - at); buf[at] = ch; n++; break;
+      default: n = at + 1; break; /* cut short */
+      }
+    }
+    snprintf(ctx, sizeof ctx, "mutation %d of base %zu", i,
+             (size_t)i % (sizeof base / sizeof base[0]));
+    if (decode_both(&arena, buf, n) == CXP_OK) ok++;
+  }
+  /* Some mutations leave a valid event (a digit for a digit, white space),
+   * most do not: both kinds are covered. */
+  CHECK(ok > 1000 && ok < 25000);
+  test_ctx = NULL;
+  cxp_arena_close(&arena);
 }
 
 /* --------------------------------------------------------------------------
@@ -2285,6 +2459,7 @@ int main(void) {
   test_jsonw();
   test_utf8();
   test_event_table();
+  test_event_fast_path();
   test_customer_surveys();
   test_customer_dedup();
   test_core_closed_loop();
