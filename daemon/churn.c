@@ -219,7 +219,7 @@ void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
                         int64_t t, cxp_churn_score *o) {
   if (t < c->last_ts_ms) t = c->last_ts_ms;
   cxp_indicators in;
-  cxp_customer_indicators(c, pl, t, &in);
+  cxp_customer_indicators_lean(c, pl, t, &in);
   const double day = 86400000.0;
   double hs = pl->short_half_life_ms / day, hl = pl->long_half_life_ms / day;
 

@@ -14,6 +14,8 @@
 #define FRAC_RATE 28
 #define FRAC_FREQ 16
 #define FRAC_MONEY 7
+_Static_assert(FRAC_RATE == 28 && FRAC_FREQ == 16 && FRAC_MONEY == 7,
+               "read() scales by 2^-frac with these constants");
 /* Inputs are clipped where a single event could otherwise saturate a sum. */
 #define MAX_USAGE_COUNT 1e6
 #define MAX_AMOUNT 1e12
@@ -202,10 +204,27 @@ static double ratio(const cxp_customer *c, int num, int den) {
   return (double)c->sum[num] / (double)c->sum[den];
 }
 
-static double read(const cxp_customer *c, const cxp_pipeline *p, int idx, int64_t t) {
-  int fam = family_of(idx);
-  if (c->landmark_ms[fam] == 0) return 0;
-  return cxp_fp_read(c->sum[idx], t, c->landmark_ms[fam], half_life(p, fam), frac_of(idx));
+/* The decay factor of each family at time t, computed once for every sum
+ * read at t: what cxp_fp_read computes per sum (0 for a family never
+ * touched, whose sums are 0). */
+typedef struct readers {
+  double f[CXP_HL__COUNT];
+} readers;
+
+static void readers_at(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+                       readers *r) {
+  for (int fam = 0; fam < CXP_HL__COUNT; fam++)
+    r->f[fam] = c->landmark_ms[fam] == 0
+                    ? 0
+                    : exp2(-(double)(t - c->landmark_ms[fam]) / half_life(p, fam));
+}
+
+/* cxp_fp_read with the factor at hand: scaling by 2^-frac is exact, so the
+ * product is the same double. */
+static double read(const cxp_customer *c, const readers *r, int idx) {
+  int frac = frac_of(idx);
+  double scale = frac == FRAC_RATE ? 0x1p-28 : frac == FRAC_FREQ ? 0x1p-16 : 0x1p-7;
+  return (double)c->sum[idx] * scale * r->f[family_of(idx)];
 }
 
 static double mean_present(const double *v, int n) {
@@ -238,38 +257,50 @@ double cxp_customer_sq_gap(const cxp_customer *c, int d) {
   return ratio(c, CXP_S_SQ_GAP + d, CXP_S_SQ_N + d) - 6;
 }
 
-void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
-                     double *baseline) {
+/* The satisfaction index now: its SERVQUAL component pools every
+ * dimension's responses, like the long-horizon baseline, so the two are
+ * comparable. */
+static double si_now(const cxp_customer *c, const cxp_pipeline *p, double csat,
+                     double nps_mean, double ces) {
   int64_t gap = 0, gn = 0;
   for (int d = 0; d < CXP_SQ__COUNT; d++) {
     gap = cxp_fp_add(gap, c->sum[CXP_S_SQ_GAP + d]);
     gn = cxp_fp_add(gn, c->sum[CXP_S_SQ_N + d]);
   }
-  /* The SERVQUAL component pools every dimension's responses, like the
-   * long-horizon baseline, so the two are comparable. */
   double gap_mean = gn > 0 ? (double)gap / (double)gn - 6 : NAN;
-  *si = cxp_satisfaction_index(100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N),
-                               ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N),
-                               ratio(c, CXP_S_CES_SUM, CXP_S_CES_N), gap_mean, p);
-  *baseline = cxp_satisfaction_index(
+  return cxp_satisfaction_index(csat, nps_mean, ces, gap_mean, p);
+}
+
+static double si_baseline(const cxp_customer *c, const cxp_pipeline *p) {
+  return cxp_satisfaction_index(
       100 * ratio(c, CXP_S_L_CSAT_SAT, CXP_S_L_CSAT_N), ratio(c, CXP_S_L_NPS_SUM, CXP_S_L_NPS_N),
       ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, p);
 }
 
-void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
-                             cxp_indicators *o) {
+void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
+                     double *baseline) {
+  *si = si_now(c, p, 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N),
+               ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N), ratio(c, CXP_S_CES_SUM, CXP_S_CES_N));
+  *baseline = si_baseline(c, p);
+}
+
+void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+                                  cxp_indicators *o) {
+  readers r;
+  readers_at(c, p, t, &r);
   o->csat = 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N);
   o->nps_last = c->nps_last_score;
   o->nps_class = c->nps_last_score < 0 ? -2 : cxp_nps_class(c->nps_last_score);
   o->nps_mean = ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N);
   o->ces = ratio(c, CXP_S_CES_SUM, CXP_S_CES_N);
   o->high_effort = !isnan(o->ces) && o->ces <= 3;
-  for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = cxp_customer_sq_gap(c, d);
-  cxp_customer_si(c, p, &o->si, &o->si_baseline);
+  for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = NAN;
+  o->si = si_now(c, p, o->csat, o->nps_mean, o->ces);
+  o->si_baseline = NAN;
 
-  o->complaints = read(c, p, CXP_S_COMPLAINTS, t);
-  o->activity = read(c, p, CXP_S_ACTIVITY, t);
-  double failures = read(c, p, CXP_S_FAILURES, t);
+  o->complaints = read(c, &r, CXP_S_COMPLAINTS);
+  o->activity = read(c, &r, CXP_S_ACTIVITY);
+  double failures = read(c, &r, CXP_S_FAILURES);
   /* Delivered value: what the customer gets against what he gives, each
    * part 0..1 from the signals the event contract carries. */
   o->value_parts[0] = isnan(o->csat) ? NAN : o->csat / 100;         /* product */
@@ -287,11 +318,18 @@ void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64
   o->value_ratio = isnan(o->value) ? NAN : o->value / (o->cost < 0.05 ? 0.05 : o->cost);
 
   o->recency_days = c->last_active_ms ? (double)(t - c->last_active_ms) / 86400000.0 : NAN;
-  o->freq_short = read(c, p, CXP_S_FREQ_SHORT, t);
-  o->freq_long = read(c, p, CXP_S_FREQ_LONG, t);
-  o->mon_short = read(c, p, CXP_S_MON_SHORT, t);
-  o->mon_long = read(c, p, CXP_S_MON_LONG, t);
+  o->freq_short = read(c, &r, CXP_S_FREQ_SHORT);
+  o->freq_long = read(c, &r, CXP_S_FREQ_LONG);
+  o->mon_short = read(c, &r, CXP_S_MON_SHORT);
+  o->mon_long = read(c, &r, CXP_S_MON_LONG);
   o->clv = c->clv < 0 ? NAN : c->clv;
+}
+
+void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+                             cxp_indicators *o) {
+  cxp_customer_indicators_lean(c, p, t, o);
+  for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = cxp_customer_sq_gap(c, d);
+  o->si_baseline = si_baseline(c, p);
 }
 
 double cxp_customer_csat(const cxp_customer *c) {

@@ -147,9 +147,13 @@ void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
 /* The decayed mean gap of one SERVQUAL dimension (-6..6), NAN when unasked. */
 double cxp_customer_sq_gap(const cxp_customer *c, int d);
 
-/* Every derived figure at time t. */
+/* Every derived figure at time t. The lean one leaves out the per-dimension
+ * SERVQUAL gaps and the satisfaction baseline (NAN): what the churn score
+ * reads, on every event. */
 void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t_ms,
                              cxp_indicators *out);
+void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p,
+                                  int64_t t_ms, cxp_indicators *out);
 
 /* The satisfaction index from its components (NAN when absent), with the
  * pipeline's weights: the weighted mean of those present; NAN when none. */
