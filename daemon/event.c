@@ -74,11 +74,21 @@ static const char *const field_names[F__COUNT] = {
  * shared library for every member of every event. */
 static inline int of_type(const cJSON *v, int type) { return (v->type & 0xFF) == type; }
 
+/* The first n bytes of a and b are equal. For names of a few bytes, known
+ * to be as long as the name compared with: a loop the compiler keeps inline,
+ * where strcmp was a call and a tenth of the fast path's time. */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
 /* The field a member name is, or F__COUNT. The switch only guesses from the
  * length and a distinguishing byte; the strcmp decides, so a guess can be
- * wrong but never lets a wrong name through. Names are compared as C strings,
- * as cJSON_GetObjectItemCaseSensitive does, so a key cut short by an escaped
- * NUL matches the same member it matched before. */
+ * wrong but never lets a wrong name through (every name of a length is that
+ * long, so n equal bytes are the whole name). The full parser passes strlen
+ * of cJSON's key, so a key cut short by an escaped NUL matches what
+ * cJSON_GetObjectItemCaseSensitive would match. */
 static field field_of(const char *k, size_t n) {
   field f;
   switch (n) {
@@ -110,7 +120,7 @@ static field field_of(const char *k, size_t n) {
   case 16: f = F_ROOT_CAUSE_FIXED; break;
   default: return F__COUNT;
   }
-  return strcmp(k, field_names[f]) == 0 ? f : F__COUNT;
+  return same_bytes(k, field_names[f], n) ? f : F__COUNT;
 }
 
 /* A member's value, whichever parser read it. Strings are NUL-terminated
@@ -437,8 +447,8 @@ static cxp_reason decode_servqual(const mval *v, cxp_event *ev, char *detail,
 }
 
 /* The type named by s (n bytes, from strlen), or CXP_EV__COUNT. Guessed from
- * the length and one distinguishing byte, then confirmed by strcmp: the old
- * linear strcmp over every name was a tenth of the decoder's time. */
+ * the length and one distinguishing byte, then confirmed byte by byte: the
+ * old linear strcmp over every name was a tenth of the decoder's time. */
 static cxp_event_type lookup_type(const char *s, size_t n) {
   cxp_event_type t;
   switch (n) {
@@ -459,7 +469,7 @@ static cxp_event_type lookup_type(const char *s, size_t n) {
   case 23: t = CXP_EV_DOWNGRADED; break;
   default: return CXP_EV__COUNT;
   }
-  return strcmp(s, type_names[t]) == 0 ? t : CXP_EV__COUNT;
+  return same_bytes(s, type_names[t], n) ? t : CXP_EV__COUNT;
 }
 
 /* Shorthand for the checks in cxp_event_decode: the member and its name. */
