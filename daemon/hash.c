@@ -14,7 +14,28 @@ uint64_t cxp_hash64(const void *data, size_t len, uint64_t seed) {
     len -= 8;
   }
   uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* The tail as memcpy(&w, p, len) lays it out, in at most three fixed-size
+   * loads: a memcpy of variable length is a call, and ids are short. */
+  unsigned shift = 0;
+  if (len & 4) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    w = x;
+    p += 4;
+    shift = 32;
+  }
+  if (len & 2) {
+    uint16_t x;
+    memcpy(&x, p, 2);
+    w |= (uint64_t)x << shift;
+    p += 2;
+    shift += 16;
+  }
+  if (len & 1) w |= (uint64_t)*p << shift;
+#else
   memcpy(&w, p, len);
+#endif
   h = cxp_hash_mix(h ^ w ^ ((uint64_t)len << 56));
   return h;
 }

@@ -188,6 +188,24 @@ static void test_hash(void) {
   CHECK(cxp_hash64("abc", 3, 1) != cxp_hash64("abc", 3, 2));
   CHECK(cxp_hash64("abcd", 3, 1) == cxp_hash64("abcX", 3, 1));
   CHECK(cxp_hash64("abcdefgh1", 9, 1) != cxp_hash64("abcdefgh2", 9, 1));
+  /* The tail of fewer than 8 bytes is read as a little-endian word, however
+   * the code loads it: alert ids and repartition keys written by earlier
+   * versions depend on it. The reference here spells the word out byte by
+   * byte. */
+  const unsigned char txt[] = "c0123456789abcdef\xff\x80";
+  for (size_t len = 0; len <= sizeof txt - 1; len++) {
+    uint64_t h = 7 ^ (len * 0x9e3779b97f4a7c15ULL);
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+      uint64_t w = 0;
+      for (int b = 0; b < 8; b++) w |= (uint64_t)txt[i + b] << (8 * b);
+      h = cxp_hash_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    }
+    uint64_t w = 0;
+    for (size_t b = 0; i + b < len; b++) w |= (uint64_t)txt[i + b] << (8 * b);
+    h = cxp_hash_mix(h ^ w ^ ((uint64_t)(len - i) << 56));
+    CHECK(cxp_hash64(txt, len, 7) == h);
+  }
 }
 
 /* --------------------------------------------------------------------------
