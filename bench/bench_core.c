@@ -190,7 +190,8 @@ int main(int argc, char **argv) {
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, full_parser = 0, no_windows = 0, no_churn = 0, prefetch = !getenv("CXP_NO_PREFETCH"), ch;
+  int decode_only = 0, full_parser = 0, no_windows = 0, no_churn = 0, ch;
+  int prefetch = !getenv("CXP_NO_PREFETCH");
   double rate = 0;
   while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCFh", opts, NULL)) != -1) {
     switch (ch) {

@@ -78,6 +78,14 @@ struct cxp_daemon {
   uv_timer_t stopper;    /* drives the ordered shutdown */
   uv_timer_t tick;       /* quiet partitions' window clocks, merge timeouts (1 s) */
   uv_timer_t flush;      /* changelog coalescing interval (state.flush_interval_ms) */
+
+  /* Messages polled ahead of the one being processed, oldest first, so that
+   * their customers' state is on its way into the cache by their turn
+   * (run_slice). A rebalance served by the poll that fetched a later one
+   * handles these first (drain_held): their order is the consumer's. */
+  rd_kafka_message_t *held[3];
+  int n_held;
+  long long handled; /* messages handled in the current slice */
   int handles_open;
   cxp_http *http;     /* the admin endpoint; NULL when off */
   cxp_notify notify;  /* systemd's notify socket; inert without one */
@@ -722,6 +730,8 @@ static int is_repart(const cxp_daemon *d, const char *topic) {
   return strcmp(topic, d->pl.topic_repartition) == 0;
 }
 
+static void drain_held(cxp_daemon *d);
+
 /* Runs `fn` with outputs counted against an entry opened at the last offset
  * seen on the partition, so that offset is committed only once they are
  * acknowledged. */
@@ -746,6 +756,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
   cxp_daemon *d = opaque;
   int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  /* Messages polled before this rebalance come before it. */
+  drain_held(d);
   d->rebalances++;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     for (int i = 0; i < parts->cnt; i++)
@@ -962,6 +974,25 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
   d->cur_t = NULL;
 }
 
+static void prefetch_message(cxp_daemon *d, const rd_kafka_message_t *m, int far) {
+  if (m->err || m->key == NULL || (m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt))))
+    return;
+  cxp_msg msg = {d->pl.topic_input, m->partition, m->offset, "", 0, m->key, m->key_len,
+                 0, 0, 0};
+  cxp_core_prefetch(&d->core, &msg, far);
+}
+
+/* Handles the messages polled ahead, in order (a rebalance is about to
+ * change what the daemon holds). */
+static void drain_held(cxp_daemon *d) {
+  for (int i = 0; i < d->n_held; i++) {
+    handle_message(d, d->held[i]);
+    rd_kafka_message_destroy(d->held[i]);
+    d->handled++;
+  }
+  d->n_held = 0;
+}
+
 /* ---- Window clocks ------------------------------------------------------- */
 
 static void tick_input(cxp_daemon *d, int32_t part, void *arg) {
@@ -1016,17 +1047,31 @@ static int run_slice(cxp_daemon *d) {
   rd_kafka_poll(d->producer, 0);
   retry_pending(d);
   if (!d->stopping) {
-    long long n = 0, budget = d->cfg.poll_batch;
+    long long budget = d->cfg.poll_batch;
+    d->handled = 0;
     cxp_core_batch_begin(&d->core);
-    while (n < budget) {
-      rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, 0);
-      if (m == NULL) break;
+    for (;;) {
+      /* Up to two messages ahead of the next one, within the budget. */
+      while (d->n_held < 3 && d->handled + d->n_held < budget) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, 0);
+        if (m == NULL) break;
+        d->held[d->n_held++] = m;
+      }
+      if (d->n_held == 0) break;
+      rd_kafka_message_t *m = d->held[0];
+      d->held[0] = d->held[1];
+      d->held[1] = d->held[2];
+      d->n_held--;
+      /* The one after m: his customer's lines; the one after that: the
+       * table slot that leads to him. */
+      if (d->n_held >= 1) prefetch_message(d, d->held[0], 0);
+      if (d->n_held >= 2) prefetch_message(d, d->held[1], 1);
       handle_message(d, m);
       rd_kafka_message_destroy(m);
-      n++;
+      d->handled++;
     }
     cxp_core_batch_end(&d->core);
-    more = n == budget;
+    more = d->handled == budget;
     if (d->restore && cxp_restore_poll(d->restore, (int)budget)) more = 1;
     rd_kafka_poll(d->producer, 0);
   }
