@@ -57,9 +57,10 @@ cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
 
 size_t cxp_customer_bytes(const cxp_customer *c) {
   /* The allocation rounded to malloc's 16-byte granules, plus its 8-byte
-   * header, plus two table slots (the table is kept at most half full). */
+   * header, plus two table slots and their tags (the table is kept at most
+   * half full). */
   size_t n = sizeof *c + c->id_len + 1 + 8;
-  return ((n + 15) & ~(size_t)15) + 2 * sizeof(void *);
+  return ((n + 15) & ~(size_t)15) + 2 * (sizeof(void *) + sizeof(uint16_t));
 }
 
 int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, size_t len) {

@@ -7,12 +7,22 @@
 
 #define HASH_SEED 0x63787075ULL
 
+/* The tag kept beside a slot: the hash's top 16 bits (its low bits pick the
+ * slot), so that a probe passes over other customers without loading them. */
+static inline uint16_t tag_of(uint64_t h) { return (uint16_t)(h >> 48); }
+
+static inline void put(cxp_shard *sh, size_t i, cxp_customer *c) {
+  sh->slots[i] = c;
+  sh->tags[i] = c ? tag_of(c->hash) : 0;
+}
+
 void cxp_state_init(cxp_state *s) { memset(s, 0, sizeof *s); }
 
 static void shard_destroy(cxp_shard *sh) {
   if (sh == NULL) return;
   for (size_t i = 0; i < sh->cap; i++) free(sh->slots[i]);
   free(sh->slots);
+  free(sh->tags);
   free(sh->dirty);
   cxp_buf_free(&sh->gone);
   free(sh);
@@ -43,7 +53,8 @@ cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition) {
     sh->partition = partition;
     sh->cap = 1024;
     sh->slots = calloc(sh->cap, sizeof *sh->slots);
-    if (sh->slots == NULL) abort();
+    sh->tags = calloc(sh->cap, sizeof *sh->tags);
+    if (sh->slots == NULL || sh->tags == NULL) abort();
     s->shards[partition] = sh;
   }
   return s->shards[partition];
@@ -62,26 +73,33 @@ void cxp_state_drop(cxp_state *s, int32_t partition) {
 cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len) {
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
   size_t mask = sh->cap - 1;
+  uint16_t tag = tag_of(h);
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     cxp_customer *c = sh->slots[i];
     if (c == NULL) return NULL;
-    if (c->hash == h && c->id_len == len && memcmp(c->id, id, len) == 0) return c;
+    if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
+        memcmp(c->id, id, len) == 0)
+      return c;
   }
 }
 
 static void grow(cxp_shard *sh) {
   size_t ncap = sh->cap * 2, mask = ncap - 1;
   cxp_customer **ns = calloc(ncap, sizeof *ns);
-  if (ns == NULL) abort();
+  uint16_t *nt = calloc(ncap, sizeof *nt);
+  if (ns == NULL || nt == NULL) abort();
   for (size_t i = 0; i < sh->cap; i++) {
     cxp_customer *c = sh->slots[i];
     if (c == NULL) continue;
     size_t j = c->hash & mask;
     while (ns[j] != NULL) j = (j + 1) & mask;
     ns[j] = c;
+    nt[j] = sh->tags[i];
   }
   free(sh->slots);
+  free(sh->tags);
   sh->slots = ns;
+  sh->tags = nt;
   sh->cap = ncap;
 }
 
@@ -89,12 +107,18 @@ void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len) {
   if (sh == NULL || sh->cap == 0) return;
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
   __builtin_prefetch(&sh->slots[h & (sh->cap - 1)], 0);
+  __builtin_prefetch(&sh->tags[h & (sh->cap - 1)], 0);
 }
 
 void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len) {
   if (sh == NULL || sh->cap == 0) return;
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
-  const cxp_customer *c = sh->slots[h & (sh->cap - 1)];
+  size_t mask = sh->cap - 1, i;
+  uint16_t tag = tag_of(h);
+  /* The first slot of his run with his tag: him, as a rule. */
+  for (i = h & mask; sh->slots[i] != NULL && sh->tags[i] != tag; i = (i + 1) & mask) {
+  }
+  const cxp_customer *c = sh->slots[i];
   if (c == NULL) return;
   /* Every line of him: an event reads his sums, cooldowns, dedup ring and
    * id (short, as a rule: the first 16 bytes), spread over all of them. */
@@ -105,13 +129,16 @@ void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len) {
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
   size_t mask = sh->cap - 1, i;
+  uint16_t tag = tag_of(h);
   for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
     cxp_customer *c = sh->slots[i];
-    if (c->hash == h && c->id_len == len && memcmp(c->id, id, len) == 0) return c;
+    if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
+        memcmp(c->id, id, len) == 0)
+      return c;
   }
   cxp_customer *c = cxp_customer_new(id, len, h);
   if (c == NULL) return NULL;
-  sh->slots[i] = c;
+  put(sh, i, c);
   sh->count++;
   s->customers++;
   s->bytes += cxp_customer_bytes(c);
@@ -136,9 +163,12 @@ int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   uint64_t h = cxp_hash64(id, len, HASH_SEED);
   size_t mask = sh->cap - 1, i;
   cxp_customer *c = NULL;
+  uint16_t tag = tag_of(h);
   for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
     c = sh->slots[i];
-    if (c->hash == h && c->id_len == len && memcmp(c->id, id, len) == 0) break;
+    if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
+        memcmp(c->id, id, len) == 0)
+      break;
     c = NULL;
   }
   if (c == NULL) return 0;
@@ -149,13 +179,13 @@ int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   }
   /* Linear probing: close the gap by moving back every later entry of the
    * run whose home slot is not between the gap and itself. */
-  sh->slots[i] = NULL;
+  put(sh, i, NULL);
   for (size_t j = (i + 1) & mask; sh->slots[j] != NULL; j = (j + 1) & mask) {
     size_t home = sh->slots[j]->hash & mask;
     int between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
     if (between) continue;
-    sh->slots[i] = sh->slots[j];
-    sh->slots[j] = NULL;
+    put(sh, i, sh->slots[j]);
+    put(sh, j, NULL);
     i = j;
   }
   sh->count--;
@@ -172,7 +202,7 @@ size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition) {
   for (size_t i = 0; i < from->cap; i++) {
     cxp_customer *c = from->slots[i];
     if (c == NULL) continue;
-    from->slots[i] = NULL;
+    put(from, i, NULL);
     const char *seg = cxp_state_segment_name(src, c->segment);
     c->segment = cxp_state_segment_id(dst, seg, strlen(seg));
     c->dirty = 0;
@@ -181,7 +211,7 @@ size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition) {
     size_t mask = to->cap - 1, j;
     for (j = c->hash & mask; to->slots[j] != NULL; j = (j + 1) & mask) {
     }
-    to->slots[j] = c;
+    put(to, j, c);
     to->count++;
     dst->customers++;
     dst->bytes += cxp_customer_bytes(c);

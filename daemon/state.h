@@ -18,6 +18,7 @@ typedef struct cxp_shard {
   int32_t partition;
   size_t count, cap; /* customers held; slots (a power of two) */
   cxp_customer **slots;
+  uint16_t *tags; /* beside each slot: the top 16 bits of its customer's hash */
   /* Customers changed since their last changelog record (durable state):
    * each once, in the order first changed. */
   cxp_customer **dirty;
