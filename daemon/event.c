@@ -199,8 +199,8 @@ static const mval *get(const cJSON *o, const char *k, mval *tmp) {
  * in place with a NUL, and files the members as index_members does.
  *
  * It reads only a strict subset of JSON and gives up (returns 0) on anything
- * else: a nested object or array, a string with an escape or a control
- * byte, a number with an exponent or more than 15 digits, white space other
+ * else: a nested object or array, a string with an escape, a control byte
+ * or bytes that are not UTF-8, a number with an exponent or more than 15 digits, white space other
  * than the four JSON allows, trailing bytes. The full parser then reads the
  * message from scratch and reports whatever is wrong with it. On what it
  * does read, it finds what cJSON finds: strings without escapes are their
@@ -215,15 +215,23 @@ static inline char *skip_ws(char *p) {
   return p;
 }
 
-/* Past the closing quote's position of a string starting at p (just after
- * its opening quote), or NULL at an escape, a control byte or the end (the
- * copy's final NUL is a control byte). */
+/* The closing quote of a string starting at p (just after its opening
+ * quote), or NULL at an escape, a control byte (NUL included: the copy's
+ * last byte is one) or bytes that are not UTF-8. Outside strings, JSON has
+ * no byte past 0x7F and no NUL, so the scan needs no pass of its own for
+ * either: what it does not read goes to the full parser, which checks the
+ * whole message first. */
 static inline char *string_end(char *p) {
+  unsigned char high = 0;
+  char *start = p;
   for (;; p++) {
     unsigned char ch = (unsigned char)*p;
-    if (ch == '"') return p;
+    if (ch == '"') break;
     if (ch == '\\' || ch < 0x20) return NULL;
+    high |= ch;
   }
+  if ((high & 0x80) && !cxp_utf8_valid(start, (size_t)(p - start))) return NULL;
+  return p;
 }
 
 static char *plain_number(char *p, double *out) {
@@ -509,12 +517,6 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
     FAIL(CXP_BAD_TOO_LARGE, "event is %zu bytes, over the limit of %zu", len,
          opt->max_bytes);
   if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
-  if (memchr(buf, '\0', len) != NULL)
-    FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
-  /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check. Without
-   * this, "c\xff" and "c\xfe" would be one customer once written out. */
-  if (!cxp_utf8_valid(buf, len))
-    FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
   /* The copy the fast path cuts its strings in lives as long as a cJSON
    * tree would (the caller's arena). */
   char *copy = opt->full_parser ? NULL : cJSON_malloc(len + 1);
@@ -522,9 +524,16 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
     memcpy(copy, buf, len);
     copy[len] = '\0';
   }
-  if ((copy == NULL || !scan_flat(copy, len, &ms)) &&
-      (r = parse_full(buf, len, &ms, detail, dlen)))
-    return r;
+  if (copy == NULL || !scan_flat(copy, len, &ms)) {
+    if (memchr(buf, '\0', len) != NULL)
+      FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
+    /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check.
+     * Without this, "c\xff" and "c\xfe" would be one customer once written
+     * out. */
+    if (!cxp_utf8_valid(buf, len))
+      FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
+    if ((r = parse_full(buf, len, &ms, detail, dlen))) return r;
+  }
 
   /* The checks run in a fixed order, whatever the order of the members, so
    * that an event with several faults always reports the same one. */

@@ -971,7 +971,8 @@ static void test_event_fast_path(void) {
       "{\"event_id\":\"e\\u0031\",\"customer_id\":\"c1\",\"type\":\"usage\","
       "\"ts\":\"2026-11-23T07:00:00.250+01:00\"}",
   };
-  static const char alphabet[] = "{}[]\":,\\ \t\n\r\f0123456789.-+eEtrufalsn\x01\x7f\xc3\xa9xu";
+  static const char alphabet[] = "{}[]\":,\\ \t\n\r\f0123456789.-+eEtrufalsn\x01\x7f\xc3\xa9xu"
+                                 "\0\xff\xe2\x82";
   uint64_t rng = 0x9e3779b97f4a7c15ull;
   int ok = 0;
   char ctx[64];
