@@ -336,10 +336,13 @@ int main(int argc, char **argv) {
     alerts = out.records[CXP_STREAM_ALERTS];
     dead = out.records[CXP_STREAM_DEAD_LETTERS];
     /* Memory, measured from the structures: customers (their allocation
-     * and their slot in the shard table), open windows, open cases. */
+     * and, as cxp_customer_bytes counts it, two table slots with their tags
+     * each; then with the tables' real size instead), open windows, open
+     * cases. */
     size_t slots = 0, win_bytes = 0, win_open = 0, case_bytes = 0, per_case = 0;
     for (int32_t i = 0; i < core.state.n_shards; i++)
-      if (core.state.shards[i]) slots += core.state.shards[i]->cap * sizeof(void *);
+      if (core.state.shards[i])
+        slots += core.state.shards[i]->cap * (sizeof(void *) + sizeof(uint16_t));
     for (int32_t i = 0; i < core.n_win; i++)
       if (core.win[i]) {
         win_bytes += cxp_windows_bytes(core.win[i]);
@@ -353,13 +356,15 @@ int main(int argc, char **argv) {
     cxp_cases_stats cst;
     cxp_core_cases_stats(&core, &cst);
     fprintf(stderr,
-            "memory: %zu customers, %.0f bytes each (%.0f with their table slots); "
+            "memory: %zu customers, %.0f bytes each (%.0f with the tables' real size); "
             "%zu open windows, %zu bytes held by the windows; %u open cases, %zu bytes held "
             "by the cases (%zu per open case)\n",
             core.state.customers,
             core.state.customers ? (double)core.state.bytes / (double)core.state.customers : 0,
             core.state.customers
-                ? (double)(core.state.bytes + slots) / (double)core.state.customers
+                ? (double)(core.state.bytes + slots -
+                           core.state.customers * 2 * (sizeof(void *) + sizeof(uint16_t))) /
+                      (double)core.state.customers
                 : 0,
             win_open, win_bytes, cst.open, case_bytes, per_case);
     cxp_core_close(&core);
