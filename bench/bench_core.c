@@ -339,7 +339,7 @@ int main(int argc, char **argv) {
      * and, as cxp_customer_bytes counts it, two table slots with their tags
      * each; then with the tables' real size instead), open windows, open
      * cases. */
-    size_t slots = 0, win_bytes = 0, win_open = 0, case_bytes = 0, per_case = 0;
+    size_t slots = 0, win_bytes = 0, win_open = 0, per_win = 0, case_bytes = 0, per_case = 0;
     for (int32_t i = 0; i < core.state.n_shards; i++)
       if (core.state.shards[i])
         slots += core.state.shards[i]->cap * (sizeof(void *) + sizeof(uint16_t));
@@ -347,6 +347,7 @@ int main(int argc, char **argv) {
       if (core.win[i]) {
         win_bytes += cxp_windows_bytes(core.win[i]);
         win_open += cxp_windows_stats(core.win[i]).open;
+        per_win = cxp_windows_bytes_per_window(core.win[i]);
       }
     for (int32_t i = 0; i < core.n_cases; i++)
       if (core.cases[i]) {
@@ -357,7 +358,7 @@ int main(int argc, char **argv) {
     cxp_core_cases_stats(&core, &cst);
     fprintf(stderr,
             "memory: %zu customers, %.0f bytes each (%.0f with the tables' real size); "
-            "%zu open windows, %zu bytes held by the windows; %u open cases, %zu bytes held "
+            "%zu open windows, %zu bytes held by the windows (%zu per open window); %u open cases, %zu bytes held "
             "by the cases (%zu per open case)\n",
             core.state.customers,
             core.state.customers ? (double)core.state.bytes / (double)core.state.customers : 0,
@@ -366,7 +367,7 @@ int main(int argc, char **argv) {
                            core.state.customers * 2 * (sizeof(void *) + sizeof(uint16_t))) /
                       (double)core.state.customers
                 : 0,
-            win_open, win_bytes, cst.open, case_bytes, per_case);
+            win_open, win_bytes, per_win, cst.open, case_bytes, per_case);
     cxp_core_close(&core);
   }
 
