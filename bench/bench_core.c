@@ -159,7 +159,9 @@ static void usage(FILE *f) {
       "  --event-rate R  events per second of event time (default: the generator's 50);\n"
       "                  sets how many events a window holds, hence partials per event\n"
       "  --no-windows    segment windows off (windows.enabled false), to see their cost\n"
-      "  --no-churn      churn scoring off (churn.enabled false), to see its cost per event\n"
+      "  --no-churn      churn scoring off (churn.enabled false); with it on, the full\n"
+      "                  run is repeated without it and the difference printed as\n"
+      "                  churn_cpu_us_per_event\n"
       "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
       "Pin it: taskset -c 0 bench_core\n",
       f);
@@ -172,6 +174,97 @@ static int parse_u64(const char *s, uint64_t *out) {
   if (errno || end == s || *end || s[0] == '-') return -1;
   *out = v;
   return 0;
+}
+
+static void report_memory(cxp_core *c);
+
+/* The whole core over the traffic, timed; with `report`, the memory its
+ * structures hold afterwards goes to stderr. */
+static void run_full(const traffic *tp, const cxp_pipeline *plp, size_t batch, int prefetch,
+                     int report, counts *outp, uint64_t *okp, uint64_t *badp, double *wallp,
+                     double *cpup) {
+  const traffic t = *tp;
+  const cxp_pipeline pl = *plp;
+  counts out = {0};
+  uint64_t ok = 0, bad = 0;
+  double wall, cpu;
+  cxp_core core;
+  cxp_core_init(&core, &pl, count_emit, &out);
+  double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+  for (size_t i = 0; i < t.n; i += batch) {
+    size_t end = i + batch < t.n ? i + batch : t.n;
+    cxp_core_batch_begin(&core);
+    for (size_t j = i; j < end; j++) {
+      const bev *e = &t.ev[j];
+      const char *p = t.block + e->off;
+      cxp_msg m = {pl.topic_input, e->partition,   e->offset,      p, e->len, p + e->len,
+                   e->key_len,     e->received_ms, e->received_ms, 1};
+      if (prefetch && j + 1 < end) {
+        /* As the daemon does: the next message's customer, by its key. */
+        const bev *nx = &t.ev[j + 1];
+        const char *np = t.block + nx->off;
+        cxp_msg nm = {pl.topic_input, nx->partition, nx->offset, np, nx->len, np + nx->len,
+                      nx->key_len, 0, 0, 1};
+        cxp_core_prefetch(&core, &nm, 0);
+        if (j + 2 < end) {
+          const bev *fx = &t.ev[j + 2];
+          const char *fp = t.block + fx->off;
+          cxp_msg fm = {pl.topic_input, fx->partition, fx->offset, fp, fx->len,
+                        fp + fx->len, fx->key_len, 0, 0, 1};
+          cxp_core_prefetch(&core, &fm, 1);
+        }
+      }
+      if (cxp_core_process(&core, &m) == CXP_OK)
+        ok++;
+      else
+        bad++;
+    }
+    cxp_core_batch_end(&core);
+  }
+  cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  wall = now_s(CLOCK_MONOTONIC) - w0;
+  if (report) report_memory(&core);
+  cxp_core_close(&core);
+  *outp = out;
+  *okp = ok;
+  *badp = bad;
+  *wallp = wall;
+  *cpup = cpu;
+}
+
+/* Memory, measured from the structures: customers (their allocation and, as
+ * cxp_customer_bytes counts it, two table slots with their tags each; then
+ * with the tables' real size instead), open windows, open cases. */
+static void report_memory(cxp_core *core) {
+  size_t slots = 0, win_bytes = 0, win_open = 0, per_win = 0, case_bytes = 0, per_case = 0;
+  for (int32_t i = 0; i < core->state.n_shards; i++)
+    if (core->state.shards[i])
+      slots += core->state.shards[i]->cap * (sizeof(void *) + sizeof(uint16_t));
+  for (int32_t i = 0; i < core->n_win; i++)
+    if (core->win[i]) {
+      win_bytes += cxp_windows_bytes(core->win[i]);
+      win_open += cxp_windows_stats(core->win[i]).open;
+      per_win = cxp_windows_bytes_per_window(core->win[i]);
+    }
+  for (int32_t i = 0; i < core->n_cases; i++)
+    if (core->cases[i]) {
+      case_bytes += cxp_cases_bytes(core->cases[i]);
+      per_case = cxp_cases_bytes_per_case(core->cases[i]);
+    }
+  cxp_cases_stats cst;
+  cxp_core_cases_stats(core, &cst);
+  fprintf(stderr,
+          "memory: %zu customers, %.0f bytes each (%.0f with the tables' real size); "
+          "%zu open windows, %zu bytes held by the windows (%zu per open window); %u open cases, %zu bytes held "
+          "by the cases (%zu per open case)\n",
+          core->state.customers,
+          core->state.customers ? (double)core->state.bytes / (double)core->state.customers : 0,
+          core->state.customers
+              ? (double)(core->state.bytes + slots -
+                         core->state.customers * 2 * (sizeof(void *) + sizeof(uint16_t))) /
+                    (double)core->state.customers
+              : 0,
+          win_open, win_bytes, per_win, cst.open, case_bytes, per_case);
 }
 
 int main(int argc, char **argv) {
@@ -266,7 +359,7 @@ int main(int argc, char **argv) {
 
   counts out = {0};
   uint64_t ok = 0, bad = 0, alerts = 0, dead = 0;
-  double wall, cpu;
+  double wall, cpu, churn_us = -1;
   if (decode_only) {
     /* The decoder alone, with its trees in an arena reset per batch, as the
      * core does it; nothing is applied or emitted. */
@@ -298,93 +391,38 @@ int main(int argc, char **argv) {
     cxp_arena_close(&arena);
     dead = bad;
   } else {
-    cxp_core core;
-    cxp_core_init(&core, &pl, count_emit, &out);
-    double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (size_t i = 0; i < t.n; i += batch) {
-      size_t end = i + batch < t.n ? i + batch : t.n;
-      cxp_core_batch_begin(&core);
-      for (size_t j = i; j < end; j++) {
-        const bev *e = &t.ev[j];
-        const char *p = t.block + e->off;
-        cxp_msg m = {pl.topic_input, e->partition,   e->offset,      p, e->len, p + e->len,
-                     e->key_len,     e->received_ms, e->received_ms, 1};
-        if (prefetch && j + 1 < end) {
-          /* As the daemon does: the next message's customer, by its key. */
-          const bev *nx = &t.ev[j + 1];
-          const char *np = t.block + nx->off;
-          cxp_msg nm = {pl.topic_input, nx->partition, nx->offset, np, nx->len, np + nx->len,
-                        nx->key_len, 0, 0, 1};
-          cxp_core_prefetch(&core, &nm, 0);
-          if (j + 2 < end) {
-            const bev *fx = &t.ev[j + 2];
-            const char *fp = t.block + fx->off;
-            cxp_msg fm = {pl.topic_input, fx->partition, fx->offset, fp, fx->len,
-                          fp + fx->len, fx->key_len, 0, 0, 1};
-            cxp_core_prefetch(&core, &fm, 1);
-          }
-        }
-        if (cxp_core_process(&core, &m) == CXP_OK)
-          ok++;
-        else
-          bad++;
-      }
-      cxp_core_batch_end(&core);
-    }
-    cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    wall = now_s(CLOCK_MONOTONIC) - w0;
+    run_full(&t, &pl, batch, prefetch, 1, &out, &ok, &bad, &wall, &cpu);
     alerts = out.records[CXP_STREAM_ALERTS];
     dead = out.records[CXP_STREAM_DEAD_LETTERS];
-    /* Memory, measured from the structures: customers (their allocation
-     * and, as cxp_customer_bytes counts it, two table slots with their tags
-     * each; then with the tables' real size instead), open windows, open
-     * cases. */
-    size_t slots = 0, win_bytes = 0, win_open = 0, per_win = 0, case_bytes = 0, per_case = 0;
-    for (int32_t i = 0; i < core.state.n_shards; i++)
-      if (core.state.shards[i])
-        slots += core.state.shards[i]->cap * (sizeof(void *) + sizeof(uint16_t));
-    for (int32_t i = 0; i < core.n_win; i++)
-      if (core.win[i]) {
-        win_bytes += cxp_windows_bytes(core.win[i]);
-        win_open += cxp_windows_stats(core.win[i]).open;
-        per_win = cxp_windows_bytes_per_window(core.win[i]);
-      }
-    for (int32_t i = 0; i < core.n_cases; i++)
-      if (core.cases[i]) {
-        case_bytes += cxp_cases_bytes(core.cases[i]);
-        per_case = cxp_cases_bytes_per_case(core.cases[i]);
-      }
-    cxp_cases_stats cst;
-    cxp_core_cases_stats(&core, &cst);
-    fprintf(stderr,
-            "memory: %zu customers, %.0f bytes each (%.0f with the tables' real size); "
-            "%zu open windows, %zu bytes held by the windows (%zu per open window); %u open cases, %zu bytes held "
-            "by the cases (%zu per open case)\n",
-            core.state.customers,
-            core.state.customers ? (double)core.state.bytes / (double)core.state.customers : 0,
-            core.state.customers
-                ? (double)(core.state.bytes + slots -
-                           core.state.customers * 2 * (sizeof(void *) + sizeof(uint16_t))) /
-                      (double)core.state.customers
-                : 0,
-            win_open, win_bytes, per_win, cst.open, case_bytes, per_case);
-    cxp_core_close(&core);
+    if (pl.churn_enabled) {
+      /* The same traffic again without scoring: the difference is what
+       * scoring costs an event. */
+      cxp_pipeline off = pl;
+      off.churn_enabled = 0;
+      counts o2;
+      uint64_t ok2, bad2;
+      double wall2, cpu2;
+      run_full(&t, &off, batch, prefetch, 0, &o2, &ok2, &bad2, &wall2, &cpu2);
+      churn_us = (cpu - cpu2) / (double)t.n * 1e6;
+    }
   }
 
   double eps = (double)t.n / wall;
   double cpu_per_m = cpu / ((double)t.n / 1e6);
+  char churn_json[32] = "null";
+  if (churn_us >= -0.5) snprintf(churn_json, sizeof churn_json, "%.3f", churn_us);
   const char *mode = !decode_only ? "full" : full_parser ? "decode-cjson" : "decode";
   printf(
       "{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
       "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
       "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
       "\"dead_letters\":%llu,\"output_bytes\":%llu,\"windows\":%s,\"partials\":%llu,"
-      "\"markers\":%llu}\n",
+      "\"markers\":%llu,\"churn_cpu_us_per_event\":%s}\n",
       mode, t.n, (unsigned long long)customers,
       (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
       (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes,
       pl.win_enabled ? "true" : "false", (unsigned long long)out.records[CXP_STREAM_PARTIALS],
-      (unsigned long long)out.records[CXP_STREAM_MARKERS]);
+      (unsigned long long)out.records[CXP_STREAM_MARKERS], churn_json);
   fflush(stdout);
   fprintf(stderr,
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
@@ -393,6 +431,9 @@ int main(int argc, char **argv) {
           mode, t.n, (double)t.used / 1e6, gen_s, wall, eps,
           cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead,
           (unsigned long long)out.records[CXP_STREAM_PARTIALS]);
+  if (churn_us >= -0.5)
+    fprintf(stderr, "churn scoring: %.3f CPU us per event (this run less one without it)\n",
+            churn_us);
   free(t.block);
   free(t.ev);
   return 0;
