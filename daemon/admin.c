@@ -143,6 +143,10 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   counter(&m, "cxpulse_churn_silence_total",
           "Customers whose silence alone lifted them into a higher churn band.",
           n->churn_silence);
+  counter(&m, "cxpulse_window_partials_duplicate_total",
+          "Window partials ignored by a merger: their input partition's events "
+          "were in a partial it had taken (a window closed again after a restart).",
+          n->partial_duplicates);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {

@@ -1220,7 +1220,12 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, CXP_BAD_TYPE, "not a window partial aggregate");
     return CXP_BAD_TYPE;
   }
-  if (cxp_merger_partial(mg, &p, m->now_ms, m->offset) != 0) {
+  int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset);
+  if (taken == 1) {
+    c->n.partial_duplicates++;
+    return CXP_OK;
+  }
+  if (taken != 0) {
     if (p.partition >= c->n_inputs) {
       cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE,
                            "window partial of an input partition the input topic does not have");
@@ -1390,7 +1395,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_windows *w = windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var};
+    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset};
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {

@@ -58,6 +58,7 @@ typedef struct cxp_counters {
   uint64_t suppressed_consent;
   uint64_t kano_raised;               /* complaints raised to major by Kano */
   uint64_t churn_silence;             /* customers lifted a churn band by silence alone */
+  uint64_t partial_duplicates; /* window partials whose input a merger had taken already */
   uint64_t outputs[CXP_STREAM__COUNT];
   uint64_t late_applied;              /* late for the windows, applied to the customer */
   uint64_t repartition_in;            /* partials and markers consumed */

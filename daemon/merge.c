@@ -13,6 +13,9 @@ typedef struct mentry {
   uint64_t hash;
   int64_t first_wall;   /* wall time of its first partial; 0: none given */
   int64_t min_offset;   /* lowest repartition offset among them; -1: none */
+  /* Per input partition, the last input offset its partials taken so far
+   * covered (-1: none); NULL until a partial carries its offsets. */
+  int64_t *last_off;
 } mentry;
 
 /* A window emitted by the timeout before every partition closed it: its
@@ -69,6 +72,7 @@ void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn) { m->batch = fn; 
 
 void cxp_merger_destroy(cxp_merger *m) {
   if (m == NULL) return;
+  for (uint32_t i = 0; i < m->n; i++) free(m->e[i].last_off);
   free(m->wm);
   free(m->missing);
   free(m->e);
@@ -122,6 +126,15 @@ static int is_gone(const cxp_merger *m, const cxp_window_partial *p) {
   return 0;
 }
 
+static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partial *p) {
+  if (e->last_off == NULL) {
+    e->last_off = malloc(sizeof *e->last_off * (size_t)m->n_inputs);
+    if (e->last_off == NULL) abort();
+    for (int32_t i = 0; i < m->n_inputs; i++) e->last_off[i] = -1;
+  }
+  if (p->last_offset > e->last_off[p->partition]) e->last_off[p->partition] = p->last_offset;
+}
+
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset) {
   if (p->partition < -1 || p->partition >= m->n_inputs) return -1;
@@ -129,12 +142,22 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     m->st.late++;
     return -1;
   }
-  m->st.partials++;
   uint64_t h = key_hash(p);
   mentry *e = find(m, p, h);
+  /* The input this partial covers is taken already: the same window closed
+   * again after its partition restarted behind the point where it first
+   * closed. Its events are in the sum (or, past that point, were late for
+   * the window the first time). */
+  int ranged = p->partition >= 0 && p->first_offset >= 0 && p->last_offset >= p->first_offset;
+  if (e && ranged && e->last_off && e->last_off[p->partition] >= p->first_offset) {
+    m->st.duplicates++;
+    return 1;
+  }
+  m->st.partials++;
   if (e) {
     cxp_window_partial_merge(&e->p, p);
     if (offset >= 0 && (e->min_offset < 0 || offset < e->min_offset)) e->min_offset = offset;
+    if (ranged) note_offsets(m, e, p);
     return 0;
   }
   if (m->n == m->cap) {
@@ -150,6 +173,8 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
   e->hash = h;
   e->first_wall = now_wall_ms;
   e->min_offset = offset;
+  e->last_off = NULL;
+  if (ranged) note_offsets(m, e, p);
   tab_insert(m, m->n);
   m->n++;
   if (m->n > m->st.pending_max) m->st.pending_max = m->n;
@@ -208,6 +233,7 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     m->batch(m->opaque, ps, (int)n_out);
     free(ps);
   }
+  for (uint32_t i = keep; i < m->n; i++) free(m->e[i].last_off);
   m->n = keep;
   m->st.pending = m->n;
   tab_rebuild(m, m->n > 32 ? m->n : 32);

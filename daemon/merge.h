@@ -15,8 +15,12 @@
  * Order: a partition's partials of a window reach the merger before its
  * marker covering that window (the same producer writes them in that order
  * to the same topic partition). A partial of a window already emitted is
- * refused (late). Markers only ever raise a partition's watermark, so one
- * read twice changes nothing.
+ * refused (late). A partial carries the input offsets of the first and last
+ * event it holds: one whose first offset is at or below the last offset of
+ * a partial already taken from its partition for the same window and group
+ * is ignored (a duplicate: a partition that restarted behind the point
+ * where it first closed the window closed it again). Markers only ever
+ * raise a partition's watermark, so one read twice changes nothing.
  *
  * Pure: no clock reads; the wall time comes in as an argument. */
 #ifndef CXP_MERGE_H
@@ -41,6 +45,7 @@ typedef struct cxp_merge_stats {
   uint64_t partials, markers;
   uint64_t complete, incomplete; /* final records emitted */
   uint64_t late;                 /* partials refused: their window was emitted */
+  uint64_t duplicates;           /* partials ignored: their input was taken already */
   uint32_t pending, pending_max; /* groups' windows waiting */
 } cxp_merge_stats;
 
@@ -57,9 +62,9 @@ void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn);
 
 /* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
  * carrying `offset` (its position on the repartition topic, or -1): see
- * cxp_merger_hold. Returns 0, or -1 when its window was already emitted
- * (the caller dead-letters it as late) or its input partition is out of
- * range. */
+ * cxp_merger_hold. Returns 0; 1 when it is a duplicate (ignored, counted);
+ * -1 when its window was already emitted (the caller dead-letters it as
+ * late) or its input partition is out of range. */
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset);
 

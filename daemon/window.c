@@ -110,6 +110,7 @@ typedef struct wslot {
   uint32_t heap_pos; /* while open: index in the heap; while free: next free */
   uint8_t li, gi;    /* length and grouping indexes */
   uint8_t vlen[CXP_WIN_MAX_FIELDS];
+  int64_t first_off, last_off; /* input offsets of the events folded; -1 none */
   cxp_window_agg agg;
   char vals[];
 } wslot;
@@ -308,6 +309,8 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
   p->length_ms = w->conf.length_ms[s->li];
   p->partition = w->partition;
   p->early = early;
+  p->first_offset = s->first_off;
+  p->last_offset = s->last_off;
   p->n_fields = gr->n_fields;
   const char *v = s->vals;
   for (int f = 0; f < CXP_WIN_MAX_FIELDS; f++) {
@@ -499,6 +502,7 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   s->li = (uint8_t)li;
   s->gi = (uint8_t)gi;
   memset(&s->agg, 0, sizeof s->agg);
+  s->first_off = s->last_off = -1;
   int nf = w->conf.grouping[gi].n_fields;
   char *v = s->vals;
   for (int f = 0; f < nf; f++) {
@@ -527,6 +531,7 @@ typedef struct contrib {
   int post;        /* a post-recovery response */
   int64_t gap[CXP_SQ__COUNT];
   int64_t var_cents; /* value at risk, counted with the band */
+  int64_t offset;    /* the event's input offset; -1 none */
 } contrib;
 
 static void fold(cxp_window_agg *a, const contrib *c, int li) {
@@ -680,10 +685,15 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
       /* Opening the next window may close this one (memory bound): it is
        * folded before the next lookup, and not touched after. */
       wslot *s = find_or_open(w, li, gi, starts[li], &k);
-      if (c)
+      if (c) {
         fold(&s->agg, c, li);
-      else
+        if (c->offset >= 0) {
+          if (s->first_off < 0 || c->offset < s->first_off) s->first_off = c->offset;
+          if (c->offset > s->last_off) s->last_off = c->offset;
+        }
+      } else {
         fold_outcome(&s->agg, o);
+      }
     }
   }
 }
@@ -691,7 +701,7 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
   /* Without the caller's knowledge, every event is its customer's first. */
-  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0, 0};
+  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0, 0, -1};
   return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
 }
 
@@ -714,7 +724,8 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                {0},
                ctx->value_at_risk > 0 && ctx->value_at_risk < 1e15
                    ? llround(ctx->value_at_risk * 100.0)
-                   : 0};
+                   : 0,
+               ctx->offset};
   if (ev->type == CXP_EV_SERVQUAL)
     for (int d = 0; d < CXP_SQ__COUNT; d++)
       if (ev->sq_mask & (1u << d))
@@ -895,6 +906,10 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   const int64_t post[5] = {a->post_csat_n, a->post_csat_sat, a->post_nps_n,
                            a->post_nps_promoters, a->post_nps_detractors};
   write_arr(&j, "post_recovery", post, 5);
+  if (p->first_offset >= 0 && p->last_offset >= p->first_offset) {
+    const int64_t off[2] = {p->first_offset, p->last_offset};
+    write_arr(&j, "offsets", off, 2);
+  }
   cxp_jw_end(&j);
 }
 
@@ -990,7 +1005,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   if (root == NULL) return -1;
   int rc = -1;
   cxp_window_agg *a = &p->agg;
-  int64_t v, part, post[5];
+  int64_t v, part, post[5], off[2] = {-1, -1};
   /* Counts up to 2^40 (a million events a second for twelve days in one
    * window): every sum and product agg_consistent forms stays in int64. */
   const int64_t C = 1LL << 40, T = JSON_INT_MAX - TIME_LIMIT_MS;
@@ -1032,11 +1047,16 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_ints(root, "cohort_si_sum", 0, JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_cancels", 0, C, a->cohort_cancels, CXP_WIN_COHORTS) ||
       get_ints(root, "post_recovery", 0, C, post, 5) ||
+      /* Optional: partials of builds before it, and merged ones, have none. */
+      (cJSON_GetObjectItemCaseSensitive(root, "offsets") &&
+       (get_ints(root, "offsets", 0, JSON_INT_MAX, off, 2) || off[1] < off[0])) ||
       p->start_ms != window_start(p->start_ms, p->length_ms) || !post_into(a, post) ||
       !agg_consistent(a))
     goto out;
   p->partition = (int32_t)part;
   p->early = cJSON_IsTrue(early);
+  p->first_offset = off[0];
+  p->last_offset = off[1];
   p->end_ms = p->start_ms + p->length_ms;
   rc = 0;
 out:

@@ -137,6 +137,10 @@ typedef struct cxp_window_partial {
   int64_t start_ms, end_ms, length_ms;
   int32_t partition; /* input partition; -1 after merging several */
   int early;         /* closed before the watermark passed its end */
+  /* The input offsets of the first and last event folded (-1: none known,
+   * or merged): a merger takes one partial per stretch of a partition's
+   * input, so a window re-closed after a restart is not counted twice. */
+  int64_t first_offset, last_offset;
   int n_fields;
   cxp_window_field fields[CXP_WIN_MAX_FIELDS];
   uint8_t value_len[CXP_WIN_MAX_FIELDS];
@@ -202,6 +206,7 @@ typedef struct cxp_window_ctx {
   double si;           /* his satisfaction index after this survey response; NaN: none */
   int post_recovery;   /* this CSAT/NPS response is his first since a case was resolved */
   double value_at_risk; /* his churn probability x value, counted with churn_band; 0 none */
+  int64_t offset;       /* the event's input offset; -1 none */
 } cxp_window_ctx;
 
 /* cxp_windows_add with the context of cxp_window_ctx. */

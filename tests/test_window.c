@@ -181,7 +181,7 @@ static void test_measures(void) {
   for (int i = 0; i < 10; i++) {
     e = ev_at(CXP_EV_NPS, ts++, "gold", "app", nps[i]);
     int band = nps[i] <= 6 ? 2 : i == 0 ? 0 : -1;
-    cxp_window_ctx ctx = {band, -1, -1, ~0u, NAN, 0, var[i]};
+    cxp_window_ctx ctx = {band, -1, -1, ~0u, NAN, 0, var[i], -1};
     CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
   }
   /* CSAT 5,4,3,2,4,1: satisfied (4-5) are 5, 4, 4 = 3 of 6 = 50. */
@@ -1340,7 +1340,7 @@ static void test_outcomes(void) {
              {CXP_EV_USAGE, 0, 1, NAN, 0}};
   for (int i = 0; i < 5; i++) {
     cxp_event ev = ev_at(in[i].t, T0 + (20 + i) * S_MS, "gold", "app", 4);
-    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post, 0};
+    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post, 0, -1};
     CHECK_INT(cxp_windows_add_ctx(w, &ev, 0, &ctx), CXP_OK);
   }
   CHECK_INT(cxp_windows_flush(w), 1);
@@ -1478,6 +1478,97 @@ static void test_volume(void) {
   cxp_windows_destroy(w);
 }
 
+/* A window remembers the input offsets of the first and last event folded
+ * into it; a merger takes one partial per stretch of a partition's input,
+ * so a window closed again after a restart is not counted twice. */
+static void test_merger_duplicates(void) {
+  /* Offsets 12, 10, 15 into one minute of gold; a fold without an offset
+   * (-1) leaves them; the partial says 10..15. */
+  static sink dsk;
+  memset(&dsk, 0, sizeof dsk);
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  cxp_windows *w = cxp_windows_create(&c, 3, on_close, &dsk);
+  static const int64_t offs[] = {12, 10, 15, -1};
+  for (int i = 0; i < 4; i++) {
+    cxp_event e = ev_at(CXP_EV_CSAT, T0 + i * S_MS, "gold", "app", 5);
+    cxp_window_ctx ctx = {-1, -1, -1, ~0u, NAN, 0, 0, offs[i]};
+    CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
+  }
+  cxp_windows_flush(w);
+  CHECK_INT(dsk.n, 1);
+  CHECK_INT(dsk.p[0].partition, 3);
+  CHECK_INT(dsk.p[0].first_offset, 10);
+  CHECK_INT(dsk.p[0].last_offset, 15);
+  CHECK_INT(dsk.p[0].agg.csat_n, 4);
+  cxp_windows_destroy(w);
+
+  /* The wire form keeps them; without them (an older build) they are -1;
+   * an inverted pair is refused. */
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_window_partial q;
+  cxp_window_partial_write(&b, &dsk.p[0]);
+  CHECK(strstr(b.p, "\"offsets\":[10,15]") != NULL);
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), 0);
+  CHECK_INT(q.first_offset, 10);
+  CHECK_INT(q.last_offset, 15);
+  cxp_window_partial none = dsk.p[0];
+  none.first_offset = none.last_offset = -1;
+  cxp_buf_reset(&b);
+  cxp_window_partial_write(&b, &none);
+  CHECK(strstr(b.p, "offsets") == NULL);
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), 0);
+  CHECK_INT(q.first_offset, -1);
+  CHECK_INT(q.last_offset, -1);
+  cxp_buf_reset(&b);
+  cxp_window_partial_write(&b, &dsk.p[0]);
+  char *at = strstr(b.p, "[10,15]");
+  CHECK(at != NULL);
+  if (at) memcpy(at, "[15,10]", 7);
+  CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), -1);
+  cxp_buf_free(&b);
+
+  /* The merger, two inputs. Input 0 sends offsets 10..20 (2 responses, 1
+   * satisfied); after a restart the same window again as 15..25 (3, 3):
+   * ignored; then 21..30 (1, 1): the next stretch, taken. Input 1's 10..20
+   * (4, 4) is its own. A partial without offsets is taken as ever (1, 0).
+   * Final gold: 2 + 1 + 4 + 1 = 8 responses, 1 + 1 + 4 + 0 = 6 satisfied. */
+  static msink ms;
+  memset(&ms, 0, sizeof ms);
+  cxp_merger *m = cxp_merger_create(2, 0, on_final, &ms);
+  cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
+  a.first_offset = 10;
+  a.last_offset = 20;
+  cxp_window_partial again = seg_partial(0, M_MS, T0, "gold", 3, 3);
+  again.first_offset = 15;
+  again.last_offset = 25;
+  cxp_window_partial next = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  next.first_offset = 21;
+  next.last_offset = 30;
+  cxp_window_partial other = seg_partial(1, M_MS, T0, "gold", 4, 4);
+  other.first_offset = 10;
+  other.last_offset = 20;
+  cxp_window_partial legacy = seg_partial(0, M_MS, T0, "gold", 1, 0);
+  legacy.first_offset = legacy.last_offset = -1;
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 0);
+  CHECK_INT(cxp_merger_partial(m, &again, 0, 2), 1);
+  /* The same partial read twice from the repartition topic: a duplicate. */
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 1);
+  CHECK_INT(cxp_merger_partial(m, &next, 0, 3), 0);
+  CHECK_INT(cxp_merger_partial(m, &other, 0, 4), 0);
+  CHECK_INT(cxp_merger_partial(m, &legacy, 0, 5), 0);
+  cxp_merge_stats st = cxp_merger_stats(m);
+  CHECK_INT(st.duplicates, 2);
+  CHECK_INT(st.partials, 4);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(ms.n, 1);
+  CHECK_INT(ms.p[0].agg.csat_n, 8);
+  CHECK_INT(ms.p[0].agg.csat_sat, 6);
+  CHECK_INT(ms.n_missing[0], 0);
+  cxp_merger_destroy(m);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--records") == 0) {
     records = fopen(argv[2], "w");
@@ -1500,6 +1591,7 @@ int main(int argc, char **argv) {
   test_outcomes();
   test_merger();
   test_merger_exact();
+  test_merger_duplicates();
   test_core_windows();
   test_core_group_alerts();
   test_core_post_recovery();
