@@ -1478,6 +1478,16 @@ static void test_volume(void) {
   cxp_windows_destroy(w);
 }
 
+/* The first minute's gold from input `part`, covering input offsets
+ * first..last. */
+static cxp_window_partial ranged_partial(int32_t part, int64_t csat_n, int64_t csat_sat,
+                                         int64_t first, int64_t last) {
+  cxp_window_partial p = seg_partial(part, M_MS, T0, "gold", csat_n, csat_sat);
+  p.first_offset = first;
+  p.last_offset = last;
+  return p;
+}
+
 /* A window remembers the input offsets of the first and last event folded
  * into it; a merger takes one partial per stretch of a partition's input,
  * so a window closed again after a restart is not counted twice. */
@@ -1536,20 +1546,11 @@ static void test_merger_duplicates(void) {
   static msink ms;
   memset(&ms, 0, sizeof ms);
   cxp_merger *m = cxp_merger_create(2, 0, on_final, &ms);
-  cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
-  a.first_offset = 10;
-  a.last_offset = 20;
-  cxp_window_partial again = seg_partial(0, M_MS, T0, "gold", 3, 3);
-  again.first_offset = 15;
-  again.last_offset = 25;
-  cxp_window_partial next = seg_partial(0, M_MS, T0, "gold", 1, 1);
-  next.first_offset = 21;
-  next.last_offset = 30;
-  cxp_window_partial other = seg_partial(1, M_MS, T0, "gold", 4, 4);
-  other.first_offset = 10;
-  other.last_offset = 20;
-  cxp_window_partial legacy = seg_partial(0, M_MS, T0, "gold", 1, 0);
-  legacy.first_offset = legacy.last_offset = -1;
+  cxp_window_partial a = ranged_partial(0, 2, 1, 10, 20);
+  cxp_window_partial again = ranged_partial(0, 3, 3, 15, 25);
+  cxp_window_partial next = ranged_partial(0, 1, 1, 21, 30);
+  cxp_window_partial other = ranged_partial(1, 4, 4, 10, 20);
+  cxp_window_partial legacy = ranged_partial(0, 1, 0, -1, -1);
   CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 0);
   CHECK_INT(cxp_merger_partial(m, &again, 0, 2), 1);
   /* The same partial read twice from the repartition topic: a duplicate. */
