@@ -463,8 +463,10 @@ static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   ev.ts_ms = o->closed_at;
   ev.segment = o->c->segment;
   ev.touchpoint = o->c->touchpoint;
-  cxp_window_outcome wo = {o->well, o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
-                           o->preempted};
+  /* The offset of the event being processed, if any: a window restored
+   * with it folds the outcome once. */
+  cxp_window_outcome wo = {o->well,    o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+                           o->preempted, c->cur_msg ? c->cur_msg->offset : -1};
   cxp_windows_add_outcome(w, &ev, &wo);
 }
 
@@ -950,6 +952,7 @@ static cxp_windows *windows_of(cxp_core *c, int32_t part) {
   if (c->win[part] == NULL) {
     c->win[part] = cxp_windows_create(&c->pl->windows, part, on_window_close, c);
     if (c->win[part] == NULL) abort();
+    cxp_windows_track(c->win[part], c->changelog);
     c->marked[part] = INT64_MIN;
   }
   return c->win[part];
@@ -999,7 +1002,14 @@ int cxp_core_tick_merge(cxp_core *c, int32_t part, int64_t now_wall_ms) {
 
 void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
   if (part >= 0 && part < c->n_win && c->win[part]) {
-    if (send_partials) cxp_windows_flush(c->win[part]);
+    if (send_partials) {
+      cxp_windows_flush(c->win[part]);
+      /* Their records' tombstones wait with the customers' frames for the
+       * partition's last flush: the next owner must not restore windows
+       * whose sums went out as early partials. */
+      cxp_shard *sh = c->changelog ? cxp_state_shard(&c->state, part) : NULL;
+      if (sh) sh->n_gone += cxp_windows_take_gone(c->win[part], &sh->gone);
+    }
     cxp_windows_destroy(c->win[part]);
     c->win[part] = NULL;
     c->marked[part] = INT64_MIN;
@@ -1015,6 +1025,16 @@ void cxp_core_drop_state(cxp_core *c, int32_t part) {
     c->cases[part] = NULL;
   }
   cxp_state_drop(&c->state, part);
+}
+
+size_t cxp_core_windows_changed(const cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
+  return cxp_windows_changed(c->win[part]);
+}
+
+size_t cxp_core_windows_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out) {
+  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
+  return cxp_windows_flush_state(c->win[part], x, out);
 }
 
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
@@ -1117,6 +1137,14 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
   cxp_customer *cu;
   const uint8_t *ext;
   size_t el;
+  if (klen >= 2 && key[0] == 'w' && (key[1] == ':' || key[1] == 'c')) {
+    cxp_windows *w = windows_of(c, part);
+    if (w == NULL) return 0; /* windows off in this pipeline: nothing to restore */
+    if (cxp_windows_restore(w, key, klen, val, vlen) == 0) return 0;
+    snprintf(err, errlen, "window record '%.*s' unreadable, or of windows this pipeline "
+             "does not have", (int)(klen > 80 ? 80 : klen), key);
+    return -1;
+  }
   if (cxp_staterec_apply(&c->state, part, key, klen, val, vlen, &cu, &ext, &el, err, errlen))
     return -1;
   cxp_cases *cs = cu ? cases_of(c, part) : NULL;

@@ -161,7 +161,8 @@ int cxp_core_tick_input(cxp_core *c, int32_t partition, int64_t now_wall_ms);
 int cxp_core_tick_merge(cxp_core *c, int32_t partition, int64_t now_wall_ms);
 /* An input partition goes. On a revoke (send_partials 1) its open windows are
  * sent as early partials, which its next owner's partials of the same
- * windows merge with; when it was lost (its uncommitted events will be read
+ * windows merge with (with the changelog on, their records' tombstones join
+ * the customers' frames of the partition's next cxp_core_state_flush); when it was lost (its uncommitted events will be read
  * again elsewhere) they are dropped unsent. Then its windows are dropped;
  * its customers and their recovery cases stay until cxp_core_drop_state (a
  * snapshot may still be written of them). */
@@ -186,6 +187,13 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
 
 /* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */
 
+/* The partition's open windows changed, and window tombstones waiting, since
+ * the last cxp_core_windows_flush (durable state: window.h). */
+size_t cxp_core_windows_changed(const cxp_core *c, int32_t partition);
+/* Appends their frames, then the partition's window clock (x: the last input
+ * offset processed); the shell writes them before the customers' frames of
+ * the same flush. Returns how many. */
+size_t cxp_core_windows_flush(cxp_core *c, int32_t partition, int64_t x, cxp_buf *out);
 /* Customers of an input partition changed (or evicted) since they were last
  * flushed. */
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t partition);

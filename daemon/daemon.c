@@ -337,12 +337,17 @@ static void cl_flush(cxp_daemon *d, int32_t part) {
   cl_part *c = cl_get(d, part);
   int64_t x = t ? cxp_offsets_last(t) : -1;
   if (c == NULL || x < 0 || restoring(d, part)) return;
-  if (cxp_core_state_dirty(&d->core, part) == 0) {
+  if (cxp_core_state_dirty(&d->core, part) == 0 &&
+      cxp_core_windows_changed(&d->core, part) == 0) {
     /* Nothing changed since the last batch: once that is acknowledged
      * (or if there is none) the inputs up to x are durable. */
     if (c->wait_x < 0 && c->in_flight == 0) c->hold = x + 1;
     return;
   }
+  /* Windows first, then their clock, then the customers: the producer keeps
+   * a partition's records in order, so a customer's record acknowledged
+   * means the window records of his events are too (window.h). */
+  c->wait_n += cxp_core_windows_flush(&d->core, part, x, &c->wait);
   c->wait_n += cxp_core_state_flush(&d->core, part, &c->wait);
   c->wait_x = x;
 }
@@ -821,16 +826,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (!is_repart(d, parts->elems[i].topic))
       cxp_restore_cancel(d->restore, parts->elems[i].partition);
   if (!lost) {
+    /* The open windows of the input partitions going away are sent as
+     * early partials: the next owner's partials of the same windows merge
+     * with them (their records' tombstones go with the flush below). */
+    for (int i = 0; i < parts->cnt; i++)
+      if (!is_repart(d, parts->elems[i].topic))
+        with_tail_entry(d, &d->offsets, parts->elems[i].partition, drop_input, NULL);
     /* Their changed customers go to the changelog before they are dropped:
      * the next owner restores them. */
     for (int i = 0; d->restore && i < parts->cnt; i++)
       if (!is_repart(d, parts->elems[i].topic)) cl_flush(d, parts->elems[i].partition);
-    /* The open windows of the input partitions going away are sent as
-     * early partials: the next owner's partials of the same windows merge
-     * with them. */
-    for (int i = 0; i < parts->cnt; i++)
-      if (!is_repart(d, parts->elems[i].topic))
-        with_tail_entry(d, &d->offsets, parts->elems[i].partition, drop_input, NULL);
     /* Finish what these partitions started, then commit their final
      * positions synchronously, so the next owner starts where we ended. */
     finish_outputs(d, d->cfg.shutdown_timeout_ms);

@@ -60,6 +60,8 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
  * in one buffer: u32 key length, key, u32 value length, value (length
  * 0xffffffff and no bytes: a tombstone). */
 #define CXP_CL_CUSTOMER "c:"
+#define CXP_CL_WINDOW "w:"        /* an open segment window (window.h) */
+#define CXP_CL_WINDOW_CLOCK "wc:" /* a partition's window clock (window.h) */
 
 /* Applies one changelog record of a partition to s: a customer's state
  * (replacing what is held under his id) or his tombstone (val NULL). 0, or

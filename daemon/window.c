@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "staterec.h"
+#include "varint.h"
+
 #define HASH_SEED 0x77696e646f777331ULL
 /* Slots are allocated in chunks and never moved, so a slot index (what the
  * table and the heap hold) stays valid for the slot's whole life. */
@@ -111,6 +114,11 @@ typedef struct wslot {
   uint8_t li, gi;    /* length and grouping indexes */
   uint8_t vlen[CXP_WIN_MAX_FIELDS];
   int64_t first_off, last_off; /* input offsets of the events folded; -1 none */
+  /* Restored from the changelog: what came at or below this input offset is
+   * in agg already (re-read events are not folded again); -1 otherwise. */
+  int64_t restored_off;
+  uint32_t dirty;  /* changed since the last flush_state: 1 + index in dirty[]; 0 clean */
+  uint8_t written; /* has a record in the changelog: closing it writes a tombstone */
   cxp_window_agg agg;
   char vals[];
 } wslot;
@@ -151,6 +159,17 @@ struct cxp_windows {
   int64_t last_arrival; /* its wall arrival time; 0 when it had none */
   int64_t wm;           /* watermark applied; only grows */
   cxp_window_stats st;
+
+  /* Durable state (cxp_windows_track): the windows changed since the last
+   * cxp_windows_flush_state, and the tombstones of those closed since. */
+  int track;
+  wslot **dirty;
+  uint32_t n_dirty, dirty_cap;
+  cxp_buf gone;
+  uint32_t n_gone;
+  int64_t restored_x;  /* events at or below this input offset were in the restored
+                          state: not folded, not judged late; -1 none */
+  int restored_clock;  /* the quiet clock's wall time starts at the next tick */
 };
 
 /* floor(ts / len) * len, also for times before the epoch. */
@@ -203,6 +222,8 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
   }
   w->free_head = NO_SLOT;
   w->wm = INT64_MIN;
+  w->restored_x = -1;
+  cxp_buf_init(&w->gone);
   /* Empty ranges: no time matches them. */
   for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) w->cur_start[li] = w->cur_end[li] = 0;
   return w;
@@ -215,6 +236,8 @@ void cxp_windows_destroy(cxp_windows *w) {
   free(w->chunks);
   free(w->tab);
   free(w->heap);
+  free(w->dirty);
+  cxp_buf_free(&w->gone);
   free(w);
 }
 
@@ -329,6 +352,48 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
   p->agg = s->agg;
 }
 
+/* ---- durable state: the changed windows --------------------------------- */
+
+static void mark_dirty(cxp_windows *w, wslot *s) {
+  if (!w->track || s->dirty) return;
+  if (w->n_dirty == w->dirty_cap) {
+    uint32_t ncap = w->dirty_cap ? w->dirty_cap * 2 : 64;
+    wslot **nd = realloc(w->dirty, sizeof *nd * ncap);
+    if (nd == NULL) abort();
+    w->dirty = nd;
+    w->dirty_cap = ncap;
+  }
+  w->dirty[w->n_dirty++] = s;
+  s->dirty = w->n_dirty;
+}
+
+/* The changelog key of a window: "<length>:<start>:<group>". */
+static void window_key(cxp_buf *b, const cxp_window_partial *p) {
+  cxp_buf_reset(b);
+  cxp_buf_printf(b, "%lld:%lld:", (long long)p->length_ms, (long long)p->start_ms);
+  cxp_window_group_key(b, p);
+}
+
+/* A window leaves: off the changed list, and a tombstone when the changelog
+ * holds a record of it. */
+static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
+  if (s->dirty) {
+    wslot *last = w->dirty[--w->n_dirty];
+    w->dirty[s->dirty - 1] = last;
+    last->dirty = s->dirty;
+    s->dirty = 0;
+  }
+  if (s->written) {
+    cxp_buf key;
+    cxp_buf_init(&key);
+    window_key(&key, p);
+    cxp_staterec_frame_put(&w->gone, CXP_CL_WINDOW, key.p, key.len, NULL, 0);
+    cxp_buf_free(&key);
+    w->n_gone++;
+    s->written = 0;
+  }
+}
+
 /* Closes the window on top of the heap. `why`: 0 by the watermark, 1 by the
  * memory bound, 2 by flush. */
 static void close_top(cxp_windows *w, int why) {
@@ -337,6 +402,7 @@ static void close_top(cxp_windows *w, int why) {
   cxp_window_partial p;
   int early = s->end > w->wm;
   slot_partial(w, s, early, &p);
+  forget(w, s, &p);
   heap_pop(w);
   tab_remove(w, idx, s->hash);
   s->heap_pos = w->free_head;
@@ -503,6 +569,9 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   s->gi = (uint8_t)gi;
   memset(&s->agg, 0, sizeof s->agg);
   s->first_off = s->last_off = -1;
+  s->restored_off = -1;
+  s->dirty = 0;
+  s->written = 0;
   int nf = w->conf.grouping[gi].n_fields;
   char *v = s->vals;
   for (int f = 0; f < nf; f++) {
@@ -685,15 +754,18 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
       /* Opening the next window may close this one (memory bound): it is
        * folded before the next lookup, and not touched after. */
       wslot *s = find_or_open(w, li, gi, starts[li], &k);
-      if (c) {
+      int64_t off = c ? c->offset : o->offset;
+      /* Re-read after a restore, and in this window's record already. */
+      if (off >= 0 && off <= s->restored_off) continue;
+      if (c)
         fold(&s->agg, c, li);
-        if (c->offset >= 0) {
-          if (s->first_off < 0 || c->offset < s->first_off) s->first_off = c->offset;
-          if (c->offset > s->last_off) s->last_off = c->offset;
-        }
-      } else {
+      else
         fold_outcome(&s->agg, o);
+      if (off >= 0) {
+        if (s->first_off < 0 || off < s->first_off) s->first_off = off;
+        if (off > s->last_off) s->last_off = off;
       }
+      mark_dirty(w, s);
     }
   }
 }
@@ -709,6 +781,10 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                                const cxp_window_ctx *ctx) {
   int64_t starts[CXP_WIN_MAX_LENGTHS];
   int64_t ts = ev->ts_ms;
+  if (ctx->offset >= 0 && ctx->offset <= w->restored_x) {
+    w->st.replayed++;
+    return CXP_OK;
+  }
   if (route(w, ts, starts)) {
     w->st.late++;
     return CXP_BAD_LATE;
@@ -745,6 +821,7 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
 cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
                                    const cxp_window_outcome *o) {
   int64_t starts[CXP_WIN_MAX_LENGTHS];
+  if (o->offset >= 0 && o->offset <= w->restored_x) return CXP_OK;
   if (route(w, ev->ts_ms, starts)) {
     w->st.recovered_late++;
     return CXP_BAD_LATE;
@@ -754,11 +831,18 @@ cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
 }
 
 cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev) {
-  cxp_window_outcome o = {1, -1, -1, 0, 0};
+  cxp_window_outcome o = {1, -1, -1, 0, 0, -1};
   return cxp_windows_add_outcome(w, ev, &o);
 }
 
 int cxp_windows_tick(cxp_windows *w, int64_t now_wall_ms) {
+  if (w->restored_clock && w->has_ts && w->last_arrival <= 0) {
+    /* Restored: when its last event arrived is not known. The quiet clock
+     * counts from now (late, never early). */
+    w->restored_clock = 0;
+    w->last_arrival = now_wall_ms;
+    return 0;
+  }
   if (!w->has_ts || w->last_arrival <= 0 || now_wall_ms <= w->last_arrival) return 0;
   int64_t clock = w->last_ts + (now_wall_ms - w->last_arrival);
   if (clock < w->max_ts) clock = w->max_ts;
@@ -1227,4 +1311,199 @@ int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int 
     }
   }
   return nflag;
+}
+
+/* ---- durable state (issue 6) --------------------------------------------- */
+
+void cxp_windows_track(cxp_windows *w, int on) { w->track = on != 0; }
+
+size_t cxp_windows_changed(const cxp_windows *w) {
+  return (size_t)w->n_dirty + w->n_gone;
+}
+
+/* The clock record: version, the input offset it covers, the newest event
+ * time and the last one folded. */
+#define CLOCK_VERSION 1
+
+size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out) {
+  size_t n = w->n_gone;
+  if (w->gone.len) cxp_buf_put(out, w->gone.p, w->gone.len);
+  w->gone.len = 0;
+  w->n_gone = 0;
+  return n;
+}
+
+size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out) {
+  size_t n = w->n_gone + w->n_dirty + 1;
+  if (w->gone.len) cxp_buf_put(out, w->gone.p, w->gone.len);
+  w->gone.len = 0;
+  w->n_gone = 0;
+  cxp_buf key, val;
+  cxp_buf_init(&key);
+  cxp_buf_init(&val);
+  for (uint32_t i = 0; i < w->n_dirty; i++) {
+    wslot *s = w->dirty[i];
+    cxp_window_partial p;
+    slot_partial(w, s, 0, &p);
+    window_key(&key, &p);
+    cxp_buf_reset(&val);
+    cxp_window_partial_write(&val, &p);
+    cxp_staterec_frame_put(out, CXP_CL_WINDOW, key.p, key.len, val.p, val.len);
+    s->dirty = 0;
+    s->written = 1;
+  }
+  w->n_dirty = 0;
+  /* The clock last: it says every window record of events up to x is in
+   * (the producer keeps a partition's records in order). */
+  cxp_buf_reset(&val);
+  cxp_put_u8(&val, CLOCK_VERSION);
+  cxp_put_z(&val, x);
+  cxp_put_u8(&val, (unsigned)w->has_ts);
+  cxp_put_z(&val, w->max_ts);
+  cxp_put_z(&val, w->last_ts);
+  cxp_staterec_frame_put(out, CXP_CL_WINDOW_CLOCK, "", 0, val.p, val.len);
+  cxp_buf_free(&key);
+  cxp_buf_free(&val);
+  return n;
+}
+
+/* The grouping and length of a partial under this pipeline's windows, with
+ * its group key; -1 when the pipeline has no such windows (any more). */
+static int slot_place(const cxp_windows *w, const cxp_window_partial *p, int *li, int *gi,
+                      gkey *k) {
+  *li = *gi = -1;
+  for (int i = 0; i < w->conf.n_lengths; i++)
+    if (w->conf.length_ms[i] == p->length_ms) *li = i;
+  for (int g = 0; g < w->conf.n_groupings && *gi < 0; g++) {
+    const cxp_window_grouping *gr = &w->conf.grouping[g];
+    if (gr->n_fields != p->n_fields) continue;
+    int same = 1;
+    for (int f = 0; f < gr->n_fields; f++)
+      if (gr->fields[f] != p->fields[f]) same = 0;
+    if (same) *gi = g;
+  }
+  if (*li < 0 || *gi < 0 || p->start_ms != window_start(p->start_ms, p->length_ms)) return -1;
+  uint64_t h = HASH_SEED + (uint64_t)*gi;
+  for (int f = 0; f < p->n_fields; f++) {
+    k->p[f] = p->value[f];
+    k->n[f] = p->value_len[f];
+    h = hash_value(p->value[f], p->value_len[f], h);
+  }
+  k->hash = h;
+  return 0;
+}
+
+static wslot *slot_find(const cxp_windows *w, int li, int gi, int64_t start, const gkey *k,
+                        uint32_t *idx) {
+  uint64_t h = window_hash(k, li, start);
+  size_t mask = w->tab_cap - 1;
+  for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
+    if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
+    wslot *s = slot_at(w, TAB_IDX(w->tab[i]));
+    if (slot_is(w, s, h, li, gi, start, k)) {
+      *idx = TAB_IDX(w->tab[i]);
+      return s;
+    }
+  }
+  return NULL;
+}
+
+/* Takes the slot at heap position pos out of the heap. */
+static void heap_remove(cxp_windows *w, uint32_t pos) {
+  uint32_t last = w->heap[--w->heap_n];
+  if (pos == w->heap_n) return;
+  uint32_t i = pos;
+  while (i > 0 && heap_less(w, last, w->heap[(i - 1) / 2])) {
+    heap_set(w, i, w->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= w->heap_n) break;
+    if (c + 1 < w->heap_n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
+    if (!heap_less(w, w->heap[c], last)) break;
+    heap_set(w, i, w->heap[c]);
+    i = c;
+  }
+  heap_set(w, i, last);
+}
+
+static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n) {
+  cxp_rd r = {v, v + n, 0};
+  unsigned ver = cxp_get_u8(&r);
+  int64_t x = cxp_get_z(&r);
+  unsigned has = cxp_get_u8(&r);
+  int64_t max_ts = cxp_get_z(&r), last_ts = cxp_get_z(&r);
+  if (r.bad || ver != CLOCK_VERSION || has > 1) return -1;
+  if (x > w->restored_x) w->restored_x = x;
+  if (has && (!w->has_ts || max_ts > w->max_ts)) {
+    w->has_ts = 1;
+    w->max_ts = max_ts;
+    w->last_ts = last_ts;
+    w->last_arrival = 0;
+    w->restored_clock = 1;
+  }
+  return 0;
+}
+
+int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void *val,
+                        size_t vlen) {
+  size_t wl = sizeof CXP_CL_WINDOW - 1, cl = sizeof CXP_CL_WINDOW_CLOCK - 1;
+  if (klen == cl && memcmp(key, CXP_CL_WINDOW_CLOCK, cl) == 0)
+    return val ? restore_clock(w, val, vlen) : 0;
+  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) return -1;
+  cxp_window_partial p;
+  if (val != NULL) {
+    if (cxp_window_partial_parse(val, vlen, &p) != 0) return -1;
+  } else {
+    /* A tombstone: the key is all there is. "<length>:<start>:<group>". */
+    memset(&p, 0, sizeof p);
+    const char *k = key + wl, *end = key + klen;
+    char num[2][24];
+    for (int i = 0; i < 2; i++) {
+      const char *colon = memchr(k, ':', (size_t)(end - k));
+      if (colon == NULL || colon == k || colon - k >= 23) return -1;
+      memcpy(num[i], k, (size_t)(colon - k));
+      num[i][colon - k] = '\0';
+      k = colon + 1;
+    }
+    char *e0, *e1;
+    p.length_ms = strtoll(num[0], &e0, 10);
+    p.start_ms = strtoll(num[1], &e1, 10);
+    cJSON *g = cJSON_ParseWithLength(k, (size_t)(end - k));
+    int bad = *e0 || *e1 || p.length_ms <= 0 || parse_group(g, &p) != 0;
+    cJSON_Delete(g);
+    if (bad) return -1;
+  }
+  int li, gi;
+  gkey k;
+  if (slot_place(w, &p, &li, &gi, &k) != 0) return -1;
+  uint32_t idx;
+  wslot *s = slot_find(w, li, gi, p.start_ms, &k, &idx);
+  if (val == NULL) {
+    if (s == NULL) return 0;
+    if (s->dirty) {
+      wslot *last = w->dirty[--w->n_dirty];
+      w->dirty[s->dirty - 1] = last;
+      last->dirty = s->dirty;
+    }
+    heap_remove(w, s->heap_pos);
+    tab_remove(w, idx, s->hash);
+    s->heap_pos = w->free_head;
+    w->free_head = idx;
+    w->st.open--;
+    return 0;
+  }
+  if (s == NULL) {
+    /* Opening must not close another window: that would send a partial
+     * while restoring. */
+    if (w->st.open >= w->conf.max_open) return -1;
+    s = find_or_open(w, li, gi, p.start_ms, &k);
+  }
+  s->agg = p.agg;
+  s->first_off = p.first_offset;
+  s->last_off = p.last_offset;
+  s->restored_off = p.last_offset;
+  s->written = 1;
+  return 0;
 }

@@ -162,6 +162,7 @@ typedef struct cxp_window_stats {
   uint64_t opened, closed;    /* windows, over the lifetime */
   uint64_t closed_early;      /* closed by the max_open bound */
   uint64_t flushed;           /* closed by cxp_windows_flush before their end */
+  uint64_t replayed;          /* re-read after a restore, in the restored state already */
   uint32_t open, open_max;    /* windows open now; most ever open at once */
 } cxp_window_stats;
 
@@ -219,6 +220,7 @@ typedef struct cxp_window_outcome {
   int64_t tta_ms, ttr_ms; /* -1: not acknowledged, not resolved */
   int failure;            /* a service.failure case (the pre-emption ratio's base) */
   int preempted;          /* detected by the provider before any complaint */
+  int64_t offset;         /* input offset of the event that closed the case; -1 none */
 } cxp_window_outcome;
 
 /* Counts one case outcome in the windows of `ev` (a stand-in with the
@@ -312,5 +314,35 @@ typedef struct cxp_window_consistency {
 int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int n,
                                    int min_n, cxp_window_consistency *out,
                                    int *flagged);
+
+/* ---- Durable state (issue 6) ----------------------------------------------
+ * With tracking on, the module lists the windows changed since the last
+ * cxp_windows_flush_state and the ones closed since that had a record. The
+ * changelog holds a record per open window (key CXP_CL_WINDOW
+ * "<length>:<start>:<group>", value its partial, with the input offsets of
+ * its first and last event; a tombstone once it closes) and one clock
+ * record per partition (CXP_CL_WINDOW_CLOCK: the input offset x the records
+ * cover, the newest event time). The daemon writes a partition's window
+ * records, then its clock, then its customers, in that order: a customer's
+ * record acknowledged means every window record of his events is too, so a
+ * window never folds an event again whose customer was restored past it.
+ * On restore, events at or below the clock's x are not folded (nor judged
+ * late), and a window restored with its last offset L does not fold again
+ * what came at or below L. */
+void cxp_windows_track(cxp_windows *w, int on);
+/* Windows changed, and tombstones waiting, since the last flush_state. */
+size_t cxp_windows_changed(const cxp_windows *w);
+/* Appends the frames (staterec.h) of the tombstones, the changed windows and
+ * the clock (x: the last input offset whose events are in); the windows are
+ * clean after. Returns the frames appended. */
+size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out);
+/* Appends only the tombstones waiting (a partition going away: its windows
+ * closed, the module about to go). Returns how many. */
+size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out);
+/* Applies one window or clock record (val NULL: a tombstone). 0, or -1 when
+ * it cannot be read or has no place under this pipeline's windows (it is
+ * then skipped). No window closes, no callback runs. */
+int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void *val,
+                        size_t vlen);
 
 #endif

@@ -6,9 +6,9 @@ usage: crossproc_check.py REPLAY_OUT ALERTS_JSONL DEADLETTERS_JSONL MODE
 MODE exact: the alerts are the replay's alerts, each exactly once.
 MODE restart: every replay alert appears, repeats carrying the same alert_id;
 its identity (type, customer, case, triggering event, times) is the replay's.
-Every dead letter appears at least once. Open segment windows are not in the
-changelog yet: events re-read after a kill may re-open a window whose record
-was already emitted, and its partial is then dead-lettered `late` from the
+Every dead letter appears at least once. A window restored from the
+changelog after a kill closes again and sends its partial again; once its
+record was emitted, the merger dead-letters that partial `late` from the
 repartition topic; those are allowed (and counted) here. A recovery step
 parked for its case when a kill came is restored from the changelog without
 its message bytes: if its case never comes, its unknown_case dead letter

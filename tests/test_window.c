@@ -23,6 +23,7 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "state.h"
+#include "staterec.h"
 #include "window.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
@@ -1319,10 +1320,10 @@ static void test_outcomes(void) {
    * provider caught first); poorly (ack 2 min, never resolved, a failure);
    * well (ack 5 min, resolved in 50 min, a complaint); poorly (nothing done,
    * a failure). Pre-emption: 1 of 3 failure cases. */
-  const cxp_window_outcome os[4] = {{1, 30 * S_MS, 10 * M_MS, 1, 1},
-                                    {0, 2 * M_MS, -1, 1, 0},
-                                    {1, 5 * M_MS, 50 * M_MS, 0, 0},
-                                    {0, -1, -1, 1, 0}};
+  const cxp_window_outcome os[4] = {{1, 30 * S_MS, 10 * M_MS, 1, 1, -1},
+                                    {0, 2 * M_MS, -1, 1, 0, -1},
+                                    {1, 5 * M_MS, 50 * M_MS, 0, 0, -1},
+                                    {0, -1, -1, 1, 0, -1}};
   for (int i = 0; i < 4; i++) CHECK_INT(cxp_windows_add_outcome(w, &e, &os[i]), CXP_OK);
   /* Cohorts: never failed: two customers (one answers twice, SI 80 and 60:
    * mean 70; the other only uses the service); recovered well: one, SI 91;
@@ -1570,6 +1571,126 @@ static void test_merger_duplicates(void) {
   cxp_merger_destroy(m);
 }
 
+/* Durable windows (issue 6): the partition's core is killed between two
+ * flushes, or in the middle of one, and a fresh core restores what reached
+ * the changelog and reads the input again from offset 0. The window's
+ * partial is the uninterrupted run's: ten CSAT answers 5,4,3,5,2,4,5,1,4,3
+ * (6 satisfied), input offsets 0..9, whatever the crash point. */
+static const int dur_scores[10] = {5, 4, 3, 5, 2, 4, 5, 1, 4, 3};
+
+static void dur_feed(cxp_core *c, int64_t from, int64_t to) {
+  for (int64_t i = from; i <= to; i++) {
+    char buf[256];
+    if (i < 10)
+      snprintf(buf, sizeof buf,
+               "{\"event_id\":\"e%lld\",\"type\":\"survey.csat\",\"customer_id\":\"c%lld\","
+               "\"ts\":\"2026-11-23T07:00:%02lldZ\",\"score\":%d,\"segment\":\"gold\"}",
+               (long long)i, (long long)(i % 3), (long long)(i * 5), dur_scores[i]);
+    else /* 07:02: the watermark (lateness 0) passes minute 07:00 */
+      snprintf(buf, sizeof buf,
+               "{\"event_id\":\"e10\",\"type\":\"usage\",\"customer_id\":\"c9\","
+               "\"ts\":\"2026-11-23T07:02:00Z\",\"segment\":\"gold\"}");
+    cxp_msg m = {"in", 0, i, buf, strlen(buf), NULL, 0, 0, 0, 0};
+    CHECK_INT(cxp_core_process(c, &m), CXP_OK);
+  }
+}
+
+/* The partial of minute 07:00, gold, among the outputs; 0 when found. */
+static int dur_partial(const outs *o, cxp_window_partial *p) {
+  for (int i = 0; i < o->n; i++)
+    if (o->stream[i] == CXP_STREAM_PARTIALS &&
+        cxp_window_partial_parse(o->val[i], strlen(o->val[i]), p) == 0 &&
+        p->start_ms == T0 && p->n_fields == 1 && strcmp(p->value[0], "gold") == 0)
+      return 0;
+  return -1;
+}
+
+/* Applies the frames of b, all or only the window records (not the clock,
+ * not the customers: a flush cut short after its windows). */
+static void dur_restore(cxp_core *c, const cxp_buf *b, int windows_only) {
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  while (cxp_staterec_frame_next(b->p, b->len, &pos, &k, &kl, &v, &vl)) {
+    if (windows_only && !(kl > 2 && memcmp(k, "w:", 2) == 0)) continue;
+    CHECK_INT(cxp_core_state_restore(c, 0, k, kl, v, vl, err, sizeof err), 0);
+  }
+}
+
+static void test_core_windows_durable(void) {
+  static outs o;
+  cxp_pipeline pl;
+  core_group_pipeline(&pl, "[\"segment\"]");
+  pl.churn_enabled = 0;
+  /* crash 0: flushed at 5, then killed before the next flush; 1: killed after
+   * the next flush's window records, before its clock and customers; 2:
+   * killed after the whole next flush; 3: no crash. */
+  for (int crash = 0; crash < 4; crash++) {
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "crash point %d", crash);
+    test_ctx = ctx;
+    memset(&o, 0, sizeof o);
+    cxp_core a;
+    cxp_core_init(&a, &pl, collect, &o);
+    a.changelog = 1;
+    cxp_buf f1, f2w, f2c;
+    cxp_buf_init(&f1);
+    cxp_buf_init(&f2w);
+    cxp_buf_init(&f2c);
+    dur_feed(&a, 0, 5);
+    cxp_core_windows_flush(&a, 0, 5, &f1);
+    cxp_core_state_flush(&a, 0, &f1);
+    dur_feed(&a, 6, 7);
+    CHECK(cxp_core_windows_changed(&a, 0) > 0);
+    cxp_core_windows_flush(&a, 0, 7, &f2w);
+    cxp_core_state_flush(&a, 0, &f2c);
+    CHECK_INT(cxp_core_windows_changed(&a, 0), 0);
+    cxp_core *run = &a;
+    cxp_core r;
+    if (crash < 3) {
+      cxp_core_close(&a);
+      memset(&o, 0, sizeof o);
+      cxp_core_init(&r, &pl, collect, &o);
+      r.changelog = 1;
+      dur_restore(&r, &f1, 0);
+      if (crash >= 1) dur_restore(&r, &f2w, crash == 1);
+      if (crash == 2) dur_restore(&r, &f2c, 0);
+      run = &r;
+      dur_feed(run, 0, 10);
+    } else {
+      dur_feed(run, 8, 10);
+    }
+    cxp_window_partial p;
+    CHECK_INT(dur_partial(&o, &p), 0);
+    CHECK_INT(p.agg.csat_n, 10);
+    CHECK_INT(p.agg.csat_sat, 6);
+    CHECK_INT(p.agg.events, 10);
+    CHECK_INT(p.first_offset, 0);
+    CHECK_INT(p.last_offset, 9);
+    CHECK_INT(count_stream(&o, CXP_STREAM_DEAD_LETTERS), 0);
+    /* What was flushed carries the window once it closes: its tombstone
+     * (the record existed) waits for the next flush. */
+    cxp_buf f3;
+    cxp_buf_init(&f3);
+    CHECK(cxp_core_windows_changed(run, 0) >= 1);
+    cxp_core_windows_flush(run, 0, 10, &f3);
+    size_t pos = 0, kl, vl;
+    const char *k;
+    const uint8_t *v;
+    int tomb = 0;
+    while (cxp_staterec_frame_next(f3.p, f3.len, &pos, &k, &kl, &v, &vl))
+      if (v == NULL && kl > 2 && memcmp(k, "w:", 2) == 0) tomb++;
+    CHECK_INT(tomb, 1);
+    cxp_core_close(run);
+    cxp_buf_free(&f1);
+    cxp_buf_free(&f2w);
+    cxp_buf_free(&f2c);
+    cxp_buf_free(&f3);
+  }
+  test_ctx = NULL;
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--records") == 0) {
     records = fopen(argv[2], "w");
@@ -1594,6 +1715,7 @@ int main(int argc, char **argv) {
   test_merger_exact();
   test_merger_duplicates();
   test_core_windows();
+  test_core_windows_durable();
   test_core_group_alerts();
   test_core_post_recovery();
   if (!records) test_volume();
