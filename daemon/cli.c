@@ -433,7 +433,8 @@ static void state_usage(FILE *f) {
         "  restore does, and prints each customer's latest state on one JSON line,\n"
         "  sorted by customer_id: partition, last applied input offset, a few\n"
         "  indicators, open recovery cases and the whole record (hex), his\n"
-        "  cases included. --customer: only his.\n",
+        "  cases included. --customer: only his. The open segment windows the\n"
+        "  changelog holds are counted on stderr.\n",
         f);
 }
 
@@ -534,8 +535,14 @@ int cxp_state_main(int argc, char **argv) {
     fwrite(b.p, 1, b.len, stdout);
     fputc('\n', stdout);
   }
+  /* Open segment windows restore with the customers (window.h): counted,
+   * not printed. */
+  uint64_t windows = 0;
+  for (int32_t i = 0; i < d.core.n_win; i++)
+    if (d.core.win[i]) windows += cxp_windows_stats(d.core.win[i]).open;
   fprintf(stderr, "cxpulse state: %s: %" PRIu64 " record(s) read, %zu customer(s), %" PRIu64
-          " unreadable\n", p.topic_changelog, d.records, k, d.errors);
+          " open window(s), %" PRIu64 " unreadable\n", p.topic_changelog, d.records, k,
+          windows, d.errors);
   cxp_buf_free(&b);
   cxp_buf_free(&rec);
   cxp_buf_free(&hex);
