@@ -367,6 +367,14 @@ static void mark_dirty(cxp_windows *w, wslot *s) {
   s->dirty = w->n_dirty;
 }
 
+static void dirty_remove(cxp_windows *w, wslot *s) {
+  if (s->dirty == 0) return;
+  wslot *last = w->dirty[--w->n_dirty];
+  w->dirty[s->dirty - 1] = last;
+  last->dirty = s->dirty;
+  s->dirty = 0;
+}
+
 /* The changelog key of a window: "<length>:<start>:<group>". */
 static void window_key(cxp_buf *b, const cxp_window_partial *p) {
   cxp_buf_reset(b);
@@ -377,12 +385,7 @@ static void window_key(cxp_buf *b, const cxp_window_partial *p) {
 /* A window leaves: off the changed list, and a tombstone when the changelog
  * holds a record of it. */
 static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
-  if (s->dirty) {
-    wslot *last = w->dirty[--w->n_dirty];
-    w->dirty[s->dirty - 1] = last;
-    last->dirty = s->dirty;
-    s->dirty = 0;
-  }
+  dirty_remove(w, s);
   if (s->written) {
     cxp_buf key;
     cxp_buf_init(&key);
@@ -1482,11 +1485,7 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
   wslot *s = slot_find(w, li, gi, p.start_ms, &k, &idx);
   if (val == NULL) {
     if (s == NULL) return 0;
-    if (s->dirty) {
-      wslot *last = w->dirty[--w->n_dirty];
-      w->dirty[s->dirty - 1] = last;
-      last->dirty = s->dirty;
-    }
+    dirty_remove(w, s);
     heap_remove(w, s->heap_pos);
     tab_remove(w, idx, s->hash);
     s->heap_pos = w->free_head;
