@@ -145,7 +145,8 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
           n->churn_silence);
   counter(&m, "cxpulse_window_partials_duplicate_total",
           "Window partials ignored by a merger: their input partition's events "
-          "were in a partial it had taken (a window closed again after a restart).",
+          "were in a partial it had taken, or their window was emitted before the "
+          "merger restarted (a window closed again, or read again, after a restart).",
           n->partial_duplicates);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");

@@ -1189,6 +1189,16 @@ void cxp_core_drop_merge(cxp_core *c, int32_t part) {
   c->merge[part] = NULL;
 }
 
+int64_t cxp_core_merge_floor(cxp_core *c, int32_t part, int64_t commit_offset) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return INT64_MIN;
+  return cxp_merger_floor_at(c->merge[part], commit_offset);
+}
+
+void cxp_core_merge_set_floor(cxp_core *c, int32_t part, int64_t floor) {
+  cxp_merger *m = merger_of(c, part);
+  if (m) cxp_merger_set_floor(m, floor);
+}
+
 int64_t cxp_core_merge_hold(const cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return -1;
   return cxp_merger_hold(c->merge[part]);
@@ -1241,6 +1251,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
                            "window marker of an input partition the input topic does not have");
       return CXP_BAD_OUT_OF_RANGE;
     }
+    cxp_merger_mark_offset(mg, m->offset);
     return CXP_OK;
   }
   cxp_window_partial p;
@@ -1249,7 +1260,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
     return CXP_BAD_TYPE;
   }
   int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset);
-  if (taken == 1) {
+  if (taken == 1 || taken == 2) {
     c->n.partial_duplicates++;
     return CXP_OK;
   }

@@ -175,6 +175,11 @@ void cxp_core_drop_state(cxp_core *c, int32_t partition);
 void cxp_core_drop_merge(cxp_core *c, int32_t partition);
 /* The lowest repartition offset a merger still needs, or -1. */
 int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
+/* The floor a commit of the repartition partition at commit_offset carries
+ * (merge.h, "Restarts"): INT64_MIN when none is known. */
+int64_t cxp_core_merge_floor(cxp_core *c, int32_t partition, int64_t commit_offset);
+/* The floor the partition's last commit carried, for its merger here. */
+void cxp_core_merge_set_floor(cxp_core *c, int32_t partition, int64_t floor);
 /* The end of a replay: every open window is closed and merged, every input
  * partition's watermark raised past it, so every record goes out. */
 void cxp_core_finish(cxp_core *c);

@@ -121,6 +121,7 @@ struct cxp_daemon {
   int paused;
   int assigned;
   int stored_since_commit;
+  int repart_pending; /* repartition positions moved since their last commit */
 
   uint64_t delivered[CXP_STREAM__COUNT];
   uint64_t delivery_retries, commits, commit_failures, rebalances, pauses;
@@ -572,6 +573,39 @@ static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_track
   return c;
 }
 
+/* The metadata a repartition partition's commit carries: its merger's floor
+ * (merge.h, "Restarts"). */
+#define FLOOR_META "cxpulse-floor="
+
+static void add_repart(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int32_t part,
+                       int64_t offset) {
+  rd_kafka_topic_partition_t *tp =
+      rd_kafka_topic_partition_list_add(l, d->pl.topic_repartition, part);
+  tp->offset = offset;
+  int64_t floor = cxp_core_merge_floor(&d->core, part, offset);
+  if (floor == INT64_MIN) return;
+  char meta[64];
+  int n = snprintf(meta, sizeof meta, FLOOR_META "%lld", (long long)floor);
+  tp->metadata = malloc((size_t)n);
+  if (tp->metadata == NULL) abort();
+  memcpy(tp->metadata, meta, (size_t)n);
+  tp->metadata_size = (size_t)n;
+}
+
+/* The repartition partitions' positions, each with its floor; NULL when
+ * there is none. librdkafka 2.0.2 drops metadata from stored offsets, so
+ * these are committed explicitly, not stored. */
+static rd_kafka_topic_partition_list_t *repart_positions(cxp_daemon *d) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (int32_t i = 0; i < d->roffsets.n; i++) {
+    cxp_tracker *t = d->roffsets.by_partition[i];
+    if (t == NULL || t->stored < 0) continue;
+    if (l == NULL) l = rd_kafka_topic_partition_list_new(8);
+    add_repart(d, l, t->partition, t->stored);
+  }
+  return l;
+}
+
 static void store_offsets(cxp_daemon *d) {
   rd_kafka_topic_partition_list_t *l = NULL;
   for (int k = 0; k < 2; k++) {
@@ -581,6 +615,11 @@ static void store_offsets(cxp_daemon *d) {
       if (t == NULL) continue;
       int64_t c = commit_point(d, o, t);
       if (c < 0 || c <= t->stored) continue;
+      if (k) { /* committed with its floor by on_commit_timer */
+        t->stored = c;
+        d->repart_pending = 1;
+        continue;
+      }
       if (l == NULL) l = rd_kafka_topic_partition_list_new(16);
       rd_kafka_topic_partition_list_add(l, k ? d->pl.topic_repartition : d->pl.topic_input,
                                         t->partition)->offset = c;
@@ -670,6 +709,14 @@ done:
 static void on_commit_timer(uv_timer_t *t) {
   cxp_daemon *d = container_of(t, cxp_daemon, commit);
   store_offsets(d);
+  if (d->repart_pending && d->assigned > 0) {
+    rd_kafka_topic_partition_list_t *l = repart_positions(d);
+    if (l) {
+      rd_kafka_commit(d->consumer, l, 1);
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+    d->repart_pending = 0;
+  }
   if (!d->stored_since_commit || d->assigned == 0) return;
   d->stored_since_commit = 0;
   /* Asynchronous: the result comes back through on_commit_result. */
@@ -737,6 +784,42 @@ static int is_repart(const cxp_daemon *d, const char *topic) {
 
 static void drain_held(cxp_daemon *d);
 
+/* The floor each repartition partition's last commit carried goes to its
+ * merger before any of its messages (merge.h, "Restarts"). A bounded
+ * synchronous query, as the revoke's commit is: a rebalance has nothing
+ * else to do meanwhile. Without it (timed out, none committed yet, a commit
+ * of an older build) the merger starts with no floor. */
+static void merge_floors(cxp_daemon *d, rd_kafka_t *rk,
+                         const rd_kafka_topic_partition_list_t *parts) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (int i = 0; i < parts->cnt; i++)
+    if (is_repart(d, parts->elems[i].topic)) {
+      if (l == NULL) l = rd_kafka_topic_partition_list_new(parts->cnt);
+      rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition);
+    }
+  if (l == NULL) return;
+  rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 2000);
+  if (e) cxp_warn("merge", "committed positions of %s: %s; its mergers start with no floor",
+                  d->pl.topic_repartition, rd_kafka_err2str(e));
+  for (int i = 0; !e && i < l->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &l->elems[i];
+    size_t hl = sizeof FLOOR_META - 1;
+    char buf[64];
+    if (tp->err || tp->metadata == NULL || tp->metadata_size <= hl ||
+        tp->metadata_size >= sizeof buf || memcmp(tp->metadata, FLOOR_META, hl) != 0)
+      continue;
+    memcpy(buf, (const char *)tp->metadata + hl, tp->metadata_size - hl);
+    buf[tp->metadata_size - hl] = '\0';
+    char *end;
+    long long floor = strtoll(buf, &end, 10);
+    if (*end != '\0') continue;
+    cxp_core_merge_set_floor(&d->core, tp->partition, floor);
+    cxp_debug("merge", "%s [%d]: windows ending at or before %lld were emitted before this "
+              "assignment", d->pl.topic_repartition, (int)tp->partition, floor);
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Runs `fn` with outputs counted against an entry opened at the last offset
  * seen on the partition, so that offset is committed only once they are
  * acknowledged. */
@@ -768,6 +851,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt; i++)
       cxp_offsets_add(is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets,
                       parts->elems[i].partition);
+    merge_floors(d, rk, parts);
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t re = 0;
     if (cooperative)
@@ -844,7 +928,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       cxp_offsets *o = is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets;
       cxp_tracker *t = cxp_offsets_get(o, parts->elems[i].partition);
       int64_t c = t ? commit_point(d, o, t) : -1;
-      if (c >= 0)
+      if (c >= 0 && o == &d->roffsets)
+        add_repart(d, l, t->partition, c);
+      else if (c >= 0)
         rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset = c;
     }
     if (l->cnt) {
@@ -1425,6 +1511,14 @@ static void on_http_stopped(void *arg) { handle_gone(arg); }
 static void close_clients_and_handles(cxp_daemon *d) {
   store_offsets(d);
   if (d->assigned > 0) {
+    rd_kafka_topic_partition_list_t *rl = repart_positions(d);
+    if (rl) {
+      rd_kafka_resp_err_t re = commit_sync(d, rl);
+      if (re && re != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        cxp_warn("commit", "final commit of the repartition positions failed: %s",
+                 rd_kafka_err2str(re));
+      rd_kafka_topic_partition_list_destroy(rl);
+    }
     rd_kafka_resp_err_t e = commit_sync(d, NULL);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       d->commit_failures++;

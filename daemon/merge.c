@@ -6,6 +6,7 @@
 #include "hash.h"
 
 #define HASH_SEED 0x6d65726765ULL
+#define MERGE_HIST 1024
 
 /* One group's window waiting for its final record. */
 typedef struct mentry {
@@ -44,6 +45,13 @@ struct cxp_merger {
   uint32_t n_gone, cap_gone;
   int32_t *missing; /* scratch, n_inputs long */
   cxp_merge_stats st;
+
+  /* The merged watermark after the repartition messages read so far, at
+   * each offset where it rose (oldest first; the oldest go when full), so
+   * that a commit can say how far the windows before it are emitted. */
+  int64_t hist_off[MERGE_HIST], hist_wm[MERGE_HIST];
+  uint32_t hist_n;
+  int64_t floor; /* windows ending at or before it were emitted before a restart */
 };
 
 cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_emit_fn emit,
@@ -65,6 +73,7 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   }
   for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = INT64_MIN;
   m->merged_wm = INT64_MIN;
+  m->floor = INT64_MIN;
   return m;
 }
 
@@ -138,6 +147,10 @@ static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partia
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset) {
   if (p->partition < -1 || p->partition >= m->n_inputs) return -1;
+  if (p->end_ms <= m->floor) {
+    m->st.replayed++;
+    return 2;
+  }
   if (p->end_ms <= m->merged_wm || is_gone(m, p)) {
     m->st.late++;
     return -1;
@@ -322,6 +335,36 @@ int64_t cxp_merger_hold(const cxp_merger *m) {
 }
 
 int64_t cxp_merger_watermark(const cxp_merger *m) { return m->merged_wm; }
+
+void cxp_merger_mark_offset(cxp_merger *m, int64_t offset) {
+  if (offset < 0 || m->merged_wm == INT64_MIN) return;
+  if (m->hist_n > 0 && m->hist_wm[m->hist_n - 1] >= m->merged_wm) return;
+  if (m->hist_n == MERGE_HIST) {
+    memmove(m->hist_off, m->hist_off + 1, sizeof *m->hist_off * (MERGE_HIST - 1));
+    memmove(m->hist_wm, m->hist_wm + 1, sizeof *m->hist_wm * (MERGE_HIST - 1));
+    m->hist_n--;
+  }
+  m->hist_off[m->hist_n] = offset;
+  m->hist_wm[m->hist_n] = m->merged_wm;
+  m->hist_n++;
+}
+
+int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset) {
+  uint32_t k = 0;
+  while (k < m->hist_n && m->hist_off[k] < commit_offset) k++;
+  if (k == 0) return m->floor;
+  int64_t f = m->hist_wm[k - 1];
+  /* What is older than that entry is never asked again (commits only
+   * move forward). */
+  memmove(m->hist_off, m->hist_off + k - 1, sizeof *m->hist_off * (m->hist_n - k + 1));
+  memmove(m->hist_wm, m->hist_wm + k - 1, sizeof *m->hist_wm * (m->hist_n - k + 1));
+  m->hist_n -= k - 1;
+  return f > m->floor ? f : m->floor;
+}
+
+void cxp_merger_set_floor(cxp_merger *m, int64_t floor) {
+  if (floor > m->floor) m->floor = floor;
+}
 
 cxp_merge_stats cxp_merger_stats(const cxp_merger *m) { return m->st; }
 

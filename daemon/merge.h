@@ -46,6 +46,7 @@ typedef struct cxp_merge_stats {
   uint64_t complete, incomplete; /* final records emitted */
   uint64_t late;                 /* partials refused: their window was emitted */
   uint64_t duplicates;           /* partials ignored: their input was taken already */
+  uint64_t replayed;             /* partials ignored: their window is under the floor */
   uint32_t pending, pending_max; /* groups' windows waiting */
 } cxp_merge_stats;
 
@@ -63,10 +64,31 @@ void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn);
 /* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
  * carrying `offset` (its position on the repartition topic, or -1): see
  * cxp_merger_hold. Returns 0; 1 when it is a duplicate (ignored, counted);
- * -1 when its window was already emitted (the caller dead-letters it as
- * late) or its input partition is out of range. */
+ * 2 when its window is under the floor (ignored, counted); -1 when its window
+ * was already emitted (the caller dead-letters it as late) or its input
+ * partition is out of range. */
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset);
+
+/* ---- Restarts ------------------------------------------------------------
+ * A merger restarted reads its repartition partition again from the
+ * committed offset. The windows it had emitted before that offset must not be
+ * emitted again from the partials it reads again (some of their partials lie
+ * before the offset: they would come out short). So the commit carries the
+ * merged watermark as it stood after the messages before it (the floor), and
+ * the next merger of that partition ignores partials of windows ending at or
+ * before it (counted in `replayed`). */
+
+/* The message at `offset` (a marker) has been taken: remembers the merged
+ * watermark after it, when it rose. */
+void cxp_merger_mark_offset(cxp_merger *m, int64_t offset);
+/* The merged watermark after every message before commit_offset: every
+ * window ending at or before it has been emitted by then. INT64_MIN: none
+ * known. Forgets what is older (commits only move forward). */
+int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset);
+/* The floor a commit carried: partials of windows ending at or before it are
+ * ignored (cxp_merger_partial returns 2). */
+void cxp_merger_set_floor(cxp_merger *m, int64_t floor);
 
 /* Input partition `input` has closed every window ending at or before
  * `watermark`. Emits the windows now complete, oldest end first. Returns the
