@@ -996,6 +996,8 @@ int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
 
 int cxp_core_tick_merge(cxp_core *c, int32_t part, int64_t now_wall_ms) {
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return 0;
+  /* Emitted by the clock, after the last message taken. */
+  cxp_merger_at(c->merge[part], -1);
   c->cur_now_ms = now_wall_ms;
   return cxp_merger_tick(c->merge[part], now_wall_ms);
 }
@@ -1199,6 +1201,11 @@ void cxp_core_merge_set_floor(cxp_core *c, int32_t part, int64_t floor) {
   if (m) cxp_merger_set_floor(m, floor);
 }
 
+int64_t cxp_core_merge_commit_point(const cxp_core *c, int32_t part, int64_t committable) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return committable;
+  return cxp_merger_commit_point(c->merge[part], committable);
+}
+
 int64_t cxp_core_merge_hold(const cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return -1;
   return cxp_merger_hold(c->merge[part]);
@@ -1237,6 +1244,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE, "repartition partition out of range");
     return CXP_BAD_OUT_OF_RANGE;
   }
+  cxp_merger_at(mg, m->offset);
   static const char marker_head[] = "{\"v\":1,\"marker\":";
   if (m->len > sizeof marker_head - 1 &&
       memcmp(m->payload, marker_head, sizeof marker_head - 1) == 0) {

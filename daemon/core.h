@@ -175,6 +175,10 @@ void cxp_core_drop_state(cxp_core *c, int32_t partition);
 void cxp_core_drop_merge(cxp_core *c, int32_t partition);
 /* The lowest repartition offset a merger still needs, or -1. */
 int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
+/* Where the repartition partition may be committed, its outputs being
+ * acknowledged up to `committable` (merge.h, cxp_merger_commit_point). */
+int64_t cxp_core_merge_commit_point(const cxp_core *c, int32_t partition,
+                                    int64_t committable);
 /* The floor a commit of the repartition partition at commit_offset carries
  * (merge.h, "Restarts"): INT64_MIN when none is known. */
 int64_t cxp_core_merge_floor(cxp_core *c, int32_t partition, int64_t commit_offset);

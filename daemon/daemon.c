@@ -566,10 +566,7 @@ static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_track
     if (h < 0) return -1;
     if (c > h) c = h;
   }
-  if (o == &d->roffsets) {
-    int64_t hold = cxp_core_merge_hold(&d->core, t->partition);
-    if (hold >= 0 && (c < 0 || hold < c)) c = hold;
-  }
+  if (o == &d->roffsets) c = cxp_core_merge_commit_point(&d->core, t->partition, c);
   return c;
 }
 
@@ -806,16 +803,20 @@ static void merge_floors(cxp_daemon *d, rd_kafka_t *rk,
     size_t hl = sizeof FLOOR_META - 1;
     char buf[64];
     if (tp->err || tp->metadata == NULL || tp->metadata_size <= hl ||
-        tp->metadata_size >= sizeof buf || memcmp(tp->metadata, FLOOR_META, hl) != 0)
+        tp->metadata_size >= sizeof buf || memcmp(tp->metadata, FLOOR_META, hl) != 0) {
+      cxp_info("merge", "%s [%d]: committed at %lld without a floor", d->pl.topic_repartition,
+               (int)tp->partition, (long long)tp->offset);
       continue;
+    }
     memcpy(buf, (const char *)tp->metadata + hl, tp->metadata_size - hl);
     buf[tp->metadata_size - hl] = '\0';
     char *end;
     long long floor = strtoll(buf, &end, 10);
     if (*end != '\0') continue;
     cxp_core_merge_set_floor(&d->core, tp->partition, floor);
-    cxp_debug("merge", "%s [%d]: windows ending at or before %lld were emitted before this "
-              "assignment", d->pl.topic_repartition, (int)tp->partition, floor);
+    cxp_info("merge", "%s [%d]: committed at %lld; windows ending at or before %lld were "
+             "emitted before", d->pl.topic_repartition, (int)tp->partition,
+             (long long)tp->offset, floor);
   }
   rd_kafka_topic_partition_list_destroy(l);
 }

@@ -52,6 +52,15 @@ struct cxp_merger {
   int64_t hist_off[MERGE_HIST], hist_wm[MERGE_HIST];
   uint32_t hist_n;
   int64_t floor; /* windows ending at or before it were emitted before a restart */
+
+  /* Windows emitted since the last commit: the offset of their first
+   * partial and of the message that emitted them. A commit between the two
+   * would leave part of the window behind it, and the floor not covering it
+   * (cxp_merger_commit_point). */
+  int64_t (*em)[2];
+  uint32_t n_em, cap_em;
+  int64_t cur_off;  /* the message being taken (cxp_merger_at); -1: a tick */
+  int64_t last_off; /* the last message taken; -1 none */
 };
 
 cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_emit_fn emit,
@@ -74,6 +83,7 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = INT64_MIN;
   m->merged_wm = INT64_MIN;
   m->floor = INT64_MIN;
+  m->cur_off = m->last_off = -1;
   return m;
 }
 
@@ -82,6 +92,7 @@ void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn) { m->batch = fn; 
 void cxp_merger_destroy(cxp_merger *m) {
   if (m == NULL) return;
   for (uint32_t i = 0; i < m->n; i++) free(m->e[i].last_off);
+  free(m->em);
   free(m->wm);
   free(m->missing);
   free(m->e);
@@ -246,7 +257,21 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     m->batch(m->opaque, ps, (int)n_out);
     free(ps);
   }
-  for (uint32_t i = keep; i < m->n; i++) free(m->e[i].last_off);
+  for (uint32_t i = keep; i < m->n; i++) {
+    free(m->e[i].last_off);
+    if (m->e[i].min_offset < 0) continue;
+    if (m->n_em == m->cap_em) {
+      uint32_t ncap = m->cap_em ? m->cap_em * 2 : 64;
+      int64_t(*ne)[2] = realloc(m->em, sizeof *ne * ncap);
+      if (ne == NULL) abort();
+      m->em = ne;
+      m->cap_em = ncap;
+    }
+    m->em[m->n_em][0] = m->e[i].min_offset;
+    /* Emitted by a tick: as if by the message after the last one taken. */
+    m->em[m->n_em][1] = m->cur_off >= 0 ? m->cur_off : m->last_off + 1;
+    m->n_em++;
+  }
   m->n = keep;
   m->st.pending = m->n;
   tab_rebuild(m, m->n > 32 ? m->n : 32);
@@ -349,7 +374,39 @@ void cxp_merger_mark_offset(cxp_merger *m, int64_t offset) {
   m->hist_n++;
 }
 
+void cxp_merger_at(cxp_merger *m, int64_t offset) {
+  m->cur_off = offset;
+  if (offset > m->last_off) m->last_off = offset;
+}
+
+int64_t cxp_merger_commit_point(const cxp_merger *m, int64_t committable) {
+  int64_t c = committable, h = cxp_merger_hold(m);
+  if (h >= 0 && (c < 0 || h < c)) c = h;
+  if (c < 0) return c;
+  /* Not between a window's first partial and the message that emitted it:
+   * before it, the window is read again whole; after it, the floor covers
+   * it. Moving back can put another window across: until none is. */
+  for (int moved = 1; moved;) {
+    moved = 0;
+    for (uint32_t i = 0; i < m->n_em; i++)
+      if (m->em[i][0] < c && m->em[i][1] >= c) {
+        c = m->em[i][0];
+        moved = 1;
+      }
+  }
+  return c;
+}
+
 int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset) {
+  /* Windows emitted before the commit are under its floor from now on. */
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < m->n_em; i++)
+    if (m->em[i][1] >= commit_offset) {
+      m->em[kept][0] = m->em[i][0];
+      m->em[kept][1] = m->em[i][1];
+      kept++;
+    }
+  m->n_em = kept;
   uint32_t k = 0;
   while (k < m->hist_n && m->hist_off[k] < commit_offset) k++;
   if (k == 0) return m->floor;

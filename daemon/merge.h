@@ -79,12 +79,22 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
  * the next merger of that partition ignores partials of windows ending at or
  * before it (counted in `replayed`). */
 
+/* The message at `offset` is being taken (before cxp_merger_partial or
+ * cxp_merger_marker): windows emitted meanwhile were emitted at it. */
+void cxp_merger_at(cxp_merger *m, int64_t offset);
 /* The message at `offset` (a marker) has been taken: remembers the merged
  * watermark after it, when it rose. */
 void cxp_merger_mark_offset(cxp_merger *m, int64_t offset);
-/* The merged watermark after every message before commit_offset: every
- * window ending at or before it has been emitted by then. INT64_MIN: none
- * known. Forgets what is older (commits only move forward). */
+/* Where the partition may be committed, given the offset its outputs are
+ * acknowledged up to: no further than the oldest partial still waiting
+ * (cxp_merger_hold), and never between a window's first partial and the
+ * message that emitted it (the floor would not cover the window, and the
+ * partials before the commit would not be read again). -1: nowhere yet. */
+int64_t cxp_merger_commit_point(const cxp_merger *m, int64_t committable);
+/* The merged watermark after every message before commit_offset (a
+ * cxp_merger_commit_point): every window ending at or before it has been
+ * emitted by then. INT64_MIN: none known. Forgets what is older (commits
+ * only move forward). */
 int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset);
 /* The floor a commit carried: partials of windows ending at or before it are
  * ignored (cxp_merger_partial returns 2). */

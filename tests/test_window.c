@@ -1732,6 +1732,43 @@ static void test_merger_floor(void) {
   CHECK_INT(cxp_merger_stats(m).replayed, 1);
   CHECK_INT(cxp_merger_stats(m).late, 0);
   cxp_merger_destroy(m);
+
+  /* The commit point. 07:00 gold: input 0's partial at offset 2, input 1's
+   * at 5; 07:01 silver from input 0 at 4, waiting; the markers at 6 and 7
+   * emit 07:00 at 7. Outputs are acknowledged up to 8; the oldest waiting
+   * partial is at 4, but a commit at 4 would leave 07:00's partial at 2
+   * behind it with no floor over 07:00 (emitted at 7): a restart would emit
+   * it short. So 2: 07:00 is read again whole. */
+  memset(&ms, 0, sizeof ms);
+  m = cxp_merger_create(2, 0, on_final, &ms);
+  cxp_window_partial g0 = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  cxp_window_partial g1 = seg_partial(1, M_MS, T0, "gold", 1, 0);
+  cxp_window_partial s0 = seg_partial(0, M_MS, T0 + M_MS, "silver", 1, 1);
+  cxp_merger_at(m, 2);
+  CHECK_INT(cxp_merger_partial(m, &g0, 0, 2), 0);
+  cxp_merger_at(m, 4);
+  CHECK_INT(cxp_merger_partial(m, &s0, 0, 4), 0);
+  cxp_merger_at(m, 5);
+  CHECK_INT(cxp_merger_partial(m, &g1, 0, 5), 0);
+  cxp_merger_at(m, 6);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  cxp_merger_mark_offset(m, 6);
+  cxp_merger_at(m, 7);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  cxp_merger_mark_offset(m, 7);
+  CHECK_INT(cxp_merger_hold(m), 4);
+  CHECK_INT(cxp_merger_commit_point(m, 8), 2);
+  CHECK_INT(cxp_merger_floor_at(m, 2), INT64_MIN);
+  /* Once 07:01 is emitted too (at 9), everything up to 10 can go, and its
+   * floor covers both windows. */
+  cxp_merger_at(m, 8);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS), 0);
+  cxp_merger_at(m, 9);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 2 * M_MS), 1);
+  cxp_merger_mark_offset(m, 9);
+  CHECK_INT(cxp_merger_commit_point(m, 10), 10);
+  CHECK_INT(cxp_merger_floor_at(m, 10), T0 + 2 * M_MS);
+  cxp_merger_destroy(m);
 }
 
 int main(int argc, char **argv) {
