@@ -82,8 +82,12 @@ struct cxp_daemon {
   /* Messages polled ahead of the one being processed, oldest first, so that
    * their customers' state is on its way into the cache by their turn
    * (run_slice). A rebalance served by the poll that fetched a later one
-   * handles these first (drain_held): their order is the consumer's. */
-  rd_kafka_message_t *held[3];
+   * handles these first (drain_held): their order is the consumer's. Each
+   * with whether it is of the repartition topic, worked out once. */
+  struct held {
+    rd_kafka_message_t *m;
+    int repart;
+  } held[3];
   int n_held;
   long long handled; /* messages handled in the current slice */
   int handles_open;
@@ -1028,14 +1032,13 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 /* ---- The loop ----------------------------------------------------------- */
 
-static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
+static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
       cxp_warn("consumer", "%s [%d]: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
                (int)m->partition, rd_kafka_message_errstr(m));
     return;
   }
-  int repart = m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt));
   if (!repart && restoring(d, m->partition)) {
     /* Fetched before the pause took hold: not processed now, read again
      * once the restore is done. */
@@ -1066,23 +1069,29 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m) {
   d->cur_t = NULL;
 }
 
-static void prefetch_message(cxp_daemon *d, const rd_kafka_message_t *m, int far) {
-  if (m->err || m->key == NULL || (m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt))))
-    return;
+static void prefetch_message(cxp_daemon *d, const struct held *h, int far) {
+  const rd_kafka_message_t *m = h->m;
+  if (m->err || m->key == NULL || h->repart) return;
   cxp_msg msg = {d->pl.topic_input, m->partition, m->offset, "", 0, m->key, m->key_len,
                  0, 0, 0};
   cxp_core_prefetch(&d->core, &msg, far);
 }
 
+/* Handles and releases the oldest message held. */
+static void take_held(cxp_daemon *d) {
+  struct held h = d->held[0];
+  d->held[0] = d->held[1];
+  d->held[1] = d->held[2];
+  d->n_held--;
+  handle_message(d, h.m, h.repart);
+  rd_kafka_message_destroy(h.m);
+  d->handled++;
+}
+
 /* Handles the messages polled ahead, in order (a rebalance is about to
  * change what the daemon holds). */
 static void drain_held(cxp_daemon *d) {
-  for (int i = 0; i < d->n_held; i++) {
-    handle_message(d, d->held[i]);
-    rd_kafka_message_destroy(d->held[i]);
-    d->handled++;
-  }
-  d->n_held = 0;
+  while (d->n_held > 0) take_held(d);
 }
 
 /* ---- Window clocks ------------------------------------------------------- */
@@ -1147,20 +1156,15 @@ static int run_slice(cxp_daemon *d) {
       while (d->n_held < 3 && d->handled + d->n_held < budget) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, 0);
         if (m == NULL) break;
-        d->held[d->n_held++] = m;
+        d->held[d->n_held++] =
+            (struct held){m, m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt))};
       }
       if (d->n_held == 0) break;
-      rd_kafka_message_t *m = d->held[0];
-      d->held[0] = d->held[1];
-      d->held[1] = d->held[2];
-      d->n_held--;
-      /* The one after m: his customer's lines; the one after that: the
-       * table slot that leads to him. */
-      if (d->n_held >= 1) prefetch_message(d, d->held[0], 0);
-      if (d->n_held >= 2) prefetch_message(d, d->held[1], 1);
-      handle_message(d, m);
-      rd_kafka_message_destroy(m);
-      d->handled++;
+      /* The one after the next: his customer's lines; the one after that:
+       * the table slot that leads to him. */
+      if (d->n_held >= 2) prefetch_message(d, &d->held[1], 0);
+      if (d->n_held >= 3) prefetch_message(d, &d->held[2], 1);
+      take_held(d);
     }
     cxp_core_batch_end(&d->core);
     more = d->handled == budget;

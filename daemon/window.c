@@ -166,6 +166,7 @@ struct cxp_windows {
   wslot **dirty;
   uint32_t n_dirty, dirty_cap;
   cxp_buf gone;
+  cxp_buf key, val; /* scratch for a record's key and value */
   uint32_t n_gone;
   int64_t restored_x;  /* events at or below this input offset were in the restored
                           state: not folded, not judged late; -1 none */
@@ -224,6 +225,8 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
   w->wm = INT64_MIN;
   w->restored_x = -1;
   cxp_buf_init(&w->gone);
+  cxp_buf_init(&w->key);
+  cxp_buf_init(&w->val);
   /* Empty ranges: no time matches them. */
   for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) w->cur_start[li] = w->cur_end[li] = 0;
   return w;
@@ -238,6 +241,8 @@ void cxp_windows_destroy(cxp_windows *w) {
   free(w->heap);
   free(w->dirty);
   cxp_buf_free(&w->gone);
+  cxp_buf_free(&w->key);
+  cxp_buf_free(&w->val);
   free(w);
 }
 
@@ -387,14 +392,19 @@ static void window_key(cxp_buf *b, const cxp_window_partial *p) {
 static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
   dirty_remove(w, s);
   if (s->written) {
-    cxp_buf key;
-    cxp_buf_init(&key);
-    window_key(&key, p);
-    cxp_staterec_frame_put(&w->gone, CXP_CL_WINDOW, key.p, key.len, NULL, 0);
-    cxp_buf_free(&key);
+    window_key(&w->key, p);
+    cxp_staterec_frame_put(&w->gone, CXP_CL_WINDOW, w->key.p, w->key.len, NULL, 0);
     w->n_gone++;
     s->written = 0;
   }
+}
+
+/* A slot out of the heap goes: out of the index, onto the free list. */
+static void release(cxp_windows *w, uint32_t idx, wslot *s) {
+  tab_remove(w, idx, s->hash);
+  s->heap_pos = w->free_head;
+  w->free_head = idx;
+  w->st.open--;
 }
 
 /* Closes the window on top of the heap. `why`: 0 by the watermark, 1 by the
@@ -407,10 +417,7 @@ static void close_top(cxp_windows *w, int why) {
   slot_partial(w, s, early, &p);
   forget(w, s, &p);
   heap_pop(w);
-  tab_remove(w, idx, s->hash);
-  s->heap_pos = w->free_head;
-  w->free_head = idx;
-  w->st.open--;
+  release(w, idx, s);
   w->st.closed++;
   if (why == 1) w->st.closed_early++;
   if (why == 2 && early) w->st.flushed++;
@@ -552,14 +559,26 @@ static uint32_t slot_alloc(cxp_windows *w) {
 
 /* The open window (li, gi, start, values), opened when absent. Opening may
  * close the window due next to stay within max_open. */
-static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k) {
-  uint64_t h = window_hash(k, li, start);
+static wslot *lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start,
+                     const gkey *k, uint32_t *idx) {
   size_t mask = w->tab_cap - 1;
   for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
     if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
     wslot *s = slot_at(w, TAB_IDX(w->tab[i]));
-    if (slot_is(w, s, h, li, gi, start, k)) return s;
+    if (slot_is(w, s, h, li, gi, start, k)) {
+      *idx = TAB_IDX(w->tab[i]);
+      return s;
+    }
   }
+  return NULL;
+}
+
+static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k) {
+  uint64_t h = window_hash(k, li, start);
+  uint32_t found;
+  wslot *hit = lookup(w, h, li, gi, start, k, &found);
+  if (hit) return hit;
+  size_t mask;
   if (w->st.open >= w->conf.max_open) close_top(w, 1);
   if ((size_t)(w->st.open + 1) * 2 > w->tab_cap) tab_grow(w);
   uint32_t idx = slot_alloc(w);
@@ -1337,36 +1356,30 @@ size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out) {
 }
 
 size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out) {
-  size_t n = w->n_gone + w->n_dirty + 1;
-  if (w->gone.len) cxp_buf_put(out, w->gone.p, w->gone.len);
-  w->gone.len = 0;
-  w->n_gone = 0;
-  cxp_buf key, val;
-  cxp_buf_init(&key);
-  cxp_buf_init(&val);
+  size_t n = w->n_dirty + 1;
+  n += cxp_windows_take_gone(w, out);
+  cxp_buf *val = &w->val;
   for (uint32_t i = 0; i < w->n_dirty; i++) {
     wslot *s = w->dirty[i];
     cxp_window_partial p;
     slot_partial(w, s, 0, &p);
-    window_key(&key, &p);
-    cxp_buf_reset(&val);
-    cxp_window_partial_write(&val, &p);
-    cxp_staterec_frame_put(out, CXP_CL_WINDOW, key.p, key.len, val.p, val.len);
+    window_key(&w->key, &p);
+    cxp_buf_reset(val);
+    cxp_window_partial_write(val, &p);
+    cxp_staterec_frame_put(out, CXP_CL_WINDOW, w->key.p, w->key.len, val->p, val->len);
     s->dirty = 0;
     s->written = 1;
   }
   w->n_dirty = 0;
   /* The clock last: it says every window record of events up to x is in
    * (the producer keeps a partition's records in order). */
-  cxp_buf_reset(&val);
-  cxp_put_u8(&val, CLOCK_VERSION);
-  cxp_put_z(&val, x);
-  cxp_put_u8(&val, (unsigned)w->has_ts);
-  cxp_put_z(&val, w->max_ts);
-  cxp_put_z(&val, w->last_ts);
-  cxp_staterec_frame_put(out, CXP_CL_WINDOW_CLOCK, "", 0, val.p, val.len);
-  cxp_buf_free(&key);
-  cxp_buf_free(&val);
+  cxp_buf_reset(val);
+  cxp_put_u8(val, CLOCK_VERSION);
+  cxp_put_z(val, x);
+  cxp_put_u8(val, (unsigned)w->has_ts);
+  cxp_put_z(val, w->max_ts);
+  cxp_put_z(val, w->last_ts);
+  cxp_staterec_frame_put(out, CXP_CL_WINDOW_CLOCK, "", 0, val->p, val->len);
   return n;
 }
 
@@ -1394,21 +1407,6 @@ static int slot_place(const cxp_windows *w, const cxp_window_partial *p, int *li
   }
   k->hash = h;
   return 0;
-}
-
-static wslot *slot_find(const cxp_windows *w, int li, int gi, int64_t start, const gkey *k,
-                        uint32_t *idx) {
-  uint64_t h = window_hash(k, li, start);
-  size_t mask = w->tab_cap - 1;
-  for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
-    if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
-    wslot *s = slot_at(w, TAB_IDX(w->tab[i]));
-    if (slot_is(w, s, h, li, gi, start, k)) {
-      *idx = TAB_IDX(w->tab[i]);
-      return s;
-    }
-  }
-  return NULL;
 }
 
 /* Takes the slot at heap position pos out of the heap. */
@@ -1482,15 +1480,12 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
   gkey k;
   if (slot_place(w, &p, &li, &gi, &k) != 0) return -1;
   uint32_t idx;
-  wslot *s = slot_find(w, li, gi, p.start_ms, &k, &idx);
+  wslot *s = lookup(w, window_hash(&k, li, p.start_ms), li, gi, p.start_ms, &k, &idx);
   if (val == NULL) {
     if (s == NULL) return 0;
     dirty_remove(w, s);
     heap_remove(w, s->heap_pos);
-    tab_remove(w, idx, s->hash);
-    s->heap_pos = w->free_head;
-    w->free_head = idx;
-    w->st.open--;
+    release(w, idx, s);
     return 0;
   }
   if (s == NULL) {

@@ -1423,6 +1423,12 @@ static void test_core_recovery(void) {
 
 /* ---- durable state: a customer's cases through his record ------------------ */
 
+/* Restores c1's section (its first len bytes) with the partition's clock. */
+static int restore_c1(cxp_cases *cs, const cxp_buf *sec, size_t len, int64_t clock,
+                      char err[256]) {
+  return cxp_cases_restore(cs, "c1", 2, (const uint8_t *)sec->p, len, clock, err, 256);
+}
+
 static void test_restore(void) {
   /* k1: major failure at T0, acknowledge 1 h (levels at 1 h, 2 h, 4 h);
    * k2: minor complaint at T0 + 5 min, acknowledged at + 10 min. At T0 +
@@ -1454,8 +1460,7 @@ static void test_restore(void) {
   /* Into a fresh module: the same cases, nothing fires by itself. */
   cxp_cases *b = make_default();
   char err[256];
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
-                              sizeof err),
+  CHECK_INT(restore_c1(b, &ea, ea.len, T0 + 90 * M_MS, err),
             0);
   CHECK_INT(K.nb + K.no + K.nout, 0);
   cxp_case_info ci;
@@ -1505,7 +1510,7 @@ static void test_restore(void) {
 
   /* A newer record replaces what is held (here an older one: level 1 again):
    * his cases are restated, not added. */
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err),
+  CHECK_INT(restore_c1(b, &ea, ea.len, T0, err),
             0);
   CHECK_INT(cxp_cases_stats_get(b).open, 2);
   CHECK_INT(cxp_cases_stats_get(b).parked_now, 1); /* restated too, not doubled */
@@ -1517,12 +1522,11 @@ static void test_restore(void) {
   CHECK_INT(K.nout, 0); /* restated, not closed */
 
   /* Damaged sections are refused and change nothing. */
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len - 2, T0, err,
-                              sizeof err),
+  CHECK_INT(restore_c1(b, &ea, ea.len - 2, T0, err),
             -1);
   CHECK_CONTAINS(err, "cannot be read");
   ea.p[0] = 9;
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err),
+  CHECK_INT(restore_c1(b, &ea, ea.len, T0, err),
             -1);
   ea.p[0] = 1;
   CHECK_INT(cxp_cases_stats_get(b).open, 2);
@@ -1542,8 +1546,7 @@ static void test_restore(void) {
 
   /* Or its case comes, and the step applies at its opening. */
   b = make_default();
-  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
-                              sizeof err),
+  CHECK_INT(restore_c1(b, &ea, ea.len, T0 + 90 * M_MS, err),
             0);
   e = failure("k9", "c1", T0 + 80 * M_MS, "design", 3, "customer", "web", "basic");
   CHECK_INT(add(b, &e), CXP_CASE_OPENED);
@@ -1552,7 +1555,7 @@ static void test_restore(void) {
   CHECK_INT(cxp_cases_stats_get(b).parked_now, 0);
   CHECK_INT(cxp_cases_stats_get(b).open, 3);
   /* A later record of his without a section: his cases go, silently. */
-  cxp_cases_restore(b, "c1", 2, (const uint8_t *)ea.p, ea.len, T0, err, sizeof err);
+  restore_c1(b, &ea, ea.len, T0, err);
   CHECK_INT(cxp_cases_stats_get(b).parked_now, 1);
   cxp_cases_forget(b, "c1", 2);
   CHECK_INT(cxp_cases_stats_get(b).open, 0);
@@ -1564,8 +1567,7 @@ static void test_restore(void) {
    * next event (however old) fires what fell due before it, in order: k1's
    * acknowledge levels 2 (T0 + 2 h) and 3 (T0 + 4 h). */
   cxp_cases *c = make_default();
-  CHECK_INT(cxp_cases_restore(c, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 5 * H_MS, err,
-                              sizeof err),
+  CHECK_INT(restore_c1(c, &ea, ea.len, T0 + 5 * H_MS, err),
             0);
   CHECK_INT(K.nb, 0);
   at(c, T0, 0);
@@ -1581,8 +1583,7 @@ static void test_restore(void) {
    * first tick (at wall time W), from the restored clock T0 + 90 min; k1's
    * level 2 (T0 + 2 h) is 30 min of wall time later. */
   c = make_default();
-  CHECK_INT(cxp_cases_restore(c, "c1", 2, (const uint8_t *)ea.p, ea.len, T0 + 90 * M_MS, err,
-                              sizeof err),
+  CHECK_INT(restore_c1(c, &ea, ea.len, T0 + 90 * M_MS, err),
             0);
   const int64_t W = 1000000000LL;
   CHECK_INT(cxp_cases_tick(c, W), 0);
