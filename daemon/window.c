@@ -559,8 +559,8 @@ static uint32_t slot_alloc(cxp_windows *w) {
 
 /* The open window (li, gi, start, values), opened when absent. Opening may
  * close the window due next to stay within max_open. */
-static wslot *lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start,
-                     const gkey *k, uint32_t *idx) {
+static inline wslot *lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start,
+                            const gkey *k, uint32_t *idx) {
   size_t mask = w->tab_cap - 1;
   for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
     if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
