@@ -27,19 +27,23 @@ const char *cxp_churn_band_name(int band) {
 
 /* The default coefficients: fitted by `cxpulse eval-churn --fit` (logistic
  * regression, L2 penalty 1) on the generator's world, training seed 1
- * (--generate 1:1000000:3000:300 --at +240), then rounded and set by hand
- * where the fit went against the domain or leaned on a collinear twin:
- * open cases (routine while a recovery runs; overdue ones carry the
- * signal), complaints and participation (protective, per domain.md) keep
- * small weights of the expected sign. docs/scenario.md has the figures. */
+ * (--generate 1:1000000:3000:300 --at +240, short half-life 7 days), then
+ * rounded and set by hand where the fit went against the domain: complaints
+ * and participation keep small weights of the sign domain.md gives them,
+ * open cases none (the fit made them protective, -0.38: in that world a
+ * case in recovery gets attention and each step lifts him; overdue ones
+ * carry the signal), and recency 0.3 where the fit gave 0.04 (it all but
+ * duplicates the activity drop there; at 0.3 the held-back AUCs move by
+ * 0.001, and a customer who only goes silent can reach the high band).
+ * docs/scenario.md has the figures. */
 static const double default_coef[CXP_CF__COUNT] = {
-    [CXP_CF_ACTIVITY_DROP] = 1.4,    [CXP_CF_RECENCY] = 0.2,
-    [CXP_CF_MONETARY_DROP] = 1.6,    [CXP_CF_COMPLAINTS] = 0.1,
-    [CXP_CF_OPEN_CASES] = 0.1,       [CXP_CF_OVERDUE_CASES] = 0.4,
-    [CXP_CF_DETRACTOR] = 0.8,        [CXP_CF_LOW_SATISFACTION] = 1.3,
-    [CXP_CF_HIGH_EFFORT] = 1.3,      [CXP_CF_VALUE_BELOW_COST] = 0.8,
+    [CXP_CF_ACTIVITY_DROP] = 1.7,    [CXP_CF_RECENCY] = 0.3,
+    [CXP_CF_MONETARY_DROP] = 1.4,    [CXP_CF_COMPLAINTS] = 0.1,
+    [CXP_CF_OPEN_CASES] = 0,         [CXP_CF_OVERDUE_CASES] = 0.3,
+    [CXP_CF_DETRACTOR] = 0.7,        [CXP_CF_LOW_SATISFACTION] = 1.1,
+    [CXP_CF_HIGH_EFFORT] = 2.2,      [CXP_CF_VALUE_BELOW_COST] = 0.7,
     [CXP_CF_PARTICIPATION] = -0.1};
-#define DEFAULT_INTERCEPT (-2.9)
+#define DEFAULT_INTERCEPT (-3.3)
 
 /* The default retention actions: one row per factor a person can act on,
  * a premium variant for the price factor, and the fallback. */

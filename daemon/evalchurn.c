@@ -268,7 +268,7 @@ static void usage(FILE *f) {
         "  --at          RFC 3339 time or epoch ms; +DAYS after the generator's start\n"
         "  --generate    the demo generator's history (DAYS long, default 240) in memory\n"
         "  --write FILE  also write that history, a labelled JSON-lines file\n"
-        "  --model FILE  coefficients, intercept, bands to use instead of the defaults\n"
+        "  --model FILE  coefficients, intercept, bands to use instead of the pipeline's\n"
         "  --fit         fit the coefficients to this history; adds \"fit\" to the output\n",
         f);
 }
@@ -353,8 +353,13 @@ int cxp_evalchurn_main(int argc, char **argv) {
     fprintf(stderr, "cxpulse eval-churn: %s\n", err);
     return 1;
   }
+  /* The pipeline's model (its churn settings, the defaults where it has
+   * none), unless --model names another. */
   cxp_churn_conf cf;
-  cxp_churn_conf_defaults(&cf);
+  if (cxp_pipeline_churn(&pl, &cf, err, sizeof err)) {
+    fprintf(stderr, "cxpulse eval-churn: %s: %s\n", pipeline_path, err);
+    return 1;
+  }
   if (model_path && load_model(&cf, model_path, err, sizeof err)) {
     fprintf(stderr, "cxpulse eval-churn: %s\n", err);
     return 1;

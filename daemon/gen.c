@@ -14,10 +14,12 @@
  * event time: causes of trouble set in at random moments (satisfaction
  * starts to fall, the service becomes hard to deal with, he drifts away,
  * the price stops being worth it, a failure's recovery stalls), and each
- * cause raises his hazard of cancelling, on top of a small hazard no signal
- * explains. So churn has several causes, each seen only through noisy,
- * sparse events, and some troubled customers stay while some content ones
- * leave. A customer who cancelled sends nothing more. Causes are a matter of
+ * cause raises his hazard of making up his mind to leave, on top of a small
+ * hazard no signal explains; once decided, he winds down for a few weeks
+ * (comes less, stops buying) before he cancels. So churn has several
+ * causes, each seen only through noisy, sparse events, and some troubled
+ * customers stay while some content ones leave. A customer who cancelled
+ * sends nothing more. Causes are a matter of
  * days and weeks: a history of hours (the demo, the benchmarks) shows few. */
 
 #define DAY_MS 86400000.0
@@ -35,6 +37,7 @@ typedef struct gcust {
   int64_t case_at;  /* the open case's opening time */
   int64_t step_due; /* when the open case's next recovery step happens */
   int64_t stall_until; /* the open case's recovery is stalled till then; 0 not */
+  int64_t leave_at; /* he has decided to leave: cancels at this time; 0 not */
   uint32_t cases;   /* failures so far: the case number */
   int open_step;    /* next recovery step of the open case; -1 none */
   int open_sev;
@@ -143,8 +146,16 @@ void cxp_gen_destroy(cxp_gen *g) {
 
 int64_t cxp_gen_time(const cxp_gen *g) { return g->t_ms; }
 
+/* Leaving takes time: once he has made up his mind (the hazard fired) he
+ * winds down before he cancels, coming back a third as often and no longer
+ * buying: 2 days and an exponential of mean 20 more. */
+#define LEAVING_ACT 0.3
+static int64_t leave_notice(cxp_gen *g) {
+  return (int64_t)((2 - log(1.0 - unif(g)) * 20) * DAY_MS);
+}
+
 /* Moves a customer's traits to time t: causes set in, satisfaction follows
- * its target, activity fades, and the hazard of cancelling over the time
+ * its target, activity fades, and the hazard of deciding to leave over the time
  * since his last move may fire. Called whenever he is picked, so it draws
  * the same numbers for the same history. */
 static void evolve(cxp_gen *g, gcust *c, int64_t t) {
@@ -180,7 +191,11 @@ static void evolve(cxp_gen *g, gcust *c, int64_t t) {
   if (c->price_at) h += 0.012 * clamp01((double)(t - c->price_at) / DAY_MS / 30);
   if (c->stall_until && t - c->case_at > 7 * DAY_MS) h += 0.012;
   h *= 1.25 - 0.5 * c->engage;
-  if (happens(g, h, dt)) c->churn_due = 1;
+  if (c->leave_at) {
+    if (t >= c->leave_at) c->churn_due = 1;
+    return;
+  }
+  if (happens(g, h, dt)) c->leave_at = t + leave_notice(g);
 }
 
 static int due_before(const cxp_gen *g, uint32_t a, uint32_t b) {
@@ -247,7 +262,9 @@ static uint32_t pick_customer(cxp_gen *g) {
     gcust *c = &g->c[ci];
     evolve(g, c, g->t_ms);
     /* One who has decided to leave comes to cancel, however quiet. */
-    if (!c->cancelled && (c->churn_due || unif(g) < c->act)) return ci;
+    if (!c->cancelled &&
+        (c->churn_due || unif(g) < c->act * (c->leave_at ? LEAVING_ACT : 1)))
+      return ci;
   }
   /* Nearly everyone gone quiet: the next one still subscribed. */
   for (uint32_t k = 0; k < n; k++)
@@ -361,9 +378,10 @@ static void generate(cxp_gen *g) {
     n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\",\"count\":%d}", head,
                          1 + pick(g, 5));
   } else if (r < 0.42) {
-    if (c->price_at && unif(g) < 0.85) {
-      /* Price: he stops buying; the first time, he moves to a cheaper plan. */
-      if (!c->downgraded) {
+    if ((c->price_at || c->leave_at) && unif(g) < 0.85) {
+      /* Price: he stops buying; the first time, he moves to a cheaper plan.
+       * One winding down stops buying too. */
+      if (c->price_at && !c->downgraded) {
         c->downgraded = 1;
         n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.downgraded\"}", head);
       } else {
