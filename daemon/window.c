@@ -20,6 +20,9 @@
 #define TIME_LIMIT_MS (366LL * 86400000LL)
 /* Integers a JSON number (a double, in cJSON) carries exactly. */
 #define JSON_INT_MAX 9007199254740992LL
+/* Counts up to 2^40 (a million events a second for twelve days in one
+ * window): every sum and product agg_consistent forms stays in int64. */
+#define COUNT_MAX (1LL << 40)
 
 /* The decoder's bounds on each field (segment is a customer attribute kept
  * in 64 bytes; the ids in 128). A slot is sized from these, so the default
@@ -1112,9 +1115,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   int rc = -1;
   cxp_window_agg *a = &p->agg;
   int64_t v, part, post[5], off[2] = {-1, -1};
-  /* Counts up to 2^40 (a million events a second for twelve days in one
-   * window): every sum and product agg_consistent forms stays in int64. */
-  const int64_t C = 1LL << 40, T = JSON_INT_MAX - TIME_LIMIT_MS;
+  const int64_t C = COUNT_MAX, T = JSON_INT_MAX - TIME_LIMIT_MS;
   const cJSON *early = cJSON_GetObjectItemCaseSensitive(root, "early");
   if (!cJSON_IsObject(root) || get_int(root, "v", 1, 1, &v) ||
       get_int(root, "partition", -1, INT32_MAX, &part) ||
@@ -1355,6 +1356,102 @@ size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out) {
   return n;
 }
 
+/* The changelog value of an open window (the key carries its length, start
+ * and group): a version byte, the input partition, the early flag, the
+ * input offsets of its first and last event, then the aggregate's int64
+ * members in their declared order as zigzag varints, their count first.
+ * Most members of an open window are 0, one byte each: about 90 bytes where
+ * the partial's JSON took a kilobyte. New members go at the end of
+ * cxp_window_agg: a record with fewer is read with the rest 0, one with
+ * more (a newer writer) is refused. Records of builds that wrote the JSON
+ * partial (a '{' first) are still read. */
+#define WREC_VERSION 2
+#define AGG_WORDS (sizeof(cxp_window_agg) / sizeof(int64_t))
+_Static_assert(sizeof(cxp_window_agg) % sizeof(int64_t) == 0,
+               "cxp_window_agg is int64 members only: the record writes it as words");
+
+static void wrec_write(cxp_buf *b, const cxp_window_partial *p) {
+  int64_t word[AGG_WORDS];
+  memcpy(word, &p->agg, sizeof word);
+  cxp_put_u8(b, WREC_VERSION);
+  cxp_put_z(b, p->partition);
+  cxp_put_u8(b, (unsigned)(p->early != 0));
+  cxp_put_z(b, p->first_offset);
+  cxp_put_z(b, p->last_offset);
+  cxp_put_v(b, AGG_WORDS);
+  for (size_t i = 0; i < AGG_WORDS; i++) cxp_put_z(b, word[i]);
+}
+
+/* The range the JSON partial's reader allows the aggregate's word i. */
+static void word_range(size_t i, int64_t *lo, int64_t *hi) {
+#define IN(m, n) \
+  (i * 8 >= offsetof(cxp_window_agg, m) && i * 8 < offsetof(cxp_window_agg, m) + (n) * 8)
+  *lo = 0;
+  *hi = COUNT_MAX;
+  if (IN(sq_gap_sum, CXP_SQ__COUNT)) {
+    *lo = -JSON_INT_MAX;
+    *hi = JSON_INT_MAX;
+  } else if (IN(ces_sum, 1)) {
+    *hi = 7 * COUNT_MAX;
+  } else if (IN(var_cents, 1) || IN(cohort_si_sum, CXP_WIN_COHORTS)) {
+    *hi = JSON_INT_MAX;
+  }
+#undef IN
+}
+
+/* Reads a value wrec_write wrote into p, whose key fields are set. */
+static int wrec_read(const uint8_t *v, size_t n, cxp_window_partial *p) {
+  cxp_rd r = {v, v + n, 0};
+  unsigned ver = cxp_get_u8(&r);
+  int64_t part = cxp_get_z(&r);
+  unsigned early = cxp_get_u8(&r);
+  int64_t first = cxp_get_z(&r), last = cxp_get_z(&r);
+  uint64_t words = cxp_get_v(&r);
+  if (r.bad || ver != WREC_VERSION || part < -1 || part > INT32_MAX || early > 1 ||
+      words > AGG_WORDS)
+    return -1;
+  if (!((first == -1 && last == -1) || (first >= 0 && last >= first))) return -1;
+  int64_t word[AGG_WORDS] = {0};
+  for (size_t i = 0; i < words; i++) {
+    int64_t lo, hi;
+    word[i] = cxp_get_z(&r);
+    word_range(i, &lo, &hi);
+    if (word[i] < lo || word[i] > hi) return -1;
+  }
+  if (r.bad || r.p != r.end) return -1;
+  memcpy(&p->agg, word, sizeof word);
+  if (!agg_consistent(&p->agg)) return -1;
+  p->partition = (int32_t)part;
+  p->early = (int)early;
+  p->first_offset = first;
+  p->last_offset = last;
+  return 0;
+}
+
+/* Length, start and group from a window record's key past CXP_CL_WINDOW:
+ * "<length>:<start>:<group>". */
+static int wrec_key(const char *k, const char *end, cxp_window_partial *p) {
+  char num[2][24];
+  for (int i = 0; i < 2; i++) {
+    const char *colon = memchr(k, ':', (size_t)(end - k));
+    if (colon == NULL || colon == k || colon - k >= 23) return -1;
+    memcpy(num[i], k, (size_t)(colon - k));
+    num[i][colon - k] = '\0';
+    k = colon + 1;
+  }
+  char *e0, *e1;
+  p->length_ms = strtoll(num[0], &e0, 10);
+  p->start_ms = strtoll(num[1], &e1, 10);
+  cJSON *g = cJSON_ParseWithLength(k, (size_t)(end - k));
+  const int64_t t = JSON_INT_MAX - TIME_LIMIT_MS;
+  int bad = *e0 || *e1 || p->length_ms <= 0 || p->length_ms > TIME_LIMIT_MS ||
+            p->start_ms < -t || p->start_ms > t || parse_group(g, p) != 0;
+  cJSON_Delete(g);
+  if (bad) return -1;
+  p->end_ms = p->start_ms + p->length_ms;
+  return 0;
+}
+
 size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out) {
   size_t n = w->n_dirty + 1;
   n += cxp_windows_take_gone(w, out);
@@ -1365,7 +1462,7 @@ size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out) {
     slot_partial(w, s, 0, &p);
     window_key(&w->key, &p);
     cxp_buf_reset(val);
-    cxp_window_partial_write(val, &p);
+    wrec_write(val, &p);
     cxp_staterec_frame_put(out, CXP_CL_WINDOW, w->key.p, w->key.len, val->p, val->len);
     s->dirty = 0;
     s->written = 1;
@@ -1454,27 +1551,13 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
     return val ? restore_clock(w, val, vlen) : 0;
   if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) return -1;
   cxp_window_partial p;
-  if (val != NULL) {
+  memset(&p, 0, sizeof p);
+  if (val != NULL && vlen > 0 && *(const char *)val == '{') {
+    /* A record of a build that wrote the partial's JSON. */
     if (cxp_window_partial_parse(val, vlen, &p) != 0) return -1;
-  } else {
-    /* A tombstone: the key is all there is. "<length>:<start>:<group>". */
-    memset(&p, 0, sizeof p);
-    const char *k = key + wl, *end = key + klen;
-    char num[2][24];
-    for (int i = 0; i < 2; i++) {
-      const char *colon = memchr(k, ':', (size_t)(end - k));
-      if (colon == NULL || colon == k || colon - k >= 23) return -1;
-      memcpy(num[i], k, (size_t)(colon - k));
-      num[i][colon - k] = '\0';
-      k = colon + 1;
-    }
-    char *e0, *e1;
-    p.length_ms = strtoll(num[0], &e0, 10);
-    p.start_ms = strtoll(num[1], &e1, 10);
-    cJSON *g = cJSON_ParseWithLength(k, (size_t)(end - k));
-    int bad = *e0 || *e1 || p.length_ms <= 0 || parse_group(g, &p) != 0;
-    cJSON_Delete(g);
-    if (bad) return -1;
+  } else if (wrec_key(key + wl, key + klen, &p) != 0 ||
+             (val != NULL && wrec_read(val, vlen, &p) != 0)) {
+    return -1;
   }
   int li, gi;
   gkey k;

@@ -11,6 +11,7 @@
  * FILE as JSON lines, for tests/validate.py (the window_schema test). */
 #include "test.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1607,6 +1608,102 @@ static int dur_partial(const outs *o, cxp_window_partial *p) {
 
 /* Applies the frames of b, all or only the window records (not the clock,
  * not the customers: a flush cut short after its windows). */
+/* ---- the changelog record of an open window ------------------------------ */
+
+/* Two CSAT answers, 5 at input offset 10 and 2 at offset 300, into the
+ * one-minute window by segment of input partition 3. Its record's value by
+ * hand (window.c, wrec_write): version 02, partition 3 -> zigzag 06, early
+ * 00, first offset 10 -> 14, last offset 300 -> 600 -> d8 04, the count of
+ * the aggregate's words (107 -> 6b), then the words in the struct's order:
+ * events 2 -> 04, csat_n 2 -> 04, csat_sat 1 -> 02, and 104 words of 0. */
+static void test_window_record(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 3, on_close, &sk);
+  cxp_windows_track(w, 1);
+  cxp_window_ctx ctx = {-1, 0, -1, 0, NAN, 0, 0, 10};
+  cxp_event e = ev_at(CXP_EV_CSAT, T0 + S_MS, "gold", "app", 5);
+  CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
+  ctx.offset = 300;
+  e = ev_at(CXP_EV_CSAT, T0 + 2 * S_MS, "gold", "app", 2);
+  CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
+  cxp_buf out;
+  cxp_buf_init(&out);
+  CHECK_INT(cxp_windows_flush_state(w, 300, &out), 2); /* the window, the clock */
+  CHECK_INT(sizeof(cxp_window_agg) / sizeof(int64_t), 107);
+  uint8_t want[114] = {0x02, 0x06, 0x00, 0x14, 0xd8, 0x04, 0x6b, 0x04, 0x04, 0x02};
+  size_t pos = 0, kl = 0, vl = 0;
+  const char *k = NULL;
+  const uint8_t *v = NULL;
+  CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k, &kl, &v, &vl));
+  CHECK_LIT(k, kl, "w:60000:1795417200000:{\"segment\":\"gold\"}");
+  CHECK_MEM(v, vl, want, sizeof want);
+  cxp_windows_destroy(w);
+
+  /* Read back: the window as it was, closed by a flush. */
+  cxp_windows *r = cxp_windows_create(&c, 3, on_close, &sk);
+  CHECK_INT(cxp_windows_restore(r, k, kl, want, sizeof want), 0);
+  CHECK_INT(cxp_windows_flush(r), 1);
+  CHECK_INT(sk.n, 1);
+  const cxp_window_partial *p = &sk.p[0];
+  CHECK_INT(p->partition, 3);
+  CHECK_INT(p->start_ms, T0);
+  CHECK_INT(p->length_ms, M_MS);
+  CHECK_STR(p->value[0], "gold");
+  CHECK_INT(p->first_offset, 10);
+  CHECK_INT(p->last_offset, 300);
+  CHECK_INT(p->agg.events, 2);
+  CHECK_INT(p->agg.csat_n, 2);
+  CHECK_INT(p->agg.csat_sat, 1);
+  CHECK_INT(p->agg.nps_n, 0);
+  cxp_windows_destroy(r);
+
+  /* Refused, each with nothing opened: every cut short, a trailing byte, a
+   * newer version, more words than this build has, a negative count, more
+   * satisfied than answers, a partition under -1, offsets out of order. */
+  r = cxp_windows_create(&c, 3, on_close, &sk);
+  for (size_t n = 0; n < sizeof want; n++)
+    CHECK_INT(cxp_windows_restore(r, k, kl, want, n), -1);
+  uint8_t bad[sizeof want + 1];
+  memcpy(bad, want, sizeof want);
+  bad[sizeof want] = 0;
+  CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof bad), -1);
+  static const struct {
+    size_t at;
+    uint8_t byte;
+  } mut[] = {{0, 0x03}, {6, 0x6c}, {8, 0x03}, {9, 0x06}, {1, 0x03}, {3, 0x7f}};
+  for (size_t i = 0; i < sizeof mut / sizeof mut[0]; i++) {
+    memcpy(bad, want, sizeof want);
+    bad[mut[i].at] = mut[i].byte;
+    CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof want), -1);
+  }
+  CHECK_INT(cxp_windows_stats(r).open, 0);
+  /* A record of fewer words (an older writer) reads with the rest 0: here
+   * the events word alone, 5. */
+  const uint8_t few[] = {0x02, 0x06, 0x00, 0x01, 0x01, 0x01, 0x0a};
+  CHECK_INT(cxp_windows_restore(r, k, kl, few, sizeof few), 0);
+  /* And the JSON partial of the builds before this record. */
+  cxp_window_partial j = sk.p[0];
+  j.agg.events = 9;
+  cxp_buf jv;
+  cxp_buf_init(&jv);
+  const char *k2 = "w:60000:1795417260000:{\"segment\":\"gold\"}";
+  j.start_ms = T0 + M_MS;
+  cxp_buf_reset(&jv);
+  cxp_window_partial_write(&jv, &j);
+  CHECK_INT(cxp_windows_restore(r, k2, strlen(k2), jv.p, jv.len), 0);
+  memset(&sk, 0, sizeof sk);
+  CHECK_INT(cxp_windows_flush(r), 2);
+  CHECK_INT(sk.n, 2);
+  const cxp_window_partial *a = find(&sk, M_MS, T0, "gold");
+  const cxp_window_partial *b = find(&sk, M_MS, T0 + M_MS, "gold");
+  CHECK(a != NULL && a->agg.events == 5 && a->agg.csat_n == 0 && a->first_offset == -1);
+  CHECK(b != NULL && b->agg.events == 9 && b->agg.csat_n == 2 && b->last_offset == 300);
+  cxp_windows_destroy(r);
+  cxp_buf_free(&jv);
+  cxp_buf_free(&out);
+}
+
 static void dur_restore(cxp_core *c, const cxp_buf *b, int windows_only) {
   size_t pos = 0, kl, vl;
   const char *k;
@@ -1796,6 +1893,7 @@ int main(int argc, char **argv) {
   test_merger_duplicates();
   test_merger_floor();
   test_core_windows();
+  test_window_record();
   test_core_windows_durable();
   test_core_group_alerts();
   test_core_post_recovery();
