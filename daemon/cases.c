@@ -398,6 +398,9 @@ typedef struct pslot {
 /* What the module remembers of a customer: failures by category (repeats),
  * the cohort, open and overdue cases. Identified by a 64-bit hash of the
  * id: the ids themselves would triple the size. */
+/* Closed cases remembered per customer (ccust), for his section. */
+#define CUST_CLOSED 2
+
 typedef struct ccust {
   uint64_t hash;
   int64_t last_fail[CXP_CAT__COUNT]; /* latest failure time; INT64_MIN: none */
@@ -405,6 +408,11 @@ typedef struct ccust {
   uint32_t first;                    /* his open cases, linked by cnext; NO_IDX none */
   uint16_t open, overdue;
   uint8_t cohort;
+  uint8_t n_closed;
+  /* His latest closed cases (case hash, closing time), latest first: they
+   * travel in his section, so that a restart still knows them as closed. */
+  uint64_t closed_h[CUST_CLOSED];
+  int64_t closed_at[CUST_CLOSED];
 } ccust;
 
 /* One (category, touchpoint, window) of the systemic-failure detector; the
@@ -970,6 +978,29 @@ static ccust *cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
 
 /* ---- recently closed ----------------------------------------------------- */
 
+/* Keeps the customer's CUST_CLOSED latest closed cases, latest first (ties:
+ * the larger hash first), so that which ones he keeps does not depend on the
+ * order the closings came in. A case he already has is not kept twice. */
+static void cust_closed_note(ccust *c, uint64_t h, int64_t at) {
+  for (int i = 0; i < c->n_closed; i++)
+    if (c->closed_h[i] == h) return;
+  int i = c->n_closed < CUST_CLOSED ? c->n_closed++ : CUST_CLOSED;
+  /* Sift (h, at) up from position i (CUST_CLOSED: past the end, the
+   * oldest drops when (h, at) is newer). */
+  while (i > 0 && (at > c->closed_at[i - 1] || (at == c->closed_at[i - 1] && h > c->closed_h[i - 1]))) {
+    if (i < CUST_CLOSED) {
+      c->closed_h[i] = c->closed_h[i - 1];
+      c->closed_at[i] = c->closed_at[i - 1];
+    }
+    i--;
+  }
+  if (i < CUST_CLOSED) {
+    c->closed_h[i] = h;
+    c->closed_at[i] = at;
+  }
+}
+
+
 static int closed_has(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
@@ -1221,7 +1252,9 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   if (cs->cb.on_outcome) cs->cb.on_outcome(cs->cb.opaque, &o);
 
   /* Only the hash stays, to recognise late events for the case. */
-  closed_add(cs, case_hash(ids_of(s), s->len[0]));
+  uint64_t h = case_hash(ids_of(s), s->len[0]);
+  closed_add(cs, h);
+  if (c) cust_closed_note(c, h, at);
   slot_free(cs, idx);
 }
 
@@ -1796,6 +1829,9 @@ int64_t cxp_cases_clock(const cxp_cases *cs) { return cs->clock; }
  *   input offset); u8 flags (1 root cause fixed, 2 an amount follows);
  *   [8 bytes amount]; u8 len + case id; u8 len + event id
  *   (absent in sections written before parked steps were: none)
+ *   [v n closed cases (at most 2), latest first; each: 8 bytes case hash
+ *   (little-endian), z closing time] (absent when he has none, and in
+ *   sections written before they were: a restart then forgets them)
  * What is worked out from these (deadlines, pending levels, the timer entry)
  * is worked out again on restore, against the pipeline of the day. */
 
@@ -1927,6 +1963,13 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
     cxp_buf_put(out, p->s, p->lcase);
     cxp_put_u8(out, p->levid);
     cxp_buf_put(out, p->s + 2 * ID_MAX, p->levid);
+  }
+  if (c && c->n_closed) {
+    cxp_put_v(out, c->n_closed);
+    for (int k = 0; k < c->n_closed; k++) {
+      cxp_put_le(out, c->closed_h[k], 8);
+      cxp_put_z(out, c->closed_at[k]);
+    }
   }
 }
 
@@ -2076,6 +2119,16 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     } else if (park_step(cs, &x, h) == CXP_CASE_PARKED) {
       cs->st.parked--; /* counts events parked, not restored */
     }
+  }
+  uint64_t nc = r.p < r.end ? cxp_get_v(&r) : 0;
+  if (r.bad || nc > CUST_CLOSED) return -1;
+  for (uint64_t k = 0; k < nc; k++) {
+    uint64_t h = cxp_get_le(&r, 8);
+    int64_t at = cxp_get_z(&r);
+    if (r.bad || !apply) continue;
+    if (c == NULL) c = cust_get(cs, ch, INT64_MIN);
+    if (!closed_has(cs, h)) closed_add(cs, h);
+    cust_closed_note(c, h, at);
   }
   return r.bad || r.p != r.end ? -1 : 0;
 }

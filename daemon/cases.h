@@ -368,9 +368,10 @@ int cxp_cases_priority(int severity, int premium, double value, double high_valu
  * A customer's open cases, and what the module remembers of him (cohort,
  * latest failure per category), travel in his own changelog record as a
  * "cases section" (the layout is in cases.c), with the steps parked for a
- * case not seen yet that his events brought. Not in it: the ring of
- * recently closed case ids and the systemic detector's groups; a restart
- * forgets those. */
+ * case not seen yet that his events brought, and his two latest closed cases
+ * (restored into the ring of recently closed case ids, so that an event for
+ * one is still late after a restart). Not in it: the rest of that ring and
+ * the systemic detector's groups; a restart forgets those. */
 
 /* Appends the customer's section to out; nothing when the module knows
  * nothing of him. */
