@@ -385,6 +385,22 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
 int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
                       size_t len, int64_t clock_hint, char *err, size_t errlen);
 
+/* The systemic detector's groups in the changelog, one record each (key
+ * CXP_CL_SYSTEMIC, layout in cases.c): with tracking on, the module lists the
+ * groups changed since the last cxp_cases_groups_flush and the tombstones of
+ * those it forgot after they were written. The shell writes them before the
+ * customers of the same flush, so a customer restored past a failure finds
+ * that failure counted in its group. */
+void cxp_cases_track(cxp_cases *cs, int on);
+size_t cxp_cases_groups_changed(const cxp_cases *cs);
+/* Appends the frames of the tombstones and changed groups; clean after.
+ * Returns the frames appended. */
+size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out);
+/* Applies one group record (val NULL: a tombstone). No alert fires. 0, or -1
+ * when it cannot be read or there is no room (recovery.systemic.max_groups). */
+int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
+                            size_t vlen);
+
 /* A customer's record without a section: his open cases and parked steps
  * (of an older record) go, silently. */
 void cxp_cases_forget(cxp_cases *cs, const char *customer_id, size_t n);

@@ -562,6 +562,7 @@ static cxp_cases *cases_of(cxp_core *c, int32_t part) {
                          on_case_expired, on_case_overdue, c};
     c->cases[part] = cxp_cases_create(&conf, &cbs);
     if (c->cases[part] == NULL) abort();
+    cxp_cases_track(c->cases[part], c->changelog);
   }
   return c->cases[part];
 }
@@ -1030,13 +1031,20 @@ void cxp_core_drop_state(cxp_core *c, int32_t part) {
 }
 
 size_t cxp_core_windows_changed(const cxp_core *c, int32_t part) {
-  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
-  return cxp_windows_changed(c->win[part]);
+  size_t n = 0;
+  if (part >= 0 && part < c->n_cases && c->cases[part])
+    n += cxp_cases_groups_changed(c->cases[part]);
+  if (part >= 0 && part < c->n_win && c->win[part]) n += cxp_windows_changed(c->win[part]);
+  return n;
 }
 
 size_t cxp_core_windows_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out) {
-  if (part < 0 || part >= c->n_win || c->win[part] == NULL) return 0;
-  return cxp_windows_flush_state(c->win[part], x, out);
+  size_t n = 0;
+  if (part >= 0 && part < c->n_cases && c->cases[part])
+    n += cxp_cases_groups_flush(c->cases[part], out);
+  if (part >= 0 && part < c->n_win && c->win[part])
+    n += cxp_windows_flush_state(c->win[part], x, out);
+  return n;
 }
 
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
@@ -1139,6 +1147,15 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
   cxp_customer *cu;
   const uint8_t *ext;
   size_t el;
+  size_t sl = sizeof CXP_CL_SYSTEMIC - 1;
+  if (klen >= sl && memcmp(key, CXP_CL_SYSTEMIC, sl) == 0) {
+    cxp_cases *cs = cases_of(c, part);
+    if (cs == NULL) return 0; /* recovery off in this pipeline: nothing to restore */
+    if (cxp_cases_group_restore(cs, key, klen, val, vlen) == 0) return 0;
+    snprintf(err, errlen, "systemic group record '%.*s' unreadable, or no room for it "
+             "(recovery.systemic.max_groups)", (int)(klen > 80 ? 80 : klen), key);
+    return -1;
+  }
   if (klen >= 2 && key[0] == 'w' && (key[1] == ':' || key[1] == 'c')) {
     cxp_windows *w = windows_of(c, part);
     if (w == NULL) return 0; /* windows off in this pipeline: nothing to restore */

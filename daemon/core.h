@@ -196,12 +196,14 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
 
 /* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */
 
-/* The partition's open windows changed, and window tombstones waiting, since
- * the last cxp_core_windows_flush (durable state: window.h). */
+/* The partition's open windows and systemic-failure groups changed, and
+ * their tombstones waiting, since the last cxp_core_windows_flush (durable
+ * state: window.h, cases.h). */
 size_t cxp_core_windows_changed(const cxp_core *c, int32_t partition);
-/* Appends their frames, then the partition's window clock (x: the last input
- * offset processed); the shell writes them before the customers' frames of
- * the same flush. Returns how many. */
+/* Appends their frames (the groups', then the windows'), then the
+ * partition's window clock (x: the last input offset processed; with
+ * windows on); the shell writes them before the customers' frames of the
+ * same flush. Returns how many. */
 size_t cxp_core_windows_flush(cxp_core *c, int32_t partition, int64_t x, cxp_buf *out);
 /* Customers of an input partition changed (or evicted) since they were last
  * flushed. */
