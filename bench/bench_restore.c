@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
   cxp_buf cases;
   cxp_buf_init(&cases);
   double t0 = now_s();
-  if (cxp_snapshot_write(path, &s, 0, 123, NULL, NULL, err, sizeof err) != 0) {
+  if (cxp_snapshot_write(path, &s, 0, 123, NULL, NULL, NULL, err, sizeof err) != 0) {
     fprintf(stderr, "bench_restore: %s\n", err);
     return 1;
   }
@@ -213,7 +213,7 @@ int main(int argc, char **argv) {
   cxp_state_init(&r);
   int64_t off = 0;
   double t2 = now_s();
-  long got = cxp_snapshot_read(path, &r, 0, &off, &cases, &max_ts, err, sizeof err);
+  long got = cxp_snapshot_read(path, &r, 0, &off, &cases, NULL, &max_ts, err, sizeof err);
   double t3 = now_s();
   if (got != n) {
     fprintf(stderr, "bench_restore: read %ld of %ld: %s\n", got, n, err);

@@ -2298,6 +2298,18 @@ void cxp_cases_track(cxp_cases *cs, int on) { cs->track = on != 0; }
 
 size_t cxp_cases_groups_changed(const cxp_cases *cs) { return cs->gdirty_n + cs->ggone_n; }
 
+/* Appends the group's frame. */
+static void group_record(cxp_cases *cs, const sgroup *g, cxp_buf *out) {
+  group_key(&cs->gkey, g);
+  cxp_buf_reset(&cs->gval);
+  cxp_put_u8(&cs->gval, GROUP_VERSION);
+  cxp_put_u8(&cs->gval, g->fired);
+  cxp_put_v(&cs->gval, g->n);
+  for (int c = 0; c < g->n; c++) cxp_put_le(&cs->gval, g->cust[c], 8);
+  cxp_staterec_frame_put(out, CXP_CL_SYSTEMIC, cs->gkey.p, cs->gkey.len, cs->gval.p,
+                         cs->gval.len);
+}
+
 size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out) {
   size_t n = cs->ggone_n;
   if (cs->ggone.len) cxp_buf_put(out, cs->ggone.p, cs->ggone.len);
@@ -2306,19 +2318,23 @@ size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out) {
   for (uint32_t k = 0; k < cs->gdirty_n; k++) {
     sgroup *g = group_at(cs, cs->gdirty[k]);
     if (!g->live || !g->dirty) continue;
-    group_key(&cs->gkey, g);
-    cxp_buf_reset(&cs->gval);
-    cxp_put_u8(&cs->gval, GROUP_VERSION);
-    cxp_put_u8(&cs->gval, g->fired);
-    cxp_put_v(&cs->gval, g->n);
-    for (int c = 0; c < g->n; c++) cxp_put_le(&cs->gval, g->cust[c], 8);
-    cxp_staterec_frame_put(out, CXP_CL_SYSTEMIC, cs->gkey.p, cs->gkey.len, cs->gval.p,
-                           cs->gval.len);
+    group_record(cs, g, out);
     g->dirty = 0;
     g->written = 1;
     n++;
   }
   cs->gdirty_n = 0;
+  return n;
+}
+
+size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < cs->groups_n; i++) {
+    const sgroup *g = group_at(cs, i);
+    if (!g->live) continue;
+    group_record(cs, g, out);
+    n++;
+  }
   return n;
 }
 

@@ -396,6 +396,9 @@ size_t cxp_cases_groups_changed(const cxp_cases *cs);
 /* Appends the frames of the tombstones and changed groups; clean after.
  * Returns the frames appended. */
 size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out);
+/* Appends the frames of every live group (a snapshot's); changes nothing.
+ * Returns how many. */
+size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out);
 /* Applies one group record (val NULL: a tombstone). No alert fires. 0, or -1
  * when it cannot be read or there is no room (recovery.systemic.max_groups). */
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,

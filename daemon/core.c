@@ -1047,6 +1047,11 @@ size_t cxp_core_windows_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out
   return n;
 }
 
+size_t cxp_core_state_extra(cxp_core *c, int32_t part, cxp_buf *out) {
+  if (part < 0 || part >= c->n_cases || c->cases[part] == NULL) return 0;
+  return cxp_cases_groups_all(c->cases[part], out);
+}
+
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
   if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
   return c->state.shards[part]->n_dirty + c->state.shards[part]->n_gone;

@@ -205,6 +205,11 @@ size_t cxp_core_windows_changed(const cxp_core *c, int32_t partition);
  * windows on); the shell writes them before the customers' frames of the
  * same flush. Returns how many. */
 size_t cxp_core_windows_flush(cxp_core *c, int32_t partition, int64_t x, cxp_buf *out);
+/* Appends the frames of the partition's state that is not a customer's and
+ * that a snapshot carries with its customers (the systemic groups; open
+ * windows are not there: a snapshot is written after a revoke sent them).
+ * Returns how many. */
+size_t cxp_core_state_extra(cxp_core *c, int32_t partition, cxp_buf *out);
 /* Customers of an input partition changed (or evicted) since they were last
  * flushed. */
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t partition);

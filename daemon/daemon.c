@@ -420,6 +420,7 @@ typedef struct snap_job {
   char path[CXP_STR_MAX + 300];
   cxp_state st;
   cxp_buf cases; /* the customers' cases sections, for the loop to restore */
+  cxp_buf extra; /* frames of the rest of its state (systemic groups), the same */
   int64_t max_ts;
   long n;
   int64_t offset;
@@ -436,8 +437,9 @@ static void snapshot_work(uv_work_t *req) {
   uint64_t t0 = uv_hrtime();
   cxp_state_init(&j->st);
   cxp_buf_init(&j->cases);
-  j->n = cxp_snapshot_read(j->path, &j->st, j->part, &j->offset, &j->cases, &j->max_ts, j->err,
-                           sizeof j->err);
+  cxp_buf_init(&j->extra);
+  j->n = cxp_snapshot_read(j->path, &j->st, j->part, &j->offset, &j->cases, &j->extra,
+                           &j->max_ts, j->err, sizeof j->err);
   j->seconds = (double)(uv_hrtime() - t0) / 1e9;
 }
 
@@ -462,6 +464,15 @@ static void snapshot_done(uv_work_t *req, int status) {
       if (bad)
         cxp_warn("restore", "partition %d: %zu customer(s) of %s restored without their "
                  "cases (a cases section this build cannot read)", (int)j->part, bad, j->path);
+      size_t pos = 0, kl, vl;
+      const char *k;
+      const uint8_t *v;
+      char err[512];
+      while (cxp_staterec_frame_next(j->extra.p, j->extra.len, &pos, &k, &kl, &v, &vl))
+        if (cxp_core_state_restore(&d->core, j->part, k, kl, v, vl, err, sizeof err) != 0) {
+          d->snapshot_errors++;
+          cxp_warn("restore", "partition %d: %s: %s (skipped)", (int)j->part, j->path, err);
+        }
       d->snapshot_records += n;
       d->restore_seconds += j->seconds;
       c->covered = j->offset;
@@ -482,6 +493,7 @@ static void snapshot_done(uv_work_t *req, int status) {
   }
   cxp_state_close(&j->st);
   cxp_buf_free(&j->cases);
+  cxp_buf_free(&j->extra);
   free(j);
   handle_gone(d); /* a pending read holds the daemon like a handle */
 }
@@ -520,8 +532,13 @@ static void snapshot_save(cxp_daemon *d, int32_t part) {
   char path[CXP_STR_MAX + 300], err[512];
   snapshot_path(d, part, path, sizeof path);
   uint64_t t0 = uv_hrtime();
-  if (cxp_snapshot_write(path, &d->core.state, part, c->covered, cxp_core_state_ext, &d->core,
-                         err, sizeof err) != 0) {
+  cxp_buf extra;
+  cxp_buf_init(&extra);
+  cxp_core_state_extra(&d->core, part, &extra);
+  int rc = cxp_snapshot_write(path, &d->core.state, part, c->covered, cxp_core_state_ext,
+                              &d->core, &extra, err, sizeof err);
+  cxp_buf_free(&extra);
+  if (rc != 0) {
     cxp_warn("restore", "partition %d: %s", (int)part, err);
     return;
   }

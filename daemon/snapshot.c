@@ -13,7 +13,9 @@
 #include "staterec.h"
 
 #define MAGIC "CXPSNAP"            /* 8 bytes with its NUL */
-#define FORMAT 1
+/* 1: customers; 2: customers, then the extra frames (staterec.h frames,
+ * to the end of the body). Both are read. */
+#define FORMAT 2
 #define HEADER 40                  /* magic 8, format 4, partition 4, offset 8, count 8, body 8 */
 #define SEED 0x736e617073686f74ULL
 
@@ -48,7 +50,7 @@ static uint64_t rd_le(const unsigned char *p, int n) {
 
 int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
                        int64_t changelog_offset, cxp_staterec_ext_fn ext_fn, void *opaque,
-                       char *err, size_t errlen) {
+                       const cxp_buf *extra, char *err, size_t errlen) {
   cxp_buf b, rec, ext;
   cxp_buf_init(&b);
   cxp_buf_init(&rec);
@@ -70,6 +72,7 @@ int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
     cxp_buf_put(&b, rec.p, rec.len);
     count++;
   }
+  if (extra && extra->len) cxp_buf_put(&b, extra->p, extra->len);
   memcpy(b.p, MAGIC, 8);
   le(b.p + 8, FORMAT, 4);
   le(b.p + 12, (uint32_t)partition, 4);
@@ -104,8 +107,8 @@ int cxp_snapshot_write(const char *path, const cxp_state *s, int32_t partition,
 }
 
 long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
-                       int64_t *changelog_offset, cxp_buf *cases, int64_t *max_ts, char *err,
-                       size_t errlen) {
+                       int64_t *changelog_offset, cxp_buf *cases, cxp_buf *extra,
+                       int64_t *max_ts, char *err, size_t errlen) {
   *max_ts = INT64_MIN;
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
@@ -132,8 +135,8 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
   long rc = -1;
   if (len < HEADER + 8 || memcmp(buf, MAGIC, 8) != 0) {
     snprintf(err, errlen, "snapshot %s: not a cxpulse snapshot (or truncated)", path);
-  } else if (rd_le(buf + 8, 4) != FORMAT) {
-    snprintf(err, errlen, "snapshot %s: format %llu; this build reads %d", path,
+  } else if (rd_le(buf + 8, 4) < 1 || rd_le(buf + 8, 4) > FORMAT) {
+    snprintf(err, errlen, "snapshot %s: format %llu; this build reads 1 to %d", path,
              (unsigned long long)rd_le(buf + 8, 4), FORMAT);
   } else if (rd_le(buf + 32, 8) != len - HEADER - 8) {
     snprintf(err, errlen, "snapshot %s: truncated (%zu bytes of %llu)", path, len - HEADER - 8,
@@ -150,7 +153,7 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
     size_t at = HEADER, end = len - 8;
     cxp_shard *sh = cxp_state_shard(s, partition);
     rc = 0;
-    while (at < end) {
+    while (at < end && n < count) {
       if (end - at < 4) break;
       size_t rl = (size_t)rd_le(buf + at, 4);
       at += 4;
@@ -172,11 +175,28 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
       at += rl;
       n++;
     }
-    if (rc == 0 && (at != end || n != count)) {
+    if (rc == 0 && n != count) {
       snprintf(err, errlen, "snapshot %s: %llu records, the header says %llu", path,
                (unsigned long long)n, (unsigned long long)count);
       rc = -1;
     }
+    /* Format 2: the extra frames take the rest, exactly. */
+    size_t frames_at = at;
+    if (rc == 0 && at != end) {
+      size_t pos = 0, kl, vl;
+      const char *k;
+      const uint8_t *v;
+      const char *body = (const char *)buf + at;
+      while (cxp_staterec_frame_next(body, end - at, &pos, &k, &kl, &v, &vl)) {
+      }
+      if (rd_le(buf + 8, 4) < 2 || pos != end - at) {
+        snprintf(err, errlen, "snapshot %s: %zu bytes after the %llu records that are not "
+                 "frames", path, end - at - pos, (unsigned long long)n);
+        rc = -1;
+      }
+    }
+    if (rc == 0 && extra && frames_at != end)
+      cxp_buf_put(extra, (const char *)buf + frames_at, end - frames_at);
     if (rc == 0) {
       *changelog_offset = (int64_t)rd_le(buf + 16, 8);
       rc = (long)n;

@@ -1527,6 +1527,52 @@ static void test_systemic_restore(void) {
     cxp_core_close(&r);
     cxp_buf_free(&f);
   }
+  /* Through a snapshot (a shutdown's): the group rides after the
+   * customers and comes back with them. */
+  {
+    test_ctx = "systemic through a snapshot";
+    static outs o;
+    const char *last = NULL;
+    cxp_pipeline pl;
+    cxp_core a;
+    recovery_core(&a, &pl, &o);
+    sys_feed(&a, 0, 5);
+    char dir[] = "/tmp/cxp_sysXXXXXX", path[64], err[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/p0.snap", dir);
+    cxp_buf extra, exts, got;
+    cxp_buf_init(&extra);
+    cxp_buf_init(&exts);
+    cxp_buf_init(&got);
+    CHECK_INT(cxp_core_state_extra(&a, 0, &extra), 1);
+    CHECK_INT(cxp_snapshot_write(path, &a.state, 0, 5, cxp_core_state_ext, &a, &extra, err,
+                                 sizeof err),
+              0);
+    cxp_core_close(&a);
+    cxp_state st;
+    cxp_state_init(&st);
+    int64_t off, max_ts;
+    CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, &got, &max_ts, err, sizeof err), 6);
+    cxp_core r;
+    recovery_core(&r, &pl, &o);
+    CHECK_INT(cxp_state_adopt(&r.state, &st, 0), 6);
+    CHECK_INT(cxp_core_state_restore_cases(&r, 0, &exts, max_ts), 0);
+    size_t pos = 0, kl, vl;
+    const char *k;
+    const uint8_t *v;
+    while (cxp_staterec_frame_next(got.p, got.len, &pos, &k, &kl, &v, &vl))
+      CHECK_INT(cxp_core_state_restore(&r, 0, k, kl, v, vl, err, sizeof err), 0);
+    sys_feed(&r, 6, 9);
+    CHECK_INT(sys_alerts(&o, &last), 1);
+    if (last) CHECK(strstr(last, "\"customers\":10") != NULL);
+    cxp_core_close(&r);
+    cxp_state_close(&st);
+    unlink(path);
+    rmdir(dir);
+    cxp_buf_free(&extra);
+    cxp_buf_free(&exts);
+    cxp_buf_free(&got);
+  }
   /* Damaged records are refused: a cut value, a newer version, a category
    * out of range, a start that is not a number. */
   static outs o;
@@ -1889,14 +1935,14 @@ static void test_core_restore(void) {
   char dir[] = "/tmp/cxp_cases_XXXXXX", path[64];
   CHECK(mkdtemp(dir) != NULL);
   snprintf(path, sizeof path, "%s/p0.snap", dir);
-  CHECK_INT(cxp_snapshot_write(path, &a.state, 0, 0, cxp_core_state_ext, &a, err, sizeof err),
+  CHECK_INT(cxp_snapshot_write(path, &a.state, 0, 0, cxp_core_state_ext, &a, NULL, err, sizeof err),
             0);
   cxp_state st;
   cxp_state_init(&st);
   cxp_buf exts;
   cxp_buf_init(&exts);
   int64_t off, max_ts;
-  CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, &max_ts, err, sizeof err), 1);
+  CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, NULL, &max_ts, err, sizeof err), 1);
   CHECK_INT(max_ts, T0); /* c1's only event, 07:00 */
   CHECK(exts.len > 0);
   cxp_core c;
