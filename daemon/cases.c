@@ -2266,6 +2266,7 @@ void cxp_cases_customer(const cxp_cases *cs, const char *customer_id, size_t n,
 cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
   cxp_cases_stats st = cs->st;
   st.customers = cs->cust_n;
+  st.groups = cs->groups_live;
   return st;
 }
 

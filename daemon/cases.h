@@ -291,6 +291,7 @@ typedef struct cxp_cases_stats {
   uint32_t open_deadlines;  /* steps of open cases still able to breach */
   uint32_t parked_now;
   uint32_t customers;       /* per-customer records held */
+  uint32_t groups;          /* systemic-failure groups held */
 } cxp_cases_stats;
 
 typedef struct cxp_cases cxp_cases;

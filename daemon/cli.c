@@ -540,9 +540,11 @@ int cxp_state_main(int argc, char **argv) {
   uint64_t windows = 0;
   for (int32_t i = 0; i < d.core.n_win; i++)
     if (d.core.win[i]) windows += cxp_windows_stats(d.core.win[i]).open;
+  cxp_cases_stats cst;
+  cxp_core_cases_stats(&d.core, &cst);
   fprintf(stderr, "cxpulse state: %s: %" PRIu64 " record(s) read, %zu customer(s), %" PRIu64
-          " open window(s), %" PRIu64 " unreadable\n", p.topic_changelog, d.records, k,
-          windows, d.errors);
+          " open window(s), %u systemic group(s), %" PRIu64 " unreadable\n",
+          p.topic_changelog, d.records, k, windows, cst.groups, d.errors);
   cxp_buf_free(&b);
   cxp_buf_free(&rec);
   cxp_buf_free(&hex);

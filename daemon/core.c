@@ -631,6 +631,7 @@ static void cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int 
     out->open += s->open;
     out->open_deadlines += s->open_deadlines;
     out->parked_now += s->parked_now;
+    out->groups += s->groups;
   }
 }
 
