@@ -137,6 +137,9 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);
   gauge(&m, "cxpulse_open_deadlines", "Case steps that can still breach.",
         (double)s.cases.open_deadlines);
+  gauge(&m, "cxpulse_systemic_groups",
+        "Systemic-failure groups (category, touchpoint, window) held, restored ones included.",
+        (double)s.cases.groups);
   counter(&m, "cxpulse_cases_restored_total",
           "Open recovery cases restored with their customers' state records.",
           s.cases.restored);
