@@ -522,6 +522,7 @@ struct cxp_cases {
   int track;
   uint32_t *gdirty;
   uint32_t gdirty_n, gdirty_cap;
+  uint32_t gdirty_live; /* of those, still live and dirty: what a flush writes */
   cxp_buf ggone, gkey, gval;
   size_t ggone_n;
 
@@ -1002,7 +1003,8 @@ static void cust_closed_note(ccust *c, uint64_t h, int64_t at) {
   int i = c->n_closed < CUST_CLOSED ? c->n_closed++ : CUST_CLOSED;
   /* Sift (h, at) up from position i (CUST_CLOSED: past the end, the
    * oldest drops when (h, at) is newer). */
-  while (i > 0 && (at > c->closed_at[i - 1] || (at == c->closed_at[i - 1] && h > c->closed_h[i - 1]))) {
+  while (i > 0 &&
+         (at > c->closed_at[i - 1] || (at == c->closed_at[i - 1] && h > c->closed_h[i - 1]))) {
     if (i < CUST_CLOSED) {
       c->closed_h[i] = c->closed_h[i - 1];
       c->closed_at[i] = c->closed_at[i - 1];
@@ -1485,6 +1487,7 @@ static void group_dirty(cxp_cases *cs, uint32_t i) {
   }
   cs->gdirty[cs->gdirty_n++] = i;
   g->dirty = 1;
+  cs->gdirty_live++;
 }
 
 static void group_free(cxp_cases *cs, uint32_t i) {
@@ -1494,6 +1497,7 @@ static void group_free(cxp_cases *cs, uint32_t i) {
     cxp_staterec_frame_put(&cs->ggone, CXP_CL_SYSTEMIC, cs->gkey.p, cs->gkey.len, NULL, 0);
     cs->ggone_n++;
   }
+  if (g->dirty) cs->gdirty_live--;
   g->dirty = g->written = 0; /* its index may still be listed: skipped, clean */
   itab_del(&cs->gidx, fp_of(g->hash), i);
   g->live = 0;
@@ -2297,7 +2301,7 @@ size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {
 
 void cxp_cases_track(cxp_cases *cs, int on) { cs->track = on != 0; }
 
-size_t cxp_cases_groups_changed(const cxp_cases *cs) { return cs->gdirty_n + cs->ggone_n; }
+size_t cxp_cases_groups_changed(const cxp_cases *cs) { return cs->gdirty_live + cs->ggone_n; }
 
 /* Appends the group's frame. */
 static void group_record(cxp_cases *cs, const sgroup *g, cxp_buf *out) {
@@ -2325,6 +2329,7 @@ size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out) {
     n++;
   }
   cs->gdirty_n = 0;
+  cs->gdirty_live = 0;
   return n;
 }
 

@@ -1517,7 +1517,10 @@ static void test_systemic_restore(void) {
         cxp_msg m = {"in", 0, 10 + i, late, strlen(late), NULL, 0, 0, 0, 0};
         CHECK_INT(cxp_core_process(&r, &m), CXP_OK);
       }
-      cxp_core_windows_flush(&r, 0, 11, &f);
+      /* Changed: the swept group's tombstone (its pending change with it),
+       * and the two new groups of tp2 (08:00 and 08:15). */
+      CHECK_INT(cxp_core_windows_changed(&r, 0), 3);
+      CHECK_INT(cxp_core_windows_flush(&r, 0, 11, &f), 3);
       int tomb = 0;
       pos = 0;
       while (cxp_staterec_frame_next(f.p, f.len, &pos, &k, &kl, &v, &vl))
