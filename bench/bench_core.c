@@ -178,6 +178,12 @@ static int parse_u64(const char *s, uint64_t *out) {
 
 static void report_memory(cxp_core *c);
 
+/* The hash event j's customer is found by, from its key. */
+static uint64_t key_hash(const traffic *t, size_t j) {
+  const bev *e = &t->ev[j];
+  return cxp_shard_hash(t->block + e->off + e->len, e->key_len);
+}
+
 /* The whole core over the traffic, timed; with `report`, the memory its
  * structures hold afterwards goes to stderr. */
 static void run_full(const traffic *tp, const cxp_pipeline *plp, size_t batch, int prefetch,
@@ -194,24 +200,20 @@ static void run_full(const traffic *tp, const cxp_pipeline *plp, size_t batch, i
   for (size_t i = 0; i < t.n; i += batch) {
     size_t end = i + batch < t.n ? i + batch : t.n;
     cxp_core_batch_begin(&core);
+    /* As the daemon does: each key hashed once, when it is two ahead. */
+    uint64_t h_next = 0;
+    if (prefetch && i + 1 < end) h_next = key_hash(&t, i + 1);
     for (size_t j = i; j < end; j++) {
       const bev *e = &t.ev[j];
       const char *p = t.block + e->off;
       cxp_msg m = {pl.topic_input, e->partition,   e->offset,      p, e->len, p + e->len,
                    e->key_len,     e->received_ms, e->received_ms, 1};
       if (prefetch && j + 1 < end) {
-        /* As the daemon does: the next message's customer, by its key. */
-        const bev *nx = &t.ev[j + 1];
-        const char *np = t.block + nx->off;
-        cxp_msg nm = {pl.topic_input, nx->partition, nx->offset, np, nx->len, np + nx->len,
-                      nx->key_len, 0, 0, 1};
-        cxp_core_prefetch(&core, &nm, 0);
+        /* The next message's customer; the table slot of the one after. */
+        cxp_core_prefetch(&core, t.ev[j + 1].partition, h_next, 0);
         if (j + 2 < end) {
-          const bev *fx = &t.ev[j + 2];
-          const char *fp = t.block + fx->off;
-          cxp_msg fm = {pl.topic_input, fx->partition, fx->offset, fp, fx->len,
-                        fp + fx->len, fx->key_len, 0, 0, 1};
-          cxp_core_prefetch(&core, &fm, 1);
+          h_next = key_hash(&t, j + 2);
+          cxp_core_prefetch(&core, t.ev[j + 2].partition, h_next, 1);
         }
       }
       if (cxp_core_process(&core, &m) == CXP_OK)
@@ -368,7 +370,7 @@ int main(int argc, char **argv) {
     cxp_arena_json_install();
     cxp_decode_opts o = {.max_bytes = (size_t)pl.max_event_bytes,
                          .max_future_ms = pl.max_future_s * 1000,
-                         .full_parser = full_parser};
+                         .parser = full_parser ? CXP_PARSE_FULL : CXP_PARSE_AUTO};
     cxp_event ev;
     char detail[256];
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);

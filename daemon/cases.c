@@ -2344,26 +2344,14 @@ size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out) {
   return n;
 }
 
-/* A decimal integer of key up to the next ':' (at most 20 characters). */
-static int key_num(const char **k, const char *end, long long *out) {
-  const char *colon = memchr(*k, ':', (size_t)(end - *k));
-  if (colon == NULL || colon == *k || colon - *k > 20) return -1;
-  char num[24], *e;
-  memcpy(num, *k, (size_t)(colon - *k));
-  num[colon - *k] = '\0';
-  *out = strtoll(num, &e, 10);
-  if (*e) return -1;
-  *k = colon + 1;
-  return 0;
-}
-
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
                             size_t vlen) {
   size_t pl = sizeof CXP_CL_SYSTEMIC - 1;
   if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) return -1;
   const char *k = key + pl, *end = key + klen;
   long long cat, start;
-  if (key_num(&k, end, &cat) || key_num(&k, end, &start) || cat < 0 || cat >= CXP_CAT__COUNT)
+  if (cxp_staterec_key_num(&k, end, &cat) || cxp_staterec_key_num(&k, end, &start) ||
+      cat < 0 || cat >= CXP_CAT__COUNT)
     return -1;
   /* Window starts are multiples of the window: the sums below cannot
    * overflow for any start a record of ours holds. */

@@ -1031,7 +1031,7 @@ void cxp_core_drop_state(cxp_core *c, int32_t part) {
   cxp_state_drop(&c->state, part);
 }
 
-size_t cxp_core_windows_changed(const cxp_core *c, int32_t part) {
+size_t cxp_core_partition_changed(const cxp_core *c, int32_t part) {
   size_t n = 0;
   if (part >= 0 && part < c->n_cases && c->cases[part])
     n += cxp_cases_groups_changed(c->cases[part]);
@@ -1039,7 +1039,7 @@ size_t cxp_core_windows_changed(const cxp_core *c, int32_t part) {
   return n;
 }
 
-size_t cxp_core_windows_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out) {
+size_t cxp_core_partition_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out) {
   size_t n = 0;
   if (part >= 0 && part < c->n_cases && c->cases[part])
     n += cxp_cases_groups_flush(c->cases[part], out);
@@ -1496,14 +1496,13 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   return CXP_OK;
 }
 
-void cxp_core_prefetch(cxp_core *c, const cxp_msg *m, int far) {
-  if (m->key == NULL || m->key_len == 0) return;
-  int32_t p = m->partition < 0 ? 0 : m->partition;
+void cxp_core_prefetch(cxp_core *c, int32_t partition, uint64_t key_hash, int far) {
+  int32_t p = partition < 0 ? 0 : partition;
   if (p >= c->state.n_shards) return;
   if (far)
-    cxp_shard_prefetch_slot(c->state.shards[p], m->key, m->key_len);
+    cxp_shard_prefetch_slot(c->state.shards[p], key_hash);
   else
-    cxp_shard_prefetch(c->state.shards[p], m->key, m->key_len);
+    cxp_shard_prefetch(c->state.shards[p], key_hash);
 }
 
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m) {

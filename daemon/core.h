@@ -126,12 +126,13 @@ void cxp_core_batch_end(cxp_core *c);
  * duplicate), else the reason it was dead-lettered. */
 cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
 
-/* A hint before processing the message ahead of m: starts loading the
- * state of m's customer (by its Kafka key, the customer_id) so that it is
- * in cache when m's turn comes. `far` for a message two ahead: only his
- * table slot (the customer's address is in it), so that the next call's
- * load of that slot hits. No effect without a key. */
-void cxp_core_prefetch(cxp_core *c, const cxp_msg *m, int far);
+/* A hint before processing the message ahead of one of the input
+ * partition's: starts loading the state of its customer, whose Kafka key
+ * (the customer_id) hashes to key_hash (cxp_shard_hash, worked out once per
+ * message by the caller), so that it is in cache when its turn comes. `far`
+ * for a message two ahead: only his table slot (the customer's address is
+ * in it), so that the next call's load of that slot hits. */
+void cxp_core_prefetch(cxp_core *c, int32_t partition, uint64_t key_hash, int far);
 
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */
@@ -196,15 +197,16 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
 
 /* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */
 
-/* The partition's open windows and systemic-failure groups changed, and
- * their tombstones waiting, since the last cxp_core_windows_flush (durable
- * state: window.h, cases.h). */
-size_t cxp_core_windows_changed(const cxp_core *c, int32_t partition);
+/* The records of the partition that are not a customer's (its open
+ * windows and systemic-failure groups) changed, and their tombstones
+ * waiting, since the last cxp_core_partition_flush (durable state: window.h,
+ * cases.h). */
+size_t cxp_core_partition_changed(const cxp_core *c, int32_t partition);
 /* Appends their frames (the groups', then the windows'), then the
  * partition's window clock (x: the last input offset processed; with
  * windows on); the shell writes them before the customers' frames of the
  * same flush. Returns how many. */
-size_t cxp_core_windows_flush(cxp_core *c, int32_t partition, int64_t x, cxp_buf *out);
+size_t cxp_core_partition_flush(cxp_core *c, int32_t partition, int64_t x, cxp_buf *out);
 /* Appends the frames of the partition's state that is not a customer's and
  * that a snapshot carries with its customers (the systemic groups; open
  * windows are not there: a snapshot is written after a revoke sent them).

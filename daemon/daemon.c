@@ -83,10 +83,13 @@ struct cxp_daemon {
    * their customers' state is on its way into the cache by their turn
    * (run_slice). A rebalance served by the poll that fetched a later one
    * handles these first (drain_held): their order is the consumer's. Each
-   * with whether it is of the repartition topic, worked out once. */
+   * with whether it is of the repartition topic and, for an input message
+   * with a key, the hash its customer is found by, worked out once. */
   struct held {
     rd_kafka_message_t *m;
     int repart;
+    int hashed;
+    uint64_t h;
   } held[3];
   int n_held;
   long long handled; /* messages handled in the current slice */
@@ -343,16 +346,17 @@ static void cl_flush(cxp_daemon *d, int32_t part) {
   int64_t x = t ? cxp_offsets_last(t) : -1;
   if (c == NULL || x < 0 || restoring(d, part)) return;
   if (cxp_core_state_dirty(&d->core, part) == 0 &&
-      cxp_core_windows_changed(&d->core, part) == 0) {
+      cxp_core_partition_changed(&d->core, part) == 0) {
     /* Nothing changed since the last batch: once that is acknowledged
      * (or if there is none) the inputs up to x are durable. */
     if (c->wait_x < 0 && c->in_flight == 0) c->hold = x + 1;
     return;
   }
-  /* Windows first, then their clock, then the customers: the producer keeps
-   * a partition's records in order, so a customer's record acknowledged
-   * means the window records of his events are too (window.h). */
-  c->wait_n += cxp_core_windows_flush(&d->core, part, x, &c->wait);
+  /* The partition's own records (systemic groups, windows, the window
+   * clock) first, then the customers: the producer keeps a partition's
+   * records in order, so a customer's record acknowledged means the records
+   * his events changed are too (window.h, cases.h). */
+  c->wait_n += cxp_core_partition_flush(&d->core, part, x, &c->wait);
   c->wait_n += cxp_core_state_flush(&d->core, part, &c->wait);
   c->wait_x = x;
 }
@@ -1087,11 +1091,7 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
 }
 
 static void prefetch_message(cxp_daemon *d, const struct held *h, int far) {
-  const rd_kafka_message_t *m = h->m;
-  if (m->err || m->key == NULL || h->repart) return;
-  cxp_msg msg = {d->pl.topic_input, m->partition, m->offset, "", 0, m->key, m->key_len,
-                 0, 0, 0};
-  cxp_core_prefetch(&d->core, &msg, far);
+  if (h->hashed) cxp_core_prefetch(&d->core, h->m->partition, h->h, far);
 }
 
 /* Handles and releases the oldest message held. */
@@ -1173,8 +1173,11 @@ static int run_slice(cxp_daemon *d) {
       while (d->n_held < 3 && d->handled + d->n_held < budget) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, 0);
         if (m == NULL) break;
-        d->held[d->n_held++] =
-            (struct held){m, m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt))};
+        struct held *h = &d->held[d->n_held++];
+        h->m = m;
+        h->repart = m->rkt && is_repart(d, rd_kafka_topic_name(m->rkt));
+        h->hashed = !m->err && !h->repart && m->key != NULL && m->key_len > 0;
+        h->h = h->hashed ? cxp_shard_hash(m->key, m->key_len) : 0;
       }
       if (d->n_held == 0) break;
       /* The one after the next: his customer's lines; the one after that:

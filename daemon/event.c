@@ -519,12 +519,14 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
   if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
   /* The copy the fast path cuts its strings in lives as long as a cJSON
    * tree would (the caller's arena). */
-  char *copy = opt->full_parser ? NULL : cJSON_malloc(len + 1);
+  char *copy = opt->parser == CXP_PARSE_FULL ? NULL : cJSON_malloc(len + 1);
   if (copy != NULL) {
     memcpy(copy, buf, len);
     copy[len] = '\0';
   }
   if (copy == NULL || !scan_flat(copy, len, &ms)) {
+    if (opt->parser == CXP_PARSE_FLAT)
+      FAIL(CXP_BAD_INVALID_JSON, "not a flat event (the fast path reads no other)");
     if (memchr(buf, '\0', len) != NULL)
       FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
     /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check.

@@ -74,11 +74,16 @@ typedef struct cxp_event {
   int consent;      /* -1 when the profile does not say */
 } cxp_event;
 
+/* Which parser reads an event: AUTO, the fast path for a flat event and
+ * cJSON for anything else; FULL, cJSON always; FLAT, the fast path only
+ * (anything else is refused as invalid JSON), for tests to see it taken. */
+typedef enum { CXP_PARSE_AUTO, CXP_PARSE_FULL, CXP_PARSE_FLAT } cxp_parser;
+
 typedef struct cxp_decode_opts {
   size_t max_bytes;
   int64_t now_ms;        /* arrival time; 0 skips the future check */
   int64_t max_future_ms; /* how far past now_ms ts may lie */
-  int full_parser;       /* 1: skip the fast path (tests compare the two) */
+  cxp_parser parser;     /* CXP_PARSE_AUTO but in tests and benchmarks */
 } cxp_decode_opts;
 
 /* Decodes and validates one event. Returns CXP_OK, or a reason with a

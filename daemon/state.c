@@ -70,17 +70,24 @@ void cxp_state_drop(cxp_state *s, int32_t partition) {
   s->shards[partition] = NULL;
 }
 
-cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len) {
-  uint64_t h = cxp_hash64(id, len, HASH_SEED);
-  size_t mask = sh->cap - 1;
+/* Where customer id (hash h) is in sh, or the empty slot ending his run:
+ * the tags let the probe pass other customers without loading them. */
+static inline size_t probe(const cxp_shard *sh, uint64_t h, const char *id, size_t len) {
+  size_t mask = sh->cap - 1, i;
   uint16_t tag = tag_of(h);
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    cxp_customer *c = sh->slots[i];
-    if (c == NULL) return NULL;
+  for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
+    const cxp_customer *c = sh->slots[i];
     if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
         memcmp(c->id, id, len) == 0)
-      return c;
+      break;
   }
+  return i;
+}
+
+uint64_t cxp_shard_hash(const char *id, size_t len) { return cxp_hash64(id, len, HASH_SEED); }
+
+cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len) {
+  return sh->slots[probe(sh, cxp_shard_hash(id, len), id, len)];
 }
 
 static void grow(cxp_shard *sh) {
@@ -103,16 +110,14 @@ static void grow(cxp_shard *sh) {
   sh->cap = ncap;
 }
 
-void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len) {
+void cxp_shard_prefetch_slot(const cxp_shard *sh, uint64_t h) {
   if (sh == NULL || sh->cap == 0) return;
-  uint64_t h = cxp_hash64(id, len, HASH_SEED);
   __builtin_prefetch(&sh->slots[h & (sh->cap - 1)], 0);
   __builtin_prefetch(&sh->tags[h & (sh->cap - 1)], 0);
 }
 
-void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len) {
+void cxp_shard_prefetch(const cxp_shard *sh, uint64_t h) {
   if (sh == NULL || sh->cap == 0) return;
-  uint64_t h = cxp_hash64(id, len, HASH_SEED);
   size_t mask = sh->cap - 1, i;
   uint16_t tag = tag_of(h);
   /* The first slot of his run with his tag: him, as a rule. */
@@ -127,15 +132,9 @@ void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len) {
 }
 
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
-  uint64_t h = cxp_hash64(id, len, HASH_SEED);
-  size_t mask = sh->cap - 1, i;
-  uint16_t tag = tag_of(h);
-  for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
-    cxp_customer *c = sh->slots[i];
-    if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
-        memcmp(c->id, id, len) == 0)
-      return c;
-  }
+  uint64_t h = cxp_shard_hash(id, len);
+  size_t i = probe(sh, h, id, len);
+  if (sh->slots[i]) return sh->slots[i];
   cxp_customer *c = cxp_customer_new(id, len, h);
   if (c == NULL) return NULL;
   put(sh, i, c);
@@ -160,17 +159,8 @@ void cxp_shard_touch_slow(cxp_shard *sh, cxp_customer *c) {
 }
 
 int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
-  uint64_t h = cxp_hash64(id, len, HASH_SEED);
-  size_t mask = sh->cap - 1, i;
-  cxp_customer *c = NULL;
-  uint16_t tag = tag_of(h);
-  for (i = h & mask; sh->slots[i] != NULL; i = (i + 1) & mask) {
-    c = sh->slots[i];
-    if (sh->tags[i] == tag && c->hash == h && c->id_len == len &&
-        memcmp(c->id, id, len) == 0)
-      break;
-    c = NULL;
-  }
+  size_t mask = sh->cap - 1, i = probe(sh, cxp_shard_hash(id, len), id, len);
+  cxp_customer *c = sh->slots[i];
   if (c == NULL) return 0;
   if (c->dirty) { /* the last on the list takes his place */
     cxp_customer *last = sh->dirty[--sh->n_dirty];

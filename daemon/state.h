@@ -49,14 +49,15 @@ cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition);
 void cxp_state_drop(cxp_state *s, int32_t partition);
 
 cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len);
-/* Asks the CPU to start loading what cxp_shard_get(id) will touch (its
- * table slot, then the customer's first line and the line of his id), so
- * that processing the message before it hides the memory latency. Never
- * blocks on memory beyond the table slot. */
-void cxp_shard_prefetch(const cxp_shard *sh, const char *id, size_t len);
+/* The hash of a customer id that the shards key him by. */
+uint64_t cxp_shard_hash(const char *id, size_t len);
+/* Asks the CPU to start loading what cxp_shard_get will touch for the
+ * customer of hash h (cxp_shard_hash): the table slot and tag that lead to
+ * him, then every line of him, so that processing the message before his
+ * hides the memory latency. Never blocks on memory beyond the table slot. */
+void cxp_shard_prefetch(const cxp_shard *sh, uint64_t h);
 /* The first half of that, for a message further ahead: only the table slot. */
-void cxp_shard_prefetch_slot(const cxp_shard *sh, const char *id, size_t len);
-/* Finds or creates; NULL only for an id over CXP_ID_MAX bytes. */
+void cxp_shard_prefetch_slot(const cxp_shard *sh, uint64_t h);
 cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t len);
 
 /* Moves every customer of src's shard `partition` into dst's shard of the

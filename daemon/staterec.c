@@ -1,6 +1,7 @@
 #include "staterec.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "varint.h"
@@ -194,4 +195,16 @@ int cxp_staterec_frame_next(const char *b, size_t len, size_t *pos, const char *
   *vlen = vl;
   *pos = p + 8 + kl + vl;
   return 1;
+}
+
+int cxp_staterec_key_num(const char **k, const char *end, long long *out) {
+  const char *colon = memchr(*k, ':', (size_t)(end - *k));
+  if (colon == NULL || colon == *k || colon - *k > 20) return -1;
+  char num[24], *e;
+  memcpy(num, *k, (size_t)(colon - *k));
+  num[colon - *k] = '\0';
+  *out = strtoll(num, &e, 10);
+  if (*e) return -1;
+  *k = colon + 1;
+  return 0;
 }

@@ -84,6 +84,11 @@ void cxp_staterec_frame_put(cxp_buf *b, const char *prefix, const char *key, siz
 /* Appends the frame of a tombstone for customer id. */
 void cxp_staterec_frame_tombstone(cxp_buf *b, const char *id, size_t len);
 
+/* Reads the decimal integer at *k of a record key, up to the next ':' (at
+ * most 20 characters), and moves *k past the ':'. 0, or -1 when there is
+ * none (keys of the windows and systemic groups: "<n>:<n>:<rest>"). */
+int cxp_staterec_key_num(const char **k, const char *end, long long *out);
+
 /* The frame at *pos of b[0..len): 1 and *pos moved past it, or 0 at the end
  * (or at a frame cut short, which only a bug can make). A tombstone's *val
  * is NULL. */

@@ -281,14 +281,19 @@ static void heap_push(cxp_windows *w, uint32_t idx) {
   heap_set(w, i, idx);
 }
 
-static void heap_pop(cxp_windows *w) {
+/* Takes the slot at heap position pos out of the heap. */
+static void heap_remove(cxp_windows *w, uint32_t pos) {
   uint32_t last = w->heap[--w->heap_n];
-  uint32_t n = w->heap_n, i = 0;
-  if (n == 0) return;
+  if (pos == w->heap_n) return;
+  uint32_t i = pos;
+  while (i > 0 && heap_less(w, last, w->heap[(i - 1) / 2])) {
+    heap_set(w, i, w->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
   for (;;) {
     uint32_t c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
+    if (c >= w->heap_n) break;
+    if (c + 1 < w->heap_n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
     if (!heap_less(w, w->heap[c], last)) break;
     heap_set(w, i, w->heap[c]);
     i = c;
@@ -419,7 +424,7 @@ static void close_top(cxp_windows *w, int why) {
   int early = s->end > w->wm;
   slot_partial(w, s, early, &p);
   forget(w, s, &p);
-  heap_pop(w);
+  heap_remove(w, 0);
   release(w, idx, s);
   w->st.closed++;
   if (why == 1) w->st.closed_early++;
@@ -1360,8 +1365,9 @@ size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out) {
  * and group): a version byte, the input partition, the early flag, the
  * input offsets of its first and last event, then the aggregate's int64
  * members in their declared order as zigzag varints, their count first.
- * Most members of an open window are 0, one byte each: about 90 bytes where
- * the partial's JSON took a kilobyte. New members go at the end of
+ * Most members of an open window are 0, one byte each: 114 bytes for one
+ * with a few answers (test_window), where the partial's JSON took a
+ * kilobyte. New members go at the end of
  * cxp_window_agg: a record with fewer is read with the rest 0, one with
  * more (a newer writer) is refused. Records of builds that wrote the JSON
  * partial (a '{' first) are still read. */
@@ -1431,21 +1437,15 @@ static int wrec_read(const uint8_t *v, size_t n, cxp_window_partial *p) {
 /* Length, start and group from a window record's key past CXP_CL_WINDOW:
  * "<length>:<start>:<group>". */
 static int wrec_key(const char *k, const char *end, cxp_window_partial *p) {
-  char num[2][24];
-  for (int i = 0; i < 2; i++) {
-    const char *colon = memchr(k, ':', (size_t)(end - k));
-    if (colon == NULL || colon == k || colon - k >= 23) return -1;
-    memcpy(num[i], k, (size_t)(colon - k));
-    num[i][colon - k] = '\0';
-    k = colon + 1;
-  }
-  char *e0, *e1;
-  p->length_ms = strtoll(num[0], &e0, 10);
-  p->start_ms = strtoll(num[1], &e1, 10);
+  long long length, start;
+  if (cxp_staterec_key_num(&k, end, &length) || cxp_staterec_key_num(&k, end, &start))
+    return -1;
+  p->length_ms = length;
+  p->start_ms = start;
   cJSON *g = cJSON_ParseWithLength(k, (size_t)(end - k));
   const int64_t t = JSON_INT_MAX - TIME_LIMIT_MS;
-  int bad = *e0 || *e1 || p->length_ms <= 0 || p->length_ms > TIME_LIMIT_MS ||
-            p->start_ms < -t || p->start_ms > t || parse_group(g, p) != 0;
+  int bad = p->length_ms <= 0 || p->length_ms > TIME_LIMIT_MS || p->start_ms < -t ||
+            p->start_ms > t || parse_group(g, p) != 0;
   cJSON_Delete(g);
   if (bad) return -1;
   p->end_ms = p->start_ms + p->length_ms;
@@ -1504,26 +1504,6 @@ static int slot_place(const cxp_windows *w, const cxp_window_partial *p, int *li
   }
   k->hash = h;
   return 0;
-}
-
-/* Takes the slot at heap position pos out of the heap. */
-static void heap_remove(cxp_windows *w, uint32_t pos) {
-  uint32_t last = w->heap[--w->heap_n];
-  if (pos == w->heap_n) return;
-  uint32_t i = pos;
-  while (i > 0 && heap_less(w, last, w->heap[(i - 1) / 2])) {
-    heap_set(w, i, w->heap[(i - 1) / 2]);
-    i = (i - 1) / 2;
-  }
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= w->heap_n) break;
-    if (c + 1 < w->heap_n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
-    if (!heap_less(w, w->heap[c], last)) break;
-    heap_set(w, i, w->heap[c]);
-    i = c;
-  }
-  heap_set(w, i, last);
 }
 
 static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n) {

@@ -1470,9 +1470,9 @@ static void test_systemic_restore(void) {
     CHECK_INT(sys_alerts(&o, &last), 0);
     cxp_buf f;
     cxp_buf_init(&f);
-    CHECK_INT(cxp_core_windows_changed(&a, 0), 1);
-    CHECK_INT(cxp_core_windows_flush(&a, 0, 5, &f), 1);
-    CHECK_INT(cxp_core_windows_changed(&a, 0), 0);
+    CHECK_INT(cxp_core_partition_changed(&a, 0), 1);
+    CHECK_INT(cxp_core_partition_flush(&a, 0, 5, &f), 1);
+    CHECK_INT(cxp_core_partition_changed(&a, 0), 0);
     size_t before_customers = f.len;
     cxp_core_state_flush(&a, 0, &f);
     cxp_core_close(&a);
@@ -1519,8 +1519,8 @@ static void test_systemic_restore(void) {
       }
       /* Changed: the swept group's tombstone (its pending change with it),
        * and the two new groups of tp2 (08:00 and 08:15). */
-      CHECK_INT(cxp_core_windows_changed(&r, 0), 3);
-      CHECK_INT(cxp_core_windows_flush(&r, 0, 11, &f), 3);
+      CHECK_INT(cxp_core_partition_changed(&r, 0), 3);
+      CHECK_INT(cxp_core_partition_flush(&r, 0, 11, &f), 3);
       int tomb = 0;
       pos = 0;
       while (cxp_staterec_frame_next(f.p, f.len, &pos, &k, &kl, &v, &vl))

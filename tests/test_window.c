@@ -1736,13 +1736,13 @@ static void test_core_windows_durable(void) {
     cxp_buf_init(&f2w);
     cxp_buf_init(&f2c);
     dur_feed(&a, 0, 5);
-    cxp_core_windows_flush(&a, 0, 5, &f1);
+    cxp_core_partition_flush(&a, 0, 5, &f1);
     cxp_core_state_flush(&a, 0, &f1);
     dur_feed(&a, 6, 7);
-    CHECK(cxp_core_windows_changed(&a, 0) > 0);
-    cxp_core_windows_flush(&a, 0, 7, &f2w);
+    CHECK(cxp_core_partition_changed(&a, 0) > 0);
+    cxp_core_partition_flush(&a, 0, 7, &f2w);
     cxp_core_state_flush(&a, 0, &f2c);
-    CHECK_INT(cxp_core_windows_changed(&a, 0), 0);
+    CHECK_INT(cxp_core_partition_changed(&a, 0), 0);
     cxp_core *run = &a;
     cxp_core r;
     if (crash < 3) {
@@ -1770,8 +1770,8 @@ static void test_core_windows_durable(void) {
      * (the record existed) waits for the next flush. */
     cxp_buf f3;
     cxp_buf_init(&f3);
-    CHECK(cxp_core_windows_changed(run, 0) >= 1);
-    cxp_core_windows_flush(run, 0, 10, &f3);
+    CHECK(cxp_core_partition_changed(run, 0) >= 1);
+    cxp_core_partition_flush(run, 0, 10, &f3);
     size_t pos = 0, kl, vl;
     const char *k;
     const uint8_t *v;
