@@ -792,7 +792,13 @@ static void tvec_push(twheel *w, tvec *v, tentry x) {
   v->e[v->n++] = x;
 }
 
-static int64_t sec_of(int64_t ms) { return ms >= 0 ? ms / 1000 : -((999 - ms) / 1000); }
+/* floor(a / b) for b > 0, also for a < 0, without overflow. */
+static inline int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b < 0) ? q - 1 : q;
+}
+
+static int64_t sec_of(int64_t ms) { return floor_div(ms, 1000); }
 
 /* Files an entry under its second: ready when the wheel has reached it,
  * else in the level of the highest bit in which it differs. */
@@ -874,13 +880,37 @@ static void wheel_cascade(twheel *w, int l, unsigned slot) {
   free(v.e);
 }
 
+/* Files every entry of the wheel again against a new second, `target`:
+ * what is due by then lands in ready, the rest in the level of the bit in
+ * which it now differs. Work in proportion to the entries held, whatever
+ * the distance. */
+static void wheel_refile(twheel *w, int64_t target) {
+  w->sec = target;
+  for (int l = 0; l < WHEEL_LEVELS; l++) {
+    if (w->count[l] == 0) continue;
+    for (unsigned i = 0; i < WHEEL_SLOTS; i++)
+      if (w->slot[l][i].n) wheel_cascade(w, l, i);
+  }
+}
+
 /* Moves the wheel's second to `target`, cascading as it crosses slot
  * boundaries. Empty stretches are skipped a whole slot span at a time, so a
- * jump of days in event time (a replay) costs a few hundred steps. */
+ * jump of days in event time (a replay) costs a few hundred steps. A jump
+ * of the wheel's whole span (2^32 s) or more would walk its top level in
+ * 2^24 s steps, as many as the jump is long (from a clock restored at
+ * second -2.4e15, 1.4e8 of them: seconds on end); such a jump files every
+ * entry again at the target instead. Restored times are range-checked
+ * (staterec.h), so only a clock driven past the decoder's years gets here;
+ * the wheel stays bounded all the same. */
 static void wheel_turn(twheel *w, int64_t target) {
   if (!w->started) {
     w->sec = target;
     w->started = 1;
+    return;
+  }
+  if (target > w->sec &&
+      (uint64_t)target - (uint64_t)w->sec >= (uint64_t)1 << (WHEEL_BITS * WHEEL_LEVELS)) {
+    wheel_refile(w, target);
     return;
   }
   while (w->sec < target) {
@@ -893,7 +923,7 @@ static void wheel_turn(twheel *w, int64_t target) {
       return;
     }
     int64_t span = (int64_t)1 << (WHEEL_BITS * l);
-    int64_t next = (w->sec / span + 1) * span; /* the start of l's next slot */
+    int64_t next = (floor_div(w->sec, span) + 1) * span; /* the start of l's next slot */
     if (l == 0) next = w->sec + 1;
     if (next > target) next = target;
     w->sec = next;
@@ -927,7 +957,7 @@ static int64_t wheel_earliest(const twheel *w) {
     if (w->count[l] == 0) continue;
     int64_t span = (int64_t)1 << (WHEEL_BITS * l);
     for (unsigned i = 1; i <= WHEEL_SLOTS; i++) {
-      int64_t sec = (w->sec / span + i) * span;
+      int64_t sec = (floor_div(w->sec, span) + i) * span;
       unsigned slot = (unsigned)(((uint64_t)sec >> (WHEEL_BITS * l)) & (WHEEL_SLOTS - 1));
       const tvec *v = &w->slot[l][slot];
       for (uint32_t k = 0; k < v->n; k++)
@@ -2048,34 +2078,94 @@ typedef struct xcase {
   uint8_t b[6], level[CXP_DL__COUNT];
 } xcase;
 
-static int read_case(cxp_rd *r, xcase *x) {
+/* Why a section is refused, into err (which may be NULL). */
+#define SECTION_FAIL(...)                                  \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                             \
+  } while (0)
+
+/* Every time a section holds is an event time (staterec.h: within
+ * 2000..2099), a closing time included: cases close when the clock, which
+ * is event time, reaches them. Refused otherwise, so that no restored case
+ * files a due at a second the wheel would walk to for ever. */
+#define SECTION_TIME(t, ...)                                                             \
+  do {                                                                                   \
+    if (!cxp_staterec_time_ok(t))                                                        \
+      SECTION_FAIL(__VA_ARGS__);                                                         \
+  } while (0)
+
+/* A time a section stores as a difference from opened_at: read as such,
+ * added only when the sum stays within the event years (an add that would
+ * overflow is refused, not wrapped). */
+static int64_t get_rel_time(cxp_rd *r, int64_t base, int *bad) {
+  int64_t d = cxp_get_z(r);
+  if (d < -(CXP_TS_MAX_MS - CXP_TS_MIN_MS) || d > CXP_TS_MAX_MS - CXP_TS_MIN_MS ||
+      !cxp_staterec_time_ok(base + d)) {
+    *bad = 1;
+    return 0;
+  }
+  return base + d;
+}
+
+static int read_case(cxp_rd *r, xcase *x, char *err, size_t errlen) {
   for (int w = 0; w < 3; w++) {
     x->len[w] = cxp_get_u8(r);
     x->id[w] = cxp_get_bytes(r, x->len[w]);
   }
   x->opened_at = cxp_get_z(r);
   uint64_t mask = cxp_get_v(r);
-  for (int t = 0; t < CXP_STEP__COUNT; t++)
-    x->at[t] = mask & (1u << t) ? x->opened_at + cxp_get_z(r) : NEVER;
-  x->provider_at = mask & (1u << 5) ? x->opened_at + cxp_get_z(r) : NEVER;
-  x->complaint_at = mask & (1u << 6) ? x->opened_at + cxp_get_z(r) : NEVER;
+  int opened_ok = cxp_staterec_time_ok(x->opened_at);
+  int bad_time = -1; /* which time is out of range: a step, 5 provider, 6 complaint */
+  for (int t = 0; t < CXP_STEP__COUNT + 2; t++) {
+    int64_t v = NEVER;
+    if (mask & (1u << t)) {
+      int bad = 0;
+      v = get_rel_time(r, opened_ok ? x->opened_at : CXP_TS_MIN_MS, &bad);
+      if (bad && bad_time < 0) bad_time = t;
+    }
+    if (t < CXP_STEP__COUNT)
+      x->at[t] = v;
+    else if (t == CXP_STEP__COUNT)
+      x->provider_at = v;
+    else
+      x->complaint_at = v;
+  }
   x->amount = mask & (1u << 7) ? cxp_get_f64(r) : 0;
   const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
-  if (r->bad || mask >= 1u << 8) return -1;
+  if (r->bad) SECTION_FAIL("a case cut short");
+  if (mask >= 1u << 8) SECTION_FAIL("a case with unknown fields (mask %#llx)",
+                                    (unsigned long long)mask);
   memcpy(x->b, b, 6);
   memcpy(x->level, lv, CXP_DL__COUNT);
-  if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX ||
-      x->b[0] < 1 || x->b[0] > 4 || x->b[1] < 1 || x->b[1] > 4 || x->b[2] >= CXP_CAT__COUNT ||
-      x->b[3] < 1 || x->b[3] > 4 || x->b[4] > CXP_CASE_DETRACTOR || (x->b[5] & ~KEEP_FLAGS) ||
-      !(x->amount >= 0 && x->amount < 1e300))
-    return -1;
+  if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX)
+    SECTION_FAIL("a case with an id, segment or touchpoint of a bad length");
+  const char *id = (const char *)x->id[0];
+  int il = (int)x->len[0];
+  if (!opened_ok)
+    SECTION_FAIL("case '%.*s': opened_at %lld ms lies outside 2000..2099", il, id,
+                 (long long)x->opened_at);
+  if (bad_time >= 0)
+    SECTION_FAIL("case '%.*s': the time of %s lies outside 2000..2099", il, id,
+                 bad_time < CXP_STEP__COUNT ? step_names[bad_time]
+                 : bad_time == CXP_STEP__COUNT ? "its provider detection"
+                                               : "its complaint");
+  if (x->b[0] < 1 || x->b[0] > 4 || x->b[1] < 1 || x->b[1] > 4 || x->b[2] >= CXP_CAT__COUNT ||
+      x->b[3] < 1 || x->b[3] > 4 || x->b[4] > CXP_CASE_DETRACTOR || (x->b[5] & ~KEEP_FLAGS))
+    SECTION_FAIL("case '%.*s': severity, category, priority, kind or flags out of range", il,
+                 id);
+  /* The decoder's bound on a compensation amount. */
+  if (!(x->amount >= 0 && x->amount <= 1e12))
+    SECTION_FAIL("case '%.*s': compensation %g, expected 0..1e12", il, id, x->amount);
   for (int d = 0; d < CXP_DL__COUNT; d++)
-    if (x->level[d] > CXP_CASES_LEVELS) return -1;
+    if (x->level[d] > CXP_CASES_LEVELS)
+      SECTION_FAIL("case '%.*s': escalation level %u, expected 0..%d", il, id, x->level[d],
+                   CXP_CASES_LEVELS);
   return 0;
 }
 
 /* One parked step of a section (its customer is the section's). */
-static int read_parked(cxp_rd *r, xpark *x) {
+static int read_parked(cxp_rd *r, xpark *x, char *err, size_t errlen) {
   memset(x, 0, sizeof *x);
   unsigned step = cxp_get_u8(r);
   x->type = CXP_EV_REC_ACKNOWLEDGED + (int)step;
@@ -2089,9 +2179,17 @@ static int read_parked(cxp_rd *r, xpark *x) {
   x->case_id.p = (const char *)cxp_get_bytes(r, x->case_id.n);
   x->event_id.n = cxp_get_u8(r);
   x->event_id.p = (const char *)cxp_get_bytes(r, x->event_id.n);
-  if (r->bad || step >= CXP_STEP__COUNT || flags > 3 || x->case_id.n == 0 ||
-      x->case_id.n > ID_MAX || x->event_id.n > ID_MAX || !(x->amount >= 0 && x->amount < 1e300))
-    return -1;
+  if (r->bad) SECTION_FAIL("a parked step cut short");
+  if (step >= CXP_STEP__COUNT || flags > 3 || x->case_id.n == 0 || x->case_id.n > ID_MAX ||
+      x->event_id.n > ID_MAX || !(x->amount >= 0 && x->amount <= 1e12))
+    SECTION_FAIL("a parked step with a field out of range");
+  /* Its expiry is filed at ts + park_ms; arrival is a wall time (0 in a
+   * replay) and token an input offset (-1: none), both only reported. */
+  SECTION_TIME(x->ts, "parked step for case '%.*s': ts %lld ms lies outside 2000..2099",
+               (int)x->case_id.n, x->case_id.p, (long long)x->ts);
+  if (!cxp_staterec_time_or_0(x->arrival) || x->token < -1)
+    SECTION_FAIL("parked step for case '%.*s': arrival %lld or token %lld out of range",
+                 (int)x->case_id.n, x->case_id.p, (long long)x->arrival, (long long)x->token);
   return 0;
 }
 
@@ -2137,21 +2235,41 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   refresh(cs, idx); /* pending levels, the timer entry */
 }
 
-/* Reads a section (apply 0: only checks it). */
+/* The least a case takes in a section: three length bytes, opened_at and
+ * the mask (a byte each at least), six bytes of severity to flags, and the
+ * levels. A count of cases is bounded by what the section can hold, before
+ * any is read. */
+#define SECTION_CASE_MIN (3 + 1 + 1 + 6 + CXP_DL__COUNT)
+
+/* Reads a section (apply 0: only checks it, and says what is wrong in err;
+ * apply 1 reads one that passed). */
 static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char *cust,
-                        size_t clen, uint64_t ch, int apply) {
+                        size_t clen, uint64_t ch, int apply, char *err, size_t errlen) {
   cxp_rd r = {p, p + len, 0};
   unsigned version = cxp_get_u8(&r), known = cxp_get_u8(&r);
-  if (r.bad || version != EXT_VERSION || known > 1) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  if (version != EXT_VERSION || known > 1)
+    SECTION_FAIL("version %u (this build reads %d), known %u", version, EXT_VERSION, known);
   ccust *c = NULL;
   if (known) {
     int64_t touched = cxp_get_z(&r);
     unsigned cohort = cxp_get_u8(&r);
     uint64_t mask = cxp_get_v(&r);
-    if (r.bad || cohort > CXP_COHORT_POORLY || mask >> CXP_CAT__COUNT) return -1;
+    if (r.bad) SECTION_FAIL("cut short");
+    if (cohort > CXP_COHORT_POORLY || mask >> CXP_CAT__COUNT)
+      SECTION_FAIL("cohort %u or category mask %#llx out of range", cohort,
+                   (unsigned long long)mask);
+    /* touched orders customers for eviction; INT64_MIN is a record made
+     * for his cases alone. */
+    if (touched != INT64_MIN && !cxp_staterec_time_ok(touched))
+      SECTION_FAIL("touched %lld ms lies outside 2000..2099", (long long)touched);
     int64_t last[CXP_CAT__COUNT];
-    for (int k = 0; k < CXP_CAT__COUNT; k++)
+    for (int k = 0; k < CXP_CAT__COUNT; k++) {
       last[k] = mask & (1u << k) ? cxp_get_z(&r) : INT64_MIN;
+      if (!r.bad && last[k] != INT64_MIN && !cxp_staterec_time_ok(last[k]))
+        SECTION_FAIL("latest %s failure at %lld ms lies outside 2000..2099", category_names[k],
+                     (long long)last[k]);
+    }
     if (apply) {
       c = cust_get(cs, ch, touched);
       c->touched = touched;
@@ -2160,18 +2278,24 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t n = cxp_get_v(&r);
-  if (r.bad || n > cs->conf.max_open) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  if (n > cs->conf.max_open || n > (uint64_t)(r.end - r.p) / SECTION_CASE_MIN)
+    SECTION_FAIL("%llu cases, more than recovery.max_open (%u) or than its %zu bytes hold",
+                 (unsigned long long)n, cs->conf.max_open, (size_t)(r.end - r.p));
   if (apply && n && c == NULL) c = cust_get(cs, ch, INT64_MIN);
   for (uint64_t k = 0; k < n; k++) {
     xcase x;
-    if (read_case(&r, &x) != 0) return -1;
+    if (read_case(&r, &x, err, errlen) != 0) return -1;
     if (apply) restore_case(cs, &x, ch, cust, clen, c);
   }
   uint64_t np = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad || np > SECTION_PARKED_MAX) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  if (np > SECTION_PARKED_MAX)
+    SECTION_FAIL("%llu parked steps, expected at most %d", (unsigned long long)np,
+                 SECTION_PARKED_MAX);
   for (uint64_t k = 0; k < np; k++) {
     xpark x;
-    if (read_parked(&r, &x) != 0) return -1;
+    if (read_parked(&r, &x, err, errlen) != 0) return -1;
     x.customer_id = (cxp_str){cust, clen};
     if (!apply) continue;
     uint64_t h = case_hash(x.case_id.p, x.case_id.n);
@@ -2187,31 +2311,39 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t nc = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad || nc > CUST_CLOSED) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  if (nc > CUST_CLOSED)
+    SECTION_FAIL("%llu closed cases, expected at most %d", (unsigned long long)nc, CUST_CLOSED);
   for (uint64_t k = 0; k < nc; k++) {
     uint64_t h = cxp_get_le(&r, 8);
     int64_t at = cxp_get_z(&r);
-    if (r.bad || !apply) continue;
+    if (r.bad) SECTION_FAIL("cut short");
+    SECTION_TIME(at, "a closed case's closing time %lld ms lies outside 2000..2099",
+                 (long long)at);
+    if (!apply) continue;
     if (c == NULL) c = cust_get(cs, ch, INT64_MIN);
     if (!closed_has(cs, h)) closed_add(cs, h);
     cust_closed_note(c, h, at);
   }
-  return r.bad || r.p != r.end ? -1 : 0;
+  if (r.p != r.end) SECTION_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  return 0;
 }
 
 int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
                       size_t len, int64_t clock_hint, char *err, size_t errlen) {
-  if (n == 0 || n > ID_MAX || read_section(cs, p, len, customer_id, n, 0, 0) != 0) {
+  char why[200] = "bad customer id";
+  if (n == 0 || n > ID_MAX ||
+      read_section(cs, p, len, customer_id, n, 0, 0, why, sizeof why) != 0) {
     if (err && errlen)
-      snprintf(err, errlen, "cases of customer '%.*s' in his state record: cannot be read",
-               (int)(n > 64 ? 64 : n), customer_id);
+      snprintf(err, errlen, "cases of customer '%.*s' in his state record: %s",
+               (int)(n > 64 ? 64 : n), customer_id, why);
     return -1;
   }
   cxp_cases_clock_hint(cs, clock_hint);
   cxp_cases_forget(cs, customer_id, n);
   uint64_t ch = cxp_cases_customer_hash(customer_id, n);
   cs->restoring = 1;
-  read_section(cs, p, len, customer_id, n, ch, 1);
+  read_section(cs, p, len, customer_id, n, ch, 1, NULL, 0);
   cs->restoring = 0;
   return 0;
 }
@@ -2240,6 +2372,11 @@ void cxp_cases_forget(cxp_cases *cs, const char *customer_id, size_t n) {
 uint32_t cxp_cases_parked_now(const cxp_cases *cs) { return cs->st.parked_now; }
 
 void cxp_cases_clock_hint(cxp_cases *cs, int64_t ts) {
+  /* A hint comes from restored state (a customer's latest event, a
+   * snapshot's latest): outside the event years it is no hint at all (a
+   * snapshot without customers says INT64_MIN), and the clock and the
+   * wheel must not start there. */
+  if (!cxp_staterec_time_ok(ts)) return;
   if (!cs->has_ts) {
     cs->has_ts = 1;
     cs->max_ts = cs->last_ts = ts;
@@ -2345,19 +2482,23 @@ size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out) {
 }
 
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
-                            size_t vlen) {
+                            size_t vlen, char *err, size_t errlen) {
   size_t pl = sizeof CXP_CL_SYSTEMIC - 1;
-  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) return -1;
+  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) SECTION_FAIL("not a group's key");
   const char *k = key + pl, *end = key + klen;
   long long cat, start;
-  if (cxp_staterec_key_num(&k, end, &cat) || cxp_staterec_key_num(&k, end, &start) ||
-      cat < 0 || cat >= CXP_CAT__COUNT)
-    return -1;
-  /* Window starts are multiples of the window: the sums below cannot
-   * overflow for any start a record of ours holds. */
-  if (start < -(1LL << 52) || start > (1LL << 52)) return -1;
+  if (cxp_staterec_key_num(&k, end, &cat) || cxp_staterec_key_num(&k, end, &start))
+    SECTION_FAIL("its key is not <category>:<window start>:<touchpoint>");
+  if (cat < 0 || cat >= CXP_CAT__COUNT)
+    SECTION_FAIL("category %lld, expected 0..%d", cat, CXP_CAT__COUNT - 1);
+  /* A window start is an event time rounded down to the window (at most a
+   * day, recovery.systemic.window_min), so it lies within the event years
+   * or up to a day before; the sweep compares it with the clock (start +
+   * 2 windows), which cannot overflow there. */
+  if (start < CXP_TS_MIN_MS - DAY_MS || start >= CXP_TS_MAX_MS)
+    SECTION_FAIL("window start %lld ms lies outside 2000..2099", start);
   size_t n = (size_t)(end - k);
-  if (n == 0 || n > ID_MAX) return -1;
+  if (n == 0 || n > ID_MAX) SECTION_FAIL("a touchpoint of %zu bytes, expected 1..%d", n, ID_MAX);
   uint64_t h = group_hash(k, n, start, (int)cat);
   uint32_t i = group_find(cs, h, start, (int)cat, k, n);
   if (val == NULL) {
@@ -2370,12 +2511,18 @@ int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const v
   cxp_rd r = {val, (const uint8_t *)val + vlen, 0};
   unsigned ver = cxp_get_u8(&r), fired = cxp_get_u8(&r);
   uint64_t nc = cxp_get_v(&r);
-  if (r.bad || ver != GROUP_VERSION || fired > 1 || nc > 64) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  /* 64: the most recovery.systemic.customers allows. */
+  if (ver != GROUP_VERSION || fired > 1 || nc > 64)
+    SECTION_FAIL("version %u, fired %u or %llu customers out of range", ver, fired,
+                 (unsigned long long)nc);
   uint64_t cust[64];
   for (uint64_t c = 0; c < nc; c++) cust[c] = cxp_get_le(&r, 8);
-  if (r.bad || r.p != r.end) return -1;
+  if (r.bad) SECTION_FAIL("cut short");
+  if (r.p != r.end) SECTION_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   if (i == NO_IDX) i = group_new(cs, h, start, (int)cat, k, n);
-  if (i == NO_IDX) return -1;
+  if (i == NO_IDX)
+    SECTION_FAIL("no room for it (recovery.systemic.max_groups, %u)", cs->conf.max_systemic);
   sgroup *g = group_at(cs, i);
   /* Under a pipeline counting fewer customers than the one that wrote the
    * record, a group already at the new count has fired as far as it is

@@ -382,7 +382,10 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
  * bytes (his open cases are restated, not closed: no callback runs), after
  * moving the clock hint forward (see cxp_cases_clock_hint). Deadlines are
  * worked out again from the case times with today's conf. 0, or -1 with a
- * sentence in err and nothing changed when the section cannot be read. */
+ * sentence in err and nothing changed when the section cannot be read or
+ * holds a value out of range: every time in it must be an event time
+ * (2000..2099, staterec.h), every count within what the section's bytes
+ * and the module's bounds hold. */
 int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const uint8_t *p,
                       size_t len, int64_t clock_hint, char *err, size_t errlen);
 
@@ -401,9 +404,11 @@ size_t cxp_cases_groups_flush(cxp_cases *cs, cxp_buf *out);
  * Returns how many. */
 size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out);
 /* Applies one group record (val NULL: a tombstone). No alert fires. 0, or -1
- * when it cannot be read or there is no room (recovery.systemic.max_groups). */
+ * with a sentence in err (may be NULL) when it cannot be read, holds a
+ * value out of range (a window start outside the event years, more than 64
+ * customers) or there is no room (recovery.systemic.max_groups). */
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
-                            size_t vlen);
+                            size_t vlen, char *err, size_t errlen);
 
 /* A customer's record without a section: his open cases and parked steps
  * (of an older record) go, silently. */
@@ -419,7 +424,9 @@ uint32_t cxp_cases_parked_now(const cxp_cases *cs);
  * fell due fires with the next event or tick. A quiet partition's wall
  * clock (cxp_cases_tick) counts from the first tick after the restore: the
  * arrival of the last event before it is not known, and counting from a
- * later instant can make a deadline late, never early. */
+ * later instant can make a deadline late, never early. A time outside the
+ * event years (2000..2099) is ignored: the clock and the timing wheel never
+ * start there. */
 void cxp_cases_clock_hint(cxp_cases *cs, int64_t ts);
 
 cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs);

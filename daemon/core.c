@@ -1154,20 +1154,20 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
   const uint8_t *ext;
   size_t el;
   size_t sl = sizeof CXP_CL_SYSTEMIC - 1;
+  char why[200] = "";
   if (klen >= sl && memcmp(key, CXP_CL_SYSTEMIC, sl) == 0) {
     cxp_cases *cs = cases_of(c, part);
     if (cs == NULL) return 0; /* recovery off in this pipeline: nothing to restore */
-    if (cxp_cases_group_restore(cs, key, klen, val, vlen) == 0) return 0;
-    snprintf(err, errlen, "systemic group record '%.*s' unreadable, or no room for it "
-             "(recovery.systemic.max_groups)", (int)(klen > 80 ? 80 : klen), key);
+    if (cxp_cases_group_restore(cs, key, klen, val, vlen, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "systemic group record '%.*s': %s", (int)(klen > 80 ? 80 : klen), key,
+             why);
     return -1;
   }
   if (klen >= 2 && key[0] == 'w' && (key[1] == ':' || key[1] == 'c')) {
     cxp_windows *w = windows_of(c, part);
     if (w == NULL) return 0; /* windows off in this pipeline: nothing to restore */
-    if (cxp_windows_restore(w, key, klen, val, vlen) == 0) return 0;
-    snprintf(err, errlen, "window record '%.*s' unreadable, or of windows this pipeline "
-             "does not have", (int)(klen > 80 ? 80 : klen), key);
+    if (cxp_windows_restore(w, key, klen, val, vlen, why, sizeof why) == 0) return 0;
+    snprintf(err, errlen, "window record '%.*s': %s", (int)(klen > 80 ? 80 : klen), key, why);
     return -1;
   }
   if (cxp_staterec_apply(&c->state, part, key, klen, val, vlen, &cu, &ext, &el, err, errlen))

@@ -146,6 +146,16 @@ long cxp_snapshot_read(const char *path, cxp_state *s, int32_t partition,
   } else if ((int32_t)rd_le(buf + 12, 4) != partition) {
     snprintf(err, errlen, "snapshot %s: of partition %d, not %d", path,
              (int)(int32_t)rd_le(buf + 12, 4), (int)partition);
+  } else if ((int64_t)rd_le(buf + 16, 8) < -1) {
+    /* The changelog offset it covers: the restorer starts at the next one,
+     * so -1 (nothing) or an offset. */
+    snprintf(err, errlen, "snapshot %s: covers changelog offset %lld, expected -1 or more",
+             path, (long long)(int64_t)rd_le(buf + 16, 8));
+  } else if (rd_le(buf + 24, 8) > (len - HEADER - 8) / 5) {
+    /* A record takes its 4-byte length and at least a byte: a count the
+     * body cannot hold is refused before any is read. */
+    snprintf(err, errlen, "snapshot %s: %llu records in a body of %zu bytes", path,
+             (unsigned long long)rd_le(buf + 24, 8), len - HEADER - 8);
   } else {
     /* The checksum held: the records are as written. Each is still
      * decoded with every check, so a bug in a writer cannot go unseen. */

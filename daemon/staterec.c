@@ -48,6 +48,41 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, con
     return -1;                                             \
   } while (0)
 
+/* The times and sums of a decoded record (staterec.h: what a restored
+ * record may hold). Each of these feeds arithmetic later: the case clock
+ * starts at last_ts (cxp_cases_clock_hint), a decay landmark is subtracted
+ * from event times and moved along its grid (decay.c), a sum is added to
+ * with saturation that assumes it is not negative. The alert stamps need no
+ * check: 32 bits of seconds since 2000 is their range, and the cooldown
+ * arithmetic on them (customer.c) cannot overflow. */
+static int range_check(const cxp_customer *t, char *err, size_t errlen, int il, const char *id) {
+  static const char *const time_name[] = {"last_ts", "last_active", "nps_last_ts", "resolved"};
+  const int64_t times[] = {t->last_ts_ms, t->last_active_ms, t->nps_last_ts_ms, t->resolved_ms};
+  if (t->last_offset < -1)
+    FAIL("state record of customer '%.*s': last_offset %lld, expected -1 or more", il, id,
+         (long long)t->last_offset);
+  for (int i = 0; i < 4; i++)
+    if (!cxp_staterec_time_or_0(times[i]))
+      FAIL("state record of customer '%.*s': %s %lld ms lies outside 2000..2099", il, id,
+           time_name[i], (long long)times[i]);
+  /* A landmark is the largest event time folded into its family rounded
+   * down to its grid (which may lie before 2000), and every event folded
+   * moved last_ts first: 0 (nothing folded) up to last_ts. */
+  for (int f = 0; f < CXP_HL__COUNT; f++)
+    if (t->landmark_ms[f] < 0 || t->landmark_ms[f] > t->last_ts_ms)
+      FAIL("state record of customer '%.*s': decay landmark %d at %lld ms, expected 0..%lld "
+           "(his latest event)", il, id, f, (long long)t->landmark_ms[f],
+           (long long)t->last_ts_ms);
+  for (int i = 0; i < CXP_S__COUNT; i++)
+    if (t->sum[i] < 0)
+      FAIL("state record of customer '%.*s': decayed sum %d is negative (%lld)", il, id, i,
+           (long long)t->sum[i]);
+  /* The decoder's bound on a profile's clv; -1 is unknown. */
+  if (!(t->clv == -1 || (t->clv >= 0 && t->clv <= 1e12)))
+    FAIL("state record of customer '%.*s': clv %g, expected -1 or 0..1e12", il, id, t->clv);
+  return 0;
+}
+
 int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
                       cxp_customer **out, const uint8_t **ext, size_t *ext_len, char *err,
                       size_t errlen) {
@@ -63,7 +98,12 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   const uint8_t *id = cxp_get_bytes(&r, il);
   unsigned sl = cxp_get_u8(&r);
   const uint8_t *seg = cxp_get_bytes(&r, sl);
-  if (r.bad || il == 0 || il > CXP_ID_MAX) FAIL("state record: bad customer id");
+  /* Ids and segments are what the decoder let in: 1..128 and 1..64 bytes,
+   * no NUL (a NUL would cut the name the state interns). */
+  if (r.bad || il == 0 || il > CXP_ID_MAX || memchr(id, '\0', il))
+    FAIL("state record: bad customer id");
+  if (sl > CXP_SEG_MAX || (sl && memchr(seg, '\0', sl)))
+    FAIL("state record of customer '%.*s': bad segment name", (int)il, id);
   /* Decoded into a scratch copy first: a bad record changes nothing. */
   struct {
     cxp_customer c;
@@ -102,8 +142,9 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
   if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
   if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3 || t->post_pending > 1 ||
-      t->churn_band > 2)
+      t->churn_band > 2 || t->nps_last_score < -1 || t->nps_last_score > 10)
     FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
+  if (range_check(t, err, errlen, (int)il, (const char *)id) != 0) return -1;
   cxp_customer *cu = cxp_shard_get(s, sh, (const char *)id, il);
   if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);
   /* Everything after the identity (hash) up to id_len comes from the
@@ -139,6 +180,17 @@ int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t 
   if (val == NULL) {
     cxp_shard_remove(s, sh, key + pl, klen - pl);
     return 0;
+  }
+  /* The record's own id must be its key's: a record filed under one
+   * customer would otherwise replace another, and his tombstone (by key)
+   * would miss him. The id follows the version byte and its length byte (a
+   * record too short for it is refused below, as truncated). */
+  const uint8_t *v = val;
+  size_t il = vlen >= 2 ? v[1] : 0;
+  if (vlen >= 2 && il <= vlen - 2 && (il != klen - pl || memcmp(v + 2, key + pl, il) != 0)) {
+    snprintf(err, errlen, "changelog record '%.*s': the state record is of another customer",
+             (int)(klen > 64 ? 64 : klen), key);
+    return -1;
   }
   return cxp_staterec_read(val, vlen, s, sh, out, ext, ext_len, err, errlen);
 }

@@ -29,10 +29,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "jsonw.h"
 #include "state.h"
 
 #define CXP_STATEREC_VERSION 2
+
+/* What a restored record may hold. A record comes from a topic or a file
+ * that anyone with access can write, and what it sets (a customer's decay
+ * landmarks, a partition's case clock and timing wheel, its window clock)
+ * drives arithmetic and loops later on: every time, count and size read
+ * from one is range-checked, and a record out of range is refused.
+ *
+ * Times are event times in epoch ms, which the decoder accepts within
+ * 2000-01-01..2099-12-31 (event.h: CXP_TS_MIN_MS, CXP_TS_MAX_MS): nothing
+ * the core derives from events lies outside that range but the dues worked
+ * out from them, which are not restored but computed again. */
+static inline int cxp_staterec_time_ok(int64_t ms) {
+  return ms >= CXP_TS_MIN_MS && ms < CXP_TS_MAX_MS;
+}
+/* A time or 0 (none). */
+static inline int cxp_staterec_time_or_0(int64_t ms) { return ms == 0 || cxp_staterec_time_ok(ms); }
 
 /* Appends the record of cu (whose segment name is seg) to b, with ext_len
  * bytes of cases section (none: NULL, 0). */
@@ -48,7 +65,8 @@ typedef void (*cxp_staterec_ext_fn)(void *opaque, int32_t partition, const cxp_c
  * overwritten when held; *out (when out is not NULL) gets him, and *ext,
  * *ext_len his cases section within p (NULL, 0: none), which the caller
  * hands to the partition's cases. 0, or -1 with a sentence in err
- * (truncated, unknown version, counts past today's, trailing bytes). */
+ * (truncated, unknown version, counts past today's, trailing bytes, a field
+ * out of range: see cxp_staterec_time_ok and cxp_staterec_read's checks). */
 int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
                       cxp_customer **out, const uint8_t **ext, size_t *ext_len, char *err,
                       size_t errlen);
@@ -67,7 +85,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
 /* Applies one changelog record of a partition to s: a customer's state
  * (replacing what is held under his id) or his tombstone (val NULL). 0, or
  * -1 with a sentence in err (a key of no kind this build knows, a record it
- * cannot read): nothing changed. *out, *ext and *ext_len as
+ * cannot read, one whose customer id is not its key's): nothing changed. *out, *ext and *ext_len as
  * cxp_staterec_read gives them (NULL, NULL, 0 for a tombstone). */
 int cxp_staterec_apply(cxp_state *s, int32_t partition, const char *key, size_t klen,
                        const void *val, size_t vlen, cxp_customer **out, const uint8_t **ext,

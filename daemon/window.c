@@ -1506,13 +1506,34 @@ static int slot_place(const cxp_windows *w, const cxp_window_partial *p, int *li
   return 0;
 }
 
-static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n) {
+#define RESTORE_FAIL(...)                                  \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                             \
+  } while (0)
+
+/* The clock record's times drive the watermark (max_ts - lateness) and a
+ * quiet partition's clock (last_ts + wall time elapsed): both are event
+ * times (staterec.h: 2000..2099), last_ts no later than max_ts, or the
+ * arithmetic on them could overflow, or close every window at once and
+ * turn every later event away as late. x is an input offset (-1: none). */
+static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n, char *err,
+                         size_t errlen) {
   cxp_rd r = {v, v + n, 0};
   unsigned ver = cxp_get_u8(&r);
   int64_t x = cxp_get_z(&r);
   unsigned has = cxp_get_u8(&r);
   int64_t max_ts = cxp_get_z(&r), last_ts = cxp_get_z(&r);
-  if (r.bad || ver != CLOCK_VERSION || has > 1) return -1;
+  if (r.bad) RESTORE_FAIL("cut short");
+  if (r.p != r.end) RESTORE_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (ver != CLOCK_VERSION || has > 1)
+    RESTORE_FAIL("version %u (this build reads %d), has %u", ver, CLOCK_VERSION, has);
+  if (x < -1) RESTORE_FAIL("offset %lld, expected -1 or more", (long long)x);
+  if (has && (!cxp_staterec_time_ok(max_ts) || !cxp_staterec_time_ok(last_ts) ||
+              last_ts > max_ts))
+    RESTORE_FAIL("newest event at %lld ms, last at %lld ms: expected both within 2000..2099, "
+                 "the last no later than the newest",
+                 (long long)max_ts, (long long)last_ts);
   if (x > w->restored_x) w->restored_x = x;
   if (has && (!w->has_ts || max_ts > w->max_ts)) {
     w->has_ts = 1;
@@ -1525,23 +1546,31 @@ static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n) {
 }
 
 int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void *val,
-                        size_t vlen) {
+                        size_t vlen, char *err, size_t errlen) {
   size_t wl = sizeof CXP_CL_WINDOW - 1, cl = sizeof CXP_CL_WINDOW_CLOCK - 1;
   if (klen == cl && memcmp(key, CXP_CL_WINDOW_CLOCK, cl) == 0)
-    return val ? restore_clock(w, val, vlen) : 0;
-  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) return -1;
+    return val ? restore_clock(w, val, vlen, err, errlen) : 0;
+  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) RESTORE_FAIL("not a window's key");
   cxp_window_partial p;
   memset(&p, 0, sizeof p);
   if (val != NULL && vlen > 0 && *(const char *)val == '{') {
     /* A record of a build that wrote the partial's JSON. */
-    if (cxp_window_partial_parse(val, vlen, &p) != 0) return -1;
-  } else if (wrec_key(key + wl, key + klen, &p) != 0 ||
-             (val != NULL && wrec_read(val, vlen, &p) != 0)) {
-    return -1;
+    if (cxp_window_partial_parse(val, vlen, &p) != 0) RESTORE_FAIL("not a valid partial");
+  } else if (wrec_key(key + wl, key + klen, &p) != 0) {
+    RESTORE_FAIL("its key is not <length>:<start>:<group>, or a part out of range");
+  } else if (val != NULL && wrec_read(val, vlen, &p) != 0) {
+    RESTORE_FAIL("its value cannot be read, or holds counts out of range");
   }
+  /* An open window holds events of its own time, which the decoder keeps
+   * within 2000..2099: a window that ends before or starts after that holds
+   * none, and would sit in the heap (and count against max_open) until a
+   * watermark that never comes. */
+  if (p.start_ms + p.length_ms <= CXP_TS_MIN_MS || p.start_ms >= CXP_TS_MAX_MS)
+    RESTORE_FAIL("a window at %lld ms, outside 2000..2099", (long long)p.start_ms);
   int li, gi;
   gkey k;
-  if (slot_place(w, &p, &li, &gi, &k) != 0) return -1;
+  if (slot_place(w, &p, &li, &gi, &k) != 0)
+    RESTORE_FAIL("a window this pipeline does not have (windows.lengths, windows.group_by)");
   uint32_t idx;
   wslot *s = lookup(w, window_hash(&k, li, p.start_ms), li, gi, p.start_ms, &k, &idx);
   if (val == NULL) {
@@ -1554,7 +1583,8 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
   if (s == NULL) {
     /* Opening must not close another window: that would send a partial
      * while restoring. */
-    if (w->st.open >= w->conf.max_open) return -1;
+    if (w->st.open >= w->conf.max_open)
+      RESTORE_FAIL("no room for it (windows.max_open, %u)", w->conf.max_open);
     s = find_or_open(w, li, gi, p.start_ms, &k);
   }
   s->agg = p.agg;

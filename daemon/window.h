@@ -339,10 +339,12 @@ size_t cxp_windows_flush_state(cxp_windows *w, int64_t x, cxp_buf *out);
 /* Appends only the tombstones waiting (a partition going away: its windows
  * closed, the module about to go). Returns how many. */
 size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out);
-/* Applies one window or clock record (val NULL: a tombstone). 0, or -1 when
- * it cannot be read or has no place under this pipeline's windows (it is
- * then skipped). No window closes, no callback runs. */
+/* Applies one window or clock record (val NULL: a tombstone). 0, or -1 with
+ * a sentence in err (may be NULL) when it cannot be read, holds a value out
+ * of range (a time outside the event years 2000..2099, a count past what
+ * the partial's reader allows) or has no place under this pipeline's
+ * windows (it is then skipped). No window closes, no callback runs. */
 int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void *val,
-                        size_t vlen);
+                        size_t vlen, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cases.h"
@@ -29,6 +30,7 @@
 #include "hash.h"
 #include "snapshot.h"
 #include "staterec.h"
+#include "varint.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
 #define S_MS 1000LL
@@ -1577,21 +1579,42 @@ static void test_systemic_restore(void) {
     cxp_buf_free(&got);
   }
   /* Damaged records are refused: a cut value, a newer version, a category
-   * out of range, a start that is not a number. */
+   * out of range, a start that is not a number, a start outside the event
+   * years (1970, 2100) or a day before them, more customers than any
+   * pipeline counts. */
   static outs o;
   cxp_pipeline pl;
   cxp_core r;
   recovery_core(&r, &pl, &o);
   char err[256];
   const uint8_t val[] = {1, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8};
-  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:1:0:tp", 9, val, sizeof val, err, sizeof err), 0);
-  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:1:0:tp", 9, val, sizeof val - 1, err, sizeof err),
-            -1);
-  CHECK_CONTAINS(err, "systemic group record");
+  const char *key = "sg:1:1795417200000:tp";
+  size_t kl = strlen(key);
+  CHECK_INT(cxp_core_state_restore(&r, 0, key, kl, val, sizeof val, err, sizeof err), 0);
+  CHECK_INT(cxp_core_state_restore(&r, 0, key, kl, val, sizeof val - 1, err, sizeof err), -1);
+  CHECK_STR(err, "systemic group record 'sg:1:1795417200000:tp': cut short");
   const uint8_t v2[] = {2, 0, 0};
-  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:1:0:tp", 9, v2, sizeof v2, err, sizeof err), -1);
-  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:9:0:tp", 9, val, sizeof val, err, sizeof err), -1);
+  CHECK_INT(cxp_core_state_restore(&r, 0, key, kl, v2, sizeof v2, err, sizeof err), -1);
+  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:9:1795417200000:tp", kl, val, sizeof val, err,
+                                   sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "category 9");
   CHECK_INT(cxp_core_state_restore(&r, 0, "sg:1:x:tp", 9, val, sizeof val, err, sizeof err), -1);
+  static const char *const out_of_range[] = {"sg:1:0:tp", "sg:1:4102444800000:tp",
+                                             "sg:1:946598399999:tp"};
+  for (int i = 0; i < 3; i++) {
+    CHECK_INT(cxp_core_state_restore(&r, 0, out_of_range[i], strlen(out_of_range[i]), val,
+                                     sizeof val, err, sizeof err),
+              -1);
+    CHECK_CONTAINS(err, "lies outside 2000..2099");
+  }
+  /* A day before 2000 is a window start an event of 2000-01-01 can have. */
+  CHECK_INT(cxp_core_state_restore(&r, 0, "sg:1:946598400000:tp", 20, val, sizeof val, err,
+                                    sizeof err),
+            0);
+  uint8_t many[3 + 65 * 8] = {1, 0, 65};
+  CHECK_INT(cxp_core_state_restore(&r, 0, key, kl, many, sizeof many, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "65 customers out of range");
   cxp_core_close(&r);
 }
 
@@ -1768,7 +1791,7 @@ static void test_restore(void) {
   /* Damaged sections are refused and change nothing. */
   CHECK_INT(restore_c1(b, &ea, ea.len - 2, T0, err),
             -1);
-  CHECK_CONTAINS(err, "cannot be read");
+  CHECK_CONTAINS(err, "cases of customer 'c1' in his state record: a parked step cut short");
   ea.p[0] = 9;
   CHECK_INT(restore_c1(b, &ea, ea.len, T0, err),
             -1);
@@ -1962,6 +1985,164 @@ static void test_core_restore(void) {
   cxp_core_close(&a);
 }
 
+/* ---- durable state: restored values are range-checked --------------------- */
+
+static double secs_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A cases section (cases.c layout) of one case, k1, opened at `opened`,
+ * acknowledged, resolved and followed up at `done`, every escalation level
+ * fired: its only due is its closing, `done` + 5 min (settle). */
+static void section_one_case(cxp_buf *b, int64_t opened, int64_t done) {
+  cxp_put_u8(b, 1); /* section version */
+  cxp_put_u8(b, 0); /* no customer memory */
+  cxp_put_v(b, 1);  /* one case */
+  cxp_put_u8(b, 2);
+  cxp_buf_put(b, "k1", 2);
+  cxp_put_u8(b, 0); /* no segment */
+  cxp_put_u8(b, 0); /* no touchpoint */
+  cxp_put_z(b, opened);
+  cxp_put_v(b, 1u << CXP_STEP_ACKNOWLEDGED | 1u << CXP_STEP_RESOLVED |
+                   1u << CXP_STEP_FOLLOWED_UP);
+  for (int i = 0; i < 3; i++) cxp_put_z(b, done - opened);
+  const uint8_t f[6] = {2, 2, CXP_CAT_OPERATIONAL, 2, CXP_CASE_FAILURE, 0};
+  cxp_buf_put(b, f, sizeof f);
+  const uint8_t lv[CXP_DL__COUNT] = {3, 3, 3};
+  cxp_buf_put(b, lv, sizeof lv);
+  cxp_put_v(b, 0); /* no parked steps */
+}
+
+/* c1's state record: his latest event at last_ts, his cases section. */
+static void record_c1(cxp_buf *val, int64_t last_ts, const cxp_buf *sec) {
+  cxp_customer *cu = cxp_customer_new("c1", 2, cxp_hash64("c1", 2, 0));
+  cu->last_offset = 4;
+  cu->last_ts_ms = last_ts;
+  cu->open_cases = 1;
+  cxp_staterec_write(val, cu, "gold", sec->p, sec->len);
+  free(cu);
+}
+
+/* The changelog record a fuzzer of cxp_core_state_restore found: c1's
+ * latest event at -2.4e18 ms (second -2.4e15), the partition's case clock
+ * hinted there, and a case of his whose closing falls in 2026. The old code
+ * took it: the timing wheel started at second -2.4e15 with the closing
+ * filed in its top level, and the next event walked the wheel forward in
+ * 2^24-second steps, 1.4e8 of them (seconds on end; minutes under the
+ * sanitizers). Now the record is refused, naming the field, and the next
+ * event takes microseconds. */
+static void test_restore_bounds(void) {
+  test_ctx = "restore bounds";
+  static outs o;
+  cxp_pipeline pl;
+  cxp_core c;
+  recovery_core(&c, &pl, &o);
+  const int64_t far = -2400000000000000000LL;
+  cxp_buf sec, val;
+  cxp_buf_init(&sec);
+  cxp_buf_init(&val);
+  section_one_case(&sec, far, T0);
+  record_c1(&val, far, &sec);
+  char err[256] = "";
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:c1", 4, val.p, val.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "'c1'");
+  CHECK_CONTAINS(err, "last_ts");
+  CHECK(cxp_shard_find(c.state.shards[0], "c1", 2) == NULL); /* nothing changed */
+  CHECK_INT(cxp_core_cases_open(&c, 0), 0);
+  CHECK_INT(feed_core(&c, 5,
+                      "{\"event_id\":\"u5\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2026-11-23T08:00:00Z\"}"),
+            CXP_OK);
+  double s = secs_since(&t0);
+  fprintf(stderr, "restore bounds: the -2.4e15 s record refused and the next event "
+                  "processed in %.6f s\n", s);
+  CHECK(s < 1.0);
+
+  /* His record in range, his section not: the case opened at -2.4e18 ms.
+   * He is restored without his cases (cxp_core_state_restore's contract),
+   * the error names the section's field. */
+  cxp_buf_reset(&val);
+  record_c1(&val, T0, &sec);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:c1", 4, val.p, val.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "opened_at");
+  CHECK_CONTAINS(err, "without them");
+  CHECK(cxp_shard_find(c.state.shards[0], "c1", 2) != NULL);
+  CHECK_INT(cxp_core_cases_open(&c, 0), 0);
+  /* A step time that overflows opened_at plus the difference is refused,
+   * not wrapped: opened at 2000-01-01, done 2^63 - 1 ms later. */
+  cxp_buf_reset(&sec);
+  section_one_case(&sec, CXP_TS_MIN_MS, INT64_MAX);
+  cxp_cases *cs = make_default();
+  CHECK_INT(cxp_cases_restore(cs, "c1", 2, (const uint8_t *)sec.p, sec.len, T0, err, sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "acknowledged");
+  CHECK_INT(cxp_cases_stats_get(cs).open, 0);
+  cxp_cases_destroy(cs);
+
+  /* The widest jump validation lets through: the clock at 2000-01-01 and
+   * a closing in 2099 (about 3.2e9 s, within the wheel's 2^32 s). The
+   * event in 2099 turns the wheel in a few hundred steps and closes k1. */
+  cxp_buf_reset(&sec);
+  cxp_buf_reset(&val);
+  const int64_t late = CXP_TS_MAX_MS - D_MS;
+  section_one_case(&sec, CXP_TS_MIN_MS, late);
+  record_c1(&val, CXP_TS_MIN_MS, &sec);
+  cxp_core_close(&c);
+  recovery_core(&c, &pl, &o);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:c1", 4, val.p, val.len, err, sizeof err), 0);
+  CHECK_INT(cxp_core_cases_open(&c, 0), 1);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK_INT(feed_core(&c, 5,
+                      "{\"event_id\":\"u5\",\"type\":\"usage\",\"customer_id\":\"c5\","
+                      "\"ts\":\"2099-12-31T12:00:00Z\"}"),
+            CXP_OK);
+  s = secs_since(&t0);
+  fprintf(stderr, "restore bounds: a 100-year jump of the case clock in %.6f s\n", s);
+  CHECK(s < 1.0);
+  CHECK_INT(cxp_core_cases_open(&c, 0), 0); /* closed at 2099-12-31T00:05 */
+  cxp_core_close(&c);
+  cxp_buf_free(&sec);
+  cxp_buf_free(&val);
+  test_ctx = NULL;
+}
+
+/* The wheel on its own, past what the decoder lets in (cxp_cases_add does
+ * not check times: the decoder does): a case opened at second 0 files its
+ * acknowledgement due, then a step for an unknown case at 9.2e18 ms (second
+ * 9.2e15, past the wheel's 2^32 s span) is parked and files its expiry in
+ * the top level, and the clock jumps there. Walking that jump in 2^24 s
+ * steps would take 5.5e8 of them; the wheel files its entries again at the
+ * target instead, in work bounded by the entries it holds. */
+static void test_wheel_jump(void) {
+  test_ctx = "wheel jump";
+  cxp_cases *cs = make_default();
+  cxp_event e = failure("k1", "c1", 0, "operational", 2, "customer", "app", "basic");
+  CHECK_INT(add(cs, &e), CXP_CASE_OPENED);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const int64_t far = 9200000000000000000LL;
+  e = stepev(A, "k9", far);
+  CHECK_INT(add(cs, &e), CXP_CASE_PARKED);
+  double s = secs_since(&t0);
+  fprintf(stderr, "wheel jump: 9.2e15 s in %.6f s\n", s);
+  CHECK(s < 1.0);
+  /* Everything k1 had fell due on the way: three acknowledge levels, three
+   * resolve levels, then its abandonment (192 h); the parked step waits. */
+  CHECK_INT(K.nb, 6);
+  CHECK_INT(K.nout, 1);
+  CHECK_INT(K.nex, 0);
+  CHECK_INT(cxp_cases_stats_get(cs).parked_now, 1);
+  /* One hour later (park_ms) it expires. */
+  at(cs, far + H_MS, 0);
+  CHECK_INT(K.nex, 1);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
 int main(void) {
   test_conf();
   test_state_machine();
@@ -1979,5 +2160,7 @@ int main(void) {
   test_restore_closed();
   test_systemic_restore();
   test_core_restore();
+  test_restore_bounds();
+  test_wheel_jump();
   return TEST_REPORT();
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -409,6 +410,138 @@ static void test_remove(void) {
   cxp_state_close(&s);
 }
 
+/* ---- restored values are range-checked ------------------------------------ */
+
+#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
+
+/* What one field of ann's record is set to, and what the refusal says. */
+typedef struct bad_field {
+  const char *what, *says;
+  void (*set)(cxp_customer *c);
+} bad_field;
+
+static void landmark_far_back(cxp_customer *c) { c->landmark_ms[0] = INT64_MIN + 1; }
+static void landmark_ahead(cxp_customer *c) { c->landmark_ms[2] = T0 + 1; }
+static void offset_under(cxp_customer *c) { c->last_offset = -2; }
+static void last_ts_2100(cxp_customer *c) { c->last_ts_ms = 4102444800000LL; }
+static void active_1970(cxp_customer *c) { c->last_active_ms = 86400000; }
+static void resolved_neg(cxp_customer *c) { c->resolved_ms = -1; }
+static void sum_negative(cxp_customer *c) { c->sum[3] = -5; }
+static void clv_nan(cxp_customer *c) { c->clv = NAN; }
+static void nps_score_11(cxp_customer *c) { c->nps_last_score = 11; }
+
+/* The second record a fuzzer of cxp_core_state_restore found: a decay
+ * landmark of INT64_MIN + 1. The old code took it; the next event of his
+ * moved the landmark by grid - landmark, a signed overflow (UBSan aborts
+ * there; without it, his sums were shifted out). Now it is refused with the
+ * field named, he is not held, and his next event is processed as a new
+ * customer's. The other fields with a range are checked alike. */
+static void test_bounds(void) {
+  cxp_pipeline p;
+  customers_only(&p);
+  static const bad_field cases[] = {
+      {"landmark far back", "decay landmark 0 at -9223372036854775807 ms", landmark_far_back},
+      {"landmark past his latest event", "decay landmark 2 at 1795417200001 ms, expected 0..",
+       landmark_ahead},
+      {"offset", "last_offset -2", offset_under},
+      {"latest event in 2100", "last_ts 4102444800000 ms lies outside 2000..2099", last_ts_2100},
+      {"last activity in 1970", "last_active 86400000 ms lies outside", active_1970},
+      {"resolved", "resolved -1 ms lies outside", resolved_neg},
+      {"a negative sum", "decayed sum 3 is negative", sum_negative},
+      {"clv", "clv nan", clv_nan},
+      {"nps score", "a field out of range", nps_score_11},
+  };
+  char err[256];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    test_ctx = cases[i].what;
+    cxp_core c;
+    cxp_core_init(&c, &p, ignore, NULL);
+    cxp_customer *cu = cxp_customer_new("ann", 3, 0);
+    cu->last_offset = 3;
+    cu->last_ts_ms = T0;
+    cu->landmark_ms[0] = cu->landmark_ms[1] = cu->landmark_ms[2] = T0 - 86400000;
+    cases[i].set(cu);
+    cxp_buf b;
+    cxp_buf_init(&b);
+    cxp_staterec_write(&b, cu, "gold", NULL, 0);
+    free(cu);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err[0] = '\0';
+    CHECK_INT(cxp_core_state_restore(&c, 0, "c:ann", 5, b.p, b.len, err, sizeof err), -1);
+    CHECK_CONTAINS(err, "state record of customer 'ann': ");
+    CHECK_CONTAINS(err, cases[i].says);
+    CHECK_INT(c.state.customers, 0);
+    feed(&c, 4, "{\"event_id\":\"e9\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
+                "\"ts\":\"2026-11-23T08:00:00Z\",\"score\":4}");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const cxp_customer *ann = cxp_shard_find(c.state.shards[0], "ann", 3);
+    CHECK(ann != NULL && ann->last_offset == 4 && cxp_customer_csat(ann) == 100.0);
+    if (i == 0)
+      fprintf(stderr, "bounds: the landmark record refused and the next event processed in "
+                      "%.6f s\n",
+              (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cxp_buf_free(&b);
+    cxp_core_close(&c);
+  }
+
+  /* A record filed under another customer's key is refused: it would
+   * replace ann, and bob's tombstone would miss him. */
+  test_ctx = "key and id";
+  cxp_core c;
+  cxp_core_init(&c, &p, ignore, NULL);
+  cxp_customer *cu = cxp_customer_new("bob", 3, 0);
+  cu->last_ts_ms = T0;
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_staterec_write(&b, cu, NULL, NULL, 0);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:ann", 5, b.p, b.len, err, sizeof err), -1);
+  CHECK_STR(err, "changelog record 'c:ann': the state record is of another customer");
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:bo", 4, b.p, b.len, err, sizeof err), -1);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:bob", 5, b.p, b.len, err, sizeof err), 0);
+  CHECK_INT(c.state.customers, 1);
+  /* A segment name with a NUL, or longer than the decoder's 64 bytes. */
+  static const char seg65[] = "0123456789012345678901234567890123456789012345678901234567890123x";
+  cxp_buf_reset(&b);
+  cxp_staterec_write(&b, cu, seg65, NULL, 0);
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:bob", 5, b.p, b.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "bad segment name");
+  cxp_buf_reset(&b);
+  cxp_staterec_write(&b, cu, "go", NULL, 0);
+  /* The layout (staterec.h): version, 3 "bob", the segment's length 2,
+   * then its bytes; the second becomes a NUL. */
+  CHECK_INT(b.p[5], 2);
+  b.p[7] = '\0';
+  CHECK_INT(cxp_core_state_restore(&c, 0, "c:bob", 5, b.p, b.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "bad segment name");
+  free(cu);
+  cxp_buf_free(&b);
+  cxp_core_close(&c);
+
+  /* A snapshot claiming to cover an offset under -1 (the restorer would
+   * start before the partition's first). */
+  test_ctx = "snapshot offset";
+  char dir[] = "/tmp/cxp_bnd_XXXXXX", path[64];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/p0.snap", dir);
+  cxp_state st;
+  cxp_state_init(&st);
+  CHECK_INT(cxp_snapshot_write(path, &st, 0, -7, NULL, NULL, NULL, err, sizeof err), 0);
+  int64_t off, max_ts;
+  cxp_buf exts;
+  cxp_buf_init(&exts);
+  CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, NULL, &max_ts, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "covers changelog offset -7, expected -1 or more");
+  CHECK_INT(cxp_snapshot_write(path, &st, 0, -1, NULL, NULL, NULL, err, sizeof err), 0);
+  CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, NULL, &max_ts, err, sizeof err), 0);
+  CHECK_INT(off, -1);
+  cxp_buf_free(&exts);
+  cxp_state_close(&st);
+  unlink(path);
+  rmdir(dir);
+  test_ctx = NULL;
+}
+
 int main(void) {
   char dir[] = "/tmp/cxp_snap_XXXXXX";
   if (mkdtemp(dir) == NULL) return 2;
@@ -416,6 +549,7 @@ int main(void) {
   test_changelog();
   test_remove();
   test_evict();
+  test_bounds();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "state.h"
 #include "staterec.h"
+#include "varint.h"
 #include "window.h"
 
 #define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
@@ -1642,7 +1643,7 @@ static void test_window_record(void) {
 
   /* Read back: the window as it was, closed by a flush. */
   cxp_windows *r = cxp_windows_create(&c, 3, on_close, &sk);
-  CHECK_INT(cxp_windows_restore(r, k, kl, want, sizeof want), 0);
+  CHECK_INT(cxp_windows_restore(r, k, kl, want, sizeof want, NULL, 0), 0);
   CHECK_INT(cxp_windows_flush(r), 1);
   CHECK_INT(sk.n, 1);
   const cxp_window_partial *p = &sk.p[0];
@@ -1663,11 +1664,11 @@ static void test_window_record(void) {
    * satisfied than answers, a partition under -1, offsets out of order. */
   r = cxp_windows_create(&c, 3, on_close, &sk);
   for (size_t n = 0; n < sizeof want; n++)
-    CHECK_INT(cxp_windows_restore(r, k, kl, want, n), -1);
+    CHECK_INT(cxp_windows_restore(r, k, kl, want, n, NULL, 0), -1);
   uint8_t bad[sizeof want + 1];
   memcpy(bad, want, sizeof want);
   bad[sizeof want] = 0;
-  CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof bad), -1);
+  CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof bad, NULL, 0), -1);
   static const struct {
     size_t at;
     uint8_t byte;
@@ -1675,13 +1676,13 @@ static void test_window_record(void) {
   for (size_t i = 0; i < sizeof mut / sizeof mut[0]; i++) {
     memcpy(bad, want, sizeof want);
     bad[mut[i].at] = mut[i].byte;
-    CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof want), -1);
+    CHECK_INT(cxp_windows_restore(r, k, kl, bad, sizeof want, NULL, 0), -1);
   }
   CHECK_INT(cxp_windows_stats(r).open, 0);
   /* A record of fewer words (an older writer) reads with the rest 0: here
    * the events word alone, 5. */
   const uint8_t few[] = {0x02, 0x06, 0x00, 0x01, 0x01, 0x01, 0x0a};
-  CHECK_INT(cxp_windows_restore(r, k, kl, few, sizeof few), 0);
+  CHECK_INT(cxp_windows_restore(r, k, kl, few, sizeof few, NULL, 0), 0);
   /* And the JSON partial of the builds before this record. */
   cxp_window_partial j = sk.p[0];
   j.agg.events = 9;
@@ -1691,7 +1692,7 @@ static void test_window_record(void) {
   j.start_ms = T0 + M_MS;
   cxp_buf_reset(&jv);
   cxp_window_partial_write(&jv, &j);
-  CHECK_INT(cxp_windows_restore(r, k2, strlen(k2), jv.p, jv.len), 0);
+  CHECK_INT(cxp_windows_restore(r, k2, strlen(k2), jv.p, jv.len, NULL, 0), 0);
   memset(&sk, 0, sizeof sk);
   CHECK_INT(cxp_windows_flush(r), 2);
   CHECK_INT(sk.n, 2);
@@ -1702,6 +1703,95 @@ static void test_window_record(void) {
   cxp_windows_destroy(r);
   cxp_buf_free(&jv);
   cxp_buf_free(&out);
+}
+
+/* ---- restored window records are range-checked ---------------------------- */
+
+/* A partition's window clock record (window.c, restore_clock): version 1,
+ * the offset x, has, the newest and the last event time. */
+static void clock_rec(cxp_buf *b, int64_t x, int64_t max_ts, int64_t last_ts) {
+  cxp_buf_reset(b);
+  cxp_put_u8(b, 1);
+  cxp_put_z(b, x);
+  cxp_put_u8(b, 1);
+  cxp_put_z(b, max_ts);
+  cxp_put_z(b, last_ts);
+}
+
+/* The old code took a clock record with the newest event at 9e18 ms: the
+ * next event's fold moved the watermark to 9e18 - lateness, closed its own
+ * window at once, and every event after it was dead-lettered as late, for
+ * good. Such records, and others with times or offsets out of range, are
+ * refused now, the field named; the partition's windows carry on. */
+static void test_window_restore_bounds(void) {
+  test_ctx = "window restore bounds";
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  char err[256];
+  static const struct {
+    int64_t x, max_ts, last_ts;
+    const char *says;
+  } bad[] = {
+      {5, 9000000000000000000LL, T0, "newest event at 9000000000000000000 ms"},
+      {5, INT64_MIN + 5, INT64_MIN + 5, "expected both within 2000..2099"},
+      {5, T0, T0 + 1, "the last no later than the newest"},
+      {5, T0, 0, "last at 0 ms"},
+      {-3, T0, T0, "offset -3, expected -1 or more"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    clock_rec(&b, bad[i].x, bad[i].max_ts, bad[i].last_ts);
+    err[0] = '\0';
+    CHECK_INT(cxp_windows_restore(w, "wc:", 3, b.p, b.len, err, sizeof err), -1);
+    CHECK_CONTAINS(err, bad[i].says);
+  }
+  clock_rec(&b, 5, T0, T0);
+  cxp_buf_putc(&b, 0);
+  CHECK_INT(cxp_windows_restore(w, "wc:", 3, b.p, b.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "1 trailing bytes");
+  /* Two answers a second apart fold into one open window; nothing closes. */
+  cxp_event e = ev_at(CXP_EV_CSAT, T0 + S_MS, "gold", "app", 5);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  e.ts_ms += S_MS;
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(sk.n, 0);
+  CHECK_INT(cxp_windows_stats(w).open, 1);
+  /* In range: taken. */
+  clock_rec(&b, 5, T0 + 2 * S_MS, T0 + S_MS);
+  CHECK_INT(cxp_windows_restore(w, "wc:", 3, b.p, b.len, err, sizeof err), 0);
+
+  /* A window record whose window lies outside the event years (1970, 2100,
+   * and the last minute of 1999, which ends where they begin) is refused;
+   * the first minute of 2000 is taken. */
+  const uint8_t few[] = {0x02, 0x00, 0x00, 0x01, 0x01, 0x01, 0x0a};
+  static const char *const keys[] = {"w:60000:0:{\"segment\":\"gold\"}",
+                                     "w:60000:4102444800000:{\"segment\":\"gold\"}",
+                                     "w:60000:946684740000:{\"segment\":\"gold\"}"};
+  for (int i = 0; i < 2; i++) {
+    CHECK_INT(cxp_windows_restore(w, keys[i], strlen(keys[i]), few, sizeof few, err, sizeof err),
+              -1);
+    CHECK_CONTAINS(err, "outside 2000..2099");
+  }
+  CHECK_INT(cxp_windows_restore(w, keys[2], strlen(keys[2]), few, sizeof few, err, sizeof err),
+            -1);
+  CHECK_CONTAINS(err, "outside 2000..2099");
+  const char *k2000 = "w:60000:946684800000:{\"segment\":\"gold\"}";
+  CHECK_INT(cxp_windows_restore(w, k2000, strlen(k2000), few, sizeof few, err, sizeof err), 0);
+  CHECK_INT(cxp_windows_stats(w).open, 2);
+  /* The same through the core: the error names the record's key. */
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  cxp_core core;
+  cxp_core_init(&core, &pl, NULL, NULL);
+  clock_rec(&b, 5, 9000000000000000000LL, T0);
+  CHECK_INT(cxp_core_state_restore(&core, 0, "wc:", 3, b.p, b.len, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "window record 'wc:': newest event at 9000000000000000000 ms");
+  cxp_core_close(&core);
+  cxp_windows_destroy(w);
+  cxp_buf_free(&b);
+  test_ctx = NULL;
 }
 
 static void dur_restore(cxp_core *c, const cxp_buf *b, int windows_only) {
@@ -1894,6 +1984,7 @@ int main(int argc, char **argv) {
   test_merger_floor();
   test_core_windows();
   test_window_record();
+  test_window_restore_bounds();
   test_core_windows_durable();
   test_core_group_alerts();
   test_core_post_recovery();
