@@ -1,10 +1,15 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 
@@ -18,45 +23,96 @@
  * response before the client has read it. */
 #define LINGER_MS 1000
 
+/* A connection waiting for a request less than this long is not judged by
+ * how little it has sent when room must be made: a client that connects and
+ * then writes its request has not had the time to, and may not even have
+ * been read yet. */
+#define FRESH_MS 50
+
+/* Connections taken from the backlog per wake-up of the listener, so that a
+ * flood of them cannot hold the loop; the rest wait for the next turn. */
+#define ACCEPT_BATCH 64
+
+/* The listener's backlog. 300 clients reconnecting at once must not
+ * overflow it: a dropped SYN is retried only after a second, far beyond a
+ * scrape's patience. The kernel caps it at net.core.somaxconn. */
+#define BACKLOG 1024
+
+/* With no descriptor left (EMFILE) and nothing to drop, the listener rests
+ * this long instead of spinning on a backlog it cannot take from. */
+#define ACCEPT_RETRY_MS 100
+
+/* A freed output buffer larger than this is released, not kept: an idle
+ * connection should not hold a megabyte it once needed. */
+#define KEEP_OUT_BYTES 65536
+
 typedef struct conn conn;
 
+/* A client's address as the per-address limit counts it: IPv4, or an IPv6
+ * /64 (one host commonly holds a whole /64, so counting single addresses
+ * there would count nothing). */
+typedef struct addr_key {
+  unsigned char len; /* 4 or 8 bytes of b are compared */
+  unsigned char b[8];
+} addr_key;
+
 struct cxp_http {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
+  uv_loop_t *loop; /* NULL for cxp_http_feed's server */
+  uv_poll_t listener;
+  uv_timer_t retry; /* restarts the listener after EMFILE */
+  int lfd;
   cxp_http_handler handler;
   void *opaque;
   cxp_http_limits lim;
   http_parser_settings settings;
-  conn *conns; /* open connections, a doubly linked list */
+  conn *conns; /* open connections, a doubly linked list, newest first */
   int n_conns;
-  /* The listener, each conn until freed, each refused socket until closed:
-   * the server is freed when this reaches 0 after a stop. */
+  /* The listener, the retry timer, each conn until freed: the server is
+   * freed when this reaches 0 after a stop. */
   int handles;
   int port;
   int stopping;
+  unsigned round; /* admit()'s passes, to read each candidate once per pass */
+  cxp_http_stats stats;
   cxp_http_stopped_fn done;
   void *done_arg;
   cxp_buf body; /* the handler's body, reused for every request */
-  cxp_buf head; /* a response's status line and headers, reused */
-  /* Every read lands here: on_read consumes the bytes before returning, so
-   * one buffer serves all connections. */
+  /* Every read lands here and is parsed before the read returns (what the
+   * parser cannot take yet is copied to the connection's `in`), so one
+   * buffer serves all connections. */
   char rbuf[65536];
 };
 
 struct conn {
-  uv_tcp_t tcp;
+  uv_poll_t poll;
   uv_timer_t timer;
+  int fd; /* -1 for cxp_http_feed's connection */
   cxp_http *srv;
   conn *prev, *next;
   http_parser parser;
-  int open_handles; /* tcp and timer; freed at 0 */
-  int closing;      /* uv_close called */
+  int open_handles; /* poll and timer; freed at 0 */
+  int closing;      /* conn_close called */
   int draining;     /* a closing response is queued: input is discarded */
-  int shut;         /* uv_shutdown sent */
-  int reading;
+  int shut;         /* shutdown(SHUT_WR) done: lingering for the client's FIN */
+  int held;         /* the parser is paused until queued output drains */
+  int eof;          /* the client has half-closed: nothing more to read */
+  int events;       /* what the poll handle watches now */
   int in_request;   /* a request has begun and not completed */
-  size_t pending;   /* response bytes handed to uv_write, not yet written */
-  uv_shutdown_t shutdown_req;
+  int begun;        /* a request has begun on this connection since accept */
+  addr_key key;
+  int key_limited;  /* the per-address limit applies to key */
+  uint64_t waiting_since; /* loop time of the accept or the last complete request */
+  unsigned round;         /* the admit() pass that last read it */
+
+  /* Responses queued: out[out_off..] is not sent yet. out[0..answer_end)
+   * holds answers to complete requests, which admit() never drops; past it
+   * there can only be an error response. */
+  cxp_buf out;
+  size_t out_off, answer_end;
+  /* Input read while the parser was held: in[in_off..] is parsed first. */
+  cxp_buf in;
+  size_t in_off;
+  cxp_buf *sink; /* cxp_http_feed's: where "sent" bytes go */
 
   /* The request being parsed. */
   cxp_buf url, auth;
@@ -71,17 +127,12 @@ struct conn {
   int reject;       /* the status a failing callback wants answered */
 };
 
-typedef struct wreq {
-  uv_write_t req;
-  conn *c;
-  size_t len;
-  char data[];
-} wreq;
-
 void cxp_http_limits_default(cxp_http_limits *l) {
   l->max_conns = 64;
+  l->max_conns_per_addr = 16;
   l->max_header_bytes = 8192;
   l->max_headers = 32;
+  l->header_timeout_ms = 2000;
   l->read_timeout_ms = 5000;
   l->idle_timeout_ms = 30000;
   l->max_pending_bytes = 1 << 20;
@@ -105,6 +156,22 @@ const char *cxp_http_reason(int status) {
   }
 }
 
+static uint64_t now(const cxp_http *s) { return s->loop ? uv_now(s->loop) : 0; }
+static size_t pending(const conn *c) { return c->out.len - c->out_off; }
+
+/* One write that never waits and never raises SIGPIPE, for the few bytes
+ * said to a client on the way out (503, 408); lost if the socket is full. */
+static void say(int fd, const char *msg, size_t len) {
+  if (fd >= 0) (void)send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; "
+                           "charset=utf-8\r\nContent-Length: 16\r\nConnection: close\r\n"
+                           "\r\nRequest Timeout\n";
+static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+                           "charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+                           "Service Unavailable\n";
+
 /* ---- closing ------------------------------------------------------------- */
 
 static void maybe_done(cxp_http *s) {
@@ -112,34 +179,45 @@ static void maybe_done(cxp_http *s) {
   cxp_http_stopped_fn done = s->done;
   void *arg = s->done_arg;
   cxp_buf_free(&s->body);
-  cxp_buf_free(&s->head);
   free(s);
   if (done) done(arg);
+}
+
+static void conn_free(conn *c) {
+  cxp_buf_free(&c->out);
+  cxp_buf_free(&c->in);
+  cxp_buf_free(&c->url);
+  cxp_buf_free(&c->auth);
+  free(c);
 }
 
 static void on_conn_handle_closed(uv_handle_t *h) {
   conn *c = h->data;
   if (--c->open_handles > 0) return;
   cxp_http *s = c->srv;
-  cxp_buf_free(&c->url);
-  cxp_buf_free(&c->auth);
-  free(c);
+  conn_free(c);
   s->handles--;
   maybe_done(s);
 }
 
+/* Drops the connection now: the descriptor is closed at once, so its slot
+ * (and the descriptor) is free for the next accept; queued output is lost.
+ * The conn itself lives until both handles' close callbacks. */
 static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = 1;
+  if (c->fd < 0) return; /* cxp_http_feed's: freed by it */
   cxp_http *s = c->srv;
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
   uv_timer_stop(&c->timer);
-  /* Pending writes are cancelled: their callbacks run (with UV_ECANCELED)
-   * before the close callback, so c outlives them. */
-  uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+  /* libuv allows closing the descriptor right after uv_close on its poll
+   * handle, which stops watching it synchronously. */
+  uv_close((uv_handle_t *)&c->poll, on_conn_handle_closed);
+  close(c->fd);
+  c->fd = -1;
   uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
 
@@ -147,115 +225,159 @@ static void on_timeout(uv_timer_t *t) {
   conn *c = t->data;
   /* A request begun and not finished in time: say so, if the socket takes it
    * now; nothing waits for a slow client. */
-  if (c->in_request && !c->draining && c->pending == 0) {
-    static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; "
-                              "charset=utf-8\r\nContent-Length: 16\r\nConnection: close\r\n"
-                              "\r\nRequest Timeout\n";
-    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
-    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-  }
+  if (c->in_request && !c->draining && pending(c) == 0) say(c->fd, r408, sizeof r408 - 1);
   cxp_debug("http", "connection timed out%s", c->in_request ? " mid-request" : "");
+  c->srv->stats.timed_out++;
   conn_close(c);
 }
 
-static void arm(conn *c, uint64_t ms) { uv_timer_start(&c->timer, on_timeout, ms, 0); }
-
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  (void)req;
-  (void)status;
-  /* The linger timer armed with the FIN, or the client's EOF, closes it. */
+static void arm(conn *c, uint64_t ms) {
+  if (c->fd < 0) return;
+  /* From now, not from the start of this loop turn: a turn that accepts a
+   * batch of clients with pipelined requests can take a while, and a
+   * deadline counted from its start would cut a client off early. */
+  uv_update_time(c->srv->loop);
+  uv_timer_start(&c->timer, on_timeout, ms, 0);
 }
 
-/* ---- writing ------------------------------------------------------------- */
-
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
-
-static void start_reading(conn *c) {
-  if (c->reading || c->closing) return;
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+/* The deadline for a request's line and headers. */
+static uint64_t header_ms(const cxp_http *s) {
+  return s->lim.header_timeout_ms < s->lim.read_timeout_ms ? s->lim.header_timeout_ms
+                                                           : s->lim.read_timeout_ms;
 }
 
-static void on_written(uv_write_t *req, int status) {
-  wreq *w = container_of(req, wreq, req);
-  conn *c = w->c;
-  c->pending -= w->len;
-  free(w);
-  if (c->closing) return;
-  if (status < 0) {
+/* ---- input and output ---------------------------------------------------- */
+
+static void on_io(uv_poll_t *h, int status, int events);
+
+/* Watches for input unless the parser is held, and for room to write while
+ * output is queued. */
+static void watch(conn *c) {
+  if (c->closing || c->fd < 0) return;
+  int want = (c->held || c->eof ? 0 : UV_READABLE) | (pending(c) ? UV_WRITABLE : 0);
+  if (want == c->events) return;
+  if (want == 0) uv_poll_stop(&c->poll);
+  else if (uv_poll_start(&c->poll, want, on_io) != 0) {
     conn_close(c);
     return;
   }
-  if (c->pending > 0) {
-    if (!c->draining && c->pending <= c->srv->lim.max_pending_bytes / 2) start_reading(c);
-    return;
+  c->events = want;
+}
+
+/* Sends what the socket takes of the queued output (cxp_http_feed's
+ * connection hands it all to its sink). 1 when this emptied the queue. */
+static int flush(conn *c) {
+  size_t had = pending(c);
+  if (had == 0) return 0;
+  if (c->fd < 0) {
+    cxp_buf_put(c->sink, c->out.p + c->out_off, had);
+    c->out_off = c->out.len;
   }
-  if (c->draining) {
-    /* The last response of the connection is out: FIN, then linger. */
-    if (!c->shut) {
-      c->shut = 1;
-      if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+  while (pending(c) > 0) {
+    ssize_t n = send(c->fd, c->out.p + c->out_off, pending(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      /* EPIPE, ECONNRESET: the client has gone. */
+      conn_close(c);
+      return 0;
+    }
+    c->out_off += (size_t)n;
+  }
+  if (c->out.cap > KEEP_OUT_BYTES) cxp_buf_free(&c->out);
+  else cxp_buf_reset(&c->out);
+  c->out_off = c->answer_end = 0;
+  return 1;
+}
+
+static void parse(conn *c, const char *data, size_t len, int from_in);
+
+/* Moves output out and input in as far as the limits let: sends, resumes a
+ * held parser once the queue is down to half the limit (hysteresis, so a
+ * slow reader does not flip it on every write), and arms the timer for
+ * what the connection waits for next. */
+static void pump(conn *c) {
+  cxp_http *s = c->srv;
+  int emptied = 0;
+  for (;;) {
+    emptied |= flush(c);
+    if (c->closing) return;
+    if (!c->held || pending(c) > s->lim.max_pending_bytes / 2) break;
+    c->held = 0;
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) http_parser_pause(&c->parser, 0);
+    /* The input read while held; parse() may hold it again, keeping the
+     * rest in place. */
+    size_t off = c->in_off, n = c->in.len - off;
+    c->in_off = c->in.len;
+    if (n) parse(c, c->in.p + off, n, 1);
+    if (c->closing) return;
+    if (c->in_off == c->in.len) {
+      cxp_buf_reset(&c->in);
+      c->in_off = 0;
+    }
+  }
+  if (pending(c) == 0) {
+    if (c->draining) {
+      /* The last response of the connection is out: FIN, then linger
+       * (unless the client's FIN came first: then there is nothing to wait
+       * for). */
+      if (c->eof) {
         conn_close(c);
         return;
       }
-      arm(c, LINGER_MS < c->srv->lim.read_timeout_ms ? LINGER_MS : c->srv->lim.read_timeout_ms);
-      start_reading(c);
+      if (!c->shut) {
+        c->shut = 1;
+        if (c->fd >= 0 && shutdown(c->fd, SHUT_WR) != 0) {
+          conn_close(c);
+          return;
+        }
+        arm(c, LINGER_MS < s->lim.read_timeout_ms ? LINGER_MS : s->lim.read_timeout_ms);
+      }
+    } else if (emptied && !c->in_request) {
+      /* Only a response written arms the idle wait: bytes that start no
+       * request (bare CRLFs) must not keep a connection alive. */
+      arm(c, s->lim.idle_timeout_ms);
     }
-    return;
   }
-  start_reading(c);
-  if (!c->in_request) arm(c, c->srv->lim.idle_timeout_ms);
+  watch(c);
 }
 
-/* Queues one response. `close` ends the connection after it. */
+/* Queues one response. `close` ends the connection after it; `error` marks
+ * it as an error's, which admit() may drop. */
 static void respond(conn *c, int status, const char *ctype, const char *extra, const char *body,
-                    size_t blen, int head_only, int close) {
+                    size_t blen, int head_only, int close, int error) {
   cxp_http *s = c->srv;
-  cxp_buf *h = &s->head;
-  cxp_buf_reset(h);
-  cxp_buf_printf(h, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
+  cxp_buf *o = &c->out;
+  cxp_buf_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                  cxp_http_reason(status), ctype, blen);
-  if (extra) cxp_buf_puts(h, extra);
-  if (close) cxp_buf_puts(h, "Connection: close\r\n");
+  if (extra) cxp_buf_puts(o, extra);
+  if (close) cxp_buf_puts(o, "Connection: close\r\n");
   else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-    cxp_buf_puts(h, "Connection: keep-alive\r\n");
-  cxp_buf_puts(h, "\r\n");
-  if (head_only) blen = 0;
-  wreq *w = malloc(sizeof *w + h->len + blen);
-  if (w == NULL) {
-    conn_close(c);
-    return;
-  }
-  w->c = c;
-  w->len = h->len + blen;
-  memcpy(w->data, h->p, h->len);
-  if (blen) memcpy(w->data + h->len, body, blen);
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    cxp_buf_puts(o, "Connection: keep-alive\r\n");
+  cxp_buf_puts(o, "\r\n");
+  if (blen && !head_only) cxp_buf_put(o, body, blen);
+  if (!error) c->answer_end = o->len;
+  /* A parser already in error stops by itself; pausing it would assert. */
+  int can_pause = HTTP_PARSER_ERRNO(&c->parser) == HPE_OK;
   if (close) {
+    /* Whatever the client pipelined after this request is not parsed. */
     c->draining = 1;
-    /* Whatever the client pipelined after this request is not parsed. (A
-     * parser already in error stops by itself; pausing it would assert.) */
-    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_OK) http_parser_pause(&c->parser, 1);
+    if (can_pause) http_parser_pause(&c->parser, 1);
+  } else if (pending(c) > s->lim.max_pending_bytes && can_pause) {
+    /* A client pipelining faster than it reads: the rest of its input waits
+     * in `in` until the queue drains. */
+    c->held = 1;
+    http_parser_pause(&c->parser, 1);
   }
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-    free(w);
-    conn_close(c);
-    return;
-  }
-  c->pending += w->len;
   /* The response must be taken within the read timeout too. */
   arm(c, s->lim.read_timeout_ms);
-  if (c->pending > s->lim.max_pending_bytes && c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = 0;
-  }
 }
 
 static void respond_error(conn *c, int status) {
   char body[64];
   int n = snprintf(body, sizeof body, "%s\n", cxp_http_reason(status));
   respond(c, status, "text/plain; charset=utf-8", status == 405 ? "Allow: GET, HEAD\r\n" : NULL,
-          body, (size_t)n, 0, 1);
+          body, (size_t)n, 0, 1, 1);
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -279,7 +401,11 @@ static int on_message_begin(http_parser *p) {
   c->n_headers = 0;
   c->reject = 0;
   c->in_request = 1;
-  arm(c, c->srv->lim.read_timeout_ms);
+  /* The first request's deadline runs from the accept (a connection that
+   * waits before its first byte is a slowloris too); a kept-alive one's
+   * from its first byte, the idle timeout having covered the wait. */
+  if (c->begun) arm(c, header_ms(c->srv));
+  c->begun = 1;
   return 0;
 }
 
@@ -319,9 +445,13 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     c->in_value = 1;
     c->capture_auth = !c->field_long && c->field_len == 13 &&
                       strncasecmp(c->field, "authorization", 13) == 0;
-    /* A repeated Authorization header: the last one counts. */
     if (c->capture_auth) {
-      cxp_buf_reset(&c->auth);
+      /* Two Authorization headers: which one a proxy in front checked and
+       * which one we would is anyone's guess, so neither is taken. */
+      if (c->has_auth) {
+        c->reject = 400;
+        return -1;
+      }
       c->has_auth = 1;
     }
   }
@@ -349,6 +479,7 @@ static int on_message_complete(http_parser *p) {
   conn *c = p->data;
   cxp_http *s = c->srv;
   c->in_request = 0;
+  c->waiting_since = now(s);
   struct http_parser_url u;
   http_parser_url_init(&u);
   if (c->url.len == 0 || http_parser_parse_url(c->url.p, c->url.len, 0, &u) != 0 ||
@@ -378,125 +509,294 @@ static int on_message_complete(http_parser *p) {
   s->handler(s->opaque, &req, &res);
   int keep = http_should_keep_alive(p);
   respond(c, res.status, res.content_type ? res.content_type : "text/plain; charset=utf-8",
-          res.headers, s->body.p, s->body.len, p->method == HTTP_HEAD, !keep);
+          res.headers, s->body.p, s->body.len, p->method == HTTP_HEAD, !keep, 0);
   return 0;
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  conn *c = h->data;
-  buf->base = c->srv->rbuf;
-  buf->len = sizeof c->srv->rbuf;
-}
-
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  conn *c = st->data;
-  if (nread == 0) return;
-  if (nread < 0) {
-    /* EOF or an error. Answers still being written to a client that only
-     * half-closed are let out first. */
-    if (nread == UV_EOF && c->pending > 0 && !c->in_request) {
-      c->draining = 1;
-      uv_read_stop(st);
-      c->reading = 0;
-      return;
-    }
-    conn_close(c);
+/* Runs input through the parser. When the parser is held for output, the
+ * rest is kept in `in` (from_in: it is `in`'s own bytes, which stay in
+ * place); after a closing response it is discarded. */
+static void parse(conn *c, const char *data, size_t len, int from_in) {
+  size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+  if (c->closing) return;
+  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  if (e == HPE_OK) return;
+  if (e == HPE_PAUSED) {
+    if (c->draining || !c->held || n >= len) return;
+    if (from_in) c->in_off = (size_t)(data - c->in.p) + n;
+    else cxp_buf_put(&c->in, data + n, len - n);
     return;
   }
   if (c->draining) return;
-  http_parser_execute(&c->parser, &c->srv->settings, buf->base, (size_t)nread);
-  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-  if (e == HPE_OK || e == HPE_PAUSED || c->closing) return;
   int status = c->reject ? c->reject : e == HPE_HEADER_OVERFLOW ? 431 : 400;
   c->in_request = 0;
   respond_error(c, status);
 }
 
-/* ---- accepting ----------------------------------------------------------- */
-
-static void on_refused_closed(uv_handle_t *h) {
-  cxp_http *s = h->data;
-  free(h);
-  s->handles--;
-  maybe_done(s);
+/* One read: what the socket has, parsed, and the answers sent. */
+static void conn_read(conn *c) {
+  if (c->closing || c->held) return;
+  ssize_t n = recv(c->fd, c->srv->rbuf, sizeof c->srv->rbuf, 0);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    conn_close(c);
+    return;
+  }
+  if (n == 0) {
+    /* EOF. Answers still being written to a client that only half-closed
+     * are let out first. */
+    if (pending(c) > 0 && !c->in_request) {
+      c->draining = c->eof = 1;
+      watch(c);
+      return;
+    }
+    conn_close(c);
+    return;
+  }
+  if (!c->draining) parse(c, c->srv->rbuf, (size_t)n, 0);
+  if (!c->closing) pump(c);
 }
 
-static void refuse(cxp_http *s, uv_stream_t *server) {
+static void on_io(uv_poll_t *h, int status, int events) {
+  conn *c = container_of(h, conn, poll);
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  if (events & UV_READABLE) conn_read(c);
+  if (!c->closing && (events & UV_WRITABLE)) pump(c);
+}
+
+/* ---- admission ----------------------------------------------------------- */
+
+/* The key of a peer address; 0 for loopback, which the per-address limit
+ * does not count. */
+static int key_of(const struct sockaddr_storage *sa, addr_key *k) {
+  memset(k, 0, sizeof *k);
+  const unsigned char *v4 = NULL;
+  if (sa->ss_family == AF_INET) {
+    v4 = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+  } else if (sa->ss_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    /* An IPv4 client of a dual-stack listener: its /64 would be everyone's. */
+    if (IN6_IS_ADDR_V4MAPPED(a)) v4 = a->s6_addr + 12;
+    else {
+      if (IN6_IS_ADDR_LOOPBACK(a)) return 0;
+      k->len = 8;
+      memcpy(k->b, a->s6_addr, 8);
+      return 1;
+    }
+  } else {
+    return 0;
+  }
+  if (v4[0] == 127) return 0;
+  k->len = 4;
+  memcpy(k->b, v4, 4);
+  return 1;
+}
+
+static int same_key(const addr_key *a, const addr_key *b) {
+  return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+/* May c be dropped for a newcomer? Not while it owes a complete request its
+ * answer: that client did everything right. */
+static int evictable(const conn *c) { return c->out_off >= c->answer_end; }
+
+/* Which of two connections to drop first (<0: a). In order: one lingering
+ * after its last response or owing only an error; then, among those that
+ * have waited FRESH_MS, the one that has sent the least of its request (a
+ * kept-alive idle one has sent nothing), the longest waiting first; last,
+ * the fresh ones, oldest first, so the newest arrival is the last to go. */
+static int rank(const conn *c, uint64_t t) {
+  if (c->draining) return 0;
+  return t - c->waiting_since >= FRESH_MS ? 1 : 2;
+}
+
+static int worse(const conn *a, const conn *b, uint64_t t) {
+  int ra = rank(a, t), rb = rank(b, t);
+  if (ra != rb) return ra < rb;
+  if (ra == 1) {
+    size_t pa = a->in_request ? 1 + a->header_bytes : 0;
+    size_t pb = b->in_request ? 1 + b->header_bytes : 0;
+    if (pa != pb) return pa < pb;
+  }
+  return a->waiting_since < b->waiting_since;
+}
+
+static conn *pick(cxp_http *s, const addr_key *only) {
+  uint64_t t = now(s);
+  conn *v = NULL;
+  for (conn *c = s->conns; c; c = c->next) {
+    if (!evictable(c) || (only && !(c->key_limited && same_key(&c->key, only)))) continue;
+    if (v == NULL || worse(c, v, t)) v = c;
+  }
+  return v;
+}
+
+static void evict(conn *c) {
+  cxp_http *s = c->srv;
+  if (c->in_request && pending(c) == 0) say(c->fd, r503, sizeof r503 - 1);
+  cxp_debug("http", "dropping a connection for a newcomer (%zu header bytes in)",
+            c->in_request ? c->header_bytes : 0);
+  s->stats.evicted++;
+  conn_close(c);
+}
+
+/* Makes room for a newcomer from `k`: 0 when there is, -1 when every
+ * connection in its way is being answered.
+ *
+ * Refusing newcomers at the cap, as this server once did, hands the
+ * endpoint to whoever holds the most connections: 300 slowloris clients
+ * keep 64 slots full and a scrape gets 503 nine times in ten. Dropping the
+ * connection that has sent the least of its request instead costs a slow
+ * client its place, and a quick one (a scrape writes its whole request at
+ * once) is answered in the loop turn after its accept, long before it could
+ * be chosen: it is fresh until FRESH_MS, and is read before being judged.
+ *
+ * The per-address limit keeps one remote host from doing even that to the
+ * others: its newcomers take the places of its own connections. Loopback
+ * is exempt: on the default bind (127.0.0.1) every client, the attacker
+ * and the scraper alike, is 127.0.0.1, so a limit there would only shrink
+ * the cap without telling them apart (a local attacker can also bind any
+ * of 127.0.0.0/8); the rule above is what lets the scrape in there. */
+static int admit(cxp_http *s, const addr_key *k, int limited) {
+  unsigned round = ++s->round;
+  for (;;) {
+    const addr_key *only = NULL;
+    if (limited && s->lim.max_conns_per_addr > 0) {
+      int same = 0;
+      for (conn *c = s->conns; c; c = c->next) same += c->key_limited && same_key(&c->key, k);
+      if (same >= s->lim.max_conns_per_addr) only = k;
+    }
+    if (only == NULL && s->n_conns < s->lim.max_conns) return 0;
+    conn *v = pick(s, only);
+    if (v == NULL) return -1;
+    if (v->round != round) {
+      /* Judge it on what it has sent, not on what the loop has not read
+       * yet: its request may be waiting in the socket. Reading it may
+       * answer it (then it is kept) or find it gone. Once per pass. */
+      v->round = round;
+      conn_read(v);
+      continue;
+    }
+    evict(v);
+  }
+}
+
+static void refuse(cxp_http *s, int fd) {
   /* Accepted only to be told no: leaving it in the backlog would hold the
    * client without an answer. One write that never waits, then close. */
-  static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
-                            "charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
-                            "Service Unavailable\n";
-  uv_tcp_t *t = malloc(sizeof *t);
-  if (t == NULL) return;
-  uv_tcp_init(s->loop, t);
-  t->data = s;
-  s->handles++;
-  if (uv_accept(server, (uv_stream_t *)t) == 0) {
-    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
-    uv_try_write((uv_stream_t *)t, &b, 1);
-  }
-  uv_close((uv_handle_t *)t, on_refused_closed);
+  s->stats.refused++;
+  say(fd, r503, sizeof r503 - 1);
+  close(fd);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  cxp_http *s = server->data;
-  if (status < 0) {
-    cxp_warn("http", "accept: %s", uv_strerror(status));
-    return;
-  }
-  if (s->n_conns >= s->lim.max_conns) {
-    cxp_debug("http", "refusing a connection: %d open", s->n_conns);
-    refuse(s, server);
-    return;
-  }
+static conn *conn_new(cxp_http *s) {
   conn *c = calloc(1, sizeof *c);
-  if (c == NULL) {
-    refuse(s, server);
-    return;
-  }
+  if (c == NULL) return NULL;
   c->srv = s;
-  uv_tcp_init(s->loop, &c->tcp);
-  uv_timer_init(s->loop, &c->timer);
-  c->tcp.data = c->timer.data = c;
-  c->open_handles = 2;
+  c->fd = -1;
+  cxp_buf_init(&c->out);
+  cxp_buf_init(&c->in);
   cxp_buf_init(&c->url);
   cxp_buf_init(&c->auth);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
+  c->waiting_since = now(s);
+  return c;
+}
+
+static void serve(cxp_http *s, int fd, const struct sockaddr_storage *sa) {
+  addr_key k;
+  int limited = key_of(sa, &k);
+  if (admit(s, &k, limited) != 0) {
+    cxp_debug("http", "refusing a connection: %d open, all being answered", s->n_conns);
+    refuse(s, fd);
+    return;
+  }
+  conn *c = conn_new(s);
+  if (c == NULL) {
+    refuse(s, fd);
+    return;
+  }
+  c->fd = fd;
+  c->key = k;
+  c->key_limited = limited;
+  uv_poll_init_socket(s->loop, &c->poll, fd);
+  uv_timer_init(s->loop, &c->timer);
+  c->poll.data = c->timer.data = c;
+  c->open_handles = 2;
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
   s->handles++;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-    conn_close(c);
+  s->stats.accepted++;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* A connection that never sends a byte is a slowloris too. */
+  arm(c, header_ms(s));
+  watch(c);
+  /* A client that wrote its request right after connecting is answered in
+   * this turn, before anything else can crowd it out. */
+  conn_read(c);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events);
+
+static void on_retry(uv_timer_t *t) {
+  cxp_http *s = t->data;
+  if (!s->stopping) uv_poll_start(&s->listener, UV_READABLE, on_accept);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events) {
+  cxp_http *s = h->data;
+  if (status < 0) {
+    cxp_warn("http", "listener: %s", uv_strerror(status));
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
-  /* A connection that never sends a byte is a slowloris too. */
-  arm(c, s->lim.read_timeout_ms);
-  start_reading(c);
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(s->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      serve(s, fd, &sa);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    int err = errno;
+    if (err == EMFILE || err == ENFILE) {
+      /* Out of descriptors: free one as a newcomer at the cap would, or
+       * rest; level-triggered polling would otherwise spin on the backlog. */
+      conn *v = pick(s, NULL);
+      if (v) {
+        evict(v);
+        continue;
+      }
+      cxp_warn("http", "accept: %s; pausing the listener", strerror(err));
+      uv_poll_stop(&s->listener);
+      uv_timer_start(&s->retry, on_retry, ACCEPT_RETRY_MS, 0);
+      return;
+    }
+    cxp_warn("http", "accept: %s", strerror(err));
+    return;
+  }
 }
 
 /* ---- the server ---------------------------------------------------------- */
 
-static void on_listener_closed(uv_handle_t *h) {
+static void on_server_handle_closed(uv_handle_t *h) {
   cxp_http *s = h->data;
   s->handles--;
   maybe_done(s);
 }
 
-int cxp_http_start(cxp_http **out, uv_loop_t *loop, const char *host, int port,
-                   cxp_http_handler handler, void *opaque, const cxp_http_limits *lim) {
-  *out = NULL;
-  struct sockaddr_storage addr;
-  int r = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
-                            : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
-  if (r) return r;
-  cxp_http *s = calloc(1, sizeof *s);
-  if (s == NULL) return UV_ENOMEM;
+static void server_init(cxp_http *s, uv_loop_t *loop, cxp_http_handler handler, void *opaque,
+                        const cxp_http_limits *lim) {
   s->loop = loop;
+  s->lfd = -1;
   s->handler = handler;
   s->opaque = opaque;
   if (lim) s->lim = *lim;
@@ -510,24 +810,59 @@ int cxp_http_start(cxp_http **out, uv_loop_t *loop, const char *host, int port,
   s->settings.on_headers_complete = on_headers_complete;
   s->settings.on_message_complete = on_message_complete;
   cxp_buf_init(&s->body);
-  cxp_buf_init(&s->head);
-  uv_tcp_init(loop, &s->listener);
-  s->listener.data = s;
-  s->handles = 1;
-  r = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-  if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
-  if (r == 0) {
-    struct sockaddr_storage bound;
-    int len = sizeof bound;
-    r = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
-    if (r == 0)
-      s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+}
+
+/* A listening socket on addr: its descriptor, or a negative libuv code. */
+static int listen_on(const struct sockaddr_storage *addr, int *port) {
+  int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return uv_translate_sys_error(errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  socklen_t alen = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                               : sizeof(struct sockaddr_in);
+  struct sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  if (bind(fd, (const struct sockaddr *)addr, alen) != 0 || listen(fd, BACKLOG) != 0 ||
+      getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+    int r = uv_translate_sys_error(errno);
+    close(fd);
+    return r;
   }
+  *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                            : ((struct sockaddr_in *)&bound)->sin_port);
+  return fd;
+}
+
+int cxp_http_start(cxp_http **out, uv_loop_t *loop, const char *host, int port,
+                   cxp_http_handler handler, void *opaque, const cxp_http_limits *lim) {
+  *out = NULL;
+  struct sockaddr_storage addr;
+  memset(&addr, 0, sizeof addr);
+  int r = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
+                            : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  if (r) return r;
+  int bound_port = 0;
+  int fd = listen_on(&addr, &bound_port);
+  if (fd < 0) return fd;
+  cxp_http *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    return UV_ENOMEM;
+  }
+  server_init(s, loop, handler, opaque, lim);
+  s->lfd = fd;
+  s->port = bound_port;
+  uv_poll_init_socket(loop, &s->listener, fd);
+  uv_timer_init(loop, &s->retry);
+  s->listener.data = s->retry.data = s;
+  s->handles = 2;
+  r = uv_poll_start(&s->listener, UV_READABLE, on_accept);
   if (r) {
-    /* Freed by the listener's close callback on the loop's next turn. */
+    /* Freed by the handles' close callbacks on the loop's next turn. */
     s->stopping = 1;
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+    close(fd);
+    uv_close((uv_handle_t *)&s->retry, on_server_handle_closed);
     return r;
   }
   *out = s;
@@ -536,14 +871,49 @@ int cxp_http_start(cxp_http **out, uv_loop_t *loop, const char *host, int port,
 
 int cxp_http_port(const cxp_http *s) { return s->port; }
 int cxp_http_connections(const cxp_http *s) { return s->n_conns; }
+cxp_http_stats cxp_http_get_stats(const cxp_http *s) { return s->stats; }
 
 void cxp_http_stop(cxp_http *s, cxp_http_stopped_fn done, void *arg) {
   if (s->stopping) return;
   s->stopping = 1;
   s->done = done;
   s->done_arg = arg;
-  uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+  uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
+  close(s->lfd);
+  s->lfd = -1;
+  uv_close((uv_handle_t *)&s->retry, on_server_handle_closed);
   while (s->conns) conn_close(s->conns);
+}
+
+/* ---- the test hook ------------------------------------------------------- */
+
+int cxp_http_feed(const cxp_http_limits *lim, cxp_http_handler handler, void *opaque,
+                  const char *data, size_t len, size_t chunk, cxp_buf *out) {
+  cxp_http *s = calloc(1, sizeof *s);
+  if (s == NULL) return 1;
+  server_init(s, NULL, handler, opaque, lim);
+  conn *c = conn_new(s);
+  if (c == NULL) {
+    free(s);
+    return 1;
+  }
+  c->sink = out;
+  if (chunk == 0) chunk = len ? len : 1;
+  /* As conn_read would, a read at a time; the client takes every response
+   * at once, so pump() lets a held parser go on through what it kept. After
+   * a closing response the rest would be read and discarded. */
+  size_t off = 0;
+  while (!c->closing && !c->draining && off < len) {
+    size_t n = len - off < chunk ? len - off : chunk;
+    parse(c, data + off, n, 0);
+    off += n;
+    if (!c->closing) pump(c);
+  }
+  int closed = c->closing || c->draining;
+  conn_free(c);
+  cxp_buf_free(&s->body);
+  free(s);
+  return closed;
 }
 
 /* ---- authorization ------------------------------------------------------- */

@@ -7,21 +7,37 @@
  * request and fills in the status, content type and body. Everything here
  * runs on the loop thread.
  *
- * Slow or hostile clients must not starve event processing, so every cost is
- * bounded (cxp_http_limits):
- * - connections past max_conns are answered 503 with one non-blocking write
- *   and closed at once;
+ * Sockets are watched with uv_poll_t and written with send(MSG_NOSIGNAL):
+ * libuv's stream writes use write(2)/writev, which raise SIGPIPE when the
+ * client has gone, and a client that pipelines requests and closes early
+ * must not be able to kill the process, whatever its SIGPIPE disposition.
+ *
+ * Slow or hostile clients must not starve event processing nor lock
+ * monitoring out, so every cost is bounded (cxp_http_limits):
+ * - a request's line and headers must arrive within header_timeout_ms (and
+ *   read_timeout_ms) of the connection's accept, or on a kept-alive
+ *   connection of the request's first byte: a slowloris client is cut off,
+ *   with 408 if it had started a request. A keep-alive connection is closed
+ *   after idle_timeout_ms without a new request;
+ * - at max_conns, a new connection takes the place of the open one that has
+ *   sent the least of its request (one lingering after its last response
+ *   first, then idle or barely started ones; never one whose complete
+ *   request is being answered, nor one accepted moments ago), so slow
+ *   clients cannot keep a scrape out. Only when every connection is being
+ *   answered is the newcomer told 503 with one non-blocking write;
+ * - one client address (an IPv6 /64) holds at most max_conns_per_addr
+ *   connections; past that its newcomer takes the place of one of its own,
+ *   so one remote host cannot crowd out the others. Loopback is exempt (all
+ *   local clients share it; see admit() in http.c);
  * - a request line and headers over max_header_bytes, or more than
  *   max_headers headers, get 431; a request body (Content-Length > 0 or
- *   chunked) gets 413, any method but GET and HEAD 405; a malformed request
- *   400. Every such error closes the connection;
- * - a request must be complete within read_timeout_ms of its first byte (or
- *   of the connection's accept): a slowloris client is cut off, with 408 if
- *   it had started a request. A keep-alive connection is closed after
- *   idle_timeout_ms without a new request;
+ *   chunked) gets 413, any method but GET and HEAD 405; a malformed request,
+ *   or one with two Authorization headers, 400. Every such error closes the
+ *   connection;
  * - responses queued but not yet taken by a client that does not read are
- *   bounded by max_pending_bytes: past it the server stops reading that
- *   connection until the writes drain (and the read timeout still runs).
+ *   bounded by max_pending_bytes: past it the server stops parsing that
+ *   connection's pipelined requests until the queue drains (and the read
+ *   timeout still runs).
  * Keep-alive follows HTTP/1.1 (persistent unless "Connection: close"; a 1.0
  * request only with "Connection: keep-alive"); pipelined requests are
  * answered in order. */
@@ -36,12 +52,14 @@
 #include "jsonw.h"
 
 typedef struct cxp_http_limits {
-  int max_conns;            /* open connections served at once (64) */
-  size_t max_header_bytes;  /* request line and headers (8192) */
-  int max_headers;          /* header lines (32) */
-  uint64_t read_timeout_ms; /* first byte to complete request (5000) */
-  uint64_t idle_timeout_ms; /* keep-alive wait for the next request (30000) */
-  size_t max_pending_bytes; /* queued response bytes before reading pauses (1 MiB) */
+  int max_conns;              /* open connections served at once (64) */
+  int max_conns_per_addr;     /* per client address, loopback exempt; 0: no limit (16) */
+  size_t max_header_bytes;    /* request line and headers (8192) */
+  int max_headers;            /* header lines (32) */
+  uint64_t header_timeout_ms; /* accept (or first byte) to end of headers (2000) */
+  uint64_t read_timeout_ms;   /* first byte to complete request; response taken (5000) */
+  uint64_t idle_timeout_ms;   /* keep-alive wait for the next request (30000) */
+  size_t max_pending_bytes;   /* queued response bytes before parsing pauses (1 MiB) */
 } cxp_http_limits;
 
 void cxp_http_limits_default(cxp_http_limits *l);
@@ -80,6 +98,15 @@ int cxp_http_start(cxp_http **out, uv_loop_t *loop, const char *host, int port,
 int cxp_http_port(const cxp_http *s);
 /* Open connections now (not counting those refused). */
 int cxp_http_connections(const cxp_http *s);
+
+/* What the limits did, since the start. */
+typedef struct cxp_http_stats {
+  uint64_t accepted;  /* connections served (evicted ones included) */
+  uint64_t evicted;   /* closed to make room for a newcomer */
+  uint64_t refused;   /* told 503: nothing could make room */
+  uint64_t timed_out; /* cut off by the header, read or idle timeout */
+} cxp_http_stats;
+cxp_http_stats cxp_http_get_stats(const cxp_http *s);
 /* Closes the listener and every connection (responses not yet written are
  * dropped). When every handle's close callback has run, the server frees
  * itself and `done` (may be NULL) runs on the loop. Call once. */
@@ -94,5 +121,15 @@ void cxp_http_unauthorized(cxp_http_response *res);
 
 /* "OK", "Not Found", ...; "Unknown" for a code it does not know. */
 const char *cxp_http_reason(int status);
+
+/* Test hook (tests/fuzz/fuzz_http.c): runs `len` bytes through a fresh
+ * connection of a server that has no socket and no loop, as reads of `chunk`
+ * bytes each (0: one read), from a client that takes every response at
+ * once; the response bytes are appended to `out` (the caller's). The same
+ * parsing, limits and handler calls as a real connection; timers do not
+ * run. Returns 1 when the server would have closed the connection, else 0.
+ * Allocates nothing that outlives the call. */
+int cxp_http_feed(const cxp_http_limits *lim, cxp_http_handler handler, void *opaque,
+                  const char *data, size_t len, size_t chunk, cxp_buf *out);
 
 #endif

@@ -1,4 +1,5 @@
 /* cxpulse: command-line entry. Each subcommand lives in its own file. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +91,14 @@ static int check_pipeline(const char *path) {
 }
 
 int main(int argc, char **argv) {
+  /* A peer that has gone must cost a write an EPIPE, never the process:
+   * libuv writes its streams with write(2)/writev, which raise SIGPIPE on a
+   * closed socket, and so does any library writing a socket without
+   * MSG_NOSIGNAL. The admin server sends with MSG_NOSIGNAL itself; this
+   * covers every other socket. A reader of stdout that goes away (`cxpulse
+   * tail ... | head`) is then an EPIPE from the write, which the command
+   * must check to stop. */
+  signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return 2;
