@@ -15,7 +15,7 @@ PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev li
 PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus systemd dpkg-dev groff-base
 PKGS_BENCH = $(PKGS_BUILD)
 
-.PHONY: all build demo check bench package install deps-build deps-test clean
+.PHONY: all build demo check bench package install deps-build deps-test clean fuzz
 
 all: build
 
@@ -50,6 +50,31 @@ check: deps-test build
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases test_snapshot test_notify test_metrics test_http test_churn
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure
+
+# The fuzz targets of tests/fuzz (fuzz_<name>.c) under libFuzzer, built with
+# clang-14 in their own directory (-DCXP_FUZZ=ON: ASan and UBSan too), each
+# run for FUZZ_SECONDS with a 10 s timeout per input. What a run adds goes
+# to a scratch corpus in the build directory; the tree's corpus and
+# regressions are only read (libFuzzer writes to its first directory). A
+# crash or a hang stops the run and leaves the input in
+# $(FUZZ_BUILD)/fuzz-work/<name>/: it goes to tests/fuzz/regress/<name>/
+# once fixed. FUZZ_TARGETS picks some (default: all).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+PKGS_FUZZ    = $(PKGS_BUILD) clang-14 libfuzzer-14-dev
+
+fuzz:
+	$(call ensure_pkgs,$(PKGS_FUZZ))
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCXP_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  work=$(FUZZ_BUILD)/fuzz-work/$$t; mkdir -p $$work/corpus; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  ./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -artifact_prefix=$$work/ $$work/corpus tests/fuzz/corpus/$$t \
+	    $$(test -d tests/fuzz/regress/$$t && echo tests/fuzz/regress/$$t) || exit 1; \
+	done
 
 bench: build
 	./$(BUILD)/bench_core --event-rate 200000

@@ -104,13 +104,12 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
     FAIL("state record: bad customer id");
   if (sl > CXP_SEG_MAX || (sl && memchr(seg, '\0', sl)))
     FAIL("state record of customer '%.*s': bad segment name", (int)il, id);
-  /* Decoded into a scratch copy first: a bad record changes nothing. */
-  struct {
-    cxp_customer c;
-    char id[CXP_ID_MAX + 1];
-  } tmp;
+  /* Decoded into a scratch copy first: a bad record changes nothing. Only
+   * the fields before id_len are decoded and copied, so the copy needs no
+   * room for an id (a struct around it for one is a GNU extension). */
+  cxp_customer tmp;
   memset(&tmp, 0, sizeof tmp);
-  cxp_customer *t = &tmp.c;
+  cxp_customer *t = &tmp;
   t->last_offset = cxp_get_z(&r);
   t->last_ts_ms = cxp_get_z(&r);
   t->last_active_ms = cxp_get_z(&r);
