@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,9 @@
 /* A connection waiting for a request less than this long is not judged by
  * how little it has sent when room must be made: a client that connects and
  * then writes its request has not had the time to, and may not even have
- * been read yet. */
-#define FRESH_MS 50
+ * been read yet. It also paces the turnover of a full server (see
+ * make_room): 64 connections per FRESH_MS at most. */
+#define FRESH_MS 25
 
 /* Connections taken from the backlog per wake-up of the listener, so that a
  * flood of them cannot hold the loop; the rest wait for the next turn. */
@@ -72,7 +74,8 @@ struct cxp_http {
   int handles;
   int port;
   int stopping;
-  unsigned round; /* admit()'s passes, to read each candidate once per pass */
+  int resting; /* the listener waits for a connection to drop, or for a descriptor */
+  unsigned round; /* make_room()'s passes, to read each candidate once per pass */
   cxp_http_stats stats;
   cxp_http_stopped_fn done;
   void *done_arg;
@@ -102,10 +105,10 @@ struct conn {
   addr_key key;
   int key_limited;  /* the per-address limit applies to key */
   uint64_t waiting_since; /* loop time of the accept or the last complete request */
-  unsigned round;         /* the admit() pass that last read it */
+  unsigned round;         /* the make_room() pass that last read it */
 
   /* Responses queued: out[out_off..] is not sent yet. out[0..answer_end)
-   * holds answers to complete requests, which admit() never drops; past it
+   * holds answers to complete requests, which are never dropped; past it
    * there can only be an error response. */
   cxp_buf out;
   size_t out_off, answer_end;
@@ -174,6 +177,8 @@ static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: te
 
 /* ---- closing ------------------------------------------------------------- */
 
+static void resume_accepting(cxp_http *s);
+
 static void maybe_done(cxp_http *s) {
   if (!s->stopping || s->handles > 0) return;
   cxp_http_stopped_fn done = s->done;
@@ -219,6 +224,8 @@ static void conn_close(conn *c) {
   close(c->fd);
   c->fd = -1;
   uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+  /* A slot, or a descriptor, for what waits in the backlog. */
+  resume_accepting(s);
 }
 
 static void on_timeout(uv_timer_t *t) {
@@ -343,7 +350,7 @@ static void pump(conn *c) {
 }
 
 /* Queues one response. `close` ends the connection after it; `error` marks
- * it as an error's, which admit() may drop. */
+ * it as an error's, which may be dropped for a newcomer. */
 static void respond(conn *c, int status, const char *ctype, const char *extra, const char *body,
                     size_t blen, int head_only, int close, int error) {
   cxp_http *s = c->srv;
@@ -603,11 +610,11 @@ static int same_key(const addr_key *a, const addr_key *b) {
  * answer: that client did everything right. */
 static int evictable(const conn *c) { return c->out_off >= c->answer_end; }
 
-/* Which of two connections to drop first (<0: a). In order: one lingering
- * after its last response or owing only an error; then, among those that
- * have waited FRESH_MS, the one that has sent the least of its request (a
- * kept-alive idle one has sent nothing), the longest waiting first; last,
- * the fresh ones, oldest first, so the newest arrival is the last to go. */
+/* Which of two connections to drop first. In order: one lingering after its
+ * last response or owing only an error (rank 0); then, among those that
+ * have waited FRESH_MS (rank 1), the one that has sent the least of its
+ * request (a kept-alive idle one has sent nothing), the longest waiting
+ * first; last, the fresh ones (rank 2), oldest first. */
 static int rank(const conn *c, uint64_t t) {
   if (c->draining) return 0;
   return t - c->waiting_since >= FRESH_MS ? 1 : 2;
@@ -624,6 +631,8 @@ static int worse(const conn *a, const conn *b, uint64_t t) {
   return a->waiting_since < b->waiting_since;
 }
 
+/* The connection to drop first (of those from `only`'s address, if given);
+ * NULL when none may be. */
 static conn *pick(cxp_http *s, const addr_key *only) {
   uint64_t t = now(s);
   conn *v = NULL;
@@ -643,46 +652,67 @@ static void evict(conn *c) {
   conn_close(c);
 }
 
-/* Makes room for a newcomer from `k`: 0 when there is, -1 when every
- * connection in its way is being answered.
- *
- * Refusing newcomers at the cap, as this server once did, hands the
- * endpoint to whoever holds the most connections: 300 slowloris clients
- * keep 64 slots full and a scrape gets 503 nine times in ten. Dropping the
- * connection that has sent the least of its request instead costs a slow
- * client its place, and a quick one (a scrape writes its whole request at
- * once) is answered in the loop turn after its accept, long before it could
- * be chosen: it is fresh until FRESH_MS, and is read before being judged.
- *
- * The per-address limit keeps one remote host from doing even that to the
- * others: its newcomers take the places of its own connections. Loopback
- * is exempt: on the default bind (127.0.0.1) every client, the attacker
- * and the scraper alike, is 127.0.0.1, so a limit there would only shrink
- * the cap without telling them apart (a local attacker can also bind any
- * of 127.0.0.0/8); the rule above is what lets the scrape in there. */
-static int admit(cxp_http *s, const addr_key *k, int limited) {
+/* Drops connections, as pick() orders them, until `full` says there is
+ * room: 0 then; 1 when the next to go would be a fresh one and `fresh_ok`
+ * is 0; -1 when every connection in the way is being answered. Each
+ * candidate is read once before it is judged: its request may be waiting
+ * in the socket, unread by the loop yet, and reading it may answer it (then
+ * it is kept) or find it gone. */
+static int make_room(cxp_http *s, const addr_key *only, int fresh_ok,
+                     int (*full)(cxp_http *s, const addr_key *k)) {
   unsigned round = ++s->round;
-  for (;;) {
-    const addr_key *only = NULL;
-    if (limited && s->lim.max_conns_per_addr > 0) {
-      int same = 0;
-      for (conn *c = s->conns; c; c = c->next) same += c->key_limited && same_key(&c->key, k);
-      if (same >= s->lim.max_conns_per_addr) only = k;
-    }
-    if (only == NULL && s->n_conns < s->lim.max_conns) return 0;
+  while (full(s, only)) {
     conn *v = pick(s, only);
     if (v == NULL) return -1;
+    if (!fresh_ok && rank(v, now(s)) == 2) return 1;
     if (v->round != round) {
-      /* Judge it on what it has sent, not on what the loop has not read
-       * yet: its request may be waiting in the socket. Reading it may
-       * answer it (then it is kept) or find it gone. Once per pass. */
       v->round = round;
       conn_read(v);
       continue;
     }
     evict(v);
   }
+  return 0;
 }
+
+static int cap_full(cxp_http *s, const addr_key *k) {
+  (void)k;
+  return s->n_conns >= s->lim.max_conns;
+}
+
+static int addr_full(cxp_http *s, const addr_key *k) {
+  int same = 0;
+  for (conn *c = s->conns; c; c = c->next) same += c->key_limited && same_key(&c->key, k);
+  return same >= s->lim.max_conns_per_addr;
+}
+
+/* How a newcomer gets in when the server is full.
+ *
+ * Refusing it, as this server once did, hands the endpoint to whoever holds
+ * the most connections: 300 slowloris clients keep 64 slots full and a
+ * scrape gets 503 nearly every time. Dropping the connection that has sent
+ * the least of its request instead costs a slow client its place, while a
+ * quick one (a scrape writes its whole request at once) is answered in the
+ * loop turn of its accept.
+ *
+ * Slow clients that reconnect at once when dropped would then churn the
+ * slots as fast as the loop accepts, and a client that had connected but
+ * not yet written (descheduled, say) would be dropped within microseconds.
+ * So a connection is not dropped in its first FRESH_MS: when only fresh
+ * ones could make room, the listener rests until the oldest of them is no
+ * longer fresh, and newcomers wait in the kernel's backlog, in order. A
+ * scrape's request then waits in its socket and is read at its accept:
+ * behind 300 slow clients it is in within 300 / 64 * FRESH_MS, about
+ * 120 ms. Only when every connection is being answered is a newcomer
+ * accepted and told 503.
+ *
+ * The per-address limit keeps one remote host from doing even that to the
+ * others: its newcomers take the places of its own connections (fresh ones
+ * too, oldest first; the host is only crowding itself out). Loopback is
+ * exempt: on the default bind (127.0.0.1) every client, attacker and
+ * scraper alike, is 127.0.0.1, so a limit there would only shrink the cap
+ * without telling them apart (and a local attacker can bind any address of
+ * 127.0.0.0/8); the rule above is what lets the scrape in there. */
 
 static void refuse(cxp_http *s, int fd) {
   /* Accepted only to be told no: leaving it in the backlog would hold the
@@ -707,11 +737,12 @@ static conn *conn_new(cxp_http *s) {
   return c;
 }
 
+/* A newcomer, with room under the cap made already. */
 static void serve(cxp_http *s, int fd, const struct sockaddr_storage *sa) {
   addr_key k;
-  int limited = key_of(sa, &k);
-  if (admit(s, &k, limited) != 0) {
-    cxp_debug("http", "refusing a connection: %d open, all being answered", s->n_conns);
+  int limited = key_of(sa, &k) && s->lim.max_conns_per_addr > 0;
+  if (limited && make_room(s, &k, 1, addr_full) != 0) {
+    cxp_debug("http", "refusing a connection: its address's all being answered");
     refuse(s, fd);
     return;
   }
@@ -745,9 +776,34 @@ static void serve(cxp_http *s, int fd, const struct sockaddr_storage *sa) {
 
 static void on_accept(uv_poll_t *h, int status, int events);
 
-static void on_retry(uv_timer_t *t) {
-  cxp_http *s = t->data;
-  if (!s->stopping) uv_poll_start(&s->listener, UV_READABLE, on_accept);
+static void resume_accepting(cxp_http *s) {
+  if (!s->resting || s->stopping) return;
+  s->resting = 0;
+  uv_timer_stop(&s->retry);
+  uv_poll_start(&s->listener, UV_READABLE, on_accept);
+}
+
+static void on_retry(uv_timer_t *t) { resume_accepting(t->data); }
+
+static void rest(cxp_http *s, uint64_t ms) {
+  s->resting = 1;
+  uv_poll_stop(&s->listener);
+  uv_timer_start(&s->retry, on_retry, ms ? ms : 1, 0);
+}
+
+/* Milliseconds until the oldest fresh connection that could be dropped is
+ * no longer fresh. */
+static uint64_t until_ripe(cxp_http *s) {
+  uint64_t t = now(s), first = UINT64_MAX;
+  for (conn *c = s->conns; c; c = c->next)
+    if (evictable(c) && c->waiting_since < first) first = c->waiting_since;
+  return first == UINT64_MAX || first + FRESH_MS <= t ? 1 : first + FRESH_MS - t;
+}
+
+/* Whether a connection waits in the listener's backlog. */
+static int backlog_waiting(int lfd) {
+  struct pollfd p = {lfd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
 }
 
 static void on_accept(uv_poll_t *h, int status, int events) {
@@ -757,27 +813,41 @@ static void on_accept(uv_poll_t *h, int status, int events) {
     return;
   }
   for (int i = 0; i < ACCEPT_BATCH; i++) {
+    int room = 0;
+    if (cap_full(s, NULL)) {
+      /* Nobody is dropped for a newcomer that is not there. */
+      if (i > 0 && !backlog_waiting(s->lfd)) return;
+      room = make_room(s, NULL, 0, cap_full);
+      if (room > 0) {
+        rest(s, until_ripe(s));
+        return;
+      }
+    }
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     int fd = accept4(s->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      serve(s, fd, &sa);
+      if (room < 0) {
+        cxp_debug("http", "refusing a connection: %d open, all being answered", s->n_conns);
+        refuse(s, fd);
+      } else {
+        serve(s, fd, &sa);
+      }
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     int err = errno;
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) return;
     if (err == EMFILE || err == ENFILE) {
-      /* Out of descriptors: free one as a newcomer at the cap would, or
-       * rest; level-triggered polling would otherwise spin on the backlog. */
+      /* Out of descriptors: free one as at the cap, or rest (level-
+       * triggered polling would otherwise spin on the backlog). */
       conn *v = pick(s, NULL);
-      if (v) {
+      if (v && rank(v, now(s)) < 2) {
         evict(v);
         continue;
       }
       cxp_warn("http", "accept: %s; pausing the listener", strerror(err));
-      uv_poll_stop(&s->listener);
-      uv_timer_start(&s->retry, on_retry, ACCEPT_RETRY_MS, 0);
+      rest(s, ACCEPT_RETRY_MS);
       return;
     }
     cxp_warn("http", "accept: %s", strerror(err));
