@@ -8,6 +8,7 @@
 #include "alert.h"
 #include "core.h"
 #include "jsonw.h"
+#include "log.h"
 #include "metrics.h"
 
 static void text(cxp_http_response *res, int status, const char *body) {
@@ -97,6 +98,30 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   gauge(&m, "cxpulse_partitions_assigned", "Partitions held (input and repartition topics).",
         (double)s.assigned);
   gauge(&m, "cxpulse_paused", "1 while consumption is paused.", s.paused);
+  gauge(&m, "cxpulse_paused_seconds", "How long consumption has been paused; 0 while consuming.",
+        s.paused_seconds);
+  gauge(&m, "cxpulse_outputs_retrying", "Outputs produced again after a failed delivery and "
+        "not delivered yet.", (double)s.retrying);
+  gauge(&m, "cxpulse_output_retry_seconds", "How long some output has been failing delivery; "
+        "0 when none is.", s.retry_seconds);
+  gauge(&m, "cxpulse_stalled", "1 while paused longer than health.max_paused_s or failing "
+        "delivery longer than health.max_retry_s (/readyz then answers 503 with the reason).",
+        cxp_daemon_stalled(d) != NULL);
+  cxp_metrics_family(&m, "cxpulse_outputs_rejected_total", CXP_METRIC_COUNTER,
+                     "Outputs a topic refused for good (too large, not allowed, no such "
+                     "topic), by stream: each went to the dead letters as output_rejected.");
+  for (int st = 0; st < CXP_STREAM__COUNT; st++)
+    cxp_metrics_u64(&m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
+                    s.rejected[st]);
+  counter(&m, "cxpulse_dead_letters_truncated_total",
+          "Dead letters whose payload was cut to fit the topic (payload_truncated, with the "
+          "original's length and SHA-256).", n->dead_truncated);
+  counter(&m, "cxpulse_input_offsets_skipped_total",
+          "Input offsets deleted by the topic's retention before they were read (each "
+          "stretch also has a dead letter offsets_skipped).", s.offsets_skipped);
+  counter(&m, "cxpulse_log_lines_suppressed_total",
+          "Warning and error lines not written: past 10 per 10 s from one place in the code.",
+          cxp_log_suppressed_total());
   gauge(&m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
         cxp_daemon_ready(d));
   const cxp_core *c = cxp_daemon_core(d);

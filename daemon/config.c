@@ -31,7 +31,14 @@ const cxp_setting cxp_config_table[] = {
     {"stats.interval_s", CXP_T_INT, "30", 0, 3600, OFF(stats_interval_s),
      "Interval of the counters line in the log; 0 turns it off."},
     {"shutdown.timeout_ms", CXP_T_INT, "10000", 100, 600000, OFF(shutdown_timeout_ms),
-     "Longest wait for outputs to be acknowledged at shutdown."},
+     "Longest wait for outputs to be acknowledged at shutdown; the final commits and leaving "
+     "the group get 2 s more, so a shutdown ends within this plus 2 s, brokers or not."},
+    {"health.max_paused_s", CXP_T_INT, "60", 1, 86400, OFF(health_max_paused_s),
+     "Consumption paused longer than this (the producer cannot take the outputs) makes "
+     "/readyz answer 503 with the reason, and cxpulse_stalled 1."},
+    {"health.max_retry_s", CXP_T_INT, "60", 1, 86400, OFF(health_max_retry_s),
+     "Outputs failing delivery (and produced again) for longer than this make /readyz "
+     "answer 503 with the topic and the error, and cxpulse_stalled 1."},
     {"state.snapshot_dir", CXP_T_STRING, "\"\"", 0, 255, OFF(snapshot_dir),
      "Directory of the local snapshot files of durable state, one per input partition, "
      "written at shutdown and read (then only the changelog's tail) when the partition "

@@ -46,6 +46,8 @@ typedef struct cxp_config {
   long long backpressure_low;
   long long stats_interval_s;
   long long shutdown_timeout_ms;
+  long long health_max_paused_s;
+  long long health_max_retry_s;
   char snapshot_dir[CXP_STR_MAX];
   char http_host[CXP_STR_MAX];
   long long http_port; /* -1: no admin endpoint */

@@ -113,15 +113,32 @@ static void emit(cxp_core *c, cxp_stream s, const char *key, size_t klen) {
   c->emit(c->opaque, s, key, klen, c->out.p, c->out.len);
 }
 
+/* Keys longer than this do not key a dead letter: the record must fit the
+ * topic with its key, and a key that large is itself the fault. */
+#define DEAD_LETTER_MAX_KEY 1024
+
+size_t cxp_core_render_dead_letter(cxp_core *c, const cxp_msg *m, cxp_dead_letter *d,
+                                   cxp_buf *out) {
+  size_t klen = m->key && m->key_len <= DEAD_LETTER_MAX_KEY ? m->key_len : 0;
+  d->topic = m->topic;
+  d->partition = m->partition;
+  d->offset = m->offset;
+  d->received_at_ms = m->received_ms ? m->received_ms : c->clock_ms;
+  d->max_bytes = 0;
+  if (c->max_output) d->max_bytes = c->max_output > klen ? c->max_output - klen : 1;
+  c->n.dead[d->reason]++;
+  cxp_buf_reset(out);
+  if (cxp_dead_letter_write(out, d, c->pl->name)) c->n.dead_truncated++;
+  return klen;
+}
+
 void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail) {
-  cxp_dead_letter d = {m->topic, m->partition, m->offset, r, detail, m->payload, m->len,
-                       m->received_ms ? m->received_ms : c->clock_ms};
-  c->n.dead[r]++;
-  cxp_buf_reset(&c->out);
-  cxp_dead_letter_write(&c->out, &d, c->pl->name);
+  cxp_dead_letter d = {.reason = r, .detail = detail, .payload = m->payload,
+                       .payload_len = m->len};
+  size_t klen = cxp_core_render_dead_letter(c, m, &d, &c->out);
   /* Keyed like the input, so a dead letter lands beside its customer's
    * other records for whoever replays them. */
-  emit(c, CXP_STREAM_DEAD_LETTERS, m->key, m->key ? m->key_len : 0);
+  emit(c, CXP_STREAM_DEAD_LETTERS, klen ? m->key : NULL, klen);
 }
 
 /* Cooldown per (customer, type) in event time: an alert within cooldown_ms

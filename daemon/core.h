@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "cases.h"
 #include "churn.h"
+#include "deadletter.h"
 #include "event.h"
 #include "jsonw.h"
 #include "merge.h"
@@ -64,6 +65,7 @@ typedef struct cxp_counters {
   uint64_t repartition_in;            /* partials and markers consumed */
   uint64_t evicted_ttl;               /* customers forgotten after state.idle_ttl_days */
   uint64_t evicted_cap;               /* customers let go to stay under state.max_customers */
+  uint64_t dead_truncated;            /* dead letters cut to fit the topic */
 } cxp_counters;
 
 typedef struct cxp_core {
@@ -78,6 +80,10 @@ typedef struct cxp_core {
   int in_batch;
   int64_t clock_ms;  /* event clock: the largest event time applied */
   int changelog;     /* the shell writes the changelog: evictions leave frames */
+  /* The largest output the shell can deliver (the producer's
+   * message.max.bytes less framing); 0: no bound (replay). Dead letters are
+   * cut to fit it (deadletter.h). */
+  size_t max_output;
   uint64_t rng;      /* xorshift state: eviction samples */
 
   /* Segment windows, by input partition, and the mergers, by repartition
@@ -119,6 +125,14 @@ void cxp_core_close(cxp_core *c);
 
 /* Messages are processed in batches: decoded trees stay in the arena until
  * the batch ends. Processing outside a batch opens and closes one itself. */
+/* Renders a dead letter into `out` (reset first) and counts it: the core's
+ * own go through emit; the shell renders those it makes itself
+ * (output_rejected, offsets_skipped) and produces them. The caller fills
+ * d's reason, detail and payload and the fields of its reason; the source
+ * comes from m, and the record is cut to max_output. Returns the key length
+ * to produce it with (m's key; 0: no key, as for a key too large). */
+size_t cxp_core_render_dead_letter(cxp_core *c, const cxp_msg *m, cxp_dead_letter *d,
+                                   cxp_buf *out);
 void cxp_core_batch_begin(cxp_core *c);
 void cxp_core_batch_end(cxp_core *c);
 

@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,19 +126,36 @@ struct cxp_daemon {
 
   pending_out *pend_head, **pend_tail;
   size_t pend_count;
+  rd_kafka_resp_err_t pend_err; /* why the held outputs wait (QUEUE_FULL: room) */
   int paused;
+  int64_t paused_since_ms;      /* wall clock of the pause; 0 while consuming */
   int assigned;
   int stored_since_commit;
   int repart_pending; /* repartition positions moved since their last commit */
 
   uint64_t delivered[CXP_STREAM__COUNT];
+  uint64_t rejected[CXP_STREAM__COUNT]; /* refused for good, dead-lettered instead */
   uint64_t delivery_retries, commits, commit_failures, rebalances, pauses;
+  /* Outputs produced again after a failure that may pass, not delivered
+   * yet (their tokens carry RETRY_BIT), and since when some have been. */
+  uint32_t retrying;
+  int64_t retry_since_ms;
+  rd_kafka_resp_err_t retry_err;
+  const char *retry_topic;
+  /* Outputs that will never be acknowledged (a dead letter the topic
+   * refused for good): their inputs stay uncommitted, and the shutdown
+   * does not wait for them. */
+  uint64_t stuck;
+  uint64_t offsets_skipped; /* input offsets lost to retention before they were read */
+  char why[256];            /* cxp_daemon_not_ready's sentence */
   uint64_t last_consumed;
   uint64_t stop_started_ms;
+  int64_t stop_deadline_ms; /* outputs are waited for until then; 0: not stopping */
 
   cxp_tap_fn tap;
   void *tap_opaque;
   int started, stopping, stopped, exit_code;
+  int abandoned; /* the clients are being destroyed on a thread of their own */
   cxp_stopped_fn on_stopped;
   void *stopped_arg;
 };
@@ -194,11 +212,42 @@ void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
 
 static void pause_all(cxp_daemon *d, int pause);
 
+/* Token flags: offsets.h leaves the top four bits of a token to the shell.
+ * Tokens of repartition-topic entries carry REPART_BIT; changelog records
+ * carry CL_BIT, their partition and batch number instead of an entry;
+ * RETRY_BIT marks an output produced again after a failure. */
+#define REPART_BIT (1ULL << 63)
+#define CL_BIT (1ULL << 62)
+#define RETRY_BIT (1ULL << 61)
+#define CL_TOKEN(part, gen) (CL_BIT | (uint64_t)(uint16_t)(part) << 32 | (uint32_t)(gen))
+
 static int produce(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
                    const char *val, size_t vlen, uint64_t token) {
   /* RD_KAFKA_MSG_F_COPY: the core's buffer is reused for the next output. */
   return rd_kafka_produce(d->out_topic[s], part, RD_KAFKA_MSG_F_COPY, (void *)val, vlen, key,
                           klen, (void *)(uintptr_t)token);
+}
+
+/* Errors no retry gets past: the record, the topic or the client's rights
+ * are refused. Anything else (a broker away, a leader moving, a timeout)
+ * may pass, and the output is produced again. */
+static int refused_for_good(rd_kafka_resp_err_t e) {
+  switch (e) {
+  case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+  case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+  case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+  case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+  case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+  case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+  case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+  case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+  case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 static void pend(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
@@ -222,44 +271,69 @@ static void pend(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, siz
   d->pend_count++;
 }
 
-/* Hands held outputs to the producer, oldest first, until it refuses. */
+/* An output marked RETRY_BIT leaves (delivered, refused, or failed again
+ * and about to be marked anew). */
+static void retry_end(cxp_daemon *d, uint64_t token) {
+  if (!(token & RETRY_BIT) || d->retrying == 0) return;
+  if (--d->retrying == 0) d->retry_since_ms = 0;
+}
+
+static void reject(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
+                   const char *val, size_t vlen, uint64_t token, rd_kafka_resp_err_t e);
+
+/* Produces an output, or holds it, in order, while the producer cannot
+ * take it yet; an output refused for good goes to reject(). */
+static void send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *key,
+                        size_t klen, const char *val, size_t vlen, uint64_t token) {
+  /* Behind held outputs, wait in line: the order of one customer's outputs
+   * is kept. */
+  if (d->pend_head == NULL) {
+    if (produce(d, s, part, key, klen, val, vlen, token) == 0) return;
+    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (refused_for_good(e)) {
+      reject(d, s, part, key, klen, val, vlen, token, e);
+      return;
+    }
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      cxp_warn("output", "producing to %s: %s; will retry",
+               rd_kafka_topic_name(d->out_topic[s]), rd_kafka_err2str(e));
+    d->pend_err = e;
+  }
+  pend(d, s, part, key, klen, val, vlen, token);
+  if (!d->paused) pause_all(d, 1);
+}
+
+/* Hands held outputs to the producer, oldest first, until it refuses one
+ * for now; those refused for good go to reject(). */
 static void retry_pending(cxp_daemon *d) {
   while (d->pend_head) {
     pending_out *p = d->pend_head;
     if (produce(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token) ==
         -1) {
       rd_kafka_resp_err_t e = rd_kafka_last_error();
-      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        cxp_warn("output", "producing to %s: %s; will retry",
-                 rd_kafka_topic_name(d->out_topic[p->stream]), rd_kafka_err2str(e));
-      return;
+      if (!refused_for_good(e)) {
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+          cxp_warn("output", "producing to %s: %s; will retry",
+                   rd_kafka_topic_name(d->out_topic[p->stream]), rd_kafka_err2str(e));
+        d->pend_err = e;
+        return;
+      }
+      /* Out of the line first: reject() produces a dead letter, which
+       * must not queue behind the output it replaces. */
+      d->pend_head = p->next;
+      if (d->pend_head == NULL) d->pend_tail = &d->pend_head;
+      d->pend_count--;
+      reject(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token, e);
+      free(p);
+      continue;
     }
     d->pend_head = p->next;
     if (d->pend_head == NULL) d->pend_tail = &d->pend_head;
     d->pend_count--;
     free(p);
   }
+  d->pend_err = RD_KAFKA_RESP_ERR_NO_ERROR;
 }
-
-static void send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *key,
-                        size_t klen, const char *val, size_t vlen, uint64_t token) {
-  /* Behind held outputs, wait in line: the order of one customer's outputs
-   * is kept. */
-  if (d->pend_head == NULL && produce(d, s, part, key, klen, val, vlen, token) == 0) return;
-  rd_kafka_resp_err_t e = d->pend_head ? RD_KAFKA_RESP_ERR__QUEUE_FULL : rd_kafka_last_error();
-  if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-    cxp_warn("output", "producing to %s: %s; will retry",
-             rd_kafka_topic_name(d->out_topic[s]), rd_kafka_err2str(e));
-  pend(d, s, part, key, klen, val, vlen, token);
-  if (!d->paused) pause_all(d, 1);
-}
-
-/* Tokens of repartition-topic entries carry this bit (partitions stay under
- * 32768, so the token's partition field never reaches it). */
-#define REPART_BIT (1ULL << 63)
-/* Changelog records carry this bit, their partition and batch number. */
-#define CL_BIT (1ULL << 62)
-#define CL_TOKEN(part, gen) (CL_BIT | (uint64_t)(uint32_t)(part) << 32 | (uint32_t)(gen))
 
 static uint64_t next_token(cxp_daemon *d) {
   if (d->cur_t == NULL) return 0; /* belongs to no entry: its ack is ignored */
@@ -397,10 +471,12 @@ static void cl_ack(cxp_daemon *d, int32_t part, uint32_t gen, int64_t offset) {
   if (--c->in_flight == 0) c->hold = c->flight_x + 1;
 }
 
-/* Batches still waiting or in flight, over all partitions. */
+/* Batches still waiting or in flight, over all partitions. Once an output
+ * is stuck (a dead letter with nowhere to go), a waiting batch may never
+ * be sent: only those in flight count. */
 static int cl_busy(const cxp_daemon *d) {
   for (int32_t p = 0; p < d->n_cl; p++)
-    if (d->cl[p].wait_x >= 0 || d->cl[p].in_flight) return 1;
+    if ((d->cl[p].wait_x >= 0 && !d->stuck) || d->cl[p].in_flight) return 1;
   return 0;
 }
 
@@ -551,24 +627,110 @@ static void snapshot_save(cxp_daemon *d, int32_t part) {
            ")", (int)part, path, (double)(uv_hrtime() - t0) / 1e9, c->covered);
 }
 
+/* ---- Outputs the broker refuses ----------------------------------------- */
+
+/* A dead letter the dead-letter topic refused for good: there is nowhere
+ * left to put it. Its input must not be committed (the output stays
+ * unacknowledged, so its entry never completes), and the daemon stops
+ * with an error instead of spinning: systemd restarts it, and an operator
+ * is told. */
+static void refuse_dead_letter(cxp_daemon *d, uint64_t token, rd_kafka_resp_err_t e) {
+  uint64_t t = token & ~RETRY_BIT;
+  int32_t part = -1;
+  cxp_offsets *o = offsets_of(d, &t);
+  int64_t off = t ? cxp_offsets_token_offset(o, t, &part) : -1;
+  if (off >= 0) d->stuck++;
+  d->exit_code = 1;
+  if (off >= 0)
+    cxp_error("output", "the dead-letter topic %s refused a record for good (%s): there is "
+              "nowhere left to put it; stopping, with %s [%d] committed no further than offset "
+              "%" PRId64 " (the message it came from)",
+              d->pl.topic_dead_letters, rd_kafka_err2str(e),
+              o == &d->roffsets ? d->pl.topic_repartition : d->pl.topic_input, (int)part, off);
+  else
+    cxp_error("output", "the dead-letter topic %s refused a record for good (%s): there is "
+              "nowhere left to put it; stopping", d->pl.topic_dead_letters, rd_kafka_err2str(e));
+  cxp_daemon_stop(d, d->on_stopped, d->stopped_arg);
+}
+
+/* An output refused for good (too large for the topic, the topic invalid
+ * or not ours to write): it becomes a dead letter output_rejected, naming
+ * the topic and the error and carrying the output, in its place: with its
+ * token, so its input is committed once the dead letter is acknowledged,
+ * and the input moves on. */
+static void reject(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
+                   const char *val, size_t vlen, uint64_t token, rd_kafka_resp_err_t e) {
+  (void)part;
+  retry_end(d, token);
+  if (s == CXP_STREAM_DEAD_LETTERS) {
+    refuse_dead_letter(d, token, e);
+    return;
+  }
+  const char *topic = rd_kafka_topic_name(d->out_topic[s]);
+  d->rejected[s]++;
+  cxp_msg m = {.topic = d->pl.topic_input, .key = key, .key_len = klen,
+               .received_ms = wall_ms()};
+  uint64_t t = token & ~RETRY_BIT, dl_token = t;
+  if (t & CL_BIT) {
+    /* A changelog record: its batch counts it as done (the state it held
+     * is in the dead letter, not in the changelog); the dead letter
+     * belongs to no entry. */
+    m.partition = (int32_t)((t >> 32) & 0xffff);
+    cl_part *c = m.partition < d->n_cl ? &d->cl[m.partition] : NULL;
+    m.offset = c && c->flight_x >= 0 ? c->flight_x : 0;
+    cl_ack(d, m.partition, (uint32_t)t, -1);
+    dl_token = 0;
+  } else if (t) {
+    cxp_offsets *o = offsets_of(d, &t);
+    int64_t off = cxp_offsets_token_offset(o, t, &m.partition);
+    if (o == &d->roffsets) m.topic = d->pl.topic_repartition;
+    m.offset = off >= 0 ? off : 0;
+  }
+  char detail[512];
+  snprintf(detail, sizeof detail, "%s refused the %s record for good: %s; it is kept here instead",
+           topic, cxp_stream_name(s), rd_kafka_err2str(e));
+  cxp_warn("output", "%s [%d] offset %" PRId64 ": %s", m.topic, (int)m.partition, m.offset,
+           detail);
+  cxp_dead_letter dl = {.reason = CXP_BAD_OUTPUT_REJECTED, .detail = detail, .payload = val,
+                        .payload_len = vlen, .rejected_topic = topic,
+                        .rejected_error = rd_kafka_err2name(e)};
+  cxp_buf b;
+  cxp_buf_init(&b);
+  size_t dkl = cxp_core_render_dead_letter(&d->core, &m, &dl, &b);
+  d->core.n.outputs[CXP_STREAM_DEAD_LETTERS]++;
+  send_output(d, CXP_STREAM_DEAD_LETTERS, RD_KAFKA_PARTITION_UA, dkl ? key : NULL, dkl, b.p,
+              b.len, dl_token);
+  cxp_buf_free(&b);
+}
+
 /* Delivery reports, served on the loop thread by rd_kafka_poll(producer). */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   cxp_daemon *d = opaque;
   uint64_t token = (uint64_t)(uintptr_t)m->_private;
   cxp_stream s = stream_of(d, m->rkt);
-  if (m->err) {
-    /* Never drop an output: send it again. The idempotent producer has
-     * already retried; this covers timeouts and transient broker trouble. */
-    d->delivery_retries++;
-    if (d->delivery_retries < 10 || d->delivery_retries % 1000 == 0)
-      cxp_warn("output", "delivery to %s failed: %s (retrying; %" PRIu64 " retries so far)",
-               rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), d->delivery_retries);
-    send_output(d, s, m->partition, m->key, m->key_len, m->payload, m->len, token);
+  if (s == CXP_STREAM__COUNT) return; /* not ours: cannot happen */
+  retry_end(d, token);
+  if (m->err && refused_for_good(m->err)) {
+    reject(d, s, m->partition, m->key, m->key_len, m->payload, m->len, token, m->err);
     return;
   }
-  if (s < CXP_STREAM__COUNT) d->delivered[s]++;
+  if (m->err) {
+    /* Never drop an output: send it again. The idempotent producer has
+     * already retried; this covers timeouts and transient broker trouble.
+     * /readyz tells when it has gone on too long. */
+    d->delivery_retries++;
+    if (d->retrying++ == 0) d->retry_since_ms = wall_ms();
+    d->retry_err = m->err;
+    d->retry_topic = rd_kafka_topic_name(m->rkt);
+    cxp_warn("output", "delivery to %s failed: %s (retrying; %" PRIu64 " retries so far)",
+             rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err), d->delivery_retries);
+    send_output(d, s, m->partition, m->key, m->key_len, m->payload, m->len, token | RETRY_BIT);
+    return;
+  }
+  d->delivered[s]++;
   if (d->tap) d->tap(d->tap_opaque, s, m->key, m->key_len, m->payload, m->len);
+  token &= ~RETRY_BIT;
   if (token & CL_BIT) {
     cl_ack(d, (int32_t)((token >> 32) & 0xffff), (uint32_t)token, m->offset);
   } else if (token) {
@@ -687,8 +849,14 @@ static int retriable(rd_kafka_resp_err_t e) {
   }
 }
 
+/* After the shutdown's wait for outputs (shutdown.timeout_ms), the final
+ * commits and leaving the group get this long; the process ends within
+ * shutdown.timeout_ms plus this, brokers or not. */
+#define STOP_GRACE_MS 2000
+
 /* A commit that must land before what follows (a revoke's, the
- * shutdown's), waited for at most shutdown.timeout_ms in all and tried again
+ * shutdown's), waited for at most shutdown.timeout_ms in all (at shutdown:
+ * until STOP_GRACE_MS past the wait for outputs) and tried again
  * while the coordinator is away or slow: what it fails to commit is read
  * again by the next owner (and skipped, with durable state), so it is worth a
  * bounded wait on a path that blocks anyway; librdkafka's own synchronous
@@ -696,7 +864,8 @@ static int retriable(rd_kafka_resp_err_t e) {
  * result comes back as an event on a queue of its own, so a late one after
  * the deadline is dropped with the queue. */
 static rd_kafka_resp_err_t commit_sync(cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
-  int64_t deadline = wall_ms() + d->cfg.shutdown_timeout_ms;
+  int64_t deadline = d->stopping ? d->stop_deadline_ms + STOP_GRACE_MS
+                                 : wall_ms() + d->cfg.shutdown_timeout_ms;
   rd_kafka_queue_t *q = rd_kafka_queue_new(d->consumer);
   rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
   for (int attempt = 0; wall_ms() < deadline; attempt++) {
@@ -730,6 +899,9 @@ done:
 
 static void on_commit_timer(uv_timer_t *t) {
   cxp_daemon *d = container_of(t, cxp_daemon, commit);
+  /* Counts of repeated log lines held back (log.h): written once their
+   * interval is over, even if the fault that caused them has stopped. */
+  cxp_log_flush_suppressed();
   store_offsets(d);
   if (d->repart_pending && d->assigned > 0) {
     rd_kafka_topic_partition_list_t *l = repart_positions(d);
@@ -777,7 +949,16 @@ static void pause_all(cxp_daemon *d, int pause) {
     d->pauses++;
     cxp_debug("consumer", "producer queue full: consumption paused");
   }
+  if (pause && !d->paused) d->paused_since_ms = wall_ms();
+  if (!pause) d->paused_since_ms = 0;
   d->paused = pause;
+}
+
+/* Outputs awaiting acknowledgement, held or in the producer, but for those
+ * that never will be (stuck). */
+static uint64_t outputs_waiting(const cxp_daemon *d) {
+  uint64_t n = d->offsets.in_flight + d->roffsets.in_flight;
+  return n > d->stuck ? n - d->stuck : 0;
 }
 
 /* Waits, on a revoke, until the outputs of the partitions going away are
@@ -786,18 +967,17 @@ static void pause_all(cxp_daemon *d, int pause) {
  * protocol gives the partitions away when the callback returns. */
 static void finish_outputs(cxp_daemon *d, int64_t timeout_ms) {
   int64_t deadline = wall_ms() + timeout_ms;
+  if (d->stopping && deadline > d->stop_deadline_ms) deadline = d->stop_deadline_ms;
   cl_send_ready(d);
-  while ((d->offsets.in_flight || d->roffsets.in_flight || d->pend_head || cl_busy(d)) &&
-         wall_ms() < deadline) {
+  while ((outputs_waiting(d) || d->pend_head || cl_busy(d)) && wall_ms() < deadline) {
     retry_pending(d);
     rd_kafka_flush(d->producer, 50);
     cl_send_ready(d);
   }
-  if (d->offsets.in_flight || d->roffsets.in_flight || d->pend_head)
+  if (outputs_waiting(d))
     cxp_warn("output", "%" PRIu64 " outputs still unacknowledged after %lld ms; "
              "their inputs stay uncommitted and will be read again",
-             d->offsets.in_flight + d->roffsets.in_flight + d->pend_count,
-             (long long)timeout_ms);
+             outputs_waiting(d), (long long)timeout_ms);
 }
 
 static int is_repart(const cxp_daemon *d, const char *topic) {
@@ -806,25 +986,27 @@ static int is_repart(const cxp_daemon *d, const char *topic) {
 
 static void drain_held(cxp_daemon *d);
 
-/* The floor each repartition partition's last commit carried goes to its
- * merger before any of its messages (merge.h, "Restarts"). A bounded
- * synchronous query, as the revoke's commit is: a rebalance has nothing
- * else to do meanwhile. Without it (timed out, none committed yet, a commit
- * of an older build) the merger starts with no floor. */
-static void merge_floors(cxp_daemon *d, rd_kafka_t *rk,
-                         const rd_kafka_topic_partition_list_t *parts) {
-  rd_kafka_topic_partition_list_t *l = NULL;
-  for (int i = 0; i < parts->cnt; i++)
-    if (is_repart(d, parts->elems[i].topic)) {
-      if (l == NULL) l = rd_kafka_topic_partition_list_new(parts->cnt);
-      rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition);
-    }
-  if (l == NULL) return;
+/* The committed position of each partition assigned: where its next
+ * message should be (a later one means the offsets between were lost to
+ * retention, handle_message), and, for a repartition partition, the floor
+ * its last commit carried, for its merger before any of its messages
+ * (merge.h, "Restarts"). A bounded synchronous query, as the revoke's
+ * commit is: a rebalance has nothing else to do meanwhile. Without it
+ * (timed out, none committed yet, a commit of an older build) the partition
+ * has no expected offset and the merger no floor. */
+static void committed_positions(cxp_daemon *d, rd_kafka_t *rk,
+                                const rd_kafka_topic_partition_list_t *parts) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
   rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 2000);
-  if (e) cxp_warn("merge", "committed positions of %s: %s; its mergers start with no floor",
-                  d->pl.topic_repartition, rd_kafka_err2str(e));
+  if (e) cxp_warn("consumer", "committed positions of the partitions assigned: %s; lost input "
+                  "cannot be told from their first messages, and mergers start with no floor",
+                  rd_kafka_err2str(e));
   for (int i = 0; !e && i < l->cnt; i++) {
     const rd_kafka_topic_partition_t *tp = &l->elems[i];
+    int repart = is_repart(d, tp->topic);
+    cxp_tracker *t = cxp_offsets_get(repart ? &d->roffsets : &d->offsets, tp->partition);
+    if (t && !tp->err && tp->offset >= 0) t->next = tp->offset;
+    if (!repart) continue;
     size_t hl = sizeof FLOOR_META - 1;
     char buf[64];
     if (tp->err || tp->metadata == NULL || tp->metadata_size <= hl ||
@@ -877,7 +1059,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt; i++)
       cxp_offsets_add(is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets,
                       parts->elems[i].partition);
-    merge_floors(d, rk, parts);
+    committed_positions(d, rk, parts);
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t re = 0;
     if (cooperative)
@@ -1053,6 +1235,40 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 /* ---- The loop ----------------------------------------------------------- */
 
+/* A message further on than the partition's next offset. If the log now
+ * starts past that offset, the offsets between were deleted (the topic's
+ * retention) before they were read, and the consumer's offset reset
+ * skipped them: an error, a count, and a dead letter offsets_skipped with
+ * the range, produced as an output of this message (it is committed only
+ * once the marker is out). A gap within the log is not a loss: control
+ * records of transactions, or compaction. */
+static void input_gap(cxp_daemon *d, cxp_tracker *t, const rd_kafka_message_t *m, int repart) {
+  const char *topic = repart ? d->pl.topic_repartition : d->pl.topic_input;
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_get_watermark_offsets(d->consumer, topic, m->partition, &lo, &hi) != 0 ||
+      lo <= t->next)
+    return;
+  int64_t first = t->next, last = m->offset - 1;
+  d->offsets_skipped += (uint64_t)(last - first + 1);
+  char detail[640];
+  snprintf(detail, sizeof detail, "offsets %" PRId64 "..%" PRId64 " of %s [%d] were deleted "
+           "by the topic's retention before they were read: %" PRId64 " message(s) lost; "
+           "going on from offset %" PRId64, first, last, topic, (int)m->partition,
+           last - first + 1, m->offset);
+  cxp_error("consumer", "%s", detail);
+  cxp_msg src = {.topic = topic, .partition = m->partition, .offset = first,
+                 .received_ms = d->now_ms};
+  cxp_dead_letter dl = {.reason = CXP_BAD_OFFSETS_SKIPPED, .detail = detail, .payload = "",
+                        .skipped_first = first, .skipped_last = last};
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_core_render_dead_letter(&d->core, &src, &dl, &b);
+  d->core.n.outputs[CXP_STREAM_DEAD_LETTERS]++;
+  send_output(d, CXP_STREAM_DEAD_LETTERS, RD_KAFKA_PARTITION_UA, NULL, 0, b.p, b.len,
+              next_token(d));
+  cxp_buf_free(&b);
+}
+
 static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -1079,6 +1295,8 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
   d->cur_o = o;
   d->cur_t = t;
   d->cur_seq = cxp_offsets_begin(o, t, m->offset);
+  if (t->next >= 0 && m->offset > t->next) input_gap(d, t, m, repart);
+  t->next = m->offset + 1;
   cxp_msg msg = {repart ? d->pl.topic_repartition : d->pl.topic_input, m->partition,
                  m->offset, m->payload ? m->payload : "", m->payload ? m->len : 0, m->key,
                  m->key_len, d->now_ms, d->now_ms, !repart};
@@ -1202,7 +1420,11 @@ static int run_slice(cxp_daemon *d) {
     else if (d->paused && outq <= (uint64_t)d->cfg.backpressure_low && d->pend_head == NULL)
       pause_all(d, 0);
   }
-  if (!more && d->pend_head && outq < (uint64_t)d->cfg.backpressure_high) more = 1;
+  /* Held outputs are tried again at once while the queue has room; held
+   * for another reason (a broker away), by the timers, not in a spin. */
+  if (!more && d->pend_head && d->pend_err == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+      outq < (uint64_t)d->cfg.backpressure_high)
+    more = 1;
   return more || rd_kafka_queue_length(d->cq) > 0 || rd_kafka_queue_length(d->pq) > 0;
 }
 
@@ -1382,6 +1604,16 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
                                           d->pl.topic_repartition,  d->pl.topic_changelog};
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     d->out_topic[s] = rd_kafka_topic_new(d->producer, names[s], NULL);
+  /* The largest record the producer takes: dead letters are cut to fit it
+   * (less its framing; deadletter.h), or a large bad event's dead letter
+   * would be refused and its input never move on. */
+  char mmb[32];
+  size_t mmb_len = sizeof mmb;
+  long long max_msg = 1000000;
+  if (rd_kafka_conf_get(rd_kafka_conf(d->producer), "message.max.bytes", mmb, &mmb_len) ==
+      RD_KAFKA_CONF_OK)
+    max_msg = atoll(mmb);
+  d->core.max_output = max_msg > 4096 ? (size_t)(max_msg - 512) : 3584;
   rd_kafka_poll_set_consumer(d->consumer);
   d->cq = rd_kafka_queue_get_consumer(d->consumer);
   d->pq = rd_kafka_queue_get_main(d->producer);
@@ -1392,6 +1624,11 @@ fail_conf:
   if (pc) rd_kafka_conf_destroy(pc);
   cxp_daemon_destroy(d);
   return NULL;
+}
+
+void cxp_daemon_on_stopped(cxp_daemon *d, cxp_stopped_fn fn, void *arg) {
+  d->on_stopped = fn;
+  d->stopped_arg = arg;
 }
 
 void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque) {
@@ -1533,30 +1770,86 @@ static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
 
 static void on_http_stopped(void *arg) { handle_gone(arg); }
 
+/* What is left uncommitted, for the log: each input partition's first
+ * offset whose outputs are not all acknowledged. */
+static void describe_uncommitted(const cxp_daemon *d, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (int32_t i = 0; i < d->offsets.n && n + 64 < cap; i++) {
+    const cxp_tracker *t = d->offsets.by_partition[i];
+    if (t == NULL || t->head == t->tail) continue;
+    n += (size_t)snprintf(out + n, cap - n, "%s[%d] from offset %" PRId64, n ? ", " : "",
+                          (int)i, t->ring[t->head % t->cap].offset);
+  }
+  if (n == 0) snprintf(out, cap, "nothing");
+}
+
+/* Destroying a consumer whose group coordinator is gone waits for its
+ * session to time out (45 s by default), past any deadline of ours; the
+ * clients are destroyed on a thread of their own instead, and the process
+ * may end before that is done (cxp_daemon_abandoned). */
+static void *destroy_clients(void *arg) {
+  rd_kafka_t **rk = arg;
+  rd_kafka_destroy_flags(rk[0], RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  rd_kafka_destroy(rk[1]);
+  free(rk);
+  return NULL;
+}
+
+static int abandon(cxp_daemon *d) {
+  rd_kafka_t **rk = malloc(2 * sizeof *rk);
+  pthread_t th;
+  pthread_attr_t a;
+  if (rk == NULL) return -1;
+  rk[0] = d->consumer;
+  rk[1] = d->producer;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  int e = pthread_create(&th, &a, destroy_clients, rk);
+  pthread_attr_destroy(&a);
+  if (e != 0) {
+    free(rk);
+    return -1;
+  }
+  d->abandoned = 1;
+  return 0;
+}
+
 static void close_clients_and_handles(cxp_daemon *d) {
   store_offsets(d);
+  /* Leaving the group waits for its coordinator; when the final commit
+   * could not reach it (brokers gone), the consumer is destroyed without
+   * leaving (its partitions go to the others when its session times out),
+   * so that the shutdown stays within shutdown.timeout_ms + STOP_GRACE_MS. */
+  int coordinator = d->assigned > 0 ? 0 : 1;
   if (d->assigned > 0) {
-    rd_kafka_topic_partition_list_t *rl = repart_positions(d);
-    if (rl) {
-      rd_kafka_resp_err_t re = commit_sync(d, rl);
-      if (re && re != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        cxp_warn("commit", "final commit of the repartition positions failed: %s",
-                 rd_kafka_err2str(re));
-      rd_kafka_topic_partition_list_destroy(rl);
+    /* One commit for both topics: with the coordinator gone, one wait. */
+    rd_kafka_topic_partition_list_t *l = repart_positions(d);
+    for (int32_t i = 0; l && i < d->offsets.n; i++) {
+      const cxp_tracker *t = d->offsets.by_partition[i];
+      if (t && t->stored >= 0)
+        rd_kafka_topic_partition_list_add(l, d->pl.topic_input, i)->offset = t->stored;
     }
-    rd_kafka_resp_err_t e = commit_sync(d, NULL);
+    rd_kafka_resp_err_t e = commit_sync(d, l);
+    if (l) rd_kafka_topic_partition_list_destroy(l);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      char left[512];
+      describe_uncommitted(d, left, sizeof left);
       d->commit_failures++;
-      cxp_warn("commit", "final commit failed: %s", rd_kafka_err2str(e));
-    } else if (!e) {
-      d->commits++;
+      d->exit_code = 1;
+      cxp_error("commit", "final commit failed: %s; %s is read again after a restart from its "
+                "last committed offset (outputs unacknowledged: %s)", rd_kafka_err2str(e),
+                d->pl.topic_input, left);
+    } else {
+      coordinator = 1;
+      if (!e) d->commits++;
     }
   }
-  /* Leaves the group; the revoke it causes commits again (nothing new).
-   * Synchronous: with the coordinator unreachable it waits for librdkafka's
-   * request timeout. (A close in the background, abandoned at a deadline,
-   * left rd_kafka_destroy waiting for ever in crossproc C: do not.) */
-  rd_kafka_consumer_close(d->consumer);
+  if (coordinator && wall_ms() < d->stop_deadline_ms + STOP_GRACE_MS)
+    rd_kafka_consumer_close(d->consumer);
+  else
+    cxp_warn("daemon", "leaving the group without its coordinator: the partitions go to the "
+             "other members when this one's session times out");
   rd_kafka_queue_io_event_enable(d->cq, -1, NULL, 0);
   rd_kafka_queue_io_event_enable(d->pq, -1, NULL, 0);
   rd_kafka_queue_destroy(d->cq);
@@ -1564,8 +1857,14 @@ static void close_clients_and_handles(cxp_daemon *d) {
   d->cq = d->pq = NULL;
   for (int s = 0; s < CXP_STREAM__COUNT; s++) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
-  rd_kafka_destroy(d->consumer);
-  rd_kafka_destroy(d->producer);
+  /* Outputs still queued are given up (their inputs stay uncommitted): the
+   * producer's destroy does not wait for brokers that may not come back. */
+  rd_kafka_purge(d->producer,
+                 RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+  if (coordinator || abandon(d) != 0) {
+    rd_kafka_destroy_flags(d->consumer, coordinator ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rd_kafka_destroy(d->producer);
+  }
   d->consumer = d->producer = NULL;
   cxp_restore_destroy(d->restore);
   d->restore = NULL;
@@ -1595,15 +1894,17 @@ static void close_clients_and_handles(cxp_daemon *d) {
 static void on_stopper(uv_timer_t *t) {
   cxp_daemon *d = container_of(t, cxp_daemon, stopper);
   run_slice(d);
-  int64_t waited = wall_ms() - (int64_t)d->stop_started_ms;
-  if (d->offsets.in_flight == 0 && d->roffsets.in_flight == 0 && d->pend_head == NULL &&
-      !cl_busy(d) && rd_kafka_outq_len(d->producer) == 0) {
+  if (outputs_waiting(d) == 0 && d->pend_head == NULL && !cl_busy(d) &&
+      rd_kafka_outq_len(d->producer) == 0) {
     uv_timer_stop(t);
     close_clients_and_handles(d);
-  } else if (waited >= d->cfg.shutdown_timeout_ms) {
-    cxp_error("daemon", "%" PRIu64 " outputs unacknowledged after %lld ms; their inputs "
-              "stay uncommitted and will be read again",
-              d->offsets.in_flight + d->roffsets.in_flight + d->pend_count, (long long)waited);
+  } else if (wall_ms() >= d->stop_deadline_ms) {
+    char left[512];
+    describe_uncommitted(d, left, sizeof left);
+    cxp_error("daemon", "%" PRIu64 " outputs unacknowledged after %lld ms; their inputs stay "
+              "uncommitted and will be read again: %s %s",
+              outputs_waiting(d) + (d->pend_head ? d->pend_count : 0),
+              (long long)(wall_ms() - (int64_t)d->stop_started_ms), d->pl.topic_input, left);
     d->exit_code = 1;
     uv_timer_stop(t);
     close_clients_and_handles(d);
@@ -1613,6 +1914,11 @@ static void on_stopper(uv_timer_t *t) {
 void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   d->on_stopped = done;
   d->stopped_arg = arg;
+  if (d->stopped) {
+    /* Stopped by itself (a fatal error) before anyone asked. */
+    if (done) done(d, arg);
+    return;
+  }
   if (d->stopping) return;
   d->stopping = 1;
   cxp_notify_stopping(&d->notify);
@@ -1630,6 +1936,7 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   /* The last changes go to the changelog before the final commit. */
   if (d->restore) cl_flush_all(d);
   d->stop_started_ms = (uint64_t)wall_ms();
+  d->stop_deadline_ms = (int64_t)d->stop_started_ms + d->cfg.shutdown_timeout_ms;
   uv_timer_start(&d->stopper, on_stopper, 0, 10);
 }
 
@@ -1667,6 +1974,12 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->customers = d->core.state.customers;
   s->assigned = d->assigned;
   s->paused = d->paused;
+  memcpy(s->rejected, d->rejected, sizeof s->rejected);
+  s->retrying = d->retrying;
+  int64_t now = wall_ms();
+  s->paused_seconds = d->paused && d->paused_since_ms ? (double)(now - d->paused_since_ms) / 1e3 : 0;
+  s->retry_seconds = d->retrying && d->retry_since_ms ? (double)(now - d->retry_since_ms) / 1e3 : 0;
+  s->offsets_skipped = d->offsets_skipped;
   cxp_core_cases_stats(&d->core, &s->cases);
   s->changelog_records = d->cl_records;
   s->changelog_bytes = d->cl_bytes;
@@ -1683,6 +1996,8 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }
+
+int cxp_daemon_abandoned(const cxp_daemon *d) { return d->abandoned; }
 
 int cxp_daemon_reload(cxp_daemon *d, const char *config_path) {
   char err[512];
@@ -1731,15 +2046,35 @@ const cxp_core *cxp_daemon_core(const cxp_daemon *d) { return &d->core; }
 
 const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
 
-const char *cxp_daemon_not_ready(const cxp_daemon *d) {
+const char *cxp_daemon_stalled(cxp_daemon *d) {
+  int64_t now = wall_ms();
+  if (d->stopping) return NULL;
+  if (d->paused && d->paused_since_ms &&
+      now - d->paused_since_ms > d->cfg.health_max_paused_s * 1000) {
+    snprintf(d->why, sizeof d->why, "input paused for %lld s: the producer cannot take the "
+             "outputs (%d queued, %zu held)\n", (long long)((now - d->paused_since_ms) / 1000),
+             d->producer ? rd_kafka_outq_len(d->producer) : 0, d->pend_count);
+    return d->why;
+  }
+  if (d->retrying && d->retry_since_ms &&
+      now - d->retry_since_ms > d->cfg.health_max_retry_s * 1000) {
+    snprintf(d->why, sizeof d->why, "%u output(s) failing delivery for %lld s: %s: %s\n",
+             d->retrying, (long long)((now - d->retry_since_ms) / 1000),
+             d->retry_topic ? d->retry_topic : "?", rd_kafka_err2str(d->retry_err));
+    return d->why;
+  }
+  return NULL;
+}
+
+const char *cxp_daemon_not_ready(cxp_daemon *d) {
   if (d->stopping) return "stopping\n";
   if (d->assigned <= 0) return "no partitions assigned yet\n";
   if (cxp_restore_count(d->restore) > 0 || d->n_loading > 0)
     return "restoring state from the changelog\n";
-  return NULL;
+  return cxp_daemon_stalled(d);
 }
 
-int cxp_daemon_ready(const cxp_daemon *d) { return cxp_daemon_not_ready(d) == NULL; }
+int cxp_daemon_ready(cxp_daemon *d) { return cxp_daemon_not_ready(d) == NULL; }
 
 const cxp_histogram *cxp_daemon_latency(const cxp_daemon *d) { return &d->latency; }
 
@@ -1772,6 +2107,8 @@ typedef struct run_ctx {
   cxp_daemon *d;
   const char *path;
   uv_signal_t sigterm, sigint, sighup;
+  pthread_t watchdog_thread;
+  int watchdog;
 } run_ctx;
 
 static void on_run_stopped(cxp_daemon *d, void *arg) {
@@ -1789,9 +2126,31 @@ static void on_sighup(uv_signal_t *h, int signum) {
   cxp_daemon_reload(r->d, r->path);
 }
 
+/* The last resort of a shutdown: the ordered one ends within
+ * shutdown.timeout_ms + STOP_GRACE_MS by its own deadlines; should a
+ * library call block past them anyway, the process ends here. */
+static void *stop_watchdog(void *arg) {
+  long long ms = *(long long *)arg;
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  cxp_error("daemon", "shutdown still blocked %lld ms after the signal; exiting now", ms);
+  _exit(1);
+  return NULL;
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   run_ctx *r = h->data;
   cxp_info("daemon", "received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (!r->watchdog) {
+    static long long ms;
+    ms = cxp_daemon_config(r->d)->shutdown_timeout_ms + STOP_GRACE_MS + 3000;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    r->watchdog = pthread_create(&r->watchdog_thread, &a, stop_watchdog, &ms) == 0;
+    pthread_attr_destroy(&a);
+  }
   cxp_daemon_stop(r->d, on_run_stopped, r);
 }
 
@@ -1836,6 +2195,9 @@ int cxp_daemon_main(int argc, char **argv) {
     return 1;
   }
   r.path = path;
+  /* A daemon that stops by itself (a fatal Kafka error, a dead letter with
+   * nowhere to go) ends the run as a signal does. */
+  cxp_daemon_on_stopped(r.d, on_run_stopped, &r);
   uv_signal_init(&loop, &r.sigterm);
   uv_signal_init(&loop, &r.sigint);
   uv_signal_init(&loop, &r.sighup);
@@ -1850,11 +2212,18 @@ int cxp_daemon_main(int argc, char **argv) {
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   if (rc == 0) rc = cxp_daemon_exit_code(r.d);
+  int abandoned = cxp_daemon_abandoned(r.d);
   cxp_daemon_destroy(r.d);
   int lc = uv_loop_close(&loop);
   if (lc != 0) {
     cxp_error("daemon", "uv_loop_close: %s (a handle was left open)", uv_strerror(lc));
     rc = 1;
+  }
+  if (abandoned) {
+    /* The clients' threads are still winding down (brokers gone): end now,
+     * without running exit handlers under them. */
+    fflush(stderr);
+    _exit(rc);
   }
   return rc;
 }

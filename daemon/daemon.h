@@ -33,6 +33,11 @@ typedef struct cxp_daemon_stats {
   size_t customers;
   int assigned;       /* partitions held (input and repartition topics) */
   int paused;
+  double paused_seconds;  /* how long consumption has been paused; 0 while consuming */
+  uint64_t rejected[CXP_STREAM__COUNT]; /* outputs refused for good, dead-lettered */
+  uint32_t retrying;      /* outputs produced again after a failed delivery, not delivered */
+  double retry_seconds;   /* since when some have been; 0: none */
+  uint64_t offsets_skipped; /* input offsets lost to retention before they were read */
   cxp_cases_stats cases; /* recovery cases, over the partitions held */
   /* Durable state (all 0 when state.durable is off). */
   uint64_t changelog_records, changelog_bytes; /* produced */
@@ -50,6 +55,9 @@ typedef struct cxp_daemon_stats {
 cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pipeline *p,
                               const char *config_path, char *err, size_t errlen);
 void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque);
+/* What runs once the daemon has stopped, when it stops by itself (a fatal
+ * error) before anyone calls cxp_daemon_stop; a later stop call replaces it. */
+void cxp_daemon_on_stopped(cxp_daemon *d, cxp_stopped_fn fn, void *arg);
 /* Subscribes and starts serving; 0 or -1 with a logged error. */
 int cxp_daemon_start(cxp_daemon *d);
 /* Ordered shutdown: stop consuming, finish in-flight work, flush the
@@ -62,6 +70,10 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s);
 /* 0 when the shutdown was clean; 1 when outputs were left undelivered or a
  * fatal error stopped the daemon. */
 int cxp_daemon_exit_code(const cxp_daemon *d);
+/* 1 when the stop left the Kafka clients to be destroyed on a thread of
+ * their own (their group coordinator gone): a process should then end
+ * with _exit, not wait for them. */
+int cxp_daemon_abandoned(const cxp_daemon *d);
 /* SIGHUP: re-reads the config and its pipeline. An invalid file is refused
  * with the error logged and the running pipeline kept; otherwise thresholds,
  * weights, actions, the SLA matrix and the solution library change at once,
@@ -72,8 +84,12 @@ int cxp_daemon_reload(cxp_daemon *d, const char *config_path);
  * readiness: NULL when ready (partitions assigned, consuming), else why not. */
 const cxp_core *cxp_daemon_core(const cxp_daemon *d);
 const cxp_config *cxp_daemon_config(const cxp_daemon *d);
-const char *cxp_daemon_not_ready(const cxp_daemon *d);
-int cxp_daemon_ready(const cxp_daemon *d);
+const char *cxp_daemon_not_ready(cxp_daemon *d);
+int cxp_daemon_ready(cxp_daemon *d);
+/* NULL, or why the daemon is stuck although it holds its partitions: input
+ * paused longer than health.max_paused_s, or outputs failing delivery for
+ * longer than health.max_retry_s. /readyz answers 503 with it. */
+const char *cxp_daemon_stalled(cxp_daemon *d);
 /* Processing latency so far (consumed to committable). */
 struct cxp_histogram;
 const struct cxp_histogram *cxp_daemon_latency(const cxp_daemon *d);

@@ -20,7 +20,7 @@ static const char *type_names[CXP_EV__COUNT] = {
 static const char *reason_names[CXP_BAD__COUNT] = {
     "ok",           "invalid_json", "missing_field", "bad_type",     "out_of_range",
     "unknown_type", "too_large",    "bad_timestamp", "late",
-    "unknown_case"};
+    "unknown_case", "output_rejected", "offsets_skipped"};
 
 static const char *sq_names[CXP_SQ__COUNT] = {"tangibles", "reliability",
                                              "responsiveness", "assurance", "empathy"};

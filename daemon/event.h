@@ -44,6 +44,8 @@ typedef enum {
   CXP_BAD_TIMESTAMP,
   CXP_BAD_LATE,
   CXP_BAD_UNKNOWN_CASE, /* a recovery step whose case never came */
+  CXP_BAD_OUTPUT_REJECTED, /* an output the broker refused for good */
+  CXP_BAD_OFFSETS_SKIPPED, /* input lost to retention before it was read */
   CXP_BAD__COUNT
 } cxp_reason;
 

@@ -223,6 +223,29 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
   putc_(b, '"');
 }
 
+size_t cxp_json_fit(const char *s, size_t n, size_t budget) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0, used = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    size_t in = 1, out = 1;
+    if (c >= 0x80) {
+      size_t l = utf8_seq(p + i, n - i);
+      if (l)
+        in = out = l;
+      else
+        out = 6; /* \ufffd */
+    } else if (!plain((unsigned char)c)) {
+      int two = c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f';
+      out = two ? 2 : 6; /* \n or \u00XX */
+    }
+    if (used + out > budget) break;
+    used += out;
+    i += in;
+  }
+  return i;
+}
+
 static void member(cxp_jw *w, const char *key) {
   if (w->has_item[w->depth]) putc_(w->b, ',');
   w->has_item[w->depth] = 1;

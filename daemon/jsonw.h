@@ -26,6 +26,11 @@ int cxp_utf8_valid(const char *s, size_t n);
 /* Appends the standard base64 encoding of s[0..n). */
 void cxp_base64(cxp_buf *b, const void *s, size_t n);
 
+/* How many of the bytes s[0..n) fit, escaped as a JSON string's contents
+ * (quotes not counted), in `budget` bytes; never splits a UTF-8 sequence,
+ * so the prefix is written as cxp_jw_str would write it. */
+size_t cxp_json_fit(const char *s, size_t n, size_t budget);
+
 #define CXP_JW_DEPTH 16
 typedef struct cxp_jw {
   cxp_buf *b;

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,14 +110,10 @@ size_t cxp_log_render(char *out, size_t cap, int format, int journal, int64_t no
   return len;
 }
 
-void cxp_log_write(int level, const char *comp, const char *fmt, ...) {
+static void write_line(int level, const char *comp, const char *msg) {
   static int journal = -1;
-  char msg[1800], line[4096];
-  va_list ap;
+  char line[4096];
   if (journal < 0) journal = getenv("JOURNAL_STREAM") != NULL;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   size_t len = cxp_log_render(line, sizeof line, cxp_log_format, journal,
@@ -124,4 +121,100 @@ void cxp_log_write(int level, const char *comp, const char *fmt, ...) {
   /* One write per line so lines from librdkafka's threads never interleave
    * mid-line. */
   fwrite(line, 1, len, stderr);
+}
+
+void cxp_log_write(int level, const char *comp, const char *fmt, ...) {
+  char msg[1800];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  write_line(level, comp, msg);
+}
+
+int64_t (*cxp_log_clock)(void);
+
+static int64_t now_ms(void) {
+  if (cxp_log_clock) return cxp_log_clock();
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sites are shared by the loop and librdkafka's threads (its log callback
+ * is one site): their counts change under this lock. */
+static pthread_mutex_t sites_lock = PTHREAD_MUTEX_INITIALIZER;
+static cxp_log_site *sites;
+static uint64_t suppressed_total;
+
+/* Called with the lock held: the site's suppressed count, if its interval
+ * is over, as one line into out (empty otherwise); a new interval begins. */
+static void close_interval(cxp_log_site *s, int64_t now, char *out, size_t cap) {
+  out[0] = '\0';
+  if (now - s->since_ms < CXP_LOG_INTERVAL_MS) return;
+  if (s->suppressed)
+    snprintf(out, cap, "%u more line(s) like this suppressed in the last %lld s: %s",
+             s->suppressed, (long long)((now - s->since_ms + 999) / 1000), s->last);
+  s->since_ms = now;
+  s->written = s->suppressed = 0;
+}
+
+void cxp_log_write_at(cxp_log_site *site, int level, const char *comp, const char *fmt, ...) {
+  char msg[1800], note[1900];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (level > CXP_LOG_WARN) {
+    write_line(level, comp, msg);
+    return;
+  }
+  int64_t now = now_ms();
+  pthread_mutex_lock(&sites_lock);
+  if (site->written == 0 && site->suppressed == 0) site->since_ms = now;
+  close_interval(site, now, note, sizeof note);
+  int write = site->written < CXP_LOG_BURST;
+  if (write) {
+    site->written++;
+  } else {
+    site->suppressed++;
+    suppressed_total++;
+    site->level = level;
+    site->comp = comp;
+    snprintf(site->last, sizeof site->last, "%.*s", (int)sizeof site->last - 1, msg);
+    if (!site->listed) {
+      site->listed = 1;
+      site->next = sites;
+      sites = site;
+    }
+  }
+  pthread_mutex_unlock(&sites_lock);
+  if (note[0]) write_line(level, comp, note);
+  if (write) write_line(level, comp, msg);
+}
+
+void cxp_log_flush_suppressed(void) {
+  int64_t now = now_ms();
+  for (;;) {
+    char note[1900];
+    int level = 0;
+    const char *comp = NULL;
+    pthread_mutex_lock(&sites_lock);
+    for (cxp_log_site *s = sites; s && comp == NULL; s = s->next)
+      if (s->suppressed && now - s->since_ms >= CXP_LOG_INTERVAL_MS) {
+        level = s->level;
+        comp = s->comp;
+        close_interval(s, now, note, sizeof note);
+      }
+    pthread_mutex_unlock(&sites_lock);
+    if (comp == NULL) return;
+    write_line(level, comp, note);
+  }
+}
+
+uint64_t cxp_log_suppressed_total(void) {
+  pthread_mutex_lock(&sites_lock);
+  uint64_t n = suppressed_total;
+  pthread_mutex_unlock(&sites_lock);
+  return n;
 }

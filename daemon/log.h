@@ -26,11 +26,45 @@ size_t cxp_log_render(char *out, size_t cap, int format, int journal, int64_t no
                       int level, const char *comp, const char *msg);
 const char *cxp_log_level_name(int level);
 
+/* Rate limits. Warnings and errors from one place in the code (a call
+ * site of cxp_warn or cxp_error) are written at most CXP_LOG_BURST times
+ * per CXP_LOG_INTERVAL_MS: a fault that repeats for every message (a
+ * broker refusing every output, a partition of damaged records) must not
+ * fill the disk with the same line. The rest are counted; the count goes
+ * out once the interval is over, in one line naming the last of them,
+ * written by the site's next line or by cxp_log_flush_suppressed. Info and
+ * debug lines are not limited. */
+#define CXP_LOG_BURST 10
+#define CXP_LOG_INTERVAL_MS 10000
+
+typedef struct cxp_log_site {
+  struct cxp_log_site *next; /* every site that has suppressed a line */
+  int listed;
+  int64_t since_ms;          /* start of the current interval */
+  uint32_t written, suppressed;
+  int level;
+  const char *comp;
+  char last[160];            /* the last suppressed line's message */
+} cxp_log_site;
+
+void cxp_log_write_at(cxp_log_site *site, int level, const char *comp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes the counts of the sites whose interval is over (a timer calls it,
+ * so a fault that stopped is still reported). */
+void cxp_log_flush_suppressed(void);
+/* Lines suppressed since the start, all sites. */
+uint64_t cxp_log_suppressed_total(void);
+/* The clock of the limits, in ms; tests replace it. NULL: CLOCK_MONOTONIC. */
+extern int64_t (*cxp_log_clock)(void);
+
 /* The level test sits in the macro so that a disabled line costs no call and
- * formats nothing. */
+ * formats nothing. Each expansion has its own site. */
 #define cxp_log(lvl, comp, ...)                                                \
   do {                                                                         \
-    if ((lvl) <= cxp_log_level) cxp_log_write((lvl), (comp), __VA_ARGS__);     \
+    if ((lvl) <= cxp_log_level) {                                              \
+      static cxp_log_site cxp_log_site_;                                       \
+      cxp_log_write_at(&cxp_log_site_, (lvl), (comp), __VA_ARGS__);            \
+    }                                                                          \
   } while (0)
 #define cxp_error(comp, ...) cxp_log(CXP_LOG_ERROR, comp, __VA_ARGS__)
 #define cxp_warn(comp, ...) cxp_log(CXP_LOG_WARN, comp, __VA_ARGS__)

@@ -44,7 +44,7 @@ cxp_tracker *cxp_offsets_add(cxp_offsets *o, int32_t partition) {
   t->ring = calloc(t->cap, sizeof *t->ring);
   if (t->ring == NULL) abort();
   t->head = t->tail = o->next_seq;
-  t->committable = t->stored = -1;
+  t->committable = t->stored = t->next = -1;
   o->by_partition[partition] = t;
   return t;
 }
@@ -116,15 +116,34 @@ void cxp_offsets_end(cxp_offsets *o, cxp_tracker *t, uint64_t seq) {
   if (seq == t->head) advance(o, t);
 }
 
-cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token) {
-  int32_t part = (int32_t)(token >> 48);
-  uint64_t seq = token & 0xffffffffffffULL;
-  cxp_tracker *t = cxp_offsets_get(o, part);
-  if (t == NULL || seq < t->head || seq >= t->tail) return NULL;
+/* The entry a token names, or NULL when it is stale (its tracker gone, or
+ * the entry already left it). */
+static cxp_track_entry *entry_of(const cxp_offsets *o, uint64_t token, cxp_tracker **tp) {
+  token &= ~CXP_TOKEN_FLAGS;
+  cxp_tracker *t = cxp_offsets_get(o, (int32_t)(token >> CXP_TOKEN_SEQ_BITS));
+  if (t == NULL) return NULL;
+  uint64_t seq = t->head + ((token - t->head) & CXP_TOKEN_SEQ_MASK);
+  if (seq >= t->tail) return NULL;
   cxp_track_entry *e = &t->ring[seq % t->cap];
-  if (e->seq != seq || e->pending == 0) return NULL;
+  if (e->seq != seq) return NULL;
+  *tp = t;
+  return e;
+}
+
+int64_t cxp_offsets_token_offset(const cxp_offsets *o, uint64_t token, int32_t *part) {
+  cxp_tracker *t;
+  cxp_track_entry *e = entry_of(o, token, &t);
+  if (e == NULL) return -1;
+  *part = t->partition;
+  return e->offset;
+}
+
+cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token) {
+  cxp_tracker *t;
+  cxp_track_entry *e = entry_of(o, token, &t);
+  if (e == NULL || e->pending == 0) return NULL;
   e->pending--;
   o->in_flight--;
-  if (seq == t->head) advance(o, t);
+  if (e->seq == t->head) advance(o, t);
   return t;
 }

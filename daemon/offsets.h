@@ -31,6 +31,9 @@ typedef struct cxp_tracker {
   uint64_t head, tail;   /* sequence numbers */
   int64_t committable;   /* offset to commit (next to read); -1: nothing yet */
   int64_t stored;        /* committable value last handed to the consumer */
+  int64_t next;          /* the offset the next message should have (one past
+                            the last consumed, or the committed offset the
+                            partition was assigned at); -1: not known */
 } cxp_tracker;
 
 typedef struct cxp_offsets {
@@ -74,7 +77,18 @@ void cxp_offsets_end(cxp_offsets *o, cxp_tracker *t, uint64_t seq);
  * stale. */
 cxp_tracker *cxp_offsets_ack(cxp_offsets *o, uint64_t token);
 
-/* Tokens: partition in the top 16 bits, sequence number below. */
-#define CXP_TOKEN(part, seq) (((uint64_t)(uint32_t)(part) << 48) | ((seq) & 0xffffffffffffULL))
+/* The input offset of the entry a token names, its partition through
+ * *part; -1 when the token is stale. */
+int64_t cxp_offsets_token_offset(const cxp_offsets *o, uint64_t token, int32_t *part);
+
+/* Tokens: the top 4 bits are the shell's flags (which tracker, a retry),
+ * the partition takes the next 16, the sequence number's low 44 bits the
+ * rest. The sequence is read back relative to the tracker's oldest entry,
+ * so it may wrap: fewer than 2^43 entries are ever open at once. */
+#define CXP_TOKEN_SEQ_BITS 44
+#define CXP_TOKEN_SEQ_MASK ((1ULL << CXP_TOKEN_SEQ_BITS) - 1)
+#define CXP_TOKEN_FLAGS (0xfULL << 60)
+#define CXP_TOKEN(part, seq)                                                   \
+  (((uint64_t)(uint16_t)(part) << CXP_TOKEN_SEQ_BITS) | ((seq) & CXP_TOKEN_SEQ_MASK))
 
 #endif

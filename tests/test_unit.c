@@ -24,6 +24,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "pipeline.h"
+#include "sha256.h"
 #include "state.h"
 #include "timeutil.h"
 
@@ -2482,6 +2483,214 @@ static void test_pipeline_reload(void) {
   cxp_buf_free(&kept);
 }
 
+/* --------------------------------------------------------------------------
+ * Outputs that must fit: SHA-256, JSON escaping budgets, truncated dead
+ * letters, and rate-limited log lines */
+
+static void test_sha256(void) {
+  /* FIPS 180-4's examples (the empty string, "abc", the two-block
+   * 448-bit message) and a million 'a', whose padding falls in a block of
+   * its own. */
+  static const struct { const char *in; size_t n; const char *hex; } t[] = {
+      {"", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  char hex[65];
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    cxp_sha256_hex(t[i].in, t[i].n, hex);
+    CHECK_STR(hex, t[i].hex);
+  }
+  char *a = malloc(1000000);
+  memset(a, 'a', 1000000);
+  cxp_sha256_hex(a, 1000000, hex);
+  CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  /* 55 and 56 bytes: the length fits after the 0x80 in one block, and
+   * just no longer does (sha256sum of 55 and 56 'a'). */
+  cxp_sha256_hex(a, 55, hex);
+  CHECK_STR(hex, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+  cxp_sha256_hex(a, 56, hex);
+  CHECK_STR(hex, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+  free(a);
+}
+
+static void test_json_fit(void) {
+  /* Escaped sizes: 'a' 1, '"' 2 (\"), 0x01 6 (\u0001), "é" 2 (as is). */
+  const char *s = "a\"\x01\xc3\xa9z";
+  size_t n = strlen(s);
+  CHECK_INT(cxp_json_fit(s, n, 0), 0);
+  CHECK_INT(cxp_json_fit(s, n, 1), 1);  /* a */
+  CHECK_INT(cxp_json_fit(s, n, 2), 1);  /* a, not half of \" */
+  CHECK_INT(cxp_json_fit(s, n, 3), 2);  /* a \" */
+  CHECK_INT(cxp_json_fit(s, n, 8), 2);  /* \u0001 needs 6: 3+6 = 9 */
+  CHECK_INT(cxp_json_fit(s, n, 9), 3);
+  CHECK_INT(cxp_json_fit(s, n, 10), 3); /* é is two bytes, not split */
+  CHECK_INT(cxp_json_fit(s, n, 11), 5);
+  CHECK_INT(cxp_json_fit(s, n, 12), 6);
+  CHECK_INT(cxp_json_fit(s, n, 100), 6);
+  /* A byte that is not UTF-8 is written as \ufffd: 6. */
+  CHECK_INT(cxp_json_fit("\xff", 1, 5), 0);
+  CHECK_INT(cxp_json_fit("\xff", 1, 6), 1);
+  /* What fits is what cxp_jw_str writes: the prefix's escaped length is
+   * within the budget. */
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_jw w;
+  cxp_jw_init(&w, &b);
+  cxp_jw_str(&w, NULL, s, cxp_json_fit(s, n, 11));
+  CHECK_STR(b.p, "\"a\\\"\\u0001\xc3\xa9\""); /* 11 bytes between the quotes */
+  CHECK_INT(b.len, 13);
+  cxp_buf_free(&b);
+}
+
+static void test_dead_letter_truncated(void) {
+  /* 300 bytes of payload: written whole, the record is 512 bytes (the 222
+   * of a 10-byte payload, written out below, plus 290). */
+  char text[301], ctl[301], bin[301];
+  for (int i = 0; i < 300; i++) {
+    text[i] = "abcdefghij"[i % 10];
+    ctl[i] = "\x01" "bc"[i % 3];
+    bin[i] = "\xff\xfe\xfd\xfc"[i % 4];
+  }
+  cxp_dead_letter d = {.topic = "t", .partition = 0, .offset = 5, .reason = CXP_BAD_TOO_LARGE,
+                       .detail = "d", .payload = "abcdefghij", .payload_len = 10,
+                       .received_at_ms = T0};
+  const char *small =
+      "{\"source\":{\"topic\":\"t\",\"partition\":0,\"offset\":5},\"reason\":\"too_large\","
+      "\"detail\":\"d\",\"payload\":\"abcdefghij\",\"payload_encoding\":\"utf-8\","
+      "\"received_at\":\"2026-11-23T07:00:00.000Z\",\"pipeline\":\"p\","
+      "\"schema\":\"cxpulse.dead_letter/1\"}";
+  cxp_buf b;
+  cxp_buf_init(&b);
+  d.max_bytes = strlen(small);
+  CHECK_INT(strlen(small), 222);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 0);
+  CHECK_STR(b.p, small);
+  /* The 300-byte payload with 346 bytes of room: the record with the
+   * truncation fields (written out below) is 342 bytes without a payload,
+   * which leaves 4 bytes, "abcd". */
+  d.payload = text;
+  d.payload_len = 300;
+  const char *cut =
+      "{\"source\":{\"topic\":\"t\",\"partition\":0,\"offset\":5},\"reason\":\"too_large\","
+      "\"detail\":\"d\",\"payload\":\"abcd\",\"payload_encoding\":\"utf-8\",\"payload_truncated\":true,"
+      "\"payload_length\":300,\"payload_sha256\":"
+      "\"49d53cf12804d93e5d16b1e58ecdd49ada262f8752ca0a1a6185eea70ea486c4\","
+      "\"received_at\":\"2026-11-23T07:00:00.000Z\",\"pipeline\":\"p\","
+      "\"schema\":\"cxpulse.dead_letter/1\"}";
+  CHECK_INT(strlen(cut), 346);
+  d.max_bytes = 346;
+  cxp_buf_reset(&b);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 1);
+  CHECK_STR(b.p, cut);
+  /* 511 bytes of room: one short of the whole, cut too, to 165 bytes. */
+  d.max_bytes = 511;
+  cxp_buf_reset(&b);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 1);
+  CHECK_INT(b.len, 511);
+  d.max_bytes = 512;
+  cxp_buf_reset(&b);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 0);
+  CHECK_INT(b.len, 512);
+  /* Appended after what the buffer holds: the bound is the record's own. */
+  d.max_bytes = 346;
+  cxp_buf_reset(&b);
+  cxp_buf_puts(&b, "XYZ");
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 1);
+  CHECK_STR(b.p + 3, cut);
+  /* Control bytes escape to 6: "\x01bc..." with 9 bytes of room keeps
+   * "\u0001bc" (8), not the next \u0001. */
+  d.payload = ctl;
+  d.max_bytes = 342 + 9;
+  cxp_buf_reset(&b);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 1);
+  CHECK_CONTAINS(b.p, "\"payload\":\"\\u0001bc\",\"payload_encoding\":\"utf-8\"");
+  CHECK_CONTAINS(b.p, "\"c1409270de4d6200e0a1ab70463c142be3c93c00d4f191f7ef0e1cc5d6bec75e\"");
+  CHECK_INT(b.len, 342 + 8);
+  /* Not UTF-8: base64 ("payload_encoding":"base64" is one byte longer:
+   * 343 without a payload), of whole 3-byte groups that fit: 9 bytes of
+   * room hold 8 characters, 6 bytes: ff fe fd fc ff fe -> "//79/P/+". */
+  d.payload = bin;
+  d.max_bytes = 343 + 9;
+  cxp_buf_reset(&b);
+  CHECK_INT(cxp_dead_letter_write(&b, &d, "p"), 1);
+  CHECK_CONTAINS(b.p, "\"payload\":\"//79/P/+\",\"payload_encoding\":\"base64\"");
+  CHECK_CONTAINS(b.p, "\"1ad6fc0b3a3ce51bb12cd1baf1a8789bc94d987140341c5cde5d210ced5b17d7\"");
+  CHECK_INT(b.len, 343 + 8);
+  cxp_buf_free(&b);
+}
+
+/* A clock the rate limits read, moved by the test. */
+static int64_t fake_ms;
+static int64_t fake_clock(void) { return fake_ms; }
+
+static int count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  int n = 0, c;
+  while (f && (c = fgetc(f)) != EOF) n += c == '\n';
+  if (f) fclose(f);
+  return n;
+}
+
+/* One call site of cxp_warn: its lines share a rate limit. */
+static void warn_refused(int i) { cxp_warn("test", "refused %d", i); }
+
+static void test_log_rate_limit(void) {
+  char path[] = "/tmp/cxp-test-log-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  close(fd);
+  cxp_log_clock = fake_clock;
+  uint64_t before = cxp_log_suppressed_total();
+  /* 25 at once: 10 lines, 15 held back. */
+  fake_ms = 1000;
+  for (int i = 0; i < 25; i++) warn_refused(i);
+  fflush(stderr);
+  int after_burst = count_lines(path);
+  /* The interval over: the count (naming the last held back), the line,
+   * 9 more, and 11 held back. */
+  fake_ms = 1000 + CXP_LOG_INTERVAL_MS;
+  for (int i = 100; i < 121; i++) warn_refused(i);
+  fflush(stderr);
+  int after_second = count_lines(path);
+  /* A timer writes the count once the interval is over, not before. */
+  fake_ms = 1000 + 2 * CXP_LOG_INTERVAL_MS - 1;
+  cxp_log_flush_suppressed();
+  fflush(stderr);
+  int before_flush = count_lines(path);
+  fake_ms = 1000 + 2 * CXP_LOG_INTERVAL_MS;
+  cxp_log_flush_suppressed();
+  cxp_log_flush_suppressed(); /* nothing more to say */
+  fflush(stderr);
+  int after_flush = count_lines(path);
+  /* Info lines are never held back. */
+  int level = cxp_log_level;
+  cxp_log_level = CXP_LOG_INFO;
+  for (int i = 0; i < 30; i++) cxp_info("test", "info %d", i);
+  cxp_log_level = level;
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  cxp_log_clock = NULL;
+  CHECK_INT(after_burst, 10);
+  CHECK_INT(after_second, 10 + 1 + 10);
+  CHECK_INT(before_flush, 21);
+  CHECK_INT(after_flush, 22);
+  CHECK_INT(count_lines(path), 22 + 30);
+  CHECK_INT(cxp_log_suppressed_total() - before, 15 + 11);
+  size_t len;
+  char err[128];
+  char *text = cxp_read_file(path, &len, err, sizeof err);
+  CHECK_CONTAINS(text, "15 more line(s) like this suppressed in the last 10 s: refused 24");
+  CHECK_CONTAINS(text, "11 more line(s) like this suppressed in the last 10 s: refused 120");
+  free(text);
+  unlink(path);
+}
+
 int main(void) {
   core_pipeline(&TP);
   test_time();
@@ -2507,5 +2716,9 @@ int main(void) {
   test_customer_indicators();
   test_customer_order_independence();
   test_core_satisfaction_alerts();
+  test_sha256();
+  test_json_fit();
+  test_dead_letter_truncated();
+  test_log_rate_limit();
   return TEST_REPORT();
 }
