@@ -44,11 +44,16 @@ demo: build
 	./$(BUILD)/cxpulse demo $(DEMO_ARGS)
 
 # The release build runs every test (integration, cross-process, schema);
-# the sanitizer build runs the unit tests under ASan and UBSan.
+# the sanitizer build runs the unit tests, the fuzz targets' corpora and
+# the in-process Kafka tests (the daemon itself: outputs, faults,
+# rebalances, restores, snapshots) under ASan and UBSan.
+SAN_TARGETS = test_unit test_window test_cases test_snapshot test_notify test_metrics test_http \
+              test_churn fuzz_targets test_kafka test_faults
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
-	cmake --build $(BUILD_SAN) -j $(JOBS) --target test_unit test_window test_cases test_snapshot test_notify test_metrics test_http test_churn
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target $(SAN_TARGETS)
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
+	cd $(BUILD_SAN) && ctest --output-on-failure -R '^(kafka|faults)$$'
 	cd $(BUILD) && ctest --output-on-failure
 
 # The fuzz targets of tests/fuzz (fuzz_<name>.c) under libFuzzer, built with

@@ -13,3 +13,11 @@ add_test(NAME metrics_promtool
          COMMAND bash -c "set -o pipefail; \"$0\" --exposition | promtool check metrics"
                  $<TARGET_FILE:test_metrics>)
 set_tests_properties(metrics_promtool PROPERTIES LABELS unit)
+
+# The shipped alerting rules against hand-made series: which fire, when,
+# with which labels and annotations (promtool check rules cannot see a rule
+# that never fires).
+add_test(NAME rules_promtool
+         COMMAND promtool test rules rules_test.yml
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/prometheus)
+set_tests_properties(rules_promtool PROPERTIES LABELS unit)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A shutdown with the brokers gone is bounded: `cxpulse mock-cluster` and
+# `cxpulse run` as their own processes; the daemon consumes 50 events, the
+# cluster is killed (SIGKILL: no broker answers again), and SIGTERM must end
+# the daemon within shutdown.timeout_ms (3 s here) plus the 2 s the final
+# commit and leaving the group get, with exit status 1 and a log line saying
+# what is left uncommitted. Before, it waited for a coordinator that would
+# not come (45 s in the group's session timeout, or for ever).
+# usage: shutdown.sh CXPULSE_BIN SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+W=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- daemon log (last 20 lines)"; tail -20 "$W/run.err"; exit 1; }
+
+"$BIN" mock-cluster --topic s.events:2 --topic s.part:2 --topic s.cl:2 --topic s.alerts:1 \
+  --topic s.dead:1 --topic s.ind:1 >"$W/mock.out" 2>"$W/mock.err" &
+MOCK=$!
+pids+=($MOCK)
+for _ in $(seq 300); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
+BS=$(head -1 "$W/mock.out")
+[ -n "$BS" ] || fail "mock cluster did not start"
+
+/usr/bin/python3 - "$SRC/pipelines/default.json" "$W/pipeline.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["topics"] = {"input": "s.events", "alerts": "s.alerts", "indicators": "s.ind",
+               "dead_letters": "s.dead", "repartition": "s.part", "changelog": "s.cl"}
+json.dump(p, open(sys.argv[2], "w"))
+EOF
+cat >"$W/config.json" <<JSON
+{"pipeline": "$W/pipeline.json", "log": {"level": "info"}, "shutdown": {"timeout_ms": 3000},
+ "commit": {"interval_ms": 200}, "http": {"port": 0},
+ "kafka": {"bootstrap.servers": "$BS", "consumer": {"session.timeout.ms": 6000}}}
+JSON
+"$BIN" run --config "$W/config.json" 2>"$W/run.err" &
+RUN=$!
+pids+=($RUN)
+
+# The admin port is in the log; ready once partitions are held and restored.
+port=""
+for _ in $(seq 300); do
+  port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/run.err" | head -1)
+  [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || fail "daemon not ready"
+
+for i in $(seq 50); do
+  printf 's%d\t{"event_id":"e%d","type":"survey.nps","customer_id":"s%d","ts":"2026-11-24T07:00:00Z","score":3}\n' \
+    "$i" "$i" "$i"
+done | kcat -P -b "$BS" -t s.events -K "$(printf '\t')" || fail "kcat could not produce"
+consumed=0
+for _ in $(seq 200); do
+  consumed=$(curl -s "http://127.0.0.1:$port/metrics" |
+    sed -n 's/^cxpulse_events_consumed_total \([0-9]*\)$/\1/p')
+  [ "${consumed:-0}" -ge 50 ] && break
+  sleep 0.1
+done
+[ "${consumed:-0}" -ge 50 ] || fail "only ${consumed:-0} of 50 events consumed"
+
+kill -9 "$MOCK"
+wait "$MOCK" 2>/dev/null
+t0=$(date +%s%N)
+kill -TERM "$RUN"
+# Wait at most 30 s, then look: a daemon still up failed the test.
+for _ in $(seq 300); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RUN" 2>/dev/null && fail "still running 30 s after SIGTERM"
+wait "$RUN"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "SIGTERM with the brokers gone: exit status $rc after $ms ms (shutdown.timeout_ms 3000)"
+[ "$rc" = 1 ] || fail "exit status $rc, not 1"
+# 3000 ms for the outputs, 2000 for the final commit and the group, and
+# room for this machine's scheduling.
+[ "$ms" -le 6500 ] || fail "took $ms ms, over 3000 + 2000 + 1500"
+grep -q "final commit failed" "$W/run.err" || fail "no log line on the final commit"
+grep -q "read again after a restart" "$W/run.err" || fail "no log line on what is left uncommitted"
+echo "ok"
