@@ -62,6 +62,7 @@ typedef struct run {
   double probe_csat;
   int64_t probe_offset;
   int want_exit;         /* the daemon's expected exit code (0: a clean stop; -1: 0 or 1) */
+  void (*every)(struct run *r); /* runs on the loop every 50 ms while the run lasts */
 } run;
 
 /* One GET over a fresh connection: the whole response, status line first. */
@@ -151,6 +152,7 @@ H_FN void on_check(uv_timer_t *t) {
   run *r = t->data;
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r->d, &s);
+  if (r->every) r->every(r);
   if (r->mid && !r->mid_done && s.core->consumed >= r->mid_at && s.in_flight == 0) {
     r->mid_done = 1;
     r->mid(r);

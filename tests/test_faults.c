@@ -13,6 +13,10 @@
  * deadend:   the dead-letter topic does not exist: the
  *            daemon stops by itself, exit code 1, with nothing committed
  *            past the message whose dead letter had nowhere to go.
+ * stall:     the broker refuses produce requests for a few seconds:
+ *            readiness reports the outputs failing delivery, with the
+ *            error, once health.max_retry_s passes, and recovers; every
+ *            alert still arrives.
  * retention: the group's committed offset is deleted by the topic's
  *            retention while the daemon is away: the offsets skipped are
  *            counted, logged and dead-lettered as offsets_skipped.
@@ -256,6 +260,71 @@ static void phase_deadend(cxp_mock *m) {
   run_free(&r);
 }
 
+/* What the stall phase saw of readiness while the broker refused. */
+static struct {
+  int stalled, cleared;
+  char why[256];
+} stall;
+
+static void watch_stall(run *r) {
+  const char *why = cxp_daemon_stalled(r->d);
+  const char *nr = cxp_daemon_not_ready(r->d);
+  if (why) {
+    /* /readyz gives the same sentence. */
+    if (nr == NULL || strcmp(nr, why) != 0) stall.cleared = -1000;
+    if (stall.stalled++ == 0) snprintf(stall.why, sizeof stall.why, "%s", why);
+  } else if (stall.stalled && nr == NULL) {
+    stall.cleared = 1;
+  }
+}
+
+static void phase_stall(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  make_topics(m, "st", 1, 1);
+  produce_detractors(bs, "st.events", "st", 0, 10);
+  cxp_config c;
+  cxp_pipeline p;
+  customers_config(&c, &p, bs, "st");
+  c.health_max_retry_s = 1;
+  /* Deliveries time out after 1.5 s while the broker refuses (librdkafka
+   * retries inside that), and the daemon produces them again. */
+  cxp_config_kafka_default(&c, "producer.message.timeout.ms", "1500");
+  /* The broker answers the next 50 produce requests with an error a
+   * retry may pass: about 5 s at librdkafka's 100 ms retry backoff. */
+  rd_kafka_resp_err_t errs[50];
+  for (int i = 0; i < 50; i++) errs[i] = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS;
+  rd_kafka_mock_push_request_errors_array(m->mc, 0 /* Produce */, 50, errs);
+  memset(&stall, 0, sizeof stall);
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = 10;
+  r.want_alerts = 10;
+  r.want_ready = 1;
+  r.every = watch_stall;
+  if (run_daemon(&r, &c, &p) == 0) {
+    cxp_daemon_stats s;
+    cxp_daemon_stats_get(r.d, &s);
+    fprintf(stderr, "stall: stalled for %d checks (50 ms apart): %s", stall.stalled, stall.why);
+    /* Stalled for a while, with the reason, then ready again. */
+    CHECK(stall.stalled > 0);
+    CHECK_CONTAINS(stall.why, "failing delivery for");
+    CHECK_CONTAINS(stall.why, "Local: Message timed out");
+    CHECK_INT(stall.cleared, 1);
+    CHECK(s.delivery_retries > 0);
+    /* Nothing dropped: every alert, by id. */
+    cJSON *ids = cJSON_CreateObject();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, r.alerts) {
+      const char *id = get_s(a, "alert_id");
+      if (id && !cJSON_GetObjectItemCaseSensitive(ids, id)) cJSON_AddTrueToObject(ids, id);
+    }
+    CHECK_INT(cJSON_GetArraySize(ids), 10);
+    cJSON_Delete(ids);
+  }
+  run_free(&r);
+  rd_kafka_mock_clear_request_errors(m->mc, 0);
+}
+
 /* stderr into a file for a while, to find a log line. */
 static int capture_begin(const char *path) {
   fflush(stderr);
@@ -367,6 +436,7 @@ int main(void) {
   } phases[] = {{"poison", phase_poison},
                 {"rejected", phase_rejected},
                 {"deadend", phase_deadend},
+                {"stall", phase_stall},
                 {"retention", phase_retention}};
   const char *only = getenv("CXP_TEST_PHASE");
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
