@@ -155,6 +155,7 @@ const char *cxp_http_reason(int status) {
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   default: return "Unknown";
   }
 }
@@ -469,6 +470,12 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
 
 static int on_headers_complete(http_parser *p) {
   conn *c = p->data;
+  /* http-parser takes a request line without a version for HTTP/0.9 and
+   * any digits for one; only 1.x is spoken here. */
+  if (p->http_major != 1) {
+    c->reject = 505;
+    return -1;
+  }
   if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
     c->reject = 405;
     return -1;
@@ -489,8 +496,11 @@ static int on_message_complete(http_parser *p) {
   c->waiting_since = now(s);
   struct http_parser_url u;
   http_parser_url_init(&u);
+  /* The asterisk form ("GET * HTTP/1.1", which http-parser takes for any
+   * method) has no path to route: the handler is promised one that starts
+   * with '/'. */
   if (c->url.len == 0 || http_parser_parse_url(c->url.p, c->url.len, 0, &u) != 0 ||
-      !(u.field_set & (1 << UF_PATH))) {
+      !(u.field_set & (1 << UF_PATH)) || c->url.p[u.field_data[UF_PATH].off] != '/') {
     respond_error(c, 400);
     return 0;
   }
@@ -509,7 +519,8 @@ static int on_message_complete(http_parser *p) {
       .path = url + u.field_data[UF_PATH].off,
       .query = query,
       .authorization = c->has_auth ? (c->auth.p ? c->auth.p : "") : NULL,
-      .http_minor = p->http_minor,
+      /* A later 1.x is answered as 1.1 (RFC 9110, 2.5). */
+      .http_minor = p->http_minor > 1 ? 1 : p->http_minor,
   };
   cxp_buf_reset(&s->body);
   cxp_http_response res = {200, "text/plain; charset=utf-8", NULL, &s->body};
@@ -652,12 +663,40 @@ static void evict(conn *c) {
   conn_close(c);
 }
 
-/* Drops connections, as pick() orders them, until `full` says there is
- * room: 0 then; 1 when the next to go would be a fresh one and `fresh_ok`
- * is 0; -1 when every connection in the way is being answered. Each
- * candidate is read once before it is judged: its request may be waiting
- * in the socket, unread by the loop yet, and reading it may answer it (then
- * it is kept) or find it gone. */
+/* How a newcomer gets in when the server is full.
+ *
+ * Refusing it, as this server once did, hands the endpoint to whoever holds
+ * the most connections: 300 slowloris clients keep 64 slots full and a
+ * scrape gets 503 nearly every time. Dropping the connection that has sent
+ * the least of its request instead costs a slow client its place, while a
+ * quick one (a scrape writes its whole request at once) is answered in the
+ * loop turn of its accept.
+ *
+ * Slow clients that reconnect at once when dropped would then churn the
+ * slots as fast as the loop accepts, and a client that had connected but
+ * not yet written (descheduled, say) would be dropped within microseconds.
+ * So a connection is not dropped in its first FRESH_MS: when only fresh
+ * ones could make room, the listener rests until the oldest of them is no
+ * longer fresh, and newcomers wait in the kernel's backlog, in order. A
+ * scrape's request then waits in its socket and is read at its accept:
+ * behind 300 slow clients it is in within 300 / 64 * FRESH_MS, about
+ * 120 ms. Only when every connection is being answered is a newcomer
+ * accepted and told 503.
+ *
+ * The per-address limit keeps one remote host from doing even that to the
+ * others: its newcomers take the places of its own connections (fresh ones
+ * too, oldest first; the host is only crowding itself out). Loopback is
+ * exempt: on the default bind (127.0.0.1) every client, attacker and
+ * scraper alike, is 127.0.0.1, so a limit there would only shrink the cap
+ * without telling them apart (and a local attacker can bind any address of
+ * 127.0.0.0/8); the rule above is what lets the scrape in there.
+ *
+ * make_room() drops connections, as pick() orders them, until `full` says
+ * there is room: 0 then; 1 when the next to go would be a fresh one and
+ * `fresh_ok` is 0; -1 when every connection in the way is being answered.
+ * Each candidate is read once before it is judged: its request may be
+ * waiting in the socket, unread by the loop yet, and reading it may answer
+ * it (then it is kept) or find it gone. */
 static int make_room(cxp_http *s, const addr_key *only, int fresh_ok,
                      int (*full)(cxp_http *s, const addr_key *k)) {
   unsigned round = ++s->round;
@@ -685,34 +724,6 @@ static int addr_full(cxp_http *s, const addr_key *k) {
   for (conn *c = s->conns; c; c = c->next) same += c->key_limited && same_key(&c->key, k);
   return same >= s->lim.max_conns_per_addr;
 }
-
-/* How a newcomer gets in when the server is full.
- *
- * Refusing it, as this server once did, hands the endpoint to whoever holds
- * the most connections: 300 slowloris clients keep 64 slots full and a
- * scrape gets 503 nearly every time. Dropping the connection that has sent
- * the least of its request instead costs a slow client its place, while a
- * quick one (a scrape writes its whole request at once) is answered in the
- * loop turn of its accept.
- *
- * Slow clients that reconnect at once when dropped would then churn the
- * slots as fast as the loop accepts, and a client that had connected but
- * not yet written (descheduled, say) would be dropped within microseconds.
- * So a connection is not dropped in its first FRESH_MS: when only fresh
- * ones could make room, the listener rests until the oldest of them is no
- * longer fresh, and newcomers wait in the kernel's backlog, in order. A
- * scrape's request then waits in its socket and is read at its accept:
- * behind 300 slow clients it is in within 300 / 64 * FRESH_MS, about
- * 120 ms. Only when every connection is being answered is a newcomer
- * accepted and told 503.
- *
- * The per-address limit keeps one remote host from doing even that to the
- * others: its newcomers take the places of its own connections (fresh ones
- * too, oldest first; the host is only crowding itself out). Loopback is
- * exempt: on the default bind (127.0.0.1) every client, attacker and
- * scraper alike, is 127.0.0.1, so a limit there would only shrink the cap
- * without telling them apart (and a local attacker can bind any address of
- * 127.0.0.0/8); the rule above is what lets the scrape in there. */
 
 static void refuse(cxp_http *s, int fd) {
   /* Accepted only to be told no: leaving it in the backlog would hold the

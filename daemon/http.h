@@ -22,18 +22,22 @@
  * - at max_conns, a new connection takes the place of the open one that has
  *   sent the least of its request (one lingering after its last response
  *   first, then idle or barely started ones; never one whose complete
- *   request is being answered, nor one accepted moments ago), so slow
- *   clients cannot keep a scrape out. Only when every connection is being
- *   answered is the newcomer told 503 with one non-blocking write;
+ *   request is being answered), so slow clients cannot keep a scrape out.
+ *   A connection accepted less than 25 ms ago is not dropped: when only such
+ *   ones could make room, newcomers wait in the listener's backlog until one
+ *   can be, which also paces clients that reconnect at once. Only when every
+ *   connection is being answered is the newcomer told 503 with one
+ *   non-blocking write;
  * - one client address (an IPv6 /64) holds at most max_conns_per_addr
  *   connections; past that its newcomer takes the place of one of its own,
  *   so one remote host cannot crowd out the others. Loopback is exempt (all
- *   local clients share it; see admit() in http.c);
+ *   local clients share it; see make_room() in http.c);
  * - a request line and headers over max_header_bytes, or more than
  *   max_headers headers, get 431; a request body (Content-Length > 0 or
- *   chunked) gets 413, any method but GET and HEAD 405; a malformed request,
- *   or one with two Authorization headers, 400. Every such error closes the
- *   connection;
+ *   chunked) gets 413, any method but GET and HEAD 405, a version but
+ *   HTTP/1.x 505; a malformed request, one without a path (the asterisk
+ *   form), or one with two Authorization headers, 400. Every such error
+ *   closes the connection;
  * - responses queued but not yet taken by a client that does not read are
  *   bounded by max_pending_bytes: past it the server stops parsing that
  *   connection's pipelined requests until the queue drains (and the read
@@ -69,7 +73,7 @@ typedef struct cxp_http_request {
   const char *path;          /* as sent, not percent-decoded; starts with '/' */
   const char *query;         /* after '?', or "" */
   const char *authorization; /* the Authorization header's value, or NULL */
-  int http_minor;            /* 1 for HTTP/1.1, 0 for 1.0 */
+  int http_minor;            /* 1 for HTTP/1.1 (and a later 1.x), 0 for 1.0 */
 } cxp_http_request;
 
 typedef struct cxp_http_response {

@@ -299,6 +299,18 @@ static void rejections(void) {
   n = exchange(port_a, big, buf, sizeof buf);
   CHECK_MEM(buf, n, HELLO_200, sizeof HELLO_200 - 1);
 
+  /* The asterisk form has no path to route: 400. A version but 1.x, or
+   * none (HTTP/0.9 to the parser): 505. A later 1.x is answered as 1.1. */
+  n = exchange(port_a, "GET * HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf);
+  CHECK(n > 0 && strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+  static const char r505[] = "HTTP/1.1 505 HTTP Version Not Supported\r\n";
+  n = exchange(port_a, "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", buf, sizeof buf);
+  CHECK(n > 0 && strncmp(buf, r505, sizeof r505 - 1) == 0);
+  n = exchange(port_a, "GET /hello\r\n\r\n", buf, sizeof buf);
+  CHECK(n > 0 && strncmp(buf, r505, sizeof r505 - 1) == 0);
+  n = exchange(port_a, "GET /echo HTTP/1.7\r\nHost: x\r\n\r\n", buf, sizeof buf);
+  CHECK(n > 0 && strstr(buf, "\"minor\":1}") != NULL);
+
   /* Not HTTP. */
   n = exchange(port_a, "HELLO THERE\r\n\r\n", buf, sizeof buf);
   CHECK(n > 0 && strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
