@@ -119,6 +119,17 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   counter(&m, "cxpulse_input_offsets_skipped_total",
           "Input offsets deleted by the topic's retention before they were read (each "
           "stretch also has a dead letter offsets_skipped).", s.offsets_skipped);
+  cxp_http_stats hs;
+  if (cxp_daemon_http_stats(d, &hs) == 0) {
+    counter(&m, "cxpulse_http_connections_total", "Admin connections accepted.", hs.accepted);
+    cxp_metrics_family(&m, "cxpulse_http_connections_closed_total", CXP_METRIC_COUNTER,
+                       "Admin connections the server closed, by why: evicted (a newcomer took "
+                       "the place of one that had sent the least of its request), refused "
+                       "(503: every connection was being answered), timed_out.");
+    cxp_metrics_u64(&m, (const char *[]){"why", "evicted", NULL}, hs.evicted);
+    cxp_metrics_u64(&m, (const char *[]){"why", "refused", NULL}, hs.refused);
+    cxp_metrics_u64(&m, (const char *[]){"why", "timed_out", NULL}, hs.timed_out);
+  }
   counter(&m, "cxpulse_log_lines_suppressed_total",
           "Warning and error lines not written: past 10 per 10 s from one place in the code.",
           cxp_log_suppressed_total());

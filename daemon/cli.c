@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 #include "staterec.h"
 
 static volatile sig_atomic_t stop_now;
+
+/* 1 when standard output is a pipe whose reader has gone (`| head`): a
+ * quiet tail notices it without waiting for its next write to fail. */
+static int reader_gone(void) {
+  struct pollfd p = {STDOUT_FILENO, 0, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
 
 static void on_stop_signal(int sig) {
   (void)sig;
@@ -211,7 +219,10 @@ int cxp_tail_main(int argc, char **argv) {
   char line[8192];
   while (!stop_now) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-    if (m == NULL) continue;
+    if (m == NULL) {
+      if (reader_gone()) stop_now = 1;
+      continue;
+    }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (++at_end >= parts && exit_at_end) stop_now = 1;
     } else if (m->err) {
@@ -228,8 +239,16 @@ int cxp_tail_main(int argc, char **argv) {
       fwrite(line, 1, n, stdout);
       fputc('\n', stdout);
     }
-    fflush(stdout);
     rd_kafka_message_destroy(m);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      /* The reader went away (`| head`): SIGPIPE is ignored process-wide
+       * (main.c), so the write fails instead of killing us. */
+      if (errno != EPIPE) {
+        fprintf(stderr, "cxpulse tail: standard output: %s\n", strerror(errno));
+        rc = 1;
+      }
+      stop_now = 1;
+    }
   }
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
@@ -366,8 +385,8 @@ int cxp_top_main(int argc, char **argv) {
       printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
              jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
              jn(s, "commit_failures", &ok));
-      fflush(stdout);
       cJSON_Delete(s);
+      if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
       prev_consumed = consumed;
       prev_alerts = alerts;
       prev_dead = dead;

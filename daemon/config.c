@@ -50,6 +50,14 @@ const cxp_setting cxp_config_table[] = {
      "Port of the admin endpoint; -1 turns it off, 0 picks a free one (logged)."},
     {"http.token", CXP_T_STRING, "\"\"", 0, 255, OFF(http_token),
      "Bearer token the /v1 routes require; empty: none."},
+    {"http.max_conns", CXP_T_INT, "64", 1, 4096, OFF(http_max_conns),
+     "Admin connections served at once; past it a newcomer takes the place of the connection "
+     "that has sent the least of its request (never one being answered)."},
+    {"http.max_conns_per_addr", CXP_T_INT, "16", 0, 4096, OFF(http_max_conns_per_addr),
+     "Admin connections per remote address (IPv6: per /64), loopback exempt; 0: no limit."},
+    {"http.header_timeout_ms", CXP_T_INT, "2000", 100, 60000, OFF(http_header_timeout_ms),
+     "A request's line and headers must arrive within this of the accept (or of its first "
+     "byte on a kept-alive connection), or the connection is closed."},
     {NULL, 0, NULL, 0, 0, 0, NULL}};
 
 char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen) {

@@ -52,6 +52,9 @@ typedef struct cxp_config {
   char http_host[CXP_STR_MAX];
   long long http_port; /* -1: no admin endpoint */
   char http_token[CXP_STR_MAX];
+  long long http_max_conns;
+  long long http_max_conns_per_addr;
+  long long http_header_timeout_ms;
   cxp_kv kafka[CXP_KAFKA_MAX];
   int n_kafka;
 } cxp_config;

@@ -1721,8 +1721,13 @@ int cxp_daemon_start(cxp_daemon *d) {
   if (wd && cxp_notify_watchdog_start(&d->notify, d->loop, wd) == 0)
     cxp_info("daemon", "systemd watchdog: pinging every %llu ms", (unsigned long long)(wd / 1000));
   if (d->cfg.http_port >= 0) {
+    cxp_http_limits lim;
+    cxp_http_limits_default(&lim);
+    lim.max_conns = (int)d->cfg.http_max_conns;
+    lim.max_conns_per_addr = (int)d->cfg.http_max_conns_per_addr;
+    lim.header_timeout_ms = (uint64_t)d->cfg.http_header_timeout_ms;
     int he = cxp_http_start(&d->http, d->loop, d->cfg.http_host, (int)d->cfg.http_port,
-                            cxp_admin_handle, d, NULL);
+                            cxp_admin_handle, d, &lim);
     if (he < 0) {
       cxp_error("http", "admin endpoint on %s:%lld: %s", d->cfg.http_host, d->cfg.http_port,
                 uv_strerror(he));
@@ -2100,6 +2105,12 @@ int cxp_daemon_committed_lag(const cxp_daemon *d, int32_t *parts, int64_t *lags,
 }
 
 int cxp_daemon_http_port(const cxp_daemon *d) { return d->http ? cxp_http_port(d->http) : -1; }
+
+int cxp_daemon_http_stats(const cxp_daemon *d, cxp_http_stats *s) {
+  if (d->http == NULL) return -1;
+  *s = cxp_http_get_stats(d->http);
+  return 0;
+}
 
 /* ---- `cxpulse run` ------------------------------------------------------ */
 

@@ -102,6 +102,9 @@ int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 int cxp_daemon_committed_lag(const cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 /* The admin endpoint's port (the one bound when http.port is 0); -1 off. */
 int cxp_daemon_http_port(const cxp_daemon *d);
+/* What the admin endpoint's limits did (http.h); -1 when it is off. */
+struct cxp_http_stats;
+int cxp_daemon_http_stats(const cxp_daemon *d, struct cxp_http_stats *s);
 
 int cxp_daemon_main(int argc, char **argv);
 /* Adds the librdkafka settings the daemon prefers over librdkafka's defaults

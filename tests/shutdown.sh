@@ -5,7 +5,8 @@
 # the daemon within shutdown.timeout_ms (3 s here) plus the 2 s the final
 # commit and leaving the group get, with exit status 1 and a log line saying
 # what is left uncommitted. Before, it waited for a coordinator that would
-# not come (45 s in the group's session timeout, or for ever).
+# not come (45 s in the group's session timeout, or for ever). On the way,
+# `cxpulse tail | head -1` must end with head.
 # usage: shutdown.sh CXPULSE_BIN SOURCE_DIR
 set -u
 BIN=$1
@@ -65,6 +66,13 @@ for _ in $(seq 200); do
   sleep 0.1
 done
 [ "${consumed:-0}" -ge 50 ] || fail "only ${consumed:-0} of 50 events consumed"
+
+# While the cluster is up: `cxpulse tail | head -1` ends when head does
+# (tail's writes fail with EPIPE, SIGPIPE being ignored), with status 0.
+timeout 20 "$BIN" tail alerts --brokers "$BS" --topic s.alerts --from-beginning | head -1 >"$W/head.out"
+st=("${PIPESTATUS[@]}")
+[ "${st[0]}" = 0 ] || fail "cxpulse tail | head -1: tail's status ${st[0]} (124: still running after 20 s)"
+grep -q "recovery.closed_loop" "$W/head.out" || fail "cxpulse tail | head -1 printed: $(cat "$W/head.out")"
 
 kill -9 "$MOCK"
 wait "$MOCK" 2>/dev/null
