@@ -182,6 +182,27 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   counter(&m, "cxpulse_churn_silence_total",
           "Customers whose silence alone lifted them into a higher churn band.",
           n->churn_silence);
+  if (c->pl->win_enabled) {
+    cxp_core_late_stats ls;
+    cxp_core_late_stats_get(c, &ls);
+    cxp_metrics_family(&m, "cxpulse_window_late_events_total", CXP_METRIC_COUNTER,
+                       "Events that came after their window of a length had closed, by "
+                       "length and outcome: revised (within the horizon: the record went out "
+                       "again) or missed (past it).");
+    for (int li = 0; li < c->pl->windows.n_lengths; li++) {
+      char len[24];
+      snprintf(len, sizeof len, "%llds", (long long)(c->pl->windows.length_ms[li] / 1000));
+      cxp_metrics_u64(&m, (const char *[]){"length", len, "outcome", "revised", NULL},
+                      ls.revised[li]);
+      cxp_metrics_u64(&m, (const char *[]){"length", len, "outcome", "missed", NULL},
+                      ls.missed[li]);
+    }
+    gauge(&m, "cxpulse_window_records_kept", "Segment records the mergers keep for revisions "
+          "(windows.max_revisable each).", (double)ls.kept);
+    counter(&m, "cxpulse_window_revisions_total",
+            "Segment records emitted again, corrected by late events (revision >= 1).",
+            ls.revisions);
+  }
   counter(&m, "cxpulse_window_partials_duplicate_total",
           "Window partials ignored by a merger: their input partition's events "
           "were in a partial it had taken, or their window was emitted before the "

@@ -896,7 +896,10 @@ static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *m
   cxp_buf_reset(&c->out);
   cxp_window_record_write(&c->out, p, c->pl->name, c->pl->windows.min_n, missing, n_missing);
   emit(c, CXP_STREAM_INDICATORS, c->key.p, c->key.len);
-  if (c->pl->anomaly_enabled && n_missing == 0) score_drop(c, p, c->key.p, c->key.len);
+  /* A group's trailing means take its first complete record only: a
+   * revision would count the window twice. */
+  if (c->pl->anomaly_enabled && n_missing == 0 && p->revision == 0)
+    score_drop(c, p, c->key.p, c->key.len);
 }
 
 static cxp_merger *merger_of(cxp_core *c, int32_t r) {
@@ -906,6 +909,7 @@ static cxp_merger *merger_of(cxp_core *c, int32_t r) {
     c->merge[r] = cxp_merger_create(c->n_inputs, c->pl->merge_timeout_ms, on_final, c);
     if (c->merge[r] == NULL) abort();
     cxp_merger_on_batch(c->merge[r], on_batch);
+    cxp_merger_revisions(c->merge[r], &c->pl->windows, (uint32_t)c->pl->win_max_revisable);
   }
   return c->merge[r];
 }
@@ -977,6 +981,28 @@ static cxp_windows *windows_of(cxp_core *c, int32_t part) {
   return c->win[part];
 }
 
+void cxp_core_late_stats_get(const cxp_core *c, cxp_core_late_stats *out) {
+  memset(out, 0, sizeof *out);
+  for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
+    out->revised[li] = c->late_revised_retired[li];
+    out->missed[li] = c->late_missed_retired[li];
+  }
+  for (int32_t i = 0; i < c->n_win; i++) {
+    if (c->win[i] == NULL) continue;
+    cxp_window_stats ws = cxp_windows_stats(c->win[i]);
+    for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
+      out->revised[li] += ws.late_revised[li];
+      out->missed[li] += ws.late_missed[li];
+    }
+  }
+  for (int32_t i = 0; i < c->n_merge; i++) {
+    if (c->merge[i] == NULL) continue;
+    cxp_merge_stats ms = cxp_merger_stats(c->merge[i]);
+    out->kept += ms.kept;
+    out->revisions += ms.revisions;
+  }
+}
+
 void cxp_core_merge_local(cxp_core *c, int32_t n_inputs) {
   c->local_merge = 1;
   c->n_inputs = n_inputs > 0 ? n_inputs : 1;
@@ -1030,6 +1056,11 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
        * whose sums went out as early partials. */
       cxp_shard *sh = c->changelog ? cxp_state_shard(&c->state, part) : NULL;
       if (sh) sh->n_gone += cxp_windows_take_gone(c->win[part], &sh->gone);
+    }
+    cxp_window_stats ws = cxp_windows_stats(c->win[part]);
+    for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
+      c->late_revised_retired[li] += ws.late_revised[li];
+      c->late_missed_retired[li] += ws.late_missed[li];
     }
     cxp_windows_destroy(c->win[part]);
     c->win[part] = NULL;
@@ -1406,7 +1437,7 @@ static size_t churn_silence(cxp_core *c, int32_t part, int64_t t) {
 
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_event ev;
-  char detail[256];
+  char detail[640];
   cxp_decode_opts o = {.max_bytes = (size_t)c->pl->max_event_bytes,
                        .now_ms = m->check_future ? m->received_ms : 0,
                        .max_future_ms = c->pl->max_future_s * 1000};
@@ -1500,13 +1531,15 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     return case_bad;
   }
   if (late) {
-    /* Order-independent, the customer's figures take it; the closed
-     * window cannot, so it is reported as the domain says. */
+    /* Order-independent, the customer's figures take it; every window it
+     * belongs to is past its revision horizon, so it is reported as the
+     * domain says. */
     c->n.late_applied++;
+    char missed[400];
+    cxp_windows_missed(w, missed, sizeof missed);
     snprintf(detail, sizeof detail,
-             "ts is past the windows' allowed lateness (%.0f s): applied to the "
-             "customer's indicators, not to the segment windows",
-             c->pl->win_lateness_s);
+             "applied to the customer's indicators, but too late for every segment window it "
+             "belongs to: %s", missed);
     cxp_core_dead_letter(c, m, CXP_BAD_LATE, detail);
     return CXP_BAD_LATE;
   }

@@ -112,6 +112,8 @@ typedef struct cxp_core {
   struct parked_copy *parked;
   uint32_t parked_cap, parked_next;
   cxp_cases_stats cases_retired; /* counters of the cases of partitions given up */
+  /* Late events per window length, of the partitions given up. */
+  uint64_t late_revised_retired[CXP_WIN_MAX_LENGTHS], late_missed_retired[CXP_WIN_MAX_LENGTHS];
   cxp_churn_conf churn;          /* from the pipeline's churn.* (cxp_pipeline_churn) */
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
@@ -131,6 +133,16 @@ void cxp_core_close(cxp_core *c);
  * d's reason, detail and payload and the fields of its reason; the source
  * comes from m, and the record is cut to max_output. Returns the key length
  * to produce it with (m's key; 0: no key, as for a key too large). */
+/* Late events per window length over every input partition (those given up
+ * included): revised (a window closed within its horizon took them) and
+ * missed (past it); and the mergers' records kept for revisions, and
+ * revisions emitted. */
+typedef struct cxp_core_late_stats {
+  uint64_t revised[CXP_WIN_MAX_LENGTHS], missed[CXP_WIN_MAX_LENGTHS];
+  uint64_t kept, revisions;
+} cxp_core_late_stats;
+void cxp_core_late_stats_get(const cxp_core *c, cxp_core_late_stats *out);
+
 size_t cxp_core_render_dead_letter(cxp_core *c, const cxp_msg *m, cxp_dead_letter *d,
                                    cxp_buf *out);
 void cxp_core_batch_begin(cxp_core *c);

@@ -17,6 +17,7 @@ typedef struct mentry {
   /* Per input partition, the last input offset its partials taken so far
    * covered (-1: none); NULL until a partial carries its offsets. */
   int64_t *last_off;
+  int emitted;          /* its record is out: kept for revisions until its horizon */
 } mentry;
 
 /* A window emitted by the timeout before every partition closed it: its
@@ -45,6 +46,14 @@ struct cxp_merger {
   uint32_t n_gone, cap_gone;
   int32_t *missing; /* scratch, n_inputs long */
   cxp_merge_stats st;
+
+  /* Revisions (cxp_merger_revisions): per window length, how long after
+   * the merged watermark passes a window's end its records stay to take
+   * late partials; at most max_kept records are kept. */
+  int n_lengths;
+  int64_t length_ms[CXP_WIN_MAX_LENGTHS], revision_ms[CXP_WIN_MAX_LENGTHS];
+  uint32_t max_kept, n_kept;
+  int64_t forgot_end; /* the latest end of a window let go early: late past it */
 
   /* The merged watermark after the repartition messages read so far, at
    * each offset where it rose (oldest first; the oldest go when full), so
@@ -83,11 +92,28 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = INT64_MIN;
   m->merged_wm = INT64_MIN;
   m->floor = INT64_MIN;
+  m->forgot_end = INT64_MIN;
   m->cur_off = m->last_off = -1;
   return m;
 }
 
 void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn) { m->batch = fn; }
+
+void cxp_merger_revisions(cxp_merger *m, const cxp_window_conf *conf, uint32_t max_kept) {
+  m->n_lengths = conf->n_lengths;
+  for (int i = 0; i < conf->n_lengths; i++) {
+    m->length_ms[i] = conf->length_ms[i];
+    m->revision_ms[i] = conf->revision_ms[i];
+  }
+  m->max_kept = max_kept;
+}
+
+/* The revision horizon of a window length; 0 for one not configured. */
+static int64_t horizon(const cxp_merger *m, int64_t length_ms) {
+  for (int i = 0; i < m->n_lengths; i++)
+    if (m->length_ms[i] == length_ms) return m->revision_ms[i];
+  return 0;
+}
 
 void cxp_merger_destroy(cxp_merger *m) {
   if (m == NULL) return;
@@ -155,6 +181,8 @@ static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partia
   if (p->last_offset > e->last_off[p->partition]) e->last_off[p->partition] = p->last_offset;
 }
 
+static void emit_revision(cxp_merger *m, mentry *e);
+
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset) {
   if (p->partition < -1 || p->partition >= m->n_inputs) return -1;
@@ -162,12 +190,19 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     m->st.replayed++;
     return 2;
   }
-  if (p->end_ms <= m->merged_wm || is_gone(m, p)) {
+  uint64_t h = key_hash(p);
+  mentry *e = find(m, p, h);
+  /* Its window's records are out (every partition passed it, or it timed
+   * out): a partial for it revises a group's record while the window is
+   * within its horizon, and is late past it. */
+  int64_t hz = horizon(m, p->length_ms);
+  int out = p->end_ms <= m->merged_wm || is_gone(m, p);
+  if (out && (e == NULL || !e->emitted) &&
+      (hz == 0 || p->end_ms <= m->forgot_end ||
+       (m->merged_wm != INT64_MIN && p->end_ms + hz <= m->merged_wm))) {
     m->st.late++;
     return -1;
   }
-  uint64_t h = key_hash(p);
-  mentry *e = find(m, p, h);
   /* The input this partial covers is taken already: the same window closed
    * again after its partition restarted behind the point where it first
    * closed. Its events are in the sum (or, past that point, were late for
@@ -182,6 +217,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     cxp_window_partial_merge(&e->p, p);
     if (offset >= 0 && (e->min_offset < 0 || offset < e->min_offset)) e->min_offset = offset;
     if (ranged) note_offsets(m, e, p);
+    if (e->emitted) emit_revision(m, e);
     return 0;
   }
   if (m->n == m->cap) {
@@ -194,16 +230,45 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
   if ((m->n + 1) * 2 > m->tab_cap && tab_rebuild(m, m->n + 1) != 0) abort();
   e = &m->e[m->n];
   e->p = *p;
+  e->p.late = 0;
+  e->p.revision = 0;
   e->hash = h;
   e->first_wall = now_wall_ms;
   e->min_offset = offset;
   e->last_off = NULL;
+  e->emitted = 0;
   if (ranged) note_offsets(m, e, p);
   tab_insert(m, m->n);
   m->n++;
-  if (m->n > m->st.pending_max) m->st.pending_max = m->n;
-  m->st.pending = m->n;
+  if (out) {
+    /* A group the window's records had not had: its first record goes out
+     * now (revision 0), and is kept like the others. */
+    e->emitted = 1;
+    m->n_kept++;
+    e->p.revision = -1;
+    emit_revision(m, e);
+  }
+  m->st.pending = m->n - m->n_kept;
+  if (m->st.pending > m->st.pending_max) m->st.pending_max = m->st.pending;
   return 0;
+}
+
+/* The input partitions whose watermark has not passed a window (m->missing);
+ * how many. */
+static int missing_of(cxp_merger *m, const cxp_window_partial *p) {
+  int nm = 0;
+  for (int32_t in = 0; in < m->n_inputs; in++)
+    if (m->wm[in] < p->end_ms) m->missing[nm++] = in;
+  return nm;
+}
+
+/* A kept record took a late partial: it goes out again, whole, with the
+ * next revision number. */
+static void emit_revision(cxp_merger *m, mentry *e) {
+  e->p.revision++;
+  if (e->p.revision > 0) m->st.revisions++;
+  int nm = missing_of(m, &e->p);
+  if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
 }
 
 /* Final records go out in a stable order: by end, length, then group. */
@@ -225,9 +290,10 @@ static int entry_cmp(const void *pa, const void *pb) {
 static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentry *, void *),
                       void *arg) {
   uint32_t keep = 0;
-  /* Partition in place: selected entries after the kept ones. */
+  /* Partition in place: selected entries (never one emitted already) after
+   * the others. */
   for (uint32_t i = 0; i < m->n; i++) {
-    if (!pick(m, &m->e[i], arg)) {
+    if (m->e[i].emitted || !pick(m, &m->e[i], arg)) {
       if (i != keep) {
         mentry t = m->e[keep];
         m->e[keep] = m->e[i];
@@ -240,14 +306,13 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
   if (n_out == 0) return 0;
   qsort(m->e + keep, n_out, sizeof *m->e, entry_cmp);
   for (uint32_t i = keep; i < m->n; i++) {
-    const mentry *e = &m->e[i];
-    int nm = 0;
-    for (int32_t in = 0; in < m->n_inputs; in++)
-      if (m->wm[in] < e->p.end_ms) m->missing[nm++] = in;
+    mentry *e = &m->e[i];
+    int nm = missing_of(m, &e->p);
     if (nm)
       m->st.incomplete++;
     else
       m->st.complete++;
+    e->p.revision = 0;
     if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
   }
   if (m->batch) {
@@ -258,24 +323,86 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     free(ps);
   }
   for (uint32_t i = keep; i < m->n; i++) {
-    free(m->e[i].last_off);
-    if (m->e[i].min_offset < 0) continue;
-    if (m->n_em == m->cap_em) {
-      uint32_t ncap = m->cap_em ? m->cap_em * 2 : 64;
-      int64_t(*ne)[2] = realloc(m->em, sizeof *ne * ncap);
-      if (ne == NULL) abort();
-      m->em = ne;
-      m->cap_em = ncap;
+    mentry *e = &m->e[i];
+    if (e->min_offset >= 0) {
+      if (m->n_em == m->cap_em) {
+        uint32_t ncap = m->cap_em ? m->cap_em * 2 : 64;
+        int64_t(*ne)[2] = realloc(m->em, sizeof *ne * ncap);
+        if (ne == NULL) abort();
+        m->em = ne;
+        m->cap_em = ncap;
+      }
+      m->em[m->n_em][0] = e->min_offset;
+      /* Emitted by a tick: as if by the message after the last one taken. */
+      m->em[m->n_em][1] = m->cur_off >= 0 ? m->cur_off : m->last_off + 1;
+      m->n_em++;
     }
-    m->em[m->n_em][0] = m->e[i].min_offset;
-    /* Emitted by a tick: as if by the message after the last one taken. */
-    m->em[m->n_em][1] = m->cur_off >= 0 ? m->cur_off : m->last_off + 1;
-    m->n_em++;
+    /* Kept for revisions while its window is within its horizon. */
+    if (horizon(m, e->p.length_ms) > 0) {
+      e->emitted = 1;
+      if (keep != i) {
+        mentry t = m->e[keep];
+        m->e[keep] = *e;
+        *e = t;
+      }
+      keep++;
+      m->n_kept++;
+      continue;
+    }
+    free(e->last_off);
   }
   m->n = keep;
-  m->st.pending = m->n;
+  m->st.pending = m->n - m->n_kept;
   tab_rebuild(m, m->n > 32 ? m->n : 32);
   return (int)n_out;
+}
+
+/* Kept records whose window the merged watermark has passed by its horizon
+ * go; past max_kept, those of the earliest windows go first. */
+static void forget(cxp_merger *m) {
+  if (m->n_kept == 0) return;
+  int64_t cut = INT64_MIN;
+  if (m->max_kept && m->n_kept > m->max_kept) {
+    /* The end below which enough records go: a selection by scanning, as
+     * this is rare (the bound is far above what a horizon holds). */
+    uint32_t over = m->n_kept - m->max_kept;
+    while (over > 0) {
+      int64_t low = INT64_MAX;
+      for (uint32_t i = 0; i < m->n; i++)
+        if (m->e[i].emitted && m->e[i].p.end_ms > cut && m->e[i].p.end_ms < low)
+          low = m->e[i].p.end_ms;
+      if (low == INT64_MAX) break;
+      cut = low;
+      uint32_t at = 0;
+      for (uint32_t i = 0; i < m->n; i++) at += m->e[i].emitted && m->e[i].p.end_ms == low;
+      over = at >= over ? 0 : over - at;
+    }
+  }
+  uint32_t keep = 0, gone = 0;
+  for (uint32_t i = 0; i < m->n; i++) {
+    mentry *e = &m->e[i];
+    int drop = 0;
+    if (e->emitted) {
+      int64_t hz = horizon(m, e->p.length_ms);
+      if (m->merged_wm != INT64_MIN && e->p.end_ms + hz <= m->merged_wm) drop = 1;
+      if (!drop && e->p.end_ms <= cut) {
+        drop = 1;
+        m->st.forgotten_early++;
+        if (e->p.end_ms > m->forgot_end) m->forgot_end = e->p.end_ms;
+      }
+    }
+    if (drop) {
+      free(e->last_off);
+      gone++;
+      continue;
+    }
+    if (keep != i) m->e[keep] = *e;
+    keep++;
+  }
+  if (gone == 0) return;
+  m->n = keep;
+  m->n_kept -= gone;
+  tab_rebuild(m, m->n > 32 ? m->n : 32);
 }
 
 static int pick_closed(const cxp_merger *m, const mentry *e, void *arg) {
@@ -300,7 +427,9 @@ int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
   for (uint32_t i = 0; i < m->n_gone; i++)
     if (m->gone[i].end > low) m->gone[k++] = m->gone[i];
   m->n_gone = k;
-  return emit_where(m, pick_closed, NULL);
+  int n = emit_where(m, pick_closed, NULL);
+  forget(m);
+  return n;
 }
 
 typedef struct expiry {
@@ -317,13 +446,14 @@ static int pick_expired(const cxp_merger *m, const mentry *e, void *arg) {
 }
 
 int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
-  if (m->timeout_ms == 0 || m->n == 0) return 0;
+  if (m->timeout_ms == 0 || m->n == m->n_kept) return 0;
   /* A window times out as a whole, on its first group's clock: its other
    * groups go with it, so a window is never half emitted. */
   uint32_t first_new = m->n_gone;
   for (uint32_t i = 0; i < m->n; i++) {
     const mentry *e = &m->e[i];
-    if (e->first_wall <= 0 || now_wall_ms - e->first_wall < m->timeout_ms) continue;
+    if (e->emitted || e->first_wall <= 0 || now_wall_ms - e->first_wall < m->timeout_ms)
+      continue;
     int known = 0;
     for (uint32_t g = first_new; g < m->n_gone; g++)
       if (m->gone[g].length == e->p.length_ms && m->gone[g].start == e->p.start_ms) known = 1;
@@ -339,7 +469,9 @@ int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
   }
   if (m->n_gone == first_new) return 0;
   expiry x = {m->gone + first_new, m->n_gone - first_new};
-  return emit_where(m, pick_expired, &x);
+  int n = emit_where(m, pick_expired, &x);
+  forget(m);
+  return n;
 }
 
 static int pick_all(const cxp_merger *m, const mentry *e, void *arg) {
@@ -423,7 +555,11 @@ void cxp_merger_set_floor(cxp_merger *m, int64_t floor) {
   if (floor > m->floor) m->floor = floor;
 }
 
-cxp_merge_stats cxp_merger_stats(const cxp_merger *m) { return m->st; }
+cxp_merge_stats cxp_merger_stats(const cxp_merger *m) {
+  cxp_merge_stats s = m->st;
+  s.kept = m->n_kept;
+  return s;
+}
 
 size_t cxp_merger_bytes(const cxp_merger *m) {
   return sizeof *m + (size_t)m->n_inputs * (sizeof *m->wm + sizeof *m->missing) +

@@ -12,6 +12,20 @@
  * since its first partial went out incomplete, naming the partitions whose
  * marker had not passed it.
  *
+ * Revisions. A merger with revision horizons (cxp_merger_revisions) keeps
+ * each record it emitted until the merged watermark passes its window's
+ * end by the horizon of its length. A partial arriving meanwhile for that
+ * window and group (a late event's revision partial, a straggler of a
+ * window emitted by the timeout, a partition's second stretch) is added,
+ * and the whole corrected record goes out again with the next revision
+ * number (the first is 0); one for a group the window had no record of
+ * goes out at once as that group's revision 0. Past the horizon such a
+ * partial is late. Every record goes out exactly once per window, group and
+ * revision from one merger, and the merger of a group is the same from
+ * every instance. At most max_kept records are kept; past it the earliest
+ * windows' go first (counted: forgotten_early), and a revision for them is
+ * late.
+ *
  * Order: a partition's partials of a window reach the merger before its
  * marker covering that window (the same producer writes them in that order
  * to the same topic partition). A partial of a window already emitted is
@@ -47,7 +61,10 @@ typedef struct cxp_merge_stats {
   uint64_t late;                 /* partials refused: their window was emitted */
   uint64_t duplicates;           /* partials ignored: their input was taken already */
   uint64_t replayed;             /* partials ignored: their window is under the floor */
+  uint64_t revisions;            /* records emitted again, corrected (revision >= 1) */
+  uint64_t forgotten_early;      /* kept records let go before their horizon (max_kept) */
   uint32_t pending, pending_max; /* groups' windows waiting */
+  uint32_t kept;                 /* records kept for revisions */
 } cxp_merge_stats;
 
 typedef struct cxp_merger cxp_merger;
@@ -60,10 +77,14 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
 void cxp_merger_destroy(cxp_merger *m);
 /* Sets the batch callback (none by default). */
 void cxp_merger_on_batch(cxp_merger *m, cxp_merge_batch_fn fn);
+/* Keeps emitted records for revisions: the horizons of conf's lengths
+ * (revision_ms), at most max_kept records (0: no bound). Without it (or a
+ * horizon of 0) a partial of an emitted window is late. */
+void cxp_merger_revisions(cxp_merger *m, const cxp_window_conf *conf, uint32_t max_kept);
 
 /* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
  * carrying `offset` (its position on the repartition topic, or -1): see
- * cxp_merger_hold. Returns 0; 1 when it is a duplicate (ignored, counted);
+ * cxp_merger_hold. Returns 0 (taken: merged, or a revision emitted); 1 when it is a duplicate (ignored, counted);
  * 2 when its window is under the floor (ignored, counted); -1 when its window
  * was already emitted (the caller dead-letters it as late) or its input
  * partition is out of range. */
@@ -113,9 +134,10 @@ int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms);
  * (the end of a replay). Returns the number emitted. */
 int cxp_merger_flush(cxp_merger *m);
 
-/* The lowest repartition-topic offset among the partials still waiting, or
- * -1 when none waits: offsets from there on must stay uncommitted, so that
- * a restart or the partition's next owner reads them again. */
+/* The lowest repartition-topic offset among the partials still waiting or
+ * kept for revisions, or -1 when there is none: offsets from there on must
+ * stay uncommitted, so that a restart or the partition's next owner reads
+ * them again (and can still revise the records it kept). */
 int64_t cxp_merger_hold(const cxp_merger *m);
 
 /* The merged watermark: the smallest over the input partitions (INT64_MIN

@@ -182,12 +182,23 @@ const cxp_setting cxp_pipeline_table[] = {
      "touchpoint joined by '+' (\"segment+channel\"), or \"all\" for every customer."},
     {"windows.lateness_s", CXP_T_DOUBLE, "300", 0, 86400, OFF(win_lateness_s),
      "Allowed lateness: a window closes when the partition's newest event time passes its "
-     "end by this much; an event for a closed window is dead-lettered as late."},
+     "end by this much. An event is folded into each of its windows still open; for one "
+     "closed within its revision horizon it revises the window's record."},
+    {"windows.revision_horizons", CXP_T_LIST, "[]", 0, CXP_WIN_MAX_LENGTHS,
+     OFF(win_revision_horizons),
+     "Per length (in the order of windows.lengths), how long after a window closes a late "
+     "event still revises its record (\"0s\": never); [] or a shorter list: the longer of the "
+     "window's length and 1h for the rest. An event every window of which is past its "
+     "horizon is dead-lettered as late when it feeds a window measure."},
     {"windows.min_n", CXP_T_INT, "30", 1, 1000000, OFF(win_min_n),
      "Responses under which a measure is listed in low_n."},
     {"windows.max_open", CXP_T_INT, "8192", 1, 100000, OFF(win_max_open),
      "Open windows per input partition (groups x lengths): the memory bound. Past it the "
      "window due to close first closes early."},
+    {"windows.max_revisable", CXP_T_INT, "16384", 0, 10000000, OFF(win_max_revisable),
+     "Records a merger (one per repartition partition) keeps for revisions, about 1.4 KB "
+     "each; past it the earliest windows' go before their horizon and a revision of them "
+     "is late. 0: no bound."},
     {"windows.merge_timeout_s", CXP_T_DOUBLE, "60", 0, 86400, OFF(win_merge_timeout_s),
      "Wall time a window waits for every input partition's part before its record goes "
      "out marked incomplete; 0 waits for ever."},
@@ -365,6 +376,20 @@ int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen) {
     w->length_ms[w->n_lengths++] = ms;
   }
   cJSON_Delete(a);
+  a = cJSON_Parse(p->win_revision_horizons);
+  int nh = 0;
+  for (int i = 0; i < w->n_lengths; i++) w->revision_ms[i] = cxp_window_revision_default(w->length_ms[i]);
+  cJSON_ArrayForEach(it, a) {
+    long long ms;
+    if (!cJSON_IsString(it) || cxp_duration_parse(it->valuestring, &ms) != 0 || ms < 0)
+      WIN_FAIL("key 'windows.revision_horizons': '%s' is not a duration such as \"1h\" or "
+               "\"0s\"", cJSON_IsString(it) ? it->valuestring : "?");
+    if (nh == w->n_lengths)
+      WIN_FAIL("key 'windows.revision_horizons': more horizons than windows.lengths (%d)",
+               w->n_lengths);
+    w->revision_ms[nh++] = ms;
+  }
+  cJSON_Delete(a);
   a = cJSON_Parse(p->win_group_by);
   w->n_groupings = 0;
   cJSON_ArrayForEach(it, a) {
@@ -485,7 +510,8 @@ int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) 
 static const char *const restart_only[] = {
     "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
     "topics.repartition", "topics.changelog", "state.durable", "windows.enabled", "windows.lengths", "windows.group_by",
-    "windows.lateness_s", "windows.max_open", "windows.merge_timeout_s", "recovery.enabled",
+    "windows.lateness_s", "windows.revision_horizons", "windows.max_open", "windows.max_revisable",
+    "windows.merge_timeout_s", "recovery.enabled",
     "recovery.max_parked", "recovery.max_open", "recovery.systemic.customers",
     "alerts.segment_anomaly.trailing", NULL};
 

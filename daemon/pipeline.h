@@ -52,8 +52,10 @@ typedef struct cxp_pipeline {
   char win_lengths[CXP_LIST_MAX];  /* durations: ["1m","1h"] */
   char win_group_by[CXP_LIST_MAX]; /* groupings: ["segment","channel","segment+agent_id"] */
   double win_lateness_s;
+  char win_revision_horizons[CXP_LIST_MAX]; /* durations per length: ["1h","2h"] */
   long long win_min_n;
   long long win_max_open;
+  long long win_max_revisable;
   double win_merge_timeout_s;
   int rec_enabled;
   double rec_ack_min[4], rec_resolve_h[4];

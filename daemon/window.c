@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "staterec.h"
+#include "timeutil.h"
 #include "varint.h"
 
 #define HASH_SEED 0x77696e646f777331ULL
@@ -52,8 +53,14 @@ void cxp_window_conf_defaults(cxp_window_conf *c) {
   c->grouping[1].n_fields = 1;
   c->grouping[1].fields[0] = CXP_WF_CHANNEL;
   c->lateness_ms = 300000;
+  for (int i = 0; i < c->n_lengths; i++)
+    c->revision_ms[i] = cxp_window_revision_default(c->length_ms[i]);
   c->min_n = 30;
   c->max_open = 8192;
+}
+
+int64_t cxp_window_revision_default(int64_t length_ms) {
+  return length_ms > 3600000 ? length_ms : 3600000;
 }
 
 #define CONF_FAIL(...)                        \
@@ -98,6 +105,10 @@ int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen) {
       if (sets[h] == sets[g])
         CONF_FAIL("windows.group_by[%d]: same fields as group_by[%d]", g, h);
   }
+  for (int i = 0; i < c->n_lengths; i++)
+    if (c->revision_ms[i] < 0 || c->revision_ms[i] > TIME_LIMIT_MS)
+      CONF_FAIL("windows.revision_horizons[%d]: %lld ms, expected 0..366 days", i,
+                (long long)c->revision_ms[i]);
   if (c->lateness_ms < 0 || c->lateness_ms > TIME_LIMIT_MS)
     CONF_FAIL("windows.lateness: %lld ms, expected 0..366 days", (long long)c->lateness_ms);
   if (c->min_n < 1) CONF_FAIL("windows.min_n: %d, expected at least 1", c->min_n);
@@ -173,6 +184,9 @@ struct cxp_windows {
   uint32_t n_gone;
   int64_t restored_x;  /* events at or below this input offset were in the restored
                           state: not folded, not judged late; -1 none */
+  /* The windows the last event refused as late missed (cxp_windows_missed). */
+  unsigned missed_mask;
+  int64_t missed_start[CXP_WIN_MAX_LENGTHS];
   int restored_clock;  /* the quiet clock's wall time starts at the next tick */
 };
 
@@ -345,6 +359,8 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
   p->length_ms = w->conf.length_ms[s->li];
   p->partition = w->partition;
   p->early = early;
+  p->late = 0;
+  p->revision = 0;
   p->first_offset = s->first_off;
   p->last_offset = s->last_off;
   p->n_fields = gr->n_fields;
@@ -702,19 +718,30 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
   }
 }
 
-/* The windows of time ts: starts[] per length; 1 when any of them has
- * already closed by the watermark. */
-static int route(cxp_windows *w, int64_t ts, int64_t *starts) {
-  int late = 0;
+/* The windows of time ts: starts[] per length; returns the mask of the
+ * lengths whose window has closed by the watermark. */
+static unsigned route(cxp_windows *w, int64_t ts, int64_t *starts) {
+  unsigned closed = 0;
   for (int li = 0; li < w->conf.n_lengths; li++) {
     if (ts < w->cur_start[li] || ts >= w->cur_end[li]) {
       w->cur_start[li] = window_start(ts, w->conf.length_ms[li]);
       w->cur_end[li] = w->cur_start[li] + w->conf.length_ms[li];
     }
     starts[li] = w->cur_start[li];
-    if (w->cur_end[li] <= w->wm) late = 1;
+    if (w->cur_end[li] <= w->wm) closed |= 1u << li;
   }
-  return late;
+  return closed;
+}
+
+/* Of the closed lengths, those whose window is still within its revision
+ * horizon. */
+static unsigned revisable(const cxp_windows *w, const int64_t *starts, unsigned closed) {
+  unsigned rev = 0;
+  for (int li = 0; li < w->conf.n_lengths; li++)
+    if ((closed & (1u << li)) &&
+        w->wm < starts[li] + w->conf.length_ms[li] + w->conf.revision_ms[li])
+      rev |= 1u << li;
+  return rev;
 }
 
 /* The bucket of a time (cxp_window.h: CXP_WIN_TBUCKETS). */
@@ -771,8 +798,10 @@ static int outcome_grouping(const cxp_window_grouping *g) {
   return 1;
 }
 
+/* Folds the event (c) or the outcome (o) into its windows of the lengths
+ * in `open`. */
 static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
-                     const contrib *c, const cxp_window_outcome *o) {
+                     const contrib *c, const cxp_window_outcome *o, unsigned open) {
   for (int gi = 0; gi < w->conf.n_groupings; gi++) {
     /* A case knows its segment and touchpoint, not the channel or agent of
      * whoever closed it: its outcome goes only to groupings of those two
@@ -781,6 +810,7 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
     gkey k;
     make_gkey(w, gi, ev, &k);
     for (int li = 0; li < w->conf.n_lengths; li++) {
+      if (!(open & (1u << li))) continue;
       /* Opening the next window may close this one (memory bound): it is
        * folded before the next lookup, and not touched after. */
       wslot *s = find_or_open(w, li, gi, starts[li], &k);
@@ -800,6 +830,76 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
   }
 }
 
+/* The event's (or outcome's) contribution alone to each of its closed
+ * windows of the lengths in `rev`, as a revision partial per group, handed
+ * to on_close now: the merger adds it to the window's record. */
+static void revise_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
+                       const contrib *c, const cxp_window_outcome *o, unsigned rev) {
+  cxp_window_partial p;
+  for (int gi = 0; gi < w->conf.n_groupings; gi++) {
+    const cxp_window_grouping *gr = &w->conf.grouping[gi];
+    if (c == NULL && !outcome_grouping(gr)) continue;
+    gkey k;
+    make_gkey(w, gi, ev, &k);
+    memset(&p, 0, sizeof p);
+    p.partition = w->partition;
+    p.late = 1;
+    p.first_offset = p.last_offset = c ? c->offset : o->offset;
+    p.n_fields = gr->n_fields;
+    for (int f = 0; f < gr->n_fields; f++) {
+      p.fields[f] = gr->fields[f];
+      p.value_len[f] = k.n[f];
+      memcpy(p.value[f], k.p[f], k.n[f]);
+      p.value[f][k.n[f]] = '\0';
+    }
+    for (int li = 0; li < w->conf.n_lengths; li++) {
+      if (!(rev & (1u << li))) continue;
+      p.length_ms = w->conf.length_ms[li];
+      p.start_ms = starts[li];
+      p.end_ms = starts[li] + p.length_ms;
+      memset(&p.agg, 0, sizeof p.agg);
+      if (c)
+        fold(&p.agg, c, li);
+      else
+        fold_outcome(&p.agg, o);
+      if (w->on_close) w->on_close(w->opaque, &p);
+    }
+  }
+}
+
+/* Counts a late arrival per length, and whether any window took it. */
+static int count_late(cxp_windows *w, const int64_t *starts, unsigned closed, unsigned rev) {
+  for (int li = 0; li < w->conf.n_lengths; li++) {
+    if (rev & (1u << li))
+      w->st.late_revised[li]++;
+    else if (closed & (1u << li))
+      w->st.late_missed[li]++;
+  }
+  unsigned all = (1u << w->conf.n_lengths) - 1;
+  if ((closed & ~rev & all) != all) return 0;
+  /* Every window missed it: kept for the dead letter's detail. */
+  w->missed_mask = all;
+  for (int li = 0; li < w->conf.n_lengths; li++) w->missed_start[li] = starts[li];
+  return 1;
+}
+
+/* Whether an event changes a window measure beyond the event count: what
+ * losing it would leave wrong. */
+static int feeds_measure(const contrib *c) {
+  switch (c->ev->type) {
+    case CXP_EV_CSAT:
+    case CXP_EV_NPS:
+    case CXP_EV_CES:
+    case CXP_EV_SERVQUAL:
+    case CXP_EV_COMPLAINT:
+    case CXP_EV_FAILURE:
+    case CXP_EV_CANCELLED:
+      return 1;
+    default:
+      return c->case_opened > 0;
+  }
+}
+
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
   /* Without the caller's knowledge, every event is its customer's first. */
@@ -815,11 +915,9 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
     w->st.replayed++;
     return CXP_OK;
   }
-  if (route(w, ts, starts)) {
-    w->st.late++;
-    return CXP_BAD_LATE;
-  }
-  if (w->has_ts && ts < w->max_ts) w->st.late_within_grace++;
+  unsigned closed = route(w, ts, starts), rev = closed ? revisable(w, starts, closed) : 0;
+  unsigned all = (1u << w->conf.n_lengths) - 1, open = all & ~closed;
+  if (w->has_ts && ts < w->max_ts && !closed) w->st.late_within_grace++;
   contrib c = {ev,
                ctx->churn_band >= 0 && ctx->churn_band <= 2 ? ctx->churn_band : -1,
                ctx->case_opened < 0 ? -1 : ctx->case_opened != 0,
@@ -836,27 +934,60 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
     for (int d = 0; d < CXP_SQ__COUNT; d++)
       if (ev->sq_mask & (1u << d))
         c.gap[d] = llround((ev->sq_perceived[d] - ev->sq_expected[d]) * CXP_WIN_GAP_SCALE);
-  fold_all(w, ev, starts, &c, 0);
+  if (closed && count_late(w, starts, closed, rev)) {
+    if (feeds_measure(&c)) {
+      w->st.late++;
+      return CXP_BAD_LATE;
+    }
+    w->st.late_ignored++;
+    return CXP_OK;
+  }
+  if (open) fold_all(w, ev, starts, &c, 0, open);
+  if (rev) revise_all(w, ev, starts, &c, 0, rev);
   w->st.events++;
+  /* The quiet clock runs from the last event folded, but one that came
+   * after some of its windows closed says nothing of how far event time
+   * has got (its time is behind the watermark): it moves nothing. */
+  if (closed) return CXP_OK;
   if (!w->has_ts || ts > w->max_ts) w->max_ts = ts;
   w->has_ts = 1;
   w->last_ts = ts;
   w->last_arrival = arrival_wall_ms;
-  /* The event's own windows end after ts >= the new watermark, so this never
-   * closes what was just folded (unless the memory bound already did). */
+  /* The event's open windows end after ts >= the new watermark, so this
+   * never closes what was just folded (unless the memory bound already
+   * did). */
   advance(w, w->max_ts);
   return CXP_OK;
+}
+
+void cxp_windows_missed(const cxp_windows *w, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (int li = 0; li < w->conf.n_lengths && n + 96 < cap; li++) {
+    if (!(w->missed_mask & (1u << li))) continue;
+    char a[25], b[25], c[25];
+    int64_t len = w->conf.length_ms[li], start = w->missed_start[li];
+    cxp_time_format(start, a);
+    cxp_time_format(start + len, b);
+    cxp_time_format(start + len + w->conf.revision_ms[li], c);
+    n += (size_t)snprintf(out + n, cap - n, "%s%llds window %s..%s (revisions until the "
+                          "watermark passed %s)", n ? ", " : "", (long long)(len / 1000), a, b,
+                          c);
+  }
 }
 
 cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
                                    const cxp_window_outcome *o) {
   int64_t starts[CXP_WIN_MAX_LENGTHS];
   if (o->offset >= 0 && o->offset <= w->restored_x) return CXP_OK;
-  if (route(w, ev->ts_ms, starts)) {
+  unsigned closed = route(w, ev->ts_ms, starts), rev = closed ? revisable(w, starts, closed) : 0;
+  unsigned all = (1u << w->conf.n_lengths) - 1, open = all & ~closed;
+  if (open) fold_all(w, ev, starts, NULL, o, open);
+  if (rev) revise_all(w, ev, starts, NULL, o, rev);
+  if ((open | rev) == 0) {
     w->st.recovered_late++;
     return CXP_BAD_LATE;
   }
-  fold_all(w, ev, starts, NULL, o);
   return CXP_OK;
 }
 
@@ -1293,6 +1424,7 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   cxp_jw_arr(&j, "missing_partitions");
   for (int i = 0; i < n_missing; i++) cxp_jw_int(&j, NULL, missing_partitions[i]);
   cxp_jw_end(&j);
+  cxp_jw_int(&j, "revision", m->revision > 0 ? m->revision : 0);
   cxp_jw_cstr(&j, "pipeline", pipeline);
   cxp_jw_cstr(&j, "schema", "cxpulse.indicator/1");
   cxp_jw_end(&j);

@@ -25,10 +25,20 @@
  *   ticked, its last event's time plus the wall time elapsed since that event
  *   arrived. W never moves back.
  * - A window closes when W >= its end.
- * - An event is LATE when any of its windows has already closed by the
- *   watermark (its end <= W): it is not folded anywhere (not even into its
- *   still-open longer windows, so that dead-lettering it never leaves half of
- *   it counted) and cxp_windows_add returns CXP_BAD_LATE.
+ * - Lateness is per window: an event is folded into each of its windows
+ *   still open (end > W), whatever happened to its others. Being late for
+ *   its 1-minute window never keeps it out of its open 1-hour window.
+ * - For a window closed within its revision horizon (W < end + the
+ *   length's revision_ms), the event becomes a revision: a partial of its
+ *   own contribution alone (late set, its input offset as first and last),
+ *   handed to on_close at once. The merger adds it to the window's record
+ *   and emits the record again with the next revision number (merge.h).
+ * - A window past its horizon misses the event (counted per length). When
+ *   every window of the event missed it and it would have changed a window
+ *   measure (a survey response, a complaint, a failure, a cancellation, a
+ *   case opened), cxp_windows_add returns CXP_BAD_LATE and the caller
+ *   dead-letters it (cxp_windows_missed describes the windows); an event
+ *   that feeds no measure but the event count is never late.
  * - An event older than the newest one seen whose windows are still open is
  *   folded normally and counted as late_within_grace.
  * - When more than max_open windows would be open, the window that would
@@ -91,12 +101,17 @@ typedef struct cxp_window_conf {
   int n_groupings;
   cxp_window_grouping grouping[CXP_WIN_MAX_GROUPINGS];
   int64_t lateness_ms;
+  /* Per length: how long after a window closes (by the watermark) a late
+   * event still revises its record; 0: never. */
+  int64_t revision_ms[CXP_WIN_MAX_LENGTHS];
   int min_n;         /* responses under which a measure is listed in low_n */
   uint32_t max_open; /* open windows per partition: the memory bound */
 } cxp_window_conf;
 
 /* 60 s and 3600 s; groupings [segment] and [channel]; lateness 300 s;
- * min_n 30; max_open 8192. */
+ * revisions for the longer of the window's length and an hour after it
+ * closes (cxp_window_revision_default); min_n 30; max_open 8192. */
+int64_t cxp_window_revision_default(int64_t length_ms);
 void cxp_window_conf_defaults(cxp_window_conf *c);
 /* 0, or -1 with a sentence naming the setting in err. */
 int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen);
@@ -137,6 +152,8 @@ typedef struct cxp_window_partial {
   int64_t start_ms, end_ms, length_ms;
   int32_t partition; /* input partition; -1 after merging several */
   int early;         /* closed before the watermark passed its end */
+  int late;          /* one late event's contribution to a closed window */
+  int32_t revision;  /* of the merged record: 0 first, n its n-th revision */
   /* The input offsets of the first and last event folded (-1: none known,
    * or merged): a merger takes one partial per stretch of a partition's
    * input, so a window re-closed after a restart is not counted twice. */
@@ -155,8 +172,12 @@ typedef struct cxp_window_partial {
 typedef void (*cxp_window_close_fn)(void *opaque, const cxp_window_partial *p);
 
 typedef struct cxp_window_stats {
-  uint64_t events;            /* folded */
-  uint64_t late;              /* refused with CXP_BAD_LATE */
+  uint64_t events;            /* folded into at least one window */
+  uint64_t late;              /* refused with CXP_BAD_LATE: every window missed them */
+  uint64_t late_ignored;      /* every window missed them, but they feed no measure */
+  /* Per length: events after their window of that length had closed, sent
+   * as revisions (within the horizon) or missed (past it). */
+  uint64_t late_revised[CXP_WIN_MAX_LENGTHS], late_missed[CXP_WIN_MAX_LENGTHS];
   uint64_t late_within_grace; /* older than the newest event seen, still folded */
   uint64_t recovered_late;    /* add_recovered whose windows had closed */
   uint64_t opened, closed;    /* windows, over the lifetime */
@@ -223,11 +244,16 @@ typedef struct cxp_window_outcome {
   int64_t offset;         /* input offset of the event that closed the case; -1 none */
 } cxp_window_outcome;
 
+/* After CXP_BAD_LATE: the windows the event missed and until when each
+ * took revisions, as a sentence for its dead letter. */
+void cxp_windows_missed(const cxp_windows *w, char *out, size_t cap);
+
 /* Counts one case outcome in the windows of `ev` (a stand-in with the
  * closing time in ts_ms and the case's segment and touchpoint), in the
  * groupings made of segment and touchpoint only (a case has no channel or
- * agent of its own). The clock does not move. CXP_BAD_LATE, counted in recovered_late, when those windows have
- * closed. */
+ * agent of its own). The clock does not move. A closed window within its
+ * horizon gets a revision partial; CXP_BAD_LATE, counted in recovered_late,
+ * when every window is past its horizon. */
 cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
                                    const cxp_window_outcome *o);
 

@@ -276,7 +276,7 @@ static void test_measures(void) {
             "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1," NO_RECOVERY
             "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2,\"value_at_risk\":14.50},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
-            "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
+            "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   /* min_n 30 (the default): all four are low; partitions 1 and 3 missing. */
   const int32_t missing[] = {1, 3};
   const char *r = record(&b, p, 30, missing, 2);
@@ -337,7 +337,7 @@ static void test_nulls(void) {
             "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0," NO_RECOVERY
             "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0,\"value_at_risk\":0.00},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
-            "\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
+            "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   cxp_buf_free(&b);
   cxp_windows_destroy(w);
 }
@@ -403,7 +403,9 @@ static void test_boundaries(void) {
 static void test_late(void) {
   cxp_window_conf c;
   cxp_window_conf_defaults(&c);
-  c.n_groupings = 1; /* [segment]; lengths 1 m and 1 h; lateness 5 m */
+  c.n_groupings = 1; /* [segment]; lengths 1 m and 1 h; lateness 5 m; horizons 1 h */
+  CHECK_INT(c.revision_ms[0], H_MS); /* the longer of 1 m and 1 h */
+  CHECK_INT(c.revision_ms[1], H_MS);
   memset(&sk, 0, sizeof sk);
   cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
   cxp_event e;
@@ -417,32 +419,109 @@ static void test_late(void) {
    * within the grace. */
   CHECK_INT(ADD(T0 + 110 * S_MS), CXP_OK);
   CHECK_INT(cxp_windows_stats(w).late_within_grace, 1);
-  /* D: its minute [0, 60 s) closed: late, folded nowhere (not even into the
-   * hour, which is still open). */
-  CHECK_INT(ADD(T0 + 50 * S_MS), CXP_BAD_LATE);
-  /* E: watermark 420 s - 300 s = 120 s = the end of [60 s, 120 s): W >= end
-   * closes it. */
-  CHECK_INT(ADD(T0 + 420 * S_MS), CXP_OK);
+  /* D: its minute [0, 60 s) closed at 100 s, within its hour of revisions
+   * (until the watermark passes 60 s + 3600 s): a revision partial of D
+   * alone goes out at once; its hour [0, 3600 s) is open and folds it. */
+  CHECK_INT(ADD(T0 + 50 * S_MS), CXP_OK);
   CHECK_INT(sk.n, 2);
-  CHECK_INT(sk.p[1].start_ms, T0 + M_MS);
-  CHECK_INT(sk.p[1].agg.events, 1); /* C */
-  /* F, 1 ms before 120 s: its window just closed. G, at 120 s: the next
-   * window, open. */
-  CHECK_INT(ADD(T0 + 120 * S_MS - 1), CXP_BAD_LATE);
+  CHECK_INT(sk.p[1].late, 1);
+  CHECK_INT(sk.p[1].start_ms, T0);
+  CHECK_INT(sk.p[1].length_ms, M_MS);
+  CHECK_INT(sk.p[1].agg.events, 1);
+  CHECK_STR(sk.p[1].value[0], "gold");
+  /* E: watermark 420 s - 300 s = 120 s = the end of [60 s, 120 s): W >= end
+   * closes it, with C. */
+  CHECK_INT(ADD(T0 + 420 * S_MS), CXP_OK);
+  CHECK_INT(sk.n, 3);
+  CHECK_INT(sk.p[2].start_ms, T0 + M_MS);
+  CHECK_INT(sk.p[2].late, 0);
+  CHECK_INT(sk.p[2].agg.events, 1); /* C */
+  /* F, 1 ms before 120 s: its minute just closed: a revision. G, at 120 s:
+   * the next minute, open. */
+  CHECK_INT(ADD(T0 + 120 * S_MS - 1), CXP_OK);
+  CHECK_INT(sk.n, 4);
+  CHECK_INT(sk.p[3].start_ms, T0 + M_MS);
+  CHECK_INT(sk.p[3].late, 1);
   CHECK_INT(ADD(T0 + 120 * S_MS), CXP_OK);
+  CHECK_INT(sk.n, 4);
 #undef ADD
-  /* A recovery credit for a closed window is refused and counted. */
+  /* A recovery credit for a closed minute revises it, and counts in the
+   * open hour. */
   e = ev_at(CXP_EV_REC_FOLLOWED_UP, T0 + 30 * S_MS, "gold", NULL, 0);
-  CHECK_INT(cxp_windows_add_recovered(w, &e), CXP_BAD_LATE);
+  CHECK_INT(cxp_windows_add_recovered(w, &e), CXP_OK);
+  CHECK_INT(sk.n, 5);
+  CHECK_INT(sk.p[4].late, 1);
+  CHECK_INT(sk.p[4].agg.cases_recovered_well, 1);
+  CHECK_INT(sk.p[4].agg.events, 0);
   cxp_window_stats st = cxp_windows_stats(w);
-  CHECK_INT(st.late, 2);                /* D, F */
+  CHECK_INT(st.late, 0);
+  CHECK_INT(st.late_revised[0], 2);     /* D, F: late for the minute */
+  CHECK_INT(st.late_revised[1], 0);
+  CHECK_INT(st.late_missed[0] + st.late_missed[1], 0);
   CHECK_INT(st.late_within_grace, 2);   /* C, G */
-  CHECK_INT(st.events, 5);              /* A, B, C, E, G */
-  CHECK_INT(st.recovered_late, 1);
+  CHECK_INT(st.events, 7);              /* A to G */
+  CHECK_INT(st.recovered_late, 0);
+  /* The late events moved no clock: the watermark is still 120 s. */
+  CHECK_INT(cxp_windows_watermark(w), T0 + 120 * S_MS);
   cxp_windows_flush(w);
   const cxp_window_partial *h = find(&sk, H_MS, T0, "gold");
   CHECK(h != NULL);
-  if (h) CHECK_INT(h->agg.events, 5); /* D and F are not in the hour */
+  if (h) {
+    CHECK_INT(h->agg.events, 7); /* D and F are in the hour */
+    CHECK_INT(h->agg.cases_recovered_well, 1);
+  }
+  cxp_windows_destroy(w);
+
+  /* Past the horizons. 1 m and 1 h windows, the minute's horizon 1 h, the
+   * hour's 0 (no revisions). */
+  c.revision_ms[1] = 0;
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  e = ev_at(CXP_EV_CSAT, T0 + 10 * S_MS, "gold", NULL, 5);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  /* 3901 s: watermark 3601 s closes the hour [0, 3600 s) and every minute
+   * before 3600 s. The minute [0, 60 s) takes revisions until 3660 s. */
+  e = ev_at(CXP_EV_CSAT, T0 + 3901 * S_MS, "gold", NULL, 5);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  int closed = sk.n; /* minute 0, hour 0 */
+  CHECK_INT(closed, 2);
+  /* A CSAT for 30 s: the minute revises (3601 < 3660), the hour misses it:
+   * not late. */
+  e = ev_at(CXP_EV_CSAT, T0 + 30 * S_MS, "gold", NULL, 2);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(sk.n, closed + 1);
+  CHECK_INT(sk.p[closed].length_ms, M_MS);
+  CHECK_INT(sk.p[closed].agg.csat_n, 1);
+  CHECK_INT(sk.p[closed].agg.csat_sat, 0);
+  /* 3961 s: watermark 3661 s, past the minute's horizon too. A CSAT for
+   * 30 s now misses both windows and feeds a measure: late, with both
+   * windows named. */
+  e = ev_at(CXP_EV_CSAT, T0 + 3961 * S_MS, "gold", NULL, 5);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  closed = sk.n;
+  e = ev_at(CXP_EV_CSAT, T0 + 30 * S_MS, "gold", NULL, 2);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_BAD_LATE);
+  CHECK_INT(sk.n, closed);
+  char missed[400];
+  cxp_windows_missed(w, missed, sizeof missed);
+  CHECK_STR(missed, "60s window 2026-11-23T07:00:00.000Z..2026-11-23T07:01:00.000Z (revisions "
+                    "until the watermark passed 2026-11-23T08:01:00.000Z), 3600s window "
+                    "2026-11-23T07:00:00.000Z..2026-11-23T08:00:00.000Z (revisions until the "
+                    "watermark passed 2026-11-23T08:00:00.000Z)");
+  /* A profile for 30 s misses them too, but feeds no measure: not late. */
+  e = ev_at(CXP_EV_PROFILE, T0 + 30 * S_MS, "gold", NULL, 0);
+  CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  CHECK_INT(sk.n, closed);
+  st = cxp_windows_stats(w);
+  CHECK_INT(st.late, 1);
+  CHECK_INT(st.late_ignored, 1);
+  CHECK_INT(st.late_revised[0], 1);
+  CHECK_INT(st.late_missed[0], 2); /* the late CSAT and the profile */
+  CHECK_INT(st.late_missed[1], 3); /* the three events for 30 s */
+  /* A recovery credit past both horizons is refused. */
+  e = ev_at(CXP_EV_REC_FOLLOWED_UP, T0 + 30 * S_MS, "gold", NULL, 0);
+  CHECK_INT(cxp_windows_add_recovered(w, &e), CXP_BAD_LATE);
+  CHECK_INT(cxp_windows_stats(w).recovered_late, 1);
   cxp_windows_destroy(w);
 }
 
@@ -466,9 +545,13 @@ static void test_tick(void) {
   CHECK_INT(cxp_windows_tick(w, A + 330 * S_MS), 2);
   CHECK_INT(cxp_windows_watermark(w), T0 + M_MS);
   CHECK_INT(sk.p[0].early, 0);
-  /* Now an event of that minute is late, closed by the wall clock. */
+  /* Now an event of that minute is late for it, closed by the wall clock: a
+   * revision of each grouping's minute; its hour is open and folds it. The
+   * quiet clock still runs from the event at 30 s. */
   e = ev_at(CXP_EV_CSAT, T0 + 59 * S_MS, "gold", "app", 5);
-  CHECK_INT(cxp_windows_add(w, &e, A + 331 * S_MS, -1), CXP_BAD_LATE);
+  CHECK_INT(cxp_windows_add(w, &e, A + 331 * S_MS, -1), CXP_OK);
+  CHECK_INT(sk.n, 4);
+  CHECK_INT(sk.p[2].late + sk.p[3].late, 2);
   /* The hour closes at clock 3600 s + 300 s = 3900 s: 3870 s after A. */
   CHECK_INT(cxp_windows_tick(w, A + 3870 * S_MS - 1), 0);
   CHECK_INT(cxp_windows_tick(w, A + 3870 * S_MS), 2);
@@ -1176,31 +1259,67 @@ static void test_core_windows(void) {
   CHECK_INT(count_stream(&o, CXP_STREAM_PARTIALS), 0); /* merged in place */
   CHECK_INT(count_stream(&o, CXP_STREAM_MARKERS), 0);
 
-  /* c2 answers for 07:00:40, now past the watermark (07:02:00): dead-lettered
-   * as late, and still in his own figures (2 responses). */
+  /* c2 answers for 07:00:40, now past the watermark (07:02:00) but within
+   * the minute's hour of revisions: gold's record of 07:00 goes out again,
+   * revision 1: 3 responses, 2 satisfied = 66.6667; 3 events. His own
+   * figures take it too: e2 (once) and e5, 2 responses. */
   o.n = 0;
-  CHECK_INT(feed_core(&core, 7, CSAT_AT("e5", "c2", "2026-11-23T07:00:40Z", 5, "")), CXP_BAD_LATE);
+  CHECK_INT(feed_core(&core, 7, CSAT_AT("e5", "c2", "2026-11-23T07:00:40Z", 5, "")), CXP_OK);
   CHECK_INT(o.n, 1);
-  CHECK_INT(o.stream[0], CXP_STREAM_DEAD_LETTERS);
-  CHECK_CONTAINS(o.val[0], "\"reason\":\"late\"");
-  CHECK_INT(core.n.dead[CXP_BAD_LATE], 1);
-  CHECK_INT(core.n.late_applied, 1);
+  CHECK_INT(o.stream[0], CXP_STREAM_INDICATORS);
+  CHECK_CONTAINS(o.val[0], "\"window_start\":\"2026-11-23T07:00:00.000Z\"");
+  CHECK_CONTAINS(o.val[0], "\"n\":{\"csat\":3,\"nps\":0,\"ces\":0,\"servqual\":0,\"events\":3}");
+  CHECK_CONTAINS(o.val[0], "\"csat\":66.6667,");
+  CHECK_CONTAINS(o.val[0], "\"revision\":1,");
+  CHECK_INT(core.n.dead[CXP_BAD_LATE], 0);
   cxp_shard *sh = cxp_state_shard(&core.state, 0);
   const cxp_customer *c2 = cxp_shard_find(sh, "c2", 2);
   CHECK(c2 != NULL);
   if (c2) CHECK_INT(c2->responses, 2);
-
-  /* The end of the input: c1's 07:03 minute (gold, his sticky segment)
-   * goes out too, complete. */
+  /* Another, CSAT 1 for 07:00:50: revision 2, 4 responses, 2 satisfied =
+   * 50. */
   o.n = 0;
-  cxp_core_finish(&core);
-  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 1);
+  CHECK_INT(feed_core(&core, 8, CSAT_AT("e6", "c2", "2026-11-23T07:00:50Z", 1, "")), CXP_OK);
+  CHECK_INT(o.n, 1);
+  CHECK_CONTAINS(o.val[0], "\"n\":{\"csat\":4,\"nps\":0,\"ces\":0,\"servqual\":0,\"events\":4}");
+  CHECK_CONTAINS(o.val[0], "\"csat\":50,");
+  CHECK_CONTAINS(o.val[0], "\"revision\":2,");
+
+  /* c3 answers at 08:05: the watermark, 08:04, passes 07:01 + 1 h: the
+   * minute 07:00 is past its horizon. His answer for 07:00:45 there is late
+   * for every window it belongs to: dead-lettered, naming it, and still in
+   * his own figures. */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 9, CSAT_AT("e7", "c3", "2026-11-23T08:05:00Z", 4, "")), CXP_OK);
+  /* That closes c1's 07:03 minute (gold, his sticky segment): complete. */
   const char *last = record_of(&o, "{\"segment\":\"gold\"}", "07:03:00.000Z");
   CHECK(last != NULL);
   if (last) {
     CHECK_CONTAINS(last, "\"csat\":0,");
     CHECK_CONTAINS(last, "\"incomplete\":false");
+    CHECK_CONTAINS(last, "\"revision\":0,");
   }
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 10, CSAT_AT("e8", "c3", "2026-11-23T07:00:45Z", 4, "")),
+            CXP_BAD_LATE);
+  CHECK_INT(o.n, 1);
+  CHECK_INT(o.stream[0], CXP_STREAM_DEAD_LETTERS);
+  CHECK_CONTAINS(o.val[0], "\"reason\":\"late\"");
+  CHECK_CONTAINS(o.val[0], "60s window 2026-11-23T07:00:00.000Z..2026-11-23T07:01:00.000Z "
+                           "(revisions until the watermark passed 2026-11-23T08:01:00.000Z)");
+  CHECK_INT(core.n.dead[CXP_BAD_LATE], 1);
+  CHECK_INT(core.n.late_applied, 1);
+  const cxp_customer *c3 = cxp_shard_find(sh, "c3", 2);
+  CHECK(c3 != NULL);
+  if (c3) CHECK_INT(c3->responses, 3);
+
+  /* The end of the input: c3's 08:05 minute (silver) goes out, complete. */
+  o.n = 0;
+  cxp_core_finish(&core);
+  CHECK_INT(count_stream(&o, CXP_STREAM_INDICATORS), 1);
+  const char *end = record_of(&o, "{\"segment\":\"silver\"}", "08:05:00.000Z");
+  CHECK(end != NULL);
+  if (end) CHECK_CONTAINS(end, "\"incomplete\":false");
   cxp_core_close(&core);
 }
 
@@ -1958,6 +2077,198 @@ static void test_merger_floor(void) {
   cxp_merger_destroy(m);
 }
 
+/* Revisions at the merger: a record kept after it went out takes late
+ * partials while the merged watermark is within its window's horizon. */
+static void test_merger_revisions(void) {
+  static msink ms;
+  memset(&ms, 0, sizeof ms);
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  c.revision_ms[0] = 10 * M_MS;
+  cxp_merger *m = cxp_merger_create(2, 0, on_final, &ms);
+  cxp_merger_revisions(m, &c, 0);
+  /* 07:00 gold: input 0 has 2 responses (1 satisfied, offsets 1..2), input
+   * 1 has 4 (4 satisfied, offsets 7..10); both markers pass 07:01: out,
+   * revision 0, 6 responses, 5 satisfied. */
+  cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
+  cxp_window_partial b = seg_partial(1, M_MS, T0, "gold", 4, 4);
+  a.first_offset = 1, a.last_offset = 2;
+  b.first_offset = 7, b.last_offset = 10;
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 100), 0);
+  CHECK_INT(cxp_merger_partial(m, &b, 0, 101), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(ms.n, 1);
+  CHECK_INT(ms.p[0].revision, 0);
+  CHECK_INT(ms.p[0].agg.csat_n, 6);
+  CHECK_INT(cxp_merger_stats(m).kept, 1);
+  /* A late response from input 0 (offset 5, satisfied): revision 1, the
+   * whole record again: 7 responses, 6 satisfied. */
+  cxp_window_partial d = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  d.late = 1;
+  d.first_offset = d.last_offset = 5;
+  CHECK_INT(cxp_merger_partial(m, &d, 0, 102), 0);
+  CHECK_INT(ms.n, 2);
+  CHECK_INT(ms.p[1].revision, 1);
+  CHECK_INT(ms.p[1].agg.csat_n, 7);
+  CHECK_INT(ms.p[1].agg.csat_sat, 6);
+  CHECK_INT(ms.n_missing[1], 0);
+  /* The same late partial read again (a restart of input 0 behind it):
+   * a duplicate, no record. */
+  CHECK_INT(cxp_merger_partial(m, &d, 0, 103), 1);
+  CHECK_INT(ms.n, 2);
+  /* Input 1, offset 12, unsatisfied: revision 2: 8 responses, 6. */
+  cxp_window_partial d2 = seg_partial(1, M_MS, T0, "gold", 1, 0);
+  d2.first_offset = d2.last_offset = 12;
+  CHECK_INT(cxp_merger_partial(m, &d2, 0, 104), 0);
+  CHECK_INT(ms.n, 3);
+  CHECK_INT(ms.p[2].revision, 2);
+  CHECK_INT(ms.p[2].agg.csat_n, 8);
+  CHECK_INT(ms.p[2].agg.csat_sat, 6);
+  /* A late response in a group the window had no record of (silver):
+   * that group's first record goes out now, revision 0. */
+  cxp_window_partial sv = seg_partial(1, M_MS, T0, "silver", 1, 1);
+  sv.first_offset = sv.last_offset = 13;
+  CHECK_INT(cxp_merger_partial(m, &sv, 0, 105), 0);
+  CHECK_INT(ms.n, 4);
+  CHECK_STR(ms.p[3].value[0], "silver");
+  CHECK_INT(ms.p[3].revision, 0);
+  CHECK_INT(cxp_merger_stats(m).kept, 2);
+  CHECK_INT(cxp_merger_stats(m).revisions, 2);
+  /* The kept records hold the commit back to their first partial. */
+  CHECK_INT(cxp_merger_hold(m), 100);
+  /* The merged watermark reaches 07:10:59.999: still within 07:01 + 10 m. */
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS - 1), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS - 1), 0);
+  CHECK_INT(cxp_merger_stats(m).kept, 2);
+  /* 07:11: past the horizon, the records go; a late partial is now late. */
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS), 0);
+  CHECK_INT(cxp_merger_stats(m).kept, 0);
+  CHECK_INT(cxp_merger_hold(m), -1);
+  cxp_window_partial d3 = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  d3.first_offset = d3.last_offset = 20;
+  CHECK_INT(cxp_merger_partial(m, &d3, 0, 106), -1);
+  CHECK_INT(cxp_merger_stats(m).late, 1);
+  CHECK_INT(ms.n, 4);
+  cxp_merger_destroy(m);
+
+  /* At most 2 records kept: three windows emitted together keep the two
+   * latest; a revision of the earliest is late. */
+  memset(&ms, 0, sizeof ms);
+  m = cxp_merger_create(1, 0, on_final, &ms);
+  cxp_merger_revisions(m, &c, 2);
+  for (int i = 0; i < 3; i++) {
+    cxp_window_partial p = seg_partial(0, M_MS, T0 + i * M_MS, "gold", 1, 1);
+    p.first_offset = p.last_offset = i;
+    CHECK_INT(cxp_merger_partial(m, &p, 0, i), 0);
+  }
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 3 * M_MS), 3);
+  cxp_merge_stats st = cxp_merger_stats(m);
+  CHECK_INT(st.kept, 2);
+  CHECK_INT(st.forgotten_early, 1);
+  cxp_window_partial e0 = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  e0.first_offset = e0.last_offset = 50;
+  CHECK_INT(cxp_merger_partial(m, &e0, 0, 10), -1);
+  cxp_window_partial e2 = seg_partial(0, M_MS, T0 + 2 * M_MS, "gold", 1, 1);
+  e2.first_offset = e2.last_offset = 51;
+  CHECK_INT(cxp_merger_partial(m, &e2, 0, 11), 0);
+  CHECK_INT(ms.n, 4);
+  CHECK_INT(ms.p[3].revision, 1);
+  CHECK_INT(ms.p[3].agg.csat_n, 2);
+  cxp_merger_destroy(m);
+
+  /* Without revisions (horizon 0), as before: late. */
+  memset(&ms, 0, sizeof ms);
+  c.revision_ms[0] = 0;
+  m = cxp_merger_create(1, 0, on_final, &ms);
+  cxp_merger_revisions(m, &c, 0);
+  cxp_window_partial f = seg_partial(0, M_MS, T0, "gold", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &f, 0, 1), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_stats(m).kept, 0);
+  CHECK_INT(cxp_merger_partial(m, &f, 0, 2), -1);
+  cxp_merger_destroy(m);
+}
+
+/* Out-of-order input, as survey tools deliver it: each event counts in
+ * every window of its own still open, whatever its shorter windows did. */
+static void test_core_out_of_order(void) {
+  static outs o;
+  memset(&o, 0, sizeof o);
+  cxp_pipeline pl;
+  cxp_pipeline_defaults(&pl);
+  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = pl.rec_enabled = 0;
+  pl.churn_enabled = 0;
+  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"segment\"]");
+  pl.win_min_n = 3;
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0); /* 1 m and 1 h, lateness 5 m */
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  /* The issue's check: CSAT 5 at 10:30, CSAT 5 at 10:10 (its minute closed
+   * when 10:30 moved the watermark to 10:25), CSAT 1 at 10:31. */
+  CHECK_INT(feed_core(&core, 1, CSAT_AT("a1", "g1", "2026-11-23T10:30:00Z", 5,
+                                        ",\"segment\":\"gold\"")), CXP_OK);
+  CHECK_INT(feed_core(&core, 2, CSAT_AT("a2", "g2", "2026-11-23T10:10:00Z", 5,
+                                        ",\"segment\":\"gold\"")), CXP_OK);
+  CHECK_INT(feed_core(&core, 3, CSAT_AT("a3", "g3", "2026-11-23T10:31:00Z", 1,
+                                        ",\"segment\":\"gold\"")), CXP_OK);
+  /* NPS answers stamped 10:01..10:40 arriving after all that, a batch:
+   * 10:01 9, 10:15 10, 10:20 3, 10:40 8 (bronze, a small segment); and a
+   * SERVQUAL answer at 10:05 for gold (reliability 5 expected, 3 perceived:
+   * gap -2; empathy 4 and 5: +1). */
+  const char *nps[][3] = {{"n1", "10:01:00", "9"}, {"n2", "10:15:00", "10"},
+                          {"n3", "10:20:00", "3"}, {"n4", "10:40:00", "8"}};
+  char buf[512];
+  for (int i = 0; i < 4; i++) {
+    snprintf(buf, sizeof buf, "{\"event_id\":\"%s\",\"type\":\"survey.nps\",\"customer_id\":"
+             "\"b%d\",\"ts\":\"2026-11-23T%sZ\",\"score\":%s,\"segment\":\"bronze\"}",
+             nps[i][0], i, nps[i][1], nps[i][2]);
+    CHECK_INT(feed_core(&core, 4 + i, buf), CXP_OK);
+  }
+  CHECK_INT(feed_core(&core, 8,
+                      "{\"event_id\":\"q1\",\"type\":\"survey.servqual\",\"customer_id\":\"g4\","
+                      "\"ts\":\"2026-11-23T10:05:00Z\",\"segment\":\"gold\",\"dimensions\":{"
+                      "\"reliability\":{\"expected\":5,\"perceived\":3},"
+                      "\"empathy\":{\"expected\":4,\"perceived\":5}}}"),
+            CXP_OK);
+  /* A profile an hour behind the newest event: it feeds no window measure
+   * that would be wrong without it, so whatever its windows did, it is not
+   * late. */
+  CHECK_INT(feed_core(&core, 9,
+                      "{\"event_id\":\"p1\",\"type\":\"profile\",\"customer_id\":\"g1\","
+                      "\"ts\":\"2026-11-23T09:40:00Z\",\"segment\":\"gold\"}"),
+            CXP_OK);
+  CHECK_INT(core.n.dead[CXP_BAD_LATE], 0);
+  /* Hours later: every window closes. */
+  o.n = 0;
+  CHECK_INT(feed_core(&core, 10, CSAT_AT("z", "g9", "2026-11-23T14:00:00Z", 5,
+                                         ",\"segment\":\"gold\"")), CXP_OK);
+  const char *gold = record_of(&o, "{\"segment\":\"gold\"}", "\"window_start\":\"2026-11-23T10:00:00.000Z\",\"window_end\":\"2026-11-23T11:00:00.000Z\"");
+  CHECK(gold != NULL);
+  if (gold) {
+    /* 3 CSAT, 2 satisfied: 66.6667 (the issue's hand count); 1 SERVQUAL:
+     * reliability -2, empathy +1; 4 events; every measure under min_n 3 but
+     * csat is low. */
+    CHECK_CONTAINS(gold, "\"n\":{\"csat\":3,\"nps\":0,\"ces\":0,\"servqual\":1,\"events\":4}");
+    CHECK_CONTAINS(gold, "\"csat\":66.6667,");
+    CHECK_CONTAINS(gold, "\"servqual_gap\":{\"tangibles\":null,\"reliability\":-2,"
+                         "\"responsiveness\":null,\"assurance\":null,\"empathy\":1}");
+    CHECK_CONTAINS(gold, "\"low_n\":[\"servqual\"]");
+    CHECK_CONTAINS(gold, "\"revision\":0,");
+  }
+  const char *bronze = record_of(&o, "{\"segment\":\"bronze\"}", "\"window_start\":\"2026-11-23T10:00:00.000Z\",\"window_end\":\"2026-11-23T11:00:00.000Z\"");
+  CHECK(bronze != NULL);
+  if (bronze) {
+    /* 4 NPS: promoters 9, 10; passive 8; detractor 3: (2 - 1) / 4 = 25. */
+    CHECK_CONTAINS(bronze, "\"n\":{\"csat\":0,\"nps\":4,\"ces\":0,\"servqual\":0,\"events\":4}");
+    CHECK_CONTAINS(bronze, "\"nps\":25,");
+    CHECK_CONTAINS(bronze, "\"low_n\":[]");
+  }
+  cxp_core_close(&core);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--records") == 0) {
     records = fopen(argv[2], "w");
@@ -1982,7 +2293,9 @@ int main(int argc, char **argv) {
   test_merger_exact();
   test_merger_duplicates();
   test_merger_floor();
+  test_merger_revisions();
   test_core_windows();
+  test_core_out_of_order();
   test_window_record();
   test_window_restore_bounds();
   test_core_windows_durable();
