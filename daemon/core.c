@@ -9,6 +9,7 @@
 #include "deadletter.h"
 #include "hash.h"
 #include "staterec.h"
+#include "winwire.h"
 
 const char *cxp_stream_name(cxp_stream s) {
   static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers",
@@ -59,6 +60,7 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   cxp_buf_reserve(&c->out, 4096);
   cxp_buf_init(&c->key);
   c->n_inputs = 1;
+  cxp_core_set_inputs(c, 1, 1);
   char cerr[256];
   /* The loader validated the churn settings: defaults only if a caller
    * hands the core a pipeline it filled by hand, wrongly. */
@@ -80,6 +82,10 @@ void cxp_core_close(cxp_core *c) {
   for (int32_t i = 0; i < c->n_merge; i++) cxp_merger_destroy(c->merge[i]);
   free(c->win);
   free(c->marked);
+  for (int32_t i = 0; i < c->n_repart; i++) cxp_buf_free(&c->box[i]);
+  free(c->box);
+  free(c->box_list);
+  free(c->box_list_has);
   free(c->merge);
   for (int32_t i = 0; i < c->n_cases; i++) cxp_cases_destroy(c->cases[i]);
   free(c->cases);
@@ -914,23 +920,24 @@ static cxp_merger *merger_of(cxp_core *c, int32_t r) {
   return c->merge[r];
 }
 
-/* A window closed on an input partition: merged here (replay) or sent to
- * the repartition topic, keyed so that one group's partials meet. */
+/* A destination of the record ship() is about to send. */
+static void ship_to(cxp_core *c, int32_t r) {
+  if (c->box_list_has[r]) return;
+  c->box_list_has[r] = 1;
+  c->box_list[c->n_box_list++] = r;
+}
+
+/* A window closed (or revised, or closed early) on an input partition:
+ * merged here (replay), or put in the outbox of the repartition partition
+ * that merges its window, which ship() sends with the watermark. */
 static void on_window_close(void *opaque, const cxp_window_partial *p) {
   cxp_core *c = opaque;
   if (c->local_merge) {
     cxp_merger_partial(merger_of(c, 0), p, 0, -1);
     return;
   }
-  cxp_buf_reset(&c->key);
-  if (agent_grouping(p))
-    /* Every agent of a window meets at one merger, which compares them. */
-    cxp_buf_printf(&c->key, "%lld:agent_id", (long long)p->length_ms);
-  else
-    cxp_window_partial_key(&c->key, p);
-  cxp_buf_reset(&c->out);
-  cxp_window_partial_write(&c->out, p);
-  emit(c, CXP_STREAM_PARTIALS, c->key.p, c->key.len);
+  ship_to(c, cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart));
+  cxp_wire_put(&c->box[cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart)], p);
 }
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -938,28 +945,52 @@ static int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-/* After a partition's watermark moved: when it passed a window end of any
- * length, every merger hears that windows up to it are closed there. */
-static void announce(cxp_core *c, int32_t part) {
+/* After a partition's windows changed (an event, a tick, a revoke): one
+ * record to each repartition partition that has partials waiting, or that
+ * merges a window whose end the watermark passed, with the watermark. On
+ * the first watermark, or one that passed more windows than there are
+ * repartition partitions, every repartition partition hears of it. */
+static void ship(cxp_core *c, int32_t part) {
   int64_t wm = cxp_windows_watermark(c->win[part]), was = c->marked[part];
-  if (wm == was || wm == INT64_MIN) return;
-  int crossed = was == INT64_MIN;
-  for (int i = 0; i < c->pl->windows.n_lengths && !crossed; i++) {
-    int64_t len = c->pl->windows.length_ms[i];
-    crossed = floor_div(wm, len) != floor_div(was, len);
+  int crossed = 0, all = 0;
+  if (wm != was && wm != INT64_MIN) {
+    all = was == INT64_MIN;
+    for (int i = 0; i < c->pl->windows.n_lengths; i++) {
+      int64_t len = c->pl->windows.length_ms[i];
+      int64_t k0 = floor_div(was, len), k1 = floor_div(wm, len);
+      if (k1 == k0) continue;
+      crossed = 1;
+      if (c->local_merge || all) continue;
+      if (k1 - k0 > (int64_t)c->n_repart) {
+        all = 1;
+        continue;
+      }
+      /* The windows ending at (k0 + 1) * len .. k1 * len closed here. */
+      for (int64_t k = k0 + 1; k <= k1; k++)
+        ship_to(c, cxp_wire_dest(len, (k - 1) * len, c->n_repart));
+    }
+    crossed |= all;
+    /* Between was and wm no other boundary lies: nobody needs wm unless
+     * a later one is crossed. */
+    c->marked[part] = wm;
   }
-  if (!crossed) return;
-  c->marked[part] = wm;
   if (c->local_merge) {
-    cxp_merger_marker(merger_of(c, 0), part, wm);
+    if (crossed) cxp_merger_marker(merger_of(c, 0), part, wm);
     return;
   }
-  char key[16];
-  int kl = snprintf(key, sizeof key, "%d", (int)part);
-  cxp_buf_reset(&c->out);
-  cxp_buf_printf(&c->out, "{\"v\":1,\"marker\":true,\"partition\":%d,\"watermark\":%lld}",
-                 (int)part, (long long)wm);
-  emit(c, CXP_STREAM_MARKERS, key, (size_t)kl);
+  if (all)
+    for (int32_t r = 0; r < c->n_repart; r++) ship_to(c, r);
+  for (int32_t i = 0; i < c->n_box_list; i++) {
+    int32_t r = c->box_list[i];
+    cxp_wire_begin(&c->out, part, wm);
+    if (c->box[r].len) cxp_buf_put(&c->out, c->box[r].p, c->box[r].len);
+    char key[16];
+    int kl = snprintf(key, sizeof key, "%d", (int)r);
+    emit(c, CXP_STREAM_PARTIALS, key, (size_t)kl);
+    cxp_buf_reset(&c->box[r]);
+    c->box_list_has[r] = 0;
+  }
+  c->n_box_list = 0;
 }
 
 static cxp_windows *windows_of(cxp_core *c, int32_t part) {
@@ -1008,8 +1039,19 @@ void cxp_core_merge_local(cxp_core *c, int32_t n_inputs) {
   c->n_inputs = n_inputs > 0 ? n_inputs : 1;
 }
 
-void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs) {
+void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs, int32_t n_repart) {
   c->n_inputs = n_inputs > 0 ? n_inputs : 1;
+  int32_t n = n_repart > 0 ? n_repart : 1;
+  for (int32_t i = 0; i < c->n_repart; i++) cxp_buf_free(&c->box[i]);
+  free(c->box);
+  free(c->box_list);
+  free(c->box_list_has);
+  c->n_repart = n;
+  c->box = calloc((size_t)n, sizeof *c->box);
+  c->box_list = calloc((size_t)n, sizeof *c->box_list);
+  c->box_list_has = calloc((size_t)n, 1);
+  if (c->box == NULL || c->box_list == NULL || c->box_list_has == NULL) abort();
+  c->n_box_list = 0;
 }
 
 static size_t churn_silence(cxp_core *c, int32_t part, int64_t t);
@@ -1025,7 +1067,7 @@ int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
   int64_t clock = INT64_MIN;
   if (part >= 0 && part < c->n_win && c->win[part]) {
     n += cxp_windows_tick(c->win[part], now_wall_ms);
-    announce(c, part);
+    ship(c, part);
     int64_t wm = cxp_windows_watermark(c->win[part]);
     if (wm != INT64_MIN) clock = wm + (int64_t)(c->pl->win_lateness_s * 1000);
   }
@@ -1051,6 +1093,7 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
   if (part >= 0 && part < c->n_win && c->win[part]) {
     if (send_partials) {
       cxp_windows_flush(c->win[part]);
+      ship(c, part);
       /* Their records' tombstones wait with the customers' frames for the
        * partition's last flush: the next owner must not restore windows
        * whose sums went out as early partials. */
@@ -1262,9 +1305,15 @@ void cxp_core_drop_merge(cxp_core *c, int32_t part) {
   c->merge[part] = NULL;
 }
 
-int64_t cxp_core_merge_floor(cxp_core *c, int32_t part, int64_t commit_offset) {
-  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return INT64_MIN;
-  return cxp_merger_floor_at(c->merge[part], commit_offset);
+int32_t cxp_core_merge_watermarks(cxp_core *c, int32_t part, int64_t commit_offset,
+                                  int64_t *out) {
+  if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return 0;
+  return cxp_merger_watermarks_at(c->merge[part], commit_offset, out);
+}
+
+void cxp_core_merge_set_watermarks(cxp_core *c, int32_t part, const int64_t *wm, int32_t n) {
+  cxp_merger *m = merger_of(c, part);
+  if (m) cxp_merger_set_watermarks(m, wm, n);
 }
 
 void cxp_core_merge_set_floor(cxp_core *c, int32_t part, int64_t floor) {
@@ -1307,6 +1356,50 @@ static int parse_marker(const char *s, size_t n, int32_t *part, int64_t *wm) {
   return 0;
 }
 
+/* A record of the repartition topic (winwire.h): its partials to the
+ * merger, then its watermark. A partial the merger refuses as late (its
+ * window past its horizon) is dead-lettered with the record, naming it;
+ * the rest of the record still counts. */
+static cxp_reason take_record(cxp_core *c, cxp_merger *mg, const cxp_msg *m) {
+  cxp_wire_rd rd;
+  char err[256];
+  if (cxp_wire_open(&rd, m->payload, m->len, err, sizeof err) != 0) {
+    cxp_core_dead_letter(c, m, CXP_BAD_TYPE, err);
+    return CXP_BAD_TYPE;
+  }
+  if (rd.input >= c->n_inputs) {
+    cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE,
+                         "window record of an input partition the input topic does not have");
+    return CXP_BAD_OUT_OF_RANGE;
+  }
+  cxp_window_partial p;
+  cxp_reason r = CXP_OK;
+  int got;
+  while ((got = cxp_wire_next(&rd, &p, err, sizeof err)) == 1) {
+    int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset);
+    if (taken == 1 || taken == 2) c->n.partial_duplicates++;
+    if (taken >= 0) continue;
+    cxp_buf_reset(&c->key);
+    cxp_window_group_key(&c->key, &p);
+    char detail[400];
+    snprintf(detail, sizeof detail, "a partial of the %llds window from %lld, group %.*s, from "
+             "input partition %d, came after its records were past their revision horizon",
+             (long long)(p.length_ms / 1000), (long long)p.start_ms, (int)c->key.len, c->key.p,
+             (int)rd.input);
+    cxp_core_dead_letter(c, m, CXP_BAD_LATE, detail);
+    r = CXP_BAD_LATE;
+  }
+  if (got < 0) {
+    /* What went before the damage is taken; the watermark is not (it
+     * would vouch for partials the record no longer delivers). */
+    cxp_core_dead_letter(c, m, CXP_BAD_TYPE, err);
+    return CXP_BAD_TYPE;
+  }
+  cxp_merger_marker(mg, rd.input, rd.watermark);
+  cxp_merger_mark_offset(mg, m->offset);
+  return r;
+}
+
 cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   c->n.repartition_in++;
   c->cur_now_ms = m->now_ms;
@@ -1316,6 +1409,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
     return CXP_BAD_OUT_OF_RANGE;
   }
   cxp_merger_at(mg, m->offset);
+  if (cxp_wire_is(m->payload, m->len)) return take_record(c, mg, m);
   static const char marker_head[] = "{\"v\":1,\"marker\":";
   if (m->len > sizeof marker_head - 1 &&
       memcmp(m->payload, marker_head, sizeof marker_head - 1) == 0) {
@@ -1521,7 +1615,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
       wc.si = si;
     }
     late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
-    if (!late) announce(c, sh->partition);
+    ship(c, sh->partition);
   }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);

@@ -90,6 +90,13 @@ typedef struct cxp_core {
    * partition (a replay: one of each, merged in place). */
   cxp_windows **win;
   int64_t *marked;   /* by input partition: the watermark last announced */
+  /* The records to the repartition partitions being built (winwire.h):
+   * per partition the partials waiting, and the list of partitions a
+   * record goes to at the next ship. */
+  int32_t n_repart;
+  cxp_buf *box;
+  int32_t *box_list, n_box_list;
+  uint8_t *box_list_has;
   int32_t n_win;
   cxp_merger **merge;
   int32_t n_merge;
@@ -172,8 +179,10 @@ const char *cxp_stream_name(cxp_stream s);
  * process holding every input partition, `cxpulse replay`. n_inputs is the
  * number of input partitions (1 for a replay). */
 void cxp_core_merge_local(cxp_core *c, int32_t n_inputs);
-/* The input topic's partition count, for the mergers of the Kafka path. */
-void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs);
+/* The input and repartition topics' partition counts, for the Kafka path:
+ * every merger waits for n_inputs partitions, and a window's partials go to
+ * repartition partition cxp_wire_dest(length, start, n_repart). */
+void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs, int32_t n_repart);
 
 /* A message of the repartition topic (m->partition is its partition there):
  * a partial or a marker, merged; final records go to INDICATORS. Returns
@@ -206,11 +215,16 @@ int64_t cxp_core_merge_hold(const cxp_core *c, int32_t partition);
  * acknowledged up to `committable` (merge.h, cxp_merger_commit_point). */
 int64_t cxp_core_merge_commit_point(const cxp_core *c, int32_t partition,
                                     int64_t committable);
-/* The floor a commit of the repartition partition at commit_offset carries
- * (merge.h, "Restarts"): INT64_MIN when none is known. */
-int64_t cxp_core_merge_floor(cxp_core *c, int32_t partition, int64_t commit_offset);
 /* The floor the partition's last commit carried, for its merger here. */
 void cxp_core_merge_set_floor(cxp_core *c, int32_t partition, int64_t floor);
+/* The input partitions' watermarks a commit of the repartition partition
+ * at commit_offset carries (merge.h, cxp_merger_watermarks_at), into out;
+ * returns how many (0: no merger). And, on assignment, those the last
+ * commit carried, for its merger here. */
+int32_t cxp_core_merge_watermarks(cxp_core *c, int32_t partition, int64_t commit_offset,
+                                  int64_t *out);
+void cxp_core_merge_set_watermarks(cxp_core *c, int32_t partition, const int64_t *wm,
+                                   int32_t n);
 /* The end of a replay: every open window is closed and merged, every input
  * partition's watermark raised past it, so every record goes out. */
 void cxp_core_finish(cxp_core *c);

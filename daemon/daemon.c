@@ -341,20 +341,18 @@ static uint64_t next_token(cxp_daemon *d) {
   return d->cur_o == &d->roffsets ? t | REPART_BIT : t;
 }
 
-/* The core's emit: one output of the entry being processed. A partial goes
- * to the repartition partition its key hashes to (the same one from every
- * instance), a marker to every partition. */
+/* The core's emit: one output of the entry being processed. A record for
+ * the repartition topic is keyed by the partition that merges its windows
+ * (winwire.h: the same from every instance). */
 static void on_emit(void *opaque, cxp_stream s, const char *key, size_t klen,
                     const char *val, size_t vlen) {
   cxp_daemon *d = opaque;
-  if (s == CXP_STREAM_MARKERS) {
-    for (int32_t r = 0; r < d->n_repart; r++)
-      send_output(d, s, r, key, klen, val, vlen, next_token(d));
-    return;
-  }
   int32_t part = RD_KAFKA_PARTITION_UA;
-  if (s == CXP_STREAM_PARTIALS && d->n_repart > 0)
-    part = (int32_t)(cxp_hash64(key, klen, 0x7061727469616cULL) % (uint64_t)d->n_repart);
+  if (s == CXP_STREAM_PARTIALS && d->n_repart > 0) {
+    char k[16];
+    snprintf(k, sizeof k, "%.*s", (int)(klen < 15 ? klen : 15), key);
+    part = (int32_t)(strtol(k, NULL, 10) % d->n_repart);
+  }
   send_output(d, s, part, key, klen, val, vlen, next_token(d));
 }
 
@@ -761,19 +759,89 @@ static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_track
  * (merge.h, "Restarts"). */
 #define FLOOR_META "cxpulse-floor="
 
+#define WM_META "cxpulse-wm="
+/* Kafka brokers keep at most 4096 bytes of commit metadata by default. */
+#define META_MAX 3000
+
+/* A repartition partition's commit carries its merger's view of every input
+ * partition's watermark after the messages before the offset (merge.h,
+ * cxp_merger_watermarks_at): "cxpulse-wm=" the least known one, then each
+ * partition's as a difference from it ("-": none yet), comma-separated.
+ * When that would not fit, the floor alone (their least), as before. */
 static void add_repart(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int32_t part,
                        int64_t offset) {
   rd_kafka_topic_partition_t *tp =
       rd_kafka_topic_partition_list_add(l, d->pl.topic_repartition, part);
   tp->offset = offset;
-  int64_t floor = cxp_core_merge_floor(&d->core, part, offset);
-  if (floor == INT64_MIN) return;
-  char meta[64];
-  int n = snprintf(meta, sizeof meta, FLOOR_META "%lld", (long long)floor);
-  tp->metadata = malloc((size_t)n);
-  if (tp->metadata == NULL) abort();
-  memcpy(tp->metadata, meta, (size_t)n);
-  tp->metadata_size = (size_t)n;
+  int64_t *wm = calloc((size_t)(d->n_inputs > 0 ? d->n_inputs : 1), sizeof *wm);
+  if (wm == NULL) abort();
+  int32_t n = cxp_core_merge_watermarks(&d->core, part, offset, wm);
+  int64_t low = INT64_MAX;
+  int known = 0, all = n > 0;
+  for (int32_t i = 0; i < n; i++) {
+    if (wm[i] == INT64_MIN) {
+      all = 0;
+      continue;
+    }
+    known++;
+    if (wm[i] < low) low = wm[i];
+  }
+  cxp_buf meta;
+  cxp_buf_init(&meta);
+  if (known) {
+    cxp_buf_printf(&meta, WM_META "%lld:", (long long)low);
+    for (int32_t i = 0; i < n && meta.len < META_MAX; i++) {
+      if (i) cxp_buf_putc(&meta, ',');
+      if (wm[i] == INT64_MIN)
+        cxp_buf_putc(&meta, '-');
+      else
+        cxp_buf_printf(&meta, "%lld", (long long)(wm[i] - low));
+    }
+    if (meta.len >= META_MAX) {
+      meta.len = 0;
+      if (all) cxp_buf_printf(&meta, FLOOR_META "%lld", (long long)low);
+    }
+  }
+  free(wm);
+  if (meta.len) {
+    tp->metadata = malloc(meta.len);
+    if (tp->metadata == NULL) abort();
+    memcpy(tp->metadata, meta.p, meta.len);
+    tp->metadata_size = meta.len;
+  }
+  cxp_buf_free(&meta);
+}
+
+/* Reads WM_META's form back into wm[0..n); 0, or -1 when it is not that
+ * form or names another number of partitions. */
+static int parse_wm_meta(const char *s, size_t len, int64_t *wm, int32_t n) {
+  size_t hl = sizeof WM_META - 1;
+  if (len <= hl || len > META_MAX + 64 || memcmp(s, WM_META, hl) != 0) return -1;
+  char *buf = malloc(len - hl + 1), *p, *end;
+  if (buf == NULL) return -1;
+  memcpy(buf, s + hl, len - hl);
+  buf[len - hl] = '\0';
+  int32_t i = 0;
+  long long low = strtoll(buf, &end, 10);
+  int bad = end == buf || *end != ':';
+  for (p = end + 1; !bad && i < n; i++) {
+    if (*p == '-') {
+      wm[i] = INT64_MIN;
+      end = p + 1;
+    } else {
+      long long dlt = strtoll(p, &end, 10);
+      if (end == p || dlt < 0 || (long long)INT64_MAX - dlt < low) bad = 1;
+      wm[i] = (int64_t)(low + dlt);
+    }
+    /* A comma between values, the end after the n-th: another count of
+     * partitions is refused. */
+    if (i < n - 1 && *end == ',')
+      p = end + 1;
+    else if (i < n - 1 || *end != '\0')
+      bad = 1;
+  }
+  free(buf);
+  return bad || i != n ? -1 : 0;
 }
 
 /* The repartition partitions' positions, each with its floor; NULL when
@@ -1007,6 +1075,17 @@ static void committed_positions(cxp_daemon *d, rd_kafka_t *rk,
     cxp_tracker *t = cxp_offsets_get(repart ? &d->roffsets : &d->offsets, tp->partition);
     if (t && !tp->err && tp->offset >= 0) t->next = tp->offset;
     if (!repart) continue;
+    int64_t *wm = tp->err || tp->metadata == NULL || d->n_inputs < 1
+                      ? NULL
+                      : calloc((size_t)d->n_inputs, sizeof *wm);
+    if (wm && parse_wm_meta(tp->metadata, tp->metadata_size, wm, d->n_inputs) == 0) {
+      cxp_core_merge_set_watermarks(&d->core, tp->partition, wm, d->n_inputs);
+      cxp_info("merge", "%s [%d]: committed at %lld with the input partitions' watermarks",
+               d->pl.topic_repartition, (int)tp->partition, (long long)tp->offset);
+      free(wm);
+      continue;
+    }
+    free(wm);
     size_t hl = sizeof FLOOR_META - 1;
     char buf[64];
     if (tp->err || tp->metadata == NULL || tp->metadata_size <= hl ||
@@ -1448,9 +1527,21 @@ static void on_restore_record(void *opaque, int32_t part, const rd_kafka_message
                              sizeof err) == 0)
     return;
   d->restore_errors++;
-  if (d->restore_errors <= 10 || d->restore_errors % 10000 == 0)
-    cxp_warn("restore", "%s [%d] offset %" PRId64 ": %s; record skipped (%" PRIu64 " so far)",
-             d->pl.topic_changelog, (int)part, m->offset, err, d->restore_errors);
+  /* The key as the topic has it: printable ASCII kept, the rest escaped,
+   * cut to 80 bytes (keys come from the topic, not from us). */
+  char key[4 * 80 + 4];
+  size_t kn = 0;
+  for (size_t i = 0; i < m->key_len && i < 80; i++) {
+    unsigned char ch = ((const unsigned char *)m->key)[i];
+    if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+      key[kn++] = (char)ch;
+    else
+      kn += (size_t)snprintf(key + kn, sizeof key - kn, "\\x%02x", ch);
+  }
+  key[kn] = '\0';
+  cxp_warn("restore", "%s [%d] offset %" PRId64 " key '%s%s': %s; record skipped (%" PRIu64
+           " so far)", d->pl.topic_changelog, (int)part, m->offset, key,
+           m->key_len > 80 ? "..." : "", err, d->restore_errors);
 }
 
 static void on_restore_done(void *opaque, int32_t part, uint64_t records, uint64_t bytes,
@@ -1651,7 +1742,7 @@ int cxp_daemon_start(cxp_daemon *d) {
                 d->pl.topic_input);
       return -1;
     }
-    cxp_core_set_inputs(&d->core, d->n_inputs);
+    cxp_core_set_inputs(&d->core, d->n_inputs, d->n_repart);
     cxp_info("daemon", "segment windows: %d input partitions merged through %s (%d partitions)",
              (int)d->n_inputs, d->pl.topic_repartition, (int)d->n_repart);
   }

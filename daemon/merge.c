@@ -62,6 +62,17 @@ struct cxp_merger {
   uint32_t hist_n;
   int64_t floor; /* windows ending at or before it were emitted before a restart */
 
+  /* The input partitions' watermarks at the last commit point (base) and
+   * each rise since, at the offset of the message that carried it, so that
+   * a commit can carry them as they stood after the messages before it
+   * (cxp_merger_watermarks_at). */
+  int64_t *base;
+  struct wm_change {
+    int64_t offset, wm;
+    int32_t input;
+  } *chg;
+  uint32_t n_chg, cap_chg;
+
   /* Windows emitted since the last commit: the offset of their first
    * partial and of the message that emitted them. A commit between the two
    * would leave part of the window behind it, and the floor not covering it
@@ -82,14 +93,15 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   m->emit = emit;
   m->opaque = opaque;
   m->wm = malloc(sizeof *m->wm * (size_t)n_inputs);
+  m->base = malloc(sizeof *m->base * (size_t)n_inputs);
   m->missing = malloc(sizeof *m->missing * (size_t)n_inputs);
   m->tab_cap = 64;
   m->tab = calloc(m->tab_cap, sizeof *m->tab);
-  if (m->wm == NULL || m->missing == NULL || m->tab == NULL) {
+  if (m->wm == NULL || m->base == NULL || m->missing == NULL || m->tab == NULL) {
     cxp_merger_destroy(m);
     return NULL;
   }
-  for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = INT64_MIN;
+  for (int32_t i = 0; i < n_inputs; i++) m->wm[i] = m->base[i] = INT64_MIN;
   m->merged_wm = INT64_MIN;
   m->floor = INT64_MIN;
   m->forgot_end = INT64_MIN;
@@ -120,6 +132,8 @@ void cxp_merger_destroy(cxp_merger *m) {
   for (uint32_t i = 0; i < m->n; i++) free(m->e[i].last_off);
   free(m->em);
   free(m->wm);
+  free(m->base);
+  free(m->chg);
   free(m->missing);
   free(m->e);
   free(m->tab);
@@ -416,6 +430,16 @@ int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
   if (watermark <= m->wm[input]) return 0;
   int64_t old = m->wm[input];
   m->wm[input] = watermark;
+  if (m->cur_off >= 0) {
+    if (m->n_chg == m->cap_chg) {
+      uint32_t ncap = m->cap_chg ? m->cap_chg * 2 : 64;
+      struct wm_change *nc = realloc(m->chg, sizeof *nc * ncap);
+      if (nc == NULL) abort();
+      m->chg = nc;
+      m->cap_chg = ncap;
+    }
+    m->chg[m->n_chg++] = (struct wm_change){m->cur_off, watermark, input};
+  }
   /* The merged watermark moves only when the laggard moves. */
   if (old != m->merged_wm) return 0;
   int64_t low = INT64_MAX;
@@ -549,6 +573,29 @@ int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset) {
   memmove(m->hist_wm, m->hist_wm + k - 1, sizeof *m->hist_wm * (m->hist_n - k + 1));
   m->hist_n -= k - 1;
   return f > m->floor ? f : m->floor;
+}
+
+int32_t cxp_merger_watermarks_at(cxp_merger *m, int64_t commit_offset, int64_t *out) {
+  cxp_merger_floor_at(m, commit_offset); /* the emitted windows before it go too */
+  uint32_t k = 0;
+  for (; k < m->n_chg && m->chg[k].offset < commit_offset; k++)
+    if (m->chg[k].wm > m->base[m->chg[k].input]) m->base[m->chg[k].input] = m->chg[k].wm;
+  if (k) memmove(m->chg, m->chg + k, sizeof *m->chg * (m->n_chg - k));
+  m->n_chg -= k;
+  memcpy(out, m->base, sizeof *out * (size_t)m->n_inputs);
+  return m->n_inputs;
+}
+
+void cxp_merger_set_watermarks(cxp_merger *m, const int64_t *wm, int32_t n) {
+  if (n != m->n_inputs) return;
+  int64_t low = INT64_MAX;
+  for (int32_t i = 0; i < n; i++) {
+    if (wm[i] > m->wm[i]) m->wm[i] = wm[i];
+    if (wm[i] > m->base[i]) m->base[i] = wm[i];
+    if (m->wm[i] < low) low = m->wm[i];
+  }
+  if (low > m->merged_wm) m->merged_wm = low;
+  cxp_merger_set_floor(m, m->merged_wm);
 }
 
 void cxp_merger_set_floor(cxp_merger *m, int64_t floor) {

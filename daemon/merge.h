@@ -120,6 +120,18 @@ int64_t cxp_merger_floor_at(cxp_merger *m, int64_t commit_offset);
 /* The floor a commit carried: partials of windows ending at or before it are
  * ignored (cxp_merger_partial returns 2). */
 void cxp_merger_set_floor(cxp_merger *m, int64_t floor);
+/* What a commit at commit_offset carries instead of the floor: every input
+ * partition's watermark as the merger knew it after the messages before
+ * that offset, into out (n_inputs of them; INT64_MIN: none yet). A merger
+ * that reads the partition again from there, given them
+ * (cxp_merger_set_watermarks), sees what its predecessor saw at each
+ * message: it emits again the records its predecessor emitted after the
+ * commit, the same, whatever an input partition said only before it (under
+ * the windowed protocol a partition tells a merger its watermark only as it
+ * passes that merger's windows). The floor is their least. Forgets what is
+ * older (commits only move forward). Returns n_inputs. */
+int32_t cxp_merger_watermarks_at(cxp_merger *m, int64_t commit_offset, int64_t *out);
+void cxp_merger_set_watermarks(cxp_merger *m, const int64_t *wm, int32_t n);
 
 /* Input partition `input` has closed every window ending at or before
  * `watermark`. Emits the windows now complete, oldest end first. Returns the

@@ -1508,16 +1508,20 @@ size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out) {
 _Static_assert(sizeof(cxp_window_agg) % sizeof(int64_t) == 0,
                "cxp_window_agg is int64 members only: the record writes it as words");
 
-static void wrec_write(cxp_buf *b, const cxp_window_partial *p) {
+void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
   int64_t word[AGG_WORDS];
-  memcpy(word, &p->agg, sizeof word);
+  memcpy(word, a, sizeof word);
+  cxp_put_v(b, AGG_WORDS);
+  for (size_t i = 0; i < AGG_WORDS; i++) cxp_put_z(b, word[i]);
+}
+
+static void wrec_write(cxp_buf *b, const cxp_window_partial *p) {
   cxp_put_u8(b, WREC_VERSION);
   cxp_put_z(b, p->partition);
   cxp_put_u8(b, (unsigned)(p->early != 0));
   cxp_put_z(b, p->first_offset);
   cxp_put_z(b, p->last_offset);
-  cxp_put_v(b, AGG_WORDS);
-  for (size_t i = 0; i < AGG_WORDS; i++) cxp_put_z(b, word[i]);
+  cxp_window_agg_put(b, &p->agg);
 }
 
 /* The range the JSON partial's reader allows the aggregate's word i. */
@@ -1537,6 +1541,21 @@ static void word_range(size_t i, int64_t *lo, int64_t *hi) {
 #undef IN
 }
 
+int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a) {
+  uint64_t words = cxp_get_v(r);
+  if (r->bad || words > AGG_WORDS) return -1;
+  int64_t word[AGG_WORDS] = {0};
+  for (size_t i = 0; i < words; i++) {
+    int64_t lo, hi;
+    word[i] = cxp_get_z(r);
+    word_range(i, &lo, &hi);
+    if (word[i] < lo || word[i] > hi) return -1;
+  }
+  if (r->bad) return -1;
+  memcpy(a, word, sizeof word);
+  return agg_consistent(a) ? 0 : -1;
+}
+
 /* Reads a value wrec_write wrote into p, whose key fields are set. */
 static int wrec_read(const uint8_t *v, size_t n, cxp_window_partial *p) {
   cxp_rd r = {v, v + n, 0};
@@ -1544,21 +1563,9 @@ static int wrec_read(const uint8_t *v, size_t n, cxp_window_partial *p) {
   int64_t part = cxp_get_z(&r);
   unsigned early = cxp_get_u8(&r);
   int64_t first = cxp_get_z(&r), last = cxp_get_z(&r);
-  uint64_t words = cxp_get_v(&r);
-  if (r.bad || ver != WREC_VERSION || part < -1 || part > INT32_MAX || early > 1 ||
-      words > AGG_WORDS)
-    return -1;
+  if (r.bad || ver != WREC_VERSION || part < -1 || part > INT32_MAX || early > 1) return -1;
   if (!((first == -1 && last == -1) || (first >= 0 && last >= first))) return -1;
-  int64_t word[AGG_WORDS] = {0};
-  for (size_t i = 0; i < words; i++) {
-    int64_t lo, hi;
-    word[i] = cxp_get_z(&r);
-    word_range(i, &lo, &hi);
-    if (word[i] < lo || word[i] > hi) return -1;
-  }
-  if (r.bad || r.p != r.end) return -1;
-  memcpy(&p->agg, word, sizeof word);
-  if (!agg_consistent(&p->agg)) return -1;
+  if (cxp_window_agg_get(&r, &p->agg) != 0 || r.p != r.end) return -1;
   p->partition = (int32_t)part;
   p->early = (int)early;
   p->first_offset = first;

@@ -54,6 +54,7 @@
 
 #include "event.h"
 #include "jsonw.h"
+#include "varint.h"
 
 #define CXP_WIN_MAX_LENGTHS 4
 #define CXP_WIN_MAX_GROUPINGS 4
@@ -302,6 +303,13 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
  * counts). */
 void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p);
 int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p);
+
+/* The aggregate as zigzag varints, their count first (most members are 0:
+ * a byte each); members added later go at the end, so a reader takes fewer
+ * words (the rest 0) and refuses more. get returns 0, or -1 when a word is
+ * out of the range the reader allows or the counts are inconsistent. */
+void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a);
+int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a);
 
 /* Appends the group as a compact JSON object ({"segment":"gold"}): the key of
  * the record on the indicators topic, and, with the window length in front
