@@ -57,6 +57,7 @@ typedef struct cl_part {
   int64_t covered;    /* the last changelog offset the partition's state holds
                          (restored or acknowledged): a snapshot's; -1 none */
   int loading;        /* its snapshot is being read off the loop */
+  int64_t flushed_ms; /* wall clock of its last flush; 0: none yet */
 } cl_part;
 
 struct cxp_daemon {
@@ -398,6 +399,8 @@ static void cl_reset(cxp_daemon *d, int32_t part) {
   c->wait_x = c->flight_x = c->hold = c->early = c->covered = -1;
   c->in_flight = 0;
   c->gen++;
+  /* A partition assigned with a backlog stretches from its first flush. */
+  c->flushed_ms = wall_ms();
   if (c->loading) d->n_loading--;
   c->loading = 0;
 }
@@ -417,6 +420,7 @@ static void cl_flush(cxp_daemon *d, int32_t part) {
   cl_part *c = cl_get(d, part);
   int64_t x = t ? cxp_offsets_last(t) : -1;
   if (c == NULL || x < 0 || restoring(d, part)) return;
+  c->flushed_ms = wall_ms();
   if (cxp_core_state_dirty(&d->core, part) == 0 &&
       cxp_core_partition_changed(&d->core, part) == 0) {
     /* Nothing changed since the last batch: once that is acknowledged
@@ -478,9 +482,26 @@ static int cl_busy(const cxp_daemon *d) {
   return 0;
 }
 
-static void cl_flush_all(cxp_daemon *d) {
+static int64_t input_lag(cxp_daemon *d, int32_t part);
+
+/* A partition catching up on a backlog (further behind its input than
+ * state.catchup_lag) writes its changes at most every
+ * state.catchup_flush_ms: a customer touched many times in the backlog
+ * goes to the changelog once, not once a second. Its commits wait as
+ * long. */
+static int cl_deferred(cxp_daemon *d, int32_t part, int64_t now) {
+  if (d->pl.state_catchup_flush_ms <= 0 || part >= d->n_cl) return 0;
+  const cl_part *c = &d->cl[part];
+  if (c->flushed_ms == 0 || now - c->flushed_ms >= d->pl.state_catchup_flush_ms) return 0;
+  return input_lag(d, part) > d->pl.state_catchup_lag;
+}
+
+/* Every partition's changes (at the flush timer, partitions catching up
+ * only when their stretched interval is over; at shutdown all). */
+static void cl_flush_all(cxp_daemon *d, int timer) {
+  int64_t now = wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
-    if (d->offsets.by_partition[i]) cl_flush(d, i);
+    if (d->offsets.by_partition[i] && !(timer && cl_deferred(d, i, now))) cl_flush(d, i);
   cl_send_ready(d);
 }
 
@@ -1512,7 +1533,7 @@ static void on_flush_timer(uv_timer_t *h) {
   /* Customers idle past the TTL leave, their tombstones in this flush. */
   for (int32_t i = 0; i < d->offsets.n; i++)
     if (d->offsets.by_partition[i] && !restoring(d, i)) cxp_core_state_expire(&d->core, i);
-  cl_flush_all(d);
+  cl_flush_all(d, 1);
   store_offsets(d);
 }
 
@@ -2030,7 +2051,7 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   uv_timer_stop(&d->serve);
   uv_timer_stop(&d->flush);
   /* The last changes go to the changelog before the final commit. */
-  if (d->restore) cl_flush_all(d);
+  if (d->restore) cl_flush_all(d, 0);
   d->stop_started_ms = (uint64_t)wall_ms();
   d->stop_deadline_ms = (int64_t)d->stop_started_ms + d->cfg.shutdown_timeout_ms;
   uv_timer_start(&d->stopper, on_stopper, 0, 10);

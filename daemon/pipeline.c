@@ -33,6 +33,15 @@ const cxp_setting cxp_pipeline_table[] = {
     {"state.flush_interval_ms", CXP_T_INT, "1000", 10, 600000, OFF(state_flush_ms),
      "Coalescing interval: a customer changed many times within it is written to the "
      "changelog once. Input offsets are committed only up to the last written interval."},
+    {"state.catchup_flush_ms", CXP_T_INT, "30000", 0, 600000, OFF(state_catchup_flush_ms),
+     "While a partition is more than state.catchup_lag messages behind its input (catching "
+     "up on a backlog), its changes are written at most this often instead of every "
+     "flush_interval_ms: a customer touched many times in a backlog is written once. Its "
+     "offsets are committed no further meanwhile, so a crash reads up to this much input "
+     "again. 0: never stretch."},
+    {"state.catchup_lag", CXP_T_INT, "1000", 0, 1000000000, OFF(state_catchup_lag),
+     "Messages a partition must be behind its input for its changelog writes to stretch to "
+     "state.catchup_flush_ms."},
     {"state.idle_ttl_days", CXP_T_DOUBLE, "365", 0, 36500, OFF(state_ttl_days),
      "A customer with no event for this long (event time) is forgotten: removed from memory "
      "and tombstoned in the changelog. 0 keeps every customer."},

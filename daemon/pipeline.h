@@ -46,6 +46,8 @@ typedef struct cxp_pipeline {
   char topic_changelog[CXP_STR_MAX];
   int state_durable;
   long long state_flush_ms;
+  long long state_catchup_flush_ms;
+  long long state_catchup_lag;
   double state_ttl_days;
   long long state_max_customers;
   int win_enabled;
