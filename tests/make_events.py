@@ -14,7 +14,11 @@ Recovery: sixty service failures in the first hour of event time, one
 customer each (c200-c259), each at a touchpoint of its own (no systemic
 burst). A third are acknowledged in time, apologised for, resolved and
 followed up (closed well); a third acknowledged late; a third left alone,
-so every acknowledge level breaches in event time. Two acknowledgements come
+so every acknowledge level breaches in event time.
+
+Late answers: every 331st line brings a CSAT answer stamped 15 minutes back,
+past its minute window's close and within its revision horizon: the
+minute's record goes out again as a revision (issue: revisions, not loss). Two acknowledgements come
 before their case (parked, then applied), one step's case never comes
 (dead-lettered unknown_case an hour of event time later), and five
 customers fail twice in one category (a repeat, severity raised). Every
@@ -122,6 +126,13 @@ def main():
             ev = {"type": "purchase", "amount": rnd.randint(5, 200)}
         ev.update({"event_id": f"e{seq}", "customer_id": cid, "ts": ts})
         add(cid, ev)
+        if i % 331 == 0 and i > 900:
+            # An answer delivered 15 minutes late (a survey tool's batch):
+            # its minute window has closed (lateness 5 minutes) and takes it
+            # as a revision; its hour, mostly still open, folds it.
+            seq += 1
+            add(cid, {"event_id": f"l{seq}", "type": "survey.csat", "customer_id": cid,
+                      "ts": ts - 900 * 1000, "score": rnd.randint(1, 5)})
         if i % 211 == 0:  # the same event again: one event, counted once
             add(cid, ev)
     with open(out_kv, "w") as f:
