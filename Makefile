@@ -83,7 +83,8 @@ fuzz:
 
 bench: build
 	./$(BUILD)/bench_core --event-rate 200000
-	./$(BUILD)/bench_e2e
+	./$(BUILD)/bench_core
+	./$(BUILD)/bench_e2e --event-rate 100 --customers 200000
 	./$(BUILD)/bench_cases
 	./$(BUILD)/bench_restore
 
