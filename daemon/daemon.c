@@ -1889,14 +1889,22 @@ static void on_http_stopped(void *arg) { handle_gone(arg); }
 
 /* What is left uncommitted, for the log: each input partition's first
  * offset whose outputs are not all acknowledged. */
-static void describe_uncommitted(const cxp_daemon *d, char *out, size_t cap) {
+static void describe_uncommitted(cxp_daemon *d, char *out, size_t cap) {
   size_t n = 0;
   out[0] = '\0';
-  for (int32_t i = 0; i < d->offsets.n && n + 64 < cap; i++) {
-    const cxp_tracker *t = d->offsets.by_partition[i];
-    if (t == NULL || t->head == t->tail) continue;
-    n += (size_t)snprintf(out + n, cap - n, "%s[%d] from offset %" PRId64, n ? ", " : "",
-                          (int)i, t->ring[t->head % t->cap].offset);
+  for (int32_t i = 0; i < d->offsets.n && n + 80 < cap; i++) {
+    cxp_tracker *t = d->offsets.by_partition[i];
+    if (t == NULL || cxp_offsets_last(t) < 0) continue;
+    /* Consumed up to last; committable up to the smaller of the outputs
+     * acknowledged and the changelog's hold (commit_point). */
+    int64_t next = cxp_offsets_last(t) + 1, cp = commit_point(d, &d->offsets, t);
+    if (cp >= next) continue;
+    if (cp >= 0)
+      n += (size_t)snprintf(out + n, cap - n, "%s[%d] from offset %" PRId64, n ? ", " : "",
+                            (int)i, cp);
+    else
+      n += (size_t)snprintf(out + n, cap - n, "%s[%d] from its last committed offset",
+                            n ? ", " : "", (int)i);
   }
   if (n == 0) snprintf(out, cap, "nothing");
 }
@@ -1938,7 +1946,10 @@ static void close_clients_and_handles(cxp_daemon *d) {
    * could not reach it (brokers gone), the consumer is destroyed without
    * leaving (its partitions go to the others when its session times out),
    * so that the shutdown stays within shutdown.timeout_ms + STOP_GRACE_MS. */
-  int coordinator = d->assigned > 0 ? 0 : 1;
+  /* A stop that timed out (outputs or changelog records left) suggests the
+   * brokers are gone: the coordinator is trusted only when a commit went
+   * through, or when there was nothing to commit and everything else did. */
+  int coordinator = d->exit_code == 0;
   if (d->assigned > 0) {
     /* One commit for both topics: with the coordinator gone, one wait. */
     rd_kafka_topic_partition_list_t *l = repart_positions(d);
@@ -1950,17 +1961,20 @@ static void close_clients_and_handles(cxp_daemon *d) {
     rd_kafka_resp_err_t e = commit_sync(d, l);
     if (l) rd_kafka_topic_partition_list_destroy(l);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      char left[512];
-      describe_uncommitted(d, left, sizeof left);
       d->commit_failures++;
       d->exit_code = 1;
-      cxp_error("commit", "final commit failed: %s; %s is read again after a restart from its "
-                "last committed offset (outputs unacknowledged: %s)", rd_kafka_err2str(e),
-                d->pl.topic_input, left);
-    } else {
+      coordinator = 0;
+      cxp_error("commit", "final commit failed: %s", rd_kafka_err2str(e));
+    } else if (!e) {
       coordinator = 1;
-      if (!e) d->commits++;
+      d->commits++;
     }
+  }
+  if (d->exit_code) {
+    char left[512];
+    describe_uncommitted(d, left, sizeof left);
+    cxp_error("daemon", "left uncommitted, read again after a restart (what the changelog "
+              "holds of it skipped): %s %s", d->pl.topic_input, left);
   }
   if (coordinator && wall_ms() < d->stop_deadline_ms + STOP_GRACE_MS)
     rd_kafka_consumer_close(d->consumer);
@@ -2016,12 +2030,10 @@ static void on_stopper(uv_timer_t *t) {
     uv_timer_stop(t);
     close_clients_and_handles(d);
   } else if (wall_ms() >= d->stop_deadline_ms) {
-    char left[512];
-    describe_uncommitted(d, left, sizeof left);
-    cxp_error("daemon", "%" PRIu64 " outputs unacknowledged after %lld ms; their inputs stay "
-              "uncommitted and will be read again: %s %s",
-              outputs_waiting(d) + (d->pend_head ? d->pend_count : 0),
-              (long long)(wall_ms() - (int64_t)d->stop_started_ms), d->pl.topic_input, left);
+    cxp_error("daemon", "%" PRIu64 " outputs and %s changelog records unacknowledged after "
+              "%lld ms", outputs_waiting(d) + (d->pend_head ? d->pend_count : 0),
+              cl_busy(d) ? "some" : "no",
+              (long long)(wall_ms() - (int64_t)d->stop_started_ms));
     d->exit_code = 1;
     uv_timer_stop(t);
     close_clients_and_handles(d);
