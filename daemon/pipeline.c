@@ -204,7 +204,7 @@ const cxp_setting cxp_pipeline_table[] = {
     {"windows.max_open", CXP_T_INT, "8192", 1, 100000, OFF(win_max_open),
      "Open windows per input partition (groups x lengths): the memory bound. Past it the "
      "window due to close first closes early."},
-    {"windows.max_revisable", CXP_T_INT, "16384", 0, 10000000, OFF(win_max_revisable),
+    {"windows.max_revisable", CXP_T_INT, "4096", 0, 10000000, OFF(win_max_revisable),
      "Records a merger (one per repartition partition) keeps for revisions, about 1.4 KB "
      "each; past it the earliest windows' go before their horizon and a revision of them "
      "is late. 0: no bound."},
