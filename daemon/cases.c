@@ -101,7 +101,8 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
   c->solutions = NULL;
 }
 
-#define CONF_FAIL(...)                                     \
+/* Says why in err (which may be NULL), and returns -1. */
+#define FAIL(...)                                          \
   do {                                                     \
     if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
     return -1;                                             \
@@ -113,57 +114,55 @@ static int bad_time(int64_t v, int64_t lo) { return v < lo || v > TIME_LIMIT_MS;
  * report of issue 4): the conf is filled from those rows, so an error names
  * the row to fix. */
 int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
-  if (c->pipeline[0] == '\0') CONF_FAIL("name: the pipeline name is empty");
+  if (c->pipeline[0] == '\0') FAIL("name: the pipeline name is empty");
   for (int i = 0; i < 4; i++) {
     if (bad_time(c->ack_ms[i], 1000))
-      CONF_FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
-                (long long)c->ack_ms[i]);
+      FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
+           (long long)c->ack_ms[i]);
     if (bad_time(c->resolve_ms[i], 1000))
-      CONF_FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
-                (long long)c->resolve_ms[i]);
+      FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
+           (long long)c->resolve_ms[i]);
   }
   if (bad_time(c->follow_up_ms, 1000))
-    CONF_FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
-              (long long)c->follow_up_ms);
+    FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
+         (long long)c->follow_up_ms);
   if (c->premium_segments[0] != '[')
-    CONF_FAIL("alerts.premium_segments: expected a JSON array of segment names");
+    FAIL("alerts.premium_segments: expected a JSON array of segment names");
   if (!(c->premium_factor >= 0.01 && c->premium_factor <= 10))
-    CONF_FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
+    FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
     if (!(c->escalation[k] >= 0.1 && c->escalation[k] <= 64))
-      CONF_FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
+      FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
     if (k > 0 && !(c->escalation[k] > c->escalation[k - 1]))
-      CONF_FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
-                c->escalation[k], k, c->escalation[k - 1]);
+      FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
+           c->escalation[k], k, c->escalation[k - 1]);
   }
   if (!(c->abandon_factor > c->escalation[CXP_CASES_LEVELS - 1] && c->abandon_factor <= 128))
-    CONF_FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), "
-              "at most 128",
-              c->abandon_factor, CXP_CASES_LEVELS, c->escalation[CXP_CASES_LEVELS - 1]);
+    FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), at most 128",
+         c->abandon_factor, CXP_CASES_LEVELS, c->escalation[CXP_CASES_LEVELS - 1]);
   if (c->settle_ms < 0 || c->settle_ms > DAY_MS)
-    CONF_FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
+    FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
   if (c->park_ms < 1000 || c->park_ms > 7 * DAY_MS)
-    CONF_FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
+    FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
   if (c->max_parked < 1 || c->max_parked > (1u << 20))
-    CONF_FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
+    FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
   if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
-    CONF_FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+    FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
   if (c->max_closed < 16 || c->max_closed > MAX_OPEN_LIMIT)
-    CONF_FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
+    FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
   if (c->repeat_ms < 0 || c->repeat_ms > TIME_LIMIT_MS)
-    CONF_FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
+    FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
   if (c->max_customers < 16 || c->max_customers > MAX_OPEN_LIMIT)
-    CONF_FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers,
-              MAX_OPEN_LIMIT);
+    FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers, MAX_OPEN_LIMIT);
   if (c->systemic_window_ms < 1000 || c->systemic_window_ms > DAY_MS)
-    CONF_FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
-              (long long)c->systemic_window_ms);
+    FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
+         (long long)c->systemic_window_ms);
   if (c->systemic_customers < 2 || c->systemic_customers > 64)
-    CONF_FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
+    FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
   if (c->max_systemic < 1 || c->max_systemic > (1u << 20))
-    CONF_FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
+    FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
   if (!isfinite(c->high_value))
-    CONF_FAIL("recovery.high_value: expected a finite number (0 or less: off)");
+    FAIL("recovery.high_value: expected a finite number (0 or less: off)");
   return 0;
 }
 
@@ -2078,24 +2077,12 @@ typedef struct xcase {
   uint8_t b[6], level[CXP_DL__COUNT];
 } xcase;
 
-/* Why a section is refused, into err (which may be NULL). */
-#define SECTION_FAIL(...)                                  \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
-
 /* Every time a section holds is an event time (staterec.h: within
  * 2000..2099), a closing time included: cases close when the clock, which
  * is event time, reaches them. Refused otherwise, so that no restored case
- * files a due at a second the wheel would walk to for ever. */
-#define SECTION_TIME(t, ...)                                                             \
-  do {                                                                                   \
-    if (!cxp_staterec_time_ok(t))                                                        \
-      SECTION_FAIL(__VA_ARGS__);                                                         \
-  } while (0)
-
-/* A time a section stores as a difference from opened_at: read as such,
+ * files a due at a second the wheel would walk to for ever.
+ *
+ * A time a section stores as a difference from opened_at: read as such,
  * added only when the sum stays within the event years (an add that would
  * overflow is refused, not wrapped). */
 static int64_t get_rel_time(cxp_rd *r, int64_t base, int *bad) {
@@ -2133,34 +2120,33 @@ static int read_case(cxp_rd *r, xcase *x, char *err, size_t errlen) {
   }
   x->amount = mask & (1u << 7) ? cxp_get_f64(r) : 0;
   const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
-  if (r->bad) SECTION_FAIL("a case cut short");
-  if (mask >= 1u << 8) SECTION_FAIL("a case with unknown fields (mask %#llx)",
-                                    (unsigned long long)mask);
+  if (r->bad) FAIL("a case cut short");
+  if (mask >= 1u << 8)
+    FAIL("a case with unknown fields (mask %#llx)", (unsigned long long)mask);
   memcpy(x->b, b, 6);
   memcpy(x->level, lv, CXP_DL__COUNT);
   if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX)
-    SECTION_FAIL("a case with an id, segment or touchpoint of a bad length");
+    FAIL("a case with an id, segment or touchpoint of a bad length");
   const char *id = (const char *)x->id[0];
   int il = (int)x->len[0];
   if (!opened_ok)
-    SECTION_FAIL("case '%.*s': opened_at %lld ms lies outside 2000..2099", il, id,
-                 (long long)x->opened_at);
+    FAIL("case '%.*s': opened_at %lld ms lies outside 2000..2099", il, id,
+         (long long)x->opened_at);
   if (bad_time >= 0)
-    SECTION_FAIL("case '%.*s': the time of %s lies outside 2000..2099", il, id,
-                 bad_time < CXP_STEP__COUNT ? step_names[bad_time]
-                 : bad_time == CXP_STEP__COUNT ? "its provider detection"
-                                               : "its complaint");
+    FAIL("case '%.*s': the time of %s lies outside 2000..2099", il, id,
+         bad_time < CXP_STEP__COUNT    ? step_names[bad_time]
+         : bad_time == CXP_STEP__COUNT ? "its provider detection"
+                                       : "its complaint");
   if (x->b[0] < 1 || x->b[0] > 4 || x->b[1] < 1 || x->b[1] > 4 || x->b[2] >= CXP_CAT__COUNT ||
       x->b[3] < 1 || x->b[3] > 4 || x->b[4] > CXP_CASE_DETRACTOR || (x->b[5] & ~KEEP_FLAGS))
-    SECTION_FAIL("case '%.*s': severity, category, priority, kind or flags out of range", il,
-                 id);
+    FAIL("case '%.*s': severity, category, priority, kind or flags out of range", il, id);
   /* The decoder's bound on a compensation amount. */
   if (!(x->amount >= 0 && x->amount <= 1e12))
-    SECTION_FAIL("case '%.*s': compensation %g, expected 0..1e12", il, id, x->amount);
+    FAIL("case '%.*s': compensation %g, expected 0..1e12", il, id, x->amount);
   for (int d = 0; d < CXP_DL__COUNT; d++)
     if (x->level[d] > CXP_CASES_LEVELS)
-      SECTION_FAIL("case '%.*s': escalation level %u, expected 0..%d", il, id, x->level[d],
-                   CXP_CASES_LEVELS);
+      FAIL("case '%.*s': escalation level %u, expected 0..%d", il, id, x->level[d],
+           CXP_CASES_LEVELS);
   return 0;
 }
 
@@ -2179,17 +2165,18 @@ static int read_parked(cxp_rd *r, xpark *x, char *err, size_t errlen) {
   x->case_id.p = (const char *)cxp_get_bytes(r, x->case_id.n);
   x->event_id.n = cxp_get_u8(r);
   x->event_id.p = (const char *)cxp_get_bytes(r, x->event_id.n);
-  if (r->bad) SECTION_FAIL("a parked step cut short");
+  if (r->bad) FAIL("a parked step cut short");
   if (step >= CXP_STEP__COUNT || flags > 3 || x->case_id.n == 0 || x->case_id.n > ID_MAX ||
       x->event_id.n > ID_MAX || !(x->amount >= 0 && x->amount <= 1e12))
-    SECTION_FAIL("a parked step with a field out of range");
+    FAIL("a parked step with a field out of range");
   /* Its expiry is filed at ts + park_ms; arrival is a wall time (0 in a
    * replay) and token an input offset (-1: none), both only reported. */
-  SECTION_TIME(x->ts, "parked step for case '%.*s': ts %lld ms lies outside 2000..2099",
-               (int)x->case_id.n, x->case_id.p, (long long)x->ts);
+  if (!cxp_staterec_time_ok(x->ts))
+    FAIL("parked step for case '%.*s': ts %lld ms lies outside 2000..2099",
+         (int)x->case_id.n, x->case_id.p, (long long)x->ts);
   if (!cxp_staterec_time_or_0(x->arrival) || x->token < -1)
-    SECTION_FAIL("parked step for case '%.*s': arrival %lld or token %lld out of range",
-                 (int)x->case_id.n, x->case_id.p, (long long)x->arrival, (long long)x->token);
+    FAIL("parked step for case '%.*s': arrival %lld or token %lld out of range",
+         (int)x->case_id.n, x->case_id.p, (long long)x->arrival, (long long)x->token);
   return 0;
 }
 
@@ -2247,28 +2234,28 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
                         size_t clen, uint64_t ch, int apply, char *err, size_t errlen) {
   cxp_rd r = {p, p + len, 0};
   unsigned version = cxp_get_u8(&r), known = cxp_get_u8(&r);
-  if (r.bad) SECTION_FAIL("cut short");
+  if (r.bad) FAIL("cut short");
   if (version != EXT_VERSION || known > 1)
-    SECTION_FAIL("version %u (this build reads %d), known %u", version, EXT_VERSION, known);
+    FAIL("version %u (this build reads %d), known %u", version, EXT_VERSION, known);
   ccust *c = NULL;
   if (known) {
     int64_t touched = cxp_get_z(&r);
     unsigned cohort = cxp_get_u8(&r);
     uint64_t mask = cxp_get_v(&r);
-    if (r.bad) SECTION_FAIL("cut short");
+    if (r.bad) FAIL("cut short");
     if (cohort > CXP_COHORT_POORLY || mask >> CXP_CAT__COUNT)
-      SECTION_FAIL("cohort %u or category mask %#llx out of range", cohort,
-                   (unsigned long long)mask);
+      FAIL("cohort %u or category mask %#llx out of range", cohort,
+           (unsigned long long)mask);
     /* touched orders customers for eviction; INT64_MIN is a record made
      * for his cases alone. */
     if (touched != INT64_MIN && !cxp_staterec_time_ok(touched))
-      SECTION_FAIL("touched %lld ms lies outside 2000..2099", (long long)touched);
+      FAIL("touched %lld ms lies outside 2000..2099", (long long)touched);
     int64_t last[CXP_CAT__COUNT];
     for (int k = 0; k < CXP_CAT__COUNT; k++) {
       last[k] = mask & (1u << k) ? cxp_get_z(&r) : INT64_MIN;
       if (!r.bad && last[k] != INT64_MIN && !cxp_staterec_time_ok(last[k]))
-        SECTION_FAIL("latest %s failure at %lld ms lies outside 2000..2099", category_names[k],
-                     (long long)last[k]);
+        FAIL("latest %s failure at %lld ms lies outside 2000..2099", category_names[k],
+             (long long)last[k]);
     }
     if (apply) {
       c = cust_get(cs, ch, touched);
@@ -2278,10 +2265,10 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t n = cxp_get_v(&r);
-  if (r.bad) SECTION_FAIL("cut short");
+  if (r.bad) FAIL("cut short");
   if (n > cs->conf.max_open || n > (uint64_t)(r.end - r.p) / SECTION_CASE_MIN)
-    SECTION_FAIL("%llu cases, more than recovery.max_open (%u) or than its %zu bytes hold",
-                 (unsigned long long)n, cs->conf.max_open, (size_t)(r.end - r.p));
+    FAIL("%llu cases, more than recovery.max_open (%u) or than its %zu bytes hold",
+         (unsigned long long)n, cs->conf.max_open, (size_t)(r.end - r.p));
   if (apply && n && c == NULL) c = cust_get(cs, ch, INT64_MIN);
   for (uint64_t k = 0; k < n; k++) {
     xcase x;
@@ -2289,10 +2276,10 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     if (apply) restore_case(cs, &x, ch, cust, clen, c);
   }
   uint64_t np = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad) SECTION_FAIL("cut short");
+  if (r.bad) FAIL("cut short");
   if (np > SECTION_PARKED_MAX)
-    SECTION_FAIL("%llu parked steps, expected at most %d", (unsigned long long)np,
-                 SECTION_PARKED_MAX);
+    FAIL("%llu parked steps, expected at most %d", (unsigned long long)np,
+         SECTION_PARKED_MAX);
   for (uint64_t k = 0; k < np; k++) {
     xpark x;
     if (read_parked(&r, &x, err, errlen) != 0) return -1;
@@ -2311,21 +2298,21 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t nc = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad) SECTION_FAIL("cut short");
+  if (r.bad) FAIL("cut short");
   if (nc > CUST_CLOSED)
-    SECTION_FAIL("%llu closed cases, expected at most %d", (unsigned long long)nc, CUST_CLOSED);
+    FAIL("%llu closed cases, expected at most %d", (unsigned long long)nc, CUST_CLOSED);
   for (uint64_t k = 0; k < nc; k++) {
     uint64_t h = cxp_get_le(&r, 8);
     int64_t at = cxp_get_z(&r);
-    if (r.bad) SECTION_FAIL("cut short");
-    SECTION_TIME(at, "a closed case's closing time %lld ms lies outside 2000..2099",
-                 (long long)at);
+    if (r.bad) FAIL("cut short");
+    if (!cxp_staterec_time_ok(at))
+      FAIL("a closed case's closing time %lld ms lies outside 2000..2099", (long long)at);
     if (!apply) continue;
     if (c == NULL) c = cust_get(cs, ch, INT64_MIN);
     if (!closed_has(cs, h)) closed_add(cs, h);
     cust_closed_note(c, h, at);
   }
-  if (r.p != r.end) SECTION_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   return 0;
 }
 
@@ -2484,21 +2471,21 @@ size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out) {
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
                             size_t vlen, char *err, size_t errlen) {
   size_t pl = sizeof CXP_CL_SYSTEMIC - 1;
-  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) SECTION_FAIL("not a group's key");
+  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) FAIL("not a group's key");
   const char *k = key + pl, *end = key + klen;
   long long cat, start;
   if (cxp_staterec_key_num(&k, end, &cat) || cxp_staterec_key_num(&k, end, &start))
-    SECTION_FAIL("its key is not <category>:<window start>:<touchpoint>");
+    FAIL("its key is not <category>:<window start>:<touchpoint>");
   if (cat < 0 || cat >= CXP_CAT__COUNT)
-    SECTION_FAIL("category %lld, expected 0..%d", cat, CXP_CAT__COUNT - 1);
+    FAIL("category %lld, expected 0..%d", cat, CXP_CAT__COUNT - 1);
   /* A window start is an event time rounded down to the window (at most a
    * day, recovery.systemic.window_min), so it lies within the event years
    * or up to a day before; the sweep compares it with the clock (start +
    * 2 windows), which cannot overflow there. */
   if (start < CXP_TS_MIN_MS - DAY_MS || start >= CXP_TS_MAX_MS)
-    SECTION_FAIL("window start %lld ms lies outside 2000..2099", start);
+    FAIL("window start %lld ms lies outside 2000..2099", start);
   size_t n = (size_t)(end - k);
-  if (n == 0 || n > ID_MAX) SECTION_FAIL("a touchpoint of %zu bytes, expected 1..%d", n, ID_MAX);
+  if (n == 0 || n > ID_MAX) FAIL("a touchpoint of %zu bytes, expected 1..%d", n, ID_MAX);
   uint64_t h = group_hash(k, n, start, (int)cat);
   uint32_t i = group_find(cs, h, start, (int)cat, k, n);
   if (val == NULL) {
@@ -2511,18 +2498,18 @@ int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const v
   cxp_rd r = {val, (const uint8_t *)val + vlen, 0};
   unsigned ver = cxp_get_u8(&r), fired = cxp_get_u8(&r);
   uint64_t nc = cxp_get_v(&r);
-  if (r.bad) SECTION_FAIL("cut short");
+  if (r.bad) FAIL("cut short");
   /* 64: the most recovery.systemic.customers allows. */
   if (ver != GROUP_VERSION || fired > 1 || nc > 64)
-    SECTION_FAIL("version %u, fired %u or %llu customers out of range", ver, fired,
-                 (unsigned long long)nc);
+    FAIL("version %u, fired %u or %llu customers out of range", ver, fired,
+         (unsigned long long)nc);
   uint64_t cust[64];
   for (uint64_t c = 0; c < nc; c++) cust[c] = cxp_get_le(&r, 8);
-  if (r.bad) SECTION_FAIL("cut short");
-  if (r.p != r.end) SECTION_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.bad) FAIL("cut short");
+  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   if (i == NO_IDX) i = group_new(cs, h, start, (int)cat, k, n);
   if (i == NO_IDX)
-    SECTION_FAIL("no room for it (recovery.systemic.max_groups, %u)", cs->conf.max_systemic);
+    FAIL("no room for it (recovery.systemic.max_groups, %u)", cs->conf.max_systemic);
   sgroup *g = group_at(cs, i);
   /* Under a pipeline counting fewer customers than the one that wrote the
    * record, a group already at the new count has fired as far as it is

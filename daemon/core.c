@@ -936,8 +936,9 @@ static void on_window_close(void *opaque, const cxp_window_partial *p) {
     cxp_merger_partial(merger_of(c, 0), p, 0, -1);
     return;
   }
-  ship_to(c, cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart));
-  cxp_wire_put(&c->box[cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart)], p);
+  int32_t r = cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart);
+  ship_to(c, r);
+  cxp_wire_put(&c->box[r], p);
 }
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -1012,20 +1013,21 @@ static cxp_windows *windows_of(cxp_core *c, int32_t part) {
   return c->win[part];
 }
 
+/* Adds a partition's late events, by window length, to the totals. */
+static void late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w) {
+  cxp_window_stats ws = cxp_windows_stats(w);
+  for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
+    revised[li] += ws.late_revised[li];
+    missed[li] += ws.late_missed[li];
+  }
+}
+
 void cxp_core_late_stats_get(const cxp_core *c, cxp_core_late_stats *out) {
   memset(out, 0, sizeof *out);
-  for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
-    out->revised[li] = c->late_revised_retired[li];
-    out->missed[li] = c->late_missed_retired[li];
-  }
-  for (int32_t i = 0; i < c->n_win; i++) {
-    if (c->win[i] == NULL) continue;
-    cxp_window_stats ws = cxp_windows_stats(c->win[i]);
-    for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
-      out->revised[li] += ws.late_revised[li];
-      out->missed[li] += ws.late_missed[li];
-    }
-  }
+  memcpy(out->revised, c->late_revised_retired, sizeof out->revised);
+  memcpy(out->missed, c->late_missed_retired, sizeof out->missed);
+  for (int32_t i = 0; i < c->n_win; i++)
+    if (c->win[i]) late_add(out->revised, out->missed, c->win[i]);
   for (int32_t i = 0; i < c->n_merge; i++) {
     if (c->merge[i] == NULL) continue;
     cxp_merge_stats ms = cxp_merger_stats(c->merge[i]);
@@ -1100,11 +1102,7 @@ void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
       cxp_shard *sh = c->changelog ? cxp_state_shard(&c->state, part) : NULL;
       if (sh) sh->n_gone += cxp_windows_take_gone(c->win[part], &sh->gone);
     }
-    cxp_window_stats ws = cxp_windows_stats(c->win[part]);
-    for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) {
-      c->late_revised_retired[li] += ws.late_revised[li];
-      c->late_missed_retired[li] += ws.late_missed[li];
-    }
+    late_add(c->late_revised_retired, c->late_missed_retired, c->win[part]);
     cxp_windows_destroy(c->win[part]);
     c->win[part] = NULL;
     c->marked[part] = INT64_MIN;

@@ -279,58 +279,54 @@ static void retry_end(cxp_daemon *d, uint64_t token) {
   if (--d->retrying == 0) d->retry_since_ms = 0;
 }
 
-static void reject(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
-                   const char *val, size_t vlen, uint64_t token, rd_kafka_resp_err_t e);
+static void reject(cxp_daemon *d, cxp_stream s, const char *key, size_t klen, const char *val,
+                   size_t vlen, uint64_t token, rd_kafka_resp_err_t e);
+
+/* Hands one output to the producer. 0: it is gone (taken, or refused for
+ * good and handed to reject()); -1: the producer cannot take it yet, and
+ * d->pend_err says why. */
+static int try_produce(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
+                       const char *val, size_t vlen, uint64_t token) {
+  if (produce(d, s, part, key, klen, val, vlen, token) == 0) return 0;
+  rd_kafka_resp_err_t e = rd_kafka_last_error();
+  if (refused_for_good(e)) {
+    retry_end(d, token);
+    reject(d, s, key, klen, val, vlen, token, e);
+    return 0;
+  }
+  if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    cxp_warn("output", "producing to %s: %s; will retry", rd_kafka_topic_name(d->out_topic[s]),
+             rd_kafka_err2str(e));
+  d->pend_err = e;
+  return -1;
+}
 
 /* Produces an output, or holds it, in order, while the producer cannot
- * take it yet; an output refused for good goes to reject(). */
+ * take it yet. Behind held outputs it waits in line: the order of one
+ * customer's outputs is kept. */
 static void send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *key,
                         size_t klen, const char *val, size_t vlen, uint64_t token) {
-  /* Behind held outputs, wait in line: the order of one customer's outputs
-   * is kept. */
-  if (d->pend_head == NULL) {
-    if (produce(d, s, part, key, klen, val, vlen, token) == 0) return;
-    rd_kafka_resp_err_t e = rd_kafka_last_error();
-    if (refused_for_good(e)) {
-      reject(d, s, part, key, klen, val, vlen, token, e);
-      return;
-    }
-    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      cxp_warn("output", "producing to %s: %s; will retry",
-               rd_kafka_topic_name(d->out_topic[s]), rd_kafka_err2str(e));
-    d->pend_err = e;
-  }
+  if (d->pend_head == NULL && try_produce(d, s, part, key, klen, val, vlen, token) == 0) return;
   pend(d, s, part, key, klen, val, vlen, token);
   if (!d->paused) pause_all(d, 1);
 }
 
-/* Hands held outputs to the producer, oldest first, until it refuses one
- * for now; those refused for good go to reject(). */
+/* Hands held outputs to the producer, oldest first, until it cannot take
+ * one yet. Each leaves the line before it is tried: a rejected output's
+ * dead letter must not queue behind the output it replaces. */
 static void retry_pending(cxp_daemon *d) {
   while (d->pend_head) {
     pending_out *p = d->pend_head;
-    if (produce(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token) ==
-        -1) {
-      rd_kafka_resp_err_t e = rd_kafka_last_error();
-      if (!refused_for_good(e)) {
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-          cxp_warn("output", "producing to %s: %s; will retry",
-                   rd_kafka_topic_name(d->out_topic[p->stream]), rd_kafka_err2str(e));
-        d->pend_err = e;
-        return;
-      }
-      /* Out of the line first: reject() produces a dead letter, which
-       * must not queue behind the output it replaces. */
-      d->pend_head = p->next;
-      if (d->pend_head == NULL) d->pend_tail = &d->pend_head;
-      d->pend_count--;
-      reject(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token, e);
-      free(p);
-      continue;
-    }
     d->pend_head = p->next;
     if (d->pend_head == NULL) d->pend_tail = &d->pend_head;
     d->pend_count--;
+    if (try_produce(d, p->stream, p->partition, p->key, p->klen, p->data, p->vlen, p->token)) {
+      p->next = d->pend_head; /* back to the head of the line */
+      if (d->pend_head == NULL) d->pend_tail = &p->next;
+      d->pend_head = p;
+      d->pend_count++;
+      return;
+    }
     free(p);
   }
   d->pend_err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -658,18 +654,31 @@ static void refuse_dead_letter(cxp_daemon *d, uint64_t token, rd_kafka_resp_err_
   int32_t part = -1;
   cxp_offsets *o = offsets_of(d, &t);
   int64_t off = t ? cxp_offsets_token_offset(o, t, &part) : -1;
-  if (off >= 0) d->stuck++;
+  char where[384] = "";
+  if (off >= 0) {
+    d->stuck++;
+    snprintf(where, sizeof where, ", with %s [%d] committed no further than offset %" PRId64
+             " (the message it came from)",
+             o == &d->roffsets ? d->pl.topic_repartition : d->pl.topic_input, (int)part, off);
+  }
   d->exit_code = 1;
-  if (off >= 0)
-    cxp_error("output", "the dead-letter topic %s refused a record for good (%s): there is "
-              "nowhere left to put it; stopping, with %s [%d] committed no further than offset "
-              "%" PRId64 " (the message it came from)",
-              d->pl.topic_dead_letters, rd_kafka_err2str(e),
-              o == &d->roffsets ? d->pl.topic_repartition : d->pl.topic_input, (int)part, off);
-  else
-    cxp_error("output", "the dead-letter topic %s refused a record for good (%s): there is "
-              "nowhere left to put it; stopping", d->pl.topic_dead_letters, rd_kafka_err2str(e));
+  cxp_error("output", "the dead-letter topic %s refused a record for good (%s): there is "
+            "nowhere left to put it; stopping%s", d->pl.topic_dead_letters, rd_kafka_err2str(e),
+            where);
   cxp_daemon_stop(d, d->on_stopped, d->stopped_arg);
+}
+
+/* A dead letter the shell makes (not the core's, of an input): rendered as
+ * the core renders them, keyed by m's key when it has one, and sent. */
+static void send_dead_letter(cxp_daemon *d, const cxp_msg *m, cxp_dead_letter *dl,
+                             uint64_t token) {
+  cxp_buf b;
+  cxp_buf_init(&b);
+  size_t kl = cxp_core_render_dead_letter(&d->core, m, dl, &b);
+  d->core.n.outputs[CXP_STREAM_DEAD_LETTERS]++;
+  send_output(d, CXP_STREAM_DEAD_LETTERS, RD_KAFKA_PARTITION_UA, kl ? m->key : NULL, kl, b.p,
+              b.len, token);
+  cxp_buf_free(&b);
 }
 
 /* An output refused for good (too large for the topic, the topic invalid
@@ -677,10 +686,8 @@ static void refuse_dead_letter(cxp_daemon *d, uint64_t token, rd_kafka_resp_err_
  * the topic and the error and carrying the output, in its place: with its
  * token, so its input is committed once the dead letter is acknowledged,
  * and the input moves on. */
-static void reject(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,
-                   const char *val, size_t vlen, uint64_t token, rd_kafka_resp_err_t e) {
-  (void)part;
-  retry_end(d, token);
+static void reject(cxp_daemon *d, cxp_stream s, const char *key, size_t klen, const char *val,
+                   size_t vlen, uint64_t token, rd_kafka_resp_err_t e) {
   if (s == CXP_STREAM_DEAD_LETTERS) {
     refuse_dead_letter(d, token, e);
     return;
@@ -713,13 +720,7 @@ static void reject(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, s
   cxp_dead_letter dl = {.reason = CXP_BAD_OUTPUT_REJECTED, .detail = detail, .payload = val,
                         .payload_len = vlen, .rejected_topic = topic,
                         .rejected_error = rd_kafka_err2name(e)};
-  cxp_buf b;
-  cxp_buf_init(&b);
-  size_t dkl = cxp_core_render_dead_letter(&d->core, &m, &dl, &b);
-  d->core.n.outputs[CXP_STREAM_DEAD_LETTERS]++;
-  send_output(d, CXP_STREAM_DEAD_LETTERS, RD_KAFKA_PARTITION_UA, dkl ? key : NULL, dkl, b.p,
-              b.len, dl_token);
-  cxp_buf_free(&b);
+  send_dead_letter(d, &m, &dl, dl_token);
 }
 
 /* Delivery reports, served on the loop thread by rd_kafka_poll(producer). */
@@ -731,7 +732,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   if (s == CXP_STREAM__COUNT) return; /* not ours: cannot happen */
   retry_end(d, token);
   if (m->err && refused_for_good(m->err)) {
-    reject(d, s, m->partition, m->key, m->key_len, m->payload, m->len, token, m->err);
+    reject(d, s, m->key, m->key_len, m->payload, m->len, token, m->err);
     return;
   }
   if (m->err) {
@@ -760,8 +761,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 /* ---- Offsets ------------------------------------------------------------ */
 
-/* Hands every partition's committable offset to the consumer; the commit
- * timer commits them. */
 /* What may be committed of a tracker's partition: a repartition partition
  * also keeps the partials its merger still waits on. */
 static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_tracker *t) {
@@ -776,10 +775,10 @@ static int64_t commit_point(cxp_daemon *d, const cxp_offsets *o, const cxp_track
   return c;
 }
 
-/* The metadata a repartition partition's commit carries: its merger's floor
- * (merge.h, "Restarts"). */
+/* The metadata a repartition partition's commit carries: its merger's
+ * watermarks (WM_META), or, when they do not fit or come from an earlier
+ * build, its floor alone (merge.h, "Restarts"). */
 #define FLOOR_META "cxpulse-floor="
-
 #define WM_META "cxpulse-wm="
 /* Kafka brokers keep at most 4096 bytes of commit metadata by default. */
 #define META_MAX 3000
@@ -879,6 +878,9 @@ static rd_kafka_topic_partition_list_t *repart_positions(cxp_daemon *d) {
   return l;
 }
 
+/* Hands every input partition's commit point to the consumer, and marks
+ * the repartition partitions' for on_commit_timer; the commit timer
+ * commits them. */
 static void store_offsets(cxp_daemon *d) {
   rd_kafka_topic_partition_list_t *l = NULL;
   for (int k = 0; k < 2; k++) {
@@ -894,8 +896,7 @@ static void store_offsets(cxp_daemon *d) {
         continue;
       }
       if (l == NULL) l = rd_kafka_topic_partition_list_new(16);
-      rd_kafka_topic_partition_list_add(l, k ? d->pl.topic_repartition : d->pl.topic_input,
-                                        t->partition)->offset = c;
+      rd_kafka_topic_partition_list_add(l, d->pl.topic_input, t->partition)->offset = c;
       t->stored = c;
     }
   }
@@ -1360,13 +1361,7 @@ static void input_gap(cxp_daemon *d, cxp_tracker *t, const rd_kafka_message_t *m
                  .received_ms = d->now_ms};
   cxp_dead_letter dl = {.reason = CXP_BAD_OFFSETS_SKIPPED, .detail = detail, .payload = "",
                         .skipped_first = first, .skipped_last = last};
-  cxp_buf b;
-  cxp_buf_init(&b);
-  cxp_core_render_dead_letter(&d->core, &src, &dl, &b);
-  d->core.n.outputs[CXP_STREAM_DEAD_LETTERS]++;
-  send_output(d, CXP_STREAM_DEAD_LETTERS, RD_KAFKA_PARTITION_UA, NULL, 0, b.p, b.len,
-              next_token(d));
-  cxp_buf_free(&b);
+  send_dead_letter(d, &src, &dl, next_token(d));
 }
 
 static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
@@ -1548,21 +1543,17 @@ static void on_restore_record(void *opaque, int32_t part, const rd_kafka_message
                              sizeof err) == 0)
     return;
   d->restore_errors++;
-  /* The key as the topic has it: printable ASCII kept, the rest escaped,
-   * cut to 80 bytes (keys come from the topic, not from us). */
-  char key[4 * 80 + 4];
-  size_t kn = 0;
-  for (size_t i = 0; i < m->key_len && i < 80; i++) {
-    unsigned char ch = ((const unsigned char *)m->key)[i];
-    if (ch >= 0x20 && ch < 0x7f && ch != '\\')
-      key[kn++] = (char)ch;
-    else
-      kn += (size_t)snprintf(key + kn, sizeof key - kn, "\\x%02x", ch);
-  }
-  key[kn] = '\0';
-  cxp_warn("restore", "%s [%d] offset %" PRId64 " key '%s%s': %s; record skipped (%" PRIu64
-           " so far)", d->pl.topic_changelog, (int)part, m->offset, key,
+  /* The key as the topic has it, written as a JSON string and cut to 80
+   * bytes (keys come from the topic, not from us). */
+  cxp_buf key;
+  cxp_jw w;
+  cxp_buf_init(&key);
+  cxp_jw_init(&w, &key);
+  cxp_jw_str(&w, NULL, m->key ? m->key : "", m->key_len < 80 ? m->key_len : 80);
+  cxp_warn("restore", "%s [%d] offset %" PRId64 " key %s%s: %s; record skipped (%" PRIu64
+           " so far)", d->pl.topic_changelog, (int)part, m->offset, key.p,
            m->key_len > 80 ? "..." : "", err, d->restore_errors);
+  cxp_buf_free(&key);
 }
 
 static void on_restore_done(void *opaque, int32_t part, uint64_t records, uint64_t bytes,
@@ -1887,16 +1878,15 @@ static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
 
 static void on_http_stopped(void *arg) { handle_gone(arg); }
 
-/* What is left uncommitted, for the log: each input partition's first
- * offset whose outputs are not all acknowledged. */
+/* What is left uncommitted, for the log: for each input partition that
+ * consumed past its commit point (commit_point), where a restart reads it
+ * again. */
 static void describe_uncommitted(cxp_daemon *d, char *out, size_t cap) {
   size_t n = 0;
   out[0] = '\0';
   for (int32_t i = 0; i < d->offsets.n && n + 80 < cap; i++) {
     cxp_tracker *t = d->offsets.by_partition[i];
     if (t == NULL || cxp_offsets_last(t) < 0) continue;
-    /* Consumed up to last; committable up to the smaller of the outputs
-     * acknowledged and the changelog's hold (commit_point). */
     int64_t next = cxp_offsets_last(t) + 1, cp = commit_point(d, &d->offsets, t);
     if (cp >= next) continue;
     if (cp >= 0)
@@ -1942,13 +1932,13 @@ static int abandon(cxp_daemon *d) {
 
 static void close_clients_and_handles(cxp_daemon *d) {
   store_offsets(d);
-  /* Leaving the group waits for its coordinator; when the final commit
-   * could not reach it (brokers gone), the consumer is destroyed without
-   * leaving (its partitions go to the others when its session times out),
-   * so that the shutdown stays within shutdown.timeout_ms + STOP_GRACE_MS. */
-  /* A stop that timed out (outputs or changelog records left) suggests the
-   * brokers are gone: the coordinator is trusted only when a commit went
-   * through, or when there was nothing to commit and everything else did. */
+  /* Leaving the group waits for its coordinator. The coordinator is trusted
+   * only when the final commit went through, or when there was nothing to
+   * commit and the stop did not time out (outputs or changelog records
+   * left suggest the brokers are gone); otherwise the consumer is destroyed
+   * without leaving (its partitions go to the others when its session
+   * times out), so that the shutdown stays within shutdown.timeout_ms +
+   * STOP_GRACE_MS. */
   int coordinator = d->exit_code == 0;
   if (d->assigned > 0) {
     /* One commit for both topics: with the coordinator gone, one wait. */
@@ -1990,8 +1980,8 @@ static void close_clients_and_handles(cxp_daemon *d) {
   memset(d->out_topic, 0, sizeof d->out_topic);
   /* Outputs still queued are given up (their inputs stay uncommitted): the
    * producer's destroy does not wait for brokers that may not come back. */
-  rd_kafka_purge(d->producer,
-                 RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+  rd_kafka_purge(d->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+                                  RD_KAFKA_PURGE_F_NON_BLOCKING);
   if (coordinator || abandon(d) != 0) {
     rd_kafka_destroy_flags(d->consumer, coordinator ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rd_kafka_destroy(d->producer);
@@ -2106,7 +2096,8 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   memcpy(s->rejected, d->rejected, sizeof s->rejected);
   s->retrying = d->retrying;
   int64_t now = wall_ms();
-  s->paused_seconds = d->paused && d->paused_since_ms ? (double)(now - d->paused_since_ms) / 1e3 : 0;
+  s->paused_seconds =
+      d->paused && d->paused_since_ms ? (double)(now - d->paused_since_ms) / 1e3 : 0;
   s->retry_seconds = d->retrying && d->retry_since_ms ? (double)(now - d->retry_since_ms) / 1e3 : 0;
   s->offsets_skipped = d->offsets_skipped;
   cxp_core_cases_stats(&d->core, &s->cases);
@@ -2242,7 +2233,6 @@ typedef struct run_ctx {
   cxp_daemon *d;
   const char *path;
   uv_signal_t sigterm, sigint, sighup;
-  pthread_t watchdog_thread;
   int watchdog;
 } run_ctx;
 
@@ -2265,7 +2255,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
  * shutdown.timeout_ms + STOP_GRACE_MS by its own deadlines; should a
  * library call block past them anyway, the process ends here. */
 static void *stop_watchdog(void *arg) {
-  long long ms = *(long long *)arg;
+  long long ms = (long long)(intptr_t)arg; /* passed by value */
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
@@ -2278,12 +2268,12 @@ static void on_signal(uv_signal_t *h, int signum) {
   run_ctx *r = h->data;
   cxp_info("daemon", "received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
   if (!r->watchdog) {
-    static long long ms;
-    ms = cxp_daemon_config(r->d)->shutdown_timeout_ms + STOP_GRACE_MS + 3000;
+    intptr_t ms = cxp_daemon_config(r->d)->shutdown_timeout_ms + STOP_GRACE_MS + 3000;
+    pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    r->watchdog = pthread_create(&r->watchdog_thread, &a, stop_watchdog, &ms) == 0;
+    r->watchdog = pthread_create(&t, &a, stop_watchdog, (void *)ms) == 0;
     pthread_attr_destroy(&a);
   }
   cxp_daemon_stop(r->d, on_run_stopped, r);

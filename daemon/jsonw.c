@@ -159,6 +159,21 @@ static inline int plain(unsigned char c) {
   return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
+/* The letter of a control byte's or quote's two-byte escape (\n, \"), or
+ * 0 for a byte that takes \u00XX. */
+static char short_escape(unsigned c) {
+  switch (c) {
+  case '"': return '"';
+  case '\\': return '\\';
+  case '\n': return 'n';
+  case '\r': return 'r';
+  case '\t': return 't';
+  case '\b': return 'b';
+  case '\f': return 'f';
+  default: return 0;
+  }
+}
+
 static void escape(cxp_buf *b, const char *s, size_t n) {
   static const char hx[] = "0123456789abcdef";
   const unsigned char *p = (const unsigned char *)s;
@@ -199,17 +214,9 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
       }
       continue;
     }
-    char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
+    char e[7] = {'\\', short_escape(c), 0, 0, 0, 0, 0};
     size_t el = 2;
-    switch (c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
-    case '\b': e[1] = 'b'; break;
-    case '\f': e[1] = 'f'; break;
-    default:
+    if (e[1] == 0) {
       e[1] = 'u';
       e[2] = '0';
       e[3] = '0';
@@ -236,8 +243,7 @@ size_t cxp_json_fit(const char *s, size_t n, size_t budget) {
       else
         out = 6; /* \ufffd */
     } else if (!plain((unsigned char)c)) {
-      int two = c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f';
-      out = two ? 2 : 6; /* \n or \u00XX */
+      out = short_escape(c) ? 2 : 6; /* \n or \u00XX */
     }
     if (used + out > budget) break;
     used += out;

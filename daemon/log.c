@@ -123,15 +123,6 @@ static void write_line(int level, const char *comp, const char *msg) {
   fwrite(line, 1, len, stderr);
 }
 
-void cxp_log_write(int level, const char *comp, const char *fmt, ...) {
-  char msg[1800];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  write_line(level, comp, msg);
-}
-
 int64_t (*cxp_log_clock)(void);
 
 static int64_t now_ms(void) {

@@ -14,8 +14,6 @@ enum { CXP_LOG_TEXT = 0, CXP_LOG_LOGFMT, CXP_LOG_JSON };
 extern int cxp_log_level;
 extern int cxp_log_format;
 
-void cxp_log_write(int level, const char *comp, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 int cxp_log_parse_level(const char *name);
 /* "text", "logfmt" or "json"; -1 otherwise. */
 int cxp_log_parse_format(const char *name);

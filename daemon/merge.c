@@ -195,7 +195,7 @@ static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partia
   if (p->last_offset > e->last_off[p->partition]) e->last_off[p->partition] = p->last_offset;
 }
 
-static void emit_revision(cxp_merger *m, mentry *e);
+static void emit_record(cxp_merger *m, const mentry *e);
 
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset) {
@@ -231,7 +231,13 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     cxp_window_partial_merge(&e->p, p);
     if (offset >= 0 && (e->min_offset < 0 || offset < e->min_offset)) e->min_offset = offset;
     if (ranged) note_offsets(m, e, p);
-    if (e->emitted) emit_revision(m, e);
+    if (e->emitted) {
+      /* A kept record took a late partial: it goes out again, whole, with
+       * the next revision number. */
+      e->p.revision++;
+      m->st.revisions++;
+      emit_record(m, e);
+    }
     return 0;
   }
   if (m->n == m->cap) {
@@ -259,8 +265,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
      * now (revision 0), and is kept like the others. */
     e->emitted = 1;
     m->n_kept++;
-    e->p.revision = -1;
-    emit_revision(m, e);
+    emit_record(m, e);
   }
   m->st.pending = m->n - m->n_kept;
   if (m->st.pending > m->st.pending_max) m->st.pending_max = m->st.pending;
@@ -276,11 +281,8 @@ static int missing_of(cxp_merger *m, const cxp_window_partial *p) {
   return nm;
 }
 
-/* A kept record took a late partial: it goes out again, whole, with the
- * next revision number. */
-static void emit_revision(cxp_merger *m, mentry *e) {
-  e->p.revision++;
-  if (e->p.revision > 0) m->st.revisions++;
+/* A kept record goes out (again), naming the partitions missing. */
+static void emit_record(cxp_merger *m, const mentry *e) {
   int nm = missing_of(m, &e->p);
   if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
 }

@@ -84,10 +84,11 @@ void cxp_merger_revisions(cxp_merger *m, const cxp_window_conf *conf, uint32_t m
 
 /* Adds one partial, received at wall time now_wall_ms (0: no wall clock),
  * carrying `offset` (its position on the repartition topic, or -1): see
- * cxp_merger_hold. Returns 0 (taken: merged, or a revision emitted); 1 when it is a duplicate (ignored, counted);
- * 2 when its window is under the floor (ignored, counted); -1 when its window
- * was already emitted (the caller dead-letters it as late) or its input
- * partition is out of range. */
+ * cxp_merger_hold. Returns 0 when taken (merged, or a revision emitted); 1
+ * when it is a duplicate (ignored, counted); 2 when its window is under the
+ * floor (ignored, counted); -1 when its window's records are out and past
+ * their revision horizon, or were never kept (the caller dead-letters it as
+ * late), or its input partition is out of range. */
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
                        int64_t offset);
 

@@ -387,7 +387,8 @@ int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen) {
   cJSON_Delete(a);
   a = cJSON_Parse(p->win_revision_horizons);
   int nh = 0;
-  for (int i = 0; i < w->n_lengths; i++) w->revision_ms[i] = cxp_window_revision_default(w->length_ms[i]);
+  for (int i = 0; i < w->n_lengths; i++)
+    w->revision_ms[i] = cxp_window_revision_default(w->length_ms[i]);
   cJSON_ArrayForEach(it, a) {
     long long ms;
     if (!cJSON_IsString(it) || cxp_duration_parse(it->valuestring, &ms) != 0 || ms < 0)

@@ -63,57 +63,61 @@ int64_t cxp_window_revision_default(int64_t length_ms) {
   return length_ms > 3600000 ? length_ms : 3600000;
 }
 
-#define CONF_FAIL(...)                        \
-  do {                                        \
+int cxp_window_span_ok(int64_t length_ms, int64_t start_ms) {
+  const int64_t t = JSON_INT_MAX - TIME_LIMIT_MS;
+  return length_ms >= 1 && length_ms <= TIME_LIMIT_MS && start_ms >= -t && start_ms <= t;
+}
+
+/* Says why in err (which may be NULL), and returns -1. */
+#define FAIL(...)                                          \
+  do {                                                     \
     if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                \
+    return -1;                                             \
   } while (0)
 
 int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen) {
   if (c->n_lengths < 1 || c->n_lengths > CXP_WIN_MAX_LENGTHS)
-    CONF_FAIL("windows.lengths: %d lengths, expected 1..%d", c->n_lengths,
-              CXP_WIN_MAX_LENGTHS);
+    FAIL("windows.lengths: %d lengths, expected 1..%d", c->n_lengths, CXP_WIN_MAX_LENGTHS);
   for (int i = 0; i < c->n_lengths; i++) {
     if (c->length_ms[i] < 1 || c->length_ms[i] > TIME_LIMIT_MS)
-      CONF_FAIL("windows.lengths[%d]: %lld ms, expected 1 ms..366 days", i,
-                (long long)c->length_ms[i]);
+      FAIL("windows.lengths[%d]: %lld ms, expected 1 ms..366 days", i,
+           (long long)c->length_ms[i]);
     for (int j = 0; j < i; j++)
       if (c->length_ms[j] == c->length_ms[i])
-        CONF_FAIL("windows.lengths[%d]: %lld ms is listed twice", i,
-                  (long long)c->length_ms[i]);
+        FAIL("windows.lengths[%d]: %lld ms is listed twice", i, (long long)c->length_ms[i]);
   }
   if (c->n_groupings < 1 || c->n_groupings > CXP_WIN_MAX_GROUPINGS)
-    CONF_FAIL("windows.group_by: %d groupings, expected 1..%d", c->n_groupings,
-              CXP_WIN_MAX_GROUPINGS);
+    FAIL("windows.group_by: %d groupings, expected 1..%d", c->n_groupings,
+         CXP_WIN_MAX_GROUPINGS);
   unsigned sets[CXP_WIN_MAX_GROUPINGS];
   for (int g = 0; g < c->n_groupings; g++) {
     const cxp_window_grouping *gr = &c->grouping[g];
     if (gr->n_fields < 0 || gr->n_fields > CXP_WIN_MAX_FIELDS)
-      CONF_FAIL("windows.group_by[%d]: %d fields, expected 0..%d", g, gr->n_fields,
-                CXP_WIN_MAX_FIELDS);
+      FAIL("windows.group_by[%d]: %d fields, expected 0..%d", g, gr->n_fields,
+           CXP_WIN_MAX_FIELDS);
     sets[g] = 0;
     for (int f = 0; f < gr->n_fields; f++) {
       if ((unsigned)gr->fields[f] >= CXP_WF__COUNT)
-        CONF_FAIL("windows.group_by[%d][%d]: unknown field", g, f);
+        FAIL("windows.group_by[%d][%d]: unknown field", g, f);
       if (sets[g] & (1u << gr->fields[f]))
-        CONF_FAIL("windows.group_by[%d]: field '%s' is listed twice", g,
-                  field_names[gr->fields[f]]);
+        FAIL("windows.group_by[%d]: field '%s' is listed twice", g,
+             field_names[gr->fields[f]]);
       sets[g] |= 1u << gr->fields[f];
     }
     /* The same fields in another order would emit every group twice. */
     for (int h = 0; h < g; h++)
       if (sets[h] == sets[g])
-        CONF_FAIL("windows.group_by[%d]: same fields as group_by[%d]", g, h);
+        FAIL("windows.group_by[%d]: same fields as group_by[%d]", g, h);
   }
   for (int i = 0; i < c->n_lengths; i++)
     if (c->revision_ms[i] < 0 || c->revision_ms[i] > TIME_LIMIT_MS)
-      CONF_FAIL("windows.revision_horizons[%d]: %lld ms, expected 0..366 days", i,
-                (long long)c->revision_ms[i]);
+      FAIL("windows.revision_horizons[%d]: %lld ms, expected 0..366 days", i,
+           (long long)c->revision_ms[i]);
   if (c->lateness_ms < 0 || c->lateness_ms > TIME_LIMIT_MS)
-    CONF_FAIL("windows.lateness: %lld ms, expected 0..366 days", (long long)c->lateness_ms);
-  if (c->min_n < 1) CONF_FAIL("windows.min_n: %d, expected at least 1", c->min_n);
+    FAIL("windows.lateness: %lld ms, expected 0..366 days", (long long)c->lateness_ms);
+  if (c->min_n < 1) FAIL("windows.min_n: %d, expected at least 1", c->min_n);
   if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
-    CONF_FAIL("windows.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+    FAIL("windows.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
   return 0;
 }
 
@@ -184,8 +188,7 @@ struct cxp_windows {
   uint32_t n_gone;
   int64_t restored_x;  /* events at or below this input offset were in the restored
                           state: not folded, not judged late; -1 none */
-  /* The windows the last event refused as late missed (cxp_windows_missed). */
-  unsigned missed_mask;
+  /* The windows of the last event refused as late (cxp_windows_missed). */
   int64_t missed_start[CXP_WIN_MAX_LENGTHS];
   int restored_clock;  /* the quiet clock's wall time starts at the next tick */
 };
@@ -878,7 +881,6 @@ static int count_late(cxp_windows *w, const int64_t *starts, unsigned closed, un
   unsigned all = (1u << w->conf.n_lengths) - 1;
   if ((closed & ~rev & all) != all) return 0;
   /* Every window missed it: kept for the dead letter's detail. */
-  w->missed_mask = all;
   for (int li = 0; li < w->conf.n_lengths; li++) w->missed_start[li] = starts[li];
   return 1;
 }
@@ -964,7 +966,6 @@ void cxp_windows_missed(const cxp_windows *w, char *out, size_t cap) {
   size_t n = 0;
   out[0] = '\0';
   for (int li = 0; li < w->conf.n_lengths && n + 96 < cap; li++) {
-    if (!(w->missed_mask & (1u << li))) continue;
     char a[25], b[25], c[25];
     int64_t len = w->conf.length_ms[li], start = w->missed_start[li];
     cxp_time_format(start, a);
@@ -1314,11 +1315,6 @@ void cxp_window_group_key(cxp_buf *b, const cxp_window_partial *p) {
   write_group(&j, NULL, p);
 }
 
-void cxp_window_partial_key(cxp_buf *b, const cxp_window_partial *p) {
-  cxp_buf_printf(b, "%lld:", (long long)p->length_ms);
-  cxp_window_group_key(b, p);
-}
-
 /* ---- the final record ---------------------------------------------------- */
 
 /* num / den, or null without responses (never 0: domain.md s.4). */
@@ -1582,9 +1578,7 @@ static int wrec_key(const char *k, const char *end, cxp_window_partial *p) {
   p->length_ms = length;
   p->start_ms = start;
   cJSON *g = cJSON_ParseWithLength(k, (size_t)(end - k));
-  const int64_t t = JSON_INT_MAX - TIME_LIMIT_MS;
-  int bad = p->length_ms <= 0 || p->length_ms > TIME_LIMIT_MS || p->start_ms < -t ||
-            p->start_ms > t || parse_group(g, p) != 0;
+  int bad = !cxp_window_span_ok(p->length_ms, p->start_ms) || parse_group(g, p) != 0;
   cJSON_Delete(g);
   if (bad) return -1;
   p->end_ms = p->start_ms + p->length_ms;
@@ -1645,12 +1639,6 @@ static int slot_place(const cxp_windows *w, const cxp_window_partial *p, int *li
   return 0;
 }
 
-#define RESTORE_FAIL(...)                                  \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
-
 /* The clock record's times drive the watermark (max_ts - lateness) and a
  * quiet partition's clock (last_ts + wall time elapsed): both are event
  * times (staterec.h: 2000..2099), last_ts no later than max_ts, or the
@@ -1663,16 +1651,15 @@ static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n, char *err,
   int64_t x = cxp_get_z(&r);
   unsigned has = cxp_get_u8(&r);
   int64_t max_ts = cxp_get_z(&r), last_ts = cxp_get_z(&r);
-  if (r.bad) RESTORE_FAIL("cut short");
-  if (r.p != r.end) RESTORE_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.bad) FAIL("cut short");
+  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   if (ver != CLOCK_VERSION || has > 1)
-    RESTORE_FAIL("version %u (this build reads %d), has %u", ver, CLOCK_VERSION, has);
-  if (x < -1) RESTORE_FAIL("offset %lld, expected -1 or more", (long long)x);
+    FAIL("version %u (this build reads %d), has %u", ver, CLOCK_VERSION, has);
+  if (x < -1) FAIL("offset %lld, expected -1 or more", (long long)x);
   if (has && (!cxp_staterec_time_ok(max_ts) || !cxp_staterec_time_ok(last_ts) ||
               last_ts > max_ts))
-    RESTORE_FAIL("newest event at %lld ms, last at %lld ms: expected both within 2000..2099, "
-                 "the last no later than the newest",
-                 (long long)max_ts, (long long)last_ts);
+    FAIL("newest event at %lld ms, last at %lld ms: expected both within 2000..2099, the "
+         "last no later than the newest", (long long)max_ts, (long long)last_ts);
   if (x > w->restored_x) w->restored_x = x;
   if (has && (!w->has_ts || max_ts > w->max_ts)) {
     w->has_ts = 1;
@@ -1689,27 +1676,27 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
   size_t wl = sizeof CXP_CL_WINDOW - 1, cl = sizeof CXP_CL_WINDOW_CLOCK - 1;
   if (klen == cl && memcmp(key, CXP_CL_WINDOW_CLOCK, cl) == 0)
     return val ? restore_clock(w, val, vlen, err, errlen) : 0;
-  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) RESTORE_FAIL("not a window's key");
+  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) FAIL("not a window's key");
   cxp_window_partial p;
   memset(&p, 0, sizeof p);
   if (val != NULL && vlen > 0 && *(const char *)val == '{') {
     /* A record of a build that wrote the partial's JSON. */
-    if (cxp_window_partial_parse(val, vlen, &p) != 0) RESTORE_FAIL("not a valid partial");
+    if (cxp_window_partial_parse(val, vlen, &p) != 0) FAIL("not a valid partial");
   } else if (wrec_key(key + wl, key + klen, &p) != 0) {
-    RESTORE_FAIL("its key is not <length>:<start>:<group>, or a part out of range");
+    FAIL("its key is not <length>:<start>:<group>, or a part out of range");
   } else if (val != NULL && wrec_read(val, vlen, &p) != 0) {
-    RESTORE_FAIL("its value cannot be read, or holds counts out of range");
+    FAIL("its value cannot be read, or holds counts out of range");
   }
   /* An open window holds events of its own time, which the decoder keeps
    * within 2000..2099: a window that ends before or starts after that holds
    * none, and would sit in the heap (and count against max_open) until a
    * watermark that never comes. */
   if (p.start_ms + p.length_ms <= CXP_TS_MIN_MS || p.start_ms >= CXP_TS_MAX_MS)
-    RESTORE_FAIL("a window at %lld ms, outside 2000..2099", (long long)p.start_ms);
+    FAIL("a window at %lld ms, outside 2000..2099", (long long)p.start_ms);
   int li, gi;
   gkey k;
   if (slot_place(w, &p, &li, &gi, &k) != 0)
-    RESTORE_FAIL("a window this pipeline does not have (windows.lengths, windows.group_by)");
+    FAIL("a window this pipeline does not have (windows.lengths, windows.group_by)");
   uint32_t idx;
   wslot *s = lookup(w, window_hash(&k, li, p.start_ms), li, gi, p.start_ms, &k, &idx);
   if (val == NULL) {
@@ -1723,7 +1710,7 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
     /* Opening must not close another window: that would send a partial
      * while restoring. */
     if (w->st.open >= w->conf.max_open)
-      RESTORE_FAIL("no room for it (windows.max_open, %u)", w->conf.max_open);
+      FAIL("no room for it (windows.max_open, %u)", w->conf.max_open);
     s = find_or_open(w, li, gi, p.start_ms, &k);
   }
   s->agg = p.agg;

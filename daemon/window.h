@@ -311,13 +311,14 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p);
 void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a);
 int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a);
 
+/* Whether a window read back (a changelog record, a repartition record)
+ * has a length the configuration allows (1 ms..366 days) and a start
+ * whose end a JSON number carries exactly. */
+int cxp_window_span_ok(int64_t length_ms, int64_t start_ms);
+
 /* Appends the group as a compact JSON object ({"segment":"gold"}): the key of
- * the record on the indicators topic, and, with the window length in front
- * (see cxp_window_partial_key), of the partial on the repartition topic. */
+ * the record on the indicators topic. */
 void cxp_window_group_key(cxp_buf *b, const cxp_window_partial *p);
-/* "<length_ms>:" + the group key: every partial of one group and length
- * lands on one repartition partition, hence on one merger. */
-void cxp_window_partial_key(cxp_buf *b, const cxp_window_partial *p);
 
 /* Appends the final indicator record (schemas/indicator.schema.json) of a
  * merged partial. missing_partitions lists the input partitions whose part

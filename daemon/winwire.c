@@ -7,9 +7,6 @@
 #include "varint.h"
 
 #define WIRE_VERSION 1
-/* Times the windows allow (window.c's bound on lengths and starts). */
-#define TIME_LIMIT_MS (366LL * 86400000LL)
-#define START_LIMIT (9007199254740992LL - TIME_LIMIT_MS)
 
 int32_t cxp_wire_dest(int64_t length_ms, int64_t start_ms, int32_t n) {
   if (n <= 1) return 0;
@@ -77,8 +74,7 @@ int cxp_wire_next(cxp_wire_rd *r, cxp_window_partial *p, char *err, size_t errle
   p->last_offset = cxp_get_z(&rd);
   unsigned nf = cxp_get_u8(&rd);
   if (rd.bad || flags > 3) FAIL("window record: a malformed item");
-  if (p->length_ms < 1 || p->length_ms > TIME_LIMIT_MS || p->start_ms < -START_LIMIT ||
-      p->start_ms > START_LIMIT)
+  if (!cxp_window_span_ok(p->length_ms, p->start_ms))
     FAIL("window record: an item's window (length %lld, start %lld) is out of range",
          (long long)p->length_ms, (long long)p->start_ms);
   if (!((p->first_offset == -1 && p->last_offset == -1) ||
