@@ -1705,8 +1705,21 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts,       d->pl.topic_indicators,
                                           d->pl.topic_dead_letters, d->pl.topic_repartition,
                                           d->pl.topic_repartition,  d->pl.topic_changelog};
-  for (int s = 0; s < CXP_STREAM__COUNT; s++)
-    d->out_topic[s] = rd_kafka_topic_new(d->producer, names[s], NULL);
+  for (int s = 0; s < CXP_STREAM__COUNT; s++) {
+    /* The internal topics' batches are compressed as the pipeline says
+     * (topics.internal_compression); the outputs keep the producer's. */
+    rd_kafka_topic_conf_t *tc = NULL;
+    if (s == CXP_STREAM_CHANGELOG || s == CXP_STREAM_PARTIALS || s == CXP_STREAM_MARKERS) {
+      tc = rd_kafka_topic_conf_new();
+      if (rd_kafka_topic_conf_set(tc, "compression.codec", d->pl.topic_internal_codec, e,
+                                  sizeof e) != RD_KAFKA_CONF_OK) {
+        rd_kafka_topic_conf_destroy(tc);
+        snprintf(err, errlen, "topics.internal_compression: %s", e);
+        goto fail_conf;
+      }
+    }
+    d->out_topic[s] = rd_kafka_topic_new(d->producer, names[s], tc);
+  }
   /* The largest record the producer takes: dead letters are cut to fit it
    * (less its framing; deadletter.h), or a large bad event's dead letter
    * would be refused and its input never move on. */
@@ -1976,7 +1989,8 @@ static void close_clients_and_handles(cxp_daemon *d) {
   rd_kafka_queue_destroy(d->cq);
   rd_kafka_queue_destroy(d->pq);
   d->cq = d->pq = NULL;
-  for (int s = 0; s < CXP_STREAM__COUNT; s++) rd_kafka_topic_destroy(d->out_topic[s]);
+  for (int s = 0; s < CXP_STREAM__COUNT; s++)
+    if (d->out_topic[s]) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
   /* Outputs still queued are given up (their inputs stay uncommitted): the
    * producer's destroy does not wait for brokers that may not come back. */

@@ -27,6 +27,12 @@ const cxp_setting cxp_pipeline_table[] = {
     {"topics.changelog", CXP_T_STRING, "\"cx.state.changelog\"", 1, 249, OFF(topic_changelog),
      "Internal compacted topic the per-customer state is written to and restored from; "
      "create it with as many partitions as the input topic and cleanup.policy=compact."},
+    {"topics.internal_compression", CXP_T_STRING, "\"lz4\"", 1, 16,
+     OFF(topic_internal_codec),
+     "Compression of the producer's batches to the internal topics (topics.changelog and "
+     "topics.repartition): none, gzip, snappy, lz4 or zstd. lz4 costs the daemon less CPU "
+     "than it saves the producer, the broker and the restore (customer records shrink "
+     "about threefold). The output topics follow the producer's compression.codec."},
     {"state.durable", CXP_T_BOOL, "true", 0, 1, OFF(state_durable),
      "Write per-customer state to topics.changelog and restore it when a partition is "
      "assigned, so restarts and rebalances keep the rolling history."},
@@ -474,6 +480,12 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
         snprintf(err, errlen, "%s: key 'topics': topic '%s' is named twice", path, t[i]);
         return -1;
       }
+  if (!cxp_pipeline_codec_ok(p->topic_internal_codec)) {
+    snprintf(err, errlen,
+             "%s: key 'topics.internal_compression': '%s' is not one of none, gzip, snappy, "
+             "lz4, zstd", path, p->topic_internal_codec);
+    return -1;
+  }
   cxp_pipeline_derive(p);
   char why[400];
   if (cxp_pipeline_windows(p, why, sizeof why) != 0 ||
@@ -492,6 +504,13 @@ int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errle
     return -1;
   }
   cxp_solutions_destroy(lib);
+  return 0;
+}
+
+int cxp_pipeline_codec_ok(const char *codec) {
+  static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+  for (size_t i = 0; i < sizeof codecs / sizeof *codecs; i++)
+    if (strcmp(codec, codecs[i]) == 0) return 1;
   return 0;
 }
 
@@ -519,7 +538,7 @@ int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) 
  * them until it restarts. */
 static const char *const restart_only[] = {
     "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
-    "topics.repartition", "topics.changelog", "state.durable", "windows.enabled", "windows.lengths", "windows.group_by",
+    "topics.repartition", "topics.changelog", "topics.internal_compression", "state.durable", "windows.enabled", "windows.lengths", "windows.group_by",
     "windows.lateness_s", "windows.revision_horizons", "windows.max_open", "windows.max_revisable",
     "windows.merge_timeout_s", "recovery.enabled",
     "recovery.max_parked", "recovery.max_open", "recovery.systemic.customers",

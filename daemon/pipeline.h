@@ -44,6 +44,7 @@ typedef struct cxp_pipeline {
   char kano_must_be[CXP_LIST_MAX];  /* attributes the pipeline maps to must_be */
   char topic_repartition[CXP_STR_MAX];
   char topic_changelog[CXP_STR_MAX];
+  char topic_internal_codec[CXP_STR_MAX]; /* none gzip snappy lz4 zstd */
   int state_durable;
   long long state_flush_ms;
   long long state_catchup_flush_ms;
@@ -129,5 +130,9 @@ int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, struct cxp
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);
 /* True when the string s[0..len) is one of the rendered JSON list's. */
 int cxp_list_has(const char *list_json, const char *s, size_t len);
+
+/* Whether a codec name is one the internal topics' producer takes
+ * (topics.internal_compression). */
+int cxp_pipeline_codec_ok(const char *codec);
 
 #endif

@@ -1878,6 +1878,7 @@ static void test_pipeline_config(void) {
             "[\"contact_customer\",\"ask_what_went_wrong\",\"log_root_cause\"]");
   CHECK_STR(p.closed_loop_role, "frontline_agent");
   CHECK_STR(p.premium_segments, "[\"gold\",\"platinum\",\"premium\"]");
+  CHECK_STR(p.topic_internal_codec, "lz4");
   /* Derived: 30 * 86400000 = 2592000000; 24 * 3600000 = 86400000;
    * 48 * 3600000 = 172800000. */
   CHECK_NEAR(p.half_life_ms, 2592000000.0, 0);
@@ -1949,6 +1950,8 @@ static void test_pipeline_config(void) {
        "entries"},
       {"{\"topics\":{\"alerts\":\"cx.events\"}}", "'topics'", "cx.events"},
       {"{\"topics\":{\"indicators\":\"x\",\"dead_letters\":\"x\"}}", "'topics'", "twice"},
+      {"{\"topics\":{\"internal_compression\":\"brotli\"}}",
+       "'topics.internal_compression'", "'brotli' is not one of none, gzip, snappy, lz4, zstd"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     test_ctx = bad[i].text;
