@@ -30,9 +30,9 @@ const cxp_setting cxp_pipeline_table[] = {
     {"topics.internal_compression", CXP_T_STRING, "\"lz4\"", 1, 16,
      OFF(topic_internal_codec),
      "Compression of the producer's batches to the internal topics (topics.changelog and "
-     "topics.repartition): none, gzip, snappy, lz4 or zstd. lz4 costs the daemon less CPU "
-     "than it saves the producer, the broker and the restore (customer records shrink "
-     "about threefold). The output topics follow the producer's compression.codec."},
+     "topics.repartition): none, gzip, snappy, lz4 or zstd. Fewer bytes cross to the broker, "
+     "are kept and are read back on a restore, for a little CPU. The output topics follow "
+     "the producer's compression.codec."},
     {"state.durable", CXP_T_BOOL, "true", 0, 1, OFF(state_durable),
      "Write per-customer state to topics.changelog and restore it when a partition is "
      "assigned, so restarts and rebalances keep the rolling history."},
