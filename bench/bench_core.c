@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "config.h"
 #include "core.h"
 #include "gen.h"
 #include "hash.h"

@@ -8,7 +8,7 @@
  *                [--customers N] [--sample-s S] [--seed N] [--pipeline FILE]
  *                [--cxpulse PATH] [--keep]
  *
- * Events come from the seeded generator (daemon/gen.h), keyed by customer id,
+ * Events come from the seeded generator (daemon/tools/gen.h), keyed by customer id,
  * produced by this process at --rate events per second of wall-clock time.
  * Their event time advances at --event-rate events per second (default the
  * generator's own 50/s, so cases' deadlines fire and windows close within a
@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "gen.h"
 #include "pipeline.h"
 

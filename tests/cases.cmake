@@ -1,4 +1,4 @@
-# Recovery cases (daemon/cases.c), included from tests/CMakeLists.txt.
+# Recovery cases (daemon/core/cases.c), included from tests/CMakeLists.txt.
 
 # Hand-computed expectations; runs under the sanitizers like test_unit.
 add_executable(test_cases test_cases.c)

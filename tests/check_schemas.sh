@@ -124,7 +124,7 @@ else
 fi
 
 # The schemas against the settings tables: `cxpulse config-doc` prints every
-# setting of daemon/config.c and daemon/pipeline.c with type, default, bounds.
+# setting of daemon/shell/config.c and daemon/core/pipeline.c with type, default, bounds.
 settings_agree() {
   "$BIN" config-doc >"$TMP/config-doc.md" || return 1
   "$PY" - "$SCHEMAS" "$TMP/config-doc.md" <<'EOF'

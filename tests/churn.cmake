@@ -1,9 +1,9 @@
-# Churn risk (daemon/churn.c) and `cxpulse eval-churn`, included from
+# Churn risk (daemon/core/churn.c) and `cxpulse eval-churn`, included from
 # tests/CMakeLists.txt.
 
 # Hand-computed expectations; runs under the sanitizers like test_unit.
 add_executable(test_churn test_churn.c)
-target_link_libraries(test_churn PRIVATE cxpcore)
+target_link_libraries(test_churn PRIVATE cxptools) # the generator: a tool
 add_test(NAME churn COMMAND test_churn)
 set_tests_properties(churn PROPERTIES LABELS unit)
 

@@ -1,8 +1,8 @@
-# Prometheus exposition (daemon/metrics.c), included from tests/CMakeLists.txt.
+# Prometheus exposition (daemon/shell/metrics.c), included from tests/CMakeLists.txt.
 
 # Exact text written by hand; runs under the sanitizers like test_unit.
 add_executable(test_metrics test_metrics.c)
-target_link_libraries(test_metrics PRIVATE cxpcore)
+target_link_libraries(test_metrics PRIVATE cxpshell)
 add_test(NAME metrics COMMAND test_metrics)
 set_tests_properties(metrics PROPERTIES LABELS unit)
 

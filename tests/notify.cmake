@@ -1,4 +1,4 @@
-# Service-manager notifications (daemon/notify.c), included from tests/CMakeLists.txt.
+# Service-manager notifications (daemon/shell/notify.c), included from tests/CMakeLists.txt.
 
 # A socket plays systemd's part; runs under the sanitizers like test_unit.
 add_executable(test_notify test_notify.c)

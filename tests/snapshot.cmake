@@ -1,5 +1,5 @@
-# State records and snapshot files of durable state (daemon/staterec.c,
-# daemon/snapshot.c), included from tests/CMakeLists.txt.
+# State records and snapshot files of durable state (daemon/core/staterec.c,
+# daemon/shell/snapshot.c), included from tests/CMakeLists.txt.
 add_executable(test_snapshot test_snapshot.c)
 target_link_libraries(test_snapshot PRIVATE cxpshell)
 add_test(NAME snapshot COMMAND test_snapshot)

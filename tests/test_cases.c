@@ -1,4 +1,4 @@
-/* Unit tests of the recovery cases (daemon/cases.c).
+/* Unit tests of the recovery cases (daemon/core/cases.c).
  *
  * Every expected value was worked out by hand from the defaults of
  * domain.md s.5; the arithmetic is in the comment beside it. The reference

@@ -1,4 +1,4 @@
-/* Churn risk (daemon/churn.c): hand-computed scores, contributions, bands
+/* Churn risk (daemon/core/churn.c): hand-computed scores, contributions, bands
  * with hysteresis, reasons, actions, the AUC, and scores through the core
  * (silent customers ageing, shuffled input). */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the Prometheus text exposition (daemon/metrics.c).
+/* Unit tests of the Prometheus text exposition (daemon/shell/metrics.c).
  *
  * Every expected text was written by hand from the format's specification
  * (exposition format 0.0.4): HELP and TYPE lines, label escaping, cumulative

@@ -1,4 +1,4 @@
-/* Unit tests of the service-manager notifications (daemon/notify.c).
+/* Unit tests of the service-manager notifications (daemon/shell/notify.c).
  *
  * A bound AF_UNIX datagram socket plays systemd's part, once at a path and
  * once in the abstract namespace; every datagram the notifier sends is read

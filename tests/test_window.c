@@ -1,4 +1,4 @@
-/* Unit tests of the segment indicator windows (daemon/window.c).
+/* Unit tests of the segment indicator windows (daemon/core/window.c).
  *
  * Every expected value was worked out by hand; the arithmetic is in the
  * comment beside it. The reference instant is T0 = 2026-11-23T07:00:00Z =

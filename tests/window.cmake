@@ -1,4 +1,4 @@
-# Segment indicator windows (daemon/window.c), included from tests/CMakeLists.txt.
+# Segment indicator windows (daemon/core/window.c), included from tests/CMakeLists.txt.
 
 # Hand-computed expectations; runs under the sanitizers like test_unit.
 add_executable(test_window test_window.c)

@@ -1,4 +1,4 @@
-/* Fuzz target: the daemon's own config loader (daemon/config.c,
+/* Fuzz target: the daemon's own config loader (daemon/shell/config.c,
  * cxp_config_load: the settings table, the "kafka" pass-through, the log
  * settings).
  *

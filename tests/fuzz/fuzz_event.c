@@ -1,4 +1,4 @@
-/* Fuzz target: the event decoder (daemon/event.c, cxp_event_decode).
+/* Fuzz target: the event decoder (daemon/core/event.c, cxp_event_decode).
  *
  * A flat event is read by the fast path (scan_flat, over a copy of the
  * message), anything else by cJSON; the fast path promises to find what

@@ -1,4 +1,4 @@
-/* Fuzz target: the pipeline loader (daemon/pipeline.c, cxp_pipeline_load,
+/* Fuzz target: the pipeline loader (daemon/core/pipeline.c, cxp_pipeline_load,
  * with config.c's settings table and JSON loading, the recovery solution
  * library and the churn actions it validates).
  *
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cases.h"
+#include "config.h"
 #include "core.h"
 #include "harness.h"
 #include "jsonw.h"

@@ -1,4 +1,4 @@
-/* Fuzz target: the snapshot reader (daemon/snapshot.c, cxp_snapshot_read)
+/* Fuzz target: the snapshot reader (daemon/shell/snapshot.c, cxp_snapshot_read)
  * and the restore of what it read, as the daemon does it: the customers
  * adopted by a core, their cases sections and the extra frames (systemic
  * groups) restored, then a few events (harness.h).
@@ -12,7 +12,7 @@
  * result and appends it, so that every input reaches the parser. The
  * checksum is the file's own (snapshot.c's static checksum()), which is why
  * this program compiles snapshot.c itself rather than linking it. */
-#include "../../daemon/snapshot.c"
+#include "../../daemon/shell/snapshot.c"
 
 #include "core.h"
 #include "harness.h"

@@ -1,5 +1,5 @@
 /* Fuzz target: the state records of the changelog and their restore
- * (cxp_core_state_restore: daemon/core.c, staterec.c, cases.c, window.c).
+ * (cxp_core_state_restore: daemon/core/core.c, staterec.c, cases.c, window.c).
  *
  * An input is a run of records, each:
  *   u8 kind: the low two bits choose the key's prefix, "c:" (a customer

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "alert.h"
-#include "config.h"
+#include "settings.h"
 #include "customer.h"
 #include "pipeline.h"
 

@@ -455,10 +455,9 @@ static int take_text(cJSON *root, const char *section, const char *key, char *ou
   return 0;
 }
 
-int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen) {
+int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path, char *err,
+                           size_t errlen) {
   cxp_pipeline_defaults(p);
-  cJSON *root = cxp_json_load(path, err, errlen);
-  if (root == NULL) return -1;
   /* churn.actions and recovery.solutions are arrays of objects, which the
    * settings table cannot hold: taken out of the file as text, and checked
    * by their own modules below. */

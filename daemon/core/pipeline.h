@@ -3,7 +3,7 @@
 #ifndef CXP_PIPELINE_H
 #define CXP_PIPELINE_H
 
-#include "config.h"
+#include "settings.h"
 #include "cases.h"
 #include "window.h"
 
@@ -96,7 +96,13 @@ typedef struct cxp_pipeline {
 extern const cxp_setting cxp_pipeline_table[];
 
 void cxp_pipeline_defaults(cxp_pipeline *p);
-int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen);
+/* Fills p from a pipeline file's parsed JSON (defaults for what it leaves
+ * out) and checks every setting; takes root and frees it. 0, or -1 with
+ * "PATH: key 'K': what is wrong" in err. The file is read by the shell's
+ * cxp_pipeline_load (config.h). */
+struct cJSON;
+int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path, char *err,
+                           size_t errlen);
 /* Recomputes the derived fields after the table's fields changed. */
 void cxp_pipeline_derive(cxp_pipeline *p);
 /* Parses a duration: a whole number and a unit, ms, s, m, h or d ("90s",

@@ -1,0 +1,63 @@
+/* The daemon's own file, and reading settings files: the file is read and
+ * parsed here, its values checked by the settings table (settings.h). */
+#ifndef CXP_CONFIG_H
+#define CXP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "settings.h"
+
+#define CXP_KAFKA_MAX 64
+
+/* A key/value handed through to librdkafka untouched. */
+typedef struct cxp_kv {
+  char key[128];
+  char value[CXP_STR_MAX];
+} cxp_kv;
+
+/* The daemon's own file (`cxpulse run --config FILE`). */
+typedef struct cxp_config {
+  char pipeline[CXP_STR_MAX];
+  char log_level[CXP_STR_MAX];
+  char log_format[CXP_STR_MAX];
+  long long commit_interval_ms;
+  long long poll_batch;
+  long long idle_poll_ms;
+  long long backpressure_high;
+  long long backpressure_low;
+  long long stats_interval_s;
+  long long shutdown_timeout_ms;
+  long long health_max_paused_s;
+  long long health_max_retry_s;
+  char snapshot_dir[CXP_STR_MAX];
+  char http_host[CXP_STR_MAX];
+  long long http_port; /* -1: no admin endpoint */
+  char http_token[CXP_STR_MAX];
+  long long http_max_conns;
+  long long http_max_conns_per_addr;
+  long long http_header_timeout_ms;
+  cxp_kv kafka[CXP_KAFKA_MAX];
+  int n_kafka;
+} cxp_config;
+
+extern const cxp_setting cxp_config_table[];
+
+/* Reads a whole file into a NUL-terminated heap buffer. */
+char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Parses FILE as a JSON object, without its "$schema" and "description"
+ * members; on error names the file, line and column. */
+struct cJSON *cxp_json_load(const char *path, char *err, size_t errlen);
+
+int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen);
+
+/* Reads and checks a pipeline file (cxp_pipeline_from_json): 0, or -1 with
+ * the file, and the key or the line and column, in err. */
+struct cxp_pipeline;
+int cxp_pipeline_load(struct cxp_pipeline *p, const char *path, char *err, size_t errlen);
+void cxp_config_defaults(cxp_config *c);
+/* Sets a librdkafka property unless the file already set it. */
+void cxp_config_kafka_default(cxp_config *c, const char *key, const char *value);
+const char *cxp_config_kafka_get(const cxp_config *c, const char *key);
+
+#endif
