@@ -1890,6 +1890,28 @@ static void test_pipeline_config(void) {
   CHECK(!cxp_pipeline_is_premium(&p, "goldx", 5));
   CHECK(!cxp_pipeline_is_premium(&p, "", 0));
   CHECK(!cxp_pipeline_is_premium(&p, "silver", 6));
+  /* List settings are parsed into sets at load. */
+  cxp_strset set;
+  CHECK_INT(cxp_strset_parse(&set, "[\"gold\",\"\",\"vip gold\"]"), 0);
+  CHECK_INT(set.n, 3);
+  CHECK(cxp_strset_has(&set, "vip gold", 8));
+  CHECK(cxp_strset_has(&set, "gold", 4));
+  CHECK(!cxp_strset_has(&set, "vip", 3));
+  CHECK(!cxp_strset_has(&set, "", 0)); /* an empty entry matches nothing */
+  CHECK_INT(cxp_strset_parse(&set, "[]"), 0);
+  CHECK_INT(set.n, 0);
+  CHECK_INT(cxp_strset_parse(&set, "[\"a\",2]"), -1);
+  CHECK_INT(set.n, 0);
+  CHECK_INT(cxp_strset_parse(&set, "{\"a\":1}"), -1);
+  CHECK_INT(cxp_strset_parse(&set, "not json"), -1);
+  {
+    char many[CXP_LIST_MAX];
+    size_t n = 0;
+    many[n++] = '[';
+    for (int i = 0; i <= CXP_SET_MAX; i++) n += (size_t)snprintf(many + n, sizeof many - n, "%s\"%d\"", i ? "," : "", i);
+    snprintf(many + n, sizeof many - n, "]");
+    CHECK_INT(cxp_strset_parse(&set, many), -1); /* 65 entries: one too many */
+  }
   CHECK_INT(cxp_alert_lift(1, 1), 1);
   CHECK_INT(cxp_alert_lift(3, 1), 2);
   CHECK_INT(cxp_alert_lift(3, 0), 3);
@@ -2403,6 +2425,7 @@ static void test_core_satisfaction_alerts(void) {
   cxp_core_close(&core);
   core_pipeline(&pl);
   snprintf(pl.kano_must_be, sizeof pl.kano_must_be, "[\"billing_accuracy\"]");
+  cxp_pipeline_derive(&pl);
   cxp_core_init(&core, &pl, collect, &out);
   const char *complaints[] = {
       "{\"event_id\":\"k1\",\"customer_id\":\"k\",\"type\":\"complaint\",\"ts\":1795417200000,"

@@ -8,7 +8,6 @@
 
 #include "hash.h"
 #include "jsonw.h"
-#include "pipeline.h"
 #include "staterec.h"
 #include "varint.h"
 
@@ -80,7 +79,7 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
     c->resolve_ms[i] = res[i];
   }
   c->follow_up_ms = 72 * H;
-  snprintf(c->premium_segments, sizeof c->premium_segments, "[\"gold\",\"platinum\",\"premium\"]");
+  cxp_strset_parse(&c->premium, "[\"gold\",\"platinum\",\"premium\"]");
   c->premium_factor = 0.5;
   c->escalation[0] = 1;
   c->escalation[1] = 2;
@@ -126,8 +125,6 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
   if (bad_time(c->follow_up_ms, 1000))
     FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
          (long long)c->follow_up_ms);
-  if (c->premium_segments[0] != '[')
-    FAIL("alerts.premium_segments: expected a JSON array of segment names");
   if (!(c->premium_factor >= 0.01 && c->premium_factor <= 10))
     FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
@@ -1716,7 +1713,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   s->flags |= F_LIVE;
   if (provider) s->flags |= F_PROVIDER;
   if (repeat) s->flags |= F_REPEAT;
-  int premium = lens[2] && cxp_list_has(cs->conf.premium_segments, ev->segment.p, lens[2]);
+  int premium = lens[2] && cxp_strset_has(&cs->conf.premium, ev->segment.p, lens[2]);
   if (premium) s->flags |= F_PREMIUM;
   s->prio = (uint8_t)cxp_cases_priority(s->sev, premium, ctx->value, cs->conf.high_value,
                                         ctx->churn_band);

@@ -158,7 +158,7 @@ typedef struct cxp_cases_conf {
   int64_t ack_ms[4];     /* by severity 1..4 (index severity - 1) */
   int64_t resolve_ms[4];
   int64_t follow_up_ms;  /* from the resolution */
-  char premium_segments[CXP_LIST_MAX]; /* rendered JSON array, as pipeline.h keeps it */
+  cxp_strset premium; /* alerts.premium_segments */
   double premium_factor; /* deadlines of premium segments are multiplied by this */
   double escalation[CXP_CASES_LEVELS]; /* level k at escalation[k-1] x the allowed time */
   double abandon_factor; /* > escalation[2] */

@@ -323,7 +323,7 @@ static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
  * the pipeline) is at least major. */
 static void kano(cxp_core *c, cxp_event *ev) {
   int must_be = (ev->kano.p && strcmp(ev->kano.p, "must_be") == 0) ||
-                (ev->attribute.p && cxp_list_has(c->pl->kano_must_be, ev->attribute.p,
+                (ev->attribute.p && cxp_strset_has(&c->pl->kano_must_be_set, ev->attribute.p,
                                                  ev->attribute.n));
   if (must_be && ev->severity > 2) {
     ev->severity = 2;

@@ -285,6 +285,9 @@ void cxp_pipeline_derive(cxp_pipeline *p) {
   p->long_half_life_ms = p->long_half_life_days * 86400000.0;
   p->cooldown_ms = (long long)(p->cooldown_h * 3600000.0);
   p->closed_loop_deadline_ms = (long long)(p->closed_loop_deadline_h * 3600000.0);
+  /* The table has checked that both are arrays of strings within bounds. */
+  cxp_strset_parse(&p->premium_set, p->premium_segments);
+  cxp_strset_parse(&p->kano_must_be_set, p->kano_must_be);
 }
 
 void cxp_pipeline_defaults(cxp_pipeline *p) {
@@ -304,7 +307,7 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
     c->resolve_ms[i] = (int64_t)(p->rec_resolve_h[i] * 3600000.0);
   }
   c->follow_up_ms = (int64_t)(p->rec_follow_up_h * 3600000.0);
-  snprintf(c->premium_segments, sizeof c->premium_segments, "%s", p->premium_segments);
+  c->premium = p->premium_set;
   c->premium_factor = p->rec_premium_factor;
   for (int i = 0; i < 3; i++) c->escalation[i] = p->rec_escalation[i];
   c->abandon_factor = p->rec_abandon_factor;
@@ -513,23 +516,8 @@ int cxp_pipeline_codec_ok(const char *codec) {
   return 0;
 }
 
-int cxp_list_has(const char *list_json, const char *str, size_t len) {
-  /* The list is rendered JSON: ["gold","platinum"]. Look for "str" quoted.
-   * Entries are validated strings without escapes in practice; an escaped
-   * entry simply never matches. */
-  const char *s = list_json;
-  if (len == 0) return 0;
-  while ((s = strchr(s, '"')) != NULL) {
-    const char *e = strchr(s + 1, '"');
-    if (e == NULL) break;
-    if ((size_t)(e - s - 1) == len && memcmp(s + 1, str, len) == 0) return 1;
-    s = e + 1;
-  }
-  return 0;
-}
-
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) {
-  return cxp_list_has(p->premium_segments, seg, len);
+  return cxp_strset_has(&p->premium_set, seg, len);
 }
 
 /* Settings that shape state held in memory (topics, the window layout, the

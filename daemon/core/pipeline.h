@@ -42,6 +42,8 @@ typedef struct cxp_pipeline {
   char agent_flag_actions[CXP_LIST_MAX];
   char agent_flag_role[CXP_STR_MAX];
   char kano_must_be[CXP_LIST_MAX];  /* attributes the pipeline maps to must_be */
+  cxp_strset premium_set;           /* the two lists above, parsed (derived) */
+  cxp_strset kano_must_be_set;
   char topic_repartition[CXP_STR_MAX];
   char topic_changelog[CXP_STR_MAX];
   char topic_internal_codec[CXP_STR_MAX]; /* none gzip snappy lz4 zstd */
@@ -134,8 +136,6 @@ int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, struct cxp
 
 /* True when `seg` (not NUL-terminated) is one of the premium segments. */
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);
-/* True when the string s[0..len) is one of the rendered JSON list's. */
-int cxp_list_has(const char *list_json, const char *s, size_t len);
 
 /* Whether a codec name is one the internal topics' producer takes
  * (topics.internal_compression). */

@@ -273,3 +273,36 @@ void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
     fprintf(out, " | %s |\n", s->desc);
   }
 }
+
+int cxp_strset_parse(cxp_strset *s, const char *list_json) {
+  s->n = 0;
+  s->off[0] = 0;
+  cJSON *a = cJSON_Parse(list_json);
+  int rc = cJSON_IsArray(a) && cJSON_GetArraySize(a) <= CXP_SET_MAX ? 0 : -1;
+  size_t used = 0;
+  const cJSON *it;
+  cJSON *items = rc == 0 ? a : NULL;
+  cJSON_ArrayForEach(it, items) {
+    size_t n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
+    /* The entries' text is shorter than the list's, quotes and commas
+     * gone, so it always fits. */
+    if (!cJSON_IsString(it) || used + n > sizeof s->buf) {
+      rc = -1;
+      break;
+    }
+    memcpy(s->buf + used, it->valuestring, n);
+    used += n;
+    s->off[++s->n] = (unsigned short)used;
+  }
+  cJSON_Delete(a);
+  if (rc != 0) s->n = 0;
+  return rc;
+}
+
+int cxp_strset_has(const cxp_strset *s, const char *str, size_t len) {
+  if (len == 0) return 0;
+  for (int i = 0; i < s->n; i++)
+    if ((size_t)(s->off[i + 1] - s->off[i]) == len && memcmp(s->buf + s->off[i], str, len) == 0)
+      return 1;
+  return 0;
+}

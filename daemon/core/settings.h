@@ -46,4 +46,21 @@ void cxp_settings_print(const cxp_setting *tbl, const void *obj, FILE *out,
 /* Prints a Markdown table of the settings: the reference documentation. */
 void cxp_settings_doc(const cxp_setting *tbl, FILE *out);
 
+/* A list setting parsed once, at load, for lookups on the per-event path
+ * (premium segments, must-be attributes): its entries side by side in buf,
+ * entry i at buf + off[i], off[i + 1] - off[i] bytes long. */
+#define CXP_SET_MAX 64
+typedef struct cxp_strset {
+  int n;
+  unsigned short off[CXP_SET_MAX + 1];
+  char buf[CXP_LIST_MAX];
+} cxp_strset;
+
+/* Parses a rendered JSON array of strings (a CXP_T_LIST setting's value)
+ * into s: 0, or -1 (s empty) when it is not such an array or holds more
+ * than CXP_SET_MAX entries. */
+int cxp_strset_parse(cxp_strset *s, const char *list_json);
+/* True when str[0..len) is one of s's entries. */
+int cxp_strset_has(const cxp_strset *s, const char *str, size_t len);
+
 #endif
