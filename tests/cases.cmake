@@ -6,6 +6,12 @@ target_link_libraries(test_cases PRIVATE cxpshell) # snapshot files: the shell
 add_test(NAME cases COMMAND test_cases)
 set_tests_properties(cases PROPERTIES LABELS unit)
 
+# The timing wheel on its own (daemon/core/wheel.c).
+add_executable(test_wheel test_wheel.c)
+target_link_libraries(test_wheel PRIVATE cxpcore)
+add_test(NAME wheel COMMAND test_wheel)
+set_tests_properties(wheel PROPERTIES LABELS unit)
+
 # Speed of the module alone (deadlines/s, ns per event). Not a test: its
 # figures depend on the machine, so it is run by hand, pinned to one core:
 #   taskset -c 0 ./build/bench_cases

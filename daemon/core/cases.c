@@ -10,6 +10,7 @@
 #include "jsonw.h"
 #include "staterec.h"
 #include "varint.h"
+#include "wheel.h"
 
 /* "Not done" and "not due": the largest time, so that min() and "done by t"
  * (at <= t) need no special case. */
@@ -438,39 +439,6 @@ typedef struct itab {
   uint32_t n;
 } itab;
 
-typedef struct tentry {
-  int64_t due;
-  uint32_t idx; /* case slot, or PARK_BIT | parked slot */
-  uint32_t seq; /* the slot's seq when pushed: a different one means stale */
-} tentry;
-
-/* A timing wheel over event time in seconds: WHEEL_LEVELS levels of 256
- * slots, level k's slots WHEEL_BITS*k bits of seconds wide, so the four
- * levels span 2^32 s. An entry sits in the level of the highest bit in
- * which its second differs from the wheel's; as the wheel's second moves,
- * a higher slot's entries cascade down at most once per level. Inserting is
- * O(1), and each entry moves at most WHEEL_LEVELS times before it fires: O(1)
- * amortised per deadline, whatever the number open. Entries whose second
- * the wheel has reached wait in `ready` for the clock's milliseconds. */
-#define WHEEL_BITS 8
-#define WHEEL_SLOTS (1u << WHEEL_BITS)
-#define WHEEL_LEVELS 4
-
-typedef struct tvec {
-  tentry *e;
-  uint32_t n, cap;
-} tvec;
-
-typedef struct twheel {
-  int64_t sec;                        /* the second the wheel has reached */
-  int started;
-  tvec slot[WHEEL_LEVELS][WHEEL_SLOTS];
-  uint32_t count[WHEEL_LEVELS];       /* entries per level */
-  tvec ready;                         /* second reached, due not yet */
-  uint32_t total;                     /* entries anywhere, live or stale */
-  size_t bytes;                       /* capacity held by the vectors */
-} twheel;
-
 struct cxp_cases {
   cxp_cases_conf conf;
   cxp_cases_cbs cb;
@@ -487,12 +455,13 @@ struct cxp_cases {
   itab idx;
   size_t heap_ids_bytes;
 
-  /* The one timer structure: a hierarchical timing wheel of every case's
-   * next due and every parked step's expiry (see "the wheel" below).
+  /* The one timer structure: a hierarchical timing wheel (wheel.h) of
+   * every case's next due and every parked step's expiry; an entry's id is
+   * the case slot, or PARK_BIT | the parked slot.
    * Entries are never removed but when they come due: a case whose due
    * moved gets a new entry and the old one is skipped then (lazy
    * invalidation). */
-  twheel wheel;
+  cxp_wheel wheel;
 
   pslot *parked;
   uint32_t parked_slots, parked_cap, parked_free;
@@ -743,9 +712,7 @@ void cxp_cases_destroy(cxp_cases *cs) {
     for (uint32_t i = 0; i < cs->n_chunks; i++) free(cs->chunks[i]);
   }
   free(cs->chunks);
-  for (int l = 0; l < WHEEL_LEVELS; l++)
-    for (unsigned i = 0; i < WHEEL_SLOTS; i++) free(cs->wheel.slot[l][i].e);
-  free(cs->wheel.ready.e);
+  cxp_wheel_free(&cs->wheel);
   free(cs->parked);
   free(cs->cust);
   free(cs->closed);
@@ -766,202 +733,19 @@ void cxp_cases_destroy(cxp_cases *cs) {
 
 /* ---- the wheel ----------------------------------------------------------- */
 
-static inline int t_less(const tentry *a, const tentry *b) {
-  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-static int entry_live(const cxp_cases *cs, const tentry *e) {
-  if (e->idx & PARK_BIT) return cs->parked[e->idx & ~PARK_BIT].seq == e->seq;
-  const cslot *s = slot_at(cs, e->idx);
+static int entry_live(const void *owner, const cxp_wentry *e) {
+  const cxp_cases *cs = owner;
+  if (e->id & PARK_BIT) return cs->parked[e->id & ~PARK_BIT].seq == e->seq;
+  const cslot *s = slot_at(cs, e->id);
   return (s->flags & F_LIVE) && s->seq == e->seq && s->next_due == e->due;
 }
 
-static void tvec_push(twheel *w, tvec *v, tentry x) {
-  if (v->n == v->cap) {
-    uint32_t ncap = v->cap ? v->cap * 2 : 4;
-    tentry *ne = realloc(v->e, (size_t)ncap * sizeof *ne);
-    if (ne == NULL) abort();
-    w->bytes += (size_t)(ncap - v->cap) * sizeof *ne;
-    v->e = ne;
-    v->cap = ncap;
-  }
-  v->e[v->n++] = x;
-}
-
-/* floor(a / b) for b > 0, also for a < 0, without overflow. */
-static inline int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b < 0) ? q - 1 : q;
-}
-
-static int64_t sec_of(int64_t ms) { return floor_div(ms, 1000); }
-
-/* Files an entry under its second: ready when the wheel has reached it,
- * else in the level of the highest bit in which it differs. */
-static void wheel_file(twheel *w, tentry x) {
-  int64_t ds = sec_of(x.due);
-  if (!w->started || ds <= w->sec) {
-    tvec_push(w, &w->ready, x);
-    return;
-  }
-  uint64_t diff = (uint64_t)ds ^ (uint64_t)w->sec;
-  int level = (63 - __builtin_clzll(diff)) / WHEEL_BITS;
-  if (level >= WHEEL_LEVELS) level = WHEEL_LEVELS - 1; /* past 2^32 s: the top level */
-  unsigned slot = (unsigned)(((uint64_t)ds >> (WHEEL_BITS * level)) & (WHEEL_SLOTS - 1));
-  tvec_push(w, &w->slot[level][slot], x);
-  w->count[level]++;
-}
-
-/* Drops stale entries once they outnumber the live ones two to one, so the
- * wheel stays within a small multiple of open cases plus parked steps. */
-static void wheel_compact(cxp_cases *cs) {
-  twheel *w = &cs->wheel;
-  uint32_t live = cs->st.open + cs->st.parked_now;
-  if (w->total < 1024 || w->total <= 3 * live) return;
-  w->total = 0;
-  for (int l = 0; l < WHEEL_LEVELS; l++) {
-    w->count[l] = 0;
-    for (unsigned i = 0; i < WHEEL_SLOTS; i++) {
-      tvec *v = &w->slot[l][i];
-      uint32_t n = 0;
-      for (uint32_t k = 0; k < v->n; k++)
-        if (entry_live(cs, &v->e[k])) v->e[n++] = v->e[k];
-      v->n = n;
-      w->count[l] += n;
-      w->total += n;
-    }
-  }
-  tvec *r = &w->ready;
-  uint32_t n = 0;
-  for (uint32_t k = 0; k < r->n; k++)
-    if (entry_live(cs, &r->e[k])) r->e[n++] = r->e[k];
-  r->n = n;
-  w->total += n;
-}
-
 static void wheel_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
-  twheel *w = &cs->wheel;
-  wheel_compact(cs); /* a comparison unless stale entries pile up */
-  if (!w->started && cs->has_ts) {
-    /* The wheel starts at the partition's clock, so what is filed from now
-     * on sits in its slots, not all in ready. */
-    w->sec = sec_of(cs->max_ts);
-    w->started = 1;
-  }
-  tentry x = {due, idx, seq};
-  wheel_file(w, x);
-  w->total++;
-}
-
-/* Empties one slot of level l, filing its entries again against the wheel's
- * new second: each lands in a lower level, or ready. */
-static void wheel_cascade(twheel *w, int l, unsigned slot) {
-  tvec v = w->slot[l][slot];
-  w->slot[l][slot] = (tvec){NULL, 0, 0};
-  w->count[l] -= v.n;
-  for (uint32_t k = 0; k < v.n; k++) {
-    int64_t ds = sec_of(v.e[k].due);
-    if (ds <= w->sec) {
-      tvec_push(w, &w->ready, v.e[k]);
-    } else {
-      uint64_t diff = (uint64_t)ds ^ (uint64_t)w->sec;
-      int level = (63 - __builtin_clzll(diff)) / WHEEL_BITS;
-      if (level >= WHEEL_LEVELS) level = WHEEL_LEVELS - 1;
-      unsigned s = (unsigned)(((uint64_t)ds >> (WHEEL_BITS * level)) & (WHEEL_SLOTS - 1));
-      tvec_push(w, &w->slot[level][s], v.e[k]);
-      w->count[level]++;
-    }
-  }
-  w->bytes -= (size_t)v.cap * sizeof *v.e;
-  free(v.e);
-}
-
-/* Files every entry of the wheel again against a new second, `target`:
- * what is due by then lands in ready, the rest in the level of the bit in
- * which it now differs. Work in proportion to the entries held, whatever
- * the distance. */
-static void wheel_refile(twheel *w, int64_t target) {
-  w->sec = target;
-  for (int l = 0; l < WHEEL_LEVELS; l++) {
-    if (w->count[l] == 0) continue;
-    for (unsigned i = 0; i < WHEEL_SLOTS; i++)
-      if (w->slot[l][i].n) wheel_cascade(w, l, i);
-  }
-}
-
-/* Moves the wheel's second to `target`, cascading as it crosses slot
- * boundaries. Empty stretches are skipped a whole slot span at a time, so a
- * jump of days in event time (a replay) costs a few hundred steps. A jump
- * of the wheel's whole span (2^32 s) or more would walk its top level in
- * 2^24 s steps, as many as the jump is long (from a clock restored at
- * second -2.4e15, 1.4e8 of them: seconds on end); such a jump files every
- * entry again at the target instead. Restored times are range-checked
- * (staterec.h), so only a clock driven past the decoder's years gets here;
- * the wheel stays bounded all the same. */
-static void wheel_turn(twheel *w, int64_t target) {
-  if (!w->started) {
-    w->sec = target;
-    w->started = 1;
-    return;
-  }
-  if (target > w->sec &&
-      (uint64_t)target - (uint64_t)w->sec >= (uint64_t)1 << (WHEEL_BITS * WHEEL_LEVELS)) {
-    wheel_refile(w, target);
-    return;
-  }
-  while (w->sec < target) {
-    /* The lowest level holding entries decides how far the next step may go:
-     * with levels below l empty, the second can jump to l's next slot. */
-    int l = 0;
-    while (l < WHEEL_LEVELS && w->count[l] == 0) l++;
-    if (l == WHEEL_LEVELS) {
-      w->sec = target;
-      return;
-    }
-    int64_t span = (int64_t)1 << (WHEEL_BITS * l);
-    int64_t next = (floor_div(w->sec, span) + 1) * span; /* the start of l's next slot */
-    if (l == 0) next = w->sec + 1;
-    if (next > target) next = target;
-    w->sec = next;
-    /* Cascade every level whose slot boundary the second now sits on,
-     * highest first, then take level 0's slot of this second. */
-    for (int k = WHEEL_LEVELS - 1; k >= 1; k--) {
-      int64_t kspan = (int64_t)1 << (WHEEL_BITS * k);
-      if (w->sec % kspan == 0 || k <= l) {
-        unsigned slot = (unsigned)(((uint64_t)w->sec >> (WHEEL_BITS * k)) & (WHEEL_SLOTS - 1));
-        if (w->slot[k][slot].n) wheel_cascade(w, k, slot);
-      }
-    }
-    unsigned s0 = (unsigned)((uint64_t)w->sec & (WHEEL_SLOTS - 1));
-    if (w->slot[0][s0].n) wheel_cascade(w, 0, s0);
-  }
-}
-
-/* The earliest due the wheel may hold, or INT64_MAX: exact for ready
- * entries, the start of the nearest non-empty slot otherwise (early, never
- * late). */
-static int64_t wheel_earliest(const twheel *w) {
-  int64_t best = INT64_MAX;
-  for (uint32_t k = 0; k < w->ready.n; k++)
-    if (w->ready.e[k].due < best) best = w->ready.e[k].due;
-  if (best != INT64_MAX) return best;
-  /* Ready holds this second and before; a level's slots after the current
-   * one hold later seconds, and a lower level's all come before a higher
-   * one's: the first non-empty slot of the lowest non-empty level holds the
-   * earliest due. */
-  for (int l = 0; l < WHEEL_LEVELS; l++) {
-    if (w->count[l] == 0) continue;
-    int64_t span = (int64_t)1 << (WHEEL_BITS * l);
-    for (unsigned i = 1; i <= WHEEL_SLOTS; i++) {
-      int64_t sec = (floor_div(w->sec, span) + i) * span;
-      unsigned slot = (unsigned)(((uint64_t)sec >> (WHEEL_BITS * l)) & (WHEEL_SLOTS - 1));
-      const tvec *v = &w->slot[l][slot];
-      for (uint32_t k = 0; k < v->n; k++)
-        if (v->e[k].due < best) best = v->e[k].due;
-      if (best != INT64_MAX) return best;
-    }
-  }
-  return best;
+  cxp_wheel_compact(&cs->wheel, cs->st.open + cs->st.parked_now, entry_live, cs);
+  /* The wheel starts at the partition's clock, so what is filed from now on
+   * sits in its slots, not all in ready. */
+  if (cs->has_ts) cxp_wheel_start(&cs->wheel, cs->max_ts);
+  cxp_wheel_add(&cs->wheel, due, idx, seq);
 }
 
 /* ---- customers ----------------------------------------------------------- */
@@ -1759,69 +1543,22 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
 
 /* ---- the clock ------------------------------------------------------------ */
 
-/* Pulls the due entries out of ready into the batch heap `b`. */
-static void take_due(cxp_cases *cs, tvec *b) {
-  twheel *w = &cs->wheel;
-  tvec *r = &w->ready;
-  uint32_t keep = 0;
-  for (uint32_t k = 0; k < r->n; k++) {
-    if (r->e[k].due > cs->clock) {
-      r->e[keep++] = r->e[k];
-      continue;
-    }
-    w->total--;
-    /* Sift up into the batch's binary heap by (due, seq). */
-    if (b->n == b->cap) {
-      uint32_t ncap = b->cap ? b->cap * 2 : 16;
-      tentry *ne = realloc(b->e, (size_t)ncap * sizeof *ne);
-      if (ne == NULL) abort();
-      b->e = ne;
-      b->cap = ncap;
-    }
-    uint32_t i = b->n++;
-    while (i > 0 && t_less(&r->e[k], &b->e[(i - 1) / 2])) {
-      b->e[i] = b->e[(i - 1) / 2];
-      i = (i - 1) / 2;
-    }
-    b->e[i] = r->e[k];
-  }
-  r->n = keep;
-}
-
-static tentry batch_pop(tvec *b) {
-  tentry top = b->e[0], x = b->e[--b->n];
-  uint32_t i = 0;
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= b->n) break;
-    if (c + 1 < b->n && t_less(&b->e[c + 1], &b->e[c])) c++;
-    if (!t_less(&b->e[c], &x)) break;
-    b->e[i] = b->e[c];
-    i = c;
-  }
-  if (b->n) b->e[i] = x;
-  return top;
-}
-
 /* Moves the clock (never back) and serves every entry due by it, in
  * (due, seq) order, those that firing files (a case's next level, already
  * due) included. Also runs when the clock did not move: a step or an
  * opening in the past can make a due that has already passed. */
 static void advance(cxp_cases *cs, int64_t clock) {
   if (clock > cs->clock) cs->clock = clock;
-  twheel *w = &cs->wheel;
-  wheel_turn(w, sec_of(cs->clock));
-  if (w->ready.n == 0) return;
-  tvec b = {NULL, 0, 0};
-  take_due(cs, &b);
+  cxp_wvec b = {NULL, 0, 0};
+  cxp_wheel_take(&cs->wheel, cs->clock, &b);
   while (b.n) {
-    tentry e = batch_pop(&b);
+    cxp_wentry e = cxp_wheel_pop(&b);
     if (!entry_live(cs, &e)) continue;
-    if (e.idx & PARK_BIT)
-      expire_parked(cs, e.idx & ~PARK_BIT);
+    if (e.id & PARK_BIT)
+      expire_parked(cs, e.id & ~PARK_BIT);
     else
-      fire_case(cs, e.idx, e.due);
-    if (w->ready.n) take_due(cs, &b);
+      fire_case(cs, e.id, e.due);
+    if (cxp_wheel_has_ready(&cs->wheel)) cxp_wheel_take(&cs->wheel, cs->clock, &b);
   }
   free(b.e);
 }
@@ -1894,7 +1631,7 @@ int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
 }
 
 int64_t cxp_cases_next_wall(const cxp_cases *cs) {
-  int64_t due = wheel_earliest(&cs->wheel);
+  int64_t due = cxp_wheel_earliest(&cs->wheel);
   if (due == INT64_MAX || !cs->has_ts || cs->last_arrival <= 0) return 0;
   return cs->last_arrival + (due - cs->last_ts);
 }
@@ -2409,7 +2146,7 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
 size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {
   (void)cs;
   /* The index is at most half full: at least two entries per case. */
-  return sizeof(cslot) + 2 * sizeof(uint64_t) + sizeof(tentry);
+  return sizeof(cslot) + 2 * sizeof(uint64_t) + sizeof(cxp_wentry);
 }
 
 /* ---- durable systemic groups ------------------------------------------------
