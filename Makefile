@@ -47,7 +47,7 @@ demo: build
 # the sanitizer build runs the unit tests, the fuzz targets' corpora and
 # the in-process Kafka tests (the daemon itself: outputs, faults,
 # rebalances, restores, snapshots) under ASan and UBSan.
-SAN_TARGETS = test_unit test_window test_cases test_wheel test_snapshot test_notify test_metrics test_http \
+SAN_TARGETS = test_unit test_window test_cases test_wheel test_index test_snapshot test_notify test_metrics test_http \
               test_churn fuzz_targets test_kafka test_faults
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)

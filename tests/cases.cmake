@@ -6,6 +6,12 @@ target_link_libraries(test_cases PRIVATE cxpshell) # snapshot files: the shell
 add_test(NAME cases COMMAND test_cases)
 set_tests_properties(cases PROPERTIES LABELS unit)
 
+# The slot index on its own (daemon/core/index.c).
+add_executable(test_index test_index.c)
+target_link_libraries(test_index PRIVATE cxpcore)
+add_test(NAME index COMMAND test_index)
+set_tests_properties(index PROPERTIES LABELS unit)
+
 # The timing wheel on its own (daemon/core/wheel.c).
 add_executable(test_wheel test_wheel.c)
 target_link_libraries(test_wheel PRIVATE cxpcore)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "index.h"
 #include "jsonw.h"
 #include "staterec.h"
 #include "varint.h"
@@ -426,18 +427,6 @@ typedef struct sgroup {
   uint64_t cust[];
 } sgroup;
 
-/* An open-addressing index of slot numbers, linear probing, at most half
- * full. An entry is the slot index + 1 (0: empty) in the low half and a
- * 32-bit fingerprint of the key in the high half; the home is taken from the
- * fingerprint, so the table never reads a slot to move its entries, and a
- * probe passes other keys without touching their slots. Deletion shifts
- * entries back: no tombstones. */
-typedef struct itab {
-  uint64_t *e;
-  size_t cap;
-  int shift;
-  uint32_t n;
-} itab;
 
 struct cxp_cases {
   cxp_cases_conf conf;
@@ -452,7 +441,7 @@ struct cxp_cases {
   cslot **chunks;
   uint32_t n_chunks, max_chunks, n_slots, free_head;
   uint32_t oldest, newest;
-  itab idx;
+  cxp_index idx;
   size_t heap_ids_bytes;
 
   /* The one timer structure: a hierarchical timing wheel (wheel.h) of
@@ -465,22 +454,22 @@ struct cxp_cases {
 
   pslot *parked;
   uint32_t parked_slots, parked_cap, parked_free;
-  itab pidx;
-  itab pbyc; /* parked slots by their customer's hash */
+  cxp_index pidx;
+  cxp_index pbyc; /* parked slots by their customer's hash */
 
   ccust *cust;
   uint32_t cust_n, cust_cap, cust_hand;
-  itab cidx;
+  cxp_index cidx;
 
   uint64_t *closed; /* ring of recently closed case hashes */
   uint32_t closed_n, closed_cap, closed_pos;
-  itab clidx;
+  cxp_index clidx;
 
   char *groups;
   size_t gstride;
   uint32_t groups_n, groups_cap, groups_free, groups_live;
   int64_t swept_start; /* the newest window a sweep has run for */
-  itab gidx;
+  cxp_index gidx;
   /* Durable groups (cxp_cases_track): the groups changed since the last
    * flush (an index may repeat; a flushed group is clean), and the
    * tombstones of those freed after they were written. */
@@ -500,79 +489,6 @@ struct cxp_cases {
   cxp_cases_stats st;
   char detail[400];
 };
-
-/* ---- the index ----------------------------------------------------------- */
-
-#define IT_IDX(e) ((uint32_t)(e)-1)
-#define IT_FP(e) ((uint32_t)((e) >> 32))
-
-static int itab_init(itab *t) {
-  t->cap = 64;
-  t->shift = 64 - 6;
-  t->n = 0;
-  t->e = calloc(t->cap, sizeof *t->e);
-  return t->e ? 0 : -1;
-}
-
-static inline size_t itab_home(const itab *t, uint32_t fp) {
-  return (size_t)(((uint64_t)fp * 0x9e3779b97f4a7c15ULL) >> t->shift);
-}
-
-static void itab_grow(itab *t) {
-  size_t ncap = t->cap * 2, mask = ncap - 1;
-  uint64_t *ne = calloc(ncap, sizeof *ne);
-  if (ne == NULL) abort();
-  t->shift--;
-  for (size_t i = 0; i < t->cap; i++) {
-    uint64_t e = t->e[i];
-    if (e == 0) continue;
-    size_t j = itab_home(t, IT_FP(e));
-    while (ne[j] != 0) j = (j + 1) & mask;
-    ne[j] = e;
-  }
-  free(t->e);
-  t->e = ne;
-  t->cap = ncap;
-}
-
-static void itab_put(itab *t, uint32_t fp, uint32_t idx) {
-  if ((size_t)(t->n + 1) * 2 > t->cap) itab_grow(t);
-  size_t mask = t->cap - 1, i = itab_home(t, fp);
-  while (t->e[i] != 0) i = (i + 1) & mask;
-  t->e[i] = ((uint64_t)fp << 32) | ((uint64_t)idx + 1);
-  t->n++;
-}
-
-static void itab_del(itab *t, uint32_t fp, uint32_t idx) {
-  size_t mask = t->cap - 1, i = itab_home(t, fp);
-  while (t->e[i] != 0 && IT_IDX(t->e[i]) != idx) i = (i + 1) & mask;
-  if (t->e[i] == 0) return;
-  /* Backward-shift deletion: move back every entry of the run after the
-   * hole whose home does not lie cyclically in (hole, j]. */
-  for (size_t j = (i + 1) & mask; t->e[j] != 0; j = (j + 1) & mask) {
-    size_t home = itab_home(t, IT_FP(t->e[j]));
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      t->e[i] = t->e[j];
-      i = j;
-    }
-  }
-  t->e[i] = 0;
-  t->n--;
-}
-
-/* Walks the entries with fingerprint fp: *pos starts at SIZE_MAX. */
-static uint32_t itab_next(const itab *t, uint32_t fp, size_t *pos) {
-  size_t mask = t->cap - 1;
-  size_t i = *pos == SIZE_MAX ? itab_home(t, fp) : ((*pos + 1) & mask);
-  for (; t->e[i] != 0; i = (i + 1) & mask)
-    if (IT_FP(t->e[i]) == fp) {
-      *pos = i;
-      return IT_IDX(t->e[i]);
-    }
-  return NO_IDX;
-}
-
-static size_t itab_bytes(const itab *t) { return t->cap * sizeof *t->e; }
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -687,11 +603,11 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
 
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
-  if (cs->sol == NULL || cs->chunks == NULL || itab_init(&cs->idx) ||
-      itab_init(&cs->pidx) || itab_init(&cs->pbyc) ||
-      itab_init(&cs->cidx) ||
-      itab_init(&cs->clidx) ||
-      itab_init(&cs->gidx)) {
+  if (cs->sol == NULL || cs->chunks == NULL || cxp_index_init(&cs->idx) ||
+      cxp_index_init(&cs->pidx) || cxp_index_init(&cs->pbyc) ||
+      cxp_index_init(&cs->cidx) ||
+      cxp_index_init(&cs->clidx) ||
+      cxp_index_init(&cs->gidx)) {
     cxp_cases_destroy(cs);
     return NULL;
   }
@@ -717,12 +633,12 @@ void cxp_cases_destroy(cxp_cases *cs) {
   free(cs->cust);
   free(cs->closed);
   free(cs->groups);
-  free(cs->idx.e);
-  free(cs->pidx.e);
-  free(cs->pbyc.e);
-  free(cs->cidx.e);
-  free(cs->clidx.e);
-  free(cs->gidx.e);
+  cxp_index_free(&cs->idx);
+  cxp_index_free(&cs->pidx);
+  cxp_index_free(&cs->pbyc);
+  cxp_index_free(&cs->cidx);
+  cxp_index_free(&cs->clidx);
+  cxp_index_free(&cs->gidx);
   free(cs->gdirty);
   cxp_buf_free(&cs->ggone);
   cxp_buf_free(&cs->gkey);
@@ -753,7 +669,7 @@ static void wheel_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
 static ccust *cust_find(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = itab_next(&cs->cidx, fp_of(h), &pos)) != NO_IDX)
+  while ((i = cxp_index_next(&cs->cidx, fp_of(h), &pos)) != NO_IDX)
     if (cs->cust[i].hash == h) return &cs->cust[i];
   return NULL;
 }
@@ -790,7 +706,7 @@ static ccust *cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
       }
     }
     i = best;
-    itab_del(&cs->cidx, fp_of(cs->cust[i].hash), i);
+    cxp_index_del(&cs->cidx, fp_of(cs->cust[i].hash), i);
   }
   c = &cs->cust[i];
   memset(c, 0, sizeof *c);
@@ -798,7 +714,7 @@ static ccust *cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
   c->touched = ts;
   c->first = NO_IDX; /* an evicted record's cases stay open, out of any section */
   for (int k = 0; k < CXP_CAT__COUNT; k++) c->last_fail[k] = INT64_MIN;
-  itab_put(&cs->cidx, fp_of(h), i);
+  cxp_index_put(&cs->cidx, fp_of(h), i);
   return c;
 }
 
@@ -831,7 +747,7 @@ static void cust_closed_note(ccust *c, uint64_t h, int64_t at) {
 static int closed_has(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = itab_next(&cs->clidx, fp_of(h), &pos)) != NO_IDX)
+  while ((i = cxp_index_next(&cs->clidx, fp_of(h), &pos)) != NO_IDX)
     if (cs->closed[i] == h) return 1;
   return 0;
 }
@@ -852,10 +768,10 @@ static void closed_add(cxp_cases *cs, uint64_t h) {
     /* Full: the oldest goes (a ring). */
     i = cs->closed_pos;
     cs->closed_pos = (cs->closed_pos + 1) % cs->closed_n;
-    itab_del(&cs->clidx, fp_of(cs->closed[i]), i);
+    cxp_index_del(&cs->clidx, fp_of(cs->closed[i]), i);
   }
   cs->closed[i] = h;
-  itab_put(&cs->clidx, fp_of(h), i);
+  cxp_index_put(&cs->clidx, fp_of(h), i);
 }
 
 /* ---- case slots ---------------------------------------------------------- */
@@ -864,7 +780,7 @@ static cslot *case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t 
                         uint32_t *out_idx) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = itab_next(&cs->idx, fp_of(h), &pos)) != NO_IDX) {
+  while ((i = cxp_index_next(&cs->idx, fp_of(h), &pos)) != NO_IDX) {
     cslot *s = slot_at(cs, i);
     if (s->len[0] == n && memcmp(ids_of(s), id, n) == 0) {
       if (out_idx) *out_idx = i;
@@ -921,7 +837,7 @@ static void slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c) {
   else
     cs->oldest = idx;
   cs->newest = idx;
-  itab_put(&cs->idx, fp_of(h), idx);
+  cxp_index_put(&cs->idx, fp_of(h), idx);
   s->cnext = c->first;
   c->first = idx;
   cs->st.open++;
@@ -1089,7 +1005,7 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
  * entries go stale with F_LIVE). */
 static void slot_free(cxp_cases *cs, uint32_t idx) {
   cslot *s = slot_at(cs, idx);
-  itab_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
+  cxp_index_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
   ccust *c = cust_find(cs, s->cust_hash);
   if (c) {
     uint32_t *pp = &c->first;
@@ -1148,8 +1064,8 @@ static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
 
 static void parked_free(cxp_cases *cs, uint32_t i, uint64_t h) {
   pslot *p = &cs->parked[i];
-  itab_del(&cs->pidx, fp_of(h), i);
-  itab_del(&cs->pbyc, fp_of(p->cust_hash), i);
+  cxp_index_del(&cs->pidx, fp_of(h), i);
+  cxp_index_del(&cs->pbyc, fp_of(p->cust_hash), i);
   p->seq = 0;
   p->next_free = cs->parked_free;
   cs->parked_free = i;
@@ -1200,7 +1116,7 @@ static int take_parked(cxp_cases *cs, cslot *s, uint64_t h) {
   for (;;) {
     size_t pos = SIZE_MAX;
     uint32_t i;
-    while ((i = itab_next(&cs->pidx, fp_of(h), &pos)) != NO_IDX) {
+    while ((i = cxp_index_next(&cs->pidx, fp_of(h), &pos)) != NO_IDX) {
       const pslot *p = &cs->parked[i];
       if (p->lcase == s->len[0] && memcmp(p->s, id, p->lcase) == 0) break;
     }
@@ -1257,8 +1173,8 @@ static cxp_case_result park_step(cxp_cases *cs, const xpark *x, uint64_t h) {
   if (p->levid) memcpy(p->s + 2 * ID_MAX, x->event_id.p, p->levid);
   p->cust_hash = cxp_cases_customer_hash(p->s + ID_MAX, p->lcust);
   p->seq = next_seq(cs);
-  itab_put(&cs->pidx, fp_of(h), i);
-  itab_put(&cs->pbyc, fp_of(p->cust_hash), i);
+  cxp_index_put(&cs->pidx, fp_of(h), i);
+  cxp_index_put(&cs->pbyc, fp_of(p->cust_hash), i);
   wheel_push(cs, x->ts + cs->conf.park_ms, PARK_BIT | i, p->seq);
   cs->st.parked++;
   cs->st.parked_now++;
@@ -1309,7 +1225,7 @@ static void group_free(cxp_cases *cs, uint32_t i) {
   }
   if (g->dirty) cs->gdirty_live--;
   g->dirty = g->written = 0; /* its index may still be listed: skipped, clean */
-  itab_del(&cs->gidx, fp_of(g->hash), i);
+  cxp_index_del(&cs->gidx, fp_of(g->hash), i);
   g->live = 0;
   g->next_free = cs->groups_free;
   cs->groups_free = i;
@@ -1337,7 +1253,7 @@ static uint32_t group_find(const cxp_cases *cs, uint64_t h, int64_t start, int c
                            const char *tp, size_t n) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = itab_next(&cs->gidx, fp_of(h), &pos)) != NO_IDX) {
+  while ((i = cxp_index_next(&cs->gidx, fp_of(h), &pos)) != NO_IDX) {
     const sgroup *x = group_at(cs, i);
     if (x->hash == h && x->start == start && x->cat == cat && x->tplen == n &&
         memcmp(x->tp, tp, n) == 0)
@@ -1381,7 +1297,7 @@ static uint32_t group_new(cxp_cases *cs, uint64_t h, int64_t start, int cat, con
   g->dirty = g->written = 0;
   g->tplen = (uint8_t)n;
   memcpy(g->tp, tp, n);
-  itab_put(&cs->gidx, fp_of(h), i);
+  cxp_index_put(&cs->gidx, fp_of(h), i);
   cs->groups_live++;
   return i;
 }
@@ -1704,7 +1620,7 @@ static uint32_t cust_slots(const cxp_cases *cs, const ccust *c, uint32_t **v, ui
 static uint32_t cust_parked(const cxp_cases *cs, uint64_t h, uint32_t *v, uint32_t max) {
   uint32_t n = 0, i;
   size_t pos = SIZE_MAX;
-  while (n < max && (i = itab_next(&cs->pbyc, fp_of(h), &pos)) != NO_IDX)
+  while (n < max && (i = cxp_index_next(&cs->pbyc, fp_of(h), &pos)) != NO_IDX)
     if (cs->parked[i].cust_hash == h) v[n++] = i;
   for (uint32_t a = 1; a < n; a++) {
     uint32_t x = v[a], b = a;
@@ -2135,11 +2051,11 @@ cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
 size_t cxp_cases_bytes(const cxp_cases *cs) {
   return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
          (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
-         itab_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
-         (size_t)cs->parked_cap * sizeof *cs->parked + itab_bytes(&cs->pidx) + itab_bytes(&cs->pbyc) +
-         (size_t)cs->cust_cap * sizeof *cs->cust + itab_bytes(&cs->cidx) +
-         (size_t)cs->closed_cap * sizeof *cs->closed + itab_bytes(&cs->clidx) +
-         (size_t)cs->groups_cap * cs->gstride + itab_bytes(&cs->gidx) +
+         cxp_index_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
+         (size_t)cs->parked_cap * sizeof *cs->parked + cxp_index_bytes(&cs->pidx) + cxp_index_bytes(&cs->pbyc) +
+         (size_t)cs->cust_cap * sizeof *cs->cust + cxp_index_bytes(&cs->cidx) +
+         (size_t)cs->closed_cap * sizeof *cs->closed + cxp_index_bytes(&cs->clidx) +
+         (size_t)cs->groups_cap * cs->gstride + cxp_index_bytes(&cs->gidx) +
          (cs->own_sol ? sizeof *cs->own_sol + sizeof *cs->own_sol->e : 0);
 }
 
