@@ -1,0 +1,282 @@
+/* The recovery settings and the solution library (cases.h). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases_int.h"
+#include "staterec.h"
+#include "varint.h"
+
+/* ---- configuration ------------------------------------------------------- */
+
+void cxp_cases_conf_defaults(cxp_cases_conf *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->pipeline, sizeof c->pipeline, "default");
+  const int64_t M = 60000, H = 3600000;
+  const int64_t ack[4] = {15 * M, 1 * H, 4 * H, 24 * H};
+  const int64_t res[4] = {4 * H, 24 * H, 72 * H, 7 * DAY_MS};
+  for (int i = 0; i < 4; i++) {
+    c->ack_ms[i] = ack[i];
+    c->resolve_ms[i] = res[i];
+  }
+  c->follow_up_ms = 72 * H;
+  cxp_strset_parse(&c->premium, "[\"gold\",\"platinum\",\"premium\"]");
+  c->premium_factor = 0.5;
+  c->escalation[0] = 1;
+  c->escalation[1] = 2;
+  c->escalation[2] = 4;
+  c->abandon_factor = 8;
+  c->settle_ms = 5 * M;
+  c->park_ms = H;
+  c->max_parked = 10000;
+  c->max_open = 1000000;
+  c->max_closed = 65536;
+  c->repeat_ms = 30 * DAY_MS;
+  c->max_customers = 262144;
+  c->systemic_window_ms = 15 * M;
+  c->systemic_customers = 10;
+  c->max_systemic = 4096;
+  c->high_value = 5000;
+  c->detractor_cases = 1;
+  c->solutions = NULL;
+}
+
+/* Says why in err (which may be NULL), and returns -1. */
+
+static int bad_time(int64_t v, int64_t lo) { return v < lo || v > TIME_LIMIT_MS; }
+
+/* The names are the pipeline file's keys (see the integration note in the
+ * report of issue 4): the conf is filled from those rows, so an error names
+ * the row to fix. */
+int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
+  if (c->pipeline[0] == '\0') FAIL("name: the pipeline name is empty");
+  for (int i = 0; i < 4; i++) {
+    if (bad_time(c->ack_ms[i], 1000))
+      FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
+           (long long)c->ack_ms[i]);
+    if (bad_time(c->resolve_ms[i], 1000))
+      FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
+           (long long)c->resolve_ms[i]);
+  }
+  if (bad_time(c->follow_up_ms, 1000))
+    FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
+         (long long)c->follow_up_ms);
+  if (!(c->premium_factor >= 0.01 && c->premium_factor <= 10))
+    FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) {
+    if (!(c->escalation[k] >= 0.1 && c->escalation[k] <= 64))
+      FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
+    if (k > 0 && !(c->escalation[k] > c->escalation[k - 1]))
+      FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
+           c->escalation[k], k, c->escalation[k - 1]);
+  }
+  if (!(c->abandon_factor > c->escalation[CXP_CASES_LEVELS - 1] && c->abandon_factor <= 128))
+    FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), at most 128",
+         c->abandon_factor, CXP_CASES_LEVELS, c->escalation[CXP_CASES_LEVELS - 1]);
+  if (c->settle_ms < 0 || c->settle_ms > DAY_MS)
+    FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
+  if (c->park_ms < 1000 || c->park_ms > 7 * DAY_MS)
+    FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
+  if (c->max_parked < 1 || c->max_parked > (1u << 20))
+    FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
+  if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
+    FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+  if (c->max_closed < 16 || c->max_closed > MAX_OPEN_LIMIT)
+    FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
+  if (c->repeat_ms < 0 || c->repeat_ms > TIME_LIMIT_MS)
+    FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
+  if (c->max_customers < 16 || c->max_customers > MAX_OPEN_LIMIT)
+    FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers, MAX_OPEN_LIMIT);
+  if (c->systemic_window_ms < 1000 || c->systemic_window_ms > DAY_MS)
+    FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
+         (long long)c->systemic_window_ms);
+  if (c->systemic_customers < 2 || c->systemic_customers > 64)
+    FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
+  if (c->max_systemic < 1 || c->max_systemic > (1u << 20))
+    FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
+  if (!isfinite(c->high_value))
+    FAIL("recovery.high_value: expected a finite number (0 or less: off)");
+  return 0;
+}
+
+/* ---- solution library ---------------------------------------------------- */
+
+
+cxp_solutions *cxp_solutions_create_default(void) {
+  cxp_solutions *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  s->e = calloc(1, sizeof *s->e);
+  if (s->e == NULL) {
+    free(s);
+    return NULL;
+  }
+  s->n = 1;
+  s->e[0].category = -1;
+  snprintf(s->e[0].actions, sizeof s->e[0].actions,
+           "[\"acknowledge\",\"apologize\",\"fix_and_resolve\",\"follow_up\"]");
+  snprintf(s->e[0].compensation, sizeof s->e[0].compensation, "none");
+  snprintf(s->e[0].role, sizeof s->e[0].role, "frontline_agent");
+  return s;
+}
+
+void cxp_solutions_destroy(cxp_solutions *s) {
+  if (s == NULL) return;
+  free(s->e);
+  free(s);
+}
+
+int cxp_solutions_count(const cxp_solutions *s) { return s ? s->n : 0; }
+
+#define SOL_FAIL(...)                                      \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    goto fail;                                             \
+  } while (0)
+
+/* A short name member (segment, compensation, role): 1..64 bytes. */
+static int sol_name(const cJSON *v, char *out) {
+  if (!cJSON_IsString(v)) return -1;
+  size_t n = strlen(v->valuestring);
+  if (n < 1 || n > CXP_SOL_NAME_MAX) return -1;
+  memcpy(out, v->valuestring, n + 1);
+  return 0;
+}
+
+static int same_key(const cxp_solution *a, const cxp_solution *b) {
+  return a->category == b->category && a->severity == b->severity &&
+         strcmp(a->segment, b->segment) == 0;
+}
+
+cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_t errlen) {
+  cxp_solutions *s = NULL;
+  cxp_buf b;
+  cxp_buf_init(&b);
+  if (!cJSON_IsArray(arr)) SOL_FAIL("recovery.solutions: expected an array of entries");
+  int n = cJSON_GetArraySize(arr);
+  if (n < 1 || n > 4096) SOL_FAIL("recovery.solutions: %d entries, expected 1..4096", n);
+  s = calloc(1, sizeof *s);
+  if (s == NULL || (s->e = calloc((size_t)n, sizeof *s->e)) == NULL)
+    SOL_FAIL("recovery.solutions: out of memory");
+  int defaults = 0;
+  for (const cJSON *o = arr->child; o; o = o->next, s->n++) {
+    int i = s->n;
+    cxp_solution *e = &s->e[i];
+    e->category = -1;
+    snprintf(e->compensation, sizeof e->compensation, "none");
+    if (!cJSON_IsObject(o)) SOL_FAIL("recovery.solutions[%d]: expected an object", i);
+    int has_actions = 0, has_role = 0;
+    for (const cJSON *m = o->child; m; m = m->next) {
+      const char *k = m->string ? m->string : "";
+      if (strcmp(k, "category") == 0) {
+        int c = cJSON_IsString(m) ? cxp_case_category_parse(m->valuestring,
+                                                            strlen(m->valuestring))
+                                  : -1;
+        if (c < 0)
+          SOL_FAIL("recovery.solutions[%d]: 'category' must be one of design, operational, "
+                   "communication, reputational, promise, other",
+                   i);
+        e->category = c;
+      } else if (strcmp(k, "severity") == 0) {
+        double d = cJSON_IsNumber(m) ? m->valuedouble : 0;
+        if (!(d >= 1 && d <= 4) || d != floor(d))
+          SOL_FAIL("recovery.solutions[%d]: 'severity' must be an integer 1..4", i);
+        e->severity = (int)d;
+      } else if (strcmp(k, "segment") == 0) {
+        if (sol_name(m, e->segment))
+          SOL_FAIL("recovery.solutions[%d]: 'segment' must be a string of 1..%d bytes", i,
+                   CXP_SOL_NAME_MAX);
+      } else if (strcmp(k, "compensation") == 0) {
+        if (sol_name(m, e->compensation))
+          SOL_FAIL("recovery.solutions[%d]: 'compensation' must be a string of 1..%d bytes",
+                   i, CXP_SOL_NAME_MAX);
+      } else if (strcmp(k, "role") == 0) {
+        if (sol_name(m, e->role))
+          SOL_FAIL("recovery.solutions[%d]: 'role' must be a string of 1..%d bytes", i,
+                   CXP_SOL_NAME_MAX);
+        has_role = 1;
+      } else if (strcmp(k, "actions") == 0) {
+        int na = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0;
+        if (na < 1 || na > 16)
+          SOL_FAIL("recovery.solutions[%d]: 'actions' must be an array of 1..16 strings", i);
+        /* Rendered once here, so that every alert reuses the text. */
+        cxp_jw w;
+        cxp_buf_reset(&b);
+        cxp_jw_init(&w, &b);
+        cxp_jw_arr(&w, NULL);
+        for (const cJSON *a = m->child; a; a = a->next) {
+          if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
+              strlen(a->valuestring) > CXP_SOL_NAME_MAX)
+            SOL_FAIL("recovery.solutions[%d]: 'actions' must hold strings of 1..%d bytes", i,
+                     CXP_SOL_NAME_MAX);
+          cxp_jw_cstr(&w, NULL, a->valuestring);
+        }
+        cxp_jw_end(&w);
+        if (b.len >= sizeof e->actions)
+          SOL_FAIL("recovery.solutions[%d]: 'actions' are longer than %zu bytes as JSON", i,
+                   sizeof e->actions - 1);
+        memcpy(e->actions, b.p, b.len);
+        e->actions[b.len] = '\0';
+        has_actions = 1;
+      } else {
+        SOL_FAIL("recovery.solutions[%d]: unknown member '%.64s'", i, k);
+      }
+    }
+    if (!has_actions) SOL_FAIL("recovery.solutions[%d]: 'actions' is missing", i);
+    if (!has_role) SOL_FAIL("recovery.solutions[%d]: 'role' is missing", i);
+    /* The lookup falls back segment first, then severity: an entry keyed
+     * otherwise (a segment without a severity, say) could never be found. */
+    if (e->segment[0] && e->severity == 0)
+      SOL_FAIL("recovery.solutions[%d]: a 'segment' needs a 'severity'", i);
+    if (e->severity && e->category < 0)
+      SOL_FAIL("recovery.solutions[%d]: a 'severity' needs a 'category'", i);
+    for (int j = 0; j < i; j++)
+      if (same_key(&s->e[j], e))
+        SOL_FAIL("recovery.solutions[%d]: same category, severity and segment as "
+                 "recovery.solutions[%d]",
+                 i, j);
+    if (e->category < 0) defaults++;
+  }
+  if (defaults == 0)
+    SOL_FAIL("recovery.solutions: no default entry (one without category, severity and "
+             "segment)");
+  cxp_buf_free(&b);
+  return s;
+fail:
+  cxp_buf_free(&b);
+  cxp_solutions_destroy(s);
+  return NULL;
+}
+
+const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, int severity,
+                                         const char *segment, size_t seg_len, int *fallback) {
+  const cxp_solution *best = NULL;
+  int level = 4;
+  /* One pass, keeping the most specific match: entries are few, and a
+   * library of a few hundred is still a few microseconds per opening. */
+  for (int i = 0; i < s->n && level > 0; i++) {
+    const cxp_solution *e = &s->e[i];
+    int l;
+    if (e->category < 0)
+      l = 3;
+    else if (e->category != category)
+      continue;
+    else if (e->severity == 0)
+      l = 2;
+    else if (e->severity != severity)
+      continue;
+    else if (e->segment[0] == '\0')
+      l = 1;
+    else if (segment && strlen(e->segment) == seg_len && memcmp(e->segment, segment, seg_len) == 0)
+      l = 0;
+    else
+      continue;
+    if (l < level) {
+      level = l;
+      best = e;
+    }
+  }
+  if (fallback) *fallback = best ? level : -1;
+  return best;
+}
