@@ -382,4 +382,30 @@ size_t cxp_windows_take_gone(cxp_windows *w, cxp_buf *out);
 int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void *val,
                         size_t vlen, char *err, size_t errlen);
 
+/* The start of the window of length len that time ts falls in:
+ * floor(ts / len) * len, also for times before the epoch. */
+static inline int64_t cxp_window_start(int64_t ts, int64_t len) {
+  int64_t q = ts / len;
+  if (ts % len != 0 && ts < 0) q--;
+  return q * len;
+}
+
+/* Counts up to 2^40 (a million events a second for twelve days in one
+ * window): every sum and product the consistency check forms stays in
+ * int64. */
+#define CXP_WIN_COUNT_MAX (1LL << 40)
+
+/* Integers a JSON number (a double, in cJSON) carries exactly. */
+#define CXP_WIN_JSON_INT_MAX 9007199254740992LL
+
+/* The longest window length, lateness or revision horizon: 366 days. */
+#define CXP_WIN_TIME_LIMIT_MS (366LL * 86400000LL)
+
+/* winrec.c, for the windows' changelog records (window.c): whether an
+ * aggregate's counts make sense together, and a partial's group from its
+ * JSON form ({"segment":"gold",...}): 0, or -1. */
+int cxp_window_agg_consistent(const cxp_window_agg *a);
+struct cJSON;
+int cxp_window_group_parse(const struct cJSON *g, cxp_window_partial *p);
+
 #endif
