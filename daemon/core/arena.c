@@ -1,4 +1,5 @@
 #include "arena.h"
+#include "xalloc.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -11,8 +12,7 @@ struct cxp_arena_chunk {
 };
 
 static cxp_arena_chunk *chunk_new(size_t cap) {
-  cxp_arena_chunk *c = malloc(sizeof *c + cap);
-  if (c == NULL) abort(); /* out of memory in the decoder: nothing to save */
+  cxp_arena_chunk *c = cxp_xmalloc(sizeof *c + cap); /* out of memory in the decoder: nothing to save */
   c->next = NULL;
   c->cap = cap;
   c->off = 0;

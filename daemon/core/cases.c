@@ -9,6 +9,7 @@
 #include "cases_int.h"
 #include "staterec.h"
 #include "varint.h"
+#include "xalloc.h"
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -211,8 +212,7 @@ ccust *cases_cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
     if (cs->cust_n == cs->cust_cap) {
       uint32_t ncap = cs->cust_cap ? cs->cust_cap * 2 : 64;
       if (ncap > cs->conf.max_customers) ncap = cs->conf.max_customers;
-      ccust *nc = realloc(cs->cust, (size_t)ncap * sizeof *nc);
-      if (nc == NULL) abort();
+      ccust *nc = cxp_xrealloc(cs->cust, (size_t)ncap * sizeof *nc);
       cs->cust = nc;
       cs->cust_cap = ncap;
     }
@@ -283,8 +283,7 @@ void cases_closed_add(cxp_cases *cs, uint64_t h) {
     if (cs->closed_n == cs->closed_cap) {
       uint32_t ncap = cs->closed_cap ? cs->closed_cap * 2 : 64;
       if (ncap > cs->conf.max_closed) ncap = cs->conf.max_closed;
-      uint64_t *nc = realloc(cs->closed, (size_t)ncap * sizeof *nc);
-      if (nc == NULL) abort();
+      uint64_t *nc = cxp_xrealloc(cs->closed, (size_t)ncap * sizeof *nc);
       cs->closed = nc;
       cs->closed_cap = ncap;
     }
@@ -325,8 +324,7 @@ uint32_t cases_slot_alloc(cxp_cases *cs) {
    * made room. */
   uint32_t i = cs->n_slots++;
   if (i / SLOTS_PER_CHUNK == cs->n_chunks) {
-    cslot *c = malloc(SLOTS_PER_CHUNK * sizeof *c);
-    if (c == NULL) abort();
+    cslot *c = cxp_xmalloc(SLOTS_PER_CHUNK * sizeof *c);
     cs->chunks[cs->n_chunks++] = c;
   }
   return i;
@@ -338,8 +336,7 @@ void cases_slot_ids(cxp_cases *cs, cslot *s, const size_t lens[4], const char *c
   size_t total = lens[0] + lens[1] + lens[2] + lens[3];
   char *dst = s->ids.in;
   if (total > IDS_INLINE) {
-    dst = malloc(total);
-    if (dst == NULL) abort();
+    dst = cxp_xmalloc(total);
     s->ids.out = dst;
     s->flags |= F_HEAP_IDS;
     cs->heap_ids_bytes += total;
@@ -668,8 +665,7 @@ cxp_case_result cases_park_step(cxp_cases *cs, const xpark *x, uint64_t h) {
     if (cs->parked_slots == cs->parked_cap) {
       uint32_t ncap = cs->parked_cap ? cs->parked_cap * 2 : 16;
       if (ncap > cs->conf.max_parked) ncap = cs->conf.max_parked;
-      pslot *np = realloc(cs->parked, (size_t)ncap * sizeof *np);
-      if (np == NULL) abort();
+      pslot *np = cxp_xrealloc(cs->parked, (size_t)ncap * sizeof *np);
       cs->parked = np;
       cs->parked_cap = ncap;
     }

@@ -10,6 +10,7 @@
 #include "cases_int.h"
 #include "staterec.h"
 #include "varint.h"
+#include "xalloc.h"
 
 
 /* ---- the changelog section -------------------------------------------------
@@ -49,8 +50,7 @@ static uint32_t cust_slots(const cxp_cases *cs, const ccust *c, uint32_t **v, ui
   uint32_t n = 0;
   for (uint32_t i = c ? c->first : NO_IDX; i != NO_IDX; i = slot_at(cs, i)->cnext) {
     if (n == *cap) {
-      uint32_t *nv = malloc((size_t)*cap * 2 * sizeof *nv);
-      if (nv == NULL) abort();
+      uint32_t *nv = cxp_xmalloc((size_t)*cap * 2 * sizeof *nv);
       memcpy(nv, *v, (size_t)n * sizeof *nv);
       if (*v != stack) free(*v);
       *v = nv;

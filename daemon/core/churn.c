@@ -1,4 +1,5 @@
 #include "churn.h"
+#include "xalloc.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -142,8 +143,7 @@ int cxp_churn_conf_check(const cxp_churn_conf *cf, char *err, size_t errlen) {
 int cxp_churn_conf_rules(cxp_churn_conf *cf, const char *json, char *err, size_t errlen) {
   cJSON *root = cJSON_Parse(json);
   int rc = -1, n = 0, fallback = 0;
-  cxp_churn_rule *rules = calloc(CXP_CHURN_MAX_RULES, sizeof *rules);
-  if (rules == NULL) abort();
+  cxp_churn_rule *rules = cxp_xcalloc(CXP_CHURN_MAX_RULES, sizeof *rules);
   if (root == NULL || !cJSON_IsArray(root)) {
     snprintf(err, errlen, "churn.actions must be an array of objects");
     goto out;

@@ -10,6 +10,7 @@
 #include "hash.h"
 #include "staterec.h"
 #include "winwire.h"
+#include "xalloc.h"
 
 const char *cxp_stream_name(cxp_stream s) {
   static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers",
@@ -40,8 +41,7 @@ static void grow_table(void *table, int32_t *n, int32_t part) {
   while (m <= part) m *= 2;
   void *t;
   memcpy(&t, table, sizeof t);
-  t = realloc(t, sizeof(void *) * (size_t)m);
-  if (t == NULL) abort();
+  t = cxp_xrealloc(t, sizeof(void *) * (size_t)m);
   memset((char *)t + sizeof(void *) * (size_t)*n, 0, sizeof(void *) * (size_t)(m - *n));
   memcpy(table, &t, sizeof t);
   *n = m;
@@ -522,9 +522,8 @@ static void parked_keep(cxp_core *c, const cxp_msg *m, int32_t part) {
   free(p->bytes);
   free(p->key);
   memset(p, 0, sizeof *p);
-  p->bytes = malloc(m->len ? m->len : 1);
-  p->key = m->key && m->key_len ? malloc(m->key_len) : NULL;
-  if (p->bytes == NULL) return;
+  p->bytes = cxp_xmalloc(m->len);
+  p->key = m->key && m->key_len ? cxp_xmalloc(m->key_len) : NULL;
   memcpy(p->bytes, m->payload, m->len);
   if (p->key) memcpy(p->key, m->key, m->key_len);
   p->len = m->len;
@@ -695,8 +694,7 @@ static trail *trail_of(cxp_core *c, int64_t length, const char *key, size_t n) {
   uint64_t h = trail_hash(length, key, n);
   if ((c->trail_n + 1) * 2 > c->trail_cap) {
     uint32_t ncap = c->trail_cap ? c->trail_cap * 2 : 64;
-    trail **nt = calloc(ncap, sizeof *nt);
-    if (nt == NULL) abort();
+    trail **nt = cxp_xcalloc(ncap, sizeof *nt);
     for (uint32_t i = 0; i < c->trail_cap; i++) {
       if (c->trail[i] == NULL) continue;
       uint32_t j = (uint32_t)(c->trail[i]->hash & (ncap - 1));
@@ -714,14 +712,12 @@ static trail *trail_of(cxp_core *c, int64_t length, const char *key, size_t n) {
       return t;
   }
   size_t cap = (size_t)c->pl->anomaly_trailing;
-  trail *t = calloc(1, sizeof *t);
-  if (t == NULL) abort();
+  trail *t = cxp_xcalloc(1, sizeof *t);
   t->hash = h;
   t->length = length;
-  t->key = malloc(n + 1);
-  t->v[0] = calloc(cap, sizeof *t->v[0]);
-  t->v[1] = calloc(cap, sizeof *t->v[1]);
-  if (t->key == NULL || t->v[0] == NULL || t->v[1] == NULL) abort();
+  t->key = cxp_xmalloc(n + 1);
+  t->v[0] = cxp_xcalloc(cap, sizeof *t->v[0]);
+  t->v[1] = cxp_xcalloc(cap, sizeof *t->v[1]);
   memcpy(t->key, key, n);
   t->key[n] = '\0';
   c->trail[i] = t;
@@ -999,8 +995,7 @@ static cxp_windows *windows_of(cxp_core *c, int32_t part) {
   if (part >= c->n_win) {
     int32_t old = c->n_win;
     grow_table(&c->win, &c->n_win, part);
-    int64_t *nk = realloc(c->marked, sizeof *nk * (size_t)c->n_win);
-    if (nk == NULL) abort();
+    int64_t *nk = cxp_xrealloc(c->marked, sizeof *nk * (size_t)c->n_win);
     for (int32_t i = old; i < c->n_win; i++) nk[i] = INT64_MIN;
     c->marked = nk;
   }
@@ -1049,10 +1044,9 @@ void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs, int32_t n_repart) {
   free(c->box_list);
   free(c->box_list_has);
   c->n_repart = n;
-  c->box = calloc((size_t)n, sizeof *c->box);
-  c->box_list = calloc((size_t)n, sizeof *c->box_list);
-  c->box_list_has = calloc((size_t)n, 1);
-  if (c->box == NULL || c->box_list == NULL || c->box_list_has == NULL) abort();
+  c->box = cxp_xcalloc((size_t)n, sizeof *c->box);
+  c->box_list = cxp_xcalloc((size_t)n, sizeof *c->box_list);
+  c->box_list_has = cxp_xcalloc((size_t)n, 1);
   c->n_box_list = 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "decay.h"
 #include "hash.h"
+#include "xalloc.h"
 
 /* Fraction bits of each sum's fixed point. Ratings and counts of a few per
  * day fit 2^28 resolution with room for years of history at the largest
@@ -43,8 +44,7 @@ static double half_life(const cxp_pipeline *p, int fam) {
 
 cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
   if (len > CXP_ID_MAX) return NULL;
-  cxp_customer *c = calloc(1, sizeof *c + len + 1);
-  if (c == NULL) abort();
+  cxp_customer *c = cxp_xcalloc(1, sizeof *c + len + 1);
   c->hash = hash;
   c->last_offset = -1;
   c->nps_last_score = -1;

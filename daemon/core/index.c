@@ -1,5 +1,6 @@
 /* The slot index (index.h). */
 #include "index.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -20,8 +21,7 @@ static inline size_t home_of(const cxp_index *t, uint32_t fp) {
 
 static void grow(cxp_index *t) {
   size_t ncap = t->cap * 2, mask = ncap - 1;
-  uint64_t *ne = calloc(ncap, sizeof *ne);
-  if (ne == NULL) abort();
+  uint64_t *ne = cxp_xcalloc(ncap, sizeof *ne);
   t->shift--;
   for (size_t i = 0; i < t->cap; i++) {
     uint64_t e = t->e[i];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "timeutil.h"
+#include "xalloc.h"
 
 void cxp_buf_init(cxp_buf *b) {
   b->p = NULL;
@@ -21,8 +22,7 @@ void cxp_buf_free(cxp_buf *b) {
 static __attribute__((noinline)) void grow(cxp_buf *b, size_t extra) {
   size_t cap = b->cap ? b->cap : 1024;
   while (cap - b->len <= extra) cap *= 2;
-  char *p = realloc(b->p, cap);
-  if (p == NULL) abort();
+  char *p = cxp_xrealloc(b->p, cap);
   b->p = p;
   b->cap = cap;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "xalloc.h"
 
 #define HASH_SEED 0x6d65726765ULL
 #define MERGE_HIST 1024
@@ -188,8 +189,7 @@ static int is_gone(const cxp_merger *m, const cxp_window_partial *p) {
 
 static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partial *p) {
   if (e->last_off == NULL) {
-    e->last_off = malloc(sizeof *e->last_off * (size_t)m->n_inputs);
-    if (e->last_off == NULL) abort();
+    e->last_off = cxp_xmalloc(sizeof *e->last_off * (size_t)m->n_inputs);
     for (int32_t i = 0; i < m->n_inputs; i++) e->last_off[i] = -1;
   }
   if (p->last_offset > e->last_off[p->partition]) e->last_off[p->partition] = p->last_offset;
@@ -242,8 +242,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
   }
   if (m->n == m->cap) {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
-    mentry *ne = realloc(m->e, sizeof *ne * ncap);
-    if (ne == NULL) abort();
+    mentry *ne = cxp_xrealloc(m->e, sizeof *ne * ncap);
     m->e = ne;
     m->cap = ncap;
   }
@@ -332,8 +331,7 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
   }
   if (m->batch) {
-    const cxp_window_partial **ps = malloc(sizeof *ps * n_out);
-    if (ps == NULL) abort();
+    const cxp_window_partial **ps = cxp_xmalloc(sizeof *ps * n_out);
     for (uint32_t i = 0; i < n_out; i++) ps[i] = &m->e[keep + i].p;
     m->batch(m->opaque, ps, (int)n_out);
     free(ps);
@@ -343,8 +341,7 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     if (e->min_offset >= 0) {
       if (m->n_em == m->cap_em) {
         uint32_t ncap = m->cap_em ? m->cap_em * 2 : 64;
-        int64_t(*ne)[2] = realloc(m->em, sizeof *ne * ncap);
-        if (ne == NULL) abort();
+        int64_t(*ne)[2] = cxp_xrealloc(m->em, sizeof *ne * ncap);
         m->em = ne;
         m->cap_em = ncap;
       }
@@ -435,8 +432,7 @@ int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
   if (m->cur_off >= 0) {
     if (m->n_chg == m->cap_chg) {
       uint32_t ncap = m->cap_chg ? m->cap_chg * 2 : 64;
-      struct wm_change *nc = realloc(m->chg, sizeof *nc * ncap);
-      if (nc == NULL) abort();
+      struct wm_change *nc = cxp_xrealloc(m->chg, sizeof *nc * ncap);
       m->chg = nc;
       m->cap_chg = ncap;
     }
@@ -486,8 +482,7 @@ int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
     if (known) continue;
     if (m->n_gone == m->cap_gone) {
       uint32_t ncap = m->cap_gone ? m->cap_gone * 2 : 8;
-      gone_window *ng = realloc(m->gone, sizeof *ng * ncap);
-      if (ng == NULL) abort();
+      gone_window *ng = cxp_xrealloc(m->gone, sizeof *ng * ncap);
       m->gone = ng;
       m->cap_gone = ncap;
     }

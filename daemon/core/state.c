@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "xalloc.h"
 
 #define HASH_SEED 0x63787075ULL
 
@@ -41,20 +42,17 @@ cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition) {
   if (partition >= s->n_shards) {
     int32_t n = s->n_shards ? s->n_shards : 8;
     while (n <= partition) n *= 2;
-    cxp_shard **ns = realloc(s->shards, sizeof *ns * (size_t)n);
-    if (ns == NULL) abort();
+    cxp_shard **ns = cxp_xrealloc(s->shards, sizeof *ns * (size_t)n);
     memset(ns + s->n_shards, 0, sizeof *ns * (size_t)(n - s->n_shards));
     s->shards = ns;
     s->n_shards = n;
   }
   if (s->shards[partition] == NULL) {
-    cxp_shard *sh = calloc(1, sizeof *sh);
-    if (sh == NULL) abort();
+    cxp_shard *sh = cxp_xcalloc(1, sizeof *sh);
     sh->partition = partition;
     sh->cap = 1024;
-    sh->slots = calloc(sh->cap, sizeof *sh->slots);
-    sh->tags = calloc(sh->cap, sizeof *sh->tags);
-    if (sh->slots == NULL || sh->tags == NULL) abort();
+    sh->slots = cxp_xcalloc(sh->cap, sizeof *sh->slots);
+    sh->tags = cxp_xcalloc(sh->cap, sizeof *sh->tags);
     s->shards[partition] = sh;
   }
   return s->shards[partition];
@@ -92,9 +90,8 @@ cxp_customer *cxp_shard_find(const cxp_shard *sh, const char *id, size_t len) {
 
 static void grow(cxp_shard *sh) {
   size_t ncap = sh->cap * 2, mask = ncap - 1;
-  cxp_customer **ns = calloc(ncap, sizeof *ns);
-  uint16_t *nt = calloc(ncap, sizeof *nt);
-  if (ns == NULL || nt == NULL) abort();
+  cxp_customer **ns = cxp_xcalloc(ncap, sizeof *ns);
+  uint16_t *nt = cxp_xcalloc(ncap, sizeof *nt);
   for (size_t i = 0; i < sh->cap; i++) {
     cxp_customer *c = sh->slots[i];
     if (c == NULL) continue;
@@ -149,8 +146,7 @@ cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t 
 void cxp_shard_touch_slow(cxp_shard *sh, cxp_customer *c) {
   if (sh->n_dirty == sh->dirty_cap) {
     size_t n = sh->dirty_cap ? sh->dirty_cap * 2 : 256;
-    cxp_customer **nd = realloc(sh->dirty, sizeof *nd * n);
-    if (nd == NULL) abort();
+    cxp_customer **nd = cxp_xrealloc(sh->dirty, sizeof *nd * n);
     sh->dirty = nd;
     sh->dirty_cap = n;
   }
@@ -224,14 +220,12 @@ uint16_t cxp_state_segment_id(cxp_state *s, const char *name, size_t len) {
   if (s->n_segments == UINT16_MAX) return 0;
   if (s->n_segments + 1 > s->seg_cap) {
     uint16_t ncap = s->seg_cap ? (uint16_t)(s->seg_cap > 32767 ? UINT16_MAX : s->seg_cap * 2) : 16;
-    char **ns = realloc(s->segments, sizeof *ns * ncap);
-    if (ns == NULL) abort();
+    char **ns = cxp_xrealloc(s->segments, sizeof *ns * ncap);
     s->segments = ns;
     s->seg_cap = ncap;
   }
   if (s->n_segments == 0) s->segments[s->n_segments++] = NULL;
-  char *copy = malloc(len + 1);
-  if (copy == NULL) abort();
+  char *copy = cxp_xmalloc(len + 1);
   memcpy(copy, name, len);
   copy[len] = '\0';
   s->segments[s->n_segments] = copy;

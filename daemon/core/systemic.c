@@ -10,6 +10,7 @@
 #include "cases_int.h"
 #include "staterec.h"
 #include "varint.h"
+#include "xalloc.h"
 
 
 /* ---- systemic failures ------------------------------------------------------ */
@@ -30,8 +31,7 @@ static void group_dirty(cxp_cases *cs, uint32_t i) {
   if (!cs->track || g->dirty) return;
   if (cs->gdirty_n == cs->gdirty_cap) {
     uint32_t ncap = cs->gdirty_cap ? cs->gdirty_cap * 2 : 16;
-    uint32_t *nd = realloc(cs->gdirty, (size_t)ncap * sizeof *nd);
-    if (nd == NULL) abort();
+    uint32_t *nd = cxp_xrealloc(cs->gdirty, (size_t)ncap * sizeof *nd);
     cs->gdirty = nd;
     cs->gdirty_cap = ncap;
   }
@@ -104,8 +104,7 @@ static uint32_t group_new(cxp_cases *cs, uint64_t h, int64_t start, int cat, con
     if (cs->groups_n == cs->groups_cap) {
       uint32_t ncap = cs->groups_cap ? cs->groups_cap * 2 : 16;
       if (ncap > cs->conf.max_systemic) ncap = cs->conf.max_systemic;
-      char *ng = realloc(cs->groups, (size_t)ncap * cs->gstride);
-      if (ng == NULL) abort();
+      char *ng = cxp_xrealloc(cs->groups, (size_t)ncap * cs->gstride);
       cs->groups = ng;
       cs->groups_cap = ncap;
     }

@@ -1,5 +1,6 @@
 /* The timing wheel (wheel.h). */
 #include "wheel.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -10,8 +11,7 @@ static inline int t_less(const cxp_wentry *a, const cxp_wentry *b) {
 static void vec_push(cxp_wheel *w, cxp_wvec *v, cxp_wentry x) {
   if (v->n == v->cap) {
     uint32_t ncap = v->cap ? v->cap * 2 : 4;
-    cxp_wentry *ne = realloc(v->e, (size_t)ncap * sizeof *ne);
-    if (ne == NULL) abort();
+    cxp_wentry *ne = cxp_xrealloc(v->e, (size_t)ncap * sizeof *ne);
     w->bytes += (size_t)(ncap - v->cap) * sizeof *ne;
     v->e = ne;
     v->cap = ncap;
@@ -205,8 +205,7 @@ void cxp_wheel_take(cxp_wheel *w, int64_t ms, cxp_wvec *b) {
     /* Sift up into the batch's binary heap by (due, seq). */
     if (b->n == b->cap) {
       uint32_t ncap = b->cap ? b->cap * 2 : 16;
-      cxp_wentry *ne = realloc(b->e, (size_t)ncap * sizeof *ne);
-      if (ne == NULL) abort();
+      cxp_wentry *ne = cxp_xrealloc(b->e, (size_t)ncap * sizeof *ne);
       b->e = ne;
       b->cap = ncap;
     }

@@ -10,6 +10,7 @@
 #include "staterec.h"
 #include "timeutil.h"
 #include "varint.h"
+#include "xalloc.h"
 
 #define HASH_SEED 0x77696e646f777331ULL
 /* Slots are allocated in chunks and never moved, so a slot index (what the
@@ -272,8 +273,7 @@ static void heap_push(cxp_windows *w, uint32_t idx) {
     /* Grows only while warming up: never past max_open entries. */
     uint32_t ncap = w->heap_cap * 2;
     if (ncap > w->conf.max_open) ncap = w->conf.max_open;
-    uint32_t *nh = realloc(w->heap, (size_t)ncap * sizeof *nh);
-    if (nh == NULL) abort();
+    uint32_t *nh = cxp_xrealloc(w->heap, (size_t)ncap * sizeof *nh);
     w->heap = nh;
     w->heap_cap = ncap;
   }
@@ -311,8 +311,7 @@ static void heap_remove(cxp_windows *w, uint32_t pos) {
 
 static void tab_grow(cxp_windows *w) {
   size_t ncap = w->tab_cap * 2, mask = ncap - 1;
-  uint64_t *nt = calloc(ncap, sizeof *nt);
-  if (nt == NULL) abort();
+  uint64_t *nt = cxp_xcalloc(ncap, sizeof *nt);
   w->tab_shift--;
   for (size_t i = 0; i < w->tab_cap; i++) {
     uint64_t e = w->tab[i];
@@ -379,8 +378,7 @@ static void mark_dirty(cxp_windows *w, wslot *s) {
   if (!w->track || s->dirty) return;
   if (w->n_dirty == w->dirty_cap) {
     uint32_t ncap = w->dirty_cap ? w->dirty_cap * 2 : 64;
-    wslot **nd = realloc(w->dirty, sizeof *nd * ncap);
-    if (nd == NULL) abort();
+    wslot **nd = cxp_xrealloc(w->dirty, sizeof *nd * ncap);
     w->dirty = nd;
     w->dirty_cap = ncap;
   }
@@ -566,8 +564,7 @@ static uint32_t slot_alloc(cxp_windows *w) {
    * just made room. */
   uint32_t idx = w->n_slots++;
   if (idx / SLOTS_PER_CHUNK == w->n_chunks) {
-    char *c = malloc(SLOTS_PER_CHUNK * w->stride);
-    if (c == NULL) abort();
+    char *c = cxp_xmalloc(SLOTS_PER_CHUNK * w->stride);
     w->chunks[w->n_chunks++] = c;
   }
   return idx;

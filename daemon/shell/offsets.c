@@ -1,4 +1,5 @@
 #include "offsets.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +30,17 @@ cxp_tracker *cxp_offsets_add(cxp_offsets *o, int32_t partition) {
   if (partition >= o->n) {
     int32_t n = o->n ? o->n : 16;
     while (n <= partition) n *= 2;
-    cxp_tracker **nb = realloc(o->by_partition, sizeof *nb * (size_t)n);
-    if (nb == NULL) abort();
+    cxp_tracker **nb = cxp_xrealloc(o->by_partition, sizeof *nb * (size_t)n);
     memset(nb + o->n, 0, sizeof *nb * (size_t)(n - o->n));
     o->by_partition = nb;
     o->n = n;
   }
   cxp_tracker *t = o->by_partition[partition];
   if (t) return t;
-  t = calloc(1, sizeof *t);
-  if (t == NULL) abort();
+  t = cxp_xcalloc(1, sizeof *t);
   t->partition = partition;
   t->cap = 1024;
-  t->ring = calloc(t->cap, sizeof *t->ring);
-  if (t->ring == NULL) abort();
+  t->ring = cxp_xcalloc(t->cap, sizeof *t->ring);
   t->head = t->tail = o->next_seq;
   t->committable = t->stored = t->next = -1;
   o->by_partition[partition] = t;
@@ -62,8 +60,7 @@ void cxp_offsets_remove(cxp_offsets *o, int32_t partition) {
 
 static void grow(cxp_tracker *t) {
   size_t ncap = t->cap * 2;
-  cxp_track_entry *nr = calloc(ncap, sizeof *nr);
-  if (nr == NULL) abort();
+  cxp_track_entry *nr = cxp_xcalloc(ncap, sizeof *nr);
   for (uint64_t s = t->head; s < t->tail; s++) nr[s % ncap] = t->ring[s % t->cap];
   free(t->ring);
   t->ring = nr;

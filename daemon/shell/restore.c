@@ -9,6 +9,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "xalloc.h"
 
 typedef struct part_restore {
   int active;
@@ -59,8 +60,7 @@ cxp_restore *cxp_restore_create(const cxp_config *c, const char *topic, const ch
     rd_kafka_conf_destroy(conf);
     return NULL;
   }
-  cxp_restore *r = calloc(1, sizeof *r);
-  if (r == NULL) abort();
+  cxp_restore *r = cxp_xcalloc(1, sizeof *r);
   r->rk = rk;
   rd_kafka_poll_set_consumer(rk);
   r->q = rd_kafka_queue_get_consumer(rk);
@@ -106,8 +106,7 @@ int cxp_restore_begin(cxp_restore *r, int32_t p, int64_t from) {
   if (p < 0 || p > 0xffff) return -1;
   if (p >= r->n_parts) {
     int32_t n = p + 16;
-    part_restore *np = realloc(r->parts, sizeof *np * (size_t)n);
-    if (np == NULL) abort();
+    part_restore *np = cxp_xrealloc(r->parts, sizeof *np * (size_t)n);
     memset(np + r->n_parts, 0, sizeof *np * (size_t)(n - r->n_parts));
     r->parts = np;
     r->n_parts = n;

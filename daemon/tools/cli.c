@@ -24,6 +24,7 @@
 #include "pipeline.h"
 #include "restore.h"
 #include "staterec.h"
+#include "xalloc.h"
 
 static volatile sig_atomic_t stop_now;
 
@@ -510,8 +511,7 @@ int cxp_state_main(int argc, char **argv) {
   cxp_restore_destroy(r);
   const cxp_state *st = &d.core.state;
   size_t total = st->customers, k = 0;
-  held *all = malloc(sizeof *all * (total ? total : 1));
-  if (all == NULL) abort();
+  held *all = cxp_xmalloc(sizeof *all * (total ? total : 1));
   for (int32_t i = 0; i < st->n_shards; i++) {
     const cxp_shard *sh = st->shards[i];
     for (size_t j = 0; sh && j < sh->cap; j++)

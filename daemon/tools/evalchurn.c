@@ -25,6 +25,7 @@
 #include "gen.h"
 #include "hash.h"
 #include "timeutil.h"
+#include "xalloc.h"
 
 #define DAY_MS 86400000LL
 
@@ -45,8 +46,8 @@ typedef struct cancels {
 static cancel_slot *cancels_find(cancels *t, const char *id, size_t len, int add) {
   uint64_t h = cxp_hash64(id, len, 0x63616e63ULL) | 1;
   if (add && (t->n + 1) * 2 > t->cap) {
-    cancels g = {calloc(t->cap ? t->cap * 2 : 1024, sizeof *g.s), t->cap ? t->cap * 2 : 1024, 0};
-    if (g.s == NULL) abort();
+    cancels g = {cxp_xcalloc(t->cap ? t->cap * 2 : 1024, sizeof *g.s), t->cap ? t->cap * 2 : 1024,
+                 0};
     for (size_t i = 0; i < t->cap; i++) {
       if (!t->s[i].hash) continue;
       size_t j = t->s[i].hash & (g.cap - 1);
@@ -424,8 +425,7 @@ int cxp_evalchurn_main(int argc, char **argv) {
 
   /* Score every customer seen before `at` and not cancelled by then. */
   size_t cap_s = r.core.state.customers ? r.core.state.customers : 1, ns = 0;
-  scored *s = calloc(cap_s, sizeof *s);
-  if (s == NULL) abort();
+  scored *s = cxp_xcalloc(cap_s, sizeof *s);
   long bands[3] = {0}, pos_band[3] = {0}, lead_high[CXP_CF__COUNT] = {0};
   double var_total = 0, p_sum = 0;
   for (int32_t part = 0; part < r.core.state.n_shards; part++) {
@@ -461,9 +461,8 @@ int cxp_evalchurn_main(int argc, char **argv) {
       p_sum += sc.p;
     }
   }
-  double *ps = malloc((ns ? ns : 1) * sizeof *ps);
-  unsigned char *ls = malloc(ns ? ns : 1);
-  if (ps == NULL || ls == NULL) abort();
+  double *ps = cxp_xmalloc((ns ? ns : 1) * sizeof *ps);
+  unsigned char *ls = cxp_xmalloc(ns ? ns : 1);
   long positives = 0;
   for (size_t i = 0; i < ns; i++) {
     ps[i] = s[i].p;

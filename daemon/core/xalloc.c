@@ -1,0 +1,28 @@
+/* Allocations that fail the process (xalloc.h). */
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void out_of_memory(size_t n, const char *where) {
+  fprintf(stderr, "cxpulse: out of memory: %zu bytes at %s; stopping\n", n, where);
+  abort();
+}
+
+void *cxp_xmalloc_at(size_t n, const char *where) {
+  void *p = malloc(n ? n : 1);
+  if (p == NULL) out_of_memory(n, where);
+  return p;
+}
+
+void *cxp_xcalloc_at(size_t n, size_t size, const char *where) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (p == NULL) out_of_memory(n * size, where);
+  return p;
+}
+
+void *cxp_xrealloc_at(void *p, size_t n, const char *where) {
+  void *q = realloc(p, n ? n : 1);
+  if (q == NULL) out_of_memory(n, where);
+  return q;
+}
