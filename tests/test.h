@@ -28,6 +28,30 @@ static const char *test_ctx;
     }                                                                          \
   } while (0)
 
+/* CHECK_EQ(a, b): a == b, both values printed on failure, each evaluated
+ * once: integers as integers, floating point to 17 digits. */
+static inline void test_print_i_(long long v) { fprintf(stderr, "%lld", v); }
+static inline void test_print_u_(unsigned long long v) { fprintf(stderr, "%llu", v); }
+static inline void test_print_d_(double v) { fprintf(stderr, "%.17g", v); }
+#define TEST_PRINT_(x)                                                          \
+  _Generic((x), float: test_print_d_, double: test_print_d_,                    \
+           unsigned long: test_print_u_, unsigned long long: test_print_u_,     \
+           default: test_print_i_)(x)
+#define CHECK_EQ(a, b)                                                          \
+  do {                                                                          \
+    __typeof__((a) + 0) va_ = (a);                                              \
+    __typeof__((b) + 0) vb_ = (b);                                              \
+    test_checks++;                                                              \
+    if (!(va_ == vb_)) {                                                        \
+      TEST_FAIL_AT_();                                                          \
+      fprintf(stderr, "%s:%d: %s == %s failed: ", __FILE__, __LINE__, #a, #b); \
+      TEST_PRINT_(va_);                                                         \
+      fputs(" != ", stderr);                                                    \
+      TEST_PRINT_(vb_);                                                         \
+      fputc('\n', stderr);                                                      \
+    }                                                                           \
+  } while (0)
+
 #define CHECK_INT(a, b)                                                        \
   do {                                                                         \
     long long va_ = (long long)(a), vb_ = (long long)(b);                      \

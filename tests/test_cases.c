@@ -610,7 +610,7 @@ static void test_deadlines(void) {
   /* Resolved at 11 h, followed up at 11 h + 36 h (premium: 72 h x 0.5). */
   e = stepev(R, "k1", T0 + 11 * H_MS);
   add(cs, &e);
-  CHECK(cxp_cases_get(cs, "k1", 2, &(cxp_case_info){0}) == 0);
+  CHECK_EQ(cxp_cases_get(cs, "k1", 2, &(cxp_case_info){0}), 0);
   cxp_case_info inf;
   cxp_cases_get(cs, "k1", 2, &inf);
   CHECK_INT(inf.deadline[DF], T0 + 47 * H_MS);
@@ -849,14 +849,14 @@ static void test_repeat(void) {
   char id[20];
   cxp_cases_detractor_id(id, "default", S("c9"), S("nps-1"));
   CHECK_INT(strlen(id), 19);
-  CHECK(strncmp(id, "cl-", 3) == 0);
+  CHECK_EQ(strncmp(id, "cl-", 3), 0);
   /* The closed loop's scheme: the first 16 hex digits of the id of
    * (pipeline, customer, event). */
   cxp_idbuf h;
   const char *f[3] = {"default", "c9", "nps-1"};
   size_t l[3] = {7, 2, 5};
   cxp_make_id(&h, f, l, 3);
-  CHECK(strncmp(id + 3, h.hex, 16) == 0);
+  CHECK_EQ(strncmp(id + 3, h.hex, 16), 0);
   CHECK_STR(K.o[0].case_id, id);
   CHECK_INT(K.o[0].kind, CXP_CASE_DETRACTOR);
   CHECK_INT(K.o[0].severity, 3);

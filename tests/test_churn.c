@@ -164,8 +164,8 @@ static void test_conf(void) {
   cxp_pipeline_defaults(&pl);
   cxp_churn_conf from_pl;
   CHECK_INT(cxp_pipeline_churn(&pl, &from_pl, err, sizeof err), 0);
-  CHECK(from_pl.intercept == cf.intercept);
-  for (int f = 0; f < CXP_CF__COUNT; f++) CHECK(from_pl.coef[f] == cf.coef[f]);
+  CHECK_EQ(from_pl.intercept, cf.intercept);
+  for (int f = 0; f < CXP_CF__COUNT; f++) CHECK_EQ(from_pl.coef[f], cf.coef[f]);
   CHECK_NEAR(cf.intercept, -3.3, 0);
   CHECK_NEAR(cf.coef[CXP_CF_ACTIVITY_DROP], 1.7, 0);
   CHECK_NEAR(cf.coef[CXP_CF_OPEN_CASES], 0, 0);
@@ -377,8 +377,8 @@ static void test_shuffled(void) {
   cxp_churn_score s[2];
   double p0 = shuffled_run(T0 + 53 * DAY, 0, &s[0]);
   double p1 = shuffled_run(T0 + 53 * DAY, 1, &s[1]);
-  CHECK(p0 == p1);
-  for (int f = 0; f < CXP_CF__COUNT; f++) CHECK(s[0].x[f] == s[1].x[f]);
+  CHECK_EQ(p0, p1);
+  for (int f = 0; f < CXP_CF__COUNT; f++) CHECK_EQ(s[0].x[f], s[1].x[f]);
   /* The latest NPS (day 50, a 9) is a promoter: no detractor factor. The
    * complaint's case, never recovered, was abandoned long before day 70. */
   CHECK_NEAR(s[0].x[CXP_CF_DETRACTOR], 0, 0);

@@ -122,12 +122,19 @@ static void phase_backpressure(cxp_mock *m) {
   c.backpressure_high = 1000;
   c.backpressure_low = 100;
   cxp_config_kafka_default(&c, "producer.queue.buffering.max.messages", "2000");
+  /* Acknowledgements 50 ms away: the daemon queues alerts faster than the
+   * broker takes them, however fast this machine is (without it, a quick
+   * mock broker could keep the queue under 1000 at every slice's end and
+   * the pause would depend on timing). */
+  rd_kafka_mock_broker_set_rtt(m->mc, -1, 50);
   run r;
   memset(&r, 0, sizeof r);
   r.want_consumed = N;
   r.want_alerts = N;
   r.want_dead = 0;
-  if (run_daemon(&r, &c, &p)) return;
+  int failed = run_daemon(&r, &c, &p);
+  rd_kafka_mock_broker_set_rtt(m->mc, -1, 0);
+  if (failed) return;
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   CHECK_INT(s.core->consumed, N);
@@ -231,8 +238,8 @@ static void phase_windows(cxp_mock *m) {
   const cJSON *unk = find_group(r.indicators, "channel", "unknown");
   CHECK(unk != NULL);
   if (unk) {
-    CHECK(get_n(unk, "cases_opened") == 1);
-    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(unk, "n"), "events") == 1);
+    CHECK_EQ(get_n(unk, "cases_opened"), 1);
+    CHECK_EQ(get_n(cJSON_GetObjectItemCaseSensitive(unk, "n"), "events"), 1);
   }
   CHECK_INT(cJSON_GetArraySize(r.dead), 0);
   const cJSON *gold = find_group(r.indicators, "segment", "gold");
@@ -240,13 +247,13 @@ static void phase_windows(cxp_mock *m) {
   const cJSON *app = find_group(r.indicators, "channel", "app");
   CHECK(gold && silver && app);
   if (gold && silver && app) {
-    CHECK(get_n(gold, "csat") == 40);
-    CHECK(get_n(silver, "csat") == 100);
-    CHECK(get_n(app, "csat") == 70);
-    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(app, "n"), "csat") == 30);
-    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "csat") == 15);
-    CHECK(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "events") == 16);
-    CHECK(get_n(gold, "cases_opened") == 1);
+    CHECK_EQ(get_n(gold, "csat"), 40);
+    CHECK_EQ(get_n(silver, "csat"), 100);
+    CHECK_EQ(get_n(app, "csat"), 70);
+    CHECK_EQ(get_n(cJSON_GetObjectItemCaseSensitive(app, "n"), "csat"), 30);
+    CHECK_EQ(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "csat"), 15);
+    CHECK_EQ(get_n(cJSON_GetObjectItemCaseSensitive(gold, "n"), "events"), 16);
+    CHECK_EQ(get_n(gold, "cases_opened"), 1);
     /* 15 responses under min_n 20: marked; 30 is not. */
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(gold, "low_n")), 1);
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(app, "low_n")), 0);
@@ -267,7 +274,7 @@ static void phase_windows(cxp_mock *m) {
     CHECK_STR(get_s(req, "priority"), "P1");
     CHECK_STR(get_s(breach, "case_id"), "k-w0");
     const cJSON *esc = cJSON_GetObjectItemCaseSensitive(breach, "escalation");
-    CHECK(get_n(esc, "level") == 1);
+    CHECK_EQ(get_n(esc, "level"), 1);
     CHECK_STR(get_s(esc, "step"), "acknowledge");
     CHECK_STR(get_s(breach, "role"), "team_lead");
   }
@@ -285,7 +292,7 @@ static void phase_windows(cxp_mock *m) {
   const char *ready = strstr(heard, "READY=1"), *stopping = strstr(heard, "STOPPING=1");
   CHECK(ready != NULL && stopping != NULL && ready < stopping);
   /* The admin endpoint answered while the daemon ran. */
-  CHECK(strncmp(r.answers[0], "HTTP/1.1 200", 12) == 0);
+  CHECK_EQ(strncmp(r.answers[0], "HTTP/1.1 200", 12), 0);
   CHECK(strstr(r.answers[1], "\r\n\r\nok\n") != NULL);
   CHECK(strstr(r.answers[2], "# TYPE cxpulse_events_consumed_total counter") != NULL);
   CHECK(strstr(r.answers[2], "cxpulse_build_info{version=") != NULL);
@@ -308,10 +315,10 @@ static void phase_windows(cxp_mock *m) {
       unlink(path);
     }
   }
-  CHECK(strncmp(r.answers[3], "HTTP/1.1 401", 12) == 0); /* no token */
-  CHECK(strncmp(r.answers[4], "HTTP/1.1 200", 12) == 0);
+  CHECK_EQ(strncmp(r.answers[3], "HTTP/1.1 401", 12), 0); /* no token */
+  CHECK_EQ(strncmp(r.answers[4], "HTTP/1.1 200", 12), 0);
   CHECK(strstr(r.answers[4], "\"pipeline\":\"default\"") != NULL);
-  CHECK(strncmp(r.answers[5], "HTTP/1.1 200", 12) == 0);
+  CHECK_EQ(strncmp(r.answers[5], "HTTP/1.1 200", 12), 0);
   CHECK(strstr(r.answers[5], "\"customer_id\":\"w0\"") != NULL);
   CHECK(strstr(r.answers[5], "\"segment\":\"gold\"") != NULL);
   /* w0 answered CSAT 1 (i = 0: score 1 + 0 % 5): top-2-box share 0. */
@@ -456,7 +463,7 @@ static void phase_restore(cxp_mock *m) {
    * (1 s; the final flush at the stop at the latest). */
   CHECK_INT(r.changelog, N);
   CHECK_INT(s.changelog_records, N);
-  CHECK(r.probe_csat == 100.0);
+  CHECK_EQ(r.probe_csat, 100.0);
   check_committed(bs, "g-s", "s.events", 2);
   run_free(&r);
 
@@ -470,7 +477,7 @@ static void phase_restore(cxp_mock *m) {
   CHECK_INT(s.core->processed, N);
   CHECK_INT(s.restore_records, N);
   CHECK_INT(s.restore_errors, 0);
-  CHECK(r2.probe_csat == 50.0);
+  CHECK_EQ(r2.probe_csat, 50.0);
   CHECK_INT(r2.changelog, N);
   run_free(&r2);
 
@@ -484,7 +491,7 @@ static void phase_restore(cxp_mock *m) {
   CHECK_INT(s.core->processed, 0);
   CHECK_INT(s.core->duplicates, 2 * N);
   CHECK_INT(s.restore_records, 2 * N); /* two records per customer: no compaction here */
-  CHECK(r3.probe_csat == 50.0);
+  CHECK_EQ(r3.probe_csat, 50.0);
   CHECK_INT(cJSON_GetArraySize(r3.alerts), 0);
   CHECK_INT(r3.changelog, 0);
   check_committed(bs, "g-s-other", "s.events", 2);
@@ -691,7 +698,7 @@ static void phase_snapshot(cxp_mock *m) {
   CHECK_INT(s.snapshot_errors, 0);
   CHECK_INT(s.restore_records, 0);
   CHECK_INT(s.core->processed, N);
-  CHECK(r2.probe_csat == 50.0);
+  CHECK_EQ(r2.probe_csat, 50.0);
   run_free(&r2);
 
   /* Partition 0's snapshot cut in half: refused, its whole changelog read
@@ -718,7 +725,7 @@ static void phase_snapshot(cxp_mock *m) {
   CHECK_INT(s.restore_records % 2, 0);
   CHECK_INT(s.core->processed, 0);
   CHECK_INT(s.core->duplicates, 2 * N);
-  CHECK(r3.probe_csat == 50.0);
+  CHECK_EQ(r3.probe_csat, 50.0);
   run_free(&r3);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -251,7 +251,7 @@ static void test_changelog(void) {
   CHECK(ann != NULL);
   if (ann) {
     CHECK_INT(ann->last_offset, 1);
-    CHECK(cxp_customer_csat(ann) == 50.0); /* 5 and 1 at one moment: 1 of 2 satisfied */
+    CHECK_EQ(cxp_customer_csat(ann), 50.0); /* 5 and 1 at one moment: 1 of 2 satisfied */
     CHECK_STR(cxp_state_segment_name(&r.state, ann->segment), "gold");
     CHECK(same_customer(&a.state, cxp_shard_find(a.state.shards[0], "ann", 3), &r.state, ann));
     CHECK_INT(ann->dirty, 0); /* restored state is not a change to write again */

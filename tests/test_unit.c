@@ -187,7 +187,7 @@ static void test_hash(void) {
   CHECK(strcmp(x.hex, y.hex) != 0);
   /* The seed changes the hash; only the given bytes count. */
   CHECK(cxp_hash64("abc", 3, 1) != cxp_hash64("abc", 3, 2));
-  CHECK(cxp_hash64("abcd", 3, 1) == cxp_hash64("abcX", 3, 1));
+  CHECK_EQ(cxp_hash64("abcd", 3, 1), cxp_hash64("abcX", 3, 1));
   CHECK(cxp_hash64("abcdefgh1", 9, 1) != cxp_hash64("abcdefgh2", 9, 1));
   /* The tail of fewer than 8 bytes is read as a little-endian word, however
    * the code loads it: alert ids and repartition keys written by earlier
@@ -205,7 +205,7 @@ static void test_hash(void) {
     uint64_t w = 0;
     for (size_t b = 0; i + b < len; b++) w |= (uint64_t)txt[i + b] << (8 * b);
     h = cxp_hash_mix(h ^ w ^ ((uint64_t)(len - i) << 56));
-    CHECK(cxp_hash64(txt, len, 7) == h);
+    CHECK_EQ(cxp_hash64(txt, len, 7), h);
   }
 }
 
@@ -925,11 +925,11 @@ static void test_event_fast_path(void) {
     test_ctx = nums[i].amount;
     cxp_arena_json_begin(&arena);
     CHECK_INT(cxp_event_decode(buf, (size_t)n, &o, &ev, detail, sizeof detail), CXP_OK);
-    CHECK(memcmp(&ev.amount, &nums[i].want, sizeof ev.amount) == 0);
+    CHECK_EQ(memcmp(&ev.amount, &nums[i].want, sizeof ev.amount), 0);
     /* The fast path takes what it can, and only that. */
     CHECK_INT(cxp_event_decode(buf, (size_t)n, &flat, &ev, detail, sizeof detail),
               nums[i].flat ? CXP_OK : CXP_BAD_INVALID_JSON);
-    if (nums[i].flat) CHECK(memcmp(&ev.amount, &nums[i].want, sizeof ev.amount) == 0);
+    if (nums[i].flat) CHECK_EQ(memcmp(&ev.amount, &nums[i].want, sizeof ev.amount), 0);
     cxp_arena_json_end();
     cxp_arena_reset(&arena);
     decode_both(&arena, buf, (size_t)n);
@@ -953,7 +953,7 @@ static void test_event_fast_path(void) {
   CHECK(ev.attribute.p == NULL); /* null is absent, and hides the later one */
   CHECK_INT(ev.severity, 3);
   CHECK_INT(ev.ts_ms, 1795417200000LL);
-  CHECK(memcmp(copy, msg, sizeof msg) == 0);
+  CHECK_EQ(memcmp(copy, msg, sizeof msg), 0);
   cxp_arena_json_end();
   cxp_arena_reset(&arena);
   decode_both(&arena, msg, sizeof msg - 1);
@@ -2287,8 +2287,8 @@ static void test_customer_order_independence(void) {
     snprintf(id, sizeof id, "s%d", trial);
     cxp_customer *c = cxp_shard_get(&st, sh, id, strlen(id));
     for (int i = 0; i < N; i++) cxp_customer_apply(c, &evs[idx[i]], &TP);
-    CHECK(memcmp(c->sum, ref->sum, sizeof c->sum) == 0);
-    CHECK(memcmp(c->landmark_ms, ref->landmark_ms, sizeof c->landmark_ms) == 0);
+    CHECK_EQ(memcmp(c->sum, ref->sum, sizeof c->sum), 0);
+    CHECK_EQ(memcmp(c->landmark_ms, ref->landmark_ms, sizeof c->landmark_ms), 0);
     CHECK_INT(c->nps_last_score, ref->nps_last_score);
   }
   /* Twice over: every sum is exactly double the single pass (no saturation

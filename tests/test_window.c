@@ -1518,7 +1518,7 @@ static void test_outcomes(void) {
   cxp_window_partial_write(&b, &sk.p[0]);
   cxp_window_partial back, twice;
   CHECK_INT(cxp_window_partial_parse(b.p, b.len, &back), 0);
-  CHECK(memcmp(&back.agg, a, sizeof *a) == 0);
+  CHECK_EQ(memcmp(&back.agg, a, sizeof *a), 0);
   twice = back;
   CHECK_INT(cxp_window_partial_merge(&twice, &back), 0);
   CHECK_INT(twice.agg.tta_hist[2], 2);
@@ -2421,7 +2421,7 @@ static void test_merger_watermarks(void) {
   CHECK_INT(again.n, 1);
   CHECK_INT(again.n_missing[0], 0);
   CHECK_INT(again.p[0].agg.csat_n, 3);
-  CHECK(memcmp(&again.p[0].agg, &ms.p[0].agg, sizeof ms.p[0].agg) == 0);
+  CHECK_EQ(memcmp(&again.p[0].agg, &ms.p[0].agg, sizeof ms.p[0].agg), 0);
   cxp_merger_destroy(m);
   /* Without them (the floor alone knows nothing here) it waits for input
    * 1, which had said its word before the commit. */

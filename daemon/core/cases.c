@@ -17,8 +17,6 @@ static const char *const step_names[CXP_STEP__COUNT] = {
     "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
 static const char *const deadline_names[CXP_DL__COUNT] = {"acknowledge", "resolve",
                                                           "follow_up"};
-static const char *const category_names[CXP_CAT__COUNT] = {
-    "design", "operational", "communication", "reputational", "promise", "other"};
 static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
                                            "recovered_poorly"};
 static const char *const end_names[] = {"closed", "abandoned", "evicted"};
@@ -28,14 +26,6 @@ const char *cxp_case_step_name(cxp_case_step s) {
 }
 const char *cxp_case_deadline_name(cxp_case_deadline d) {
   return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
-}
-const char *cxp_case_category_name(int c) {
-  return (unsigned)c < CXP_CAT__COUNT ? category_names[c] : "unknown";
-}
-int cxp_case_category_parse(const char *s, size_t n) {
-  for (int c = 0; c < CXP_CAT__COUNT; c++)
-    if (strlen(category_names[c]) == n && memcmp(category_names[c], s, n) == 0) return c;
-  return -1;
 }
 const char *cxp_case_cohort_name(cxp_case_cohort c) {
   return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
@@ -955,7 +945,7 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
          (size_t)cs->cust_cap * sizeof *cs->cust + cxp_index_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + cxp_index_bytes(&cs->clidx) +
          (size_t)cs->groups_cap * cs->gstride + cxp_index_bytes(&cs->gidx) +
-         (cs->own_sol ? sizeof *cs->own_sol + sizeof *cs->own_sol->e : 0);
+         (cs->own_sol ? cxp_solutions_bytes(cs->own_sol) : 0);
 }
 
 size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {

@@ -5,9 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cases_int.h"
-#include "staterec.h"
-#include "varint.h"
+#include "cases_conf.h"
+#include "jsonw.h"
+
+#define DAY_MS 86400000LL
+#define TIME_LIMIT_MS (366LL * DAY_MS)
+#define MAX_OPEN_LIMIT (1u << 24)
+
+/* Says why in err (which may be NULL), and returns -1. */
+#define FAIL(...)                                          \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                             \
+  } while (0)
+
+/* The library: its entries in the order of the pipeline file. */
+struct cxp_solutions {
+  int n;
+  cxp_solution *e;
+};
+
+static const char *const category_names[CXP_CAT__COUNT] = {
+    "design", "operational", "communication", "reputational", "promise", "other"};
+
+const char *cxp_case_category_name(int c) {
+  return (unsigned)c < CXP_CAT__COUNT ? category_names[c] : "unknown";
+}
+
+int cxp_case_category_parse(const char *s, size_t n) {
+  for (int c = 0; c < CXP_CAT__COUNT; c++)
+    if (strlen(category_names[c]) == n && memcmp(category_names[c], s, n) == 0) return c;
+  return -1;
+}
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -279,4 +308,8 @@ const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, i
   }
   if (fallback) *fallback = best ? level : -1;
   return best;
+}
+
+size_t cxp_solutions_bytes(const cxp_solutions *s) {
+  return sizeof *s + (size_t)(s->n > 0 ? s->n : 1) * sizeof *s->e;
 }

@@ -218,12 +218,6 @@ static inline size_t clip_len(const cxp_str *s, size_t max) {
     return -1;                                             \
   } while (0)
 
-/* The solution library: its entries in the order of the pipeline file. */
-struct cxp_solutions {
-  int n;
-  cxp_solution *e;
-};
-
 /* A parked step as it is kept: from an event, or from a state record. */
 typedef struct xpark {
   int type, root_fixed;

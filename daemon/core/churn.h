@@ -7,8 +7,8 @@
  * the activity and monetary drops are read at t, so a customer who goes
  * silent rises in risk as t moves on without any timer or event.
  *
- * The settings live in a plain struct (cxp_churn_conf) until the pipeline
- * file carries them; its check names the future pipeline keys `churn.*`. */
+ * The settings live in a plain struct (cxp_churn_conf), filled from the
+ * pipeline's churn.* keys (cxp_pipeline_churn); its check names those keys. */
 #ifndef CXP_CHURN_H
 #define CXP_CHURN_H
 

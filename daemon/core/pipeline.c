@@ -9,6 +9,9 @@
 
 #define OFF(f) offsetof(cxp_pipeline, f)
 
+_Static_assert(CXP_PIPELINE_CHURN_FACTORS == CXP_CF__COUNT,
+               "pipeline.h keeps one churn coefficient per factor of churn.h");
+
 const cxp_setting cxp_pipeline_table[] = {
     {"name", CXP_T_STRING, "\"default\"", 1, 64, OFF(name),
      "Pipeline name: part of every alert id and output record."},
@@ -326,7 +329,7 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
 int cxp_pipeline_churn(const cxp_pipeline *p, cxp_churn_conf *cf, char *err, size_t errlen) {
   cxp_churn_conf_defaults(cf);
   cf->intercept = p->churn_intercept;
-  for (int f = 0; f < CXP_CF__COUNT && f < 11; f++) cf->coef[f] = p->churn_coef[f];
+  for (int f = 0; f < CXP_CF__COUNT; f++) cf->coef[f] = p->churn_coef[f];
   cf->medium = p->churn_medium;
   cf->high = p->churn_high;
   cf->hysteresis = p->churn_hysteresis;

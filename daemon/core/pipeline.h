@@ -7,6 +7,10 @@
 #include "cases.h"
 #include "window.h"
 
+/* The churn model's factors (churn.h: CXP_CF__COUNT, which pipeline.c
+ * checks this against at compile time). */
+#define CXP_PIPELINE_CHURN_FACTORS 11
+
 typedef struct cxp_pipeline {
   char name[CXP_STR_MAX];
   char topic_input[CXP_STR_MAX];
@@ -79,7 +83,7 @@ typedef struct cxp_pipeline {
    * takes it out of the file and validates it itself. */
   char rec_solutions[16384];
   int churn_enabled;
-  double churn_intercept, churn_coef[11];
+  double churn_intercept, churn_coef[CXP_PIPELINE_CHURN_FACTORS]; /* by cxp_churn_factor */
   double churn_medium, churn_high, churn_hysteresis;
   long long churn_reasons;
   double churn_silence_days; /* re-scored after this long without an event; 0 off */

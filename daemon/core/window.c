@@ -25,18 +25,8 @@
  * in 64 bytes; the ids in 128). A slot is sized from these, so the default
  * groupings cost 128 value bytes per window, not 448. */
 static const size_t field_max[CXP_WF__COUNT] = {64, 128, 128, 128};
-static const char *const field_names[CXP_WF__COUNT] = {"segment", "channel", "agent_id",
-                                                       "touchpoint"};
 
-const char *cxp_window_field_name(cxp_window_field f) {
-  return (unsigned)f < CXP_WF__COUNT ? field_names[f] : "unknown";
-}
 
-int cxp_window_field_parse(const char *s, size_t n) {
-  for (int f = 0; f < CXP_WF__COUNT; f++)
-    if (strlen(field_names[f]) == n && memcmp(field_names[f], s, n) == 0) return f;
-  return -1;
-}
 
 void cxp_window_conf_defaults(cxp_window_conf *c) {
   memset(c, 0, sizeof *c);
@@ -59,10 +49,6 @@ int64_t cxp_window_revision_default(int64_t length_ms) {
   return length_ms > 3600000 ? length_ms : 3600000;
 }
 
-int cxp_window_span_ok(int64_t length_ms, int64_t start_ms) {
-  const int64_t t = CXP_WIN_JSON_INT_MAX - TIME_LIMIT_MS;
-  return length_ms >= 1 && length_ms <= TIME_LIMIT_MS && start_ms >= -t && start_ms <= t;
-}
 
 /* Says why in err (which may be NULL), and returns -1. */
 #define FAIL(...)                                          \
@@ -97,7 +83,7 @@ int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen) {
         FAIL("windows.group_by[%d][%d]: unknown field", g, f);
       if (sets[g] & (1u << gr->fields[f]))
         FAIL("windows.group_by[%d]: field '%s' is listed twice", g,
-             field_names[gr->fields[f]]);
+             cxp_window_field_name(gr->fields[f]));
       sets[g] |= 1u << gr->fields[f];
     }
     /* The same fields in another order would emit every group twice. */
@@ -762,24 +748,6 @@ static void fold_outcome(cxp_window_agg *a, const cxp_window_outcome *o) {
   }
 }
 
-double cxp_window_median_min(const int64_t *hist, int64_t n) {
-  if (n <= 0) return NAN;
-  /* The rank of the median (the lower one for an even n), then linear
-   * interpolation across its bucket, as histogram quantiles are read. */
-  double rank = (double)(n + 1) / 2.0, cum = 0, lo = 0, hi = 1;
-  for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
-    if (k > 0) {
-      lo = hi;
-      hi *= 1.5;
-    }
-    if (hist[k] > 0 && cum + (double)hist[k] >= rank) {
-      if (k == CXP_WIN_TBUCKETS - 1) return lo; /* open-ended: its lower bound */
-      return lo + (hi - lo) * (rank - cum) / (double)hist[k];
-    }
-    cum += (double)hist[k];
-  }
-  return lo;
-}
 
 static int outcome_grouping(const cxp_window_grouping *g) {
   for (int f = 0; f < g->n_fields; f++)

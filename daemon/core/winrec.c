@@ -2,7 +2,7 @@
  * the partial's JSON wire form and its merge, the group key, the final
  * indicator record, and the consistency of a team's figures. Nothing here
  * knows the open windows of a partition (window.c). */
-#include "window.h"
+#include "winrec.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -491,4 +491,43 @@ int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a) {
   if (r->bad) return -1;
   memcpy(a, word, sizeof word);
   return cxp_window_agg_consistent(a) ? 0 : -1;
+}
+
+/* ---- fields, spans, medians ------------------------------------------------ */
+
+static const char *const field_names[CXP_WF__COUNT] = {"segment", "channel", "agent_id",
+                                                       "touchpoint"};
+
+const char *cxp_window_field_name(cxp_window_field f) {
+  return (unsigned)f < CXP_WF__COUNT ? field_names[f] : "unknown";
+}
+
+int cxp_window_field_parse(const char *s, size_t n) {
+  for (int f = 0; f < CXP_WF__COUNT; f++)
+    if (strlen(field_names[f]) == n && memcmp(field_names[f], s, n) == 0) return f;
+  return -1;
+}
+
+int cxp_window_span_ok(int64_t length_ms, int64_t start_ms) {
+  const int64_t t = CXP_WIN_JSON_INT_MAX - CXP_WIN_TIME_LIMIT_MS;
+  return length_ms >= 1 && length_ms <= CXP_WIN_TIME_LIMIT_MS && start_ms >= -t && start_ms <= t;
+}
+
+double cxp_window_median_min(const int64_t *hist, int64_t n) {
+  if (n <= 0) return NAN;
+  /* The rank of the median (the lower one for an even n), then linear
+   * interpolation across its bucket, as histogram quantiles are read. */
+  double rank = (double)(n + 1) / 2.0, cum = 0, lo = 0, hi = 1;
+  for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
+    if (k > 0) {
+      lo = hi;
+      hi *= 1.5;
+    }
+    if (hist[k] > 0 && cum + (double)hist[k] >= rank) {
+      if (k == CXP_WIN_TBUCKETS - 1) return lo; /* open-ended: its lower bound */
+      return lo + (hi - lo) * (rank - cum) / (double)hist[k];
+    }
+    cum += (double)hist[k];
+  }
+  return lo;
 }

@@ -1,0 +1,105 @@
+/* The recovery cases' settings (cxp_cases_conf, from the pipeline's
+ * recovery.* keys) and the solution library: what to do, by failure
+ * category, severity and segment (cases_conf.c). The cases themselves are
+ * cases.h's. */
+#ifndef CXP_CASES_CONF_H
+#define CXP_CASES_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+/* Failure categories (domain.md s.2), in the decoder's order. */
+typedef enum {
+  CXP_CAT_DESIGN,
+  CXP_CAT_OPERATIONAL,
+  CXP_CAT_COMMUNICATION,
+  CXP_CAT_REPUTATIONAL,
+  CXP_CAT_PROMISE,
+  CXP_CAT_OTHER,
+  CXP_CAT__COUNT
+} cxp_case_category;
+
+const char *cxp_case_category_name(int c);            /* "design" ... */
+int cxp_case_category_parse(const char *s, size_t n); /* -1 when unknown */
+
+/* One solution library entry: what to do for (category, severity, segment). */
+#define CXP_SOL_NAME_MAX 64
+typedef struct cxp_solution {
+  int category; /* cxp_case_category, or -1: any */
+  int severity; /* 1..4, or 0: any */
+  char segment[CXP_SOL_NAME_MAX + 1]; /* "": any */
+  char actions[CXP_LIST_MAX];         /* a rendered JSON array of strings */
+  char compensation[CXP_SOL_NAME_MAX + 1]; /* compensation band */
+  char role[CXP_SOL_NAME_MAX + 1];    /* role authorised to act */
+} cxp_solution;
+
+typedef struct cxp_solutions cxp_solutions;
+
+/* The built-in library: one default entry (acknowledge, apologize,
+ * fix_and_resolve, follow_up; compensation "none"; role "frontline_agent"). */
+cxp_solutions *cxp_solutions_create_default(void);
+/* From a JSON array of entries (the pipeline file's recovery.solutions):
+ * {"category": "operational", "severity": 2, "segment": "gold",
+ *  "actions": ["..."], "compensation": "voucher_small", "role": "team_lead"}.
+ * category, severity and segment are optional ("any"); a segment needs a
+ * severity and a severity a category, so that the fallbacks below reach
+ * every entry; actions and role are required; compensation defaults to
+ * "none". Exactly one entry must have none of the three: the default.
+ * NULL with a sentence naming the entry and the member in err. */
+struct cJSON;
+cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_t errlen);
+void cxp_solutions_destroy(cxp_solutions *s);
+int cxp_solutions_count(const cxp_solutions *s);
+/* The entry for (category, severity, segment): exact, else (category,
+ * severity, any segment), else (category, any, any), else the default.
+ * *fallback (may be NULL) gets 0..3 for which of the four matched. Never
+ * NULL for a library built by the functions above. */
+const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, int severity,
+                                         const char *segment, size_t seg_len, int *fallback);
+
+#define CXP_CASES_LEVELS 3
+
+typedef struct cxp_cases_conf {
+  /* Part of a detractor's generated case_id, as core.c's closed loop makes
+   * it, so that the closed-loop alert and the case share the id. */
+  char pipeline[CXP_SOL_NAME_MAX + 1];
+  int64_t ack_ms[4];     /* by severity 1..4 (index severity - 1) */
+  int64_t resolve_ms[4];
+  int64_t follow_up_ms;  /* from the resolution */
+  cxp_strset premium; /* alerts.premium_segments */
+  double premium_factor; /* deadlines of premium segments are multiplied by this */
+  double escalation[CXP_CASES_LEVELS]; /* level k at escalation[k-1] x the allowed time */
+  double abandon_factor; /* > escalation[2] */
+  int64_t settle_ms;     /* from resolved + followed up to the outcome */
+  int64_t park_ms;       /* how long a step waits for its case */
+  uint32_t max_parked;
+  uint32_t max_open;     /* open cases per partition */
+  uint32_t max_closed;   /* recently closed case hashes remembered */
+  int64_t repeat_ms;     /* same category, same customer within this: severity + 1 */
+  uint32_t max_customers; /* per-customer memory (repeats, cohorts, open counts) */
+  int64_t systemic_window_ms;
+  int systemic_customers; /* distinct customers, 1..64 */
+  uint32_t max_systemic;  /* (category, touchpoint, window) groups tracked at once */
+  double high_value;      /* a customer value at or over this lifts priority; <= 0: off */
+  int detractor_cases;    /* open cases on detractor NPS responses */
+  /* The library lookups use; NULL: the built-in default. Not owned: it must
+   * outlive the cxp_cases. */
+  const cxp_solutions *solutions;
+} cxp_cases_conf;
+
+/* domain.md s.5: acknowledge 15 min / 1 h / 4 h / 24 h, resolve 4 h / 24 h /
+ * 72 h / 7 d, follow up 72 h; premium ["gold","platinum","premium"] x 0.5;
+ * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
+ * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
+ * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
+ * cases on; pipeline "default". */
+void cxp_cases_conf_defaults(cxp_cases_conf *c);
+/* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */
+int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen);
+
+/* The bytes a library holds (for the cases' memory figure). */
+size_t cxp_solutions_bytes(const cxp_solutions *s);
+
+#endif
