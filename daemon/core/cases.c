@@ -824,6 +824,8 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
  * opening in the past can make a due that has already passed. */
 static void advance(cxp_cases *cs, int64_t clock) {
   if (clock > cs->clock) cs->clock = clock;
+  cxp_wheel_turn(&cs->wheel, cs->clock);
+  if (!cxp_wheel_has_ready(&cs->wheel)) return;
   cxp_wvec b = {NULL, 0, 0};
   cxp_wheel_take(&cs->wheel, cs->clock, &b);
   while (b.n) {

@@ -192,8 +192,10 @@ int64_t cxp_wheel_earliest(const cxp_wheel *w) {
   return best;
 }
 
+void cxp_wheel_turn_to(cxp_wheel *w, int64_t ms) { wheel_turn(w, sec_of(ms)); }
+
 void cxp_wheel_take(cxp_wheel *w, int64_t ms, cxp_wvec *b) {
-  wheel_turn(w, sec_of(ms));
+  cxp_wheel_turn(w, ms);
   cxp_wvec *r = &w->ready;
   uint32_t keep = 0;
   for (uint32_t k = 0; k < r->n; k++) {

@@ -63,10 +63,17 @@ typedef int (*cxp_wheel_live_fn)(const void *owner, const cxp_wentry *e);
 void cxp_wheel_compact(cxp_wheel *w, uint32_t n_live, cxp_wheel_live_fn live,
                        const void *owner);
 
-/* Moves the wheel to the second of ms (never back), cascading as it goes,
- * then moves every entry due by ms into the batch `b`, a binary min-heap by
- * (due, seq) that cxp_wheel_pop serves. An owner serving entries may add
- * new ones already due: it calls cxp_wheel_take again to take them in. */
+/* Moves the wheel to the second of ms (never back), cascading as it goes.
+ * Inline for the common case, a clock still within the wheel's second. */
+void cxp_wheel_turn_to(cxp_wheel *w, int64_t ms);
+static inline void cxp_wheel_turn(cxp_wheel *w, int64_t ms) {
+  if (!w->started || ms >= (w->sec + 1) * 1000) cxp_wheel_turn_to(w, ms);
+}
+
+/* Turns the wheel to ms, then moves every entry due by ms into the batch
+ * `b`, a binary min-heap by (due, seq) that cxp_wheel_pop serves. An owner
+ * serving entries may add new ones already due: it calls cxp_wheel_take
+ * again to take them in. */
 void cxp_wheel_take(cxp_wheel *w, int64_t ms, cxp_wvec *b);
 /* The earliest entry of the batch, out of it; the batch must not be empty. */
 cxp_wentry cxp_wheel_pop(cxp_wvec *b);
