@@ -184,7 +184,7 @@ static void snapshot_done(uv_work_t *req, int status) {
     int64_t from = RD_KAFKA_OFFSET_BEGINNING;
     if (j->n < 0) {
       d->snapshot_errors++;
-      cxp_warn("restore", "%s; daemon_restoring partition %d from the whole changelog", j->err,
+      cxp_warn("restore", "%s; restoring partition %d from the whole changelog", j->err,
                (int)j->part);
     } else {
       size_t n = cxp_state_adopt(&d->core.state, &j->st, j->part);

@@ -614,7 +614,7 @@ const char *cxp_daemon_not_ready(cxp_daemon *d) {
   if (d->stopping) return "stopping\n";
   if (d->assigned <= 0) return "no partitions assigned yet\n";
   if (cxp_restore_count(d->restore) > 0 || d->n_loading > 0)
-    return "daemon_restoring state from the changelog\n";
+    return "restoring state from the changelog\n";
   return cxp_daemon_stalled(d);
 }
 

@@ -62,7 +62,7 @@ typedef struct cl_part {
   int64_t flight_x;
   uint32_t gen;       /* numbers produced batches: a stale ack is ignored */
   int64_t hold;       /* inputs below it are in acknowledged records; -1 none */
-  int64_t early;      /* first offset consumed while daemon_restoring (dropped, sought
+  int64_t early;      /* first offset consumed while restoring (dropped, sought
                          back to afterwards); -1 none */
   int64_t covered;    /* the last changelog offset the partition's state holds
                          (restored or acknowledged): a snapshot's; -1 none */

@@ -1,0 +1,62 @@
+/* The functional core's internals (core.h), shared by its files and by no
+ * one else:
+ *
+ *   core.c       lifecycle, outputs and dead letters, the per-event path
+ *                (decode, customer, alerts about one customer, churn)
+ *   corecases.c  the recovery cases of each input partition and their alerts
+ *   corewin.c    segment windows, shipping partials, the mergers, and the
+ *                alerts about groups (segment.anomaly, agent.flag)
+ *   corestate.c  durable state: changed customers, flushes, restores,
+ *                expiry and eviction
+ */
+#ifndef CXP_CORE_INT_H
+#define CXP_CORE_INT_H
+
+#include "core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "deadletter.h"
+#include "hash.h"
+#include "staterec.h"
+#include "winwire.h"
+#include "xalloc.h"
+
+/* A parked recovery step's message, kept until its case comes or it expires
+ * (a ring: the oldest copy makes room, so memory stays bounded). */
+typedef struct parked_copy {
+  int32_t part;
+  int64_t offset;
+  char *bytes, *key;
+  size_t len, klen;
+  const char *topic;
+  int64_t received_ms;
+} parked_copy;
+
+/* core.c */
+size_t core_churn_silence(cxp_core *c, int32_t part, int64_t t);
+void core_emit(cxp_core *c, cxp_stream s, const char *key, size_t klen);
+void core_grow_table(void *table, int32_t *n, int32_t part);
+
+/* corecases.c */
+cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
+                            const cxp_msg *m, int32_t part, char *detail, size_t dlen, int *opened);
+cxp_cases *core_cases_of(cxp_core *c, int32_t part);
+void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges);
+void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
+
+/* corewin.c */
+int64_t core_floor_div(int64_t a, int64_t b);
+void core_late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w);
+void core_ship(cxp_core *c, int32_t part);
+void core_trail_free_all(cxp_core *c);
+cxp_windows *core_windows_of(cxp_core *c, int32_t part);
+
+/* corestate.c */
+void core_evict_for_cap(cxp_core *c, cxp_shard *sh, const cxp_customer *keep);
+
+#endif

@@ -1,0 +1,344 @@
+/* The recovery cases of each input partition, as the core drives them:
+ * the case callbacks turned into alerts, dead letters and counts (core_int.h). */
+#include "core_int.h"
+
+/* ---- Recovery cases --------------------------------------------------------- */
+
+static int64_t emitted_at(const cxp_core *c, int64_t event_ts) {
+  return c->cur_now_ms ? c->cur_now_ms : event_ts;
+}
+
+/* Case alerts carry the priority the case module worked out (severity,
+ * premium, value, churn), and no cooldown: each case is its own thing. */
+static void case_alert_emit(cxp_core *c, cxp_alert *a) {
+  c->n.alerts[a->type]++;
+  if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
+  cxp_buf_reset(&c->out);
+  cxp_alert_write(&c->out, a, c->pl->name);
+  core_emit(c, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
+}
+
+static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info *ci) {
+  memset(a, 0, sizeof *a);
+  a->type = t;
+  a->priority = ci->priority;
+  a->customer_id = ci->customer_id;
+  a->case_id = ci->case_id;
+  if (ci->segment.p && ci->segment.n) a->segment = ci->segment;
+}
+
+/* The customer a case callback is about, in the partition being handled;
+ * what the callback changes of him goes to the changelog. */
+static cxp_customer *case_customer(cxp_core *c, const cxp_case_info *ci) {
+  if (c->cur_part < 0 || c->cur_part >= c->state.n_shards) return NULL;
+  cxp_shard *sh = c->state.shards[c->cur_part];
+  cxp_customer *cu = sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
+  if (cu) cxp_shard_touch(sh, cu);
+  return cu;
+}
+
+static void on_case_opened(void *opaque, const cxp_case_opened *o) {
+  cxp_core *c = opaque;
+  const cxp_case_info *ci = o->c;
+  cxp_customer *cu = case_customer(c, ci);
+  if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
+  if (cu && cu->open_cases < 255) cu->open_cases++;
+  /* A detractor's case is announced by recovery.closed_loop already. */
+  if (ci->kind == CXP_CASE_DETRACTOR) return;
+  cxp_alert a;
+  case_alert_base(&a, CXP_AL_RECOVERY_REQUIRED, ci);
+  a.trigger_event_id = o->ev->event_id;
+  a.event_ts_ms = o->ev->ts_ms;
+  a.emitted_at_ms = emitted_at(c, o->ev->ts_ms);
+  a.deadline_ms = ci->deadline[CXP_DL_ACKNOWLEDGE];
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", ci->severity, 1.0};
+  if (o->repeat)
+    a.reasons[a.n_reasons++] =
+        (cxp_alert_reason){"repeat_same_category", ci->base_severity - ci->severity, 0};
+  if (ci->provider) a.reasons[a.n_reasons++] = (cxp_alert_reason){"detected_by_provider", 1, 0};
+  if (ci->premium) a.reasons[a.n_reasons++] = (cxp_alert_reason){"premium_segment", 1, 0};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){
+      "resolve_within_h", (double)(ci->deadline[CXP_DL_RESOLVE] - ci->opened_at) / 3600000.0, 0};
+  a.actions_json = o->solution->actions;
+  a.role = o->solution->role;
+  a.compensation = o->solution->compensation;
+  case_alert_emit(c, &a);
+}
+
+static void on_case_breach(void *opaque, const cxp_case_breach *b) {
+  cxp_core *c = opaque;
+  case_customer(c, b->c); /* the level fired is part of his record */
+  static const char *const actions[CXP_DL__COUNT] = {
+      "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
+      "[\"escalate\",\"follow_up_now\"]"};
+  char salt[48], role[CXP_STR_MAX];
+  const char *step = cxp_case_deadline_name(b->deadline);
+  int sl = snprintf(salt, sizeof salt, "%s:%d", step, b->level);
+  cxp_alert a;
+  case_alert_base(&a, CXP_AL_SLA_BREACHED, b->c);
+  a.priority = b->priority;
+  a.id_salt = (cxp_str){salt, (size_t)sl};
+  a.event_ts_ms = b->due;
+  a.emitted_at_ms = emitted_at(c, b->due);
+  a.deadline_ms = b->deadline_ms;
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"escalation_level", b->level, 1.0};
+  a.reasons[a.n_reasons++] =
+      (cxp_alert_reason){"overdue_h", (double)(b->due - b->deadline_ms) / 3600000.0, 0};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", b->c->severity, 0};
+  a.actions_json = actions[b->deadline];
+  /* The role of the level: the n-th entry of recovery.escalation.roles. */
+  const char *r = c->pl->rec_escalation_roles;
+  role[0] = '\0';
+  for (int k = 0; k < b->level && r; k++) {
+    r = strchr(r, '"');
+    const char *e = r ? strchr(r + 1, '"') : NULL;
+    if (e == NULL) break;
+    if (k == b->level - 1) snprintf(role, sizeof role, "%.*s", (int)(e - r - 1), r + 1);
+    r = e + 1;
+  }
+  a.role = role[0] ? role : NULL;
+  a.escalation_level = b->level;
+  a.overdue_step = step;
+  case_alert_emit(c, &a);
+}
+
+static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
+  cxp_core *c = opaque;
+  cxp_buf body;
+  cxp_buf_init(&body);
+  cxp_jw j;
+  cxp_jw_init(&j, &body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_cstr(&j, "kind", "systemic_failure");
+  cxp_jw_cstr(&j, "category", cxp_case_category_name(s->category));
+  cxp_jw_str(&j, "touchpoint", s->touchpoint.p ? s->touchpoint.p : "unknown",
+             s->touchpoint.p ? s->touchpoint.n : 7);
+  cxp_jw_time(&j, "window_start", s->window_start);
+  cxp_jw_time(&j, "window_end", s->window_end);
+  cxp_jw_int(&j, "customers", s->customers);
+  cxp_jw_end(&j);
+  cxp_buf_putc(&body, '\0');
+  cxp_alert a;
+  memset(&a, 0, sizeof a);
+  a.type = CXP_AL_SEGMENT_ANOMALY;
+  a.priority = 2;
+  /* Keyed by the customer whose failure made it systemic: the alert's
+   * subject is the touchpoint, named in anomaly. */
+  a.customer_id = s->ev->customer_id;
+  a.case_id = s->ev->case_id;
+  if (s->ev->segment.p) a.segment = s->ev->segment;
+  a.trigger_event_id = s->ev->event_id;
+  a.event_ts_ms = s->ev->ts_ms;
+  a.emitted_at_ms = emitted_at(c, s->ev->ts_ms);
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){"customers_failing", s->customers, 1.0};
+  a.actions_json = "[\"open_incident\",\"find_root_cause\",\"notify_affected_customers\"]";
+  a.role = "service_manager";
+  a.detail_key = "anomaly";
+  a.detail_json = body.p;
+  case_alert_emit(c, &a);
+  cxp_buf_free(&body);
+}
+
+
+/* A case's outcome counts in the windows of its closing time. */
+static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
+  cxp_core *c = opaque;
+  cxp_customer *cu = case_customer(c, o->c);
+  if (cu && cu->open_cases > 0 && cu->open_cases < 255) cu->open_cases--;
+  /* Evicted to stay under the cap: it says nothing about the recovery. */
+  if (o->end == CXP_CASE_END_EVICTED) return;
+  if (cu) cu->cohort = o->well ? 1 : 2;
+  cxp_windows *w = core_windows_of(c, c->cur_part);
+  if (w == NULL) return;
+  cxp_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = CXP_EV_REC_FOLLOWED_UP;
+  ev.ts_ms = o->closed_at;
+  ev.segment = o->c->segment;
+  ev.touchpoint = o->c->touchpoint;
+  /* The offset of the event being processed, if any: a window restored
+   * with it folds the outcome once. */
+  cxp_window_outcome wo = {o->well,    o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+                           o->preempted, c->cur_msg ? c->cur_msg->offset : -1};
+  cxp_windows_add_outcome(w, &ev, &wo);
+}
+
+/* Kept on the customer, so that scoring him never asks the cases. */
+static void on_case_overdue(void *opaque, const cxp_case_info *ci, int delta) {
+  cxp_customer *cu = case_customer(opaque, ci);
+  if (cu == NULL) return;
+  if (delta > 0 && cu->overdue_cases < 255) cu->overdue_cases++;
+  if (delta < 0 && cu->overdue_cases > 0 && cu->overdue_cases < 255) cu->overdue_cases--;
+}
+
+/* After a restore: his counts as the cases hold them. */
+void core_restored_counts(cxp_cases *cs, cxp_customer *cu) {
+  cxp_case_customer cc;
+  cxp_cases_customer(cs, cu->id, cu->id_len, &cc);
+  cu->overdue_cases = (uint8_t)(cc.overdue < 255 ? cc.overdue : 255);
+}
+
+static parked_copy *parked_find(cxp_core *c, int32_t part, int64_t offset) {
+  for (uint32_t i = 0; i < c->parked_cap; i++)
+    if (c->parked[i].bytes && c->parked[i].part == part && c->parked[i].offset == offset)
+      return &c->parked[i];
+  return NULL;
+}
+
+static void parked_keep(cxp_core *c, const cxp_msg *m, int32_t part) {
+  if (c->parked_cap == 0) return;
+  parked_copy *p = &c->parked[c->parked_next];
+  c->parked_next = (c->parked_next + 1) % c->parked_cap;
+  free(p->bytes);
+  free(p->key);
+  memset(p, 0, sizeof *p);
+  p->bytes = cxp_xmalloc(m->len);
+  p->key = m->key && m->key_len ? cxp_xmalloc(m->key_len) : NULL;
+  memcpy(p->bytes, m->payload, m->len);
+  if (p->key) memcpy(p->key, m->key, m->key_len);
+  p->len = m->len;
+  p->klen = p->key ? m->key_len : 0;
+  p->part = part;
+  p->offset = m->offset;
+  p->topic = m->topic;
+  p->received_ms = m->received_ms;
+}
+
+/* A parked step whose case never came: dead-lettered with its own bytes
+ * when the copy is still kept, else with what the module remembers. */
+static void on_case_expired(void *opaque, const cxp_case_expired *e) {
+  cxp_core *c = opaque;
+  parked_copy *p = parked_find(c, c->cur_part, e->token);
+  cxp_msg m;
+  char rebuilt[512];
+  memset(&m, 0, sizeof m);
+  m.partition = c->cur_part;
+  m.offset = e->token;
+  if (p) {
+    m.topic = p->topic;
+    m.payload = p->bytes;
+    m.len = p->len;
+    m.key = p->key;
+    m.key_len = p->klen;
+    m.received_ms = p->received_ms;
+  } else {
+    int n = snprintf(rebuilt, sizeof rebuilt,
+                     "{\"event_id\":\"%.*s\",\"type\":\"%s\",\"customer_id\":\"%.*s\","
+                     "\"case_id\":\"%.*s\",\"ts\":%lld}",
+                     (int)e->event_id.n, e->event_id.p ? e->event_id.p : "",
+                     cxp_event_type_name(e->type), (int)e->customer_id.n,
+                     e->customer_id.p ? e->customer_id.p : "", (int)e->case_id.n,
+                     e->case_id.p ? e->case_id.p : "", (long long)e->ts_ms);
+    m.payload = rebuilt;
+    m.len = n > 0 && (size_t)n < sizeof rebuilt ? (size_t)n : strlen(rebuilt);
+    m.key = e->customer_id.p;
+    m.key_len = e->customer_id.n;
+    m.topic = c->pl->topic_input;
+    m.received_ms = e->arrival_wall_ms;
+  }
+  cxp_core_dead_letter(c, &m, CXP_BAD_UNKNOWN_CASE, e->detail);
+  if (p) {
+    free(p->bytes);
+    free(p->key);
+    memset(p, 0, sizeof *p);
+  }
+}
+
+cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
+  if (!c->pl->rec_enabled || part < 0 || part > 0xffff) return NULL;
+  core_grow_table(&c->cases, &c->n_cases, part);
+  if (c->cases[part] == NULL) {
+    cxp_cases_conf conf = c->pl->cases;
+    conf.solutions = c->solutions;
+    cxp_cases_cbs cbs = {on_case_opened,  on_case_breach,  on_case_systemic, on_case_outcome,
+                         on_case_expired, on_case_overdue, c};
+    c->cases[part] = cxp_cases_create(&conf, &cbs);
+    if (c->cases[part] == NULL) abort();
+    cxp_cases_track(c->cases[part], c->changelog);
+  }
+  return c->cases[part];
+}
+
+/* Hands the event to the partition's cases. Returns a dead-letter reason
+ * when the event cannot wait for its case, else CXP_OK. */
+cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
+                              const cxp_msg *m, int32_t part, char *detail, size_t dlen,
+                              int *opened) {
+  cxp_cases *cs = core_cases_of(c, part);
+  *opened = -1;
+  if (cs == NULL) return CXP_OK;
+  /* The closed loop is outreach: without consent there is no one to call
+   * back, so his detractor answers open no case. */
+  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
+                      m->offset, !cu->consent};
+  cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
+  *opened = r == CXP_CASE_OPENED;
+  if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
+  if (r == CXP_CASE_PARK_FULL) {
+    snprintf(detail, dlen,
+             "recovery step for unknown case '%.*s': no room to wait for it "
+             "(recovery.max_parked %lld steps already wait)",
+             (int)ev->case_id.n, ev->case_id.p ? ev->case_id.p : "",
+             (long long)c->pl->rec_max_parked);
+    return CXP_BAD_UNKNOWN_CASE;
+  }
+  if (r == CXP_CASE_BAD_ID) {
+    snprintf(detail, dlen, "case_id: missing or longer than 128 bytes");
+    return CXP_BAD_MISSING_FIELD;
+  }
+  return CXP_OK;
+}
+
+int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
+  int refused = 0;
+  char err[256];
+  cxp_churn_conf cf;
+  if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = cf;
+  cxp_cases_conf conf = c->pl->cases;
+  conf.solutions = lib;
+  for (int32_t i = 0; i < c->n_cases; i++)
+    if (c->cases[i] && cxp_cases_set_conf(c->cases[i], &conf) != 0) refused++;
+  /* Every cases now points at lib (or refused and kept the old one: then
+   * the old library must live on, and a small leak is the lesser harm). */
+  if (refused == 0) {
+    cxp_solutions_destroy(c->solutions);
+    c->solutions = lib;
+  }
+  return refused;
+}
+
+/* Adds the counters of s into out; the gauges (open now) too when `gauges`. */
+void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges) {
+  out->opened += s->opened;
+  out->steps += s->steps;
+  out->parked += s->parked;
+  out->parked_expired += s->parked_expired;
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) out->breaches[k] += s->breaches[k];
+  out->closed += s->closed;
+  out->well += s->well;
+  out->poorly += s->poorly;
+  out->systemic += s->systemic;
+  out->restored += s->restored;
+  if (gauges) {
+    out->open += s->open;
+    out->open_deadlines += s->open_deadlines;
+    out->parked_now += s->parked_now;
+    out->groups += s->groups;
+  }
+}
+
+size_t cxp_core_cases_open(const cxp_core *c, int32_t part) {
+  if (part < 0 || part >= c->n_cases || c->cases[part] == NULL) return 0;
+  return cxp_cases_stats_get(c->cases[part]).open;
+}
+
+void cxp_core_cases_stats(const cxp_core *c, cxp_cases_stats *out) {
+  memset(out, 0, sizeof *out);
+  /* Counters over the core's life: partitions given up keep counting. */
+  core_cases_stats_add(out, &c->cases_retired, 0);
+  for (int32_t i = 0; i < c->n_cases; i++) {
+    if (c->cases[i] == NULL) continue;
+    cxp_cases_stats s = cxp_cases_stats_get(c->cases[i]);
+    core_cases_stats_add(out, &s, 1);
+  }
+}
