@@ -122,19 +122,19 @@ static void phase_backpressure(cxp_mock *m) {
   c.backpressure_high = 1000;
   c.backpressure_low = 100;
   cxp_config_kafka_default(&c, "producer.queue.buffering.max.messages", "2000");
-  /* Acknowledgements 50 ms away: the daemon queues alerts faster than the
-   * broker takes them, however fast this machine is (without it, a quick
-   * mock broker could keep the queue under 1000 at every slice's end and
-   * the pause would depend on timing). */
-  rd_kafka_mock_broker_set_rtt(m->mc, -1, 50);
+  /* The first eight produce requests answered 300 ms late: the daemon
+   * queues alerts faster than the broker takes them, however fast this
+   * machine is (a quick mock broker could otherwise keep the queue under
+   * 1000 at every slice's end, and the pause would hang on timing). Only
+   * produce requests wait, so fetches, heartbeats and commits go as ever. */
+  rd_kafka_mock_broker_push_request_error_rtts(m->mc, 1, 0 /* Produce */, 8, 0, 300, 0, 300, 0,
+                                               300, 0, 300, 0, 300, 0, 300, 0, 300, 0, 300);
   run r;
   memset(&r, 0, sizeof r);
   r.want_consumed = N;
   r.want_alerts = N;
   r.want_dead = 0;
-  int failed = run_daemon(&r, &c, &p);
-  rd_kafka_mock_broker_set_rtt(m->mc, -1, 0);
-  if (failed) return;
+  if (run_daemon(&r, &c, &p)) return;
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   CHECK_INT(s.core->consumed, N);

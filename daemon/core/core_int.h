@@ -45,7 +45,12 @@ void core_grow_table(void *table, int32_t *n, int32_t part);
 /* corecases.c */
 cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
                             const cxp_msg *m, int32_t part, char *detail, size_t dlen, int *opened);
-cxp_cases *core_cases_of(cxp_core *c, int32_t part);
+cxp_cases *core_cases_make(cxp_core *c, int32_t part);
+/* The partition's cases (NULL with recovery off), made on first use. */
+static inline cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
+  if (c->pl->rec_enabled && part >= 0 && part < c->n_cases && c->cases[part]) return c->cases[part];
+  return core_cases_make(c, part);
+}
 void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges);
 void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
 
@@ -54,7 +59,12 @@ int64_t core_floor_div(int64_t a, int64_t b);
 void core_late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w);
 void core_ship(cxp_core *c, int32_t part);
 void core_trail_free_all(cxp_core *c);
-cxp_windows *core_windows_of(cxp_core *c, int32_t part);
+cxp_windows *core_windows_make(cxp_core *c, int32_t part);
+/* The partition's windows (NULL with windows off), made on first use. */
+static inline cxp_windows *core_windows_of(cxp_core *c, int32_t part) {
+  if (c->pl->win_enabled && part >= 0 && part < c->n_win && c->win[part]) return c->win[part];
+  return core_windows_make(c, part);
+}
 
 /* corestate.c */
 void core_evict_for_cap(cxp_core *c, cxp_shard *sh, const cxp_customer *keep);

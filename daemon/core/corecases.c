@@ -244,7 +244,7 @@ static void on_case_expired(void *opaque, const cxp_case_expired *e) {
   }
 }
 
-cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
+cxp_cases *core_cases_make(cxp_core *c, int32_t part) {
   if (!c->pl->rec_enabled || part < 0 || part > 0xffff) return NULL;
   core_grow_table(&c->cases, &c->n_cases, part);
   if (c->cases[part] == NULL) {

@@ -320,7 +320,7 @@ void core_ship(cxp_core *c, int32_t part) {
   c->n_box_list = 0;
 }
 
-cxp_windows *core_windows_of(cxp_core *c, int32_t part) {
+cxp_windows *core_windows_make(cxp_core *c, int32_t part) {
   if (!c->pl->win_enabled || part < 0 || part > 0xffff) return NULL;
   if (part >= c->n_win) {
     int32_t old = c->n_win;

@@ -1,0 +1,121 @@
+/* The segment windows' internals (window.h), shared by window.c (the open
+ * windows of a partition) and winstate.c (their changelog records and
+ * restore), and by no one else. */
+#ifndef CXP_WINDOW_INT_H
+#define CXP_WINDOW_INT_H
+
+#include "window.h"
+
+#define HASH_SEED 0x77696e646f777331ULL
+/* Slots are allocated in chunks and never moved, so a slot index (what the
+ * table and the heap hold) stays valid for the slot's whole life. */
+#define SLOTS_PER_CHUNK 64
+#define TAB_MIN 64
+#define NO_SLOT UINT32_MAX
+#define MAX_OPEN_LIMIT (1u << 24)
+#define TIME_LIMIT_MS CXP_WIN_TIME_LIMIT_MS
+
+/* One open window of one group. The grouping's values follow the struct
+ * back to back (vlen[] says where each ends); the slot stride leaves room
+ * for the longest values the configured groupings allow. */
+typedef struct wslot {
+  uint64_t hash;
+  int64_t start, end;
+  uint64_t seq;      /* opening order: ties on end close in this order */
+  uint32_t heap_pos; /* while open: index in the heap; while free: next free */
+  uint8_t li, gi;    /* length and grouping indexes */
+  uint8_t vlen[CXP_WIN_MAX_FIELDS];
+  int64_t first_off, last_off; /* input offsets of the events folded; -1 none */
+  /* Restored from the changelog: what came at or below this input offset is
+   * in agg already (re-read events are not folded again); -1 otherwise. */
+  int64_t restored_off;
+  uint32_t dirty;  /* changed since the last flush_state: 1 + index in dirty[]; 0 clean */
+  uint8_t written; /* has a record in the changelog: closing it writes a tombstone */
+  cxp_window_agg agg;
+  char vals[];
+} wslot;
+
+struct cxp_windows {
+  cxp_window_conf conf;
+  int32_t partition;
+  cxp_window_close_fn on_close;
+  void *opaque;
+
+  size_t stride; /* bytes per slot, a multiple of 8 */
+  char **chunks;
+  uint32_t n_chunks, max_chunks;
+  uint32_t n_slots;   /* slots handed out from chunks so far */
+  uint32_t free_head; /* closed slots, for reuse; NO_SLOT when none */
+
+  /* Open addressing, linear probing, kept at most half full. An entry is
+   * the slot index + 1 (0: empty) in the low half and the low 32 bits of the
+   * slot's hash in the high half, so a probe passes other windows without
+   * touching their slots. Deletion shifts entries back: no tombstones. */
+  uint64_t *tab;
+  size_t tab_cap;
+  int tab_shift; /* 64 - log2(tab_cap): the home is the top bits of h * K */
+
+  /* Min-heap of open slots by (end, seq): the next window to close is always
+   * on top, for the watermark, the memory bound and flush alike. */
+  uint32_t *heap;
+  uint32_t heap_n, heap_cap;
+
+  /* The window of each length the last event fell in: consecutive events
+   * mostly share it, which saves two 64-bit divisions per event. */
+  int64_t cur_start[CXP_WIN_MAX_LENGTHS], cur_end[CXP_WIN_MAX_LENGTHS];
+
+  uint64_t seq;
+  int has_ts;
+  int64_t max_ts;       /* largest event time folded */
+  int64_t last_ts;      /* time of the event folded last */
+  int64_t last_arrival; /* its wall arrival time; 0 when it had none */
+  int64_t wm;           /* watermark applied; only grows */
+  cxp_window_stats st;
+
+  /* Durable state (cxp_windows_track): the windows changed since the last
+   * cxp_windows_flush_state, and the tombstones of those closed since. */
+  int track;
+  wslot **dirty;
+  uint32_t n_dirty, dirty_cap;
+  cxp_buf gone;
+  cxp_buf key, val; /* scratch for a record's key and value */
+  uint32_t n_gone;
+  int64_t restored_x;  /* events at or below this input offset were in the restored
+                          state: not folded, not judged late; -1 none */
+  /* The windows of the last event refused as late (cxp_windows_missed). */
+  int64_t missed_start[CXP_WIN_MAX_LENGTHS];
+  int restored_clock;  /* the quiet clock's wall time starts at the next tick */
+};
+
+static inline wslot *slot_at(const cxp_windows *w, uint32_t i) {
+  return (wslot *)(w->chunks[i / SLOTS_PER_CHUNK] + (size_t)(i % SLOTS_PER_CHUNK) * w->stride);
+}
+
+#include <stdio.h>
+
+/* Says why in err (which may be NULL), and returns -1. */
+#define FAIL(...)                                          \
+  do {                                                     \
+    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
+    return -1;                                             \
+  } while (0)
+
+/* One grouping's values for one event, and their hash. */
+typedef struct gkey {
+  const char *p[CXP_WIN_MAX_FIELDS];
+  uint8_t n[CXP_WIN_MAX_FIELDS];
+  uint64_t hash;
+} gkey;
+
+/* window.c */
+void win_dirty_remove(cxp_windows *w, wslot *s);
+wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k);
+uint64_t win_hash_value(const char *p, size_t n, uint64_t h);
+void win_heap_remove(cxp_windows *w, uint32_t pos);
+wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k, uint32_t *idx);
+void win_release(cxp_windows *w, uint32_t idx, wslot *s);
+void win_slot_partial(const cxp_windows *w, const wslot *s, int early, cxp_window_partial *p);
+uint64_t win_window_hash(const gkey *k, int li, int64_t start);
+void win_window_key(cxp_buf *b, const cxp_window_partial *p);
+
+#endif
