@@ -824,11 +824,13 @@ int main(void) {
     fprintf(stderr, "mock: %s\n", err);
     return 1;
   }
-  /* CXP_TEST_PHASE=faults (or ttl, snapshot, restore, cases) runs that phase alone. */
+  /* CXP_TEST_PHASE=faults (or known_mix, ttl, snapshot, restore, cases) runs
+   * that phase alone. */
   const char *only = getenv("CXP_TEST_PHASE");
   if (only) {
     cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_INFO;
     if (strcmp(only, "faults") == 0) phase_faults(&m);
+    if (strcmp(only, "known_mix") == 0) phase_known_mix(&m);
     if (strcmp(only, "ttl") == 0) phase_ttl(&m);
     if (strcmp(only, "snapshot") == 0) phase_snapshot(&m);
     if (strcmp(only, "restore") == 0) phase_restore(&m);
