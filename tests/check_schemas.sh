@@ -147,7 +147,7 @@ for kind, text in sections.items():
     if not table:
         err("%s: no settings found in config-doc" % kind)
     # Every setting of the table is in the schema, as it is in the table.
-    for name, (typ, default, bounds, _desc) in table.items():
+    for name, (typ, default, bounds, desc) in table.items():
         node = schema
         for part in name.split("."):
             node = node.get("properties", {}).get(part)
@@ -165,6 +165,11 @@ for kind, text in sections.items():
         if m is None:
             err("%s: %s: cannot read the bounds %r" % (kind, name, bounds)); continue
         lo, hi = float(m.group(1)), float(m.group(2))
+        # A setting the table holds to a list of values: the schema's enum
+        # is that list.
+        ch = re.search(r"One of: (.*)\.$", desc)
+        if ch and re.findall(r"`([^`]*)`", ch.group(1)) != node.get("enum"):
+            err("%s: %s: enum %r, the daemon says %s" % (kind, name, node.get("enum"), ch.group(1)))
         if typ == "string" and "enum" in node:
             if not all(lo <= len(v) <= hi for v in node["enum"]):
                 err("%s: %s: an enum value is outside the lengths %s" % (kind, name, bounds))

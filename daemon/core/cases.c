@@ -185,7 +185,7 @@ static void wheel_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
 ccust *cases_cust_find(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = cxp_index_next(&cs->cidx, fp_of(h), &pos)) != NO_IDX)
+  while ((i = cxp_index_next(&cs->cidx, cxp_index_fp(h), &pos)) != NO_IDX)
     if (cs->cust[i].hash == h) return &cs->cust[i];
   return NULL;
 }
@@ -221,7 +221,7 @@ ccust *cases_cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
       }
     }
     i = best;
-    cxp_index_del(&cs->cidx, fp_of(cs->cust[i].hash), i);
+    cxp_index_del(&cs->cidx, cxp_index_fp(cs->cust[i].hash), i);
   }
   c = &cs->cust[i];
   memset(c, 0, sizeof *c);
@@ -229,7 +229,7 @@ ccust *cases_cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
   c->touched = ts;
   c->first = NO_IDX; /* an evicted record's cases stay open, out of any section */
   for (int k = 0; k < CXP_CAT__COUNT; k++) c->last_fail[k] = INT64_MIN;
-  cxp_index_put(&cs->cidx, fp_of(h), i);
+  cxp_index_put(&cs->cidx, cxp_index_fp(h), i);
   return c;
 }
 
@@ -262,7 +262,7 @@ void cases_cust_closed_note(ccust *c, uint64_t h, int64_t at) {
 int cases_closed_has(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = cxp_index_next(&cs->clidx, fp_of(h), &pos)) != NO_IDX)
+  while ((i = cxp_index_next(&cs->clidx, cxp_index_fp(h), &pos)) != NO_IDX)
     if (cs->closed[i] == h) return 1;
   return 0;
 }
@@ -282,10 +282,10 @@ void cases_closed_add(cxp_cases *cs, uint64_t h) {
     /* Full: the oldest goes (a ring). */
     i = cs->closed_pos;
     cs->closed_pos = (cs->closed_pos + 1) % cs->closed_n;
-    cxp_index_del(&cs->clidx, fp_of(cs->closed[i]), i);
+    cxp_index_del(&cs->clidx, cxp_index_fp(cs->closed[i]), i);
   }
   cs->closed[i] = h;
-  cxp_index_put(&cs->clidx, fp_of(h), i);
+  cxp_index_put(&cs->clidx, cxp_index_fp(h), i);
 }
 
 /* ---- case slots ---------------------------------------------------------- */
@@ -294,7 +294,7 @@ cslot *cases_case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t h
                         uint32_t *out_idx) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = cxp_index_next(&cs->idx, fp_of(h), &pos)) != NO_IDX) {
+  while ((i = cxp_index_next(&cs->idx, cxp_index_fp(h), &pos)) != NO_IDX) {
     cslot *s = slot_at(cs, i);
     if (s->len[0] == n && memcmp(ids_of(s), id, n) == 0) {
       if (out_idx) *out_idx = i;
@@ -349,7 +349,7 @@ void cases_slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c) {
   else
     cs->oldest = idx;
   cs->newest = idx;
-  cxp_index_put(&cs->idx, fp_of(h), idx);
+  cxp_index_put(&cs->idx, cxp_index_fp(h), idx);
   s->cnext = c->first;
   c->first = idx;
   cs->st.open++;
@@ -516,7 +516,7 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
  * entries go stale with F_LIVE). */
 void cases_slot_free(cxp_cases *cs, uint32_t idx) {
   cslot *s = slot_at(cs, idx);
-  cxp_index_del(&cs->idx, fp_of(case_hash(ids_of(s), s->len[0])), idx);
+  cxp_index_del(&cs->idx, cxp_index_fp(case_hash(ids_of(s), s->len[0])), idx);
   ccust *c = cases_cust_find(cs, s->cust_hash);
   if (c) {
     uint32_t *pp = &c->first;
@@ -575,8 +575,8 @@ static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
 
 void cases_parked_free(cxp_cases *cs, uint32_t i, uint64_t h) {
   pslot *p = &cs->parked[i];
-  cxp_index_del(&cs->pidx, fp_of(h), i);
-  cxp_index_del(&cs->pbyc, fp_of(p->cust_hash), i);
+  cxp_index_del(&cs->pidx, cxp_index_fp(h), i);
+  cxp_index_del(&cs->pbyc, cxp_index_fp(p->cust_hash), i);
   p->seq = 0;
   p->next_free = cs->parked_free;
   cs->parked_free = i;
@@ -627,7 +627,7 @@ int cases_take_parked(cxp_cases *cs, cslot *s, uint64_t h) {
   for (;;) {
     size_t pos = SIZE_MAX;
     uint32_t i;
-    while ((i = cxp_index_next(&cs->pidx, fp_of(h), &pos)) != NO_IDX) {
+    while ((i = cxp_index_next(&cs->pidx, cxp_index_fp(h), &pos)) != NO_IDX) {
       const pslot *p = &cs->parked[i];
       if (p->lcase == s->len[0] && memcmp(p->s, id, p->lcase) == 0) break;
     }
@@ -676,8 +676,8 @@ cxp_case_result cases_park_step(cxp_cases *cs, const xpark *x, uint64_t h) {
   if (p->levid) memcpy(p->s + 2 * ID_MAX, x->event_id.p, p->levid);
   p->cust_hash = cxp_cases_customer_hash(p->s + ID_MAX, p->lcust);
   p->seq = next_seq(cs);
-  cxp_index_put(&cs->pidx, fp_of(h), i);
-  cxp_index_put(&cs->pbyc, fp_of(p->cust_hash), i);
+  cxp_index_put(&cs->pidx, cxp_index_fp(h), i);
+  cxp_index_put(&cs->pbyc, cxp_index_fp(p->cust_hash), i);
   wheel_push(cs, x->ts + cs->conf.park_ms, PARK_BIT | i, p->seq);
   cs->st.parked++;
   cs->st.parked_now++;

@@ -7,17 +7,11 @@
 
 #include "cases_conf.h"
 #include "jsonw.h"
+#include "fail.h"
 
 #define DAY_MS 86400000LL
 #define TIME_LIMIT_MS (366LL * DAY_MS)
 #define MAX_OPEN_LIMIT (1u << 24)
-
-/* Says why in err (which may be NULL), and returns -1. */
-#define FAIL(...)                                          \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
 
 /* The library: its entries in the order of the pipeline file. */
 struct cxp_solutions {
@@ -80,53 +74,53 @@ static int bad_time(int64_t v, int64_t lo) { return v < lo || v > TIME_LIMIT_MS;
  * report of issue 4): the conf is filled from those rows, so an error names
  * the row to fix. */
 int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
-  if (c->pipeline[0] == '\0') FAIL("name: the pipeline name is empty");
+  if (c->pipeline[0] == '\0') CXP_FAIL("name: the pipeline name is empty");
   for (int i = 0; i < 4; i++) {
     if (bad_time(c->ack_ms[i], 1000))
-      FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
+      CXP_FAIL("recovery.sla.sev%d.acknowledge_min: %lld ms, expected 1 s..366 days", i + 1,
            (long long)c->ack_ms[i]);
     if (bad_time(c->resolve_ms[i], 1000))
-      FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
+      CXP_FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
            (long long)c->resolve_ms[i]);
   }
   if (bad_time(c->follow_up_ms, 1000))
-    FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
+    CXP_FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
          (long long)c->follow_up_ms);
   if (!(c->premium_factor >= 0.01 && c->premium_factor <= 10))
-    FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
+    CXP_FAIL("recovery.sla.premium_factor: %g, expected 0.01..10", c->premium_factor);
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
     if (!(c->escalation[k] >= 0.1 && c->escalation[k] <= 64))
-      FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
+      CXP_FAIL("recovery.escalation.level%d: %g, expected 0.1..64", k + 1, c->escalation[k]);
     if (k > 0 && !(c->escalation[k] > c->escalation[k - 1]))
-      FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
+      CXP_FAIL("recovery.escalation.level%d: %g, expected more than level%d (%g)", k + 1,
            c->escalation[k], k, c->escalation[k - 1]);
   }
   if (!(c->abandon_factor > c->escalation[CXP_CASES_LEVELS - 1] && c->abandon_factor <= 128))
-    FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), at most 128",
+    CXP_FAIL("recovery.abandon_factor: %g, expected more than escalation.level%d (%g), at most 128",
          c->abandon_factor, CXP_CASES_LEVELS, c->escalation[CXP_CASES_LEVELS - 1]);
   if (c->settle_ms < 0 || c->settle_ms > DAY_MS)
-    FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
+    CXP_FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
   if (c->park_ms < 1000 || c->park_ms > 7 * DAY_MS)
-    FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
+    CXP_FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
   if (c->max_parked < 1 || c->max_parked > (1u << 20))
-    FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
+    CXP_FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
   if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
-    FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
+    CXP_FAIL("recovery.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
   if (c->max_closed < 16 || c->max_closed > MAX_OPEN_LIMIT)
-    FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
+    CXP_FAIL("recovery.max_closed: %u, expected 16..%u", c->max_closed, MAX_OPEN_LIMIT);
   if (c->repeat_ms < 0 || c->repeat_ms > TIME_LIMIT_MS)
-    FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
+    CXP_FAIL("recovery.repeat_days: %lld ms, expected 0..366 days", (long long)c->repeat_ms);
   if (c->max_customers < 16 || c->max_customers > MAX_OPEN_LIMIT)
-    FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers, MAX_OPEN_LIMIT);
+    CXP_FAIL("recovery.max_customers: %u, expected 16..%u", c->max_customers, MAX_OPEN_LIMIT);
   if (c->systemic_window_ms < 1000 || c->systemic_window_ms > DAY_MS)
-    FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
+    CXP_FAIL("recovery.systemic.window_min: %lld ms, expected 1 s..1 day",
          (long long)c->systemic_window_ms);
   if (c->systemic_customers < 2 || c->systemic_customers > 64)
-    FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
+    CXP_FAIL("recovery.systemic.customers: %d, expected 2..64", c->systemic_customers);
   if (c->max_systemic < 1 || c->max_systemic > (1u << 20))
-    FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
+    CXP_FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
   if (!isfinite(c->high_value))
-    FAIL("recovery.high_value: expected a finite number (0 or less: off)");
+    CXP_FAIL("recovery.high_value: expected a finite number (0 or less: off)");
   return 0;
 }
 

@@ -14,11 +14,13 @@
 #include "index.h"
 #include "jsonw.h"
 #include "wheel.h"
+#include "fail.h"
 
 /* "Not done" and "not due": the largest time, so that min() and "done by t"
  * (at <= t) need no special case. */
 #define NEVER INT64_MAX
-#define NO_IDX UINT32_MAX
+/* No slot: the index's own "no more", so its answers compare with it. */
+#define NO_IDX CXP_INDEX_NONE
 #define ID_MAX 128 /* the decoder's bound on ids (domain.md s.2) */
 #define SEG_MAX 64
 #define DAY_MS 86400000LL
@@ -192,8 +194,6 @@ static inline uint64_t case_hash(const char *p, size_t n) {
   return cxp_hash64(p, n, SEED_CASE);
 }
 
-static inline uint32_t fp_of(uint64_t h) { return (uint32_t)(h >> 32); }
-
 static inline uint32_t next_seq(cxp_cases *cs) {
   if (++cs->seq == 0) cs->seq = 1; /* 0 marks a free parked slot */
   return cs->seq;
@@ -209,14 +209,6 @@ static inline size_t clip_len(const cxp_str *s, size_t max) {
 }
 
 /* ---- shared within the module ---- */
-
-/* A check of a function with `char *err, size_t errlen` that fails: the
- * sentence into err, -1 out. */
-#define FAIL(...)                                          \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
 
 /* A parked step as it is kept: from an event, or from a state record. */
 typedef struct xpark {

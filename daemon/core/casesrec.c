@@ -78,7 +78,7 @@ static uint32_t cust_slots(const cxp_cases *cs, const ccust *c, uint32_t **v, ui
 static uint32_t cust_parked(const cxp_cases *cs, uint64_t h, uint32_t *v, uint32_t max) {
   uint32_t n = 0, i;
   size_t pos = SIZE_MAX;
-  while (n < max && (i = cxp_index_next(&cs->pbyc, fp_of(h), &pos)) != NO_IDX)
+  while (n < max && (i = cxp_index_next(&cs->pbyc, cxp_index_fp(h), &pos)) != NO_IDX)
     if (cs->parked[i].cust_hash == h) v[n++] = i;
   for (uint32_t a = 1; a < n; a++) {
     uint32_t x = v[a], b = a;
@@ -228,32 +228,32 @@ static int read_case(cxp_rd *r, xcase *x, char *err, size_t errlen) {
   }
   x->amount = mask & (1u << 7) ? cxp_get_f64(r) : 0;
   const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
-  if (r->bad) FAIL("a case cut short");
+  if (r->bad) CXP_FAIL("a case cut short");
   if (mask >= 1u << 8)
-    FAIL("a case with unknown fields (mask %#llx)", (unsigned long long)mask);
+    CXP_FAIL("a case with unknown fields (mask %#llx)", (unsigned long long)mask);
   memcpy(x->b, b, 6);
   memcpy(x->level, lv, CXP_DL__COUNT);
   if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX)
-    FAIL("a case with an id, segment or touchpoint of a bad length");
+    CXP_FAIL("a case with an id, segment or touchpoint of a bad length");
   const char *id = (const char *)x->id[0];
   int il = (int)x->len[0];
   if (!opened_ok)
-    FAIL("case '%.*s': opened_at %lld ms lies outside 2000..2099", il, id,
+    CXP_FAIL("case '%.*s': opened_at %lld ms lies outside 2000..2099", il, id,
          (long long)x->opened_at);
   if (bad_time >= 0)
-    FAIL("case '%.*s': the time of %s lies outside 2000..2099", il, id,
+    CXP_FAIL("case '%.*s': the time of %s lies outside 2000..2099", il, id,
          bad_time < CXP_STEP__COUNT    ? cxp_case_step_name((cxp_case_step)bad_time)
          : bad_time == CXP_STEP__COUNT ? "its provider detection"
                                        : "its complaint");
   if (x->b[0] < 1 || x->b[0] > 4 || x->b[1] < 1 || x->b[1] > 4 || x->b[2] >= CXP_CAT__COUNT ||
       x->b[3] < 1 || x->b[3] > 4 || x->b[4] > CXP_CASE_DETRACTOR || (x->b[5] & ~KEEP_FLAGS))
-    FAIL("case '%.*s': severity, category, priority, kind or flags out of range", il, id);
+    CXP_FAIL("case '%.*s': severity, category, priority, kind or flags out of range", il, id);
   /* The decoder's bound on a compensation amount. */
   if (!(x->amount >= 0 && x->amount <= 1e12))
-    FAIL("case '%.*s': compensation %g, expected 0..1e12", il, id, x->amount);
+    CXP_FAIL("case '%.*s': compensation %g, expected 0..1e12", il, id, x->amount);
   for (int d = 0; d < CXP_DL__COUNT; d++)
     if (x->level[d] > CXP_CASES_LEVELS)
-      FAIL("case '%.*s': escalation level %u, expected 0..%d", il, id, x->level[d],
+      CXP_FAIL("case '%.*s': escalation level %u, expected 0..%d", il, id, x->level[d],
            CXP_CASES_LEVELS);
   return 0;
 }
@@ -273,17 +273,17 @@ static int read_parked(cxp_rd *r, xpark *x, char *err, size_t errlen) {
   x->case_id.p = (const char *)cxp_get_bytes(r, x->case_id.n);
   x->event_id.n = cxp_get_u8(r);
   x->event_id.p = (const char *)cxp_get_bytes(r, x->event_id.n);
-  if (r->bad) FAIL("a parked step cut short");
+  if (r->bad) CXP_FAIL("a parked step cut short");
   if (step >= CXP_STEP__COUNT || flags > 3 || x->case_id.n == 0 || x->case_id.n > ID_MAX ||
       x->event_id.n > ID_MAX || !(x->amount >= 0 && x->amount <= 1e12))
-    FAIL("a parked step with a field out of range");
+    CXP_FAIL("a parked step with a field out of range");
   /* Its expiry is filed at ts + park_ms; arrival is a wall time (0 in a
    * replay) and token an input offset (-1: none), both only reported. */
   if (!cxp_staterec_time_ok(x->ts))
-    FAIL("parked step for case '%.*s': ts %lld ms lies outside 2000..2099",
+    CXP_FAIL("parked step for case '%.*s': ts %lld ms lies outside 2000..2099",
          (int)x->case_id.n, x->case_id.p, (long long)x->ts);
   if (!cxp_staterec_time_or_0(x->arrival) || x->token < -1)
-    FAIL("parked step for case '%.*s': arrival %lld or token %lld out of range",
+    CXP_FAIL("parked step for case '%.*s': arrival %lld or token %lld out of range",
          (int)x->case_id.n, x->case_id.p, (long long)x->arrival, (long long)x->token);
   return 0;
 }
@@ -342,27 +342,27 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
                         size_t clen, uint64_t ch, int apply, char *err, size_t errlen) {
   cxp_rd r = {p, p + len, 0};
   unsigned version = cxp_get_u8(&r), known = cxp_get_u8(&r);
-  if (r.bad) FAIL("cut short");
+  if (r.bad) CXP_FAIL("cut short");
   if (version != EXT_VERSION || known > 1)
-    FAIL("version %u (this build reads %d), known %u", version, EXT_VERSION, known);
+    CXP_FAIL("version %u (this build reads %d), known %u", version, EXT_VERSION, known);
   ccust *c = NULL;
   if (known) {
     int64_t touched = cxp_get_z(&r);
     unsigned cohort = cxp_get_u8(&r);
     uint64_t mask = cxp_get_v(&r);
-    if (r.bad) FAIL("cut short");
+    if (r.bad) CXP_FAIL("cut short");
     if (cohort > CXP_COHORT_POORLY || mask >> CXP_CAT__COUNT)
-      FAIL("cohort %u or category mask %#llx out of range", cohort,
+      CXP_FAIL("cohort %u or category mask %#llx out of range", cohort,
            (unsigned long long)mask);
     /* touched orders customers for eviction; INT64_MIN is a record made
      * for his cases alone. */
     if (touched != INT64_MIN && !cxp_staterec_time_ok(touched))
-      FAIL("touched %lld ms lies outside 2000..2099", (long long)touched);
+      CXP_FAIL("touched %lld ms lies outside 2000..2099", (long long)touched);
     int64_t last[CXP_CAT__COUNT];
     for (int k = 0; k < CXP_CAT__COUNT; k++) {
       last[k] = mask & (1u << k) ? cxp_get_z(&r) : INT64_MIN;
       if (!r.bad && last[k] != INT64_MIN && !cxp_staterec_time_ok(last[k]))
-        FAIL("latest %s failure at %lld ms lies outside 2000..2099", cxp_case_category_name(k),
+        CXP_FAIL("latest %s failure at %lld ms lies outside 2000..2099", cxp_case_category_name(k),
              (long long)last[k]);
     }
     if (apply) {
@@ -373,9 +373,9 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t n = cxp_get_v(&r);
-  if (r.bad) FAIL("cut short");
+  if (r.bad) CXP_FAIL("cut short");
   if (n > cs->conf.max_open || n > (uint64_t)(r.end - r.p) / SECTION_CASE_MIN)
-    FAIL("%llu cases, more than recovery.max_open (%u) or than its %zu bytes hold",
+    CXP_FAIL("%llu cases, more than recovery.max_open (%u) or than its %zu bytes hold",
          (unsigned long long)n, cs->conf.max_open, (size_t)(r.end - r.p));
   if (apply && n && c == NULL) c = cases_cust_get(cs, ch, INT64_MIN);
   for (uint64_t k = 0; k < n; k++) {
@@ -384,9 +384,9 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     if (apply) restore_case(cs, &x, ch, cust, clen, c);
   }
   uint64_t np = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad) FAIL("cut short");
+  if (r.bad) CXP_FAIL("cut short");
   if (np > SECTION_PARKED_MAX)
-    FAIL("%llu parked steps, expected at most %d", (unsigned long long)np,
+    CXP_FAIL("%llu parked steps, expected at most %d", (unsigned long long)np,
          SECTION_PARKED_MAX);
   for (uint64_t k = 0; k < np; k++) {
     xpark x;
@@ -406,21 +406,21 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
     }
   }
   uint64_t nc = r.p < r.end ? cxp_get_v(&r) : 0;
-  if (r.bad) FAIL("cut short");
+  if (r.bad) CXP_FAIL("cut short");
   if (nc > CUST_CLOSED)
-    FAIL("%llu closed cases, expected at most %d", (unsigned long long)nc, CUST_CLOSED);
+    CXP_FAIL("%llu closed cases, expected at most %d", (unsigned long long)nc, CUST_CLOSED);
   for (uint64_t k = 0; k < nc; k++) {
     uint64_t h = cxp_get_le(&r, 8);
     int64_t at = cxp_get_z(&r);
-    if (r.bad) FAIL("cut short");
+    if (r.bad) CXP_FAIL("cut short");
     if (!cxp_staterec_time_ok(at))
-      FAIL("a closed case's closing time %lld ms lies outside 2000..2099", (long long)at);
+      CXP_FAIL("a closed case's closing time %lld ms lies outside 2000..2099", (long long)at);
     if (!apply) continue;
     if (c == NULL) c = cases_cust_get(cs, ch, INT64_MIN);
     if (!cases_closed_has(cs, h)) cases_closed_add(cs, h);
     cases_cust_closed_note(c, h, at);
   }
-  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.p != r.end) CXP_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   return 0;
 }
 

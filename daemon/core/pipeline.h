@@ -141,8 +141,4 @@ int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, struct cxp
 /* True when `seg` (not NUL-terminated) is one of the premium segments. */
 int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len);
 
-/* Whether a codec name is one the internal topics' producer takes
- * (topics.internal_compression). */
-int cxp_pipeline_codec_ok(const char *codec);
-
 #endif

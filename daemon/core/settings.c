@@ -41,6 +41,20 @@ void cxp_settings_defaults(const cxp_setting *tbl, void *obj) {
   }
 }
 
+static int one_of(const char *const *choices, const char *v) {
+  for (; *choices; choices++)
+    if (strcmp(*choices, v) == 0) return 1;
+  return 0;
+}
+
+/* "a, b, c" */
+static void join_choices(const char *const *choices, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (const char *const *c = choices; *c && n < cap; c++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", c == choices ? "" : ", ", *c);
+}
+
 static const cxp_setting *find(const cxp_setting *tbl, const char *name) {
   for (const cxp_setting *s = tbl; s->name; s++)
     if (strcmp(s->name, name) == 0) return s;
@@ -83,6 +97,13 @@ static int set_one(const cxp_setting *s, void *obj, const cJSON *v,
     if (n < s->min || n > s->max || n >= CXP_STR_MAX) {
       snprintf(err, errlen, "%s: key '%s': length %zu is outside %g..%g", file, key, n,
                s->min, s->max);
+      return -1;
+    }
+    if (s->choices && !one_of(s->choices, v->valuestring)) {
+      char list[256];
+      join_choices(s->choices, list, sizeof list);
+      snprintf(err, errlen, "%s: key '%s': '%s' is not one of %s", file, key, v->valuestring,
+               list);
       return -1;
     }
     memcpy(base, v->valuestring, n + 1);
@@ -270,7 +291,14 @@ void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
       fprintf(out, "%.15g..%.15g entries", s->min, s->max);
     else
       fprintf(out, "%.15g..%.15g", s->min, s->max);
-    fprintf(out, " | %s |\n", s->desc);
+    fprintf(out, " | %s", s->desc);
+    if (s->type == CXP_T_STRING && s->choices) {
+      fputs(" One of:", out);
+      for (const char *const *c = s->choices; *c; c++)
+        fprintf(out, "%s `%s`", c == s->choices ? "" : ",", *c);
+      fputs(".", out);
+    }
+    fputs(" |\n", out);
   }
 }
 
@@ -284,8 +312,8 @@ int cxp_strset_parse(cxp_strset *s, const char *list_json) {
   cJSON *items = rc == 0 ? a : NULL;
   cJSON_ArrayForEach(it, items) {
     size_t n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
-    /* The entries' text is shorter than the list's, quotes and commas
-     * gone, so it always fits. */
+    /* A list setting's entries always fit (their text is the list's, less
+     * the quotes and commas); text from elsewhere may not, and is refused. */
     if (!cJSON_IsString(it) || used + n > sizeof s->buf) {
       rc = -1;
       break;

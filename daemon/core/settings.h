@@ -26,6 +26,9 @@ typedef struct cxp_setting {
   double min, max; /* bounds for numbers; length bounds for strings */
   size_t offset;   /* where the value lives in the settings struct */
   const char *desc;
+  /* CXP_T_STRING only: the values allowed, NULL-terminated (checked like
+   * the bounds, listed in the documentation); NULL: any string. */
+  const char *const *choices;
 } cxp_setting;
 
 /* Fills `obj` with the defaults of `tbl`. */

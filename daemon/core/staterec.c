@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "varint.h"
+#include "fail.h"
 
 void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
                         size_t ext_len) {
@@ -42,12 +43,6 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, con
   if (ext_len) cxp_buf_put(b, ext, ext_len);
 }
 
-#define FAIL(...)                                          \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
-
 /* The times and sums of a decoded record (staterec.h: what a restored
  * record may hold). Each of these feeds arithmetic later: the case clock
  * starts at last_ts (cxp_cases_clock_hint), a decay landmark is subtracted
@@ -59,27 +54,27 @@ static int range_check(const cxp_customer *t, char *err, size_t errlen, int il, 
   static const char *const time_name[] = {"last_ts", "last_active", "nps_last_ts", "resolved"};
   const int64_t times[] = {t->last_ts_ms, t->last_active_ms, t->nps_last_ts_ms, t->resolved_ms};
   if (t->last_offset < -1)
-    FAIL("state record of customer '%.*s': last_offset %lld, expected -1 or more", il, id,
+    CXP_FAIL("state record of customer '%.*s': last_offset %lld, expected -1 or more", il, id,
          (long long)t->last_offset);
   for (int i = 0; i < 4; i++)
     if (!cxp_staterec_time_or_0(times[i]))
-      FAIL("state record of customer '%.*s': %s %lld ms lies outside 2000..2099", il, id,
+      CXP_FAIL("state record of customer '%.*s': %s %lld ms lies outside 2000..2099", il, id,
            time_name[i], (long long)times[i]);
   /* A landmark is the largest event time folded into its family rounded
    * down to its grid (which may lie before 2000), and every event folded
    * moved last_ts first: 0 (nothing folded) up to last_ts. */
   for (int f = 0; f < CXP_HL__COUNT; f++)
     if (t->landmark_ms[f] < 0 || t->landmark_ms[f] > t->last_ts_ms)
-      FAIL("state record of customer '%.*s': decay landmark %d at %lld ms, expected 0..%lld "
+      CXP_FAIL("state record of customer '%.*s': decay landmark %d at %lld ms, expected 0..%lld "
            "(his latest event)", il, id, f, (long long)t->landmark_ms[f],
            (long long)t->last_ts_ms);
   for (int i = 0; i < CXP_S__COUNT; i++)
     if (t->sum[i] < 0)
-      FAIL("state record of customer '%.*s': decayed sum %d is negative (%lld)", il, id, i,
+      CXP_FAIL("state record of customer '%.*s': decayed sum %d is negative (%lld)", il, id, i,
            (long long)t->sum[i]);
   /* The decoder's bound on a profile's clv; -1 is unknown. */
   if (!(t->clv == -1 || (t->clv >= 0 && t->clv <= 1e12)))
-    FAIL("state record of customer '%.*s': clv %g, expected -1 or 0..1e12", il, id, t->clv);
+    CXP_FAIL("state record of customer '%.*s': clv %g, expected -1 or 0..1e12", il, id, t->clv);
   return 0;
 }
 
@@ -90,9 +85,9 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   *ext_len = 0;
   cxp_rd r = {p, p + n, 0};
   unsigned version = cxp_get_u8(&r);
-  if (r.bad) FAIL("empty state record");
+  if (r.bad) CXP_FAIL("empty state record");
   if (version < 1 || version > CXP_STATEREC_VERSION)
-    FAIL("state record version %u; this build reads versions 1 to %d", version,
+    CXP_FAIL("state record version %u; this build reads versions 1 to %d", version,
          CXP_STATEREC_VERSION);
   unsigned il = cxp_get_u8(&r);
   const uint8_t *id = cxp_get_bytes(&r, il);
@@ -101,9 +96,9 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   /* Ids and segments are what the decoder let in: 1..128 and 1..64 bytes,
    * no NUL (a NUL would cut the name the state interns). */
   if (r.bad || il == 0 || il > CXP_ID_MAX || memchr(id, '\0', il))
-    FAIL("state record: bad customer id");
+    CXP_FAIL("state record: bad customer id");
   if (sl > CXP_SEG_MAX || (sl && memchr(seg, '\0', sl)))
-    FAIL("state record of customer '%.*s': bad segment name", (int)il, id);
+    CXP_FAIL("state record of customer '%.*s': bad segment name", (int)il, id);
   /* Decoded into a scratch copy first: a bad record changes nothing. Only
    * the fields before id_len are decoded and copied, so the copy needs no
    * room for an id (a struct around it for one is a GNU extension). */
@@ -137,15 +132,15 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   /* Version 2 adds the customer's cases section (its own format: cases.h). */
   size_t el = version >= 2 ? (size_t)cxp_get_v(&r) : 0;
   const uint8_t *e = el ? cxp_get_bytes(&r, el) : NULL;
-  if (r.bad == 2) FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
-  if (r.bad) FAIL("state record of customer '%.*s': truncated", (int)il, id);
-  if (r.p != r.end) FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
+  if (r.bad == 2) CXP_FAIL("state record of customer '%.*s': written by a newer build", (int)il, id);
+  if (r.bad) CXP_FAIL("state record of customer '%.*s': truncated", (int)il, id);
+  if (r.p != r.end) CXP_FAIL("state record of customer '%.*s': trailing bytes", (int)il, id);
   if (t->recent_pos >= CXP_DEDUP_RING || t->consent > 1 || t->cohort > 3 || t->post_pending > 1 ||
       t->churn_band > 2 || t->nps_last_score < -1 || t->nps_last_score > 10)
-    FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
+    CXP_FAIL("state record of customer '%.*s': a field out of range", (int)il, id);
   if (range_check(t, err, errlen, (int)il, (const char *)id) != 0) return -1;
   cxp_customer *cu = cxp_shard_get(s, sh, (const char *)id, il);
-  if (cu == NULL) FAIL("state record: cannot hold customer '%.*s'", (int)il, id);
+  if (cu == NULL) CXP_FAIL("state record: cannot hold customer '%.*s'", (int)il, id);
   /* Everything after the identity (hash) up to id_len comes from the
    * record; id and his place on the dirty list stay. */
   uint64_t hash = cu->hash;

@@ -49,7 +49,7 @@ static void group_free(cxp_cases *cs, uint32_t i) {
   }
   if (g->dirty) cs->gdirty_live--;
   g->dirty = g->written = 0; /* its index may still be listed: skipped, clean */
-  cxp_index_del(&cs->gidx, fp_of(g->hash), i);
+  cxp_index_del(&cs->gidx, cxp_index_fp(g->hash), i);
   g->live = 0;
   g->next_free = cs->groups_free;
   cs->groups_free = i;
@@ -77,7 +77,7 @@ static uint32_t group_find(const cxp_cases *cs, uint64_t h, int64_t start, int c
                            const char *tp, size_t n) {
   size_t pos = SIZE_MAX;
   uint32_t i;
-  while ((i = cxp_index_next(&cs->gidx, fp_of(h), &pos)) != NO_IDX) {
+  while ((i = cxp_index_next(&cs->gidx, cxp_index_fp(h), &pos)) != NO_IDX) {
     const sgroup *x = group_at(cs, i);
     if (x->hash == h && x->start == start && x->cat == cat && x->tplen == n &&
         memcmp(x->tp, tp, n) == 0)
@@ -120,7 +120,7 @@ static uint32_t group_new(cxp_cases *cs, uint64_t h, int64_t start, int cat, con
   g->dirty = g->written = 0;
   g->tplen = (uint8_t)n;
   memcpy(g->tp, tp, n);
-  cxp_index_put(&cs->gidx, fp_of(h), i);
+  cxp_index_put(&cs->gidx, cxp_index_fp(h), i);
   cs->groups_live++;
   return i;
 }
@@ -211,21 +211,21 @@ size_t cxp_cases_groups_all(cxp_cases *cs, cxp_buf *out) {
 int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const void *val,
                             size_t vlen, char *err, size_t errlen) {
   size_t pl = sizeof CXP_CL_SYSTEMIC - 1;
-  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) FAIL("not a group's key");
+  if (klen <= pl || memcmp(key, CXP_CL_SYSTEMIC, pl) != 0) CXP_FAIL("not a group's key");
   const char *k = key + pl, *end = key + klen;
   long long cat, start;
   if (cxp_staterec_key_num(&k, end, &cat) || cxp_staterec_key_num(&k, end, &start))
-    FAIL("its key is not <category>:<window start>:<touchpoint>");
+    CXP_FAIL("its key is not <category>:<window start>:<touchpoint>");
   if (cat < 0 || cat >= CXP_CAT__COUNT)
-    FAIL("category %lld, expected 0..%d", cat, CXP_CAT__COUNT - 1);
+    CXP_FAIL("category %lld, expected 0..%d", cat, CXP_CAT__COUNT - 1);
   /* A window start is an event time rounded down to the window (at most a
    * day, recovery.systemic.window_min), so it lies within the event years
    * or up to a day before; the sweep compares it with the clock (start +
    * 2 windows), which cannot overflow there. */
   if (start < CXP_TS_MIN_MS - DAY_MS || start >= CXP_TS_MAX_MS)
-    FAIL("window start %lld ms lies outside 2000..2099", start);
+    CXP_FAIL("window start %lld ms lies outside 2000..2099", start);
   size_t n = (size_t)(end - k);
-  if (n == 0 || n > ID_MAX) FAIL("a touchpoint of %zu bytes, expected 1..%d", n, ID_MAX);
+  if (n == 0 || n > ID_MAX) CXP_FAIL("a touchpoint of %zu bytes, expected 1..%d", n, ID_MAX);
   uint64_t h = group_hash(k, n, start, (int)cat);
   uint32_t i = group_find(cs, h, start, (int)cat, k, n);
   if (val == NULL) {
@@ -238,18 +238,18 @@ int cxp_cases_group_restore(cxp_cases *cs, const char *key, size_t klen, const v
   cxp_rd r = {val, (const uint8_t *)val + vlen, 0};
   unsigned ver = cxp_get_u8(&r), fired = cxp_get_u8(&r);
   uint64_t nc = cxp_get_v(&r);
-  if (r.bad) FAIL("cut short");
+  if (r.bad) CXP_FAIL("cut short");
   /* 64: the most recovery.systemic.customers allows. */
   if (ver != GROUP_VERSION || fired > 1 || nc > 64)
-    FAIL("version %u, fired %u or %llu customers out of range", ver, fired,
+    CXP_FAIL("version %u, fired %u or %llu customers out of range", ver, fired,
          (unsigned long long)nc);
   uint64_t cust[64];
   for (uint64_t c = 0; c < nc; c++) cust[c] = cxp_get_le(&r, 8);
-  if (r.bad) FAIL("cut short");
-  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.bad) CXP_FAIL("cut short");
+  if (r.p != r.end) CXP_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   if (i == NO_IDX) i = group_new(cs, h, start, (int)cat, k, n);
   if (i == NO_IDX)
-    FAIL("no room for it (recovery.systemic.max_groups, %u)", cs->conf.max_systemic);
+    CXP_FAIL("no room for it (recovery.systemic.max_groups, %u)", cs->conf.max_systemic);
   sgroup *g = group_at(cs, i);
   /* Under a pipeline counting fewer customers than the one that wrote the
    * record, a group already at the new count has fired as far as it is

@@ -5,6 +5,7 @@
 #define CXP_WINDOW_INT_H
 
 #include "window.h"
+#include "fail.h"
 
 #define HASH_SEED 0x77696e646f777331ULL
 /* Slots are allocated in chunks and never moved, so a slot index (what the
@@ -92,13 +93,6 @@ static inline wslot *slot_at(const cxp_windows *w, uint32_t i) {
 }
 
 #include <stdio.h>
-
-/* Says why in err (which may be NULL), and returns -1. */
-#define FAIL(...)                                          \
-  do {                                                     \
-    if (err && errlen) snprintf(err, errlen, __VA_ARGS__); \
-    return -1;                                             \
-  } while (0)
 
 /* One grouping's values for one event, and their hash. */
 typedef struct gkey {

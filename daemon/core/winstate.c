@@ -155,14 +155,14 @@ static int restore_clock(cxp_windows *w, const uint8_t *v, size_t n, char *err,
   int64_t x = cxp_get_z(&r);
   unsigned has = cxp_get_u8(&r);
   int64_t max_ts = cxp_get_z(&r), last_ts = cxp_get_z(&r);
-  if (r.bad) FAIL("cut short");
-  if (r.p != r.end) FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
+  if (r.bad) CXP_FAIL("cut short");
+  if (r.p != r.end) CXP_FAIL("%zu trailing bytes", (size_t)(r.end - r.p));
   if (ver != CLOCK_VERSION || has > 1)
-    FAIL("version %u (this build reads %d), has %u", ver, CLOCK_VERSION, has);
-  if (x < -1) FAIL("offset %lld, expected -1 or more", (long long)x);
+    CXP_FAIL("version %u (this build reads %d), has %u", ver, CLOCK_VERSION, has);
+  if (x < -1) CXP_FAIL("offset %lld, expected -1 or more", (long long)x);
   if (has && (!cxp_staterec_time_ok(max_ts) || !cxp_staterec_time_ok(last_ts) ||
               last_ts > max_ts))
-    FAIL("newest event at %lld ms, last at %lld ms: expected both within 2000..2099, the "
+    CXP_FAIL("newest event at %lld ms, last at %lld ms: expected both within 2000..2099, the "
          "last no later than the newest", (long long)max_ts, (long long)last_ts);
   if (x > w->restored_x) w->restored_x = x;
   if (has && (!w->has_ts || max_ts > w->max_ts)) {
@@ -180,27 +180,27 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
   size_t wl = sizeof CXP_CL_WINDOW - 1, cl = sizeof CXP_CL_WINDOW_CLOCK - 1;
   if (klen == cl && memcmp(key, CXP_CL_WINDOW_CLOCK, cl) == 0)
     return val ? restore_clock(w, val, vlen, err, errlen) : 0;
-  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) FAIL("not a window's key");
+  if (klen <= wl || memcmp(key, CXP_CL_WINDOW, wl) != 0) CXP_FAIL("not a window's key");
   cxp_window_partial p;
   memset(&p, 0, sizeof p);
   if (val != NULL && vlen > 0 && *(const char *)val == '{') {
     /* A record of a build that wrote the partial's JSON. */
-    if (cxp_window_partial_parse(val, vlen, &p) != 0) FAIL("not a valid partial");
+    if (cxp_window_partial_parse(val, vlen, &p) != 0) CXP_FAIL("not a valid partial");
   } else if (wrec_key(key + wl, key + klen, &p) != 0) {
-    FAIL("its key is not <length>:<start>:<group>, or a part out of range");
+    CXP_FAIL("its key is not <length>:<start>:<group>, or a part out of range");
   } else if (val != NULL && wrec_read(val, vlen, &p) != 0) {
-    FAIL("its value cannot be read, or holds counts out of range");
+    CXP_FAIL("its value cannot be read, or holds counts out of range");
   }
   /* An open window holds events of its own time, which the decoder keeps
    * within 2000..2099: a window that ends before or starts after that holds
    * none, and would sit in the heap (and count against max_open) until a
    * watermark that never comes. */
   if (p.start_ms + p.length_ms <= CXP_TS_MIN_MS || p.start_ms >= CXP_TS_MAX_MS)
-    FAIL("a window at %lld ms, outside 2000..2099", (long long)p.start_ms);
+    CXP_FAIL("a window at %lld ms, outside 2000..2099", (long long)p.start_ms);
   int li, gi;
   gkey k;
   if (slot_place(w, &p, &li, &gi, &k) != 0)
-    FAIL("a window this pipeline does not have (windows.lengths, windows.group_by)");
+    CXP_FAIL("a window this pipeline does not have (windows.lengths, windows.group_by)");
   uint32_t idx;
   wslot *s = win_lookup(w, win_window_hash(&k, li, p.start_ms), li, gi, p.start_ms, &k, &idx);
   if (val == NULL) {
@@ -214,7 +214,7 @@ int cxp_windows_restore(cxp_windows *w, const char *key, size_t klen, const void
     /* Opening must not close another window: that would send a partial
      * while restoring. */
     if (w->st.open >= w->conf.max_open)
-      FAIL("no room for it (windows.max_open, %u)", w->conf.max_open);
+      CXP_FAIL("no room for it (windows.max_open, %u)", w->conf.max_open);
     s = win_find_or_open(w, li, gi, p.start_ms, &k);
   }
   s->agg = p.agg;

@@ -13,53 +13,53 @@
 
 const cxp_setting cxp_config_table[] = {
     {"pipeline", CXP_T_STRING, "\"/etc/cxpulse/pipelines/default.json\"", 1, 255,
-     OFF(pipeline), "Path of the pipeline file (topics, indicator and alert settings)."},
+     OFF(pipeline), "Path of the pipeline file (topics, indicator and alert settings).", NULL},
     {"log.level", CXP_T_STRING, "\"info\"", 4, 5, OFF(log_level),
-     "Least severe level logged: error, warn, info or debug."},
+     "Least severe level logged: error, warn, info or debug.", NULL},
     {"log.format", CXP_T_STRING, "\"text\"", 4, 6, OFF(log_format),
      "Log line format: text (for people), logfmt or json (for collectors); under journald "
-     "each line starts with its syslog priority (<N>)."},
+     "each line starts with its syslog priority (<N>).", NULL},
     {"commit.interval_ms", CXP_T_INT, "1000", 100, 60000, OFF(commit_interval_ms),
-     "How often stored offsets are committed, asynchronously."},
+     "How often stored offsets are committed, asynchronously.", NULL},
     {"poll.batch", CXP_T_INT, "2000", 1, 100000, OFF(poll_batch),
-     "Most messages handled per loop wake-up before other handles get a turn."},
+     "Most messages handled per loop wake-up before other handles get a turn.", NULL},
     {"poll.idle_ms", CXP_T_INT, "100", 10, 10000, OFF(idle_poll_ms),
-     "Interval of the timer that serves the consumer while no traffic arrives."},
+     "Interval of the timer that serves the consumer while no traffic arrives.", NULL},
     {"backpressure.high", CXP_T_INT, "400000", 1000, 10000000, OFF(backpressure_high),
-     "Producer queue depth (messages) at which consumption pauses."},
+     "Producer queue depth (messages) at which consumption pauses.", NULL},
     {"backpressure.low", CXP_T_INT, "100000", 0, 10000000, OFF(backpressure_low),
-     "Producer queue depth at which paused consumption resumes."},
+     "Producer queue depth at which paused consumption resumes.", NULL},
     {"stats.interval_s", CXP_T_INT, "30", 0, 3600, OFF(stats_interval_s),
-     "Interval of the counters line in the log; 0 turns it off."},
+     "Interval of the counters line in the log; 0 turns it off.", NULL},
     {"shutdown.timeout_ms", CXP_T_INT, "10000", 100, 600000, OFF(shutdown_timeout_ms),
      "Longest wait for outputs to be acknowledged at shutdown; the final commits and leaving "
-     "the group get 2 s more, so a shutdown ends within this plus 2 s, brokers or not."},
+     "the group get 2 s more, so a shutdown ends within this plus 2 s, brokers or not.", NULL},
     {"health.max_paused_s", CXP_T_INT, "60", 1, 86400, OFF(health_max_paused_s),
      "Consumption paused longer than this (the producer cannot take the outputs) makes "
-     "/readyz answer 503 with the reason, and cxpulse_stalled 1."},
+     "/readyz answer 503 with the reason, and cxpulse_stalled 1.", NULL},
     {"health.max_retry_s", CXP_T_INT, "60", 1, 86400, OFF(health_max_retry_s),
      "Outputs failing delivery (and produced again) for longer than this make /readyz "
-     "answer 503 with the topic and the error, and cxpulse_stalled 1."},
+     "answer 503 with the topic and the error, and cxpulse_stalled 1.", NULL},
     {"state.snapshot_dir", CXP_T_STRING, "\"\"", 0, 255, OFF(snapshot_dir),
      "Directory of the local snapshot files of durable state, one per input partition, "
      "written at shutdown and read (then only the changelog's tail) when the partition "
-     "comes back; empty: systemd's $STATE_DIRECTORY when set, else no snapshots."},
+     "comes back; empty: systemd's $STATE_DIRECTORY when set, else no snapshots.", NULL},
     {"http.host", CXP_T_STRING, "\"127.0.0.1\"", 2, 64, OFF(http_host),
      "Address the admin endpoint (/metrics, /healthz, /readyz, /v1/...) listens on: an "
-     "IPv4 or IPv6 literal."},
+     "IPv4 or IPv6 literal.", NULL},
     {"http.port", CXP_T_INT, "-1", -1, 65535, OFF(http_port),
-     "Port of the admin endpoint; -1 turns it off, 0 picks a free one (logged)."},
+     "Port of the admin endpoint; -1 turns it off, 0 picks a free one (logged).", NULL},
     {"http.token", CXP_T_STRING, "\"\"", 0, 255, OFF(http_token),
-     "Bearer token the /v1 routes require; empty: none."},
+     "Bearer token the /v1 routes require; empty: none.", NULL},
     {"http.max_conns", CXP_T_INT, "64", 1, 4096, OFF(http_max_conns),
      "Admin connections served at once; past it a newcomer takes the place of the connection "
-     "that has sent the least of its request (never one being answered)."},
+     "that has sent the least of its request (never one being answered).", NULL},
     {"http.max_conns_per_addr", CXP_T_INT, "16", 0, 4096, OFF(http_max_conns_per_addr),
-     "Admin connections per remote address (IPv6: per /64), loopback exempt; 0: no limit."},
+     "Admin connections per remote address (IPv6: per /64), loopback exempt; 0: no limit.", NULL},
     {"http.header_timeout_ms", CXP_T_INT, "2000", 100, 60000, OFF(http_header_timeout_ms),
      "A request's line and headers must arrive within this of the accept (or of its first "
-     "byte on a kept-alive connection), or the connection is closed."},
-    {NULL, 0, NULL, 0, 0, 0, NULL}};
+     "byte on a kept-alive connection), or the connection is closed.", NULL},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL}};
 
 char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
