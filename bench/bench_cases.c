@@ -26,8 +26,12 @@ static double now_s(void) {
 }
 
 static long long fired;
-static void on_breach(void *o, const cxp_case_breach *b) { (void)o, (void)b, fired++; }
-static void on_outcome(void *o, const cxp_case_outcome *x) { (void)o, (void)x, fired++; }
+static void on_breach(void *o, const void *origin, const cxp_case_breach *b) {
+  (void)o, (void)origin, (void)b, fired++;
+}
+static void on_outcome(void *o, const void *origin, const cxp_case_outcome *x) {
+  (void)o, (void)origin, (void)x, fired++;
+}
 
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 1000000;

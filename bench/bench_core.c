@@ -120,8 +120,9 @@ static double now_s(clockid_t id) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void count_emit(void *opaque, cxp_stream s, const char *key, size_t key_len,
-                       const char *value, size_t value_len) {
+static void count_emit(void *opaque, const cxp_msg *from, cxp_stream s, const char *key,
+                       size_t key_len, const char *value, size_t value_len) {
+  (void)from;
   counts *c = opaque;
   c->bytes += value_len;
   c->records[s]++;

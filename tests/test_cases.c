@@ -88,7 +88,8 @@ static void cpy(char *dst, size_t cap, cxp_str s) {
   dst[n] = '\0';
 }
 
-static void on_opened(void *opaque, const cxp_case_opened *o) {
+static void on_opened(void *opaque, const void *origin, const cxp_case_opened *o) {
+  (void)origin;
   sink *k = opaque;
   k->opened++;
   if (k->no == REC_MAX) return;
@@ -111,7 +112,8 @@ static void on_opened(void *opaque, const cxp_case_opened *o) {
   r->fallback = o->solution_fallback;
 }
 
-static void on_breach(void *opaque, const cxp_case_breach *b) {
+static void on_breach(void *opaque, const void *origin, const cxp_case_breach *b) {
+  (void)origin;
   sink *k = opaque;
   k->breaches++;
   if (k->nb == REC_MAX) return;
@@ -125,7 +127,8 @@ static void on_breach(void *opaque, const cxp_case_breach *b) {
   r->done_at = b->done_at;
 }
 
-static void on_outcome(void *opaque, const cxp_case_outcome *o) {
+static void on_outcome(void *opaque, const void *origin, const cxp_case_outcome *o) {
+  (void)origin;
   sink *k = opaque;
   k->outcomes++;
   k->well += o->well;
@@ -145,7 +148,8 @@ static void on_outcome(void *opaque, const cxp_case_outcome *o) {
   r->compensation = o->compensation;
 }
 
-static void on_systemic(void *opaque, const cxp_case_systemic *s) {
+static void on_systemic(void *opaque, const void *origin, const cxp_case_systemic *s) {
+  (void)origin;
   sink *k = opaque;
   if (k->nsy == REC_MAX) return;
   rec_systemic *r = &k->sy[k->nsy++];
@@ -156,7 +160,8 @@ static void on_systemic(void *opaque, const cxp_case_systemic *s) {
   r->end = s->window_end;
 }
 
-static void on_expired(void *opaque, const cxp_case_expired *e) {
+static void on_expired(void *opaque, const void *origin, const cxp_case_expired *e) {
+  (void)origin;
   sink *k = opaque;
   if (k->nex == REC_MAX) return;
   rec_expired *r = &k->ex[k->nex++];
@@ -476,7 +481,7 @@ static void test_state_machine(void) {
         ev = stepev(CXP_STEP_ACKNOWLEDGED, "ghost", T0 + e->off);
       else
         ev = stepev((cxp_case_step)e->what, "k1", T0 + e->off);
-      cxp_case_ctx ctx = {0, -1, 1000 + i, 0};
+      cxp_case_ctx ctx = {0, -1, 1000 + i, 0, NULL};
       CHECK_INT(cxp_cases_add(cs, &ev, 0, &ctx), e->expect);
     }
     at(cs, T0 + 600 * H_MS, 0);
@@ -632,14 +637,14 @@ static void test_deadlines(void) {
   cxp_cases_add(cs, &e, W, NULL);
   /* The earliest due is T0 + 1 h; the tick reaches it at W + 1 h. */
   CHECK_INT(cxp_cases_next_wall(cs), W + H_MS);
-  CHECK_INT(cxp_cases_tick(cs, W + H_MS - 1), 0);
+  CHECK_INT(cxp_cases_tick(cs, W + H_MS - 1, NULL), 0);
   CHECK_INT(K.nb, 0);
   CHECK_INT(cxp_cases_clock(cs), T0 + H_MS - 1);
-  CHECK_INT(cxp_cases_tick(cs, W + H_MS), 1);
+  CHECK_INT(cxp_cases_tick(cs, W + H_MS, NULL), 1);
   CHECK_INT(K.nb, 1);
   CHECK_INT(K.b[0].due, T0 + H_MS);
   /* Not a tick before the arrival, nor a tick going back. */
-  CHECK_INT(cxp_cases_tick(cs, W - 1), 0);
+  CHECK_INT(cxp_cases_tick(cs, W - 1, NULL), 0);
   CHECK_INT(cxp_cases_clock(cs), T0 + H_MS);
   cxp_cases_destroy(cs);
 
@@ -653,11 +658,11 @@ static void test_deadlines(void) {
   e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
   cxp_cases_add(cs, &e, NOW, NULL);
   at(cs, T0 + 50 * M_MS, NOW + 5);
-  CHECK_INT(cxp_cases_tick(cs, NOW + 10), 0);
+  CHECK_INT(cxp_cases_tick(cs, NOW + 10, NULL), 0);
   CHECK_INT(K.nb, 0);
   CHECK_INT(cxp_cases_clock(cs), T0 + 50 * M_MS + 5);
   /* 10 min of wall time after the last arrival: the clock reaches 1 h. */
-  CHECK_INT(cxp_cases_tick(cs, NOW + 5 + 10 * M_MS), 1);
+  CHECK_INT(cxp_cases_tick(cs, NOW + 5 + 10 * M_MS, NULL), 1);
   CHECK_INT(K.nb, 1);
   cxp_cases_destroy(cs);
 
@@ -666,7 +671,7 @@ static void test_deadlines(void) {
   cs = make_default();
   e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
   add(cs, &e);
-  CHECK_INT(cxp_cases_tick(cs, T0 + 100 * D_MS), 0);
+  CHECK_INT(cxp_cases_tick(cs, T0 + 100 * D_MS, NULL), 0);
   CHECK_INT(cxp_cases_next_wall(cs), 0);
   cxp_cases_destroy(cs);
 
@@ -1267,8 +1272,9 @@ typedef struct outs {
   int n;
 } outs;
 
-static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
-                    size_t vlen) {
+static void collect(void *opaque, const cxp_msg *from, cxp_stream st, const char *key, size_t klen,
+                    const char *v, size_t vlen) {
+  (void)from;
   (void)key;
   (void)klen;
   outs *o = opaque;
@@ -1853,10 +1859,10 @@ static void test_restore(void) {
   CHECK_INT(restore_c1(c, &ea, ea.len, T0 + 90 * M_MS, err),
             0);
   const int64_t W = 1000000000LL;
-  CHECK_INT(cxp_cases_tick(c, W), 0);
-  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS - 1), 0);
+  CHECK_INT(cxp_cases_tick(c, W, NULL), 0);
+  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS - 1, NULL), 0);
   CHECK_INT(K.nb, 0);
-  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS), 1);
+  CHECK_INT(cxp_cases_tick(c, W + 30 * M_MS, NULL), 1);
   CHECK_INT(K.nb, 1);
   CHECK_INT(K.b[0].level, 2);
   cxp_cases_destroy(c);

@@ -12,13 +12,20 @@
 #include "test.h"
 #include "timeutil.h"
 
+/* A tick of the core's input partition at wall time now (core.h: a tick is
+ * a message without payload). */
+static int test_tick_input(cxp_core *c, int32_t part, int64_t now) {
+  cxp_msg at = cxp_msg_clock(part, now);
+  return cxp_core_tick_input(c, &at);
+}
+
 #define T0 1795392000000LL /* 2026-11-23T00:00:00Z */
 #define DAY 86400000LL
 
 /* A minute of the daemon's 1 s ticks: the silence sweep covers the
  * partition's whole table in 64. */
 static void minute_of_ticks(cxp_core *c, int64_t wall) {
-  for (int i = 0; i < 64; i++) cxp_core_tick_input(c, 0, wall + i * 1000);
+  for (int i = 0; i < 64; i++) test_tick_input(c, 0, wall + i * 1000);
 }
 
 /* A conf with every coefficient 0 but the ones a test sets. */
@@ -244,7 +251,9 @@ static void test_auc(void) {
 
 /* ---- Through the core ---- */
 
-static void discard(void *o, cxp_stream s, const char *k, size_t kl, const char *v, size_t vl) {
+static void discard(void *o, const cxp_msg *from, cxp_stream s, const char *k, size_t kl,
+                    const char *v, size_t vl) {
+  (void)from;
   (void)o, (void)s, (void)k, (void)kl, (void)v, (void)vl;
 }
 
@@ -439,8 +448,9 @@ typedef struct sink {
   char last[4096];
 } sink;
 
-static void on_emit(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
-                    size_t vlen) {
+static void on_emit(void *opaque, const cxp_msg *from, cxp_stream st, const char *key, size_t klen,
+                    const char *v, size_t vlen) {
+  (void)from;
   (void)key, (void)klen;
   sink *k = opaque;
   if (st != CXP_STREAM_ALERTS || strstr(v, "\"churn.risk\"") == NULL) return;

@@ -15,8 +15,9 @@
 #include "snapshot.h"
 #include "staterec.h"
 
-static void ignore(void *opaque, cxp_stream s, const char *key, size_t klen, const char *v,
-                   size_t vlen) {
+static void ignore(void *opaque, const cxp_msg *from, cxp_stream s, const char *key, size_t klen,
+                   const char *v, size_t vlen) {
+  (void)from;
   (void)opaque, (void)s, (void)key, (void)klen, (void)v, (void)vlen;
 }
 

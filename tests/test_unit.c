@@ -1215,8 +1215,9 @@ typedef struct collector {
 
 /* The bytes handed to emit live in the core's buffer only during the call:
  * copy them. */
-static void collect(void *opaque, cxp_stream s, const char *key, size_t klen,
+static void collect(void *opaque, const cxp_msg *from, cxp_stream s, const char *key, size_t klen,
                     const char *v, size_t vlen) {
+  (void)from;
   collector *c = opaque;
   if (c->n >= MAX_OUT) return;
   out_rec *o = &c->r[c->n++];

@@ -996,8 +996,9 @@ typedef struct msink {
   int n;
 } msink;
 
-static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *missing,
-                     int n_missing) {
+static void on_final(void *opaque, const void *origin, const cxp_window_partial *p,
+                     const int32_t *missing, int n_missing) {
+  (void)origin;
   msink *s = opaque;
   if (s->n >= 64) return;
   s->p[s->n] = *p;
@@ -1038,21 +1039,21 @@ static void test_merger(void) {
   cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
   cxp_window_partial b = seg_partial(1, M_MS, T0, "gold", 3, 3);
   cxp_window_partial c = seg_partial(1, M_MS, T0, "silver", 1, 0);
-  CHECK_INT(cxp_merger_partial(m, &a, 1000, 7), 0);
-  CHECK_INT(cxp_merger_partial(m, &b, 1000, 5), 0);
-  CHECK_INT(cxp_merger_partial(m, &c, 1000, 6), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 1000, 7, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &b, 1000, 5, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &c, 1000, 6, NULL), 0);
   CHECK_INT(cxp_merger_hold(m), 5);
   CHECK_INT(cxp_merger_stats(m).pending, 2);
   /* Input 0 passes the end; input 1 has said nothing: nothing yet. */
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
   CHECK_INT(cxp_merger_watermark(m), INT64_MIN);
   /* Input 1 one millisecond short of the end: still nothing. */
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS - 1), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS - 1, NULL), 0);
   CHECK_INT(cxp_merger_watermark(m), T0 + M_MS - 1);
   CHECK_INT(ms.n, 0);
   /* Input 1 at the end: both groups final, gold before silver. gold: 2 + 3
    * = 5 responses, 1 + 3 = 4 satisfied; silver 1, 0. */
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 2);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 2);
   CHECK_INT(ms.n, 2);
   CHECK_STR(ms.p[0].value[0], "gold");
   CHECK_INT(ms.p[0].agg.csat_n, 5);
@@ -1065,32 +1066,32 @@ static void test_merger(void) {
   CHECK_INT(cxp_merger_hold(m), -1);
   /* A straggler for the emitted window is refused, and counted. */
   cxp_window_partial late = seg_partial(0, M_MS, T0, "bronze", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &late, 2000, 8), -1);
+  CHECK_INT(cxp_merger_partial(m, &late, 2000, 8, NULL), -1);
   CHECK_INT(cxp_merger_stats(m).late, 1);
   /* A marker read again, or an older one, changes nothing. */
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0, NULL), 0);
   CHECK_INT(cxp_merger_watermark(m), T0 + M_MS);
-  CHECK_INT(cxp_merger_marker(m, 2, T0), -1);
+  CHECK_INT(cxp_merger_marker(m, 2, T0, NULL), -1);
   cxp_window_partial bad = seg_partial(2, M_MS, T0 + M_MS, "gold", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &bad, 2000, 9), -1);
+  CHECK_INT(cxp_merger_partial(m, &bad, 2000, 9, NULL), -1);
 
   /* Timeout 60 s: the second minute's gold from input 0 arrives at wall
    * 10000; input 1 never closes it. At 69999 nothing; at 70000 it goes out
    * incomplete, input 1 missing (input 0's watermark T0+2m passed it). */
   ms.n = 0;
   cxp_window_partial d = seg_partial(0, M_MS, T0 + M_MS, "gold", 4, 2);
-  CHECK_INT(cxp_merger_partial(m, &d, 10000, 10), 0);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS), 0);
-  CHECK_INT(cxp_merger_tick(m, 69999), 0);
-  CHECK_INT(cxp_merger_tick(m, 70000), 1);
+  CHECK_INT(cxp_merger_partial(m, &d, 10000, 10, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS, NULL), 0);
+  CHECK_INT(cxp_merger_tick(m, 69999, NULL), 0);
+  CHECK_INT(cxp_merger_tick(m, 70000, NULL), 1);
   CHECK_INT(ms.n, 1);
   CHECK_INT(ms.p[0].agg.csat_n, 4);
   CHECK_INT(ms.n_missing[0], 1);
   CHECK_INT(ms.missing[0][0], 1);
   /* Input 1's part arriving after the timeout is late, not a second record. */
   cxp_window_partial e = seg_partial(1, M_MS, T0 + M_MS, "gold", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &e, 71000, 11), -1);
+  CHECK_INT(cxp_merger_partial(m, &e, 71000, 11, NULL), -1);
   CHECK_INT(cxp_merger_stats(m).late, 2);
   cxp_merge_stats st = cxp_merger_stats(m);
   CHECK_INT(st.complete, 2);
@@ -1100,9 +1101,9 @@ static void test_merger(void) {
   /* Flush: the hour window waits for both; it goes out naming both. */
   ms.n = 0;
   cxp_window_partial h = seg_partial(0, H_MS, T0, "gold", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &h, 0, -1), 0);
+  CHECK_INT(cxp_merger_partial(m, &h, 0, -1, NULL), 0);
   CHECK_INT(cxp_merger_hold(m), -1);
-  CHECK_INT(cxp_merger_flush(m), 1);
+  CHECK_INT(cxp_merger_flush(m, NULL), 1);
   CHECK_INT(ms.n_missing[0], 2);
   CHECK_INT(ms.missing[0][0], 0);
   CHECK_INT(ms.missing[0][1], 1);
@@ -1133,14 +1134,14 @@ static void test_merger_exact(void) {
       int pi = np == 1 ? 0 : (i / 2) % 3; /* mixes segments over partitions */
       memset(&parts, 0, sizeof parts);
       CHECK_INT(cxp_windows_add(w[pi], &ev, 0, -1), CXP_OK);
-      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1);
-      cxp_merger_marker(m, pi, cxp_windows_watermark(w[pi]));
+      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1, NULL);
+      cxp_merger_marker(m, pi, cxp_windows_watermark(w[pi]), NULL);
     }
     for (int i = 0; i < np; i++) {
       memset(&parts, 0, sizeof parts);
       cxp_windows_flush(w[i]);
-      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1);
-      cxp_merger_marker(m, i, INT64_MAX);
+      for (int k = 0; k < parts.n; k++) cxp_merger_partial(m, &parts.p[k], 0, -1, NULL);
+      cxp_merger_marker(m, i, INT64_MAX, NULL);
       cxp_windows_destroy(w[i]);
     }
     cxp_merger_destroy(m);
@@ -1173,8 +1174,9 @@ typedef struct outs {
   int n;
 } outs;
 
-static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
-                    size_t vlen) {
+static void collect(void *opaque, const cxp_msg *from, cxp_stream st, const char *key, size_t klen,
+                    const char *v, size_t vlen) {
+  (void)from;
   outs *o = opaque;
   if (o->n >= 64) return;
   o->stream[o->n] = st;
@@ -1683,18 +1685,18 @@ static void test_merger_duplicates(void) {
   cxp_window_partial next = ranged_partial(0, 1, 1, 21, 30);
   cxp_window_partial other = ranged_partial(1, 4, 4, 10, 20);
   cxp_window_partial legacy = ranged_partial(0, 1, 0, -1, -1);
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 0);
-  CHECK_INT(cxp_merger_partial(m, &again, 0, 2), 1);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 1, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &again, 0, 2, NULL), 1);
   /* The same partial read twice from the repartition topic: a duplicate. */
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 1);
-  CHECK_INT(cxp_merger_partial(m, &next, 0, 3), 0);
-  CHECK_INT(cxp_merger_partial(m, &other, 0, 4), 0);
-  CHECK_INT(cxp_merger_partial(m, &legacy, 0, 5), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 1, NULL), 1);
+  CHECK_INT(cxp_merger_partial(m, &next, 0, 3, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &other, 0, 4, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &legacy, 0, 5, NULL), 0);
   cxp_merge_stats st = cxp_merger_stats(m);
   CHECK_INT(st.duplicates, 2);
   CHECK_INT(st.partials, 4);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 1);
   CHECK_INT(ms.n, 1);
   CHECK_INT(ms.p[0].agg.csat_n, 8);
   CHECK_INT(ms.p[0].agg.csat_sat, 6);
@@ -2023,11 +2025,11 @@ static void test_merger_floor(void) {
    * the window goes out (2 + 4 responses). */
   cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 2, 1);
   cxp_window_partial b = seg_partial(1, M_MS, T0, "gold", 4, 4);
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 1), 0);
-  CHECK_INT(cxp_merger_partial(m, &b, 0, 2), 0);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 1, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &b, 0, 2, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
   cxp_merger_mark_offset(m, 3);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 1);
   cxp_merger_mark_offset(m, 4);
   CHECK_INT(ms.n, 1);
   CHECK_INT(ms.p[0].agg.csat_n, 6);
@@ -2043,10 +2045,10 @@ static void test_merger_floor(void) {
   memset(&ms, 0, sizeof ms);
   m = cxp_merger_create(2, 0, on_final, &ms);
   cxp_merger_set_floor(m, T0 + M_MS);
-  CHECK_INT(cxp_merger_partial(m, &b, 0, 2), 2);
+  CHECK_INT(cxp_merger_partial(m, &b, 0, 2, NULL), 2);
   cxp_window_partial c = seg_partial(0, M_MS, T0 + M_MS, "gold", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &c, 0, 6), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_partial(m, &c, 0, 6, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 0);
   CHECK_INT(ms.n, 0);
   CHECK_INT(cxp_merger_stats(m).replayed, 1);
   CHECK_INT(cxp_merger_stats(m).late, 0);
@@ -2064,16 +2066,16 @@ static void test_merger_floor(void) {
   cxp_window_partial g1 = seg_partial(1, M_MS, T0, "gold", 1, 0);
   cxp_window_partial s0 = seg_partial(0, M_MS, T0 + M_MS, "silver", 1, 1);
   cxp_merger_at(m, 2);
-  CHECK_INT(cxp_merger_partial(m, &g0, 0, 2), 0);
+  CHECK_INT(cxp_merger_partial(m, &g0, 0, 2, NULL), 0);
   cxp_merger_at(m, 4);
-  CHECK_INT(cxp_merger_partial(m, &s0, 0, 4), 0);
+  CHECK_INT(cxp_merger_partial(m, &s0, 0, 4, NULL), 0);
   cxp_merger_at(m, 5);
-  CHECK_INT(cxp_merger_partial(m, &g1, 0, 5), 0);
+  CHECK_INT(cxp_merger_partial(m, &g1, 0, 5, NULL), 0);
   cxp_merger_at(m, 6);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
   cxp_merger_mark_offset(m, 6);
   cxp_merger_at(m, 7);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 1);
   cxp_merger_mark_offset(m, 7);
   CHECK_INT(cxp_merger_hold(m), 4);
   CHECK_INT(cxp_merger_commit_point(m, 8), 2);
@@ -2081,9 +2083,9 @@ static void test_merger_floor(void) {
   /* Once 07:01 is emitted too (at 9), everything up to 10 can go, and its
    * floor covers both windows. */
   cxp_merger_at(m, 8);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 2 * M_MS, NULL), 0);
   cxp_merger_at(m, 9);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + 2 * M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 2 * M_MS, NULL), 1);
   cxp_merger_mark_offset(m, 9);
   CHECK_INT(cxp_merger_commit_point(m, 10), 10);
   CHECK_INT(cxp_merger_floor_at(m, 10), T0 + 2 * M_MS);
@@ -2106,10 +2108,10 @@ static void test_merger_revisions(void) {
   cxp_window_partial b = seg_partial(1, M_MS, T0, "gold", 4, 4);
   a.first_offset = 1, a.last_offset = 2;
   b.first_offset = 7, b.last_offset = 10;
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 100), 0);
-  CHECK_INT(cxp_merger_partial(m, &b, 0, 101), 0);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 100, NULL), 0);
+  CHECK_INT(cxp_merger_partial(m, &b, 0, 101, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 1);
   CHECK_INT(ms.n, 1);
   CHECK_INT(ms.p[0].revision, 0);
   CHECK_INT(ms.p[0].agg.csat_n, 6);
@@ -2119,7 +2121,7 @@ static void test_merger_revisions(void) {
   cxp_window_partial d = seg_partial(0, M_MS, T0, "gold", 1, 1);
   d.late = 1;
   d.first_offset = d.last_offset = 5;
-  CHECK_INT(cxp_merger_partial(m, &d, 0, 102), 0);
+  CHECK_INT(cxp_merger_partial(m, &d, 0, 102, NULL), 0);
   CHECK_INT(ms.n, 2);
   CHECK_INT(ms.p[1].revision, 1);
   CHECK_INT(ms.p[1].agg.csat_n, 7);
@@ -2127,12 +2129,12 @@ static void test_merger_revisions(void) {
   CHECK_INT(ms.n_missing[1], 0);
   /* The same late partial read again (a restart of input 0 behind it):
    * a duplicate, no record. */
-  CHECK_INT(cxp_merger_partial(m, &d, 0, 103), 1);
+  CHECK_INT(cxp_merger_partial(m, &d, 0, 103, NULL), 1);
   CHECK_INT(ms.n, 2);
   /* Input 1, offset 12, unsatisfied: revision 2: 8 responses, 6. */
   cxp_window_partial d2 = seg_partial(1, M_MS, T0, "gold", 1, 0);
   d2.first_offset = d2.last_offset = 12;
-  CHECK_INT(cxp_merger_partial(m, &d2, 0, 104), 0);
+  CHECK_INT(cxp_merger_partial(m, &d2, 0, 104, NULL), 0);
   CHECK_INT(ms.n, 3);
   CHECK_INT(ms.p[2].revision, 2);
   CHECK_INT(ms.p[2].agg.csat_n, 8);
@@ -2141,7 +2143,7 @@ static void test_merger_revisions(void) {
    * that group's first record goes out now, revision 0. */
   cxp_window_partial sv = seg_partial(1, M_MS, T0, "silver", 1, 1);
   sv.first_offset = sv.last_offset = 13;
-  CHECK_INT(cxp_merger_partial(m, &sv, 0, 105), 0);
+  CHECK_INT(cxp_merger_partial(m, &sv, 0, 105, NULL), 0);
   CHECK_INT(ms.n, 4);
   CHECK_STR(ms.p[3].value[0], "silver");
   CHECK_INT(ms.p[3].revision, 0);
@@ -2150,17 +2152,17 @@ static void test_merger_revisions(void) {
   /* The kept records hold the commit back to their first partial. */
   CHECK_INT(cxp_merger_hold(m), 100);
   /* The merged watermark reaches 07:10:59.999: still within 07:01 + 10 m. */
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS - 1), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS - 1), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS - 1, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS - 1, NULL), 0);
   CHECK_INT(cxp_merger_stats(m).kept, 2);
   /* 07:11: past the horizon, the records go; a late partial is now late. */
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS), 0);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 11 * M_MS, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + 11 * M_MS, NULL), 0);
   CHECK_INT(cxp_merger_stats(m).kept, 0);
   CHECK_INT(cxp_merger_hold(m), -1);
   cxp_window_partial d3 = seg_partial(0, M_MS, T0, "gold", 1, 1);
   d3.first_offset = d3.last_offset = 20;
-  CHECK_INT(cxp_merger_partial(m, &d3, 0, 106), -1);
+  CHECK_INT(cxp_merger_partial(m, &d3, 0, 106, NULL), -1);
   CHECK_INT(cxp_merger_stats(m).late, 1);
   CHECK_INT(ms.n, 4);
   cxp_merger_destroy(m);
@@ -2173,18 +2175,18 @@ static void test_merger_revisions(void) {
   for (int i = 0; i < 3; i++) {
     cxp_window_partial p = seg_partial(0, M_MS, T0 + i * M_MS, "gold", 1, 1);
     p.first_offset = p.last_offset = i;
-    CHECK_INT(cxp_merger_partial(m, &p, 0, i), 0);
+    CHECK_INT(cxp_merger_partial(m, &p, 0, i, NULL), 0);
   }
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + 3 * M_MS), 3);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + 3 * M_MS, NULL), 3);
   cxp_merge_stats st = cxp_merger_stats(m);
   CHECK_INT(st.kept, 2);
   CHECK_INT(st.forgotten_early, 1);
   cxp_window_partial e0 = seg_partial(0, M_MS, T0, "gold", 1, 1);
   e0.first_offset = e0.last_offset = 50;
-  CHECK_INT(cxp_merger_partial(m, &e0, 0, 10), -1);
+  CHECK_INT(cxp_merger_partial(m, &e0, 0, 10, NULL), -1);
   cxp_window_partial e2 = seg_partial(0, M_MS, T0 + 2 * M_MS, "gold", 1, 1);
   e2.first_offset = e2.last_offset = 51;
-  CHECK_INT(cxp_merger_partial(m, &e2, 0, 11), 0);
+  CHECK_INT(cxp_merger_partial(m, &e2, 0, 11, NULL), 0);
   CHECK_INT(ms.n, 4);
   CHECK_INT(ms.p[3].revision, 1);
   CHECK_INT(ms.p[3].agg.csat_n, 2);
@@ -2196,10 +2198,10 @@ static void test_merger_revisions(void) {
   m = cxp_merger_create(1, 0, on_final, &ms);
   cxp_merger_revisions(m, &c, 0);
   cxp_window_partial f = seg_partial(0, M_MS, T0, "gold", 1, 1);
-  CHECK_INT(cxp_merger_partial(m, &f, 0, 1), 0);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_partial(m, &f, 0, 1, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 1);
   CHECK_INT(cxp_merger_stats(m).kept, 0);
-  CHECK_INT(cxp_merger_partial(m, &f, 0, 2), -1);
+  CHECK_INT(cxp_merger_partial(m, &f, 0, 2, NULL), -1);
   cxp_merger_destroy(m);
 }
 
@@ -2387,13 +2389,13 @@ static void test_merger_watermarks(void) {
   /* Offset 1: input 1's watermark 07:01 (it had nothing in 07:00); 2:
    * input 0's partial of 07:00 gold; 3: input 0's watermark 07:01: out. */
   cxp_merger_at(m, 1);
-  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_marker(m, 1, T0 + M_MS, NULL), 0);
   cxp_window_partial a = seg_partial(0, M_MS, T0, "gold", 3, 2);
   a.first_offset = 0, a.last_offset = 2;
   cxp_merger_at(m, 2);
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 2), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 2, NULL), 0);
   cxp_merger_at(m, 3);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 1);
   CHECK_INT(ms.n, 1);
   /* A commit at 2 (the window's first partial): the watermarks after
    * offset 1: input 0 none yet, input 1 07:01. */
@@ -2415,9 +2417,9 @@ static void test_merger_watermarks(void) {
   cxp_merger_set_watermarks(m, wm, 2);
   CHECK_INT(cxp_merger_watermark(m), INT64_MIN);
   cxp_merger_at(m, 2);
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 2), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 2, NULL), 0);
   cxp_merger_at(m, 3);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 1);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 1);
   CHECK_INT(again.n, 1);
   CHECK_INT(again.n_missing[0], 0);
   CHECK_INT(again.p[0].agg.csat_n, 3);
@@ -2427,8 +2429,8 @@ static void test_merger_watermarks(void) {
    * 1, which had said its word before the commit. */
   memset(&again, 0, sizeof again);
   m = cxp_merger_create(2, 0, on_final, &again);
-  CHECK_INT(cxp_merger_partial(m, &a, 0, 2), 0);
-  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS), 0);
+  CHECK_INT(cxp_merger_partial(m, &a, 0, 2, NULL), 0);
+  CHECK_INT(cxp_merger_marker(m, 0, T0 + M_MS, NULL), 0);
   CHECK_INT(again.n, 0);
   cxp_merger_destroy(m);
 }

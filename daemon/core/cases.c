@@ -395,7 +395,7 @@ static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o);
 /* Recomputes what depends on the case's times (pending deadlines, overdue,
  * its next due) after any change, keeps the counters, and schedules the
  * next due. Every case always has one: its closing time at the latest. */
-void cases_refresh(cxp_cases *cs, uint32_t idx) {
+void cases_refresh(cxp_cases *cs, uint32_t idx, const void *origin) {
   cslot *s = slot_at(cs, idx);
   uint8_t pend = 0;
   int overdue = 0;
@@ -423,7 +423,7 @@ void cases_refresh(cxp_cases *cs, uint32_t idx) {
     if (cs->cb.on_overdue && !cs->restoring) {
       cxp_case_info info;
       fill_info(cs, s, &info);
-      cs->cb.on_overdue(cs->cb.opaque, &info, overdue ? 1 : -1);
+      cs->cb.on_overdue(cs->cb.opaque, origin, &info, overdue ? 1 : -1);
     }
   }
   if (next != s->next_due) {
@@ -460,7 +460,8 @@ static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o) {
 
 /* Reports the outcome and frees the slot. `at`: the event time it closes
  * at (its closing due, or the clock for an eviction). */
-static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at) {
+static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at,
+                       const void *origin) {
   cslot *s = slot_at(cs, idx);
   cxp_case_info info;
   cxp_case_outcome o;
@@ -484,7 +485,8 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   o.compensation = s->amount;
   o.root_cause_fixed = (s->flags & F_ROOT_FIXED) != 0;
   ccust *c = cases_cust_find(cs, s->cust_hash);
-  if ((s->flags & F_OVERDUE) && cs->cb.on_overdue) cs->cb.on_overdue(cs->cb.opaque, &info, -1);
+  if ((s->flags & F_OVERDUE) && cs->cb.on_overdue)
+    cs->cb.on_overdue(cs->cb.opaque, origin, &info, -1);
   if (c) {
     if (c->open > 0) c->open--;
     if ((s->flags & F_OVERDUE) && c->overdue > 0) c->overdue--;
@@ -503,7 +505,7 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   if (end == CXP_CASE_END_ABANDONED) cs->st.abandoned++;
   if (end == CXP_CASE_END_EVICTED) cs->st.evicted++;
   cs->fired++;
-  if (cs->cb.on_outcome) cs->cb.on_outcome(cs->cb.opaque, &o);
+  if (cs->cb.on_outcome) cs->cb.on_outcome(cs->cb.opaque, origin, &o);
 
   /* Only the hash stays, to recognise late events for the case. */
   uint64_t h = case_hash(ids_of(s), s->len[0]);
@@ -543,7 +545,7 @@ void cases_slot_free(cxp_cases *cs, uint32_t idx) {
 }
 
 /* Fires what falls due at `due` for one case: its breaches, then its close. */
-static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
+static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due, const void *origin) {
   cslot *s = slot_at(cs, idx);
   int64_t closing = close_at(cs, s);
   for (int d = 0; d < CXP_DL__COUNT; d++) {
@@ -558,17 +560,17 @@ static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due) {
                          done == NEVER ? 0 : done};
     cs->st.breaches[level - 1]++;
     cs->fired++;
-    if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, &b);
+    if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, origin, &b);
   }
   if (closing <= due) {
     int both = s->at[CXP_STEP_RESOLVED] != NEVER && s->at[CXP_STEP_FOLLOWED_UP] != NEVER;
-    close_case(cs, idx, both ? CXP_CASE_END_CLOSED : CXP_CASE_END_ABANDONED, closing);
+    close_case(cs, idx, both ? CXP_CASE_END_CLOSED : CXP_CASE_END_ABANDONED, closing, origin);
     return;
   }
   /* Forget the due just served, so that refresh schedules the next one even
    * when it falls at the same instant (two levels rounding to one time). */
   s->next_due = NEVER;
-  cases_refresh(cs, idx);
+  cases_refresh(cs, idx, origin);
 }
 
 /* ---- parked steps --------------------------------------------------------- */
@@ -583,7 +585,7 @@ void cases_parked_free(cxp_cases *cs, uint32_t i, uint64_t h) {
   cs->st.parked_now--;
 }
 
-static void expire_parked(cxp_cases *cs, uint32_t i) {
+static void expire_parked(cxp_cases *cs, uint32_t i, const void *origin) {
   pslot *p = &cs->parked[i];
   cxp_case_expired e;
   e.type = (cxp_event_type)p->type;
@@ -599,7 +601,7 @@ static void expire_parked(cxp_cases *cs, uint32_t i) {
   e.detail = cs->detail;
   cs->st.parked_expired++;
   cs->fired++;
-  if (cs->cb.on_expired) cs->cb.on_expired(cs->cb.opaque, &e);
+  if (cs->cb.on_expired) cs->cb.on_expired(cs->cb.opaque, origin, &e);
   cases_parked_free(cs, i, case_hash(p->s, p->lcase));
 }
 
@@ -725,15 +727,16 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
     }
     if (complaint && ev->ts_ms < s->complaint_at) s->complaint_at = ev->ts_ms;
     cs->st.merged++;
-    cases_refresh(cs, idx);
+    cases_refresh(cs, idx, ctx->origin);
     return CXP_CASE_MERGED;
   }
   if (cases_closed_has(cs, h)) {
     cs->st.late++;
     return CXP_CASE_LATE;
   }
-  if (cs->st.open >= cs->conf.max_open) close_case(cs, cs->oldest, CXP_CASE_END_EVICTED,
-                                                 cs->clock > cs->max_ts ? cs->clock : cs->max_ts);
+  if (cs->st.open >= cs->conf.max_open)
+    close_case(cs, cs->oldest, CXP_CASE_END_EVICTED,
+               cs->clock > cs->max_ts ? cs->clock : cs->max_ts, ctx->origin);
 
   uint64_t ch = cxp_cases_customer_hash(ev->customer_id.p, ev->customer_id.n);
   ccust *c = cases_cust_get(cs, ch, ev->ts_ms);
@@ -781,15 +784,15 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (repeat) cs->st.repeats++;
 
   int applied = cs->st.parked_now ? cases_take_parked(cs, s, h) : 0;
-  cases_refresh(cs, idx);
+  cases_refresh(cs, idx, ctx->origin);
 
   cxp_case_info info;
   fill_info(cs, s, &info);
   cxp_case_opened o = {&info, ev, repeat, NULL, 0, applied};
   o.solution = cxp_solutions_lookup(cs->sol, cat, s->sev, ev->segment.p, lens[2],
                                     &o.solution_fallback);
-  if (cs->cb.on_opened) cs->cb.on_opened(cs->cb.opaque, &o);
-  if (kind != CXP_CASE_DETRACTOR) cxp_cases_systemic(cs, ev, cat, ch);
+  if (cs->cb.on_opened) cs->cb.on_opened(cs->cb.opaque, ctx->origin, &o);
+  if (kind != CXP_CASE_DETRACTOR) cxp_cases_systemic(cs, ev, cat, ch, ctx->origin);
   return CXP_CASE_OPENED;
 }
 
@@ -812,7 +815,7 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
     return CXP_CASE_DUPLICATE;
   }
   cs->st.steps++;
-  cases_refresh(cs, idx);
+  cases_refresh(cs, idx, ctx->origin);
   return CXP_CASE_STEP;
 }
 
@@ -822,7 +825,7 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
  * (due, seq) order, those that firing files (a case's next level, already
  * due) included. Also runs when the clock did not move: a step or an
  * opening in the past can make a due that has already passed. */
-static void advance(cxp_cases *cs, int64_t clock) {
+static void advance(cxp_cases *cs, int64_t clock, const void *origin) {
   if (clock > cs->clock) cs->clock = clock;
   cxp_wheel_turn(&cs->wheel, cs->clock);
   if (!cxp_wheel_has_ready(&cs->wheel)) return;
@@ -832,9 +835,9 @@ static void advance(cxp_cases *cs, int64_t clock) {
     cxp_wentry e = cxp_wheel_pop(&b);
     if (!entry_live(cs, &e)) continue;
     if (e.id & PARK_BIT)
-      expire_parked(cs, e.id & ~PARK_BIT);
+      expire_parked(cs, e.id & ~PARK_BIT, origin);
     else
-      fire_case(cs, e.id, e.due);
+      fire_case(cs, e.id, e.due, origin);
     if (cxp_wheel_has_ready(&cs->wheel)) cxp_wheel_take(&cs->wheel, cs->clock, &b);
   }
   free(b.e);
@@ -842,7 +845,7 @@ static void advance(cxp_cases *cs, int64_t clock) {
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
                               const cxp_case_ctx *ctx) {
-  static const cxp_case_ctx none = {0, -1, 0, 0};
+  static const cxp_case_ctx none = {0, -1, 0, 0, NULL};
   if (ctx == NULL) ctx = &none;
   int64_t ts = ev->ts_ms;
   if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
@@ -886,11 +889,11 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
     default:
       break;
   }
-  advance(cs, cs->max_ts);
+  advance(cs, cs->max_ts, ctx->origin);
   return r;
 }
 
-int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
+int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms, const void *origin) {
   if (cs->wall_from_tick && now_wall_ms > 0) {
     /* When the last event before the restart arrived is not known; the
      * restore is later than that, so counting from the first tick after it
@@ -903,7 +906,7 @@ int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms) {
   int64_t clock = cs->last_ts + (now_wall_ms - cs->last_arrival);
   if (clock < cs->max_ts) clock = cs->max_ts;
   int before = cs->fired;
-  advance(cs, clock);
+  advance(cs, clock, origin);
   return cs->fired - before;
 }
 

@@ -174,16 +174,20 @@ typedef struct cxp_case_expired {
   const char *detail; /* "recovery.resolved for unknown case 'X' (waited 3600 s)" */
 } cxp_case_expired;
 
+/* Every callback gets `origin`: what the caller passed to the call that made
+ * it happen (cxp_case_ctx.origin for cxp_cases_add, the argument of
+ * cxp_cases_tick), untouched, so that it knows which message or tick its
+ * outputs answer to without keeping that aside. */
 typedef struct cxp_cases_cbs {
-  void (*on_opened)(void *opaque, const cxp_case_opened *o);
-  void (*on_breach)(void *opaque, const cxp_case_breach *b);
-  void (*on_systemic)(void *opaque, const cxp_case_systemic *s);
-  void (*on_outcome)(void *opaque, const cxp_case_outcome *o);
-  void (*on_expired)(void *opaque, const cxp_case_expired *e);
+  void (*on_opened)(void *opaque, const void *origin, const cxp_case_opened *o);
+  void (*on_breach)(void *opaque, const void *origin, const cxp_case_breach *b);
+  void (*on_systemic)(void *opaque, const void *origin, const cxp_case_systemic *s);
+  void (*on_outcome)(void *opaque, const void *origin, const cxp_case_outcome *o);
+  void (*on_expired)(void *opaque, const void *origin, const cxp_case_expired *e);
   /* A case of the customer became overdue (delta 1: a breached step not
    * done) or stopped being so (-1: the step done, or the case closed). Not
    * called by cxp_cases_restore or _forget: read cxp_cases_customer then. */
-  void (*on_overdue)(void *opaque, const cxp_case_info *c, int delta);
+  void (*on_overdue)(void *opaque, const void *origin, const cxp_case_info *c, int delta);
   void *opaque;
 } cxp_cases_cbs;
 
@@ -194,6 +198,7 @@ typedef struct cxp_case_ctx {
   int64_t token;  /* returned with an expired parked step */
   int no_outreach; /* the customer refused contact (consent false): a detractor
                       response opens no closed-loop case */
+  const void *origin; /* handed to the callbacks this event causes */
 } cxp_case_ctx;
 
 typedef struct cxp_cases_stats {
@@ -246,7 +251,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
  * Does nothing before the first event, or when that event came without a
  * wall time (replay). Returns the number of breaches, outcomes and expired
  * steps it caused. */
-int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms);
+int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms, const void *origin);
 
 /* The wall time at which a tick would reach the earliest pending due (the
  * shell arms one timer at the smallest over its partitions), or 0 when

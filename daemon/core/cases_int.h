@@ -226,7 +226,8 @@ uint32_t cases_slot_alloc(cxp_cases *cs);
 void cases_slot_ids(cxp_cases *cs, cslot *s, const size_t lens[4], const char *const src[4]);
 void cases_slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c);
 int cases_take_parked(cxp_cases *cs, cslot *s, uint64_t h);
-void cases_refresh(cxp_cases *cs, uint32_t idx);
+/* origin: handed to on_overdue (NULL in a restore, which calls nothing). */
+void cases_refresh(cxp_cases *cs, uint32_t idx, const void *origin);
 ccust *cases_cust_get(cxp_cases *cs, uint64_t h, int64_t ts);
 int cases_apply_step(cslot *s, int step, int64_t ts, double amount, int root_fixed);
 cxp_case_result cases_park_step(cxp_cases *cs, const xpark *x, uint64_t h);
@@ -239,6 +240,7 @@ void cases_parked_free(cxp_cases *cs, uint32_t i, uint64_t h);
 /* systemic.c: counts a failure event of category cat towards its
  * (category, touchpoint, window) group, and raises the systemic alert when
  * the group reaches its threshold of distinct customers. */
-void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cust_hash);
+void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cust_hash,
+                        const void *origin);
 
 #endif

@@ -327,7 +327,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   /* A step parked under another customer's record, restored before this
    * one (steps are idempotent: the earliest time wins). */
   if (cs->st.parked_now) cases_take_parked(cs, s, h);
-  cases_refresh(cs, idx); /* pending levels, the timer entry */
+  cases_refresh(cs, idx, NULL); /* pending levels, the timer entry */
 }
 
 /* The least a case takes in a section: three length bytes, opened_at and
@@ -400,7 +400,7 @@ static int read_section(cxp_cases *cs, const uint8_t *p, size_t len, const char 
       /* Its case was restored already (another customer's): applied now,
        * as its opening would have done. */
       cases_apply_step(s, x.type - CXP_EV_REC_ACKNOWLEDGED, x.ts, x.amount, x.root_fixed);
-      cases_refresh(cs, idx);
+      cases_refresh(cs, idx, NULL);
     } else if (cases_park_step(cs, &x, h) == CXP_CASE_PARKED) {
       cs->st.parked--; /* counts events parked, not restored */
     }

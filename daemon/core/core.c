@@ -66,6 +66,7 @@ void cxp_core_close(cxp_core *c) {
   free(c->box_list);
   free(c->box_list_has);
   free(c->merge);
+  free(c->local_q);
   for (int32_t i = 0; i < c->n_cases; i++) cxp_cases_destroy(c->cases[i]);
   free(c->cases);
   cxp_solutions_destroy(c->solutions);
@@ -93,9 +94,9 @@ void cxp_core_batch_end(cxp_core *c) {
   c->in_batch = 0;
 }
 
-void core_emit(cxp_core *c, cxp_stream s, const char *key, size_t klen) {
+void core_emit(cxp_core *c, const cxp_msg *from, cxp_stream s, const char *key, size_t klen) {
   c->n.outputs[s]++;
-  c->emit(c->opaque, s, key, klen, c->out.p, c->out.len);
+  c->emit(c->opaque, from, s, key, klen, c->out.p, c->out.len);
 }
 
 /* Keys longer than this do not key a dead letter: the record must fit the
@@ -117,13 +118,18 @@ size_t cxp_core_render_dead_letter(cxp_core *c, const cxp_msg *m, cxp_dead_lette
   return klen;
 }
 
-void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail) {
+void core_dead_letter(cxp_core *c, const cxp_msg *from, const cxp_msg *m, cxp_reason r,
+                      const char *detail) {
   cxp_dead_letter d = {.reason = r, .detail = detail, .payload = m->payload,
                        .payload_len = m->len};
   size_t klen = cxp_core_render_dead_letter(c, m, &d, &c->out);
   /* Keyed like the input, so a dead letter lands beside its customer's
    * other records for whoever replays them. */
-  core_emit(c, CXP_STREAM_DEAD_LETTERS, klen ? m->key : NULL, klen);
+  core_emit(c, from, CXP_STREAM_DEAD_LETTERS, klen ? m->key : NULL, klen);
+}
+
+void cxp_core_dead_letter(cxp_core *c, const cxp_msg *m, cxp_reason r, const char *detail) {
+  core_dead_letter(c, m, m, r, detail);
 }
 
 /* Cooldown per (customer, type) in event time: an alert within cooldown_ms
@@ -173,14 +179,14 @@ static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
 }
 
 /* Lifts the priority for premium segments, writes and emits the alert. */
-static void alert_emit(cxp_core *c, cxp_customer *cu, cxp_alert *a) {
+static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_alert *a) {
   a->priority = cxp_alert_lift(a->priority, a->segment.p && cxp_pipeline_is_premium(
                                                                c->pl, a->segment.p, a->segment.n));
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
-  core_emit(c, CXP_STREAM_ALERTS, cu->id, cu->id_len);
+  core_emit(c, from, CXP_STREAM_ALERTS, cu->id, cu->id_len);
 }
 
 static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
@@ -207,8 +213,8 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
    * 2 or 3 by the same split): the alert carries its acknowledge deadline,
    * the one its breaches are counted from. */
   cxp_case_info ci;
-  if (c->cur_part >= 0 && c->cur_part < c->n_cases && c->cases[c->cur_part] &&
-      cxp_cases_get(c->cases[c->cur_part], case_id, 19, &ci) == 0)
+  int32_t part = m->partition < 0 ? 0 : m->partition;
+  if (part < c->n_cases && c->cases[part] && cxp_cases_get(c->cases[part], case_id, 19, &ci) == 0)
     a.deadline_ms = ci.deadline[CXP_DL_ACKNOWLEDGE];
   a.actions_json = c->pl->closed_loop_actions;
   a.role = c->pl->closed_loop_role;
@@ -219,7 +225,7 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
       (cxp_alert_reason){"nps_decayed_mean", cxp_customer_nps_mean(cu), 0.0};
   double csat = cxp_customer_csat(cu);
   if (csat >= 0) a.reasons[a.n_reasons++] = (cxp_alert_reason){"csat", csat, 0.0};
-  alert_emit(c, cu, &a);
+  alert_emit(c, m, cu, &a);
 }
 
 /* satisfaction.drop: the customer's satisfaction index falls `points` under
@@ -261,7 +267,7 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   for (int i = 0; i < 4 && a.n_reasons < CXP_ALERT_MAX_REASONS; i++)
     if (!isnan(vals[i]) && ws > 0)
       a.reasons[a.n_reasons++] = (cxp_alert_reason){names[i], vals[i], w[i] / ws * comp[i]};
-  alert_emit(c, cu, &a);
+  alert_emit(c, m, cu, &a);
 }
 
 /* servqual.gap: a dimension this response touched has a decayed gap under
@@ -295,7 +301,7 @@ static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
     if (d != worst && !isnan(gap[d]))
       a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], gap[d], 0};
-  alert_emit(c, cu, &a);
+  alert_emit(c, m, cu, &a);
 }
 
 /* Kano: a complaint about a must-be attribute (marked so, or classed so by
@@ -312,8 +318,9 @@ static void kano(cxp_core *c, cxp_event *ev) {
 
 /* Fills in and emits churn.risk for a band entered (silent_days >= 0: by
  * silence, no event). */
-static void churn_alert(cxp_core *c, cxp_customer *cu, const cxp_churn_score *sc, int prev,
-                        int next, double silent_days, cxp_alert *a) {
+static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
+                        const cxp_churn_score *sc, int prev, int next, double silent_days,
+                        cxp_alert *a) {
   a->priority = next == CXP_CHURN_HIGH ? 2 : 3;
   a->n_reasons = cxp_churn_reasons(sc, c->churn.top_k, a->reasons);
   int lead = -1;
@@ -330,7 +337,7 @@ static void churn_alert(cxp_core *c, cxp_customer *cu, const cxp_churn_score *sc
            sc->value_at_risk, sc->value_from_profile ? "true" : "false", silent);
   a->detail_key = "churn";
   a->detail_json = body;
-  alert_emit(c, cu, a);
+  alert_emit(c, from, cu, a);
 }
 
 /* Churn risk (issue 5): the customer's score after this event; the band
@@ -346,7 +353,7 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
   cxp_alert a;
   if (cxp_churn_should_alert(prev, next) &&
       alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
-    churn_alert(c, cu, &sc, prev, next, -1, &a);
+    churn_alert(c, m, cu, &sc, prev, next, -1, &a);
   return next;
 }
 
@@ -357,7 +364,8 @@ static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
  * higher band takes it (his record with it) and raises churn.risk, cooldown
  * and consent as ever, with no triggering event; the alert id is salted with
  * the day, so a replay of the same silence repeats it. */
-size_t core_churn_silence(cxp_core *c, int32_t part, int64_t t) {
+size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t) {
+  int32_t part = at->partition;
   const cxp_pipeline *p = c->pl;
   if (!p->churn_enabled || p->churn_silence_days <= 0 || t == INT64_MIN) return 0;
   if (part < 0 || part >= c->state.n_shards || c->state.shards[part] == NULL) return 0;
@@ -378,12 +386,12 @@ size_t core_churn_silence(cxp_core *c, int32_t part, int64_t t) {
     c->n.churn_silence++;
     cxp_alert a;
     if (!cxp_churn_should_alert(prev, next) ||
-        !alert_begin_at(c, cu, t, c->cur_now_ms, CXP_AL_CHURN_RISK, 1, &a))
+        !alert_begin_at(c, cu, t, at->now_ms, CXP_AL_CHURN_RISK, 1, &a))
       continue;
     char salt[40];
     int sl = snprintf(salt, sizeof salt, "silence:%lld", (long long)(t / 86400000));
     a.id_salt = (cxp_str){salt, (size_t)sl};
-    churn_alert(c, cu, &sc, prev, next, (double)(t - cu->last_ts_ms) / 86400000.0, &a);
+    churn_alert(c, at, cu, &sc, prev, next, (double)(t - cu->last_ts_ms) / 86400000.0, &a);
     raised++;
   }
   return raised;
@@ -456,9 +464,6 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     const char *seg = cxp_state_segment_name(&c->state, cu->segment);
     ev.segment = (cxp_str){seg, strlen(seg)};
   }
-  c->cur_part = sh->partition;
-  c->cur_now_ms = m->now_ms;
-  c->cur_msg = m;
   int opened;
   cxp_reason case_bad =
       core_apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
@@ -475,7 +480,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
       wc.si = si;
     }
     late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
-    core_ship(c, sh->partition);
+    core_ship(c, sh->partition, m);
   }
   if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);

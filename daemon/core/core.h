@@ -5,7 +5,13 @@
  * synchronously, while cxp_core_process runs. The bytes handed to emit live
  * in the core's scratch buffer and are valid only during the call, so the
  * shell copies them (rd_kafka_produce with RD_KAFKA_MSG_F_COPY, or a write
- * to stdout). */
+ * to stdout).
+ *
+ * Every output comes with the message it answers to (`from`): the one the
+ * shell passed to the call that made it, whether a message read or the
+ * pseudo-message of a tick or a drop (cxp_msg_clock). The core keeps no
+ * pointer to it past the call; the shell may embed it in a struct of its own
+ * and find that again from `from`. */
 #ifndef CXP_CORE_H
 #define CXP_CORE_H
 
@@ -44,8 +50,16 @@ typedef struct cxp_msg {
   int check_future;      /* reject ts too far past received_ms */
 } cxp_msg;
 
-typedef void (*cxp_emit_fn)(void *opaque, cxp_stream stream, const char *key,
-                            size_t key_len, const char *value, size_t value_len);
+/* A message without payload: a tick or a drop of `partition` at wall time
+ * now_ms (0: the event clock), for the calls that take one. */
+static inline cxp_msg cxp_msg_clock(int32_t partition, int64_t now_ms) {
+  cxp_msg m = {NULL, partition, -1, NULL, 0, NULL, 0, now_ms, now_ms, 0};
+  return m;
+}
+
+typedef void (*cxp_emit_fn)(void *opaque, const cxp_msg *from, cxp_stream stream,
+                            const char *key, size_t key_len, const char *value,
+                            size_t value_len);
 
 typedef struct cxp_counters {
   uint64_t consumed;
@@ -102,20 +116,22 @@ typedef struct cxp_core {
   int32_t n_merge;
   int32_t n_inputs;  /* input partitions, which every merger waits for */
   int local_merge;
+  /* A replay's windows closed during the call, merged by core_ship (so
+   * that what the merger emits answers to the call's message). */
+  cxp_window_partial *local_q;
+  uint32_t n_local_q, cap_local_q;
   int64_t merge_wall;   /* wall time of the partial being merged */
   int64_t merge_offset; /* its repartition offset */
   cxp_buf key;
 
   /* Recovery cases, by input partition, and what they need from around
-   * them: the library, the message being handled, and copies of the steps
-   * parked for a case not seen yet (so that one whose case never comes is
-   * dead-lettered with its own bytes). */
+   * them: the library, and copies of the steps parked for a case not seen
+   * yet (so that one whose case never comes is dead-lettered with its own
+   * bytes). The case callbacks learn the partition, the wall time and the
+   * message from the origin cxp_cases hands them: the cxp_msg of the call. */
   cxp_cases **cases;
   int32_t n_cases;
   cxp_solutions *solutions;
-  int32_t cur_part;       /* input partition of the current event or tick */
-  int64_t cur_now_ms;     /* wall time for emitted_at; 0: event clock */
-  const cxp_msg *cur_msg; /* NULL in a tick */
   struct parked_copy *parked;
   uint32_t parked_cap, parked_next;
   cxp_cases_stats cases_retired; /* counters of the cases of partitions given up */
@@ -191,18 +207,20 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m);
 
 /* Advances a quiet input partition's window clock by wall time (see
  * cxp_windows_tick); call only for partitions caught up with their log.
+ * `at` is the tick (cxp_msg_clock: the partition, now_ms the wall time).
  * Returns the windows closed. */
-int cxp_core_tick_input(cxp_core *c, int32_t partition, int64_t now_wall_ms);
-/* Emits the waiting windows of one merger that timed out. */
-int cxp_core_tick_merge(cxp_core *c, int32_t partition, int64_t now_wall_ms);
+int cxp_core_tick_input(cxp_core *c, const cxp_msg *at);
+/* Emits the waiting windows of one merger (at->partition) that timed out. */
+int cxp_core_tick_merge(cxp_core *c, const cxp_msg *at);
 /* An input partition goes. On a revoke (send_partials 1) its open windows are
  * sent as early partials, which its next owner's partials of the same
  * windows merge with (with the changelog on, their records' tombstones join
- * the customers' frames of the partition's next cxp_core_state_flush); when it was lost (its uncommitted events will be read
- * again elsewhere) they are dropped unsent. Then its windows are dropped;
- * its customers and their recovery cases stay until cxp_core_drop_state (a
- * snapshot may still be written of them). */
-void cxp_core_drop_input(cxp_core *c, int32_t partition, int send_partials);
+ * the customers' frames of the partition's next cxp_core_state_flush); when
+ * it was lost (its uncommitted events will be read again elsewhere) they are
+ * dropped unsent. Then its windows are dropped; its customers and their
+ * recovery cases stay until cxp_core_drop_state (a snapshot may still be
+ * written of them). `at`: the drop (cxp_msg_clock of the partition). */
+void cxp_core_drop_input(cxp_core *c, const cxp_msg *at, int send_partials);
 /* Drops an input partition's customers and recovery cases. */
 void cxp_core_drop_state(cxp_core *c, int32_t partition);
 /* A repartition partition goes: its merger is dropped unemitted; its

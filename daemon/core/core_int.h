@@ -38,8 +38,13 @@ typedef struct parked_copy {
 } parked_copy;
 
 /* core.c */
-size_t core_churn_silence(cxp_core *c, int32_t part, int64_t t);
-void core_emit(cxp_core *c, cxp_stream s, const char *key, size_t klen);
+size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t);
+/* c->out to the shell, answering to `from` (the call's message). */
+void core_emit(cxp_core *c, const cxp_msg *from, cxp_stream s, const char *key, size_t klen);
+/* Dead-letters m, an output answering to from (m itself, or the message
+ * whose handling gave up a step parked earlier). */
+void core_dead_letter(cxp_core *c, const cxp_msg *from, const cxp_msg *m, cxp_reason r,
+                      const char *detail);
 void core_grow_table(void *table, int32_t *n, int32_t part);
 
 /* corecases.c */
@@ -57,7 +62,7 @@ void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
 /* corewin.c */
 int64_t core_floor_div(int64_t a, int64_t b);
 void core_late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w);
-void core_ship(cxp_core *c, int32_t part);
+void core_ship(cxp_core *c, int32_t part, const cxp_msg *from);
 void core_trail_free_all(cxp_core *c);
 cxp_windows *core_windows_make(cxp_core *c, int32_t part);
 /* The partition's windows (NULL with windows off), made on first use. */

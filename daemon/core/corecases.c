@@ -4,18 +4,20 @@
 
 /* ---- Recovery cases --------------------------------------------------------- */
 
-static int64_t emitted_at(const cxp_core *c, int64_t event_ts) {
-  return c->cur_now_ms ? c->cur_now_ms : event_ts;
+/* The case callbacks' origin: the cxp_msg of the call into the core (an
+ * event's, or a tick's). */
+static int64_t emitted_at(const cxp_msg *from, int64_t event_ts) {
+  return from->now_ms ? from->now_ms : event_ts;
 }
 
 /* Case alerts carry the priority the case module worked out (severity,
  * premium, value, churn), and no cooldown: each case is its own thing. */
-static void case_alert_emit(cxp_core *c, cxp_alert *a) {
+static void case_alert_emit(cxp_core *c, const cxp_msg *from, cxp_alert *a) {
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
-  core_emit(c, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
+  core_emit(c, from, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
 }
 
 static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info *ci) {
@@ -29,18 +31,20 @@ static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info 
 
 /* The customer a case callback is about, in the partition being handled;
  * what the callback changes of him goes to the changelog. */
-static cxp_customer *case_customer(cxp_core *c, const cxp_case_info *ci) {
-  if (c->cur_part < 0 || c->cur_part >= c->state.n_shards) return NULL;
-  cxp_shard *sh = c->state.shards[c->cur_part];
+static cxp_customer *case_customer(cxp_core *c, const cxp_msg *from, const cxp_case_info *ci) {
+  int32_t part = from->partition < 0 ? 0 : from->partition;
+  if (part >= c->state.n_shards) return NULL;
+  cxp_shard *sh = c->state.shards[part];
   cxp_customer *cu = sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
   if (cu) cxp_shard_touch(sh, cu);
   return cu;
 }
 
-static void on_case_opened(void *opaque, const cxp_case_opened *o) {
+static void on_case_opened(void *opaque, const void *origin, const cxp_case_opened *o) {
   cxp_core *c = opaque;
+  const cxp_msg *from = origin;
   const cxp_case_info *ci = o->c;
-  cxp_customer *cu = case_customer(c, ci);
+  cxp_customer *cu = case_customer(c, from, ci);
   if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
   if (cu && cu->open_cases < 255) cu->open_cases++;
   /* A detractor's case is announced by recovery.closed_loop already. */
@@ -49,7 +53,7 @@ static void on_case_opened(void *opaque, const cxp_case_opened *o) {
   case_alert_base(&a, CXP_AL_RECOVERY_REQUIRED, ci);
   a.trigger_event_id = o->ev->event_id;
   a.event_ts_ms = o->ev->ts_ms;
-  a.emitted_at_ms = emitted_at(c, o->ev->ts_ms);
+  a.emitted_at_ms = emitted_at(from, o->ev->ts_ms);
   a.deadline_ms = ci->deadline[CXP_DL_ACKNOWLEDGE];
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", ci->severity, 1.0};
   if (o->repeat)
@@ -62,12 +66,13 @@ static void on_case_opened(void *opaque, const cxp_case_opened *o) {
   a.actions_json = o->solution->actions;
   a.role = o->solution->role;
   a.compensation = o->solution->compensation;
-  case_alert_emit(c, &a);
+  case_alert_emit(c, from, &a);
 }
 
-static void on_case_breach(void *opaque, const cxp_case_breach *b) {
+static void on_case_breach(void *opaque, const void *origin, const cxp_case_breach *b) {
   cxp_core *c = opaque;
-  case_customer(c, b->c); /* the level fired is part of his record */
+  const cxp_msg *from = origin;
+  case_customer(c, from, b->c); /* the level fired is part of his record */
   static const char *const actions[CXP_DL__COUNT] = {
       "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
       "[\"escalate\",\"follow_up_now\"]"};
@@ -79,7 +84,7 @@ static void on_case_breach(void *opaque, const cxp_case_breach *b) {
   a.priority = b->priority;
   a.id_salt = (cxp_str){salt, (size_t)sl};
   a.event_ts_ms = b->due;
-  a.emitted_at_ms = emitted_at(c, b->due);
+  a.emitted_at_ms = emitted_at(from, b->due);
   a.deadline_ms = b->deadline_ms;
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"escalation_level", b->level, 1.0};
   a.reasons[a.n_reasons++] =
@@ -99,11 +104,12 @@ static void on_case_breach(void *opaque, const cxp_case_breach *b) {
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;
-  case_alert_emit(c, &a);
+  case_alert_emit(c, from, &a);
 }
 
-static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
+static void on_case_systemic(void *opaque, const void *origin, const cxp_case_systemic *s) {
   cxp_core *c = opaque;
+  const cxp_msg *from = origin;
   cxp_buf body;
   cxp_buf_init(&body);
   cxp_jw j;
@@ -129,26 +135,27 @@ static void on_case_systemic(void *opaque, const cxp_case_systemic *s) {
   if (s->ev->segment.p) a.segment = s->ev->segment;
   a.trigger_event_id = s->ev->event_id;
   a.event_ts_ms = s->ev->ts_ms;
-  a.emitted_at_ms = emitted_at(c, s->ev->ts_ms);
+  a.emitted_at_ms = emitted_at(from, s->ev->ts_ms);
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"customers_failing", s->customers, 1.0};
   a.actions_json = "[\"open_incident\",\"find_root_cause\",\"notify_affected_customers\"]";
   a.role = "service_manager";
   a.detail_key = "anomaly";
   a.detail_json = body.p;
-  case_alert_emit(c, &a);
+  case_alert_emit(c, from, &a);
   cxp_buf_free(&body);
 }
 
 
 /* A case's outcome counts in the windows of its closing time. */
-static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
+static void on_case_outcome(void *opaque, const void *origin, const cxp_case_outcome *o) {
   cxp_core *c = opaque;
-  cxp_customer *cu = case_customer(c, o->c);
+  const cxp_msg *from = origin;
+  cxp_customer *cu = case_customer(c, from, o->c);
   if (cu && cu->open_cases > 0 && cu->open_cases < 255) cu->open_cases--;
   /* Evicted to stay under the cap: it says nothing about the recovery. */
   if (o->end == CXP_CASE_END_EVICTED) return;
   if (cu) cu->cohort = o->well ? 1 : 2;
-  cxp_windows *w = core_windows_of(c, c->cur_part);
+  cxp_windows *w = core_windows_of(c, from->partition < 0 ? 0 : from->partition);
   if (w == NULL) return;
   cxp_event ev;
   memset(&ev, 0, sizeof ev);
@@ -156,16 +163,17 @@ static void on_case_outcome(void *opaque, const cxp_case_outcome *o) {
   ev.ts_ms = o->closed_at;
   ev.segment = o->c->segment;
   ev.touchpoint = o->c->touchpoint;
-  /* The offset of the event being processed, if any: a window restored
-   * with it folds the outcome once. */
-  cxp_window_outcome wo = {o->well,    o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
-                           o->preempted, c->cur_msg ? c->cur_msg->offset : -1};
+  /* The offset of the event being processed (-1 in a tick): a window
+   * restored with it folds the outcome once. */
+  cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+                           o->preempted, from->offset};
   cxp_windows_add_outcome(w, &ev, &wo);
 }
 
 /* Kept on the customer, so that scoring him never asks the cases. */
-static void on_case_overdue(void *opaque, const cxp_case_info *ci, int delta) {
-  cxp_customer *cu = case_customer(opaque, ci);
+static void on_case_overdue(void *opaque, const void *origin, const cxp_case_info *ci,
+                            int delta) {
+  cxp_customer *cu = case_customer(opaque, origin, ci);
   if (cu == NULL) return;
   if (delta > 0 && cu->overdue_cases < 255) cu->overdue_cases++;
   if (delta < 0 && cu->overdue_cases > 0 && cu->overdue_cases < 255) cu->overdue_cases--;
@@ -206,13 +214,15 @@ static void parked_keep(cxp_core *c, const cxp_msg *m, int32_t part) {
 
 /* A parked step whose case never came: dead-lettered with its own bytes
  * when the copy is still kept, else with what the module remembers. */
-static void on_case_expired(void *opaque, const cxp_case_expired *e) {
+static void on_case_expired(void *opaque, const void *origin, const cxp_case_expired *e) {
   cxp_core *c = opaque;
-  parked_copy *p = parked_find(c, c->cur_part, e->token);
+  const cxp_msg *from = origin;
+  int32_t part = from->partition < 0 ? 0 : from->partition; /* a replay: one shard */
+  parked_copy *p = parked_find(c, part, e->token);
   cxp_msg m;
   char rebuilt[512];
   memset(&m, 0, sizeof m);
-  m.partition = c->cur_part;
+  m.partition = part;
   m.offset = e->token;
   if (p) {
     m.topic = p->topic;
@@ -236,7 +246,7 @@ static void on_case_expired(void *opaque, const cxp_case_expired *e) {
     m.topic = c->pl->topic_input;
     m.received_ms = e->arrival_wall_ms;
   }
-  cxp_core_dead_letter(c, &m, CXP_BAD_UNKNOWN_CASE, e->detail);
+  core_dead_letter(c, from, &m, CXP_BAD_UNKNOWN_CASE, e->detail);
   if (p) {
     free(p->bytes);
     free(p->key);
@@ -270,7 +280,7 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   /* The closed loop is outreach: without consent there is no one to call
    * back, so his detractor answers open no case. */
   cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
-                      m->offset, !cu->consent};
+                      m->offset, !cu->consent, m};
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);

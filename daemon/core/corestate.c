@@ -3,11 +3,12 @@
  * (core_int.h). */
 #include "core_int.h"
 
-void cxp_core_drop_input(cxp_core *c, int32_t part, int send_partials) {
+void cxp_core_drop_input(cxp_core *c, const cxp_msg *at, int send_partials) {
+  int32_t part = at->partition;
   if (part >= 0 && part < c->n_win && c->win[part]) {
     if (send_partials) {
       cxp_windows_flush(c->win[part]);
-      core_ship(c, part);
+      core_ship(c, part, at);
       /* Their records' tombstones wait with the customers' frames for the
        * partition's last flush: the next owner must not restore windows
        * whose sums went out as early partials. */

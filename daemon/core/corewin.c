@@ -68,12 +68,13 @@ void core_trail_free_all(cxp_core *c) {
 }
 
 /* An alert about a group: no customer; keyed by `key`. */
-static void group_alert_emit(cxp_core *c, cxp_alert *a, const char *key, size_t klen) {
+static void group_alert_emit(cxp_core *c, const cxp_msg *from, cxp_alert *a, const char *key,
+                             size_t klen) {
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
-  core_emit(c, CXP_STREAM_ALERTS, key, klen);
+  core_emit(c, from, CXP_STREAM_ALERTS, key, klen);
 }
 
 /* The group's segment value, when it is grouped by segment. */
@@ -86,7 +87,8 @@ static cxp_str group_segment(const cxp_window_partial *p) {
 /* segment.anomaly: the window's measure sits `points` or more under the mean
  * of the group's trailing windows. Judged on complete windows with n >=
  * min_n only, and only those enter the trailing mean. */
-static void score_drop(cxp_core *c, const cxp_window_partial *p, const char *key, size_t klen) {
+static void score_drop(cxp_core *c, const cxp_msg *from, const cxp_window_partial *p,
+                       const char *key, size_t klen) {
   const cxp_pipeline *pl = c->pl;
   const cxp_window_agg *ag = &p->agg;
   const char *names[2] = {"csat", "nps"};
@@ -130,7 +132,7 @@ static void score_drop(cxp_core *c, const cxp_window_partial *p, const char *key
       a.segment = group_segment(p);
       a.id_salt = (cxp_str){salt, (size_t)(sl < (int)sizeof salt ? sl : (int)sizeof salt - 1)};
       a.event_ts_ms = p->end_ms;
-      a.emitted_at_ms = c->cur_now_ms ? c->cur_now_ms : p->end_ms;
+      a.emitted_at_ms = from->now_ms ? from->now_ms : p->end_ms;
       a.reasons[a.n_reasons++] = (cxp_alert_reason){names[k], vals[k], vals[k] - mean};
       a.reasons[a.n_reasons++] = (cxp_alert_reason){"trailing_mean", mean, 0};
       a.reasons[a.n_reasons++] = (cxp_alert_reason){"n", (double)ns[k], 0};
@@ -138,7 +140,7 @@ static void score_drop(cxp_core *c, const cxp_window_partial *p, const char *key
       a.role = pl->anomaly_role;
       a.detail_key = "anomaly";
       a.detail_json = body.p;
-      group_alert_emit(c, &a, key, klen);
+      group_alert_emit(c, from, &a, key, klen);
       cxp_buf_free(&body);
     }
     t->v[k][t->pos[k]] = vals[k];
@@ -155,8 +157,10 @@ static int agent_grouping(const cxp_window_partial *p) {
  * [agent_id], co-located on one merger by their partial key) are compared
  * with their team: CSAT more than 2 standard deviations under the mean of
  * the agents with n >= min_n. */
-static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
+static void on_batch(void *opaque, const void *origin, const cxp_window_partial *const *ps,
+                     int n) {
   cxp_core *c = opaque;
+  const cxp_msg *from = origin;
   if (!c->pl->agent_flag_enabled) return;
   const cxp_window_partial *team[256];
   int flagged[256];
@@ -202,7 +206,7 @@ static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
         a.priority = 3;
         a.id_salt = (cxp_str){salt, (size_t)(sl < (int)sizeof salt ? sl : (int)sizeof salt - 1)};
         a.event_ts_ms = p->end_ms;
-        a.emitted_at_ms = c->cur_now_ms ? c->cur_now_ms : p->end_ms;
+        a.emitted_at_ms = from->now_ms ? from->now_ms : p->end_ms;
         a.reasons[a.n_reasons++] = (cxp_alert_reason){"agent_csat", v, v - cons.mean};
         a.reasons[a.n_reasons++] = (cxp_alert_reason){"team_csat_mean", cons.mean, 0};
         a.reasons[a.n_reasons++] = (cxp_alert_reason){"team_csat_sd", cons.spread, 0};
@@ -211,7 +215,7 @@ static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
         a.role = c->pl->agent_flag_role;
         a.detail_key = "agent";
         a.detail_json = body.p;
-        group_alert_emit(c, &a, p->value[0], p->value_len[0]);
+        group_alert_emit(c, from, &a, p->value[0], p->value_len[0]);
         cxp_buf_free(&body);
       }
     }
@@ -220,18 +224,19 @@ static void on_batch(void *opaque, const cxp_window_partial *const *ps, int n) {
 }
 
 /* A merger's final record: on the indicators topic, keyed by the group. */
-static void on_final(void *opaque, const cxp_window_partial *p, const int32_t *missing,
-                     int n_missing) {
+static void on_final(void *opaque, const void *origin, const cxp_window_partial *p,
+                     const int32_t *missing, int n_missing) {
   cxp_core *c = opaque;
+  const cxp_msg *from = origin;
   cxp_buf_reset(&c->key);
   cxp_window_group_key(&c->key, p);
   cxp_buf_reset(&c->out);
   cxp_window_record_write(&c->out, p, c->pl->name, c->pl->windows.min_n, missing, n_missing);
-  core_emit(c, CXP_STREAM_INDICATORS, c->key.p, c->key.len);
+  core_emit(c, from, CXP_STREAM_INDICATORS, c->key.p, c->key.len);
   /* A group's trailing means take its first complete record only: a
    * revision would count the window twice. */
   if (c->pl->anomaly_enabled && n_missing == 0 && p->revision == 0)
-    score_drop(c, p, c->key.p, c->key.len);
+    score_drop(c, from, p, c->key.p, c->key.len);
 }
 
 static cxp_merger *merger_of(cxp_core *c, int32_t r) {
@@ -253,13 +258,18 @@ static void ship_to(cxp_core *c, int32_t r) {
   c->box_list[c->n_box_list++] = r;
 }
 
-/* A window closed (or revised, or closed early) on an input partition:
- * merged here (replay), or put in the outbox of the repartition partition
- * that merges its window, which core_ship() sends with the watermark. */
+/* A window closed (or revised, or closed early) on an input partition: put
+ * in the outbox of the repartition partition that merges its window, which
+ * core_ship() sends with the watermark; in a replay, queued for core_ship()
+ * to merge in place. */
 static void on_window_close(void *opaque, const cxp_window_partial *p) {
   cxp_core *c = opaque;
   if (c->local_merge) {
-    cxp_merger_partial(merger_of(c, 0), p, 0, -1);
+    if (c->n_local_q == c->cap_local_q) {
+      c->cap_local_q = c->cap_local_q ? 2 * c->cap_local_q : 16;
+      c->local_q = cxp_xrealloc(c->local_q, sizeof *c->local_q * c->cap_local_q);
+    }
+    c->local_q[c->n_local_q++] = *p;
     return;
   }
   int32_t r = cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart);
@@ -277,7 +287,7 @@ int64_t core_floor_div(int64_t a, int64_t b) {
  * merges a window whose end the watermark passed, with the watermark. On
  * the first watermark, or one that passed more windows than there are
  * repartition partitions, every repartition partition hears of it. */
-void core_ship(cxp_core *c, int32_t part) {
+void core_ship(cxp_core *c, int32_t part, const cxp_msg *from) {
   int64_t wm = cxp_windows_watermark(c->win[part]), was = c->marked[part];
   int crossed = 0, all = 0;
   if (wm != was && wm != INT64_MIN) {
@@ -302,7 +312,12 @@ void core_ship(cxp_core *c, int32_t part) {
     c->marked[part] = wm;
   }
   if (c->local_merge) {
-    if (crossed) cxp_merger_marker(merger_of(c, 0), part, wm);
+    cxp_merger *mg = merger_of(c, 0);
+    /* In the order they closed; a partial's window may close with them. */
+    for (uint32_t i = 0; i < c->n_local_q; i++)
+      cxp_merger_partial(mg, &c->local_q[i], 0, -1, from);
+    c->n_local_q = 0;
+    if (crossed) cxp_merger_marker(mg, part, wm, from);
     return;
   }
   if (all)
@@ -313,7 +328,7 @@ void core_ship(cxp_core *c, int32_t part) {
     if (c->box[r].len) cxp_buf_put(&c->out, c->box[r].p, c->box[r].len);
     char key[16];
     int kl = snprintf(key, sizeof key, "%d", (int)r);
-    core_emit(c, CXP_STREAM_PARTIALS, key, (size_t)kl);
+    core_emit(c, from, CXP_STREAM_PARTIALS, key, (size_t)kl);
     cxp_buf_reset(&c->box[r]);
     c->box_list_has[r] = 0;
   }
@@ -381,18 +396,16 @@ void cxp_core_set_inputs(cxp_core *c, int32_t n_inputs, int32_t n_repart) {
 }
 
 
-int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
+int cxp_core_tick_input(cxp_core *c, const cxp_msg *at) {
   int n = 0;
-  c->cur_part = part;
-  c->cur_now_ms = now_wall_ms;
-  c->cur_msg = NULL;
+  int32_t part = at->partition;
   /* Cases first: a case closing well counts in windows the tick may close. */
   if (part >= 0 && part < c->n_cases && c->cases[part])
-    n += cxp_cases_tick(c->cases[part], now_wall_ms);
+    n += cxp_cases_tick(c->cases[part], at->now_ms, at);
   int64_t clock = INT64_MIN;
   if (part >= 0 && part < c->n_win && c->win[part]) {
-    n += cxp_windows_tick(c->win[part], now_wall_ms);
-    core_ship(c, part);
+    n += cxp_windows_tick(c->win[part], at->now_ms);
+    core_ship(c, part, at);
     int64_t wm = cxp_windows_watermark(c->win[part]);
     if (wm != INT64_MIN) clock = wm + (int64_t)(c->pl->win_lateness_s * 1000);
   }
@@ -402,16 +415,16 @@ int cxp_core_tick_input(cxp_core *c, int32_t part, int64_t now_wall_ms) {
       cxp_cases_clock(c->cases[part]) > clock)
     clock = cxp_cases_clock(c->cases[part]);
   if (clock == INT64_MIN && c->clock_ms > 0) clock = c->clock_ms;
-  n += (int)core_churn_silence(c, part, clock);
+  n += (int)core_churn_silence(c, at, clock);
   return n;
 }
 
-int cxp_core_tick_merge(cxp_core *c, int32_t part, int64_t now_wall_ms) {
+int cxp_core_tick_merge(cxp_core *c, const cxp_msg *at) {
+  int32_t part = at->partition;
   if (part < 0 || part >= c->n_merge || c->merge[part] == NULL) return 0;
   /* Emitted by the clock, after the last message taken. */
   cxp_merger_at(c->merge[part], -1);
-  c->cur_now_ms = now_wall_ms;
-  return cxp_merger_tick(c->merge[part], now_wall_ms);
+  return cxp_merger_tick(c->merge[part], at->now_ms, at);
 }
 
 void cxp_core_drop_merge(cxp_core *c, int32_t part) {
@@ -447,12 +460,16 @@ int64_t cxp_core_merge_hold(const cxp_core *c, int32_t part) {
 }
 
 void cxp_core_finish(cxp_core *c) {
+  cxp_msg end = cxp_msg_clock(-1, 0);
   for (int32_t i = 0; i < c->n_win; i++)
     if (c->win[i]) cxp_windows_flush(c->win[i]);
   if (!c->local_merge) return;
   cxp_merger *m = merger_of(c, 0);
-  for (int32_t i = 0; i < c->n_inputs; i++) cxp_merger_marker(m, i, INT64_MAX);
-  cxp_merger_flush(m);
+  for (uint32_t i = 0; i < c->n_local_q; i++)
+    cxp_merger_partial(m, &c->local_q[i], 0, -1, &end);
+  c->n_local_q = 0;
+  for (int32_t i = 0; i < c->n_inputs; i++) cxp_merger_marker(m, i, INT64_MAX, &end);
+  cxp_merger_flush(m, &end);
 }
 
 /* {"v":1,"marker":true,"partition":P,"watermark":W}: what announce writes. */
@@ -491,7 +508,7 @@ static cxp_reason take_record(cxp_core *c, cxp_merger *mg, const cxp_msg *m) {
   cxp_reason r = CXP_OK;
   int got;
   while ((got = cxp_wire_next(&rd, &p, err, sizeof err)) == 1) {
-    int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset);
+    int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset, m);
     if (taken == 1 || taken == 2) c->n.partial_duplicates++;
     if (taken >= 0) continue;
     cxp_buf_reset(&c->key);
@@ -510,14 +527,13 @@ static cxp_reason take_record(cxp_core *c, cxp_merger *mg, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, CXP_BAD_TYPE, err);
     return CXP_BAD_TYPE;
   }
-  cxp_merger_marker(mg, rd.input, rd.watermark);
+  cxp_merger_marker(mg, rd.input, rd.watermark, m);
   cxp_merger_mark_offset(mg, m->offset);
   return r;
 }
 
 cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   c->n.repartition_in++;
-  c->cur_now_ms = m->now_ms;
   cxp_merger *mg = merger_of(c, m->partition < 0 ? 0 : m->partition);
   if (mg == NULL) {
     cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE, "repartition partition out of range");
@@ -534,7 +550,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
       cxp_core_dead_letter(c, m, CXP_BAD_TYPE, "not a window marker");
       return CXP_BAD_TYPE;
     }
-    if (cxp_merger_marker(mg, part, wm) < 0) {
+    if (cxp_merger_marker(mg, part, wm, m) < 0) {
       cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE,
                            "window marker of an input partition the input topic does not have");
       return CXP_BAD_OUT_OF_RANGE;
@@ -547,7 +563,7 @@ cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, CXP_BAD_TYPE, "not a window partial aggregate");
     return CXP_BAD_TYPE;
   }
-  int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset);
+  int taken = cxp_merger_partial(mg, &p, m->now_ms, m->offset, m);
   if (taken == 1 || taken == 2) {
     c->n.partial_duplicates++;
     return CXP_OK;

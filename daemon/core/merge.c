@@ -195,10 +195,10 @@ static void note_offsets(const cxp_merger *m, mentry *e, const cxp_window_partia
   if (p->last_offset > e->last_off[p->partition]) e->last_off[p->partition] = p->last_offset;
 }
 
-static void emit_record(cxp_merger *m, const mentry *e);
+static void emit_record(cxp_merger *m, const mentry *e, const void *origin);
 
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
-                       int64_t offset) {
+                       int64_t offset, const void *origin) {
   if (p->partition < -1 || p->partition >= m->n_inputs) return -1;
   if (p->end_ms <= m->floor) {
     m->st.replayed++;
@@ -236,7 +236,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
        * the next revision number. */
       e->p.revision++;
       m->st.revisions++;
-      emit_record(m, e);
+      emit_record(m, e, origin);
     }
     return 0;
   }
@@ -264,7 +264,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
      * now (revision 0), and is kept like the others. */
     e->emitted = 1;
     m->n_kept++;
-    emit_record(m, e);
+    emit_record(m, e, origin);
   }
   m->st.pending = m->n - m->n_kept;
   if (m->st.pending > m->st.pending_max) m->st.pending_max = m->st.pending;
@@ -281,9 +281,9 @@ static int missing_of(cxp_merger *m, const cxp_window_partial *p) {
 }
 
 /* A kept record goes out (again), naming the partitions missing. */
-static void emit_record(cxp_merger *m, const mentry *e) {
+static void emit_record(cxp_merger *m, const mentry *e, const void *origin) {
   int nm = missing_of(m, &e->p);
-  if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
+  if (m->emit) m->emit(m->opaque, origin, &e->p, m->missing, nm);
 }
 
 /* Final records go out in a stable order: by end, length, then group. */
@@ -303,7 +303,7 @@ static int entry_cmp(const void *pa, const void *pb) {
 /* Emits and removes every entry `pick` selects. The entries are moved to the
  * tail, sorted there, emitted, and dropped; the index is rebuilt once. */
 static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentry *, void *),
-                      void *arg) {
+                      void *arg, const void *origin) {
   uint32_t keep = 0;
   /* Partition in place: selected entries (never one emitted already) after
    * the others. */
@@ -328,12 +328,12 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     else
       m->st.complete++;
     e->p.revision = 0;
-    if (m->emit) m->emit(m->opaque, &e->p, m->missing, nm);
+    if (m->emit) m->emit(m->opaque, origin, &e->p, m->missing, nm);
   }
   if (m->batch) {
     const cxp_window_partial **ps = cxp_xmalloc(sizeof *ps * n_out);
     for (uint32_t i = 0; i < n_out; i++) ps[i] = &m->e[keep + i].p;
-    m->batch(m->opaque, ps, (int)n_out);
+    m->batch(m->opaque, origin, ps, (int)n_out);
     free(ps);
   }
   for (uint32_t i = keep; i < m->n; i++) {
@@ -423,7 +423,7 @@ static int pick_closed(const cxp_merger *m, const mentry *e, void *arg) {
   return e->p.end_ms <= m->merged_wm;
 }
 
-int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
+int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark, const void *origin) {
   if (input < 0 || input >= m->n_inputs) return -1;
   m->st.markers++;
   if (watermark <= m->wm[input]) return 0;
@@ -449,7 +449,7 @@ int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark) {
   for (uint32_t i = 0; i < m->n_gone; i++)
     if (m->gone[i].end > low) m->gone[k++] = m->gone[i];
   m->n_gone = k;
-  int n = emit_where(m, pick_closed, NULL);
+  int n = emit_where(m, pick_closed, NULL, origin);
   forget(m);
   return n;
 }
@@ -467,7 +467,7 @@ static int pick_expired(const cxp_merger *m, const mentry *e, void *arg) {
   return 0;
 }
 
-int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
+int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms, const void *origin) {
   if (m->timeout_ms == 0 || m->n == m->n_kept) return 0;
   /* A window times out as a whole, on its first group's clock: its other
    * groups go with it, so a window is never half emitted. */
@@ -490,7 +490,7 @@ int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms) {
   }
   if (m->n_gone == first_new) return 0;
   expiry x = {m->gone + first_new, m->n_gone - first_new};
-  int n = emit_where(m, pick_expired, &x);
+  int n = emit_where(m, pick_expired, &x, origin);
   forget(m);
   return n;
 }
@@ -502,7 +502,9 @@ static int pick_all(const cxp_merger *m, const mentry *e, void *arg) {
   return 1;
 }
 
-int cxp_merger_flush(cxp_merger *m) { return emit_where(m, pick_all, NULL); }
+int cxp_merger_flush(cxp_merger *m, const void *origin) {
+  return emit_where(m, pick_all, NULL, origin);
+}
 
 int64_t cxp_merger_hold(const cxp_merger *m) {
   int64_t low = -1;

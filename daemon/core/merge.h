@@ -45,15 +45,18 @@
 #include "window.h"
 
 /* A final record: the merged partial, and the input partitions missing from
- * it (n_missing 0: complete). Valid only during the call. */
-typedef void (*cxp_merge_emit_fn)(void *opaque, const cxp_window_partial *merged,
-                                  const int32_t *missing, int n_missing);
+ * it (n_missing 0: complete). Valid only during the call. `origin` is what
+ * the caller passed to the call that emitted it (cxp_merger_partial, _marker,
+ * _tick, _flush), handed back untouched. */
+typedef void (*cxp_merge_emit_fn)(void *opaque, const void *origin,
+                                  const cxp_window_partial *merged, const int32_t *missing,
+                                  int n_missing);
 
 /* After the records of one emission (in the order they went out): every
  * group of the windows that closed together, so that figures across groups
  * (the consistency of agents) can be worked out. Valid only during the call. */
-typedef void (*cxp_merge_batch_fn)(void *opaque, const cxp_window_partial *const *merged,
-                                   int n);
+typedef void (*cxp_merge_batch_fn)(void *opaque, const void *origin,
+                                   const cxp_window_partial *const *merged, int n);
 
 typedef struct cxp_merge_stats {
   uint64_t partials, markers;
@@ -90,7 +93,7 @@ void cxp_merger_revisions(cxp_merger *m, const cxp_window_conf *conf, uint32_t m
  * their revision horizon, or were never kept (the caller dead-letters it as
  * late), or its input partition is out of range. */
 int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_wall_ms,
-                       int64_t offset);
+                       int64_t offset, const void *origin);
 
 /* ---- Restarts ------------------------------------------------------------
  * A merger restarted reads its repartition partition again from the
@@ -137,15 +140,15 @@ void cxp_merger_set_watermarks(cxp_merger *m, const int64_t *wm, int32_t n);
 /* Input partition `input` has closed every window ending at or before
  * `watermark`. Emits the windows now complete, oldest end first. Returns the
  * number emitted, or -1 when input is out of range. */
-int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark);
+int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark, const void *origin);
 
 /* Emits, incomplete, the windows whose first partial came timeout_ms or
  * more before now_wall_ms. Returns the number emitted. */
-int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms);
+int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms, const void *origin);
 
 /* Emits every waiting window, incomplete unless every marker has passed it
  * (the end of a replay). Returns the number emitted. */
-int cxp_merger_flush(cxp_merger *m);
+int cxp_merger_flush(cxp_merger *m, const void *origin);
 
 /* The lowest repartition-topic offset among the partials still waiting or
  * kept for revisions, or -1 when there is none: offsets from there on must

@@ -125,7 +125,8 @@ static uint32_t group_new(cxp_cases *cs, uint64_t h, int64_t start, int cat, con
   return i;
 }
 
-void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cust_hash) {
+void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cust_hash,
+                        const void *origin) {
   size_t n = clip_len(&ev->touchpoint, ID_MAX);
   if (n == 0) return; /* not "one touchpoint" */
   int64_t w = cs->conf.systemic_window_ms, ts = ev->ts_ms;
@@ -152,7 +153,7 @@ void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cu
   g->fired = 1;
   cs->st.systemic++;
   cxp_case_systemic sy = {(cxp_case_category)cat, {g->tp, g->tplen}, start, start + w, g->n, ev};
-  if (cs->cb.on_systemic) cs->cb.on_systemic(cs->cb.opaque, &sy);
+  if (cs->cb.on_systemic) cs->cb.on_systemic(cs->cb.opaque, origin, &sy);
 }
 
 /* ---- durable systemic groups ------------------------------------------------

@@ -129,21 +129,18 @@ static void committed_positions(cxp_daemon *d, rd_kafka_t *rk,
 /* Runs `fn` with outputs counted against an entry opened at the last offset
  * seen on the partition, so that offset is committed only once they are
  * acknowledged. */
-static void with_tail_entry(cxp_daemon *d, cxp_offsets *o, int32_t part,
-                            void (*fn)(cxp_daemon *, int32_t, void *), void *arg) {
+static void with_tail_entry(cxp_daemon *d, cxp_offsets *o, int32_t part, int64_t now_ms,
+                            void (*fn)(cxp_daemon *, const daemon_call *, void *), void *arg) {
   cxp_tracker *t = cxp_offsets_get(o, part);
   uint64_t seq = t ? cxp_offsets_begin_tail(o, t) : 0;
-  d->cur_o = o;
-  d->cur_t = seq ? t : NULL;
-  d->cur_seq = seq;
-  fn(d, part, arg);
+  daemon_call call = {cxp_msg_clock(part, now_ms), o, seq ? t : NULL, seq};
+  fn(d, &call, arg);
   if (seq) cxp_offsets_end(o, t, seq);
-  d->cur_t = NULL;
 }
 
-static void drop_input(cxp_daemon *d, int32_t part, void *arg) {
+static void drop_input(cxp_daemon *d, const daemon_call *call, void *arg) {
   (void)arg;
-  cxp_core_drop_input(&d->core, part, 1);
+  cxp_core_drop_input(&d->core, &call->m, 1);
 }
 
 void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -221,7 +218,8 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
      * with them (their records' tombstones go with the flush below). */
     for (int i = 0; i < parts->cnt; i++)
       if (!is_repart(d, parts->elems[i].topic))
-        with_tail_entry(d, &d->offsets, parts->elems[i].partition, drop_input, NULL);
+        with_tail_entry(d, &d->offsets, parts->elems[i].partition, d->now_ms, drop_input,
+                        NULL);
     /* Their changed customers go to the changelog before they are dropped:
      * the next owner restores them. */
     for (int i = 0; d->restore && i < parts->cnt; i++)
@@ -279,7 +277,8 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       cxp_offsets_remove(&d->offsets, part);
       if (d->restore) daemon_cl_reset(d, part);
       /* Lost partitions still hold their windows: drop them unsent. */
-      cxp_core_drop_input(&d->core, part, 0);
+      daemon_call none = {cxp_msg_clock(part, d->now_ms), &d->offsets, NULL, 0};
+      cxp_core_drop_input(&d->core, &none.m, 0);
       cxp_core_drop_state(&d->core, part);
     }
   }
@@ -339,7 +338,9 @@ void daemon_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
  * the range, produced as an output of this message (it is committed only
  * once the marker is out). A gap within the log is not a loss: control
  * records of transactions, or compaction. */
-static void input_gap(cxp_daemon *d, cxp_tracker *t, const rd_kafka_message_t *m, int repart) {
+static void input_gap(cxp_daemon *d, const daemon_call *call, const rd_kafka_message_t *m,
+                      int repart) {
+  cxp_tracker *t = call->t;
   const char *topic = repart ? d->pl.topic_repartition : d->pl.topic_input;
   int64_t lo = -1, hi = -1;
   if (rd_kafka_get_watermark_offsets(d->consumer, topic, m->partition, &lo, &hi) != 0 ||
@@ -357,7 +358,7 @@ static void input_gap(cxp_daemon *d, cxp_tracker *t, const rd_kafka_message_t *m
                  .received_ms = d->now_ms};
   cxp_dead_letter dl = {.reason = CXP_BAD_OFFSETS_SKIPPED, .detail = detail, .payload = "",
                         .skipped_first = first, .skipped_last = last};
-  daemon_send_dead_letter(d, &src, &dl, daemon_next_token(d));
+  daemon_send_dead_letter(d, &src, &dl, daemon_next_token(d, call));
 }
 
 static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
@@ -383,20 +384,17 @@ static void handle_message(cxp_daemon *d, rd_kafka_message_t *m, int repart) {
              (int)m->partition);
     return;
   }
-  d->cur_o = o;
-  d->cur_t = t;
-  d->cur_seq = cxp_offsets_begin(o, t, m->offset);
-  if (t->next >= 0 && m->offset > t->next) input_gap(d, t, m, repart);
+  daemon_call call = {{repart ? d->pl.topic_repartition : d->pl.topic_input, m->partition,
+                       m->offset, m->payload ? m->payload : "", m->payload ? m->len : 0, m->key,
+                       m->key_len, d->now_ms, d->now_ms, !repart},
+                      o, t, cxp_offsets_begin(o, t, m->offset)};
+  if (t->next >= 0 && m->offset > t->next) input_gap(d, &call, m, repart);
   t->next = m->offset + 1;
-  cxp_msg msg = {repart ? d->pl.topic_repartition : d->pl.topic_input, m->partition,
-                 m->offset, m->payload ? m->payload : "", m->payload ? m->len : 0, m->key,
-                 m->key_len, d->now_ms, d->now_ms, !repart};
   if (repart)
-    cxp_core_process_repartition(&d->core, &msg);
+    cxp_core_process_repartition(&d->core, &call.m);
   else
-    cxp_core_process(&d->core, &msg);
-  cxp_offsets_end(o, t, d->cur_seq);
-  d->cur_t = NULL;
+    cxp_core_process(&d->core, &call.m);
+  cxp_offsets_end(o, t, call.seq);
 }
 
 static void prefetch_message(cxp_daemon *d, const struct held *h, int far) {
@@ -422,13 +420,17 @@ static void drain_held(cxp_daemon *d) {
 
 /* ---- Window clocks ------------------------------------------------------- */
 
-static void tick_input(cxp_daemon *d, int32_t part, void *arg) {
-  int n = cxp_core_tick_input(&d->core, part, *(int64_t *)arg);
-  if (n) cxp_debug("windows", "partition %d: %d window(s) closed by its quiet clock", (int)part, n);
+static void tick_input(cxp_daemon *d, const daemon_call *call, void *arg) {
+  (void)arg;
+  int n = cxp_core_tick_input(&d->core, &call->m);
+  if (n)
+    cxp_debug("windows", "partition %d: %d window(s) closed by its quiet clock",
+              (int)call->m.partition, n);
 }
 
-static void tick_merge(cxp_daemon *d, int32_t part, void *arg) {
-  cxp_core_tick_merge(&d->core, part, *(int64_t *)arg);
+static void tick_merge(cxp_daemon *d, const daemon_call *call, void *arg) {
+  (void)arg;
+  cxp_core_tick_merge(&d->core, &call->m);
 }
 
 /* True when the consumer has read everything the partition held at the last
@@ -459,9 +461,9 @@ void daemon_on_tick_timer(uv_timer_t *h) {
   int64_t now = daemon_wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
     if (d->offsets.by_partition[i] && !daemon_restoring(d, i) && caught_up(d, i))
-      with_tail_entry(d, &d->offsets, i, tick_input, &now);
+      with_tail_entry(d, &d->offsets, i, now, tick_input, NULL);
   for (int32_t i = 0; i < d->roffsets.n; i++)
-    if (d->roffsets.by_partition[i]) with_tail_entry(d, &d->roffsets, i, tick_merge, &now);
+    if (d->roffsets.by_partition[i]) with_tail_entry(d, &d->roffsets, i, now, tick_merge, NULL);
   daemon_store_offsets(d);
 }
 

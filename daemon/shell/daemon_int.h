@@ -118,9 +118,6 @@ struct cxp_daemon {
   cxp_core core;
   cxp_offsets offsets;  /* input partitions */
   cxp_offsets roffsets; /* repartition partitions */
-  cxp_offsets *cur_o;   /* the entry outputs belong to: its trackers, */
-  cxp_tracker *cur_t;   /* tracker (NULL: no entry) */
-  uint64_t cur_seq;     /* and sequence number */
   int32_t n_inputs;     /* partitions of the input topic */
   int32_t n_repart;     /* partitions of the repartition topic */
   int64_t now_ms;     /* wall clock, read once per slice */
@@ -199,10 +196,20 @@ int64_t daemon_wall_ms(void);
 void daemon_handle_gone(cxp_daemon *d);
 
 /* outputs.c */
-uint64_t daemon_next_token(cxp_daemon *d);
+/* A call into the core whose outputs count against an entry of the offsets
+ * (its tracker and sequence number; t NULL: none, their acks are ignored):
+ * the message handed to the core sits in it, so on_emit finds the entry
+ * again from the message the core hands back with each output. */
+typedef struct daemon_call {
+  cxp_msg m;
+  cxp_offsets *o;
+  cxp_tracker *t;
+  uint64_t seq;
+} daemon_call;
+uint64_t daemon_next_token(cxp_daemon *d, const daemon_call *call);
 void daemon_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-void daemon_on_emit(void *opaque, cxp_stream s, const char *key, size_t klen, const char *val,
-                    size_t vlen);
+void daemon_on_emit(void *opaque, const cxp_msg *from, cxp_stream s, const char *key,
+                    size_t klen, const char *val, size_t vlen);
 void daemon_retry_pending(cxp_daemon *d);
 void daemon_send_dead_letter(cxp_daemon *d, const cxp_msg *m, cxp_dead_letter *dl, uint64_t token);
 void daemon_send_output(cxp_daemon *d, cxp_stream s, int32_t part, const char *key, size_t klen,

@@ -115,25 +115,27 @@ void daemon_retry_pending(cxp_daemon *d) {
   d->pend_err = RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-uint64_t daemon_next_token(cxp_daemon *d) {
-  if (d->cur_t == NULL) return 0; /* belongs to no entry: its ack is ignored */
-  uint64_t t = cxp_offsets_output(d->cur_o, d->cur_t, d->cur_seq);
-  return d->cur_o == &d->roffsets ? t | REPART_BIT : t;
+uint64_t daemon_next_token(cxp_daemon *d, const daemon_call *call) {
+  if (call->t == NULL) return 0; /* belongs to no entry: its ack is ignored */
+  uint64_t t = cxp_offsets_output(call->o, call->t, call->seq);
+  return call->o == &d->roffsets ? t | REPART_BIT : t;
 }
 
-/* The core's emit: one output of the entry being processed. A record for
- * the repartition topic is keyed by the partition that merges its windows
+/* The core's emit: one output of the call `from` is the message of (every
+ * message the shell hands the core sits in a daemon_call). A record for the
+ * repartition topic is keyed by the partition that merges its windows
  * (winwire.h: the same from every instance). */
-void daemon_on_emit(void *opaque, cxp_stream s, const char *key, size_t klen,
-                    const char *val, size_t vlen) {
+void daemon_on_emit(void *opaque, const cxp_msg *from, cxp_stream s, const char *key,
+                    size_t klen, const char *val, size_t vlen) {
   cxp_daemon *d = opaque;
+  const daemon_call *call = container_of(from, daemon_call, m);
   int32_t part = RD_KAFKA_PARTITION_UA;
   if (s == CXP_STREAM_PARTIALS && d->n_repart > 0) {
     char k[16];
     snprintf(k, sizeof k, "%.*s", (int)(klen < 15 ? klen : 15), key);
     part = (int32_t)(strtol(k, NULL, 10) % d->n_repart);
   }
-  daemon_send_output(d, s, part, key, klen, val, vlen, daemon_next_token(d));
+  daemon_send_output(d, s, part, key, klen, val, vlen, daemon_next_token(d, call));
 }
 
 static cxp_stream stream_of(cxp_daemon *d, rd_kafka_topic_t *rkt) {

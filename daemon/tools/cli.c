@@ -411,8 +411,9 @@ typedef struct dump {
   uint64_t records, errors;
 } dump;
 
-static void dump_discard(void *opaque, cxp_stream s, const char *key, size_t klen,
-                         const char *val, size_t vlen) {
+static void dump_discard(void *opaque, const cxp_msg *from, cxp_stream s, const char *key,
+                         size_t klen, const char *val, size_t vlen) {
+  (void)from;
   (void)opaque, (void)s, (void)key, (void)klen, (void)val, (void)vlen;
 }
 

@@ -87,8 +87,9 @@ typedef struct run {
   FILE *write;
 } run;
 
-static void discard(void *opaque, cxp_stream s, const char *key, size_t klen,
+static void discard(void *opaque, const cxp_msg *from, cxp_stream s, const char *key, size_t klen,
                     const char *val, size_t vlen) {
+  (void)from;
   (void)opaque, (void)s, (void)key, (void)klen, (void)val, (void)vlen;
 }
 

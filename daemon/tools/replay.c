@@ -20,8 +20,9 @@ typedef struct replay {
   cxp_buf line;
 } replay;
 
-static void emit(void *opaque, cxp_stream s, const char *key, size_t klen,
+static void emit(void *opaque, const cxp_msg *from, cxp_stream s, const char *key, size_t klen,
                  const char *val, size_t vlen) {
+  (void)from;
   replay *r = opaque;
   cxp_jw w;
   cxp_buf_reset(&r->line);

@@ -188,8 +188,9 @@ static void settings_files(void) {
 
 /* ---- state records -------------------------------------------------------- */
 
-static void ignore(void *opaque, cxp_stream s, const char *key, size_t klen, const char *v,
-                   size_t vlen) {
+static void ignore(void *opaque, const cxp_msg *from, cxp_stream s, const char *key, size_t klen,
+                   const char *v, size_t vlen) {
+  (void)from;
   (void)opaque, (void)s, (void)key, (void)klen, (void)v, (void)vlen;
 }
 
