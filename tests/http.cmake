@@ -1,4 +1,4 @@
-# Admin HTTP server (daemon/shell/http.c), included from tests/CMakeLists.txt.
+# Admin HTTP server (daemon/shell/http.h), included from tests/CMakeLists.txt.
 
 # Servers on a loop, clients in a thread; timeouts of 200-300 ms, so the whole
 # test takes about 2 s. Runs under the sanitizers like test_unit.

@@ -1,4 +1,4 @@
-/* Unit tests of the admin HTTP server (daemon/shell/http.c).
+/* Unit tests of the admin HTTP server (daemon/shell/http.h).
  *
  * The servers run on a libuv loop in the main thread, as in the daemon; the
  * clients are plain blocking sockets in a second thread, so the loop is never

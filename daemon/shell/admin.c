@@ -43,171 +43,227 @@ static double resident_bytes(void) {
   return rss < 0 ? NAN : (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
-static void metrics(cxp_daemon *d, cxp_http_response *res) {
-  cxp_daemon_stats s;
-  cxp_daemon_stats_get(d, &s);
-  const cxp_counters *n = s.core;
-  cxp_metrics m;
-  cxp_metrics_init(&m, res->body);
-  cxp_metrics_family(&m, "cxpulse_build_info", CXP_METRIC_GAUGE,
+/* The counts of events, dead letters, duplicates and alerts. */
+static void metrics_events(cxp_metrics *m, const cxp_counters *n) {
+  cxp_metrics_family(m, "cxpulse_build_info", CXP_METRIC_GAUGE,
                      "The running build: its version as a label, value 1.");
-  cxp_metrics_u64(&m, (const char *[]){"version", CXP_VERSION, NULL}, 1);
-  counter(&m, "cxpulse_events_consumed_total", "Input messages consumed.", n->consumed);
-  cxp_metrics_family(&m, "cxpulse_events_processed_total", CXP_METRIC_COUNTER,
+  cxp_metrics_u64(m, (const char *[]){"version", CXP_VERSION, NULL}, 1);
+  counter(m, "cxpulse_events_consumed_total", "Input messages consumed.", n->consumed);
+  cxp_metrics_family(m, "cxpulse_events_processed_total", CXP_METRIC_COUNTER,
                      "Good events applied, by type.");
   for (int t = 0; t < CXP_EV__COUNT; t++)
-    cxp_metrics_u64(&m, (const char *[]){"type", cxp_event_type_name((cxp_event_type)t), NULL},
+    cxp_metrics_u64(m, (const char *[]){"type", cxp_event_type_name((cxp_event_type)t), NULL},
                     n->by_type[t]);
-  cxp_metrics_family(&m, "cxpulse_dead_letters_total", CXP_METRIC_COUNTER,
+  cxp_metrics_family(m, "cxpulse_dead_letters_total", CXP_METRIC_COUNTER,
                      "Events dead-lettered, by reason.");
   for (int r = 1; r < CXP_BAD__COUNT; r++)
-    cxp_metrics_u64(&m, (const char *[]){"reason", cxp_reason_name((cxp_reason)r), NULL},
+    cxp_metrics_u64(m, (const char *[]){"reason", cxp_reason_name((cxp_reason)r), NULL},
                     n->dead[r]);
-  counter(&m, "cxpulse_duplicates_total", "Events seen before (offset or event_id), not applied.",
+  counter(m, "cxpulse_duplicates_total", "Events seen before (offset or event_id), not applied.",
           n->duplicates);
-  cxp_metrics_family(&m, "cxpulse_alerts_total", CXP_METRIC_COUNTER,
+  cxp_metrics_family(m, "cxpulse_alerts_total", CXP_METRIC_COUNTER,
                      "Alerts raised, by type and priority.");
   for (int a = 0; a < CXP_AL__COUNT; a++)
     for (int p = 0; p < 4; p++) {
       static const char *const prio[4] = {"P1", "P2", "P3", "P4"};
-      cxp_metrics_u64(&m,
+      cxp_metrics_u64(m,
                       (const char *[]){"type", cxp_alert_type_name((cxp_alert_type)a),
                                        "priority", prio[p], NULL},
                       n->alerts_by_priority[a][p]);
     }
-  cxp_metrics_family(&m, "cxpulse_alerts_suppressed_total", CXP_METRIC_COUNTER,
+  cxp_metrics_family(m, "cxpulse_alerts_suppressed_total", CXP_METRIC_COUNTER,
                      "Alerts held back, by why.");
-  cxp_metrics_u64(&m, (const char *[]){"why", "cooldown", NULL}, n->suppressed_cooldown);
-  cxp_metrics_u64(&m, (const char *[]){"why", "consent", NULL}, n->suppressed_consent);
-  cxp_metrics_family(&m, "cxpulse_outputs_delivered_total", CXP_METRIC_COUNTER,
+  cxp_metrics_u64(m, (const char *[]){"why", "cooldown", NULL}, n->suppressed_cooldown);
+  cxp_metrics_u64(m, (const char *[]){"why", "consent", NULL}, n->suppressed_consent);
+}
+
+/* Outputs and their delivery, commits, rebalances, back-pressure. */
+static void metrics_outputs(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s) {
+  const cxp_counters *n = s->core;
+  cxp_metrics_family(m, "cxpulse_outputs_delivered_total", CXP_METRIC_COUNTER,
                      "Outputs the broker acknowledged, by stream.");
   for (int st = 0; st < CXP_STREAM__COUNT; st++)
-    cxp_metrics_u64(&m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
-                    s.delivered[st]);
-  counter(&m, "cxpulse_delivery_retries_total", "Outputs produced again after a failed delivery.",
-          s.delivery_retries);
-  counter(&m, "cxpulse_commits_total", "Offset commits that succeeded.", s.commits);
-  counter(&m, "cxpulse_commit_failures_total", "Offset commits that failed.", s.commit_failures);
-  counter(&m, "cxpulse_rebalances_total", "Consumer group rebalances seen.", s.rebalances);
-  counter(&m, "cxpulse_backpressure_pauses_total", "Times consumption paused for the producer.",
-          s.pauses);
-  gauge(&m, "cxpulse_producer_queue_messages", "Messages in the producer's queue.",
-        (double)s.outq);
-  gauge(&m, "cxpulse_outputs_in_flight", "Outputs awaiting acknowledgement.",
-        (double)s.in_flight);
-  gauge(&m, "cxpulse_partitions_assigned", "Partitions held (input and repartition topics).",
-        (double)s.assigned);
-  gauge(&m, "cxpulse_paused", "1 while consumption is paused.", s.paused);
-  gauge(&m, "cxpulse_paused_seconds", "How long consumption has been paused; 0 while consuming.",
-        s.paused_seconds);
-  gauge(&m, "cxpulse_outputs_retrying", "Outputs produced again after a failed delivery and "
-        "not delivered yet.", (double)s.retrying);
-  gauge(&m, "cxpulse_output_retry_seconds", "How long some output has been failing delivery; "
-        "0 when none is.", s.retry_seconds);
-  gauge(&m, "cxpulse_stalled", "1 while paused longer than health.max_paused_s or failing "
+    cxp_metrics_u64(m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
+                    s->delivered[st]);
+  counter(m, "cxpulse_delivery_retries_total", "Outputs produced again after a failed delivery.",
+          s->delivery_retries);
+  counter(m, "cxpulse_commits_total", "Offset commits that succeeded.", s->commits);
+  counter(m, "cxpulse_commit_failures_total", "Offset commits that failed.", s->commit_failures);
+  counter(m, "cxpulse_rebalances_total", "Consumer group rebalances seen.", s->rebalances);
+  counter(m, "cxpulse_backpressure_pauses_total", "Times consumption paused for the producer.",
+          s->pauses);
+  gauge(m, "cxpulse_producer_queue_messages", "Messages in the producer's queue.",
+        (double)s->outq);
+  gauge(m, "cxpulse_outputs_in_flight", "Outputs awaiting acknowledgement.",
+        (double)s->in_flight);
+  gauge(m, "cxpulse_partitions_assigned", "Partitions held (input and repartition topics).",
+        (double)s->assigned);
+  gauge(m, "cxpulse_paused", "1 while consumption is paused.", s->paused);
+  gauge(m, "cxpulse_paused_seconds", "How long consumption has been paused; 0 while consuming.",
+        s->paused_seconds);
+  gauge(m, "cxpulse_outputs_retrying", "Outputs produced again after a failed delivery and "
+        "not delivered yet.", (double)s->retrying);
+  gauge(m, "cxpulse_output_retry_seconds", "How long some output has been failing delivery; "
+        "0 when none is.", s->retry_seconds);
+  gauge(m, "cxpulse_stalled", "1 while paused longer than health.max_paused_s or failing "
         "delivery longer than health.max_retry_s (/readyz then answers 503 with the reason).",
         cxp_daemon_stalled(d) != NULL);
-  cxp_metrics_family(&m, "cxpulse_outputs_rejected_total", CXP_METRIC_COUNTER,
+  cxp_metrics_family(m, "cxpulse_outputs_rejected_total", CXP_METRIC_COUNTER,
                      "Outputs a topic refused for good (too large, not allowed, no such "
                      "topic), by stream: each went to the dead letters as output_rejected.");
   for (int st = 0; st < CXP_STREAM__COUNT; st++)
-    cxp_metrics_u64(&m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
-                    s.rejected[st]);
-  counter(&m, "cxpulse_dead_letters_truncated_total",
+    cxp_metrics_u64(m, (const char *[]){"stream", cxp_stream_name((cxp_stream)st), NULL},
+                    s->rejected[st]);
+  counter(m, "cxpulse_dead_letters_truncated_total",
           "Dead letters whose payload was cut to fit the topic (payload_truncated, with the "
           "original's length and SHA-256).", n->dead_truncated);
-  counter(&m, "cxpulse_input_offsets_skipped_total",
+  counter(m, "cxpulse_input_offsets_skipped_total",
           "Input offsets deleted by the topic's retention before they were read (each "
-          "stretch also has a dead letter offsets_skipped).", s.offsets_skipped);
+          "stretch also has a dead letter offsets_skipped).", s->offsets_skipped);
+}
+
+/* What the admin server's limits did, and the log lines held back. */
+static void metrics_admin(cxp_metrics *m, cxp_daemon *d) {
   cxp_http_stats hs;
   if (cxp_daemon_http_stats(d, &hs) == 0) {
-    counter(&m, "cxpulse_http_connections_total", "Admin connections accepted.", hs.accepted);
-    cxp_metrics_family(&m, "cxpulse_http_connections_closed_total", CXP_METRIC_COUNTER,
+    counter(m, "cxpulse_http_connections_total", "Admin connections accepted.", hs.accepted);
+    cxp_metrics_family(m, "cxpulse_http_connections_closed_total", CXP_METRIC_COUNTER,
                        "Admin connections the server closed, by why: evicted (a newcomer took "
                        "the place of one that had sent the least of its request), refused "
                        "(503: every connection was being answered), timed_out.");
-    cxp_metrics_u64(&m, (const char *[]){"why", "evicted", NULL}, hs.evicted);
-    cxp_metrics_u64(&m, (const char *[]){"why", "refused", NULL}, hs.refused);
-    cxp_metrics_u64(&m, (const char *[]){"why", "timed_out", NULL}, hs.timed_out);
+    cxp_metrics_u64(m, (const char *[]){"why", "evicted", NULL}, hs.evicted);
+    cxp_metrics_u64(m, (const char *[]){"why", "refused", NULL}, hs.refused);
+    cxp_metrics_u64(m, (const char *[]){"why", "timed_out", NULL}, hs.timed_out);
   }
-  counter(&m, "cxpulse_log_lines_suppressed_total",
+  counter(m, "cxpulse_log_lines_suppressed_total",
           "Warning and error lines not written: past 10 per 10 s from one place in the code.",
           cxp_log_suppressed_total());
-  gauge(&m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
+}
+
+/* Readiness, the customers' state, changelog, restores, snapshots, evictions,
+ * memory and the recovery cases. */
+static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s) {
+  const cxp_counters *n = s->core;
+  gauge(m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
         cxp_daemon_ready(d));
   const cxp_core *c = cxp_daemon_core(d);
-  gauge(&m, "cxpulse_customers", "Customers held in memory.", (double)c->state.customers);
-  gauge(&m, "cxpulse_state_bytes", "Bytes the customers' state takes.", (double)c->state.bytes);
-  counter(&m, "cxpulse_changelog_records_total",
+  gauge(m, "cxpulse_customers", "Customers held in memory.", (double)c->state.customers);
+  gauge(m, "cxpulse_state_bytes", "Bytes the customers' state takes.", (double)c->state.bytes);
+  counter(m, "cxpulse_changelog_records_total",
           "Customer state records produced to the changelog (coalesced per interval).",
-          s.changelog_records);
-  counter(&m, "cxpulse_changelog_bytes_total", "Key and value bytes of those records.",
-          s.changelog_bytes);
-  counter(&m, "cxpulse_input_bytes_total", "Input payload bytes consumed.", s.input_bytes);
-  counter(&m, "cxpulse_restore_records_total", "Changelog records read back on restores.",
-          s.restore_records);
-  counter(&m, "cxpulse_restore_partitions_total", "Partitions whose state was restored.",
-          s.restore_partitions);
-  counter(&m, "cxpulse_snapshot_records_total",
-          "Customers restored from local snapshot files.", s.snapshot_records);
-  counter(&m, "cxpulse_snapshot_errors_total",
+          s->changelog_records);
+  counter(m, "cxpulse_changelog_bytes_total", "Key and value bytes of those records.",
+          s->changelog_bytes);
+  counter(m, "cxpulse_input_bytes_total", "Input payload bytes consumed.", s->input_bytes);
+  counter(m, "cxpulse_restore_records_total", "Changelog records read back on restores.",
+          s->restore_records);
+  counter(m, "cxpulse_restore_partitions_total", "Partitions whose state was restored.",
+          s->restore_partitions);
+  counter(m, "cxpulse_snapshot_records_total",
+          "Customers restored from local snapshot files.", s->snapshot_records);
+  counter(m, "cxpulse_snapshot_errors_total",
           "Snapshot files refused (missing parts, corrupt, another partition's): the "
-          "changelog was read instead.", s.snapshot_errors);
-  counter(&m, "cxpulse_snapshots_written_total", "Snapshot files written at shutdown.",
-          s.snapshots_written);
-  counter(&m, "cxpulse_restore_errors_total",
-          "Changelog records a restore could not apply (skipped, logged).", s.restore_errors);
-  gauge(&m, "cxpulse_restore_seconds", "Time spent restoring, summed over the restores.",
-        s.restore_seconds);
-  gauge(&m, "cxpulse_restore_rate_records", "Records per second of the latest restore.",
-        s.restore_last_rate);
-  cxp_metrics_family(&m, "cxpulse_customers_evicted_total", CXP_METRIC_COUNTER,
+          "changelog was read instead.", s->snapshot_errors);
+  counter(m, "cxpulse_snapshots_written_total", "Snapshot files written at shutdown.",
+          s->snapshots_written);
+  counter(m, "cxpulse_restore_errors_total",
+          "Changelog records a restore could not apply (skipped, logged).", s->restore_errors);
+  gauge(m, "cxpulse_restore_seconds", "Time spent restoring, summed over the restores.",
+        s->restore_seconds);
+  gauge(m, "cxpulse_restore_rate_records", "Records per second of the latest restore.",
+        s->restore_last_rate);
+  cxp_metrics_family(m, "cxpulse_customers_evicted_total", CXP_METRIC_COUNTER,
                      "Customers removed from memory, by why: ttl (idle past state.idle_ttl_days, "
                      "tombstoned) or cap (state.max_customers, kept in the changelog).");
-  cxp_metrics_u64(&m, (const char *[]){"why", "ttl", NULL}, n->evicted_ttl);
-  cxp_metrics_u64(&m, (const char *[]){"why", "cap", NULL}, n->evicted_cap);
-  gauge(&m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/statm).",
+  cxp_metrics_u64(m, (const char *[]){"why", "ttl", NULL}, n->evicted_ttl);
+  cxp_metrics_u64(m, (const char *[]){"why", "cap", NULL}, n->evicted_cap);
+  gauge(m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/statm).",
         resident_bytes());
-  gauge(&m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
-        (double)s.restoring);
-  gauge(&m, "cxpulse_open_cases", "Recovery cases open.", (double)s.cases.open);
-  gauge(&m, "cxpulse_open_deadlines", "Case steps that can still breach.",
-        (double)s.cases.open_deadlines);
-  gauge(&m, "cxpulse_systemic_groups",
+  gauge(m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
+        (double)s->restoring);
+  gauge(m, "cxpulse_open_cases", "Recovery cases open.", (double)s->cases.open);
+  gauge(m, "cxpulse_open_deadlines", "Case steps that can still breach.",
+        (double)s->cases.open_deadlines);
+  gauge(m, "cxpulse_systemic_groups",
         "Systemic-failure groups (category, touchpoint, window) held, restored ones included.",
-        (double)s.cases.groups);
-  counter(&m, "cxpulse_cases_restored_total",
+        (double)s->cases.groups);
+  counter(m, "cxpulse_cases_restored_total",
           "Open recovery cases restored with their customers' state records.",
-          s.cases.restored);
-  counter(&m, "cxpulse_churn_silence_total",
+          s->cases.restored);
+  counter(m, "cxpulse_churn_silence_total",
           "Customers whose silence alone lifted them into a higher churn band.",
           n->churn_silence);
+}
+
+/* Segment windows: late events and revisions, duplicate partials. */
+static void metrics_windows(cxp_metrics *m, const cxp_core *c, const cxp_counters *n) {
   if (c->pl->win_enabled) {
     cxp_core_late_stats ls;
     cxp_core_late_stats_get(c, &ls);
-    cxp_metrics_family(&m, "cxpulse_window_late_events_total", CXP_METRIC_COUNTER,
+    cxp_metrics_family(m, "cxpulse_window_late_events_total", CXP_METRIC_COUNTER,
                        "Events that came after their window of a length had closed, by "
                        "length and outcome: revised (within the horizon: the record went out "
                        "again) or missed (past it).");
     for (int li = 0; li < c->pl->windows.n_lengths; li++) {
       char len[24];
       snprintf(len, sizeof len, "%llds", (long long)(c->pl->windows.length_ms[li] / 1000));
-      cxp_metrics_u64(&m, (const char *[]){"length", len, "outcome", "revised", NULL},
+      cxp_metrics_u64(m, (const char *[]){"length", len, "outcome", "revised", NULL},
                       ls.revised[li]);
-      cxp_metrics_u64(&m, (const char *[]){"length", len, "outcome", "missed", NULL},
+      cxp_metrics_u64(m, (const char *[]){"length", len, "outcome", "missed", NULL},
                       ls.missed[li]);
     }
-    gauge(&m, "cxpulse_window_records_kept", "Segment records the mergers keep for revisions "
+    gauge(m, "cxpulse_window_records_kept", "Segment records the mergers keep for revisions "
           "(windows.max_revisable each).", (double)ls.kept);
-    counter(&m, "cxpulse_window_revisions_total",
+    counter(m, "cxpulse_window_revisions_total",
             "Segment records emitted again, corrected by late events (revision >= 1).",
             ls.revisions);
   }
-  counter(&m, "cxpulse_window_partials_duplicate_total",
+  counter(m, "cxpulse_window_partials_duplicate_total",
           "Window partials ignored by a merger: their input partition's events "
           "were in a partial it had taken, or their window was emitted before the "
           "merger restarted (a window closed again, or read again, after a restart).",
           n->partial_duplicates);
+}
+
+/* Processing latency and the consumer's lags by partition. */
+static void metrics_latency(cxp_metrics *m, cxp_daemon *d) {
+  cxp_metrics_family(m, "cxpulse_processing_seconds", CXP_METRIC_HISTOGRAM,
+                     "Time from an event consumed to its outputs, and those of every event "
+                     "before it on its partition, acknowledged (its offset committable).");
+  cxp_metrics_histogram(m, NULL, cxp_daemon_latency(d));
+  int32_t parts[1024];
+  int64_t lags[1024];
+  int nl = cxp_daemon_lag(d, parts, lags, 1024);
+  cxp_metrics_family(m, "cxpulse_consumer_lag_messages", CXP_METRIC_GAUGE,
+                     "Input messages not consumed yet, by partition (from the client's "
+                     "cached high watermarks).");
+  for (int i = 0; i < nl; i++) {
+    if (lags[i] < 0) continue;
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)parts[i]);
+    cxp_metrics_i64(m, (const char *[]){"partition", p, NULL}, lags[i]);
+  }
+  nl = cxp_daemon_committed_lag(d, parts, lags, 1024);
+  cxp_metrics_family(m, "cxpulse_consumer_committed_lag_messages", CXP_METRIC_GAUGE,
+                     "Input messages past the committed offset, by partition (librdkafka's "
+                     "statistics, every 5 s): what a restart would read again.");
+  for (int i = 0; i < nl; i++) {
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)parts[i]);
+    cxp_metrics_i64(m, (const char *[]){"partition", p, NULL}, lags[i]);
+  }
+}
+
+static void metrics(cxp_daemon *d, cxp_http_response *res) {
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(d, &s);
+  cxp_metrics m;
+  cxp_metrics_init(&m, res->body);
+  metrics_events(&m, s.core);
+  metrics_outputs(&m, d, &s);
+  metrics_admin(&m, d);
+  metrics_state(&m, d, &s);
+  metrics_windows(&m, cxp_daemon_core(d), s.core);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
@@ -215,31 +271,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     snprintf(lv, sizeof lv, "%d", k + 1);
     cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
   }
-  cxp_metrics_family(&m, "cxpulse_processing_seconds", CXP_METRIC_HISTOGRAM,
-                     "Time from an event consumed to its outputs, and those of every event "
-                     "before it on its partition, acknowledged (its offset committable).");
-  cxp_metrics_histogram(&m, NULL, cxp_daemon_latency(d));
-  int32_t parts[1024];
-  int64_t lags[1024];
-  int nl = cxp_daemon_lag(d, parts, lags, 1024);
-  cxp_metrics_family(&m, "cxpulse_consumer_lag_messages", CXP_METRIC_GAUGE,
-                     "Input messages not consumed yet, by partition (from the client's "
-                     "cached high watermarks).");
-  for (int i = 0; i < nl; i++) {
-    if (lags[i] < 0) continue;
-    char p[16];
-    snprintf(p, sizeof p, "%d", (int)parts[i]);
-    cxp_metrics_i64(&m, (const char *[]){"partition", p, NULL}, lags[i]);
-  }
-  nl = cxp_daemon_committed_lag(d, parts, lags, 1024);
-  cxp_metrics_family(&m, "cxpulse_consumer_committed_lag_messages", CXP_METRIC_GAUGE,
-                     "Input messages past the committed offset, by partition (librdkafka's "
-                     "statistics, every 5 s): what a restart would read again.");
-  for (int i = 0; i < nl; i++) {
-    char p[16];
-    snprintf(p, sizeof p, "%d", (int)parts[i]);
-    cxp_metrics_i64(&m, (const char *[]){"partition", p, NULL}, lags[i]);
-  }
+  metrics_latency(&m, d);
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
 

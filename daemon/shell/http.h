@@ -31,7 +31,7 @@
  * - one client address (an IPv6 /64) holds at most max_conns_per_addr
  *   connections; past that its newcomer takes the place of one of its own,
  *   so one remote host cannot crowd out the others. Loopback is exempt (all
- *   local clients share it; see make_room() in http.c);
+ *   local clients share it; see make_room() in httpaccept.c);
  * - a request line and headers over max_header_bytes, or more than
  *   max_headers headers, get 431; a request body (Content-Length > 0 or
  *   chunked) gets 413, any method but GET and HEAD 405, a version but

@@ -225,7 +225,17 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void on_duration(uv_timer_t *t) { demo_stop(t->data); }
 
-int cxp_demo_main(int argc, char **argv) {
+/* The command line, with the demo's own defaults for the generator. */
+typedef struct demo_args {
+  double duration; /* seconds; 0 runs until a signal */
+  int partitions;
+  const char *pipeline_path;
+  cxp_gen_opts go;
+} demo_args;
+
+/* The options into `a` (the rate and --verbose into `m`): -1 when they are
+ * good, else the exit code (0 for --help, 2 for a usage error). */
+static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
   static const struct option opts[] = {{"duration", required_argument, NULL, 'd'},
                                        {"rate", required_argument, NULL, 'r'},
                                        {"seed", required_argument, NULL, 's'},
@@ -235,26 +245,24 @@ int cxp_demo_main(int argc, char **argv) {
                                        {"verbose", no_argument, NULL, 'v'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  double duration = 0;
-  demo m;
-  memset(&m, 0, sizeof m);
-  m.rate = 2000;
-  cxp_gen_opts go;
-  cxp_gen_opts_default(&go);
-  go.customers = 20000;
-  go.events_per_sec = 5; /* event time runs ~400x faster than the wall clock */
-  int partitions = 4, ch;
-  const char *pipeline_path = NULL;
+  a->duration = 0;
+  a->partitions = 4;
+  a->pipeline_path = NULL;
+  m->rate = 2000;
+  cxp_gen_opts_default(&a->go);
+  a->go.customers = 20000;
+  a->go.events_per_sec = 5; /* event time runs ~400x faster than the wall clock */
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "d:r:s:c:p:P:vh", opts, NULL)) != -1) {
     switch (ch) {
-    case 'd': duration = atof(optarg); break;
-    case 'r': m.rate = atof(optarg); break;
-    case 's': go.seed = strtoull(optarg, NULL, 10); break;
-    case 'c': go.customers = (uint32_t)strtoul(optarg, NULL, 10); break;
-    case 'p': partitions = atoi(optarg); break;
-    case 'P': pipeline_path = optarg; break;
-    case 'v': m.verbose = 1; break;
+    case 'd': a->duration = atof(optarg); break;
+    case 'r': m->rate = atof(optarg); break;
+    case 's': a->go.seed = strtoull(optarg, NULL, 10); break;
+    case 'c': a->go.customers = (uint32_t)strtoul(optarg, NULL, 10); break;
+    case 'p': a->partitions = atoi(optarg); break;
+    case 'P': a->pipeline_path = optarg; break;
+    case 'v': m->verbose = 1; break;
     case 'h':
       printf("usage: cxpulse demo [--duration S] [--rate EVENTS_PER_S] [--seed N]\n"
              "                    [--customers N] [--partitions N] [--pipeline FILE] [--verbose]\n"
@@ -265,14 +273,99 @@ int cxp_demo_main(int argc, char **argv) {
     default: return 2;
     }
   }
-  if (m.rate <= 0 || m.rate > 1e6 || partitions < 1 || partitions > 256 || go.customers < 1) {
+  if (m->rate <= 0 || m->rate > 1e6 || a->partitions < 1 || a->partitions > 256 ||
+      a->go.customers < 1) {
     fprintf(stderr, "cxpulse demo: --rate 1..1000000, --partitions 1..256, --customers >= 1\n");
     return 2;
   }
+  return -1;
+}
+
+/* The embedded cluster with the pipeline's topics, said on stdout. 0, or -1
+ * with a sentence in err. */
+static int start_cluster(demo *m, const cxp_pipeline *pl, int partitions, char *err,
+                         size_t errlen) {
+  if (cxp_mock_start(&m->mock, 1, err, errlen)) return -1;
+  cxp_mock_topic(&m->mock, pl->topic_input, partitions);
+  cxp_mock_topic(&m->mock, pl->topic_alerts, partitions);
+  cxp_mock_topic(&m->mock, pl->topic_indicators, partitions);
+  cxp_mock_topic(&m->mock, pl->topic_dead_letters, partitions);
+  cxp_mock_topic(&m->mock, pl->topic_repartition, partitions);
+  cxp_mock_topic(&m->mock, pl->topic_changelog, partitions);
+  printf("embedded Kafka (librdkafka mock cluster) at %s; topics %s (%d partitions), %s, "
+         "%s, %s\n",
+         m->mock.bootstraps, pl->topic_input, partitions, pl->topic_alerts,
+         pl->topic_indicators, pl->topic_dead_letters);
+  return 0;
+}
+
+/* The daemon on the demo's loop, against the embedded cluster, its outputs
+ * tapped for printing. 0, or -1 with a sentence in err. */
+static int create_daemon(demo *m, const cxp_pipeline *pl, char *err, size_t errlen) {
+  cxp_config c;
+  cxp_config_defaults(&c);
+  c.stats_interval_s = 0;
+  cxp_config_kafka_default(&c, "bootstrap.servers", m->mock.bootstraps);
+  cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-demo");
+  cxp_config_kafka_default(&c, "consumer.session.timeout.ms", "6000");
+  m->d = cxp_daemon_create(&m->loop, &c, pl, "(demo)", err, errlen);
+  if (m->d == NULL) return -1;
+  cxp_daemon_set_tap(m->d, on_output, m);
+  return 0;
+}
+
+/* The generator and its own producer into the input topic. */
+static void start_generator(demo *m, const cxp_pipeline *pl, const cxp_gen_opts *go) {
+  rd_kafka_conf_t *gc = rd_kafka_conf_new();
+  char e[256];
+  rd_kafka_conf_set(gc, "bootstrap.servers", m->mock.bootstraps, e, sizeof e);
+  rd_kafka_conf_set(gc, "linger.ms", "5", e, sizeof e);
+  m->gp = rd_kafka_new(RD_KAFKA_PRODUCER, gc, e, sizeof e);
+  m->gt = rd_kafka_topic_new(m->gp, pl->topic_input, NULL);
+  m->gen = cxp_gen_create(go);
+}
+
+/* The generator's tick, the summary, and the signals that stop the demo. */
+static void start_handles(demo *m) {
+  uv_timer_init(&m->loop, &m->gen_timer);
+  uv_timer_init(&m->loop, &m->summary_timer);
+  uv_timer_init(&m->loop, &m->end_timer);
+  uv_signal_init(&m->loop, &m->sigint);
+  uv_signal_init(&m->loop, &m->sigterm);
+  m->gen_timer.data = m->summary_timer.data = m->end_timer.data = m;
+  m->sigint.data = m->sigterm.data = m;
+  uv_signal_start(&m->sigint, on_signal, SIGINT);
+  uv_signal_start(&m->sigterm, on_signal, SIGTERM);
+  uv_timer_start(&m->gen_timer, on_gen_timer, 10, 10);
+  uv_timer_start(&m->summary_timer, on_summary, 5000, 5000);
+}
+
+/* After the loop has run out: the daemon, the loop (every handle must be
+ * closed), the generator and the cluster, in that order. The exit code. */
+static int demo_close(demo *m, int rc) {
+  if (rc == 0) rc = cxp_daemon_exit_code(m->d);
+  cxp_daemon_destroy(m->d);
+  if (uv_loop_close(&m->loop) != 0) {
+    fprintf(stderr, "cxpulse demo: a handle was left open\n");
+    rc = 1;
+  }
+  rd_kafka_topic_destroy(m->gt);
+  rd_kafka_destroy(m->gp);
+  cxp_gen_destroy(m->gen);
+  cxp_mock_stop(&m->mock);
+  return rc;
+}
+
+int cxp_demo_main(int argc, char **argv) {
+  demo m;
+  memset(&m, 0, sizeof m);
+  demo_args a;
+  int rc = parse_options(argc, argv, &m, &a);
+  if (rc >= 0) return rc;
   char err[512];
   cxp_pipeline pl;
-  if (pipeline_path) {
-    if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err)) {
+  if (a.pipeline_path) {
+    if (cxp_pipeline_load(&pl, a.pipeline_path, err, sizeof err)) {
       fprintf(stderr, "cxpulse demo: %s\n", err);
       return 1;
     }
@@ -280,81 +373,35 @@ int cxp_demo_main(int argc, char **argv) {
     cxp_pipeline_defaults(&pl);
   }
   cxp_log_level = CXP_LOG_WARN;
-  if (cxp_mock_start(&m.mock, 1, err, sizeof err)) {
+  if (start_cluster(&m, &pl, a.partitions, err, sizeof err)) {
     fprintf(stderr, "cxpulse demo: %s\n", err);
     return 1;
   }
-  cxp_mock_topic(&m.mock, pl.topic_input, partitions);
-  cxp_mock_topic(&m.mock, pl.topic_alerts, partitions);
-  cxp_mock_topic(&m.mock, pl.topic_indicators, partitions);
-  cxp_mock_topic(&m.mock, pl.topic_dead_letters, partitions);
-  cxp_mock_topic(&m.mock, pl.topic_repartition, partitions);
-  cxp_mock_topic(&m.mock, pl.topic_changelog, partitions);
-  printf("embedded Kafka (librdkafka mock cluster) at %s; topics %s (%d partitions), %s, "
-         "%s, %s\n",
-         m.mock.bootstraps, pl.topic_input, partitions, pl.topic_alerts, pl.topic_indicators,
-         pl.topic_dead_letters);
   printf("generator: seed %" PRIu64 ", %u customers, %.0f events/s (scenario: "
          "docs/scenario.md)\n",
-         go.seed, go.customers, m.rate);
-
-  cxp_config c;
-  cxp_config_defaults(&c);
-  c.stats_interval_s = 0;
-  cxp_config_kafka_default(&c, "bootstrap.servers", m.mock.bootstraps);
-  cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-demo");
-  cxp_config_kafka_default(&c, "consumer.session.timeout.ms", "6000");
+         a.go.seed, a.go.customers, m.rate);
 
   uv_loop_init(&m.loop);
-  m.d = cxp_daemon_create(&m.loop, &c, &pl, "(demo)", err, sizeof err);
-  if (m.d == NULL) {
+  if (create_daemon(&m, &pl, err, sizeof err)) {
     fprintf(stderr, "cxpulse demo: %s\n", err);
     cxp_mock_stop(&m.mock);
     return 1;
   }
-  cxp_daemon_set_tap(m.d, on_output, &m);
-
-  rd_kafka_conf_t *gc = rd_kafka_conf_new();
-  char e[256];
-  rd_kafka_conf_set(gc, "bootstrap.servers", m.mock.bootstraps, e, sizeof e);
-  rd_kafka_conf_set(gc, "linger.ms", "5", e, sizeof e);
-  m.gp = rd_kafka_new(RD_KAFKA_PRODUCER, gc, e, sizeof e);
-  m.gt = rd_kafka_topic_new(m.gp, pl.topic_input, NULL);
-  m.gen = cxp_gen_create(&go);
-
-  uv_timer_init(&m.loop, &m.gen_timer);
-  uv_timer_init(&m.loop, &m.summary_timer);
-  uv_timer_init(&m.loop, &m.end_timer);
-  uv_signal_init(&m.loop, &m.sigint);
-  uv_signal_init(&m.loop, &m.sigterm);
-  m.gen_timer.data = m.summary_timer.data = m.end_timer.data = &m;
-  m.sigint.data = m.sigterm.data = &m;
-  uv_signal_start(&m.sigint, on_signal, SIGINT);
-  uv_signal_start(&m.sigterm, on_signal, SIGTERM);
-  uv_timer_start(&m.gen_timer, on_gen_timer, 10, 10);
-  uv_timer_start(&m.summary_timer, on_summary, 5000, 5000);
+  start_generator(&m, &pl, &a.go);
+  start_handles(&m);
+  /* Unreferenced: a duration still to run does not keep the loop alive. */
   uv_timer_t dur;
   uv_timer_init(&m.loop, &dur);
   dur.data = &m;
-  if (duration > 0) uv_timer_start(&dur, on_duration, (uint64_t)(duration * 1000), 0);
+  if (a.duration > 0) uv_timer_start(&dur, on_duration, (uint64_t)(a.duration * 1000), 0);
   uv_unref((uv_handle_t *)&dur);
   m.t0 = uv_now(&m.loop);
   printf("waiting for the consumer group to form (about 3 s), then alerts follow...\n");
   fflush(stdout);
-  int rc = cxp_daemon_start(m.d) ? 1 : 0;
+  rc = cxp_daemon_start(m.d) ? 1 : 0;
   if (rc) cxp_daemon_stop(m.d, on_daemon_stopped, &m);
   uv_run(&m.loop, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&dur, NULL);
   uv_run(&m.loop, UV_RUN_DEFAULT);
-  if (rc == 0) rc = cxp_daemon_exit_code(m.d);
-  cxp_daemon_destroy(m.d);
-  if (uv_loop_close(&m.loop) != 0) {
-    fprintf(stderr, "cxpulse demo: a handle was left open\n");
-    rc = 1;
-  }
-  rd_kafka_topic_destroy(m.gt);
-  rd_kafka_destroy(m.gp);
-  cxp_gen_destroy(m.gen);
-  cxp_mock_stop(&m.mock);
-  return rc;
+  return demo_close(&m, rc);
 }

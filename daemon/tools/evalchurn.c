@@ -275,7 +275,20 @@ static void usage(FILE *f) {
         f);
 }
 
-int cxp_evalchurn_main(int argc, char **argv) {
+/* The command line, checked. */
+typedef struct eval_args {
+  const char *pipeline_path, *at_arg, *gen_arg, *write_path, *model_path;
+  const char *path; /* the history's file, "-" for stdin; NULL with --generate */
+  double horizon_days;
+  int do_fit;
+  unsigned long long seed, n_events, n_customers; /* --generate's */
+  double days;
+  int64_t at;
+} eval_args;
+
+/* The options into `a`: -1 when they are good, else the exit code (0 for
+ * --help, 2 for a usage error, which usage() or a sentence has explained). */
+static int parse_options(int argc, char **argv, eval_args *a) {
   static const struct option opts[] = {{"pipeline", required_argument, NULL, 'p'},
                                        {"at", required_argument, NULL, 'a'},
                                        {"horizon", required_argument, NULL, 'H'},
@@ -285,60 +298,64 @@ int cxp_evalchurn_main(int argc, char **argv) {
                                        {"fit", no_argument, NULL, 'f'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *pipeline_path = NULL, *at_arg = NULL, *gen_arg = NULL, *write_path = NULL,
-             *model_path = NULL;
-  double horizon_days = 30;
-  int do_fit = 0, ch;
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fh", opts, NULL)) != -1) {
     switch (ch) {
-    case 'p': pipeline_path = optarg; break;
-    case 'a': at_arg = optarg; break;
+    case 'p': a->pipeline_path = optarg; break;
+    case 'a': a->at_arg = optarg; break;
     case 'H': {
       char *end;
-      horizon_days = strtod(optarg, &end);
-      if (*end || !(horizon_days > 0 && horizon_days <= 3650)) {
+      a->horizon_days = strtod(optarg, &end);
+      if (*end || !(a->horizon_days > 0 && a->horizon_days <= 3650)) {
         fprintf(stderr, "cxpulse eval-churn: --horizon: '%s' is not 0..3650 days\n", optarg);
         return 2;
       }
       break;
     }
-    case 'g': gen_arg = optarg; break;
-    case 'w': write_path = optarg; break;
-    case 'm': model_path = optarg; break;
-    case 'f': do_fit = 1; break;
+    case 'g': a->gen_arg = optarg; break;
+    case 'w': a->write_path = optarg; break;
+    case 'm': a->model_path = optarg; break;
+    case 'f': a->do_fit = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
   }
-  if (pipeline_path == NULL || at_arg == NULL ||
-      (gen_arg ? optind != argc : optind != argc - 1) || (write_path && !gen_arg)) {
+  if (a->pipeline_path == NULL || a->at_arg == NULL ||
+      (a->gen_arg ? optind != argc : optind != argc - 1) || (a->write_path && !a->gen_arg)) {
     usage(stderr);
     return 2;
   }
-  unsigned long long seed = 0, n_events = 0, n_customers = 0;
-  double days = 240;
-  if (gen_arg) {
-    int k = sscanf(gen_arg, "%llu:%llu:%llu:%lf", &seed, &n_events, &n_customers, &days);
-    if (k < 3 || n_events == 0 || n_customers == 0 || n_customers > 10000000 ||
-        !(days > 0 && days <= 3650)) {
-      fprintf(stderr, "cxpulse eval-churn: --generate: '%s' is not SEED:EVENTS:CUSTOMERS"
-              "[:DAYS]\n", gen_arg);
-      return 2;
-    }
+  a->path = a->gen_arg ? NULL : argv[optind];
+  return -1;
+}
+
+/* --generate SEED:EVENTS:CUSTOMERS[:DAYS]; 0, or 2 with a sentence. */
+static int parse_generate(eval_args *a) {
+  int k = sscanf(a->gen_arg, "%llu:%llu:%llu:%lf", &a->seed, &a->n_events, &a->n_customers,
+                 &a->days);
+  if (k < 3 || a->n_events == 0 || a->n_customers == 0 || a->n_customers > 10000000 ||
+      !(a->days > 0 && a->days <= 3650)) {
+    fprintf(stderr, "cxpulse eval-churn: --generate: '%s' is not SEED:EVENTS:CUSTOMERS"
+            "[:DAYS]\n", a->gen_arg);
+    return 2;
   }
-  cxp_gen_opts go;
-  cxp_gen_opts_default(&go);
-  int64_t at;
+  return 0;
+}
+
+/* --at: an RFC 3339 time, epoch ms, or +DAYS after the generator's start
+ * (`start_ms`); 0, or 2 with a sentence. */
+static int parse_at(eval_args *a, int64_t start_ms) {
+  const char *at_arg = a->at_arg;
   if (at_arg[0] == '+') {
     char *end;
     double d = strtod(at_arg + 1, &end);
-    if (!gen_arg || (*end && strcmp(end, "d") != 0) || !(d >= 0 && d < 36500)) {
+    if (!a->gen_arg || (*end && strcmp(end, "d") != 0) || !(d >= 0 && d < 36500)) {
       fprintf(stderr, "cxpulse eval-churn: --at: '%s': +DAYS needs --generate\n", at_arg);
       return 2;
     }
-    at = go.start_ms + (int64_t)(d * DAY_MS);
-  } else if (cxp_time_parse_rfc3339(at_arg, strlen(at_arg), &at)) {
+    a->at = start_ms + (int64_t)(d * DAY_MS);
+  } else if (cxp_time_parse_rfc3339(at_arg, strlen(at_arg), &a->at)) {
     char *end;
     long long ms = strtoll(at_arg, &end, 10);
     if (*end || ms <= 0) {
@@ -346,122 +363,207 @@ int cxp_evalchurn_main(int argc, char **argv) {
               at_arg);
       return 2;
     }
-    at = ms;
+    a->at = ms;
   }
+  return 0;
+}
 
+/* The pipeline and the model to judge: the pipeline's churn settings (the
+ * defaults where it has none), unless --model names another. 0, or 1 with
+ * a sentence. */
+static int load_conf(const eval_args *a, cxp_pipeline *pl, cxp_churn_conf *cf) {
   char err[512];
-  cxp_pipeline pl;
-  if (cxp_pipeline_load(&pl, pipeline_path, err, sizeof err)) {
+  if (cxp_pipeline_load(pl, a->pipeline_path, err, sizeof err)) {
     fprintf(stderr, "cxpulse eval-churn: %s\n", err);
     return 1;
   }
-  /* The pipeline's model (its churn settings, the defaults where it has
-   * none), unless --model names another. */
-  cxp_churn_conf cf;
-  if (cxp_pipeline_churn(&pl, &cf, err, sizeof err)) {
-    fprintf(stderr, "cxpulse eval-churn: %s: %s\n", pipeline_path, err);
+  if (cxp_pipeline_churn(pl, cf, err, sizeof err)) {
+    fprintf(stderr, "cxpulse eval-churn: %s: %s\n", a->pipeline_path, err);
     return 1;
   }
-  if (model_path && load_model(&cf, model_path, err, sizeof err)) {
+  if (a->model_path && load_model(cf, a->model_path, err, sizeof err)) {
     fprintf(stderr, "cxpulse eval-churn: %s\n", err);
     return 1;
   }
+  return 0;
+}
 
-  run r;
-  memset(&r, 0, sizeof r);
-  r.at = at;
-  r.end = at + (int64_t)(horizon_days * DAY_MS);
-  cxp_core_init(&r.core, &pl, discard, NULL);
-  cxp_core_merge_local(&r.core, 1);
-  int rc = 0;
-
-  if (gen_arg) {
-    FILE *w = NULL;
-    if (write_path && (w = fopen(write_path, "w")) == NULL) {
-      perror(write_path);
-      rc = 1;
-      goto out;
-    }
-    go.seed = seed;
-    go.customers = (uint32_t)n_customers;
-    go.events_per_sec = (double)n_events / (days * 86400.0);
-    /* Bad events only exercise the dead-letter path; they carry no label. */
-    go.bad_ratio = 0;
-    cxp_gen *g = cxp_gen_create(&go);
-    if (g == NULL) abort();
-    char buf[2048], key[64];
-    size_t klen;
-    for (unsigned long long i = 0; i < n_events; i++) {
-      size_t len = cxp_gen_next(g, buf, sizeof buf, key, sizeof key, &klen);
-      if (len >= sizeof buf) continue; /* cannot happen: events are far shorter */
-      if (w) fprintf(w, "%.*s\n", (int)len, buf);
-      else if (cxp_gen_time(g) >= r.end) break; /* nothing more to learn */
-      feed(&r, buf, len);
-    }
-    cxp_gen_destroy(g);
-    if (w && fclose(w)) {
-      perror(write_path);
-      rc = 1;
-      goto out;
-    }
-  } else {
-    const char *path = argv[optind];
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (in == NULL) {
-      perror(path);
-      rc = 1;
-      goto out;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, in)) != -1) {
-      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-      if (n == 0) continue;
-      feed(&r, line, (size_t)n);
-    }
-    free(line);
-    if (in != stdin) fclose(in);
+/* The generator's history through feed(), and to --write's file if named
+ * (then to its end: the file is the whole history). 0, or 1 on an error. */
+static int feed_generated(run *r, const eval_args *a) {
+  FILE *w = NULL;
+  if (a->write_path && (w = fopen(a->write_path, "w")) == NULL) {
+    perror(a->write_path);
+    return 1;
   }
+  cxp_gen_opts go;
+  cxp_gen_opts_default(&go);
+  go.seed = a->seed;
+  go.customers = (uint32_t)a->n_customers;
+  go.events_per_sec = (double)a->n_events / (a->days * 86400.0);
+  /* Bad events only exercise the dead-letter path; they carry no label. */
+  go.bad_ratio = 0;
+  cxp_gen *g = cxp_gen_create(&go);
+  if (g == NULL) abort();
+  char buf[2048], key[64];
+  size_t klen;
+  for (unsigned long long i = 0; i < a->n_events; i++) {
+    size_t len = cxp_gen_next(g, buf, sizeof buf, key, sizeof key, &klen);
+    if (len >= sizeof buf) continue; /* cannot happen: events are far shorter */
+    if (w) fprintf(w, "%.*s\n", (int)len, buf);
+    else if (cxp_gen_time(g) >= r->end) break; /* nothing more to learn */
+    feed(r, buf, len);
+  }
+  cxp_gen_destroy(g);
+  if (w && fclose(w)) {
+    perror(a->write_path);
+    return 1;
+  }
+  return 0;
+}
 
-  /* Score every customer seen before `at` and not cancelled by then. */
-  size_t cap_s = r.core.state.customers ? r.core.state.customers : 1, ns = 0;
+/* A JSON-lines file ("-": stdin) through feed(). 0, or 1 when it cannot be
+ * opened. */
+static int feed_file(run *r, const char *path) {
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (in == NULL) {
+    perror(path);
+    return 1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, in)) != -1) {
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    if (n == 0) continue;
+    feed(r, line, (size_t)n);
+  }
+  free(line);
+  if (in != stdin) fclose(in);
+  return 0;
+}
+
+/* What the scores add up to, by band. */
+typedef struct tally {
+  long bands[3], pos_band[3], lead_high[CXP_CF__COUNT];
+  double var_total, p_sum;
+} tally;
+
+/* Scores every customer seen before `at` and not cancelled by then, into an
+ * array of *ns (the caller's to free), counted in `t`. */
+static scored *score_customers(run *r, const cxp_pipeline *pl, const cxp_churn_conf *cf,
+                               tally *t, size_t *ns) {
+  size_t cap_s = r->core.state.customers ? r->core.state.customers : 1;
   scored *s = cxp_xcalloc(cap_s, sizeof *s);
-  long bands[3] = {0}, pos_band[3] = {0}, lead_high[CXP_CF__COUNT] = {0};
-  double var_total = 0, p_sum = 0;
-  for (int32_t part = 0; part < r.core.state.n_shards; part++) {
-    const cxp_shard *sh = r.core.state.shards[part];
+  *ns = 0;
+  for (int32_t part = 0; part < r->core.state.n_shards; part++) {
+    const cxp_shard *sh = r->core.state.shards[part];
     if (sh == NULL) continue;
     for (size_t i = 0; i < sh->cap; i++) {
       const cxp_customer *cu = sh->slots[i];
       if (cu == NULL) continue;
-      cancel_slot *e = cancels_find(&r.cx, cu->id, cu->id_len, 0);
+      cancel_slot *e = cancels_find(&r->cx, cu->id, cu->id_len, 0);
       if (e && e->before) continue;
       cxp_case_customer cc;
       memset(&cc, 0, sizeof cc);
-      if (part < r.core.n_cases && r.core.cases[part])
-        cxp_cases_customer(r.core.cases[part], cu->id, cu->id_len, &cc);
+      if (part < r->core.n_cases && r->core.cases[part])
+        cxp_cases_customer(r->core.cases[part], cu->id, cu->id_len, &cc);
       cxp_churn_score sc;
-      cxp_churn_eval(&cf, cu, &pl, cc.open, cc.overdue, at, &sc);
-      scored *o = &s[ns++];
+      cxp_churn_eval(cf, cu, pl, cc.open, cc.overdue, r->at, &sc);
+      scored *o = &s[(*ns)++];
       memcpy(o->x, sc.x, sizeof o->x);
       o->p = sc.p;
       o->label = e && e->after > 0;
       /* A snapshot has no band history: the band is read with the plain
        * thresholds (no hysteresis). */
-      cxp_churn_conf plain = cf;
+      cxp_churn_conf plain = *cf;
       plain.hysteresis = 0;
       o->band = cxp_churn_band_next(CXP_CHURN_LOW, sc.p, &plain);
       int top[CXP_CF__COUNT];
       o->lead = cxp_churn_top(&sc, 1, top) ? top[0] : -1;
       o->var = sc.value_at_risk;
-      bands[o->band]++;
-      pos_band[o->band] += o->label;
-      if (o->band == CXP_CHURN_HIGH && o->lead >= 0) lead_high[o->lead]++;
-      var_total += sc.value_at_risk;
-      p_sum += sc.p;
+      t->bands[o->band]++;
+      t->pos_band[o->band] += o->label;
+      if (o->band == CXP_CHURN_HIGH && o->lead >= 0) t->lead_high[o->lead]++;
+      t->var_total += sc.value_at_risk;
+      t->p_sum += sc.p;
     }
   }
+  return s;
+}
+
+/* The judgement as one JSON object: ranking (auc), the high band's
+ * precision and recall, the base rate, the bands, the value at risk. */
+static cJSON *report(const eval_args *a, const run *r, const tally *t, size_t ns,
+                     long positives, double auc) {
+  char at_s[25];
+  cxp_time_format(a->at, at_s);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "at", at_s);
+  cJSON_AddNumberToObject(o, "horizon_days", a->horizon_days);
+  cJSON_AddNumberToObject(o, "events_before_at", (double)r->fed);
+  cJSON_AddNumberToObject(o, "customers", (double)ns);
+  cJSON_AddNumberToObject(o, "positives", (double)positives);
+  cJSON_AddNumberToObject(o, "negatives", (double)(ns - (size_t)positives));
+  if (isnan(auc)) cJSON_AddNullToObject(o, "auc");
+  else cJSON_AddNumberToObject(o, "auc", round(auc * 1e4) / 1e4);
+  if (t->bands[CXP_CHURN_HIGH])
+    cJSON_AddNumberToObject(
+        o, "high_precision",
+        round(1e4 * t->pos_band[CXP_CHURN_HIGH] / t->bands[CXP_CHURN_HIGH]) / 1e4);
+  else
+    cJSON_AddNullToObject(o, "high_precision");
+  if (positives)
+    cJSON_AddNumberToObject(o, "high_recall",
+                            round(1e4 * t->pos_band[CXP_CHURN_HIGH] / positives) / 1e4);
+  else
+    cJSON_AddNullToObject(o, "high_recall");
+  cJSON_AddNumberToObject(o, "base_rate", ns ? round(1e4 * positives / ns) / 1e4 : 0);
+  cJSON_AddNumberToObject(o, "mean_p", ns ? round(1e4 * t->p_sum / ns) / 1e4 : 0);
+  cJSON *jb = cJSON_AddObjectToObject(o, "bands");
+  cJSON *jp = cJSON_AddObjectToObject(o, "positives_by_band");
+  for (int b = 0; b < 3; b++) {
+    cJSON_AddNumberToObject(jb, cxp_churn_band_name(b), (double)t->bands[b]);
+    cJSON_AddNumberToObject(jp, cxp_churn_band_name(b), (double)t->pos_band[b]);
+  }
+  cJSON *jl = cJSON_AddObjectToObject(o, "high_leading_factor");
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    if (t->lead_high[f])
+      cJSON_AddNumberToObject(jl, cxp_churn_factor_name(f), (double)t->lead_high[f]);
+  cJSON_AddNumberToObject(o, "value_at_risk", round(t->var_total));
+  return o;
+}
+
+/* --fit: the coefficients fitted to this history and their in-sample AUC,
+ * as "fit" in `o`. `ps` (one per customer) is overwritten. */
+static void report_fit(cJSON *o, const scored *s, size_t ns, double *ps,
+                       const unsigned char *ls) {
+  double beta[1 + CXP_CF__COUNT];
+  cJSON *jf = cJSON_AddObjectToObject(o, "fit");
+  if (fit(s, ns, 1.0, beta) == 0) {
+    cJSON_AddNumberToObject(jf, "intercept", round(beta[0] * 1e3) / 1e3);
+    cJSON *jc = cJSON_AddObjectToObject(jf, "coefficients");
+    for (int f = 0; f < CXP_CF__COUNT; f++)
+      cJSON_AddNumberToObject(jc, cxp_churn_factor_name(f), round(beta[1 + f] * 1e3) / 1e3);
+    for (size_t i = 0; i < ns; i++) {
+      double z = beta[0];
+      for (int f = 0; f < CXP_CF__COUNT; f++) z += beta[1 + f] * s[i].x[f];
+      ps[i] = z;
+    }
+    cJSON_AddNumberToObject(jf, "auc_in_sample", round(cxp_churn_auc(ps, ls, ns) * 1e4) / 1e4);
+  } else {
+    cJSON_AddStringToObject(jf, "error", "singular: the history does not show every factor");
+  }
+}
+
+/* Scores the customers held after the replay, judges them against the
+ * cancellations and prints the judgement. 0, or 1 when stdout fails. */
+static int evaluate(run *r, const eval_args *a, const cxp_pipeline *pl,
+                    const cxp_churn_conf *cf) {
+  tally t;
+  memset(&t, 0, sizeof t);
+  size_t ns;
+  scored *s = score_customers(r, pl, cf, &t, &ns);
   double *ps = cxp_xmalloc((ns ? ns : 1) * sizeof *ps);
   unsigned char *ls = cxp_xmalloc(ns ? ns : 1);
   long positives = 0;
@@ -471,58 +573,8 @@ int cxp_evalchurn_main(int argc, char **argv) {
     positives += s[i].label;
   }
   double auc = cxp_churn_auc(ps, ls, ns);
-
-  char at_s[25];
-  cxp_time_format(at, at_s);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "at", at_s);
-  cJSON_AddNumberToObject(o, "horizon_days", horizon_days);
-  cJSON_AddNumberToObject(o, "events_before_at", (double)r.fed);
-  cJSON_AddNumberToObject(o, "customers", (double)ns);
-  cJSON_AddNumberToObject(o, "positives", (double)positives);
-  cJSON_AddNumberToObject(o, "negatives", (double)(ns - (size_t)positives));
-  if (isnan(auc)) cJSON_AddNullToObject(o, "auc");
-  else cJSON_AddNumberToObject(o, "auc", round(auc * 1e4) / 1e4);
-  if (bands[CXP_CHURN_HIGH])
-    cJSON_AddNumberToObject(o, "high_precision",
-                            round(1e4 * pos_band[CXP_CHURN_HIGH] / bands[CXP_CHURN_HIGH]) / 1e4);
-  else
-    cJSON_AddNullToObject(o, "high_precision");
-  if (positives)
-    cJSON_AddNumberToObject(o, "high_recall",
-                            round(1e4 * pos_band[CXP_CHURN_HIGH] / positives) / 1e4);
-  else
-    cJSON_AddNullToObject(o, "high_recall");
-  cJSON_AddNumberToObject(o, "base_rate", ns ? round(1e4 * positives / ns) / 1e4 : 0);
-  cJSON_AddNumberToObject(o, "mean_p", ns ? round(1e4 * p_sum / ns) / 1e4 : 0);
-  cJSON *jb = cJSON_AddObjectToObject(o, "bands");
-  cJSON *jp = cJSON_AddObjectToObject(o, "positives_by_band");
-  for (int b = 0; b < 3; b++) {
-    cJSON_AddNumberToObject(jb, cxp_churn_band_name(b), (double)bands[b]);
-    cJSON_AddNumberToObject(jp, cxp_churn_band_name(b), (double)pos_band[b]);
-  }
-  cJSON *jl = cJSON_AddObjectToObject(o, "high_leading_factor");
-  for (int f = 0; f < CXP_CF__COUNT; f++)
-    if (lead_high[f]) cJSON_AddNumberToObject(jl, cxp_churn_factor_name(f), (double)lead_high[f]);
-  cJSON_AddNumberToObject(o, "value_at_risk", round(var_total));
-  if (do_fit) {
-    double beta[1 + CXP_CF__COUNT];
-    cJSON *jf = cJSON_AddObjectToObject(o, "fit");
-    if (fit(s, ns, 1.0, beta) == 0) {
-      cJSON_AddNumberToObject(jf, "intercept", round(beta[0] * 1e3) / 1e3);
-      cJSON *jc = cJSON_AddObjectToObject(jf, "coefficients");
-      for (int f = 0; f < CXP_CF__COUNT; f++)
-        cJSON_AddNumberToObject(jc, cxp_churn_factor_name(f), round(beta[1 + f] * 1e3) / 1e3);
-      for (size_t i = 0; i < ns; i++) {
-        double z = beta[0];
-        for (int f = 0; f < CXP_CF__COUNT; f++) z += beta[1 + f] * s[i].x[f];
-        ps[i] = z;
-      }
-      cJSON_AddNumberToObject(jf, "auc_in_sample", round(cxp_churn_auc(ps, ls, ns) * 1e4) / 1e4);
-    } else {
-      cJSON_AddStringToObject(jf, "error", "singular: the history does not show every factor");
-    }
-  }
+  cJSON *o = report(a, r, &t, ns, positives, auc);
+  if (a->do_fit) report_fit(o, s, ns, ps, ls);
   char *txt = cJSON_PrintUnformatted(o);
   printf("%s\n", txt);
   cJSON_free(txt);
@@ -531,8 +583,29 @@ int cxp_evalchurn_main(int argc, char **argv) {
   free(ls);
   free(s);
   fflush(stdout);
-  if (ferror(stdout)) rc = 1;
-out:
+  return ferror(stdout) ? 1 : 0;
+}
+
+int cxp_evalchurn_main(int argc, char **argv) {
+  eval_args a = {.horizon_days = 30, .days = 240};
+  int rc = parse_options(argc, argv, &a);
+  if (rc >= 0) return rc;
+  if (a.gen_arg && parse_generate(&a)) return 2;
+  cxp_gen_opts go;
+  cxp_gen_opts_default(&go);
+  if (parse_at(&a, go.start_ms)) return 2;
+  cxp_pipeline pl;
+  cxp_churn_conf cf;
+  if (load_conf(&a, &pl, &cf)) return 1;
+
+  run r;
+  memset(&r, 0, sizeof r);
+  r.at = a.at;
+  r.end = a.at + (int64_t)(a.horizon_days * DAY_MS);
+  cxp_core_init(&r.core, &pl, discard, NULL);
+  cxp_core_merge_local(&r.core, 1);
+  rc = a.gen_arg ? feed_generated(&r, &a) : feed_file(&r, a.path);
+  if (rc == 0) rc = evaluate(&r, &a, &pl, &cf);
   cxp_core_close(&r.core);
   cancels_free(&r.cx);
   return rc;

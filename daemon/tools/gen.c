@@ -313,148 +313,195 @@ static size_t bad_event(cxp_gen *g, char *buf, size_t cap, const char *cid, char
   }
 }
 
-/* Writes one new event into g->pend and its key into g->pend_key. */
-static void generate(cxp_gen *g) {
+/* The event being written: its customer, its time, and the opening that
+ * every well-formed event shares (id, customer, time, segment, channel). */
+typedef struct draft {
+  uint32_t ci;
+  gcust *c;
+  int64_t t;
+  char cid[32], ts[25], head[256];
+  char *buf; /* g->pend */
+  size_t cap;
+} draft;
+
+/* Moves event time on: exponential gaps give a Poisson stream at the
+ * configured rate. */
+static void advance(cxp_gen *g) {
   g->seq++;
-  /* Exponential gaps give a Poisson stream at the configured rate. */
   double gap = -log(1.0 - unif(g)) * 1000.0 / g->o.events_per_sec + g->t_frac;
   g->t_ms += (int64_t)gap;
   g->t_frac = gap - floor(gap);
-  /* A recovery step that has come due goes first (unless its customer has
-   * left meanwhile). */
-  uint32_t ci = UINT32_MAX;
+}
+
+/* The customer of a recovery step that has come due, or UINT32_MAX; the
+ * case of one who has left meanwhile is dropped. */
+static uint32_t due_customer(cxp_gen *g) {
   while (g->n_due && g->c[g->due[0]].step_due <= g->t_ms) {
     uint32_t k = due_pop(g);
     if (g->c[k].cancelled) {
       g->c[k].open_step = -1;
       continue;
     }
-    ci = k;
-    break;
+    return k;
   }
-  int recovery = ci != UINT32_MAX;
-  if (!recovery) ci = pick_customer(g);
-  gcust *c = &g->c[ci];
-  if (recovery) evolve(g, c, g->t_ms);
-  int64_t t = g->t_ms;
-  char cid[32], ts[25], head[256];
-  snprintf(cid, sizeof cid, "c%06u", ci);
-  cxp_time_format(t, ts);
-  snprintf(g->pend_key, sizeof g->pend_key, "%s", cid);
+  return UINT32_MAX;
+}
 
-  char *buf = g->pend;
-  size_t cap = sizeof g->pend;
-  size_t n;
-  if (unif(g) < g->o.bad_ratio) {
-    n = bad_event(g, buf, cap, cid, ts);
-    goto done;
-  }
-  snprintf(head, sizeof head,
-           "{\"event_id\":\"e%llu\",\"customer_id\":\"%s\",\"ts\":\"%s\","
-           "\"segment\":\"%s\",\"channel\":\"%s\",",
-           (unsigned long long)g->seq, cid, ts, c->segment, channels[pick(g, 6)]);
-  if (c->churn_due && !recovery) {
-    c->churn_due = 0;
-    c->cancelled = 1;
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.cancelled\"}", head);
-    goto done;
-  }
-  double r = unif(g);
-  if (recovery) {
-    /* Recovery goes on; poor recovery (a step skipped) happens too. */
-    int step = c->open_step;
-    if (step == 2 && unif(g) < 0.3) step = 3;
-    char extra[96] = "";
-    if (step == 2) snprintf(extra, sizeof extra, ",\"amount\":%d", 5 + pick(g, 50));
-    if (step == 3)
-      snprintf(extra, sizeof extra, ",\"root_cause_fixed\":%s",
-               unif(g) < 0.6 ? "true" : "false");
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"%s\",\"case_id\":\"%s-k%u\"%s}", head,
-                         steps[step], cid, c->cases, extra);
-    c->open_step = step + 1 > 4 ? -1 : step + 1;
-    c->sat = clamp01(c->sat + 0.04);
-    if (c->open_step >= 0) schedule_step(g, ci, t);
-  } else if (r < 0.30) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\",\"count\":%d}", head,
-                         1 + pick(g, 5));
-  } else if (r < 0.42) {
-    if ((c->price_at || c->leave_at) && unif(g) < 0.85) {
-      /* Price: he stops buying; the first time, he moves to a cheaper plan.
-       * One winding down stops buying too. */
-      if (c->price_at && !c->downgraded) {
-        c->downgraded = 1;
-        n = (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.downgraded\"}", head);
-      } else {
-        n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
-      }
-    } else {
-      n = (size_t)snprintf(buf, cap, "%s\"type\":\"purchase\",\"amount\":%.2f}", head,
-                           c->spend * (0.6 + 0.8 * unif(g)));
+/* The open case's next step: recovery goes on; poor recovery (a step
+ * skipped) happens too. */
+static size_t recovery_event(cxp_gen *g, draft *d) {
+  gcust *c = d->c;
+  int step = c->open_step;
+  if (step == 2 && unif(g) < 0.3) step = 3;
+  char extra[96] = "";
+  if (step == 2) snprintf(extra, sizeof extra, ",\"amount\":%d", 5 + pick(g, 50));
+  if (step == 3)
+    snprintf(extra, sizeof extra, ",\"root_cause_fixed\":%s",
+             unif(g) < 0.6 ? "true" : "false");
+  size_t n = (size_t)snprintf(d->buf, d->cap, "%s\"type\":\"%s\",\"case_id\":\"%s-k%u\"%s}",
+                              d->head, steps[step], d->cid, c->cases, extra);
+  c->open_step = step + 1 > 4 ? -1 : step + 1;
+  c->sat = clamp01(c->sat + 0.04);
+  if (c->open_step >= 0) schedule_step(g, d->ci, d->t);
+  return n;
+}
+
+/* A purchase, unless the price weighs on him or he is winding down. */
+static size_t purchase_event(cxp_gen *g, draft *d) {
+  gcust *c = d->c;
+  char *buf = d->buf;
+  size_t cap = d->cap;
+  const char *head = d->head;
+  if ((c->price_at || c->leave_at) && unif(g) < 0.85) {
+    /* Price: he stops buying; the first time, he moves to a cheaper plan.
+     * One winding down stops buying too. */
+    if (c->price_at && !c->downgraded) {
+      c->downgraded = 1;
+      return (size_t)snprintf(buf, cap, "%s\"type\":\"subscription.downgraded\"}", head);
     }
-  } else if (r < 0.52) {
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
+  }
+  return (size_t)snprintf(buf, cap, "%s\"type\":\"purchase\",\"amount\":%.2f}", head,
+                          c->spend * (0.6 + 0.8 * unif(g)));
+}
+
+/* A failure opens a case; a quarter of them the customer reports. */
+static size_t failure_event(cxp_gen *g, draft *d) {
+  gcust *c = d->c;
+  char *buf = d->buf;
+  size_t cap = d->cap;
+  const char *head = d->head, *cid = d->cid;
+  c->cases++;
+  c->open_step = 0;
+  c->open_sev = 1 + pick(g, 4);
+  c->case_at = d->t;
+  c->sat = clamp01(c->sat - 0.12);
+  schedule_step(g, d->ci, d->t);
+  if (unif(g) < 0.25)
+    return (size_t)snprintf(buf, cap,
+                            "%s\"type\":\"complaint\",\"case_id\":\"%s-k%u\",\"category\":"
+                            "\"%s\",\"severity\":%d}",
+                            head, cid, c->cases, categories[pick(g, 6)], c->open_sev);
+  return (size_t)snprintf(buf, cap,
+                          "%s\"type\":\"service.failure\",\"case_id\":\"%s-k%u\","
+                          "\"category\":\"%s\",\"severity\":%d,\"detected_by\":\"%s\","
+                          "\"touchpoint\":\"tp%d\"}",
+                          head, cid, c->cases, categories[pick(g, 6)], c->open_sev,
+                          unif(g) < 0.6 ? "provider" : "customer", pick(g, 8));
+}
+
+/* What a customer does of his own accord, chosen by the draw `r`. */
+static size_t customer_event(cxp_gen *g, draft *d, double r) {
+  gcust *c = d->c;
+  char *buf = d->buf;
+  size_t cap = d->cap;
+  const char *head = d->head;
+  if (r < 0.30)
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"usage\",\"count\":%d}", head,
+                            1 + pick(g, 5));
+  if (r < 0.42) return purchase_event(g, d);
+  if (r < 0.52) {
     /* A hard service makes for long waits and unresolved contacts. */
-    n = (size_t)snprintf(buf, cap,
-                         "%s\"type\":\"contact\",\"wait_s\":%d,\"handle_s\":%d,"
-                         "\"resolved\":%s,\"agent_id\":\"a%02d\"}",
-                         head, (int)(pick(g, 600) * (1 + 2 * c->effort)),
-                         60 + pick(g, 900),
-                         unif(g) < c->sat * (1 - 0.4 * c->effort) ? "true" : "false",
-                         pick(g, 40));
-  } else if (r < 0.64) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.csat\",\"score\":%d}", head,
-                         score(g, c->sat, 1, 5));
-  } else if (r < 0.74) {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.nps\",\"score\":%d}", head,
-                         score(g, c->sat, 0, 10));
-  } else if (r < 0.79) {
+    return (size_t)snprintf(buf, cap,
+                            "%s\"type\":\"contact\",\"wait_s\":%d,\"handle_s\":%d,"
+                            "\"resolved\":%s,\"agent_id\":\"a%02d\"}",
+                            head, (int)(pick(g, 600) * (1 + 2 * c->effort)),
+                            60 + pick(g, 900),
+                            unif(g) < c->sat * (1 - 0.4 * c->effort) ? "true" : "false",
+                            pick(g, 40));
+  }
+  if (r < 0.64)
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.csat\",\"score\":%d}", head,
+                            score(g, c->sat, 1, 5));
+  if (r < 0.74)
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.nps\",\"score\":%d}", head,
+                            score(g, c->sat, 0, 10));
+  if (r < 0.79) {
     /* Ease more than contentment. */
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"survey.ces\",\"score\":%d}", head,
-                         score(g, 0.3 * c->sat + 0.7 * (1 - c->effort), 1, 7));
-  } else if (r < 0.82) {
-    int d = pick(g, 5);
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.ces\",\"score\":%d}", head,
+                            score(g, 0.3 * c->sat + 0.7 * (1 - c->effort), 1, 7));
+  }
+  if (r < 0.82) {
+    int dim = pick(g, 5);
     int e = 5 + pick(g, 3);
-    n = (size_t)snprintf(buf, cap,
-                         "%s\"type\":\"survey.servqual\",\"dimensions\":{\"%s\":{"
-                         "\"expected\":%d,\"perceived\":%d}}}",
-                         head, dims[d], e, score(g, c->sat, 1, 7));
-  } else if (r < 0.85 && c->open_step < 0) {
-    /* A failure opens a case; a quarter of them the customer reports. */
-    c->cases++;
-    c->open_step = 0;
-    c->open_sev = 1 + pick(g, 4);
-    c->case_at = t;
-    c->sat = clamp01(c->sat - 0.12);
-    schedule_step(g, ci, t);
-    if (unif(g) < 0.25)
-      n = (size_t)snprintf(buf, cap,
-                           "%s\"type\":\"complaint\",\"case_id\":\"%s-k%u\",\"category\":"
-                           "\"%s\",\"severity\":%d}",
-                           head, cid, c->cases, categories[pick(g, 6)], c->open_sev);
-    else
-      n = (size_t)snprintf(buf, cap,
-                           "%s\"type\":\"service.failure\",\"case_id\":\"%s-k%u\","
-                           "\"category\":\"%s\",\"severity\":%d,\"detected_by\":\"%s\","
-                           "\"touchpoint\":\"tp%d\"}",
-                           head, cid, c->cases, categories[pick(g, 6)], c->open_sev,
-                           unif(g) < 0.6 ? "provider" : "customer", pick(g, 8));
-  } else if (r >= 0.87 && r < 0.93 && unif(g) < 0.3 + 0.7 * c->engage) {
+    return (size_t)snprintf(buf, cap,
+                            "%s\"type\":\"survey.servqual\",\"dimensions\":{\"%s\":{"
+                            "\"expected\":%d,\"perceived\":%d}}}",
+                            head, dims[dim], e, score(g, c->sat, 1, 7));
+  }
+  if (r < 0.85 && c->open_step < 0) return failure_event(g, d);
+  if (r >= 0.87 && r < 0.93 && unif(g) < 0.3 + 0.7 * c->engage) {
     /* Participation comes from the engaged; referrals from the content. */
     if (r >= 0.91 && unif(g) < c->sat)
-      n = (size_t)snprintf(buf, cap, "%s\"type\":\"referral\"}", head);
-    else
-      n = (size_t)snprintf(buf, cap, "%s\"type\":\"feedback\",\"kind\":\"%s\"}", head,
-                           unif(g) < 0.5 ? "suggestion" : "review");
-  } else if (r >= 0.93 && r < 0.96) {
-    n = (size_t)snprintf(buf, cap,
-                         "%s\"type\":\"profile\",\"clv\":%d,\"consent\":%s}", head,
-                         100 + pick(g, 5000), c->consent ? "true" : "false");
-  } else {
-    n = (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
+      return (size_t)snprintf(buf, cap, "%s\"type\":\"referral\"}", head);
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"feedback\",\"kind\":\"%s\"}", head,
+                            unif(g) < 0.5 ? "suggestion" : "review");
   }
-done:
+  if (r >= 0.93 && r < 0.96)
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"profile\",\"clv\":%d,\"consent\":%s}",
+                            head, 100 + pick(g, 5000), c->consent ? "true" : "false");
+  return (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
+}
+
+/* Writes one new event into g->pend and its key into g->pend_key. */
+static void generate(cxp_gen *g) {
+  advance(g);
+  /* A recovery step that has come due goes first (unless its customer has
+   * left meanwhile). */
+  draft d;
+  d.ci = due_customer(g);
+  int recovery = d.ci != UINT32_MAX;
+  if (!recovery) d.ci = pick_customer(g);
+  d.c = &g->c[d.ci];
+  if (recovery) evolve(g, d.c, g->t_ms);
+  d.t = g->t_ms;
+  snprintf(d.cid, sizeof d.cid, "c%06u", d.ci);
+  cxp_time_format(d.t, d.ts);
+  snprintf(g->pend_key, sizeof g->pend_key, "%s", d.cid);
+  d.buf = g->pend;
+  d.cap = sizeof g->pend;
+
+  size_t n;
+  if (unif(g) < g->o.bad_ratio) {
+    n = bad_event(g, d.buf, d.cap, d.cid, d.ts);
+  } else {
+    snprintf(d.head, sizeof d.head,
+             "{\"event_id\":\"e%llu\",\"customer_id\":\"%s\",\"ts\":\"%s\","
+             "\"segment\":\"%s\",\"channel\":\"%s\",",
+             (unsigned long long)g->seq, d.cid, d.ts, d.c->segment, channels[pick(g, 6)]);
+    if (d.c->churn_due && !recovery) {
+      d.c->churn_due = 0;
+      d.c->cancelled = 1;
+      n = (size_t)snprintf(d.buf, d.cap, "%s\"type\":\"subscription.cancelled\"}", d.head);
+    } else {
+      /* Drawn for a recovery step too, so the stream stays as it was. */
+      double r = unif(g);
+      n = recovery ? recovery_event(g, &d) : customer_event(g, &d, r);
+    }
+  }
   /* The draws are made while the text is written, so it could not be
    * written again: the buffer is sized so that it never has to be. */
-  if (n >= cap) abort();
+  if (n >= d.cap) abort();
   g->pend_len = n;
 }
 

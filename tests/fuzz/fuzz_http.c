@@ -1,4 +1,4 @@
-/* Fuzz target: the admin HTTP server's request handling (daemon/shell/http.c),
+/* Fuzz target: the admin HTTP server's request handling (daemon/shell/httpconn.c),
  * through cxp_http_feed: the bytes a client sends, as one connection's
  * reads, with the parser, the limits and the handler of a real connection,
  * and no socket or loop (thousands of inputs a second).
