@@ -289,7 +289,7 @@ int cxp_cases_priority(int severity, int premium, double value, double high_valu
 /* ---- Durable state (issue 6) ----------------------------------------------
  * A customer's open cases, and what the module remembers of him (cohort,
  * latest failure per category), travel in his own changelog record as a
- * "cases section" (the layout is in cases.c), with the steps parked for a
+ * "cases section" (the layout is in casesrec.c), with the steps parked for a
  * case not seen yet that his events brought, and his two latest closed cases
  * (restored into the ring of recently closed case ids, so that an event for
  * one is still late after a restart). Not in it: the rest of that ring and
@@ -311,7 +311,7 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
                       size_t len, int64_t clock_hint, char *err, size_t errlen);
 
 /* The systemic detector's groups in the changelog, one record each (key
- * CXP_CL_SYSTEMIC, layout in cases.c): with tracking on, the module lists the
+ * CXP_CL_SYSTEMIC, layout in systemic.c): with tracking on, the module lists the
  * groups changed since the last cxp_cases_groups_flush and the tombstones of
  * those it forgot after they were written. The shell writes them before the
  * customers of the same flush, so a customer restored past a failure finds

@@ -18,79 +18,6 @@
  * groupings cost 128 value bytes per window, not 448. */
 static const size_t field_max[CXP_WF__COUNT] = {64, 128, 128, 128};
 
-
-
-void cxp_window_conf_defaults(cxp_window_conf *c) {
-  memset(c, 0, sizeof *c);
-  c->n_lengths = 2;
-  c->length_ms[0] = 60000;
-  c->length_ms[1] = 3600000;
-  c->n_groupings = 2;
-  c->grouping[0].n_fields = 1;
-  c->grouping[0].fields[0] = CXP_WF_SEGMENT;
-  c->grouping[1].n_fields = 1;
-  c->grouping[1].fields[0] = CXP_WF_CHANNEL;
-  c->lateness_ms = 300000;
-  for (int i = 0; i < c->n_lengths; i++)
-    c->revision_ms[i] = cxp_window_revision_default(c->length_ms[i]);
-  c->min_n = 30;
-  c->max_open = 8192;
-}
-
-int64_t cxp_window_revision_default(int64_t length_ms) {
-  return length_ms > 3600000 ? length_ms : 3600000;
-}
-
-
-
-int cxp_window_conf_check(const cxp_window_conf *c, char *err, size_t errlen) {
-  if (c->n_lengths < 1 || c->n_lengths > CXP_WIN_MAX_LENGTHS)
-    CXP_FAIL("windows.lengths: %d lengths, expected 1..%d", c->n_lengths, CXP_WIN_MAX_LENGTHS);
-  for (int i = 0; i < c->n_lengths; i++) {
-    if (c->length_ms[i] < 1 || c->length_ms[i] > TIME_LIMIT_MS)
-      CXP_FAIL("windows.lengths[%d]: %lld ms, expected 1 ms..366 days", i,
-           (long long)c->length_ms[i]);
-    for (int j = 0; j < i; j++)
-      if (c->length_ms[j] == c->length_ms[i])
-        CXP_FAIL("windows.lengths[%d]: %lld ms is listed twice", i, (long long)c->length_ms[i]);
-  }
-  if (c->n_groupings < 1 || c->n_groupings > CXP_WIN_MAX_GROUPINGS)
-    CXP_FAIL("windows.group_by: %d groupings, expected 1..%d", c->n_groupings,
-         CXP_WIN_MAX_GROUPINGS);
-  unsigned sets[CXP_WIN_MAX_GROUPINGS];
-  for (int g = 0; g < c->n_groupings; g++) {
-    const cxp_window_grouping *gr = &c->grouping[g];
-    if (gr->n_fields < 0 || gr->n_fields > CXP_WIN_MAX_FIELDS)
-      CXP_FAIL("windows.group_by[%d]: %d fields, expected 0..%d", g, gr->n_fields,
-           CXP_WIN_MAX_FIELDS);
-    sets[g] = 0;
-    for (int f = 0; f < gr->n_fields; f++) {
-      if ((unsigned)gr->fields[f] >= CXP_WF__COUNT)
-        CXP_FAIL("windows.group_by[%d][%d]: unknown field", g, f);
-      if (sets[g] & (1u << gr->fields[f]))
-        CXP_FAIL("windows.group_by[%d]: field '%s' is listed twice", g,
-             cxp_window_field_name(gr->fields[f]));
-      sets[g] |= 1u << gr->fields[f];
-    }
-    /* The same fields in another order would emit every group twice. */
-    for (int h = 0; h < g; h++)
-      if (sets[h] == sets[g])
-        CXP_FAIL("windows.group_by[%d]: same fields as group_by[%d]", g, h);
-  }
-  for (int i = 0; i < c->n_lengths; i++)
-    if (c->revision_ms[i] < 0 || c->revision_ms[i] > TIME_LIMIT_MS)
-      CXP_FAIL("windows.revision_horizons[%d]: %lld ms, expected 0..366 days", i,
-           (long long)c->revision_ms[i]);
-  if (c->lateness_ms < 0 || c->lateness_ms > TIME_LIMIT_MS)
-    CXP_FAIL("windows.lateness: %lld ms, expected 0..366 days", (long long)c->lateness_ms);
-  if (c->min_n < 1) CXP_FAIL("windows.min_n: %d, expected at least 1", c->min_n);
-  if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)
-    CXP_FAIL("windows.max_open: %u, expected 1..%u", c->max_open, MAX_OPEN_LIMIT);
-  return 0;
-}
-
-
-
 /* Fibonacci hashing: one multiply spreads the window hash, which is a
  * cheap combination of the (well-mixed) group hash and the start. */
 static inline size_t home_of(const cxp_windows *w, uint64_t h) {
@@ -99,7 +26,6 @@ static inline size_t home_of(const cxp_windows *w, uint64_t h) {
 
 #define TAB_IDX(e) ((uint32_t)(e)-1)
 #define TAB_ENTRY(idx, h) (((uint64_t)(uint32_t)(h) << 32) | ((uint64_t)(idx) + 1))
-
 
 cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
                                 cxp_window_close_fn on_close, void *opaque) {
@@ -152,57 +78,6 @@ void cxp_windows_destroy(cxp_windows *w) {
   cxp_buf_free(&w->key);
   cxp_buf_free(&w->val);
   free(w);
-}
-
-/* ---- heap ---------------------------------------------------------------- */
-
-static inline int heap_less(const cxp_windows *w, uint32_t a, uint32_t b) {
-  const wslot *x = slot_at(w, a), *y = slot_at(w, b);
-  return x->end < y->end || (x->end == y->end && x->seq < y->seq);
-}
-
-static inline void heap_set(cxp_windows *w, uint32_t pos, uint32_t idx) {
-  w->heap[pos] = idx;
-  slot_at(w, idx)->heap_pos = pos;
-}
-
-static void heap_push(cxp_windows *w, uint32_t idx) {
-  if (w->heap_n == w->heap_cap) {
-    /* Grows only while warming up: never past max_open entries. */
-    uint32_t ncap = w->heap_cap * 2;
-    if (ncap > w->conf.max_open) ncap = w->conf.max_open;
-    uint32_t *nh = cxp_xrealloc(w->heap, (size_t)ncap * sizeof *nh);
-    w->heap = nh;
-    w->heap_cap = ncap;
-  }
-  uint32_t i = w->heap_n++;
-  while (i > 0) {
-    uint32_t parent = (i - 1) / 2;
-    if (!heap_less(w, idx, w->heap[parent])) break;
-    heap_set(w, i, w->heap[parent]);
-    i = parent;
-  }
-  heap_set(w, i, idx);
-}
-
-/* Takes the slot at heap position pos out of the heap. */
-static void heap_remove(cxp_windows *w, uint32_t pos) {
-  uint32_t last = w->heap[--w->heap_n];
-  if (pos == w->heap_n) return;
-  uint32_t i = pos;
-  while (i > 0 && heap_less(w, last, w->heap[(i - 1) / 2])) {
-    heap_set(w, i, w->heap[(i - 1) / 2]);
-    i = (i - 1) / 2;
-  }
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= w->heap_n) break;
-    if (c + 1 < w->heap_n && heap_less(w, w->heap[c + 1], w->heap[c])) c++;
-    if (!heap_less(w, w->heap[c], last)) break;
-    heap_set(w, i, w->heap[c]);
-    i = c;
-  }
-  heap_set(w, i, last);
 }
 
 /* ---- index ------------------------------------------------------------- */
@@ -328,7 +203,7 @@ static void close_top(cxp_windows *w, int why) {
   int early = s->end > w->wm;
   slot_partial(w, s, early, &p);
   forget(w, s, &p);
-  heap_remove(w, 0);
+  win_heap_remove(w, 0);
   release(w, idx, s);
   w->st.closed++;
   if (why == 1) w->st.closed_early++;
@@ -350,7 +225,6 @@ static int advance(cxp_windows *w, int64_t clock) {
 }
 
 /* ---- folding ------------------------------------------------------------- */
-
 
 static size_t clip(const char *p, size_t n, size_t max) {
   if (n <= max) return n;
@@ -510,7 +384,7 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   size_t i = home_of(w, h);
   while (w->tab[i] != 0) i = (i + 1) & mask;
   w->tab[i] = TAB_ENTRY(idx, h);
-  heap_push(w, idx);
+  win_heap_push(w, idx);
   w->st.opened++;
   if (++w->st.open > w->st.open_max) w->st.open_max = w->st.open;
   return s;
@@ -653,7 +527,6 @@ static void fold_outcome(cxp_window_agg *a, const cxp_window_outcome *o) {
     a->ttr_hist[time_bucket(o->ttr_ms)]++;
   }
 }
-
 
 static int outcome_grouping(const cxp_window_grouping *g) {
   for (int f = 0; f < g->n_fields; f++)
@@ -901,7 +774,6 @@ wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gke
   return find_or_open(w, li, gi, start, k);
 }
 uint64_t win_hash_value(const char *p, size_t n, uint64_t h) { return hash_value(p, n, h); }
-void win_heap_remove(cxp_windows *w, uint32_t pos) { heap_remove(w, pos); }
 wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k, uint32_t *idx) {
   return lookup(w, h, li, gi, start, k, idx);
 }

@@ -105,11 +105,15 @@ typedef struct gkey {
 void win_dirty_remove(cxp_windows *w, wslot *s);
 wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k);
 uint64_t win_hash_value(const char *p, size_t n, uint64_t h);
-void win_heap_remove(cxp_windows *w, uint32_t pos);
-wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k, uint32_t *idx);
+wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k,
+                  uint32_t *idx);
 void win_release(cxp_windows *w, uint32_t idx, wslot *s);
 void win_slot_partial(const cxp_windows *w, const wslot *s, int early, cxp_window_partial *p);
 uint64_t win_window_hash(const gkey *k, int li, int64_t start);
 void win_window_key(cxp_buf *b, const cxp_window_partial *p);
+
+/* winheap.c: the open windows by end. */
+void win_heap_push(cxp_windows *w, uint32_t idx);
+void win_heap_remove(cxp_windows *w, uint32_t pos);
 
 #endif
