@@ -292,6 +292,7 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
 int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
   int refused = 0;
   char err[256];
+  cxp_pipeline_customer(c->pl, &c->customer);
   cxp_churn_conf cf;
   if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = cf;
   cxp_cases_conf conf = c->pl->cases;

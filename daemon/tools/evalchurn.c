@@ -441,7 +441,7 @@ int cxp_evalchurn_main(int argc, char **argv) {
       if (part < r.core.n_cases && r.core.cases[part])
         cxp_cases_customer(r.core.cases[part], cu->id, cu->id_len, &cc);
       cxp_churn_score sc;
-      cxp_churn_eval(&cf, cu, &pl, cc.open, cc.overdue, at, &sc);
+      cxp_churn_eval(&cf, cu, &r.core.customer, cc.open, cc.overdue, at, &sc);
       scored *o = &s[ns++];
       memcpy(o->x, sc.x, sizeof o->x);
       o->p = sc.p;
