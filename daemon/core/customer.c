@@ -76,24 +76,29 @@ typedef struct weights {
   double f[CXP_HL__COUNT];
 } weights;
 
-/* Adds v (>= 0) at the event's time to sum idx, moving its family's landmark
- * first when the time lies past the grid line. */
-static void add(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int idx,
-                double v) {
-  int fam = family_of(idx);
-  if (!(w->ready & (1u << fam))) {
-    double h = cf->half_life_ms[fam];
-    int shift = cxp_fp_advance(&c->landmark_ms[fam], w->t, h);
-    if (shift) {
-      int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
-      int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
-               : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
-                                     : CXP_S__COUNT;
-      for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
-    }
-    w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
-    w->ready |= 1u << fam;
+/* Moves family fam's landmark up to the event's time when the time lies
+ * past the grid line, and works out the event's weight in the family. */
+static void weigh(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int fam) {
+  double h = cf->half_life_ms[fam];
+  int shift = cxp_fp_advance(&c->landmark_ms[fam], w->t, h);
+  if (shift) {
+    int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
+    int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
+             : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
+                                   : CXP_S__COUNT;
+    for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
   }
+  w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
+  w->ready |= 1u << fam;
+}
+
+/* Adds v (>= 0) at the event's time to sum idx, its family weighed first.
+ * Inline: every caller names the sum, so its family and fixed point are
+ * known where it is added. */
+static inline void add(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int idx,
+                       double v) {
+  int fam = family_of(idx);
+  if (!(w->ready & (1u << fam))) weigh(c, cf, w, fam);
   if (v <= 0) return;
   /* The same rounding as cxp_fp_weight: floor of the scaled product. */
   double x = ldexp(v * w->f[fam], frac_of(idx));
