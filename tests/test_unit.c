@@ -2512,7 +2512,8 @@ static void test_pipeline_reload(void) {
 
 /* The modules' settings come from the pipeline: a file's values reach the
  * customers' struct, the core takes it (and churn's) at start, and again
- * after a reload, recovery off as on. */
+ * after a reload, recovery off as on; a list the event path looks up is a
+ * set from the start and after the reload. */
 static void test_module_conf(void) {
   cxp_pipeline live, next;
   char path[64], err[512];
@@ -2536,20 +2537,34 @@ static void test_module_conf(void) {
   CHECK_EQ(core.customer.half_life_ms[CXP_HL_SHORT], 3 * 86400000.0);
   CHECK_EQ(core.customer.si_w[0], 2.0);
   CHECK_EQ(core.churn.medium, 0.3);
+  const cxp_strset *roles = &live.rec_escalation_roles_set;
+  size_t n = 0;
+  CHECK_EQ(roles->n, 3);
+  const char *role = cxp_strset_at(roles, 1, &n);
+  CHECK(role != NULL);
+  if (role) CHECK_LIT(role, n, "service_manager");
+  CHECK(cxp_strset_at(roles, 3, &n) == NULL);
+  CHECK(cxp_strset_at(roles, -1, &n) == NULL);
 
   CHECK_INT(load_pipeline_text(&next,
                                "{\"decay\":{\"short_half_life_days\":5},"
                                "\"delivered_value\":{\"time_norm_s\":900},"
                                "\"churn\":{\"bands\":{\"medium\":0.25}},"
-                               "\"recovery\":{\"enabled\":false}}",
+                               "\"recovery\":{\"enabled\":false,"
+                               "\"escalation\":{\"roles\":[\"lead\",\"a \\\"b\\\"\",\"head\"]}}}",
                                path, err, sizeof err),
             0);
-  CHECK_INT(cxp_pipeline_reload(&live, &next, NULL, NULL), 4);
+  CHECK_INT(cxp_pipeline_reload(&live, &next, NULL, NULL), 5);
   CHECK_INT(cxp_core_reload(&core, NULL), 0);
   CHECK_EQ(core.customer.half_life_ms[CXP_HL_SHORT], 5 * 86400000.0);
   CHECK_EQ(core.customer.time_norm_s, 900.0);
   CHECK_EQ(core.customer.si_w[0], 1.0);
   CHECK_EQ(core.churn.medium, 0.25);
+  /* The entry as the file means it: escapes undone, a quote within kept. */
+  CHECK_EQ(roles->n, 3);
+  role = cxp_strset_at(roles, 1, &n);
+  CHECK(role != NULL);
+  if (role) CHECK_LIT(role, n, "a \"b\"");
   cxp_core_close(&core);
 }
 

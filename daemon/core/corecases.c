@@ -87,15 +87,9 @@ static void on_case_breach(void *opaque, const cxp_case_breach *b) {
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", b->c->severity, 0};
   a.actions_json = actions[b->deadline];
   /* The role of the level: the n-th entry of recovery.escalation.roles. */
-  const char *r = c->pl->rec_escalation_roles;
-  role[0] = '\0';
-  for (int k = 0; k < b->level && r; k++) {
-    r = strchr(r, '"');
-    const char *e = r ? strchr(r + 1, '"') : NULL;
-    if (e == NULL) break;
-    if (k == b->level - 1) snprintf(role, sizeof role, "%.*s", (int)(e - r - 1), r + 1);
-    r = e + 1;
-  }
+  size_t rn = 0;
+  const char *r = cxp_strset_at(&c->pl->rec_escalation_roles_set, b->level - 1, &rn);
+  snprintf(role, sizeof role, "%.*s", r ? (int)rn : 0, r ? r : "");
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;

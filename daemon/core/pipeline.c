@@ -296,9 +296,10 @@ void cxp_pipeline_derive(cxp_pipeline *p) {
   p->long_half_life_ms = p->long_half_life_days * 86400000.0;
   p->cooldown_ms = (long long)(p->cooldown_h * 3600000.0);
   p->closed_loop_deadline_ms = (long long)(p->closed_loop_deadline_h * 3600000.0);
-  /* The table has checked that both are arrays of strings within bounds. */
+  /* The table has checked that these are arrays of strings within bounds. */
   cxp_strset_parse(&p->premium_set, p->premium_segments);
   cxp_strset_parse(&p->kano_must_be_set, p->kano_must_be);
+  cxp_strset_parse(&p->rec_escalation_roles_set, p->rec_escalation_roles);
 }
 
 void cxp_pipeline_defaults(cxp_pipeline *p) {

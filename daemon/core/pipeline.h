@@ -71,6 +71,7 @@ typedef struct cxp_pipeline {
   double rec_follow_up_h, rec_premium_factor;
   double rec_escalation[3];
   char rec_escalation_roles[CXP_LIST_MAX];
+  cxp_strset rec_escalation_roles_set; /* the list above, parsed (derived) */
   double rec_abandon_factor, rec_settle_s, rec_park_s;
   long long rec_max_parked, rec_max_open;
   double rec_repeat_days;
