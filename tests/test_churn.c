@@ -283,7 +283,9 @@ static double score_at(cxp_core *c, const cxp_pipeline *pl, const cxp_churn_conf
   cxp_case_customer cc;
   memset(&cc, 0, sizeof cc);
   if (c->n_cases > 0 && c->cases[0]) cxp_cases_customer(c->cases[0], id, strlen(id), &cc);
-  cxp_churn_eval(cf, cu, pl, cc.open, cc.overdue, t, s);
+  cxp_customer_conf cust;
+  cxp_pipeline_customer(pl, &cust);
+  cxp_churn_eval(cf, cu, &cust, cc.open, cc.overdue, t, s);
   return s->p;
 }
 

@@ -44,6 +44,7 @@ static void core_pipeline(cxp_pipeline *p) {
 }
 
 static cxp_pipeline TP;
+static cxp_customer_conf TC; /* the customer settings of TP */
 
 /* --------------------------------------------------------------------------
  * timeutil */
@@ -1054,12 +1055,12 @@ static void test_customer_surveys(void) {
   /* CSAT 5 at T0 and 2 at T0 + 30 d, read at T0 + 30 d: weights 0.5 and 1;
    * satisfied share 0.5 / 1.5 = 33.333...%. The reverse order agrees. */
   cxp_event e1 = survey(CXP_EV_CSAT, T0, 5), e2 = survey(CXP_EV_CSAT, T0 + hl, 2);
-  cxp_customer_apply(a, &e1, &TP);
-  cxp_customer_apply(a, &e2, &TP);
+  cxp_customer_apply(a, &e1, &TC);
+  cxp_customer_apply(a, &e2, &TC);
   CHECK_NEAR(cxp_customer_csat(a), 100.0 / 3.0, 1e-9);
   cxp_customer *b = cxp_shard_get(&st, sh, "b", 1);
-  cxp_customer_apply(b, &e2, &TP);
-  cxp_customer_apply(b, &e1, &TP);
+  cxp_customer_apply(b, &e2, &TC);
+  cxp_customer_apply(b, &e1, &TC);
   CHECK_NEAR(cxp_customer_csat(b), 100.0 / 3.0, 1e-9);
   CHECK_NEAR(cxp_customer_csat(a), cxp_customer_csat(b), 1e-9);
   CHECK_INT(a->last_ts_ms, T0 + hl);
@@ -1071,13 +1072,13 @@ static void test_customer_surveys(void) {
    * latest by event time is 4 whatever the arrival order. */
   cxp_event n1 = survey(CXP_EV_NPS, T0, 10), n2 = survey(CXP_EV_NPS, T0 + hl, 4);
   cxp_customer *c = cxp_shard_get(&st, sh, "c", 1);
-  cxp_customer_apply(c, &n1, &TP);
-  cxp_customer_apply(c, &n2, &TP);
+  cxp_customer_apply(c, &n1, &TC);
+  cxp_customer_apply(c, &n2, &TC);
   CHECK_NEAR(cxp_customer_nps_mean(c), 6.0, 1e-9);
   CHECK_INT(c->nps_last_score, 4);
   cxp_customer *d = cxp_shard_get(&st, sh, "d", 1);
-  cxp_customer_apply(d, &n2, &TP);
-  cxp_customer_apply(d, &n1, &TP);
+  cxp_customer_apply(d, &n2, &TC);
+  cxp_customer_apply(d, &n1, &TC);
   CHECK_NEAR(cxp_customer_nps_mean(d), 6.0, 1e-9);
   CHECK_INT(d->nps_last_score, 4);
   CHECK_NEAR(cxp_customer_csat(d), -1, 0);
@@ -1085,10 +1086,10 @@ static void test_customer_surveys(void) {
    * either arrival order. */
   cxp_event q1 = survey(CXP_EV_NPS, T0, 9), q2 = survey(CXP_EV_NPS, T0, 3);
   cxp_customer *qa = cxp_shard_get(&st, sh, "qa", 2), *qb = cxp_shard_get(&st, sh, "qb", 2);
-  cxp_customer_apply(qa, &q1, &TP);
-  cxp_customer_apply(qa, &q2, &TP);
-  cxp_customer_apply(qb, &q2, &TP);
-  cxp_customer_apply(qb, &q1, &TP);
+  cxp_customer_apply(qa, &q1, &TC);
+  cxp_customer_apply(qa, &q2, &TC);
+  cxp_customer_apply(qb, &q2, &TC);
+  cxp_customer_apply(qb, &q1, &TC);
   CHECK_INT(qa->nps_last_score, 3);
   CHECK_INT(qb->nps_last_score, 3);
 
@@ -1103,7 +1104,7 @@ static void test_customer_surveys(void) {
     char id[8];
     snprintf(id, sizeof id, "p%d", p);
     cxp_customer *cu = cxp_shard_get(&st, sh, id, strlen(id));
-    for (int i = 0; i < 3; i++) cxp_customer_apply(cu, &t3[perm[p][i]], &TP);
+    for (int i = 0; i < 3; i++) cxp_customer_apply(cu, &t3[perm[p][i]], &TC);
     CHECK_NEAR(cxp_customer_csat(cu), 77.9518790788, 1e-9);
   }
 
@@ -1113,11 +1114,11 @@ static void test_customer_surveys(void) {
    * so the forward order rescales; both orders end on that landmark. */
   cxp_event f1 = survey(CXP_EV_CSAT, T0, 5), f2 = survey(CXP_EV_CSAT, T0 + 360 * D_MS, 2);
   cxp_customer *g = cxp_shard_get(&st, sh, "g", 1), *r = cxp_shard_get(&st, sh, "r", 1);
-  cxp_customer_apply(g, &f1, &TP);
+  cxp_customer_apply(g, &f1, &TC);
   CHECK_INT(g->landmark_ms[CXP_HL_MAIN], 1783296000000LL);
-  cxp_customer_apply(g, &f2, &TP);
-  cxp_customer_apply(r, &f2, &TP);
-  cxp_customer_apply(r, &f1, &TP);
+  cxp_customer_apply(g, &f2, &TC);
+  cxp_customer_apply(r, &f2, &TC);
+  cxp_customer_apply(r, &f1, &TC);
   CHECK_INT(g->landmark_ms[CXP_HL_MAIN], 1824768000000LL);
   CHECK_INT(r->landmark_ms[CXP_HL_MAIN], 1824768000000LL);
   /* Fixed point: the older response, 2^-11.3 of the newer, keeps about 17
@@ -2125,19 +2126,19 @@ static void test_customer_indicators(void) {
   cxp_indicators in;
 
   /* Nothing yet: every ratio is NAN, the index too. */
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK(isnan(in.csat) && isnan(in.nps_mean) && isnan(in.ces) && isnan(in.si));
   CHECK_INT(in.nps_class, -2);
 
   /* All at T0, so every weight is equal and means are plain means.
    * CSAT 5, 4, 2: top-2-box 2 of 3 = 66.6667%. */
   cxp_event e = survey(CXP_EV_CSAT, T0, 5);
-  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_apply(c, &e, &TC);
   e.score = 4;
-  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_apply(c, &e, &TC);
   e.score = 2;
-  cxp_customer_apply(c, &e, &TP);
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_apply(c, &e, &TC);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK_NEAR(in.csat, 200.0 / 3.0, 1e-6);
   /* The index with CSAT alone is the CSAT share. */
   CHECK_NEAR(in.si, 200.0 / 3.0, 1e-6);
@@ -2145,10 +2146,10 @@ static void test_customer_indicators(void) {
   /* NPS 9 and 7: mean 8, component 80; latest class (same ts: the lower
    * score, 7) is passive. SI = (66.667 + 80) / 2 = 73.3333. */
   e = survey(CXP_EV_NPS, T0, 9);
-  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_apply(c, &e, &TC);
   e.score = 7;
-  cxp_customer_apply(c, &e, &TP);
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_apply(c, &e, &TC);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK_NEAR(in.nps_mean, 8, 1e-6);
   CHECK_INT(in.nps_class, 0);
   CHECK_NEAR(in.si, (200.0 / 3.0 + 80) / 2, 1e-6);
@@ -2156,10 +2157,10 @@ static void test_customer_indicators(void) {
   /* CES 2 and 6: mean 4, not high effort; component (4 - 1) / 6 * 100 = 50.
    * SI = (66.667 + 80 + 50) / 3 = 65.5556. */
   e = survey(CXP_EV_CES, T0, 2);
-  cxp_customer_apply(c, &e, &TP);
+  cxp_customer_apply(c, &e, &TC);
   e.score = 6;
-  cxp_customer_apply(c, &e, &TP);
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_apply(c, &e, &TC);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK_NEAR(in.ces, 4, 1e-6);
   CHECK_INT(in.high_effort, 0);
   CHECK_NEAR(in.si, (200.0 / 3.0 + 80 + 50) / 3, 1e-6);
@@ -2169,24 +2170,24 @@ static void test_customer_indicators(void) {
    * (-2 - 1 + 1) / 3 = -0.6667: component 50 + (-0.6667) * 50 / 6 = 44.4444.
    * SI = (66.6667 + 80 + 50 + 44.4444) / 4 = 60.2778. */
   cxp_event q = sq_ev(T0, CXP_SQ_RELIABILITY, 6, 4);
-  cxp_customer_apply(c, &q, &TP);
+  cxp_customer_apply(c, &q, &TC);
   q = sq_ev(T0, CXP_SQ_RELIABILITY, 7, 6);
-  cxp_customer_apply(c, &q, &TP);
+  cxp_customer_apply(c, &q, &TC);
   q = sq_ev(T0, CXP_SQ_EMPATHY, 5, 6);
-  cxp_customer_apply(c, &q, &TP);
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_apply(c, &q, &TC);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK_NEAR(in.sq_gap[CXP_SQ_RELIABILITY], -1.5, 1e-6);
   CHECK_NEAR(in.sq_gap[CXP_SQ_EMPATHY], 1, 1e-6);
   CHECK(isnan(in.sq_gap[CXP_SQ_TANGIBLES]));
   CHECK_NEAR(in.si, (200.0 / 3.0 + 80 + 50 + (50 - 50.0 / 9)) / 4, 1e-6);
 
   /* Weights: CSAT counted twice: (2 * 66.6667 + 80 + 50 + 44.4444) / 5 = 61.5556. */
-  cxp_pipeline w = TP;
-  w.si_w_csat = 2;
+  cxp_customer_conf w = TC;
+  w.si_w[0] = 2;
   cxp_customer_indicators(c, &w, T0, &in);
   CHECK_NEAR(in.si, (400.0 / 3.0 + 80 + 50 + (50 - 50.0 / 9)) / 5, 1e-6);
-  CHECK(isnan(cxp_satisfaction_index(NAN, NAN, NAN, NAN, &TP)));
-  CHECK_NEAR(cxp_satisfaction_index(NAN, 5, NAN, 0, &TP), (50 + 50) / 2.0, 1e-12);
+  CHECK(isnan(cxp_satisfaction_index(NAN, NAN, NAN, NAN, &TC)));
+  CHECK_NEAR(cxp_satisfaction_index(NAN, 5, NAN, 0, &TC), (50 + 50) / 2.0, 1e-12);
 
   /* Delivered value. Contacts: resolved, 300 + 600 s, sentiment 0.5; not
    * resolved, 900 + 1800 s (over the 1800 s norm: 1), sentiment -0.5.
@@ -2196,12 +2197,12 @@ static void test_customer_indicators(void) {
    * Value (0.6667 + 0.5 + 0.5 + 0.8) / 4 = 0.616667;
    * cost (0.75 + 0.5 + 0.5) / 3 = 0.583333; ratio 1.057143. */
   cxp_event k = contact_ev(T0, 1, 300, 600, 0.5);
-  cxp_customer_apply(c, &k, &TP);
+  cxp_customer_apply(c, &k, &TC);
   k = contact_ev(T0, 0, 900, 1800, -0.5);
-  cxp_customer_apply(c, &k, &TP);
+  cxp_customer_apply(c, &k, &TC);
   cxp_event cp = ev_at(CXP_EV_COMPLAINT, T0);
-  cxp_customer_apply(c, &cp, &TP);
-  cxp_customer_indicators(c, &TP, T0, &in);
+  cxp_customer_apply(c, &cp, &TC);
+  cxp_customer_indicators(c, &TC, T0, &in);
   CHECK_NEAR(in.value_parts[0], 2.0 / 3.0, 1e-6);
   CHECK_NEAR(in.value_parts[1], 0.5, 1e-6);
   CHECK_NEAR(in.value_parts[2], 0.5, 1e-6);
@@ -2214,7 +2215,7 @@ static void test_customer_indicators(void) {
   CHECK_NEAR(in.cost, (0.75 + 0.5 + 0.5) / 3, 1e-6);
   CHECK_NEAR(in.value_ratio, ((2.0 / 3.0 + 1.8) / 4) / (1.75 / 3), 1e-6);
   /* One half-life later the complaint counts 0.5. */
-  cxp_customer_indicators(c, &TP, T0 + 30 * D_MS, &in);
+  cxp_customer_indicators(c, &TC, T0 + 30 * D_MS, &in);
   CHECK_NEAR(in.complaints, 0.5, 1e-6);
 
   /* Recency, frequency, monetary at two half-lives (7 d, 90 d). Purchases
@@ -2226,26 +2227,26 @@ static void test_customer_indicators(void) {
   cxp_customer *r = cxp_shard_get(&st, sh, "rfm", 3);
   cxp_event pu = ev_at(CXP_EV_PURCHASE, T0);
   pu.amount = 100;
-  cxp_customer_apply(r, &pu, &TP);
+  cxp_customer_apply(r, &pu, &TC);
   pu = ev_at(CXP_EV_PURCHASE, T0 + 14 * D_MS);
   pu.amount = 50;
-  cxp_customer_apply(r, &pu, &TP);
+  cxp_customer_apply(r, &pu, &TC);
   cxp_event us = ev_at(CXP_EV_USAGE, T0 + 14 * D_MS);
   us.count = 3;
-  cxp_customer_apply(r, &us, &TP);
-  cxp_customer_indicators(r, &TP, T0 + 14 * D_MS, &in);
+  cxp_customer_apply(r, &us, &TC);
+  cxp_customer_indicators(r, &TC, T0 + 14 * D_MS, &in);
   CHECK_NEAR(in.mon_short, 75, 1e-3);
   CHECK_NEAR(in.freq_short, 4.25, 1e-4);
   CHECK_NEAR(in.mon_long, 139.77866, 1e-3);
   CHECK_NEAR(in.freq_long, 4.8977866, 1e-4);
-  cxp_customer_indicators(r, &TP, T0 + 20 * D_MS, &in);
+  cxp_customer_indicators(r, &TC, T0 + 20 * D_MS, &in);
   CHECK_NEAR(in.recency_days, 6, 1e-9);
   CHECK(isnan(in.csat));
   /* Activity: feedback and a referral at T0 read two half-lives later: 2 * 0.25. */
   cxp_event fb = ev_at(CXP_EV_FEEDBACK, T0), rf = ev_at(CXP_EV_REFERRAL, T0);
-  cxp_customer_apply(r, &fb, &TP);
-  cxp_customer_apply(r, &rf, &TP);
-  cxp_customer_indicators(r, &TP, T0 + 60 * D_MS, &in);
+  cxp_customer_apply(r, &fb, &TC);
+  cxp_customer_apply(r, &rf, &TC);
+  cxp_customer_indicators(r, &TC, T0 + 60 * D_MS, &in);
   CHECK_NEAR(in.activity, 0.5, 1e-6);
   cxp_state_close(&st);
 }
@@ -2272,7 +2273,7 @@ static void test_customer_order_independence(void) {
   cxp_state_init(&st);
   cxp_shard *sh = cxp_state_shard(&st, 0);
   cxp_customer *ref = cxp_shard_get(&st, sh, "ref", 3);
-  for (int i = 0; i < N; i++) cxp_customer_apply(ref, &evs[i], &TP);
+  for (int i = 0; i < N; i++) cxp_customer_apply(ref, &evs[i], &TC);
   uint64_t rng = 12345;
   for (int trial = 0; trial < 50; trial++) {
     int idx[N];
@@ -2287,7 +2288,7 @@ static void test_customer_order_independence(void) {
     char id[16];
     snprintf(id, sizeof id, "s%d", trial);
     cxp_customer *c = cxp_shard_get(&st, sh, id, strlen(id));
-    for (int i = 0; i < N; i++) cxp_customer_apply(c, &evs[idx[i]], &TP);
+    for (int i = 0; i < N; i++) cxp_customer_apply(c, &evs[idx[i]], &TC);
     CHECK_EQ(memcmp(c->sum, ref->sum, sizeof c->sum), 0);
     CHECK_EQ(memcmp(c->landmark_ms, ref->landmark_ms, sizeof c->landmark_ms), 0);
     CHECK_INT(c->nps_last_score, ref->nps_last_score);
@@ -2295,8 +2296,8 @@ static void test_customer_order_independence(void) {
   /* Twice over: every sum is exactly double the single pass (no saturation
    * at these sizes), whatever the interleaving. */
   cxp_customer *twice = cxp_shard_get(&st, sh, "twice", 5);
-  for (int i = 0; i < N; i++) cxp_customer_apply(twice, &evs[i], &TP);
-  for (int i = N - 1; i >= 0; i--) cxp_customer_apply(twice, &evs[i], &TP);
+  for (int i = 0; i < N; i++) cxp_customer_apply(twice, &evs[i], &TC);
+  for (int i = N - 1; i >= 0; i--) cxp_customer_apply(twice, &evs[i], &TC);
   int doubled = 1;
   for (int i = 0; i < CXP_S__COUNT; i++) doubled &= twice->sum[i] == 2 * ref->sum[i];
   CHECK(doubled);
@@ -2510,6 +2511,64 @@ static void test_pipeline_reload(void) {
   cxp_buf_free(&kept);
 }
 
+/* The modules' settings come from the pipeline: a file's values reach the
+ * customers' struct, the core takes it (and churn's) at start, and again
+ * after a reload, recovery off as on; a list the event path looks up is a
+ * set from the start and after the reload. */
+static void test_module_conf(void) {
+  cxp_pipeline live, next;
+  char path[64], err[512];
+  CHECK_INT(load_pipeline_text(&live,
+                               "{\"decay\":{\"short_half_life_days\":3},"
+                               "\"satisfaction_index\":{\"weights\":{\"csat\":2}},"
+                               "\"recovery\":{\"enabled\":false}}",
+                               path, err, sizeof err),
+            0);
+  cxp_customer_conf cf;
+  cxp_pipeline_customer(&live, &cf);
+  CHECK_EQ(cf.half_life_ms[CXP_HL_MAIN], 30 * 86400000.0);
+  CHECK_EQ(cf.half_life_ms[CXP_HL_SHORT], 3 * 86400000.0);
+  CHECK_EQ(cf.half_life_ms[CXP_HL_LONG], 90 * 86400000.0);
+  CHECK_EQ(cf.time_norm_s, 1800.0);
+  CHECK_EQ(cf.si_w[0], 2.0);
+  CHECK_EQ(cf.si_w[1], 1.0);
+  CHECK_EQ(cf.si_w[3], 1.0);
+  cxp_core core;
+  cxp_core_init(&core, &live, NULL, NULL);
+  CHECK_EQ(core.customer.half_life_ms[CXP_HL_SHORT], 3 * 86400000.0);
+  CHECK_EQ(core.customer.si_w[0], 2.0);
+  CHECK_EQ(core.churn.medium, 0.3);
+  const cxp_strset *roles = &live.rec_escalation_roles_set;
+  size_t n = 0;
+  CHECK_EQ(roles->n, 3);
+  const char *role = cxp_strset_at(roles, 1, &n);
+  CHECK(role != NULL);
+  if (role) CHECK_LIT(role, n, "service_manager");
+  CHECK(cxp_strset_at(roles, 3, &n) == NULL);
+  CHECK(cxp_strset_at(roles, -1, &n) == NULL);
+
+  CHECK_INT(load_pipeline_text(&next,
+                               "{\"decay\":{\"short_half_life_days\":5},"
+                               "\"delivered_value\":{\"time_norm_s\":900},"
+                               "\"churn\":{\"bands\":{\"medium\":0.25}},"
+                               "\"recovery\":{\"enabled\":false,"
+                               "\"escalation\":{\"roles\":[\"lead\",\"a \\\"b\\\"\",\"head\"]}}}",
+                               path, err, sizeof err),
+            0);
+  CHECK_INT(cxp_pipeline_reload(&live, &next, NULL, NULL), 5);
+  CHECK_INT(cxp_core_reload(&core, NULL), 0);
+  CHECK_EQ(core.customer.half_life_ms[CXP_HL_SHORT], 5 * 86400000.0);
+  CHECK_EQ(core.customer.time_norm_s, 900.0);
+  CHECK_EQ(core.customer.si_w[0], 1.0);
+  CHECK_EQ(core.churn.medium, 0.25);
+  /* The entry as the file means it: escapes undone, a quote within kept. */
+  CHECK_EQ(roles->n, 3);
+  role = cxp_strset_at(roles, 1, &n);
+  CHECK(role != NULL);
+  if (role) CHECK_LIT(role, n, "a \"b\"");
+  cxp_core_close(&core);
+}
+
 /* --------------------------------------------------------------------------
  * Outputs that must fit: SHA-256, JSON escaping budgets, truncated dead
  * letters, and rate-limited log lines */
@@ -2720,9 +2779,11 @@ static void test_log_rate_limit(void) {
 
 int main(void) {
   core_pipeline(&TP);
+  cxp_pipeline_customer(&TP, &TC);
   test_time();
   test_log_render();
   test_pipeline_reload();
+  test_module_conf();
   test_decay();
   test_decay_landmark();
   test_hash();

@@ -219,13 +219,13 @@ static double drop(double s_short, double h_short, double s_long, double h_long)
 }
 
 void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
-                        const cxp_pipeline *pl, int open_cases, int overdue_cases,
+                        const cxp_customer_conf *cc, int open_cases, int overdue_cases,
                         int64_t t, cxp_churn_score *o) {
   if (t < c->last_ts_ms) t = c->last_ts_ms;
   cxp_indicators in;
-  cxp_customer_indicators_lean(c, pl, t, &in);
+  cxp_customer_indicators_lean(c, cc, t, &in);
   const double day = 86400000.0;
-  double hs = pl->short_half_life_ms / day, hl = pl->long_half_life_ms / day;
+  double hs = cc->half_life_ms[CXP_HL_SHORT] / day, hl = cc->half_life_ms[CXP_HL_LONG] / day;
 
   o->x[CXP_CF_ACTIVITY_DROP] = drop(in.freq_short, hs, in.freq_long, hl);
   o->x[CXP_CF_MONETARY_DROP] = drop(in.mon_short, hs, in.mon_long, hl);
@@ -279,9 +279,10 @@ void cxp_churn_model(const cxp_churn_conf *cf, cxp_churn_score *o) {
   o->value_at_risk = o->p * o->value;
 }
 
-void cxp_churn_eval(const cxp_churn_conf *cf, const cxp_customer *c, const cxp_pipeline *pl,
-                    int open_cases, int overdue_cases, int64_t t_ms, cxp_churn_score *out) {
-  cxp_churn_features(cf, c, pl, open_cases, overdue_cases, t_ms, out);
+void cxp_churn_eval(const cxp_churn_conf *cf, const cxp_customer *c,
+                    const cxp_customer_conf *cc, int open_cases, int overdue_cases,
+                    int64_t t_ms, cxp_churn_score *out) {
+  cxp_churn_features(cf, c, cc, open_cases, overdue_cases, t_ms, out);
   cxp_churn_model(cf, out);
 }
 

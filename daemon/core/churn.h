@@ -8,7 +8,9 @@
  * silent rises in risk as t moves on without any timer or event.
  *
  * The settings live in a plain struct (cxp_churn_conf), filled from the
- * pipeline's churn.* keys (cxp_pipeline_churn); its check names those keys. */
+ * pipeline's churn.* keys (cxp_pipeline_churn); its check names those keys.
+ * The customer's figures are read with his own module's settings
+ * (cxp_customer_conf: the half-lives among them), passed alongside. */
 #ifndef CXP_CHURN_H
 #define CXP_CHURN_H
 
@@ -18,7 +20,6 @@
 #include "alert.h"
 #include "settings.h"
 #include "customer.h"
-#include "pipeline.h"
 
 /* The model's features, each a number of about 0..1 (or a small count), so
  * that coefficients compare and coefficient x value reads as "how much this
@@ -92,13 +93,14 @@ typedef struct cxp_churn_score {
  * t is read as his last event's time), with his open and overdue case
  * counts from the cases module (cxp_cases_customer). Also fills value. */
 void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
-                        const cxp_pipeline *pl, int open_cases, int overdue_cases,
+                        const cxp_customer_conf *cc, int open_cases, int overdue_cases,
                         int64_t t_ms, cxp_churn_score *out);
 /* The model over out->x: contributions, logit, p, value at risk. */
 void cxp_churn_model(const cxp_churn_conf *cf, cxp_churn_score *out);
 /* Both. */
-void cxp_churn_eval(const cxp_churn_conf *cf, const cxp_customer *c, const cxp_pipeline *pl,
-                    int open_cases, int overdue_cases, int64_t t_ms, cxp_churn_score *out);
+void cxp_churn_eval(const cxp_churn_conf *cf, const cxp_customer *c,
+                    const cxp_customer_conf *cc, int open_cases, int overdue_cases,
+                    int64_t t_ms, cxp_churn_score *out);
 
 /* The band of score p for a customer who was in band prev (LOW for one never
  * scored): a boundary above prev is crossed only at boundary + hysteresis,

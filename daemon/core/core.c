@@ -40,6 +40,7 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   cxp_buf_init(&c->key);
   c->n_inputs = 1;
   cxp_core_set_inputs(c, 1, 1);
+  cxp_pipeline_customer(pl, &c->customer);
   char cerr[256];
   /* The loader validated the churn settings: defaults only if a caller
    * hands the core a pipeline it filled by hand, wrongly. */
@@ -242,7 +243,7 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   cxp_alert a;
   if (!alert_begin(c, cu, ev, m, CXP_AL_SATISFACTION_DROP, 1, &a)) return;
   cxp_indicators in;
-  cxp_customer_indicators(cu, p, ev->ts_ms, &in);
+  cxp_customer_indicators(cu, &c->customer, ev->ts_ms, &in);
   a.priority = below_floor ? 2 : 3;
   a.actions_json = p->drop_actions;
   a.reasons[a.n_reasons++] =
@@ -260,7 +261,7 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   const char *names[4] = {"csat", "nps_decayed_mean", "ces", "servqual_gap"};
   const double vals[4] = {in.csat, in.nps_mean, in.ces, sq};
   const double comp[4] = {in.csat, in.nps_mean * 10, (in.ces - 1) / 6 * 100, 50 + sq * 50 / 6};
-  const double w[4] = {p->si_w_csat, p->si_w_nps, p->si_w_ces, p->si_w_servqual};
+  const double *w = c->customer.si_w;
   double ws = 0;
   for (int i = 0; i < 4; i++)
     if (!isnan(vals[i])) ws += w[i];
@@ -346,7 +347,8 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
 static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
                       double *value_at_risk) {
   cxp_churn_score sc;
-  cxp_churn_eval(&c->churn, cu, c->pl, cu->open_cases, cu->overdue_cases, ev->ts_ms, &sc);
+  cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, ev->ts_ms,
+                 &sc);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc.value_at_risk;
@@ -378,7 +380,7 @@ size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t) {
     cxp_customer *cu = sh->slots[sh->csweep++ & (sh->cap - 1)];
     if (cu == NULL || cu->churn_band >= CXP_CHURN_HIGH || t - cu->last_ts_ms < quiet) continue;
     cxp_churn_score sc;
-    cxp_churn_eval(&c->churn, cu, p, cu->open_cases, cu->overdue_cases, t, &sc);
+    cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, t, &sc);
     int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
     if (next <= prev) continue;
     cu->churn_band = (uint8_t)next;
@@ -453,11 +455,11 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     post = 1;
     cu->post_pending = 0;
   }
-  int survey = cxp_customer_apply(cu, &ev, c->pl);
+  int survey = cxp_customer_apply(cu, &ev, &c->customer);
   /* The satisfaction index after a survey response, once: the windows'
    * cohorts and satisfaction.drop both read it. */
   double si = NAN, si_base = NAN;
-  if (survey) cxp_customer_si(cu, c->pl, &si, &si_base);
+  if (survey) cxp_customer_si(cu, &c->customer, &si, &si_base);
   /* The segment sticks to the customer: from here on an event without one
    * counts under his latest, in his cases, his score and the windows. */
   if (ev.segment.p == NULL && cu->segment) {

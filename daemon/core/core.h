@@ -137,6 +137,7 @@ typedef struct cxp_core {
   cxp_cases_stats cases_retired; /* counters of the cases of partitions given up */
   /* Late events per window length, of the partitions given up. */
   uint64_t late_revised_retired[CXP_WIN_MAX_LENGTHS], late_missed_retired[CXP_WIN_MAX_LENGTHS];
+  cxp_customer_conf customer;    /* from the pipeline (cxp_pipeline_customer) */
   cxp_churn_conf churn;          /* from the pipeline's churn.* (cxp_pipeline_churn) */
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
@@ -247,10 +248,12 @@ void cxp_core_merge_set_watermarks(cxp_core *c, int32_t partition, const int64_t
  * partition's watermark raised past it, so every record goes out. */
 void cxp_core_finish(cxp_core *c);
 
-/* After the pipeline the core reads (c->pl) was reloaded in place: hands
- * the new recovery settings and solution library `lib` (owned by the core
- * from now on) to every partition's cases. Returns the partitions that
- * refused them (sizes changed: cannot happen after cxp_pipeline_reload). */
+/* After the pipeline the core reads (c->pl) was reloaded in place: takes
+ * the customers' and churn's settings from it again, and hands the new
+ * recovery settings and solution library `lib` (owned by the core from now
+ * on; NULL with recovery off) to every partition's cases. Returns the
+ * partitions that refused them (sizes changed: cannot happen after
+ * cxp_pipeline_reload). */
 int cxp_core_reload(cxp_core *c, cxp_solutions *lib);
 
 /* ---- Durable state (staterec.h; the shell owns the changelog topic) ---- */

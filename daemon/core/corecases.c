@@ -92,15 +92,9 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", b->c->severity, 0};
   a.actions_json = actions[b->deadline];
   /* The role of the level: the n-th entry of recovery.escalation.roles. */
-  const char *r = c->pl->rec_escalation_roles;
-  role[0] = '\0';
-  for (int k = 0; k < b->level && r; k++) {
-    r = strchr(r, '"');
-    const char *e = r ? strchr(r + 1, '"') : NULL;
-    if (e == NULL) break;
-    if (k == b->level - 1) snprintf(role, sizeof role, "%.*s", (int)(e - r - 1), r + 1);
-    r = e + 1;
-  }
+  size_t rn = 0;
+  const char *r = cxp_strset_at(&c->pl->rec_escalation_roles_set, b->level - 1, &rn);
+  snprintf(role, sizeof role, "%.*s", r ? (int)rn : 0, r ? r : "");
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;
@@ -302,6 +296,7 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
 int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
   int refused = 0;
   char err[256];
+  cxp_pipeline_customer(c->pl, &c->customer);
   cxp_churn_conf cf;
   if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = cf;
   cxp_cases_conf conf = c->pl->cases;

@@ -36,12 +36,6 @@ static int frac_of(int idx) {
   }
 }
 
-static double half_life(const cxp_pipeline *p, int fam) {
-  return fam == CXP_HL_MAIN ? p->half_life_ms
-         : fam == CXP_HL_SHORT ? p->short_half_life_ms
-                               : p->long_half_life_ms;
-}
-
 cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
   if (len > CXP_ID_MAX) return NULL;
   cxp_customer *c = cxp_xcalloc(1, sizeof *c + len + 1);
@@ -82,23 +76,29 @@ typedef struct weights {
   double f[CXP_HL__COUNT];
 } weights;
 
-/* Adds v (>= 0) at the event's time to sum idx, moving its family's landmark
- * first when the time lies past the grid line. */
-static void add(cxp_customer *c, const cxp_pipeline *p, weights *w, int idx, double v) {
-  int fam = family_of(idx);
-  if (!(w->ready & (1u << fam))) {
-    double h = half_life(p, fam);
-    int shift = cxp_fp_advance(&c->landmark_ms[fam], w->t, h);
-    if (shift) {
-      int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
-      int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
-               : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
-                                     : CXP_S__COUNT;
-      for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
-    }
-    w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
-    w->ready |= 1u << fam;
+/* Moves family fam's landmark up to the event's time when the time lies
+ * past the grid line, and works out the event's weight in the family. */
+static void weigh(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int fam) {
+  double h = cf->half_life_ms[fam];
+  int shift = cxp_fp_advance(&c->landmark_ms[fam], w->t, h);
+  if (shift) {
+    int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
+    int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
+             : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
+                                   : CXP_S__COUNT;
+    for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
   }
+  w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
+  w->ready |= 1u << fam;
+}
+
+/* Adds v (>= 0) at the event's time to sum idx, its family weighed first.
+ * Inline: every caller names the sum, so its family and fixed point are
+ * known where it is added. */
+static inline void add(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int idx,
+                       double v) {
+  int fam = family_of(idx);
+  if (!(w->ready & (1u << fam))) weigh(c, cf, w, fam);
   if (v <= 0) return;
   /* The same rounding as cxp_fp_weight: floor of the scaled product. */
   double x = ldexp(v * w->f[fam], frac_of(idx));
@@ -110,24 +110,24 @@ static void count_response(cxp_customer *c) {
   if (c->responses < UINT16_MAX) c->responses++;
 }
 
-int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline *p) {
+int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_customer_conf *cf) {
   int64_t t = ev->ts_ms;
   weights w = {t, 0, {0, 0, 0}};
   int survey = 0;
   if (t > c->last_ts_ms) c->last_ts_ms = t;
   switch (ev->type) {
   case CXP_EV_CSAT:
-    add(c, p, &w, CXP_S_CSAT_N, 1);
-    add(c, p, &w, CXP_S_CSAT_SAT, ev->score >= 4);
-    add(c, p, &w, CXP_S_L_CSAT_N, 1);
-    add(c, p, &w, CXP_S_L_CSAT_SAT, ev->score >= 4);
+    add(c, cf, &w, CXP_S_CSAT_N, 1);
+    add(c, cf, &w, CXP_S_CSAT_SAT, ev->score >= 4);
+    add(c, cf, &w, CXP_S_L_CSAT_N, 1);
+    add(c, cf, &w, CXP_S_L_CSAT_SAT, ev->score >= 4);
     survey = 1;
     break;
   case CXP_EV_NPS:
-    add(c, p, &w, CXP_S_NPS_N, 1);
-    add(c, p, &w, CXP_S_NPS_SUM, ev->score);
-    add(c, p, &w, CXP_S_L_NPS_N, 1);
-    add(c, p, &w, CXP_S_L_NPS_SUM, ev->score);
+    add(c, cf, &w, CXP_S_NPS_N, 1);
+    add(c, cf, &w, CXP_S_NPS_SUM, ev->score);
+    add(c, cf, &w, CXP_S_L_NPS_N, 1);
+    add(c, cf, &w, CXP_S_L_NPS_SUM, ev->score);
     /* "Latest" is by event time, so that out-of-order arrival agrees; of two
      * responses at the same time the lower score wins, for the same reason
      * (and the lower one is the one to act on). */
@@ -139,10 +139,10 @@ int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline 
     survey = 1;
     break;
   case CXP_EV_CES:
-    add(c, p, &w, CXP_S_CES_N, 1);
-    add(c, p, &w, CXP_S_CES_SUM, ev->score);
-    add(c, p, &w, CXP_S_L_CES_N, 1);
-    add(c, p, &w, CXP_S_L_CES_SUM, ev->score);
+    add(c, cf, &w, CXP_S_CES_N, 1);
+    add(c, cf, &w, CXP_S_CES_SUM, ev->score);
+    add(c, cf, &w, CXP_S_L_CES_N, 1);
+    add(c, cf, &w, CXP_S_L_CES_SUM, ev->score);
     survey = 1;
     break;
   case CXP_EV_SERVQUAL:
@@ -150,42 +150,42 @@ int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline 
       if (!(ev->sq_mask & (1u << d))) continue;
       /* Stored shifted by 6 so every contribution is >= 0. */
       double g = ev->sq_perceived[d] - ev->sq_expected[d] + 6;
-      add(c, p, &w, CXP_S_SQ_N + d, 1);
-      add(c, p, &w, CXP_S_SQ_GAP + d, g);
-      add(c, p, &w, CXP_S_L_SQ_N, 1);
-      add(c, p, &w, CXP_S_L_SQ_GAP, g);
+      add(c, cf, &w, CXP_S_SQ_N + d, 1);
+      add(c, cf, &w, CXP_S_SQ_GAP + d, g);
+      add(c, cf, &w, CXP_S_L_SQ_N, 1);
+      add(c, cf, &w, CXP_S_L_SQ_GAP, g);
       if (c->sq_responses[d] < UINT8_MAX) c->sq_responses[d]++;
     }
     survey = 1;
     break;
   case CXP_EV_CONTACT: {
-    add(c, p, &w, CXP_S_CONTACTS, 1);
-    add(c, p, &w, CXP_S_RESOLVED, ev->resolved);
-    double tc = (ev->wait_s + ev->handle_s) / p->value_time_norm_s;
-    add(c, p, &w, CXP_S_TIME_COST, tc > 1 ? 1 : tc);
+    add(c, cf, &w, CXP_S_CONTACTS, 1);
+    add(c, cf, &w, CXP_S_RESOLVED, ev->resolved);
+    double tc = (ev->wait_s + ev->handle_s) / cf->time_norm_s;
+    add(c, cf, &w, CXP_S_TIME_COST, tc > 1 ? 1 : tc);
     if (ev->has_sentiment) {
-      add(c, p, &w, CXP_S_SENT_N, 1);
-      add(c, p, &w, CXP_S_SENT_SUM, (ev->sentiment + 1) / 2);
+      add(c, cf, &w, CXP_S_SENT_N, 1);
+      add(c, cf, &w, CXP_S_SENT_SUM, (ev->sentiment + 1) / 2);
     }
     break;
   }
-  case CXP_EV_COMPLAINT: add(c, p, &w, CXP_S_COMPLAINTS, 1); break;
-  case CXP_EV_FAILURE: add(c, p, &w, CXP_S_FAILURES, 1); break;
+  case CXP_EV_COMPLAINT: add(c, cf, &w, CXP_S_COMPLAINTS, 1); break;
+  case CXP_EV_FAILURE: add(c, cf, &w, CXP_S_FAILURES, 1); break;
   case CXP_EV_FEEDBACK:
-  case CXP_EV_REFERRAL: add(c, p, &w, CXP_S_ACTIVITY, 1); break;
+  case CXP_EV_REFERRAL: add(c, cf, &w, CXP_S_ACTIVITY, 1); break;
   case CXP_EV_PURCHASE: {
     double a = ev->amount > MAX_AMOUNT ? MAX_AMOUNT : ev->amount;
-    add(c, p, &w, CXP_S_FREQ_SHORT, 1);
-    add(c, p, &w, CXP_S_FREQ_LONG, 1);
-    add(c, p, &w, CXP_S_MON_SHORT, a);
-    add(c, p, &w, CXP_S_MON_LONG, a);
+    add(c, cf, &w, CXP_S_FREQ_SHORT, 1);
+    add(c, cf, &w, CXP_S_FREQ_LONG, 1);
+    add(c, cf, &w, CXP_S_MON_SHORT, a);
+    add(c, cf, &w, CXP_S_MON_LONG, a);
     if (t > c->last_active_ms) c->last_active_ms = t;
     break;
   }
   case CXP_EV_USAGE: {
     double n = ev->count > MAX_USAGE_COUNT ? MAX_USAGE_COUNT : ev->count;
-    add(c, p, &w, CXP_S_FREQ_SHORT, n);
-    add(c, p, &w, CXP_S_FREQ_LONG, n);
+    add(c, cf, &w, CXP_S_FREQ_SHORT, n);
+    add(c, cf, &w, CXP_S_FREQ_LONG, n);
     if (t > c->last_active_ms) c->last_active_ms = t;
     break;
   }
@@ -212,12 +212,12 @@ typedef struct readers {
   double f[CXP_HL__COUNT];
 } readers;
 
-static void readers_at(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+static void readers_at(const cxp_customer *c, const cxp_customer_conf *cf, int64_t t,
                        readers *r) {
   for (int fam = 0; fam < CXP_HL__COUNT; fam++)
     r->f[fam] = c->landmark_ms[fam] == 0
                     ? 0
-                    : exp2(-(double)(t - c->landmark_ms[fam]) / half_life(p, fam));
+                    : exp2(-(double)(t - c->landmark_ms[fam]) / cf->half_life_ms[fam]);
 }
 
 /* cxp_fp_read with the factor at hand: scaling by 2^-frac is exact, so the
@@ -240,11 +240,11 @@ static double mean_present(const double *v, int n) {
 }
 
 double cxp_satisfaction_index(double csat, double nps_mean, double ces, double sq_gap_mean,
-                              const cxp_pipeline *p) {
+                              const cxp_customer_conf *cf) {
   const double comp[4] = {csat, isnan(nps_mean) ? NAN : nps_mean * 10,
                           isnan(ces) ? NAN : (ces - 1) / 6 * 100,
                           isnan(sq_gap_mean) ? NAN : 50 + sq_gap_mean * 50 / 6};
-  const double w[4] = {p->si_w_csat, p->si_w_nps, p->si_w_ces, p->si_w_servqual};
+  const double *w = cf->si_w;
   double s = 0, ws = 0;
   for (int i = 0; i < 4; i++) {
     if (isnan(comp[i]) || w[i] <= 0) continue;
@@ -261,7 +261,7 @@ double cxp_customer_sq_gap(const cxp_customer *c, int d) {
 /* The satisfaction index now: its SERVQUAL component pools every
  * dimension's responses, like the long-horizon baseline, so the two are
  * comparable. */
-static double si_now(const cxp_customer *c, const cxp_pipeline *p, double csat,
+static double si_now(const cxp_customer *c, const cxp_customer_conf *cf, double csat,
                      double nps_mean, double ces) {
   int64_t gap = 0, gn = 0;
   for (int d = 0; d < CXP_SQ__COUNT; d++) {
@@ -269,26 +269,26 @@ static double si_now(const cxp_customer *c, const cxp_pipeline *p, double csat,
     gn = cxp_fp_add(gn, c->sum[CXP_S_SQ_N + d]);
   }
   double gap_mean = gn > 0 ? (double)gap / (double)gn - 6 : NAN;
-  return cxp_satisfaction_index(csat, nps_mean, ces, gap_mean, p);
+  return cxp_satisfaction_index(csat, nps_mean, ces, gap_mean, cf);
 }
 
-static double si_baseline(const cxp_customer *c, const cxp_pipeline *p) {
+static double si_baseline(const cxp_customer *c, const cxp_customer_conf *cf) {
   return cxp_satisfaction_index(
       100 * ratio(c, CXP_S_L_CSAT_SAT, CXP_S_L_CSAT_N), ratio(c, CXP_S_L_NPS_SUM, CXP_S_L_NPS_N),
-      ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, p);
+      ratio(c, CXP_S_L_CES_SUM, CXP_S_L_CES_N), ratio(c, CXP_S_L_SQ_GAP, CXP_S_L_SQ_N) - 6, cf);
 }
 
-void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
+void cxp_customer_si(const cxp_customer *c, const cxp_customer_conf *cf, double *si,
                      double *baseline) {
-  *si = si_now(c, p, 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N),
+  *si = si_now(c, cf, 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N),
                ratio(c, CXP_S_NPS_SUM, CXP_S_NPS_N), ratio(c, CXP_S_CES_SUM, CXP_S_CES_N));
-  *baseline = si_baseline(c, p);
+  *baseline = si_baseline(c, cf);
 }
 
-void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
-                                  cxp_indicators *o) {
+void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_customer_conf *cf,
+                                  int64_t t, cxp_indicators *o) {
   readers r;
-  readers_at(c, p, t, &r);
+  readers_at(c, cf, t, &r);
   o->csat = 100 * ratio(c, CXP_S_CSAT_SAT, CXP_S_CSAT_N);
   o->nps_last = c->nps_last_score;
   o->nps_class = c->nps_last_score < 0 ? -2 : cxp_nps_class(c->nps_last_score);
@@ -296,7 +296,7 @@ void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p, 
   o->ces = ratio(c, CXP_S_CES_SUM, CXP_S_CES_N);
   o->high_effort = !isnan(o->ces) && o->ces <= 3;
   for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = NAN;
-  o->si = si_now(c, p, o->csat, o->nps_mean, o->ces);
+  o->si = si_now(c, cf, o->csat, o->nps_mean, o->ces);
   o->si_baseline = NAN;
 
   o->complaints = read(c, &r, CXP_S_COMPLAINTS);
@@ -326,11 +326,11 @@ void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p, 
   o->clv = c->clv < 0 ? NAN : c->clv;
 }
 
-void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t,
+void cxp_customer_indicators(const cxp_customer *c, const cxp_customer_conf *cf, int64_t t,
                              cxp_indicators *o) {
-  cxp_customer_indicators_lean(c, p, t, o);
+  cxp_customer_indicators_lean(c, cf, t, o);
   for (int d = 0; d < CXP_SQ__COUNT; d++) o->sq_gap[d] = cxp_customer_sq_gap(c, d);
-  o->si_baseline = si_baseline(c, p);
+  o->si_baseline = si_baseline(c, cf);
 }
 
 double cxp_customer_csat(const cxp_customer *c) {

@@ -6,7 +6,12 @@
  * (CSAT, NPS, CES, SERVQUAL, complaints, activity, delivered value), a short
  * one (recent frequency and monetary) and a long one (frequency and monetary
  * baseline, satisfaction-index baseline). Derived figures (ratios, the
- * satisfaction index) are computed on demand by cxp_customer_indicators. */
+ * satisfaction index) are computed on demand by cxp_customer_indicators.
+ *
+ * The settings live in a plain struct (cxp_customer_conf), which its holder
+ * (the core) fills from the pipeline at start and on every reload
+ * (cxp_pipeline_customer, pipeline.h): this module does not know the
+ * pipeline. */
 #ifndef CXP_CUSTOMER_H
 #define CXP_CUSTOMER_H
 
@@ -14,7 +19,6 @@
 #include <stdint.h>
 
 #include "event.h"
-#include "pipeline.h"
 
 #define CXP_ID_MAX 128
 #define CXP_SEG_MAX 64
@@ -127,6 +131,14 @@ typedef struct cxp_indicators {
   double clv;
 } cxp_indicators;
 
+/* What a customer's figures are kept and read with: every setting this
+ * module reads, and no other. */
+typedef struct cxp_customer_conf {
+  double half_life_ms[CXP_HL__COUNT]; /* by family: decay.half_life_days, short_, long_ */
+  double time_norm_s;                 /* delivered_value.time_norm_s: a contact's full cost */
+  double si_w[4]; /* satisfaction_index.weights: csat, nps, ces, servqual */
+} cxp_customer_conf;
+
 /* Allocates a customer with room for his id (at most CXP_ID_MAX bytes). */
 cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash);
 /* Bytes one customer takes in memory, allocation included. */
@@ -138,11 +150,11 @@ int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, siz
 
 /* Folds an event into the customer's sums. Returns 1 when it changed a
  * satisfaction component (a survey), 0 otherwise. */
-int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_pipeline *p);
+int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_customer_conf *cf);
 
 /* The satisfaction index and its long-horizon baseline (NAN when no
  * component is present): cheap, for the alert rules. */
-void cxp_customer_si(const cxp_customer *c, const cxp_pipeline *p, double *si,
+void cxp_customer_si(const cxp_customer *c, const cxp_customer_conf *cf, double *si,
                      double *baseline);
 /* The decayed mean gap of one SERVQUAL dimension (-6..6), NAN when unasked. */
 double cxp_customer_sq_gap(const cxp_customer *c, int d);
@@ -150,15 +162,15 @@ double cxp_customer_sq_gap(const cxp_customer *c, int d);
 /* Every derived figure at time t. The lean one leaves out the per-dimension
  * SERVQUAL gaps and the satisfaction baseline (NAN): what the churn score
  * reads, on every event. */
-void cxp_customer_indicators(const cxp_customer *c, const cxp_pipeline *p, int64_t t_ms,
+void cxp_customer_indicators(const cxp_customer *c, const cxp_customer_conf *cf, int64_t t_ms,
                              cxp_indicators *out);
-void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_pipeline *p,
+void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_customer_conf *cf,
                                   int64_t t_ms, cxp_indicators *out);
 
 /* The satisfaction index from its components (NAN when absent), with the
- * pipeline's weights: the weighted mean of those present; NAN when none. */
+ * weights of cf: the weighted mean of those present; NAN when none. */
 double cxp_satisfaction_index(double csat, double nps_mean, double ces, double sq_gap_mean,
-                              const cxp_pipeline *p);
+                              const cxp_customer_conf *cf);
 
 /* Decayed CSAT (0..100), or -1 with no responses. */
 double cxp_customer_csat(const cxp_customer *c);

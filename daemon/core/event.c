@@ -480,8 +480,8 @@ static cxp_event_type lookup_type(const char *s, size_t n) {
   return same_bytes(s, type_names[t], n) ? t : CXP_EV__COUNT;
 }
 
-/* Shorthand for the checks in cxp_event_decode: the member and its name. */
-#define M(f) member(&ms, f), field_names[f]
+/* Shorthand for the checks below: the member and its name (ms: the members). */
+#define M(f) member(ms, f), field_names[f]
 
 /* The full parser: any JSON at all, and the reports of what is wrong. */
 static cxp_reason parse_full(const char *buf, size_t len, members *ms, char *detail,
@@ -504,41 +504,34 @@ static cxp_reason parse_full(const char *buf, size_t len, members *ms, char *det
   return CXP_OK;
 }
 
-cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *opt,
-                            cxp_event *ev, char *detail, size_t dlen) {
-  cxp_reason r;
-  double d;
-  members ms;
-
-  memset(ev, 0, sizeof *ev);
-  ev->consent = -1;
-  detail[0] = '\0';
-  if (len > opt->max_bytes)
-    FAIL(CXP_BAD_TOO_LARGE, "event is %zu bytes, over the limit of %zu", len,
-         opt->max_bytes);
-  if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
+/* Files the message's members in ms: the fast path reads a flat event from a
+ * copy, anything else goes to the full parser once the checks it does not
+ * make (NUL bytes, UTF-8) have passed. */
+static cxp_reason read_members(const char *buf, size_t len, const cxp_decode_opts *opt,
+                               members *ms, char *detail, size_t dlen) {
   /* The copy the fast path cuts its strings in lives as long as a cJSON
    * tree would (the caller's arena). */
   char *copy = opt->parser == CXP_PARSE_FULL ? NULL : cJSON_malloc(len + 1);
   if (copy != NULL) {
     memcpy(copy, buf, len);
     copy[len] = '\0';
+    if (scan_flat(copy, len, ms)) return CXP_OK;
   }
-  if (copy == NULL || !scan_flat(copy, len, &ms)) {
-    if (opt->parser == CXP_PARSE_FLAT)
-      FAIL(CXP_BAD_INVALID_JSON, "not a flat event (the fast path reads no other)");
-    if (memchr(buf, '\0', len) != NULL)
-      FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
-    /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check.
-     * Without this, "c\xff" and "c\xfe" would be one customer once written
-     * out. */
-    if (!cxp_utf8_valid(buf, len))
-      FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
-    if ((r = parse_full(buf, len, &ms, detail, dlen))) return r;
-  }
+  if (opt->parser == CXP_PARSE_FLAT)
+    FAIL(CXP_BAD_INVALID_JSON, "not a flat event (the fast path reads no other)");
+  if (memchr(buf, '\0', len) != NULL) FAIL(CXP_BAD_INVALID_JSON, "message contains a NUL byte");
+  /* JSON text is UTF-8 (RFC 8259 section 8.1); cJSON does not check.
+   * Without this, "c\xff" and "c\xfe" would be one customer once written
+   * out. */
+  if (!cxp_utf8_valid(buf, len)) FAIL(CXP_BAD_INVALID_JSON, "message is not valid UTF-8");
+  return parse_full(buf, len, ms, detail, dlen);
+}
 
-  /* The checks run in a fixed order, whatever the order of the members, so
-   * that an event with several faults always reports the same one. */
+/* The members every event may have: ids, type, time, where it happened,
+ * and its case (required of complaints, failures and recovery steps). */
+static cxp_reason decode_common(const members *ms, const cxp_decode_opts *opt, cxp_event *ev,
+                                char *detail, size_t dlen) {
+  cxp_reason r;
   if ((r = str_field(M(F_EVENT_ID), 1, ID_MAX, &ev->event_id, detail, dlen)) ||
       (r = str_field(M(F_CUSTOMER_ID), 1, ID_MAX, &ev->customer_id, detail, dlen)))
     return r;
@@ -547,7 +540,7 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
   ev->type = lookup_type(type.p, type.n);
   if (ev->type == CXP_EV__COUNT)
     FAIL(CXP_BAD_UNKNOWN_TYPE, "field 'type' has unknown value '%.64s'", type.p);
-  if ((r = ts_field(member(&ms, F_TS), opt, &ev->ts_ms, detail, dlen)) ||
+  if ((r = ts_field(member(ms, F_TS), opt, &ev->ts_ms, detail, dlen)) ||
       (r = str_field(M(F_CHANNEL), 0, ID_MAX, &ev->channel, detail, dlen)) ||
       (r = str_field(M(F_SEGMENT), 0, 64, &ev->segment, detail, dlen)) ||
       (r = str_field(M(F_AGENT_ID), 0, ID_MAX, &ev->agent_id, detail, dlen)) ||
@@ -555,9 +548,32 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
     return r;
   int needs_case = ev->type == CXP_EV_COMPLAINT || ev->type == CXP_EV_FAILURE ||
                    (ev->type >= CXP_EV_REC_ACKNOWLEDGED && ev->type <= CXP_EV_REC_FOLLOWED_UP);
-  if ((r = str_field(M(F_CASE_ID), needs_case, ID_MAX, &ev->case_id, detail, dlen)))
-    return r;
+  return str_field(M(F_CASE_ID), needs_case, ID_MAX, &ev->case_id, detail, dlen);
+}
 
+/* A complaint's or a service failure's members: category and severity,
+ * then the complaint's Kano class and attribute or who detected the
+ * failure. */
+static cxp_reason decode_failure(const members *ms, cxp_event *ev, char *detail, size_t dlen) {
+  cxp_reason r;
+  double d;
+  if ((r = enum_field(M(F_CATEGORY), 1, categories, &ev->category, detail, dlen)) ||
+      (r = num_field(M(F_SEVERITY), 1, 1, 4, 1, 0, &d, detail, dlen)))
+    return r;
+  ev->severity = (int)d;
+  if (ev->type == CXP_EV_COMPLAINT) {
+    if ((r = enum_field(M(F_KANO), 0, kanos, &ev->kano, detail, dlen)) ||
+        (r = str_field(M(F_ATTRIBUTE), 0, ID_MAX, &ev->attribute, detail, dlen)))
+      return r;
+    return CXP_OK;
+  }
+  return enum_field(M(F_DETECTED_BY), 1, detectors, &ev->detected_by, detail, dlen);
+}
+
+/* The members of the event's type. */
+static cxp_reason decode_typed(const members *ms, cxp_event *ev, char *detail, size_t dlen) {
+  cxp_reason r = CXP_OK;
+  double d;
   switch (ev->type) {
   case CXP_EV_CSAT:
     if ((r = num_field(M(F_SCORE), 1, 1, 5, 1, 0, &d, detail, dlen))) return r;
@@ -571,64 +587,54 @@ cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *
     if ((r = num_field(M(F_SCORE), 1, 1, 7, 1, 0, &d, detail, dlen))) return r;
     ev->score = (int)d;
     break;
-  case CXP_EV_SERVQUAL:
-    if ((r = decode_servqual(member(&ms, F_DIMENSIONS), ev, detail, dlen))) return r;
-    break;
+  case CXP_EV_SERVQUAL: return decode_servqual(member(ms, F_DIMENSIONS), ev, detail, dlen);
   case CXP_EV_CONTACT:
     if ((r = num_field(M(F_WAIT_S), 1, 0, 1e9, 0, 0, &ev->wait_s, detail, dlen)) ||
         (r = num_field(M(F_HANDLE_S), 1, 0, 1e9, 0, 0, &ev->handle_s, detail, dlen)) ||
         (r = bool_field(M(F_RESOLVED), 1, 0, &ev->resolved, detail, dlen)))
       return r;
-    ev->has_sentiment = member(&ms, F_SENTIMENT) != NULL;
-    if ((r = num_field(M(F_SENTIMENT), 0, -1, 1, 0, 0, &ev->sentiment, detail, dlen)))
-      return r;
-    break;
+    ev->has_sentiment = member(ms, F_SENTIMENT) != NULL;
+    return num_field(M(F_SENTIMENT), 0, -1, 1, 0, 0, &ev->sentiment, detail, dlen);
   case CXP_EV_COMPLAINT:
-  case CXP_EV_FAILURE:
-    if ((r = enum_field(M(F_CATEGORY), 1, categories, &ev->category, detail, dlen)) ||
-        (r = num_field(M(F_SEVERITY), 1, 1, 4, 1, 0, &d, detail, dlen)))
-      return r;
-    ev->severity = (int)d;
-    if (ev->type == CXP_EV_COMPLAINT) {
-      if ((r = enum_field(M(F_KANO), 0, kanos, &ev->kano, detail, dlen)) ||
-          (r = str_field(M(F_ATTRIBUTE), 0, ID_MAX, &ev->attribute, detail, dlen)))
-        return r;
-    } else if ((r = enum_field(M(F_DETECTED_BY), 1, detectors, &ev->detected_by, detail,
-                               dlen))) {
-      return r;
-    }
-    break;
+  case CXP_EV_FAILURE: return decode_failure(ms, ev, detail, dlen);
   case CXP_EV_REC_COMPENSATED:
-    if ((r = num_field(M(F_AMOUNT), 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
-    break;
-  case CXP_EV_REC_RESOLVED:
-    if ((r = bool_field(M(F_ROOT_CAUSE_FIXED), 0, 0, &ev->root_cause_fixed, detail, dlen)))
-      return r;
-    break;
   case CXP_EV_PURCHASE:
-    if ((r = num_field(M(F_AMOUNT), 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen))) return r;
-    break;
-  case CXP_EV_USAGE:
-    if ((r = num_field(M(F_COUNT), 0, 0, 1e9, 0, 1, &ev->count, detail, dlen))) return r;
-    break;
+    return num_field(M(F_AMOUNT), 1, 0, 1e12, 0, 0, &ev->amount, detail, dlen);
+  case CXP_EV_REC_RESOLVED:
+    return bool_field(M(F_ROOT_CAUSE_FIXED), 0, 0, &ev->root_cause_fixed, detail, dlen);
+  case CXP_EV_USAGE: return num_field(M(F_COUNT), 0, 0, 1e9, 0, 1, &ev->count, detail, dlen);
   case CXP_EV_REFERRAL:
-    if ((r = str_field(M(F_REFERRED_ID), 0, ID_MAX, &ev->referred_id, detail, dlen)))
-      return r;
-    break;
-  case CXP_EV_FEEDBACK:
-    if ((r = str_field(M(F_KIND), 1, 64, &ev->kind, detail, dlen))) return r;
-    break;
+    return str_field(M(F_REFERRED_ID), 0, ID_MAX, &ev->referred_id, detail, dlen);
+  case CXP_EV_FEEDBACK: return str_field(M(F_KIND), 1, 64, &ev->kind, detail, dlen);
   case CXP_EV_PROFILE:
     if (ev->segment.p == NULL)
       FAIL(CXP_BAD_MISSING_FIELD, "required field 'segment' is missing");
-    ev->has_clv = member(&ms, F_CLV) != NULL;
+    ev->has_clv = member(ms, F_CLV) != NULL;
     if ((r = num_field(M(F_CLV), 0, 0, 1e12, 0, 0, &ev->clv, detail, dlen))) return r;
-    if (member(&ms, F_CONSENT) != NULL &&
-        (r = bool_field(M(F_CONSENT), 1, 1, &ev->consent, detail, dlen)))
-      return r;
+    if (member(ms, F_CONSENT) != NULL)
+      return bool_field(M(F_CONSENT), 1, 1, &ev->consent, detail, dlen);
     break;
   default:
     break;
   }
-  return CXP_OK;
+  return r;
+}
+
+cxp_reason cxp_event_decode(const char *buf, size_t len, const cxp_decode_opts *opt,
+                            cxp_event *ev, char *detail, size_t dlen) {
+  cxp_reason r;
+  members ms;
+
+  memset(ev, 0, sizeof *ev);
+  ev->consent = -1;
+  detail[0] = '\0';
+  if (len > opt->max_bytes)
+    FAIL(CXP_BAD_TOO_LARGE, "event is %zu bytes, over the limit of %zu", len,
+         opt->max_bytes);
+  if (len == 0) FAIL(CXP_BAD_INVALID_JSON, "empty message");
+  if ((r = read_members(buf, len, opt, &ms, detail, dlen))) return r;
+  /* The checks run in a fixed order, whatever the order of the members, so
+   * that an event with several faults always reports the same one. */
+  if ((r = decode_common(&ms, opt, ev, detail, dlen))) return r;
+  return decode_typed(&ms, ev, detail, dlen);
 }

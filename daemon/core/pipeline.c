@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "churn.h"
+#include "customer.h"
 #include "jsonw.h"
 
 #include <cjson/cJSON.h>
@@ -295,9 +296,10 @@ void cxp_pipeline_derive(cxp_pipeline *p) {
   p->long_half_life_ms = p->long_half_life_days * 86400000.0;
   p->cooldown_ms = (long long)(p->cooldown_h * 3600000.0);
   p->closed_loop_deadline_ms = (long long)(p->closed_loop_deadline_h * 3600000.0);
-  /* The table has checked that both are arrays of strings within bounds. */
+  /* The table has checked that these are arrays of strings within bounds. */
   cxp_strset_parse(&p->premium_set, p->premium_segments);
   cxp_strset_parse(&p->kano_must_be_set, p->kano_must_be);
+  cxp_strset_parse(&p->rec_escalation_roles_set, p->rec_escalation_roles);
 }
 
 void cxp_pipeline_defaults(cxp_pipeline *p) {
@@ -331,6 +333,17 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   c->high_value = p->rec_high_value;
   c->detractor_cases = p->rec_detractor_cases;
   return cxp_cases_conf_check(c, err, errlen);
+}
+
+void cxp_pipeline_customer(const cxp_pipeline *p, cxp_customer_conf *cf) {
+  cf->half_life_ms[CXP_HL_MAIN] = p->half_life_ms;
+  cf->half_life_ms[CXP_HL_SHORT] = p->short_half_life_ms;
+  cf->half_life_ms[CXP_HL_LONG] = p->long_half_life_ms;
+  cf->time_norm_s = p->value_time_norm_s;
+  cf->si_w[0] = p->si_w_csat;
+  cf->si_w[1] = p->si_w_nps;
+  cf->si_w[2] = p->si_w_ces;
+  cf->si_w[3] = p->si_w_servqual;
 }
 
 int cxp_pipeline_churn(const cxp_pipeline *p, cxp_churn_conf *cf, char *err, size_t errlen) {

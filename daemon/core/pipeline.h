@@ -71,6 +71,7 @@ typedef struct cxp_pipeline {
   double rec_follow_up_h, rec_premium_factor;
   double rec_escalation[3];
   char rec_escalation_roles[CXP_LIST_MAX];
+  cxp_strset rec_escalation_roles_set; /* the list above, parsed (derived) */
   double rec_abandon_factor, rec_settle_s, rec_park_s;
   long long rec_max_parked, rec_max_open;
   double rec_repeat_days;
@@ -118,6 +119,11 @@ int cxp_duration_parse(const char *s, long long *ms);
  * naming the setting in err. */
 int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen);
 
+/* Fills cf from the settings the customers' figures are kept and read with
+ * (decay.*, delivered_value.time_norm_s, satisfaction_index.weights.*; p's
+ * derived fields must be current). The table has checked them: no error. */
+struct cxp_customer_conf;
+void cxp_pipeline_customer(const cxp_pipeline *p, struct cxp_customer_conf *cf);
 /* Fills cf from the churn.* settings: 0, or -1 with a sentence. */
 struct cxp_churn_conf;
 int cxp_pipeline_churn(const cxp_pipeline *p, struct cxp_churn_conf *cf, char *err,

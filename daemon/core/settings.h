@@ -50,8 +50,9 @@ void cxp_settings_print(const cxp_setting *tbl, const void *obj, FILE *out,
 void cxp_settings_doc(const cxp_setting *tbl, FILE *out);
 
 /* A list setting parsed once, at load, for lookups on the per-event path
- * (premium segments, must-be attributes): its entries side by side in buf,
- * entry i at buf + off[i], off[i + 1] - off[i] bytes long. */
+ * (premium segments, must-be attributes, escalation roles): its entries
+ * side by side in buf, entry i at buf + off[i], off[i + 1] - off[i] bytes
+ * long. */
 #define CXP_SET_MAX 64
 typedef struct cxp_strset {
   int n;
@@ -65,5 +66,13 @@ typedef struct cxp_strset {
 int cxp_strset_parse(cxp_strset *s, const char *list_json);
 /* True when str[0..len) is one of s's entries. */
 int cxp_strset_has(const cxp_strset *s, const char *str, size_t len);
+/* Entry i of s, in the list's order: its first byte (not NUL-terminated:
+ * the next entry follows) and its length in *len; NULL when s has no entry
+ * i. */
+static inline const char *cxp_strset_at(const cxp_strset *s, int i, size_t *len) {
+  if (i < 0 || i >= s->n) return NULL;
+  *len = (size_t)(s->off[i + 1] - s->off[i]);
+  return s->buf + s->off[i];
+}
 
 #endif

@@ -320,7 +320,7 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
     return;
   }
   cxp_indicators in;
-  cxp_customer_indicators(cu, c->pl, c->clock_ms, &in);
+  cxp_customer_indicators(cu, &c->customer, c->clock_ms, &in);
   cxp_jw j;
   cxp_jw_init(&j, res->body);
   cxp_jw_obj(&j, NULL);
@@ -375,7 +375,7 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
       overdue = cc.overdue;
     }
     cxp_churn_score sc;
-    cxp_churn_eval(&c->churn, cu, c->pl, open, overdue, c->clock_ms, &sc);
+    cxp_churn_eval(&c->churn, cu, &c->customer, open, overdue, c->clock_ms, &sc);
     cxp_alert_reason rs[CXP_ALERT_MAX_REASONS];
     int nr = cxp_churn_reasons(&sc, c->churn.top_k, rs);
     cxp_jw_obj(&j, "churn");

@@ -560,13 +560,16 @@ int cxp_daemon_reload(cxp_daemon *d, const char *config_path) {
   cxp_buf_init(&changed);
   cxp_buf_init(&kept);
   int n = cxp_pipeline_reload(&d->pl, &p, &changed, &kept);
-  if (d->pl.rec_enabled) {
-    if (lib == NULL) lib = cxp_solutions_create_default();
-    if (cxp_core_reload(&d->core, lib) != 0)
-      cxp_warn("reload", "some partitions kept their recovery settings");
-  } else {
+  /* Recovery on or off, the core takes its customers' and churn settings
+   * from the reloaded pipeline. */
+  if (!d->pl.rec_enabled) {
     cxp_solutions_destroy(lib);
+    lib = NULL;
+  } else if (lib == NULL) {
+    lib = cxp_solutions_create_default();
   }
+  if (cxp_core_reload(&d->core, lib) != 0)
+    cxp_warn("reload", "some partitions kept their recovery settings");
   /* Of the daemon's own file, the log settings apply at once; the rest
    * (Kafka, intervals, the admin endpoint) shape clients and handles made
    * at start. */

@@ -451,8 +451,7 @@ typedef struct tally {
 
 /* Scores every customer seen before `at` and not cancelled by then, into an
  * array of *ns (the caller's to free), counted in `t`. */
-static scored *score_customers(run *r, const cxp_pipeline *pl, const cxp_churn_conf *cf,
-                               tally *t, size_t *ns) {
+static scored *score_customers(run *r, const cxp_churn_conf *cf, tally *t, size_t *ns) {
   size_t cap_s = r->core.state.customers ? r->core.state.customers : 1;
   scored *s = cxp_xcalloc(cap_s, sizeof *s);
   *ns = 0;
@@ -469,7 +468,7 @@ static scored *score_customers(run *r, const cxp_pipeline *pl, const cxp_churn_c
       if (part < r->core.n_cases && r->core.cases[part])
         cxp_cases_customer(r->core.cases[part], cu->id, cu->id_len, &cc);
       cxp_churn_score sc;
-      cxp_churn_eval(cf, cu, pl, cc.open, cc.overdue, r->at, &sc);
+      cxp_churn_eval(cf, cu, &r->core.customer, cc.open, cc.overdue, r->at, &sc);
       scored *o = &s[(*ns)++];
       memcpy(o->x, sc.x, sizeof o->x);
       o->p = sc.p;
@@ -563,7 +562,7 @@ static int evaluate(run *r, const eval_args *a, const cxp_pipeline *pl,
   tally t;
   memset(&t, 0, sizeof t);
   size_t ns;
-  scored *s = score_customers(r, pl, cf, &t, &ns);
+  scored *s = score_customers(r, cf, &t, &ns);
   double *ps = cxp_xmalloc((ns ? ns : 1) * sizeof *ps);
   unsigned char *ls = cxp_xmalloc(ns ? ns : 1);
   long positives = 0;
