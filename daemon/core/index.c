@@ -3,6 +3,7 @@
 #include "xalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define IT_IDX(e) ((uint32_t)(e)-1)
 #define IT_FP(e) ((uint32_t)((e) >> 32))
@@ -15,10 +16,6 @@ int cxp_index_init(cxp_index *t) {
   return t->e ? 0 : -1;
 }
 
-static inline size_t home_of(const cxp_index *t, uint32_t fp) {
-  return (size_t)(((uint64_t)fp * 0x9e3779b97f4a7c15ULL) >> t->shift);
-}
-
 static void grow(cxp_index *t) {
   size_t ncap = t->cap * 2, mask = ncap - 1;
   uint64_t *ne = cxp_xcalloc(ncap, sizeof *ne);
@@ -26,7 +23,7 @@ static void grow(cxp_index *t) {
   for (size_t i = 0; i < t->cap; i++) {
     uint64_t e = t->e[i];
     if (e == 0) continue;
-    size_t j = home_of(t, IT_FP(e));
+    size_t j = cxp_index_home(t, IT_FP(e));
     while (ne[j] != 0) j = (j + 1) & mask;
     ne[j] = e;
   }
@@ -37,20 +34,20 @@ static void grow(cxp_index *t) {
 
 void cxp_index_put(cxp_index *t, uint32_t fp, uint32_t idx) {
   if ((size_t)(t->n + 1) * 2 > t->cap) grow(t);
-  size_t mask = t->cap - 1, i = home_of(t, fp);
+  size_t mask = t->cap - 1, i = cxp_index_home(t, fp);
   while (t->e[i] != 0) i = (i + 1) & mask;
   t->e[i] = ((uint64_t)fp << 32) | ((uint64_t)idx + 1);
   t->n++;
 }
 
 void cxp_index_del(cxp_index *t, uint32_t fp, uint32_t idx) {
-  size_t mask = t->cap - 1, i = home_of(t, fp);
+  size_t mask = t->cap - 1, i = cxp_index_home(t, fp);
   while (t->e[i] != 0 && IT_IDX(t->e[i]) != idx) i = (i + 1) & mask;
   if (t->e[i] == 0) return;
   /* Backward-shift deletion: move back every entry of the run after the
    * hole whose home does not lie cyclically in (hole, j]. */
   for (size_t j = (i + 1) & mask; t->e[j] != 0; j = (j + 1) & mask) {
-    size_t home = home_of(t, IT_FP(t->e[j]));
+    size_t home = cxp_index_home(t, IT_FP(t->e[j]));
     if (((j - home) & mask) >= ((j - i) & mask)) {
       t->e[i] = t->e[j];
       i = j;
@@ -60,15 +57,22 @@ void cxp_index_del(cxp_index *t, uint32_t fp, uint32_t idx) {
   t->n--;
 }
 
-uint32_t cxp_index_next(const cxp_index *t, uint32_t fp, size_t *pos) {
-  size_t mask = t->cap - 1;
-  size_t i = *pos == SIZE_MAX ? home_of(t, fp) : ((*pos + 1) & mask);
-  for (; t->e[i] != 0; i = (i + 1) & mask)
-    if (IT_FP(t->e[i]) == fp) {
-      *pos = i;
-      return IT_IDX(t->e[i]);
-    }
-  return CXP_INDEX_NONE;
+void cxp_index_reset(cxp_index *t, uint32_t want) {
+  size_t cap = 64;
+  int shift = 64 - 6;
+  while (cap < (size_t)want * 2) {
+    cap *= 2;
+    shift--;
+  }
+  if (cap != t->cap) {
+    free(t->e);
+    t->e = cxp_xcalloc(cap, sizeof *t->e);
+    t->cap = cap;
+    t->shift = shift;
+  } else {
+    memset(t->e, 0, cap * sizeof *t->e);
+  }
+  t->n = 0;
 }
 
 void cxp_index_free(cxp_index *t) {

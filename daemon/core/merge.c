@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "index.h"
 #include "xalloc.h"
 
 #define HASH_SEED 0x6d65726765ULL
@@ -38,10 +39,9 @@ struct cxp_merger {
 
   mentry *e;
   uint32_t n, cap;
-  /* Open addressing over e[]: entry index + 1, 0 empty. Waiting windows are
-   * few (groups x open windows), so removal rebuilds the table. */
-  uint32_t *tab;
-  uint32_t tab_cap;
+  /* e[]'s entries by key hash. Waiting windows are few (groups x open
+   * windows), so removal, which renumbers e[], rebuilds the index. */
+  cxp_index index;
 
   gone_window *gone;
   uint32_t n_gone, cap_gone;
@@ -96,9 +96,8 @@ cxp_merger *cxp_merger_create(int32_t n_inputs, int64_t timeout_ms, cxp_merge_em
   m->wm = malloc(sizeof *m->wm * (size_t)n_inputs);
   m->base = malloc(sizeof *m->base * (size_t)n_inputs);
   m->missing = malloc(sizeof *m->missing * (size_t)n_inputs);
-  m->tab_cap = 64;
-  m->tab = calloc(m->tab_cap, sizeof *m->tab);
-  if (m->wm == NULL || m->base == NULL || m->missing == NULL || m->tab == NULL) {
+  if (m->wm == NULL || m->base == NULL || m->missing == NULL ||
+      cxp_index_init(&m->index) != 0) {
     cxp_merger_destroy(m);
     return NULL;
   }
@@ -137,7 +136,7 @@ void cxp_merger_destroy(cxp_merger *m) {
   free(m->chg);
   free(m->missing);
   free(m->e);
-  free(m->tab);
+  cxp_index_free(&m->index);
   free(m->gone);
   free(m);
 }
@@ -150,32 +149,17 @@ static uint64_t key_hash(const cxp_window_partial *p) {
   return h;
 }
 
-static void tab_insert(cxp_merger *m, uint32_t idx) {
-  uint32_t mask = m->tab_cap - 1, i = (uint32_t)(m->e[idx].hash & mask);
-  while (m->tab[i]) i = (i + 1) & mask;
-  m->tab[i] = idx + 1;
-}
-
-static int tab_rebuild(cxp_merger *m, uint32_t want) {
-  uint32_t cap = 64;
-  while (cap < want * 2) cap *= 2;
-  if (cap != m->tab_cap) {
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (t == NULL) return -1;
-    free(m->tab);
-    m->tab = t;
-    m->tab_cap = cap;
-  } else {
-    memset(m->tab, 0, sizeof *m->tab * cap);
-  }
-  for (uint32_t i = 0; i < m->n; i++) tab_insert(m, i);
-  return 0;
+/* e[] renumbered: the index again, sized for `want` entries. */
+static void reindex(cxp_merger *m, uint32_t want) {
+  cxp_index_reset(&m->index, want);
+  for (uint32_t i = 0; i < m->n; i++) cxp_index_put(&m->index, cxp_index_fp(m->e[i].hash), i);
 }
 
 static mentry *find(const cxp_merger *m, const cxp_window_partial *p, uint64_t h) {
-  uint32_t mask = m->tab_cap - 1, i = (uint32_t)(h & mask);
-  for (; m->tab[i]; i = (i + 1) & mask) {
-    mentry *e = &m->e[m->tab[i] - 1];
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  while ((i = cxp_index_next(&m->index, cxp_index_fp(h), &pos)) != CXP_INDEX_NONE) {
+    mentry *e = &m->e[i];
     if (e->hash == h && cxp_window_partial_same(&e->p, p)) return e;
   }
   return NULL;
@@ -246,7 +230,6 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     m->e = ne;
     m->cap = ncap;
   }
-  if ((m->n + 1) * 2 > m->tab_cap && tab_rebuild(m, m->n + 1) != 0) abort();
   e = &m->e[m->n];
   e->p = *p;
   e->p.late = 0;
@@ -257,7 +240,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
   e->last_off = NULL;
   e->emitted = 0;
   if (ranged) note_offsets(m, e, p);
-  tab_insert(m, m->n);
+  cxp_index_put(&m->index, cxp_index_fp(h), m->n);
   m->n++;
   if (out) {
     /* A group the window's records had not had: its first record goes out
@@ -366,7 +349,7 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
   }
   m->n = keep;
   m->st.pending = m->n - m->n_kept;
-  tab_rebuild(m, m->n > 32 ? m->n : 32);
+  reindex(m, m->n);
   return (int)n_out;
 }
 
@@ -415,7 +398,7 @@ static void forget(cxp_merger *m) {
   if (gone == 0) return;
   m->n = keep;
   m->n_kept -= gone;
-  tab_rebuild(m, m->n > 32 ? m->n : 32);
+  reindex(m, m->n);
 }
 
 static int pick_closed(const cxp_merger *m, const mentry *e, void *arg) {
@@ -609,6 +592,6 @@ cxp_merge_stats cxp_merger_stats(const cxp_merger *m) {
 
 size_t cxp_merger_bytes(const cxp_merger *m) {
   return sizeof *m + (size_t)m->n_inputs * (sizeof *m->wm + sizeof *m->missing) +
-         (size_t)m->cap * sizeof *m->e + (size_t)m->tab_cap * sizeof *m->tab +
+         (size_t)m->cap * sizeof *m->e + cxp_index_bytes(&m->index) +
          (size_t)m->cap_gone * sizeof *m->gone;
 }

@@ -18,14 +18,6 @@
  * groupings cost 128 value bytes per window, not 448. */
 static const size_t field_max[CXP_WF__COUNT] = {64, 128, 128, 128};
 
-/* Fibonacci hashing: one multiply spreads the window hash, which is a
- * cheap combination of the (well-mixed) group hash and the start. */
-static inline size_t home_of(const cxp_windows *w, uint64_t h) {
-  return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> w->tab_shift);
-}
-
-#define TAB_IDX(e) ((uint32_t)(e)-1)
-#define TAB_ENTRY(idx, h) (((uint64_t)(uint32_t)(h) << 32) | ((uint64_t)(idx) + 1))
 
 cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
                                 cxp_window_close_fn on_close, void *opaque) {
@@ -46,12 +38,9 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
   w->stride = (sizeof(wslot) + vmax + 7) & ~(size_t)7;
   w->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
   w->chunks = calloc(w->max_chunks, sizeof *w->chunks);
-  w->tab_cap = TAB_MIN;
-  w->tab_shift = 64 - 6; /* TAB_MIN = 2^6 */
-  w->tab = calloc(w->tab_cap, sizeof *w->tab);
   w->heap_cap = 16;
   w->heap = malloc(w->heap_cap * sizeof *w->heap);
-  if (w->chunks == NULL || w->tab == NULL || w->heap == NULL) {
+  if (w->chunks == NULL || cxp_index_init(&w->index) != 0 || w->heap == NULL) {
     cxp_windows_destroy(w);
     return NULL;
   }
@@ -71,46 +60,13 @@ void cxp_windows_destroy(cxp_windows *w) {
   if (w->chunks)
     for (uint32_t i = 0; i < w->n_chunks; i++) free(w->chunks[i]);
   free(w->chunks);
-  free(w->tab);
+  cxp_index_free(&w->index);
   free(w->heap);
   free(w->dirty);
   cxp_buf_free(&w->gone);
   cxp_buf_free(&w->key);
   cxp_buf_free(&w->val);
   free(w);
-}
-
-/* ---- index ------------------------------------------------------------- */
-
-static void tab_grow(cxp_windows *w) {
-  size_t ncap = w->tab_cap * 2, mask = ncap - 1;
-  uint64_t *nt = cxp_xcalloc(ncap, sizeof *nt);
-  w->tab_shift--;
-  for (size_t i = 0; i < w->tab_cap; i++) {
-    uint64_t e = w->tab[i];
-    if (e == 0) continue;
-    size_t j = home_of(w, slot_at(w, TAB_IDX(e))->hash);
-    while (nt[j] != 0) j = (j + 1) & mask;
-    nt[j] = e;
-  }
-  free(w->tab);
-  w->tab = nt;
-  w->tab_cap = ncap;
-}
-
-static void tab_remove(cxp_windows *w, uint32_t idx, uint64_t hash) {
-  size_t mask = w->tab_cap - 1, i = home_of(w, hash);
-  while (TAB_IDX(w->tab[i]) != idx) i = (i + 1) & mask;
-  /* Backward-shift deletion: walk the run after the hole and move back every
-   * entry whose home does not lie cyclically in (hole, j]. */
-  for (size_t j = (i + 1) & mask; w->tab[j] != 0; j = (j + 1) & mask) {
-    size_t home = home_of(w, slot_at(w, TAB_IDX(w->tab[j]))->hash);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      w->tab[i] = w->tab[j];
-      i = j;
-    }
-  }
-  w->tab[i] = 0;
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -188,7 +144,7 @@ static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
 
 /* A slot out of the heap goes: out of the index, onto the free list. */
 static void release(cxp_windows *w, uint32_t idx, wslot *s) {
-  tab_remove(w, idx, s->hash);
+  cxp_index_del(&w->index, cxp_index_fp(s->hash), idx);
   s->heap_pos = w->free_head;
   w->free_head = idx;
   w->st.open--;
@@ -302,8 +258,9 @@ static void make_gkey(const cxp_windows *w, int gi, const cxp_event *ev, gkey *k
   k->hash = h;
 }
 
-/* No full mix here: the group hash is mixed already, and home_of spreads
- * the result; this only has to make (group, length, start) differ. */
+/* No full mix here: the group hash is mixed already, and the index spreads
+ * its high half (cxp_index_home); this only has to make (group, length,
+ * start) differ there. */
 static inline uint64_t window_hash(const gkey *k, int li, int64_t start) {
   return k->hash ^ ((uint64_t)start * 0xc2b2ae3d27d4eb4fULL) ^ ((uint64_t)(li + 1) << 59);
 }
@@ -340,12 +297,12 @@ static uint32_t slot_alloc(cxp_windows *w) {
  * close the window due next to stay within max_open. */
 static inline wslot *lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start,
                             const gkey *k, uint32_t *idx) {
-  size_t mask = w->tab_cap - 1;
-  for (size_t i = home_of(w, h); w->tab[i] != 0; i = (i + 1) & mask) {
-    if ((uint32_t)(w->tab[i] >> 32) != (uint32_t)h) continue;
-    wslot *s = slot_at(w, TAB_IDX(w->tab[i]));
+  size_t pos = SIZE_MAX;
+  uint32_t i;
+  while ((i = cxp_index_next(&w->index, cxp_index_fp(h), &pos)) != CXP_INDEX_NONE) {
+    wslot *s = slot_at(w, i);
     if (slot_is(w, s, h, li, gi, start, k)) {
-      *idx = TAB_IDX(w->tab[i]);
+      *idx = i;
       return s;
     }
   }
@@ -357,9 +314,7 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   uint32_t found;
   wslot *hit = lookup(w, h, li, gi, start, k, &found);
   if (hit) return hit;
-  size_t mask;
   if (w->st.open >= w->conf.max_open) close_top(w, 1);
-  if ((size_t)(w->st.open + 1) * 2 > w->tab_cap) tab_grow(w);
   uint32_t idx = slot_alloc(w);
   wslot *s = slot_at(w, idx);
   s->hash = h;
@@ -380,10 +335,7 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
     memcpy(v, k->p[f], k->n[f]);
     v += k->n[f];
   }
-  mask = w->tab_cap - 1; /* the table may have grown, or shifted on close */
-  size_t i = home_of(w, h);
-  while (w->tab[i] != 0) i = (i + 1) & mask;
-  w->tab[i] = TAB_ENTRY(idx, h);
+  cxp_index_put(&w->index, cxp_index_fp(h), idx);
   win_heap_push(w, idx);
   w->st.opened++;
   if (++w->st.open > w->st.open_max) w->st.open_max = w->st.open;
@@ -759,13 +711,13 @@ cxp_window_stats cxp_windows_stats(const cxp_windows *w) { return w->st; }
 
 size_t cxp_windows_bytes(const cxp_windows *w) {
   return sizeof *w + (size_t)w->max_chunks * sizeof *w->chunks +
-         (size_t)w->n_chunks * SLOTS_PER_CHUNK * w->stride + w->tab_cap * sizeof *w->tab +
+         (size_t)w->n_chunks * SLOTS_PER_CHUNK * w->stride + cxp_index_bytes(&w->index) +
          (size_t)w->heap_cap * sizeof *w->heap;
 }
 
 size_t cxp_windows_bytes_per_window(const cxp_windows *w) {
   /* The table is at most half full: at least two entries per window. */
-  return w->stride + 2 * sizeof *w->tab + sizeof *w->heap;
+  return w->stride + 2 * sizeof *w->index.e + sizeof *w->heap;
 }
 
 /* For winstate.c (window_int.h): the static functions above, out of line. */

@@ -6,12 +6,12 @@
 
 #include "window.h"
 #include "fail.h"
+#include "index.h"
 
 #define HASH_SEED 0x77696e646f777331ULL
 /* Slots are allocated in chunks and never moved, so a slot index (what the
- * table and the heap hold) stays valid for the slot's whole life. */
+ * index and the heap hold) stays valid for the slot's whole life. */
 #define SLOTS_PER_CHUNK 64
-#define TAB_MIN 64
 #define NO_SLOT UINT32_MAX
 #define MAX_OPEN_LIMIT (1u << 24)
 #define TIME_LIMIT_MS CXP_WIN_TIME_LIMIT_MS
@@ -52,9 +52,7 @@ struct cxp_windows {
    * the slot index + 1 (0: empty) in the low half and the low 32 bits of the
    * slot's hash in the high half, so a probe passes other windows without
    * touching their slots. Deletion shifts entries back: no tombstones. */
-  uint64_t *tab;
-  size_t tab_cap;
-  int tab_shift; /* 64 - log2(tab_cap): the home is the top bits of h * K */
+  cxp_index index; /* window hash -> slot */
 
   /* Min-heap of open slots by (end, seq): the next window to close is always
    * on top, for the watermark, the memory bound and flush alike. */

@@ -143,119 +143,119 @@ static void drop_input(cxp_daemon *d, const daemon_call *call, void *arg) {
   cxp_core_drop_input(&d->core, &call->m, 1);
 }
 
-void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-  cxp_daemon *d = opaque;
-  int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  /* Messages polled before this rebalance come before it. */
-  drain_held(d);
-  d->rebalances++;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; i++)
-      cxp_offsets_add(is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets,
-                      parts->elems[i].partition);
-    committed_positions(d, rk, parts);
-    rd_kafka_error_t *e = NULL;
-    rd_kafka_resp_err_t re = 0;
-    if (cooperative)
-      e = rd_kafka_incremental_assign(rk, parts);
-    else
-      re = rd_kafka_assign(rk, parts);
-    if (e) {
-      cxp_error("consumer", "assign: %s", rd_kafka_error_string(e));
-      rd_kafka_error_destroy(e);
-    } else if (re) {
-      cxp_error("consumer", "assign: %s", rd_kafka_err2str(re));
-    }
-    d->assigned += parts->cnt;
-    if (d->paused || d->stopping) daemon_pause_list(d, parts, 1);
-    /* Durable state: each input partition waits, paused, while its
-     * changelog partition is read back; the others go on. */
-    for (int i = 0; d->restore && i < parts->cnt; i++) {
-      int32_t p = parts->elems[i].partition;
-      if (is_repart(d, parts->elems[i].topic)) continue;
-      daemon_cl_reset(d, p);
-      if (daemon_snapshot_load(d, p) != 0 &&
-          cxp_restore_begin(d->restore, p, RD_KAFKA_OFFSET_BEGINNING) != 0) {
-        cxp_error("restore", "%s [%d]: cannot start its restore; the partition is processed "
-                  "with the state it has", d->pl.topic_changelog, (int)p);
-        continue;
-      }
-      rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(one, d->pl.topic_input, p);
-      daemon_pause_list(d, one, 1);
-      rd_kafka_topic_partition_list_destroy(one);
-    }
-    cxp_info("consumer", "assigned %d partition(s) of %s and %s; holding %d", parts->cnt,
-             d->pl.topic_input, d->pl.topic_repartition, d->assigned);
-    /* Ready once partitions are held (state is in memory: nothing to
-     * restore until durable state exists). */
-    if (!d->ready_sent && d->assigned > 0) {
-      d->ready_sent = 1;
-      cxp_notify_ready(&d->notify);
-      cxp_notify_status(&d->notify, "consuming %s: %d partition(s)", d->pl.topic_input,
-                        d->assigned);
-    }
-    return;
+/* Partitions given: tracked, positioned at their commits, assigned; each
+ * input partition with durable state waits, paused, while its changelog
+ * partition is read back (the others go on). */
+static void on_assign(cxp_daemon *d, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      int cooperative) {
+  for (int i = 0; i < parts->cnt; i++)
+    cxp_offsets_add(is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets,
+                    parts->elems[i].partition);
+  committed_positions(d, rk, parts);
+  rd_kafka_error_t *e = NULL;
+  rd_kafka_resp_err_t re = 0;
+  if (cooperative)
+    e = rd_kafka_incremental_assign(rk, parts);
+  else
+    re = rd_kafka_assign(rk, parts);
+  if (e) {
+    cxp_error("consumer", "assign: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  } else if (re) {
+    cxp_error("consumer", "assign: %s", rd_kafka_err2str(re));
   }
-  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    cxp_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
-    if (cooperative) {
-      rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
-      if (e) rd_kafka_error_destroy(e);
+  d->assigned += parts->cnt;
+  if (d->paused || d->stopping) daemon_pause_list(d, parts, 1);
+  for (int i = 0; d->restore && i < parts->cnt; i++) {
+    int32_t p = parts->elems[i].partition;
+    if (is_repart(d, parts->elems[i].topic)) continue;
+    daemon_cl_reset(d, p);
+    if (daemon_snapshot_load(d, p) != 0 &&
+        cxp_restore_begin(d->restore, p, RD_KAFKA_OFFSET_BEGINNING) != 0) {
+      cxp_error("restore", "%s [%d]: cannot start its restore; the partition is processed "
+                "with the state it has", d->pl.topic_changelog, (int)p);
+      continue;
+    }
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, d->pl.topic_input, p);
+    daemon_pause_list(d, one, 1);
+    rd_kafka_topic_partition_list_destroy(one);
+  }
+  cxp_info("consumer", "assigned %d partition(s) of %s and %s; holding %d", parts->cnt,
+           d->pl.topic_input, d->pl.topic_repartition, d->assigned);
+  /* Ready once partitions are held (state is in memory: nothing to
+   * restore until durable state exists). */
+  if (!d->ready_sent && d->assigned > 0) {
+    d->ready_sent = 1;
+    cxp_notify_ready(&d->notify);
+    cxp_notify_status(&d->notify, "consuming %s: %d partition(s)", d->pl.topic_input,
+                      d->assigned);
+  }
+}
+
+/* Commits the final positions of partitions going away, synchronously, so
+ * the next owner starts where this instance ended. */
+static void commit_revoked(cxp_daemon *d, const rd_kafka_topic_partition_list_t *parts) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+  for (int i = 0; i < parts->cnt; i++) {
+    cxp_offsets *o = is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets;
+    cxp_tracker *t = cxp_offsets_get(o, parts->elems[i].partition);
+    int64_t c = t ? daemon_commit_point(d, o, t) : -1;
+    if (c >= 0 && o == &d->roffsets)
+      daemon_add_repart(d, l, t->partition, c);
+    else if (c >= 0)
+      rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset = c;
+  }
+  if (l->cnt) {
+    rd_kafka_resp_err_t ce = daemon_commit_sync(d, l);
+    if (ce) {
+      d->commit_failures++;
+      cxp_warn("commit", "commit on revoke failed: %s", rd_kafka_err2str(ce));
     } else {
-      rd_kafka_assign(rk, NULL);
+      d->commits++;
     }
-    return;
   }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Partitions revoked in good order: what they started is handed over. */
+static void hand_over(cxp_daemon *d, const rd_kafka_topic_partition_list_t *parts) {
+  /* The open windows of the input partitions going away are sent as early
+   * partials: the next owner's partials of the same windows merge with them
+   * (their records' tombstones go with the flush below). */
+  for (int i = 0; i < parts->cnt; i++)
+    if (!is_repart(d, parts->elems[i].topic))
+      with_tail_entry(d, &d->offsets, parts->elems[i].partition, d->now_ms, drop_input, NULL);
+  /* Their changed customers go to the changelog before they are dropped:
+   * the next owner restores them. */
+  for (int i = 0; d->restore && i < parts->cnt; i++)
+    if (!is_repart(d, parts->elems[i].topic)) daemon_cl_flush(d, parts->elems[i].partition);
+  /* Finish what these partitions started, then commit their final
+   * positions. */
+  finish_outputs(d, d->cfg.shutdown_timeout_ms);
+  commit_revoked(d, parts);
+  /* At shutdown, each input partition's state goes to its snapshot file
+   * for a restart on this machine (blocking file I/O: the loop has nothing
+   * else to do by now). */
+  for (int i = 0; d->stopping && d->snap_dir[0] && i < parts->cnt; i++)
+    if (!is_repart(d, parts->elems[i].topic)) daemon_snapshot_save(d, parts->elems[i].partition);
+}
+
+/* Partitions revoked (lost: their session timed out, nothing is handed
+ * over). A revoked partition's customers and windows go as one unit; a
+ * repartition partition's merger goes unemitted (its uncommitted partials
+ * are read again by the next owner). */
+static void on_revoke(cxp_daemon *d, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      int cooperative) {
   int lost = rd_kafka_assignment_lost(rk);
   for (int i = 0; d->restore && i < parts->cnt; i++)
     if (!is_repart(d, parts->elems[i].topic))
       cxp_restore_cancel(d->restore, parts->elems[i].partition);
-  if (!lost) {
-    /* The open windows of the input partitions going away are sent as
-     * early partials: the next owner's partials of the same windows merge
-     * with them (their records' tombstones go with the flush below). */
-    for (int i = 0; i < parts->cnt; i++)
-      if (!is_repart(d, parts->elems[i].topic))
-        with_tail_entry(d, &d->offsets, parts->elems[i].partition, d->now_ms, drop_input,
-                        NULL);
-    /* Their changed customers go to the changelog before they are dropped:
-     * the next owner restores them. */
-    for (int i = 0; d->restore && i < parts->cnt; i++)
-      if (!is_repart(d, parts->elems[i].topic)) daemon_cl_flush(d, parts->elems[i].partition);
-    /* Finish what these partitions started, then commit their final
-     * positions synchronously, so the next owner starts where we ended. */
-    finish_outputs(d, d->cfg.shutdown_timeout_ms);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++) {
-      cxp_offsets *o = is_repart(d, parts->elems[i].topic) ? &d->roffsets : &d->offsets;
-      cxp_tracker *t = cxp_offsets_get(o, parts->elems[i].partition);
-      int64_t c = t ? daemon_commit_point(d, o, t) : -1;
-      if (c >= 0 && o == &d->roffsets)
-        daemon_add_repart(d, l, t->partition, c);
-      else if (c >= 0)
-        rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, t->partition)->offset = c;
-    }
-    if (l->cnt) {
-      rd_kafka_resp_err_t ce = daemon_commit_sync(d, l);
-      if (ce) {
-        d->commit_failures++;
-        cxp_warn("commit", "commit on revoke failed: %s", rd_kafka_err2str(ce));
-      } else {
-        d->commits++;
-      }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    /* At shutdown, each input partition's state goes to its snapshot file
-     * for a restart on this machine (blocking file I/O: the loop has
-     * nothing else to do by now). */
-    for (int i = 0; d->stopping && d->snap_dir[0] && i < parts->cnt; i++)
-      if (!is_repart(d, parts->elems[i].topic)) daemon_snapshot_save(d, parts->elems[i].partition);
-  } else {
+  if (!lost)
+    hand_over(d, parts);
+  else
     cxp_warn("consumer", "%d partition(s) lost (session timed out); uncommitted events "
              "will be read again by their next owner", parts->cnt);
-  }
   if (cooperative) {
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
     if (e) {
@@ -265,9 +265,6 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   } else {
     rd_kafka_assign(rk, NULL);
   }
-  /* A revoked partition's customers and windows go as one unit; a
-   * repartition partition's merger goes unemitted (its uncommitted partials
-   * are read again by the next owner). */
   for (int i = 0; i < parts->cnt; i++) {
     int32_t part = parts->elems[i].partition;
     if (is_repart(d, parts->elems[i].topic)) {
@@ -285,6 +282,28 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   d->assigned -= parts->cnt;
   if (d->assigned < 0 || !cooperative) d->assigned = 0;
   cxp_info("consumer", "revoked %d partition(s); holding %d", parts->cnt, d->assigned);
+}
+
+void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  cxp_daemon *d = opaque;
+  int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  /* Messages polled before this rebalance come before it. */
+  drain_held(d);
+  d->rebalances++;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    on_assign(d, rk, parts, cooperative);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    on_revoke(d, rk, parts, cooperative);
+  } else {
+    cxp_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
+    if (cooperative) {
+      rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+      if (e) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, NULL);
+    }
+  }
 }
 
 /* librdkafka's statistics JSON: keeps topics.<input>.partitions.<p>.consumer_lag. */
