@@ -114,12 +114,13 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   cs->sol = conf->solutions;
   if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
   derive_times(cs);
-  cs->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
-  cs->chunks = calloc(cs->max_chunks, sizeof *cs->chunks);
 
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
-  if (cs->sol == NULL || cs->chunks == NULL || cxp_index_init(&cs->idx) ||
+  if (cs->sol == NULL ||
+      cxp_pool_init(&cs->slots, sizeof(cslot), offsetof(cslot, older), SLOT_SHIFT,
+                    conf->max_open) != 0 ||
+      cxp_index_init(&cs->idx) ||
       cxp_index_init(&cs->pidx) || cxp_index_init(&cs->pbyc) ||
       cxp_index_init(&cs->cidx) ||
       cxp_index_init(&cs->clidx) ||
@@ -127,7 +128,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
     cxp_cases_destroy(cs);
     return NULL;
   }
-  cs->free_head = cs->oldest = cs->newest = NO_IDX;
+  cs->oldest = cs->newest = NO_IDX;
   cs->parked_free = cs->groups_free = NO_IDX;
   cs->clock = INT64_MIN;
   cs->swept_start = INT64_MIN;
@@ -136,14 +137,12 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
 
 void cxp_cases_destroy(cxp_cases *cs) {
   if (cs == NULL) return;
-  if (cs->chunks) {
-    for (uint32_t i = 0; i < cs->n_slots; i++) {
+  if (cs->slots.chunks)
+    for (uint32_t i = 0; i < cs->slots.n_slots; i++) {
       cslot *s = slot_at(cs, i);
       if ((s->flags & (F_LIVE | F_HEAP_IDS)) == (F_LIVE | F_HEAP_IDS)) free(s->ids.out);
     }
-    for (uint32_t i = 0; i < cs->n_chunks; i++) free(cs->chunks[i]);
-  }
-  free(cs->chunks);
+  cxp_pool_free(&cs->slots);
   cxp_wheel_free(&cs->wheel);
   free(cs->parked);
   free(cs->cust);
@@ -737,8 +736,7 @@ cxp_cases_stats cxp_cases_stats_get(const cxp_cases *cs) {
 }
 
 size_t cxp_cases_bytes(const cxp_cases *cs) {
-  return sizeof *cs + (size_t)cs->max_chunks * sizeof *cs->chunks +
-         (size_t)cs->n_chunks * SLOTS_PER_CHUNK * sizeof(cslot) + cs->heap_ids_bytes +
+  return sizeof *cs + cxp_pool_bytes(&cs->slots) + cs->heap_ids_bytes +
          cxp_index_bytes(&cs->idx) + sizeof cs->wheel + cs->wheel.bytes +
          (size_t)cs->parked_cap * sizeof *cs->parked + cxp_index_bytes(&cs->pidx) + cxp_index_bytes(&cs->pbyc) +
          (size_t)cs->cust_cap * sizeof *cs->cust + cxp_index_bytes(&cs->cidx) +

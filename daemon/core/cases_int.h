@@ -12,6 +12,7 @@
 #include "cases.h"
 #include "hash.h"
 #include "index.h"
+#include "pool.h"
 #include "jsonw.h"
 #include "wheel.h"
 #include "fail.h"
@@ -28,9 +29,9 @@
 #define MAX_OPEN_LIMIT (1u << 24)
 /* Heap entries of parked steps carry this bit in their index. */
 #define PARK_BIT 0x80000000u
-/* Case slots are allocated in chunks that never move, so a slot index (what
- * the index table and the timer wheel hold) stays valid for the slot's whole life. */
-#define SLOTS_PER_CHUNK 1024
+/* Case slots come from a pool (pool.h) in chunks of 2^10: a slot number
+ * (what the index and the timer wheel hold) stays valid for its whole life. */
+#define SLOT_SHIFT 10
 /* case_id, customer_id, segment and touchpoint usually fit here; longer ones
  * go to one heap block per case (ids are bounded, so this is rare). */
 #define IDS_INLINE 72
@@ -128,8 +129,7 @@ struct cxp_cases {
   int64_t esc[2][4][CXP_DL__COUNT][CXP_CASES_LEVELS];
   int64_t abandon[2][4][2]; /* unresolved; resolved but not followed up */
 
-  cslot **chunks;
-  uint32_t n_chunks, max_chunks, n_slots, free_head;
+  cxp_pool slots;
   uint32_t oldest, newest;
   cxp_index idx;
   size_t heap_ids_bytes;
@@ -183,7 +183,7 @@ struct cxp_cases {
 /* ---- small helpers ------------------------------------------------------- */
 
 static inline cslot *slot_at(const cxp_cases *cs, uint32_t i) {
-  return &cs->chunks[i / SLOTS_PER_CHUNK][i % SLOTS_PER_CHUNK];
+  return cxp_pool_at(&cs->slots, i);
 }
 
 static inline const char *ids_of(const cslot *s) {

@@ -132,19 +132,8 @@ cslot *cases_case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t h
 }
 
 uint32_t cases_slot_alloc(cxp_cases *cs) {
-  if (cs->free_head != NO_IDX) {
-    uint32_t i = cs->free_head;
-    cs->free_head = slot_at(cs, i)->older;
-    return i;
-  }
-  /* Fewer than max_open slots exist, else one would be free: the caller
-   * made room. */
-  uint32_t i = cs->n_slots++;
-  if (i / SLOTS_PER_CHUNK == cs->n_chunks) {
-    cslot *c = cxp_xmalloc(SLOTS_PER_CHUNK * sizeof *c);
-    cs->chunks[cs->n_chunks++] = c;
-  }
-  return i;
+  /* Fewer than max_open are open, else the caller would have made room. */
+  return cxp_pool_get(&cs->slots);
 }
 
 /* Copies a case's ids (case, customer, segment, touchpoint) into its slot:
@@ -208,7 +197,6 @@ void cases_slot_free(cxp_cases *cs, uint32_t idx) {
     free(s->ids.out);
   }
   s->flags = 0;
-  s->older = cs->free_head;
-  cs->free_head = idx;
+  cxp_pool_put(&cs->slots, idx);
   cs->st.open--;
 }

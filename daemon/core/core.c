@@ -399,6 +399,71 @@ size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t) {
   return raised;
 }
 
+/* The customer the event is about, in the message's shard (a replay has
+ * no partitions: it is one shard); a new customer past the cap makes one of
+ * the others leave. */
+static cxp_customer *customer_of(cxp_core *c, const cxp_msg *m, const cxp_event *ev,
+                                 cxp_shard **shp) {
+  cxp_shard *sh = cxp_state_shard(&c->state, m->partition < 0 ? 0 : m->partition);
+  size_t held = sh->count;
+  cxp_customer *cu = cxp_shard_get(&c->state, sh, ev->customer_id.p, ev->customer_id.n);
+  if (c->pl->state_max_customers > 0 && sh->count > held &&
+      c->state.customers > (size_t)c->pl->state_max_customers)
+    core_evict_for_cap(c, sh, cu);
+  *shp = sh;
+  return cu;
+}
+
+/* The latest segment seen sticks to the customer; interned only when it
+ * changes. */
+static void note_segment(cxp_core *c, cxp_customer *cu, const cxp_event *ev) {
+  if (ev->segment.p == NULL) return;
+  const char *cur = cxp_state_segment_name(&c->state, cu->segment);
+  if (strncmp(cur, ev->segment.p, ev->segment.n) != 0 || cur[ev->segment.n] != '\0')
+    cu->segment = cxp_state_segment_id(&c->state, ev->segment.p, ev->segment.n);
+}
+
+/* The lengths whose window this is the customer's first event in (events of
+ * one customer mostly come in order: one out of order is not counted as a
+ * first, so a window may undercount its customers, never overcount). */
+static unsigned first_in_windows(const cxp_core *c, const cxp_customer *cu, int64_t ts) {
+  unsigned mask = 0;
+  if (!c->pl->win_enabled) return 0;
+  for (int li = 0; li < c->pl->windows.n_lengths; li++) {
+    int64_t len = c->pl->windows.length_ms[li];
+    if (cu->last_ts_ms == 0 || core_floor_div(ts, len) > core_floor_div(cu->last_ts_ms, len))
+      mask |= 1u << li;
+  }
+  return mask;
+}
+
+/* Post-recovery satisfaction: 1 for the first CSAT or NPS after one of his
+ * cases was resolved (in the order events arrive). */
+static int post_recovery(cxp_customer *cu, const cxp_event *ev) {
+  if (ev->type == CXP_EV_REC_RESOLVED && ev->ts_ms > cu->resolved_ms) {
+    cu->resolved_ms = ev->ts_ms;
+    cu->post_pending = 1;
+  } else if ((ev->type == CXP_EV_CSAT || ev->type == CXP_EV_NPS) && cu->post_pending &&
+             ev->ts_ms >= cu->resolved_ms) {
+    cu->post_pending = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* An event too late for every window it belongs to, its customer's figures
+ * updated (they are order-independent): dead-lettered as the domain says. */
+static cxp_reason late_letter(cxp_core *c, const cxp_msg *m, const cxp_windows *w) {
+  char detail[640], missed[400];
+  c->n.late_applied++;
+  cxp_windows_missed(w, missed, sizeof missed);
+  snprintf(detail, sizeof detail,
+           "applied to the customer's indicators, but too late for every segment window it "
+           "belongs to: %s", missed);
+  cxp_core_dead_letter(c, m, CXP_BAD_LATE, detail);
+  return CXP_BAD_LATE;
+}
+
 static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_event ev;
   char detail[640];
@@ -411,14 +476,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, r, detail);
     return r;
   }
-  /* A replay has no partitions: it is one shard. */
-  cxp_shard *sh = cxp_state_shard(&c->state, m->partition < 0 ? 0 : m->partition);
-  size_t held = sh->count;
-  cxp_customer *cu = cxp_shard_get(&c->state, sh, ev.customer_id.p, ev.customer_id.n);
-  /* A new customer past the cap: one of the others leaves. */
-  if (c->pl->state_max_customers > 0 && sh->count > held &&
-      c->state.customers > (size_t)c->pl->state_max_customers)
-    core_evict_for_cap(c, sh, cu);
+  cxp_shard *sh;
+  cxp_customer *cu = customer_of(c, m, &ev, &sh);
   if (cxp_customer_seen(cu, m->offset, ev.event_id.p, ev.event_id.n)) {
     c->n.duplicates++;
     return CXP_OK;
@@ -427,34 +486,10 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   c->n.processed++;
   c->n.by_type[ev.type]++;
   if (ev.ts_ms > c->clock_ms) c->clock_ms = ev.ts_ms;
-  if (ev.segment.p) {
-    /* The latest segment seen sticks; intern only when it changes. */
-    const char *cur = cxp_state_segment_name(&c->state, cu->segment);
-    if (strncmp(cur, ev.segment.p, ev.segment.n) != 0 || cur[ev.segment.n] != '\0')
-      cu->segment = cxp_state_segment_id(&c->state, ev.segment.p, ev.segment.n);
-  }
+  note_segment(c, cu, &ev);
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
-  /* The customer's first event in a window of each length (events of one
-   * customer mostly come in order: one out of order is not counted as a
-   * first, so a window may undercount its customers, never overcount). */
-  unsigned first_mask = 0;
-  if (c->pl->win_enabled)
-    for (int li = 0; li < c->pl->windows.n_lengths; li++) {
-      int64_t len = c->pl->windows.length_ms[li];
-      if (cu->last_ts_ms == 0 || core_floor_div(ev.ts_ms, len) > core_floor_div(cu->last_ts_ms, len))
-        first_mask |= 1u << li;
-    }
-  /* Post-recovery satisfaction: the first CSAT or NPS after one of his
-   * cases was resolved (in the order events arrive). */
-  int post = 0;
-  if (ev.type == CXP_EV_REC_RESOLVED && ev.ts_ms > cu->resolved_ms) {
-    cu->resolved_ms = ev.ts_ms;
-    cu->post_pending = 1;
-  } else if ((ev.type == CXP_EV_CSAT || ev.type == CXP_EV_NPS) && cu->post_pending &&
-             ev.ts_ms >= cu->resolved_ms) {
-    post = 1;
-    cu->post_pending = 0;
-  }
+  unsigned first_mask = first_in_windows(c, cu, ev.ts_ms);
+  int post = post_recovery(cu, &ev);
   int survey = cxp_customer_apply(cu, &ev, &c->customer);
   /* The satisfaction index after a survey response, once: the windows'
    * cohorts and satisfaction.drop both read it. */
@@ -491,20 +526,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     cxp_core_dead_letter(c, m, case_bad, detail);
     return case_bad;
   }
-  if (late) {
-    /* Order-independent, the customer's figures take it; every window it
-     * belongs to is past its revision horizon, so it is reported as the
-     * domain says. */
-    c->n.late_applied++;
-    char missed[400];
-    cxp_windows_missed(w, missed, sizeof missed);
-    snprintf(detail, sizeof detail,
-             "applied to the customer's indicators, but too late for every segment window it "
-             "belongs to: %s", missed);
-    cxp_core_dead_letter(c, m, CXP_BAD_LATE, detail);
-    return CXP_BAD_LATE;
-  }
-  return CXP_OK;
+  return late ? late_letter(c, m, w) : CXP_OK;
 }
 
 void cxp_core_prefetch(cxp_core *c, int32_t partition, uint64_t key_hash, int far) {

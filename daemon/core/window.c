@@ -36,15 +36,14 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
     if (v > vmax) vmax = v;
   }
   w->stride = (sizeof(wslot) + vmax + 7) & ~(size_t)7;
-  w->max_chunks = (conf->max_open + SLOTS_PER_CHUNK - 1) / SLOTS_PER_CHUNK;
-  w->chunks = calloc(w->max_chunks, sizeof *w->chunks);
   w->heap_cap = 16;
   w->heap = malloc(w->heap_cap * sizeof *w->heap);
-  if (w->chunks == NULL || cxp_index_init(&w->index) != 0 || w->heap == NULL) {
+  if (cxp_pool_init(&w->slots, w->stride, offsetof(wslot, heap_pos), SLOT_SHIFT,
+                    conf->max_open) != 0 ||
+      cxp_index_init(&w->index) != 0 || w->heap == NULL) {
     cxp_windows_destroy(w);
     return NULL;
   }
-  w->free_head = NO_SLOT;
   w->wm = INT64_MIN;
   w->restored_x = -1;
   cxp_buf_init(&w->gone);
@@ -57,9 +56,7 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
 
 void cxp_windows_destroy(cxp_windows *w) {
   if (w == NULL) return;
-  if (w->chunks)
-    for (uint32_t i = 0; i < w->n_chunks; i++) free(w->chunks[i]);
-  free(w->chunks);
+  cxp_pool_free(&w->slots);
   cxp_index_free(&w->index);
   free(w->heap);
   free(w->dirty);
@@ -145,8 +142,7 @@ static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
 /* A slot out of the heap goes: out of the index, onto the free list. */
 static void release(cxp_windows *w, uint32_t idx, wslot *s) {
   cxp_index_del(&w->index, cxp_index_fp(s->hash), idx);
-  s->heap_pos = w->free_head;
-  w->free_head = idx;
+  cxp_pool_put(&w->slots, idx);
   w->st.open--;
 }
 
@@ -277,21 +273,6 @@ static int slot_is(const cxp_windows *w, const wslot *s, uint64_t h, int li, int
   return 1;
 }
 
-static uint32_t slot_alloc(cxp_windows *w) {
-  if (w->free_head != NO_SLOT) {
-    uint32_t idx = w->free_head;
-    w->free_head = slot_at(w, idx)->heap_pos;
-    return idx;
-  }
-  /* Fewer than max_open slots exist, else one would be free: the caller has
-   * just made room. */
-  uint32_t idx = w->n_slots++;
-  if (idx / SLOTS_PER_CHUNK == w->n_chunks) {
-    char *c = cxp_xmalloc(SLOTS_PER_CHUNK * w->stride);
-    w->chunks[w->n_chunks++] = c;
-  }
-  return idx;
-}
 
 /* The open window (li, gi, start, values), opened when absent. Opening may
  * close the window due next to stay within max_open. */
@@ -315,7 +296,7 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   wslot *hit = lookup(w, h, li, gi, start, k, &found);
   if (hit) return hit;
   if (w->st.open >= w->conf.max_open) close_top(w, 1);
-  uint32_t idx = slot_alloc(w);
+  uint32_t idx = cxp_pool_get(&w->slots); /* room was made above */
   wslot *s = slot_at(w, idx);
   s->hash = h;
   s->start = start;
@@ -710,8 +691,7 @@ int64_t cxp_windows_watermark(const cxp_windows *w) { return w->wm; }
 cxp_window_stats cxp_windows_stats(const cxp_windows *w) { return w->st; }
 
 size_t cxp_windows_bytes(const cxp_windows *w) {
-  return sizeof *w + (size_t)w->max_chunks * sizeof *w->chunks +
-         (size_t)w->n_chunks * SLOTS_PER_CHUNK * w->stride + cxp_index_bytes(&w->index) +
+  return sizeof *w + cxp_pool_bytes(&w->slots) + cxp_index_bytes(&w->index) +
          (size_t)w->heap_cap * sizeof *w->heap;
 }
 

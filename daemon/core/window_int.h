@@ -7,12 +7,12 @@
 #include "window.h"
 #include "fail.h"
 #include "index.h"
+#include "pool.h"
 
 #define HASH_SEED 0x77696e646f777331ULL
-/* Slots are allocated in chunks and never moved, so a slot index (what the
+/* Slots come from a pool (pool.h) in chunks of 2^6: a slot number (what the
  * index and the heap hold) stays valid for the slot's whole life. */
-#define SLOTS_PER_CHUNK 64
-#define NO_SLOT UINT32_MAX
+#define SLOT_SHIFT 6
 #define MAX_OPEN_LIMIT (1u << 24)
 #define TIME_LIMIT_MS CXP_WIN_TIME_LIMIT_MS
 
@@ -42,17 +42,12 @@ struct cxp_windows {
   cxp_window_close_fn on_close;
   void *opaque;
 
-  size_t stride; /* bytes per slot, a multiple of 8 */
-  char **chunks;
-  uint32_t n_chunks, max_chunks;
-  uint32_t n_slots;   /* slots handed out from chunks so far */
-  uint32_t free_head; /* closed slots, for reuse; NO_SLOT when none */
-
-  /* Open addressing, linear probing, kept at most half full. An entry is
-   * the slot index + 1 (0: empty) in the low half and the low 32 bits of the
-   * slot's hash in the high half, so a probe passes other windows without
-   * touching their slots. Deletion shifts entries back: no tombstones. */
-  cxp_index index; /* window hash -> slot */
+  /* The open windows' slots, each of stride bytes (the struct and the
+   * longest values the groupings allow; a multiple of 8), and the index
+   * from a window's hash to its slot. */
+  cxp_pool slots;
+  size_t stride;
+  cxp_index index;
 
   /* Min-heap of open slots by (end, seq): the next window to close is always
    * on top, for the watermark, the memory bound and flush alike. */
@@ -87,7 +82,7 @@ struct cxp_windows {
 };
 
 static inline wslot *slot_at(const cxp_windows *w, uint32_t i) {
-  return (wslot *)(w->chunks[i / SLOTS_PER_CHUNK] + (size_t)(i % SLOTS_PER_CHUNK) * w->stride);
+  return cxp_pool_at(&w->slots, i);
 }
 
 #include <stdio.h>
