@@ -57,6 +57,5 @@ int main(void) {
   CHECK_INT(cxp_index_fp(0xabcdef0112345678ULL), 0xabcdef01u);
   cxp_index_free(&t);
   CHECK_INT(t.n, 0);
-  printf("%d passed, %d failed\n", test_checks - test_failures, test_failures);
-  return test_failures != 0;
+  return TEST_REPORT();
 }

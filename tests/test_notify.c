@@ -21,8 +21,6 @@
 
 #include "notify.h"
 
-#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
-
 /* systemd's end: a datagram socket bound to `name` ("/path" or "@abstract"). */
 static int manager_socket(const char *name) {
   struct sockaddr_un a;

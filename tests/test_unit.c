@@ -2470,8 +2470,6 @@ static void test_log_render(void) {
   CHECK_INT(cxp_log_parse_format("xml"), -1);
 }
 
-#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
-
 /* A reload takes what can change live and keeps what cannot. */
 static void test_pipeline_reload(void) {
   cxp_pipeline live, next;

@@ -98,6 +98,5 @@ int main(void) {
   CHECK(w.bytes > 0);
   cxp_wheel_free(&w);
 
-  printf("%d passed, %d failed\n", test_checks - test_failures, test_failures);
-  return test_failures != 0;
+  return TEST_REPORT();
 }

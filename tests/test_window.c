@@ -33,8 +33,6 @@
 #define S_MS 1000LL
 #define M_MS 60000LL
 #define H_MS 3600000LL
-/* A byte range equals a string literal. */
-#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
 
 /* The recovery part of a record with no case outcomes and no cohorts. */
 #define NO_RECOVERY                                                                     \
