@@ -255,7 +255,7 @@ H_FN int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   CHECK_INT(cxp_daemon_start(r->d), 0);
   if (r->probe_http) {
     r->port = cxp_daemon_http_port(r->d);
-    CHECK(r->port > 0);
+    CHECK_GT(r->port, 0);
     pthread_create(&r->prober, NULL, probe, r);
   }
   uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -338,7 +338,7 @@ H_FN void check_committed(const char *bs, const char *group, const char *topic, 
     CHECK_INT(l->elems[i].offset, hi);
     total += hi;
   }
-  CHECK(total > 0);
+  CHECK_GT(total, 0);
   committed_done(k, l);
 }
 

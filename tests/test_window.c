@@ -934,9 +934,9 @@ static void test_memory_bound(void) {
     if (i == 9999) warm = cxp_windows_bytes(w);
   }
   st = cxp_windows_stats(w);
-  CHECK(st.open <= 64);
+  CHECK_LE(st.open, 64);
   CHECK_INT(st.open_max, 64);
-  CHECK(st.closed_early > 0);
+  CHECK_GT(st.closed_early, 0);
   CHECK_INT(cxp_windows_bytes(w), warm);
   printf("window: %zu bytes per open window ([agent_id]); %zu bytes held at 64 open\n",
          cxp_windows_bytes_per_window(w), cxp_windows_bytes(w));
@@ -1105,7 +1105,7 @@ static void test_merger(void) {
   CHECK_INT(ms.missing[0][0], 0);
   CHECK_INT(ms.missing[0][1], 1);
   CHECK_INT(cxp_merger_stats(m).pending, 0);
-  CHECK(cxp_merger_bytes(m) > 0);
+  CHECK_GT(cxp_merger_bytes(m), 0);
   cxp_merger_destroy(m);
 }
 
@@ -1149,16 +1149,19 @@ static void test_merger_exact(void) {
    * events hold each score 4 times: 8 satisfied of 20. */
   CHECK_INT(one.n, 30);
   CHECK_INT(three.n, 30);
-  int same = 1;
+  char ctx[32];
   for (int i = 0; i < one.n && i < three.n; i++) {
-    if (one.p[i].start_ms != three.p[i].start_ms ||
-        strcmp(one.p[i].value[0], three.p[i].value[0]) != 0 ||
-        memcmp(&one.p[i].agg, &three.p[i].agg, sizeof one.p[i].agg) != 0)
-      same = 0;
-    if (one.p[i].agg.csat_n != 20 || one.p[i].agg.csat_sat != 8) same = 0;
-    if (one.n_missing[i] || three.n_missing[i]) same = 0;
+    snprintf(ctx, sizeof ctx, "record %d", i);
+    test_ctx = ctx;
+    CHECK_INT(one.p[i].start_ms, three.p[i].start_ms);
+    CHECK_STR(one.p[i].value[0], three.p[i].value[0]);
+    CHECK_MEM(&one.p[i].agg, sizeof one.p[i].agg, &three.p[i].agg, sizeof three.p[i].agg);
+    CHECK_INT(one.p[i].agg.csat_n, 20);
+    CHECK_INT(one.p[i].agg.csat_sat, 8);
+    CHECK_INT(one.n_missing[i], 0);
+    CHECK_INT(three.n_missing[i], 0);
   }
-  CHECK(same);
+  test_ctx = NULL;
 }
 
 /* ---- the windows in the core's event path ---------------------------------- */
@@ -1516,7 +1519,7 @@ static void test_outcomes(void) {
   cxp_window_partial_write(&b, &sk.p[0]);
   cxp_window_partial back, twice;
   CHECK_INT(cxp_window_partial_parse(b.p, b.len, &back), 0);
-  CHECK_EQ(memcmp(&back.agg, a, sizeof *a), 0);
+  CHECK_MEM(&back.agg, sizeof back.agg, a, sizeof *a);
   twice = back;
   CHECK_INT(cxp_window_partial_merge(&twice, &back), 0);
   CHECK_INT(twice.agg.tta_hist[2], 2);
@@ -1648,7 +1651,7 @@ static void test_merger_duplicates(void) {
   cxp_buf_init(&b);
   cxp_window_partial q;
   cxp_window_partial_write(&b, &dsk.p[0]);
-  CHECK(strstr(b.p, "\"offsets\":[10,15]") != NULL);
+  CHECK_CONTAINS(b.p, "\"offsets\":[10,15]");
   CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), 0);
   CHECK_INT(q.first_offset, 10);
   CHECK_INT(q.last_offset, 15);
@@ -1656,7 +1659,7 @@ static void test_merger_duplicates(void) {
   none.first_offset = none.last_offset = -1;
   cxp_buf_reset(&b);
   cxp_window_partial_write(&b, &none);
-  CHECK(strstr(b.p, "offsets") == NULL);
+  CHECK_NOT_CONTAINS(b.p, "offsets");
   CHECK_INT(cxp_window_partial_parse(b.p, b.len, &q), 0);
   CHECK_INT(q.first_offset, -1);
   CHECK_INT(q.last_offset, -1);
@@ -1828,8 +1831,18 @@ static void test_window_record(void) {
   CHECK_INT(sk.n, 2);
   const cxp_window_partial *a = find(&sk, M_MS, T0, "gold");
   const cxp_window_partial *b = find(&sk, M_MS, T0 + M_MS, "gold");
-  CHECK(a != NULL && a->agg.events == 5 && a->agg.csat_n == 0 && a->first_offset == -1);
-  CHECK(b != NULL && b->agg.events == 9 && b->agg.csat_n == 2 && b->last_offset == 300);
+  CHECK(a != NULL);
+  if (a) {
+    CHECK_INT(a->agg.events, 5);
+    CHECK_INT(a->agg.csat_n, 0);
+    CHECK_INT(a->first_offset, -1);
+  }
+  CHECK(b != NULL);
+  if (b) {
+    CHECK_INT(b->agg.events, 9);
+    CHECK_INT(b->agg.csat_n, 2);
+    CHECK_INT(b->last_offset, 300);
+  }
   cxp_windows_destroy(r);
   cxp_buf_free(&jv);
   cxp_buf_free(&out);
@@ -1959,7 +1972,7 @@ static void test_core_windows_durable(void) {
     cxp_core_partition_flush(&a, 0, 5, &f1);
     cxp_core_state_flush(&a, 0, &f1);
     dur_feed(&a, 6, 7);
-    CHECK(cxp_core_partition_changed(&a, 0) > 0);
+    CHECK_GT(cxp_core_partition_changed(&a, 0), 0);
     cxp_core_partition_flush(&a, 0, 7, &f2w);
     cxp_core_state_flush(&a, 0, &f2c);
     CHECK_INT(cxp_core_partition_changed(&a, 0), 0);
@@ -1990,7 +2003,7 @@ static void test_core_windows_durable(void) {
      * (the record existed) waits for the next flush. */
     cxp_buf f3;
     cxp_buf_init(&f3);
-    CHECK(cxp_core_partition_changed(run, 0) >= 1);
+    CHECK_GE(cxp_core_partition_changed(run, 0), 1);
     cxp_core_partition_flush(run, 0, 10, &f3);
     size_t pos = 0, kl, vl;
     const char *k;
@@ -2419,7 +2432,7 @@ static void test_merger_watermarks(void) {
   CHECK_INT(again.n, 1);
   CHECK_INT(again.n_missing[0], 0);
   CHECK_INT(again.p[0].agg.csat_n, 3);
-  CHECK_EQ(memcmp(&again.p[0].agg, &ms.p[0].agg, sizeof ms.p[0].agg), 0);
+  CHECK_MEM(&again.p[0].agg, sizeof again.p[0].agg, &ms.p[0].agg, sizeof ms.p[0].agg);
   cxp_merger_destroy(m);
   /* Without them (the floor alone knows nothing here) it waits for input
    * 1, which had said its word before the commit. */
