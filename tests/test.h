@@ -143,6 +143,8 @@ static inline void test_print_bytes_(const char *p, long long n, long long from)
       fputs("\\n", stderr);
     else if (c == '\r')
       fputs("\\r", stderr);
+    else if (c == '\t')
+      fputs("\\t", stderr);
     else if (c == '"' || c == '\\')
       fprintf(stderr, "\\%c", c);
     else if (c >= 0x20 && c < 0x7f)
