@@ -2,9 +2,9 @@
  *
  * Every expected value was worked out by hand from the defaults of
  * domain.md s.5; the arithmetic is in the comment beside it. The reference
- * instant is T0 = 2026-11-23T07:00:00Z = 1795417200000 ms (test_unit.c
- * derives it), a whole number of 15-minute windows since the epoch
- * (1795417200000 / 900000 = 1994908).
+ * instant is helpers.h's T0 = 2026-11-23T07:00:00Z = 1795417200000 ms, a
+ * whole number of 15-minute windows since the epoch (1795417200000 / 900000
+ * = 1994908).
  *
  * The SLA at the defaults, severity 2 (major), not premium:
  *   acknowledge 1 h: levels at 1 h, 2 h, 4 h after opening;
@@ -13,7 +13,7 @@
  *   abandoned when unresolved at 8 x 24 h = 192 h, or resolved but not
  *   followed up at resolution + 8 x 72 h = 576 h; closed 5 min (settle)
  *   after both resolved and followed up. */
-#include "test.h"
+#include "helpers.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -31,12 +31,6 @@
 #include "snapshot.h"
 #include "staterec.h"
 #include "varint.h"
-
-#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
-#define S_MS 1000LL
-#define M_MS 60000LL
-#define H_MS 3600000LL
-#define D_MS 86400000LL
 
 /* ---- a sink for the callbacks -------------------------------------------- */
 
@@ -185,11 +179,6 @@ static cxp_cases *make_default(void) {
 
 /* ---- events -------------------------------------------------------------- */
 
-static cxp_str S(const char *s) {
-  cxp_str r = {s, s ? strlen(s) : 0};
-  return r;
-}
-
 static int evseq;
 static char evids[4096][16];
 
@@ -198,10 +187,10 @@ static cxp_event base_ev(cxp_event_type t, int64_t ts, const char *cust) {
   memset(&e, 0, sizeof e);
   e.type = t;
   e.ts_ms = ts;
-  e.customer_id = S(cust);
+  e.customer_id = str_of(cust);
   char *id = evids[evseq++ % 4096];
   snprintf(id, 16, "e%d", evseq);
-  e.event_id = S(id);
+  e.event_id = str_of(id);
   e.consent = -1;
   return e;
 }
@@ -210,28 +199,28 @@ static cxp_event failure(const char *case_id, const char *cust, int64_t ts, cons
                          int sev, const char *detected_by, const char *touchpoint,
                          const char *segment) {
   cxp_event e = base_ev(CXP_EV_FAILURE, ts, cust);
-  e.case_id = S(case_id);
-  e.category = S(cat);
+  e.case_id = str_of(case_id);
+  e.category = str_of(cat);
   e.severity = sev;
-  e.detected_by = S(detected_by);
-  e.touchpoint = S(touchpoint);
-  e.segment = S(segment);
+  e.detected_by = str_of(detected_by);
+  e.touchpoint = str_of(touchpoint);
+  e.segment = str_of(segment);
   return e;
 }
 
 static cxp_event complaint(const char *case_id, const char *cust, int64_t ts, const char *cat,
                            int sev, const char *touchpoint) {
   cxp_event e = base_ev(CXP_EV_COMPLAINT, ts, cust);
-  e.case_id = S(case_id);
-  e.category = S(cat);
+  e.case_id = str_of(case_id);
+  e.category = str_of(cat);
   e.severity = sev;
-  e.touchpoint = S(touchpoint);
+  e.touchpoint = str_of(touchpoint);
   return e;
 }
 
 static cxp_event stepev(cxp_case_step s, const char *case_id, int64_t ts) {
   cxp_event e = base_ev((cxp_event_type)(CXP_EV_REC_ACKNOWLEDGED + s), ts, "c1");
-  e.case_id = S(case_id);
+  e.case_id = str_of(case_id);
   return e;
 }
 
@@ -843,11 +832,11 @@ static void test_repeat(void) {
   test_ctx = "detractor";
   cs = make_default();
   cxp_event n = base_ev(CXP_EV_NPS, T0, "c9");
-  n.event_id = S("nps-1");
+  n.event_id = str_of("nps-1");
   n.score = 5;
   CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
   char id[20];
-  cxp_cases_detractor_id(id, "default", S("c9"), S("nps-1"));
+  cxp_cases_detractor_id(id, "default", str_of("c9"), str_of("nps-1"));
   CHECK_INT(strlen(id), 19);
   CHECK_PREFIX(id, "cl-");
   /* The closed loop's scheme: the first 16 hex digits of the id of
@@ -866,12 +855,12 @@ static void test_repeat(void) {
   CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
   CHECK_INT(K.o[1].severity, 2);
   n.score = 7;
-  n.event_id = S("nps-3");
+  n.event_id = str_of("nps-3");
   CHECK_INT(add(cs, &n), CXP_CASE_NONE);
   CHECK_INT(K.no, 2);
   /* The same response again is the same case. */
   n = base_ev(CXP_EV_NPS, T0, "c9");
-  n.event_id = S("nps-1");
+  n.event_id = str_of("nps-1");
   n.score = 5;
   CHECK_INT(add(cs, &n), CXP_CASE_MERGED);
   cxp_cases_destroy(cs);
@@ -1261,28 +1250,6 @@ static void test_volume(void) {
 
 /* ---- the cases in the core's event path ----------------------------------- */
 
-typedef struct outs {
-  cxp_stream stream[32];
-  char val[32][2048];
-  int n;
-} outs;
-
-static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
-                    size_t vlen) {
-  (void)key;
-  (void)klen;
-  outs *o = opaque;
-  if (o->n >= 32) return;
-  o->stream[o->n] = st;
-  snprintf(o->val[o->n], sizeof o->val[0], "%.*s", (int)vlen, v);
-  o->n++;
-}
-
-static cxp_reason feed_core(cxp_core *c, int64_t offset, const char *json) {
-  cxp_msg m = {NULL, -1, offset, json, strlen(json), NULL, 0, 0, 0, 0};
-  return cxp_core_process(c, &m);
-}
-
 static const char *JS(cJSON *j, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
   return cJSON_IsString(v) ? v->valuestring : "(none)";
@@ -1434,8 +1401,7 @@ static void sys_feed(cxp_core *c, int from, int to) {
              "\"category\":\"operational\",\"severity\":3,\"detected_by\":\"customer\","
              "\"touchpoint\":\"tp1\"}",
              i, i, i, i);
-    cxp_msg m = {"in", 0, i, buf, strlen(buf), NULL, 0, 0, 0, 0};
-    CHECK_INT(cxp_core_process(c, &m), CXP_OK);
+    CHECK_INT(feed_core_part(c, 0, i, buf), CXP_OK);
   }
 }
 
@@ -1520,8 +1486,7 @@ static void test_systemic_restore(void) {
                  "\"category\":\"design\",\"severity\":3,\"detected_by\":\"customer\","
                  "\"touchpoint\":\"tp2\"}",
                  i, i, i + 1, i);
-        cxp_msg m = {"in", 0, 10 + i, late, strlen(late), NULL, 0, 0, 0, 0};
-        CHECK_INT(cxp_core_process(&r, &m), CXP_OK);
+        CHECK_INT(feed_core_part(&r, 0, 10 + i, late), CXP_OK);
       }
       /* Changed: the swept group's tombstone (its pending change with it),
        * and the two new groups of tp2 (08:00 and 08:15). */

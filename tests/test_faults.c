@@ -23,8 +23,6 @@
  * CXP_TEST_PHASE=NAME runs one phase alone. */
 #include "kafka_harness.h"
 
-#include <fcntl.h>
-
 #include "config.h"
 #include "sha256.h"
 
@@ -79,11 +77,6 @@ static void topics_but(cxp_mock *m, const char *prefix, const char *missing, cxp
   cxp_config_kafka_default(c, "producer.topic.metadata.propagation.max.ms", "500");
 }
 
-static double get_num(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
 /* Good events of distinct customers, each a detractor: one alert each. */
 static void produce_detractors(const char *bs, const char *topic, const char *prefix, int from,
                                int n) {
@@ -106,7 +99,7 @@ static void check_truncated(const cJSON *d, const char *orig, size_t len, char f
   CHECK(d != NULL);
   if (d == NULL) return;
   CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "payload_truncated")));
-  CHECK_INT((int64_t)get_num(d, "payload_length"), (int64_t)len);
+  CHECK_EQ(get_n(d, "payload_length"), len);
   char sha[65];
   cxp_sha256_hex(orig, len, sha);
   CHECK_STR(get_s(d, "payload_sha256"), sha);
@@ -322,22 +315,6 @@ static void phase_stall(cxp_mock *m) {
   rd_kafka_mock_clear_request_errors(m->mc, 0);
 }
 
-/* stderr into a file for a while, to find a log line. */
-static int capture_begin(const char *path) {
-  fflush(stderr);
-  int saved = dup(2);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  dup2(fd, 2);
-  close(fd);
-  return saved;
-}
-
-static void capture_end(int saved) {
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-}
-
 static void phase_retention(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "rt", 1, 1);
@@ -399,9 +376,9 @@ static void phase_retention(cxp_mock *m) {
     const cJSON *d = find_dead(r2.dead, "offsets_skipped", 10);
     CHECK(d != NULL);
     const cJSON *sk = cJSON_GetObjectItemCaseSensitive(d, "skipped");
-    CHECK_INT((int64_t)get_num(sk, "first_offset"), 10);
-    CHECK_INT((int64_t)get_num(sk, "last_offset"), lo - 1);
-    CHECK_INT((int64_t)get_num(sk, "count"), lo - 10);
+    CHECK_EQ(get_n(sk, "first_offset"), 10);
+    CHECK_EQ(get_n(sk, "last_offset"), lo - 1);
+    CHECK_EQ(get_n(sk, "count"), lo - 10);
     CHECK_INT(cJSON_GetArraySize(r2.alerts), hi - lo);
     check_committed(bs, "g-rt", "rt.events", 1);
   }

@@ -165,11 +165,6 @@ static const cJSON *find_group(const cJSON *records, const char *field, const ch
   return NULL;
 }
 
-static double get_n(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNumber(v) ? v->valuedouble : -1e9;
-}
-
 static void phase_windows(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "w", 3, 1);
@@ -733,9 +728,7 @@ static void phase_snapshot(cxp_mock *m) {
   CHECK_INT(s.core->duplicates, 2 * N);
   CHECK_EQ(r3.probe_csat, 50.0);
   run_free(&r3);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  remove_tree(dir);
 }
 
 
@@ -818,8 +811,7 @@ static void phase_cases(cxp_mock *m) {
   CHECK_GE(s.restore_records, 2); /* kc's records of both runs */
   CHECK_INT(only_alert(&r, "recovery.sla_breached", "k1", "2026-11-23T07:15:00.000Z"), 2);
   run_free(&r);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  remove_tree(dir);
 }
 
 int main(void) {

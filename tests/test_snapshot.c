@@ -2,7 +2,7 @@
  * (snapshot.c) of durable state: a customer's state survives a round trip
  * bit for bit, and every kind of damaged file is refused before it changes
  * anything. */
-#include "test.h"
+#include "helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,8 @@
 #include "snapshot.h"
 #include "staterec.h"
 
-static void ignore(void *opaque, cxp_stream s, const char *key, size_t klen, const char *v,
-                   size_t vlen) {
-  (void)opaque, (void)s, (void)key, (void)klen, (void)v, (void)vlen;
-}
-
 static void feed(cxp_core *c, int64_t offset, const char *json) {
-  cxp_msg m = {"t", 0, offset, json, strlen(json), NULL, 0, 0, 0, 0};
-  CHECK_INT(cxp_core_process(c, &m), CXP_OK);
+  CHECK_INT(feed_core_part(c, 0, offset, json), CXP_OK);
 }
 
 /* Two customers' states are the same: every field from last_offset on,
@@ -60,7 +54,7 @@ static void test_roundtrip(const char *dir) {
   cxp_pipeline_defaults(&pl);
   pl.win_enabled = pl.rec_enabled = 0;
   cxp_core core;
-  cxp_core_init(&core, &pl, ignore, NULL);
+  cxp_core_init(&core, &pl, discard, NULL);
   for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
     feed(&core, (int64_t)i + 10, events[i]);
   CHECK_INT(core.state.customers, 3);
@@ -192,14 +186,6 @@ static void test_roundtrip(const char *dir) {
   cxp_core_close(&core);
 }
 
-/* A pipeline of customer state only: no windows, cases or churn. */
-static void customers_only(cxp_pipeline *p) {
-  cxp_pipeline_defaults(p);
-  p->win_enabled = 0;
-  p->rec_enabled = 0;
-  p->churn_enabled = 0;
-}
-
 /* The changelog side of the core: a customer changed by events is flushed
  * once per interval however often he changed, duplicates change nothing,
  * the frames read back into another core give the same customers, and a
@@ -208,7 +194,7 @@ static void test_changelog(void) {
   cxp_pipeline p;
   customers_only(&p);
   cxp_core a;
-  cxp_core_init(&a, &p, ignore, NULL);
+  cxp_core_init(&a, &p, discard, NULL);
   feed(&a, 0, "{\"event_id\":\"e1\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
               "\"ts\":\"2026-11-01T10:00:00Z\",\"score\":5,\"segment\":\"gold\"}");
   feed(&a, 1, "{\"event_id\":\"e2\",\"type\":\"survey.csat\",\"customer_id\":\"ann\","
@@ -234,7 +220,7 @@ static void test_changelog(void) {
 
   /* The frames: keys "c:<id>", values that restore the same customers. */
   cxp_core r;
-  cxp_core_init(&r, &p, ignore, NULL);
+  cxp_core_init(&r, &p, discard, NULL);
   size_t pos = 0, kl, vl;
   const char *k;
   const uint8_t *v;
@@ -316,7 +302,7 @@ static void test_evict(void) {
   p.state_max_customers = 1;
   p.state_ttl_days = 0;
   cxp_core c;
-  cxp_core_init(&c, &p, ignore, NULL);
+  cxp_core_init(&c, &p, discard, NULL);
   c.changelog = 1;
   csat_at(&c, 0, "a", "2026-11-01T10:00:00Z");
   csat_at(&c, 1, "b", "2026-11-01T11:00:00Z");
@@ -339,7 +325,7 @@ static void test_evict(void) {
   /* TTL 30 days: at day 45, a (day 0) goes, b (day 20) and c stay. */
   p.state_max_customers = 0;
   p.state_ttl_days = 30;
-  cxp_core_init(&c, &p, ignore, NULL);
+  cxp_core_init(&c, &p, discard, NULL);
   c.changelog = 1;
   csat_at(&c, 0, "a", "2026-10-01T00:00:00Z");
   csat_at(&c, 1, "b", "2026-10-21T00:00:00Z");
@@ -456,7 +442,7 @@ static void test_bounds(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     test_ctx = cases[i].what;
     cxp_core c;
-    cxp_core_init(&c, &p, ignore, NULL);
+    cxp_core_init(&c, &p, discard, NULL);
     cxp_customer *cu = cxp_customer_new("ann", 3, 0);
     cu->last_offset = 3;
     cu->last_ts_ms = T0;
@@ -494,7 +480,7 @@ static void test_bounds(void) {
    * replace ann, and bob's tombstone would miss him. */
   test_ctx = "key and id";
   cxp_core c;
-  cxp_core_init(&c, &p, ignore, NULL);
+  cxp_core_init(&c, &p, discard, NULL);
   cxp_customer *cu = cxp_customer_new("bob", 3, 0);
   cu->last_ts_ms = T0;
   cxp_buf b;
@@ -555,8 +541,6 @@ int main(void) {
   test_remove();
   test_evict();
   test_bounds();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  remove_tree(dir);
   return TEST_REPORT();
 }

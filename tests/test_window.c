@@ -1,15 +1,15 @@
 /* Unit tests of the segment indicator windows (daemon/core/window.c).
  *
  * Every expected value was worked out by hand; the arithmetic is in the
- * comment beside it. The reference instant is T0 = 2026-11-23T07:00:00Z =
- * 1795417200000 ms (test_unit.c derives it), a whole number of minutes and
+ * comment beside it. The reference instant is helpers.h's T0 =
+ * 2026-11-23T07:00:00Z = 1795417200000 ms, a whole number of minutes and
  * of hours since the epoch (1795417200000 / 3600000 = 498727), so T0 starts
  * both a 1-minute and a 1-hour window.
  *
  * usage: test_window [--records FILE]
  * With --records, every indicator record the tests build is also written to
  * FILE as JSON lines, for tests/validate.py (the window_schema test). */
-#include "test.h"
+#include "helpers.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -29,11 +29,6 @@
 #include "window.h"
 #include "winwire.h"
 
-#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
-#define S_MS 1000LL
-#define M_MS 60000LL
-#define H_MS 3600000LL
-
 /* The recovery part of a record with no case outcomes and no cohorts. */
 #define NO_RECOVERY                                                                     \
   "\"cases_recovered_poorly\":0,"                                                       \
@@ -49,11 +44,6 @@
 static FILE *records;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static cxp_str str_of(const char *s) {
-  cxp_str r = {s, s ? strlen(s) : 0};
-  return r;
-}
 
 static cxp_event ev_at(cxp_event_type t, int64_t ts, const char *segment,
                        const char *channel, int score) {
@@ -1166,41 +1156,14 @@ static void test_merger_exact(void) {
 
 /* ---- the windows in the core's event path ---------------------------------- */
 
-typedef struct outs {
-  cxp_stream stream[64];
-  char key[64][96];
-  char val[64][2048]; /* NUL-terminated; records of the repartition topic are binary */
-  size_t len[64];
-  int n;
-} outs;
-
-static void collect(void *opaque, cxp_stream st, const char *key, size_t klen, const char *v,
-                    size_t vlen) {
-  outs *o = opaque;
-  if (o->n >= 64) return;
-  o->stream[o->n] = st;
-  snprintf(o->key[o->n], sizeof o->key[0], "%.*s", (int)klen, key ? key : "");
-  size_t n = vlen < sizeof o->val[0] - 1 ? vlen : sizeof o->val[0] - 1;
-  memcpy(o->val[o->n], v, n);
-  o->val[o->n][n] = '\0';
-  o->len[o->n] = n;
-  o->n++;
-}
-
-static cxp_reason feed_core_part(cxp_core *c, int32_t part, int64_t offset, const char *json) {
-  cxp_msg m = {"in", part, offset, json, strlen(json), NULL, 0, 0, 0, 0};
-  return cxp_core_process(c, &m);
-}
-
-static cxp_reason feed_core(cxp_core *c, int64_t offset, const char *json) {
-  cxp_msg m = {NULL, -1, offset, json, strlen(json), NULL, 0, 0, 0, 0};
-  return cxp_core_process(c, &m);
-}
-
-static int count_stream(const outs *o, cxp_stream st) {
-  int n = 0;
-  for (int i = 0; i < o->n; i++) n += o->stream[i] == st;
-  return n;
+/* A pipeline of windows of `lengths` (NULL: the default ones) by `group_by`,
+ * without the per-customer alerts (drops, service-quality gaps, the closed
+ * loop). The caller sets what else it needs, then cxp_pipeline_windows. */
+static void windows_pipeline(cxp_pipeline *pl, const char *lengths, const char *group_by) {
+  cxp_pipeline_defaults(pl);
+  pl->drop_enabled = pl->closed_loop_enabled = pl->sq_enabled = 0;
+  if (lengths) snprintf(pl->win_lengths, sizeof pl->win_lengths, "%s", lengths);
+  snprintf(pl->win_group_by, sizeof pl->win_group_by, "%s", group_by);
 }
 
 /* The record of the group `key` (the record's Kafka key), or NULL. */
@@ -1220,10 +1183,7 @@ static void test_core_windows(void) {
   static outs o;
   memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = 0;
-  snprintf(pl.win_lengths, sizeof pl.win_lengths, "[\"1m\"]");
-  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"segment\"]");
+  windows_pipeline(&pl, "[\"1m\"]", "[\"segment\"]");
   pl.win_lateness_s = 60;
   char err[256];
   CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
@@ -1337,10 +1297,8 @@ static void test_core_windows(void) {
 /* agent.flag and segment.anomaly, from the final records of a replay-like
  * core (one input partition, merged in place). */
 static void core_group_pipeline(cxp_pipeline *pl, const char *group_by) {
-  cxp_pipeline_defaults(pl);
-  pl->drop_enabled = pl->closed_loop_enabled = pl->sq_enabled = pl->rec_enabled = 0;
-  snprintf(pl->win_lengths, sizeof pl->win_lengths, "[\"1m\"]");
-  snprintf(pl->win_group_by, sizeof pl->win_group_by, "%s", group_by);
+  windows_pipeline(pl, "[\"1m\"]", group_by);
+  pl->rec_enabled = 0;
   pl->win_lateness_s = 0;
   pl->win_min_n = 5;
   char err[256];
@@ -1540,10 +1498,7 @@ static void test_core_post_recovery(void) {
   static outs o;
   memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = 0;
-  snprintf(pl.win_lengths, sizeof pl.win_lengths, "[\"1h\"]");
-  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"all\"]");
+  windows_pipeline(&pl, "[\"1h\"]", "[\"all\"]");
   char err[256];
   CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
   cxp_core core;
@@ -2220,10 +2175,8 @@ static void test_core_out_of_order(void) {
   static outs o;
   memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = pl.rec_enabled = 0;
-  pl.churn_enabled = 0;
-  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"segment\"]");
+  windows_pipeline(&pl, NULL, "[\"segment\"]");
+  pl.rec_enabled = pl.churn_enabled = 0;
   pl.win_min_n = 3;
   char err[256];
   CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0); /* 1 m and 1 h, lateness 5 m */
@@ -2320,11 +2273,8 @@ static void test_core_wire(void) {
   static outs o;
   memset(&o, 0, sizeof o);
   cxp_pipeline pl;
-  cxp_pipeline_defaults(&pl);
-  pl.drop_enabled = pl.closed_loop_enabled = pl.sq_enabled = pl.rec_enabled = 0;
-  pl.churn_enabled = 0;
-  snprintf(pl.win_lengths, sizeof pl.win_lengths, "[\"1m\"]");
-  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"segment\"]");
+  windows_pipeline(&pl, "[\"1m\"]", "[\"segment\"]");
+  pl.rec_enabled = pl.churn_enabled = 0;
   pl.win_lateness_s = 0;
   char err[256];
   CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
