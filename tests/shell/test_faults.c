@@ -119,7 +119,7 @@ static void check_truncated(const cJSON *d, const char *orig, size_t len, char f
 }
 
 /* Every dead letter a phase received, one JSON line each, for the schema
- * test (tests/CMakeLists.txt: faults_schema) to validate. */
+ * test (tests/shell/CMakeLists.txt: faults_schema) to validate. */
 static FILE *dump;
 
 static void dump_dead(const run *r) {
