@@ -3,7 +3,7 @@
  * JSON text fed to a core, the pipeline of customer state alone, members of
  * parsed JSON, stderr caught in a file, and a scratch directory removed.
  *
- * Static functions in a header, as in kafka_harness.h: each test is one
+ * Static functions in a header, as in shell/kafka_harness.h: each test is one
  * program of one file, so the CHECKs made here count in its totals; H_FN
  * marks them unused for the programs that call none of them. */
 #ifndef CXP_TEST_HELPERS_H
