@@ -47,8 +47,11 @@ demo: build
 # the sanitizer build runs the unit tests, the fuzz targets' corpora and
 # the in-process Kafka tests (the daemon itself: outputs, faults,
 # rebalances, restores, snapshots) under ASan and UBSan.
-SAN_TARGETS = test_unit test_window test_cases test_wheel test_index test_snapshot test_notify test_metrics test_http \
-              test_churn fuzz_targets test_kafka test_faults
+# The programs of tests/core/, tests/shell/ and tests/tools/ (their CMakeLists.txt).
+SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer \
+              test_core test_pipeline test_window test_cases test_wheel test_index test_churn \
+              test_config test_log test_snapshot test_notify test_metrics test_http test_gen \
+              fuzz_targets test_kafka test_faults
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target $(SAN_TARGETS)

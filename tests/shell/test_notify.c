@@ -21,8 +21,6 @@
 
 #include "notify.h"
 
-#define CHECK_LIT(p, n, lit) CHECK_MEM(p, n, lit, sizeof(lit) - 1)
-
 /* systemd's end: a datagram socket bound to `name` ("/path" or "@abstract"). */
 static int manager_socket(const char *name) {
   struct sockaddr_un a;
@@ -89,11 +87,12 @@ static void sequence(const char *name) {
   uint64_t before = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
   CHECK_INT(cxp_notify_reloading(&no), 0);
   n = next_dgram(fd, buf, sizeof buf);
-  CHECK(n > 0);
+  CHECK_GT(n, 0);
   buf[n > 0 ? n : 0] = '\0';
   unsigned long long got = 0;
   CHECK_INT(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &got), 1);
-  CHECK(got >= before && got < before + 5000000u);
+  CHECK_GE(got, before);
+  CHECK_LT(got, before + 5000000u);
 
   /* A long status is cut, not sent as a datagram the manager may refuse. */
   char big[3000];
@@ -226,12 +225,14 @@ static void watchdog_loop(void) {
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK_INT(uv_loop_close(&loop), 0);
 
-  CHECK(w.pings_before_stuck >= 4 && w.pings_before_stuck <= 8);
+  CHECK_GE(w.pings_before_stuck, 4);
+  CHECK_LE(w.pings_before_stuck, 8);
   /* While the loop was stuck, nothing was sent. */
   CHECK_INT(w.pings_after_stuck, w.pings_before_stuck);
   /* Resumed: a late ping at once, then every 40 ms for the 100 ms left. */
   uint64_t after = w.no.pings - w.pings_after_stuck;
-  CHECK(after >= 1 && after <= 4);
+  CHECK_GE(after, 1);
+  CHECK_LE(after, 4);
   /* Every ping the counter saw arrived as WATCHDOG=1. */
   uint64_t got = 0;
   char d[64];

@@ -6,8 +6,6 @@
 #ifndef CXP_KAFKA_HARNESS_H
 #define CXP_KAFKA_HARNESS_H
 
-#define H_FN static __attribute__((unused))
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -24,9 +22,9 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "daemon.h"
+#include "helpers.h"
 #include "log.h"
 #include "mock.h"
-#include "test.h"
 #include "winwire.h"
 
 struct run;
@@ -255,7 +253,7 @@ H_FN int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   CHECK_INT(cxp_daemon_start(r->d), 0);
   if (r->probe_http) {
     r->port = cxp_daemon_http_port(r->d);
-    CHECK(r->port > 0);
+    CHECK_GT(r->port, 0);
     pthread_create(&r->prober, NULL, probe, r);
   }
   uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -277,11 +275,6 @@ H_FN int run_probe(run *r, cxp_config *c, cxp_pipeline *p, uint64_t want, const 
   if (run_daemon(r, c, p)) return -1;
   cxp_daemon_stats_get(r->d, s);
   return 0;
-}
-
-H_FN const char *get_s(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 H_FN const cJSON *find_alert(const cJSON *alerts, const char *customer) {
@@ -338,14 +331,23 @@ H_FN void check_committed(const char *bs, const char *group, const char *topic, 
     CHECK_INT(l->elems[i].offset, hi);
     total += hi;
   }
-  CHECK(total > 0);
+  CHECK_GT(total, 0);
   committed_done(k, l);
 }
 
-H_FN void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char *prefix) {
+/* A config that reads in `group`: in another group than a phase's, the
+ * same topics from their start. */
+H_FN void other_group(cxp_config *c, const char *bs, const char *group) {
   cxp_config_defaults(c);
   c->stats_interval_s = 0;
   c->commit_interval_ms = 200;
+  cxp_config_kafka_default(c, "bootstrap.servers", bs);
+  cxp_config_kafka_default(c, "consumer.group.id", group);
+  cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
+}
+
+/* A phase's config (group g-<prefix>) and pipeline (topics <prefix>.*). */
+H_FN void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char *prefix) {
   cxp_pipeline_defaults(p);
   snprintf(p->topic_input, sizeof p->topic_input, "%s.events", prefix);
   snprintf(p->topic_alerts, sizeof p->topic_alerts, "%s.alerts", prefix);
@@ -355,9 +357,7 @@ H_FN void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char
   snprintf(p->topic_changelog, sizeof p->topic_changelog, "%s.cl", prefix);
   char group[64];
   snprintf(group, sizeof group, "g-%s", prefix);
-  cxp_config_kafka_default(c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(c, "consumer.group.id", group);
-  cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
+  other_group(c, bs, group);
 }
 
 /* base_config with customer state only: no windows, cases or churn. */
@@ -377,16 +377,6 @@ H_FN void make_topics(cxp_mock *m, const char *prefix, int parts, int alert_part
     snprintf(t, sizeof t, "%s.%s", prefix, names[i]);
     cxp_mock_topic(m, t, i == 1 ? alert_parts : i == 2 || i == 3 ? 1 : parts);
   }
-}
-
-/* A config that reads the same topics in another group (from their start). */
-H_FN void other_group(cxp_config *c, const char *bs, const char *group) {
-  cxp_config_defaults(c);
-  c->stats_interval_s = 0;
-  c->commit_interval_ms = 200;
-  cxp_config_kafka_default(c, "bootstrap.servers", bs);
-  cxp_config_kafka_default(c, "consumer.group.id", group);
-  cxp_config_kafka_default(c, "consumer.session.timeout.ms", "6000");
 }
 
 H_FN void run_free(run *r) {

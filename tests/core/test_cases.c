@@ -2,9 +2,9 @@
  *
  * Every expected value was worked out by hand from the defaults of
  * domain.md s.5; the arithmetic is in the comment beside it. The reference
- * instant is T0 = 2026-11-23T07:00:00Z = 1795417200000 ms (test_unit.c
- * derives it), a whole number of 15-minute windows since the epoch
- * (1795417200000 / 900000 = 1994908).
+ * instant is helpers.h's T0 = 2026-11-23T07:00:00Z = 1795417200000 ms, a
+ * whole number of 15-minute windows since the epoch (1795417200000 / 900000
+ * = 1994908).
  *
  * The SLA at the defaults, severity 2 (major), not premium:
  *   acknowledge 1 h: levels at 1 h, 2 h, 4 h after opening;
@@ -13,7 +13,7 @@
  *   abandoned when unresolved at 8 x 24 h = 192 h, or resolved but not
  *   followed up at resolution + 8 x 72 h = 576 h; closed 5 min (settle)
  *   after both resolved and followed up. */
-#include "test.h"
+#include "helpers.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -31,12 +31,6 @@
 #include "snapshot.h"
 #include "staterec.h"
 #include "varint.h"
-
-#define T0 1795417200000LL /* 2026-11-23T07:00:00Z */
-#define S_MS 1000LL
-#define M_MS 60000LL
-#define H_MS 3600000LL
-#define D_MS 86400000LL
 
 /* ---- a sink for the callbacks -------------------------------------------- */
 
@@ -190,11 +184,6 @@ static cxp_cases *make_default(void) {
 
 /* ---- events -------------------------------------------------------------- */
 
-static cxp_str S(const char *s) {
-  cxp_str r = {s, s ? strlen(s) : 0};
-  return r;
-}
-
 static int evseq;
 static char evids[4096][16];
 
@@ -203,10 +192,10 @@ static cxp_event base_ev(cxp_event_type t, int64_t ts, const char *cust) {
   memset(&e, 0, sizeof e);
   e.type = t;
   e.ts_ms = ts;
-  e.customer_id = S(cust);
+  e.customer_id = str_of(cust);
   char *id = evids[evseq++ % 4096];
   snprintf(id, 16, "e%d", evseq);
-  e.event_id = S(id);
+  e.event_id = str_of(id);
   e.consent = -1;
   return e;
 }
@@ -215,28 +204,28 @@ static cxp_event failure(const char *case_id, const char *cust, int64_t ts, cons
                          int sev, const char *detected_by, const char *touchpoint,
                          const char *segment) {
   cxp_event e = base_ev(CXP_EV_FAILURE, ts, cust);
-  e.case_id = S(case_id);
-  e.category = S(cat);
+  e.case_id = str_of(case_id);
+  e.category = str_of(cat);
   e.severity = sev;
-  e.detected_by = S(detected_by);
-  e.touchpoint = S(touchpoint);
-  e.segment = S(segment);
+  e.detected_by = str_of(detected_by);
+  e.touchpoint = str_of(touchpoint);
+  e.segment = str_of(segment);
   return e;
 }
 
 static cxp_event complaint(const char *case_id, const char *cust, int64_t ts, const char *cat,
                            int sev, const char *touchpoint) {
   cxp_event e = base_ev(CXP_EV_COMPLAINT, ts, cust);
-  e.case_id = S(case_id);
-  e.category = S(cat);
+  e.case_id = str_of(case_id);
+  e.category = str_of(cat);
   e.severity = sev;
-  e.touchpoint = S(touchpoint);
+  e.touchpoint = str_of(touchpoint);
   return e;
 }
 
 static cxp_event stepev(cxp_case_step s, const char *case_id, int64_t ts) {
   cxp_event e = base_ev((cxp_event_type)(CXP_EV_REC_ACKNOWLEDGED + s), ts, "c1");
-  e.case_id = S(case_id);
+  e.case_id = str_of(case_id);
   return e;
 }
 
@@ -848,20 +837,20 @@ static void test_repeat(void) {
   test_ctx = "detractor";
   cs = make_default();
   cxp_event n = base_ev(CXP_EV_NPS, T0, "c9");
-  n.event_id = S("nps-1");
+  n.event_id = str_of("nps-1");
   n.score = 5;
   CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
   char id[20];
-  cxp_cases_detractor_id(id, "default", S("c9"), S("nps-1"));
+  cxp_cases_detractor_id(id, "default", str_of("c9"), str_of("nps-1"));
   CHECK_INT(strlen(id), 19);
-  CHECK_EQ(strncmp(id, "cl-", 3), 0);
+  CHECK_PREFIX(id, "cl-");
   /* The closed loop's scheme: the first 16 hex digits of the id of
    * (pipeline, customer, event). */
   cxp_idbuf h;
   const char *f[3] = {"default", "c9", "nps-1"};
   size_t l[3] = {7, 2, 5};
   cxp_make_id(&h, f, l, 3);
-  CHECK_EQ(strncmp(id + 3, h.hex, 16), 0);
+  CHECK_MEM(id + 3, 16, h.hex, 16);
   CHECK_STR(K.o[0].case_id, id);
   CHECK_INT(K.o[0].kind, CXP_CASE_DETRACTOR);
   CHECK_INT(K.o[0].severity, 3);
@@ -871,12 +860,12 @@ static void test_repeat(void) {
   CHECK_INT(add(cs, &n), CXP_CASE_OPENED);
   CHECK_INT(K.o[1].severity, 2);
   n.score = 7;
-  n.event_id = S("nps-3");
+  n.event_id = str_of("nps-3");
   CHECK_INT(add(cs, &n), CXP_CASE_NONE);
   CHECK_INT(K.no, 2);
   /* The same response again is the same case. */
   n = base_ev(CXP_EV_NPS, T0, "c9");
-  n.event_id = S("nps-1");
+  n.event_id = str_of("nps-1");
   n.score = 5;
   CHECK_INT(add(cs, &n), CXP_CASE_MERGED);
   cxp_cases_destroy(cs);
@@ -1172,16 +1161,16 @@ static void test_counters(void) {
   test_ctx = "counters";
   cxp_cases *cs = make_default();
   size_t b0 = cxp_cases_bytes(cs);
-  CHECK(b0 > 0);
+  CHECK_GT(b0, 0);
   /* 192-byte slot + 2 x 8 index + 16 heap entry = 224: under the issue's
    * goal of 256 bytes a case. */
-  CHECK(cxp_cases_bytes_per_case(cs) <= 256);
+  CHECK_LE(cxp_cases_bytes_per_case(cs), 256);
   cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
   add(cs, &e);
   cxp_cases_stats st = cxp_cases_stats_get(cs);
   CHECK_INT(st.open, 1);
   CHECK_INT(st.open_deadlines, 2); /* acknowledge, resolve */
-  CHECK(cxp_cases_bytes(cs) > b0);  /* the first chunk of slots */
+  CHECK_GT(cxp_cases_bytes(cs), b0); /* the first chunk of slots */
   e = stepev(A, "k1", T0 + M_MS);
   add(cs, &e);
   st = cxp_cases_stats_get(cs);
@@ -1244,18 +1233,18 @@ static void test_volume(void) {
     if (i == 50000) bytes_mid = cxp_cases_bytes(cs);
   }
   cxp_cases_stats st = cxp_cases_stats_get(cs);
-  CHECK(open_peak <= 1000);
+  CHECK_LE(open_peak, 1000);
   CHECK_INT(st.open_max, open_peak);
-  CHECK(st.customers <= 1024);
+  CHECK_LE(st.customers, 1024);
   CHECK_INT(st.opened, 100000);
   /* The timer wheel's slot vectors come and go as the clock turns, so the
    * bytes held wander a little; they do not grow with the cases opened: at
    * the end within 10% of half way (hand check: 581628 half way, 605116 at
    * the end in this run). */
-  CHECK(cxp_cases_bytes(cs) <= bytes_mid + bytes_mid / 10);
+  CHECK_LE(cxp_cases_bytes(cs), bytes_mid + bytes_mid / 10);
   /* Every case opened is open or closed. */
   CHECK_INT(st.open + st.closed, 100000);
-  CHECK(st.evicted > 0);
+  CHECK_GT(st.evicted, 0);
   CHECK_INT(K.opened, 100000);
   CHECK_INT(K.outcomes, (long long)st.closed);
   fprintf(stderr, "volume: %zu bytes held after 100000 cases (%u open, %llu evicted)\n",
@@ -1265,29 +1254,6 @@ static void test_volume(void) {
 }
 
 /* ---- the cases in the core's event path ----------------------------------- */
-
-typedef struct outs {
-  cxp_stream stream[32];
-  char val[32][2048];
-  int n;
-} outs;
-
-static void collect(void *opaque, const cxp_msg *from, cxp_stream st, const char *key, size_t klen,
-                    const char *v, size_t vlen) {
-  (void)from;
-  (void)key;
-  (void)klen;
-  outs *o = opaque;
-  if (o->n >= 32) return;
-  o->stream[o->n] = st;
-  snprintf(o->val[o->n], sizeof o->val[0], "%.*s", (int)vlen, v);
-  o->n++;
-}
-
-static cxp_reason feed_core(cxp_core *c, int64_t offset, const char *json) {
-  cxp_msg m = {NULL, -1, offset, json, strlen(json), NULL, 0, 0, 0, 0};
-  return cxp_core_process(c, &m);
-}
 
 static const char *JS(cJSON *j, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
@@ -1328,9 +1294,8 @@ static void test_core_recovery(void) {
   CHECK_STR(JS(a, "role"), "frontline_agent");
   CHECK_STR(JS(a, "compensation"), "none");
   CHECK_STR(JS(a, "event_id"), "f1");
-  CHECK(strstr(o.val[0],
-               "\"actions\":[\"acknowledge\",\"apologize\",\"fix_and_resolve\","
-               "\"follow_up\"]") != NULL);
+  CHECK_CONTAINS(o.val[0], "\"actions\":[\"acknowledge\",\"apologize\",\"fix_and_resolve\","
+                          "\"follow_up\"]");
   cJSON_Delete(a);
 
   /* 07:01 an acknowledgement for a case never seen: kept, no output. */
@@ -1377,8 +1342,8 @@ static void test_core_recovery(void) {
   CHECK_STR(JS(a, "event_ts"), "2026-11-23T07:30:00.000Z");
   CHECK_STR(JS(a, "deadline"), "2026-11-23T07:30:00.000Z");
   CHECK_STR(JS(a, "role"), "team_lead");
-  CHECK(strstr(o.val[0], "\"escalation\":{\"level\":1,\"step\":\"acknowledge\"}") != NULL);
-  CHECK(strstr(o.val[0], "\"event_id\":null") != NULL);
+  CHECK_CONTAINS(o.val[0], "\"escalation\":{\"level\":1,\"step\":\"acknowledge\"}");
+  CHECK_CONTAINS(o.val[0], "\"event_id\":null");
   cJSON_Delete(a);
 
   /* 08:02: level 2 (2 x 30 min, at 08:00, to the service manager), and the
@@ -1418,7 +1383,7 @@ static void test_core_recovery(void) {
                       "{\"event_id\":\"u3\",\"type\":\"usage\",\"customer_id\":\"c5\","
                       "\"ts\":\"2026-11-23T09:10:00Z\",\"count\":1}"),
             CXP_OK);
-  for (int i = 0; i < o.n; i++) CHECK(strstr(o.val[i], "\"level\":3") == NULL);
+  for (int i = 0; i < o.n; i++) CHECK_NOT_CONTAINS(o.val[i], "\"level\":3");
   cxp_cases_stats st;
   cxp_core_cases_stats(&core, &st);
   CHECK_INT(st.opened, 2); /* k1 and c4's detractor case */
@@ -1441,8 +1406,7 @@ static void sys_feed(cxp_core *c, int from, int to) {
              "\"category\":\"operational\",\"severity\":3,\"detected_by\":\"customer\","
              "\"touchpoint\":\"tp1\"}",
              i, i, i, i);
-    cxp_msg m = {"in", 0, i, buf, strlen(buf), NULL, 0, 0, 0, 0};
-    CHECK_INT(cxp_core_process(c, &m), CXP_OK);
+    CHECK_INT(feed_core_part(c, 0, i, buf), CXP_OK);
   }
 }
 
@@ -1497,9 +1461,14 @@ static void test_systemic_restore(void) {
       int g = kl > 3 && memcmp(k, "sg:", 3) == 0;
       if (g) {
         groups++;
-        CHECK(pos <= before_customers); /* ahead of every customer */
+        CHECK_LE(pos, before_customers); /* ahead of every customer */
         CHECK_MEM(k, kl, "sg:1:1795417200000:tp1", 22);
-        CHECK(vl == 51 && v[0] == 1 && v[1] == 0 && v[2] == 6);
+        CHECK_INT(vl, 51);
+        if (vl == 51) {
+          CHECK_INT(v[0], 1);
+          CHECK_INT(v[1], 0);
+          CHECK_INT(v[2], 6);
+        }
         if (!with_group) continue;
       }
       CHECK_INT(cxp_core_state_restore(&r, 0, k, kl, v, vl, err, sizeof err), 0);
@@ -1507,7 +1476,7 @@ static void test_systemic_restore(void) {
     CHECK_INT(groups, 1);
     sys_feed(&r, 6, 9);
     CHECK_INT(sys_alerts(&o, &last), with_group);
-    if (with_group && last) CHECK(strstr(last, "\"customers\":10") != NULL);
+    if (with_group && last) CHECK_CONTAINS(last, "\"customers\":10");
     if (with_group) {
       /* Forgotten once the clock is a whole window past its end, at the
        * sweep a new window starts (failures at 08:10, then 08:20, the
@@ -1522,8 +1491,7 @@ static void test_systemic_restore(void) {
                  "\"category\":\"design\",\"severity\":3,\"detected_by\":\"customer\","
                  "\"touchpoint\":\"tp2\"}",
                  i, i, i + 1, i);
-        cxp_msg m = {"in", 0, 10 + i, late, strlen(late), NULL, 0, 0, 0, 0};
-        CHECK_INT(cxp_core_process(&r, &m), CXP_OK);
+        CHECK_INT(feed_core_part(&r, 0, 10 + i, late), CXP_OK);
       }
       /* Changed: the swept group's tombstone (its pending change with it),
        * and the two new groups of tp2 (08:00 and 08:15). */
@@ -1575,7 +1543,7 @@ static void test_systemic_restore(void) {
       CHECK_INT(cxp_core_state_restore(&r, 0, k, kl, v, vl, err, sizeof err), 0);
     sys_feed(&r, 6, 9);
     CHECK_INT(sys_alerts(&o, &last), 1);
-    if (last) CHECK(strstr(last, "\"customers\":10") != NULL);
+    if (last) CHECK_CONTAINS(last, "\"customers\":10");
     cxp_core_close(&r);
     cxp_state_close(&st);
     unlink(path);
@@ -1662,7 +1630,7 @@ static void test_restore_closed(void) {
   cxp_buf ea;
   cxp_buf_init(&ea);
   cxp_cases_encode(a, "c1", 2, &ea);
-  CHECK(ea.len > 29);
+  CHECK_GT(ea.len, 29);
   CHECK_INT((unsigned char)ea.p[ea.len - 29], 2);
   char err[256];
 
@@ -1673,7 +1641,7 @@ static void test_restore_closed(void) {
   cxp_buf eb;
   cxp_buf_init(&eb);
   cxp_cases_encode(b, "c1", 2, &eb);
-  CHECK(eb.len == ea.len && memcmp(eb.p, ea.p, ea.len) == 0);
+  CHECK_MEM(eb.p, eb.len, ea.p, ea.len);
   e = stepev(C, "k3", T0 + 5 * H_MS);
   CHECK_INT(add(b, &e), CXP_CASE_LATE);
   e = failure("k2", "c1", T0 + 5 * H_MS, "operational", 3, "customer", "app", "basic");
@@ -1723,7 +1691,7 @@ static void test_restore(void) {
   cxp_buf ea;
   cxp_buf_init(&ea);
   cxp_cases_encode(a, "c1", 2, &ea);
-  CHECK(ea.len > 0);
+  CHECK_GT(ea.len, 0);
   cxp_buf none;
   cxp_buf_init(&none);
   cxp_cases_encode(a, "nobody", 6, &none);
@@ -1746,9 +1714,9 @@ static void test_restore(void) {
   CHECK_INT(ci.deadline[DR], T0 + 24 * H_MS);
   CHECK_INT(ci.level[DA], 1);
   CHECK_INT(ci.done_at[CXP_STEP_ACKNOWLEDGED], 0);
-  CHECK(ci.segment.n == 5 && memcmp(ci.segment.p, "basic", 5) == 0);
-  CHECK(ci.touchpoint.n == 3 && memcmp(ci.touchpoint.p, "app", 3) == 0);
-  CHECK(ci.customer_id.n == 2 && memcmp(ci.customer_id.p, "c1", 2) == 0);
+  CHECK_LIT(ci.segment.p, ci.segment.n, "basic");
+  CHECK_LIT(ci.touchpoint.p, ci.touchpoint.n, "app");
+  CHECK_LIT(ci.customer_id.p, ci.customer_id.n, "c1");
   CHECK_INT(cxp_cases_get(b, "k2", 2, &ci), 0);
   CHECK_INT(ci.kind, CXP_CASE_COMPLAINT);
   CHECK_INT(ci.severity, 3);
@@ -1770,7 +1738,7 @@ static void test_restore(void) {
   cxp_buf eb;
   cxp_buf_init(&eb);
   cxp_cases_encode(b, "c1", 2, &eb);
-  CHECK(eb.len == ea.len && memcmp(eb.p, ea.p, ea.len) == 0);
+  CHECK_MEM(eb.p, eb.len, ea.p, ea.len);
 
   /* The clock goes on from there: level 2 at T0 + 2 h, level 1 not again. */
   at(b, T0 + 2 * H_MS - 1, 0);
@@ -1888,8 +1856,9 @@ static void restore_frames(cxp_core *c, const cxp_buf *fr) {
  * breach the first would have, and no second recovery.required. */
 static void breach_after_restore(cxp_core *b, outs *o) {
   cxp_customer *cu = cxp_shard_find(b->state.shards[0], "c1", 2);
-  CHECK(cu != NULL && cu->open_cases == 1);
+  CHECK(cu != NULL);
   if (cu == NULL) return;
+  CHECK_INT(cu->open_cases, 1);
   CHECK_INT(cu->overdue_cases, 0);
   CHECK_INT(cxp_core_state_dirty(b, 0), 0);
   o->n = 0;
@@ -1926,7 +1895,11 @@ static void breach_after_restore(cxp_core *b, outs *o) {
   cxp_core_init(&d, &pl, collect, o);
   restore_frames(&d, &fr);
   cxp_customer *dc = cxp_shard_find(d.state.shards[0], "c1", 2);
-  CHECK(dc != NULL && dc->overdue_cases == 1 && dc->open_cases == 1);
+  CHECK(dc != NULL);
+  if (dc) {
+    CHECK_INT(dc->overdue_cases, 1);
+    CHECK_INT(dc->open_cases, 1);
+  }
   cxp_core_close(&d);
   cxp_buf_free(&fr);
   /* 07:40 acknowledged: no longer overdue. */
@@ -1976,7 +1949,7 @@ static void test_core_restore(void) {
   int64_t off, max_ts;
   CHECK_INT(cxp_snapshot_read(path, &st, 0, &off, &exts, NULL, &max_ts, err, sizeof err), 1);
   CHECK_INT(max_ts, T0); /* c1's only event, 07:00 */
-  CHECK(exts.len > 0);
+  CHECK_GT(exts.len, 0);
   cxp_core c;
   cxp_core_init(&c, &pl, collect, &o);
   CHECK_INT(cxp_state_adopt(&c.state, &st, 0), 1);
@@ -2066,7 +2039,7 @@ static void test_restore_bounds(void) {
   double s = secs_since(&t0);
   fprintf(stderr, "restore bounds: the -2.4e15 s record refused and the next event "
                   "processed in %.6f s\n", s);
-  CHECK(s < 1.0);
+  CHECK_LT(s, 1.0);
 
   /* His record in range, his section not: the case opened at -2.4e18 ms.
    * He is restored without his cases (cxp_core_state_restore's contract),
@@ -2108,7 +2081,7 @@ static void test_restore_bounds(void) {
             CXP_OK);
   s = secs_since(&t0);
   fprintf(stderr, "restore bounds: a 100-year jump of the case clock in %.6f s\n", s);
-  CHECK(s < 1.0);
+  CHECK_LT(s, 1.0);
   CHECK_INT(cxp_core_cases_open(&c, 0), 0); /* closed at 2099-12-31T00:05 */
   cxp_core_close(&c);
   cxp_buf_free(&sec);
@@ -2135,7 +2108,7 @@ static void test_wheel_jump(void) {
   CHECK_INT(add(cs, &e), CXP_CASE_PARKED);
   double s = secs_since(&t0);
   fprintf(stderr, "wheel jump: 9.2e15 s in %.6f s\n", s);
-  CHECK(s < 1.0);
+  CHECK_LT(s, 1.0);
   /* Everything k1 had fell due on the way: three acknowledge levels, three
    * resolve levels, then its abandonment (192 h); the parked step waits. */
   CHECK_INT(K.nb, 6);
