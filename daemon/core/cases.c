@@ -447,13 +447,8 @@ cxp_case_result cases_park_step(cxp_cases *cs, const xpark *x, uint64_t h) {
     i = cs->parked_free;
     cs->parked_free = cs->parked[i].next_free;
   } else {
-    if (cs->parked_slots == cs->parked_cap) {
-      uint32_t ncap = cs->parked_cap ? cs->parked_cap * 2 : 16;
-      if (ncap > cs->conf.max_parked) ncap = cs->conf.max_parked;
-      pslot *np = cxp_xrealloc(cs->parked, (size_t)ncap * sizeof *np);
-      cs->parked = np;
-      cs->parked_cap = ncap;
-    }
+    if (cs->parked_slots == cs->parked_cap)
+      cs->parked = cxp_xgrow(cs->parked, &cs->parked_cap, 16, cs->conf.max_parked);
     i = cs->parked_slots++;
   }
   pslot *p = &cs->parked[i];

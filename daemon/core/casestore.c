@@ -26,13 +26,8 @@ ccust *cases_cust_get(cxp_cases *cs, uint64_t h, int64_t ts) {
   if (c) return c;
   uint32_t i;
   if (cs->cust_n < cs->conf.max_customers) {
-    if (cs->cust_n == cs->cust_cap) {
-      uint32_t ncap = cs->cust_cap ? cs->cust_cap * 2 : 64;
-      if (ncap > cs->conf.max_customers) ncap = cs->conf.max_customers;
-      ccust *nc = cxp_xrealloc(cs->cust, (size_t)ncap * sizeof *nc);
-      cs->cust = nc;
-      cs->cust_cap = ncap;
-    }
+    if (cs->cust_n == cs->cust_cap)
+      cs->cust = cxp_xgrow(cs->cust, &cs->cust_cap, 64, cs->conf.max_customers);
     i = cs->cust_n++;
   } else {
     uint32_t best = NO_IDX;
@@ -97,13 +92,8 @@ int cases_closed_has(const cxp_cases *cs, uint64_t h) {
 void cases_closed_add(cxp_cases *cs, uint64_t h) {
   uint32_t i;
   if (cs->closed_n < cs->conf.max_closed) {
-    if (cs->closed_n == cs->closed_cap) {
-      uint32_t ncap = cs->closed_cap ? cs->closed_cap * 2 : 64;
-      if (ncap > cs->conf.max_closed) ncap = cs->conf.max_closed;
-      uint64_t *nc = cxp_xrealloc(cs->closed, (size_t)ncap * sizeof *nc);
-      cs->closed = nc;
-      cs->closed_cap = ncap;
-    }
+    if (cs->closed_n == cs->closed_cap)
+      cs->closed = cxp_xgrow(cs->closed, &cs->closed_cap, 64, cs->conf.max_closed);
     i = cs->closed_n++;
   } else {
     /* Full: the oldest goes (a ring). */

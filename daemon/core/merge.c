@@ -224,12 +224,7 @@ int cxp_merger_partial(cxp_merger *m, const cxp_window_partial *p, int64_t now_w
     }
     return 0;
   }
-  if (m->n == m->cap) {
-    uint32_t ncap = m->cap ? m->cap * 2 : 16;
-    mentry *ne = cxp_xrealloc(m->e, sizeof *ne * ncap);
-    m->e = ne;
-    m->cap = ncap;
-  }
+  if (m->n == m->cap) m->e = cxp_xgrow(m->e, &m->cap, 16, UINT32_MAX);
   e = &m->e[m->n];
   e->p = *p;
   e->p.late = 0;
@@ -322,12 +317,7 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
   for (uint32_t i = keep; i < m->n; i++) {
     mentry *e = &m->e[i];
     if (e->min_offset >= 0) {
-      if (m->n_em == m->cap_em) {
-        uint32_t ncap = m->cap_em ? m->cap_em * 2 : 64;
-        int64_t(*ne)[2] = cxp_xrealloc(m->em, sizeof *ne * ncap);
-        m->em = ne;
-        m->cap_em = ncap;
-      }
+      if (m->n_em == m->cap_em) m->em = cxp_xgrow(m->em, &m->cap_em, 64, UINT32_MAX);
       m->em[m->n_em][0] = e->min_offset;
       /* Emitted by a tick: as if by the message after the last one taken. */
       m->em[m->n_em][1] = m->cur_off >= 0 ? m->cur_off : m->last_off + 1;
@@ -413,12 +403,7 @@ int cxp_merger_marker(cxp_merger *m, int32_t input, int64_t watermark, const voi
   int64_t old = m->wm[input];
   m->wm[input] = watermark;
   if (m->cur_off >= 0) {
-    if (m->n_chg == m->cap_chg) {
-      uint32_t ncap = m->cap_chg ? m->cap_chg * 2 : 64;
-      struct wm_change *nc = cxp_xrealloc(m->chg, sizeof *nc * ncap);
-      m->chg = nc;
-      m->cap_chg = ncap;
-    }
+    if (m->n_chg == m->cap_chg) m->chg = cxp_xgrow(m->chg, &m->cap_chg, 64, UINT32_MAX);
     m->chg[m->n_chg++] = (struct wm_change){m->cur_off, watermark, input};
   }
   /* The merged watermark moves only when the laggard moves. */
@@ -463,12 +448,7 @@ int cxp_merger_tick(cxp_merger *m, int64_t now_wall_ms, const void *origin) {
     for (uint32_t g = first_new; g < m->n_gone; g++)
       if (m->gone[g].length == e->p.length_ms && m->gone[g].start == e->p.start_ms) known = 1;
     if (known) continue;
-    if (m->n_gone == m->cap_gone) {
-      uint32_t ncap = m->cap_gone ? m->cap_gone * 2 : 8;
-      gone_window *ng = cxp_xrealloc(m->gone, sizeof *ng * ncap);
-      m->gone = ng;
-      m->cap_gone = ncap;
-    }
+    if (m->n_gone == m->cap_gone) m->gone = cxp_xgrow(m->gone, &m->cap_gone, 8, UINT32_MAX);
     m->gone[m->n_gone++] = (gone_window){e->p.length_ms, e->p.start_ms, e->p.end_ms};
   }
   if (m->n_gone == first_new) return 0;

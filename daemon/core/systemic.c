@@ -29,12 +29,8 @@ static void group_key(cxp_buf *b, const sgroup *g) {
 static void group_dirty(cxp_cases *cs, uint32_t i) {
   sgroup *g = group_at(cs, i);
   if (!cs->track || g->dirty) return;
-  if (cs->gdirty_n == cs->gdirty_cap) {
-    uint32_t ncap = cs->gdirty_cap ? cs->gdirty_cap * 2 : 16;
-    uint32_t *nd = cxp_xrealloc(cs->gdirty, (size_t)ncap * sizeof *nd);
-    cs->gdirty = nd;
-    cs->gdirty_cap = ncap;
-  }
+  if (cs->gdirty_n == cs->gdirty_cap)
+    cs->gdirty = cxp_xgrow(cs->gdirty, &cs->gdirty_cap, 16, UINT32_MAX);
   cs->gdirty[cs->gdirty_n++] = i;
   g->dirty = 1;
   cs->gdirty_live++;

@@ -205,12 +205,7 @@ void cxp_wheel_take(cxp_wheel *w, int64_t ms, cxp_wvec *b) {
     }
     w->total--;
     /* Sift up into the batch's binary heap by (due, seq). */
-    if (b->n == b->cap) {
-      uint32_t ncap = b->cap ? b->cap * 2 : 16;
-      cxp_wentry *ne = cxp_xrealloc(b->e, (size_t)ncap * sizeof *ne);
-      b->e = ne;
-      b->cap = ncap;
-    }
+    if (b->n == b->cap) b->e = cxp_xgrow(b->e, &b->cap, 16, UINT32_MAX);
     uint32_t i = b->n++;
     while (i > 0 && t_less(&r->e[k], &b->e[(i - 1) / 2])) {
       b->e[i] = b->e[(i - 1) / 2];

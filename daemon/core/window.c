@@ -102,12 +102,7 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
 
 static void mark_dirty(cxp_windows *w, wslot *s) {
   if (!w->track || s->dirty) return;
-  if (w->n_dirty == w->dirty_cap) {
-    uint32_t ncap = w->dirty_cap ? w->dirty_cap * 2 : 64;
-    wslot **nd = cxp_xrealloc(w->dirty, sizeof *nd * ncap);
-    w->dirty = nd;
-    w->dirty_cap = ncap;
-  }
+  if (w->n_dirty == w->dirty_cap) w->dirty = cxp_xgrow(w->dirty, &w->dirty_cap, 64, UINT32_MAX);
   w->dirty[w->n_dirty++] = s;
   s->dirty = w->n_dirty;
 }

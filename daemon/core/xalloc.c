@@ -26,3 +26,12 @@ void *cxp_xrealloc_at(void *p, size_t n, const char *where) {
   if (q == NULL) out_of_memory(n, where);
   return q;
 }
+
+void *cxp_xgrow_at(void *p, uint32_t *cap, size_t elem, uint32_t first, uint32_t max,
+                   const char *where) {
+  uint32_t ncap = *cap ? (*cap > UINT32_MAX / 2 ? UINT32_MAX : *cap * 2) : first;
+  if (ncap > max) ncap = max;
+  p = cxp_xrealloc_at(p, (size_t)ncap * elem, where);
+  *cap = ncap;
+  return p;
+}

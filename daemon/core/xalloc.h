@@ -13,6 +13,7 @@
 #define CXP_XALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *cxp_xmalloc_at(size_t n, const char *where);
 void *cxp_xcalloc_at(size_t n, size_t size, const char *where);
@@ -24,5 +25,13 @@ void *cxp_xrealloc_at(void *p, size_t n, const char *where);
 #define cxp_xmalloc(n) cxp_xmalloc_at((n), CXP_XWHERE)
 #define cxp_xcalloc(n, size) cxp_xcalloc_at((n), (size), CXP_XWHERE)
 #define cxp_xrealloc(p, n) cxp_xrealloc_at((p), (n), CXP_XWHERE)
+
+/* An array of *cap elements of elem bytes, given room for twice as many
+ * (`first` when it has none), never more than max: the array, moved; *cap
+ * updated. The caller grows it when it is full and under max. */
+void *cxp_xgrow_at(void *p, uint32_t *cap, size_t elem, uint32_t first, uint32_t max,
+                   const char *where);
+#define cxp_xgrow(p, cap, first, max) \
+  cxp_xgrow_at((p), (cap), sizeof *(p), (first), (max), CXP_XWHERE)
 
 #endif
