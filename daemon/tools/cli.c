@@ -121,7 +121,17 @@ static void tail_usage(FILE *f) {
         f);
 }
 
-int cxp_tail_main(int argc, char **argv) {
+/* tail's command line; topic_buf holds the pipeline's topic when --config
+ * names it and --topic does not. */
+typedef struct tail_args {
+  const char *config, *brokers, *topic, *kind;
+  int from_start, exit_at_end, raw;
+  char topic_buf[CXP_STR_MAX];
+} tail_args;
+
+/* The options into `a`: -1 when they are good, else the exit code (0 for
+ * --help, 2 for a usage error). */
+static int tail_options(int argc, char **argv, tail_args *a) {
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                        {"brokers", required_argument, NULL, 'b'},
                                        {"topic", required_argument, NULL, 't'},
@@ -130,17 +140,18 @@ int cxp_tail_main(int argc, char **argv) {
                                        {"raw", no_argument, NULL, 'r'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *config = NULL, *brokers = NULL, *topic = NULL;
-  int from_start = 0, exit_at_end = 0, raw = 0, ch;
+  a->config = a->brokers = a->topic = a->kind = NULL;
+  a->from_start = a->exit_at_end = a->raw = 0;
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "c:b:t:Berh", opts, NULL)) != -1) {
     switch (ch) {
-      case 'c': config = optarg; break;
-      case 'b': brokers = optarg; break;
-      case 't': topic = optarg; break;
-      case 'B': from_start = 1; break;
-      case 'e': exit_at_end = 1; break;
-      case 'r': raw = 1; break;
+      case 'c': a->config = optarg; break;
+      case 'b': a->brokers = optarg; break;
+      case 't': a->topic = optarg; break;
+      case 'B': a->from_start = 1; break;
+      case 'e': a->exit_at_end = 1; break;
+      case 'r': a->raw = 1; break;
       case 'h': tail_usage(stdout); return 0;
       default: tail_usage(stderr); return 2;
     }
@@ -149,51 +160,68 @@ int cxp_tail_main(int argc, char **argv) {
     tail_usage(stderr);
     return 2;
   }
-  const char *kind = argv[optind];
-  if (strcmp(kind, "alerts") && strcmp(kind, "indicators") && strcmp(kind, "dead-letters")) {
+  a->kind = argv[optind];
+  if (strcmp(a->kind, "alerts") && strcmp(a->kind, "indicators") &&
+      strcmp(a->kind, "dead-letters")) {
     tail_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+/* The topic into `a` (--topic, else the pipeline's of the file --config
+ * names) and the brokers into `c` (the file's, else --brokers): -1 when both
+ * are known, else the exit code after saying why. */
+static int tail_settings(tail_args *a, cxp_config *c) {
   char err[512];
-  cxp_config c;
   cxp_pipeline p;
-  cxp_config_defaults(&c);
-  char topic_buf[CXP_STR_MAX];
-  if (config) {
-    if (cxp_config_load(&c, config, err, sizeof err) ||
-        cxp_pipeline_load(&p, c.pipeline, err, sizeof err)) {
+  cxp_config_defaults(c);
+  if (a->config) {
+    if (cxp_config_load(c, a->config, err, sizeof err) ||
+        cxp_pipeline_load(&p, c->pipeline, err, sizeof err)) {
       fprintf(stderr, "cxpulse tail: %s\n", err);
       return 1;
     }
-    snprintf(topic_buf, sizeof topic_buf, "%s",
-             kind[0] == 'a' ? p.topic_alerts : kind[0] == 'i' ? p.topic_indicators
-                                                              : p.topic_dead_letters);
-    if (topic == NULL) topic = topic_buf;
+    snprintf(a->topic_buf, sizeof a->topic_buf, "%s",
+             a->kind[0] == 'a'   ? p.topic_alerts
+             : a->kind[0] == 'i' ? p.topic_indicators
+                                 : p.topic_dead_letters);
+    if (a->topic == NULL) a->topic = a->topic_buf;
   }
-  if (brokers) cxp_config_kafka_default(&c, "bootstrap.servers", brokers);
-  if (topic == NULL || cxp_config_kafka_get(&c, "bootstrap.servers") == NULL) {
+  if (a->brokers) cxp_config_kafka_default(c, "bootstrap.servers", a->brokers);
+  if (a->topic == NULL || cxp_config_kafka_get(c, "bootstrap.servers") == NULL) {
     fprintf(stderr, "cxpulse tail: give --config, or --brokers and --topic\n");
     return 2;
   }
-  cxp_log_level = CXP_LOG_WARN;
-  /* No group: this reader assigns itself every partition and commits
-   * nothing, so it never takes work from the daemon's group. */
-  cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-tail");
-  cxp_config_kafka_default(&c, "consumer.enable.auto.commit", "false");
-  cxp_config_kafka_default(&c, "consumer.enable.partition.eof", "true");
-  rd_kafka_conf_t *kc = cxp_kafka_conf(&c, RD_KAFKA_CONSUMER, config ? config : "(args)", err,
+  return -1;
+}
+
+/* The reader's consumer, or NULL after saying why. No group: this reader
+ * assigns itself every partition and commits nothing, so it never takes
+ * work from the daemon's group. */
+static rd_kafka_t *tail_consumer(cxp_config *c, const char *config) {
+  char err[512];
+  cxp_config_kafka_default(c, "consumer.group.id", "cxpulse-tail");
+  cxp_config_kafka_default(c, "consumer.enable.auto.commit", "false");
+  cxp_config_kafka_default(c, "consumer.enable.partition.eof", "true");
+  rd_kafka_conf_t *kc = cxp_kafka_conf(c, RD_KAFKA_CONSUMER, config ? config : "(args)", err,
                                        sizeof err);
   if (kc == NULL) {
     fprintf(stderr, "cxpulse tail: %s\n", err);
-    return 1;
+    return NULL;
   }
   char e[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
   if (rk == NULL) {
     fprintf(stderr, "cxpulse tail: %s\n", e);
     rd_kafka_conf_destroy(kc);
-    return 1;
   }
+  return rk;
+}
+
+/* Every partition of the topic assigned, each from its oldest record or
+ * past its newest: how many, or -1 after saying why. */
+static int tail_assign(rd_kafka_t *rk, const char *topic, int from_start) {
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
@@ -202,8 +230,7 @@ int cxp_tail_main(int argc, char **argv) {
             rd_kafka_err2str(me ? me : md->topics[0].err));
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
-    return 1;
+    return -1;
   }
   int parts = md->topics[0].partition_cnt;
   rd_kafka_metadata_destroy(md);
@@ -214,8 +241,13 @@ int cxp_tail_main(int argc, char **argv) {
         from_start ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
   rd_kafka_assign(rk, l);
   rd_kafka_topic_partition_list_destroy(l);
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
+  return parts;
+}
+
+/* Prints the records of the `parts` partitions assigned until a signal, the
+ * end of every partition (--exit), an unknown topic or a reader gone. The
+ * exit code. */
+static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
   int at_end = 0, rc = 0;
   char line[8192];
   while (!stop_now) {
@@ -225,18 +257,18 @@ int cxp_tail_main(int argc, char **argv) {
       continue;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (++at_end >= parts && exit_at_end) stop_now = 1;
+      if (++at_end >= parts && a->exit_at_end) stop_now = 1;
     } else if (m->err) {
       fprintf(stderr, "cxpulse tail: %s\n", rd_kafka_message_errstr(m));
       if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
         rc = 1;
         stop_now = 1;
       }
-    } else if (raw) {
+    } else if (a->raw) {
       fwrite(m->payload, 1, m->len, stdout);
       fputc('\n', stdout);
     } else {
-      size_t n = cxp_tail_format(line, sizeof line, kind, m->payload, m->len);
+      size_t n = cxp_tail_format(line, sizeof line, a->kind, m->payload, m->len);
       fwrite(line, 1, n, stdout);
       fputc('\n', stdout);
     }
@@ -251,6 +283,27 @@ int cxp_tail_main(int argc, char **argv) {
       stop_now = 1;
     }
   }
+  return rc;
+}
+
+int cxp_tail_main(int argc, char **argv) {
+  tail_args a;
+  int rc = tail_options(argc, argv, &a);
+  if (rc >= 0) return rc;
+  cxp_config c;
+  rc = tail_settings(&a, &c);
+  if (rc >= 0) return rc;
+  cxp_log_level = CXP_LOG_WARN;
+  rd_kafka_t *rk = tail_consumer(&c, a.config);
+  if (rk == NULL) return 1;
+  int parts = tail_assign(rk, a.topic, a.from_start);
+  if (parts < 0) {
+    rd_kafka_destroy(rk);
+    return 1;
+  }
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  rc = tail_follow(rk, &a, parts);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return rc;
