@@ -365,7 +365,16 @@ static void top_usage(FILE *f) {
         f);
 }
 
-int cxp_top_main(int argc, char **argv) {
+/* top's command line. */
+typedef struct top_args {
+  const char *host, *token;
+  int port, once;
+  double interval; /* seconds between frames */
+} top_args;
+
+/* The options into `a`: -1 when they are good, else the exit code (0 for
+ * --help, 2 for a usage error). */
+static int top_options(int argc, char **argv, top_args *a) {
   static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
                                        {"host", required_argument, NULL, 'H'},
                                        {"token", required_argument, NULL, 't'},
@@ -373,82 +382,108 @@ int cxp_top_main(int argc, char **argv) {
                                        {"once", no_argument, NULL, 'o'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *host = "127.0.0.1", *token = NULL;
-  int port = 9477, once = 0, ch;
-  double interval = 2;
+  a->host = "127.0.0.1";
+  a->token = NULL;
+  a->port = 9477;
+  a->once = 0;
+  a->interval = 2;
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "p:H:t:i:oh", opts, NULL)) != -1) {
     switch (ch) {
-      case 'p': port = atoi(optarg); break;
-      case 'H': host = optarg; break;
-      case 't': token = optarg; break;
-      case 'i': interval = atof(optarg); break;
-      case 'o': once = 1; break;
+      case 'p': a->port = atoi(optarg); break;
+      case 'H': a->host = optarg; break;
+      case 't': a->token = optarg; break;
+      case 'i': a->interval = atof(optarg); break;
+      case 'o': a->once = 1; break;
       case 'h': top_usage(stdout); return 0;
       default: top_usage(stderr); return 2;
     }
   }
-  if (port < 1 || port > 65535 || !(interval >= 0.2)) {
+  if (a->port < 1 || a->port > 65535 || !(a->interval >= 0.2)) {
     top_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+/* The counters of the frame before, which the rates are taken against. */
+typedef struct top_prev {
+  double consumed, alerts, dead; /* consumed < 0 before the first frame */
+  struct timespec t;
+} top_prev;
+
+/* One frame from the status and the metrics read at t, the counters kept in
+ * prev for the next: -1 once shown, else the exit code (standard output
+ * failed; 0 when its reader went away). */
+static int top_frame(const top_args *a, const char *status, const char *metrics,
+                     struct timespec t, top_prev *prev) {
+  cJSON *s = cJSON_Parse(status);
+  double consumed = metric(metrics, "cxpulse_events_consumed_total");
+  double alerts = metric(metrics, "cxpulse_alerts_total");
+  double dead = metric(metrics, "cxpulse_dead_letters_total");
+  double dt = (double)(t.tv_sec - prev->t.tv_sec) + (double)(t.tv_nsec - prev->t.tv_nsec) / 1e9;
+  int have_rate = prev->consumed >= 0 && dt > 0;
+  if (!a->once) fputs("\033[H\033[2J", stdout); /* home, clear */
+  int ok;
+  printf("cxpulse %s:%d  pipeline %s  %s%s\n", a->host, a->port, js(s, "pipeline"),
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
+  printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
+  if (have_rate)
+    printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
+           (consumed - prev->consumed) / dt, (alerts - prev->alerts) / dt,
+           (dead - prev->dead) / dt);
+  else
+    printf("  events/s     -   (the next frame has rates)\n");
+  printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
+  printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
+  printf("  latency      %.0f events measured, mean %.1f ms\n",
+         metric(metrics, "cxpulse_processing_seconds_count"),
+         metric(metrics, "cxpulse_processing_seconds_count") > 0
+             ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
+                   metric(metrics, "cxpulse_processing_seconds_count")
+             : 0.0);
+  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
+         jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
+  printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
+         jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
+         jn(s, "commit_failures", &ok));
+  cJSON_Delete(s);
+  if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
+  prev->consumed = consumed;
+  prev->alerts = alerts;
+  prev->dead = dead;
+  prev->t = t;
+  return -1;
+}
+
+int cxp_top_main(int argc, char **argv) {
+  top_args a;
+  int rc = top_options(argc, argv, &a);
+  if (rc >= 0) return rc;
   signal(SIGINT, on_stop_signal);
   signal(SIGTERM, on_stop_signal);
   static char status[65536], metrics[1 << 20];
-  double prev_consumed = -1, prev_alerts = 0, prev_dead = 0;
-  struct timespec prev_t = {0, 0};
+  top_prev prev = {-1, 0, 0, {0, 0}};
   int frames = 0;
   while (!stop_now) {
-    int ss = fetch(host, port, "/v1/status", token, status, sizeof status);
-    int ms = fetch(host, port, "/metrics", NULL, metrics, sizeof metrics);
+    int ss = fetch(a.host, a.port, "/v1/status", a.token, status, sizeof status);
+    int ms = fetch(a.host, a.port, "/metrics", NULL, metrics, sizeof metrics);
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if (ss != 200 || ms != 200) {
-      fprintf(stderr, "cxpulse top: %s:%d: %s\n", host, port,
+      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a.host, a.port,
               ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
-      if (once || frames == 0) return 1;
+      if (a.once || frames == 0) return 1;
     } else {
-      cJSON *s = cJSON_Parse(status);
-      double consumed = metric(metrics, "cxpulse_events_consumed_total");
-      double alerts = metric(metrics, "cxpulse_alerts_total");
-      double dead = metric(metrics, "cxpulse_dead_letters_total");
-      double dt = (double)(t.tv_sec - prev_t.tv_sec) + (double)(t.tv_nsec - prev_t.tv_nsec) / 1e9;
-      int have_rate = prev_consumed >= 0 && dt > 0;
-      if (!once) fputs("\033[H\033[2J", stdout); /* home, clear */
-      int ok;
-      printf("cxpulse %s:%d  pipeline %s  %s%s\n", host, port, js(s, "pipeline"),
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
-      printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
-      if (have_rate)
-        printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
-               (consumed - prev_consumed) / dt, (alerts - prev_alerts) / dt,
-               (dead - prev_dead) / dt);
-      else
-        printf("  events/s     -   (the next frame has rates)\n");
-      printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
-      printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
-      printf("  latency      %.0f events measured, mean %.1f ms\n",
-             metric(metrics, "cxpulse_processing_seconds_count"),
-             metric(metrics, "cxpulse_processing_seconds_count") > 0
-                 ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
-                       metric(metrics, "cxpulse_processing_seconds_count")
-                 : 0.0);
-      printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
-             jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
-      printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
-             jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
-             jn(s, "commit_failures", &ok));
-      cJSON_Delete(s);
-      if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
-      prev_consumed = consumed;
-      prev_alerts = alerts;
-      prev_dead = dead;
-      prev_t = t;
+      rc = top_frame(&a, status, metrics, t, &prev);
+      if (rc >= 0) return rc;
       frames++;
     }
-    if (once) break;
-    struct timespec sl = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+    if (a.once) break;
+    struct timespec sl = {(time_t)a.interval,
+                          (long)((a.interval - (double)(time_t)a.interval) * 1e9)};
     nanosleep(&sl, NULL);
   }
   return 0;
