@@ -172,6 +172,89 @@ static int same_key(const cxp_solution *a, const cxp_solution *b) {
          strcmp(a->segment, b->segment) == 0;
 }
 
+/* Entry i's actions (member m) into e as one JSON array, rendered once here
+ * so that every alert reuses the text; b is scratch. 0, or -1 with why in
+ * err. */
+static int sol_actions(const cJSON *m, int i, cxp_solution *e, cxp_buf *b, char *err,
+                       size_t errlen) {
+  int na = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0;
+  if (na < 1 || na > 16)
+    CXP_FAIL("recovery.solutions[%d]: 'actions' must be an array of 1..16 strings", i);
+  cxp_jw w;
+  cxp_buf_reset(b);
+  cxp_jw_init(&w, b);
+  cxp_jw_arr(&w, NULL);
+  for (const cJSON *a = m->child; a; a = a->next) {
+    if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
+        strlen(a->valuestring) > CXP_SOL_NAME_MAX)
+      CXP_FAIL("recovery.solutions[%d]: 'actions' must hold strings of 1..%d bytes", i,
+               CXP_SOL_NAME_MAX);
+    cxp_jw_cstr(&w, NULL, a->valuestring);
+  }
+  cxp_jw_end(&w);
+  if (b->len >= sizeof e->actions)
+    CXP_FAIL("recovery.solutions[%d]: 'actions' are longer than %zu bytes as JSON", i,
+             sizeof e->actions - 1);
+  memcpy(e->actions, b->p, b->len);
+  e->actions[b->len] = '\0';
+  return 0;
+}
+
+/* Entry i, the object o, into e, its members checked one by one and then
+ * together; b is scratch. 0, or -1 with why in err. */
+static int sol_entry(const cJSON *o, int i, cxp_solution *e, cxp_buf *b, char *err,
+                     size_t errlen) {
+  e->category = -1;
+  snprintf(e->compensation, sizeof e->compensation, "none");
+  if (!cJSON_IsObject(o)) CXP_FAIL("recovery.solutions[%d]: expected an object", i);
+  int has_actions = 0, has_role = 0;
+  for (const cJSON *m = o->child; m; m = m->next) {
+    const char *k = m->string ? m->string : "";
+    if (strcmp(k, "category") == 0) {
+      int c = cJSON_IsString(m) ? cxp_case_category_parse(m->valuestring,
+                                                          strlen(m->valuestring))
+                                : -1;
+      if (c < 0)
+        CXP_FAIL("recovery.solutions[%d]: 'category' must be one of design, operational, "
+                 "communication, reputational, promise, other",
+                 i);
+      e->category = c;
+    } else if (strcmp(k, "severity") == 0) {
+      double d = cJSON_IsNumber(m) ? m->valuedouble : 0;
+      if (!(d >= 1 && d <= 4) || d != floor(d))
+        CXP_FAIL("recovery.solutions[%d]: 'severity' must be an integer 1..4", i);
+      e->severity = (int)d;
+    } else if (strcmp(k, "segment") == 0) {
+      if (sol_name(m, e->segment))
+        CXP_FAIL("recovery.solutions[%d]: 'segment' must be a string of 1..%d bytes", i,
+                 CXP_SOL_NAME_MAX);
+    } else if (strcmp(k, "compensation") == 0) {
+      if (sol_name(m, e->compensation))
+        CXP_FAIL("recovery.solutions[%d]: 'compensation' must be a string of 1..%d bytes", i,
+                 CXP_SOL_NAME_MAX);
+    } else if (strcmp(k, "role") == 0) {
+      if (sol_name(m, e->role))
+        CXP_FAIL("recovery.solutions[%d]: 'role' must be a string of 1..%d bytes", i,
+                 CXP_SOL_NAME_MAX);
+      has_role = 1;
+    } else if (strcmp(k, "actions") == 0) {
+      if (sol_actions(m, i, e, b, err, errlen)) return -1;
+      has_actions = 1;
+    } else {
+      CXP_FAIL("recovery.solutions[%d]: unknown member '%.64s'", i, k);
+    }
+  }
+  if (!has_actions) CXP_FAIL("recovery.solutions[%d]: 'actions' is missing", i);
+  if (!has_role) CXP_FAIL("recovery.solutions[%d]: 'role' is missing", i);
+  /* The lookup falls back segment first, then severity: an entry keyed
+   * otherwise (a segment without a severity, say) could never be found. */
+  if (e->segment[0] && e->severity == 0)
+    CXP_FAIL("recovery.solutions[%d]: a 'segment' needs a 'severity'", i);
+  if (e->severity && e->category < 0)
+    CXP_FAIL("recovery.solutions[%d]: a 'severity' needs a 'category'", i);
+  return 0;
+}
+
 cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_t errlen) {
   cxp_solutions *s = NULL;
   cxp_buf b;
@@ -186,74 +269,7 @@ cxp_solutions *cxp_solutions_from_json(const struct cJSON *arr, char *err, size_
   for (const cJSON *o = arr->child; o; o = o->next, s->n++) {
     int i = s->n;
     cxp_solution *e = &s->e[i];
-    e->category = -1;
-    snprintf(e->compensation, sizeof e->compensation, "none");
-    if (!cJSON_IsObject(o)) SOL_FAIL("recovery.solutions[%d]: expected an object", i);
-    int has_actions = 0, has_role = 0;
-    for (const cJSON *m = o->child; m; m = m->next) {
-      const char *k = m->string ? m->string : "";
-      if (strcmp(k, "category") == 0) {
-        int c = cJSON_IsString(m) ? cxp_case_category_parse(m->valuestring,
-                                                            strlen(m->valuestring))
-                                  : -1;
-        if (c < 0)
-          SOL_FAIL("recovery.solutions[%d]: 'category' must be one of design, operational, "
-                   "communication, reputational, promise, other",
-                   i);
-        e->category = c;
-      } else if (strcmp(k, "severity") == 0) {
-        double d = cJSON_IsNumber(m) ? m->valuedouble : 0;
-        if (!(d >= 1 && d <= 4) || d != floor(d))
-          SOL_FAIL("recovery.solutions[%d]: 'severity' must be an integer 1..4", i);
-        e->severity = (int)d;
-      } else if (strcmp(k, "segment") == 0) {
-        if (sol_name(m, e->segment))
-          SOL_FAIL("recovery.solutions[%d]: 'segment' must be a string of 1..%d bytes", i,
-                   CXP_SOL_NAME_MAX);
-      } else if (strcmp(k, "compensation") == 0) {
-        if (sol_name(m, e->compensation))
-          SOL_FAIL("recovery.solutions[%d]: 'compensation' must be a string of 1..%d bytes",
-                   i, CXP_SOL_NAME_MAX);
-      } else if (strcmp(k, "role") == 0) {
-        if (sol_name(m, e->role))
-          SOL_FAIL("recovery.solutions[%d]: 'role' must be a string of 1..%d bytes", i,
-                   CXP_SOL_NAME_MAX);
-        has_role = 1;
-      } else if (strcmp(k, "actions") == 0) {
-        int na = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0;
-        if (na < 1 || na > 16)
-          SOL_FAIL("recovery.solutions[%d]: 'actions' must be an array of 1..16 strings", i);
-        /* Rendered once here, so that every alert reuses the text. */
-        cxp_jw w;
-        cxp_buf_reset(&b);
-        cxp_jw_init(&w, &b);
-        cxp_jw_arr(&w, NULL);
-        for (const cJSON *a = m->child; a; a = a->next) {
-          if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
-              strlen(a->valuestring) > CXP_SOL_NAME_MAX)
-            SOL_FAIL("recovery.solutions[%d]: 'actions' must hold strings of 1..%d bytes", i,
-                     CXP_SOL_NAME_MAX);
-          cxp_jw_cstr(&w, NULL, a->valuestring);
-        }
-        cxp_jw_end(&w);
-        if (b.len >= sizeof e->actions)
-          SOL_FAIL("recovery.solutions[%d]: 'actions' are longer than %zu bytes as JSON", i,
-                   sizeof e->actions - 1);
-        memcpy(e->actions, b.p, b.len);
-        e->actions[b.len] = '\0';
-        has_actions = 1;
-      } else {
-        SOL_FAIL("recovery.solutions[%d]: unknown member '%.64s'", i, k);
-      }
-    }
-    if (!has_actions) SOL_FAIL("recovery.solutions[%d]: 'actions' is missing", i);
-    if (!has_role) SOL_FAIL("recovery.solutions[%d]: 'role' is missing", i);
-    /* The lookup falls back segment first, then severity: an entry keyed
-     * otherwise (a segment without a severity, say) could never be found. */
-    if (e->segment[0] && e->severity == 0)
-      SOL_FAIL("recovery.solutions[%d]: a 'segment' needs a 'severity'", i);
-    if (e->severity && e->category < 0)
-      SOL_FAIL("recovery.solutions[%d]: a 'severity' needs a 'category'", i);
+    if (sol_entry(o, i, e, &b, err, errlen)) goto fail;
     for (int j = 0; j < i; j++)
       if (same_key(&s->e[j], e))
         SOL_FAIL("recovery.solutions[%d]: same category, severity and segment as "

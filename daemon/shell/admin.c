@@ -305,22 +305,119 @@ static void status(cxp_daemon *d, cxp_http_response *res) {
   res->content_type = "application/json";
 }
 
-static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
-  const cxp_core *c = cxp_daemon_core(d);
+/* The customer of this id and the partition whose state holds him, or NULL
+ * when this instance holds him in none. */
+static const cxp_customer *find_customer(const cxp_core *c, const char *id, int32_t *part) {
   size_t len = strlen(id);
   const cxp_customer *cu = NULL;
-  int32_t part = -1;
+  *part = -1;
   for (int32_t i = 0; i < c->state.n_shards && cu == NULL; i++)
     if (c->state.shards[i] && (cu = cxp_shard_find(c->state.shards[i], id, len)) != NULL)
-      part = i;
+      *part = i;
+  return cu;
+}
+
+/* His open and overdue cases into cc: 1, or 0 when his partition has no
+ * cases to ask. */
+static int cases_of(const cxp_core *c, int32_t part, const cxp_customer *cu,
+                    cxp_case_customer *cc) {
+  if (!(part < c->n_cases && c->cases[part])) return 0;
+  cxp_cases_customer(c->cases[part], cu->id, cu->id_len, cc);
+  return 1;
+}
+
+/* His indicators at the partition's clock, null where there is nothing to
+ * measure yet. */
+static void write_indicators(cxp_jw *j, const cxp_core *c, const cxp_customer *cu) {
+  cxp_indicators in;
+  cxp_customer_indicators(cu, &c->customer, c->clock_ms, &in);
+  cxp_jw_obj(j, "indicators");
+  num_or_null(j, "csat", in.csat);
+  num_or_null(j, "nps_mean", in.nps_mean);
+  if (in.nps_class > -2)
+    cxp_jw_int(j, "nps_class", in.nps_class);
+  else
+    cxp_jw_null(j, "nps_class");
+  num_or_null(j, "ces", in.ces);
+  cxp_jw_obj(j, "servqual_gap");
+  for (int k = 0; k < CXP_SQ__COUNT; k++) num_or_null(j, cxp_sq_dimension_name(k), in.sq_gap[k]);
+  cxp_jw_end(j);
+  num_or_null(j, "satisfaction_index", in.si);
+  num_or_null(j, "si_baseline", in.si_baseline);
+  num_or_null(j, "value", in.value);
+  num_or_null(j, "cost", in.cost);
+  num_or_null(j, "value_ratio", in.value_ratio);
+  num_or_null(j, "recency_days", in.recency_days);
+  num_or_null(j, "frequency_short", in.freq_short);
+  num_or_null(j, "frequency_long", in.freq_long);
+  num_or_null(j, "monetary_short", in.mon_short);
+  num_or_null(j, "monetary_long", in.mon_long);
+  num_or_null(j, "complaints", in.complaints);
+  num_or_null(j, "activity", in.activity);
+  num_or_null(j, "clv", in.clv);
+  cxp_jw_end(j);
+}
+
+/* His cohort, and his open and overdue cases where his partition has cases. */
+static void write_cases(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_customer *cu) {
+  static const char *const cohorts[4] = {"never_failed", "recovered_well", "recovered_poorly",
+                                         "case_open"};
+  cxp_jw_obj(j, "cases");
+  cxp_jw_cstr(j, "cohort", cohorts[cu->cohort & 3]);
+  cxp_case_customer cc;
+  if (cases_of(c, part, cu, &cc)) {
+    cxp_jw_int(j, "open", cc.open);
+    cxp_jw_int(j, "overdue", cc.overdue);
+  }
+  cxp_jw_end(j);
+}
+
+/* His churn risk, its band and its reasons; null with churn off. Scored now,
+ * at the partition's clock: a silent customer's risk has grown since his
+ * last event. */
+static void write_churn(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_customer *cu) {
+  if (!c->pl->churn_enabled) {
+    cxp_jw_null(j, "churn");
+    return;
+  }
+  int open = 0, overdue = 0;
+  cxp_case_customer cc;
+  if (cases_of(c, part, cu, &cc)) {
+    open = cc.open;
+    overdue = cc.overdue;
+  }
+  cxp_churn_score sc;
+  cxp_churn_eval(&c->churn, cu, &c->customer, open, overdue, c->clock_ms, &sc);
+  cxp_alert_reason rs[CXP_ALERT_MAX_REASONS];
+  int nr = cxp_churn_reasons(&sc, c->churn.top_k, rs);
+  cxp_jw_obj(j, "churn");
+  cxp_jw_num(j, "p", sc.p);
+  cxp_jw_cstr(j, "band", cxp_churn_band_name(cxp_churn_band_next(cu->churn_band, sc.p,
+                                                                 &c->churn)));
+  cxp_jw_num(j, "value", sc.value);
+  cxp_jw_num(j, "value_at_risk", sc.value_at_risk);
+  cxp_jw_arr(j, "reasons");
+  for (int i = 0; i < nr; i++) {
+    cxp_jw_obj(j, NULL);
+    cxp_jw_cstr(j, "factor", rs[i].factor);
+    cxp_jw_num(j, "value", rs[i].value);
+    cxp_jw_num(j, "contribution", rs[i].contribution);
+    cxp_jw_end(j);
+  }
+  cxp_jw_end(j);
+  cxp_jw_end(j);
+}
+
+static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
+  const cxp_core *c = cxp_daemon_core(d);
+  int32_t part;
+  const cxp_customer *cu = find_customer(c, id, &part);
   if (cu == NULL) {
     res->status = 404;
     res->content_type = "application/json";
     cxp_buf_printf(res->body, "{\"error\":\"customer not held by this instance\"}");
     return;
   }
-  cxp_indicators in;
-  cxp_customer_indicators(cu, &c->customer, c->clock_ms, &in);
   cxp_jw j;
   cxp_jw_init(&j, res->body);
   cxp_jw_obj(&j, NULL);
@@ -328,75 +425,9 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
   cxp_jw_int(&j, "partition", part);
   cxp_jw_cstr(&j, "segment", cxp_state_segment_name(&c->state, cu->segment));
   cxp_jw_time(&j, "as_of", c->clock_ms);
-  cxp_jw_obj(&j, "indicators");
-  num_or_null(&j, "csat", in.csat);
-  num_or_null(&j, "nps_mean", in.nps_mean);
-  if (in.nps_class > -2)
-    cxp_jw_int(&j, "nps_class", in.nps_class);
-  else
-    cxp_jw_null(&j, "nps_class");
-  num_or_null(&j, "ces", in.ces);
-  cxp_jw_obj(&j, "servqual_gap");
-  for (int k = 0; k < CXP_SQ__COUNT; k++) num_or_null(&j, cxp_sq_dimension_name(k), in.sq_gap[k]);
-  cxp_jw_end(&j);
-  num_or_null(&j, "satisfaction_index", in.si);
-  num_or_null(&j, "si_baseline", in.si_baseline);
-  num_or_null(&j, "value", in.value);
-  num_or_null(&j, "cost", in.cost);
-  num_or_null(&j, "value_ratio", in.value_ratio);
-  num_or_null(&j, "recency_days", in.recency_days);
-  num_or_null(&j, "frequency_short", in.freq_short);
-  num_or_null(&j, "frequency_long", in.freq_long);
-  num_or_null(&j, "monetary_short", in.mon_short);
-  num_or_null(&j, "monetary_long", in.mon_long);
-  num_or_null(&j, "complaints", in.complaints);
-  num_or_null(&j, "activity", in.activity);
-  num_or_null(&j, "clv", in.clv);
-  cxp_jw_end(&j);
-  static const char *const cohorts[4] = {"never_failed", "recovered_well", "recovered_poorly",
-                                         "case_open"};
-  cxp_jw_obj(&j, "cases");
-  cxp_jw_cstr(&j, "cohort", cohorts[cu->cohort & 3]);
-  if (part < c->n_cases && c->cases[part]) {
-    cxp_case_customer cc;
-    cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
-    cxp_jw_int(&j, "open", cc.open);
-    cxp_jw_int(&j, "overdue", cc.overdue);
-  }
-  cxp_jw_end(&j);
-  if (c->pl->churn_enabled) {
-    /* Scored now, at the partition's clock: a silent customer's risk has
-     * grown since his last event. */
-    int open = 0, overdue = 0;
-    if (part < c->n_cases && c->cases[part]) {
-      cxp_case_customer cc;
-      cxp_cases_customer(c->cases[part], cu->id, cu->id_len, &cc);
-      open = cc.open;
-      overdue = cc.overdue;
-    }
-    cxp_churn_score sc;
-    cxp_churn_eval(&c->churn, cu, &c->customer, open, overdue, c->clock_ms, &sc);
-    cxp_alert_reason rs[CXP_ALERT_MAX_REASONS];
-    int nr = cxp_churn_reasons(&sc, c->churn.top_k, rs);
-    cxp_jw_obj(&j, "churn");
-    cxp_jw_num(&j, "p", sc.p);
-    cxp_jw_cstr(&j, "band", cxp_churn_band_name(cxp_churn_band_next(cu->churn_band, sc.p,
-                                                                    &c->churn)));
-    cxp_jw_num(&j, "value", sc.value);
-    cxp_jw_num(&j, "value_at_risk", sc.value_at_risk);
-    cxp_jw_arr(&j, "reasons");
-    for (int i = 0; i < nr; i++) {
-      cxp_jw_obj(&j, NULL);
-      cxp_jw_cstr(&j, "factor", rs[i].factor);
-      cxp_jw_num(&j, "value", rs[i].value);
-      cxp_jw_num(&j, "contribution", rs[i].contribution);
-      cxp_jw_end(&j);
-    }
-    cxp_jw_end(&j);
-    cxp_jw_end(&j);
-  } else {
-    cxp_jw_null(&j, "churn");
-  }
+  write_indicators(&j, c, cu);
+  write_cases(&j, c, part, cu);
+  write_churn(&j, c, part, cu);
   cxp_jw_end(&j);
   res->content_type = "application/json";
 }

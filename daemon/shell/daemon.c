@@ -162,53 +162,63 @@ void cxp_daemon_set_tap(cxp_daemon *d, cxp_tap_fn fn, void *opaque) {
   d->tap_opaque = opaque;
 }
 
-int cxp_daemon_start(cxp_daemon *d) {
-  if (d->pl.win_enabled) {
-    /* Mergers wait for every input partition, and partials are spread over
-     * every repartition partition: both counts are needed before the first
-     * event. Asked once, before the loop serves anything (bounded wait). */
-    d->n_inputs = cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
-    d->n_repart = cxp_kafka_topic_partitions(d->producer, d->pl.topic_repartition, 10000);
-    if (d->n_inputs < 1 || d->n_repart < 1) {
-      cxp_error("daemon", "segment windows need the topics %s and %s to exist (%s is the "
-                "internal repartition topic: create it with as many partitions as %s), or "
-                "windows.enabled false",
-                d->pl.topic_input, d->pl.topic_repartition, d->pl.topic_repartition,
-                d->pl.topic_input);
-      return -1;
-    }
-    cxp_core_set_inputs(&d->core, d->n_inputs, d->n_repart);
-    cxp_info("daemon", "segment windows: %d input partitions merged through %s (%d partitions)",
-             (int)d->n_inputs, d->pl.topic_repartition, (int)d->n_repart);
+/* With segment windows: the partition counts of the input and repartition
+ * topics. Mergers wait for every input partition, and partials are spread
+ * over every repartition partition: both counts are needed before the first
+ * event. Asked once, before the loop serves anything (bounded wait). 0, or
+ * -1 after saying why. */
+static int count_partitions(cxp_daemon *d) {
+  d->n_inputs = cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
+  d->n_repart = cxp_kafka_topic_partitions(d->producer, d->pl.topic_repartition, 10000);
+  if (d->n_inputs < 1 || d->n_repart < 1) {
+    cxp_error("daemon", "segment windows need the topics %s and %s to exist (%s is the "
+              "internal repartition topic: create it with as many partitions as %s), or "
+              "windows.enabled false",
+              d->pl.topic_input, d->pl.topic_repartition, d->pl.topic_repartition,
+              d->pl.topic_input);
+    return -1;
   }
-  if (d->pl.state_durable) {
-    char err[512];
-    cxp_restore_cb cb = {daemon_on_restore_record, daemon_on_restore_done, d};
-    d->restore = cxp_restore_create(&d->cfg, d->pl.topic_changelog, d->config_path, &cb, err,
-                                    sizeof err);
-    if (d->restore == NULL) {
-      cxp_error("daemon", "%s", err);
-      return -1;
-    }
-    /* Asked through the restorer: it then knows the changelog's leaders
-     * before its first partition is assigned (otherwise its first offset
-     * query waits half a second for them). */
-    int32_t ni = d->n_inputs > 0
-                     ? d->n_inputs
-                     : cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
-    int32_t nc = cxp_restore_topic_partitions(d->restore, 10000);
-    if (ni < 1 || nc != ni) {
-      cxp_error("daemon", "durable state needs the topic %s with as many partitions as %s "
-                "(%d; it has %s%d): create it compacted (cleanup.policy=compact), or set "
-                "state.durable false",
-                d->pl.topic_changelog, d->pl.topic_input, (int)ni, nc < 0 ? "none, " : "",
-                nc < 0 ? 0 : (int)nc);
-      return -1;
-    }
-    d->core.changelog = 1;
-    cxp_info("daemon", "durable state: changelog %s (%d partitions), written every %lld ms",
-             d->pl.topic_changelog, (int)nc, d->pl.state_flush_ms);
+  cxp_core_set_inputs(&d->core, d->n_inputs, d->n_repart);
+  cxp_info("daemon", "segment windows: %d input partitions merged through %s (%d partitions)",
+           (int)d->n_inputs, d->pl.topic_repartition, (int)d->n_repart);
+  return 0;
+}
+
+/* With durable state: the restorer, and a changelog with as many partitions
+ * as the input. 0, or -1 after saying why. */
+static int open_restorer(cxp_daemon *d) {
+  char err[512];
+  cxp_restore_cb cb = {daemon_on_restore_record, daemon_on_restore_done, d};
+  d->restore = cxp_restore_create(&d->cfg, d->pl.topic_changelog, d->config_path, &cb, err,
+                                  sizeof err);
+  if (d->restore == NULL) {
+    cxp_error("daemon", "%s", err);
+    return -1;
   }
+  /* Asked through the restorer: it then knows the changelog's leaders
+   * before its first partition is assigned (otherwise its first offset
+   * query waits half a second for them). */
+  int32_t ni = d->n_inputs > 0
+                   ? d->n_inputs
+                   : cxp_kafka_topic_partitions(d->producer, d->pl.topic_input, 10000);
+  int32_t nc = cxp_restore_topic_partitions(d->restore, 10000);
+  if (ni < 1 || nc != ni) {
+    cxp_error("daemon", "durable state needs the topic %s with as many partitions as %s "
+              "(%d; it has %s%d): create it compacted (cleanup.policy=compact), or set "
+              "state.durable false",
+              d->pl.topic_changelog, d->pl.topic_input, (int)ni, nc < 0 ? "none, " : "",
+              nc < 0 ? 0 : (int)nc);
+    return -1;
+  }
+  d->core.changelog = 1;
+  cxp_info("daemon", "durable state: changelog %s (%d partitions), written every %lld ms",
+           d->pl.topic_changelog, (int)nc, d->pl.state_flush_ms);
+  return 0;
+}
+
+/* The eventfd the Kafka queues (and the restorer) write to when they go
+ * from empty to non-empty. 0, or -1 after saying why. */
+static int open_wake(cxp_daemon *d) {
   d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (d->efd < 0) {
     cxp_error("loop", "eventfd: %s", strerror(errno));
@@ -220,7 +230,12 @@ int cxp_daemon_start(cxp_daemon *d) {
   rd_kafka_queue_io_event_enable(d->cq, d->efd, &one, sizeof one);
   rd_kafka_queue_io_event_enable(d->pq, d->efd, &one, sizeof one);
   if (d->restore) cxp_restore_wake_on(d->restore, d->efd);
+  return 0;
+}
 
+/* The loop's handles: the wake-up poll, the next slice's idle, the timers
+ * (the idle serve, commits, statistics and systemd's watchdog started). */
+static void start_handles(cxp_daemon *d) {
   uv_poll_init(d->loop, &d->wake, d->efd);
   uv_idle_init(d->loop, &d->more);
   uv_timer_init(d->loop, &d->serve);
@@ -246,30 +261,33 @@ int cxp_daemon_start(cxp_daemon *d) {
   uint64_t wd = cxp_notify_watchdog_usec();
   if (wd && cxp_notify_watchdog_start(&d->notify, d->loop, wd) == 0)
     cxp_info("daemon", "systemd watchdog: pinging every %llu ms", (unsigned long long)(wd / 1000));
-  if (d->cfg.http_port >= 0) {
-    cxp_http_limits lim;
-    cxp_http_limits_default(&lim);
-    lim.max_conns = (int)d->cfg.http_max_conns;
-    lim.max_conns_per_addr = (int)d->cfg.http_max_conns_per_addr;
-    lim.header_timeout_ms = (uint64_t)d->cfg.http_header_timeout_ms;
-    int he = cxp_http_start(&d->http, d->loop, d->cfg.http_host, (int)d->cfg.http_port,
-                            cxp_admin_handle, d, &lim);
-    if (he < 0) {
-      cxp_error("http", "admin endpoint on %s:%lld: %s", d->cfg.http_host, d->cfg.http_port,
-                uv_strerror(he));
-      d->http = NULL;
-      return -1;
-    }
-    d->handles_open++;
-    cxp_info("http", "admin endpoint on http://%s:%d/ (metrics, healthz, readyz, v1)",
-             d->cfg.http_host, cxp_http_port(d->http));
+}
+
+/* The admin endpoint on http.host and http.port, with its limits. 0, or -1
+ * after saying why. */
+static int start_admin(cxp_daemon *d) {
+  cxp_http_limits lim;
+  cxp_http_limits_default(&lim);
+  lim.max_conns = (int)d->cfg.http_max_conns;
+  lim.max_conns_per_addr = (int)d->cfg.http_max_conns_per_addr;
+  lim.header_timeout_ms = (uint64_t)d->cfg.http_header_timeout_ms;
+  int he = cxp_http_start(&d->http, d->loop, d->cfg.http_host, (int)d->cfg.http_port,
+                          cxp_admin_handle, d, &lim);
+  if (he < 0) {
+    cxp_error("http", "admin endpoint on %s:%lld: %s", d->cfg.http_host, d->cfg.http_port,
+              uv_strerror(he));
+    d->http = NULL;
+    return -1;
   }
+  d->handles_open++;
+  cxp_info("http", "admin endpoint on http://%s:%d/ (metrics, healthz, readyz, v1)",
+           d->cfg.http_host, cxp_http_port(d->http));
+  return 0;
+}
 
-  if (d->pl.win_enabled) uv_timer_start(&d->tick, daemon_on_tick_timer, 1000, 1000);
-  if (d->restore)
-    uv_timer_start(&d->flush, daemon_on_flush_timer, (uint64_t)d->pl.state_flush_ms,
-                   (uint64_t)d->pl.state_flush_ms);
-
+/* The group's subscription: the input topic, and the repartition topic with
+ * segment windows. 0, or -1 after saying why. */
+static int subscribe(cxp_daemon *d) {
   rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
   rd_kafka_topic_partition_list_add(sub, d->pl.topic_input, RD_KAFKA_PARTITION_UA);
   if (d->pl.win_enabled)
@@ -284,6 +302,20 @@ int cxp_daemon_start(cxp_daemon *d) {
            "dead letters -> %s",
            d->pl.name, d->pl.topic_input, cxp_config_kafka_get(&d->cfg, "consumer.group.id"),
            d->pl.topic_alerts, d->pl.topic_indicators, d->pl.topic_dead_letters);
+  return 0;
+}
+
+int cxp_daemon_start(cxp_daemon *d) {
+  if (d->pl.win_enabled && count_partitions(d)) return -1;
+  if (d->pl.state_durable && open_restorer(d)) return -1;
+  if (open_wake(d)) return -1;
+  start_handles(d);
+  if (d->cfg.http_port >= 0 && start_admin(d)) return -1;
+  if (d->pl.win_enabled) uv_timer_start(&d->tick, daemon_on_tick_timer, 1000, 1000);
+  if (d->restore)
+    uv_timer_start(&d->flush, daemon_on_flush_timer, (uint64_t)d->pl.state_flush_ms,
+                   (uint64_t)d->pl.state_flush_ms);
+  if (subscribe(d)) return -1;
   /* Anything queued before the io event was enabled would not wake us. */
   daemon_schedule(d);
   return 0;

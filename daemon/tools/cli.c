@@ -121,7 +121,17 @@ static void tail_usage(FILE *f) {
         f);
 }
 
-int cxp_tail_main(int argc, char **argv) {
+/* tail's command line; topic_buf holds the pipeline's topic when --config
+ * names it and --topic does not. */
+typedef struct tail_args {
+  const char *config, *brokers, *topic, *kind;
+  int from_start, exit_at_end, raw;
+  char topic_buf[CXP_STR_MAX];
+} tail_args;
+
+/* The options into `a`: -1 when they are good, else the exit code (0 for
+ * --help, 2 for a usage error). */
+static int tail_options(int argc, char **argv, tail_args *a) {
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                        {"brokers", required_argument, NULL, 'b'},
                                        {"topic", required_argument, NULL, 't'},
@@ -130,17 +140,18 @@ int cxp_tail_main(int argc, char **argv) {
                                        {"raw", no_argument, NULL, 'r'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *config = NULL, *brokers = NULL, *topic = NULL;
-  int from_start = 0, exit_at_end = 0, raw = 0, ch;
+  a->config = a->brokers = a->topic = a->kind = NULL;
+  a->from_start = a->exit_at_end = a->raw = 0;
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "c:b:t:Berh", opts, NULL)) != -1) {
     switch (ch) {
-      case 'c': config = optarg; break;
-      case 'b': brokers = optarg; break;
-      case 't': topic = optarg; break;
-      case 'B': from_start = 1; break;
-      case 'e': exit_at_end = 1; break;
-      case 'r': raw = 1; break;
+      case 'c': a->config = optarg; break;
+      case 'b': a->brokers = optarg; break;
+      case 't': a->topic = optarg; break;
+      case 'B': a->from_start = 1; break;
+      case 'e': a->exit_at_end = 1; break;
+      case 'r': a->raw = 1; break;
       case 'h': tail_usage(stdout); return 0;
       default: tail_usage(stderr); return 2;
     }
@@ -149,51 +160,68 @@ int cxp_tail_main(int argc, char **argv) {
     tail_usage(stderr);
     return 2;
   }
-  const char *kind = argv[optind];
-  if (strcmp(kind, "alerts") && strcmp(kind, "indicators") && strcmp(kind, "dead-letters")) {
+  a->kind = argv[optind];
+  if (strcmp(a->kind, "alerts") && strcmp(a->kind, "indicators") &&
+      strcmp(a->kind, "dead-letters")) {
     tail_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+/* The topic into `a` (--topic, else the pipeline's of the file --config
+ * names) and the brokers into `c` (the file's, else --brokers): -1 when both
+ * are known, else the exit code after saying why. */
+static int tail_settings(tail_args *a, cxp_config *c) {
   char err[512];
-  cxp_config c;
   cxp_pipeline p;
-  cxp_config_defaults(&c);
-  char topic_buf[CXP_STR_MAX];
-  if (config) {
-    if (cxp_config_load(&c, config, err, sizeof err) ||
-        cxp_pipeline_load(&p, c.pipeline, err, sizeof err)) {
+  cxp_config_defaults(c);
+  if (a->config) {
+    if (cxp_config_load(c, a->config, err, sizeof err) ||
+        cxp_pipeline_load(&p, c->pipeline, err, sizeof err)) {
       fprintf(stderr, "cxpulse tail: %s\n", err);
       return 1;
     }
-    snprintf(topic_buf, sizeof topic_buf, "%s",
-             kind[0] == 'a' ? p.topic_alerts : kind[0] == 'i' ? p.topic_indicators
-                                                              : p.topic_dead_letters);
-    if (topic == NULL) topic = topic_buf;
+    snprintf(a->topic_buf, sizeof a->topic_buf, "%s",
+             a->kind[0] == 'a'   ? p.topic_alerts
+             : a->kind[0] == 'i' ? p.topic_indicators
+                                 : p.topic_dead_letters);
+    if (a->topic == NULL) a->topic = a->topic_buf;
   }
-  if (brokers) cxp_config_kafka_default(&c, "bootstrap.servers", brokers);
-  if (topic == NULL || cxp_config_kafka_get(&c, "bootstrap.servers") == NULL) {
+  if (a->brokers) cxp_config_kafka_default(c, "bootstrap.servers", a->brokers);
+  if (a->topic == NULL || cxp_config_kafka_get(c, "bootstrap.servers") == NULL) {
     fprintf(stderr, "cxpulse tail: give --config, or --brokers and --topic\n");
     return 2;
   }
-  cxp_log_level = CXP_LOG_WARN;
-  /* No group: this reader assigns itself every partition and commits
-   * nothing, so it never takes work from the daemon's group. */
-  cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-tail");
-  cxp_config_kafka_default(&c, "consumer.enable.auto.commit", "false");
-  cxp_config_kafka_default(&c, "consumer.enable.partition.eof", "true");
-  rd_kafka_conf_t *kc = cxp_kafka_conf(&c, RD_KAFKA_CONSUMER, config ? config : "(args)", err,
+  return -1;
+}
+
+/* The reader's consumer, or NULL after saying why. No group: this reader
+ * assigns itself every partition and commits nothing, so it never takes
+ * work from the daemon's group. */
+static rd_kafka_t *tail_consumer(cxp_config *c, const char *config) {
+  char err[512];
+  cxp_config_kafka_default(c, "consumer.group.id", "cxpulse-tail");
+  cxp_config_kafka_default(c, "consumer.enable.auto.commit", "false");
+  cxp_config_kafka_default(c, "consumer.enable.partition.eof", "true");
+  rd_kafka_conf_t *kc = cxp_kafka_conf(c, RD_KAFKA_CONSUMER, config ? config : "(args)", err,
                                        sizeof err);
   if (kc == NULL) {
     fprintf(stderr, "cxpulse tail: %s\n", err);
-    return 1;
+    return NULL;
   }
   char e[512];
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof e);
   if (rk == NULL) {
     fprintf(stderr, "cxpulse tail: %s\n", e);
     rd_kafka_conf_destroy(kc);
-    return 1;
   }
+  return rk;
+}
+
+/* Every partition of the topic assigned, each from its oldest record or
+ * past its newest: how many, or -1 after saying why. */
+static int tail_assign(rd_kafka_t *rk, const char *topic, int from_start) {
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
@@ -202,8 +230,7 @@ int cxp_tail_main(int argc, char **argv) {
             rd_kafka_err2str(me ? me : md->topics[0].err));
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
-    return 1;
+    return -1;
   }
   int parts = md->topics[0].partition_cnt;
   rd_kafka_metadata_destroy(md);
@@ -214,8 +241,13 @@ int cxp_tail_main(int argc, char **argv) {
         from_start ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
   rd_kafka_assign(rk, l);
   rd_kafka_topic_partition_list_destroy(l);
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
+  return parts;
+}
+
+/* Prints the records of the `parts` partitions assigned until a signal, the
+ * end of every partition (--exit), an unknown topic or a reader gone. The
+ * exit code. */
+static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
   int at_end = 0, rc = 0;
   char line[8192];
   while (!stop_now) {
@@ -225,18 +257,18 @@ int cxp_tail_main(int argc, char **argv) {
       continue;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (++at_end >= parts && exit_at_end) stop_now = 1;
+      if (++at_end >= parts && a->exit_at_end) stop_now = 1;
     } else if (m->err) {
       fprintf(stderr, "cxpulse tail: %s\n", rd_kafka_message_errstr(m));
       if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
         rc = 1;
         stop_now = 1;
       }
-    } else if (raw) {
+    } else if (a->raw) {
       fwrite(m->payload, 1, m->len, stdout);
       fputc('\n', stdout);
     } else {
-      size_t n = cxp_tail_format(line, sizeof line, kind, m->payload, m->len);
+      size_t n = cxp_tail_format(line, sizeof line, a->kind, m->payload, m->len);
       fwrite(line, 1, n, stdout);
       fputc('\n', stdout);
     }
@@ -251,6 +283,27 @@ int cxp_tail_main(int argc, char **argv) {
       stop_now = 1;
     }
   }
+  return rc;
+}
+
+int cxp_tail_main(int argc, char **argv) {
+  tail_args a;
+  int rc = tail_options(argc, argv, &a);
+  if (rc >= 0) return rc;
+  cxp_config c;
+  rc = tail_settings(&a, &c);
+  if (rc >= 0) return rc;
+  cxp_log_level = CXP_LOG_WARN;
+  rd_kafka_t *rk = tail_consumer(&c, a.config);
+  if (rk == NULL) return 1;
+  int parts = tail_assign(rk, a.topic, a.from_start);
+  if (parts < 0) {
+    rd_kafka_destroy(rk);
+    return 1;
+  }
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  rc = tail_follow(rk, &a, parts);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return rc;
@@ -312,7 +365,16 @@ static void top_usage(FILE *f) {
         f);
 }
 
-int cxp_top_main(int argc, char **argv) {
+/* top's command line. */
+typedef struct top_args {
+  const char *host, *token;
+  int port, once;
+  double interval; /* seconds between frames */
+} top_args;
+
+/* The options into `a`: -1 when they are good, else the exit code (0 for
+ * --help, 2 for a usage error). */
+static int top_options(int argc, char **argv, top_args *a) {
   static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
                                        {"host", required_argument, NULL, 'H'},
                                        {"token", required_argument, NULL, 't'},
@@ -320,82 +382,108 @@ int cxp_top_main(int argc, char **argv) {
                                        {"once", no_argument, NULL, 'o'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *host = "127.0.0.1", *token = NULL;
-  int port = 9477, once = 0, ch;
-  double interval = 2;
+  a->host = "127.0.0.1";
+  a->token = NULL;
+  a->port = 9477;
+  a->once = 0;
+  a->interval = 2;
+  int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "p:H:t:i:oh", opts, NULL)) != -1) {
     switch (ch) {
-      case 'p': port = atoi(optarg); break;
-      case 'H': host = optarg; break;
-      case 't': token = optarg; break;
-      case 'i': interval = atof(optarg); break;
-      case 'o': once = 1; break;
+      case 'p': a->port = atoi(optarg); break;
+      case 'H': a->host = optarg; break;
+      case 't': a->token = optarg; break;
+      case 'i': a->interval = atof(optarg); break;
+      case 'o': a->once = 1; break;
       case 'h': top_usage(stdout); return 0;
       default: top_usage(stderr); return 2;
     }
   }
-  if (port < 1 || port > 65535 || !(interval >= 0.2)) {
+  if (a->port < 1 || a->port > 65535 || !(a->interval >= 0.2)) {
     top_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+/* The counters of the frame before, which the rates are taken against. */
+typedef struct top_prev {
+  double consumed, alerts, dead; /* consumed < 0 before the first frame */
+  struct timespec t;
+} top_prev;
+
+/* One frame from the status and the metrics read at t, the counters kept in
+ * prev for the next: -1 once shown, else the exit code (standard output
+ * failed; 0 when its reader went away). */
+static int top_frame(const top_args *a, const char *status, const char *metrics,
+                     struct timespec t, top_prev *prev) {
+  cJSON *s = cJSON_Parse(status);
+  double consumed = metric(metrics, "cxpulse_events_consumed_total");
+  double alerts = metric(metrics, "cxpulse_alerts_total");
+  double dead = metric(metrics, "cxpulse_dead_letters_total");
+  double dt = (double)(t.tv_sec - prev->t.tv_sec) + (double)(t.tv_nsec - prev->t.tv_nsec) / 1e9;
+  int have_rate = prev->consumed >= 0 && dt > 0;
+  if (!a->once) fputs("\033[H\033[2J", stdout); /* home, clear */
+  int ok;
+  printf("cxpulse %s:%d  pipeline %s  %s%s\n", a->host, a->port, js(s, "pipeline"),
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
+  printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
+  if (have_rate)
+    printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
+           (consumed - prev->consumed) / dt, (alerts - prev->alerts) / dt,
+           (dead - prev->dead) / dt);
+  else
+    printf("  events/s     -   (the next frame has rates)\n");
+  printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
+  printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
+  printf("  latency      %.0f events measured, mean %.1f ms\n",
+         metric(metrics, "cxpulse_processing_seconds_count"),
+         metric(metrics, "cxpulse_processing_seconds_count") > 0
+             ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
+                   metric(metrics, "cxpulse_processing_seconds_count")
+             : 0.0);
+  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
+         jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
+  printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
+         jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
+         jn(s, "commit_failures", &ok));
+  cJSON_Delete(s);
+  if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
+  prev->consumed = consumed;
+  prev->alerts = alerts;
+  prev->dead = dead;
+  prev->t = t;
+  return -1;
+}
+
+int cxp_top_main(int argc, char **argv) {
+  top_args a;
+  int rc = top_options(argc, argv, &a);
+  if (rc >= 0) return rc;
   signal(SIGINT, on_stop_signal);
   signal(SIGTERM, on_stop_signal);
   static char status[65536], metrics[1 << 20];
-  double prev_consumed = -1, prev_alerts = 0, prev_dead = 0;
-  struct timespec prev_t = {0, 0};
+  top_prev prev = {-1, 0, 0, {0, 0}};
   int frames = 0;
   while (!stop_now) {
-    int ss = fetch(host, port, "/v1/status", token, status, sizeof status);
-    int ms = fetch(host, port, "/metrics", NULL, metrics, sizeof metrics);
+    int ss = fetch(a.host, a.port, "/v1/status", a.token, status, sizeof status);
+    int ms = fetch(a.host, a.port, "/metrics", NULL, metrics, sizeof metrics);
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if (ss != 200 || ms != 200) {
-      fprintf(stderr, "cxpulse top: %s:%d: %s\n", host, port,
+      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a.host, a.port,
               ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
-      if (once || frames == 0) return 1;
+      if (a.once || frames == 0) return 1;
     } else {
-      cJSON *s = cJSON_Parse(status);
-      double consumed = metric(metrics, "cxpulse_events_consumed_total");
-      double alerts = metric(metrics, "cxpulse_alerts_total");
-      double dead = metric(metrics, "cxpulse_dead_letters_total");
-      double dt = (double)(t.tv_sec - prev_t.tv_sec) + (double)(t.tv_nsec - prev_t.tv_nsec) / 1e9;
-      int have_rate = prev_consumed >= 0 && dt > 0;
-      if (!once) fputs("\033[H\033[2J", stdout); /* home, clear */
-      int ok;
-      printf("cxpulse %s:%d  pipeline %s  %s%s\n", host, port, js(s, "pipeline"),
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
-      printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
-      if (have_rate)
-        printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
-               (consumed - prev_consumed) / dt, (alerts - prev_alerts) / dt,
-               (dead - prev_dead) / dt);
-      else
-        printf("  events/s     -   (the next frame has rates)\n");
-      printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
-      printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
-      printf("  latency      %.0f events measured, mean %.1f ms\n",
-             metric(metrics, "cxpulse_processing_seconds_count"),
-             metric(metrics, "cxpulse_processing_seconds_count") > 0
-                 ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
-                       metric(metrics, "cxpulse_processing_seconds_count")
-                 : 0.0);
-      printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
-             jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
-      printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
-             jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
-             jn(s, "commit_failures", &ok));
-      cJSON_Delete(s);
-      if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
-      prev_consumed = consumed;
-      prev_alerts = alerts;
-      prev_dead = dead;
-      prev_t = t;
+      rc = top_frame(&a, status, metrics, t, &prev);
+      if (rc >= 0) return rc;
       frames++;
     }
-    if (once) break;
-    struct timespec sl = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+    if (a.once) break;
+    struct timespec sl = {(time_t)a.interval,
+                          (long)((a.interval - (double)(time_t)a.interval) * 1e9)};
     nanosleep(&sl, NULL);
   }
   return 0;
@@ -459,26 +547,130 @@ static void state_usage(FILE *f) {
         f);
 }
 
-int cxp_state_main(int argc, char **argv) {
+/* The options into *config and *only: -1 when they are good, else the exit
+ * code (0 for --help, 2 for a usage error). */
+static int state_options(int argc, char **argv, const char **config, const char **only) {
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                        {"customer", required_argument, NULL, 'u'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *config = NULL, *only = NULL;
   int ch;
+  *config = *only = NULL;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
     switch (ch) {
-      case 'c': config = optarg; break;
-      case 'u': only = optarg; break;
+      case 'c': *config = optarg; break;
+      case 'u': *only = optarg; break;
       case 'h': state_usage(stdout); return 0;
       default: state_usage(stderr); return 2;
     }
   }
-  if (config == NULL || optind != argc) {
+  if (*config == NULL || optind != argc) {
     state_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+/* Every partition of the changelog read to its end into d's core (or until
+ * a signal): -1 when done, else the exit code after saying why. */
+static int state_read(dump *d, const cxp_config *c, const char *changelog, const char *config) {
+  char err[512];
+  cxp_restore_cb cb = {dump_record, dump_done, d};
+  cxp_restore *r = cxp_restore_create(c, changelog, config, &cb, err, sizeof err);
+  if (r == NULL) {
+    fprintf(stderr, "cxpulse state: %s\n", err);
+    return 1;
+  }
+  int32_t n = cxp_restore_topic_partitions(r, 10000);
+  if (n < 1) {
+    fprintf(stderr, "cxpulse state: topic %s not found\n", changelog);
+    cxp_restore_destroy(r);
+    return 1;
+  }
+  for (int32_t i = 0; i < n; i++)
+    if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d->left++;
+  signal(SIGINT, on_stop_signal);
+  signal(SIGTERM, on_stop_signal);
+  while (d->left > 0 && !stop_now)
+    if (!cxp_restore_poll(r, 10000)) usleep(10000);
+  cxp_restore_destroy(r);
+  return -1;
+}
+
+/* Every customer the state holds, with his partition, sorted by id; how
+ * many in *n. The caller frees the array. */
+static held *state_sorted(const cxp_state *st, size_t *n) {
+  size_t total = st->customers, k = 0;
+  held *all = cxp_xmalloc(sizeof *all * (total ? total : 1));
+  for (int32_t i = 0; i < st->n_shards; i++) {
+    const cxp_shard *sh = st->shards[i];
+    for (size_t j = 0; sh && j < sh->cap; j++)
+      if (sh->slots[j]) all[k++] = (held){sh->slots[j], i};
+  }
+  qsort(all, k, sizeof *all, by_id);
+  *n = k;
+  return all;
+}
+
+/* The buffers a customer's line is made in, reused from one to the next. */
+typedef struct state_bufs {
+  cxp_buf line, rec, hex, ext;
+} state_bufs;
+
+/* A customer's line on stdout: a few of his figures and his whole record,
+ * his cases included, in hex. */
+static void state_print(cxp_core *core, const held *h, state_bufs *o) {
+  const cxp_customer *cu = h->c;
+  o->rec.len = 0;
+  const char *seg = cxp_state_segment_name(&core->state, cu->segment);
+  o->ext.len = 0;
+  cxp_core_state_ext(core, h->partition, cu, &o->ext);
+  cxp_staterec_write(&o->rec, cu, seg, o->ext.p, o->ext.len);
+  o->line.len = 0;
+  cxp_jw j;
+  cxp_jw_init(&j, &o->line);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
+  cxp_jw_int(&j, "partition", h->partition);
+  cxp_jw_int(&j, "last_offset", cu->last_offset);
+  cxp_jw_cstr(&j, "segment", seg);
+  double csat = cxp_customer_csat(cu), nps = cxp_customer_nps_mean(cu);
+  if (csat >= 0) cxp_jw_num(&j, "csat", csat);
+  if (nps >= 0) cxp_jw_num(&j, "nps_mean", nps);
+  cxp_jw_int(&j, "churn_band", cu->churn_band);
+  cxp_jw_int(&j, "open_cases", cu->open_cases);
+  o->hex.len = 0;
+  cxp_buf_putc(&o->hex, '"');
+  for (size_t x = 0; x < o->rec.len; x++)
+    cxp_buf_printf(&o->hex, "%02x", (unsigned char)o->rec.p[x]);
+  cxp_buf_putc(&o->hex, '"');
+  cxp_buf_putc(&o->hex, '\0');
+  cxp_jw_raw(&j, "record", o->hex.p);
+  cxp_jw_end(&j);
+  fwrite(o->line.p, 1, o->line.len, stdout);
+  fputc('\n', stdout);
+}
+
+/* What was read, on stderr: records, customers (n), open windows, systemic
+ * groups and the records that could not be read. */
+static void state_summary(const dump *d, const char *changelog, size_t n) {
+  /* Open segment windows restore with the customers (window.h): counted,
+   * not printed. */
+  uint64_t windows = 0;
+  for (int32_t i = 0; i < d->core.n_win; i++)
+    if (d->core.win[i]) windows += cxp_windows_stats(d->core.win[i]).open;
+  cxp_cases_stats cst;
+  cxp_core_cases_stats(&d->core, &cst);
+  fprintf(stderr, "cxpulse state: %s: %" PRIu64 " record(s) read, %zu customer(s), %" PRIu64
+          " open window(s), %u systemic group(s), %" PRIu64 " unreadable\n",
+          changelog, d->records, n, windows, cst.groups, d->errors);
+}
+
+int cxp_state_main(int argc, char **argv) {
+  const char *config, *only;
+  int rc = state_options(argc, argv, &config, &only);
+  if (rc >= 0) return rc;
   char err[512];
   cxp_config c;
   cxp_pipeline p;
@@ -491,84 +683,25 @@ int cxp_state_main(int argc, char **argv) {
   dump d;
   memset(&d, 0, sizeof d);
   cxp_core_init(&d.core, &p, dump_discard, NULL);
-  cxp_restore_cb cb = {dump_record, dump_done, &d};
-  cxp_restore *r = cxp_restore_create(&c, p.topic_changelog, config, &cb, err, sizeof err);
-  if (r == NULL) {
-    fprintf(stderr, "cxpulse state: %s\n", err);
-    return 1;
-  }
-  int32_t n = cxp_restore_topic_partitions(r, 10000);
-  if (n < 1) {
-    fprintf(stderr, "cxpulse state: topic %s not found\n", p.topic_changelog);
-    cxp_restore_destroy(r);
-    return 1;
-  }
-  for (int32_t i = 0; i < n; i++)
-    if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d.left++;
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
-  while (d.left > 0 && !stop_now)
-    if (!cxp_restore_poll(r, 10000)) usleep(10000);
-  cxp_restore_destroy(r);
-  const cxp_state *st = &d.core.state;
-  size_t total = st->customers, k = 0;
-  held *all = cxp_xmalloc(sizeof *all * (total ? total : 1));
-  for (int32_t i = 0; i < st->n_shards; i++) {
-    const cxp_shard *sh = st->shards[i];
-    for (size_t j = 0; sh && j < sh->cap; j++)
-      if (sh->slots[j]) all[k++] = (held){sh->slots[j], i};
-  }
-  qsort(all, k, sizeof *all, by_id);
-  cxp_buf b, rec, hex, ext;
-  cxp_buf_init(&b);
-  cxp_buf_init(&rec);
-  cxp_buf_init(&hex);
-  cxp_buf_init(&ext);
+  rc = state_read(&d, &c, p.topic_changelog, config);
+  if (rc >= 0) return rc;
+  size_t k;
+  held *all = state_sorted(&d.core.state, &k);
+  state_bufs o;
+  cxp_buf_init(&o.line);
+  cxp_buf_init(&o.rec);
+  cxp_buf_init(&o.hex);
+  cxp_buf_init(&o.ext);
   for (size_t i = 0; i < k; i++) {
     const cxp_customer *cu = all[i].c;
     if (only && (strlen(only) != cu->id_len || memcmp(only, cu->id, cu->id_len) != 0)) continue;
-    rec.len = 0;
-    const char *seg = cxp_state_segment_name(st, cu->segment);
-    ext.len = 0;
-    cxp_core_state_ext(&d.core, all[i].partition, cu, &ext);
-    cxp_staterec_write(&rec, cu, seg, ext.p, ext.len);
-    b.len = 0;
-    cxp_jw j;
-    cxp_jw_init(&j, &b);
-    cxp_jw_obj(&j, NULL);
-    cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
-    cxp_jw_int(&j, "partition", all[i].partition);
-    cxp_jw_int(&j, "last_offset", cu->last_offset);
-    cxp_jw_cstr(&j, "segment", seg);
-    double csat = cxp_customer_csat(cu), nps = cxp_customer_nps_mean(cu);
-    if (csat >= 0) cxp_jw_num(&j, "csat", csat);
-    if (nps >= 0) cxp_jw_num(&j, "nps_mean", nps);
-    cxp_jw_int(&j, "churn_band", cu->churn_band);
-    cxp_jw_int(&j, "open_cases", cu->open_cases);
-    hex.len = 0;
-    cxp_buf_putc(&hex, '"');
-    for (size_t x = 0; x < rec.len; x++) cxp_buf_printf(&hex, "%02x", (unsigned char)rec.p[x]);
-    cxp_buf_putc(&hex, '"');
-    cxp_buf_putc(&hex, '\0');
-    cxp_jw_raw(&j, "record", hex.p);
-    cxp_jw_end(&j);
-    fwrite(b.p, 1, b.len, stdout);
-    fputc('\n', stdout);
+    state_print(&d.core, &all[i], &o);
   }
-  /* Open segment windows restore with the customers (window.h): counted,
-   * not printed. */
-  uint64_t windows = 0;
-  for (int32_t i = 0; i < d.core.n_win; i++)
-    if (d.core.win[i]) windows += cxp_windows_stats(d.core.win[i]).open;
-  cxp_cases_stats cst;
-  cxp_core_cases_stats(&d.core, &cst);
-  fprintf(stderr, "cxpulse state: %s: %" PRIu64 " record(s) read, %zu customer(s), %" PRIu64
-          " open window(s), %u systemic group(s), %" PRIu64 " unreadable\n",
-          p.topic_changelog, d.records, k, windows, cst.groups, d.errors);
-  cxp_buf_free(&b);
-  cxp_buf_free(&rec);
-  cxp_buf_free(&hex);
-  cxp_buf_free(&ext);
+  state_summary(&d, p.topic_changelog, k);
+  cxp_buf_free(&o.line);
+  cxp_buf_free(&o.rec);
+  cxp_buf_free(&o.hex);
+  cxp_buf_free(&o.ext);
   free(all);
   cxp_core_close(&d.core);
   return d.errors ? 1 : 0;
