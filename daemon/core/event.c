@@ -221,6 +221,40 @@ static inline char *skip_ws(char *p) {
  * no byte past 0x7F and no NUL, so the scan needs no pass of its own for
  * either: what it does not read goes to the full parser, which checks the
  * whole message first. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* The bytes of w that are zero, or under 0x20 (of those under 0x80), as
+ * their high bits: the lowest flagged byte is exact (a borrow can flag a
+ * byte only above a true one), which is all the scan reads. */
+#define ZERO_BYTES(w) (((w)-ONES) & ~(w)&HIGHS)
+#define CONTROL_BYTES(w) (((w)-0x20 * ONES) & ~(w)&HIGHS)
+
+/* Eight bytes a step: the first quote, backslash or control byte of a word
+ * is found from its flag bit. The copy has eight bytes of zeros after its
+ * NUL, so a word read from anywhere up to the NUL lies within it. */
+static inline char *string_end(char *p) {
+  char *start = p;
+  uint64_t high = 0;
+  for (;; p += 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t m = ZERO_BYTES(w ^ (0x22 * ONES)) | ZERO_BYTES(w ^ (0x5c * ONES)) |
+                 CONTROL_BYTES(w);
+    if (m == 0) {
+      high |= w;
+      continue;
+    }
+    int at = __builtin_ctzll(m) >> 3;
+    high |= w & ((1ULL << (8 * at)) - 1); /* at < 8: the bytes before it */
+    p += at;
+    break;
+  }
+  if (*p != '"') return NULL;
+  if ((high & HIGHS) && !cxp_utf8_valid(start, (size_t)(p - start))) return NULL;
+  return p;
+}
+#else
 static inline char *string_end(char *p) {
   unsigned char high = 0;
   char *start = p;
@@ -233,6 +267,7 @@ static inline char *string_end(char *p) {
   if ((high & 0x80) && !cxp_utf8_valid(start, (size_t)(p - start))) return NULL;
   return p;
 }
+#endif
 
 static char *plain_number(char *p, double *out) {
   int neg = *p == '-';
@@ -511,10 +546,10 @@ static cxp_reason read_members(const char *buf, size_t len, const cxp_decode_opt
                                members *ms, char *detail, size_t dlen) {
   /* The copy the fast path cuts its strings in lives as long as a cJSON
    * tree would (the caller's arena). */
-  char *copy = opt->parser == CXP_PARSE_FULL ? NULL : cJSON_malloc(len + 1);
+  char *copy = opt->parser == CXP_PARSE_FULL ? NULL : cJSON_malloc(len + 8);
   if (copy != NULL) {
     memcpy(copy, buf, len);
-    copy[len] = '\0';
+    memset(copy + len, 0, 8); /* the NUL, and room for string_end's last word */
     if (scan_flat(copy, len, ms)) return CXP_OK;
   }
   if (opt->parser == CXP_PARSE_FLAT)

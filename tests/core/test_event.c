@@ -681,8 +681,56 @@ static void test_event_fast_path(void) {
   cxp_arena_close(&arena);
 }
 
+/* The fast path's string scan reads eight bytes a step: a quote, a
+ * backslash, a control byte or a byte past 0x7F at every place of a word,
+ * and across its end, is seen as the byte-by-byte scan saw it. The flat
+ * parser must turn down escapes and control bytes (they are the full
+ * parser's: cJSON takes a raw control byte in a string, so those events
+ * pass), take plain ASCII, DEL and valid UTF-8 as they are, and agree with
+ * the full parser in every case. */
+static void test_event_string_scan(void) {
+  cxp_arena arena;
+  cxp_arena_init(&arena, 4096);
+  cxp_arena_json_install();
+  static const struct {
+    const char *bytes, *want; /* want: the customer_id's middle; NULL: refused */
+    int flat;                 /* the fast path reads it */
+  } cases[] = {{"\\u0041", "A", 0},   {"\\\"", "\"", 0},     {"\\\\", "\\", 0},
+               {"\x01", "\x01", 0}, {"\x1f", "\x1f", 0}, {"\t", "\t", 0},
+               {"\x7f", "\x7f", 1},   {"\xc3\xa9", "\xc3\xa9", 1}, {" ", " ", 1},
+               {"\xff", NULL, 0},     {"\xc3", NULL, 0},     {"!#", "!#", 1}};
+  cxp_decode_opts flat = {.max_bytes = 65536, .max_future_ms = 86400000LL,
+                          .parser = CXP_PARSE_FLAT};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    for (int k = 0; k <= 17; k++) {
+      char buf[256], want[64], ctx[64];
+      int n = snprintf(buf, sizeof buf,
+                       "{\"event_id\":\"e1\",\"customer_id\":\"%.*s%syz\",\"type\":\"survey.csat\","
+                       "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5}",
+                       k, X16 X16, cases[c].bytes);
+      snprintf(ctx, sizeof ctx, "case %zu at %d", c, k);
+      test_ctx = ctx;
+      cxp_reason r = decode_both(&arena, buf, (size_t)n);
+      CHECK_INT(r, cases[c].want ? CXP_OK : CXP_BAD_INVALID_JSON);
+      cxp_event ev;
+      char detail[256];
+      cxp_arena_json_begin(&arena);
+      CHECK_INT(cxp_event_decode(buf, (size_t)n, &flat, &ev, detail, sizeof detail),
+                cases[c].flat ? CXP_OK : CXP_BAD_INVALID_JSON);
+      if (cases[c].flat) {
+        snprintf(want, sizeof want, "%.*s%syz", k, X16 X16, cases[c].want);
+        CHECK_MEM(ev.customer_id.p, ev.customer_id.n, want, strlen(want));
+      }
+      cxp_arena_json_end();
+      cxp_arena_reset(&arena);
+    }
+  test_ctx = NULL;
+  cxp_arena_close(&arena);
+}
+
 int main(void) {
   test_event_table();
   test_event_fast_path();
+  test_event_string_scan();
   return TEST_REPORT();
 }
