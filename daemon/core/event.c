@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "swar.h"
 #include "timeutil.h"
 
 static const char *type_names[CXP_EV__COUNT] = {
@@ -221,37 +222,25 @@ static inline char *skip_ws(char *p) {
  * no byte past 0x7F and no NUL, so the scan needs no pass of its own for
  * either: what it does not read goes to the full parser, which checks the
  * whole message first. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-/* The bytes of w that are zero, or under 0x20 (of those under 0x80), as
- * their high bits: the lowest flagged byte is exact (a borrow can flag a
- * byte only above a true one), which is all the scan reads. */
-#define ZERO_BYTES(w) (((w)-ONES) & ~(w)&HIGHS)
-#define CONTROL_BYTES(w) (((w)-0x20 * ONES) & ~(w)&HIGHS)
-
-/* Eight bytes a step: the first quote, backslash or control byte of a word
- * is found from its flag bit. The copy has eight bytes of zeros after its
+#if CXP_SWAR
+/* Eight bytes a step (swar.h). The copy has eight bytes of zeros after its
  * NUL, so a word read from anywhere up to the NUL lies within it. */
 static inline char *string_end(char *p) {
   char *start = p;
   uint64_t high = 0;
   for (;; p += 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    uint64_t m = ZERO_BYTES(w ^ (0x22 * ONES)) | ZERO_BYTES(w ^ (0x5c * ONES)) |
-                 CONTROL_BYTES(w);
+    uint64_t w = cxp_swar_load(p), m = cxp_swar_special(w);
     if (m == 0) {
       high |= w;
       continue;
     }
-    int at = __builtin_ctzll(m) >> 3;
+    int at = cxp_swar_first(m);
     high |= w & ((1ULL << (8 * at)) - 1); /* at < 8: the bytes before it */
     p += at;
     break;
   }
   if (*p != '"') return NULL;
-  if ((high & HIGHS) && !cxp_utf8_valid(start, (size_t)(p - start))) return NULL;
+  if ((high & CXP_SWAR_HIGHS) && !cxp_utf8_valid(start, (size_t)(p - start))) return NULL;
   return p;
 }
 #else

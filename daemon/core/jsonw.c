@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "swar.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -161,6 +162,20 @@ static inline int plain(unsigned char c) {
 
 /* The letter of a control byte's or quote's two-byte escape (\n, \"), or
  * 0 for a byte that takes \u00XX. */
+/* How many bytes from p on are plain: eight a step where swar.h can (a
+ * byte past 0x7F stops the run too), the rest one by one. */
+static inline size_t plain_run(const unsigned char *p, size_t n) {
+  size_t i = 0;
+#if CXP_SWAR
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = cxp_swar_load(p + i), m = cxp_swar_special(w) | (w & CXP_SWAR_HIGHS);
+    if (m) return i + (size_t)cxp_swar_first(m);
+  }
+#endif
+  while (i < n && plain(p[i])) i++;
+  return i;
+}
+
 static char short_escape(unsigned c) {
   switch (c) {
   case '"': return '"';
@@ -178,8 +193,7 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
   static const char hx[] = "0123456789abcdef";
   const unsigned char *p = (const unsigned char *)s;
   /* Member names and most values are plain ASCII: one scan, one copy. */
-  size_t run = 0;
-  while (run < n && plain(p[run])) run++;
+  size_t run = plain_run(p, n);
   if (run == n) {
     reserve(b, n + 2);
     char *o = b->p + b->len;
@@ -195,8 +209,7 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
     /* Copy the run of bytes that need no escaping in one go. */
-    size_t j = i;
-    while (j < n && plain(p[j])) j++;
+    size_t j = i + plain_run(p + i, n - i);
     if (j > i) {
       put(b, s + i, j - i);
       i = j;

@@ -186,9 +186,35 @@ static void test_json_fit(void) {
   cxp_buf_free(&b);
 }
 
+/* The writer finds the plain run eight bytes a step: each byte that needs
+ * an escape (or, past 0x7F, a look), at every place of a word and across
+ * its end, comes out as it does alone. */
+static void test_escape_places(void) {
+  static const struct {
+    const char *in, *out;
+  } cases[] = {{"\"", "\\\""},     {"\\", "\\\\"},       {"\n", "\\n"},
+               {"\x01", "\\u0001"}, {"\x7f", "\x7f"},      {"\xc3\xa9", "\xc3\xa9"},
+               {"\xff", "\\ufffd"}, {"\xc3", "\\ufffd"},   {"ab", "ab"}};
+  cxp_buf b;
+  cxp_buf_init(&b);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    for (int k = 0; k <= 17; k++) {
+      char in[64], want[64], ctx[32];
+      int n = snprintf(in, sizeof in, "%.*s%syz", k, "xxxxxxxxxxxxxxxxxx", cases[c].in);
+      snprintf(want, sizeof want, "\"%.*s%syz\"", k, "xxxxxxxxxxxxxxxxxx", cases[c].out);
+      snprintf(ctx, sizeof ctx, "case %zu at %d", c, k);
+      test_ctx = ctx;
+      jw_string(&b, in, (size_t)n);
+      CHECK_STR(b.p, want);
+    }
+  test_ctx = NULL;
+  cxp_buf_free(&b);
+}
+
 int main(void) {
   test_jsonw();
   test_utf8();
   test_json_fit();
+  test_escape_places();
   return TEST_REPORT();
 }
