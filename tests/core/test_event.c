@@ -728,9 +728,37 @@ static void test_event_string_scan(void) {
   cxp_arena_close(&arena);
 }
 
+/* A member's name is one of the fields only when every byte is: a name one
+ * byte off, at any place, is an unknown member (the field is then missing),
+ * by the fast path and the full parser alike. */
+static void test_event_names(void) {
+  cxp_arena arena;
+  cxp_arena_init(&arena, 4096);
+  cxp_arena_json_install();
+  static const char *const names[] = {"score", "customer_id", "event_id", "ts"};
+  for (size_t f = 0; f < sizeof names / sizeof names[0]; f++)
+    for (size_t at = 0; at < strlen(names[f]); at++) {
+      char name[32], buf[256], ctx[48];
+      snprintf(name, sizeof name, "%s", names[f]);
+      name[at] = name[at] == 'q' ? 'r' : 'q';
+      snprintf(ctx, sizeof ctx, "%s as %s", names[f], name);
+      test_ctx = ctx;
+      const char *score = f == 0 ? name : "score", *cid = f == 1 ? name : "customer_id";
+      const char *eid = f == 2 ? name : "event_id", *ts = f == 3 ? name : "ts";
+      int n = snprintf(buf, sizeof buf,
+                       "{\"%s\":\"e1\",\"%s\":\"c1\",\"type\":\"survey.csat\","
+                       "\"%s\":\"2026-11-23T07:00:00Z\",\"%s\":5}",
+                       eid, cid, ts, score);
+      CHECK_INT(decode_both(&arena, buf, (size_t)n), CXP_BAD_MISSING_FIELD);
+    }
+  test_ctx = NULL;
+  cxp_arena_close(&arena);
+}
+
 int main(void) {
   test_event_table();
   test_event_fast_path();
   test_event_string_scan();
+  test_event_names();
   return TEST_REPORT();
 }
