@@ -25,13 +25,16 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int digits(const char *s, size_t n, int *out) {
-  int v = 0;
+/* n decimal digits at s into *out; -1 at anything else. Unsigned
+ * differences: a byte under '0' wraps past 9, so one compare a digit. */
+static inline int digits(const char *s, size_t n, int *out) {
+  unsigned v = 0;
   for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
+    unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    if (d > 9) return -1;
+    v = v * 10 + d;
   }
-  *out = v;
+  *out = (int)v;
   return 0;
 }
 
@@ -49,17 +52,15 @@ int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms) {
       s[16] != ':' || digits(s + 17, 2, &sec))
     return -1;
   if (M < 1 || M > 12 || D < 1 || h > 23 || mi > 59 || sec > 60) return -1;
-  if (D > mdays[M - 1] + (M == 2 && is_leap(Y))) return -1;
+  if (D > mdays[M - 1] && !(M == 2 && D == 29 && is_leap(Y))) return -1;
   if (sec == 60) sec = 59; /* a leap second counts as the second before it */
   i = 19;
   if (i < len && s[i] == '.') {
     size_t start = ++i;
-    int scale = 100;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-      ms += (s[i] - '0') * scale;
-      scale /= 10;
-      i++;
-    }
+    /* Milliseconds: the first three digits count, the rest are read over. */
+    static const int scale[3] = {100, 10, 1};
+    for (; i < len && (unsigned)(unsigned char)s[i] - '0' <= 9; i++)
+      if (i - start < 3) ms += (s[i] - '0') * scale[i - start];
     if (i == start) return -1;
   }
   if (i >= len) return -1;

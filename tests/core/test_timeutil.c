@@ -37,6 +37,27 @@ static void test_time(void) {
   CHECK_INT(ms, 946684800000LL);
   CHECK_INT(cxp_days_from_civil(1970, 1, 1), 0);
   CHECK_INT(cxp_days_from_civil(2026, 11, 23), 20780);
+
+  /* Leap days: 2024 and 2000 have one, 2023 and 2100 do not. 2024-02-29 is
+   * day 19782 (2024-01-01 is 19723, plus 31 + 28). */
+  CHECK_INT(cxp_time_parse_rfc3339("2024-02-29T00:00:00Z", 20, &ms), 0);
+  CHECK_INT(ms, 19782LL * 86400000);
+  CHECK_INT(cxp_time_parse_rfc3339("2000-02-29T00:00:00Z", 20, &ms), 0);
+  CHECK_INT(ms, 951782400000LL);
+  CHECK_INT(cxp_time_parse_rfc3339("2023-02-29T00:00:00Z", 20, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339("2100-02-29T00:00:00Z", 20, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339("2026-04-31T00:00:00Z", 20, &ms), -1);
+  /* Fractions: the first three digits are the milliseconds, the rest are
+   * read over; a point with no digit is not a time. */
+  CHECK_INT(cxp_time_parse_rfc3339("2026-11-23T07:00:00.1239Z", 25, &ms), 0);
+  CHECK_INT(ms, T0 + 123);
+  CHECK_INT(cxp_time_parse_rfc3339("2026-11-23T07:00:00.05Z", 23, &ms), 0);
+  CHECK_INT(ms, T0 + 50);
+  CHECK_INT(cxp_time_parse_rfc3339("2026-11-23T07:00:00.Z", 21, &ms), -1);
+  /* A byte just under '0' or just over '9' where a digit belongs. */
+  CHECK_INT(cxp_time_parse_rfc3339("2026-11-23T07:00:0/Z", 20, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339("2026-1:-23T07:00:00Z", 20, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339("2026-13-23T07:00:00Z", 20, &ms), -1);
 }
 
 int main(void) {
