@@ -234,7 +234,8 @@ def pad_path(n):
 for kind, text in parts.items():
     schema = json.load(open(os.path.join(src, "schemas", kind + ".schema.json")))
     v = Draft202012Validator(schema, format_checker=validate.make_format_checker())
-    base = {"pipeline": pipeline_path} if kind == "config" else {}
+    base = ({"pipeline": pipeline_path, "kafka": {"bootstrap.servers": "localhost:9092"}}
+            if kind == "config" else {})
     for line in text.splitlines():
         m = row.match(line)
         if not m:

@@ -70,8 +70,7 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   const char *sd = c->snapshot_dir[0] ? c->snapshot_dir : getenv("STATE_DIRECTORY");
   if (sd && *sd) snprintf(d->snap_dir, sizeof d->snap_dir, "%.*s", (int)strcspn(sd, ":"), sd);
   cxp_daemon_kafka_defaults(&d->cfg, &d->pl);
-  if (cxp_config_kafka_get(&d->cfg, "bootstrap.servers") == NULL) {
-    snprintf(err, errlen, "%s: key 'kafka.bootstrap.servers': required", d->config_path);
+  if (cxp_kafka_check(&d->cfg, d->config_path, err, errlen) != 0) {
     free(d);
     return NULL;
   }

@@ -34,6 +34,20 @@ rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
   return conf;
 }
 
+int cxp_kafka_check(const cxp_config *c, const char *file, char *err, size_t errlen) {
+  if (cxp_config_kafka_get(c, "bootstrap.servers") == NULL) {
+    snprintf(err, errlen, "%s: key 'kafka.bootstrap.servers': required", file ? file : "(config)");
+    return -1;
+  }
+  static const rd_kafka_type_t types[2] = {RD_KAFKA_CONSUMER, RD_KAFKA_PRODUCER};
+  for (int i = 0; i < 2; i++) {
+    rd_kafka_conf_t *conf = cxp_kafka_conf(c, types[i], file, err, errlen);
+    if (conf == NULL) return -1;
+    rd_kafka_conf_destroy(conf);
+  }
+  return 0;
+}
+
 int32_t cxp_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms) {
   rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
   const struct rd_kafka_metadata *md = NULL;

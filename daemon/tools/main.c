@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "demo.h"
 #include "evalchurn.h"
+#include "kafka.h"
 #include "log.h"
 #include "mock.h"
 #include "pipeline.h"
@@ -60,6 +61,10 @@ static int check_config(const char *path) {
     return 1;
   }
   cxp_daemon_kafka_defaults(&c, &p);
+  if (cxp_kafka_check(&c, path, err, sizeof err) != 0) {
+    fprintf(stderr, "cxpulse: %s\n", err);
+    return 1;
+  }
   printf("{\n\"config\": ");
   cxp_settings_print(cxp_config_table, &c, stdout, 2);
   printf(",\n\"kafka\": {");

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "kafka.h"
 #include "pipeline.h"
 
 /* Writes text to a new temporary file; returns its path in `path`. */
@@ -275,9 +276,45 @@ static void test_module_conf(void) {
   cxp_core_close(&core);
 }
 
+/* check-config asks of the kafka section what run asks (cxp_kafka_check):
+ * bootstrap.servers present, every property one librdkafka takes, for the
+ * consumer's and the producer's own keys too. */
+static void test_kafka_check(void) {
+  /* err: how the sentence starts (librdkafka's own words follow); NULL:
+   * accepted. */
+  static const struct {
+    const char *kafka, *err;
+  } cases[] = {
+      {"{\"bootstrap.servers\":\"b:9092\",\"linger.ms\":5}", NULL},
+      {"{}", "key 'kafka.bootstrap.servers': required"},
+      {"{\"linger.ms\":5}", "key 'kafka.bootstrap.servers': required"},
+      {"{\"bootstrap.servers\":\"b:9092\",\"linger.mss\":5}", "key 'kafka.linger.mss': "},
+      {"{\"bootstrap.servers\":\"b:9092\",\"producer.linger.ms\":\"soon\"}",
+       "key 'kafka.producer.linger.ms': "},
+      {"{\"bootstrap.servers\":\"b:9092\",\"consumer.session.timeout.ms\":0}",
+       "key 'kafka.consumer.session.timeout.ms': "}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cxp_config c;
+    char path[64], err[512], text[512];
+    test_ctx = cases[i].kafka;
+    snprintf(text, sizeof text, "{\"pipeline\":\"/nonexistent\",\"kafka\":%s}", cases[i].kafka);
+    CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
+    err[0] = '\0';
+    int rc = cxp_kafka_check(&c, "cx.json", err, sizeof err);
+    CHECK_INT(rc, cases[i].err ? -1 : 0);
+    if (cases[i].err) {
+      char want[512];
+      snprintf(want, sizeof want, "cx.json: %s", cases[i].err);
+      CHECK_PREFIX(err, want);
+    }
+  }
+  test_ctx = NULL;
+}
+
 int main(void) {
   test_pipeline_files();
   test_config_files();
   test_module_conf();
+  test_kafka_check();
   return TEST_REPORT();
 }
