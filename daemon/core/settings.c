@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,46 @@ range_list:
   return -1;
 }
 
+/* Levenshtein distance between a and b (each at most 127 bytes; longer
+ * ones count as far). */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+  size_t row[128];
+  if (na > 127 || nb > 127) return SIZE_MAX;
+  for (size_t j = 0; j <= nb; j++) row[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb];
+}
+
+/* The setting or section whose dotted name is nearest an unknown key, for
+ * the error's "did you mean": within a quarter of the key's length (plus
+ * one) in edits, else NULL. A section is named by its own prefix of a
+ * setting's name. */
+static const char *nearest(const cxp_setting *tbl, const char *key, char best[128]) {
+  size_t nk = strlen(key), limit = 1 + nk / 4, least = SIZE_MAX;
+  for (const cxp_setting *s = tbl; s->name; s++)
+    for (size_t n = 1; n <= strlen(s->name); n++) {
+      if (s->name[n] != '.' && s->name[n] != '\0') continue;
+      size_t d = edit_distance(key, nk, s->name, n);
+      if (d < least && d <= limit && n < 128) {
+        least = d;
+        memcpy(best, s->name, n);
+        best[n] = '\0';
+      }
+    }
+  return least == SIZE_MAX ? NULL : best;
+}
+
 static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
                 const char *prefix, const char *file, const char *passthrough,
                 cxp_kv_fn kv, char *err, size_t errlen) {
@@ -201,7 +242,13 @@ static int walk(const cxp_setting *tbl, void *obj, const cJSON *node,
     } else if (cJSON_IsObject(it) && is_section(tbl, key)) {
       if (walk(tbl, obj, it, key, file, passthrough, kv, err, errlen)) return -1;
     } else {
-      snprintf(err, errlen, "%s: key '%s': unknown setting", file, key);
+      char buf[128];
+      const char *near = nearest(tbl, key, buf);
+      if (near)
+        snprintf(err, errlen, "%s: key '%s': unknown setting; did you mean '%s'?", file, key,
+                 near);
+      else
+        snprintf(err, errlen, "%s: key '%s': unknown setting", file, key);
       return -1;
     }
   }

@@ -87,8 +87,10 @@ static void test_pipeline_files(void) {
   static const struct {
     const char *text, *key, *what;
   } bad[] = {
-      {"{\"decay\":{\"half_life_dayz\":3}}", "'decay.half_life_dayz'", "unknown"},
-      {"{\"bogus\":1}", "'bogus'", "unknown"},
+      {"{\"decay\":{\"half_life_dayz\":3}}", "'decay.half_life_dayz'",
+       "unknown setting; did you mean 'decay.half_life_days'?"},
+      {"{\"alrts\":{\"cooldown_h\":3}}", "'alrts'", "unknown setting; did you mean 'alerts'?"},
+      {"{\"bogus\":1}", "'bogus'", "unknown setting"},
       {"{\"decay\":{\"half_life_days\":\"30\"}}", "'decay.half_life_days'", "number"},
       {"{\"limits\":{\"max_future_s\":1.5}}", "'limits.max_future_s'", "integer"},
       {"{\"alerts\":{\"closed_loop\":{\"enabled\":1}}}", "'alerts.closed_loop.enabled'",
@@ -115,6 +117,9 @@ static void test_pipeline_files(void) {
     CHECK_CONTAINS(err, bad[i].what);
   }
   test_ctx = NULL;
+  /* A key near no setting gets no guess. */
+  CHECK_INT(load_pipeline_text(&p, "{\"bogus\":1}", path, err, sizeof err), -1);
+  CHECK_NOT_CONTAINS(err, "did you mean");
   /* Not JSON: the file, line and column; not an object; not there. */
   CHECK_INT(load_pipeline_text(&p, "{\n  \"name\": }", path, err, sizeof err), -1);
   CHECK_CONTAINS(err, path);
@@ -197,7 +202,8 @@ static void test_config_files(void) {
   static const struct {
     const char *text, *key, *what;
   } cbad[] = {
-      {"{\"poll\":{\"batchsize\":5}}", "'poll.batchsize'", "unknown"},
+      {"{\"poll\":{\"batchsize\":5}}", "'poll.batchsize'",
+       "unknown setting; did you mean 'poll.batch'?"},
       {"{\"poll\":{\"batch\":\"5\"}}", "'poll.batch'", "integer"},
       {"{\"poll\":{\"batch\":0}}", "'poll.batch'", "outside"},
       {"{\"commit\":{\"interval_ms\":60001}}", "'commit.interval_ms'", "outside"},
