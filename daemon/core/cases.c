@@ -542,7 +542,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (c->open < UINT16_MAX) c->open++;
   if (c->cohort == CXP_COHORT_NEVER_FAILED) c->cohort = CXP_COHORT_PENDING;
 
-  idx = cases_slot_alloc(cs);
+  idx = cxp_pool_get(&cs->slots); /* under max_open: room was made above */
   s = slot_at(cs, idx);
   memset(s, 0, sizeof *s);
   size_t lens[4] = {case_id.n, ev->customer_id.n, clip_len(&ev->segment, SEG_MAX),

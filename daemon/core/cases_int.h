@@ -222,7 +222,6 @@ typedef struct xpark {
  * replays a record through, and the systemic detector shares. */
 ccust *cases_cust_find(const cxp_cases *cs, uint64_t h);
 cslot *cases_case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t h, uint32_t *out_idx);
-uint32_t cases_slot_alloc(cxp_cases *cs);
 void cases_slot_ids(cxp_cases *cs, cslot *s, const size_t lens[4], const char *const src[4]);
 void cases_slot_link(cxp_cases *cs, uint32_t idx, uint64_t h, ccust *c);
 int cases_take_parked(cxp_cases *cs, cslot *s, uint64_t h);

@@ -298,7 +298,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
     cs->st.evicted++; /* no room: dropped, as an eviction would have */
     return;
   }
-  uint32_t idx = cases_slot_alloc(cs);
+  uint32_t idx = cxp_pool_get(&cs->slots);
   cslot *s = slot_at(cs, idx);
   memset(s, 0, sizeof *s);
   size_t lens[4] = {x->len[0], clen, x->len[1], x->len[2]};

@@ -80,7 +80,6 @@ void cases_cust_closed_note(ccust *c, uint64_t h, int64_t at) {
   }
 }
 
-
 int cases_closed_has(const cxp_cases *cs, uint64_t h) {
   size_t pos = SIZE_MAX;
   uint32_t i;
@@ -119,11 +118,6 @@ cslot *cases_case_find(const cxp_cases *cs, const char *id, size_t n, uint64_t h
     }
   }
   return NULL;
-}
-
-uint32_t cases_slot_alloc(cxp_cases *cs) {
-  /* Fewer than max_open are open, else the caller would have made room. */
-  return cxp_pool_get(&cs->slots);
 }
 
 /* Copies a case's ids (case, customer, segment, touchpoint) into its slot:

@@ -214,7 +214,7 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
    * 2 or 3 by the same split): the alert carries its acknowledge deadline,
    * the one its breaches are counted from. */
   cxp_case_info ci;
-  int32_t part = m->partition < 0 ? 0 : m->partition;
+  int32_t part = core_part(m->partition);
   if (part < c->n_cases && c->cases[part] && cxp_cases_get(c->cases[part], case_id, 19, &ci) == 0)
     a.deadline_ms = ci.deadline[CXP_DL_ACKNOWLEDGE];
   a.actions_json = c->pl->closed_loop_actions;
@@ -404,7 +404,7 @@ size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t) {
  * the others leave. */
 static cxp_customer *customer_of(cxp_core *c, const cxp_msg *m, const cxp_event *ev,
                                  cxp_shard **shp) {
-  cxp_shard *sh = cxp_state_shard(&c->state, m->partition < 0 ? 0 : m->partition);
+  cxp_shard *sh = cxp_state_shard(&c->state, core_part(m->partition));
   size_t held = sh->count;
   cxp_customer *cu = cxp_shard_get(&c->state, sh, ev->customer_id.p, ev->customer_id.n);
   if (c->pl->state_max_customers > 0 && sh->count > held &&
@@ -530,7 +530,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
 }
 
 void cxp_core_prefetch(cxp_core *c, int32_t partition, uint64_t key_hash, int far) {
-  int32_t p = partition < 0 ? 0 : partition;
+  int32_t p = core_part(partition);
   if (p >= c->state.n_shards) return;
   if (far)
     cxp_shard_prefetch_slot(c->state.shards[p], key_hash);

@@ -38,6 +38,10 @@ typedef struct parked_copy {
 } parked_copy;
 
 /* core.c */
+/* The shard, cases and windows of a message's partition: a replay has no
+ * partitions (-1) and is partition 0. */
+static inline int32_t core_part(int32_t partition) { return partition < 0 ? 0 : partition; }
+
 size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t);
 /* c->out to the shell, answering to `from` (the call's message). */
 void core_emit(cxp_core *c, const cxp_msg *from, cxp_stream s, const char *key, size_t klen);

@@ -32,7 +32,7 @@ static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info 
 /* The customer a case callback is about, in the partition being handled;
  * what the callback changes of him goes to the changelog. */
 static cxp_customer *case_customer(cxp_core *c, const cxp_msg *from, const cxp_case_info *ci) {
-  int32_t part = from->partition < 0 ? 0 : from->partition;
+  int32_t part = core_part(from->partition);
   if (part >= c->state.n_shards) return NULL;
   cxp_shard *sh = c->state.shards[part];
   cxp_customer *cu = sh ? cxp_shard_find(sh, ci->customer_id.p, ci->customer_id.n) : NULL;
@@ -149,7 +149,7 @@ static void on_case_outcome(void *opaque, const void *origin, const cxp_case_out
   /* Evicted to stay under the cap: it says nothing about the recovery. */
   if (o->end == CXP_CASE_END_EVICTED) return;
   if (cu) cu->cohort = o->well ? 1 : 2;
-  cxp_windows *w = core_windows_of(c, from->partition < 0 ? 0 : from->partition);
+  cxp_windows *w = core_windows_of(c, core_part(from->partition));
   if (w == NULL) return;
   cxp_event ev;
   memset(&ev, 0, sizeof ev);
@@ -211,7 +211,7 @@ static void parked_keep(cxp_core *c, const cxp_msg *m, int32_t part) {
 static void on_case_expired(void *opaque, const void *origin, const cxp_case_expired *e) {
   cxp_core *c = opaque;
   const cxp_msg *from = origin;
-  int32_t part = from->partition < 0 ? 0 : from->partition; /* a replay: one shard */
+  int32_t part = core_part(from->partition);
   parked_copy *p = parked_find(c, part, e->token);
   cxp_msg m;
   char rebuilt[512];

@@ -265,16 +265,21 @@ static void ship_to(cxp_core *c, int32_t r) {
 static void on_window_close(void *opaque, const cxp_window_partial *p) {
   cxp_core *c = opaque;
   if (c->local_merge) {
-    if (c->n_local_q == c->cap_local_q) {
-      c->cap_local_q = c->cap_local_q ? 2 * c->cap_local_q : 16;
-      c->local_q = cxp_xrealloc(c->local_q, sizeof *c->local_q * c->cap_local_q);
-    }
+    if (c->n_local_q == c->cap_local_q)
+      c->local_q = cxp_xgrow(c->local_q, &c->cap_local_q, 16, UINT32_MAX);
     c->local_q[c->n_local_q++] = *p;
     return;
   }
   int32_t r = cxp_wire_dest(p->length_ms, p->start_ms, c->n_repart);
   ship_to(c, r);
   cxp_wire_put(&c->box[r], p);
+}
+
+/* A replay's windows closed since the last call, to its merger in the order
+ * they closed, answering to `from`. */
+static void merge_local_q(cxp_core *c, cxp_merger *mg, const cxp_msg *from) {
+  for (uint32_t i = 0; i < c->n_local_q; i++) cxp_merger_partial(mg, &c->local_q[i], 0, -1, from);
+  c->n_local_q = 0;
 }
 
 int64_t core_floor_div(int64_t a, int64_t b) {
@@ -314,9 +319,7 @@ void core_ship(cxp_core *c, int32_t part, const cxp_msg *from) {
   if (c->local_merge) {
     cxp_merger *mg = merger_of(c, 0);
     /* In the order they closed; a partial's window may close with them. */
-    for (uint32_t i = 0; i < c->n_local_q; i++)
-      cxp_merger_partial(mg, &c->local_q[i], 0, -1, from);
-    c->n_local_q = 0;
+    merge_local_q(c, mg, from);
     if (crossed) cxp_merger_marker(mg, part, wm, from);
     return;
   }
@@ -465,9 +468,7 @@ void cxp_core_finish(cxp_core *c) {
     if (c->win[i]) cxp_windows_flush(c->win[i]);
   if (!c->local_merge) return;
   cxp_merger *m = merger_of(c, 0);
-  for (uint32_t i = 0; i < c->n_local_q; i++)
-    cxp_merger_partial(m, &c->local_q[i], 0, -1, &end);
-  c->n_local_q = 0;
+  merge_local_q(c, m, &end);
   for (int32_t i = 0; i < c->n_inputs; i++) cxp_merger_marker(m, i, INT64_MAX, &end);
   cxp_merger_flush(m, &end);
 }
@@ -534,7 +535,7 @@ static cxp_reason take_record(cxp_core *c, cxp_merger *mg, const cxp_msg *m) {
 
 cxp_reason cxp_core_process_repartition(cxp_core *c, const cxp_msg *m) {
   c->n.repartition_in++;
-  cxp_merger *mg = merger_of(c, m->partition < 0 ? 0 : m->partition);
+  cxp_merger *mg = merger_of(c, core_part(m->partition));
   if (mg == NULL) {
     cxp_core_dead_letter(c, m, CXP_BAD_OUT_OF_RANGE, "repartition partition out of range");
     return CXP_BAD_OUT_OF_RANGE;

@@ -89,7 +89,8 @@ static inline int same_bytes(const char *a, const char *b, size_t n) {
  * wrong but never lets a wrong name through (every name of a length is that
  * long, so n equal bytes are the whole name). The compare is a memcmp of
  * the case's own length, which the compiler turns into a load or two (the
- * byte loop was a twentieth of the core's time). The full parser passes
+ * byte loop made field_of 173M of bench_core's 2.92e9 instructions; now
+ * 58M). The full parser passes
  * strlen of cJSON's key, so a key cut short by an escaped NUL matches what
  * cJSON_GetObjectItemCaseSensitive would match. */
 #define NAMED(f, len) return memcmp(k, field_names[f], len) == 0 ? (f) : F__COUNT

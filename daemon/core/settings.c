@@ -175,7 +175,7 @@ static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) 
 static const char *nearest(const cxp_setting *tbl, const char *key, char best[128]) {
   size_t nk = strlen(key), limit = 1 + nk / 4, least = SIZE_MAX;
   for (const cxp_setting *s = tbl; s->name; s++)
-    for (size_t n = 1; n <= strlen(s->name); n++) {
+    for (size_t n = 1, len = strlen(s->name); n <= len; n++) {
       if (s->name[n] != '.' && s->name[n] != '\0') continue;
       size_t d = edit_distance(key, nk, s->name, n);
       if (d < least && d <= limit && n < 128) {

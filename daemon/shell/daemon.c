@@ -70,7 +70,8 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   const char *sd = c->snapshot_dir[0] ? c->snapshot_dir : getenv("STATE_DIRECTORY");
   if (sd && *sd) snprintf(d->snap_dir, sizeof d->snap_dir, "%.*s", (int)strcspn(sd, ":"), sd);
   cxp_daemon_kafka_defaults(&d->cfg, &d->pl);
-  if (cxp_kafka_check(&d->cfg, d->config_path, err, errlen) != 0) {
+  rd_kafka_conf_t *cc, *pc;
+  if (cxp_kafka_confs(&d->cfg, d->config_path, &cc, &pc, err, errlen) != 0) {
     free(d);
     return NULL;
   }
@@ -85,10 +86,6 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   cxp_core_init(&d->core, &d->pl, daemon_on_emit, d);
 
   char e[512];
-  rd_kafka_conf_t *cc = cxp_kafka_conf(&d->cfg, RD_KAFKA_CONSUMER, d->config_path, err, errlen);
-  rd_kafka_conf_t *pc = cc ? cxp_kafka_conf(&d->cfg, RD_KAFKA_PRODUCER, d->config_path, err, errlen)
-                           : NULL;
-  if (pc == NULL) goto fail_conf;
   rd_kafka_conf_set_opaque(cc, d);
   rd_kafka_conf_set_opaque(pc, d);
   rd_kafka_conf_set_rebalance_cb(cc, daemon_on_rebalance);

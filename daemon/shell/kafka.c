@@ -34,16 +34,20 @@ rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
   return conf;
 }
 
-int cxp_kafka_check(const cxp_config *c, const char *file, char *err, size_t errlen) {
+int cxp_kafka_confs(const cxp_config *c, const char *file, rd_kafka_conf_t **consumer,
+                    rd_kafka_conf_t **producer, char *err, size_t errlen) {
+  *consumer = *producer = NULL;
   if (cxp_config_kafka_get(c, "bootstrap.servers") == NULL) {
     snprintf(err, errlen, "%s: key 'kafka.bootstrap.servers': required", file ? file : "(config)");
     return -1;
   }
-  static const rd_kafka_type_t types[2] = {RD_KAFKA_CONSUMER, RD_KAFKA_PRODUCER};
-  for (int i = 0; i < 2; i++) {
-    rd_kafka_conf_t *conf = cxp_kafka_conf(c, types[i], file, err, errlen);
-    if (conf == NULL) return -1;
-    rd_kafka_conf_destroy(conf);
+  *consumer = cxp_kafka_conf(c, RD_KAFKA_CONSUMER, file, err, errlen);
+  if (*consumer == NULL) return -1;
+  *producer = cxp_kafka_conf(c, RD_KAFKA_PRODUCER, file, err, errlen);
+  if (*producer == NULL) {
+    rd_kafka_conf_destroy(*consumer);
+    *consumer = NULL;
+    return -1;
   }
   return 0;
 }

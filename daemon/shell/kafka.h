@@ -13,12 +13,12 @@
 rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
                                 const char *file, char *err, size_t errlen);
 
-/* What `run` asks of the `kafka` section before it makes a client, asked
- * without making one (so `check-config` refuses what `run` would):
- * bootstrap.servers set, and every key known to librdkafka with a value it
- * takes, for the consumer and the producer alike. 0, or -1 with err naming
- * the key. */
-int cxp_kafka_check(const cxp_config *c, const char *file, char *err, size_t errlen);
+/* The consumer's and the producer's configurations (cxp_kafka_conf), once
+ * bootstrap.servers is known to be set: what `run` builds its clients from
+ * and `check-config` asks for (then destroys), so one refuses what the other
+ * would. 0, or -1 with err naming the key and nothing to destroy. */
+int cxp_kafka_confs(const cxp_config *c, const char *file, rd_kafka_conf_t **consumer,
+                    rd_kafka_conf_t **producer, char *err, size_t errlen);
 
 /* The partition count of a topic from the cluster's metadata, asked through
  * rk (which then knows the topic's leaders): waits up to timeout_ms, so for

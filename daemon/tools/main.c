@@ -61,10 +61,13 @@ static int check_config(const char *path) {
     return 1;
   }
   cxp_daemon_kafka_defaults(&c, &p);
-  if (cxp_kafka_check(&c, path, err, sizeof err) != 0) {
+  rd_kafka_conf_t *cc, *pc;
+  if (cxp_kafka_confs(&c, path, &cc, &pc, err, sizeof err) != 0) {
     fprintf(stderr, "cxpulse: %s\n", err);
     return 1;
   }
+  rd_kafka_conf_destroy(cc);
+  rd_kafka_conf_destroy(pc);
   printf("{\n\"config\": ");
   cxp_settings_print(cxp_config_table, &c, stdout, 2);
   printf(",\n\"kafka\": {");

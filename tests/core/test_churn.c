@@ -11,19 +11,15 @@
 #include "helpers.h"
 #include "timeutil.h"
 
-/* A tick of the core's input partition at wall time now (core.h: a tick is
- * a message without payload). */
-static int test_tick_input(cxp_core *c, int32_t part, int64_t now) {
-  cxp_msg at = cxp_msg_clock(part, now);
-  return cxp_core_tick_input(c, &at);
-}
-
 #define DAY0 1795392000000LL /* 2026-11-23T00:00:00Z */
 
 /* A minute of the daemon's 1 s ticks: the silence sweep covers the
  * partition's whole table in 64. */
 static void minute_of_ticks(cxp_core *c, int64_t wall) {
-  for (int i = 0; i < 64; i++) test_tick_input(c, 0, wall + i * 1000);
+  for (int i = 0; i < 64; i++) {
+    cxp_msg at = cxp_msg_clock(0, wall + i * 1000); /* a tick: no payload */
+    cxp_core_tick_input(c, &at);
+  }
 }
 
 /* A conf with every coefficient 0 but the ones a test sets. */

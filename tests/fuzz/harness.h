@@ -18,13 +18,6 @@
 #include "core.h"
 #include "winwire.h"
 
-/* A tick of the core's input partition at wall time now (core.h: a tick is
- * a message without payload). */
-static inline int test_tick_input(cxp_core *c, int32_t part, int64_t now) {
-  cxp_msg at = cxp_msg_clock(part, now);
-  return cxp_core_tick_input(c, &at);
-}
-
 /* The input as a file: one memory file for the process, rewritten for each
  * input, named by its /proc/self/fd path (no disk, nothing to clean up). */
 static inline const char *fuzz_path(const uint8_t *data, size_t size) {
@@ -122,8 +115,10 @@ static inline void fuzz_run_events(cxp_core *c) {
                  wall[i], wall[i], 0};
     cxp_core_process(c, &m);
   }
-  test_tick_input(c, 0, 4102443060000LL);
-  test_tick_input(c, 0, 4102444700000LL);
+  cxp_msg tick = cxp_msg_clock(0, 4102443060000LL); /* ticks: messages without payload */
+  cxp_core_tick_input(c, &tick);
+  tick = cxp_msg_clock(0, 4102444700000LL);
+  cxp_core_tick_input(c, &tick);
   cxp_core_state_expire(c, 0);
   cxp_buf out;
   cxp_buf_init(&out);

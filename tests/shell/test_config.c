@@ -282,7 +282,7 @@ static void test_module_conf(void) {
   cxp_core_close(&core);
 }
 
-/* check-config asks of the kafka section what run asks (cxp_kafka_check):
+/* check-config asks of the kafka section what run asks (cxp_kafka_confs):
  * bootstrap.servers present, every property one librdkafka takes, for the
  * consumer's and the producer's own keys too. */
 static void test_kafka_check(void) {
@@ -306,8 +306,12 @@ static void test_kafka_check(void) {
     snprintf(text, sizeof text, "{\"pipeline\":\"/nonexistent\",\"kafka\":%s}", cases[i].kafka);
     CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
     err[0] = '\0';
-    int rc = cxp_kafka_check(&c, "cx.json", err, sizeof err);
+    rd_kafka_conf_t *cc = NULL, *pc = NULL;
+    int rc = cxp_kafka_confs(&c, "cx.json", &cc, &pc, err, sizeof err);
     CHECK_INT(rc, cases[i].err ? -1 : 0);
+    CHECK(rc == 0 ? cc && pc : !cc && !pc); /* both, or nothing to destroy */
+    if (cc) rd_kafka_conf_destroy(cc);
+    if (pc) rd_kafka_conf_destroy(pc);
     if (cases[i].err) {
       char want[512];
       snprintf(want, sizeof want, "cx.json: %s", cases[i].err);
