@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(CXP_SAMPLE_FEATURES == CXP_CF__COUNT,
+               "customer.h keeps one sample feature per factor of churn.h");
+
 static const char *const factor_names[CXP_CF__COUNT] = {
     "activity_drop",    "recency",          "monetary_drop", "complaints",
     "open_cases",       "overdue_cases",    "detractor",     "low_satisfaction",
@@ -21,6 +24,17 @@ int cxp_churn_factor_by_name(const char *name, size_t len) {
     if (strlen(factor_names[f]) == len && memcmp(factor_names[f], name, len) == 0) return f;
   return -1;
 }
+
+/* The side of zero each coefficient keeps when learnt: every factor raises
+ * the risk but participation (feedback given, referrals made), which lowers
+ * it. A reason on an alert is then always a factor that adds risk. */
+static const signed char factor_sign[CXP_CF__COUNT] = {
+    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 1,          [CXP_CF_MONETARY_DROP] = 1,
+    [CXP_CF_COMPLAINTS] = 1,    [CXP_CF_OPEN_CASES] = 1,       [CXP_CF_OVERDUE_CASES] = 1,
+    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
+    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = -1};
+
+int cxp_churn_factor_sign(int f) { return f >= 0 && f < CXP_CF__COUNT ? factor_sign[f] : 0; }
 
 const char *cxp_churn_band_name(int band) {
   return band >= CXP_CHURN_HIGH ? "high" : band == CXP_CHURN_MEDIUM ? "medium" : "low";
@@ -71,6 +85,8 @@ void cxp_churn_conf_defaults(cxp_churn_conf *cf) {
   memset(cf, 0, sizeof *cf);
   memcpy(cf->coef, default_coef, sizeof cf->coef);
   cf->intercept = DEFAULT_INTERCEPT;
+  cf->cal_a = 1;
+  cf->cal_b = 0;
   cf->medium = 0.3;
   cf->high = 0.6;
   cf->hysteresis = 0.05;
@@ -274,8 +290,9 @@ void cxp_churn_model(const cxp_churn_conf *cf, cxp_churn_score *o) {
     z += o->contrib[f];
   }
   o->logit = cf->intercept + z;
-  /* Written so that neither branch overflows exp. */
-  o->p = o->logit >= 0 ? 1 / (1 + exp(-o->logit)) : exp(o->logit) / (1 + exp(o->logit));
+  /* The calibration (Platt's a x logit + b; 1 and 0 until a learnt model
+   * sets them) maps the logit to the probability the bands read. */
+  o->p = cxp_sigmoid(cf->cal_a * o->logit + cf->cal_b);
   o->value_at_risk = o->p * o->value;
 }
 

@@ -39,6 +39,16 @@ typedef enum {
   CXP_CF__COUNT
 } cxp_churn_factor;
 
+/* 1 for a factor that raises the risk, -1 for one that lowers it
+ * (participation): a learnt coefficient never crosses to the other side. */
+int cxp_churn_factor_sign(int f);
+
+/* 1 / (1 + e^-x), written so that neither branch overflows exp (the
+ * builtin: this header leaves math.h's names out of its includers). */
+static inline double cxp_sigmoid(double x) {
+  return x >= 0 ? 1 / (1 + __builtin_exp(-x)) : __builtin_exp(x) / (1 + __builtin_exp(x));
+}
+
 /* "activity_drop", ...: the names used in reasons and in `churn.coefficients`. */
 const char *cxp_churn_factor_name(int f);
 /* The factor of a name, or -1. */
@@ -60,6 +70,7 @@ typedef struct cxp_churn_rule {
 typedef struct cxp_churn_conf {
   double coef[CXP_CF__COUNT]; /* churn.coefficients.<factor> */
   double intercept;           /* churn.intercept */
+  double cal_a, cal_b;        /* calibration: p = sigmoid(cal_a x logit + cal_b); 1, 0 */
   double medium, high;        /* churn.bands.medium, churn.bands.high */
   double hysteresis;          /* churn.bands.hysteresis: margin to leave a band */
   int top_k;                  /* churn.reasons: factors named in an alert */

@@ -45,6 +45,8 @@ void cxp_core_init(cxp_core *c, const cxp_pipeline *pl, cxp_emit_fn emit, void *
   /* The loader validated the churn settings: defaults only if a caller
    * hands the core a pipeline it filled by hand, wrongly. */
   if (cxp_pipeline_churn(pl, &c->churn, cerr, sizeof cerr) != 0) cxp_churn_conf_defaults(&c->churn);
+  c->churn_prior = c->churn;
+  core_learn_setup(c);
   if (pl->rec_enabled) {
     char err[256];
     c->solutions = cxp_pipeline_solutions(pl, err, sizeof err);
@@ -77,6 +79,7 @@ void cxp_core_close(cxp_core *c) {
   }
   free(c->parked);
   core_trail_free_all(c);
+  core_learn_free(c);
   cxp_buf_free(&c->key);
   cxp_state_close(&c->state);
   cxp_arena_close(&c->arena);
@@ -344,11 +347,12 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
 /* Churn risk (issue 5): the customer's score after this event; the band
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
-static int churn_risk(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
-                      double *value_at_risk) {
+static int churn_risk(cxp_core *c, cxp_shard *sh, cxp_customer *cu, const cxp_event *ev,
+                      const cxp_msg *m, double *value_at_risk) {
   cxp_churn_score sc;
   cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, ev->ts_ms,
                  &sc);
+  if (c->learn.on) core_learn_event(c, sh->partition, sh, cu, ev, sc.x);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc.value_at_risk;
@@ -505,7 +509,7 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_reason case_bad =
       core_apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
   double var = 0;
-  int band = c->pl->churn_enabled ? churn_risk(c, cu, &ev, m, &var) : -1;
+  int band = c->pl->churn_enabled ? churn_risk(c, sh, cu, &ev, m, &var) : -1;
   cxp_windows *w = core_windows_of(c, sh->partition);
   int late = 0;
   if (w) {

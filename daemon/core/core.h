@@ -24,6 +24,7 @@
 #include "deadletter.h"
 #include "event.h"
 #include "jsonw.h"
+#include "learn.h"
 #include "merge.h"
 #include "pipeline.h"
 #include "state.h"
@@ -138,7 +139,13 @@ typedef struct cxp_core {
   /* Late events per window length, of the partitions given up. */
   uint64_t late_revised_retired[CXP_WIN_MAX_LENGTHS], late_missed_retired[CXP_WIN_MAX_LENGTHS];
   cxp_customer_conf customer;    /* from the pipeline (cxp_pipeline_customer) */
-  cxp_churn_conf churn;          /* from the pipeline's churn.* (cxp_pipeline_churn) */
+  cxp_churn_conf churn;          /* the model that scores: the prior, or the learnt one */
+  cxp_churn_conf churn_prior;    /* from the pipeline's churn.* (cxp_pipeline_churn) */
+  cxp_learn_conf learn;          /* churn.learn and its settings (cxp_pipeline_learn) */
+  /* The churn learners, by input partition (corelearn.c), made at the
+   * partition's first event while learning is on. */
+  struct core_learner **learners;
+  int32_t n_learners;
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
    * core emits, for segment.anomaly. */
@@ -183,6 +190,15 @@ cxp_reason cxp_core_process(cxp_core *c, const cxp_msg *m);
  * for a message two ahead: only his table slot (the customer's address is
  * in it), so that the next call's load of that slot hits. */
 void cxp_core_prefetch(cxp_core *c, int32_t partition, uint64_t key_hash, int far);
+
+/* The churn model's learning: its prequential scores over every partition
+ * held (learn.h). */
+void cxp_core_learn_stats(const cxp_core *c, cxp_learn_stats *out);
+/* The partition's learner (NULL: none yet), e.g. to write it out. */
+const cxp_learner *cxp_core_learner(const cxp_core *c, int32_t partition);
+/* Puts a learner read back (cxp_learner_decode) in the partition's place and
+ * recombines the model that scores. */
+void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner *l);
 
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */

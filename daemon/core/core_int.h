@@ -63,6 +63,16 @@ static inline cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
 void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges);
 void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
 
+/* corelearn.c */
+/* Settings and prior from the pipeline (init and reload), the model that
+ * scores recombined. */
+void core_learn_setup(cxp_core *c);
+void core_learn_free(cxp_core *c);
+/* The labels event ev settles for customer cu of partition part, and the
+ * sample it starts (x: his features after it, as churn_risk scored them). */
+void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
+                      const cxp_event *ev, const double *x);
+
 /* corewin.c */
 int64_t core_floor_div(int64_t a, int64_t b);
 void core_late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w);

@@ -298,7 +298,8 @@ int cxp_core_reload(cxp_core *c, cxp_solutions *lib) {
   char err[256];
   cxp_pipeline_customer(c->pl, &c->customer);
   cxp_churn_conf cf;
-  if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = cf;
+  if (cxp_pipeline_churn(c->pl, &cf, err, sizeof err) == 0) c->churn = c->churn_prior = cf;
+  core_learn_setup(c);
   cxp_cases_conf conf = c->pl->cases;
   conf.solutions = lib;
   for (int32_t i = 0; i < c->n_cases; i++)

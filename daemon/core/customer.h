@@ -21,6 +21,9 @@
 #include "event.h"
 
 #define CXP_ID_MAX 128
+/* The churn model's features (churn.h: CXP_CF__COUNT, which churn.c checks
+ * against this). */
+#define CXP_SAMPLE_FEATURES 11
 #define CXP_SEG_MAX 64
 #define CXP_DEDUP_RING 8
 
@@ -106,6 +109,12 @@ typedef struct cxp_customer {
   /* Changed since his last changelog record: 1 + his index on his shard's
    * dirty list (so that leaving it costs O(1)); 0 when clean. */
   uint32_t dirty;
+  /* His pending churn sample (corelearn.c): the event time it was taken at
+   * (0: none; minus the time of his latest outcome, none since) and the
+   * model's features then, waiting for their label. Not in his record: a
+   * restart takes a new one at his next event. */
+  float sample_x[CXP_SAMPLE_FEATURES];
+  int64_t sample_ms;
   char id[]; /* id_len bytes and a NUL */
 } cxp_customer;
 

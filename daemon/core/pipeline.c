@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "churn.h"
+#include "learn.h"
 #include "customer.h"
 #include "jsonw.h"
 
@@ -197,6 +198,25 @@ const cxp_setting cxp_pipeline_table[] = {
      "Without a profile clv, a customer's value is his long-horizon spend rate over this.", NULL},
     {"churn.value.per_activity", CXP_T_DOUBLE, "0", 0, 1e6, OFF(churn_value_per_activity),
      "Worth of one usage, added to that value (0: spend only).", NULL},
+    {"churn.learn", CXP_T_BOOL, "true", 0, 1, OFF(churn_learn),
+     "Learn the model from the stream's own outcomes (docs/domain.md, churn): samples "
+     "labelled by the cancellations that follow them; the learnt model scores once "
+     "churn.learn_min_labels labels are in, the configured coefficients until then. "
+     "false: the configured coefficients always.", NULL},
+    {"churn.horizon_days", CXP_T_DOUBLE, "30", 1, 365, OFF(churn_horizon_days),
+     "A sample is positive when its customer cancels within this many days of event time "
+     "after it, negative once they pass without.", NULL},
+    {"churn.downgrade_is_churn", CXP_T_BOOL, "false", 0, 1, OFF(churn_downgrade_is_churn),
+     "Count a subscription.downgraded as an outcome too, as a cancellation is.", NULL},
+    {"churn.learn_min_labels", CXP_T_INT, "1000", 10, 1000000000, OFF(churn_learn_min_labels),
+     "Labels learnt (over every partition held, at least 5 of each kind) before the learnt "
+     "model scores.", NULL},
+    {"churn.learn_rate", CXP_T_DOUBLE, "0.05", 0.0001, 10, OFF(churn_learn_rate),
+     "The learner's base step (AdaGrad: per coefficient, over the root of its summed "
+     "squared gradients).", NULL},
+    {"churn.learn_l2", CXP_T_DOUBLE, "0.1", 0, 10, OFF(churn_learn_l2),
+     "L2 pull of the learnt coefficients towards the configured ones, in standardised "
+     "units.", NULL},
     {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
      "Compute segment indicators in tumbling event-time windows.", NULL},
     {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,
@@ -344,6 +364,15 @@ void cxp_pipeline_customer(const cxp_pipeline *p, cxp_customer_conf *cf) {
   cf->si_w[1] = p->si_w_nps;
   cf->si_w[2] = p->si_w_ces;
   cf->si_w[3] = p->si_w_servqual;
+}
+
+void cxp_pipeline_learn(const cxp_pipeline *p, cxp_learn_conf *lc) {
+  lc->on = p->churn_enabled && p->churn_learn;
+  lc->horizon_days = p->churn_horizon_days;
+  lc->downgrades = p->churn_downgrade_is_churn;
+  lc->min_labels = p->churn_learn_min_labels;
+  lc->rate = p->churn_learn_rate;
+  lc->l2 = p->churn_learn_l2;
 }
 
 int cxp_pipeline_churn(const cxp_pipeline *p, cxp_churn_conf *cf, char *err, size_t errlen) {

@@ -89,6 +89,9 @@ typedef struct cxp_pipeline {
   long long churn_reasons;
   double churn_silence_days; /* re-scored after this long without an event; 0 off */
   double churn_value_horizon_days, churn_value_per_activity;
+  int churn_learn, churn_downgrade_is_churn;
+  double churn_horizon_days, churn_learn_rate, churn_learn_l2;
+  long long churn_learn_min_labels;
   char churn_actions[8192]; /* churn.actions as compact JSON; "" = built-in */
   /* Derived when loaded. */
   double short_half_life_ms, long_half_life_ms;
@@ -124,6 +127,9 @@ int cxp_pipeline_windows(cxp_pipeline *p, char *err, size_t errlen);
  * derived fields must be current). The table has checked them: no error. */
 struct cxp_customer_conf;
 void cxp_pipeline_customer(const cxp_pipeline *p, struct cxp_customer_conf *cf);
+/* Fills lc from the churn.* learning settings. */
+struct cxp_learn_conf;
+void cxp_pipeline_learn(const cxp_pipeline *p, struct cxp_learn_conf *lc);
 /* Fills cf from the churn.* settings: 0, or -1 with a sentence. */
 struct cxp_churn_conf;
 int cxp_pipeline_churn(const cxp_pipeline *p, struct cxp_churn_conf *cf, char *err,

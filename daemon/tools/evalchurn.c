@@ -270,7 +270,10 @@ static void usage(FILE *f) {
         "  --at          RFC 3339 time or epoch ms; +DAYS after the generator's start\n"
         "  --generate    the demo generator's history (DAYS long, default 240) in memory\n"
         "  --write FILE  also write that history, a labelled JSON-lines file\n"
-        "  --model FILE  coefficients, intercept, bands to use instead of the pipeline's\n"
+        "  Scores with the model the daemon would have at --at: the one it learnt from\n"
+        "  the outcomes before --at (churn.learn), else the configured coefficients.\n"
+        "  --frozen      score with the configured coefficients, learnt or not\n"
+        "  --model FILE  coefficients, intercept, bands to use instead (frozen)\n"
         "  --fit         fit the coefficients to this history; adds \"fit\" to the output\n",
         f);
 }
@@ -280,7 +283,7 @@ typedef struct eval_args {
   const char *pipeline_path, *at_arg, *gen_arg, *write_path, *model_path;
   const char *path; /* the history's file, "-" for stdin; NULL with --generate */
   double horizon_days;
-  int do_fit;
+  int do_fit, frozen;
   unsigned long long seed, n_events, n_customers; /* --generate's */
   double days;
   int64_t at;
@@ -296,11 +299,12 @@ static int parse_options(int argc, char **argv, eval_args *a) {
                                        {"write", required_argument, NULL, 'w'},
                                        {"model", required_argument, NULL, 'm'},
                                        {"fit", no_argument, NULL, 'f'},
+                                       {"frozen", no_argument, NULL, 'F'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fFh", opts, NULL)) != -1) {
     switch (ch) {
     case 'p': a->pipeline_path = optarg; break;
     case 'a': a->at_arg = optarg; break;
@@ -317,6 +321,7 @@ static int parse_options(int argc, char **argv, eval_args *a) {
     case 'w': a->write_path = optarg; break;
     case 'm': a->model_path = optarg; break;
     case 'f': a->do_fit = 1; break;
+    case 'F': a->frozen = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -557,6 +562,75 @@ static void report_fit(cJSON *o, const scored *s, size_t ns, double *ps,
 
 /* Scores the customers held after the replay, judges them against the
  * cancellations and prints the judgement. 0, or 1 when stdout fails. */
+/* Orders customer indexes by score, highest first (ties by index). */
+static const double *rank_ps;
+static int by_p_desc(const void *x, const void *y) {
+  size_t i = *(const size_t *)x, j = *(const size_t *)y;
+  if (rank_ps[i] != rank_ps[j]) return rank_ps[i] > rank_ps[j] ? -1 : 1;
+  return i < j ? -1 : i > j;
+}
+
+/* Beside the AUC: the average precision (PR-AUC), the Brier score and the
+ * lift of the top decile, as pr_auc, brier and lift_top_decile in o. */
+static void report_ranking(cJSON *o, const double *ps, const unsigned char *ls, size_t ns,
+                           long positives) {
+  if (ns == 0 || positives == 0) {
+    cJSON_AddNullToObject(o, "pr_auc");
+    cJSON_AddNullToObject(o, "lift_top_decile");
+  } else {
+    size_t *idx = cxp_xmalloc(ns * sizeof *idx);
+    for (size_t i = 0; i < ns; i++) idx[i] = i;
+    rank_ps = ps;
+    qsort(idx, ns, sizeof *idx, by_p_desc);
+    double ap = 0;
+    long hits = 0, top_hits = 0;
+    size_t decile = ns / 10 ? ns / 10 : 1;
+    for (size_t k = 0; k < ns; k++) {
+      if (!ls[idx[k]]) continue;
+      hits++;
+      ap += (double)hits / (double)(k + 1);
+      if (k < decile) top_hits++;
+    }
+    free(idx);
+    cJSON_AddNumberToObject(o, "pr_auc", round(1e4 * ap / (double)positives) / 1e4);
+    double base = (double)positives / (double)ns;
+    cJSON_AddNumberToObject(o, "lift_top_decile",
+                            round(100 * ((double)top_hits / (double)decile) / base) / 100);
+  }
+  double brier = 0;
+  for (size_t i = 0; i < ns; i++) brier += (ps[i] - ls[i]) * (ps[i] - ls[i]);
+  if (ns)
+    cJSON_AddNumberToObject(o, "brier", round(1e5 * brier / (double)ns) / 1e5);
+  else
+    cJSON_AddNullToObject(o, "brier");
+}
+
+/* The model that scored, as "model" in o: learnt or configured, its
+ * coefficients and calibration, and the learning's own figures. */
+static void report_model(cJSON *o, const run *r, const cxp_churn_conf *cf, const char *kind) {
+  cJSON *m = cJSON_AddObjectToObject(o, "model");
+  cJSON_AddStringToObject(m, "kind", kind);
+  cJSON *co = cJSON_AddObjectToObject(m, "coefficients");
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    cJSON_AddNumberToObject(co, cxp_churn_factor_name(f), round(cf->coef[f] * 1e4) / 1e4);
+  cJSON_AddNumberToObject(m, "intercept", round(cf->intercept * 1e4) / 1e4);
+  cJSON *cal = cJSON_AddArrayToObject(m, "calibration");
+  cJSON_AddItemToArray(cal, cJSON_CreateNumber(round(cf->cal_a * 1e4) / 1e4));
+  cJSON_AddItemToArray(cal, cJSON_CreateNumber(round(cf->cal_b * 1e4) / 1e4));
+  cxp_learn_stats st;
+  cxp_core_learn_stats(&r->core, &st);
+  cJSON_AddNumberToObject(m, "labels", (double)st.labels);
+  cJSON_AddNumberToObject(m, "positives", (double)st.positives);
+  if (isnan(st.auc)) cJSON_AddNullToObject(m, "prequential_auc");
+  else cJSON_AddNumberToObject(m, "prequential_auc", round(st.auc * 1e4) / 1e4);
+  if (isnan(st.brier)) cJSON_AddNullToObject(m, "prequential_brier");
+  else cJSON_AddNumberToObject(m, "prequential_brier", round(st.brier * 1e5) / 1e5);
+  if (st.recent) {
+    cJSON_AddNumberToObject(m, "recent_mean_p", round(st.mean_p * 1e4) / 1e4);
+    cJSON_AddNumberToObject(m, "recent_rate", round(st.rate * 1e4) / 1e4);
+  }
+}
+
 static int evaluate(run *r, const eval_args *a, const cxp_pipeline *pl,
                     const cxp_churn_conf *cf) {
   tally t;
@@ -573,6 +647,11 @@ static int evaluate(run *r, const eval_args *a, const cxp_pipeline *pl,
   }
   double auc = cxp_churn_auc(ps, ls, ns);
   cJSON *o = report(a, r, &t, ns, positives, auc);
+  report_ranking(o, ps, ls, ns, positives);
+  cxp_learn_stats st;
+  cxp_core_learn_stats(&r->core, &st);
+  report_model(o, r, cf,
+               a->model_path ? "file" : a->frozen || !st.active ? "configured" : "learnt");
   if (a->do_fit) report_fit(o, s, ns, ps, ls);
   char *txt = cJSON_PrintUnformatted(o);
   printf("%s\n", txt);
@@ -604,6 +683,9 @@ int cxp_evalchurn_main(int argc, char **argv) {
   cxp_core_init(&r.core, &pl, discard, NULL);
   cxp_core_merge_local(&r.core, 1);
   rc = a.gen_arg ? feed_generated(&r, &a) : feed_file(&r, a.path);
+  /* The model the daemon would score with at --at: the one the core
+   * learnt, unless frozen (or another named). */
+  if (rc == 0 && !a.frozen && a.model_path == NULL) cf = r.core.churn;
   if (rc == 0) rc = evaluate(&r, &a, &pl, &cf);
   cxp_core_close(&r.core);
   cancels_free(&r.cx);

@@ -1,0 +1,143 @@
+/* The churn model's labels, from the events of each input partition, and
+ * the learnt model that scores (learn.h has the learner itself).
+ *
+ * A customer holds at most one pending sample (customer.h: sample_ms and
+ * sample_x), so the memory for labels is a fixed 48 bytes a customer:
+ *
+ *   - taken at an event of his (any but an outcome) when he has none
+ *     pending: his features after that event, at its event time t;
+ *   - positive when an outcome of his (subscription.cancelled, or
+ *     .downgraded with churn.downgrade_is_churn) follows with an event time
+ *     in (t, t + horizon];
+ *   - negative when an event of his comes after t + horizon with none, or
+ *     when his partition's event time passes t + horizon + a day of grace
+ *     for late outcomes (a sweep of the partition once a day of its event
+ *     time);
+ *   - dropped, unlearnt, when an outcome with an event time at or before t
+ *     comes late: he had left before the sample was taken.
+ *
+ * After an outcome no sample is taken from his events at or before it
+ * (sample_ms holds minus the outcome's time): a late event from before he
+ * left would otherwise start a sample that only a negative could settle.
+ * Everything runs on event time and on the partition's own order of events,
+ * so a replay and the daemon, given a partition's events in the same order,
+ * learn the same learner. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_int.h"
+#include "xalloc.h"
+
+#define DAY_MS 86400000LL
+
+struct core_learner {
+  cxp_learner l;
+  int64_t swept_day; /* the event-time day of the partition's last sweep */
+};
+
+static int64_t horizon_ms(const cxp_core *c) {
+  return (int64_t)(c->learn.horizon_days * (double)DAY_MS);
+}
+
+/* The model that scores: the learners combined, or the prior. */
+static void recombine(cxp_core *c) {
+  const cxp_learner *ls[256];
+  int n = 0;
+  /* More partitions than that are combined in two steps' worth of weight:
+   * the first 256 learners with labels; a deployment that large learns
+   * from plenty. */
+  for (int32_t i = 0; i < c->n_learners && n < 256; i++)
+    if (c->learners[i] && c->learners[i]->l.labels) ls[n++] = &c->learners[i]->l;
+  cxp_learner_combine(ls, n, &c->learn, &c->churn_prior, &c->churn);
+}
+
+void core_learn_setup(cxp_core *c) {
+  cxp_pipeline_learn(c->pl, &c->learn);
+  recombine(c);
+}
+
+void core_learn_free(cxp_core *c) {
+  for (int32_t i = 0; i < c->n_learners; i++) free(c->learners[i]);
+  free(c->learners);
+  c->learners = NULL;
+  c->n_learners = 0;
+}
+
+static struct core_learner *learner_of(cxp_core *c, int32_t part) {
+  if (part < 0) part = 0;
+  core_grow_table(&c->learners, &c->n_learners, part);
+  struct core_learner *cl = c->learners[part];
+  if (cl == NULL) {
+    cl = cxp_xcalloc(1, sizeof *cl);
+    cxp_learner_init(&cl->l, &c->churn_prior);
+    cl->swept_day = INT64_MIN;
+    c->learners[part] = cl;
+  }
+  return cl;
+}
+
+/* His pending sample, labelled y, learnt by his partition's learner. */
+static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y) {
+  double x[CXP_CF__COUNT];
+  for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
+  cu->sample_ms = 0;
+  cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y);
+  recombine(c);
+}
+
+/* Once a day of the partition's event time: every customer of the shard
+ * whose sample's horizon (and a day of grace) has passed is a negative. */
+static void sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t t) {
+  int64_t day = t / DAY_MS;
+  if (day <= cl->swept_day) return;
+  cl->swept_day = day;
+  int64_t due = t - horizon_ms(c) - DAY_MS;
+  for (size_t i = 0; i < sh->cap; i++) {
+    cxp_customer *cu = sh->slots[i];
+    if (cu && cu->sample_ms > 0 && cu->sample_ms < due) settle(c, cl, cu, 0);
+  }
+}
+
+void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
+                      const cxp_event *ev, const double *x) {
+  struct core_learner *cl = learner_of(c, part);
+  int64_t t = ev->ts_ms;
+  int outcome = ev->type == CXP_EV_CANCELLED ||
+                (c->learn.downgrades && ev->type == CXP_EV_DOWNGRADED);
+  if (cu->sample_ms > 0) {
+    if (outcome && t <= cu->sample_ms)
+      cu->sample_ms = 0; /* he had left before it: nothing to learn */
+    else if (t > cu->sample_ms + horizon_ms(c))
+      settle(c, cl, cu, 0);
+    else if (outcome)
+      settle(c, cl, cu, 1);
+  }
+  if (outcome) {
+    /* Samples only from events after this one. */
+    if (cu->sample_ms <= 0 && -cu->sample_ms < t) cu->sample_ms = -t;
+  } else if (cu->sample_ms == 0 || (cu->sample_ms < 0 && t > -cu->sample_ms)) {
+    cu->sample_ms = t;
+    for (int f = 0; f < CXP_CF__COUNT; f++) cu->sample_x[f] = (float)x[f];
+  }
+  sweep(c, cl, sh, t);
+}
+
+void cxp_core_learn_stats(const cxp_core *c, cxp_learn_stats *out) {
+  const cxp_learner *ls[256];
+  int n = 0;
+  for (int32_t i = 0; i < c->n_learners && n < 256; i++)
+    if (c->learners[i]) ls[n++] = &c->learners[i]->l;
+  cxp_learner_stats(ls, n, &c->learn, out);
+}
+
+const cxp_learner *cxp_core_learner(const cxp_core *c, int32_t partition) {
+  if (partition < 0) partition = 0;
+  if (partition >= c->n_learners || c->learners[partition] == NULL) return NULL;
+  return &c->learners[partition]->l;
+}
+
+void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner *l) {
+  struct core_learner *cl = learner_of(c, partition);
+  cl->l = *l;
+  recombine(c);
+}

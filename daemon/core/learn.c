@@ -1,0 +1,263 @@
+/* The online churn learner and its combination (learn.h). */
+#include "learn.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Below this deviation a feature has not varied yet: no step for it. */
+#define MIN_SD 1e-6
+/* The calibration's slope stays positive, so that it never reverses the
+ * ranking the model gives, and within reason. */
+#define CAL_A_MIN 0.1
+#define CAL_A_MAX 10.0
+
+void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior) {
+  memset(l, 0, sizeof *l);
+  memcpy(l->coef, prior->coef, sizeof l->coef);
+  l->intercept = prior->intercept;
+  l->cal_a = prior->cal_a;
+  l->cal_b = prior->cal_b;
+}
+
+static double logit_of(const cxp_learner *l, const double *x) {
+  double z = l->intercept;
+  for (int f = 0; f < CXP_CF__COUNT; f++) z += l->coef[f] * x[f];
+  return z;
+}
+
+/* One AdaGrad step for gradient g on the accumulator *g2. */
+static double adagrad(double *g2, double g, double rate) {
+  *g2 += g * g;
+  return *g2 > 0 ? -rate * g / sqrt(*g2) : 0;
+}
+
+static void remember(cxp_learner *l, double p, double z, int y) {
+  l->ring_p[l->ring_pos] = (float)p;
+  l->ring_z[l->ring_pos] = (float)z;
+  l->ring_y[l->ring_pos] = (uint8_t)(y != 0);
+  l->ring_pos = (l->ring_pos + 1) % CXP_LEARN_RING;
+  if (l->ring_n < CXP_LEARN_RING) l->ring_n++;
+}
+
+/* Platt's a and b fitted to the ring's (logit, label) pairs: the log loss
+ * of sigmoid(a z + b) plus (a - 1)^2 / 2 + b^2 / 2, by Newton's method on
+ * the two; a kept within CAL_A_MIN..CAL_A_MAX. */
+static void calibrate(cxp_learner *l) {
+  double a = l->cal_a, b = l->cal_b;
+  for (int it = 0; it < 8; it++) {
+    double ga = a - 1, gb = b, haa = 1, hab = 0, hbb = 1;
+    for (uint32_t i = 0; i < l->ring_n; i++) {
+      double z = l->ring_z[i], q = cxp_sigmoid(a * z + b), e = q - l->ring_y[i];
+      double w = q * (1 - q);
+      ga += e * z;
+      gb += e;
+      haa += w * z * z;
+      hab += w * z;
+      hbb += w;
+    }
+    double det = haa * hbb - hab * hab;
+    if (!(det > 1e-12)) break;
+    double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (a < CAL_A_MIN) a = CAL_A_MIN;
+    if (a > CAL_A_MAX) a = CAL_A_MAX;
+    if (fabs(da) + fabs(db) < 1e-9) break;
+  }
+  if (isfinite(a) && isfinite(b)) {
+    l->cal_a = a;
+    l->cal_b = b;
+  }
+}
+
+void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
+                        const double *x, int y) {
+  y = y != 0;
+  double z = logit_of(l, x);
+  remember(l, cxp_sigmoid(l->cal_a * z + l->cal_b), z, y);
+  l->labels++;
+  l->positives += (uint64_t)y;
+  double n = (double)l->labels;
+  for (int f = 0; f < CXP_CF__COUNT; f++) {
+    double d = x[f] - l->mean[f];
+    l->mean[f] += d / n;
+    l->m2[f] += d * (x[f] - l->mean[f]);
+  }
+  /* In standardised units u = (x - mean) / sd the model is
+   * b + sum v u, with v = coef x sd and b = intercept + sum coef x mean;
+   * the step is taken on v and b and written back in x's units. */
+  double g = cxp_sigmoid(z) - y, moved = 0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) {
+    double sd = sqrt(l->m2[f] / n);
+    if (sd < MIN_SD) continue;
+    double u = (x[f] - l->mean[f]) / sd;
+    double gv = g * u + lc->l2 * sd * (l->coef[f] - prior->coef[f]);
+    double c = l->coef[f] + adagrad(&l->g2[f], gv, lc->rate) / sd;
+    int sign = cxp_churn_factor_sign(f);
+    if ((sign > 0 && c < 0) || (sign < 0 && c > 0)) c = 0;
+    moved += (c - l->coef[f]) * l->mean[f];
+    l->coef[f] = c;
+  }
+  l->intercept += adagrad(&l->g2[CXP_CF__COUNT], g, lc->rate) - moved;
+  if (l->labels % CXP_LEARN_REFIT == 0) calibrate(l);
+}
+
+/* Whether the labels learnt in all are enough for the learnt model. */
+static int enough(const cxp_learn_conf *lc, uint64_t labels, uint64_t positives) {
+  return lc->on && labels >= (uint64_t)lc->min_labels && positives >= 5 &&
+         labels - positives >= 5;
+}
+
+int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
+                        const cxp_churn_conf *prior, cxp_churn_conf *out) {
+  uint64_t labels = 0, positives = 0;
+  for (int i = 0; i < n; i++)
+    if (ls[i]) {
+      labels += ls[i]->labels;
+      positives += ls[i]->positives;
+    }
+  memcpy(out->coef, prior->coef, sizeof out->coef);
+  out->intercept = prior->intercept;
+  out->cal_a = prior->cal_a;
+  out->cal_b = prior->cal_b;
+  if (!enough(lc, labels, positives)) return 0;
+  double acc[CXP_CF__COUNT + 3] = {0};
+  for (int i = 0; i < n; i++) {
+    if (ls[i] == NULL || ls[i]->labels == 0) continue;
+    double w = (double)ls[i]->labels / (double)labels;
+    for (int f = 0; f < CXP_CF__COUNT; f++) acc[f] += w * ls[i]->coef[f];
+    acc[CXP_CF__COUNT] += w * ls[i]->intercept;
+    acc[CXP_CF__COUNT + 1] += w * ls[i]->cal_a;
+    acc[CXP_CF__COUNT + 2] += w * ls[i]->cal_b;
+  }
+  memcpy(out->coef, acc, sizeof out->coef);
+  out->intercept = acc[CXP_CF__COUNT];
+  out->cal_a = acc[CXP_CF__COUNT + 1];
+  out->cal_b = acc[CXP_CF__COUNT + 2];
+  return 1;
+}
+
+void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
+                       cxp_learn_stats *out) {
+  memset(out, 0, sizeof *out);
+  double score[CXP_LEARN_RING * 8], brier = 0;
+  unsigned char label[CXP_LEARN_RING * 8];
+  size_t k = 0, cap = sizeof label;
+  /* The rings' latest labels, as many as fit, each learner in turn. */
+  for (int i = 0; i < n; i++) {
+    if (ls[i] == NULL) continue;
+    out->labels += ls[i]->labels;
+    out->positives += ls[i]->positives;
+    for (uint32_t j = 0; j < ls[i]->ring_n && k < cap; j++) {
+      uint32_t at = (ls[i]->ring_pos + CXP_LEARN_RING - 1 - j) % CXP_LEARN_RING;
+      score[k] = ls[i]->ring_p[at];
+      label[k] = ls[i]->ring_y[at];
+      brier += (score[k] - label[k]) * (score[k] - label[k]);
+      out->mean_p += score[k];
+      out->rate += label[k];
+      k++;
+    }
+  }
+  out->recent = (uint32_t)k;
+  out->brier = k ? brier / (double)k : NAN;
+  out->mean_p = k ? out->mean_p / (double)k : NAN;
+  out->rate = k ? out->rate / (double)k : NAN;
+  out->auc = k ? cxp_churn_auc(score, label, k) : NAN;
+  out->active = enough(lc, out->labels, out->positives);
+}
+
+/* ---- Bytes ----------------------------------------------------------------- */
+
+#define LEARN_VERSION 1
+/* The model (coefficients, intercept, calibration), the means and squared
+ * deviations, the AdaGrad sums (a coefficient's each and the intercept's). */
+#define N_DOUBLES (CXP_CF__COUNT + 3 + 2 * CXP_CF__COUNT + CXP_CF__COUNT + 1)
+
+size_t cxp_learner_encode_size(void) {
+  return 1 + N_DOUBLES * 8 + 2 * 8 + 8 + 2 * CXP_LEARN_RING * 4 + CXP_LEARN_RING;
+}
+
+/* The doubles in their order on the wire. */
+static void doubles_of(cxp_learner *l, double **d) {
+  int k = 0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) d[k++] = &l->coef[f];
+  d[k++] = &l->intercept;
+  d[k++] = &l->cal_a;
+  d[k++] = &l->cal_b;
+  for (int f = 0; f < CXP_CF__COUNT; f++) d[k++] = &l->mean[f];
+  for (int f = 0; f < CXP_CF__COUNT; f++) d[k++] = &l->m2[f];
+  for (int f = 0; f <= CXP_CF__COUNT; f++) d[k++] = &l->g2[f];
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
+  double *d[N_DOUBLES];
+  doubles_of((cxp_learner *)l, d);
+  uint8_t *p = out;
+  *p++ = LEARN_VERSION;
+  for (int k = 0; k < N_DOUBLES; k++, p += 8) {
+    uint64_t v;
+    memcpy(&v, d[k], 8);
+    put_u64(p, v);
+  }
+  put_u64(p, l->labels);
+  put_u64(p + 8, l->positives);
+  p += 16;
+  put_u64(p, (uint64_t)l->ring_n | (uint64_t)l->ring_pos << 32);
+  p += 8;
+  for (int i = 0; i < 2 * CXP_LEARN_RING; i++, p += 4) {
+    uint32_t v;
+    memcpy(&v, i < CXP_LEARN_RING ? &l->ring_p[i] : &l->ring_z[i - CXP_LEARN_RING], 4);
+    for (int b = 0; b < 4; b++) p[b] = (uint8_t)(v >> (8 * b));
+  }
+  memcpy(p, l->ring_y, CXP_LEARN_RING);
+}
+
+int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
+  if (len != cxp_learner_encode_size() || in[0] != LEARN_VERSION) return -1;
+  cxp_learner t;
+  memset(&t, 0, sizeof t);
+  double *d[N_DOUBLES];
+  doubles_of(&t, d);
+  const uint8_t *p = in + 1;
+  for (int k = 0; k < N_DOUBLES; k++, p += 8) {
+    uint64_t v = get_u64(p);
+    memcpy(d[k], &v, 8);
+    if (!isfinite(*d[k]) || fabs(*d[k]) > 1e12) return -1;
+  }
+  t.labels = get_u64(p);
+  t.positives = get_u64(p + 8);
+  p += 16;
+  uint64_t ring = get_u64(p);
+  p += 8;
+  t.ring_n = (uint32_t)ring;
+  t.ring_pos = (uint32_t)(ring >> 32);
+  if (t.positives > t.labels || t.ring_n > CXP_LEARN_RING || t.ring_pos >= CXP_LEARN_RING ||
+      t.ring_n > t.labels || !(t.cal_a >= CAL_A_MIN && t.cal_a <= CAL_A_MAX))
+    return -1;
+  for (int i = 0; i < 2 * CXP_LEARN_RING; i++, p += 4) {
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    float *f = i < CXP_LEARN_RING ? &t.ring_p[i] : &t.ring_z[i - CXP_LEARN_RING];
+    memcpy(f, &v, 4);
+    if (i < CXP_LEARN_RING ? !(*f >= 0 && *f <= 1) : !(fabsf(*f) <= 1e6f)) return -1;
+  }
+  for (int i = 0; i < CXP_LEARN_RING; i++)
+    if (p[i] > 1) return -1;
+  memcpy(t.ring_y, p, CXP_LEARN_RING);
+  for (int f = 0; f < CXP_CF__COUNT; f++) {
+    int sign = cxp_churn_factor_sign(f);
+    if (t.m2[f] < 0 || (sign > 0 && t.coef[f] < 0) || (sign < 0 && t.coef[f] > 0)) return -1;
+  }
+  *l = t;
+  return 0;
+}

@@ -1,0 +1,102 @@
+/* The churn model that learns from the stream's own outcomes: one online
+ * logistic learner per input partition, and their combination into the
+ * model that scores.
+ *
+ * A learner starts from the configured model (the prior, `churn.*`) and
+ * takes one step per labelled sample (a customer's features at an event
+ * time, labelled 1 when he cancelled within the horizon after it, 0 when the
+ * horizon passed without; corelearn.c builds them):
+ *
+ *   - prequential first: the sample is scored by the learner as it stands,
+ *     and that score and the label go to its recent-labels ring (the
+ *     running AUC and Brier score) before anything learns from them;
+ *   - the features are standardised by the running mean and deviation of
+ *     the samples seen (Welford), and the step is taken in that space, each
+ *     coordinate with its own AdaGrad rate (`churn.learn_rate` / the root of
+ *     its summed squared gradients), with an L2 pull (`churn.learn_l2`)
+ *     towards the prior rather than towards zero;
+ *   - the model is kept in the features' own units (coefficients and
+ *     intercept as `churn.*` writes them), so that a reason's contribution
+ *     is coefficient x feature as before; a coefficient that would cross to
+ *     the other side of zero than its factor's sign (cxp_churn_factor_sign)
+ *     stops at zero;
+ *   - a Platt calibration (p = sigmoid(a x logit + b)) is fitted anew every
+ *     CXP_LEARN_REFIT labels to the recent labels and the logits the model
+ *     gave them (Newton's method, a mild pull towards a = 1, b = 0), so that
+ *     the probability matches the rate of the recent labels.
+ *
+ * Combined: the learners' coefficients, intercepts and calibrations averaged,
+ * each weighted by the labels it learnt from; the prior until
+ * `churn.learn_min_labels` labels, at least 5 of each kind, have been learnt
+ * in all.
+ *
+ * Pure: no clock, no I/O; the same labels in the same order give the same
+ * learner, bit for bit. */
+#ifndef CXP_LEARN_H
+#define CXP_LEARN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "churn.h"
+
+/* Recent labels kept per learner for its prequential scores and its
+ * calibration, refitted every CXP_LEARN_REFIT labels. */
+#define CXP_LEARN_RING 512
+#define CXP_LEARN_REFIT 128
+
+typedef struct cxp_learn_conf {
+  int on;                /* churn.learn */
+  double horizon_days;   /* churn.horizon_days: a sample's label horizon */
+  int downgrades;        /* churn.downgrade_is_churn: a downgrade is an outcome too */
+  long long min_labels;  /* churn.learn_min_labels: labels before the learnt model scores */
+  double rate;           /* churn.learn_rate: AdaGrad's base step */
+  double l2;             /* churn.learn_l2: pull towards the prior */
+} cxp_learn_conf;
+
+typedef struct cxp_learner {
+  double coef[CXP_CF__COUNT], intercept; /* the model, in the features' units */
+  double cal_a, cal_b;                   /* its calibration */
+  double mean[CXP_CF__COUNT], m2[CXP_CF__COUNT]; /* Welford over the samples */
+  double g2[CXP_CF__COUNT + 1];          /* AdaGrad: summed squared gradients (last: b) */
+  uint64_t labels, positives;            /* samples learnt from */
+  /* The latest CXP_LEARN_RING labels, the score each had before the
+   * learner saw it, and the model's logit then. */
+  float ring_p[CXP_LEARN_RING], ring_z[CXP_LEARN_RING];
+  uint8_t ring_y[CXP_LEARN_RING];
+  uint32_t ring_n, ring_pos;
+} cxp_learner;
+
+/* A learner at the prior: its coefficients, intercept and calibration. */
+void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);
+/* One labelled sample (features x, label y 0 or 1): scored, then learnt. */
+void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
+                        const double *x, int y);
+
+/* Combines n learners (NULL ones skipped) into out's coefficients, intercept
+ * and calibration, when they have learnt enough between them; else sets out
+ * to the prior's. Returns 1 when the learnt model was taken. */
+int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
+                        const cxp_churn_conf *prior, cxp_churn_conf *out);
+
+/* The prequential scores over the learners' rings: AUC (NAN while a class
+ * is missing) and Brier score (NAN with no labels); labels and positives
+ * counted over their whole life. */
+typedef struct cxp_learn_stats {
+  uint64_t labels, positives;
+  uint32_t recent;
+  double auc, brier;
+  double mean_p, rate; /* over the rings: the mean score and the share positive */
+  int active; /* the combined model is the learnt one */
+} cxp_learn_stats;
+void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
+                       cxp_learn_stats *out);
+
+/* The learner as bytes (a fixed layout, little-endian doubles, with a
+ * version byte) and back: for the changelog. cxp_learner_decode returns 0,
+ * or -1 for bytes that are not a learner of this layout (l untouched). */
+size_t cxp_learner_encode_size(void);
+void cxp_learner_encode(const cxp_learner *l, uint8_t *out);
+int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len);
+
+#endif
