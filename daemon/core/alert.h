@@ -1,4 +1,4 @@
-/* Alerts: the contract subscribers read (domain.md section 6). */
+/* Alerts: the contract subscribers read (docs/domain.md section 6). */
 #ifndef CXP_ALERT_H
 #define CXP_ALERT_H
 

@@ -1,4 +1,4 @@
-/* Service-failure recovery cases (domain.md section 5, issue 4): cases,
+/* Service-failure recovery cases (docs/domain.md section 5, issue 4): cases,
  * deadlines, escalation, repeats, systemic failures, the solution library
  * and outcomes.
  *
@@ -231,7 +231,7 @@ int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf);
 
 /* Applies one event, then fires every deadline the clock has passed.
  *
- * The segment sticks to the customer (domain.md s.2), so the caller passes
+ * The segment sticks to the customer (docs/domain.md section 2), so the caller passes
  * the customer's latest segment in ev->segment when the event has none (a
  * copy of the event will do). Read: type, ts_ms, event_id, customer_id,
  * case_id, segment, touchpoint, category, severity, detected_by, score,

@@ -10,7 +10,7 @@
 
 #include "settings.h"
 
-/* Failure categories (domain.md s.2), in the decoder's order. */
+/* Failure categories (docs/domain.md section 2), in the decoder's order. */
 typedef enum {
   CXP_CAT_DESIGN,
   CXP_CAT_OPERATIONAL,
@@ -89,7 +89,7 @@ typedef struct cxp_cases_conf {
   const cxp_solutions *solutions;
 } cxp_cases_conf;
 
-/* domain.md s.5: acknowledge 15 min / 1 h / 4 h / 24 h, resolve 4 h / 24 h /
+/* docs/domain.md section 5: acknowledge 15 min / 1 h / 4 h / 24 h, resolve 4 h / 24 h /
  * 72 h / 7 d, follow up 72 h; premium ["gold","platinum","premium"] x 0.5;
  * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
  * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;

@@ -22,7 +22,7 @@
 #define NEVER INT64_MAX
 /* No slot: the index's own "no more", so its answers compare with it. */
 #define NO_IDX CXP_INDEX_NONE
-#define ID_MAX 128 /* the decoder's bound on ids (domain.md s.2) */
+#define ID_MAX 128 /* the decoder's bound on ids (docs/domain.md section 2) */
 #define SEG_MAX 64
 #define DAY_MS 86400000LL
 #define TIME_LIMIT_MS (366LL * DAY_MS)

@@ -44,7 +44,7 @@ const char *cxp_churn_band_name(int band) {
  * regression, L2 penalty 1) on the generator's world, training seed 1
  * (--generate 1:1000000:3000:300 --at +240, short half-life 7 days), then
  * rounded and set by hand where the fit went against the domain: complaints
- * and participation keep small weights of the sign domain.md gives them,
+ * and participation keep small weights of the sign docs/domain.md gives them,
  * open cases none (the fit made them protective, -0.38: in that world a
  * case in recovery gets attention and each step lifts him; overdue ones
  * carry the signal), and recency 0.3 where the fit gave 0.04 (it all but

@@ -1,4 +1,4 @@
-/* One customer's state and his indicators (domain.md section 3).
+/* One customer's state and his indicators (docs/domain.md section 3).
  *
  * Every rolling figure is a fixed-point forward-decayed sum (decay.h), in
  * event time, so the same events in any order, or replayed, give

@@ -1,5 +1,5 @@
 /* Dead letters: every event the daemon could not use, with the reason and
- * the original bytes (domain.md section 2); also every output the broker
+ * the original bytes (docs/domain.md section 2); also every output the broker
  * refused for good (output_rejected) and every stretch of input lost to
  * retention before it was read (offsets_skipped). */
 #ifndef CXP_DEADLETTER_H

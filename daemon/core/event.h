@@ -1,4 +1,4 @@
-/* Input events: decoding and validation against domain.md section 2.
+/* Input events: decoding and validation against docs/domain.md section 2.
  *
  * A decoded event points into the cJSON tree it was parsed into, which the
  * caller keeps alive (in practice: the per-batch arena) for as long as it
@@ -32,7 +32,7 @@ typedef enum {
   CXP_EV__COUNT
 } cxp_event_type;
 
-/* Stable dead-letter reason codes (domain.md section 2). */
+/* Stable dead-letter reason codes (docs/domain.md section 2). */
 typedef enum {
   CXP_OK = 0,
   CXP_BAD_INVALID_JSON,

@@ -1,5 +1,5 @@
 /* The merge of segment-window partials into one final record per group and
- * window (domain.md section 4), whatever the number of input partitions and
+ * window (docs/domain.md section 4), whatever the number of input partitions and
  * instances.
  *
  * Each input partition closes its windows on its own watermark and sends

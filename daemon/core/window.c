@@ -369,7 +369,8 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
         a->nps_passives++;
       } else {
         a->nps_detractors++;
-        if (c->case_opened < 0) a->cases_opened++; /* the closed-loop case (domain.md s.5) */
+        /* the closed-loop case (docs/domain.md section 5) */
+        if (c->case_opened < 0) a->cases_opened++;
       }
       break;
     case CXP_EV_CES:

@@ -1,4 +1,4 @@
-/* Segment indicator windows (domain.md section 4): tumbling event-time
+/* Segment indicator windows (docs/domain.md section 4): tumbling event-time
  * windows per group, closed by a per-partition watermark, emitting partial
  * aggregates that merge exactly across partitions into one final record.
  *
@@ -121,7 +121,7 @@ void cxp_windows_destroy(cxp_windows *w);
  *
  * The group values are read from ev->segment, channel, agent_id, touchpoint;
  * a missing one counts as "unknown". The segment sticks to the customer
- * (domain.md s.2), so the caller passes the customer's latest segment in
+ * (docs/domain.md section 2), so the caller passes the customer's latest segment in
  * ev->segment when the event itself has none (a copy of the event will do:
  * only ts_ms, type, score, sq_* and the four group fields are read).
  *
@@ -154,7 +154,7 @@ typedef struct cxp_window_ctx {
 cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                                const cxp_window_ctx *ctx);
 
-/* A recovery case's outcome (domain.md s.5). */
+/* A recovery case's outcome (docs/domain.md section 5). */
 typedef struct cxp_window_outcome {
   int well;
   int64_t tta_ms, ttr_ms; /* -1: not acknowledged, not resolved */
@@ -176,7 +176,7 @@ void cxp_windows_missed(const cxp_windows *w, char *out, size_t cap);
 cxp_reason cxp_windows_add_outcome(cxp_windows *w, const cxp_event *ev,
                                    const cxp_window_outcome *o);
 
-/* Counts one case recovered well (domain.md s.5: acknowledged and resolved
+/* Counts one case recovered well (docs/domain.md section 5: acknowledged and resolved
  * within SLA, and followed up) without times: cxp_windows_add_outcome with
  * well set and nothing else. */
 cxp_reason cxp_windows_add_recovered(cxp_windows *w, const cxp_event *ev);

@@ -297,7 +297,7 @@ void cxp_window_group_key(cxp_buf *b, const cxp_window_partial *p) {
 
 /* ---- the final record ---------------------------------------------------- */
 
-/* num / den, or null without responses (never 0: domain.md s.4). */
+/* num / den, or null without responses (never 0: docs/domain.md section 4). */
 static void ratio(cxp_jw *j, const char *key, double num, int64_t den) {
   if (den > 0)
     cxp_jw_num(j, key, num / (double)den);

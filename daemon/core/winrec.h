@@ -16,7 +16,7 @@
 #define CXP_WIN_MAX_LENGTHS 4
 #define CXP_WIN_MAX_GROUPINGS 4
 #define CXP_WIN_MAX_FIELDS 4
-/* Longest group value kept: the decoder's bound for ids (domain.md s.2).
+/* Longest group value kept: the decoder's bound for ids (docs/domain.md section 2).
  * Longer values (only possible when a caller bypasses the decoder) are cut
  * on a UTF-8 character boundary. */
 #define CXP_WIN_VALUE_MAX 128
@@ -73,7 +73,7 @@ typedef struct cxp_window_agg {
   int64_t cohort_si_n[CXP_WIN_COHORTS], cohort_si_sum[CXP_WIN_COHORTS];
   int64_t cohort_cancels[CXP_WIN_COHORTS];
   /* Post-recovery satisfaction: the first CSAT or NPS response after one of
-   * the customer's cases was resolved (domain.md s.5). */
+   * the customer's cases was resolved (docs/domain.md section 5). */
   int64_t post_csat_n, post_csat_sat, post_nps_n, post_nps_promoters, post_nps_detractors;
 } cxp_window_agg;
 
@@ -141,7 +141,7 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *merged,
  * NaN when n is 0. */
 double cxp_window_median_min(const int64_t *hist, int64_t n);
 
-/* Consistency (domain.md s.4) over the merged partials of one window and one
+/* Consistency (docs/domain.md section 4) over the merged partials of one window and one
  * grouping (e.g. [agent_id], or [channel]): the groups with at least min_n
  * CSAT responses are the team; spread is the population standard deviation
  * of their CSAT (0..100), mean its unweighted mean, and a group is flagged

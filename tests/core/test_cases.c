@@ -1,7 +1,7 @@
 /* Unit tests of the recovery cases (daemon/core/cases.c).
  *
  * Every expected value was worked out by hand from the defaults of
- * domain.md s.5; the arithmetic is in the comment beside it. The reference
+ * docs/domain.md section 5; the arithmetic is in the comment beside it. The reference
  * instant is helpers.h's T0 = 2026-11-23T07:00:00Z = 1795417200000 ms, a
  * whole number of 15-minute windows since the epoch (1795417200000 / 900000
  * = 1994908).
@@ -246,7 +246,7 @@ static void test_conf(void) {
   cxp_cases_conf c;
   char err[200];
   cxp_cases_conf_defaults(&c);
-  /* domain.md s.5: 15 min, 1 h, 4 h, 24 h; 4 h, 24 h, 72 h, 7 d; 72 h. */
+  /* docs/domain.md section 5: 15 min, 1 h, 4 h, 24 h; 4 h, 24 h, 72 h, 7 d; 72 h. */
   CHECK_INT(c.ack_ms[0], 900000);
   CHECK_INT(c.ack_ms[1], 3600000);
   CHECK_INT(c.ack_ms[2], 14400000);

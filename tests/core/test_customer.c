@@ -188,7 +188,7 @@ static void test_customer_dedup(void) {
 }
 
 /* --------------------------------------------------------------------------
- * per-customer indicators (domain.md section 3) */
+ * per-customer indicators (docs/domain.md section 3) */
 
 /* A decoded event at ts, for the customer-level tests. */
 static cxp_event ev_at(cxp_event_type t, int64_t ts) {

@@ -125,7 +125,7 @@ typedef struct ev_case {
   { .name = nm, .json = js, .want = why, .detail = d }
 
 static const ev_case ev_cases[] = {
-    /* Every type of domain.md section 2, well formed. */
+    /* Every type of docs/domain.md section 2, well formed. */
     GOOD("csat 1", HDR("survey.csat") ",\"score\":1}", CXP_EV_CSAT, 1, NULL),
     GOOD("csat 5", CSAT_OK, CXP_EV_CSAT, 5, NULL),
     GOOD("nps 0", HDR("survey.nps") ",\"score\":0}", CXP_EV_NPS, 0, NULL),

@@ -16,7 +16,7 @@
 static void test_defaults(void) {
   cxp_pipeline p;
   cxp_pipeline_defaults(&p);
-  /* The documented defaults (pipelines/default.json, domain.md). */
+  /* The documented defaults (pipelines/default.json, docs/domain.md). */
   CHECK_STR(p.name, "default");
   CHECK_STR(p.topic_input, "cx.events");
   CHECK_STR(p.topic_alerts, "cx.alerts");
