@@ -25,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "core_int.h"
+#include "staterec.h"
 #include "xalloc.h"
 
 #define DAY_MS 86400000LL
@@ -33,6 +36,7 @@
 struct core_learner {
   cxp_learner l;
   int64_t swept_day; /* the event-time day of the partition's last sweep */
+  int changed;       /* learnt since its last changelog record */
 };
 
 static int64_t horizon_ms(const cxp_core *c) {
@@ -82,6 +86,7 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
   cu->sample_ms = 0;
   cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y);
+  cl->changed = 1;
   recombine(c);
 }
 
@@ -140,4 +145,37 @@ void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner 
   struct core_learner *cl = learner_of(c, partition);
   cl->l = *l;
   recombine(c);
+}
+
+size_t core_learn_changed(const cxp_core *c, int32_t part) {
+  return part >= 0 && part < c->n_learners && c->learners[part] && c->learners[part]->changed;
+}
+
+size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out) {
+  if (part < 0 || part >= c->n_learners || c->learners[part] == NULL) return 0;
+  struct core_learner *cl = c->learners[part];
+  if (!(cl->changed || (all && cl->l.labels))) return 0;
+  size_t n = cxp_learner_encode_size();
+  uint8_t *bytes = cxp_xmalloc(n); /* about 5 KB, once a flush at most */
+  cxp_learner_encode(&cl->l, bytes);
+  char key[24];
+  int kl = snprintf(key, sizeof key, "%d", (int)part);
+  cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, n);
+  free(bytes);
+  cl->changed = 0;
+  return 1;
+}
+
+int core_learn_restore(cxp_core *c, int32_t part, const void *val, size_t vlen, char *err,
+                       size_t errlen) {
+  cxp_learner l;
+  if (val == NULL) return 0; /* a tombstone: nothing was learnt worth keeping */
+  if (cxp_learner_decode(&l, val, vlen) != 0) {
+    snprintf(err, errlen, "churn learner record of partition %d: not a learner this build "
+             "reads (%zu bytes); the partition learns again from the configured model",
+             (int)part, vlen);
+    return -1;
+  }
+  cxp_core_learner_restore(c, part, &l);
+  return 0;
 }

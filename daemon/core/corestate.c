@@ -38,7 +38,7 @@ size_t cxp_core_partition_changed(const cxp_core *c, int32_t part) {
   if (part >= 0 && part < c->n_cases && c->cases[part])
     n += cxp_cases_groups_changed(c->cases[part]);
   if (part >= 0 && part < c->n_win && c->win[part]) n += cxp_windows_changed(c->win[part]);
-  return n;
+  return n + core_learn_changed(c, part);
 }
 
 size_t cxp_core_partition_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *out) {
@@ -47,12 +47,13 @@ size_t cxp_core_partition_flush(cxp_core *c, int32_t part, int64_t x, cxp_buf *o
     n += cxp_cases_groups_flush(c->cases[part], out);
   if (part >= 0 && part < c->n_win && c->win[part])
     n += cxp_windows_flush_state(c->win[part], x, out);
-  return n;
+  return n + core_learn_frame(c, part, 0, out);
 }
 
 size_t cxp_core_state_extra(cxp_core *c, int32_t part, cxp_buf *out) {
-  if (part < 0 || part >= c->n_cases || c->cases[part] == NULL) return 0;
-  return cxp_cases_groups_all(c->cases[part], out);
+  size_t n = core_learn_frame(c, part, 1, out);
+  if (part < 0 || part >= c->n_cases || c->cases[part] == NULL) return n;
+  return n + cxp_cases_groups_all(c->cases[part], out);
 }
 
 size_t cxp_core_state_dirty(const cxp_core *c, int32_t part) {
@@ -165,6 +166,9 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
              why);
     return -1;
   }
+  size_t ll = sizeof CXP_CL_LEARNER - 1;
+  if (klen >= ll && memcmp(key, CXP_CL_LEARNER, ll) == 0)
+    return c->learn.on ? core_learn_restore(c, part, val, vlen, err, errlen) : 0;
   if (klen >= 2 && key[0] == 'w' && (key[1] == ':' || key[1] == 'c')) {
     cxp_windows *w = core_windows_of(c, part);
     if (w == NULL) return 0; /* windows off in this pipeline: nothing to restore */

@@ -81,6 +81,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
 #define CXP_CL_WINDOW "w:"        /* an open segment window (window.h) */
 #define CXP_CL_WINDOW_CLOCK "wc:" /* a partition's window clock (window.h) */
 #define CXP_CL_SYSTEMIC "sg:"     /* a systemic-failure group (cases.h) */
+#define CXP_CL_LEARNER "lm:"      /* the partition's churn learner (learn.h), "lm:<partition>" */
 
 /* Applies one changelog record of a partition to s: a customer's state
  * (replacing what is held under his id) or his tombstone (val NULL). 0, or
