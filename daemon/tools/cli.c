@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "restore.h"
+#include "scrape.h"
 #include "staterec.h"
 #include "xalloc.h"
 
@@ -45,7 +48,7 @@ static const char *js(const cJSON *o, const char *k) {
   return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
-static double jn(const cJSON *o, const char *k, int *ok) {
+static double jnum(const cJSON *o, const char *k, int *ok) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   *ok = cJSON_IsNumber(v);
   return *ok ? v->valuedouble : 0;
@@ -54,7 +57,7 @@ static double jn(const cJSON *o, const char *k, int *ok) {
 /* A measure for a line: "csat=71.4", or "csat=-" without responses. */
 static size_t measure(char *out, size_t cap, const cJSON *r, const char *k) {
   int ok;
-  double v = jn(r, k, &ok);
+  double v = jnum(r, k, &ok);
   return ok ? (size_t)snprintf(out, cap, " %s=%.1f", k, v) : (size_t)snprintf(out, cap, " %s=-", k);
 }
 
@@ -76,7 +79,7 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r, "reasons"), *x;
     cJSON_ArrayForEach(x, reasons) {
       int ok;
-      double v = jn(x, "value", &ok);
+      double v = jnum(x, "value", &ok);
       if (n < cap) n += (size_t)snprintf(out + n, cap - n, " %s=%g", js(x, "factor"), v);
     }
     const cJSON *acts = cJSON_GetObjectItemCaseSensitive(r, "actions");
@@ -88,13 +91,13 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *nn = cJSON_GetObjectItemCaseSensitive(r, "n");
     int ok;
     n = (size_t)snprintf(out, cap, "%s..%s %s events=%.0f", js(r, "window_start"),
-                         js(r, "window_end"), g ? g : "{}", jn(nn, "events", &ok));
+                         js(r, "window_end"), g ? g : "{}", jnum(nn, "events", &ok));
     cJSON_free(g);
     const char *ms[] = {"csat", "nps", "ces"};
     for (int i = 0; i < 3 && n < cap; i++) n += measure(out + n, cap - n, r, ms[i]);
     if (n < cap)
       n += (size_t)snprintf(out + n, cap - n, " complaints=%.0f cases_opened=%.0f%s%s",
-                            jn(r, "complaints", &ok), jn(r, "cases_opened", &ok),
+                            jnum(r, "complaints", &ok), jnum(r, "cases_opened", &ok),
                             cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "low_n"))
                                 ? " (low n)" : "",
                             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "incomplete"))
@@ -103,8 +106,8 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
     int ok;
     n = (size_t)snprintf(out, cap, "%s %-14s %s[%.0f]@%.0f %s", js(r, "received_at"),
-                         js(r, "reason"), js(src, "topic"), jn(src, "partition", &ok),
-                         jn(src, "offset", &ok), js(r, "detail"));
+                         js(r, "reason"), js(src, "topic"), jnum(src, "partition", &ok),
+                         jnum(src, "offset", &ok), js(r, "detail"));
   }
   cJSON_Delete(r);
   if (n >= cap) n = cap - 1;
@@ -345,23 +348,70 @@ static int fetch(const char *host, int port, const char *path, const char *token
   return status;
 }
 
-/* The value of an unlabelled sample in a Prometheus exposition, or the sum
- * over its labelled ones. */
-static double metric(const char *text, const char *name) {
-  double sum = 0;
-  size_t nl = strlen(name);
-  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-    if (strncmp(p, name, nl) != 0 || (p[nl] != ' ' && p[nl] != '{')) continue;
-    const char *v = p[nl] == '{' ? strchr(p, '}') : p + nl;
-    if (v) sum += strtod(v + 1, NULL);
+/* A duration for people: "0.60 ms", "48.0 ms", "2.50 s". */
+static int put_seconds(char *out, size_t cap, double s) {
+  double ms = s * 1000;
+  if (ms < 10) return snprintf(out, cap, "%.2f ms", ms);
+  if (ms < 1000) return snprintf(out, cap, "%.1f ms", ms);
+  return snprintf(out, cap, "%.2f s", s);
+}
+
+/* A quantile of h: its duration, "> B" when above the highest bound B. */
+static int put_quantile(char *out, size_t cap, const cxp_scrape_hist *h, double q) {
+  double v = cxp_scrape_quantile(h, q);
+  if (!isinf(v)) return put_seconds(out, cap, v);
+  int n = snprintf(out, cap, "> ");
+  return n + put_seconds(out + n, cap - (size_t)n, h->n > 1 ? h->le[h->n - 2] : 0);
+}
+
+size_t cxp_top_latency(char *out, size_t cap, const char *metrics) {
+  cxp_scrape_hist h;
+  char p50[32], p99[32], mean[32];
+  if (cap == 0) return 0;
+  if (cxp_scrape_histogram(metrics, "cxpulse_processing_seconds", &h) != 0 ||
+      !(h.cum[h.n - 1] > 0)) {
+    snprintf(out, cap, "- (no event measured yet)");
+  } else {
+    double count = h.cum[h.n - 1];
+    put_quantile(p50, sizeof p50, &h, 0.5);
+    put_quantile(p99, sizeof p99, &h, 0.99);
+    put_seconds(mean, sizeof mean,
+                cxp_scrape_sum(metrics, "cxpulse_processing_seconds_sum") / count);
+    snprintf(out, cap, "p50 %s   p99 %s   mean %s over %.0f events", p50, p99, mean, count);
   }
-  return sum;
+  return strlen(out);
+}
+
+size_t cxp_top_lag(char *out, size_t cap, const char *metrics, int worst) {
+  cxp_scrape_lag w[8];
+  double total;
+  if (cap == 0) return 0;
+  if (worst > 8) worst = 8;
+  int parts = cxp_scrape_lags(metrics, "cxpulse_consumer_lag_messages", w, worst, &total);
+  if (parts == 0) {
+    snprintf(out, cap, "- (no partition's lag known yet)");
+    return strlen(out);
+  }
+  size_t n = (size_t)snprintf(out, cap, "%.0f messages over %d partition%s", total, parts,
+                              parts == 1 ? "" : "s");
+  int shown = parts < worst ? parts : worst;
+  for (int i = 0; i < shown && w[i].lag > 0 && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s p%d %.0f", i ? "," : "; worst", w[i].partition,
+                          w[i].lag);
+  return n < cap ? n : cap - 1;
 }
 
 static void top_usage(FILE *f) {
   fputs("usage: cxpulse top [--port N] [--host ADDR] [--token T] [--interval S] [--once]\n"
         "  Follows a running daemon's admin endpoint (http.port) and shows its rates,\n"
-        "  lag, alerts and memory, refreshing in place; --once prints one frame.\n",
+        "  lag, alerts and memory, refreshing in place; --once prints one frame. On a\n"
+        "  terminal, q quits (as Ctrl-C does).\n"
+        "  lag: the input messages not consumed yet, summed over the partitions, and\n"
+        "  the partitions furthest behind. latency: from an event consumed to its\n"
+        "  outputs acknowledged; p50 and p99 come from the daemon's histogram\n"
+        "  (cxpulse_processing_seconds), interpolated linearly inside the bucket that\n"
+        "  holds them, so they are exact only to that bucket's bounds (\"> 10.00 s\":\n"
+        "  above the highest).\n",
         f);
 }
 
@@ -414,14 +464,14 @@ typedef struct top_prev {
 } top_prev;
 
 /* One frame from the status and the metrics read at t, the counters kept in
- * prev for the next: -1 once shown, else the exit code (standard output
- * failed; 0 when its reader went away). */
+ * prev for the next, "q quits" under it when keys are read: -1 once shown,
+ * else the exit code (standard output failed; 0 when its reader went away). */
 static int top_frame(const top_args *a, const char *status, const char *metrics,
-                     struct timespec t, top_prev *prev) {
+                     struct timespec t, top_prev *prev, int keys) {
   cJSON *s = cJSON_Parse(status);
-  double consumed = metric(metrics, "cxpulse_events_consumed_total");
-  double alerts = metric(metrics, "cxpulse_alerts_total");
-  double dead = metric(metrics, "cxpulse_dead_letters_total");
+  double consumed = cxp_scrape_sum(metrics, "cxpulse_events_consumed_total");
+  double alerts = cxp_scrape_sum(metrics, "cxpulse_alerts_total");
+  double dead = cxp_scrape_sum(metrics, "cxpulse_dead_letters_total");
   double dt = (double)(t.tv_sec - prev->t.tv_sec) + (double)(t.tv_nsec - prev->t.tv_nsec) / 1e9;
   int have_rate = prev->consumed >= 0 && dt > 0;
   if (!a->once) fputs("\033[H\033[2J", stdout); /* home, clear */
@@ -429,7 +479,7 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   printf("cxpulse %s:%d  pipeline %s  %s%s\n", a->host, a->port, js(s, "pipeline"),
          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
-  printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
+  printf("  partitions   %.0f\n", jnum(s, "partitions_assigned", &ok));
   if (have_rate)
     printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
            (consumed - prev->consumed) / dt, (alerts - prev->alerts) / dt,
@@ -437,18 +487,17 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   else
     printf("  events/s     -   (the next frame has rates)\n");
   printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
-  printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
-  printf("  latency      %.0f events measured, mean %.1f ms\n",
-         metric(metrics, "cxpulse_processing_seconds_count"),
-         metric(metrics, "cxpulse_processing_seconds_count") > 0
-             ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
-                   metric(metrics, "cxpulse_processing_seconds_count")
-             : 0.0);
-  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
-         jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
+  char line[256];
+  cxp_top_lag(line, sizeof line, metrics, 3);
+  printf("  lag          %s\n", line);
+  cxp_top_latency(line, sizeof line, metrics);
+  printf("  latency      %s\n", line);
+  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jnum(s, "customers", &ok),
+         jnum(s, "state_bytes", &ok) / 1e6, jnum(s, "open_cases", &ok));
   printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
-         jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
-         jn(s, "commit_failures", &ok));
+         jnum(s, "producer_queue", &ok), jnum(s, "in_flight", &ok), jnum(s, "commits", &ok),
+         jnum(s, "commit_failures", &ok));
+  if (keys) fputs("\n  q quits\n", stdout);
   cJSON_Delete(s);
   if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
   prev->consumed = consumed;
@@ -458,35 +507,88 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   return -1;
 }
 
+/* The terminal's settings before top changed them, while changed. */
+static struct termios tty_saved;
+static int tty_changed;
+
+/* Keys on standard input as they are typed, unechoed, when it is a
+ * terminal: 1 then, 0 when it is not one (keys are then not read at all, so
+ * a pipe or /dev/null as stdin changes nothing). Signals stay on: Ctrl-C
+ * still stops top, which then restores the terminal (top_keys_off). */
+static int top_keys_on(void) {
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) != 0) return 0;
+  struct termios t = tty_saved;
+  t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+  t.c_cc[VMIN] = 0;
+  t.c_cc[VTIME] = 0;
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &t) != 0) return 0;
+  tty_changed = 1;
+  return 1;
+}
+
+static void top_keys_off(void) {
+  if (tty_changed) tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+  tty_changed = 0;
+}
+
+/* Waits `seconds`, watching the keyboard when `keys`: 1 when q was pressed
+ * or a signal asked to stop, 0 when the time is up. */
+static int top_wait(double seconds, int keys) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double left = seconds - (double)(t.tv_sec - t0.tv_sec) - (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+    if (stop_now) return 1;
+    if (left <= 0) return 0;
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    if (poll(&p, keys ? 1 : 0, (int)(left * 1000) + 1) <= 0) continue; /* timeout, signal */
+    char c[64];
+    ssize_t n = read(STDIN_FILENO, c, sizeof c);
+    if (n <= 0) keys = 0; /* the terminal went away: wait out the time */
+    for (ssize_t i = 0; i < n; i++)
+      if (c[i] == 'q' || c[i] == 'Q') return 1;
+  }
+}
+
+/* Frames until q, a signal, or an error: the exit code. */
+static int top_loop(const top_args *a, int keys) {
+  static char status[65536], metrics[1 << 20];
+  top_prev prev = {-1, 0, 0, {0, 0}};
+  int frames = 0;
+  while (!stop_now) {
+    int ss = fetch(a->host, a->port, "/v1/status", a->token, status, sizeof status);
+    int ms = fetch(a->host, a->port, "/metrics", NULL, metrics, sizeof metrics);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (ss != 200 || ms != 200) {
+      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a->host, a->port,
+              ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
+      if (a->once || frames == 0) return 1;
+    } else {
+      int rc = top_frame(a, status, metrics, t, &prev, keys);
+      if (rc >= 0) return rc;
+      frames++;
+    }
+    if (a->once || top_wait(a->interval, keys)) break;
+  }
+  return 0;
+}
+
 int cxp_top_main(int argc, char **argv) {
   top_args a;
   int rc = top_options(argc, argv, &a);
   if (rc >= 0) return rc;
   signal(SIGINT, on_stop_signal);
   signal(SIGTERM, on_stop_signal);
-  static char status[65536], metrics[1 << 20];
-  top_prev prev = {-1, 0, 0, {0, 0}};
-  int frames = 0;
-  while (!stop_now) {
-    int ss = fetch(a.host, a.port, "/v1/status", a.token, status, sizeof status);
-    int ms = fetch(a.host, a.port, "/metrics", NULL, metrics, sizeof metrics);
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    if (ss != 200 || ms != 200) {
-      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a.host, a.port,
-              ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
-      if (a.once || frames == 0) return 1;
-    } else {
-      rc = top_frame(&a, status, metrics, t, &prev);
-      if (rc >= 0) return rc;
-      frames++;
-    }
-    if (a.once) break;
-    struct timespec sl = {(time_t)a.interval,
-                          (long)((a.interval - (double)(time_t)a.interval) * 1e9)};
-    nanosleep(&sl, NULL);
-  }
-  return 0;
+  signal(SIGHUP, on_stop_signal);
+  signal(SIGQUIT, on_stop_signal);
+  /* One way out of the loop whatever ends it, so the terminal is always
+   * given back as it was found. */
+  int keys = a.once ? 0 : top_keys_on();
+  rc = top_loop(&a, keys);
+  top_keys_off();
+  return rc;
 }
 
 /* ---- cxpulse state ------------------------------------------------------ */

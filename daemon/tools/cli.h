@@ -16,4 +16,14 @@ int cxp_state_main(int argc, char **argv);
 #include <stddef.h>
 size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val, size_t len);
 
+/* top's latency figures from a /metrics exposition, into out: "p50 6.00 ms
+ * p99 > 10.00 ms   mean 5.10 ms over 100 events" (the quantiles
+ * interpolated inside their histogram bucket, scrape.h), or a dash and why
+ * when nothing was measured. Returns the length. */
+size_t cxp_top_latency(char *out, size_t cap, const char *metrics);
+/* top's lag from the same: the sum over the partitions and the `worst` (at
+ * most 8) furthest behind, "1200 messages over 4 partitions; worst p3 800,
+ * p0 300" (partitions without lag not named). Returns the length. */
+size_t cxp_top_lag(char *out, size_t cap, const char *metrics, int worst);
+
 #endif
