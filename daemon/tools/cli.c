@@ -114,13 +114,80 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
   return n;
 }
 
+int cxp_tail_priority(const char *s) {
+  if ((s[0] != 'P' && s[0] != 'p') || s[1] < '1' || s[1] > '4' || s[2] != '\0') return -1;
+  return s[1] - '0';
+}
+
+/* 1 when one of the comma-separated names of `list` is s, or begins s and
+ * ends in '.' or '*' (the '*' not part of the name). */
+static int listed(const char *list, const char *s) {
+  size_t sl = strlen(s);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n > 0 && p[n - 1] == '*') {
+      if (n - 1 <= sl && memcmp(p, s, n - 1) == 0) return 1;
+    } else if (n > 0 && p[n - 1] == '.') {
+      if (n <= sl && memcmp(p, s, n) == 0) return 1;
+    } else if (n == sl && memcmp(p, s, n) == 0) {
+      return 1;
+    }
+    p += n + (end != NULL);
+  }
+  return 0;
+}
+
+/* The string member k of r, or NULL when it is missing or not a string. */
+static const char *member_str(const cJSON *r, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* 1 when the parsed record r passes every filter of f. */
+static int passes(const cxp_tail_filter *f, const cJSON *r) {
+  if (f->n_types) {
+    const char *t = member_str(r, "type");
+    int any = 0;
+    for (int i = 0; t && i < f->n_types && !any; i++) any = listed(f->types[i], t);
+    if (!any) return 0;
+  }
+  if (f->n_customers) {
+    const char *c = member_str(r, "customer_id");
+    int any = 0;
+    for (int i = 0; c && i < f->n_customers && !any; i++) any = strcmp(f->customers[i], c) == 0;
+    if (!any) return 0;
+  }
+  if (f->priority) {
+    const char *p = member_str(r, "priority");
+    int level = p ? cxp_tail_priority(p) : -1;
+    if (level < 1 || level > f->priority) return 0;
+  }
+  return 1;
+}
+
+int cxp_tail_match(const cxp_tail_filter *f, const char *val, size_t len) {
+  if (f->n_types == 0 && f->n_customers == 0 && f->priority == 0) return 1;
+  cJSON *r = cJSON_ParseWithLength(val, len);
+  int ok = cJSON_IsObject(r) && passes(f, r);
+  cJSON_Delete(r);
+  return ok;
+}
+
 static void tail_usage(FILE *f) {
   fputs("usage: cxpulse tail alerts|indicators|dead-letters --config FILE\n"
         "                   [--from-beginning] [--exit] [--raw]\n"
+        "                   [--type T[,T...]]... [--priority P] [--customer ID]...\n"
         "       cxpulse tail alerts|indicators|dead-letters --brokers HOST:PORT --topic NAME ...\n"
         "  Follows the topic (every partition, no consumer group) and prints each record\n"
         "  on one readable line. --from-beginning: from the oldest record, not the\n"
-        "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n",
+        "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n"
+        "  Filters, alerts only, applied before printing (a record must pass them all;\n"
+        "  one that is not a JSON object, or lacks the field, passes none):\n"
+        "  --type: these alert types (repeat it or separate them with commas; a name\n"
+        "  ending in '.' or '*' takes every type it begins, e.g. recovery.);\n"
+        "  --priority P1..P4: that priority or a more urgent one (P1 is the most);\n"
+        "  --customer: this customer's alerts (repeat it for several).\n",
         f);
 }
 
@@ -129,8 +196,29 @@ static void tail_usage(FILE *f) {
 typedef struct tail_args {
   const char *config, *brokers, *topic, *kind;
   int from_start, exit_at_end, raw;
+  cxp_tail_filter filter;
   char topic_buf[CXP_STR_MAX];
 } tail_args;
+
+/* A filter's option into a->filter: 0, or -1 after saying why. */
+static int tail_filter_option(tail_args *a, int ch, const char *arg) {
+  cxp_tail_filter *f = &a->filter;
+  if (ch == 'P') {
+    f->priority = cxp_tail_priority(arg);
+    if (f->priority > 0) return 0;
+    fprintf(stderr, "cxpulse tail: --priority '%s': give P1, P2, P3 or P4\n", arg);
+    return -1;
+  }
+  const char **list = ch == 'T' ? f->types : f->customers;
+  int *n = ch == 'T' ? &f->n_types : &f->n_customers;
+  if (*n == CXP_TAIL_MAX_FILTER || arg[0] == '\0') {
+    fprintf(stderr, "cxpulse tail: --%s: %s\n", ch == 'T' ? "type" : "customer",
+            arg[0] ? "given too many times" : "empty");
+    return -1;
+  }
+  list[(*n)++] = arg;
+  return 0;
+}
 
 /* The options into `a`: -1 when they are good, else the exit code (0 for
  * --help, 2 for a usage error). */
@@ -141,14 +229,23 @@ static int tail_options(int argc, char **argv, tail_args *a) {
                                        {"from-beginning", no_argument, NULL, 'B'},
                                        {"exit", no_argument, NULL, 'e'},
                                        {"raw", no_argument, NULL, 'r'},
+                                       {"type", required_argument, NULL, 'T'},
+                                       {"priority", required_argument, NULL, 'P'},
+                                       {"customer", required_argument, NULL, 'C'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   a->config = a->brokers = a->topic = a->kind = NULL;
   a->from_start = a->exit_at_end = a->raw = 0;
+  memset(&a->filter, 0, sizeof a->filter);
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "c:b:t:Berh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "c:b:t:BerT:P:C:h", opts, NULL)) != -1) {
     switch (ch) {
+      case 'T':
+      case 'P':
+      case 'C':
+        if (tail_filter_option(a, ch, optarg) != 0) return 2;
+        break;
       case 'c': a->config = optarg; break;
       case 'b': a->brokers = optarg; break;
       case 't': a->topic = optarg; break;
@@ -167,6 +264,11 @@ static int tail_options(int argc, char **argv, tail_args *a) {
   if (strcmp(a->kind, "alerts") && strcmp(a->kind, "indicators") &&
       strcmp(a->kind, "dead-letters")) {
     tail_usage(stderr);
+    return 2;
+  }
+  const cxp_tail_filter *f = &a->filter;
+  if ((f->n_types || f->n_customers || f->priority) && strcmp(a->kind, "alerts") != 0) {
+    fprintf(stderr, "cxpulse tail: --type, --priority and --customer filter alerts only\n");
     return 2;
   }
   return -1;
@@ -267,6 +369,8 @@ static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
         rc = 1;
         stop_now = 1;
       }
+    } else if (!cxp_tail_match(&a->filter, m->payload, m->len)) {
+      /* Filtered out before any formatting. */
     } else if (a->raw) {
       fwrite(m->payload, 1, m->len, stdout);
       fputc('\n', stdout);

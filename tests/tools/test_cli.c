@@ -1,6 +1,7 @@
 /* The command-line readers' parts that need no terminal and no broker
  * (cli.c, scrape.c): a /metrics exposition read back as `cxpulse top` shows
- * it. Every expected figure is worked out by hand in the comments. */
+ * it, and the filters of `cxpulse tail`. Every expected figure is worked out
+ * by hand in the comments. */
 #include <math.h>
 #include <string.h>
 
@@ -190,12 +191,94 @@ static void test_top_lag(void) {
   CHECK_STR(line, "- (no partition's lag known yet)");
 }
 
+/* One row of the filter's table: the filters, a record, and whether it passes. */
+typedef struct filter_case {
+  const char *name;
+  cxp_tail_filter f;
+  const char *record;
+  int want;
+} filter_case;
+
+#define BREACH "{\"type\":\"recovery.sla_breached\",\"priority\":\"P2\",\"customer_id\":\"c1\"}"
+#define CHURN "{\"type\":\"churn.risk\",\"priority\":\"P3\",\"customer_id\":\"c2\"}"
+
+static void test_tail_filter(void) {
+  static const filter_case cases[] = {
+      {"no filter, an alert", {.n_types = 0}, BREACH, 1},
+      {"no filter, not JSON", {.n_types = 0}, "not json", 1},
+      {"no filter, a JSON array", {.n_types = 0}, "[1,2]", 1},
+      {"type exact", {.types = {"recovery.sla_breached"}, .n_types = 1}, BREACH, 1},
+      {"type exact, other", {.types = {"recovery.required"}, .n_types = 1}, BREACH, 0},
+      {"type prefix with a dot", {.types = {"recovery."}, .n_types = 1}, BREACH, 1},
+      {"type prefix with a star", {.types = {"recovery.*"}, .n_types = 1}, BREACH, 1},
+      {"type prefix, other family", {.types = {"recovery."}, .n_types = 1}, CHURN, 0},
+      /* Not a prefix without its dot or star: "recovery" names no type. */
+      {"type without dot is exact", {.types = {"recovery"}, .n_types = 1}, BREACH, 0},
+      {"type longer than the record's", {.types = {"recovery.sla_breached.x"}, .n_types = 1},
+       BREACH, 0},
+      {"types in a comma list", {.types = {"satisfaction.drop,churn.risk"}, .n_types = 1}, CHURN,
+       1},
+      {"types in a list with an empty item", {.types = {",churn.risk,"}, .n_types = 1}, CHURN,
+       1},
+      {"types repeated", {.types = {"satisfaction.drop", "churn.risk"}, .n_types = 2}, CHURN, 1},
+      {"types, none", {.types = {"satisfaction.drop", "servqual."}, .n_types = 2}, CHURN, 0},
+      {"priority P2 takes P2", {.priority = 2}, BREACH, 1},
+      {"priority P2 refuses P3", {.priority = 2}, CHURN, 0},
+      {"priority P3 takes P2", {.priority = 3}, BREACH, 1},
+      {"priority P1 takes P1", {.priority = 1}, "{\"priority\":\"P1\"}", 1},
+      {"priority not a name", {.priority = 4}, "{\"priority\":\"urgent\"}", 0},
+      {"priority a number", {.priority = 4}, "{\"priority\":1}", 0},
+      {"customer", {.customers = {"c1"}, .n_customers = 1}, BREACH, 1},
+      {"customer, other", {.customers = {"c1"}, .n_customers = 1}, CHURN, 0},
+      {"customer, a prefix of his id", {.customers = {"c"}, .n_customers = 1}, CHURN, 0},
+      {"customers repeated", {.customers = {"c9", "c2"}, .n_customers = 2}, CHURN, 1},
+      {"every filter passed",
+       {.types = {"recovery."}, .n_types = 1, .customers = {"c1"}, .n_customers = 1,
+        .priority = 2},
+       BREACH, 1},
+      {"one filter of three failed",
+       {.types = {"recovery."}, .n_types = 1, .customers = {"c1"}, .n_customers = 1,
+        .priority = 1},
+       BREACH, 0},
+      /* Missing or mistyped fields pass no filter that reads them. */
+      {"no type", {.types = {"recovery."}, .n_types = 1}, "{\"priority\":\"P1\"}", 0},
+      {"type not a string", {.types = {"recovery."}, .n_types = 1}, "{\"type\":7}", 0},
+      {"no priority", {.priority = 4}, "{\"type\":\"churn.risk\"}", 0},
+      {"no customer", {.customers = {"c1"}, .n_customers = 1}, "{\"customer_id\":null}", 0},
+      /* Records that are not JSON objects pass no filter. */
+      {"malformed JSON", {.priority = 4}, "{\"priority\":\"P1\"", 0},
+      {"not JSON", {.types = {"recovery."}, .n_types = 1}, "recovery.sla_breached", 0},
+      {"a JSON string", {.types = {"recovery."}, .n_types = 1}, "\"recovery.required\"", 0},
+      {"empty", {.customers = {"c1"}, .n_customers = 1}, "", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    test_ctx = cases[i].name;
+    CHECK_INT(cxp_tail_match(&cases[i].f, cases[i].record, strlen(cases[i].record)),
+              cases[i].want);
+  }
+  test_ctx = NULL;
+  /* The length is the record's, not the string's: the first 10 bytes of a
+   * record are no JSON object. */
+  cxp_tail_filter f = {.priority = 4};
+  CHECK_INT(cxp_tail_match(&f, BREACH, 10), 0);
+  CHECK_INT(cxp_tail_match(&f, BREACH, strlen(BREACH)), 1);
+
+  CHECK_INT(cxp_tail_priority("P1"), 1);
+  CHECK_INT(cxp_tail_priority("p4"), 4);
+  CHECK_INT(cxp_tail_priority("P5"), -1);
+  CHECK_INT(cxp_tail_priority("P0"), -1);
+  CHECK_INT(cxp_tail_priority("P12"), -1);
+  CHECK_INT(cxp_tail_priority("2"), -1);
+  CHECK_INT(cxp_tail_priority(""), -1);
+}
+
 int main(void) {
   test_sum();
   test_histogram();
   test_roundtrip();
   test_top_latency();
   test_top_lag();
+  test_tail_filter();
   fprintf(stderr, "%d checks, %d failures\n", test_checks, test_failures);
   return test_failures != 0;
 }
