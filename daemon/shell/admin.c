@@ -3,13 +3,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alert.h"
 #include "core.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
+#include "procstat.h"
 
 static void text(cxp_http_response *res, int status, const char *body) {
   res->status = status;
@@ -31,16 +31,6 @@ static void counter(cxp_metrics *m, const char *name, const char *help, uint64_t
 static void gauge(cxp_metrics *m, const char *name, const char *help, double v) {
   cxp_metrics_family(m, name, CXP_METRIC_GAUGE, help);
   cxp_metrics_f64(m, NULL, v);
-}
-
-/* Resident set size, or NAN where /proc says nothing. */
-static double resident_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long pages = -1, rss = -1;
-  if (f == NULL) return NAN;
-  if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
-  fclose(f);
-  return rss < 0 ? NAN : (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
 /* The counts of events, dead letters, duplicates and alerts. */
@@ -141,8 +131,9 @@ static void metrics_admin(cxp_metrics *m, cxp_daemon *d) {
 }
 
 /* Readiness, the customers' state, changelog, restores, snapshots, evictions,
- * memory and the recovery cases. */
-static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s) {
+ * memory (`resident`, NAN where unknown) and the recovery cases. */
+static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s,
+                          double resident) {
   const cxp_counters *n = s->core;
   gauge(m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
         cxp_daemon_ready(d));
@@ -177,8 +168,8 @@ static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats 
                      "tombstoned) or cap (state.max_customers, kept in the changelog).");
   cxp_metrics_u64(m, (const char *[]){"why", "ttl", NULL}, n->evicted_ttl);
   cxp_metrics_u64(m, (const char *[]){"why", "cap", NULL}, n->evicted_cap);
-  gauge(m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/statm).",
-        resident_bytes());
+  gauge(m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/stat), "
+        "as process_resident_memory_bytes.", resident);
   gauge(m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
         (double)s->restoring);
   gauge(m, "cxpulse_open_cases", "Recovery cases open.", (double)s->cases.open);
@@ -262,7 +253,9 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   metrics_events(&m, s.core);
   metrics_outputs(&m, d, &s);
   metrics_admin(&m, d);
-  metrics_state(&m, d, &s);
+  cxp_procstat ps;
+  cxp_procstat_read(&ps);
+  metrics_state(&m, d, &s, ps.resident_bytes);
   metrics_windows(&m, cxp_daemon_core(d), s.core);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
@@ -272,6 +265,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
   }
   metrics_latency(&m, d);
+  cxp_procstat_metrics(&m, &ps);
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
 

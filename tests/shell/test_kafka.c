@@ -11,6 +11,10 @@
  * figures, once every partition's window clock has passed the window. */
 #include "kafka_harness.h"
 
+#include <time.h>
+
+#include "scrape.h" /* the exposition read back, as cxpulse top reads it */
+
 static void phase_known_mix(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "k", 3, 1);
@@ -295,6 +299,21 @@ static void phase_windows(cxp_mock *m) {
   CHECK_CONTAINS(r.answers[2], "cxpulse_build_info{version=");
   CHECK_CONTAINS(r.answers[2], "cxpulse_processing_seconds_bucket{le=");
   CHECK_CONTAINS(r.answers[2], "cxpulse_consumer_lag_messages{partition=");
+  /* The process_* families, with HELP and TYPE, and plausible figures for
+   * this very process: started within the test's hour, more than 1 MB
+   * resident, some descriptors open and room for them. */
+  CHECK_CONTAINS(r.answers[2], "# TYPE process_cpu_seconds_total counter\n");
+  CHECK_CONTAINS(r.answers[2], "# TYPE process_start_time_seconds gauge\n");
+  double started = cxp_scrape_sum(r.answers[2], "process_start_time_seconds");
+  CHECK_GT(started, (double)time(NULL) - 3600);
+  CHECK_LE(started, (double)time(NULL) + 1);
+  CHECK_GT(cxp_scrape_sum(r.answers[2], "process_resident_memory_bytes"), 1e6);
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_virtual_memory_bytes"),
+           cxp_scrape_sum(r.answers[2], "process_resident_memory_bytes"));
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_cpu_seconds_total"), 0.0);
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_open_fds"), 3.0);
+  CHECK_GT(cxp_scrape_sum(r.answers[2], "process_max_fds"),
+           cxp_scrape_sum(r.answers[2], "process_open_fds"));
   /* Prometheus' own checker accepts the exposition (promtool comes with
    * Debian's prometheus package, which make check installs). */
   const char *body = strstr(r.answers[2], "\r\n\r\n");
