@@ -15,6 +15,20 @@
 
 #include "scrape.h" /* the exposition read back, as cxpulse top reads it */
 
+/* The most digits after a decimal point in any number of a JSON text
+ * (digits after a point outside strings; the ids here have no points). */
+static int most_decimals(const char *s) {
+  int most = 0, quoted = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p == '"' && (p == s || p[-1] != '\\')) quoted = !quoted;
+    if (quoted || *p != '.' || p == s || p[-1] < '0' || p[-1] > '9') continue;
+    int n = 0;
+    while (p[1 + n] >= '0' && p[1 + n] <= '9') n++;
+    if (n > most) most = n;
+  }
+  return most;
+}
+
 static void phase_known_mix(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "k", 3, 1);
@@ -340,6 +354,10 @@ static void phase_windows(cxp_mock *m) {
   /* w0 answered CSAT 1 (i = 0: score 1 + 0 % 5): top-2-box share 0. */
   CHECK_CONTAINS(r.answers[5], "\"csat\":0,");
   CHECK_CONTAINS(r.answers[5], "\"open\":1");
+  /* No NPS response: no class, null (a class would be its name). */
+  CHECK_CONTAINS(r.answers[5], "\"nps_class\":null");
+  /* Figures rounded: no number in the answer has more than 3 decimals. */
+  CHECK_LE(most_decimals(r.answers[5]), 3);
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   /* At least one partial per group from some partition, in records of the
