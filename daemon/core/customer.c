@@ -345,6 +345,10 @@ double cxp_customer_nps_mean(const cxp_customer *c) {
 
 int cxp_nps_class(int score) { return score >= 9 ? 1 : score >= 7 ? 0 : -1; }
 
+const char *cxp_nps_class_name(int cls) {
+  return cls == 1 ? "promoter" : cls == 0 ? "passive" : cls == -1 ? "detractor" : NULL;
+}
+
 /* Cooldown stamps are kept in seconds since 2000-01-01 (32 bits reach
  * 2136), half the room of milliseconds; cooldowns are hours, so they are
  * judged to the second. */

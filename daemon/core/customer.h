@@ -187,6 +187,9 @@ double cxp_customer_csat(const cxp_customer *c);
 double cxp_customer_nps_mean(const cxp_customer *c);
 /* NPS class of a score: 1 promoter, 0 passive, -1 detractor. */
 int cxp_nps_class(int score);
+/* A class's name: "promoter", "passive", "detractor"; NULL for any other
+ * value (the indicators' -2, no response). */
+const char *cxp_nps_class_name(int cls);
 
 /* Alert cooldown stamps, in event time. */
 int64_t cxp_customer_alerted_ms(const cxp_customer *c, cxp_alert_type t);

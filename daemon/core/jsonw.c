@@ -345,6 +345,28 @@ void cxp_jw_num(cxp_jw *w, const char *key, double v) {
   }
 }
 
+void cxp_jw_fixed(cxp_jw *w, const char *key, double v, int decimals) {
+  member(w, key);
+  if (!isfinite(v)) {
+    cxp_buf_put(w->b, "null", 4);
+    return;
+  }
+  /* Room for the largest double's 309 digits, a sign, a point and nine
+   * decimals. */
+  char s[330];
+  int d = decimals < 0 ? 0 : decimals > 9 ? 9 : decimals;
+  int n = snprintf(s, sizeof s, "%.*f", d, v);
+  if (d > 0) {
+    while (s[n - 1] == '0') n--;
+    if (s[n - 1] == '.') n--;
+  }
+  if (n == 2 && s[0] == '-' && s[1] == '0') {
+    s[0] = '0'; /* a small negative rounded to nothing */
+    n = 1;
+  }
+  cxp_buf_put(w->b, s, (size_t)n);
+}
+
 void cxp_jw_bool(cxp_jw *w, const char *key, int v) {
   member(w, key);
   cxp_buf_puts(w->b, v ? "true" : "false");

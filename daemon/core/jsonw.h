@@ -49,6 +49,10 @@ void cxp_jw_str(cxp_jw *w, const char *key, const char *s, size_t n);
 void cxp_jw_cstr(cxp_jw *w, const char *key, const char *s); /* NULL writes null */
 void cxp_jw_int(cxp_jw *w, const char *key, long long v);
 void cxp_jw_num(cxp_jw *w, const char *key, double v); /* NaN/inf write null */
+/* v rounded to `decimals` places (0..9), trailing zeros dropped: 71.43, 2.5,
+ * 3 (not 3.00), 0 (not -0); NaN/inf write null. Rounding is printf's, of
+ * the binary value: 2.675 is a little under, so 2.67. */
+void cxp_jw_fixed(cxp_jw *w, const char *key, double v, int decimals);
 void cxp_jw_bool(cxp_jw *w, const char *key, int v);
 void cxp_jw_null(cxp_jw *w, const char *key);
 void cxp_jw_raw(cxp_jw *w, const char *key, const char *json); /* pre-rendered */

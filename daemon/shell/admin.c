@@ -1,26 +1,18 @@
 #include "admin.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alert.h"
 #include "core.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
+#include "procstat.h"
 
 static void text(cxp_http_response *res, int status, const char *body) {
   res->status = status;
   cxp_buf_put(res->body, body, strlen(body));
-}
-
-static void num_or_null(cxp_jw *j, const char *key, double v) {
-  if (isnan(v))
-    cxp_jw_null(j, key);
-  else
-    cxp_jw_num(j, key, v);
 }
 
 static void counter(cxp_metrics *m, const char *name, const char *help, uint64_t v) {
@@ -31,16 +23,6 @@ static void counter(cxp_metrics *m, const char *name, const char *help, uint64_t
 static void gauge(cxp_metrics *m, const char *name, const char *help, double v) {
   cxp_metrics_family(m, name, CXP_METRIC_GAUGE, help);
   cxp_metrics_f64(m, NULL, v);
-}
-
-/* Resident set size, or NAN where /proc says nothing. */
-static double resident_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long pages = -1, rss = -1;
-  if (f == NULL) return NAN;
-  if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
-  fclose(f);
-  return rss < 0 ? NAN : (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
 /* The counts of events, dead letters, duplicates and alerts. */
@@ -141,8 +123,9 @@ static void metrics_admin(cxp_metrics *m, cxp_daemon *d) {
 }
 
 /* Readiness, the customers' state, changelog, restores, snapshots, evictions,
- * memory and the recovery cases. */
-static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s) {
+ * memory (`resident`, NAN where unknown) and the recovery cases. */
+static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats *s,
+                          double resident) {
   const cxp_counters *n = s->core;
   gauge(m, "cxpulse_ready", "1 when ready (partitions assigned, consuming), as /readyz.",
         cxp_daemon_ready(d));
@@ -177,8 +160,8 @@ static void metrics_state(cxp_metrics *m, cxp_daemon *d, const cxp_daemon_stats 
                      "tombstoned) or cap (state.max_customers, kept in the changelog).");
   cxp_metrics_u64(m, (const char *[]){"why", "ttl", NULL}, n->evicted_ttl);
   cxp_metrics_u64(m, (const char *[]){"why", "cap", NULL}, n->evicted_cap);
-  gauge(m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/statm).",
-        resident_bytes());
+  gauge(m, "cxpulse_resident_memory_bytes", "The process's resident memory (/proc/self/stat), "
+        "as process_resident_memory_bytes.", resident);
   gauge(m, "cxpulse_restoring_partitions", "Input partitions waiting for their restore.",
         (double)s->restoring);
   gauge(m, "cxpulse_open_cases", "Recovery cases open.", (double)s->cases.open);
@@ -262,7 +245,9 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   metrics_events(&m, s.core);
   metrics_outputs(&m, d, &s);
   metrics_admin(&m, d);
-  metrics_state(&m, d, &s);
+  cxp_procstat ps;
+  cxp_procstat_read(&ps);
+  metrics_state(&m, d, &s, ps.resident_bytes);
   metrics_windows(&m, cxp_daemon_core(d), s.core);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
@@ -272,6 +257,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
   }
   metrics_latency(&m, d);
+  cxp_procstat_metrics(&m, &ps);
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
 
@@ -326,35 +312,38 @@ static int cases_of(const cxp_core *c, int32_t part, const cxp_customer *cu,
   return 1;
 }
 
+/* Decimals of /v1/customers' figures: scores, counts, days and amounts to
+ * 2, probabilities, shares of 0..1 and the churn model's terms to 3. The
+ * figures are estimates read by people; digits past these are noise. */
+enum { DP_SCORE = 2, DP_PROB = 3 };
+
 /* His indicators at the partition's clock, null where there is nothing to
- * measure yet. */
+ * measure yet; nps_class names the class of his latest response. */
 static void write_indicators(cxp_jw *j, const cxp_core *c, const cxp_customer *cu) {
   cxp_indicators in;
   cxp_customer_indicators(cu, &c->customer, c->clock_ms, &in);
   cxp_jw_obj(j, "indicators");
-  num_or_null(j, "csat", in.csat);
-  num_or_null(j, "nps_mean", in.nps_mean);
-  if (in.nps_class > -2)
-    cxp_jw_int(j, "nps_class", in.nps_class);
-  else
-    cxp_jw_null(j, "nps_class");
-  num_or_null(j, "ces", in.ces);
+  cxp_jw_fixed(j, "csat", in.csat, DP_SCORE);
+  cxp_jw_fixed(j, "nps_mean", in.nps_mean, DP_SCORE);
+  cxp_jw_cstr(j, "nps_class", cxp_nps_class_name(in.nps_class));
+  cxp_jw_fixed(j, "ces", in.ces, DP_SCORE);
   cxp_jw_obj(j, "servqual_gap");
-  for (int k = 0; k < CXP_SQ__COUNT; k++) num_or_null(j, cxp_sq_dimension_name(k), in.sq_gap[k]);
+  for (int k = 0; k < CXP_SQ__COUNT; k++)
+    cxp_jw_fixed(j, cxp_sq_dimension_name(k), in.sq_gap[k], DP_SCORE);
   cxp_jw_end(j);
-  num_or_null(j, "satisfaction_index", in.si);
-  num_or_null(j, "si_baseline", in.si_baseline);
-  num_or_null(j, "value", in.value);
-  num_or_null(j, "cost", in.cost);
-  num_or_null(j, "value_ratio", in.value_ratio);
-  num_or_null(j, "recency_days", in.recency_days);
-  num_or_null(j, "frequency_short", in.freq_short);
-  num_or_null(j, "frequency_long", in.freq_long);
-  num_or_null(j, "monetary_short", in.mon_short);
-  num_or_null(j, "monetary_long", in.mon_long);
-  num_or_null(j, "complaints", in.complaints);
-  num_or_null(j, "activity", in.activity);
-  num_or_null(j, "clv", in.clv);
+  cxp_jw_fixed(j, "satisfaction_index", in.si, DP_SCORE);
+  cxp_jw_fixed(j, "si_baseline", in.si_baseline, DP_SCORE);
+  cxp_jw_fixed(j, "value", in.value, DP_PROB);
+  cxp_jw_fixed(j, "cost", in.cost, DP_PROB);
+  cxp_jw_fixed(j, "value_ratio", in.value_ratio, DP_SCORE);
+  cxp_jw_fixed(j, "recency_days", in.recency_days, DP_SCORE);
+  cxp_jw_fixed(j, "frequency_short", in.freq_short, DP_SCORE);
+  cxp_jw_fixed(j, "frequency_long", in.freq_long, DP_SCORE);
+  cxp_jw_fixed(j, "monetary_short", in.mon_short, DP_SCORE);
+  cxp_jw_fixed(j, "monetary_long", in.mon_long, DP_SCORE);
+  cxp_jw_fixed(j, "complaints", in.complaints, DP_SCORE);
+  cxp_jw_fixed(j, "activity", in.activity, DP_SCORE);
+  cxp_jw_fixed(j, "clv", in.clv, DP_SCORE);
   cxp_jw_end(j);
 }
 
@@ -391,17 +380,17 @@ static void write_churn(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_cu
   cxp_alert_reason rs[CXP_ALERT_MAX_REASONS];
   int nr = cxp_churn_reasons(&sc, c->churn.top_k, rs);
   cxp_jw_obj(j, "churn");
-  cxp_jw_num(j, "p", sc.p);
+  cxp_jw_fixed(j, "p", sc.p, DP_PROB);
   cxp_jw_cstr(j, "band", cxp_churn_band_name(cxp_churn_band_next(cu->churn_band, sc.p,
                                                                  &c->churn)));
-  cxp_jw_num(j, "value", sc.value);
-  cxp_jw_num(j, "value_at_risk", sc.value_at_risk);
+  cxp_jw_fixed(j, "value", sc.value, DP_SCORE);
+  cxp_jw_fixed(j, "value_at_risk", sc.value_at_risk, DP_SCORE);
   cxp_jw_arr(j, "reasons");
   for (int i = 0; i < nr; i++) {
     cxp_jw_obj(j, NULL);
     cxp_jw_cstr(j, "factor", rs[i].factor);
-    cxp_jw_num(j, "value", rs[i].value);
-    cxp_jw_num(j, "contribution", rs[i].contribution);
+    cxp_jw_fixed(j, "value", rs[i].value, DP_PROB);
+    cxp_jw_fixed(j, "contribution", rs[i].contribution, DP_PROB);
     cxp_jw_end(j);
   }
   cxp_jw_end(j);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "restore.h"
+#include "scrape.h"
 #include "staterec.h"
 #include "xalloc.h"
 
@@ -45,7 +48,7 @@ static const char *js(const cJSON *o, const char *k) {
   return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
-static double jn(const cJSON *o, const char *k, int *ok) {
+static double jnum(const cJSON *o, const char *k, int *ok) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   *ok = cJSON_IsNumber(v);
   return *ok ? v->valuedouble : 0;
@@ -54,7 +57,7 @@ static double jn(const cJSON *o, const char *k, int *ok) {
 /* A measure for a line: "csat=71.4", or "csat=-" without responses. */
 static size_t measure(char *out, size_t cap, const cJSON *r, const char *k) {
   int ok;
-  double v = jn(r, k, &ok);
+  double v = jnum(r, k, &ok);
   return ok ? (size_t)snprintf(out, cap, " %s=%.1f", k, v) : (size_t)snprintf(out, cap, " %s=-", k);
 }
 
@@ -76,7 +79,7 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r, "reasons"), *x;
     cJSON_ArrayForEach(x, reasons) {
       int ok;
-      double v = jn(x, "value", &ok);
+      double v = jnum(x, "value", &ok);
       if (n < cap) n += (size_t)snprintf(out + n, cap - n, " %s=%g", js(x, "factor"), v);
     }
     const cJSON *acts = cJSON_GetObjectItemCaseSensitive(r, "actions");
@@ -88,13 +91,13 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *nn = cJSON_GetObjectItemCaseSensitive(r, "n");
     int ok;
     n = (size_t)snprintf(out, cap, "%s..%s %s events=%.0f", js(r, "window_start"),
-                         js(r, "window_end"), g ? g : "{}", jn(nn, "events", &ok));
+                         js(r, "window_end"), g ? g : "{}", jnum(nn, "events", &ok));
     cJSON_free(g);
     const char *ms[] = {"csat", "nps", "ces"};
     for (int i = 0; i < 3 && n < cap; i++) n += measure(out + n, cap - n, r, ms[i]);
     if (n < cap)
       n += (size_t)snprintf(out + n, cap - n, " complaints=%.0f cases_opened=%.0f%s%s",
-                            jn(r, "complaints", &ok), jn(r, "cases_opened", &ok),
+                            jnum(r, "complaints", &ok), jnum(r, "cases_opened", &ok),
                             cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "low_n"))
                                 ? " (low n)" : "",
                             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "incomplete"))
@@ -103,21 +106,88 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
     int ok;
     n = (size_t)snprintf(out, cap, "%s %-14s %s[%.0f]@%.0f %s", js(r, "received_at"),
-                         js(r, "reason"), js(src, "topic"), jn(src, "partition", &ok),
-                         jn(src, "offset", &ok), js(r, "detail"));
+                         js(r, "reason"), js(src, "topic"), jnum(src, "partition", &ok),
+                         jnum(src, "offset", &ok), js(r, "detail"));
   }
   cJSON_Delete(r);
   if (n >= cap) n = cap - 1;
   return n;
 }
 
+int cxp_tail_priority(const char *s) {
+  if ((s[0] != 'P' && s[0] != 'p') || s[1] < '1' || s[1] > '4' || s[2] != '\0') return -1;
+  return s[1] - '0';
+}
+
+/* 1 when one of the comma-separated names of `list` is s, or begins s and
+ * ends in '.' or '*' (the '*' not part of the name). */
+static int listed(const char *list, const char *s) {
+  size_t sl = strlen(s);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n > 0 && p[n - 1] == '*') {
+      if (n - 1 <= sl && memcmp(p, s, n - 1) == 0) return 1;
+    } else if (n > 0 && p[n - 1] == '.') {
+      if (n <= sl && memcmp(p, s, n) == 0) return 1;
+    } else if (n == sl && memcmp(p, s, n) == 0) {
+      return 1;
+    }
+    p += n + (end != NULL);
+  }
+  return 0;
+}
+
+/* The string member k of r, or NULL when it is missing or not a string. */
+static const char *member_str(const cJSON *r, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* 1 when the parsed record r passes every filter of f. */
+static int passes(const cxp_tail_filter *f, const cJSON *r) {
+  if (f->n_types) {
+    const char *t = member_str(r, "type");
+    int any = 0;
+    for (int i = 0; t && i < f->n_types && !any; i++) any = listed(f->types[i], t);
+    if (!any) return 0;
+  }
+  if (f->n_customers) {
+    const char *c = member_str(r, "customer_id");
+    int any = 0;
+    for (int i = 0; c && i < f->n_customers && !any; i++) any = strcmp(f->customers[i], c) == 0;
+    if (!any) return 0;
+  }
+  if (f->priority) {
+    const char *p = member_str(r, "priority");
+    int level = p ? cxp_tail_priority(p) : -1;
+    if (level < 1 || level > f->priority) return 0;
+  }
+  return 1;
+}
+
+int cxp_tail_match(const cxp_tail_filter *f, const char *val, size_t len) {
+  if (f->n_types == 0 && f->n_customers == 0 && f->priority == 0) return 1;
+  cJSON *r = cJSON_ParseWithLength(val, len);
+  int ok = cJSON_IsObject(r) && passes(f, r);
+  cJSON_Delete(r);
+  return ok;
+}
+
 static void tail_usage(FILE *f) {
   fputs("usage: cxpulse tail alerts|indicators|dead-letters --config FILE\n"
         "                   [--from-beginning] [--exit] [--raw]\n"
+        "                   [--type T[,T...]]... [--priority P] [--customer ID]...\n"
         "       cxpulse tail alerts|indicators|dead-letters --brokers HOST:PORT --topic NAME ...\n"
         "  Follows the topic (every partition, no consumer group) and prints each record\n"
         "  on one readable line. --from-beginning: from the oldest record, not the\n"
-        "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n",
+        "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n"
+        "  Filters, alerts only, applied before printing (a record must pass them all;\n"
+        "  one that is not a JSON object, or lacks the field, passes none):\n"
+        "  --type: these alert types (repeat it or separate them with commas; a name\n"
+        "  ending in '.' or '*' takes every type it begins, e.g. recovery.);\n"
+        "  --priority P1..P4: that priority or a more urgent one (P1 is the most);\n"
+        "  --customer: this customer's alerts (repeat it for several).\n",
         f);
 }
 
@@ -126,8 +196,29 @@ static void tail_usage(FILE *f) {
 typedef struct tail_args {
   const char *config, *brokers, *topic, *kind;
   int from_start, exit_at_end, raw;
+  cxp_tail_filter filter;
   char topic_buf[CXP_STR_MAX];
 } tail_args;
+
+/* A filter's option into a->filter: 0, or -1 after saying why. */
+static int tail_filter_option(tail_args *a, int ch, const char *arg) {
+  cxp_tail_filter *f = &a->filter;
+  if (ch == 'P') {
+    f->priority = cxp_tail_priority(arg);
+    if (f->priority > 0) return 0;
+    fprintf(stderr, "cxpulse tail: --priority '%s': give P1, P2, P3 or P4\n", arg);
+    return -1;
+  }
+  const char **list = ch == 'T' ? f->types : f->customers;
+  int *n = ch == 'T' ? &f->n_types : &f->n_customers;
+  if (*n == CXP_TAIL_MAX_FILTER || arg[0] == '\0') {
+    fprintf(stderr, "cxpulse tail: --%s: %s\n", ch == 'T' ? "type" : "customer",
+            arg[0] ? "given too many times" : "empty");
+    return -1;
+  }
+  list[(*n)++] = arg;
+  return 0;
+}
 
 /* The options into `a`: -1 when they are good, else the exit code (0 for
  * --help, 2 for a usage error). */
@@ -138,14 +229,23 @@ static int tail_options(int argc, char **argv, tail_args *a) {
                                        {"from-beginning", no_argument, NULL, 'B'},
                                        {"exit", no_argument, NULL, 'e'},
                                        {"raw", no_argument, NULL, 'r'},
+                                       {"type", required_argument, NULL, 'T'},
+                                       {"priority", required_argument, NULL, 'P'},
+                                       {"customer", required_argument, NULL, 'C'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   a->config = a->brokers = a->topic = a->kind = NULL;
   a->from_start = a->exit_at_end = a->raw = 0;
+  memset(&a->filter, 0, sizeof a->filter);
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "c:b:t:Berh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "c:b:t:BerT:P:C:h", opts, NULL)) != -1) {
     switch (ch) {
+      case 'T':
+      case 'P':
+      case 'C':
+        if (tail_filter_option(a, ch, optarg) != 0) return 2;
+        break;
       case 'c': a->config = optarg; break;
       case 'b': a->brokers = optarg; break;
       case 't': a->topic = optarg; break;
@@ -164,6 +264,11 @@ static int tail_options(int argc, char **argv, tail_args *a) {
   if (strcmp(a->kind, "alerts") && strcmp(a->kind, "indicators") &&
       strcmp(a->kind, "dead-letters")) {
     tail_usage(stderr);
+    return 2;
+  }
+  const cxp_tail_filter *f = &a->filter;
+  if ((f->n_types || f->n_customers || f->priority) && strcmp(a->kind, "alerts") != 0) {
+    fprintf(stderr, "cxpulse tail: --type, --priority and --customer filter alerts only\n");
     return 2;
   }
   return -1;
@@ -264,6 +369,8 @@ static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
         rc = 1;
         stop_now = 1;
       }
+    } else if (!cxp_tail_match(&a->filter, m->payload, m->len)) {
+      /* Filtered out before any formatting. */
     } else if (a->raw) {
       fwrite(m->payload, 1, m->len, stdout);
       fputc('\n', stdout);
@@ -345,23 +452,70 @@ static int fetch(const char *host, int port, const char *path, const char *token
   return status;
 }
 
-/* The value of an unlabelled sample in a Prometheus exposition, or the sum
- * over its labelled ones. */
-static double metric(const char *text, const char *name) {
-  double sum = 0;
-  size_t nl = strlen(name);
-  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-    if (strncmp(p, name, nl) != 0 || (p[nl] != ' ' && p[nl] != '{')) continue;
-    const char *v = p[nl] == '{' ? strchr(p, '}') : p + nl;
-    if (v) sum += strtod(v + 1, NULL);
+/* A duration for people: "0.60 ms", "48.0 ms", "2.50 s". */
+static int put_seconds(char *out, size_t cap, double s) {
+  double ms = s * 1000;
+  if (ms < 10) return snprintf(out, cap, "%.2f ms", ms);
+  if (ms < 1000) return snprintf(out, cap, "%.1f ms", ms);
+  return snprintf(out, cap, "%.2f s", s);
+}
+
+/* A quantile of h: its duration, "> B" when above the highest bound B. */
+static int put_quantile(char *out, size_t cap, const cxp_scrape_hist *h, double q) {
+  double v = cxp_scrape_quantile(h, q);
+  if (!isinf(v)) return put_seconds(out, cap, v);
+  int n = snprintf(out, cap, "> ");
+  return n + put_seconds(out + n, cap - (size_t)n, h->n > 1 ? h->le[h->n - 2] : 0);
+}
+
+size_t cxp_top_latency(char *out, size_t cap, const char *metrics) {
+  cxp_scrape_hist h;
+  char p50[32], p99[32], mean[32];
+  if (cap == 0) return 0;
+  if (cxp_scrape_histogram(metrics, "cxpulse_processing_seconds", &h) != 0 ||
+      !(h.cum[h.n - 1] > 0)) {
+    snprintf(out, cap, "- (no event measured yet)");
+  } else {
+    double count = h.cum[h.n - 1];
+    put_quantile(p50, sizeof p50, &h, 0.5);
+    put_quantile(p99, sizeof p99, &h, 0.99);
+    put_seconds(mean, sizeof mean,
+                cxp_scrape_sum(metrics, "cxpulse_processing_seconds_sum") / count);
+    snprintf(out, cap, "p50 %s   p99 %s   mean %s over %.0f events", p50, p99, mean, count);
   }
-  return sum;
+  return strlen(out);
+}
+
+size_t cxp_top_lag(char *out, size_t cap, const char *metrics, int worst) {
+  cxp_scrape_lag w[8];
+  double total;
+  if (cap == 0) return 0;
+  if (worst > 8) worst = 8;
+  int parts = cxp_scrape_lags(metrics, "cxpulse_consumer_lag_messages", w, worst, &total);
+  if (parts == 0) {
+    snprintf(out, cap, "- (no partition's lag known yet)");
+    return strlen(out);
+  }
+  size_t n = (size_t)snprintf(out, cap, "%.0f messages over %d partition%s", total, parts,
+                              parts == 1 ? "" : "s");
+  int shown = parts < worst ? parts : worst;
+  for (int i = 0; i < shown && w[i].lag > 0 && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s p%d %.0f", i ? "," : "; worst", w[i].partition,
+                          w[i].lag);
+  return n < cap ? n : cap - 1;
 }
 
 static void top_usage(FILE *f) {
   fputs("usage: cxpulse top [--port N] [--host ADDR] [--token T] [--interval S] [--once]\n"
         "  Follows a running daemon's admin endpoint (http.port) and shows its rates,\n"
-        "  lag, alerts and memory, refreshing in place; --once prints one frame.\n",
+        "  lag, alerts and memory, refreshing in place; --once prints one frame. On a\n"
+        "  terminal, q quits (as Ctrl-C does).\n"
+        "  lag: the input messages not consumed yet, summed over the partitions, and\n"
+        "  the partitions furthest behind. latency: from an event consumed to its\n"
+        "  outputs acknowledged; p50 and p99 come from the daemon's histogram\n"
+        "  (cxpulse_processing_seconds), interpolated linearly inside the bucket that\n"
+        "  holds them, so they are exact only to that bucket's bounds (\"> 10.00 s\":\n"
+        "  above the highest).\n",
         f);
 }
 
@@ -414,14 +568,14 @@ typedef struct top_prev {
 } top_prev;
 
 /* One frame from the status and the metrics read at t, the counters kept in
- * prev for the next: -1 once shown, else the exit code (standard output
- * failed; 0 when its reader went away). */
+ * prev for the next, "q quits" under it when keys are read: -1 once shown,
+ * else the exit code (standard output failed; 0 when its reader went away). */
 static int top_frame(const top_args *a, const char *status, const char *metrics,
-                     struct timespec t, top_prev *prev) {
+                     struct timespec t, top_prev *prev, int keys) {
   cJSON *s = cJSON_Parse(status);
-  double consumed = metric(metrics, "cxpulse_events_consumed_total");
-  double alerts = metric(metrics, "cxpulse_alerts_total");
-  double dead = metric(metrics, "cxpulse_dead_letters_total");
+  double consumed = cxp_scrape_sum(metrics, "cxpulse_events_consumed_total");
+  double alerts = cxp_scrape_sum(metrics, "cxpulse_alerts_total");
+  double dead = cxp_scrape_sum(metrics, "cxpulse_dead_letters_total");
   double dt = (double)(t.tv_sec - prev->t.tv_sec) + (double)(t.tv_nsec - prev->t.tv_nsec) / 1e9;
   int have_rate = prev->consumed >= 0 && dt > 0;
   if (!a->once) fputs("\033[H\033[2J", stdout); /* home, clear */
@@ -429,7 +583,7 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   printf("cxpulse %s:%d  pipeline %s  %s%s\n", a->host, a->port, js(s, "pipeline"),
          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ready")) ? "ready" : "NOT READY",
          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "paused")) ? "  (paused)" : "");
-  printf("  partitions   %.0f\n", jn(s, "partitions_assigned", &ok));
+  printf("  partitions   %.0f\n", jnum(s, "partitions_assigned", &ok));
   if (have_rate)
     printf("  events/s     %.0f   alerts/s %.1f   dead letters/s %.1f\n",
            (consumed - prev->consumed) / dt, (alerts - prev->alerts) / dt,
@@ -437,18 +591,17 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   else
     printf("  events/s     -   (the next frame has rates)\n");
   printf("  consumed     %.0f   alerts %.0f   dead letters %.0f\n", consumed, alerts, dead);
-  printf("  lag          %.0f messages\n", metric(metrics, "cxpulse_consumer_lag_messages"));
-  printf("  latency      %.0f events measured, mean %.1f ms\n",
-         metric(metrics, "cxpulse_processing_seconds_count"),
-         metric(metrics, "cxpulse_processing_seconds_count") > 0
-             ? 1000 * metric(metrics, "cxpulse_processing_seconds_sum") /
-                   metric(metrics, "cxpulse_processing_seconds_count")
-             : 0.0);
-  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jn(s, "customers", &ok),
-         jn(s, "state_bytes", &ok) / 1e6, jn(s, "open_cases", &ok));
+  char line[256];
+  cxp_top_lag(line, sizeof line, metrics, 3);
+  printf("  lag          %s\n", line);
+  cxp_top_latency(line, sizeof line, metrics);
+  printf("  latency      %s\n", line);
+  printf("  customers    %.0f   state %.1f MB   open cases %.0f\n", jnum(s, "customers", &ok),
+         jnum(s, "state_bytes", &ok) / 1e6, jnum(s, "open_cases", &ok));
   printf("  producer     queue %.0f   in flight %.0f   commits %.0f (failed %.0f)\n",
-         jn(s, "producer_queue", &ok), jn(s, "in_flight", &ok), jn(s, "commits", &ok),
-         jn(s, "commit_failures", &ok));
+         jnum(s, "producer_queue", &ok), jnum(s, "in_flight", &ok), jnum(s, "commits", &ok),
+         jnum(s, "commit_failures", &ok));
+  if (keys) fputs("\n  q quits\n", stdout);
   cJSON_Delete(s);
   if (fflush(stdout) != 0 || ferror(stdout)) return errno == EPIPE ? 0 : 1;
   prev->consumed = consumed;
@@ -458,35 +611,88 @@ static int top_frame(const top_args *a, const char *status, const char *metrics,
   return -1;
 }
 
+/* The terminal's settings before top changed them, while changed. */
+static struct termios tty_saved;
+static int tty_changed;
+
+/* Keys on standard input as they are typed, unechoed, when it is a
+ * terminal: 1 then, 0 when it is not one (keys are then not read at all, so
+ * a pipe or /dev/null as stdin changes nothing). Signals stay on: Ctrl-C
+ * still stops top, which then restores the terminal (top_keys_off). */
+static int top_keys_on(void) {
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) != 0) return 0;
+  struct termios t = tty_saved;
+  t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+  t.c_cc[VMIN] = 0;
+  t.c_cc[VTIME] = 0;
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &t) != 0) return 0;
+  tty_changed = 1;
+  return 1;
+}
+
+static void top_keys_off(void) {
+  if (tty_changed) tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+  tty_changed = 0;
+}
+
+/* Waits `seconds`, watching the keyboard when `keys`: 1 when q was pressed
+ * or a signal asked to stop, 0 when the time is up. */
+static int top_wait(double seconds, int keys) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double left = seconds - (double)(t.tv_sec - t0.tv_sec) - (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+    if (stop_now) return 1;
+    if (left <= 0) return 0;
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    if (poll(&p, keys ? 1 : 0, (int)(left * 1000) + 1) <= 0) continue; /* timeout, signal */
+    char c[64];
+    ssize_t n = read(STDIN_FILENO, c, sizeof c);
+    if (n <= 0) keys = 0; /* the terminal went away: wait out the time */
+    for (ssize_t i = 0; i < n; i++)
+      if (c[i] == 'q' || c[i] == 'Q') return 1;
+  }
+}
+
+/* Frames until q, a signal, or an error: the exit code. */
+static int top_loop(const top_args *a, int keys) {
+  static char status[65536], metrics[1 << 20];
+  top_prev prev = {-1, 0, 0, {0, 0}};
+  int frames = 0;
+  while (!stop_now) {
+    int ss = fetch(a->host, a->port, "/v1/status", a->token, status, sizeof status);
+    int ms = fetch(a->host, a->port, "/metrics", NULL, metrics, sizeof metrics);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (ss != 200 || ms != 200) {
+      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a->host, a->port,
+              ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
+      if (a->once || frames == 0) return 1;
+    } else {
+      int rc = top_frame(a, status, metrics, t, &prev, keys);
+      if (rc >= 0) return rc;
+      frames++;
+    }
+    if (a->once || top_wait(a->interval, keys)) break;
+  }
+  return 0;
+}
+
 int cxp_top_main(int argc, char **argv) {
   top_args a;
   int rc = top_options(argc, argv, &a);
   if (rc >= 0) return rc;
   signal(SIGINT, on_stop_signal);
   signal(SIGTERM, on_stop_signal);
-  static char status[65536], metrics[1 << 20];
-  top_prev prev = {-1, 0, 0, {0, 0}};
-  int frames = 0;
-  while (!stop_now) {
-    int ss = fetch(a.host, a.port, "/v1/status", a.token, status, sizeof status);
-    int ms = fetch(a.host, a.port, "/metrics", NULL, metrics, sizeof metrics);
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    if (ss != 200 || ms != 200) {
-      fprintf(stderr, "cxpulse top: %s:%d: %s\n", a.host, a.port,
-              ss == 401 ? "unauthorised (--token)" : ss < 0 || ms < 0 ? "not reachable" : "error");
-      if (a.once || frames == 0) return 1;
-    } else {
-      rc = top_frame(&a, status, metrics, t, &prev);
-      if (rc >= 0) return rc;
-      frames++;
-    }
-    if (a.once) break;
-    struct timespec sl = {(time_t)a.interval,
-                          (long)((a.interval - (double)(time_t)a.interval) * 1e9)};
-    nanosleep(&sl, NULL);
-  }
-  return 0;
+  signal(SIGHUP, on_stop_signal);
+  signal(SIGQUIT, on_stop_signal);
+  /* One way out of the loop whatever ends it, so the terminal is always
+   * given back as it was found. */
+  int keys = a.once ? 0 : top_keys_on();
+  rc = top_loop(&a, keys);
+  top_keys_off();
+  return rc;
 }
 
 /* ---- cxpulse state ------------------------------------------------------ */

@@ -120,6 +120,11 @@ static void test_customer_surveys(void) {
   /* NPS classes at every boundary. */
   static const int cls[11] = {-1, -1, -1, -1, -1, -1, -1, 0, 0, 1, 1};
   for (int s = 0; s <= 10; s++) CHECK_INT(cxp_nps_class(s), cls[s]);
+  CHECK_STR(cxp_nps_class_name(cxp_nps_class(10)), "promoter");
+  CHECK_STR(cxp_nps_class_name(cxp_nps_class(7)), "passive");
+  CHECK_STR(cxp_nps_class_name(cxp_nps_class(0)), "detractor");
+  CHECK(cxp_nps_class_name(-2) == NULL); /* no response */
+  CHECK(cxp_nps_class_name(2) == NULL);
 
   cxp_state_close(&st);
 }

@@ -211,8 +211,60 @@ static void test_escape_places(void) {
   cxp_buf_free(&b);
 }
 
+/* Numbers rounded to a number of decimals (cxp_jw_fixed), each worked out
+ * by hand. */
+static void test_fixed(void) {
+  static const struct {
+    double v;
+    int decimals;
+    const char *out;
+  } cases[] = {
+      {71.428571, 2, "71.43"},   /* rounded up */
+      {71.424999, 2, "71.42"},   /* rounded down */
+      {2.5, 2, "2.5"},           /* the trailing zero dropped */
+      {3.0, 2, "3"},             /* the point too */
+      {99.999, 2, "100"},        /* rounding carries into the units */
+      {-1.234, 2, "-1.23"},
+      {-0.001, 2, "0"},          /* not "-0" */
+      {0.0, 3, "0"},
+      {0.123456, 3, "0.123"},
+      {0.0006, 3, "0.001"},
+      {0.0004, 3, "0"},
+      {2.6, 0, "3"},
+      {1e20, 2, "100000000000000000000"},
+      {0.123456789012, 12, "0.123456789"}, /* at most nine decimals */
+      {7.25, -1, "7"},                     /* no fewer than none */
+      {NAN, 2, "null"},
+      {INFINITY, 3, "null"},
+  };
+  cxp_buf b;
+  cxp_buf_init(&b);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "%.17g to %d", cases[i].v, cases[i].decimals);
+    test_ctx = ctx;
+    b.len = 0;
+    cxp_jw w;
+    cxp_jw_init(&w, &b);
+    cxp_jw_fixed(&w, NULL, cases[i].v, cases[i].decimals);
+    CHECK_MEM(b.p, b.len, cases[i].out, strlen(cases[i].out));
+  }
+  test_ctx = NULL;
+  /* As a member, after another. */
+  b.len = 0;
+  cxp_jw w;
+  cxp_jw_init(&w, &b);
+  cxp_jw_obj(&w, NULL);
+  cxp_jw_fixed(&w, "csat", 66.6666, 2);
+  cxp_jw_fixed(&w, "p", 0.41239, 3);
+  cxp_jw_end(&w);
+  CHECK_LIT(b.p, b.len, "{\"csat\":66.67,\"p\":0.412}");
+  cxp_buf_free(&b);
+}
+
 int main(void) {
   test_jsonw();
+  test_fixed();
   test_utf8();
   test_json_fit();
   test_escape_places();

@@ -11,6 +11,24 @@
  * figures, once every partition's window clock has passed the window. */
 #include "kafka_harness.h"
 
+#include <time.h>
+
+#include "scrape.h" /* the exposition read back, as cxpulse top reads it */
+
+/* The most digits after a decimal point in any number of a JSON text
+ * (digits after a point outside strings; the ids here have no points). */
+static int most_decimals(const char *s) {
+  int most = 0, quoted = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p == '"' && (p == s || p[-1] != '\\')) quoted = !quoted;
+    if (quoted || *p != '.' || p == s || p[-1] < '0' || p[-1] > '9') continue;
+    int n = 0;
+    while (p[1 + n] >= '0' && p[1 + n] <= '9') n++;
+    if (n > most) most = n;
+  }
+  return most;
+}
+
 static void phase_known_mix(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "k", 3, 1);
@@ -295,6 +313,21 @@ static void phase_windows(cxp_mock *m) {
   CHECK_CONTAINS(r.answers[2], "cxpulse_build_info{version=");
   CHECK_CONTAINS(r.answers[2], "cxpulse_processing_seconds_bucket{le=");
   CHECK_CONTAINS(r.answers[2], "cxpulse_consumer_lag_messages{partition=");
+  /* The process_* families, with HELP and TYPE, and plausible figures for
+   * this very process: started within the test's hour, more than 1 MB
+   * resident, some descriptors open and room for them. */
+  CHECK_CONTAINS(r.answers[2], "# TYPE process_cpu_seconds_total counter\n");
+  CHECK_CONTAINS(r.answers[2], "# TYPE process_start_time_seconds gauge\n");
+  double started = cxp_scrape_sum(r.answers[2], "process_start_time_seconds");
+  CHECK_GT(started, (double)time(NULL) - 3600);
+  CHECK_LE(started, (double)time(NULL) + 1);
+  CHECK_GT(cxp_scrape_sum(r.answers[2], "process_resident_memory_bytes"), 1e6);
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_virtual_memory_bytes"),
+           cxp_scrape_sum(r.answers[2], "process_resident_memory_bytes"));
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_cpu_seconds_total"), 0.0);
+  CHECK_GE(cxp_scrape_sum(r.answers[2], "process_open_fds"), 3.0);
+  CHECK_GT(cxp_scrape_sum(r.answers[2], "process_max_fds"),
+           cxp_scrape_sum(r.answers[2], "process_open_fds"));
   /* Prometheus' own checker accepts the exposition (promtool comes with
    * Debian's prometheus package, which make check installs). */
   const char *body = strstr(r.answers[2], "\r\n\r\n");
@@ -321,6 +354,10 @@ static void phase_windows(cxp_mock *m) {
   /* w0 answered CSAT 1 (i = 0: score 1 + 0 % 5): top-2-box share 0. */
   CHECK_CONTAINS(r.answers[5], "\"csat\":0,");
   CHECK_CONTAINS(r.answers[5], "\"open\":1");
+  /* No NPS response: no class, null (a class would be its name). */
+  CHECK_CONTAINS(r.answers[5], "\"nps_class\":null");
+  /* Figures rounded: no number in the answer has more than 3 decimals. */
+  CHECK_LE(most_decimals(r.answers[5]), 3);
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   /* At least one partial per group from some partition, in records of the

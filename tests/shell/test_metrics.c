@@ -6,8 +6,9 @@
  *
  * usage: test_metrics [--exposition]
  * With --exposition, prints a sample exposition shaped like the daemon's
- * (every metric type, labels needing escapes, a histogram) on stdout, for
- * `promtool check metrics` (the metrics_promtool test). */
+ * (every metric type, labels needing escapes, a histogram, the process_*
+ * families) on stdout, for `promtool check metrics` (the metrics_promtool
+ * test). */
 #include "test.h"
 
 #include <math.h>
@@ -17,6 +18,7 @@
 
 #include "jsonw.h"
 #include "metrics.h"
+#include "procstat.h"
 
 #define CHECK_TEXT(buf, lit) CHECK_MEM((buf).p, (buf).len, lit, sizeof(lit) - 1)
 
@@ -199,6 +201,11 @@ static void exposition(void) {
   cxp_histogram_init_latency(&h);
   for (int i = 0; i < 1000; i++) cxp_histogram_observe(&h, 0.0001 * i);
   cxp_metrics_histogram(&m, NULL, &h);
+  /* The process_* families, this process's own (procstat.c), as the
+   * daemon ends its exposition with them. */
+  cxp_procstat ps;
+  cxp_procstat_read(&ps);
+  cxp_procstat_metrics(&m, &ps);
   fwrite(b.p, 1, b.len, stdout);
   cxp_buf_free(&b);
 }
