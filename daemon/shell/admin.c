@@ -208,6 +208,35 @@ static void metrics_windows(cxp_metrics *m, const cxp_core *c, const cxp_counter
           n->partial_duplicates);
 }
 
+/* The churn model: whether the learnt one scores, the labels it learnt
+ * from, its prequential scores and its terms. */
+static void metrics_churn_model(cxp_metrics *m, const cxp_core *c) {
+  if (!c->pl->churn_enabled) return;
+  cxp_learn_stats st;
+  cxp_core_learn_stats(c, &st);
+  gauge(m, "cxpulse_churn_model_learnt", "1 when the churn model that scores is the one "
+        "learnt from the stream's outcomes, 0 while the configured one does.",
+        (double)st.active);
+  cxp_metrics_family(m, "cxpulse_churn_model_labels_total", CXP_METRIC_COUNTER,
+                     "Churn samples labelled and learnt from, over the partitions held, by "
+                     "label.");
+  cxp_metrics_u64(m, (const char *[]){"label", "positive", NULL}, st.positives);
+  cxp_metrics_u64(m, (const char *[]){"label", "negative", NULL}, st.labels - st.positives);
+  if (st.recent) {
+    gauge(m, "cxpulse_churn_model_auc", "ROC AUC of the churn scores the recent labels had "
+          "before they were learnt (prequential).", st.auc);
+    gauge(m, "cxpulse_churn_model_brier", "Brier score of the same (lower is better).",
+          st.brier);
+  }
+  cxp_metrics_family(m, "cxpulse_churn_model_coefficient", CXP_METRIC_GAUGE,
+                     "The terms of the churn model that scores, by factor (and the "
+                     "intercept).");
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    cxp_metrics_f64(m, (const char *[]){"factor", cxp_churn_factor_name(f), NULL},
+                    c->churn.coef[f]);
+  cxp_metrics_f64(m, (const char *[]){"factor", "intercept", NULL}, c->churn.intercept);
+}
+
 /* Processing latency and the consumer's lags by partition. */
 static void metrics_latency(cxp_metrics *m, cxp_daemon *d) {
   cxp_metrics_family(m, "cxpulse_processing_seconds", CXP_METRIC_HISTOGRAM,
@@ -249,6 +278,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   cxp_procstat_read(&ps);
   metrics_state(&m, d, &s, ps.resident_bytes);
   metrics_windows(&m, cxp_daemon_core(d), s.core);
+  metrics_churn_model(&m, cxp_daemon_core(d));
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
@@ -421,6 +451,53 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
   res->content_type = "application/json";
 }
 
+/* GET /v1/churn/model: the model that scores (learnt or configured), its
+ * calibration, and what it learnt from, in all and by partition held. */
+static void churn_model(cxp_daemon *d, cxp_http_response *res) {
+  const cxp_core *c = cxp_daemon_core(d);
+  cxp_learn_stats st;
+  cxp_core_learn_stats(c, &st);
+  cxp_jw j;
+  cxp_jw_init(&j, res->body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_bool(&j, "enabled", c->pl->churn_enabled);
+  cxp_jw_bool(&j, "learning", c->learn.on);
+  cxp_jw_cstr(&j, "scoring", st.active ? "learnt" : "configured");
+  cxp_jw_obj(&j, "coefficients");
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    cxp_jw_fixed(&j, cxp_churn_factor_name(f), c->churn.coef[f], 4);
+  cxp_jw_end(&j);
+  cxp_jw_fixed(&j, "intercept", c->churn.intercept, 4);
+  cxp_jw_arr(&j, "calibration");
+  cxp_jw_fixed(&j, NULL, c->churn.cal_a, 4);
+  cxp_jw_fixed(&j, NULL, c->churn.cal_b, 4);
+  cxp_jw_end(&j);
+  cxp_jw_int(&j, "labels", (long long)st.labels);
+  cxp_jw_int(&j, "positives", (long long)st.positives);
+  cxp_jw_int(&j, "min_labels", c->learn.min_labels);
+  cxp_jw_fixed(&j, "horizon_days", c->learn.horizon_days, 2);
+  cxp_jw_obj(&j, "prequential");
+  cxp_jw_int(&j, "recent", st.recent);
+  cxp_jw_fixed(&j, "auc", st.auc, 4);
+  cxp_jw_fixed(&j, "brier", st.brier, 4);
+  cxp_jw_fixed(&j, "mean_p", st.mean_p, 4);
+  cxp_jw_fixed(&j, "rate", st.rate, 4);
+  cxp_jw_end(&j);
+  cxp_jw_arr(&j, "partitions");
+  for (int32_t p = 0; p < c->n_learners; p++) {
+    const cxp_learner *l = cxp_core_learner(c, p);
+    if (l == NULL) continue;
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_int(&j, "partition", p);
+    cxp_jw_int(&j, "labels", (long long)l->labels);
+    cxp_jw_int(&j, "positives", (long long)l->positives);
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  cxp_jw_end(&j);
+  res->content_type = "application/json";
+}
+
 void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_response *res) {
   cxp_daemon *d = opaque;
   const char *p = req->path;
@@ -440,6 +517,8 @@ void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_respon
       cxp_http_unauthorized(res);
     } else if (strcmp(p, "/v1/status") == 0) {
       status(d, res);
+    } else if (strcmp(p, "/v1/churn/model") == 0) {
+      churn_model(d, res);
     } else if (strncmp(p, "/v1/customers/", 14) == 0 && p[14] && !strchr(p + 14, '/')) {
       customer(d, p + 14, res);
     } else {

@@ -13,6 +13,10 @@
 
 #include <time.h>
 
+#include "admin.h"
+#include "learn.h"
+#include "timeutil.h"
+
 #include "scrape.h" /* the exposition read back, as cxpulse top reads it */
 
 /* The most digits after a decimal point in any number of a JSON text
@@ -851,6 +855,169 @@ static void phase_cases(cxp_mock *m) {
   remove_tree(dir);
 }
 
+/* The churn model over Kafka: a history of 60 customers over 150 days on
+ * two input partitions (customer i on partition i % 2, in event-time
+ * order), every third cancelling. The daemon's learner of each partition
+ * equals, byte for byte, the one a core learns from the same partition's
+ * events in the same order (as a replay of that partition would); a second
+ * run in the same group restores both learners from the changelog, equal
+ * again, and scores with the same model. */
+static void learn_history(cJSON **out_events) {
+  cJSON *all = cJSON_CreateArray();
+  int64_t day0 = 1780272000000LL; /* 2026-06-01T00:00:00Z: the history is past */
+  for (int d = 0; d < 150; d += 5)
+    for (int i = 0; i < 60; i++) {
+      int gone_on = i % 3 == 0 ? 20 + 7 * (i % 5) + (i % 4) * 30 : 1000;
+      if (d > gone_on) continue;
+      int last = d + 5 > gone_on;
+      char id[16], ev[256], t[32];
+      snprintf(id, sizeof id, "u%d", i);
+      int64_t ts = day0 + (int64_t)d * 86400000LL + (int64_t)i * 60000LL;
+      cxp_time_format(last ? day0 + (int64_t)gone_on * 86400000LL + i * 60000LL : ts, t);
+      if (last)
+        snprintf(ev, sizeof ev, "{\"event_id\":\"x%d\",\"type\":\"subscription.cancelled\","
+                 "\"customer_id\":\"%s\",\"ts\":\"%s\"}", i, id, t);
+      else if ((d / 5 + i) % 4 == 0)
+        snprintf(ev, sizeof ev, "{\"event_id\":\"n%d-%d\",\"type\":\"survey.nps\","
+                 "\"customer_id\":\"%s\",\"ts\":\"%s\",\"score\":%d}", i, d, id, t,
+                 i % 3 == 0 ? 3 : 9);
+      else
+        snprintf(ev, sizeof ev, "{\"event_id\":\"g%d-%d\",\"type\":\"usage\","
+                 "\"customer_id\":\"%s\",\"ts\":\"%s\",\"feature\":\"app\"}", i, d, id,
+                 t);
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddNumberToObject(e, "part", i % 2);
+      cJSON_AddStringToObject(e, "key", id);
+      cJSON_AddStringToObject(e, "json", ev);
+      cJSON_AddItemToArray(all, e);
+    }
+  *out_events = all;
+}
+
+static void produce_part(const char *bs, const char *topic, int part, const char *key,
+                         const char *val) {
+  static rd_kafka_t *p;
+  char e[256];
+  if (val == NULL) {
+    if (p) {
+      rd_kafka_flush(p, 10000);
+      rd_kafka_destroy(p);
+    }
+    p = NULL;
+    return;
+  }
+  if (p == NULL) {
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", bs, e, sizeof e);
+    p = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+  }
+  CHECK_INT(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                              RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)val, strlen(val)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            0);
+}
+
+static int same_learner(const cxp_learner *a, const cxp_learner *b) {
+  if (a == NULL || b == NULL) return 0;
+  size_t n = cxp_learner_encode_size();
+  uint8_t *x = malloc(n), *y = malloc(n);
+  cxp_learner_encode(a, x);
+  cxp_learner_encode(b, y);
+  int same = memcmp(x, y, n) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+static void phase_learn(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  make_topics(m, "l", 2, 1);
+  cJSON *evs;
+  learn_history(&evs);
+  cxp_config c;
+  cxp_pipeline p;
+  base_config(&c, &p, bs, "l");
+  p.win_enabled = 0;
+  p.rec_enabled = 0;
+  p.churn_learn_min_labels = 10;
+  /* The expectation: a core fed each partition's events in order. */
+  cxp_core want;
+  cxp_core_init(&want, &p, discard, NULL);
+  int64_t off[2] = {0, 0};
+  const cJSON *e;
+  cJSON_ArrayForEach(e, evs) {
+    int part = (int)get_n(e, "part");
+    const char *json = get_s(e, "json");
+    cxp_msg msg = {"l.events", part, off[part]++, json, strlen(json), get_s(e, "key"),
+                   strlen(get_s(e, "key")), 0, 0, 0};
+    CHECK_INT(cxp_core_process(&want, &msg), CXP_OK);
+    produce_part(bs, "l.events", part, get_s(e, "key"), json);
+  }
+  produce_part(bs, NULL, 0, NULL, NULL);
+  uint64_t n = (uint64_t)cJSON_GetArraySize(evs);
+  const cxp_learner *w0 = cxp_core_learner(&want, 0), *w1 = cxp_core_learner(&want, 1);
+  CHECK(w0 && w1 && w0->labels > 20 && w1->labels > 20 && w0->positives > 3);
+  cxp_learn_stats ws;
+  cxp_core_learn_stats(&want, &ws);
+  printf("learn: %llu events, %llu labels (%llu positive) over two partitions\n",
+         (unsigned long long)n, (unsigned long long)ws.labels,
+         (unsigned long long)ws.positives);
+  CHECK_INT(ws.active, 1);
+
+  run r;
+  cxp_daemon_stats s;
+  if (run_probe(&r, &c, &p, n, "u3", &s)) return;
+  CHECK_INT(s.core->processed, n);
+  const cxp_core *got = cxp_daemon_core(r.d);
+  CHECK(same_learner(cxp_core_learner(got, 0), w0));
+  CHECK(same_learner(cxp_core_learner(got, 1), w1));
+  CHECK(memcmp(&got->churn, &want.churn, sizeof want.churn) == 0);
+  /* The admin endpoint and the metrics say so: the learnt model scores,
+   * from every label. */
+  cxp_buf body;
+  cxp_buf_init(&body);
+  cxp_http_request req = {"GET", "/v1/churn/model", "", NULL, 1};
+  cxp_http_response res = {200, NULL, NULL, &body};
+  cxp_admin_handle(r.d, &req, &res);
+  cxp_buf_put(&body, "", 1);
+  cJSON *j = cJSON_Parse(body.p);
+  CHECK_INT(res.status, 200);
+  CHECK_STR(get_s(j, "scoring"), "learnt");
+  CHECK_INT(get_n(j, "labels"), ws.labels);
+  CHECK_INT(get_n(j, "positives"), ws.positives);
+  CHECK_NEAR(get_n(j, "intercept"), want.churn.intercept, 1e-4);
+  CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "partitions")), 2);
+  cJSON_Delete(j);
+  body.len = 0;
+  req.path = "/metrics";
+  cxp_admin_handle(r.d, &req, &res);
+  cxp_buf_put(&body, "", 1);
+  CHECK_CONTAINS(body.p, "cxpulse_churn_model_learnt 1\n");
+  char line[96];
+  snprintf(line, sizeof line, "cxpulse_churn_model_labels_total{label=\"positive\"} %llu\n",
+           (unsigned long long)ws.positives);
+  CHECK_CONTAINS(body.p, line);
+  cxp_buf_free(&body);
+  run_free(&r);
+
+  /* Restart in the same group with nothing new to read but one event: the
+   * learners come back from the changelog, the model with them. */
+  produce_part(bs, "l.events", 0, "late0", "{\"event_id\":\"z\",\"type\":\"usage\","
+               "\"customer_id\":\"late0\",\"ts\":\"2026-10-30T00:00:00Z\","
+               "\"feature\":\"app\"}");
+  produce_part(bs, NULL, 0, NULL, NULL);
+  run r2;
+  if (run_probe(&r2, &c, &p, 1, "late0", &s)) return;
+  got = cxp_daemon_core(r2.d);
+  CHECK(same_learner(cxp_core_learner(got, 0), w0));
+  CHECK(same_learner(cxp_core_learner(got, 1), w1));
+  CHECK(memcmp(&got->churn, &want.churn, sizeof want.churn) == 0);
+  run_free(&r2);
+  cxp_core_close(&want);
+  cJSON_Delete(evs);
+}
+
 int main(void) {
   char err[256];
   cxp_mock m;
@@ -870,6 +1037,7 @@ int main(void) {
     if (strcmp(only, "snapshot") == 0) phase_snapshot(&m);
     if (strcmp(only, "restore") == 0) phase_restore(&m);
     if (strcmp(only, "cases") == 0) phase_cases(&m);
+    if (strcmp(only, "learn") == 0) phase_learn(&m);
     cxp_mock_stop(&m);
     return TEST_REPORT();
   }
@@ -884,6 +1052,7 @@ int main(void) {
   phase_faults(&m);
   phase_snapshot(&m);
   phase_cases(&m);
+  phase_learn(&m);
   cxp_mock_stop(&m);
   return TEST_REPORT();
 }
