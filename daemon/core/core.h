@@ -199,6 +199,10 @@ const cxp_learner *cxp_core_learner(const cxp_core *c, int32_t partition);
 /* Puts a learner read back (cxp_learner_decode) in the partition's place and
  * recombines the model that scores. */
 void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner *l);
+/* Another instance's learner of a partition (topics.model): taken as the
+ * partition's, and the model recombined, unless this core holds the
+ * partition (its own learner is the newer). 1 when taken. */
+int cxp_core_learner_remote(cxp_core *c, int32_t partition, const cxp_learner *l);
 
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */

@@ -147,6 +147,13 @@ void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner 
   recombine(c);
 }
 
+int cxp_core_learner_remote(cxp_core *c, int32_t part, const cxp_learner *l) {
+  if (!c->learn.on || part < 0) return 0;
+  if (part < c->state.n_shards && c->state.shards[part] != NULL) return 0;
+  cxp_core_learner_restore(c, part, l);
+  return 1;
+}
+
 size_t core_learn_changed(const cxp_core *c, int32_t part) {
   return part >= 0 && part < c->n_learners && c->learners[part] && c->learners[part]->changed;
 }

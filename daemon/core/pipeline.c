@@ -35,6 +35,11 @@ const cxp_setting cxp_pipeline_table[] = {
     {"topics.changelog", CXP_T_STRING, "\"cx.state.changelog\"", 1, 249, OFF(topic_changelog),
      "Internal compacted topic the per-customer state is written to and restored from; "
      "create it with as many partitions as the input topic and cleanup.policy=compact.", NULL},
+    {"topics.model", CXP_T_STRING, "\"cx.churn.model\"", 0, 249, OFF(topic_model),
+     "Internal compacted topic the instances share their churn learners through (one "
+     "record per input partition, read from its first partition by every instance); create "
+     "it with one partition and cleanup.policy=compact. \"\": each instance scores with "
+     "the learners of the partitions it holds.", NULL},
     {"topics.internal_compression", CXP_T_STRING, "\"lz4\"", 1, 16,
      OFF(topic_internal_codec),
      "Compression of the producer's batches to the internal topics (topics.changelog and "
@@ -564,7 +569,8 @@ int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) 
  * them until it restarts. */
 static const char *const restart_only[] = {
     "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
-    "topics.repartition", "topics.changelog", "topics.internal_compression", "state.durable",
+    "topics.repartition", "topics.changelog", "topics.model", "topics.internal_compression",
+    "state.durable",
     "windows.enabled", "windows.lengths", "windows.group_by",
     "windows.lateness_s", "windows.revision_horizons", "windows.max_open", "windows.max_revisable",
     "windows.merge_timeout_s", "recovery.enabled",

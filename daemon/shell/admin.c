@@ -210,8 +210,15 @@ static void metrics_windows(cxp_metrics *m, const cxp_core *c, const cxp_counter
 
 /* The churn model: whether the learnt one scores, the labels it learnt
  * from, its prequential scores and its terms. */
-static void metrics_churn_model(cxp_metrics *m, const cxp_core *c) {
+static void metrics_churn_model(cxp_metrics *m, const cxp_core *c, const cxp_daemon_stats *s) {
   if (!c->pl->churn_enabled) return;
+  cxp_metrics_family(m, "cxpulse_churn_model_shared_records_total", CXP_METRIC_COUNTER,
+                     "Churn learner records of topics.model, by what became of them: "
+                     "published by this instance, read (any instance's), refused (not a "
+                     "learner this build reads).");
+  cxp_metrics_u64(m, (const char *[]){"what", "published", NULL}, s->model_published);
+  cxp_metrics_u64(m, (const char *[]){"what", "read", NULL}, s->model_read);
+  cxp_metrics_u64(m, (const char *[]){"what", "refused", NULL}, s->model_refused);
   cxp_learn_stats st;
   cxp_core_learn_stats(c, &st);
   gauge(m, "cxpulse_churn_model_learnt", "1 when the churn model that scores is the one "
@@ -278,7 +285,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   cxp_procstat_read(&ps);
   metrics_state(&m, d, &s, ps.resident_bytes);
   metrics_windows(&m, cxp_daemon_core(d), s.core);
-  metrics_churn_model(&m, cxp_daemon_core(d));
+  metrics_churn_model(&m, cxp_daemon_core(d), &s);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
                      "recovery.sla_breached raised, by escalation level.");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {

@@ -223,6 +223,7 @@ void daemon_on_commit_timer(uv_timer_t *t) {
    * interval is over, even if the fault that caused them has stopped. */
   cxp_log_flush_suppressed();
   daemon_store_offsets(d);
+  daemon_model_publish(d);
   if (d->repart_pending && d->assigned > 0) {
     rd_kafka_topic_partition_list_t *l = daemon_repart_positions(d);
     if (l) {

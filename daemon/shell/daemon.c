@@ -226,6 +226,7 @@ static int open_wake(cxp_daemon *d) {
   rd_kafka_queue_io_event_enable(d->cq, d->efd, &one, sizeof one);
   rd_kafka_queue_io_event_enable(d->pq, d->efd, &one, sizeof one);
   if (d->restore) cxp_restore_wake_on(d->restore, d->efd);
+  if (d->model) cxp_restore_wake_on(d->model, d->efd);
   return 0;
 }
 
@@ -304,6 +305,7 @@ static int subscribe(cxp_daemon *d) {
 int cxp_daemon_start(cxp_daemon *d) {
   if (d->pl.win_enabled && count_partitions(d)) return -1;
   if (d->pl.state_durable && open_restorer(d)) return -1;
+  daemon_model_open(d);
   if (open_wake(d)) return -1;
   start_handles(d);
   if (d->cfg.http_port >= 0 && start_admin(d)) return -1;
@@ -427,6 +429,7 @@ static void close_clients_and_handles(cxp_daemon *d) {
   rd_kafka_queue_destroy(d->cq);
   rd_kafka_queue_destroy(d->pq);
   d->cq = d->pq = NULL;
+  daemon_model_close(d); /* its topic handle before the producer goes */
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     if (d->out_topic[s]) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
@@ -504,8 +507,10 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
   uv_idle_stop(&d->more);
   uv_timer_stop(&d->serve);
   uv_timer_stop(&d->flush);
-  /* The last changes go to the changelog before the final commit. */
+  /* The last changes go to the changelog before the final commit, and the
+   * learners to the other instances. */
   if (d->restore) daemon_cl_flush_all(d, 0);
+  daemon_model_publish(d);
   d->stop_started_ms = (uint64_t)daemon_wall_ms();
   d->stop_deadline_ms = (int64_t)d->stop_started_ms + d->cfg.shutdown_timeout_ms;
   uv_timer_start(&d->stopper, on_stopper, 0, 10);
@@ -519,6 +524,7 @@ void cxp_daemon_destroy(cxp_daemon *d) {
     free(p);
   }
   if (d->consumer) rd_kafka_destroy(d->consumer);
+  daemon_model_close(d);
   if (d->producer) rd_kafka_destroy(d->producer);
   cxp_restore_destroy(d->restore);
   for (int32_t i = 0; i < d->n_cl; i++) cxp_buf_free(&d->cl[i].wait);
@@ -565,6 +571,10 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->snapshot_records = d->snapshot_records;
   s->snapshot_errors = d->snapshot_errors;
   s->snapshots_written = d->snapshots_written;
+  s->model_published = d->model_published;
+  s->model_read = d->model_records;
+  s->model_refused = d->model_bad;
+  s->model_shared = d->model_opened;
 }
 
 int cxp_daemon_exit_code(const cxp_daemon *d) { return d->exit_code; }

@@ -49,6 +49,10 @@ typedef struct cxp_daemon_stats {
   uint64_t snapshot_records;  /* customers read from local snapshot files */
   uint64_t snapshot_errors;   /* snapshots refused (corrupt, truncated, stale) */
   uint64_t snapshots_written;
+  /* topics.model: learners published, read (another instance's or this
+   * one's own, come back), and records refused. */
+  uint64_t model_published, model_read, model_refused;
+  int model_shared; /* the follower was opened */
 } cxp_daemon_stats;
 
 /* Copies the configuration and pipeline. The loop must outlive the daemon. */

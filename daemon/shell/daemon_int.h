@@ -123,6 +123,15 @@ struct cxp_daemon {
   int64_t now_ms;     /* wall clock, read once per slice */
 
   cxp_restore *restore; /* NULL unless state.durable */
+  /* The churn learners shared through topics.model (model.c): its
+   * follower, the producer's handle, and the labels of each partition's
+   * learner as last published. */
+  cxp_restore *model;
+  rd_kafka_topic_t *model_topic;
+  uint64_t *model_sent;
+  int32_t n_model_sent;
+  uint64_t model_records, model_bad, model_published;
+  int model_opened;
   cl_part *cl;          /* by input partition */
   int32_t n_cl;
   uint64_t cl_records, cl_bytes, input_bytes;
@@ -254,6 +263,14 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque);
 int daemon_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 void daemon_on_tick_timer(uv_timer_t *h);
+
+/* model.c */
+/* Opens the follower of topics.model, when the pipeline names one and the
+ * churn model learns; without the topic, says so and shares nothing. */
+void daemon_model_open(cxp_daemon *d);
+void daemon_model_close(cxp_daemon *d);
+/* Publishes the learners of the partitions held that learnt since. */
+void daemon_model_publish(cxp_daemon *d);
 uint64_t daemon_outputs_waiting(const cxp_daemon *d);
 void daemon_pause_all(cxp_daemon *d, int pause);
 void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause);

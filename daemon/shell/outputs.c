@@ -239,7 +239,7 @@ void daemon_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   cxp_daemon *d = opaque;
   uint64_t token = (uint64_t)(uintptr_t)m->_private;
   cxp_stream s = stream_of(d, m->rkt);
-  if (s == CXP_STREAM__COUNT) return; /* not ours: cannot happen */
+  if (s == CXP_STREAM__COUNT) return; /* topics.model's: no token, nothing to track */
   retry_end(d, token);
   if (m->err && refused_for_good(m->err)) {
     reject(d, s, m->key, m->key_len, m->payload, m->len, token, m->err);

@@ -13,6 +13,7 @@
 
 typedef struct part_restore {
   int active;
+  int caught_up; /* following: its end was reached once */
   uint64_t started_ns;
   uint64_t records, bytes;
 } part_restore;
@@ -25,6 +26,7 @@ struct cxp_restore {
   part_restore *parts; /* by partition */
   int32_t n_parts;
   int active;
+  int follow;
 };
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
@@ -79,6 +81,8 @@ void cxp_restore_destroy(cxp_restore *r) {
   free(r->parts);
   free(r);
 }
+
+void cxp_restore_follow(cxp_restore *r) { r->follow = 1; }
 
 void cxp_restore_wake_on(cxp_restore *r, int efd) {
   static const uint64_t one = 1;
@@ -148,7 +152,13 @@ int cxp_restore_count(const cxp_restore *r) { return r ? r->active : 0; }
 static void handle(cxp_restore *r, rd_kafka_message_t *m) {
   part_restore *pr = m->rkt ? part_of(r, m->partition) : NULL;
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-    if (pr && pr->active) {
+    if (pr && pr->active && r->follow) {
+      if (!pr->caught_up) {
+        pr->caught_up = 1;
+        r->cb.done(r->cb.opaque, m->partition, pr->records, pr->bytes,
+                   (double)(uv_hrtime() - pr->started_ns) / 1e9);
+      }
+    } else if (pr && pr->active) {
       double s = (double)(uv_hrtime() - pr->started_ns) / 1e9;
       uint64_t recs = pr->records, bytes = pr->bytes;
       int32_t p = m->partition;

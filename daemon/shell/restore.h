@@ -34,6 +34,11 @@ cxp_restore *cxp_restore_create(const cxp_config *c, const char *topic, const ch
                                 const cxp_restore_cb *cb, char *err, size_t errlen);
 void cxp_restore_destroy(cxp_restore *r);
 
+/* Follows the partitions it reads instead: the end of a partition calls
+ * `done` once and the reading goes on, records as they come (a topic every
+ * instance tails, such as topics.model). */
+void cxp_restore_follow(cxp_restore *r);
+
 /* Writes `one` to efd whenever the restorer's queue gets something. */
 void cxp_restore_wake_on(cxp_restore *r, int efd);
 

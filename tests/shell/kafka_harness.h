@@ -355,6 +355,9 @@ H_FN void base_config(cxp_config *c, cxp_pipeline *p, const char *bs, const char
   snprintf(p->topic_dead_letters, sizeof p->topic_dead_letters, "%s.dead", prefix);
   snprintf(p->topic_repartition, sizeof p->topic_repartition, "%s.part", prefix);
   snprintf(p->topic_changelog, sizeof p->topic_changelog, "%s.cl", prefix);
+  /* The churn learners' topic of its own (the mock cluster makes it), so
+   * that no phase reads another's learners. */
+  snprintf(p->topic_model, sizeof p->topic_model, "%s.model", prefix);
   char group[64];
   snprintf(group, sizeof group, "g-%s", prefix);
   other_group(c, bs, group);

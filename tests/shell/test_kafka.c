@@ -999,10 +999,41 @@ static void phase_learn(cxp_mock *m) {
            (unsigned long long)ws.positives);
   CHECK_CONTAINS(body.p, line);
   cxp_buf_free(&body);
+  CHECK_INT(s.model_shared, 1);
   run_free(&r);
 
   /* Restart in the same group with nothing new to read but one event: the
-   * learners come back from the changelog, the model with them. */
+   * learners come back from the changelog, the model with them. Meanwhile
+   * another instance (of this pipeline, "default") has published its
+   * learner of partition 7, and one of another pipeline its partition 5's:
+   * this instance takes the first into the model it scores with, and not
+   * the second. */
+  cxp_learner other;
+  cxp_learner_init(&other, &want.churn_prior);
+  other.coef[CXP_CF_DETRACTOR] = 3;
+  other.intercept = -1;
+  other.labels = 100;
+  other.positives = 30;
+  size_t lb = cxp_learner_encode_size();
+  uint8_t *bytes = malloc(lb);
+  cxp_learner_encode(&other, bytes);
+  rd_kafka_t *pr = NULL;
+  {
+    char perr[256];
+    rd_kafka_conf_t *pc = rd_kafka_conf_new();
+    rd_kafka_conf_set(pc, "bootstrap.servers", bs, perr, sizeof perr);
+    pr = rd_kafka_new(RD_KAFKA_PRODUCER, pc, perr, sizeof perr);
+    CHECK_INT(rd_kafka_producev(pr, RD_KAFKA_V_TOPIC("l.model"), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_KEY("lm:7:default", 12), RD_KAFKA_V_VALUE(bytes, lb),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              0);
+    CHECK_INT(rd_kafka_producev(pr, RD_KAFKA_V_TOPIC("l.model"), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_KEY("lm:5:other", 10), RD_KAFKA_V_VALUE(bytes, lb),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              0);
+    rd_kafka_flush(pr, 10000);
+    rd_kafka_destroy(pr);
+  }
   produce_part(bs, "l.events", 0, "late0", "{\"event_id\":\"z\",\"type\":\"usage\","
                "\"customer_id\":\"late0\",\"ts\":\"2026-10-30T00:00:00Z\","
                "\"feature\":\"app\"}");
@@ -1012,7 +1043,20 @@ static void phase_learn(cxp_mock *m) {
   got = cxp_daemon_core(r2.d);
   CHECK(same_learner(cxp_core_learner(got, 0), w0));
   CHECK(same_learner(cxp_core_learner(got, 1), w1));
-  CHECK(memcmp(&got->churn, &want.churn, sizeof want.churn) == 0);
+  CHECK(same_learner(cxp_core_learner(got, 7), &other));
+  CHECK(cxp_core_learner(got, 5) == NULL);
+  /* Run 1 published its two learners (on its commit timer and at its stop:
+   * once or twice each); run 2 read them and the two above, and took
+   * partition 7's (its own two it holds). */
+  CHECK_GE(s.model_read, 4);
+  CHECK_LE(s.model_read, 6);
+  CHECK_INT(s.model_refused, 0);
+  CHECK_INT(s.model_shared, 1);
+  const cxp_learner *three[] = {w0, w1, &other};
+  cxp_churn_conf expect = want.churn_prior;
+  CHECK_INT(cxp_learner_combine(three, 3, &want.learn, &want.churn_prior, &expect), 1);
+  CHECK(memcmp(&got->churn, &expect, sizeof expect) == 0);
+  free(bytes);
   run_free(&r2);
   cxp_core_close(&want);
   cJSON_Delete(evs);
