@@ -74,13 +74,15 @@ static void block_reserve(traffic *t, size_t extra) {
   t->cap = cap;
 }
 
-static void generate(traffic *t, size_t n, uint32_t customers, uint64_t seed, double rate) {
+static void generate(traffic *t, size_t n, uint32_t customers, uint64_t seed, double rate,
+                     int world) {
   cxp_gen_opts o;
   cxp_gen_opts_default(&o);
   o.seed = seed;
   if (rate > 0) o.events_per_sec = rate;
   o.customers = customers;
   o.bad_ratio = 0.01;
+  o.world = world;
   cxp_gen *g = cxp_gen_create(&o);
   if (g == NULL) die("cannot create the generator");
   t->ev = malloc(n * sizeof *t->ev);
@@ -165,6 +167,7 @@ static void usage(FILE *f) {
       "                  run is repeated without it and the difference printed as\n"
       "                  churn_cpu_us_per_event\n"
       "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
+      "  --world NAME    the generator's world (docs/scenario.md; default demo)\n"
       "Pin it: taskset -c 0 bench_core\n",
       f);
 }
@@ -283,14 +286,15 @@ int main(int argc, char **argv) {
                                        {"no-windows", no_argument, NULL, 'W'},
                                        {"no-churn", no_argument, NULL, 'C'},
                                        {"full-parser", no_argument, NULL, 'F'},
+                                       {"world", required_argument, NULL, 'w'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   uint64_t n_events = 2000000, customers = 100000, seed = 42, batch = 1000;
   const char *pipeline_path = NULL, *dump_path = NULL;
-  int decode_only = 0, full_parser = 0, no_windows = 0, no_churn = 0, ch;
+  int decode_only = 0, full_parser = 0, no_windows = 0, no_churn = 0, world = CXP_GEN_DEMO, ch;
   int prefetch = !getenv("CXP_NO_PREFETCH");
   double rate = 0;
-  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCFh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:c:s:p:dD:b:r:WCFw:h", opts, NULL)) != -1) {
     switch (ch) {
       case 'n':
         if (parse_u64(optarg, &n_events) || n_events == 0)
@@ -325,6 +329,13 @@ int main(int argc, char **argv) {
       case 'F':
         full_parser = 1;
         break;
+      case 'w':
+        if ((world = cxp_gen_world_by_name(optarg)) < 0) {
+          fprintf(stderr, "bench_core: --world: unknown world '%s'; the worlds: %s\n", optarg,
+                  cxp_gen_world_names());
+          return 2;
+        }
+        break;
       case 'D':
         dump_path = optarg;
         break;
@@ -352,7 +363,7 @@ int main(int argc, char **argv) {
 
   traffic t = {0};
   double g0 = now_s(CLOCK_MONOTONIC);
-  generate(&t, (size_t)n_events, (uint32_t)customers, seed, rate);
+  generate(&t, (size_t)n_events, (uint32_t)customers, seed, rate, world);
   double gen_s = now_s(CLOCK_MONOTONIC) - g0;
   if (dump_path != NULL) {
     int rc = dump(&t, dump_path);

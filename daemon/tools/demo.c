@@ -243,6 +243,7 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
                                        {"partitions", required_argument, NULL, 'p'},
                                        {"pipeline", required_argument, NULL, 'P'},
                                        {"verbose", no_argument, NULL, 'v'},
+                                       {"world", required_argument, NULL, 'w'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   a->duration = 0;
@@ -254,7 +255,7 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
   a->go.events_per_sec = 5; /* event time runs ~400x faster than the wall clock */
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "d:r:s:c:p:P:vh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "d:r:s:c:p:P:vw:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'd': a->duration = atof(optarg); break;
     case 'r': m->rate = atof(optarg); break;
@@ -263,12 +264,21 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
     case 'p': a->partitions = atoi(optarg); break;
     case 'P': a->pipeline_path = optarg; break;
     case 'v': m->verbose = 1; break;
+    case 'w':
+      if ((a->go.world = cxp_gen_world_by_name(optarg)) < 0) {
+        fprintf(stderr, "cxpulse demo: --world: unknown world '%s'; the worlds: %s\n", optarg,
+                cxp_gen_world_names());
+        return 2;
+      }
+      break;
     case 'h':
       printf("usage: cxpulse demo [--duration S] [--rate EVENTS_PER_S] [--seed N]\n"
              "                    [--customers N] [--partitions N] [--pipeline FILE] [--verbose]\n"
+             "                    [--world demo|recovery|competitor|renewal]\n"
              "  Runs an embedded Kafka cluster, a traffic generator and the daemon;\n"
              "  prints alerts as they are delivered and a summary every 5 s.\n"
-             "  Stops on Ctrl-C, or after --duration seconds.\n");
+             "  Stops on Ctrl-C, or after --duration seconds. --world: the generator's\n"
+             "  world (docs/scenario.md), demo by default.\n");
       return 0;
     default: return 2;
     }

@@ -263,12 +263,14 @@ static void usage(FILE *f) {
   fputs("usage: cxpulse eval-churn --pipeline FILE --at TIMESTAMP [--horizon DAYS]\n"
         "                          [--model FILE] [--fit] EVENTS.jsonl|-\n"
         "       cxpulse eval-churn --pipeline FILE --generate SEED:EVENTS:CUSTOMERS[:DAYS]\n"
-        "                          --at TIMESTAMP|+DAYS [--write FILE] [...]\n"
+        "                          [--world NAME] --at TIMESTAMP|+DAYS [--write FILE] [...]\n"
         "  Replays the history before --at, scores every customer still subscribed\n"
         "  then, and prints one JSON object: auc, high_precision, positives,\n"
         "  negatives, bands (a positive cancels within the horizon, default 30 days).\n"
         "  --at          RFC 3339 time or epoch ms; +DAYS after the generator's start\n"
         "  --generate    the demo generator's history (DAYS long, default 240) in memory\n"
+        "  --world NAME  the generator's world (docs/scenario.md): demo (the default),\n"
+        "                recovery, competitor, renewal\n"
         "  --write FILE  also write that history, a labelled JSON-lines file\n"
         "  Scores with the model the daemon would have at --at: the one it learnt from\n"
         "  the outcomes before --at (churn.learn), else the configured coefficients.\n"
@@ -280,12 +282,13 @@ static void usage(FILE *f) {
 
 /* The command line, checked. */
 typedef struct eval_args {
-  const char *pipeline_path, *at_arg, *gen_arg, *write_path, *model_path;
+  const char *pipeline_path, *at_arg, *gen_arg, *write_path, *model_path, *world_arg;
   const char *path; /* the history's file, "-" for stdin; NULL with --generate */
   double horizon_days;
   int do_fit, frozen;
   unsigned long long seed, n_events, n_customers; /* --generate's */
   double days;
+  int world; /* --generate's world, a cxp_gen_world */
   int64_t at;
 } eval_args;
 
@@ -300,11 +303,12 @@ static int parse_options(int argc, char **argv, eval_args *a) {
                                        {"model", required_argument, NULL, 'm'},
                                        {"fit", no_argument, NULL, 'f'},
                                        {"frozen", no_argument, NULL, 'F'},
+                                       {"world", required_argument, NULL, 'W'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fFh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fFW:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'p': a->pipeline_path = optarg; break;
     case 'a': a->at_arg = optarg; break;
@@ -322,6 +326,7 @@ static int parse_options(int argc, char **argv, eval_args *a) {
     case 'm': a->model_path = optarg; break;
     case 'f': a->do_fit = 1; break;
     case 'F': a->frozen = 1; break;
+    case 'W': a->world_arg = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -332,6 +337,18 @@ static int parse_options(int argc, char **argv, eval_args *a) {
     return 2;
   }
   a->path = a->gen_arg ? NULL : argv[optind];
+  if (a->world_arg) {
+    /* A file's history has no world to choose: only the generator's does. */
+    if (!a->gen_arg) {
+      fprintf(stderr, "cxpulse eval-churn: --world needs --generate\n");
+      return 2;
+    }
+    if ((a->world = cxp_gen_world_by_name(a->world_arg)) < 0) {
+      fprintf(stderr, "cxpulse eval-churn: --world: unknown world '%s'; the worlds: %s\n",
+              a->world_arg, cxp_gen_world_names());
+      return 2;
+    }
+  }
   return -1;
 }
 
@@ -405,6 +422,7 @@ static int feed_generated(run *r, const eval_args *a) {
   cxp_gen_opts_default(&go);
   go.seed = a->seed;
   go.customers = (uint32_t)a->n_customers;
+  go.world = a->world;
   go.events_per_sec = (double)a->n_events / (a->days * 86400.0);
   /* Bad events only exercise the dead-letter path; they carry no label. */
   go.bad_ratio = 0;

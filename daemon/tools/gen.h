@@ -10,12 +10,38 @@
 
 typedef struct cxp_gen cxp_gen;
 
+/* Worlds: the same customers, events and fields, but a different hidden
+ * mechanism of churn (docs/scenario.md, "Other worlds"), so that a churn
+ * model can be judged on more than the one world it was tuned to. */
+typedef enum cxp_gen_world {
+  CXP_GEN_DEMO = 0,   /* several slow causes, a wind-down before leaving */
+  CXP_GEN_RECOVERY,   /* failures handled poorly, cancellations weeks later */
+  CXP_GEN_COMPETITOR, /* a rival's offer at day 180 pulls price-sensitive bronze away */
+  CXP_GEN_RENEWAL,    /* quarterly renewals: cancellations around the renewal date */
+  CXP_GEN__WORLDS
+} cxp_gen_world;
+
+/* The world of that name, or -1. */
+int cxp_gen_world_by_name(const char *name);
+/* A world's name; "?" out of range. */
+const char *cxp_gen_world_name(int world);
+/* Every world's name, comma-separated, for an error that lists them. */
+const char *cxp_gen_world_names(void);
+
+/* The competitor world's shock, in days after start_ms. */
+#define CXP_GEN_SHOCK_DAY 180
+/* The renewal world's term: every customer renews every this many days, and
+ * pays the segment's fee (a `purchase` of exactly this amount) when he does. */
+#define CXP_GEN_TERM_DAYS 91
+double cxp_gen_renewal_fee(const char *segment);
+
 typedef struct cxp_gen_opts {
   uint64_t seed;
   uint32_t customers;      /* population size */
   int64_t start_ms;        /* event time of the first event */
   double events_per_sec;   /* event-time rate: average spacing between events */
   double bad_ratio;        /* share of malformed events, 0..1 */
+  int world;               /* a cxp_gen_world; CXP_GEN_DEMO by default */
 } cxp_gen_opts;
 
 void cxp_gen_opts_default(cxp_gen_opts *o);
