@@ -80,12 +80,14 @@ static struct core_learner *learner_of(cxp_core *c, int32_t part) {
   return cl;
 }
 
-/* His pending sample, labelled y, learnt by his partition's learner. */
-static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y) {
+/* His pending sample, labelled y at event time t, learnt by his
+ * partition's learner. */
+static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y, int64_t t) {
   double x[CXP_CF__COUNT];
   for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
+  int64_t taken = cu->sample_ms;
   cu->sample_ms = 0;
-  cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y);
+  cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y, taken, t);
   cl->changed = 1;
   recombine(c);
 }
@@ -99,7 +101,7 @@ static void sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t t
   int64_t due = t - horizon_ms(c) - DAY_MS;
   for (size_t i = 0; i < sh->cap; i++) {
     cxp_customer *cu = sh->slots[i];
-    if (cu && cu->sample_ms > 0 && cu->sample_ms < due) settle(c, cl, cu, 0);
+    if (cu && cu->sample_ms > 0 && cu->sample_ms < due) settle(c, cl, cu, 0, t);
   }
 }
 
@@ -113,9 +115,9 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
     if (outcome && t <= cu->sample_ms)
       cu->sample_ms = 0; /* he had left before it: nothing to learn */
     else if (t > cu->sample_ms + horizon_ms(c))
-      settle(c, cl, cu, 0);
+      settle(c, cl, cu, 0, t);
     else if (outcome)
-      settle(c, cl, cu, 1);
+      settle(c, cl, cu, 1, t);
   }
   if (outcome) {
     /* Samples only from events after this one. */

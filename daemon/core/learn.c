@@ -6,10 +6,19 @@
 
 /* Below this deviation a feature has not varied yet: no step for it. */
 #define MIN_SD 1e-6
+/* A feature is standardised by its deviation, but never by less than this
+ * (the features are about 0..1): one that rarely leaves 0 would otherwise
+ * take steps of rate / its tiny deviation, and its coefficient would blow
+ * up on the few samples where it does (338 for activity_drop in the
+ * generator's recovery world before the floor). */
+#define SD_FLOOR 0.1
+/* No learnt coefficient goes past this, whatever the labels. */
+#define COEF_MAX 20.0
 /* The calibration's slope stays positive, so that it never reverses the
  * ranking the model gives, and within reason. */
 #define CAL_A_MIN 0.1
 #define CAL_A_MAX 10.0
+#define CAL_B_MAX 10.0
 
 void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior) {
   memset(l, 0, sizeof *l);
@@ -31,7 +40,8 @@ static double adagrad(double *g2, double g, double rate) {
   return *g2 > 0 ? -rate * g / sqrt(*g2) : 0;
 }
 
-static void remember(cxp_learner *l, double p, double z, int y) {
+static void remember(cxp_learner *l, double p, double z, int y, int64_t t) {
+  l->ring_t[l->ring_pos] = t;
   l->ring_p[l->ring_pos] = (float)p;
   l->ring_z[l->ring_pos] = (float)z;
   l->ring_y[l->ring_pos] = (uint8_t)(y != 0);
@@ -44,7 +54,7 @@ static void remember(cxp_learner *l, double p, double z, int y) {
  * the two; a kept within CAL_A_MIN..CAL_A_MAX. */
 static void calibrate(cxp_learner *l) {
   double a = l->cal_a, b = l->cal_b;
-  for (int it = 0; it < 8; it++) {
+  for (int it = 0; it < 20; it++) {
     double ga = a - 1, gb = b, haa = 1, hab = 0, hbb = 1;
     for (uint32_t i = 0; i < l->ring_n; i++) {
       double z = l->ring_z[i], q = cxp_sigmoid(a * z + b), e = q - l->ring_y[i];
@@ -58,8 +68,14 @@ static void calibrate(cxp_learner *l) {
     double det = haa * hbb - hab * hab;
     if (!(det > 1e-12)) break;
     double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    /* Damped: where the logits are far from the labels the curvature is
+     * nearly flat, and a full step would fly off. */
+    double big = fmax(fabs(da), fabs(db));
+    if (big > 1) da /= big, db /= big;
     a -= da;
     b -= db;
+    if (b < -CAL_B_MAX) b = -CAL_B_MAX;
+    if (b > CAL_B_MAX) b = CAL_B_MAX;
     if (a < CAL_A_MIN) a = CAL_A_MIN;
     if (a > CAL_A_MAX) a = CAL_A_MAX;
     if (fabs(da) + fabs(db) < 1e-9) break;
@@ -71,10 +87,31 @@ static void calibrate(cxp_learner *l) {
 }
 
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
-                        const double *x, int y) {
+                        const double *x, int y, int64_t sample_ms, int64_t now_ms) {
   y = y != 0;
   double z = logit_of(l, x);
-  remember(l, cxp_sigmoid(l->cal_a * z + l->cal_b), z, y);
+  double q = cxp_sigmoid(l->cal_a * z + l->cal_b);
+  if (now_ms > l->now_ms) l->now_ms = now_ms;
+  if (y && l->pend_n < CXP_LEARN_PEND) {
+    l->pend_p[l->pend_n] = (float)q;
+    l->pend_z[l->pend_n] = (float)z;
+    l->pend_t[l->pend_n++] = sample_ms;
+  } else {
+    remember(l, q, z, y, sample_ms);
+  }
+  /* Positives whose samples are a horizon and a day old join the ring. */
+  int64_t settled = l->now_ms - (int64_t)((lc->horizon_days + 1) * 86400000.0);
+  for (uint32_t i = 0; i < l->pend_n;) {
+    if (l->pend_t[i] > settled) {
+      i++;
+      continue;
+    }
+    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i]);
+    l->pend_n--;
+    l->pend_p[i] = l->pend_p[l->pend_n];
+    l->pend_z[i] = l->pend_z[l->pend_n];
+    l->pend_t[i] = l->pend_t[l->pend_n];
+  }
   l->labels++;
   l->positives += (uint64_t)y;
   double n = (double)l->labels;
@@ -90,11 +127,14 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     double sd = sqrt(l->m2[f] / n);
     if (sd < MIN_SD) continue;
+    if (sd < SD_FLOOR) sd = SD_FLOOR;
     double u = (x[f] - l->mean[f]) / sd;
     double gv = g * u + lc->l2 * sd * (l->coef[f] - prior->coef[f]);
     double c = l->coef[f] + adagrad(&l->g2[f], gv, lc->rate) / sd;
     int sign = cxp_churn_factor_sign(f);
     if ((sign > 0 && c < 0) || (sign < 0 && c > 0)) c = 0;
+    if (c > COEF_MAX) c = COEF_MAX;
+    if (c < -COEF_MAX) c = -COEF_MAX;
     moved += (c - l->coef[f]) * l->mean[f];
     l->coef[f] = c;
   }
@@ -174,7 +214,8 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 #define N_DOUBLES (CXP_CF__COUNT + 3 + 2 * CXP_CF__COUNT + CXP_CF__COUNT + 1)
 
 size_t cxp_learner_encode_size(void) {
-  return 1 + N_DOUBLES * 8 + 2 * 8 + 8 + 2 * CXP_LEARN_RING * 4 + CXP_LEARN_RING;
+  return 1 + N_DOUBLES * 8 + 3 * 8 + 8 + 2 * CXP_LEARN_RING * 4 + CXP_LEARN_RING * 8 +
+         CXP_LEARN_RING + 8 + CXP_LEARN_PEND * (4 + 4 + 8);
 }
 
 /* The doubles in their order on the wire. */
@@ -211,7 +252,8 @@ void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
   }
   put_u64(p, l->labels);
   put_u64(p + 8, l->positives);
-  p += 16;
+  put_u64(p + 16, (uint64_t)l->now_ms);
+  p += 24;
   put_u64(p, (uint64_t)l->ring_n | (uint64_t)l->ring_pos << 32);
   p += 8;
   for (int i = 0; i < 2 * CXP_LEARN_RING; i++, p += 4) {
@@ -219,7 +261,18 @@ void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
     memcpy(&v, i < CXP_LEARN_RING ? &l->ring_p[i] : &l->ring_z[i - CXP_LEARN_RING], 4);
     for (int b = 0; b < 4; b++) p[b] = (uint8_t)(v >> (8 * b));
   }
+  for (int i = 0; i < CXP_LEARN_RING; i++, p += 8) put_u64(p, (uint64_t)l->ring_t[i]);
   memcpy(p, l->ring_y, CXP_LEARN_RING);
+  p += CXP_LEARN_RING;
+  put_u64(p, l->pend_n);
+  p += 8;
+  for (int i = 0; i < CXP_LEARN_PEND; i++, p += 16) {
+    uint32_t a, b;
+    memcpy(&a, &l->pend_p[i], 4);
+    memcpy(&b, &l->pend_z[i], 4);
+    put_u64(p, (uint64_t)a | (uint64_t)b << 32);
+    put_u64(p + 8, (uint64_t)l->pend_t[i]);
+  }
 }
 
 int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
@@ -236,7 +289,8 @@ int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
   }
   t.labels = get_u64(p);
   t.positives = get_u64(p + 8);
-  p += 16;
+  t.now_ms = (int64_t)get_u64(p + 16);
+  p += 24;
   uint64_t ring = get_u64(p);
   p += 8;
   t.ring_n = (uint32_t)ring;
@@ -251,9 +305,23 @@ int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
     memcpy(f, &v, 4);
     if (i < CXP_LEARN_RING ? !(*f >= 0 && *f <= 1) : !(fabsf(*f) <= 1e6f)) return -1;
   }
+  for (int i = 0; i < CXP_LEARN_RING; i++, p += 8) t.ring_t[i] = (int64_t)get_u64(p);
   for (int i = 0; i < CXP_LEARN_RING; i++)
     if (p[i] > 1) return -1;
   memcpy(t.ring_y, p, CXP_LEARN_RING);
+  p += CXP_LEARN_RING;
+  uint64_t pn = get_u64(p);
+  p += 8;
+  if (pn > CXP_LEARN_PEND) return -1;
+  t.pend_n = (uint32_t)pn;
+  for (int i = 0; i < CXP_LEARN_PEND; i++, p += 16) {
+    uint64_t v = get_u64(p);
+    uint32_t a = (uint32_t)v, b = (uint32_t)(v >> 32);
+    memcpy(&t.pend_p[i], &a, 4);
+    memcpy(&t.pend_z[i], &b, 4);
+    t.pend_t[i] = (int64_t)get_u64(p + 8);
+    if (!(t.pend_p[i] >= 0 && t.pend_p[i] <= 1) || !(fabsf(t.pend_z[i]) <= 1e6f)) return -1;
+  }
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     int sign = cxp_churn_factor_sign(f);
     if (t.m2[f] < 0 || (sign > 0 && t.coef[f] < 0) || (sign < 0 && t.coef[f] > 0)) return -1;

@@ -22,8 +22,12 @@
  *     stops at zero;
  *   - a Platt calibration (p = sigmoid(a x logit + b)) is fitted anew every
  *     CXP_LEARN_REFIT labels to the recent labels and the logits the model
- *     gave them (Newton's method, a mild pull towards a = 1, b = 0), so that
- *     the probability matches the rate of the recent labels.
+ *     gave them (damped Newton steps, a mild pull towards a = 1, b = 0), so
+ *     that the probability matches the rate the labels show. A positive is
+ *     known as soon as the customer cancels and a negative only a horizon
+ *     later, so the newest labels would hold too many positives: a positive
+ *     joins the recent labels only once its sample is a horizon and a day
+ *     old, as a negative does (up to CXP_LEARN_PEND wait).
  *
  * Combined: the learners' coefficients, intercepts and calibrations averaged,
  * each weighted by the labels it learnt from; the prior until
@@ -44,6 +48,7 @@
  * calibration, refitted every CXP_LEARN_REFIT labels. */
 #define CXP_LEARN_RING 512
 #define CXP_LEARN_REFIT 128
+#define CXP_LEARN_PEND 128
 
 typedef struct cxp_learn_conf {
   int on;                /* churn.learn */
@@ -59,19 +64,27 @@ typedef struct cxp_learner {
   double cal_a, cal_b;                   /* its calibration */
   double mean[CXP_CF__COUNT], m2[CXP_CF__COUNT]; /* Welford over the samples */
   double g2[CXP_CF__COUNT + 1];          /* AdaGrad: summed squared gradients (last: b) */
+  int64_t now_ms;                        /* the latest label's time */
   uint64_t labels, positives;            /* samples learnt from */
   /* The latest CXP_LEARN_RING labels, the score each had before the
    * learner saw it, and the model's logit then. */
   float ring_p[CXP_LEARN_RING], ring_z[CXP_LEARN_RING];
+  int64_t ring_t[CXP_LEARN_RING]; /* when each sample was taken */
+  /* Positives waiting to join the ring: score, logit, sample time. */
+  float pend_p[CXP_LEARN_PEND], pend_z[CXP_LEARN_PEND];
+  int64_t pend_t[CXP_LEARN_PEND];
+  uint32_t pend_n;
   uint8_t ring_y[CXP_LEARN_RING];
   uint32_t ring_n, ring_pos;
 } cxp_learner;
 
 /* A learner at the prior: its coefficients, intercept and calibration. */
 void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);
-/* One labelled sample (features x, label y 0 or 1): scored, then learnt. */
+/* One labelled sample (features x, label y 0 or 1), taken at event time
+ * sample_ms and labelled at now_ms (the partition's event time): scored,
+ * then learnt. */
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
-                        const double *x, int y);
+                        const double *x, int y, int64_t sample_ms, int64_t now_ms);
 
 /* Combines n learners (NULL ones skipped) into out's coefficients, intercept
  * and calibration, when they have learnt enough between them; else sets out

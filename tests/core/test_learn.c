@@ -51,7 +51,11 @@ static void test_update_by_hand(void) {
   cxp_learner_init(&l, &prior);
   double x[CXP_CF__COUNT] = {0};
   x[CXP_CF_ACTIVITY_DROP] = 1;
-  cxp_learner_update(&l, &lc, &prior, x, 1);
+  cxp_learner_update(&l, &lc, &prior, x, 1, 0, 0);
+  /* A positive waits before it joins the recent labels: its sample is not
+   * a horizon and a day old yet. */
+  CHECK_INT(l.pend_n, 1);
+  CHECK_INT(l.ring_n, 0);
   CHECK_NEAR(l.intercept, 0.5, 1e-12);
   CHECK_NEAR(l.coef[CXP_CF_ACTIVITY_DROP], 0, 1e-12);
   CHECK_NEAR(l.cal_a, 1, 1e-12);
@@ -61,7 +65,10 @@ static void test_update_by_hand(void) {
 
   memset(x, 0, sizeof x);
   x[CXP_CF_RECENCY] = 1;
-  cxp_learner_update(&l, &lc, &prior, x, 0);
+  cxp_learner_update(&l, &lc, &prior, x, 0, 0, 31 * D_MS);
+  /* Labelled 31 days after the first sample: that one joins, then. */
+  CHECK_INT(l.pend_n, 0);
+  CHECK_INT(l.ring_n, 2);
   CHECK_NEAR(l.coef[CXP_CF_ACTIVITY_DROP], 1.0, 1e-9);
   CHECK_NEAR(l.coef[CXP_CF_RECENCY], 0, 1e-12); /* stopped at its sign */
   CHECK_NEAR(l.intercept, -0.389813, 1e-6);
@@ -99,7 +106,7 @@ static void test_signs(void) {
     int leaves = i % 2;
     for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = leaves ? 0 : 1;
     x[CXP_CF_PARTICIPATION] = leaves ? 2 : 0;
-    cxp_learner_update(&l, &lc, &prior, x, leaves);
+    cxp_learner_update(&l, &lc, &prior, x, leaves, 0, 0);
   }
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     int sign = cxp_churn_factor_sign(f);
@@ -173,7 +180,8 @@ static void known_mix(double l2, double *p0, double *p1, cxp_learn_stats *st) {
     } else {
       y = k % 20 == 0; /* 1 in 20 */
     }
-    cxp_learner_update(&l, &lc, &prior, x, y);
+    /* A sample a day, each labelled 40 days on: all settled. */
+    cxp_learner_update(&l, &lc, &prior, x, y, i * D_MS, (i + 40) * D_MS);
   }
   const cxp_learner *one[] = {&l};
   CHECK_INT(cxp_learner_combine(one, 1, &lc, &prior, &out), 1);
@@ -227,7 +235,7 @@ static void test_bytes(void) {
   for (int i = 0; i < 700; i++) {
     double x[CXP_CF__COUNT] = {0};
     x[i % CXP_CF__COUNT] = (i % 7) / 3.0;
-    cxp_learner_update(&l, &lc, &prior, x, i % 9 == 0);
+    cxp_learner_update(&l, &lc, &prior, x, i % 9 == 0, i * H_MS, i * H_MS + 31 * D_MS);
   }
   size_t n = cxp_learner_encode_size();
   uint8_t *b = malloc(n);
@@ -250,7 +258,7 @@ static void test_bytes(void) {
   for (int i = 0; i < 8; i++) b[1 + i] = (uint8_t)(v >> (8 * i));
   CHECK_INT(cxp_learner_decode(&back, b, n), -1);
   memcpy(b + 1, saved, 8);
-  b[n - 1] = 2; /* a label that is neither 0 nor 1 */
+  b[n - 8 - CXP_LEARN_PEND * 16 - 1] = 2; /* a label that is neither 0 nor 1 */
   CHECK_INT(cxp_learner_decode(&back, b, n), -1);
   CHECK(memcmp(&back, &keep, sizeof keep) == 0);
   free(b);
