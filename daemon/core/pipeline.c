@@ -214,7 +214,7 @@ const cxp_setting cxp_pipeline_table[] = {
     {"churn.downgrade_is_churn", CXP_T_BOOL, "false", 0, 1, OFF(churn_downgrade_is_churn),
      "Count a subscription.downgraded as an outcome too, as a cancellation is.", NULL},
     {"churn.learn_min_labels", CXP_T_INT, "1000", 10, 1000000000, OFF(churn_learn_min_labels),
-     "Labels learnt (over every partition held, at least 5 of each kind) before the learnt "
+     "Labels learnt (over every input partition, at least 5 of each kind) before the learnt "
      "model scores.", NULL},
     {"churn.learn_rate", CXP_T_DOUBLE, "0.05", 0.0001, 10, OFF(churn_learn_rate),
      "The learner's base step (AdaGrad: per coefficient, over the root of its summed "

@@ -13,43 +13,6 @@ int64_t daemon_wall_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- Configuration ---------------------------------------------------- */
-
-void cxp_daemon_kafka_defaults(cxp_config *c, const cxp_pipeline *p) {
-  char group[CXP_STR_MAX + 16];
-  snprintf(group, sizeof group, "cxpulse-%s", p->name);
-  cxp_config_kafka_default(c, "consumer.group.id", group);
-  cxp_config_kafka_default(c, "consumer.partition.assignment.strategy", "cooperative-sticky");
-  /* Offsets are stored by the daemon only once every output of a message
-   * is acknowledged, and committed by the daemon's own timer. */
-  cxp_config_kafka_default(c, "consumer.enable.auto.offset.store", "false");
-  cxp_config_kafka_default(c, "consumer.enable.auto.commit", "false");
-  cxp_config_kafka_default(c, "consumer.auto.offset.reset", "earliest");
-  cxp_config_kafka_default(c, "consumer.enable.partition.eof", "false");
-  /* librdkafka 2.0.2 prefetches until a partition holds queued.min.messages
-   * (100000) and then waits for the application; a fast consumer empties
-   * that in well under a second and stalls on the next fetch round trip. A
-   * deeper prefetch keeps the loop fed; memory stays bounded by
-   * queued.max.messages.kbytes. */
-  cxp_config_kafka_default(c, "consumer.queued.min.messages", "1000000");
-  cxp_config_kafka_default(c, "consumer.queued.max.messages.kbytes", "262144");
-  cxp_config_kafka_default(c, "consumer.fetch.wait.max.ms", "100");
-  /* The consumer's statistics every 5 s: the committed lag per partition
-   * for /metrics (parsed on the loop, where librdkafka serves the callback). */
-  cxp_config_kafka_default(c, "consumer.statistics.interval.ms", "5000");
-  /* librdkafka's reconnect backoff doubles up to 10 s: after a broker
-   * outage of a second or two the group coordinator would be tried again
-   * only after the session had expired, and the partitions lost. */
-  cxp_config_kafka_default(c, "reconnect.backoff.max.ms", "1000");
-  /* Idempotent producer: acks=all, retries without duplicates or reorder
-   * (a partition's window partials must reach the merger before the marker
-   * that closes their window). */
-  cxp_config_kafka_default(c, "producer.enable.idempotence", "true");
-  cxp_config_kafka_default(c, "producer.acks", "all");
-  cxp_config_kafka_default(c, "producer.linger.ms", "5");
-  cxp_config_kafka_default(c, "producer.queue.buffering.max.messages", "1000000");
-}
-
 /* ---- Lifecycle ---------------------------------------------------------- */
 
 cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pipeline *p,
