@@ -4,6 +4,7 @@
  * printed as the broker acknowledges them, with a periodic summary. */
 #include "demo.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "daemon.h"
@@ -225,10 +228,16 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void on_duration(uv_timer_t *t) { demo_stop(t->data); }
 
+/* The admin endpoint's port when --port does not say: beside the daemon's
+ * usual 9477 (deploy/cxpulse.json, `cxpulse top`'s default), so that a demo
+ * runs next to a daemon on the same machine. */
+#define DEMO_HTTP_PORT 9478
+
 /* The command line, with the demo's own defaults for the generator. */
 typedef struct demo_args {
   double duration; /* seconds; 0 runs until a signal */
   int partitions;
+  int port; /* the admin endpoint's; 0: any free one */
   const char *pipeline_path;
   cxp_gen_opts go;
 } demo_args;
@@ -244,18 +253,20 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
                                        {"pipeline", required_argument, NULL, 'P'},
                                        {"verbose", no_argument, NULL, 'v'},
                                        {"world", required_argument, NULL, 'w'},
+                                       {"port", required_argument, NULL, 'o'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   a->duration = 0;
   a->partitions = 4;
   a->pipeline_path = NULL;
+  a->port = DEMO_HTTP_PORT;
   m->rate = 2000;
   cxp_gen_opts_default(&a->go);
   a->go.customers = 20000;
   a->go.events_per_sec = 5; /* event time runs ~400x faster than the wall clock */
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "d:r:s:c:p:P:vw:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "d:r:s:c:p:P:vw:o:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'd': a->duration = atof(optarg); break;
     case 'r': m->rate = atof(optarg); break;
@@ -264,6 +275,12 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
     case 'p': a->partitions = atoi(optarg); break;
     case 'P': a->pipeline_path = optarg; break;
     case 'v': m->verbose = 1; break;
+    case 'o': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      a->port = *optarg && *end == '\0' && v >= 0 && v <= 65535 ? (int)v : -1;
+      break;
+    }
     case 'w':
       if ((a->go.world = cxp_gen_world_by_name(optarg)) < 0) {
         fprintf(stderr, "cxpulse demo: --world: unknown world '%s'; the worlds: %s\n", optarg,
@@ -274,18 +291,22 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
     case 'h':
       printf("usage: cxpulse demo [--duration S] [--rate EVENTS_PER_S] [--seed N]\n"
              "                    [--customers N] [--partitions N] [--pipeline FILE] [--verbose]\n"
-             "                    [--world demo|recovery|competitor|renewal]\n"
+             "                    [--world demo|recovery|competitor|renewal] [--port N]\n"
              "  Runs an embedded Kafka cluster, a traffic generator and the daemon;\n"
              "  prints alerts as they are delivered and a summary every 5 s.\n"
              "  Stops on Ctrl-C, or after --duration seconds. --world: the generator's\n"
-             "  world (docs/scenario.md), demo by default.\n");
+             "  world (docs/scenario.md), demo by default. --port: the daemon's admin\n"
+             "  endpoint on 127.0.0.1 (/metrics, /v1/status, `cxpulse top --port N`),\n"
+             "  %d by default (a free one when that is taken); 0: any free port.\n",
+             DEMO_HTTP_PORT);
       return 0;
     default: return 2;
     }
   }
   if (m->rate <= 0 || m->rate > 1e6 || a->partitions < 1 || a->partitions > 256 ||
-      a->go.customers < 1) {
-    fprintf(stderr, "cxpulse demo: --rate 1..1000000, --partitions 1..256, --customers >= 1\n");
+      a->go.customers < 1 || a->port < 0) {
+    fprintf(stderr, "cxpulse demo: --rate 1..1000000, --partitions 1..256, --customers >= 1, "
+                    "--port 0..65535\n");
     return 2;
   }
   return -1;
@@ -309,12 +330,45 @@ static int start_cluster(demo *m, const cxp_pipeline *pl, int partitions, char *
   return 0;
 }
 
+/* Whether a listener can have 127.0.0.1:port now. A probe, closed at once:
+ * the admin server binds the port a moment later (another process taking
+ * it between the two makes the daemon's start fail, and say so). */
+static int port_free(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 1; /* let the server find out */
+  /* As libuv binds: a port whose last connections are in TIME_WAIT is free. */
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 1) == 0;
+  close(fd);
+  return ok;
+}
+
+/* The daemon's admin endpoint: its URLs and the `cxpulse top` to follow it,
+ * with this very binary's path so that the line runs as it is. */
+static void print_admin(const demo *m) {
+  int port = cxp_daemon_http_port(m->d);
+  if (port < 0) return;
+  char exe[1024];
+  size_t n = sizeof exe;
+  if (uv_exepath(exe, &n) != 0) snprintf(exe, sizeof exe, "cxpulse");
+  printf("admin endpoint on 127.0.0.1:%d: http://127.0.0.1:%d/metrics  "
+         "http://127.0.0.1:%d/v1/status  http://127.0.0.1:%d/v1/churn/model\n",
+         port, port, port, port);
+  printf("follow it in another terminal: %s top --port %d\n", exe, port);
+}
+
 /* The daemon on the demo's loop, against the embedded cluster, its outputs
- * tapped for printing. 0, or -1 with a sentence in err. */
-static int create_daemon(demo *m, const cxp_pipeline *pl, char *err, size_t errlen) {
+ * tapped for printing, its admin endpoint on 127.0.0.1:port (0: a free
+ * port). 0, or -1 with a sentence in err. */
+static int create_daemon(demo *m, const cxp_pipeline *pl, int port, char *err, size_t errlen) {
   cxp_config c;
   cxp_config_defaults(&c);
   c.stats_interval_s = 0;
+  snprintf(c.http_host, sizeof c.http_host, "127.0.0.1");
+  c.http_port = port;
   cxp_config_kafka_default(&c, "bootstrap.servers", m->mock.bootstraps);
   cxp_config_kafka_default(&c, "consumer.group.id", "cxpulse-demo");
   cxp_config_kafka_default(&c, "consumer.session.timeout.ms", "6000");
@@ -392,7 +446,12 @@ int cxp_demo_main(int argc, char **argv) {
          a.go.seed, a.go.customers, m.rate);
 
   uv_loop_init(&m.loop);
-  if (create_daemon(&m, &pl, err, sizeof err)) {
+  if (a.port > 0 && !port_free(a.port)) {
+    printf("port %d is taken (another daemon or demo?): the admin endpoint takes a free one\n",
+           a.port);
+    a.port = 0;
+  }
+  if (create_daemon(&m, &pl, a.port, err, sizeof err)) {
     fprintf(stderr, "cxpulse demo: %s\n", err);
     cxp_mock_stop(&m.mock);
     return 1;
@@ -406,10 +465,15 @@ int cxp_demo_main(int argc, char **argv) {
   if (a.duration > 0) uv_timer_start(&dur, on_duration, (uint64_t)(a.duration * 1000), 0);
   uv_unref((uv_handle_t *)&dur);
   m.t0 = uv_now(&m.loop);
-  printf("waiting for the consumer group to form (about 3 s), then alerts follow...\n");
-  fflush(stdout);
   rc = cxp_daemon_start(m.d) ? 1 : 0;
-  if (rc) cxp_daemon_stop(m.d, on_daemon_stopped, &m);
+  if (rc) {
+    fprintf(stderr, "cxpulse demo: the daemon did not start (see above)\n");
+    cxp_daemon_stop(m.d, on_daemon_stopped, &m);
+  } else {
+    print_admin(&m);
+    printf("waiting for the consumer group to form (about 3 s), then alerts follow...\n");
+  }
+  fflush(stdout);
   uv_run(&m.loop, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&dur, NULL);
   uv_run(&m.loop, UV_RUN_DEFAULT);

@@ -36,7 +36,7 @@ static void usage(FILE *f) {
         "  config-doc                   print the settings reference (Markdown)\n"
         "  mock-cluster [--brokers N] [--topic NAME:PARTITIONS]...\n"
         "                               run librdkafka's mock cluster in this process\n"
-        "  demo [--duration S] [--rate N] [--seed N]\n"
+        "  demo [--duration S] [--rate N] [--seed N] [--port N]\n"
         "                               embedded cluster + generator + daemon\n"
         "  tail alerts|indicators|dead-letters --config FILE [--from-beginning] [--exit]\n"
         "                               follow an output topic in readable form\n"
