@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "pipeline.h"
+#include "subst.h"
 
 #define OFF(f) offsetof(cxp_config, f)
 
@@ -159,14 +160,96 @@ void cxp_config_defaults(cxp_config *c) {
   cxp_settings_defaults(cxp_config_table, c);
 }
 
-int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
-  cxp_config_defaults(c);
-  cJSON *root = cxp_json_load(path, err, errlen);
-  if (root == NULL) return -1;
-  int rc = cxp_settings_apply(cxp_config_table, c, root, path, "kafka", kafka_kv, err,
-                              errlen);
-  cJSON_Delete(root);
-  if (rc) return -1;
+/* What the references of one file expanded to, by the index of their
+ * cxp_ref: pointers into the parsed file, which outlives every error
+ * sentence that may have to be cleaned of them. */
+typedef struct {
+  cxp_config *c;
+  const char *file;
+  const char *values[CXP_REFS_MAX];
+} ref_ctx;
+
+static int record_ref(void *arg, const char *key, const char *raw, const char *value,
+                      char *err, size_t errlen) {
+  ref_ctx *r = arg;
+  cxp_config *c = r->c;
+  if (c->n_refs >= CXP_REFS_MAX) {
+    snprintf(err, errlen, "%s: key '%s': more than %d values with references", r->file, key,
+             CXP_REFS_MAX);
+    return -1;
+  }
+  snprintf(c->refs[c->n_refs].key, sizeof c->refs[0].key, "%s", key);
+  snprintf(c->refs[c->n_refs].raw, sizeof c->refs[0].raw, "%s", raw);
+  r->values[c->n_refs++] = value;
+  return 0;
+}
+
+static const cxp_ref *find_ref(const cxp_config *c, const char *key) {
+  for (int i = 0; i < c->n_refs; i++)
+    if (strcmp(c->refs[i].key, key) == 0) return &c->refs[i];
+  return NULL;
+}
+
+void cxp_config_hide(const cxp_config *c, const char *key, const char *value, char *err,
+                     size_t errlen) {
+  const cxp_ref *ref = find_ref(c, key);
+  size_t vlen = strlen(value);
+  if (ref == NULL || vlen == 0 || errlen == 0) return;
+  char pat[300];
+  snprintf(pat, sizeof pat, "key '%s': ", key);
+  char *at = strstr(err, pat);
+  if (at == NULL) return;
+  at += strlen(pat);
+  char *out = malloc(errlen);
+  if (out == NULL) {
+    /* No room to rewrite it: the sentence goes rather than the secret. */
+    *at = '\0';
+    return;
+  }
+  size_t n = (size_t)(at - err), rawlen = strlen(ref->raw);
+  memcpy(out, err, n);
+  for (const char *s = at; *s && n + 1 < errlen;) {
+    if (strncmp(s, value, vlen) == 0) {
+      size_t k = rawlen < errlen - 1 - n ? rawlen : errlen - 1 - n;
+      memcpy(out + n, ref->raw, k);
+      n += k;
+      s += vlen;
+    } else {
+      out[n++] = *s++;
+    }
+  }
+  out[n] = '\0';
+  /* A sentence cut at its buffer's end may end in the first bytes of the
+   * value, which no search for the whole value finds. */
+  size_t tail = n - (size_t)(at - err);
+  if (strlen(err) + 1 >= errlen)
+    for (size_t k = vlen - 1 < tail ? vlen - 1 : tail; k > 0; k--)
+      if (memcmp(out + n - k, value, k) == 0) {
+        out[n - k] = '\0';
+        break;
+      }
+  memcpy(err, out, strlen(out) + 1);
+  free(out);
+}
+
+void cxp_config_shown(const cxp_config *c, cxp_config *out) {
+  *out = *c;
+  for (int i = 0; i < c->n_refs; i++) {
+    const cxp_ref *r = &c->refs[i];
+    if (strncmp(r->key, "kafka.", 6) == 0) {
+      for (int j = 0; j < out->n_kafka; j++)
+        if (strcmp(out->kafka[j].key, r->key + 6) == 0)
+          snprintf(out->kafka[j].value, sizeof out->kafka[j].value, "%s", r->raw);
+      continue;
+    }
+    for (const cxp_setting *s = cxp_config_table; s->name; s++)
+      if (s->type == CXP_T_STRING && strcmp(s->name, r->key) == 0)
+        snprintf((char *)out + s->offset, CXP_STR_MAX, "%s", r->raw);
+  }
+}
+
+/* The checks of the daemon's file the table cannot make. */
+static int check_config(const cxp_config *c, const char *path, char *err, size_t errlen) {
   if (cxp_log_parse_level(c->log_level) < 0) {
     snprintf(err, errlen, "%s: key 'log.level': '%s' is not error, warn, info or debug",
              path, c->log_level);
@@ -183,6 +266,31 @@ int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
     return -1;
   }
   return 0;
+}
+
+int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen) {
+  cxp_config_defaults(c);
+  cJSON *root = cxp_json_load(path, err, errlen);
+  if (root == NULL) return -1;
+  /* References are expanded in every string value of this file, not only
+   * under "kafka": http.token is a secret too, and a path (the pipeline,
+   * the snapshot directory) may come from the environment. Not in pipeline
+   * files: they hold no secrets, are shared between instances and their
+   * strings are data. */
+  ref_ctx r = {c, path, {NULL}};
+  int rc = cxp_subst_json(root, path, record_ref, &r, err, errlen);
+  if (rc == 0)
+    rc = cxp_settings_apply(cxp_config_table, c, root, path, "kafka", kafka_kv, err, errlen);
+  if (rc == 0) rc = check_config(c, path, err, errlen);
+  /* Whatever refused the file, the sentence quotes no secret. */
+  for (int i = 0; i < c->n_refs; i++) {
+    if (rc) cxp_config_hide(c, c->refs[i].key, r.values[i], err, errlen);
+    /* The copies the settings took are what the daemon uses; the parsed
+     * file's are not left in freed memory. */
+    memset((char *)r.values[i], 0, strlen(r.values[i]));
+  }
+  cJSON_Delete(root);
+  return rc ? -1 : 0;
 }
 
 int cxp_pipeline_load(cxp_pipeline *p, const char *path, char *err, size_t errlen) {

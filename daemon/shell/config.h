@@ -16,6 +16,15 @@ typedef struct cxp_kv {
   char value[CXP_STR_MAX];
 } cxp_kv;
 
+/* A value of the file written with references (subst.h): its key, dotted
+ * ("kafka.sasl.password"), and its text as written, which is what
+ * check-config shows and errors quote instead of what it expands to. */
+#define CXP_REFS_MAX 32
+typedef struct cxp_ref {
+  char key[256];
+  char raw[CXP_STR_MAX];
+} cxp_ref;
+
 /* The daemon's own file (`cxpulse run --config FILE`). */
 typedef struct cxp_config {
   char pipeline[CXP_STR_MAX];
@@ -39,6 +48,8 @@ typedef struct cxp_config {
   long long http_header_timeout_ms;
   cxp_kv kafka[CXP_KAFKA_MAX];
   int n_kafka;
+  cxp_ref refs[CXP_REFS_MAX];
+  int n_refs;
 } cxp_config;
 
 extern const cxp_setting cxp_config_table[];
@@ -49,7 +60,18 @@ char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen);
  * members; on error names the file, line and column. */
 struct cJSON *cxp_json_load(const char *path, char *err, size_t errlen);
 
+/* Reads the daemon's file: its references expanded (subst.h), then every
+ * setting checked. 0, or -1 with the file and the key in err. */
 int cxp_config_load(cxp_config *c, const char *path, char *err, size_t errlen);
+/* A copy of c fit to show: every value written with references holds its
+ * text as written (check-config prints this, never the secrets). */
+void cxp_config_shown(const cxp_config *c, cxp_config *out);
+/* When err is about `key` ("key 'KEY': ...") and key's value was written
+ * with references, replaces `value` (what they expanded to) after that
+ * point in err with the text as written: librdkafka's and the settings'
+ * sentences quote the value they refuse. */
+void cxp_config_hide(const cxp_config *c, const char *key, const char *value, char *err,
+                     size_t errlen);
 
 /* Reads and checks a pipeline file (cxp_pipeline_from_json): 0, or -1 with
  * the file, and the key or the line and column, in err. */

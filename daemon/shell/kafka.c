@@ -27,6 +27,10 @@ rd_kafka_conf_t *cxp_kafka_conf(const cxp_config *c, rd_kafka_type_t type,
     if (rd_kafka_conf_set(conf, k, c->kafka[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {
       snprintf(err, errlen, "%s: key 'kafka.%s': %s", file ? file : "(config)",
                c->kafka[i].key, e);
+      /* librdkafka quotes the value it refuses, which may be a secret. */
+      char full[160];
+      snprintf(full, sizeof full, "kafka.%s", c->kafka[i].key);
+      cxp_config_hide(c, full, c->kafka[i].value, err, errlen);
       rd_kafka_conf_destroy(conf);
       return NULL;
     }

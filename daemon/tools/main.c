@@ -17,6 +17,7 @@
 #include "mock.h"
 #include "pipeline.h"
 #include "replay.h"
+#include "subst.h"
 
 static void usage(FILE *f) {
   fputs("usage: cxpulse COMMAND [OPTIONS]\n"
@@ -68,11 +69,16 @@ static int check_config(const char *path) {
   }
   rd_kafka_conf_destroy(cc);
   rd_kafka_conf_destroy(pc);
+  /* The output is for people and CI logs: a value written with references
+   * shows as written, never what it expanded to. */
+  static cxp_config shown;
+  cxp_config_shown(&c, &shown);
   printf("{\n\"config\": ");
-  cxp_settings_print(cxp_config_table, &c, stdout, 2);
+  cxp_settings_print(cxp_config_table, &shown, stdout, 2);
   printf(",\n\"kafka\": {");
-  for (int i = 0; i < c.n_kafka; i++) {
-    cJSON *k = cJSON_CreateString(c.kafka[i].key), *v = cJSON_CreateString(c.kafka[i].value);
+  for (int i = 0; i < shown.n_kafka; i++) {
+    cJSON *k = cJSON_CreateString(shown.kafka[i].key);
+    cJSON *v = cJSON_CreateString(shown.kafka[i].value);
     char *ks = cJSON_PrintUnformatted(k), *vs = cJSON_PrintUnformatted(v);
     printf("%s\n  %s: %s", i ? "," : "", ks, vs);
     cJSON_free(ks);
@@ -135,7 +141,18 @@ int main(int argc, char **argv) {
     printf("## Daemon configuration (`cxpulse run --config FILE`)\n\n");
     cxp_settings_doc(cxp_config_table, stdout);
     printf("\nEvery key under `kafka` is passed to librdkafka as it is.\n\n"
-           "## Pipeline file\n\n");
+           "### References: secrets outside the file\n\n"
+           "In every string value of this file (not the pipeline file), `${NAME}` is the "
+           "environment variable NAME (unset: an error), `${NAME:-default}` NAME or, when it "
+           "is unset or empty, `default` (to the first `}`), `${file:/abs/path}` the file's "
+           "content and `${credential:NAME}` the file `$CREDENTIALS_DIRECTORY/NAME` "
+           "(systemd's `LoadCredential=`). A file must be a regular file of at most %d "
+           "bytes without NUL bytes; its trailing newlines are dropped. NAME is letters, "
+           "digits and `_`, not starting with a digit; `$${` writes a literal `${`. What a "
+           "reference brings in is not expanded again, and a value must still fit its "
+           "setting (a `kafka` value: 255 bytes). `check-config` and error messages show "
+           "such a value as written, never what it expands to.\n\n"
+           "## Pipeline file\n\n", CXP_SUBST_FILE_MAX);
     cxp_settings_doc(cxp_pipeline_table, stdout);
     printf(
         "\n### `recovery.solutions`: the solution library\n\n"

@@ -5,13 +5,16 @@
 #include "helpers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core.h"
 #include "kafka.h"
 #include "pipeline.h"
+#include "subst.h"
 
 /* Writes text to a new temporary file; returns its path in `path`. */
 static int write_tmp(char path[64], const char *text) {
@@ -321,10 +324,259 @@ static void test_kafka_check(void) {
   test_ctx = NULL;
 }
 
+/* Writes n bytes to dir/name; returns the path in `path`. */
+static int write_at(char path[256], const char *dir, const char *name, const char *text,
+                    size_t n) {
+  snprintf(path, 256, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return -1;
+  int ok = fwrite(text, 1, n, f) == n;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The secret every case below hides: no error sentence may contain it. */
+#define SECRET "s3cr3t-Pa55w0rd"
+
+/* References in the daemon's file (subst.h): the environment, defaults,
+ * the escape, files and systemd credentials, and errors that name the key
+ * and the variable or path but never a value a reference brought in. */
+static void test_references(void) {
+  char dir[] = "/tmp/cxp-refs-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char path[64], err[512], text[1024], pw[256], crlf[256], nul[256], big[256], edge[256],
+      cred[256], multi[256], empty[256];
+  cxp_config c;
+  CHECK_INT(write_at(pw, dir, "pw", SECRET "\n", strlen(SECRET) + 1), 0);
+  CHECK_INT(write_at(crlf, dir, "crlf", SECRET "\r\n\n", strlen(SECRET) + 3), 0);
+  CHECK_INT(write_at(multi, dir, "multi", "line1\nline2\n", 12), 0);
+  CHECK_INT(write_at(empty, dir, "empty", "", 0), 0);
+  CHECK_INT(write_at(nul, dir, "nul", SECRET "\0tail", strlen(SECRET) + 5), 0);
+  CHECK_INT(write_at(cred, dir, "kafka-password", "from-credential\n", 16), 0);
+  static char blob[CXP_SUBST_FILE_MAX + 1];
+  memset(blob, 'k', sizeof blob);
+  CHECK_INT(write_at(big, dir, "big", blob, sizeof blob), 0);
+  CHECK_INT(write_at(edge, dir, "edge", blob, CXP_SUBST_FILE_MAX), 0);
+
+  setenv("CXP_T_BROKERS", "b1:9092,b2:9092", 1);
+  setenv("CXP_T_USER", "svc", 1);
+  setenv("CXP_T_EMPTY", "", 1);
+  setenv("CXP_T_DIR", "/etc/cx", 1);
+  unsetenv("CXP_T_UNSET");
+  unsetenv("CREDENTIALS_DIRECTORY");
+
+  /* In a kafka property, in the daemon's own settings, mixed with text;
+   * defaults; the escape; a "$" alone is a "$". */
+  snprintf(text, sizeof text,
+           "{\"pipeline\":\"${CXP_T_DIR}/p.json\",\"http\":{\"token\":\"${file:%s}\"},"
+           "\"kafka\":{\"bootstrap.servers\":\"${CXP_T_BROKERS}\","
+           "\"sasl.username\":\"user-${CXP_T_USER}-1\",\"sasl.password\":\"${file:%s}\","
+           "\"client.id\":\"${CXP_T_UNSET:-cx-default}\","
+           "\"group.instance.id\":\"${CXP_T_EMPTY:-e}\","
+           "\"ssl.key.password\":\"${CXP_T_UNSET:-}\",\"sasl.oauthbearer.config\":\"$${CXP_T_USER} "
+           "a$b$$c $$${x}\",\"ssl.ca.location\":\"${CXP_T_EMPTY}\"}}",
+           pw, crlf);
+  err[0] = '\0';
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
+  CHECK_STR(err, "");
+  CHECK_STR(c.pipeline, "/etc/cx/p.json");
+  CHECK_STR(c.http_token, SECRET);
+  CHECK_STR(cxp_config_kafka_get(&c, "bootstrap.servers"), "b1:9092,b2:9092");
+  CHECK_STR(cxp_config_kafka_get(&c, "sasl.username"), "user-svc-1");
+  CHECK_STR(cxp_config_kafka_get(&c, "sasl.password"), SECRET); /* \r\n\n dropped */
+  CHECK_STR(cxp_config_kafka_get(&c, "client.id"), "cx-default");
+  CHECK_STR(cxp_config_kafka_get(&c, "group.instance.id"), "e"); /* empty takes it too */
+  CHECK_STR(cxp_config_kafka_get(&c, "ssl.key.password"), "");
+  CHECK_STR(cxp_config_kafka_get(&c, "sasl.oauthbearer.config"), "${CXP_T_USER} a$b$$c $${x}");
+  CHECK_STR(cxp_config_kafka_get(&c, "ssl.ca.location"), ""); /* set, though empty */
+  /* What check-config prints: the values written with references as written. */
+  static cxp_config shown;
+  cxp_config_shown(&c, &shown);
+  char want[400];
+  snprintf(want, sizeof want, "${file:%s}", crlf);
+  CHECK_STR(cxp_config_kafka_get(&shown, "sasl.password"), want);
+  snprintf(want, sizeof want, "${file:%s}", pw);
+  CHECK_STR(shown.http_token, want);
+  CHECK_STR(shown.pipeline, "${CXP_T_DIR}/p.json");
+  CHECK_STR(cxp_config_kafka_get(&shown, "client.id"), "${CXP_T_UNSET:-cx-default}");
+  /* An escape alone is no reference: the value shows as it is. */
+  CHECK_STR(cxp_config_kafka_get(&shown, "sasl.oauthbearer.config"),
+            "${CXP_T_USER} a$b$$c $${x}");
+  CHECK_STR(c.http_token, SECRET); /* the copy only */
+
+  /* A file's lines but the last newline stay; an empty file is an empty
+   * value; a file of exactly the bound is read whole. */
+  char *out = NULL;
+  int refs = 0;
+  snprintf(text, sizeof text, "${file:%s}", multi);
+  CHECK_INT(cxp_subst_string(text, "cx.json", "k", &out, &refs, err, sizeof err), 0);
+  CHECK_STR(out, "line1\nline2");
+  CHECK_INT(refs, 1);
+  free(out);
+  snprintf(text, sizeof text, "[${file:%s}]", empty);
+  CHECK_INT(cxp_subst_string(text, "cx.json", "k", &out, &refs, err, sizeof err), 0);
+  CHECK_STR(out, "[]");
+  free(out);
+  snprintf(text, sizeof text, "${file:%s}", edge);
+  CHECK_INT(cxp_subst_string(text, "cx.json", "k", &out, &refs, err, sizeof err), 0);
+  CHECK_INT(out ? strlen(out) : 0, CXP_SUBST_FILE_MAX);
+  free(out);
+  CHECK_INT(cxp_subst_string("no $ref {here}", "cx.json", "k", &out, &refs, err, sizeof err), 0);
+  CHECK_STR(out, "no $ref {here}");
+  CHECK_INT(refs, 0);
+  free(out);
+
+  /* systemd's credentials: $CREDENTIALS_DIRECTORY/NAME. */
+  snprintf(text, sizeof text,
+           "{\"kafka\":{\"sasl.password\":\"${credential:kafka-password}\"}}");
+  err[0] = '\0';
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "key 'kafka.sasl.password'");
+  CHECK_CONTAINS(err, "credential 'kafka-password'");
+  CHECK_CONTAINS(err, "CREDENTIALS_DIRECTORY is not set");
+  setenv("CREDENTIALS_DIRECTORY", dir, 1);
+  err[0] = '\0';
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
+  CHECK_STR(err, "");
+  CHECK_STR(cxp_config_kafka_get(&c, "sasl.password"), "from-credential");
+  cxp_config_shown(&c, &shown);
+  CHECK_STR(cxp_config_kafka_get(&shown, "sasl.password"), "${credential:kafka-password}");
+  /* The expansion is what librdkafka is given, for both clients. */
+  snprintf(text, sizeof text,
+           "{\"kafka\":{\"bootstrap.servers\":\"${CXP_T_BROKERS}\","
+           "\"security.protocol\":\"SASL_SSL\",\"sasl.mechanisms\":\"PLAIN\","
+           "\"sasl.username\":\"${CXP_T_USER}\","
+           "\"sasl.password\":\"${credential:kafka-password}\"}}");
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
+  rd_kafka_conf_t *confs[2] = {NULL, NULL};
+  err[0] = '\0';
+  CHECK_INT(cxp_kafka_confs(&c, "cx.json", &confs[0], &confs[1], err, sizeof err), 0);
+  CHECK_STR(err, "");
+  for (int i = 0; i < 2; i++) {
+    char v[256];
+    size_t vn = sizeof v;
+    if (confs[i] == NULL) continue;
+    CHECK_INT(rd_kafka_conf_get(confs[i], "sasl.password", v, &vn), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "from-credential");
+    vn = sizeof v;
+    CHECK_INT(rd_kafka_conf_get(confs[i], "sasl.username", v, &vn), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "svc");
+    vn = sizeof v;
+    CHECK_INT(rd_kafka_conf_get(confs[i], "bootstrap.servers", v, &vn), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "b1:9092,b2:9092");
+    rd_kafka_conf_destroy(confs[i]);
+  }
+  char gone[300];
+  snprintf(gone, sizeof gone, "credential 'nope' (%s/nope): No such file or directory", dir);
+
+  /* Errors: the file, the key, what is wrong; never the secret. */
+  char nofile[300], dirref[300], toobig[300];
+  snprintf(nofile, sizeof nofile, "%s/absent", dir);
+  snprintf(dirref, sizeof dirref, "file '%s': not a regular file", dir);
+  snprintf(toobig, sizeof toobig, "file '%s': larger than 65536 bytes", big);
+  char nulmsg[300];
+  snprintf(nulmsg, sizeof nulmsg, "file '%s': holds a NUL byte", nul);
+  char refs_nofile[320], refs_dir[300], refs_big[300], refs_nul[300];
+  snprintf(refs_nofile, sizeof refs_nofile, "${file:%s}", nofile);
+  snprintf(refs_dir, sizeof refs_dir, "${file:%s}", dir);
+  snprintf(refs_big, sizeof refs_big, "${file:%s}", big);
+  snprintf(refs_nul, sizeof refs_nul, "x${file:%s}", nul);
+  char nofile_msg[400];
+  snprintf(nofile_msg, sizeof nofile_msg, "file '%s': No such file or directory", nofile);
+  const struct {
+    const char *value, *what;
+  } bad[] = {
+      {"${CXP_T_UNSET}", "environment variable CXP_T_UNSET is not set"},
+      {"a-${CXP_T_UNSET}-b", "environment variable CXP_T_UNSET is not set"},
+      {"${", "'${' has no closing '}'"},
+      {"x${CXP_T_USER", "'${CXP_T_USER' has no closing '}'"},
+      {"${}", "'${}' is not a reference"},
+      {"${1A}", "'${1A}' is not a reference"},
+      {"${A-B}", "'${A-B}' is not a reference"},
+      {"${ CXP_T_USER}", "'${ CXP_T_USER}' is not a reference"},
+      {"${vault:kv/x}", "'${vault:kv/x}': unknown reference 'vault:'"},
+      {"${file:}", "'${file:}' needs an absolute path"},
+      {"${file:pw}", "'${file:pw}' needs an absolute path"},
+      {"${credential:}", "a credential name is a file name"},
+      {"${credential:../pw}", "a credential name is a file name"},
+      {"${credential:..}", "a credential name is a file name"},
+      {"${credential:nope}", gone},
+      {refs_nofile, nofile_msg},
+      {refs_dir, dirref},
+      {refs_big, toobig},
+      {refs_nul, nulmsg},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    test_ctx = bad[i].value;
+    snprintf(text, sizeof text,
+             "{\"http\":{\"token\":\"${file:%s}\"},\"kafka\":{\"sasl.password\":\"%s\"}}", pw,
+             bad[i].value);
+    err[0] = '\0';
+    CHECK_INT(load_config_text(&c, text, path, err, sizeof err), -1);
+    CHECK_CONTAINS(err, path);
+    CHECK_CONTAINS(err, ": key 'kafka.sasl.password': ");
+    CHECK_CONTAINS(err, bad[i].what);
+    CHECK_NOT_CONTAINS(err, SECRET);
+    CHECK_NOT_CONTAINS(err, "kkkkkkkk"); /* nor a file's content */
+  }
+  test_ctx = NULL;
+
+  /* A setting that refuses what a reference brought in says so with the
+   * reference as written: librdkafka quotes the value it refuses, and so do
+   * the daemon's own checks. */
+  setenv("CXP_T_FMT", "xml!", 1);
+  snprintf(text, sizeof text,
+           "{\"log\":{\"format\":\"${CXP_T_FMT}\"},\"kafka\":{\"bootstrap.servers\":\"b:1\"}}");
+  err[0] = '\0';
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "key 'log.format': '${CXP_T_FMT}' is not text, logfmt or json");
+  CHECK_NOT_CONTAINS(err, "xml!");
+  snprintf(text, sizeof text,
+           "{\"kafka\":{\"bootstrap.servers\":\"b:1\",\"security.protocol\":\"${file:%s}\"}}",
+           pw);
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), 0);
+  rd_kafka_conf_t *cc = NULL, *pc = NULL;
+  err[0] = '\0';
+  CHECK_INT(cxp_kafka_confs(&c, "cx.json", &cc, &pc, err, sizeof err), -1);
+  snprintf(want, sizeof want,
+           "cx.json: key 'kafka.security.protocol': Invalid value \"${file:%s}\"", pw);
+  CHECK_PREFIX(err, want);
+  CHECK_NOT_CONTAINS(err, SECRET);
+  /* Cut by its buffer within the value, the sentence keeps none of it. */
+  const char *head = "cx.json: key 'kafka.security.protocol': Invalid value \"";
+  char small[128];
+  size_t cut = strlen(head) + 6 + 1; /* room for 6 bytes of the value */
+  CHECK_INT(cxp_kafka_confs(&c, "cx.json", &cc, &pc, small, cut), -1);
+  CHECK_STR(small, head);
+  CHECK_NOT_CONTAINS(small, "s3cr3t");
+  /* The same value written in the file is quoted: it is no secret there. */
+  CHECK_INT(load_config_text(&c,
+                             "{\"kafka\":{\"bootstrap.servers\":\"b:1\","
+                             "\"security.protocol\":\"plain-text\"}}",
+                             path, err, sizeof err),
+            0);
+  CHECK_INT(cxp_kafka_confs(&c, "cx.json", &cc, &pc, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "\"plain-text\"");
+
+  /* At most CXP_REFS_MAX values with references. */
+  size_t n = (size_t)snprintf(text, sizeof text, "{\"kafka\":{");
+  for (int i = 0; i <= CXP_REFS_MAX; i++)
+    n += (size_t)snprintf(text + n, sizeof text - n, "%s\"p%d\":\"${CXP_T_USER}\"", i ? "," : "",
+                          i);
+  snprintf(text + n, sizeof text - n, "}}");
+  CHECK_INT(load_config_text(&c, text, path, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "key 'kafka.p32': more than 32 values with references");
+
+  unsetenv("CREDENTIALS_DIRECTORY");
+  const char *files[] = {pw, crlf, multi, empty, nul, cred, big, edge};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(files[i]);
+  rmdir(dir);
+}
+
 int main(void) {
   test_pipeline_files();
   test_config_files();
   test_module_conf();
   test_kafka_check();
+  test_references();
   return TEST_REPORT();
 }
