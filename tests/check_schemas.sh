@@ -135,7 +135,8 @@ bad = 0
 def err(msg):
     global bad
     print(msg); bad += 1
-TYPES = {"string": "string", "int": "integer", "number": "number", "bool": "boolean", "list": "array"}
+TYPES = {"string": "string", "int": "integer", "number": "number", "bool": "boolean", "list": "array",
+         "matrix": "array"}
 row = re.compile(r"^\| `([^`]+)` \| (\w+) \| `(.*)` \| (.*?) \| (.*) \|$")
 for kind, text in sections.items():
     schema = json.load(open(os.path.join(schemas, kind + ".schema.json"), encoding="utf-8"))
@@ -161,6 +162,18 @@ for kind, text in sections.items():
             err("%s: %s: default %r, the daemon says %s" % (kind, name, node.get("default"), default))
         m = re.match(r"(?:length )?([-0-9.e+]+)\.\.([-0-9.e+]+)(?: entries)?$", bounds)
         if typ == "bool":
+            continue
+        # A matrix: N rows of N integers, each within the bounds.
+        if typ == "matrix":
+            mm = re.match(r"(\d+)x(\d+) of ([-0-9.e+]+)\.\.([-0-9.e+]+)$", bounds)
+            rows = node.get("items", {})
+            cell = rows.get("items", {})
+            if (mm is None or mm.group(1) != mm.group(2) or
+                    (node.get("minItems"), node.get("maxItems")) != (int(mm.group(1)),) * 2 or
+                    (rows.get("minItems"), rows.get("maxItems")) != (int(mm.group(2)),) * 2 or
+                    cell.get("type") != "integer" or
+                    (cell.get("minimum"), cell.get("maximum")) != (float(mm.group(3)), float(mm.group(4)))):
+                err("%s: %s: the schema's rows, columns or entries differ from %s" % (kind, name, bounds))
             continue
         if m is None:
             err("%s: %s: cannot read the bounds %r" % (kind, name, bounds)); continue
@@ -260,6 +273,17 @@ for kind, text in parts.items():
                 cases = [mk(int(lo)), mk(int(hi)), mk(int(hi) + 1), 7]
                 if lo > 0:
                     cases.append(mk(int(lo) - 1))
+        elif typ == "matrix":
+            # The default, each entry at and beyond the bounds, a fraction, a
+            # row short, a row too many, a string. Whether the rows and
+            # columns rise (the loader's check) is beyond the schema: every
+            # case here keeps the default's order.
+            mm = re.match(r"(\d+)x\d+ of ([-0-9.e+]+)\.\.([-0-9.e+]+)$", bounds)
+            n, lo, hi = int(mm.group(1)), float(mm.group(2)), float(mm.group(3))
+            flat = lambda x: [[x] * n for _ in range(n)]
+            cases = [default, flat(int(lo)), flat(int(hi)), flat(int(lo) - 1), flat(int(hi) + 1),
+                     flat(lo + 0.5), default[:-1], default + [default[-1]],
+                     [r[:-1] for r in default], "x", [["1"] * n] * n]
         elif typ == "list":
             cases = [["a%d" % i for i in range(int(lo))], ["a%d" % i for i in range(int(hi))],
                      ["a%d" % i for i in range(int(hi) + 1)], "a", ["a", ""], ["a", 3]]
@@ -360,7 +384,8 @@ for line in open(os.path.join(src, "tests", "data", "events.jsonl"), encoding="u
 fields = ["event_id", "type", "customer_id", "ts", "channel", "segment", "agent_id",
           "touchpoint", "case_id", "score", "dimensions", "wait_s", "handle_s", "resolved",
           "sentiment", "category", "severity", "kano", "attribute", "detected_by", "amount",
-          "root_cause_fixed", "count", "referred_id", "kind", "clv", "consent"]
+          "root_cause_fixed", "count", "referred_id", "kind", "clv", "consent", "likelihood",
+          "impact"]
 pool = [None, "", "x", "x" * 64, "x" * 65, "x" * 128, "x" * 129, 0, -1, -0.5, 0.5, 1, 2, 4,
         5, 6, 7, 7.5, 8, 10, 11, 1e9, 1e9 + 1, 1e12, 1e12 + 1, True, False, [], {},
         "must_be", "promise", "provider", "survey.csat", "complaint",

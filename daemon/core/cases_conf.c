@@ -63,6 +63,13 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
   c->max_systemic = 4096;
   c->high_value = 5000;
   c->detractor_cases = 1;
+  /* The risk-matrix default (docs/domain.md section 5.1): with 1 the worst
+   * likelihood and impact, the product of (5 - likelihood) and
+   * (5 - impact), 1..16, banded 12+ critical, 6..9 major, 3..4 minor, 1..2
+   * low. */
+  static const int sev[CXP_MATRIX_N][CXP_MATRIX_N] = {
+      {1, 1, 2, 3}, {1, 2, 2, 3}, {2, 2, 3, 4}, {3, 3, 4, 4}};
+  memcpy(c->severity_matrix, sev, sizeof sev);
   c->solutions = NULL;
 }
 
@@ -121,6 +128,24 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
     CXP_FAIL("recovery.systemic.max_groups: %u, expected 1..%u", c->max_systemic, 1u << 20);
   if (!isfinite(c->high_value))
     CXP_FAIL("recovery.high_value: expected a finite number (0 or less: off)");
+  /* A likelier or worse failure is never milder: the severity number (1
+   * critical) does not fall as the likelihood or impact number (1 the
+   * worst) rises. */
+  const int(*m)[CXP_MATRIX_N] = c->severity_matrix;
+  for (int l = 0; l < CXP_MATRIX_N; l++)
+    for (int i = 0; i < CXP_MATRIX_N; i++) {
+      if (m[l][i] < 1 || m[l][i] > 4)
+        CXP_FAIL("recovery.severity_matrix: row %d, column %d: %d is outside 1..4", l + 1,
+                 i + 1, m[l][i]);
+      if (i > 0 && m[l][i] < m[l][i - 1])
+        CXP_FAIL("recovery.severity_matrix: row %d (likelihood %d) falls from %d to %d at "
+                 "column %d: expected no decrease along a row",
+                 l + 1, l + 1, m[l][i - 1], m[l][i], i + 1);
+      if (l > 0 && m[l][i] < m[l - 1][i])
+        CXP_FAIL("recovery.severity_matrix: column %d (impact %d) falls from %d to %d at "
+                 "row %d: expected no decrease down a column",
+                 i + 1, i + 1, m[l - 1][i], m[l][i], l + 1);
+    }
   return 0;
 }
 

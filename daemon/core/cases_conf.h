@@ -84,6 +84,9 @@ typedef struct cxp_cases_conf {
   uint32_t max_systemic;  /* (category, touchpoint, window) groups tracked at once */
   double high_value;      /* a customer value at or over this lifts priority; <= 0: off */
   int detractor_cases;    /* open cases on detractor NPS responses */
+  /* recovery.severity_matrix: severity 1..4 by [likelihood - 1][impact - 1],
+   * not decreasing along a row or down a column. */
+  int severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];
   /* The library lookups use; NULL: the built-in default. Not owned: it must
    * outlive the cxp_cases. */
   const cxp_solutions *solutions;
@@ -94,10 +97,17 @@ typedef struct cxp_cases_conf {
  * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
  * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
  * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
- * cases on; pipeline "default". */
+ * cases on; the severity matrix of recovery.severity_matrix's default;
+ * pipeline "default". */
 void cxp_cases_conf_defaults(cxp_cases_conf *c);
 /* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */
 int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen);
+
+/* The severity of a failure or complaint that gives likelihood and impact
+ * (each 1..4, 1 the worst) instead of a severity: the matrix's entry. */
+static inline int cxp_cases_severity(const cxp_cases_conf *c, int likelihood, int impact) {
+  return c->severity_matrix[likelihood - 1][impact - 1];
+}
 
 /* The bytes a library holds (for the cases' memory figure). */
 size_t cxp_solutions_bytes(const cxp_solutions *s);

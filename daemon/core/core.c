@@ -491,6 +491,10 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   c->n.by_type[ev.type]++;
   if (ev.ts_ms > c->clock_ms) c->clock_ms = ev.ts_ms;
   note_segment(c, cu, &ev);
+  /* A failure or complaint that gave likelihood and impact gets its
+   * severity from the pipeline's matrix here, before the Kano raise (and
+   * the cases' repeat raise), which then work on it as on a given one. */
+  if (ev.likelihood) ev.severity = cxp_cases_severity(&c->pl->cases, ev.likelihood, ev.impact);
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
   unsigned first_mask = first_in_windows(c, cu, ev.ts_ms);
   int post = post_recovery(cu, &ev);

@@ -56,6 +56,12 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
   a.emitted_at_ms = emitted_at(from, o->ev->ts_ms);
   a.deadline_ms = ci->deadline[CXP_DL_ACKNOWLEDGE];
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", ci->severity, 1.0};
+  /* Where the severity came from, when the event gave likelihood and impact
+   * (the matrix's entry, before the Kano and repeat raises). */
+  if (o->ev->likelihood) {
+    a.reasons[a.n_reasons++] = (cxp_alert_reason){"likelihood", o->ev->likelihood, 0};
+    a.reasons[a.n_reasons++] = (cxp_alert_reason){"impact", o->ev->impact, 0};
+  }
   if (o->repeat)
     a.reasons[a.n_reasons++] =
         (cxp_alert_reason){"repeat_same_category", ci->base_severity - ci->severity, 0};

@@ -21,7 +21,7 @@ static const char *type_names[CXP_EV__COUNT] = {
 static const char *reason_names[CXP_BAD__COUNT] = {
     "ok",           "invalid_json", "missing_field", "bad_type",     "out_of_range",
     "unknown_type", "too_large",    "bad_timestamp", "late",
-    "unknown_case", "output_rejected", "offsets_skipped"};
+    "unknown_case", "output_rejected", "offsets_skipped", "conflicting_fields"};
 
 static const char *sq_names[CXP_SQ__COUNT] = {"tangibles", "reliability",
                                              "responsiveness", "assurance", "empathy"};
@@ -58,7 +58,8 @@ typedef enum {
   F_EVENT_ID, F_CUSTOMER_ID, F_TYPE, F_TS, F_CHANNEL, F_SEGMENT, F_AGENT_ID,
   F_TOUCHPOINT, F_CASE_ID, F_SCORE, F_DIMENSIONS, F_WAIT_S, F_HANDLE_S, F_RESOLVED,
   F_SENTIMENT, F_CATEGORY, F_SEVERITY, F_KANO, F_ATTRIBUTE, F_DETECTED_BY, F_AMOUNT,
-  F_ROOT_CAUSE_FIXED, F_COUNT, F_REFERRED_ID, F_KIND, F_CLV, F_CONSENT, F__COUNT
+  F_ROOT_CAUSE_FIXED, F_COUNT, F_REFERRED_ID, F_KIND, F_CLV, F_CONSENT, F_LIKELIHOOD,
+  F_IMPACT, F__COUNT
 } field;
 
 /* In the order of the enum above. */
@@ -68,7 +69,7 @@ static const char *const field_names[F__COUNT] = {
     "dimensions", "wait_s",    "handle_s", "resolved",    "sentiment",
     "category", "severity",    "kano",     "attribute",   "detected_by",
     "amount",   "root_cause_fixed", "count", "referred_id", "kind",
-    "clv",      "consent"};
+    "clv",      "consent",     "likelihood", "impact"};
 
 /* cJSON_IsString(v) and the like for a member known to exist: the test
  * cJSON itself makes (the low byte of `type`), without a call into the
@@ -101,7 +102,7 @@ static field field_of(const char *k, size_t n) {
   case 3: NAMED(F_CLV, 3);
   case 4: NAMED(k[0] == 't' ? F_TYPE : k[1] == 'a' ? F_KANO : F_KIND, 4);
   case 5: NAMED(k[0] == 's' ? F_SCORE : F_COUNT, 5);
-  case 6: NAMED(k[0] == 'w' ? F_WAIT_S : F_AMOUNT, 6);
+  case 6: NAMED(k[0] == 'w' ? F_WAIT_S : k[0] == 'a' ? F_AMOUNT : F_IMPACT, 6);
   case 7:
     NAMED(k[0] == 's'   ? F_SEGMENT
           : k[1] == 'h' ? F_CHANNEL
@@ -122,7 +123,7 @@ static field field_of(const char *k, size_t n) {
     NAMED(f, 8);
   }
   case 9: NAMED(k[0] == 's' ? F_SENTIMENT : F_ATTRIBUTE, 9);
-  case 10: NAMED(k[0] == 't' ? F_TOUCHPOINT : F_DIMENSIONS, 10);
+  case 10: NAMED(k[0] == 't' ? F_TOUCHPOINT : k[0] == 'd' ? F_DIMENSIONS : F_LIKELIHOOD, 10);
   case 11:
     NAMED(k[0] == 'c' ? F_CUSTOMER_ID : k[0] == 'd' ? F_DETECTED_BY : F_REFERRED_ID, 11);
   case 16: NAMED(F_ROOT_CAUSE_FIXED, 16);
@@ -582,16 +583,44 @@ static cxp_reason decode_common(const members *ms, const cxp_decode_opts *opt, c
   return str_field(M(F_CASE_ID), needs_case, ID_MAX, &ev->case_id, detail, dlen);
 }
 
-/* A complaint's or a service failure's members: category and severity,
- * then the complaint's Kano class and attribute or who detected the
- * failure. */
-static cxp_reason decode_failure(const members *ms, cxp_event *ev, char *detail, size_t dlen) {
+/* A failure's severity, or its likelihood and impact, of which the
+ * pipeline's matrix makes the severity (core.c). Both or neither of the
+ * pair; and not with a severity, since the two could disagree and neither
+ * can be taken over the other without hiding the producer's mistake. */
+static cxp_reason decode_severity(const members *ms, cxp_event *ev, char *detail,
+                                  size_t dlen) {
+  const mval *lik = member(ms, F_LIKELIHOOD), *imp = member(ms, F_IMPACT);
   cxp_reason r;
   double d;
+  if (lik == NULL && imp == NULL) {
+    if (member(ms, F_SEVERITY) == NULL)
+      FAIL(CXP_BAD_MISSING_FIELD,
+           "required field 'severity' is missing (or 'likelihood' and 'impact')");
+    if ((r = num_field(M(F_SEVERITY), 1, 1, 4, 1, 0, &d, detail, dlen))) return r;
+    ev->severity = (int)d;
+    return CXP_OK;
+  }
+  if (member(ms, F_SEVERITY) != NULL)
+    FAIL(CXP_BAD_CONFLICTING,
+         "field 'severity' is given with '%s': give a severity, or likelihood and impact",
+         lik ? "likelihood" : "impact");
+  if (lik == NULL) FAIL(CXP_BAD_MISSING_FIELD, "field 'likelihood' is missing: 'impact' needs it");
+  if (imp == NULL) FAIL(CXP_BAD_MISSING_FIELD, "field 'impact' is missing: 'likelihood' needs it");
+  if ((r = num_field(M(F_LIKELIHOOD), 1, 1, 4, 1, 0, &d, detail, dlen))) return r;
+  ev->likelihood = (int)d;
+  if ((r = num_field(M(F_IMPACT), 1, 1, 4, 1, 0, &d, detail, dlen))) return r;
+  ev->impact = (int)d;
+  return CXP_OK;
+}
+
+/* A complaint's or a service failure's members: category and severity (or
+ * likelihood and impact), then the complaint's Kano class and attribute or
+ * who detected the failure. */
+static cxp_reason decode_failure(const members *ms, cxp_event *ev, char *detail, size_t dlen) {
+  cxp_reason r;
   if ((r = enum_field(M(F_CATEGORY), 1, categories, &ev->category, detail, dlen)) ||
-      (r = num_field(M(F_SEVERITY), 1, 1, 4, 1, 0, &d, detail, dlen)))
+      (r = decode_severity(ms, ev, detail, dlen)))
     return r;
-  ev->severity = (int)d;
   if (ev->type == CXP_EV_COMPLAINT) {
     if ((r = enum_field(M(F_KANO), 0, kanos, &ev->kano, detail, dlen)) ||
         (r = str_field(M(F_ATTRIBUTE), 0, ID_MAX, &ev->attribute, detail, dlen)))

@@ -46,6 +46,7 @@ typedef enum {
   CXP_BAD_UNKNOWN_CASE, /* a recovery step whose case never came */
   CXP_BAD_OUTPUT_REJECTED, /* an output the broker refused for good */
   CXP_BAD_OFFSETS_SKIPPED, /* input lost to retention before it was read */
+  CXP_BAD_CONFLICTING, /* fields that say one thing twice: severity with likelihood/impact */
   CXP_BAD__COUNT
 } cxp_reason;
 
@@ -67,7 +68,8 @@ typedef struct cxp_event {
   double wait_s, handle_s, sentiment;
   int resolved, has_sentiment;
   cxp_str category, kano, attribute, detected_by, referred_id, kind;
-  int severity;
+  int severity;     /* 0 when the event gives likelihood and impact instead */
+  int likelihood, impact; /* 1..4 each (1 the worst), or 0 when not given */
   double amount;    /* purchase, recovery.compensated */
   int root_cause_fixed;
   double count;     /* usage */

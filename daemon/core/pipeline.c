@@ -313,6 +313,13 @@ const cxp_setting cxp_pipeline_table[] = {
     {"recovery.detractor_cases", CXP_T_BOOL, "true", 0, 1, OFF(rec_detractor_cases),
      "Open a case (with deadlines) for a detractor NPS response, besides the closed-loop "
      "alert.", NULL},
+    {"recovery.severity_matrix", CXP_T_MATRIX,
+     "[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,4]]", 1, 4, OFF(rec_severity_matrix),
+     "Severity (1 critical .. 4 low) of a failure or complaint that gives likelihood and "
+     "impact (each 1 the worst .. 4 the mildest) instead of a severity: row = likelihood, "
+     "column = impact. Entries must not decrease along a row or down a column. The default "
+     "bands the product of the two on the 4 (worst) .. 1 scale: 12 and over critical, 6..9 "
+     "major, 3..4 minor, 1..2 low.", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL}};
 
 void cxp_pipeline_derive(cxp_pipeline *p) {
@@ -357,6 +364,7 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   c->systemic_window_ms = (int64_t)(p->rec_systemic_window_min * 60000.0);
   c->high_value = p->rec_high_value;
   c->detractor_cases = p->rec_detractor_cases;
+  memcpy(c->severity_matrix, p->rec_severity_matrix, sizeof c->severity_matrix);
   return cxp_cases_conf_check(c, err, errlen);
 }
 
@@ -589,6 +597,7 @@ static size_t setting_size(cxp_setting_type t) {
     case CXP_T_INT: return sizeof(long long);
     case CXP_T_DOUBLE: return sizeof(double);
     case CXP_T_STRING: return CXP_STR_MAX;
+    case CXP_T_MATRIX: return sizeof(int[CXP_MATRIX_N][CXP_MATRIX_N]);
     default: return CXP_LIST_MAX;
   }
 }

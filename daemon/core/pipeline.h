@@ -80,6 +80,9 @@ typedef struct cxp_pipeline {
   double rec_systemic_window_min;
   double rec_high_value;
   int rec_detractor_cases;
+  /* Severity by [likelihood - 1][impact - 1], for failures and complaints
+   * that give those two instead of a severity. */
+  int rec_severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];
   /* recovery.solutions as compact JSON ("" for the built-in default); an
    * array of objects, which the settings table cannot hold, so the loader
    * takes it out of the file and validates it itself. */

@@ -128,6 +128,31 @@ static int set_one(const cxp_setting *s, void *obj, const cJSON *v,
     free(text);
     return 0;
   }
+  case CXP_T_MATRIX: {
+    /* Checked whole before any of it is kept: a refused file leaves the
+     * matrix as it was. */
+    int m[CXP_MATRIX_N][CXP_MATRIX_N];
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != CXP_MATRIX_N) goto shape;
+    int i = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, v) {
+      if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != CXP_MATRIX_N) goto shape;
+      int j = 0;
+      const cJSON *it;
+      cJSON_ArrayForEach(it, row) {
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble)) goto shape;
+        if (it->valuedouble < s->min || it->valuedouble > s->max) {
+          snprintf(err, errlen, "%s: key '%s': row %d, column %d: %g is outside %g..%g", file,
+                   key, i + 1, j + 1, it->valuedouble, s->min, s->max);
+          return -1;
+        }
+        m[i][j++] = (int)it->valuedouble;
+      }
+      i++;
+    }
+    memcpy(base, m, sizeof m);
+    return 0;
+  }
   }
 type:
   snprintf(err, errlen, "%s: key '%s': expected %s", file, key,
@@ -144,6 +169,10 @@ range:
 range_list:
   snprintf(err, errlen, "%s: key '%s': needs %g to %g entries", file, key, s->min,
            s->max);
+  return -1;
+shape:
+  snprintf(err, errlen, "%s: key '%s': expected %d rows of %d integers", file, key,
+           CXP_MATRIX_N, CXP_MATRIX_N);
   return -1;
 }
 
@@ -276,6 +305,14 @@ static void print_value(const cxp_setting *s, const void *obj, FILE *out) {
     break;
   }
   case CXP_T_LIST: fputs(base, out); break;
+  case CXP_T_MATRIX: {
+    const int(*m)[CXP_MATRIX_N] = (const int(*)[CXP_MATRIX_N])(const void *)base;
+    for (int i = 0; i < CXP_MATRIX_N; i++)
+      for (int j = 0; j < CXP_MATRIX_N; j++)
+        fprintf(out, "%s%d%s", j ? "," : i ? ",[" : "[[", m[i][j],
+                j < CXP_MATRIX_N - 1 ? "" : i < CXP_MATRIX_N - 1 ? "]" : "]]");
+    break;
+  }
   }
 }
 
@@ -326,7 +363,7 @@ void cxp_settings_print(const cxp_setting *tbl, const void *obj, FILE *out,
 }
 
 void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
-  static const char *tn[] = {"bool", "int", "number", "string", "list"};
+  static const char *tn[] = {"bool", "int", "number", "string", "list", "matrix"};
   fputs("| setting | type | default | bounds | description |\n|---|---|---|---|---|\n", out);
   for (const cxp_setting *s = tbl; s->name; s++) {
     fprintf(out, "| `%s` | %s | `%s` | ", s->name, tn[s->type], s->def);
@@ -336,6 +373,8 @@ void cxp_settings_doc(const cxp_setting *tbl, FILE *out) {
       fprintf(out, "length %.15g..%.15g", s->min, s->max);
     else if (s->type == CXP_T_LIST)
       fprintf(out, "%.15g..%.15g entries", s->min, s->max);
+    else if (s->type == CXP_T_MATRIX)
+      fprintf(out, "%dx%d of %.15g..%.15g", CXP_MATRIX_N, CXP_MATRIX_N, s->min, s->max);
     else
       fprintf(out, "%.15g..%.15g", s->min, s->max);
     fprintf(out, " | %s", s->desc);

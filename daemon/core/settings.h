@@ -16,14 +16,20 @@ typedef enum {
   CXP_T_INT,    /* long long */
   CXP_T_DOUBLE, /* double */
   CXP_T_STRING, /* char[CXP_STR_MAX] */
-  CXP_T_LIST    /* char[CXP_LIST_MAX]: a JSON array of strings, as text */
+  CXP_T_LIST,   /* char[CXP_LIST_MAX]: a JSON array of strings, as text */
+  CXP_T_MATRIX  /* int[CXP_MATRIX_N][CXP_MATRIX_N]: an array of rows of integers */
 } cxp_setting_type;
+
+/* A matrix setting is square, this many rows of this many integers, each
+ * within the row's min..max (recovery.severity_matrix: likelihood by
+ * impact, both 1..4). */
+#define CXP_MATRIX_N 4
 
 typedef struct cxp_setting {
   const char *name; /* dotted path: "alerts.cooldown_h" is {"alerts":{"cooldown_h":..}} */
   cxp_setting_type type;
   const char *def; /* default, written as it would be in the file */
-  double min, max; /* bounds for numbers; length bounds for strings */
+  double min, max; /* bounds for numbers and a matrix's entries; length bounds for strings */
   size_t offset;   /* where the value lives in the settings struct */
   const char *desc;
   /* CXP_T_STRING only: the values allowed, NULL-terminated (checked like

@@ -1429,6 +1429,225 @@ static int sys_alerts(const outs *o, const char **last) {
  * start 07:00 (1795417200000) + ":tp1", value 01 (version), 00 (not
  * fired), 06 (customers), then six 8-byte hashes: 51 bytes. Restored
  * without it, the core counts only the four: no alert. */
+/* ---- severity from likelihood and impact ---------------------------------- */
+
+/* The value of the alert's reason named factor, or -1 when it has none. */
+static double reason_value(cJSON *a, const char *factor) {
+  const cJSON *r;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "reasons")) {
+    if (strcmp(JS((cJSON *)r, "factor"), factor) == 0)
+      return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
+  }
+  return -1;
+}
+
+/* A service.failure (or a complaint, with kano) for customer `who` at 07:00
+ * plus `min` minutes, giving likelihood and impact. */
+static const char *rated(char *buf, size_t cap, const char *type, const char *who,
+                         const char *category, int min, int likelihood, int impact,
+                         const char *extra) {
+  snprintf(buf, cap,
+           "{\"event_id\":\"%s-%d\",\"type\":\"%s\",\"customer_id\":\"%s\","
+           "\"ts\":\"2026-11-23T07:%02d:00Z\",\"case_id\":\"%s-%d\",\"category\":\"%s\","
+           "\"likelihood\":%d,\"impact\":%d%s}",
+           who, min, type, who, min, who, min, category, likelihood, impact, extra);
+  return buf;
+}
+
+/* Feeds one event giving likelihood and impact and checks its
+ * recovery.required: the severity reason, the pair it came from and the
+ * priority (no premium, value or churn lift: priority = severity). */
+static void check_rated(cxp_core *core, outs *o, int64_t off, const char *json, int want_sev,
+                        int likelihood, int impact) {
+  o->n = 0;
+  CHECK_INT(feed_core(core, off, json), CXP_OK);
+  CHECK_INT(o->n, 1);
+  if (o->n < 1) return;
+  cJSON *a = cJSON_Parse(o->val[0]);
+  char prio[4];
+  snprintf(prio, sizeof prio, "P%d", want_sev);
+  CHECK_STR(JS(a, "type"), "recovery.required");
+  CHECK_STR(JS(a, "priority"), prio);
+  CHECK_NEAR(reason_value(a, "severity"), want_sev, 0);
+  CHECK_NEAR(reason_value(a, "likelihood"), likelihood, 0);
+  CHECK_NEAR(reason_value(a, "impact"), impact, 0);
+  cJSON_Delete(a);
+}
+
+static void test_core_severity(void) {
+  static outs o;
+  cxp_pipeline pl;
+  cxp_core core;
+  char buf[512];
+  recovery_core(&core, &pl, &o);
+  pl.churn_enabled = 0;
+  cxp_core_close(&core);
+  cxp_core_init(&core, &pl, collect, &o);
+
+  /* The default matrix: with L = 5 - likelihood and I = 5 - impact (4 the
+   * worst), L x I of 12 or more is 1, 6..9 is 2, 3..4 is 3, 1..2 is 4. One
+   * customer each, so that no repeat raises them. */
+  static const struct {
+    int likelihood, impact, sev;
+  } dflt[] = {
+      {1, 1, 1}, /* 4 x 4 = 16 */
+      {1, 2, 1}, /* 4 x 3 = 12 */
+      {2, 2, 2}, /* 3 x 3 = 9 */
+      {2, 3, 2}, /* 3 x 2 = 6 */
+      {3, 2, 2}, /* 2 x 3 = 6 */
+      {1, 4, 3}, /* 4 x 1 = 4 */
+      {4, 1, 3}, /* 1 x 4 = 4 */
+      {2, 4, 3}, /* 3 x 1 = 3 */
+      {3, 4, 4}, /* 2 x 1 = 2 */
+      {4, 4, 4}, /* 1 x 1 = 1 */
+  };
+  int64_t off = 1;
+  for (size_t i = 0; i < sizeof dflt / sizeof dflt[0]; i++) {
+    char who[16], ctx[48];
+    snprintf(who, sizeof who, "d%zu", i);
+    snprintf(ctx, sizeof ctx, "default matrix, likelihood %d impact %d", dflt[i].likelihood,
+             dflt[i].impact);
+    test_ctx = ctx;
+    check_rated(&core, &o, off++,
+                rated(buf, sizeof buf, "service.failure", who, "operational", 0,
+                      dflt[i].likelihood, dflt[i].impact, ",\"detected_by\":\"customer\""),
+                dflt[i].sev, dflt[i].likelihood, dflt[i].impact);
+  }
+  /* The derived severity sets the deadlines as a given one does: (2, 3) is
+   * severity 2, acknowledge within 60 min of 07:00. */
+  test_ctx = "derived severity, deadline";
+  o.n = 0;
+  CHECK_INT(feed_core(&core, off++,
+                      rated(buf, sizeof buf, "service.failure", "dl", "operational", 0, 2, 3,
+                            ",\"detected_by\":\"customer\"")),
+            CXP_OK);
+  if (o.n == 1) {
+    cJSON *a = cJSON_Parse(o.val[0]);
+    CHECK_STR(JS(a, "deadline"), "2026-11-23T08:00:00.000Z");
+    cJSON_Delete(a);
+  }
+
+  /* Kano on top: a complaint marked must_be at (4, 4) is severity 4 from
+   * the matrix, raised to 2 (major). */
+  test_ctx = "kano raises a derived severity";
+  uint64_t raised = core.n.kano_raised;
+  check_rated(&core, &o, off++,
+              rated(buf, sizeof buf, "complaint", "kn", "design", 0, 4, 4,
+                    ",\"kano\":\"must_be\""),
+              2, 4, 4);
+  CHECK_INT(core.n.kano_raised, raised + 1);
+
+  /* A repeat on top: r1 at (3, 3) is 3 (2 x 2 = 4); r1's second failure of
+   * the same category 10 minutes later at (2, 4) is 3 (3 x 1 = 3), raised to
+   * 2 as a repeat. */
+  test_ctx = "repeat raises a derived severity";
+  check_rated(&core, &o, off++,
+              rated(buf, sizeof buf, "service.failure", "r1", "promise", 0, 3, 3,
+                    ",\"detected_by\":\"provider\""),
+              3, 3, 3);
+  check_rated(&core, &o, off++,
+              rated(buf, sizeof buf, "service.failure", "r1", "promise", 10, 2, 4,
+                    ",\"detected_by\":\"provider\""),
+              2, 2, 4);
+  if (o.n == 1) {
+    cJSON *a = cJSON_Parse(o.val[0]);
+    CHECK_NEAR(reason_value(a, "repeat_same_category"), 1, 0);
+    cJSON_Delete(a);
+  }
+  /* An event with a severity carries no likelihood or impact reasons. */
+  test_ctx = "given severity";
+  o.n = 0;
+  CHECK_INT(feed_core(&core, off++, f1), CXP_OK);
+  if (o.n == 1) {
+    cJSON *a = cJSON_Parse(o.val[0]);
+    CHECK_NEAR(reason_value(a, "severity"), 2, 0);
+    CHECK_NEAR(reason_value(a, "likelihood"), -1, 0);
+    CHECK_NEAR(reason_value(a, "impact"), -1, 0);
+    cJSON_Delete(a);
+  }
+  cxp_core_close(&core);
+
+  /* A custom matrix (rows likelihood 1..4, columns impact 1..4), rising
+   * along every row and down every column:
+   *   1 1 1 1
+   *   1 2 2 2
+   *   2 3 3 3
+   *   3 4 4 4 */
+  test_ctx = "custom matrix";
+  static const int custom[4][4] = {{1, 1, 1, 1}, {1, 2, 2, 2}, {2, 3, 3, 3}, {3, 4, 4, 4}};
+  memcpy(pl.rec_severity_matrix, custom, sizeof custom);
+  char err[300];
+  CHECK_INT(cxp_pipeline_cases(&pl, err, sizeof err), 0);
+  cxp_core_init(&core, &pl, collect, &o);
+  static const struct {
+    int likelihood, impact, sev;
+  } cust[] = {{1, 4, 1}, {2, 1, 1}, {3, 1, 2}, {3, 4, 3}, {4, 2, 4}, {4, 1, 3}};
+  for (size_t i = 0; i < sizeof cust / sizeof cust[0]; i++) {
+    char who[16], ctx[48];
+    snprintf(who, sizeof who, "m%zu", i);
+    snprintf(ctx, sizeof ctx, "custom matrix, likelihood %d impact %d", cust[i].likelihood,
+             cust[i].impact);
+    test_ctx = ctx;
+    check_rated(&core, &o, off++,
+                rated(buf, sizeof buf, "complaint", who, "communication", 0, cust[i].likelihood,
+                      cust[i].impact, ""),
+                cust[i].sev, cust[i].likelihood, cust[i].impact);
+  }
+  cxp_core_close(&core);
+  test_ctx = NULL;
+}
+
+/* A matrix the loader refuses, with the sentence it says. */
+static void test_severity_matrix_refused(void) {
+  static const struct {
+    const char *matrix, *err;
+  } bad[] = {
+      /* Row 2 falls from 3 to 2 at its third column. */
+      {"[[1,1,2,3],[1,3,2,3],[2,2,3,4],[3,3,4,4]]",
+       "p.json: recovery.severity_matrix: row 2 (likelihood 2) falls from 3 to 2 at column 3: "
+       "expected no decrease along a row"},
+      /* Column 1 falls from 3 to 2 at row 4 (the rows themselves rise). */
+      {"[[1,1,2,3],[1,2,2,3],[3,3,3,4],[2,3,4,4]]",
+       "p.json: recovery.severity_matrix: column 1 (impact 1) falls from 3 to 2 at row 4: "
+       "expected no decrease down a column"},
+      {"[[1,5,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,4]]",
+       "p.json: key 'recovery.severity_matrix': row 1, column 2: 5 is outside 1..4"},
+      {"[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,0]]",
+       "p.json: key 'recovery.severity_matrix': row 4, column 4: 0 is outside 1..4"},
+      {"[[1,1,2,3],[1,2,2,3],[2,2,3,4]]",
+       "p.json: key 'recovery.severity_matrix': expected 4 rows of 4 integers"},
+      {"[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4]]",
+       "p.json: key 'recovery.severity_matrix': expected 4 rows of 4 integers"},
+      {"[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,4.5]]",
+       "p.json: key 'recovery.severity_matrix': expected 4 rows of 4 integers"},
+      {"\"1,1,2,3\"", "p.json: key 'recovery.severity_matrix': expected 4 rows of 4 integers"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[256], err[400] = "";
+    snprintf(text, sizeof text, "{\"recovery\":{\"severity_matrix\":%s}}", bad[i].matrix);
+    test_ctx = bad[i].matrix;
+    cxp_pipeline pl;
+    CHECK_INT(cxp_pipeline_from_json(&pl, cJSON_Parse(text), "p.json", err, sizeof err), -1);
+    CHECK_STR(err, bad[i].err);
+  }
+  /* The default, written out, is accepted; and it is the conf's own default. */
+  test_ctx = "default matrix";
+  cxp_pipeline pl;
+  char err[400] = "";
+  CHECK_INT(cxp_pipeline_from_json(
+                &pl,
+                cJSON_Parse("{\"recovery\":{\"severity_matrix\":"
+                            "[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,4]]}}"),
+                "p.json", err, sizeof err),
+            0);
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  CHECK_EQ(memcmp(c.severity_matrix, pl.cases.severity_matrix, sizeof c.severity_matrix), 0);
+  CHECK_INT(pl.cases.severity_matrix[1][2], 2);
+  CHECK_INT(cxp_cases_severity(&pl.cases, 4, 3), 4);
+  test_ctx = NULL;
+}
+
 static void test_systemic_restore(void) {
   for (int with_group = 1; with_group >= 0; with_group--) {
     test_ctx = with_group ? "systemic restored" : "systemic without its record";
@@ -2135,6 +2354,8 @@ int main(void) {
   test_counters();
   test_volume();
   test_core_recovery();
+  test_core_severity();
+  test_severity_matrix_refused();
   test_restore();
   test_restore_closed();
   test_systemic_restore();

@@ -61,6 +61,24 @@ static void chk_failure(const cxp_event *ev) {
   CHECK(str_is(ev->detected_by, "provider"));
   CHECK(str_is(ev->kano, NULL));
 }
+/* Likelihood and impact instead of a severity: kept as given, the severity
+ * left at 0 for the pipeline's matrix (core.c). */
+static void chk_rated_3_1(const cxp_event *ev) {
+  CHECK_INT(ev->severity, 0);
+  CHECK_INT(ev->likelihood, 3);
+  CHECK_INT(ev->impact, 1);
+  CHECK(str_is(ev->detected_by, "customer"));
+}
+static void chk_rated_4_2(const cxp_event *ev) {
+  CHECK_INT(ev->severity, 0);
+  CHECK_INT(ev->likelihood, 4);
+  CHECK_INT(ev->impact, 2);
+}
+static void chk_sev3_unrated(const cxp_event *ev) {
+  CHECK_INT(ev->severity, 3);
+  CHECK_INT(ev->likelihood, 0);
+  CHECK_INT(ev->impact, 0);
+}
 static void chk_case_k3(const cxp_event *ev) { CHECK(str_is(ev->case_id, "k3")); }
 static void chk_compensated(const cxp_event *ev) {
   CHECK(str_is(ev->case_id, "k3"));
@@ -161,6 +179,19 @@ static const ev_case ev_cases[] = {
          HDR("service.failure") ",\"case_id\":\"k2\",\"category\":\"promise\","
                                 "\"severity\":1,\"detected_by\":\"provider\"}",
          CXP_EV_FAILURE, -1, chk_failure),
+    GOOD("service.failure with likelihood and impact",
+         HDR("service.failure") ",\"case_id\":\"k2\",\"category\":\"promise\","
+                                "\"likelihood\":3,\"impact\":1,\"detected_by\":\"customer\"}",
+         CXP_EV_FAILURE, -1, chk_rated_3_1),
+    /* null counts as absent: the severity is not there to conflict. */
+    GOOD("complaint with likelihood and impact, severity null",
+         HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"severity\":null,"
+                          "\"impact\":2.0,\"likelihood\":4}",
+         CXP_EV_COMPLAINT, -1, chk_rated_4_2),
+    GOOD("complaint with severity, likelihood and impact null",
+         HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"severity\":3,"
+                          "\"likelihood\":null,\"impact\":null}",
+         CXP_EV_COMPLAINT, -1, chk_sev3_unrated),
     GOOD("recovery.acknowledged", HDR("recovery.acknowledged") ",\"case_id\":\"k3\"}",
          CXP_EV_REC_ACKNOWLEDGED, -1, chk_case_k3),
     GOOD("recovery.apologized", HDR("recovery.apologized") ",\"case_id\":\"k3\"}",
@@ -393,6 +424,56 @@ static const ev_case ev_cases[] = {
     BAD("clv negative", HDR("profile") ",\"segment\":\"gold\",\"clv\":-5}",
         CXP_BAD_OUT_OF_RANGE, "'clv'"),
 
+    /* likelihood and impact: both or neither, each an integer 1..4, and
+     * never with a severity. */
+    BAD("likelihood without impact",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":2}",
+        CXP_BAD_MISSING_FIELD, "'impact'"),
+    BAD("impact without likelihood",
+        HDR("service.failure") ",\"case_id\":\"k1\",\"category\":\"design\",\"impact\":1,"
+                               "\"detected_by\":\"provider\"}",
+        CXP_BAD_MISSING_FIELD, "'likelihood'"),
+    BAD("likelihood with impact null",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":2,"
+                         "\"impact\":null}",
+        CXP_BAD_MISSING_FIELD, "'impact'"),
+    {.name = "neither severity nor likelihood and impact",
+     .json = HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\"}",
+     .want = CXP_BAD_MISSING_FIELD, .detail = "'severity'", .detail2 = "'likelihood' and 'impact'"},
+    BAD("impact spelt Impact",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":2,"
+                         "\"Impact\":2}",
+        CXP_BAD_MISSING_FIELD, "'impact'"),
+    BAD("likelihood a string",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":\"2\","
+                         "\"impact\":2}",
+        CXP_BAD_TYPE, "'likelihood'"),
+    BAD("impact 2.5",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":2,"
+                         "\"impact\":2.5}",
+        CXP_BAD_TYPE, "'impact'"),
+    BAD("impact a bool",
+        HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":2,"
+                         "\"impact\":true}",
+        CXP_BAD_TYPE, "'impact'"),
+    {.name = "likelihood 0",
+     .json = HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"likelihood\":0,"
+                              "\"impact\":2}",
+     .want = CXP_BAD_OUT_OF_RANGE, .detail = "'likelihood'", .detail2 = "outside 1..4"},
+    {.name = "impact 5",
+     .json = HDR("service.failure") ",\"case_id\":\"k1\",\"category\":\"design\","
+                                    "\"likelihood\":1,\"impact\":5,\"detected_by\":\"provider\"}",
+     .want = CXP_BAD_OUT_OF_RANGE, .detail = "'impact' is 5", .detail2 = "outside 1..4"},
+    {.name = "severity with likelihood and impact",
+     .json = HDR("complaint") ",\"case_id\":\"k1\",\"category\":\"design\",\"severity\":2,"
+                              "\"likelihood\":2,\"impact\":3}",
+     .want = CXP_BAD_CONFLICTING, .detail = "'severity'", .detail2 = "'likelihood'"},
+    /* The conflict is named whatever the other members hold. */
+    {.name = "severity with impact alone",
+     .json = HDR("service.failure") ",\"case_id\":\"k1\",\"category\":\"design\","
+                                    "\"impact\":9,\"severity\":1,\"detected_by\":\"provider\"}",
+     .want = CXP_BAD_CONFLICTING, .detail = "'severity'", .detail2 = "'impact'"},
+
     /* unknown_type */
     BAD("unknown type", HDR("survey.foo") ",\"score\":1}", CXP_BAD_UNKNOWN_TYPE, "'type'"),
     BAD("type is case-sensitive", HDR("Survey.CSAT") ",\"score\":1}", CXP_BAD_UNKNOWN_TYPE,
@@ -488,6 +569,8 @@ static void test_event_table(void) {
   CHECK_STR(cxp_reason_name(CXP_BAD_TOO_LARGE), "too_large");
   CHECK_STR(cxp_reason_name(CXP_BAD_TIMESTAMP), "bad_timestamp");
   CHECK_STR(cxp_reason_name(CXP_BAD_LATE), "late");
+  CHECK_STR(cxp_reason_name(CXP_BAD_OFFSETS_SKIPPED), "offsets_skipped");
+  CHECK_STR(cxp_reason_name(CXP_BAD_CONFLICTING), "conflicting_fields");
   CHECK_STR(cxp_sq_dimension_name(CXP_SQ_RESPONSIVENESS), "responsiveness");
   CHECK_STR(cxp_sq_dimension_name(CXP_SQ__COUNT), "unknown");
 }
@@ -517,6 +600,7 @@ static int same_event(const cxp_event *a, const cxp_event *b) {
   return a->type == b->type && a->ts_ms == b->ts_ms && a->score == b->score &&
          a->sq_mask == b->sq_mask && a->resolved == b->resolved &&
          a->has_sentiment == b->has_sentiment && a->severity == b->severity &&
+         a->likelihood == b->likelihood && a->impact == b->impact &&
          a->root_cause_fixed == b->root_cause_fixed && a->has_clv == b->has_clv &&
          a->consent == b->consent && memcmp(da, db, sizeof da) == 0 &&
          memcmp(a->sq_expected, b->sq_expected, sizeof a->sq_expected) == 0 &&
