@@ -1,4 +1,4 @@
-/* bench_restore: how fast durable state comes back (issue 6's target: at
+/* bench_restore: how fast durable state comes back (the target: at
  * least 1,000,000 customer records per second from a snapshot or the
  * changelog). Builds N customers with every sum filled, writes them as one
  * partition's snapshot file, then times reading it back: the checksum over

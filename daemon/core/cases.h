@@ -1,4 +1,4 @@
-/* Service-failure recovery cases (docs/domain.md section 5, issue 4): cases,
+/* Service-failure recovery cases (docs/domain.md section 5): cases,
  * deadlines, escalation, repeats, systemic failures, the solution library
  * and outcomes.
  *
@@ -286,7 +286,7 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 int cxp_cases_priority(int severity, int premium, double value, double high_value,
                        int churn_band);
 
-/* ---- Durable state (issue 6) ----------------------------------------------
+/* ---- Durable state --------------------------------------------------------
  * A customer's open cases, and what the module remembers of him (cohort,
  * latest failure per category), travel in his own changelog record as a
  * "cases section" (the layout is in casesrec.c), with the steps parked for a

@@ -77,9 +77,8 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
 
 static int bad_time(int64_t v, int64_t lo) { return v < lo || v > TIME_LIMIT_MS; }
 
-/* The names are the pipeline file's keys (see the integration note in the
- * report of issue 4): the conf is filled from those rows, so an error names
- * the row to fix. */
+/* The names are the pipeline file's keys: the conf is filled from those
+ * rows, so an error names the row to fix. */
 int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
   if (c->pipeline[0] == '\0') CXP_FAIL("name: the pipeline name is empty");
   for (int i = 0; i < 4; i++) {

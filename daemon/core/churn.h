@@ -1,4 +1,4 @@
-/* Churn risk (docs/domain.md section 3, issue 5): an explainable score per
+/* Churn risk (docs/domain.md section 3): an explainable score per
  * customer from his decayed sums, a logistic model, bands with hysteresis,
  * the factors behind the score, his value and the retention actions.
  *

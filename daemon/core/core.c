@@ -344,7 +344,7 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
   alert_emit(c, from, cu, a);
 }
 
-/* Churn risk (issue 5): the customer's score after this event; the band
+/* Churn risk: the customer's score after this event; the band
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
 static int churn_risk(cxp_core *c, cxp_shard *sh, cxp_customer *cu, const cxp_event *ev,
@@ -363,7 +363,7 @@ static int churn_risk(cxp_core *c, cxp_shard *sh, cxp_customer *cu, const cxp_ev
   return next;
 }
 
-/* Silence (issue 5): a slice of the partition's customers (a sixty-fourth
+/* Silence: a slice of the partition's customers (a sixty-fourth
  * of its table, at least 256 slots, so a pass takes about a minute of
  * ticks), each without an event for churn.silence_days by the partition's
  * clock t, re-scored at t. Silence only raises: a customer it lifts into a

@@ -1,5 +1,5 @@
 /* A customer's state as a compact, versioned binary record: what the
- * changelog topic and the snapshot files of durable state (issue 6) carry.
+ * changelog topic and the snapshot files of durable state carry.
  * Pure: encoding and decoding only, no I/O.
  *
  * Layout (integers little-endian; "v" a LEB128 varint, "z" a zigzag varint):

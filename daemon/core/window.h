@@ -208,7 +208,7 @@ size_t cxp_windows_bytes(const cxp_windows *w);
 size_t cxp_windows_bytes_per_window(const cxp_windows *w);
 
 
-/* ---- Durable state (issue 6) ----------------------------------------------
+/* ---- Durable state --------------------------------------------------------
  * With tracking on, the module lists the windows changed since the last
  * cxp_windows_flush_state and the ones closed since that had a record. The
  * changelog holds a record per open window (key CXP_CL_WINDOW

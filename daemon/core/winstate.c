@@ -14,7 +14,7 @@
 #include "xalloc.h"
 #include "window_int.h"
 
-/* ---- durable state (issue 6) --------------------------------------------- */
+/* ---- durable state ------------------------------------------------------- */
 
 void cxp_windows_track(cxp_windows *w, int on) { w->track = on != 0; }
 

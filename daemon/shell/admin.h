@@ -1,4 +1,4 @@
-/* The admin endpoint's routes (issue 7): what an SRE and other services ask
+/* The admin endpoint's routes: what an SRE and other services ask
  * a running daemon. Served by http.c on the daemon's loop, synchronously:
  * every answer is built from the daemon's own counters and state, without
  * I/O.

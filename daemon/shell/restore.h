@@ -1,4 +1,4 @@
-/* Reading changelog partitions back into memory (durable state, issue 6).
+/* Reading changelog partitions back into memory (durable state).
  *
  * The restorer is a consumer of its own, outside the consumer group: it is
  * assigned a changelog partition from its first offset when the daemon is

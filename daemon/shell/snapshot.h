@@ -1,4 +1,4 @@
-/* Snapshot files of one partition's customers (durable state, issue 6): a
+/* Snapshot files of one partition's customers (durable state): a
  * restart on the same machine reads its partitions' snapshots and then only
  * the changelog's tail. The file holds the records of staterec.h, each
  * length-prefixed, then (format 2) the frames of the rest of the partition's

@@ -1659,7 +1659,7 @@ static void test_merger_duplicates(void) {
   cxp_merger_destroy(m);
 }
 
-/* Durable windows (issue 6): the partition's core is killed between two
+/* Durable windows: the partition's core is killed between two
  * flushes, or in the middle of one, and a fresh core restores what reached
  * the changelog and reads the input again from offset 0. The window's
  * partial is the uninterrupted run's: ten CSAT answers 5,4,3,5,2,4,5,1,4,3
