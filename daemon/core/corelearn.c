@@ -2,7 +2,9 @@
  * the learnt model that scores (learn.h has the learner itself).
  *
  * A customer holds at most one pending sample (customer.h: sample_ms and
- * sample_x), so the memory for labels is a fixed 48 bytes a customer:
+ * sample_x), so the memory for labels is fixed: 52 bytes of cxp_customer
+ * (its allocation 48 bytes larger: bench_core's 500 bytes a customer are
+ * 548):
  *
  *   - taken at an event of his (any but an outcome) when he has none
  *     pending: his features after that event, at its event time t;
@@ -43,16 +45,22 @@ static int64_t horizon_ms(const cxp_core *c) {
   return (int64_t)(c->learn.horizon_days * (double)DAY_MS);
 }
 
+#define MAX_COMBINED 256
+
+/* The learners held (with `labelled`, only those that learnt something),
+ * at most MAX_COMBINED: a deployment with more input partitions than that
+ * learns from plenty in the first ones. Returns how many. */
+static int gather(const cxp_core *c, int labelled, const cxp_learner **ls) {
+  int n = 0;
+  for (int32_t i = 0; i < c->n_learners && n < MAX_COMBINED; i++)
+    if (c->learners[i] && (!labelled || c->learners[i]->l.labels)) ls[n++] = &c->learners[i]->l;
+  return n;
+}
+
 /* The model that scores: the learners combined, or the prior. */
 static void recombine(cxp_core *c) {
-  const cxp_learner *ls[256];
-  int n = 0;
-  /* More partitions than that are combined in two steps' worth of weight:
-   * the first 256 learners with labels; a deployment that large learns
-   * from plenty. */
-  for (int32_t i = 0; i < c->n_learners && n < 256; i++)
-    if (c->learners[i] && c->learners[i]->l.labels) ls[n++] = &c->learners[i]->l;
-  cxp_learner_combine(ls, n, &c->learn, &c->churn_prior, &c->churn);
+  const cxp_learner *ls[MAX_COMBINED];
+  cxp_learner_combine(ls, gather(c, 1, ls), &c->learn, &c->churn_prior, &c->churn);
 }
 
 void core_learn_setup(cxp_core *c) {
@@ -81,7 +89,8 @@ static struct core_learner *learner_of(cxp_core *c, int32_t part) {
 }
 
 /* His pending sample, labelled y at event time t, learnt by his
- * partition's learner. */
+ * partition's learner (the caller recombines the model, once for all the
+ * labels an event settles). */
 static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y, int64_t t) {
   double x[CXP_CF__COUNT];
   for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
@@ -89,20 +98,25 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   cu->sample_ms = 0;
   cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y, taken, t);
   cl->changed = 1;
-  recombine(c);
 }
 
 /* Once a day of the partition's event time: every customer of the shard
- * whose sample's horizon (and a day of grace) has passed is a negative. */
-static void sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t t) {
+ * whose sample's horizon (and a day of grace) has passed is a negative.
+ * Returns how many were settled. */
+static size_t sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t t) {
   int64_t day = t / DAY_MS;
-  if (day <= cl->swept_day) return;
+  if (day <= cl->swept_day) return 0;
   cl->swept_day = day;
   int64_t due = t - horizon_ms(c) - DAY_MS;
+  size_t n = 0;
   for (size_t i = 0; i < sh->cap; i++) {
     cxp_customer *cu = sh->slots[i];
-    if (cu && cu->sample_ms > 0 && cu->sample_ms < due) settle(c, cl, cu, 0, t);
+    if (cu && cu->sample_ms > 0 && cu->sample_ms < due) {
+      settle(c, cl, cu, 0, t);
+      n++;
+    }
   }
+  return n;
 }
 
 void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
@@ -111,13 +125,14 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
   int64_t t = ev->ts_ms;
   int outcome = ev->type == CXP_EV_CANCELLED ||
                 (c->learn.downgrades && ev->type == CXP_EV_DOWNGRADED);
+  size_t settled = 0;
   if (cu->sample_ms > 0) {
-    if (outcome && t <= cu->sample_ms)
+    if (outcome && t <= cu->sample_ms) {
       cu->sample_ms = 0; /* he had left before it: nothing to learn */
-    else if (t > cu->sample_ms + horizon_ms(c))
-      settle(c, cl, cu, 0, t);
-    else if (outcome)
-      settle(c, cl, cu, 1, t);
+    } else if (t > cu->sample_ms + horizon_ms(c) || outcome) {
+      settle(c, cl, cu, outcome && t <= cu->sample_ms + horizon_ms(c), t);
+      settled++;
+    }
   }
   if (outcome) {
     /* Samples only from events after this one. */
@@ -126,15 +141,13 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
     cu->sample_ms = t;
     for (int f = 0; f < CXP_CF__COUNT; f++) cu->sample_x[f] = (float)x[f];
   }
-  sweep(c, cl, sh, t);
+  settled += sweep(c, cl, sh, t);
+  if (settled) recombine(c);
 }
 
 void cxp_core_learn_stats(const cxp_core *c, cxp_learn_stats *out) {
-  const cxp_learner *ls[256];
-  int n = 0;
-  for (int32_t i = 0; i < c->n_learners && n < 256; i++)
-    if (c->learners[i]) ls[n++] = &c->learners[i]->l;
-  cxp_learner_stats(ls, n, &c->learn, out);
+  const cxp_learner *ls[MAX_COMBINED];
+  cxp_learner_stats(ls, gather(c, 0, ls), &c->learn, out);
 }
 
 const cxp_learner *cxp_core_learner(const cxp_core *c, int32_t partition) {

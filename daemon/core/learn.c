@@ -28,6 +28,14 @@ void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior) {
   l->cal_b = prior->cal_b;
 }
 
+/* Coefficient c of factor f kept on its factor's side of zero and within
+ * COEF_MAX. */
+static double bounded(int f, double c) {
+  int sign = cxp_churn_factor_sign(f);
+  if ((sign > 0 && c < 0) || (sign < 0 && c > 0)) c = 0;
+  return c > COEF_MAX ? COEF_MAX : c < -COEF_MAX ? -COEF_MAX : c;
+}
+
 static double logit_of(const cxp_learner *l, const double *x) {
   double z = l->intercept;
   for (int f = 0; f < CXP_CF__COUNT; f++) z += l->coef[f] * x[f];
@@ -125,16 +133,17 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
    * the step is taken on v and b and written back in x's units. */
   double g = cxp_sigmoid(z) - y, moved = 0;
   for (int f = 0; f < CXP_CF__COUNT; f++) {
-    double sd = sqrt(l->m2[f] / n);
-    if (sd < MIN_SD) continue;
-    if (sd < SD_FLOOR) sd = SD_FLOOR;
-    double u = (x[f] - l->mean[f]) / sd;
-    double gv = g * u + lc->l2 * sd * (l->coef[f] - prior->coef[f]);
-    double c = l->coef[f] + adagrad(&l->g2[f], gv, lc->rate) / sd;
-    int sign = cxp_churn_factor_sign(f);
-    if ((sign > 0 && c < 0) || (sign < 0 && c > 0)) c = 0;
-    if (c > COEF_MAX) c = COEF_MAX;
-    if (c < -COEF_MAX) c = -COEF_MAX;
+    /* A feature that has not varied yet takes no step, but its coefficient
+     * is kept in bounds all the same: a configured prior across a sign
+     * (open_cases -0.38, say) must not survive into the learner. */
+    double sd = sqrt(l->m2[f] / n), c = l->coef[f];
+    if (sd >= MIN_SD) {
+      if (sd < SD_FLOOR) sd = SD_FLOOR;
+      double u = (x[f] - l->mean[f]) / sd;
+      double gv = g * u + lc->l2 * sd * (l->coef[f] - prior->coef[f]);
+      c += adagrad(&l->g2[f], gv, lc->rate) / sd;
+    }
+    c = bounded(f, c);
     moved += (c - l->coef[f]) * l->mean[f];
     l->coef[f] = c;
   }
@@ -323,8 +332,7 @@ int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
     if (!(t.pend_p[i] >= 0 && t.pend_p[i] <= 1) || !(fabsf(t.pend_z[i]) <= 1e6f)) return -1;
   }
   for (int f = 0; f < CXP_CF__COUNT; f++) {
-    int sign = cxp_churn_factor_sign(f);
-    if (t.m2[f] < 0 || (sign > 0 && t.coef[f] < 0) || (sign < 0 && t.coef[f] > 0)) return -1;
+    if (t.m2[f] < 0 || (t.labels && bounded(f, t.coef[f]) != t.coef[f])) return -1;
   }
   *l = t;
   return 0;

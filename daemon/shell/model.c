@@ -24,16 +24,11 @@
 static long key_partition(const cxp_daemon *d, const char *k, size_t kl) {
   size_t pl = sizeof CXP_CL_LEARNER - 1, name_len = strlen(d->pl.name);
   if (k == NULL || kl <= pl || memcmp(k, CXP_CL_LEARNER, pl) != 0) return -1;
-  const char *num = k + pl, *colon = memchr(num, ':', kl - pl);
-  if (colon == NULL || colon == num || colon - num > 5) return -1;
-  if ((size_t)(k + kl - colon - 1) != name_len || memcmp(colon + 1, d->pl.name, name_len) != 0)
-    return -2;
-  long p = 0;
-  for (const char *c = num; c < colon; c++) {
-    if (*c < '0' || *c > '9') return -1;
-    p = p * 10 + (*c - '0');
-  }
-  return p <= 65535 ? p : -1;
+  const char *at = k + pl, *end = k + kl;
+  long long p;
+  if (cxp_staterec_key_num(&at, end, &p) != 0 || p < 0 || p > 65535) return -1;
+  if ((size_t)(end - at) != name_len || memcmp(at, d->pl.name, name_len) != 0) return -2;
+  return (long)p;
 }
 
 static void on_model_record(void *opaque, int32_t part, const rd_kafka_message_t *m) {

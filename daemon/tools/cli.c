@@ -29,7 +29,7 @@
 #include "staterec.h"
 #include "xalloc.h"
 
-static volatile sig_atomic_t stop_now;
+volatile sig_atomic_t cxp_cli_stop;
 
 /* 1 when standard output is a pipe whose reader has gone (`| head`): a
  * quiet tail notices it without waiting for its next write to fail. */
@@ -38,9 +38,9 @@ static int reader_gone(void) {
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
-static void on_stop_signal(int sig) {
+void cxp_cli_on_stop(int sig) {
   (void)sig;
-  stop_now = 1;
+  cxp_cli_stop = 1;
 }
 
 static const char *js(const cJSON *o, const char *k) {
@@ -355,19 +355,19 @@ static int tail_assign(rd_kafka_t *rk, const char *topic, int from_start) {
 static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
   int at_end = 0, rc = 0;
   char line[8192];
-  while (!stop_now) {
+  while (!cxp_cli_stop) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
     if (m == NULL) {
-      if (reader_gone()) stop_now = 1;
+      if (reader_gone()) cxp_cli_stop = 1;
       continue;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (++at_end >= parts && a->exit_at_end) stop_now = 1;
+      if (++at_end >= parts && a->exit_at_end) cxp_cli_stop = 1;
     } else if (m->err) {
       fprintf(stderr, "cxpulse tail: %s\n", rd_kafka_message_errstr(m));
       if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
         rc = 1;
-        stop_now = 1;
+        cxp_cli_stop = 1;
       }
     } else if (!cxp_tail_match(&a->filter, m->payload, m->len)) {
       /* Filtered out before any formatting. */
@@ -387,7 +387,7 @@ static int tail_follow(rd_kafka_t *rk, const tail_args *a, int parts) {
         fprintf(stderr, "cxpulse tail: standard output: %s\n", strerror(errno));
         rc = 1;
       }
-      stop_now = 1;
+      cxp_cli_stop = 1;
     }
   }
   return rc;
@@ -408,8 +408,8 @@ int cxp_tail_main(int argc, char **argv) {
     rd_kafka_destroy(rk);
     return 1;
   }
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
+  signal(SIGINT, cxp_cli_on_stop);
+  signal(SIGTERM, cxp_cli_on_stop);
   rc = tail_follow(rk, &a, parts);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
@@ -643,7 +643,7 @@ static int top_wait(double seconds, int keys) {
   for (;;) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     double left = seconds - (double)(t.tv_sec - t0.tv_sec) - (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-    if (stop_now) return 1;
+    if (cxp_cli_stop) return 1;
     if (left <= 0) return 0;
     struct pollfd p = {STDIN_FILENO, POLLIN, 0};
     if (poll(&p, keys ? 1 : 0, (int)(left * 1000) + 1) <= 0) continue; /* timeout, signal */
@@ -660,7 +660,7 @@ static int top_loop(const top_args *a, int keys) {
   static char status[65536], metrics[1 << 20];
   top_prev prev = {-1, 0, 0, {0, 0}};
   int frames = 0;
-  while (!stop_now) {
+  while (!cxp_cli_stop) {
     int ss = fetch(a->host, a->port, "/v1/status", a->token, status, sizeof status);
     int ms = fetch(a->host, a->port, "/metrics", NULL, metrics, sizeof metrics);
     struct timespec t;
@@ -683,10 +683,10 @@ int cxp_top_main(int argc, char **argv) {
   top_args a;
   int rc = top_options(argc, argv, &a);
   if (rc >= 0) return rc;
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
-  signal(SIGHUP, on_stop_signal);
-  signal(SIGQUIT, on_stop_signal);
+  signal(SIGINT, cxp_cli_on_stop);
+  signal(SIGTERM, cxp_cli_on_stop);
+  signal(SIGHUP, cxp_cli_on_stop);
+  signal(SIGQUIT, cxp_cli_on_stop);
   /* One way out of the loop whatever ends it, so the terminal is always
    * given back as it was found. */
   int keys = a.once ? 0 : top_keys_on();

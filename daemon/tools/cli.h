@@ -5,6 +5,12 @@
 #ifndef CXP_CLI_H
 #define CXP_CLI_H
 
+#include <signal.h>
+
+/* Set by cxp_cli_on_stop (SIGINT, SIGTERM, ...): a tool's loop ends. */
+extern volatile sig_atomic_t cxp_cli_stop;
+void cxp_cli_on_stop(int sig);
+
 int cxp_tail_main(int argc, char **argv);
 int cxp_top_main(int argc, char **argv);
 /* `cxpulse state`: the per-customer state a changelog topic holds. */

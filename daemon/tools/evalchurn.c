@@ -625,9 +625,13 @@ static void report_ranking(cJSON *o, const double *ps, const unsigned char *ls, 
 
 /* The model that scored, as "model" in o: learnt or configured, its
  * coefficients and calibration, and the learning's own figures. */
-static void report_model(cJSON *o, const run *r, const cxp_churn_conf *cf, const char *kind) {
+static void report_model(cJSON *o, const eval_args *a, const cxp_learn_stats *sp,
+                         const cxp_churn_conf *cf) {
+  const cxp_learn_stats st = *sp;
   cJSON *m = cJSON_AddObjectToObject(o, "model");
-  cJSON_AddStringToObject(m, "kind", kind);
+  cJSON_AddStringToObject(m, "kind",
+                          a->model_path ? "file" : a->frozen || !st.active ? "configured"
+                                                                           : "learnt");
   cJSON *co = cJSON_AddObjectToObject(m, "coefficients");
   for (int f = 0; f < CXP_CF__COUNT; f++)
     cJSON_AddNumberToObject(co, cxp_churn_factor_name(f), round(cf->coef[f] * 1e4) / 1e4);
@@ -635,8 +639,6 @@ static void report_model(cJSON *o, const run *r, const cxp_churn_conf *cf, const
   cJSON *cal = cJSON_AddArrayToObject(m, "calibration");
   cJSON_AddItemToArray(cal, cJSON_CreateNumber(round(cf->cal_a * 1e4) / 1e4));
   cJSON_AddItemToArray(cal, cJSON_CreateNumber(round(cf->cal_b * 1e4) / 1e4));
-  cxp_learn_stats st;
-  cxp_core_learn_stats(&r->core, &st);
   cJSON_AddNumberToObject(m, "labels", (double)st.labels);
   cJSON_AddNumberToObject(m, "positives", (double)st.positives);
   if (isnan(st.auc)) cJSON_AddNullToObject(m, "prequential_auc");
@@ -668,8 +670,7 @@ static int evaluate(run *r, const eval_args *a, const cxp_pipeline *pl,
   report_ranking(o, ps, ls, ns, positives);
   cxp_learn_stats st;
   cxp_core_learn_stats(&r->core, &st);
-  report_model(o, r, cf,
-               a->model_path ? "file" : a->frozen || !st.active ? "configured" : "learnt");
+  report_model(o, a, &st, cf);
   if (a->do_fit) report_fit(o, s, ns, ps, ls);
   char *txt = cJSON_PrintUnformatted(o);
   printf("%s\n", txt);

@@ -21,13 +21,6 @@
 #include "staterec.h"
 #include "xalloc.h"
 
-static volatile sig_atomic_t stop_now;
-
-static void on_stop_signal(int sig) {
-  (void)sig;
-  stop_now = 1;
-}
-
 /* The records go into a core as a restore puts them there (customers and
  * their cases), so what is printed is what a restore would hold. */
 typedef struct dump {
@@ -127,9 +120,9 @@ static int state_read(dump *d, const cxp_config *c, const char *changelog, const
   }
   for (int32_t i = 0; i < n; i++)
     if (cxp_restore_begin(r, i, RD_KAFKA_OFFSET_BEGINNING) == 0) d->left++;
-  signal(SIGINT, on_stop_signal);
-  signal(SIGTERM, on_stop_signal);
-  while (d->left > 0 && !stop_now)
+  signal(SIGINT, cxp_cli_on_stop);
+  signal(SIGTERM, cxp_cli_on_stop);
+  while (d->left > 0 && !cxp_cli_stop)
     if (!cxp_restore_poll(r, 10000)) usleep(10000);
   cxp_restore_destroy(r);
   return -1;

@@ -121,6 +121,23 @@ static void test_signs(void) {
   CHECK_NEAR(l.coef[CXP_CF_PARTICIPATION], 0, 1e-12);
   CHECK_EQ(cxp_churn_factor_sign(CXP_CF_PARTICIPATION), -1);
   CHECK_EQ(cxp_churn_factor_sign(CXP_CF_OPEN_CASES), 1);
+
+  /* A configured prior across a sign (open_cases -0.38, as an offline fit
+   * once gave it) is brought to 0 at the first label, even while its
+   * feature has not varied; the learner's bytes then read back (a learner
+   * across a sign is refused as damaged). */
+  cxp_churn_conf_defaults(&prior);
+  prior.coef[CXP_CF_OPEN_CASES] = -0.38;
+  cxp_learner_init(&l, &prior);
+  double x[CXP_CF__COUNT] = {0};
+  cxp_learner_update(&l, &lc, &prior, x, 0, 0, 0);
+  CHECK_NEAR(l.coef[CXP_CF_OPEN_CASES], 0, 1e-12);
+  size_t n = cxp_learner_encode_size();
+  uint8_t *b = malloc(n);
+  cxp_learner_encode(&l, b);
+  cxp_learner back;
+  CHECK_INT(cxp_learner_decode(&back, b, n), 0);
+  free(b);
 }
 
 /* Combination: weighted by labels; the prior until enough labels, with at
