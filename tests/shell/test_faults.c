@@ -234,7 +234,11 @@ static void phase_deadend(cxp_mock *m) {
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     cxp_daemon_stats s;
     cxp_daemon_stats_get(r.d, &s);
-    CHECK_INT(s.core->consumed, 3);
+    /* The stop comes from the dead letter's delivery report, which may
+     * arrive before or after the third message is read: 2 or 3, never more
+     * (nothing past the stop is taken). */
+    CHECK_GE(s.core->consumed, 2);
+    CHECK_LE(s.core->consumed, 3);
     CHECK_INT(cJSON_GetArraySize(r.dead), 0);
     /* Stopped on its own, well before the run's 60 s deadline. */
     CHECK_LT(secs, 30);
