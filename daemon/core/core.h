@@ -146,6 +146,13 @@ typedef struct cxp_core {
    * partition's first event while learning is on. */
   struct core_learner **learners;
   int32_t n_learners;
+  /* Their one calibration (cxp_learner_pool_calibration), refitted every
+   * CXP_LEARN_REFIT labels learnt in all, whenever a learner comes from
+   * elsewhere, and on cxp_core_learn_refresh (pool_at 0). */
+  cxp_learn_scratch learn_scratch;
+  double pool_a, pool_b;
+  int pool_ok;
+  uint64_t pool_at;
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
    * core emits, for segment.anomaly. */
@@ -203,6 +210,11 @@ void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner 
  * partition's, and the model recombined, unless this core holds the
  * partition (its own learner is the newer). 1 when taken. */
 int cxp_core_learner_remote(cxp_core *c, int32_t partition, const cxp_learner *l);
+/* Refits the learners' one calibration now (cxp_learner_pool_calibration),
+ * as it stands: the daemon does on its commit timer and at its stop, so
+ * that it agrees with any core holding the same learners, however their
+ * labels interleaved. */
+void cxp_core_learn_refresh(cxp_core *c);
 
 /* Emits a dead letter for a message the shell itself could not hand to the
  * core as an event (e.g. a Kafka message error). */

@@ -57,10 +57,23 @@ static int gather(const cxp_core *c, int labelled, const cxp_learner **ls) {
   return n;
 }
 
-/* The model that scores: the learners combined, or the prior. */
+/* The model that scores: the learners combined, or the prior. With more
+ * than one learner, the calibration is theirs together, refitted every
+ * CXP_LEARN_REFIT labels (as each learner refits its own). */
 static void recombine(cxp_core *c) {
-  const cxp_learner *ls[MAX_COMBINED];
-  cxp_learner_combine(ls, gather(c, 1, ls), &c->learn, &c->churn_prior, &c->churn);
+  const cxp_learner *ls[MAX_COMBINED] = {NULL};
+  int n = gather(c, 1, ls);
+  if (!cxp_learner_combine(ls, n, &c->learn, &c->churn_prior, &c->churn)) return;
+  uint64_t labels = 0;
+  for (int i = 0; i < n; i++) labels += ls[i]->labels;
+  if (c->pool_at == 0 || labels >= c->pool_at + CXP_LEARN_REFIT || labels < c->pool_at) {
+    c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->learn_scratch, &c->pool_a, &c->pool_b);
+    c->pool_at = labels;
+  }
+  if (n > 1 && c->pool_ok) {
+    c->churn.cal_a = c->pool_a;
+    c->churn.cal_b = c->pool_b;
+  }
 }
 
 void core_learn_setup(cxp_core *c) {
@@ -69,6 +82,9 @@ void core_learn_setup(cxp_core *c) {
 }
 
 void core_learn_free(cxp_core *c) {
+  free(c->learn_scratch.e);
+  c->learn_scratch.e = NULL;
+  c->learn_scratch.cap = 0;
   for (int32_t i = 0; i < c->n_learners; i++) free(c->learners[i]);
   free(c->learners);
   c->learners = NULL;
@@ -159,6 +175,11 @@ const cxp_learner *cxp_core_learner(const cxp_core *c, int32_t partition) {
 void cxp_core_learner_restore(cxp_core *c, int32_t partition, const cxp_learner *l) {
   struct core_learner *cl = learner_of(c, partition);
   cl->l = *l;
+  cxp_core_learn_refresh(c); /* its ring is new to the calibration */
+}
+
+void cxp_core_learn_refresh(cxp_core *c) {
+  c->pool_at = 0;
   recombine(c);
 }
 

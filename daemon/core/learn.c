@@ -2,7 +2,10 @@
 #include "learn.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 /* Below this deviation a feature has not varied yet: no step for it. */
 #define MIN_SD 1e-6
@@ -57,15 +60,16 @@ static void remember(cxp_learner *l, double p, double z, int y, int64_t t) {
   if (l->ring_n < CXP_LEARN_RING) l->ring_n++;
 }
 
-/* Platt's a and b fitted to the ring's (logit, label) pairs: the log loss
- * of sigmoid(a z + b) plus (a - 1)^2 / 2 + b^2 / 2, by Newton's method on
- * the two; a kept within CAL_A_MIN..CAL_A_MAX. */
-static void calibrate(cxp_learner *l) {
-  double a = l->cal_a, b = l->cal_b;
+/* Platt's a and b fitted to n (logit, label) pairs: the log loss of
+ * sigmoid(a z + b) plus (a - 1)^2 / 2 + b^2 / 2, by Newton's method on the
+ * two from *a, *b; a kept within CAL_A_MIN..CAL_A_MAX. *a and *b are set
+ * only to finite values. */
+static void platt(const float *zs, const uint8_t *ys, uint32_t n, double *pa, double *pb) {
+  double a = *pa, b = *pb;
   for (int it = 0; it < 20; it++) {
     double ga = a - 1, gb = b, haa = 1, hab = 0, hbb = 1;
-    for (uint32_t i = 0; i < l->ring_n; i++) {
-      double z = l->ring_z[i], q = cxp_sigmoid(a * z + b), e = q - l->ring_y[i];
+    for (uint32_t i = 0; i < n; i++) {
+      double z = zs[i], q = cxp_sigmoid(a * z + b), e = q - ys[i];
       double w = q * (1 - q);
       ga += e * z;
       gb += e;
@@ -89,10 +93,13 @@ static void calibrate(cxp_learner *l) {
     if (fabs(da) + fabs(db) < 1e-9) break;
   }
   if (isfinite(a) && isfinite(b)) {
-    l->cal_a = a;
-    l->cal_b = b;
+    *pa = a;
+    *pb = b;
   }
 }
+
+/* The learner's own calibration, refitted to its ring. */
+static void calibrate(cxp_learner *l) { platt(l->ring_z, l->ring_y, l->ring_n, &l->cal_a, &l->cal_b); }
 
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                         const double *x, int y, int64_t sample_ms, int64_t now_ms) {
@@ -183,6 +190,57 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
   out->intercept = acc[CXP_CF__COUNT];
   out->cal_a = acc[CXP_CF__COUNT + 1];
   out->cal_b = acc[CXP_CF__COUNT + 2];
+  return 1;
+}
+
+/* Newest first; ties by logit then label, so that the order (and the fit)
+ * does not depend on qsort's. */
+static int newest_first(const void *x, const void *y) {
+  const cxp_learn_entry *a = x, *b = y;
+  if (a->t != b->t) return a->t > b->t ? -1 : 1;
+  if (a->z != b->z) return a->z > b->z ? -1 : 1;
+  return (int)b->y - (int)a->y;
+}
+
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
+                                 double *a, double *b) {
+  if (n < 2) return 0;
+  size_t total = 0;
+  for (int i = 0; i < n; i++)
+    if (ls[i]) total += ls[i]->ring_n;
+  if (total < CXP_LEARN_REFIT) return 0;
+  if (scratch->cap < total) {
+    free(scratch->e);
+    scratch->e = cxp_xmalloc(total * sizeof *scratch->e);
+    scratch->cap = total;
+  }
+  size_t k = 0;
+  double sa = 0, sb = 0, w = 0;
+  for (int i = 0; i < n; i++) {
+    const cxp_learner *l = ls[i];
+    if (l == NULL) continue;
+    for (uint32_t j = 0; j < l->ring_n; j++)
+      scratch->e[k++] = (cxp_learn_entry){l->ring_t[j], l->ring_z[j], l->ring_y[j]};
+    sa += (double)l->ring_n * l->cal_a;
+    sb += (double)l->ring_n * l->cal_b;
+    w += l->ring_n;
+  }
+  qsort(scratch->e, k, sizeof *scratch->e, newest_first);
+  if (k > CXP_LEARN_RING) k = CXP_LEARN_RING;
+  float zs[CXP_LEARN_RING];
+  uint8_t ys[CXP_LEARN_RING];
+  uint32_t pos = 0;
+  for (size_t i = 0; i < k; i++) {
+    zs[i] = scratch->e[i].z;
+    ys[i] = scratch->e[i].y;
+    pos += ys[i];
+  }
+  if (pos == 0 || pos == k) return 0;
+  /* From the learners' own, as each learner starts from its last. */
+  double pa = sa / w, pb = sb / w;
+  platt(zs, ys, (uint32_t)k, &pa, &pb);
+  *a = pa;
+  *b = pb;
   return 1;
 }
 

@@ -92,6 +92,29 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
 int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
                         const cxp_churn_conf *prior, cxp_churn_conf *out);
 
+/* One calibration for the learners together: Platt's a and b fitted to the
+ * newest CXP_LEARN_RING labels of all their rings (by sample time), each
+ * label with the logit its own learner gave it. A learner's ring holds the
+ * labels of its own partition, so with n partitions it reaches n times as
+ * far back as one learner's would; averaging the learners' calibrations
+ * then calibrates to the rate of long ago (with 16 partitions of the
+ * generator's competitor world, whose churn rises late, the mean
+ * probability came out 0.31x the observed rate). `scratch` holds the
+ * labels gathered (grown as needed, freed by the caller). Returns 1 with
+ * *a and *b set, or 0 (fewer than two learners, fewer than
+ * CXP_LEARN_REFIT labels in their rings, or a class missing there). */
+typedef struct cxp_learn_entry {
+  int64_t t;
+  float z;
+  uint8_t y;
+} cxp_learn_entry;
+typedef struct cxp_learn_scratch {
+  cxp_learn_entry *e;
+  size_t cap;
+} cxp_learn_scratch;
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
+                                 double *a, double *b);
+
 /* The prequential scores over the learners' rings: AUC (NAN while a class
  * is missing) and Brier score (NAN with no labels); labels and positives
  * counted over their whole life. */

@@ -93,6 +93,10 @@ void daemon_model_close(cxp_daemon *d) {
 }
 
 void daemon_model_publish(cxp_daemon *d) {
+  /* The learners' one calibration, refitted to them as they stand (and so
+   * the same as any core's with the same learners, whatever the order
+   * their labels came in). */
+  cxp_core_learn_refresh(&d->core);
   if (d->model_topic == NULL) return;
   size_t n = cxp_learner_encode_size();
   uint8_t *bytes = NULL;

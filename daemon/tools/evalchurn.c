@@ -84,6 +84,7 @@ typedef struct run {
   int64_t at, end; /* end = at + horizon */
   int64_t lineno;
   uint64_t fed, after;
+  int partitions; /* --partitions: customers spread over this many input partitions */
   FILE *write;
 } run;
 
@@ -93,8 +94,9 @@ static void discard(void *opaque, const cxp_msg *from, cxp_stream s, const char 
   (void)opaque, (void)s, (void)key, (void)klen, (void)val, (void)vlen;
 }
 
-/* The event time of a line, and whether it is a cancellation (and whose);
- * 0 when the line has no usable time (the core will dead-letter it). */
+/* The event time of a line, whether it is a cancellation, and whose it is
+ * (*cid NULL when it names no one); 0 when the line has no usable time
+ * (the core will dead-letter it). *cid points into *tree. */
 static int64_t peek(const char *line, size_t n, int *cancel, const char **cid,
                     size_t *cid_len, cJSON **tree) {
   *cancel = 0;
@@ -109,11 +111,10 @@ static int64_t peek(const char *line, size_t n, int *cancel, const char **cid,
   } else if (cJSON_IsNumber(ts)) {
     t = (int64_t)ts->valuedouble;
   }
-  if (cJSON_IsString(ty) && strcmp(ty->valuestring, "subscription.cancelled") == 0 &&
-      cJSON_IsString(cu)) {
-    *cancel = 1;
+  if (cJSON_IsString(cu)) {
     *cid = cu->valuestring;
     *cid_len = strlen(cu->valuestring);
+    *cancel = cJSON_IsString(ty) && strcmp(ty->valuestring, "subscription.cancelled") == 0;
   }
   return t;
 }
@@ -132,12 +133,17 @@ static void feed(run *r, const char *line, size_t n) {
     int64_t *slot = t < r->at ? &e->before : &e->after;
     if (*slot == 0 || t < *slot) *slot = t;
   }
+  /* His partition, as a producer keying by customer would choose one (any
+   * hash will do: each customer stays on his). */
+  int32_t part = -1;
+  if (r->partitions > 1 && cid != NULL)
+    part = (int32_t)(cxp_hash64(cid, cid_len, 0) % (uint64_t)r->partitions);
   cJSON_Delete(tree);
   if (t >= r->at) {
     r->after++;
     return;
   }
-  cxp_msg m = {NULL, -1, r->lineno, line, n, NULL, 0, 0, 0, 0};
+  cxp_msg m = {NULL, part, r->lineno, line, n, NULL, 0, 0, 0, 0};
   cxp_core_batch_begin(&r->core);
   cxp_core_process(&r->core, &m);
   cxp_core_batch_end(&r->core);
@@ -276,7 +282,9 @@ static void usage(FILE *f) {
         "  the outcomes before --at (churn.learn), else the configured coefficients.\n"
         "  --frozen      score with the configured coefficients, learnt or not\n"
         "  --model FILE  coefficients, intercept, bands to use instead (frozen)\n"
-        "  --fit         fit the coefficients to this history; adds \"fit\" to the output\n",
+        "  --fit         fit the coefficients to this history; adds \"fit\" to the output\n"
+        "  --partitions N  spread the customers over N input partitions, as the daemon\n"
+        "                would hold them: a learner each, combined (default 1)\n",
         f);
 }
 
@@ -286,6 +294,7 @@ typedef struct eval_args {
   const char *path; /* the history's file, "-" for stdin; NULL with --generate */
   double horizon_days;
   int do_fit, frozen;
+  int partitions; /* --partitions */
   unsigned long long seed, n_events, n_customers; /* --generate's */
   double days;
   int world; /* --generate's world, a cxp_gen_world */
@@ -304,11 +313,12 @@ static int parse_options(int argc, char **argv, eval_args *a) {
                                        {"fit", no_argument, NULL, 'f'},
                                        {"frozen", no_argument, NULL, 'F'},
                                        {"world", required_argument, NULL, 'W'},
+                                       {"partitions", required_argument, NULL, 'P'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fFW:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:a:H:g:w:m:fFW:P:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'p': a->pipeline_path = optarg; break;
     case 'a': a->at_arg = optarg; break;
@@ -327,6 +337,16 @@ static int parse_options(int argc, char **argv, eval_args *a) {
     case 'f': a->do_fit = 1; break;
     case 'F': a->frozen = 1; break;
     case 'W': a->world_arg = optarg; break;
+    case 'P': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (*end || v < 1 || v > 1024) {
+        fprintf(stderr, "cxpulse eval-churn: --partitions: '%s' is not 1..1024\n", optarg);
+        return 2;
+      }
+      a->partitions = (int)v;
+      break;
+    }
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -523,6 +543,7 @@ static cJSON *report(const eval_args *a, const run *r, const tally *t, size_t ns
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "at", at_s);
   cJSON_AddNumberToObject(o, "horizon_days", a->horizon_days);
+  cJSON_AddNumberToObject(o, "partitions", r->partitions);
   cJSON_AddNumberToObject(o, "events_before_at", (double)r->fed);
   cJSON_AddNumberToObject(o, "customers", (double)ns);
   cJSON_AddNumberToObject(o, "positives", (double)positives);
@@ -699,11 +720,13 @@ int cxp_evalchurn_main(int argc, char **argv) {
   memset(&r, 0, sizeof r);
   r.at = a.at;
   r.end = a.at + (int64_t)(a.horizon_days * DAY_MS);
+  r.partitions = a.partitions > 0 ? a.partitions : 1;
   cxp_core_init(&r.core, &pl, discard, NULL);
   cxp_core_merge_local(&r.core, 1);
   rc = a.gen_arg ? feed_generated(&r, &a) : feed_file(&r, a.path);
   /* The model the daemon would score with at --at: the one the core
    * learnt, unless frozen (or another named). */
+  cxp_core_learn_refresh(&r.core);
   if (rc == 0 && !a.frozen && a.model_path == NULL) cf = r.core.churn;
   if (rc == 0) rc = evaluate(&r, &a, &pl, &cf);
   cxp_core_close(&r.core);

@@ -241,6 +241,81 @@ static void test_calibration(void) {
   CHECK(mean > 0.225 / 1.5 && mean < 0.225 * 1.5);
 }
 
+/* Fills a learner's ring with k labels at times t0, t0 + 1, ..., every
+ * logit 0, every `every`-th positive (the first of each run of `every`). */
+static void fill_ring(cxp_learner *l, int k, int64_t t0, int every) {
+  l->ring_n = 0;
+  l->ring_pos = 0;
+  l->labels = (uint64_t)k;
+  for (int i = 0; i < k; i++) {
+    l->ring_t[i] = t0 + i;
+    l->ring_z[i] = 0;
+    l->ring_y[i] = i % every == 0;
+  }
+  l->ring_n = (uint32_t)k;
+}
+
+/* Platt's b over n labels with logit 0, p of them positive, with the pull
+ * b^2 / 2: the root of n sigmoid(b) - p + b = 0, found by bisection (not
+ * the Newton steps the code takes). */
+static double platt_b_by_bisection(double n, double p) {
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 200; i++) {
+    double mid = (lo + hi) / 2;
+    if (n * cxp_sigmoid(mid) - p + mid > 0)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/* One calibration for several learners, fitted to their newest labels
+ * together. An old learner's ring (512 labels at t 1..512, half positive)
+ * and a recent one's (200 at t 10001..10200, one in ten positive): the
+ * newest 512 are the recent 200 (20 positive) and the old ring's last 312
+ * (t 201..512: 156 positive), 176 of 512. Every logit 0, so a stays 1 (its
+ * gradient is a - 1 alone) and b solves 512 sigmoid(b) - 176 + b = 0. The
+ * learners' own calibrations averaged would say nothing of the mix. */
+static void test_pooled_calibration(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learner *old = calloc(1, sizeof *old), *recent = calloc(1, sizeof *recent);
+  cxp_learner_init(old, &prior);
+  cxp_learner_init(recent, &prior);
+  fill_ring(old, 512, 1, 2);
+  fill_ring(recent, 200, 10001, 10);
+  const cxp_learner *ls[2] = {old, recent};
+  cxp_learn_scratch scratch = {NULL, 0};
+  double a = -1, b = -1;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 1);
+  CHECK_NEAR(a, 1.0, 1e-6);
+  double want = platt_b_by_bisection(512, 176);
+  CHECK_NEAR(b, want, 1e-4);
+  /* Hand check of the root: sigmoid(b) a little under 176 / 512 = 0.344,
+   * as the pull draws b towards 0: b near ln(0.344 / 0.656) = -0.646. */
+  CHECK_NEAR(b, -0.64, 0.02);
+  /* The order of the learners does not matter. */
+  const cxp_learner *rev[2] = {recent, old};
+  double a2 = -1, b2 = -1;
+  CHECK_INT(cxp_learner_pool_calibration(rev, 2, &scratch, &a2, &b2), 1);
+  CHECK_NEAR(b2, b, 1e-12);
+  /* One learner: its own calibration is the one; nothing pooled. */
+  CHECK_INT(cxp_learner_pool_calibration(ls, 1, &scratch, &a, &b), 0);
+  /* Too few labels in the rings together, or a class missing: nothing. */
+  fill_ring(old, 60, 1, 2);
+  fill_ring(recent, 60, 100, 10);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 0);
+  fill_ring(old, 512, 1, 1000000);
+  old->ring_y[0] = 0;
+  fill_ring(recent, 200, 10001, 1000000);
+  recent->ring_y[0] = 0;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 0);
+  free(scratch.e);
+  free(old);
+  free(recent);
+}
+
 /* The bytes: a round trip is exact; damaged bytes are refused, the learner
  * left as it was. */
 static void test_bytes(void) {
@@ -506,6 +581,7 @@ int main(void) {
   test_signs();
   test_combine();
   test_calibration();
+  test_pooled_calibration();
   test_bytes();
   test_labels();
   test_reasons_learnt();

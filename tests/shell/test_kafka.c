@@ -956,6 +956,8 @@ static void phase_learn(cxp_mock *m) {
   }
   produce_part(bs, NULL, 0, NULL, NULL);
   uint64_t n = (uint64_t)cJSON_GetArraySize(evs);
+  /* The daemon refits the learners' one calibration at its stop. */
+  cxp_core_learn_refresh(&want);
   const cxp_learner *w0 = cxp_core_learner(&want, 0), *w1 = cxp_core_learner(&want, 1);
   CHECK(w0 && w1 && w0->labels > 20 && w1->labels > 20 && w0->positives > 3);
   cxp_learn_stats ws;
@@ -1055,6 +1057,10 @@ static void phase_learn(cxp_mock *m) {
   const cxp_learner *three[] = {w0, w1, &other};
   cxp_churn_conf expect = want.churn_prior;
   CHECK_INT(cxp_learner_combine(three, 3, &want.learn, &want.churn_prior, &expect), 1);
+  /* Their calibration is the one fitted to the three rings' newest labels. */
+  cxp_learn_scratch scratch = {NULL, 0};
+  CHECK_INT(cxp_learner_pool_calibration(three, 3, &scratch, &expect.cal_a, &expect.cal_b), 1);
+  free(scratch.e);
   CHECK(memcmp(&got->churn, &expect, sizeof expect) == 0);
   free(bytes);
   run_free(&r2);
