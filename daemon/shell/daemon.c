@@ -73,8 +73,10 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   cc = NULL;
   const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts,       d->pl.topic_indicators,
                                           d->pl.topic_dead_letters, d->pl.topic_repartition,
-                                          d->pl.topic_repartition,  d->pl.topic_changelog};
+                                          d->pl.topic_repartition,  d->pl.topic_changelog,
+                                          d->pl.topic_cases};
   for (int s = 0; s < CXP_STREAM__COUNT; s++) {
+    if (names[s][0] == '\0') continue; /* topics.cases "": the core emits none */
     /* The internal topics' batches are compressed as the pipeline says
      * (topics.internal_compression); the outputs keep the producer's. */
     rd_kafka_topic_conf_t *tc = NULL;
