@@ -52,7 +52,7 @@ SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test
               test_core test_pipeline test_window test_cases test_wheel test_index test_churn test_learn \
               test_config test_log test_snapshot test_notify test_metrics test_procstat test_http test_view \
               test_gen test_cli \
-              fuzz_targets test_kafka test_faults
+              fuzz_targets test_kafka test_faults test_console
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target $(SAN_TARGETS)
