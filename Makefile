@@ -57,7 +57,7 @@ check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target $(SAN_TARGETS)
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
-	cd $(BUILD_SAN) && ctest --output-on-failure -R '^(kafka|faults)$$'
+	cd $(BUILD_SAN) && ctest --output-on-failure -R '^(kafka|faults|console)$$'
 	cd $(BUILD) && ctest --output-on-failure
 
 # The fuzz targets of tests/fuzz (fuzz_<name>.c) under libFuzzer, built with
