@@ -112,6 +112,14 @@ static double num_of(const cJSON *o, const char *k) {
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* o as compact JSON, heap-allocated. cJSON fails only when memory runs
+ * out: the process fails then, as every allocation of xalloc.h does. */
+static char *print(const cJSON *o) {
+  char *s = cJSON_PrintUnformatted(o);
+  if (s == NULL) cxp_xmalloc(SIZE_MAX); /* aborts, with its line on stderr */
+  return s;
+}
+
 static cJSON *parse(cxp_view *v, const char *val, size_t vlen) {
   cJSON *o = val && vlen && vlen <= CXP_VIEW_RECORD_MAX ? cJSON_ParseWithLength(val, vlen) : NULL;
   if (o && cJSON_IsObject(o)) return o;
@@ -217,8 +225,7 @@ int cxp_view_case(cxp_view *v, const char *key, size_t klen, const char *val, si
     cJSON_Delete(o);
     return 0;
   }
-  char *rec = cJSON_PrintUnformatted(o);
-  if (rec == NULL) cxp_xmalloc(SIZE_MAX); /* out of memory: fails as the daemon does */
+  char *rec = print(o);
   size_t ln[4] = {idn, strlen(cust), seg ? strlen(seg) : 0, role ? strlen(role) : 0};
   size_t sl = ln[0] + ln[1] + ln[2] + ln[3] + 4;
   char *strs = cxp_xmalloc(sl), *p = strs;
@@ -401,8 +408,7 @@ int cxp_view_indicator(cxp_view *v, const char *val, size_t vlen) {
     cJSON_Delete(o);
     return -1;
   }
-  char *gj = cJSON_PrintUnformatted(g);
-  if (gj == NULL) cxp_xmalloc(SIZE_MAX);
+  char *gj = print(g);
   int64_t len_ms = w.end - w.start;
   uint64_t h = group_hash(len_ms, gj);
   vgroup *grp = find_group(v, len_ms, gj, h);
@@ -432,9 +438,13 @@ int cxp_view_indicator(cxp_view *v, const char *val, size_t vlen) {
   w.events = num_of(n, "events");
   w.revision = cJSON_IsNumber(rev) ? (long long)rev->valuedouble : 0;
   w.incomplete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incomplete"));
-  w.n_json = cJSON_PrintUnformatted(n);
-  w.low_n_json = cJSON_IsArray(low) ? cJSON_PrintUnformatted(low) : strdup("[]");
-  if (w.n_json == NULL || w.low_n_json == NULL) cxp_xmalloc(SIZE_MAX);
+  w.n_json = print(n);
+  if (cJSON_IsArray(low)) {
+    w.low_n_json = print(low);
+  } else { /* a record of an earlier schema: none below min_n */
+    w.low_n_json = cxp_xmalloc(3);
+    memcpy(w.low_n_json, "[]", 3);
+  }
   v->bytes += strlen(w.n_json) + strlen(w.low_n_json) + 2;
   trend_put(v, grp, &w);
   v->st.indicator_records++;
@@ -500,8 +510,7 @@ static void note_drop(cxp_view *v, const cJSON *o) {
       time_of(an, "window_start", -1, &start) || time_of(an, "window_end", -1, &end) ||
       end <= start)
     return;
-  char *gj = cJSON_PrintUnformatted(g);
-  if (gj == NULL) return;
+  char *gj = print(g);
   vgroup *grp = find_group(v, end - start, gj, group_hash(end - start, gj));
   if (grp && start > grp->drop_start) grp->drop_start = start;
   free(gj);
@@ -525,8 +534,7 @@ int cxp_view_alert(cxp_view *v, const char *val, size_t vlen) {
   } else {
     v->n_alerts++;
   }
-  a->rec = cJSON_PrintUnformatted(o);
-  if (a->rec == NULL) cxp_xmalloc(SIZE_MAX);
+  a->rec = print(o);
   a->len = strlen(a->rec);
   v->bytes += a->len + 1;
   snprintf(a->type, sizeof a->type, "%s", type);
