@@ -66,7 +66,8 @@ const cxp_setting cxp_config_table[] = {
      "/v1/alerts, with the cxpulse_segment_* gauges (docs/console.md).", NULL},
     {"console.max_cases", CXP_T_INT, "100000", 1, 10000000, OFF(console_max_cases),
      "Recovery cases the view holds; past it the least recently updated closed case goes "
-     "(an open one when none is closed), counted in cxpulse_console_dropped_total.", NULL},
+     "(when none is closed, the least recently updated open case of the lowest priority), "
+     "counted in cxpulse_console_dropped_total.", NULL},
     {"console.max_groups", CXP_T_INT, "2000", 1, 1000000, OFF(console_max_groups),
      "Segment groups (window length and group) the view holds; records of further groups "
      "are counted and dropped.", NULL},

@@ -30,8 +30,9 @@ typedef struct vcase {
   uint64_t h;
   int64_t due;     /* next_deadline; NO_DUE when null */
   int64_t updated; /* updated_at */
-  uint32_t prev, next; /* its list (by state), least recently updated first */
+  uint32_t prev, next; /* its list, least recently updated first */
   uint8_t open;
+  uint8_t list; /* 0: closed; 1..4: open, by priority */
 } vcase;
 
 /* One closed window of a group, as its latest revision says. */
@@ -65,7 +66,10 @@ struct cxp_view {
   cxp_view_conf conf;
   vcase *cases;
   uint32_t n_cases, cap_cases, free_case, n_open;
-  uint32_t head[2], tail[2]; /* by open: 0 closed, 1 open */
+  /* The cases by list: closed ones, then open ones by priority 1..4; a
+   * full view lets go of the closed first, then of the open of the lowest
+   * priority, the least recently updated of either first. */
+  uint32_t head[5], tail[5];
   cxp_index cidx;
   vgroup *groups;
   uint32_t n_groups;
@@ -132,7 +136,7 @@ static cJSON *parse(cxp_view *v, const char *val, size_t vlen) {
 
 static void unlink_case(cxp_view *v, uint32_t i) {
   vcase *c = &v->cases[i];
-  int l = c->open;
+  int l = c->list;
   if (c->prev != NONE) v->cases[c->prev].next = c->next; else v->head[l] = c->next;
   if (c->next != NONE) v->cases[c->next].prev = c->prev; else v->tail[l] = c->prev;
   c->prev = c->next = NONE;
@@ -140,7 +144,7 @@ static void unlink_case(cxp_view *v, uint32_t i) {
 
 static void link_case(cxp_view *v, uint32_t i) {
   vcase *c = &v->cases[i];
-  int l = c->open;
+  int l = c->list;
   c->prev = v->tail[l];
   c->next = NONE;
   if (v->tail[l] != NONE) v->cases[v->tail[l]].next = i; else v->head[l] = i;
@@ -171,10 +175,13 @@ static void drop_case(cxp_view *v, uint32_t i) {
 }
 
 /* A slot for a new case: a free one, a new one under the bound, or the
- * least recently updated closed case's (an open one's when none is). */
+ * least recently updated closed case's (when none is closed, the least
+ * recently updated open case's of the lowest priority). */
 static uint32_t take_slot(cxp_view *v) {
   if (v->n_cases >= v->conf.max_cases) {
-    uint32_t victim = v->head[0] != NONE ? v->head[0] : v->head[1];
+    static const int order[5] = {0, 4, 3, 2, 1};
+    uint32_t victim = NONE;
+    for (int k = 0; k < 5 && victim == NONE; k++) victim = v->head[order[k]];
     drop_case(v, victim);
     v->st.cases_dropped++;
   }
@@ -260,6 +267,11 @@ int cxp_view_case(cxp_view *v, const char *key, size_t klen, const char *val, si
   c->due = due;
   c->updated = updated;
   c->open = strcmp(state, "open") == 0;
+  /* Priority 1..4; a record without one counts as the lowest. */
+  const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "priority");
+  int prio = cJSON_IsNumber(pr) && pr->valuedouble >= 1 && pr->valuedouble <= 4
+                 ? (int)pr->valuedouble : 4;
+  c->list = c->open ? (uint8_t)prio : 0;
   if (c->open) v->n_open++;
   v->bytes += c->rec_len + sl;
   link_case(v, i);
@@ -575,7 +587,7 @@ cxp_view *cxp_view_create(const cxp_view_conf *conf) {
   if (v == NULL) return NULL;
   v->conf = *conf;
   v->free_case = NONE;
-  v->head[0] = v->head[1] = v->tail[0] = v->tail[1] = NONE;
+  for (int k = 0; k < 5; k++) v->head[k] = v->tail[k] = NONE;
   v->groups = calloc(conf->max_groups, sizeof *v->groups);
   v->alerts = calloc(conf->max_alerts, sizeof *v->alerts);
   if (v->groups == NULL || v->alerts == NULL || cxp_index_init(&v->cidx) != 0 ||

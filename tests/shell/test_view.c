@@ -99,6 +99,32 @@ static void bound(void) {
   cxp_view_destroy(v);
 }
 
+/* With no case closed, a full view lets go of the lowest priority first:
+ * P3 before P1 though the P1 case is older. */
+static void bound_priority(void) {
+  cxp_view_conf c = conf_of(2, 4, 4);
+  cxp_view *v = cxp_view_create(&c);
+  const char *rec[3] = {
+      "{\"case_id\":\"p1\",\"customer_id\":\"u\",\"state\":\"open\",\"priority\":1,"
+      "\"updated_at\":\"2026-11-23T07:00:00.000Z\",\"next_deadline\":null}",
+      "{\"case_id\":\"p3\",\"customer_id\":\"u\",\"state\":\"open\",\"priority\":3,"
+      "\"updated_at\":\"2026-11-23T07:10:00.000Z\",\"next_deadline\":null}",
+      "{\"case_id\":\"p2\",\"customer_id\":\"u\",\"state\":\"open\",\"priority\":2,"
+      "\"updated_at\":\"2026-11-23T07:20:00.000Z\",\"next_deadline\":null}"};
+  for (int i = 0; i < 3; i++) CHECK_INT(cxp_view_case(v, "", 0, rec[i], strlen(rec[i])), 0);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_view_case_query q = {CXP_VIEW_OPEN, NULL, NULL, NULL, 10, 0};
+  cxp_view_cases_json(v, &q, &b);
+  /* No deadlines: by case id. */
+  CHECK(strstr(b.p, "\"case_id\":\"p1\"") != NULL);
+  CHECK(strstr(b.p, "\"case_id\":\"p2\"") != NULL);
+  CHECK(strstr(b.p, "\"case_id\":\"p3\"") == NULL);
+  CHECK_INT(cxp_view_stats_get(v).cases_dropped, 1);
+  cxp_buf_free(&b);
+  cxp_view_destroy(v);
+}
+
 /* A customer's cases, and markup in an id served as JSON escapes. */
 static void customer_and_escapes(void) {
   cxp_view_conf c = conf_of(10, 4, 4);
@@ -242,6 +268,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   bound();
+  bound_priority();
   customer_and_escapes();
   segments();
   alerts();
