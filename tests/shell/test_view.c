@@ -125,6 +125,42 @@ static void bound_priority(void) {
   cxp_view_destroy(v);
 }
 
+/* 5000 cases through a view of 100, every third closed again and every
+ * seventh time the one before forgotten by a tombstone: every case is held,
+ * let go or forgotten, once; and the answer lists what the view counts. */
+static void many(void) {
+  cxp_view_conf c = conf_of(100, 4, 4);
+  cxp_view *v = cxp_view_create(&c);
+  int forgotten = 0;
+  for (int i = 0; i < 5000; i++) {
+    char id[16], t[32];
+    snprintf(id, sizeof id, "c%d", i);
+    snprintf(t, sizeof t, "2026-11-23T%02d:%02d:%02d.000Z", 7 + i / 3600, i / 60 % 60, i % 60);
+    CHECK_INT(put_case(v, id, "u", "open", t, t, "r", 1), 0);
+    if (i % 3 == 0) CHECK_INT(put_case(v, id, "u", "closed", NULL, t, "r", 2), 0);
+    if (i % 7 == 0 && i > 0) {
+      snprintf(id, sizeof id, "c%d", i - 1); /* held: the newest before this one */
+      uint32_t before = cxp_view_stats_get(v).cases;
+      CHECK_INT(cxp_view_case(v, id, strlen(id), NULL, 0), 0);
+      forgotten += (int)(before - cxp_view_stats_get(v).cases); /* 0 when let go already */
+    }
+  }
+  cxp_view_stats s = cxp_view_stats_get(v);
+  CHECK_LE(s.cases, 100);
+  CHECK_INT(s.cases + s.cases_dropped + (uint64_t)forgotten, 5000);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_view_case_query q = {CXP_VIEW_ALL, NULL, NULL, NULL, 1000, 0};
+  cxp_view_cases_json(v, &q, &b);
+  char want[32];
+  snprintf(want, sizeof want, "\"total\":%u}", s.cases);
+  CHECK(strstr(b.p, want) != NULL);
+  /* The newest case is held, and open ones only while none is closed. */
+  CHECK(strstr(b.p, "\"case_id\":\"c4999\"") != NULL);
+  cxp_buf_free(&b);
+  cxp_view_destroy(v);
+}
+
 /* A customer's cases, and markup in an id served as JSON escapes. */
 static void customer_and_escapes(void) {
   cxp_view_conf c = conf_of(10, 4, 4);
@@ -269,6 +305,7 @@ int main(int argc, char **argv) {
   }
   bound();
   bound_priority();
+  many();
   customer_and_escapes();
   segments();
   alerts();
