@@ -86,6 +86,19 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
     char *a = acts ? cJSON_PrintUnformatted(acts) : NULL;
     if (a && n < cap) n += (size_t)snprintf(out + n, cap - n, " actions=%s role=%s", a, js(r, "role"));
     cJSON_free(a);
+  } else if (strcmp(kind, "cases") == 0) {
+    /* A case's state after a change (docs/console.md): what is due next,
+     * by when, and who must act. */
+    int ok;
+    n = (size_t)snprintf(out, cap, "%s P%.0f %-6s %-9s case=%s customer=%s step=%s due=%s "
+                         "overdue_s=%.0f level=%.0f role=%s",
+                         js(r, "updated_at"), jnum(r, "priority", &ok), js(r, "state"),
+                         js(r, "change"), js(r, "case_id"), js(r, "customer_id"),
+                         js(r, "step"), js(r, "next_deadline"), jnum(r, "overdue_s", &ok),
+                         jnum(r, "escalation_level", &ok), js(r, "role"));
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(r, "closed_reason");
+    if (cJSON_IsString(why) && n < cap)
+      n += (size_t)snprintf(out + n, cap - n, " closed_reason=%s", why->valuestring);
   } else if (strcmp(kind, "indicators") == 0) {
     char *g = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "group"));
     const cJSON *nn = cJSON_GetObjectItemCaseSensitive(r, "n");
@@ -175,10 +188,10 @@ int cxp_tail_match(const cxp_tail_filter *f, const char *val, size_t len) {
 }
 
 static void tail_usage(FILE *f) {
-  fputs("usage: cxpulse tail alerts|indicators|dead-letters --config FILE\n"
+  fputs("usage: cxpulse tail alerts|indicators|dead-letters|cases --config FILE\n"
         "                   [--from-beginning] [--exit] [--raw]\n"
         "                   [--type T[,T...]]... [--priority P] [--customer ID]...\n"
-        "       cxpulse tail alerts|indicators|dead-letters --brokers HOST:PORT --topic NAME ...\n"
+        "       cxpulse tail KIND --brokers HOST:PORT --topic NAME ...\n"
         "  Follows the topic (every partition, no consumer group) and prints each record\n"
         "  on one readable line. --from-beginning: from the oldest record, not the\n"
         "  newest; --exit: stop at the end of every partition; --raw: the JSON as is.\n"
@@ -262,7 +275,7 @@ static int tail_options(int argc, char **argv, tail_args *a) {
   }
   a->kind = argv[optind];
   if (strcmp(a->kind, "alerts") && strcmp(a->kind, "indicators") &&
-      strcmp(a->kind, "dead-letters")) {
+      strcmp(a->kind, "dead-letters") && strcmp(a->kind, "cases")) {
     tail_usage(stderr);
     return 2;
   }
@@ -290,7 +303,12 @@ static int tail_settings(tail_args *a, cxp_config *c) {
     snprintf(a->topic_buf, sizeof a->topic_buf, "%s",
              a->kind[0] == 'a'   ? p.topic_alerts
              : a->kind[0] == 'i' ? p.topic_indicators
+             : a->kind[0] == 'c' ? p.topic_cases
                                  : p.topic_dead_letters);
+    if (a->topic == NULL && a->topic_buf[0] == '\0') {
+      fprintf(stderr, "cxpulse tail: %s writes no cases (topics.cases is \"\")\n", c->pipeline);
+      return 2;
+    }
     if (a->topic == NULL) a->topic = a->topic_buf;
   }
   if (a->brokers) cxp_config_kafka_default(c, "bootstrap.servers", a->brokers);

@@ -17,7 +17,7 @@ int cxp_top_main(int argc, char **argv);
 int cxp_state_main(int argc, char **argv);
 
 /* One record of a topic as a readable line ("alerts", "indicators",
- * "dead-letters"), into out; the raw value when it is not the JSON the kind
+ * "dead-letters", "cases"), into out; the raw value when it is not the JSON the kind
  * expects. Returns the line's length. */
 #include <stddef.h>
 size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val, size_t len);

@@ -39,7 +39,7 @@ static void usage(FILE *f) {
         "                               run librdkafka's mock cluster in this process\n"
         "  demo [--duration S] [--rate N] [--seed N] [--port N]\n"
         "                               embedded cluster + generator + daemon\n"
-        "  tail alerts|indicators|dead-letters --config FILE [--from-beginning] [--exit]\n"
+        "  tail alerts|indicators|dead-letters|cases --config FILE [--from-beginning] [--exit]\n"
         "                               follow an output topic in readable form\n"
         "  top [--port N] [--token T] [--once]\n"
         "                               follow a running daemon's admin endpoint\n"

@@ -272,6 +272,28 @@ static void test_tail_filter(void) {
   CHECK_INT(cxp_tail_priority(""), -1);
 }
 
+/* A topics.cases record on one line; a closed one says why. */
+static void test_tail_cases(void) {
+  const char *rec =
+      "{\"case_id\":\"k1\",\"customer_id\":\"kc\",\"state\":\"open\",\"change\":\"step\","
+      "\"updated_at\":\"2026-11-23T07:30:00.000Z\",\"priority\":2,\"escalation_level\":1,"
+      "\"role\":\"team_lead\",\"step\":\"resolve\",\"next_deadline\":"
+      "\"2026-11-24T07:00:00.000Z\",\"overdue_s\":0}";
+  char out[512];
+  size_t n = cxp_tail_format(out, sizeof out, "cases", rec, strlen(rec));
+  CHECK_STR(out, "2026-11-23T07:30:00.000Z P2 open   step      case=k1 customer=kc "
+                 "step=resolve due=2026-11-24T07:00:00.000Z overdue_s=0 level=1 role=team_lead");
+  CHECK_INT(n, strlen(out));
+  const char *closed =
+      "{\"case_id\":\"k1\",\"customer_id\":\"kc\",\"state\":\"closed\",\"change\":"
+      "\"closed\",\"updated_at\":\"2026-11-23T09:05:00.000Z\",\"priority\":2,"
+      "\"escalation_level\":0,\"role\":null,\"step\":null,\"next_deadline\":null,"
+      "\"overdue_s\":0,\"closed_reason\":\"abandoned\"}";
+  cxp_tail_format(out, sizeof out, "cases", closed, strlen(closed));
+  CHECK(strstr(out, " closed_reason=abandoned") != NULL);
+  CHECK(strstr(out, "P2 closed closed    case=k1") != NULL);
+}
+
 int main(void) {
   test_sum();
   test_histogram();
@@ -279,6 +301,7 @@ int main(void) {
   test_top_latency();
   test_top_lag();
   test_tail_filter();
+  test_tail_cases();
   fprintf(stderr, "%d checks, %d failures\n", test_checks, test_failures);
   return test_failures != 0;
 }
