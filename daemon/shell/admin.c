@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "console.h"
 #include "core.h"
 #include "jsonw.h"
 #include "log.h"
@@ -531,7 +532,7 @@ void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_respon
     } else {
       text(res, 404, "not found\n");
     }
-  } else {
+  } else if (!cxp_console_serve(req, res)) {
     text(res, 404, "not found\n");
   }
 }

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# The console in a real browser: `cxpulse run` against `cxpulse mock-cluster`
+# is fed tests/browser/stream.py's events (kcat), then Debian's chromium,
+# headless, loads the page the daemon serves, lets its script poll for a
+# few seconds of virtual time, and dumps the DOM it rendered. The dump must
+# show what the stream's outcomes are, worked out by hand (stream.py says
+# why):
+#  - the page's files come with their types, no-cache and the strict policy;
+#  - the queue has case case-b1 of customer b1 (severity 2, P1,
+#    frontline_agent, actions acknowledge ... follow_up);
+#  - the segment row segment=gold of the minute window: CSAT 75.0, NPS
+#    -100.0, low n "csat nps";
+#  - b2's recovery.closed_loop alert with its reasons, nps_score = 2 first;
+#  - the customer view of b1 (the page opened at #customer=b1): his id,
+#    his churn band, one case open;
+#  - the customer id <script>alert(1)</script> shows as text in the queue
+#    and the alerts, and the page holds no script element but its own.
+# A screenshot goes to BUILD_DIR/console.png.
+#
+# Until the daemon serves /v1/segments, /v1/cases and /v1/alerts, a proxy
+# (stub.py) answers those three from `cxpulse replay`'s outputs for the
+# same stream and passes everything else to the daemon; the routes it
+# answered are printed. Exit 77 (skipped) when chromium is not installed.
+# usage: console.sh CXPULSE_BIN SOURCE_DIR BUILD_DIR
+set -u
+BIN=$1
+SRC=$2
+OUT=$3
+PY=/usr/bin/python3
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROME" ] || { echo "skip: no chromium (Debian's chromium package)"; exit 77; }
+W=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [ -n "${KEEP:-}" ] && { echo "kept $W"; return; }
+  rm -rf "$W"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$BIN" mock-cluster --topic cx.events:2 --topic cx.alerts:1 --topic cx.indicators:1 \
+  --topic cx.dead_letters:1 --topic cx.indicators.partials:2 --topic cx.state.changelog:2 \
+  >"$W/mock.out" 2>"$W/mock.err" &
+pids+=($!)
+for _ in $(seq 300); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
+BS=$(head -1 "$W/mock.out")
+[ -n "$BS" ] || fail "mock cluster did not start: $(cat "$W/mock.err")"
+
+$PY "$SRC/tests/browser/stream.py" "$W/events.kv" "$W/events.jsonl"
+N=$(wc -l <"$W/events.jsonl")
+kcat -P -b "$BS" -t cx.events -K $'\t' -l "$W/events.kv" || fail "kcat could not produce"
+"$BIN" replay --pipeline "$SRC/pipelines/default.json" "$W/events.jsonl" \
+  >"$W/replay.out" 2>/dev/null || fail "replay"
+
+cat >"$W/config.json" <<JSON
+{"pipeline": "$SRC/pipelines/default.json", "log": {"level": "info"},
+ "http": {"port": 0}, "kafka": {"bootstrap.servers": "$BS"}}
+JSON
+"$BIN" run --config "$W/config.json" 2>"$W/daemon.log" &
+pids+=($!)
+port=
+for _ in $(seq 200); do
+  port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/daemon.log" |
+         head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || fail "the daemon did not open its admin endpoint: $(tail -5 "$W/daemon.log")"
+# Every event applied before the browser looks (at most 30 s).
+$PY - "$port" "$N" <<'PYEOF' || fail "the daemon did not apply the $N events"
+import json, sys, time, urllib.request
+end = time.time() + 30
+while True:
+    st = json.load(urllib.request.urlopen("http://127.0.0.1:%s/v1/status" % sys.argv[1]))
+    if st["applied"] == int(sys.argv[2]):
+        break
+    if time.time() > end:
+        sys.exit("status: %s" % st)
+    time.sleep(0.1)
+PYEOF
+
+# The files, straight from the daemon.
+$PY - "$port" <<'PYEOF' || fail "the console's files and their headers"
+import sys, urllib.request
+port = sys.argv[1]
+want = {"/": "text/html; charset=utf-8", "/console.css": "text/css; charset=utf-8",
+        "/console.js": "text/javascript; charset=utf-8"}
+bad = 0
+for path, ctype in want.items():
+    r = urllib.request.urlopen("http://127.0.0.1:%s%s" % (port, path), timeout=5)
+    h = r.headers
+    csp = h.get("Content-Security-Policy", "")
+    ok = (r.status == 200 and h.get("Content-Type") == ctype
+          and h.get("Cache-Control") == "no-cache" and "default-src 'none'" in csp
+          and "script-src 'self';" in csp and "unsafe-inline" not in csp
+          and h.get("X-Content-Type-Options") == "nosniff" and len(r.read()) > 500)
+    if not ok:
+        print("%s: %s %s" % (path, r.status, dict(h)))
+        bad += 1
+sys.exit(bad)
+PYEOF
+
+"$PY" "$SRC/tests/browser/stub.py" "$W/stub.port" "$port" "$W/replay.out" "$W/stub.log" \
+  2>"$W/stub.err" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$W/stub.port" ] && break; sleep 0.1; done
+SPORT=$(cat "$W/stub.port" 2>/dev/null)
+[ -n "$SPORT" ] || fail "the proxy did not start: $(cat "$W/stub.err")"
+URL="http://127.0.0.1:$SPORT/#customer=b1"
+
+# Headless, as root too (no sandbox then), its profile in the scratch
+# directory; 10 s of virtual time: the first poll and three more.
+chrome() {
+  timeout 40 "$CHROME" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --no-first-run --user-data-dir="$W/profile" --window-size=1400,1300 \
+    --virtual-time-budget=10000 "$@" 2>>"$W/chrome.err"
+}
+chrome --dump-dom "$URL" >"$W/dom.html" || fail "chromium --dump-dom: $(tail -5 "$W/chrome.err")"
+chrome --screenshot="$OUT/console.png" "$URL" >/dev/null ||
+  echo "note: no screenshot: $(tail -3 "$W/chrome.err")"
+[ -s "$W/stub.log" ] && echo "routes the proxy answered from replay: $(tr '\n' ' ' <"$W/stub.log")"
+cp "$W/dom.html" "$OUT/console-dom.html"
+
+$PY - "$W/dom.html" <<'PYEOF' || fail "the rendered page (DOM in $OUT/console-dom.html)"
+import sys
+from html.parser import HTMLParser
+
+class Rows(HTMLParser):
+    """Each tr's classes, attributes and its cells' texts (a cell's list
+    items joined by " | "); the dl pairs of the customer view; the script
+    elements."""
+    def __init__(self):
+        super().__init__()
+        self.rows, self.scripts, self.dl, self.text = [], [], [], {}
+        self.stack = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts.append(a.get("src"))
+        if tag == "tr":
+            self.rows.append({"class": a.get("class", "").split(), "attrs": a, "cells": []})
+        if tag in ("td", "th") and self.rows:
+            self.rows[-1]["cells"].append([a.get("class", ""), ""])
+        if tag == "li" and self.rows and self.rows[-1]["cells"]:
+            cell = self.rows[-1]["cells"][-1]
+            if cell[1]:
+                cell[1] += " | "
+        if tag in ("dt", "dd"):
+            self.dl.append("")
+        self.stack.append((tag, a.get("id"), a.get("class", "")))
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+    def handle_data(self, data):
+        if not self.stack:
+            return
+        tags = [t for t, _, _ in self.stack]
+        if ("td" in tags or "th" in tags) and self.rows and self.rows[-1]["cells"]:
+            self.rows[-1]["cells"][-1][1] += data
+        if tags[-1] in ("dt", "dd") and self.dl:
+            self.dl[-1] += data
+        for t, i, c in self.stack:
+            if i:
+                self.text[i] = self.text.get(i, "") + data
+
+p = Rows()
+p.feed(open(sys.argv[1]).read())
+fails = []
+def check(cond, what):
+    if not cond:
+        fails.append(what)
+def cells(row):
+    """A row's cells by each of their classes ("num csat": "num" and "csat")."""
+    return {k: t.strip() for c, t in row["cells"] for k in c.split()}
+
+XSS = "<script>alert(1)</script>"
+cases = [cells(r) for r in p.rows if "case" in r["class"]]
+b1 = [c for c in cases if c.get("case-id") == "case-b1"]
+check(len(b1) == 1, "one queue row for case-b1: %s" % cases)
+if b1:
+    c = b1[0]
+    check(c["customer"] == "b1" and c["segment"] == "gold" and c["severity"] == "2"
+          and c["priority"] == "P1" and c["role"] == "frontline_agent"
+          and c["deadline"] == "2026-11-23 08:30:40"
+          and c["actions"] == "acknowledge | apologize | restore_service | follow_up",
+          "case-b1's row: %s" % c)
+check(any(c.get("case-id") == "case-x" and c.get("customer") == XSS for c in cases),
+      "case-x's row shows the customer id %s as text: %s" % (XSS, cases))
+
+segs = [cells(r) for r in p.rows if "segment" in r["class"]]
+gold = [s for s in segs if s.get("group") == "segment=gold" and s.get("window") == "1m"]
+check(len(gold) == 1, "one segment row segment=gold of 1m: %s" % segs)
+if gold:
+    s = gold[0]
+    check(s["csat"] == "75.0" and s["nps"] == "-100.0" and s["ces"] == "–"
+          and s["low-n"] == "csat nps" and s["ends"] == "2026-11-23 08:01:00",
+          "gold's minute: CSAT, NPS, CES, low n, end: %s" % s)
+
+alerts = [cells(r) for r in p.rows if "alert" in r["class"]]
+cl = [a for a in alerts if a.get("type") == "recovery.closed_loop"]
+check(len(cl) == 1 and cl[0]["customer"] == "b2"
+      and cl[0]["reasons"].startswith("nps_score = 2 (1) | nps_decayed_mean = 2"),
+      "b2's closed-loop alert and its reasons: %s" % cl)
+check(any(a.get("customer") == XSS and a.get("type") == "recovery.required" for a in alerts),
+      "the alert of %s shows its id as text: %s" % (XSS, alerts))
+
+view = p.text.get("customer-view", "")
+check(view.startswith("b1 segment gold"), "the customer view of b1: %r" % view[:200])
+pairs = dict(zip(p.dl[0::2], p.dl[1::2]))
+check(pairs.get("open") == "1" and "indicators" not in pairs and "csat" in pairs,
+      "b1's indicators and one case open: %s" % pairs)
+check("band" in view, "b1's churn band: %r" % view[:400])
+
+check(p.scripts == ["/console.js"], "no script element but the console's: %s" % p.scripts)
+check(p.text.get("status", "").startswith("updated "), "status: %r" % p.text.get("status"))
+for f in fails:
+    print("  " + f)
+print("console: %d queue rows, %d segment rows, %d alerts, customer view %s; %d checks failed"
+      % (len(cases), len(segs), len(alerts), "shown" if view else "empty", len(fails)))
+sys.exit(1 if fails else 0)
+PYEOF
+echo "console: the page rendered the stream's case, segment, alert and customer"
