@@ -1,5 +1,5 @@
 # Turns files into C arrays at build time, so that the binary carries them
-# (the console's page, stylesheet and script: daemon/shell/console.c).
+# (the console's page, stylesheet and script: daemon/shell/consolepage.c).
 # cmake -DOUT=file.c -DFILES="name1=path1|name2=path2" -P embed.cmake
 # writes, for each pair, `const unsigned char name[]` (the file's bytes and
 # a NUL, so a text file is also a C string) and `const size_t name_len` (the

@@ -40,8 +40,10 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$BIN" mock-cluster --topic cx.events:2 --topic cx.alerts:1 --topic cx.indicators:1 \
-  --topic cx.dead_letters:1 --topic cx.indicators.partials:2 --topic cx.state.changelog:2 \
+# One input partition: its watermark alone decides when a window closes, so
+# the 08:20 event closes the 08:00 minute whichever customer it is keyed by.
+"$BIN" mock-cluster --topic cx.events:1 --topic cx.alerts:1 --topic cx.indicators:1 \
+  --topic cx.dead_letters:1 --topic cx.indicators.partials:1 --topic cx.state.changelog:1 \
   >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
@@ -59,12 +61,14 @@ cat >"$W/config.json" <<JSON
  "http": {"port": 0}, "kafka": {"bootstrap.servers": "$BS"}}
 JSON
 "$BIN" run --config "$W/config.json" 2>"$W/daemon.log" &
-pids+=($!)
+dpid=$!
+pids+=($dpid)
 port=
 for _ in $(seq 200); do
   port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/daemon.log" |
          head -1)
   [ -n "$port" ] && break
+  kill -0 "$dpid" 2>/dev/null || break
   sleep 0.1
 done
 [ -n "$port" ] || fail "the daemon did not open its admin endpoint: $(tail -5 "$W/daemon.log")"

@@ -4,7 +4,7 @@
  * Everything that comes from the data (ids, segments, roles, actions,
  * reasons) goes into the page as text nodes (textContent, createTextNode),
  * never as markup: a customer id "<script>...</script>" shows as those
- * characters. The page's policy (Content-Security-Policy, console.c) allows
+ * characters. The page's policy (Content-Security-Policy, consolepage.c) allows
  * no inline script either, so markup that slipped in would not run.
  *
  * With http.token set, a /v1 route answers 401: the page then asks for the
@@ -49,6 +49,12 @@
 
   function isNum(v) {
     return typeof v === "number" && isFinite(v);
+  }
+
+  /* A priority as the alerts write it ("P1") whether it came so or as
+   * the cases' number (1). */
+  function prio(p) {
+    return isNum(p) ? "P" + p : p === null || p === undefined ? "–" : String(p);
   }
 
   function fmtNum(v, dp) {
@@ -254,7 +260,7 @@
       td(tr, null, "customer").appendChild(customerLink(c.customer_id));
       td(tr, c.segment, "segment");
       td(tr, c.severity, "num severity");
-      td(tr, c.priority, "priority prio-" + c.priority);
+      td(tr, prio(c.priority), "priority prio-" + prio(c.priority));
       td(tr, c.escalation_level, "num level");
       td(tr, c.step, "step");
       td(tr, c.role, "role");
@@ -305,7 +311,7 @@
     for (const a of alerts) {
       const tr = el("tr", "alert");
       td(tr, fmtTime(a.emitted_at || a.event_ts), "emitted");
-      td(tr, a.priority, "priority prio-" + a.priority);
+      td(tr, prio(a.priority), "priority prio-" + prio(a.priority));
       td(tr, a.type, "type");
       td(tr, null, "customer").appendChild(customerLink(a.customer_id));
       td(tr, a.case_id === null ? "–" : a.case_id, "case-id");

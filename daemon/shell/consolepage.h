@@ -1,7 +1,7 @@
-/* The operations console: one page, its stylesheet and its script, served
- * from the binary (cmake/embed.cmake turns daemon/shell/console/ into C
- * arrays at build time, so the page works offline and needs no files
- * installed).
+/* The operations console's page: the page, its stylesheet and its script,
+ * served from the binary (cmake/embed.cmake turns daemon/shell/console/
+ * into C arrays at build time, so the page works offline and needs no
+ * files installed). The /v1 routes it reads are admin.c's.
  *
  *   GET /             the page (console/index.html)
  *   GET /console.css  its stylesheet
@@ -12,13 +12,13 @@
  * every request after that. A strict Content-Security-Policy allows only
  * these files and requests to this origin: no inline script or style, no
  * other site. */
-#ifndef CXP_CONSOLE_H
-#define CXP_CONSOLE_H
+#ifndef CXP_CONSOLEPAGE_H
+#define CXP_CONSOLEPAGE_H
 
 #include "http.h"
 
 /* Fills in the response and returns 1 when the request's path is one of
  * the console's files; returns 0, the response untouched, otherwise. */
-int cxp_console_serve(const cxp_http_request *req, cxp_http_response *res);
+int cxp_consolepage_serve(const cxp_http_request *req, cxp_http_response *res);
 
 #endif

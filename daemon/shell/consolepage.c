@@ -1,4 +1,4 @@
-#include "console.h"
+#include "consolepage.h"
 
 #include <string.h>
 
@@ -32,7 +32,7 @@ static const struct {
     {"/console.js", "text/javascript; charset=utf-8", cxp_console_js, &cxp_console_js_len},
 };
 
-int cxp_console_serve(const cxp_http_request *req, cxp_http_response *res) {
+int cxp_consolepage_serve(const cxp_http_request *req, cxp_http_response *res) {
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     if (strcmp(req->path, files[i].path) != 0) continue;
     res->status = 200;
