@@ -53,7 +53,7 @@ demo: build
 SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer \
               test_core test_pipeline test_window test_cases test_wheel test_index test_churn test_learn \
               test_config test_log test_snapshot test_notify test_metrics test_procstat test_http \
-              test_gen test_cli \
+              test_consolepage test_gen test_cli \
               fuzz_targets test_kafka test_faults
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
