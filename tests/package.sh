@@ -29,7 +29,8 @@ for f in usr/bin/cxpulse etc/cxpulse/cxpulse.json etc/cxpulse/default.json \
          usr/lib/systemd/system/cxpulse@.service usr/share/man/man8/cxpulse.8 \
          usr/share/cxpulse/schemas/alert.schema.json \
          usr/share/cxpulse/deploy/cxpulse.rules.yml \
-         usr/share/cxpulse/deploy/cxpulse-dashboard.json usr/share/doc/cxpulse/README.md; do
+         usr/share/cxpulse/deploy/cxpulse-dashboard.json \
+         usr/share/cxpulse/deploy/cxpulse-cx-overview.json usr/share/doc/cxpulse/README.md; do
   [ -e "$root/$f" ] || bad "missing /$f"
 done
 [ $fails -eq 0 ] && ok "the binary, units, configs, schemas, deploy kit, man page are in it"
