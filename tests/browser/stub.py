@@ -88,7 +88,7 @@ def cases(q):
 def alert_list(q):
     out = [a for a in reversed(alerts)
            if (not q.get("type") or a["type"] == q["type"])
-           and (not q.get("priority") or a["priority"] == q["priority"])]
+           and (not q.get("priority") or a["priority"] <= q["priority"])]
     return {"alerts": out[: int(q.get("limit", 100))]}
 
 

@@ -120,14 +120,19 @@
     $("token").focus();
   }
 
+  /* The route's JSON; an error (its status and, when the answer was JSON,
+   * its body) for any other status than 200. */
   async function api(path) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = "Bearer " + token;
     const r = await fetch(path, { headers: headers, cache: "no-store" });
     if (r.status === 401) throw new AuthNeeded(path);
     if (!r.ok) {
-      const e = new Error(path + " answered " + r.status);
+      const body = await r.json().catch(() => null);
+      const why = body && typeof body.error === "string" ? ": " + body.error : "";
+      const e = new Error(path + " answered " + r.status + why);
       e.status = r.status;
+      e.body = body;
       throw e;
     }
     return r.json();
@@ -347,13 +352,12 @@
     return dl;
   }
 
-  /* His cases as a list, wherever the route puts it: "cases" as a list,
-   * or a list inside the "cases" summary ({cohort, open, overdue, ...}). */
+  /* His case records: the list in the "cases" summary ({cohort, open,
+   * overdue, records: [...]}), or "cases" itself when it is a list. */
   function caseHistory(d) {
     if (Array.isArray(d.cases)) return d.cases;
     const c = d.cases || {};
-    for (const k of ["list", "history", "cases", "items"]) if (Array.isArray(c[k])) return c[k];
-    return Array.isArray(d.case_history) ? d.case_history : [];
+    return Array.isArray(c.records) ? c.records : [];
   }
 
   function caseSummary(d) {
@@ -408,19 +412,26 @@
     const cs = el("div", "cases");
     cs.appendChild(el("h3", null, "Cases"));
     cs.appendChild(figures(caseSummary(d), ""));
-    const hist = caseHistory(d);
-    if (hist.length === 0) cs.appendChild(el("p", "empty", "no cases held"));
-    for (const c of hist) {
-      const p = el("p", "case");
-      p.textContent = [c.case_id, c.state, c.step, c.category, c.touchpoint,
-        c.severity !== undefined ? "severity " + c.severity : null,
-        c.escalation_level !== undefined ? "level " + c.escalation_level : null,
-        c.opened_at ? "opened " + fmtTime(c.opened_at) : null]
-        .filter((x) => x !== null && x !== undefined && x !== "").join(" · ");
-      cs.appendChild(p);
-    }
+    cs.appendChild(caseRecords(caseHistory(d)));
     cards.appendChild(cs);
     view.appendChild(cards);
+  }
+
+  /* His case records, one line each: what, where, how far, how urgent. */
+  function caseRecords(records) {
+    const box = el("div", "case-records");
+    if (records.length === 0) box.appendChild(el("p", "empty", "no case records held"));
+    for (const c of records) {
+      const has = (v) => v !== null && v !== undefined && v !== "";
+      box.appendChild(el("p", "case", [c.case_id, c.kind, c.state, c.step, c.category,
+        c.touchpoint, has(c.severity) ? "severity " + c.severity : null,
+        has(c.priority) ? prio(c.priority) : null,
+        has(c.escalation_level) ? "level " + c.escalation_level : null,
+        has(c.opened_at) ? "opened " + fmtTime(c.opened_at) : null,
+        has(c.next_deadline) ? "due " + fmtTime(c.next_deadline) : null,
+        c.closed_reason].filter(has).join(" · ")));
+    }
+    return box;
   }
 
   async function refreshCustomer() {
@@ -431,9 +442,14 @@
       if (e instanceof AuthNeeded) throw e;
       const view = $("customer-view");
       clear(view);
-      view.appendChild(el("p", "empty", e.status === 404
-        ? "Customer " + shownCustomer + " is not held by this instance."
-        : String(e.message)));
+      if (e.status !== 404) {
+        view.appendChild(el("p", "empty", String(e.message)));
+        return;
+      }
+      /* Another instance holds him; this one may still know his cases. */
+      view.appendChild(el("p", "empty",
+        "Customer " + shownCustomer + " is not held by this instance."));
+      if (e.body && e.body.cases) view.appendChild(caseRecords(caseHistory(e.body)));
     }
   }
 
