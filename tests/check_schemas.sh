@@ -71,7 +71,8 @@ schemas_well_formed() {
 import glob, json, os, sys
 from jsonschema import Draft202012Validator
 bad = 0
-kinds = ["event", "alert", "dead_letter", "indicator", "pipeline", "config", "replay_output"]
+kinds = ["event", "alert", "dead_letter", "indicator", "case", "pipeline", "config",
+         "replay_output"]
 for k in kinds:
     if not os.path.exists(os.path.join(sys.argv[1], k + ".schema.json")):
         print("missing schemas/%s.schema.json" % k); bad += 1

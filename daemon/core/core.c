@@ -4,7 +4,7 @@
 
 const char *cxp_stream_name(cxp_stream s) {
   static const char *names[] = {"alerts", "indicators", "dead_letters", "partials", "markers",
-                                "changelog"};
+                                "changelog", "cases"};
   return s < CXP_STREAM__COUNT ? names[s] : "unknown";
 }
 

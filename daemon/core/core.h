@@ -33,10 +33,11 @@
  * partial to the partition its key hashes to, a marker to every partition.
  * A replay merges in place and never emits them. CHANGELOG records are the
  * shell's (cxp_core_state_flush), to topics.changelog; the core never emits
- * them. */
+ * them. CASES are the recovery cases' state changes (caserec.h), keyed by
+ * case id, to topics.cases; none when that setting is "". */
 typedef enum { CXP_STREAM_ALERTS, CXP_STREAM_INDICATORS, CXP_STREAM_DEAD_LETTERS,
                CXP_STREAM_PARTIALS, CXP_STREAM_MARKERS, CXP_STREAM_CHANGELOG,
-               CXP_STREAM__COUNT } cxp_stream;
+               CXP_STREAM_CASES, CXP_STREAM__COUNT } cxp_stream;
 
 typedef struct cxp_msg {
   const char *topic;     /* NULL in replay */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "caserec.h"
 #include "deadletter.h"
 #include "hash.h"
 #include "staterec.h"
@@ -62,6 +63,12 @@ static inline cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
 }
 void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges);
 void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
+
+/* corecaserec.c */
+/* A case's change to topics.cases (nothing when that setting is ""), at
+ * event time at_ms; `o` the outcome of a closing, else NULL. */
+void core_case_record(cxp_core *c, const cxp_msg *from, const cxp_case_info *ci,
+                      cxp_case_change change, int64_t at_ms, const cxp_case_outcome *o);
 
 /* corelearn.c */
 /* Settings and prior from the pipeline (init and reload), the model that

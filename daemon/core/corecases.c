@@ -47,6 +47,7 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
   cxp_customer *cu = case_customer(c, from, ci);
   if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
   if (cu && cu->open_cases < 255) cu->open_cases++;
+  core_case_record(c, from, ci, CXP_CASE_CHANGE_OPENED, o->ev->ts_ms, NULL);
   /* A detractor's case is announced by recovery.closed_loop already. */
   if (ci->kind == CXP_CASE_DETRACTOR) return;
   cxp_alert a;
@@ -105,6 +106,7 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   a.escalation_level = b->level;
   a.overdue_step = step;
   case_alert_emit(c, from, &a);
+  core_case_record(c, from, b->c, CXP_CASE_CHANGE_ESCALATED, b->due, NULL);
 }
 
 static void on_case_systemic(void *opaque, const void *origin, const cxp_case_systemic *s) {
@@ -152,6 +154,7 @@ static void on_case_outcome(void *opaque, const void *origin, const cxp_case_out
   const cxp_msg *from = origin;
   cxp_customer *cu = case_customer(c, from, o->c);
   if (cu && cu->open_cases > 0 && cu->open_cases < 255) cu->open_cases--;
+  core_case_record(c, from, o->c, CXP_CASE_CHANGE_CLOSED, o->closed_at, o);
   /* Evicted to stay under the cap: it says nothing about the recovery. */
   if (o->end == CXP_CASE_END_EVICTED) return;
   if (cu) cu->cohort = o->well ? 1 : 2;
@@ -283,6 +286,10 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
                       m->offset, !cu->consent, m};
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
+  cxp_case_info ci;
+  if ((r == CXP_CASE_STEP || r == CXP_CASE_MERGED) &&
+      cxp_cases_get(cs, ev->case_id.p, ev->case_id.n, &ci) == 0)
+    core_case_record(c, m, &ci, CXP_CASE_CHANGE_STEP, ev->ts_ms, NULL);
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
   if (r == CXP_CASE_PARK_FULL) {
     snprintf(detail, dlen,

@@ -40,6 +40,11 @@ const cxp_setting cxp_pipeline_table[] = {
      "record per input partition, read from its first partition by every instance); create "
      "it with one partition and cleanup.policy=compact. \"\": each instance scores with "
      "the learners of the partitions it holds.", NULL},
+    {"topics.cases", CXP_T_STRING, "\"cx.cases\"", 0, 249, OFF(topic_cases),
+     "Compacted topic each recovery case's state changes are written to (opened, a step "
+     "done, escalated, closed), keyed by case_id: what the admin endpoint's /v1/cases "
+     "shows (docs/console.md); create it with cleanup.policy=compact. \"\": not written.",
+     NULL},
     {"topics.internal_compression", CXP_T_STRING, "\"lz4\"", 1, 16,
      OFF(topic_internal_codec),
      "Compression of the producer's batches to the internal topics (topics.changelog and "
@@ -540,9 +545,10 @@ int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path
   cJSON_Delete(root);
   if (rc) return -1;
   const char *t[] = {p->topic_input, p->topic_alerts, p->topic_indicators,
-                     p->topic_dead_letters, p->topic_repartition};
-  for (int i = 0; i < 5; i++)
-    for (int j = i + 1; j < 5; j++)
+                     p->topic_dead_letters, p->topic_repartition, p->topic_cases};
+  int nt = p->topic_cases[0] ? 6 : 5;
+  for (int i = 0; i < nt; i++)
+    for (int j = i + 1; j < nt; j++)
       if (strcmp(t[i], t[j]) == 0) {
         snprintf(err, errlen, "%s: key 'topics': topic '%s' is named twice", path, t[i]);
         return -1;
@@ -577,7 +583,8 @@ int cxp_pipeline_is_premium(const cxp_pipeline *p, const char *seg, size_t len) 
  * them until it restarts. */
 static const char *const restart_only[] = {
     "name", "topics.input", "topics.alerts", "topics.indicators", "topics.dead_letters",
-    "topics.repartition", "topics.changelog", "topics.model", "topics.internal_compression",
+    "topics.repartition", "topics.changelog", "topics.model", "topics.cases",
+    "topics.internal_compression",
     "state.durable",
     "windows.enabled", "windows.lengths", "windows.group_by",
     "windows.lateness_s", "windows.revision_horizons", "windows.max_open", "windows.max_revisable",

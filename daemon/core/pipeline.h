@@ -51,6 +51,7 @@ typedef struct cxp_pipeline {
   char topic_repartition[CXP_STR_MAX];
   char topic_changelog[CXP_STR_MAX];
   char topic_model[CXP_STR_MAX]; /* "" : the learners are not shared */
+  char topic_cases[CXP_STR_MAX];  /* "" : case state changes are not published */
   char topic_internal_codec[CXP_STR_MAX]; /* none gzip snappy lz4 zstd */
   int state_durable;
   long long state_flush_ms;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "procstat.h"
+#include "view.h"
 
 static void text(cxp_http_response *res, int status, const char *body) {
   res->status = status;
@@ -295,6 +296,7 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
     cxp_metrics_u64(&m, (const char *[]){"level", lv, NULL}, s.cases.breaches[k]);
   }
   metrics_latency(&m, d);
+  if (cxp_daemon_view(d)) cxp_view_metrics(cxp_daemon_view(d), &m);
   cxp_procstat_metrics(&m, &ps);
   res->content_type = CXP_METRICS_CONTENT_TYPE;
 }
@@ -386,7 +388,8 @@ static void write_indicators(cxp_jw *j, const cxp_core *c, const cxp_customer *c
 }
 
 /* His cohort, and his open and overdue cases where his partition has cases. */
-static void write_cases(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_customer *cu) {
+static void write_cases(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_customer *cu,
+                        const cxp_view *v) {
   static const char *const cohorts[4] = {"never_failed", "recovered_well", "recovered_poorly",
                                          "case_open"};
   cxp_jw_obj(j, "cases");
@@ -395,6 +398,11 @@ static void write_cases(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_cu
   if (cases_of(c, part, cu, &cc)) {
     cxp_jw_int(j, "open", cc.open);
     cxp_jw_int(j, "overdue", cc.overdue);
+  }
+  if (v) { /* his records in the console's view (any instance's) */
+    char id[CXP_STR_MAX];
+    snprintf(id, sizeof id, "%.*s", (int)cu->id_len, cu->id);
+    cxp_view_customer_cases(v, id, j, "records");
   }
   cxp_jw_end(j);
 }
@@ -435,14 +443,32 @@ static void write_churn(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_cu
   cxp_jw_end(j);
 }
 
-static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
+static void customer(cxp_daemon *d, const char *raw, cxp_http_response *res) {
   const cxp_core *c = cxp_daemon_core(d);
+  const cxp_view *v = cxp_daemon_view(d);
+  char id[CXP_STR_MAX];
+  res->content_type = "application/json";
+  if (cxp_percent_decode(raw, strlen(raw), 0, id, sizeof id) != 0) {
+    res->status = 400;
+    cxp_buf_printf(res->body, "{\"error\":\"the customer id is not well percent-encoded, or "
+                   "is over %d bytes\"}", CXP_STR_MAX - 1);
+    return;
+  }
   int32_t part;
   const cxp_customer *cu = find_customer(c, id, &part);
   if (cu == NULL) {
+    /* Held by another instance: his cases as the console's view has them. */
     res->status = 404;
-    res->content_type = "application/json";
-    cxp_buf_printf(res->body, "{\"error\":\"customer not held by this instance\"}");
+    cxp_jw j;
+    cxp_jw_init(&j, res->body);
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_cstr(&j, "error", "customer not held by this instance");
+    if (v) {
+      cxp_jw_obj(&j, "cases");
+      cxp_view_customer_cases(v, id, &j, "records");
+      cxp_jw_end(&j);
+    }
+    cxp_jw_end(&j);
     return;
   }
   cxp_jw j;
@@ -453,7 +479,7 @@ static void customer(cxp_daemon *d, const char *id, cxp_http_response *res) {
   cxp_jw_cstr(&j, "segment", cxp_state_segment_name(&c->state, cu->segment));
   cxp_jw_time(&j, "as_of", c->clock_ms);
   write_indicators(&j, c, cu);
-  write_cases(&j, c, part, cu);
+  write_cases(&j, c, part, cu, v);
   write_churn(&j, c, part, cu);
   cxp_jw_end(&j);
   res->content_type = "application/json";
@@ -527,6 +553,8 @@ void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_respon
       status(d, res);
     } else if (strcmp(p, "/v1/churn/model") == 0) {
       churn_model(d, res);
+    } else if (cxp_console_route(d, req, res)) {
+      /* answered */
     } else if (strncmp(p, "/v1/customers/", 14) == 0 && p[14] && !strchr(p + 14, '/')) {
       customer(d, p + 14, res);
     } else {

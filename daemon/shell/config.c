@@ -60,6 +60,23 @@ const cxp_setting cxp_config_table[] = {
     {"http.header_timeout_ms", CXP_T_INT, "2000", 100, 60000, OFF(http_header_timeout_ms),
      "A request's line and headers must arrive within this of the accept (or of its first "
      "byte on a kept-alive connection), or the connection is closed.", NULL},
+    {"console.enabled", CXP_T_BOOL, "true", 0, 1, OFF(console_enabled),
+     "With the admin endpoint on (http.port): follow topics.cases, the indicators and the "
+     "alerts topics into a bounded in-memory view served by /v1/cases, /v1/segments and "
+     "/v1/alerts, with the cxpulse_segment_* gauges (docs/console.md).", NULL},
+    {"console.max_cases", CXP_T_INT, "100000", 1, 10000000, OFF(console_max_cases),
+     "Recovery cases the view holds; past it the least recently updated closed case goes "
+     "(an open one when none is closed), counted in cxpulse_console_dropped_total.", NULL},
+    {"console.max_groups", CXP_T_INT, "2000", 1, 1000000, OFF(console_max_groups),
+     "Segment groups (window length and group) the view holds; records of further groups "
+     "are counted and dropped.", NULL},
+    {"console.trend", CXP_T_INT, "12", 1, 288, OFF(console_trend),
+     "Closed windows the view keeps per group (the trend of /v1/segments).", NULL},
+    {"console.max_alerts", CXP_T_INT, "1000", 1, 100000, OFF(console_max_alerts),
+     "Latest alerts the view keeps (a ring: the oldest goes).", NULL},
+    {"console.max_metric_groups", CXP_T_INT, "200", 0, 100000, OFF(console_max_metric_groups),
+     "Groups exported as cxpulse_segment_* gauges (the first seen); the others are "
+     "counted in cxpulse_segment_groups_dropped.", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL}};
 
 char *cxp_read_file(const char *path, size_t *len, char *err, size_t errlen) {

@@ -46,6 +46,9 @@ typedef struct cxp_config {
   long long http_max_conns;
   long long http_max_conns_per_addr;
   long long http_header_timeout_ms;
+  int console_enabled; /* the view (view.h) of topics.cases, indicators, alerts */
+  long long console_max_cases, console_max_groups, console_trend, console_max_alerts;
+  long long console_max_metric_groups;
   cxp_kv kafka[CXP_KAFKA_MAX];
   int n_kafka;
   cxp_ref refs[CXP_REFS_MAX];

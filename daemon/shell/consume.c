@@ -520,6 +520,7 @@ int daemon_run_slice(cxp_daemon *d) {
     more = d->handled == budget;
     if (d->restore && cxp_restore_poll(d->restore, (int)budget)) more = 1;
     if (d->model && cxp_restore_poll(d->model, 64)) more = 1;
+    if (daemon_console_poll(d)) more = 1;
     rd_kafka_poll(d->producer, 0);
   }
   if (d->restore) daemon_cl_send_ready(d);

@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include "daemon_int.h"
+#include "view.h"
 
 void daemon_on_latency(void *opaque, double seconds) {
   cxp_daemon *d = opaque;
@@ -73,8 +74,10 @@ cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pi
   cc = NULL;
   const char *names[CXP_STREAM__COUNT] = {d->pl.topic_alerts,       d->pl.topic_indicators,
                                           d->pl.topic_dead_letters, d->pl.topic_repartition,
-                                          d->pl.topic_repartition,  d->pl.topic_changelog};
+                                          d->pl.topic_repartition,  d->pl.topic_changelog,
+                                          d->pl.topic_cases};
   for (int s = 0; s < CXP_STREAM__COUNT; s++) {
+    if (names[s][0] == '\0') continue; /* topics.cases "": the core emits none */
     /* The internal topics' batches are compressed as the pipeline says
      * (topics.internal_compression); the outputs keep the producer's. */
     rd_kafka_topic_conf_t *tc = NULL;
@@ -190,6 +193,7 @@ static int open_wake(cxp_daemon *d) {
   rd_kafka_queue_io_event_enable(d->pq, d->efd, &one, sizeof one);
   if (d->restore) cxp_restore_wake_on(d->restore, d->efd);
   if (d->model) cxp_restore_wake_on(d->model, d->efd);
+  daemon_console_wake_on(d);
   return 0;
 }
 
@@ -269,6 +273,7 @@ int cxp_daemon_start(cxp_daemon *d) {
   if (d->pl.win_enabled && count_partitions(d)) return -1;
   if (d->pl.state_durable && open_restorer(d)) return -1;
   daemon_model_open(d);
+  daemon_console_open(d);
   if (open_wake(d)) return -1;
   start_handles(d);
   if (d->cfg.http_port >= 0 && start_admin(d)) return -1;
@@ -393,6 +398,7 @@ static void close_clients_and_handles(cxp_daemon *d) {
   rd_kafka_queue_destroy(d->pq);
   d->cq = d->pq = NULL;
   daemon_model_close(d); /* its topic handle before the producer goes */
+  daemon_console_close(d);
   for (int s = 0; s < CXP_STREAM__COUNT; s++)
     if (d->out_topic[s]) rd_kafka_topic_destroy(d->out_topic[s]);
   memset(d->out_topic, 0, sizeof d->out_topic);
@@ -488,6 +494,8 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   }
   if (d->consumer) rd_kafka_destroy(d->consumer);
   daemon_model_close(d);
+  daemon_console_close(d);
+  cxp_view_destroy(d->view);
   if (d->producer) rd_kafka_destroy(d->producer);
   cxp_restore_destroy(d->restore);
   for (int32_t i = 0; i < d->n_cl; i++) cxp_buf_free(&d->cl[i].wait);

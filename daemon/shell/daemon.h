@@ -106,6 +106,10 @@ int cxp_daemon_lag(cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 int cxp_daemon_committed_lag(const cxp_daemon *d, int32_t *parts, int64_t *lags, int max);
 /* The admin endpoint's port (the one bound when http.port is 0); -1 off. */
 int cxp_daemon_http_port(const cxp_daemon *d);
+/* The operations console's view (view.h), or NULL when it is off
+ * (console.enabled, http.port) or could not be made. */
+struct cxp_view;
+const struct cxp_view *cxp_daemon_view(const cxp_daemon *d);
 /* What the admin endpoint's limits did (http.h); -1 when it is off. */
 struct cxp_http_stats;
 int cxp_daemon_http_stats(const cxp_daemon *d, struct cxp_http_stats *s);

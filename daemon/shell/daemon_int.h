@@ -132,6 +132,10 @@ struct cxp_daemon {
   int32_t n_model_sent;
   uint64_t model_records, model_bad, model_published;
   int model_opened;
+  /* The operations console (console.c): the view and its followers of
+   * topics.cases, the indicators and the alerts topics; NULL when off. */
+  struct cxp_view *view;
+  cxp_restore *console[3];
   cl_part *cl;          /* by input partition */
   int32_t n_cl;
   uint64_t cl_records, cl_bytes, input_bytes;
@@ -263,6 +267,18 @@ void daemon_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque);
 int daemon_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 void daemon_on_tick_timer(uv_timer_t *h);
+
+/* console.c */
+/* Opens the view and its followers, with the admin endpoint and
+ * console.enabled on; a topic that cannot be read is left out, said once. */
+void daemon_console_open(cxp_daemon *d);
+void daemon_console_wake_on(cxp_daemon *d);
+/* Hands the followers' queued records to the view, bounded; 1 when more
+ * are queued. */
+int daemon_console_poll(cxp_daemon *d);
+/* Closes the followers (the view stays, for the admin endpoint, until
+ * cxp_daemon_destroy). */
+void daemon_console_close(cxp_daemon *d);
 
 /* model.c */
 /* Opens the follower of topics.model, when the pipeline names one and the
