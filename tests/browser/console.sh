@@ -6,21 +6,23 @@
 # show what the stream's outcomes are, worked out by hand (stream.py says
 # why):
 #  - the page's files come with their types, no-cache and the strict policy;
+#  - the page's data came from the daemon's own routes: /v1/segments,
+#    /v1/cases and /v1/alerts answer 200 with JSON;
 #  - the queue has case case-b1 of customer b1 (severity 2, P1,
 #    frontline_agent, actions acknowledge ... follow_up);
 #  - the segment row segment=gold of the minute window: CSAT 75.0, NPS
 #    -100.0, low n "csat nps";
 #  - b2's recovery.closed_loop alert with its reasons, nps_score = 2 first;
 #  - the customer view of b1 (the page opened at #customer=b1): his id,
-#    his churn band, one case open;
+#    his churn band, one case open and its record, case-b1 at its first
+#    step (acknowledge, due at 08:30:40: 60 minutes for severity 2, halved
+#    for a gold customer);
 #  - the customer id <script>alert(1)</script> shows as text in the queue
-#    and the alerts, and the page holds no script element but its own.
-# A screenshot goes to BUILD_DIR/console.png.
-#
-# Until the daemon serves /v1/segments, /v1/cases and /v1/alerts, a proxy
-# (stub.py) answers those three from `cxpulse replay`'s outputs for the
-# same stream and passes everything else to the daemon; the routes it
-# answered are printed. Exit 77 (skipped) when chromium is not installed.
+#    and the alerts, and the page holds no script element but its own;
+#  - a second daemon with http.token set: the page asks for the token and
+#    shows no data.
+# A screenshot goes to BUILD_DIR/console.png. Exit 77 (skipped) when
+# chromium is not installed.
 # usage: console.sh CXPULSE_BIN SOURCE_DIR BUILD_DIR
 set -u
 BIN=$1
@@ -53,25 +55,28 @@ BS=$(head -1 "$W/mock.out")
 $PY "$SRC/tests/browser/stream.py" "$W/events.kv" "$W/events.jsonl"
 N=$(wc -l <"$W/events.jsonl")
 kcat -P -b "$BS" -t cx.events -K $'\t' -l "$W/events.kv" || fail "kcat could not produce"
-"$BIN" replay --pipeline "$SRC/pipelines/default.json" "$W/events.jsonl" \
-  >"$W/replay.out" 2>/dev/null || fail "replay"
 
-cat >"$W/config.json" <<JSON
-{"pipeline": "$SRC/pipelines/default.json", "log": {"level": "info"},
- "http": {"port": 0}, "kafka": {"bootstrap.servers": "$BS"}}
-JSON
-"$BIN" run --config "$W/config.json" 2>"$W/daemon.log" &
-dpid=$!
-pids+=($dpid)
 port=
-for _ in $(seq 200); do
-  port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/daemon.log" |
-         head -1)
-  [ -n "$port" ] && break
-  kill -0 "$dpid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "the daemon did not open its admin endpoint: $(tail -5 "$W/daemon.log")"
+start_daemon() { # NAME [EXTRA_CONFIG]: sets port
+  cat >"$W/$1.json" <<JSON
+{"pipeline": "$SRC/pipelines/default.json", "log": {"level": "info"},
+ "http": {"port": 0 ${2:-}}, "kafka": {"bootstrap.servers": "$BS",
+ "consumer": {"group.id": "console-$1"}}}
+JSON
+  "$BIN" run --config "$W/$1.json" 2>"$W/$1.log" &
+  local dpid=$!
+  pids+=($dpid)
+  port=
+  for _ in $(seq 200); do
+    port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/$1.log" |
+           head -1)
+    [ -n "$port" ] && break
+    kill -0 "$dpid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] || fail "daemon $1 did not open its admin endpoint: $(tail -5 "$W/$1.log")"
+}
+start_daemon open
 # Every event applied before the browser looks (at most 30 s).
 $PY - "$port" "$N" <<'PYEOF' || fail "the daemon did not apply the $N events"
 import json, sys, time, urllib.request
@@ -106,13 +111,16 @@ for path, ctype in want.items():
 sys.exit(bad)
 PYEOF
 
-"$PY" "$SRC/tests/browser/stub.py" "$W/stub.port" "$port" "$W/replay.out" "$W/stub.log" \
-  2>"$W/stub.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$W/stub.port" ] && break; sleep 0.1; done
-SPORT=$(cat "$W/stub.port" 2>/dev/null)
-[ -n "$SPORT" ] || fail "the proxy did not start: $(cat "$W/stub.err")"
-URL="http://127.0.0.1:$SPORT/#customer=b1"
+# The console's routes are the daemon's own, as JSON.
+$PY - "$port" <<'PYEOF' || fail "the console's routes"
+import json, sys, urllib.request
+for path in ("/v1/segments", "/v1/cases", "/v1/alerts"):
+    r = urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], path), timeout=5)
+    body = json.load(r)
+    if r.status != 200 or r.headers.get("Content-Type") != "application/json" or not body:
+        sys.exit("%s: %s %s" % (path, r.status, body))
+PYEOF
+URL="http://127.0.0.1:$port/#customer=b1"
 
 # Headless, as root too (no sandbox then), its profile in the scratch
 # directory; 10 s of virtual time: the first poll and three more.
@@ -124,7 +132,6 @@ chrome() {
 chrome --dump-dom "$URL" >"$W/dom.html" || fail "chromium --dump-dom: $(tail -5 "$W/chrome.err")"
 chrome --screenshot="$OUT/console.png" "$URL" >/dev/null ||
   echo "note: no screenshot: $(tail -3 "$W/chrome.err")"
-[ -s "$W/stub.log" ] && echo "routes the proxy answered from replay: $(tr '\n' ' ' <"$W/stub.log")"
 cp "$W/dom.html" "$OUT/console-dom.html"
 
 $PY - "$W/dom.html" <<'PYEOF' || fail "the rendered page (DOM in $OUT/console-dom.html)"
@@ -216,6 +223,14 @@ check(view.startswith("b1 segment gold"), "the customer view of b1: %r" % view[:
 pairs = dict(zip(p.dl[0::2], p.dl[1::2]))
 check(pairs.get("open") == "1" and "indicators" not in pairs and "csat" in pairs,
       "b1's indicators and one case open: %s" % pairs)
+# His case's record: opened at 08:00:40, at its first step; a severity 2
+# case is to be acknowledged within 60 minutes, halved for a premium (gold)
+# customer (recovery.sla.premium_factor 0.5): due at 08:30:40; nothing
+# escalated yet.
+check(view.endswith("case-b1 · failure · open · acknowledge · operational · checkout · "
+                    "severity 2 · P1 · level 0 · opened 2026-11-23 08:00:40 · "
+                    "due 2026-11-23 08:30:40"),
+      "b1's case record case-b1: %r" % view[-300:])
 check("band" in view, "b1's churn band: %r" % view[:400])
 
 check(p.scripts == ["/console.js"], "no script element but the console's: %s" % p.scripts)
@@ -226,4 +241,24 @@ print("console: %d queue rows, %d segment rows, %d alerts, customer view %s; %d 
       % (len(cases), len(segs), len(alerts), "shown" if view else "empty", len(fails)))
 sys.exit(1 if fails else 0)
 PYEOF
-echo "console: the page rendered the stream's case, segment, alert and customer"
+
+# With http.token set, the page asks for it and shows nothing of the data.
+start_daemon token ', "token": "s3cret-console"'
+chrome --dump-dom "http://127.0.0.1:$port/" >"$W/dom-token.html" ||
+  fail "chromium --dump-dom (token): $(tail -5 "$W/chrome.err")"
+$PY - "$W/dom-token.html" <<'PYEOF' || fail "the page of a daemon with a token"
+import re, sys
+dom = open(sys.argv[1]).read()
+form = re.search(r'<form id="token-form"[^>]*>', dom)
+bad = []
+if not form or "hidden" in form.group(0):
+    bad.append("the token form is not shown: %s" % (form and form.group(0)))
+if 'waiting for the access token</span>' not in dom:
+    bad.append("the status does not ask for the token")
+if re.search(r'<tr class="(case|alert|segment)', dom):
+    bad.append("data rows shown without the token")
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PYEOF
+echo "console: the page rendered the stream's case, segment, alert and customer; asked for a token"
