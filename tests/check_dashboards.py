@@ -4,7 +4,8 @@ is JSON with a title and a uid of its own; its panels have distinct ids and
 lie on the 24-column grid without overlapping; each target has a refId of
 its own and an expression whose brackets and quotes balance; every
 variable an expression uses is one the dashboard defines (or Grafana's
-own); every cxpulse_* metric it names is one the daemon's sources export;
+own); every cxpulse_* metric it names, in an expression or its text, is
+one the daemon's sources export;
 and, with promtool at hand, every expression parses as PromQL (each one a
 recording rule of a scratch rules file, the variables replaced by
 matchers).
@@ -114,6 +115,11 @@ def check(path, have, seen_uids, exprs):
             exprs.append((what, e))
     if not ids:
         fail(name + ": no panels")
+    # Titles and descriptions too: a name spelt there is a name the live
+    # check of crossproc.sh looks for.
+    for m in sorted(set(re.findall(r"cxpulse_[a-z_0-9]+", open(path).read()))):
+        if base(m, have) not in have:
+            fail("%s: %s (in its text) is not a metric the daemon exports" % (name, m))
 
 
 def promql(exprs):

@@ -17,8 +17,9 @@
 #    his churn band, one case open and its record, case-b1 at its first
 #    step (acknowledge, due at 08:30:40: 60 minutes for severity 2, halved
 #    for a gold customer);
-#  - the customer id <script>alert(1)</script> shows as text in the queue
-#    and the alerts, and the page holds no script element but its own;
+#  - the customer id <script>alert(1)</script> shows as text in the queue,
+#    the alerts and his own view (the page opened at his id, encoded), and
+#    the page holds no script element but its own;
 #  - a second daemon with http.token set: the page asks for the token and
 #    shows no data.
 # A screenshot goes to BUILD_DIR/console.png. Exit 77 (skipped) when
@@ -240,6 +241,21 @@ for f in fails:
 print("console: %d queue rows, %d segment rows, %d alerts, customer view %s; %d checks failed"
       % (len(cases), len(segs), len(alerts), "shown" if view else "empty", len(fails)))
 sys.exit(1 if fails else 0)
+PYEOF
+
+# The customer whose id is markup, looked up by the page's address: his
+# id percent-encoded in the route's path, shown as text in his view.
+chrome --dump-dom "http://127.0.0.1:$port/#customer=%3Cscript%3Ealert(1)%3C%2Fscript%3E" \
+  >"$W/dom-xss.html" || fail "chromium --dump-dom (markup id): $(tail -5 "$W/chrome.err")"
+$PY - "$W/dom-xss.html" <<'PYEOF' || fail "the view of the customer whose id is markup"
+import sys
+dom = open(sys.argv[1]).read()
+want = ('<strong class="customer-id">&lt;script&gt;alert(1)&lt;/script&gt;</strong> '
+        'segment gold')
+scripts = dom.count("<script")
+if want not in dom or scripts != 1:
+    print("  the view: %r; %d script elements" % (dom[dom.find('customer-view'):][:300], scripts))
+    sys.exit(1)
 PYEOF
 
 # With http.token set, the page asks for it and shows nothing of the data.
