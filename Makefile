@@ -50,16 +50,16 @@ demo: build
 # the in-process Kafka tests (the daemon itself: outputs, faults,
 # rebalances, restores, snapshots) under ASan and UBSan.
 # The programs of tests/core/, tests/shell/ and tests/tools/ (their CMakeLists.txt).
-SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer \
+SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer test_caserec \
               test_core test_pipeline test_window test_cases test_wheel test_index test_churn test_learn \
               test_config test_log test_snapshot test_notify test_metrics test_procstat test_http test_view \
               test_consolepage test_gen test_cli \
-              fuzz_targets test_kafka test_faults
+              fuzz_targets test_kafka test_faults test_console
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target $(SAN_TARGETS)
 	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
-	cd $(BUILD_SAN) && ctest --output-on-failure -R '^(kafka|faults)$$'
+	cd $(BUILD_SAN) && ctest --output-on-failure -R '^(kafka|faults|console)$$'
 	cd $(BUILD) && ctest --output-on-failure
 
 # The fuzz targets of tests/fuzz (fuzz_<name>.c) under libFuzzer, built with

@@ -3,7 +3,7 @@
 
 usage: validate.py [--expect-invalid] [-v] SCHEMA_DIR KIND FILE
 
-KIND is event, alert, dead_letter, indicator, replay_output (FILE holds JSON
+KIND is event, alert, dead_letter, indicator, case, replay_output (FILE holds JSON
 lines; '-' reads stdin) or pipeline, config (FILE holds one JSON document).
 Every failure is printed as FILE:LINE: where: what, and the last line says
 "N passed, N failed". The exit status is 1 when anything failed, 2 on a usage
@@ -34,7 +34,7 @@ except ImportError as e:  # pragma: no cover - depends on the install
     sys.exit(2)
 
 SINGLE = {"pipeline", "config"}
-LINES = {"event", "alert", "dead_letter", "indicator", "replay_output"}
+LINES = {"event", "alert", "dead_letter", "indicator", "case", "replay_output"}
 MAX_ERRORS_PER_RECORD = 5
 
 # RFC 3339 section 5.6 date-time. 'T' and 'Z' may be lower case (section 5.6,
@@ -186,7 +186,7 @@ def main(argv):
             args.append(a)
     if len(args) != 3 or args[1] not in SINGLE | LINES:
         sys.stderr.write("usage: validate.py [--expect-invalid] [-v] SCHEMA_DIR "
-                         "event|alert|dead_letter|indicator|pipeline|config|"
+                         "event|alert|dead_letter|indicator|case|pipeline|config|"
                          "replay_output FILE\n")
         return 2
     schema_dir, kind, path = args

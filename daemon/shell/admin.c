@@ -443,9 +443,38 @@ static void write_churn(cxp_jw *j, const cxp_core *c, int32_t part, const cxp_cu
   cxp_jw_end(j);
 }
 
-static void customer(cxp_daemon *d, const char *raw, cxp_http_response *res) {
+/* His JSON into j: his figures when held here, else (404) an error and his
+ * cases as the console's view has them (another instance holds him). */
+static void write_customer(cxp_jw *j, cxp_daemon *d, const char *id, cxp_http_response *res) {
   const cxp_core *c = cxp_daemon_core(d);
   const cxp_view *v = cxp_daemon_view(d);
+  int32_t part;
+  const cxp_customer *cu = find_customer(c, id, &part);
+  cxp_jw_obj(j, NULL);
+  if (cu == NULL) {
+    res->status = 404;
+    cxp_jw_cstr(j, "error", "customer not held by this instance");
+    if (v) {
+      cxp_jw_obj(j, "cases");
+      cxp_view_customer_cases(v, id, j, "records");
+      cxp_jw_end(j);
+    }
+  } else {
+    cxp_jw_str(j, "customer_id", cu->id, cu->id_len);
+    cxp_jw_int(j, "partition", part);
+    cxp_jw_cstr(j, "segment", cxp_state_segment_name(&c->state, cu->segment));
+    cxp_jw_time(j, "as_of", c->clock_ms);
+    write_indicators(j, c, cu);
+    write_cases(j, c, part, cu, v);
+    write_churn(j, c, part, cu);
+  }
+  cxp_jw_end(j);
+}
+
+/* GET /v1/customers/{id}, {id} percent-decoded. Ids are anyone's text: the
+ * answer has '<', '>' and '&' as JSON escapes (cxp_view_put_json), so that
+ * nothing in it can be taken for markup. */
+static void customer(cxp_daemon *d, const char *raw, cxp_http_response *res) {
   char id[CXP_STR_MAX];
   res->content_type = "application/json";
   if (cxp_percent_decode(raw, strlen(raw), 0, id, sizeof id) != 0) {
@@ -454,35 +483,13 @@ static void customer(cxp_daemon *d, const char *raw, cxp_http_response *res) {
                    "is over %d bytes\"}", CXP_STR_MAX - 1);
     return;
   }
-  int32_t part;
-  const cxp_customer *cu = find_customer(c, id, &part);
-  if (cu == NULL) {
-    /* Held by another instance: his cases as the console's view has them. */
-    res->status = 404;
-    cxp_jw j;
-    cxp_jw_init(&j, res->body);
-    cxp_jw_obj(&j, NULL);
-    cxp_jw_cstr(&j, "error", "customer not held by this instance");
-    if (v) {
-      cxp_jw_obj(&j, "cases");
-      cxp_view_customer_cases(v, id, &j, "records");
-      cxp_jw_end(&j);
-    }
-    cxp_jw_end(&j);
-    return;
-  }
+  cxp_buf tmp;
+  cxp_buf_init(&tmp);
   cxp_jw j;
-  cxp_jw_init(&j, res->body);
-  cxp_jw_obj(&j, NULL);
-  cxp_jw_str(&j, "customer_id", cu->id, cu->id_len);
-  cxp_jw_int(&j, "partition", part);
-  cxp_jw_cstr(&j, "segment", cxp_state_segment_name(&c->state, cu->segment));
-  cxp_jw_time(&j, "as_of", c->clock_ms);
-  write_indicators(&j, c, cu);
-  write_cases(&j, c, part, cu, v);
-  write_churn(&j, c, part, cu);
-  cxp_jw_end(&j);
-  res->content_type = "application/json";
+  cxp_jw_init(&j, &tmp);
+  write_customer(&j, d, id, res);
+  cxp_view_put_json(res->body, tmp.p, tmp.len);
+  cxp_buf_free(&tmp);
 }
 
 /* GET /v1/churn/model: the model that scores (learnt or configured), its

@@ -79,7 +79,8 @@ static int parse_query(const char *q, const char *const *known, char vals[][VALU
         return -1;
       }
     } else if (cxp_percent_decode(q, (size_t)(kend - q), 1, name, sizeof name) != 0 ||
-               (eq && cxp_percent_decode(eq + 1, (size_t)(end - eq - 1), 1, val, sizeof val) != 0)) {
+               (eq && cxp_percent_decode(eq + 1, (size_t)(end - eq - 1), 1, val,
+                                         sizeof val) != 0)) {
       snprintf(err, errlen, "a query parameter is not well percent-encoded, or is over %d "
                "bytes", VALUE_MAX - 1);
       return -1;

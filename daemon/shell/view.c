@@ -178,6 +178,7 @@ static uint32_t take_slot(cxp_view *v) {
       uint32_t cap = v->cap_cases ? v->cap_cases * 2 : 64;
       if (cap > v->conf.max_cases) cap = v->conf.max_cases;
       v->cases = cxp_xrealloc(v->cases, sizeof *v->cases * cap);
+      memset(v->cases + v->cap_cases, 0, sizeof *v->cases * (cap - v->cap_cases));
       v->bytes += sizeof *v->cases * (cap - v->cap_cases);
       v->cap_cases = cap;
     }
@@ -623,7 +624,12 @@ static void segment_family(const cxp_view *v, cxp_metrics *m, const char *name,
     if (isnan(x)) continue;
     char win[24];
     snprintf(win, sizeof win, "%llds", (long long)(g->len_ms / 1000));
-    cxp_metrics_f64(m, (const char *[]){"group", g->label, "window", win, NULL}, x);
+    const char *const labels[] = {"group", g->label, "window", win, NULL};
+    /* Whole values as integers: "60", where the shortest %g is "6e+01". */
+    if (x == floor(x) && fabs(x) < 1e15)
+      cxp_metrics_i64(m, labels, (int64_t)x);
+    else
+      cxp_metrics_f64(m, labels, x);
   }
 }
 

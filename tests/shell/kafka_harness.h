@@ -36,6 +36,7 @@ typedef struct run {
   int timed_out, stopped;
   /* Outputs seen through the tap, i.e. acknowledged by the broker. */
   cJSON *alerts, *dead, *indicators;
+  cJSON *cases; /* topics.cases records */
   /* The admin endpoint, asked from a thread while the loop serves it. */
   int probe_http;
   pthread_t prober;
@@ -151,6 +152,8 @@ H_FN void on_tap(void *opaque, cxp_stream s, const char *key, size_t klen,
     cJSON_AddItemToArray(r->dead, v);
   else if (s == CXP_STREAM_INDICATORS)
     cJSON_AddItemToArray(r->indicators, v);
+  else if (s == CXP_STREAM_CASES)
+    cJSON_AddItemToArray(r->cases, v);
   else
     cJSON_Delete(v); /* partials and markers: the daemon's own business */
 }
@@ -237,6 +240,7 @@ H_FN int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   r->alerts = cJSON_CreateArray();
   r->dead = cJSON_CreateArray();
   r->indicators = cJSON_CreateArray();
+  r->cases = cJSON_CreateArray();
   r->d = cxp_daemon_create(&r->loop, c, p, "(test)", err, sizeof err);
   if (r->d == NULL) {
     fprintf(stderr, "create: %s\n", err);
@@ -387,6 +391,7 @@ H_FN void run_free(run *r) {
   cJSON_Delete(r->alerts);
   cJSON_Delete(r->dead);
   cJSON_Delete(r->indicators);
+  cJSON_Delete(r->cases);
 }
 
 #define NPS(id, cust, ts, score)                                                   \
