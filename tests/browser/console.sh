@@ -9,7 +9,8 @@
 #  - the page's data came from the daemon's own routes: /v1/segments,
 #    /v1/cases and /v1/alerts answer 200 with JSON;
 #  - the queue has case case-b1 of customer b1 (severity 2, P1,
-#    frontline_agent, actions acknowledge ... follow_up);
+#    frontline_agent, actions acknowledge ... follow_up), overdue by the
+#    wall clock (its deadline is in 2026-11) as state=overdue judges it;
 #  - the segment row segment=gold of the minute window: CSAT 75.0, NPS
 #    -100.0, low n "csat nps";
 #  - b2's recovery.closed_loop alert with its reasons, nps_score = 2 first;
@@ -46,7 +47,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # One input partition: its watermark alone decides when a window closes, so
 # the 08:20 event closes the 08:00 minute whichever customer it is keyed by.
 "$BIN" mock-cluster --topic cx.events:1 --topic cx.alerts:1 --topic cx.indicators:1 \
-  --topic cx.dead_letters:1 --topic cx.indicators.partials:1 --topic cx.state.changelog:1 \
+  --topic cx.dead_letters:1 --topic cx.indicators.partials:1 --topic cx.state.changelog:1 --topic cx.cases:1 \
   >"$W/mock.out" 2>"$W/mock.err" &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
@@ -136,7 +137,7 @@ chrome --screenshot="$OUT/console.png" "$URL" >/dev/null ||
 cp "$W/dom.html" "$OUT/console-dom.html"
 
 $PY - "$W/dom.html" <<'PYEOF' || fail "the rendered page (DOM in $OUT/console-dom.html)"
-import sys
+import calendar, sys, time
 from html.parser import HTMLParser
 
 class Rows(HTMLParser):
@@ -199,6 +200,13 @@ if b1:
           and c["deadline"] == "2026-11-23 08:30:40"
           and c["actions"] == "acknowledge | apologize | restore_service | follow_up",
           "case-b1's row: %s" % c)
+    # Overdue by the clock since 08:30:40 on 2026-11-23: days and hours.
+    late = time.time() - calendar.timegm((2026, 11, 23, 8, 30, 40))
+    want = "%dd %dh" % (late // 86400, late % 86400 // 3600) if late >= 86400 else None
+    row = next(r for r in p.rows if "case" in r["class"] and cells(r) == c)
+    check(want is None or ("overdue" in row["class"] and c["overdue"] in (
+          want, "%dd %dh" % ((late - 60) // 86400, (late - 60) % 86400 // 3600))),
+          "case-b1 overdue by %s: %s %s" % (want, row["class"], c["overdue"]))
 check(any(c.get("case-id") == "case-x" and c.get("customer") == XSS for c in cases),
       "case-x's row shows the customer id %s as text: %s" % (XSS, cases))
 

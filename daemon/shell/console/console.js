@@ -248,6 +248,17 @@
     return ul;
   }
 
+  /* How long an open case is past its next deadline: by the clock, as the
+   * route's state=overdue judges it (a record's overdue_s is as of the
+   * record, and a case waiting past its deadline gets no new one until it
+   * escalates), or the record's figure when that is more. */
+  function overdueSeconds(c) {
+    let s = isNum(c.overdue_s) ? c.overdue_s : 0;
+    const due = c.next_deadline ? Date.parse(c.next_deadline) : NaN;
+    if (c.state !== "closed" && !isNaN(due)) s = Math.max(s, (Date.now() - due) / 1000);
+    return s;
+  }
+
   function renderQueue(data) {
     const body = $("queue-body");
     clear(body);
@@ -256,11 +267,12 @@
     const total = data && isNum(data.total) ? data.total : cases.length;
     $("queue-total").textContent = "(" + cases.length + " of " + total + ")";
     for (const c of cases) {
-      const over = isNum(c.overdue_s) && c.overdue_s > 0;
+      const late = overdueSeconds(c);
+      const over = late > 0;
       const tr = el("tr", over ? "case overdue" : "case");
       tr.dataset.caseId = String(c.case_id);
       td(tr, fmtTime(c.next_deadline), "deadline");
-      td(tr, over ? fmtDuration(c.overdue_s) : "", over ? "overdue late" : "overdue");
+      td(tr, over ? fmtDuration(late) : "", over ? "overdue late" : "overdue");
       td(tr, c.case_id, "case-id");
       td(tr, null, "customer").appendChild(customerLink(c.customer_id));
       td(tr, c.segment, "segment");
