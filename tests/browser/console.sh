@@ -36,8 +36,8 @@ CHROME=$(command -v chromium || command -v chromium-browser || true)
 W=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
+  # (the shell's "Killed" notes about them go to /dev/null too)
+  { for p in "${pids[@]}"; do kill -9 "$p"; done; wait; } 2>/dev/null
   [ -n "${KEEP:-}" ] && { echo "kept $W"; return; }
   rm -rf "$W"
 }
@@ -125,16 +125,23 @@ PYEOF
 URL="http://127.0.0.1:$port/#customer=b1"
 
 # Headless, as root too (no sandbox then), its profile in the scratch
-# directory; 10 s of virtual time: the first poll and three more.
+# directory; 10 s of virtual time: the first poll and three more. The
+# page's console goes to chrome.err: no script error and nothing the policy
+# refused may be there.
 chrome() {
   timeout 40 "$CHROME" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --no-first-run --user-data-dir="$W/profile" --window-size=1400,1300 \
-    --virtual-time-budget=10000 "$@" 2>>"$W/chrome.err"
+    --enable-logging=stderr --v=0 --virtual-time-budget=10000 "$@" 2>>"$W/chrome.err"
+}
+console_clean() { # WHAT
+  ! grep -E ':CONSOLE.*(Uncaught|Content Security Policy|Refused to)' "$W/chrome.err" ||
+    fail "$1: errors in the page's console"
 }
 chrome --dump-dom "$URL" >"$W/dom.html" || fail "chromium --dump-dom: $(tail -5 "$W/chrome.err")"
 chrome --screenshot="$OUT/console.png" "$URL" >/dev/null ||
   echo "note: no screenshot: $(tail -3 "$W/chrome.err")"
 cp "$W/dom.html" "$OUT/console-dom.html"
+console_clean "the console"
 
 $PY - "$W/dom.html" <<'PYEOF' || fail "the rendered page (DOM in $OUT/console-dom.html)"
 import calendar, sys, time
@@ -270,6 +277,7 @@ PYEOF
 start_daemon token ', "token": "s3cret-console"'
 chrome --dump-dom "http://127.0.0.1:$port/" >"$W/dom-token.html" ||
   fail "chromium --dump-dom (token): $(tail -5 "$W/chrome.err")"
+console_clean "the console of a daemon with a token"
 $PY - "$W/dom-token.html" <<'PYEOF' || fail "the page of a daemon with a token"
 import re, sys
 dom = open(sys.argv[1]).read()
