@@ -10,9 +10,11 @@ CMAKE_ARGS ?=
 # What each target needs from Debian. The runtime libraries come with the
 # -dev packages. libhttp-parser-dev parses the admin endpoint's requests
 # (Debian 12 has no llhttp package). prometheus brings promtool, which lints the metrics
-# exposition in the tests.
+# exposition in the tests; chromium (headless) renders the console page in
+# its browser test.
 PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev libhttp-parser-dev
-PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus systemd dpkg-dev groff-base
+PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus systemd dpkg-dev groff-base \
+             chromium
 PKGS_BENCH = $(PKGS_BUILD)
 
 .PHONY: all build demo check bench package install deps-build deps-test clean fuzz
@@ -51,7 +53,7 @@ demo: build
 SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer test_caserec \
               test_core test_pipeline test_window test_cases test_wheel test_index test_churn test_learn \
               test_config test_log test_snapshot test_notify test_metrics test_procstat test_http test_view \
-              test_gen test_cli \
+              test_consolepage test_gen test_cli \
               fuzz_targets test_kafka test_faults test_console
 check: deps-test build
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DCXP_ASAN=ON -DCXP_UBSAN=ON -DCXP_WERROR=$${CI:+ON} $(CMAKE_ARGS)

@@ -158,9 +158,9 @@ port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/a.
   grep -q "ready" "$W/top.out" && grep -q "consumed     $N " "$W/top.out" && ok ||
   fail "A: cxpulse top shows the daemon (port '$port'): $(cat "$W/top.out")"
 # The deploy kit speaks of metrics the daemon has: every cxpulse_* name in the
-# alerting rules and the Grafana dashboard is in its exposition, and promtool
+# alerting rules and the Grafana dashboards is in its exposition, and promtool
 # accepts the rules.
-$PY - "$port" "$SRC/deploy/prometheus/cxpulse.rules.yml" "$SRC/deploy/grafana/cxpulse-dashboard.json" <<'PYEOF' && ok || fail "A: deploy kit names only the daemon's metrics"
+$PY - "$port" "$SRC/deploy/prometheus/cxpulse.rules.yml" "$SRC"/deploy/grafana/*.json <<'PYEOF' && ok || fail "A: deploy kit names only the daemon's metrics"
 import re, sys, urllib.request
 text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
 have = set(re.findall(r"^# TYPE (cxpulse_\w+) ", text, re.M))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `cxpulse demo` serves the daemon's admin endpoint: with the port it is
 # given already taken (a listener of this script's), it says so, takes a
-# free one, prints its URLs and the `top` command, and that port answers
-# /healthz 200, /v1/status and `cxpulse top --once` while the demo runs;
+# free one, prints the console's URL, its URLs and the `top` command, and
+# that port answers the console's page, /healthz 200, /v1/status and
+# `cxpulse top --once` while the demo runs;
 # the demo then ends by itself with status 0.
 # usage: demo.sh CXPULSE_BIN
 set -u
@@ -47,9 +48,13 @@ grep -q "^port $HELD is taken" "$W/demo.out" || fail "the taken port $HELD is no
 [ "$port" != "$HELD" ] || fail "the admin endpoint claims the taken port $HELD"
 grep -qF "http://127.0.0.1:$port/v1/status  http://127.0.0.1:$port/v1/churn/model" "$W/demo.out" ||
   fail "the /v1/status and /v1/churn/model URLs are not printed"
+grep -qxF "console: open http://127.0.0.1:$port/ in a browser" "$W/demo.out" ||
+  fail "the console's URL is not printed"
 top_line=$(grep "^follow it in another terminal: .* top --port $port\$" "$W/demo.out") ||
   fail "no 'top --port $port' command"
 
+curl -sf "http://127.0.0.1:$port/" | grep -q "<title>cxpulse console</title>" ||
+  fail "the console's page is not at http://127.0.0.1:$port/"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 [ "$code" = 200 ] || fail "/healthz on the printed port $port answered '$code'"
 curl -sf "http://127.0.0.1:$port/v1/status" | grep -q '"pipeline"' ||
@@ -61,4 +66,4 @@ ${top_line#follow it in another terminal: } --once >"$W/top.out" 2>&1 &&
 wait "$DEMO"
 rc=$?
 [ "$rc" = 0 ] || fail "the demo ended with $rc: $(cat "$W/demo.err")"
-echo "demo: admin endpoint on $port (port $HELD was taken): /healthz 200, /v1/status, top"
+echo "demo: admin endpoint on $port (port $HELD was taken): console, /healthz 200, /v1/status, top"

@@ -29,7 +29,8 @@ for f in usr/bin/cxpulse etc/cxpulse/cxpulse.json etc/cxpulse/default.json \
          usr/lib/systemd/system/cxpulse@.service usr/share/man/man8/cxpulse.8 \
          usr/share/cxpulse/schemas/alert.schema.json \
          usr/share/cxpulse/deploy/cxpulse.rules.yml \
-         usr/share/cxpulse/deploy/cxpulse-dashboard.json usr/share/doc/cxpulse/README.md \
+         usr/share/cxpulse/deploy/cxpulse-dashboard.json \
+         usr/share/cxpulse/deploy/cxpulse-cx-overview.json usr/share/doc/cxpulse/README.md \
          usr/share/doc/cxpulse/docs/domain.md usr/share/doc/cxpulse/docs/configuration.md; do
   [ -e "$root/$f" ] || bad "missing /$f"
 done

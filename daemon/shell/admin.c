@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "consolepage.h"
 #include "core.h"
 #include "jsonw.h"
 #include "log.h"
@@ -566,7 +567,7 @@ void cxp_admin_handle(void *opaque, const cxp_http_request *req, cxp_http_respon
     } else {
       text(res, 404, "not found\n");
     }
-  } else {
+  } else if (!cxp_consolepage_serve(req, res)) {
     text(res, 404, "not found\n");
   }
 }

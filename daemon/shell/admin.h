@@ -3,6 +3,8 @@
  * every answer is built from the daemon's own counters and state, without
  * I/O.
  *
+ *   GET /                    the operations console's page, /console.css and
+ *                            /console.js (consolepage.c; no token needed)
  *   GET /healthz             200 while the loop runs (it is what answers)
  *   GET /readyz              200 once partitions are assigned and consumption
  *                            runs; 503 with the reason otherwise

@@ -296,8 +296,9 @@ static int parse_options(int argc, char **argv, demo *m, demo_args *a) {
              "  prints alerts as they are delivered and a summary every 5 s.\n"
              "  Stops on Ctrl-C, or after --duration seconds. --world: the generator's\n"
              "  world (docs/scenario.md), demo by default. --port: the daemon's admin\n"
-             "  endpoint on 127.0.0.1 (/metrics, /v1/status, `cxpulse top --port N`),\n"
-             "  %d by default (a free one when that is taken); 0: any free port.\n",
+             "  endpoint on 127.0.0.1 (the console at /, /metrics, /v1/status,\n"
+             "  `cxpulse top --port N`), %d by default (a free one when that is taken);\n"
+             "  0: any free port.\n",
              DEMO_HTTP_PORT);
       return 0;
     default: return 2;
@@ -346,14 +347,16 @@ static int port_free(int port) {
   return ok;
 }
 
-/* The daemon's admin endpoint: its URLs and the `cxpulse top` to follow it,
- * with this very binary's path so that the line runs as it is. */
+/* The daemon's admin endpoint: the console's page first (what a person
+ * opens), its URLs and the `cxpulse top` to follow it, with this very
+ * binary's path so that the line runs as it is. */
 static void print_admin(const demo *m) {
   int port = cxp_daemon_http_port(m->d);
   if (port < 0) return;
   char exe[1024];
   size_t n = sizeof exe;
   if (uv_exepath(exe, &n) != 0) snprintf(exe, sizeof exe, "cxpulse");
+  printf("console: open http://127.0.0.1:%d/ in a browser\n", port);
   printf("admin endpoint on 127.0.0.1:%d: http://127.0.0.1:%d/metrics  "
          "http://127.0.0.1:%d/v1/status  http://127.0.0.1:%d/v1/churn/model\n",
          port, port, port, port);
