@@ -47,8 +47,13 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
   cxp_customer *cu = case_customer(c, from, ci);
   if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
   if (cu && cu->open_cases < 255) cu->open_cases++;
-  /* A detractor's case is announced by recovery.closed_loop already. */
-  if (ci->kind == CXP_CASE_DETRACTOR) return;
+  /* A detractor's case is announced by recovery.closed_loop (by
+   * recovery.required when that alert is off), here as it opens, so that the
+   * announcement goes out before any breach of a case opened late. */
+  if (ci->kind == CXP_CASE_DETRACTOR && c->pl->closed_loop_enabled) {
+    if (cu) core_closed_loop(c, cu, o->ev, from, ci);
+    return;
+  }
   cxp_alert a;
   case_alert_base(&a, CXP_AL_RECOVERY_REQUIRED, ci);
   a.trigger_event_id = o->ev->event_id;
