@@ -338,25 +338,57 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   cases_slot_free(cs, idx);
 }
 
-/* Fires what falls due at `due` for one case: its breaches, then its close. */
+static int max_level(const cslot *s) {
+  int m = 0;
+  for (int d = 0; d < CXP_DL__COUNT; d++)
+    if (s->level[d] > m) m = s->level[d];
+  return m;
+}
+
+/* Fires what falls due at `due` for one case: its breaches, then its close.
+ * Every level of the case that the clock has passed by now fires with it,
+ * as one group: the case is escalated once to the highest level reached,
+ * and only when that level is higher than any it reached before (one
+ * recovery.sla_breached per level and case). */
 static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due, const void *origin) {
   cslot *s = slot_at(cs, idx);
   int64_t closing = close_at(cs, s);
-  for (int d = 0; d < CXP_DL__COUNT; d++) {
-    if (dl_due(cs, s, d) != due) continue;
-    int level = ++s->level[d];
+  int before = max_level(s), top = 0, top_d = -1;
+  int64_t top_due = due, served = due;
+  for (int64_t t = due; t != NEVER && t <= cs->clock && t <= closing;) {
+    int64_t next = NEVER;
+    for (int d = 0; d < CXP_DL__COUNT; d++) {
+      if (dl_due(cs, s, d) != t) continue;
+      int level = ++s->level[d];
+      cs->st.breaches[level - 1]++;
+      if (level > top) {
+        top = level;
+        top_d = d;
+        top_due = t;
+      }
+    }
+    served = t;
+    for (int d = 0; d < CXP_DL__COUNT; d++) {
+      int64_t u = dl_due(cs, s, d);
+      if (u < next) next = u;
+    }
+    t = next;
+  }
+  if (top > before) {
     cxp_case_info info;
     fill_info(cs, s, &info);
-    int64_t done = dl_done(s, d);
-    int64_t dl = dl_deadline(cs, s, d);
-    cxp_case_breach b = {&info, (cxp_case_deadline)d, level, due, dl,
-                         s->prio - (level - 1) < 1 ? 1 : s->prio - (level - 1),
-                         done == NEVER ? 0 : done};
-    cs->st.breaches[level - 1]++;
+    int64_t done = dl_done(s, top_d);
+    cxp_case_breach b = {&info, (cxp_case_deadline)top_d, top, top_due,
+                         dl_deadline(cs, s, top_d),
+                         s->prio - (top - 1) < 1 ? 1 : s->prio - (top - 1),
+                         done == NEVER ? 0 : done, {0}};
+    /* The steps overdue as it goes out: breached, and not done by then. */
+    for (int d = 0; d < CXP_DL__COUNT; d++)
+      if (s->level[d] > 0 && dl_done(s, d) > top_due) b.levels[d] = s->level[d];
     cs->fired++;
     if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, origin, &b);
   }
-  if (closing <= due) {
+  if (closing <= served) {
     int both = s->at[CXP_STEP_RESOLVED] != NEVER && s->at[CXP_STEP_FOLLOWED_UP] != NEVER;
     close_case(cs, idx, both ? CXP_CASE_END_CLOSED : CXP_CASE_END_ABANDONED, closing, origin);
     return;

@@ -27,13 +27,18 @@
  * - Escalation level k (1..3) of a step falls due at base + escalation[k-1]
  *   x the step's allowed time (1x, 2x, 4x by default). When the clock reaches
  *   it and the step was not done by then in event time (not known at all,
- *   or known with a later time), recovery.sla_breached goes out; a step done
+ *   or known with a later time), the step breaches that level; a step done
  *   before a level's due stops that level and every later one. A step that
  *   arrives late with a time after the due breaches the same whether it
  *   arrived before or after the clock got there (done_at says so). A step
  *   that arrives only after the clock passed a due, with an earlier time,
  *   cannot recall the breach already sent; the outcome still judges it by
  *   its own time. Breaches fire in (due, opening order) order.
+ * - Breaches are grouped per case: the levels of a case that the clock has
+ *   passed when its earliest one is served fire together, and on_breach is
+ *   called once for the highest level reached, only when the case had not
+ *   reached that level before (one call per level and case, whichever step
+ *   reaches it), naming every step overdue then.
  * - Steps may come in any order, and twice: the earliest time of each counts.
  * - A case closes, and its outcome goes out, settle_ms after it is both
  *   resolved and followed up (a step arriving shortly after still counts),
@@ -141,6 +146,9 @@ typedef struct cxp_case_breach {
   int64_t deadline_ms;        /* the step's deadline (level 1's due) */
   int priority;               /* the case's priority lifted by level - 1 */
   int64_t done_at;            /* 0, or when the step was done, after due (late) */
+  /* Every step overdue as the alert goes out (breached and not done by
+   * due), at the level it reached; 0 for the others. */
+  int levels[CXP_DL__COUNT];
 } cxp_case_breach;
 
 typedef struct cxp_case_systemic {

@@ -109,7 +109,24 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;
+  /* The steps overdue with it, in the order of the recovery. */
+  cxp_buf sb;
+  cxp_buf_init(&sb);
+  cxp_jw j;
+  cxp_jw_init(&j, &sb);
+  cxp_jw_arr(&j, NULL);
+  for (int d = 0; d < CXP_DL__COUNT; d++) {
+    if (b->levels[d] == 0) continue;
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_cstr(&j, "step", cxp_case_deadline_name((cxp_case_deadline)d));
+    cxp_jw_int(&j, "level", b->levels[d]);
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  cxp_buf_putc(&sb, '\0');
+  a.escalation_steps = sb.p;
   case_alert_emit(c, from, &a);
+  cxp_buf_free(&sb);
 }
 
 static void on_case_systemic(void *opaque, const void *origin, const cxp_case_systemic *s) {

@@ -72,12 +72,27 @@ static const char *time_of(int64_t ms, char buf[25]) {
 
 /* ---- 1. the opening alert goes first --------------------------------------- */
 
+/* The steps of a breach's escalation, as "step:level,..." into buf. */
+static const char *steps_of(const cJSON *j, char *buf, size_t n) {
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "escalation");
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "steps");
+  size_t len = 0;
+  buf[0] = '\0';
+  for (const cJSON *x = a ? a->child : NULL; x && len < n; x = x->next)
+    len += (size_t)snprintf(buf + len, n - len, "%s%s:%d", len ? "," : "",
+                            get_s(x, "step") ? get_s(x, "step") : "?",
+                            (int)jnum(x, "level"));
+  return buf;
+}
+
 /* A detractor answer (score 2) stamped T0 arrives after the partition's clock
  * reached T0 + 5 days. Its case (severity 2, major) opens with every
  * deadline up to then already past: acknowledge 60 min (levels at T0 + 1 h,
  * 2 h, 4 h), resolve 24 h (levels at 24 h, 48 h, 96 h); the abandon time,
  * 8 x 24 h = 192 h, is not reached. The closed-loop alert goes out first,
- * then the six breaches in the order of their dues. */
+ * then one breach for all six levels passed: level 3, named for the
+ * acknowledgement (the first step to reach it, at 4 h: overdue 4 - 1 = 3 h),
+ * naming both steps at level 3; P2 lifted by 3 - 1 levels: P1 (not past). */
 static void test_late_detractor_order(void) {
   test_ctx = "late detractor: order";
   static outs out;
@@ -85,33 +100,73 @@ static void test_late_detractor_order(void) {
   rec_pipeline(&pl);
   cxp_core core;
   cxp_core_init(&core, &pl, collect, &out);
-  char buf[256];
+  char buf[256], t[25];
   CHECK_INT(feed(&core, 0, tick_ev(buf, sizeof buf, "t1", T0 + 5 * D_MS)), CXP_OK);
   CHECK_INT(out.n, 0);
   CHECK_INT(feed(&core, 1, nps(buf, sizeof buf, "n1", "u1", T0, 2)), CXP_OK);
-  CHECK_INT(count_stream(&out, CXP_STREAM_ALERTS), 7);
-  static const struct {
-    const char *step;
-    int level;
-    int64_t due;
-  } want[6] = {{"acknowledge", 1, H_MS},      {"acknowledge", 2, 2 * H_MS},
-               {"acknowledge", 3, 4 * H_MS},  {"resolve", 1, 24 * H_MS},
-               {"resolve", 2, 48 * H_MS},     {"resolve", 3, 96 * H_MS}};
+  CHECK_INT(count_stream(&out, CXP_STREAM_ALERTS), 2);
   cJSON *j = alert_at(&out, 0);
   CHECK_STR(get_s(j, "type"), "recovery.closed_loop");
-  char t[25];
   CHECK_STR(get_s(j, "deadline"), time_of(T0 + H_MS, t));
   char case_id[64];
   snprintf(case_id, sizeof case_id, "%s", get_s(j, "case_id") ? get_s(j, "case_id") : "");
   cJSON_Delete(j);
+  j = alert_at(&out, 1);
+  CHECK_STR(get_s(j, "type"), "recovery.sla_breached");
+  CHECK_STR(get_s(j, "case_id"), case_id);
+  CHECK_STR(get_s(j, "priority"), "P1");
+  CHECK_STR(get_s(j, "event_ts"), time_of(T0 + 4 * H_MS, t));
+  CHECK_STR(get_s(j, "role"), "head_of_customer_service");
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "escalation");
+  CHECK_EQ((int64_t)jnum(e, "level"), 3);
+  CHECK_STR(get_s(e, "step"), "acknowledge");
+  CHECK_STR(steps_of(j, buf, sizeof buf), "acknowledge:3,resolve:3");
+  cJSON_Delete(j);
+  cxp_core_close(&core);
+}
+
+/* ---- 2. one breach alert per level and case ------------------------------ */
+
+/* A gold complaint of severity 1 at T0 (premium x 0.5): acknowledge 7.5 min
+ * (levels at T0 + 7:30, 15:00, 30:00), resolve 2 h (levels at 2 h, 4 h,
+ * 8 h), abandoned at 8 x 2 h = 16 h. The clock moves by other customers'
+ * events at 10, 20 and 40 min: the acknowledgement breaches levels 1, 2, 3,
+ * one alert each. The resolution's levels (3 h, 5 h, 9 h) reach no level
+ * the case has not reached: no alert. */
+static void test_one_per_level(void) {
+  test_ctx = "one breach alert per level";
+  static outs out;
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &out);
+  char buf[512], t[25];
+  snprintf(buf, sizeof buf,
+           "{\"event_id\":\"c1\",\"type\":\"complaint\",\"customer_id\":\"u2\",\"ts\":%lld,"
+           "\"segment\":\"gold\",\"case_id\":\"K2\",\"category\":\"operational\","
+           "\"severity\":1}",
+           (long long)T0);
+  CHECK_INT(feed(&core, 0, buf), CXP_OK);
+  static const int64_t at_min[6] = {10, 20, 40, 180, 300, 540};
+  static const int64_t due_s[3] = {450, 900, 1800};
   for (int i = 0; i < 6; i++) {
-    j = alert_at(&out, 1 + i);
+    char eid[8];
+    snprintf(eid, sizeof eid, "t%d", i);
+    CHECK_INT(feed(&core, 1 + i, tick_ev(buf, sizeof buf, eid, T0 + at_min[i] * M_MS)),
+              CXP_OK);
+  }
+  CHECK_INT(count_stream(&out, CXP_STREAM_ALERTS), 4);
+  cJSON *j = alert_at(&out, 0);
+  CHECK_STR(get_s(j, "type"), "recovery.required");
+  cJSON_Delete(j);
+  for (int k = 0; k < 3; k++) {
+    j = alert_at(&out, 1 + k);
     CHECK_STR(get_s(j, "type"), "recovery.sla_breached");
-    CHECK_STR(get_s(j, "case_id"), case_id);
+    CHECK_STR(get_s(j, "event_ts"), time_of(T0 + due_s[k] * S_MS, t));
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "escalation");
-    CHECK_STR(get_s(e, "step"), want[i].step);
-    CHECK_EQ((int64_t)jnum(e, "level"), want[i].level);
-    CHECK_STR(get_s(j, "event_ts"), time_of(T0 + want[i].due, t));
+    CHECK_EQ((int64_t)jnum(e, "level"), k + 1);
+    snprintf(t, sizeof t, "acknowledge:%d", k + 1);
+    CHECK_STR(steps_of(j, buf, sizeof buf), t);
     cJSON_Delete(j);
   }
   cxp_core_close(&core);
@@ -119,5 +174,6 @@ static void test_late_detractor_order(void) {
 
 int main(void) {
   test_late_detractor_order();
+  test_one_per_level();
   return TEST_REPORT();
 }
