@@ -616,6 +616,24 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   return CXP_CASE_OPENED;
 }
 
+/* The id of the customer's open detractor case opened last; {NULL, 0}
+ * when he has none. */
+static cxp_str latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
+  cxp_str r = {NULL, 0};
+  if (!valid_id(&customer_id)) return r;
+  const ccust *c = cases_cust_find(cs, cxp_cases_customer_hash(customer_id.p, customer_id.n));
+  uint32_t seq = 0;
+  for (uint32_t i = c ? c->first : NO_IDX; i != NO_IDX; i = slot_at(cs, i)->cnext) {
+    const cslot *s = slot_at(cs, i);
+    /* Opening numbers wrap: the later is the one a little ahead. */
+    if (s->kind == CXP_CASE_DETRACTOR && (r.p == NULL || (int32_t)(s->seq - seq) > 0)) {
+      r = (cxp_str){ids_of(s), s->len[0]};
+      seq = s->seq;
+    }
+  }
+  return r;
+}
+
 static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
                             const cxp_case_ctx *ctx) {
   if (!valid_id(&ev->case_id)) return CXP_CASE_BAD_ID;
@@ -665,7 +683,7 @@ static void advance(cxp_cases *cs, int64_t clock, const void *origin) {
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
                               const cxp_case_ctx *ctx) {
-  static const cxp_case_ctx none = {0, -1, 0, 0, NULL};
+  static const cxp_case_ctx none = {0, -1, 0, 0, NULL, 0};
   if (ctx == NULL) ctx = &none;
   int64_t ts = ev->ts_ms;
   if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
@@ -691,7 +709,10 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
          * closed-loop alert's P2 / P3). */
         char id[20];
         cxp_str cid = ev->case_id;
-        if (!valid_id(&cid)) {
+        if (ctx->fold_detractor) {
+          cid = latest_detractor(cs, ev->customer_id);
+          if (cid.p == NULL) break;
+        } else if (!valid_id(&cid)) {
           cxp_cases_detractor_id(id, cs->conf.pipeline, ev->customer_id, ev->event_id);
           cid = (cxp_str){id, 19};
         }

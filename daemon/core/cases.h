@@ -207,6 +207,9 @@ typedef struct cxp_case_ctx {
   int no_outreach; /* the customer refused contact (consent false): a detractor
                       response opens no closed-loop case */
   const void *origin; /* handed to the callbacks this event causes */
+  int fold_detractor; /* a detractor response opens no case of its own (its
+                         announcement is held back): it joins the customer's
+                         latest open detractor case, or nothing when he has none */
 } cxp_case_ctx;
 
 typedef struct cxp_cases_stats {

@@ -474,7 +474,7 @@ static void test_state_machine(void) {
         ev = stepev(CXP_STEP_ACKNOWLEDGED, "ghost", T0 + e->off);
       else
         ev = stepev((cxp_case_step)e->what, "k1", T0 + e->off);
-      cxp_case_ctx ctx = {0, -1, 1000 + i, 0, NULL};
+      cxp_case_ctx ctx = {0, -1, 1000 + i, 0, NULL, 0};
       CHECK_INT(cxp_cases_add(cs, &ev, 0, &ctx), e->expect);
     }
     at(cs, T0 + 600 * H_MS, 0);

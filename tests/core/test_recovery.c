@@ -172,8 +172,82 @@ static void test_one_per_level(void) {
   cxp_core_close(&core);
 }
 
+/* ---- 3. a detractor within the cooldown ----------------------------------- */
+
+static int count_type(const outs *o, const char *type) {
+  int n = 0;
+  for (int i = 0; i < o->n; i++) {
+    cJSON *j = alert_at(o, i);
+    const char *t = get_s(j, "type");
+    n += t && strcmp(t, type) == 0;
+    cJSON_Delete(j);
+  }
+  return n;
+}
+
+/* u3 answers 2 at T0: recovery.closed_loop and a case. He answers 5 at
+ * T0 + 2 h, within the 24 h cooldown: no alert (the cooldown, docs/domain.md
+ * 6.2), so no case of its own either (every case is announced): it joins
+ * the open one (merged; its severity stays 2, the higher). At T0 + 25 h,
+ * outside the cooldown, an answer of 6 alerts again and opens a second case. */
+static void test_detractor_cooldown(void) {
+  test_ctx = "detractor within the cooldown";
+  static outs out;
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &out);
+  char buf[256];
+  CHECK_INT(feed(&core, 0, nps(buf, sizeof buf, "n1", "u3", T0, 2)), CXP_OK);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 1);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 1);
+  CHECK_INT(feed(&core, 1, nps(buf, sizeof buf, "n2", "u3", T0 + 2 * H_MS, 5)), CXP_OK);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 1);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 1);
+  CHECK_EQ(core.n.suppressed_cooldown, 1);
+  cxp_cases_stats st;
+  cxp_core_cases_stats(&core, &st);
+  CHECK_EQ(st.opened, 1);
+  char id[20];
+  cxp_cases_detractor_id(id, pl.name, str_of("u3"), str_of("n1"));
+  cxp_case_info ci;
+  CHECK_INT(cxp_cases_get(core.cases[0], id, 19, &ci), 0);
+  CHECK_INT(ci.severity, 2);
+  CHECK_INT(ci.opened_at, T0);
+  CHECK_INT(feed(&core, 2, nps(buf, sizeof buf, "n3", "u3", T0 + 25 * H_MS, 6)), CXP_OK);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 2);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 2);
+
+  /* u4 answers 3 at 25 h (alert, case), his case is acknowledged, resolved
+   * and followed up at 25:10, 25:20, 25:30 and closes at 25:35 (settle 5
+   * min); the clock passes that at 26 h. His answer of 4 at 26:01 is within
+   * the cooldown and he has no open detractor case: nothing opens. */
+  CHECK_INT(feed(&core, 3, nps(buf, sizeof buf, "n4", "u4", T0 + 25 * H_MS, 3)), CXP_OK);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 3);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 3);
+  cxp_cases_detractor_id(id, pl.name, str_of("u4"), str_of("n4"));
+  static const char *const steps[3] = {"acknowledged", "resolved", "followed_up"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"s%d\",\"type\":\"recovery.%s\",\"customer_id\":\"u4\","
+             "\"ts\":%lld,\"case_id\":\"%s\"}",
+             i, steps[i], (long long)(T0 + 25 * H_MS + (i + 1) * 10 * M_MS), id);
+    CHECK_INT(feed(&core, 4 + i, buf), CXP_OK);
+  }
+  CHECK_INT(feed(&core, 7, tick_ev(buf, sizeof buf, "t9", T0 + 26 * H_MS)), CXP_OK);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 2);
+  CHECK_INT(feed(&core, 8, nps(buf, sizeof buf, "n5", "u4", T0 + 26 * H_MS + M_MS, 4)), CXP_OK);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 2);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 3);
+  CHECK_EQ(core.n.suppressed_cooldown, 2);
+  cxp_core_cases_stats(&core, &st);
+  CHECK_EQ(st.opened, 3);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
+  test_detractor_cooldown();
   return TEST_REPORT();
 }
