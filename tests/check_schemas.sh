@@ -198,7 +198,7 @@ for kind, text in sections.items():
             if prefix == "" and k in ("$schema", "description", "kafka"):
                 continue
             # An array of objects the loader validates itself (cases.c).
-            if prefix + k in ("recovery.solutions", "churn.actions"):
+            if prefix + k in ("recovery.solutions", "recovery.sla_matrix", "churn.actions"):
                 continue
             if v.get("type") == "object":
                 yield from leaves(v, prefix + k + ".")

@@ -15,8 +15,8 @@
 
 static const char *const step_names[CXP_STEP__COUNT] = {
     "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
-static const char *const deadline_names[CXP_DL__COUNT] = {"acknowledge", "resolve",
-                                                          "follow_up"};
+static const char *const deadline_names[CXP_DL__COUNT] = {
+    "acknowledge", "resolve", "follow_up", "apologize", "compensate"};
 static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
                                            "recovered_poorly"};
 static const char *const end_names[] = {"closed", "abandoned", "evicted"};
@@ -61,28 +61,9 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* The allowed times, escalation dues and abandon times by (premium,
- * severity, step), from the conf: worked out once, not per case. */
-static void derive_times(cxp_cases *cs) {
-  const cxp_cases_conf *conf = &cs->conf;
-  for (int p = 0; p < 2; p++) {
-    double f = p ? conf->premium_factor : 1.0;
-    for (int v = 0; v < 4; v++) {
-      const int64_t base[CXP_DL__COUNT] = {conf->ack_ms[v], conf->resolve_ms[v],
-                                           conf->follow_up_ms};
-      for (int d = 0; d < CXP_DL__COUNT; d++) {
-        int64_t a = llround((double)base[d] * f);
-        if (a < 1) a = 1;
-        cs->allowed[p][v][d] = a;
-        for (int k = 0; k < CXP_CASES_LEVELS; k++)
-          cs->esc[p][v][d][k] = llround((double)a * conf->escalation[k]);
-      }
-      cs->abandon[p][v][0] = llround((double)cs->allowed[p][v][CXP_DL_RESOLVE] *
-                                     conf->abandon_factor);
-      cs->abandon[p][v][1] = llround((double)cs->allowed[p][v][CXP_DL_FOLLOW_UP] *
-                                     conf->abandon_factor);
-    }
-  }
+/* A case's allowed time for deadline d (0: none). */
+static int64_t allowed_of(const cxp_cases *cs, const cslot *s, int d) {
+  return cs->allowed[s->sla][s->sev - 1][d];
 }
 
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
@@ -101,7 +82,7 @@ int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
     cs->sol = cs->own_sol = cxp_solutions_create_default();
     if (cs->sol == NULL) return -1;
   }
-  derive_times(cs);
+  cases_derive_times(cs);
   return 0;
 }
 
@@ -113,7 +94,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   if (cbs) cs->cb = *cbs;
   cs->sol = conf->solutions;
   if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
-  derive_times(cs);
+  cases_derive_times(cs);
 
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
@@ -187,32 +168,34 @@ static int64_t dl_base(const cslot *s, int d) {
 
 static int64_t dl_done(const cslot *s, int d) {
   static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
-                                             CXP_STEP_FOLLOWED_UP};
+                                             CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
+                                             CXP_STEP_COMPENSATED};
   return s->at[step_of[d]];
 }
 
 static int64_t dl_deadline(const cxp_cases *cs, const cslot *s, int d) {
-  int64_t b = dl_base(s, d);
-  if (b == NEVER) return NEVER;
-  return b + cs->allowed[(s->flags & F_PREMIUM) != 0][s->sev - 1][d];
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
+  if (b == NEVER || a == 0) return NEVER;
+  return b + a;
 }
 
 /* When the deadline's next escalation level falls due, or NEVER when it
- * cannot breach any more (no base yet, all levels fired, or done first). */
+ * cannot breach any more (no deadline, no base yet, all levels fired, or
+ * done first). */
 static int64_t dl_due(const cxp_cases *cs, const cslot *s, int d) {
-  int64_t b = dl_base(s, d);
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
   int k = s->level[d];
-  if (b == NEVER || k >= CXP_CASES_LEVELS) return NEVER;
-  int64_t t = b + cs->esc[(s->flags & F_PREMIUM) != 0][s->sev - 1][d][k];
+  if (b == NEVER || a == 0 || k >= CXP_CASES_LEVELS) return NEVER;
+  int64_t t = b + llround((double)a * cs->conf.escalation[k]);
   return dl_done(s, d) <= t ? NEVER : t;
 }
 
 static int64_t close_at(const cxp_cases *cs, const cslot *s) {
   int64_t r = s->at[CXP_STEP_RESOLVED], f = s->at[CXP_STEP_FOLLOWED_UP];
-  int p = (s->flags & F_PREMIUM) != 0;
+  double k = cs->conf.abandon_factor;
   if (r != NEVER && f != NEVER) return (r > f ? r : f) + cs->conf.settle_ms;
-  if (r == NEVER) return s->opened_at + cs->abandon[p][s->sev - 1][0];
-  return r + cs->abandon[p][s->sev - 1][1];
+  if (r == NEVER) return s->opened_at + llround((double)allowed_of(cs, s, CXP_DL_RESOLVE) * k);
+  return r + llround((double)allowed_of(cs, s, CXP_DL_FOLLOW_UP) * k);
 }
 
 static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o);
@@ -296,11 +279,16 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   o.closed_at = at;
   for (int d = 0; d < CXP_DL__COUNT; d++) {
     int64_t dl = dl_deadline(cs, s, d);
-    /* A follow-up without a resolution has no deadline: it is missed. */
-    if (dl == NEVER || dl_done(s, d) > dl) o.missed |= 1u << d;
+    /* A follow-up without a resolution has no deadline: it is missed. A step
+     * the SLA gives no time is never missed. */
+    if (allowed_of(cs, s, d) > 0 && (dl == NEVER || dl_done(s, d) > dl)) o.missed |= 1u << d;
     if (s->level[d] > o.max_level) o.max_level = s->level[d];
   }
-  o.well = end == CXP_CASE_END_CLOSED && o.missed == 0;
+  /* Recovered well: acknowledged, resolved and followed up in time (an
+   * apology or compensation late counts in missed, not against it). */
+  const unsigned judged = 1u << CXP_DL_ACKNOWLEDGE | 1u << CXP_DL_RESOLVE |
+                          1u << CXP_DL_FOLLOW_UP;
+  o.well = end == CXP_CASE_END_CLOSED && (o.missed & judged) == 0;
   int64_t a = s->at[CXP_STEP_ACKNOWLEDGED], r = s->at[CXP_STEP_RESOLVED];
   /* A step stamped before the opening (clocks of two systems) took no time. */
   o.tta_ms = a == NEVER ? -1 : a > s->opened_at ? a - s->opened_at : 0;
@@ -597,6 +585,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (repeat) s->flags |= F_REPEAT;
   int premium = lens[2] && cxp_strset_has(&cs->conf.premium, ev->segment.p, lens[2]);
   if (premium) s->flags |= F_PREMIUM;
+  s->sla = cases_sla_row(cs, ev->segment.p, lens[2], premium);
   s->prio = (uint8_t)cxp_cases_priority(s->sev, premium, ctx->value, cs->conf.high_value,
                                         ctx->churn_band);
   cases_slot_link(cs, idx, h, c);

@@ -74,8 +74,6 @@ typedef enum {
   CXP_STEP__COUNT
 } cxp_case_step;
 
-/* The steps with a deadline. */
-typedef enum { CXP_DL_ACKNOWLEDGE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP, CXP_DL__COUNT } cxp_case_deadline;
 
 
 typedef enum { CXP_CASE_FAILURE, CXP_CASE_COMPLAINT, CXP_CASE_DETRACTOR } cxp_case_kind;

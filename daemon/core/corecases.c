@@ -86,7 +86,8 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   case_customer(c, from, b->c); /* the level fired is part of his record */
   static const char *const actions[CXP_DL__COUNT] = {
       "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
-      "[\"escalate\",\"follow_up_now\"]"};
+      "[\"escalate\",\"follow_up_now\"]", "[\"escalate\",\"apologize_now\"]",
+      "[\"escalate\",\"compensate_now\"]"};
   char salt[48], role[CXP_STR_MAX];
   const char *step = cxp_case_deadline_name(b->deadline);
   int sl = snprintf(salt, sizeof salt, "%s:%d", step, b->level);
@@ -115,10 +116,13 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   cxp_jw j;
   cxp_jw_init(&j, &sb);
   cxp_jw_arr(&j, NULL);
-  for (int d = 0; d < CXP_DL__COUNT; d++) {
+  static const cxp_case_deadline order[CXP_DL__COUNT] = {
+      CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
+  for (int k = 0; k < CXP_DL__COUNT; k++) {
+    cxp_case_deadline d = order[k];
     if (b->levels[d] == 0) continue;
     cxp_jw_obj(&j, NULL);
-    cxp_jw_cstr(&j, "step", cxp_case_deadline_name((cxp_case_deadline)d));
+    cxp_jw_cstr(&j, "step", cxp_case_deadline_name(d));
     cxp_jw_int(&j, "level", b->levels[d]);
     cxp_jw_end(&j);
   }

@@ -2239,7 +2239,7 @@ static void section_one_case(cxp_buf *b, int64_t opened, int64_t done) {
   for (int i = 0; i < 3; i++) cxp_put_z(b, done - opened);
   const uint8_t f[6] = {2, 2, CXP_CAT_OPERATIONAL, 2, CXP_CASE_FAILURE, 0};
   cxp_buf_put(b, f, sizeof f);
-  const uint8_t lv[CXP_DL__COUNT] = {3, 3, 3};
+  const uint8_t lv[3] = {3, 3, 3};
   cxp_buf_put(b, lv, sizeof lv);
   cxp_put_v(b, 0); /* no parked steps */
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cases.h"
 #include "core.h"
 #include "pipeline.h"
 #include "timeutil.h"
@@ -245,9 +246,169 @@ static void test_detractor_cooldown(void) {
   cxp_core_close(&core);
 }
 
+/* ---- 4. the SLA matrix and every step's deadline --------------------------- */
+
+/* A complaint of severity sev by customer cid, segment seg, case kid, at ts. */
+static const char *complaint(char *buf, size_t n, const char *kid, const char *cid,
+                             const char *seg, int sev, int64_t ts) {
+  snprintf(buf, n,
+           "{\"event_id\":\"e-%s\",\"type\":\"complaint\",\"customer_id\":\"%s\",\"ts\":%lld,"
+           "\"segment\":\"%s\",\"case_id\":\"%s\",\"category\":\"design\",\"severity\":%d}",
+           kid, cid, (long long)ts, seg, kid, sev);
+  return buf;
+}
+
+/* The matrix of docs/domain.md 5.3's example, with an apology due 2 h after
+ * a severity-2 case opens (recovery.sla.sev2.apologize_h). Hand-computed
+ * allowed times, by case (all opened at T0; follow-up from a resolution at
+ * T0 + 1 h):
+ *   A gold, sev 2: (gold, any), factor 0.5: acknowledge 60 x 0.5 = 30 min,
+ *     apologize 1 h (its own), compensate none (0 x 0.5), resolve 24 x 0.5
+ *     = 12 h, follow up 72 x 0.5 = 36 h;
+ *   B gold, sev 1: (gold, 1): acknowledge 5 min (its own); no factor and
+ *     gold is premium: x 0.5: apologize none (sev 1 has 0), resolve 4 x 0.5
+ *     = 2 h, follow up 36 h;
+ *   C basic, sev 2: factor 1.5: acknowledge 90 min, apologize 2 x 1.5 =
+ *     3 h, compensate 48 h (its own), resolve 36 h, follow up 108 h;
+ *   D silver (not listed, not premium), sev 2: acknowledge 60 min,
+ *     apologize 2 h, resolve 24 h, follow up 72 h. */
+static void test_sla_matrix(void) {
+  test_ctx = "SLA matrix";
+  static outs out;
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  pl.rec_apologize_h[1] = 2;
+  snprintf(pl.rec_sla_matrix, sizeof pl.rec_sla_matrix, "%s",
+           "[{\"segment\":\"gold\",\"factor\":0.5,\"apologize_h\":1},"
+           "{\"segment\":\"gold\",\"severity\":1,\"acknowledge_min\":5},"
+           "{\"segment\":\"basic\",\"factor\":1.5,\"compensate_h\":48}]");
+  char err[256] = "";
+  CHECK_INT(cxp_pipeline_cases(&pl, err, sizeof err), 0);
+  CHECK_STR(err, "");
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &out);
+  char buf[512];
+  static const struct {
+    const char *id, *seg;
+    int sev;
+    int64_t dl[CXP_DL__COUNT]; /* ack, resolve, follow up, apologize, compensate; 0 none */
+  } want[4] = {
+      {"A", "gold", 2, {30 * M_MS, 12 * H_MS, 37 * H_MS, 1 * H_MS, 0}},
+      {"B", "gold", 1, {5 * M_MS, 2 * H_MS, 37 * H_MS, 0, 0}},
+      {"C", "basic", 2, {90 * M_MS, 36 * H_MS, 109 * H_MS, 3 * H_MS, 48 * H_MS}},
+      {"D", "silver", 2, {60 * M_MS, 24 * H_MS, 73 * H_MS, 2 * H_MS, 0}},
+  };
+  for (int i = 0; i < 4; i++) {
+    char cid[8];
+    snprintf(cid, sizeof cid, "c%s", want[i].id);
+    CHECK_INT(feed(&core, i, complaint(buf, sizeof buf, want[i].id, cid, want[i].seg,
+                                       want[i].sev, T0)),
+              CXP_OK);
+  }
+  /* Resolved at T0 + 1 h: the follow-up's deadline counts from there. */
+  for (int i = 0; i < 4; i++) {
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"r-%s\",\"type\":\"recovery.resolved\",\"customer_id\":\"c%s\","
+             "\"ts\":%lld,\"case_id\":\"%s\"}",
+             want[i].id, want[i].id, (long long)(T0 + H_MS), want[i].id);
+    CHECK_INT(feed(&core, 10 + i, buf), CXP_OK);
+  }
+  for (int i = 0; i < 4; i++) {
+    cxp_case_info ci;
+    test_ctx = want[i].id;
+    CHECK_INT(cxp_cases_get(core.cases[0], want[i].id, 1, &ci), 0);
+    for (int d = 0; d < CXP_DL__COUNT; d++)
+      CHECK_INT(ci.deadline[d], want[i].dl[d] ? T0 + want[i].dl[d] : 0);
+  }
+  test_ctx = "SLA matrix: breaches";
+  /* The clock to T0 + 3 h: C's acknowledgement passes levels 1 (90 min)
+   * and 2 (180 min), its apology level 1 (3 h): one alert, level 2, for
+   * the acknowledgement, naming both. D's: acknowledge levels 1 and 2 (60,
+   * 120 min), apology level 1 (2 h): the same. */
+  out.n = 0;
+  CHECK_INT(feed(&core, 20, tick_ev(buf, sizeof buf, "t1", T0 + 3 * H_MS)), CXP_OK);
+  int seen = 0;
+  for (int i = 0; i < out.n; i++) {
+    cJSON *j = alert_at(&out, i);
+    const char *kid = get_s(j, "case_id");
+    if (kid && (strcmp(kid, "C") == 0 || strcmp(kid, "D") == 0)) {
+      seen++;
+      const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "escalation");
+      CHECK_EQ((int64_t)jnum(e, "level"), 2);
+      CHECK_STR(get_s(e, "step"), "acknowledge");
+      CHECK_STR(steps_of(j, buf, sizeof buf), "acknowledge:2,apologize:1");
+    }
+    cJSON_Delete(j);
+  }
+  CHECK_INT(seen, 2);
+  cxp_core_close(&core);
+}
+
+/* Matrices refused, each with the entry and the member named. */
+static void test_sla_matrix_refused(void) {
+  test_ctx = "SLA matrix refused";
+  static const struct {
+    const char *json, *err;
+  } rows[] = {
+      {"{}", "recovery.sla_matrix: expected an array of entries"},
+      {"[{\"factor\":2}]", "recovery.sla_matrix[0]: 'segment' is missing"},
+      {"[{\"segment\":\"gold\"}]", "recovery.sla_matrix[0]: neither a 'factor' nor a step's time"},
+      {"[{\"segment\":\"gold\",\"factor\":0}]",
+       "recovery.sla_matrix[0]: 'factor' must be a number 0.01..10"},
+      {"[{\"segment\":\"gold\",\"severity\":5,\"factor\":1}]",
+       "recovery.sla_matrix[0]: 'severity' must be an integer 1..4"},
+      {"[{\"segment\":\"gold\",\"resolve_h\":0}]",
+       "recovery.sla_matrix[0]: 'resolve_h' must be a number 0.01..8760"},
+      {"[{\"segment\":\"gold\",\"apologize_h\":\"2\"}]",
+       "recovery.sla_matrix[0]: 'apologize_h' must be a number 0.01..8760 or 0 (none)"},
+      {"[{\"segment\":\"gold\",\"speed\":2}]", "recovery.sla_matrix[0]: unknown member 'speed'"},
+      {"[{\"segment\":\"gold\",\"factor\":1},{\"segment\":\"gold\",\"factor\":2}]",
+       "recovery.sla_matrix[1]: same segment and severity as recovery.sla_matrix[0]"},
+      {"[{\"segment\":\"\",\"factor\":1}]",
+       "recovery.sla_matrix[0]: 'segment' must be a string of 1..64 bytes"},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    cxp_cases_conf c;
+    cxp_cases_conf_defaults(&c);
+    cJSON *a = cJSON_Parse(rows[i].json);
+    char err[200] = "";
+    CHECK_INT(cxp_cases_sla_from_json(&c, a, err, sizeof err), -1);
+    CHECK_STR(err, rows[i].err);
+    CHECK_INT(c.n_sla, 0);
+    cJSON_Delete(a);
+  }
+  /* Through the pipeline: the load fails with the same sentence. */
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  snprintf(pl.rec_sla_matrix, sizeof pl.rec_sla_matrix, "[{\"segment\":\"gold\"}]");
+  char err[200] = "";
+  CHECK_INT(cxp_pipeline_cases(&pl, err, sizeof err), -1);
+  CHECK_STR(err, "recovery.sla_matrix[0]: neither a 'factor' nor a step's time");
+  /* Thirty-three entries: one too many. */
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_buf_putc(&b, '[');
+  for (int i = 0; i < 33; i++) {
+    char e[64];
+    int n = snprintf(e, sizeof e, "%s{\"segment\":\"s%d\",\"factor\":1}", i ? "," : "", i);
+    cxp_buf_put(&b, e, (size_t)n);
+  }
+  cxp_buf_put(&b, "]", 2);
+  cxp_cases_conf c;
+  cxp_cases_conf_defaults(&c);
+  cJSON *a = cJSON_Parse(b.p);
+  CHECK_INT(cxp_cases_sla_from_json(&c, a, err, sizeof err), -1);
+  CHECK_STR(err, "recovery.sla_matrix: 33 entries, expected at most 32");
+  cJSON_Delete(a);
+  cxp_buf_free(&b);
+  test_ctx = NULL;
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
   test_detractor_cooldown();
+  test_sla_matrix();
+  test_sla_matrix_refused();
   return TEST_REPORT();
 }
