@@ -83,6 +83,18 @@ int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
     if (cs->sol == NULL) return -1;
   }
   cases_derive_times(cs);
+  /* The rows may be numbered anew: every open case finds its segment's, and
+   * its next due by the new times (no level fires here, so no callback). */
+  cs->restoring = 1;
+  for (uint32_t i = 0; cs->slots.chunks && i < cs->slots.n_slots; i++) {
+    cslot *s = slot_at(cs, i);
+    if (!(s->flags & F_LIVE)) continue;
+    const char *seg = ids_of(s) + s->len[0] + s->len[1];
+    s->sla = cases_sla_row(cs, s->len[2] ? seg : NULL, s->len[2], (s->flags & F_PREMIUM) != 0);
+    s->next_due = NEVER;
+    cases_refresh(cs, i, NULL);
+  }
+  cs->restoring = 0;
   return 0;
 }
 

@@ -231,10 +231,11 @@ typedef struct cxp_cases cxp_cases;
 cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs);
 /* Frees everything without reporting anything. */
 void cxp_cases_destroy(cxp_cases *cs);
-/* A new conf while running (a reload): the SLA matrix, escalation, repeats,
- * systemic window, premium segments, value threshold and the library apply
- * to cases opened from now on (open cases keep the deadlines they were
- * given). The sizes (max_open, max_parked, max_closed, max_customers,
+/* A new conf while running (a reload): escalation, repeats, systemic
+ * window, premium segments, value threshold and the library apply to cases
+ * opened from now on; the SLA (times and matrix) to open cases too, as a
+ * restore would: their deadlines are worked out again from their times and
+ * segment (a level already fired stays fired). The sizes (max_open, max_parked, max_closed, max_customers,
  * max_systemic, systemic_customers) cannot change: -1, nothing changed. */
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf);
 

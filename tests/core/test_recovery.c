@@ -404,11 +404,63 @@ static void test_sla_matrix_refused(void) {
   test_ctx = NULL;
 }
 
+/* A reload that changes the matrix: an open case takes its segment's new
+ * times. A gold case of severity 2 opened at T0 (acknowledge 60 x 0.5 = 30
+ * min); the new matrix gives gold a factor 2: 120 min, so nothing breaches
+ * at T0 + 60 min, level 1 at T0 + 120 min. */
+static int reload_breaches;
+static void count_breach(void *o, const void *from, const cxp_case_breach *b) {
+  (void)o, (void)from, (void)b;
+  reload_breaches++;
+}
+
+static void test_sla_matrix_reload(void) {
+  test_ctx = "SLA matrix reload";
+  cxp_cases_conf conf;
+  cxp_cases_conf_defaults(&conf);
+  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL};
+  cxp_cases *cs = cxp_cases_create(&conf, &cbs);
+  cxp_event e;
+  memset(&e, 0, sizeof e);
+  e.type = CXP_EV_COMPLAINT;
+  e.event_id = str_of("e1");
+  e.customer_id = str_of("c1");
+  e.case_id = str_of("K");
+  e.segment = str_of("gold");
+  e.category = str_of("design");
+  e.severity = 2;
+  e.ts_ms = T0;
+  CHECK_INT(cxp_cases_add(cs, &e, 0, NULL), CXP_CASE_OPENED);
+  cxp_case_info ci;
+  CHECK_INT(cxp_cases_get(cs, "K", 1, &ci), 0);
+  CHECK_INT(ci.deadline[CXP_DL_ACKNOWLEDGE], T0 + 30 * M_MS);
+  cJSON *a = cJSON_Parse("[{\"segment\":\"gold\",\"factor\":2}]");
+  char err[200] = "";
+  CHECK_INT(cxp_cases_sla_from_json(&conf, a, err, sizeof err), 0);
+  cJSON_Delete(a);
+  CHECK_INT(cxp_cases_set_conf(cs, &conf), 0);
+  CHECK_INT(cxp_cases_get(cs, "K", 1, &ci), 0);
+  CHECK_INT(ci.deadline[CXP_DL_ACKNOWLEDGE], T0 + 120 * M_MS);
+  CHECK_INT(ci.deadline[CXP_DL_RESOLVE], T0 + 48 * H_MS);
+  cxp_event t = e;
+  t.type = CXP_EV_USAGE;
+  t.case_id = (cxp_str){NULL, 0};
+  t.ts_ms = T0 + 60 * M_MS;
+  cxp_cases_add(cs, &t, 0, NULL);
+  CHECK_INT(reload_breaches, 0);
+  t.ts_ms = T0 + 120 * M_MS;
+  cxp_cases_add(cs, &t, 0, NULL);
+  CHECK_INT(reload_breaches, 1);
+  cxp_cases_destroy(cs);
+  test_ctx = NULL;
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
   test_detractor_cooldown();
   test_sla_matrix();
   test_sla_matrix_refused();
+  test_sla_matrix_reload();
   return TEST_REPORT();
 }
