@@ -71,7 +71,7 @@ const cxp_setting cxp_pipeline_table[] = {
      "one who comes back starts afresh): size it above the active population.", NULL},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days.", NULL},
-    {"decay.short_half_life_days", CXP_T_DOUBLE, "7", 0.001, 3650, OFF(short_half_life_days),
+    {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),
      "Short half-life of frequency and monetary (recent behaviour, churn's activity and "
      "monetary drop), in days.", NULL},
     {"decay.long_half_life_days", CXP_T_DOUBLE, "90", 0.001, 3650, OFF(long_half_life_days),
