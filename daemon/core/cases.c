@@ -63,6 +63,9 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 
 /* A case's allowed time for deadline d (0: none). */
 static int64_t allowed_of(const cxp_cases *cs, const cslot *s, int d) {
+  /* The closed loop's own time to reach a detractor. */
+  if (d == CXP_DL_ACKNOWLEDGE && s->kind == CXP_CASE_DETRACTOR)
+    return cs->cl_ack[s->sla][s->sev - 1];
   return cs->allowed[s->sla][s->sev - 1][d];
 }
 

@@ -64,6 +64,7 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
   c->max_systemic = 4096;
   c->high_value = 5000;
   c->detractor_cases = 1;
+  c->closed_loop_ms = 48 * H;
   /* The risk-matrix default (docs/domain.md section 5.1): with 1 the worst
    * likelihood and impact, the product of (5 - likelihood) and
    * (5 - impact), 1..16, banded 12+ critical, 6..9 major, 3..4 minor, 1..2
@@ -98,6 +99,9 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
       CXP_FAIL("recovery.sla.sev%d.compensate_h: %lld ms, expected 0 (none) or 1 s..366 days",
                i + 1, (long long)c->compensate_ms[i]);
   }
+  if (bad_time(c->closed_loop_ms, 1000))
+    CXP_FAIL("alerts.closed_loop.deadline_h: %lld ms, expected 1 s..366 days",
+             (long long)c->closed_loop_ms);
   if (c->n_sla < 0 || c->n_sla > CXP_SLA_MAX)
     CXP_FAIL("recovery.sla_matrix: %d entries, expected 0..%d", c->n_sla, CXP_SLA_MAX);
   if (bad_time(c->follow_up_ms, 1000))
@@ -283,6 +287,8 @@ void cases_derive_times(cxp_cases *cs) {
       const cxp_sla_entry *e = seg ? cxp_cases_sla_lookup(conf, seg, sn, v + 1) : NULL;
       double f = e && e->factor > 0 ? e->factor : premium ? conf->premium_factor : 1.0;
       cs->factor[r][v] = f;
+      cs->cl_ack[r][v] = llround((double)conf->closed_loop_ms * f);
+      if (cs->cl_ack[r][v] < 1) cs->cl_ack[r][v] = 1;
       for (int d = 0; d < CXP_DL__COUNT; d++) {
         int64_t a = e && e->ms[d] >= 0 ? e->ms[d] : llround((double)base[d] * f);
         if (a < 1 && (base[d] > 0 || (e && e->ms[d] > 0))) a = 1;

@@ -113,6 +113,9 @@ typedef struct cxp_cases_conf {
   uint32_t max_systemic;  /* (category, touchpoint, window) groups tracked at once */
   double high_value;      /* a customer value at or over this lifts priority; <= 0: off */
   int detractor_cases;    /* open cases on detractor NPS responses */
+  /* A detractor case's time to acknowledge (alerts.closed_loop.deadline_h),
+   * x the factor its segment's deadlines take, in place of its severity's. */
+  int64_t closed_loop_ms;
   /* recovery.severity_matrix: severity 1..4 by [likelihood - 1][impact - 1],
    * not decreasing along a row or down a column. */
   int severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];
@@ -126,7 +129,7 @@ typedef struct cxp_cases_conf {
  * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
  * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
  * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
- * cases on; the severity matrix of recovery.severity_matrix's default;
+ * cases on, acknowledged within 48 h; the severity matrix of recovery.severity_matrix's default;
  * pipeline "default". */
 void cxp_cases_conf_defaults(cxp_cases_conf *c);
 /* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */

@@ -137,6 +137,7 @@ struct cxp_cases {
    * i-th segment the matrix lists (sla_seg). */
   int64_t allowed[SLA_ROWS][4][CXP_DL__COUNT];
   double factor[SLA_ROWS][4];
+  int64_t cl_ack[SLA_ROWS][4]; /* a detractor case's time to acknowledge */
   const char *sla_seg[SLA_ROWS];
   int sla_rows;
 

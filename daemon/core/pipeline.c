@@ -87,7 +87,9 @@ const cxp_setting cxp_pipeline_table[] = {
     {"alerts.closed_loop.enabled", CXP_T_BOOL, "true", 0, 1, OFF(closed_loop_enabled),
      "Raise recovery.closed_loop when a customer answers NPS as a detractor (0-6).", NULL},
     {"alerts.closed_loop.deadline_h", CXP_T_DOUBLE, "48", 0.1, 720,
-     OFF(closed_loop_deadline_h), "Time allowed to contact a detractor, in hours.", NULL},
+     OFF(closed_loop_deadline_h),
+     "Time allowed to contact a detractor, in hours: with recovery.detractor_cases, the "
+     "acknowledge deadline of his case (x the factor of the segment's deadlines).", NULL},
     {"alerts.closed_loop.actions", CXP_T_LIST,
      "[\"contact_customer\",\"ask_what_went_wrong\",\"log_root_cause\"]", 1, 16,
      OFF(closed_loop_actions), "Recommended actions carried by the closed-loop alert.", NULL},
@@ -390,6 +392,7 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   c->systemic_window_ms = (int64_t)(p->rec_systemic_window_min * 60000.0);
   c->high_value = p->rec_high_value;
   c->detractor_cases = p->rec_detractor_cases;
+  c->closed_loop_ms = (int64_t)(p->closed_loop_deadline_h * 3600000.0);
   memcpy(c->severity_matrix, p->rec_severity_matrix, sizeof c->severity_matrix);
   if (p->rec_sla_matrix[0]) {
     cJSON *a = cJSON_Parse(p->rec_sla_matrix);

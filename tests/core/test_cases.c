@@ -1338,7 +1338,8 @@ static void test_core_recovery(void) {
   CHECK_INT(o.n, 0);
   /* 07:05 c3 (consent false) a detractor: no case, no alert. c4 answers 5:
    * a severity-3 case, and the closed-loop alert carries its acknowledge
-   * deadline, 07:05 + 240 min = 11:05. */
+   * deadline, the closed loop's 48 h (alerts.closed_loop.deadline_h; no
+   * segment: x 1): 2026-11-25T07:05. */
   CHECK_INT(feed_core(&core, 3,
                       "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":"
                       "\"c3\",\"ts\":\"2026-11-23T06:00:00Z\",\"segment\":\"basic\","
@@ -1356,7 +1357,7 @@ static void test_core_recovery(void) {
   CHECK_INT(o.n, 1);
   a = cJSON_Parse(o.val[0]);
   CHECK_STR(JS(a, "type"), "recovery.closed_loop");
-  CHECK_STR(JS(a, "deadline"), "2026-11-23T11:05:00.000Z");
+  CHECK_STR(JS(a, "deadline"), "2026-11-25T07:05:00.000Z");
   cJSON_Delete(a);
 
   /* 07:31: the clock passes 07:30, k1's acknowledge deadline: level 1, to

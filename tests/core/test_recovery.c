@@ -87,13 +87,14 @@ static const char *steps_of(const cJSON *j, char *buf, size_t n) {
 }
 
 /* A detractor answer (score 2) stamped T0 arrives after the partition's clock
- * reached T0 + 5 days. Its case (severity 2, major) opens with every
- * deadline up to then already past: acknowledge 60 min (levels at T0 + 1 h,
- * 2 h, 4 h), resolve 24 h (levels at 24 h, 48 h, 96 h); the abandon time,
- * 8 x 24 h = 192 h, is not reached. The closed-loop alert goes out first,
- * then one breach for all six levels passed: level 3, named for the
- * acknowledgement (the first step to reach it, at 4 h: overdue 4 - 1 = 3 h),
- * naming both steps at level 3; P2 lifted by 3 - 1 levels: P1 (not past). */
+ * reached T0 + 5 days = 120 h. Its case (severity 2, major) opens with
+ * deadlines already past: acknowledge within the closed loop's 48 h (levels
+ * at T0 + 48 h, 96 h, 192 h), resolve 24 h (levels at 24 h, 48 h, 96 h); the
+ * abandon time, 8 x 24 h = 192 h, is not reached. The closed-loop alert
+ * (deadline T0 + 48 h) goes out first, then one breach for the five levels
+ * passed: level 3, named for the resolution (the step that reached it, at
+ * 96 h), naming acknowledge at 2 and resolve at 3; P2 lifted by 3 - 1
+ * levels: P1 (not past). */
 static void test_late_detractor_order(void) {
   test_ctx = "late detractor: order";
   static outs out;
@@ -108,7 +109,7 @@ static void test_late_detractor_order(void) {
   CHECK_INT(count_stream(&out, CXP_STREAM_ALERTS), 2);
   cJSON *j = alert_at(&out, 0);
   CHECK_STR(get_s(j, "type"), "recovery.closed_loop");
-  CHECK_STR(get_s(j, "deadline"), time_of(T0 + H_MS, t));
+  CHECK_STR(get_s(j, "deadline"), time_of(T0 + 48 * H_MS, t));
   char case_id[64];
   snprintf(case_id, sizeof case_id, "%s", get_s(j, "case_id") ? get_s(j, "case_id") : "");
   cJSON_Delete(j);
@@ -116,12 +117,12 @@ static void test_late_detractor_order(void) {
   CHECK_STR(get_s(j, "type"), "recovery.sla_breached");
   CHECK_STR(get_s(j, "case_id"), case_id);
   CHECK_STR(get_s(j, "priority"), "P1");
-  CHECK_STR(get_s(j, "event_ts"), time_of(T0 + 4 * H_MS, t));
+  CHECK_STR(get_s(j, "event_ts"), time_of(T0 + 96 * H_MS, t));
   CHECK_STR(get_s(j, "role"), "head_of_customer_service");
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "escalation");
   CHECK_EQ((int64_t)jnum(e, "level"), 3);
-  CHECK_STR(get_s(e, "step"), "acknowledge");
-  CHECK_STR(steps_of(j, buf, sizeof buf), "acknowledge:3,resolve:3");
+  CHECK_STR(get_s(e, "step"), "resolve");
+  CHECK_STR(steps_of(j, buf, sizeof buf), "acknowledge:2,resolve:3");
   cJSON_Delete(j);
   cxp_core_close(&core);
 }
@@ -455,10 +456,50 @@ static void test_sla_matrix_reload(void) {
   test_ctx = NULL;
 }
 
+/* alerts.closed_loop.deadline_h is the detractor case's time to
+ * acknowledge, x its segment's factor: 6 h; gold (premium) 6 x 0.5 = 3 h.
+ * A gold detractor at T0 gets a deadline of T0 + 3 h on its alert and its
+ * case; a basic one T0 + 6 h. */
+static void test_closed_loop_deadline(void) {
+  test_ctx = "closed-loop deadline";
+  static outs out;
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  pl.closed_loop_deadline_h = 6;
+  cxp_pipeline_derive(&pl);
+  char err[200] = "";
+  CHECK_INT(cxp_pipeline_cases(&pl, err, sizeof err), 0);
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &out);
+  static const struct {
+    const char *cid, *seg;
+    int64_t allowed;
+  } rows[2] = {{"g1", "gold", 3 * H_MS}, {"b1", "basic", 6 * H_MS}};
+  char buf[256], t[25];
+  for (int i = 0; i < 2; i++) {
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"n%d\",\"customer_id\":\"%s\",\"type\":\"survey.nps\","
+             "\"ts\":%lld,\"score\":1,\"segment\":\"%s\"}",
+             i, rows[i].cid, (long long)T0, rows[i].seg);
+    out.n = 0;
+    CHECK_INT(feed(&core, i, buf), CXP_OK);
+    cJSON *j = alert_at(&out, 0);
+    CHECK_STR(get_s(j, "type"), "recovery.closed_loop");
+    CHECK_STR(get_s(j, "deadline"), time_of(T0 + rows[i].allowed, t));
+    cxp_case_info ci;
+    const char *kid = get_s(j, "case_id");
+    CHECK_INT(cxp_cases_get(core.cases[0], kid ? kid : "", kid ? strlen(kid) : 0, &ci), 0);
+    CHECK_INT(ci.deadline[CXP_DL_ACKNOWLEDGE], T0 + rows[i].allowed);
+    cJSON_Delete(j);
+  }
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
   test_detractor_cooldown();
+  test_closed_loop_deadline();
   test_sla_matrix();
   test_sla_matrix_refused();
   test_sla_matrix_reload();
