@@ -526,9 +526,11 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
     core_ship(c, sh->partition, m);
   }
-  /* A detractor's case announces itself, as it opens (corecases.c): its
-   * alert then goes out before any breach of it. */
-  if (ev.type == CXP_EV_NPS && !(core_detractor_cases(c, sh->partition) && cu->consent))
+  /* A detractor's case announced itself as it opened (corecases.c), so that
+   * its alert went out before any breach of it. An answer that opened none
+   * (cases off, no consent, within the cooldown, or one naming a case that
+   * is open or closed already) is judged here, without a case. */
+  if (ev.type == CXP_EV_NPS && !(opened == 1 && core_detractor_cases(c, sh->partition)))
     core_closed_loop(c, cu, &ev, m, NULL);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
   if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base);

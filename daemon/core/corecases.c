@@ -308,11 +308,9 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
                       m->offset, !cu->consent, m, 0};
   /* A detractor answer whose closed-loop alert the cooldown holds back must
-   * not open a case nobody hears of: it joins his open detractor case. */
-  if (ev->type == CXP_EV_NPS && core_closed_loop_cooling(c, cu, ev)) {
-    ctx.fold_detractor = 1;
-    c->n.suppressed_cooldown++;
-  }
+   * not open a case nobody hears of: it joins his open detractor case (the
+   * alert's suppression is counted by core.c's closed loop). */
+  if (ev->type == CXP_EV_NPS && core_closed_loop_cooling(c, cu, ev)) ctx.fold_detractor = 1;
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);

@@ -176,6 +176,9 @@ static void test_one_per_level(void) {
 
 /* ---- 3. a detractor within the cooldown ----------------------------------- */
 
+static const char *complaint(char *buf, size_t n, const char *kid, const char *cid,
+                             const char *seg, int sev, int64_t ts);
+
 static int count_type(const outs *o, const char *type) {
   int n = 0;
   for (int i = 0; i < o->n; i++) {
@@ -244,6 +247,24 @@ static void test_detractor_cooldown(void) {
   CHECK_EQ(core.n.suppressed_cooldown, 2);
   cxp_core_cases_stats(&core, &st);
   CHECK_EQ(st.opened, 3);
+
+  /* u5 complains (case K7, announced by recovery.required), then answers 1
+   * naming K7: the answer joins K7 (no new case) and still gets its
+   * closed-loop alert, outside any cooldown of his. */
+  out.n = 0;
+  CHECK_INT(feed(&core, 9, complaint(buf, sizeof buf, "K7", "u5", "basic", 3, T0 + 26 * H_MS)),
+            CXP_OK);
+  snprintf(buf, sizeof buf,
+           "{\"event_id\":\"n6\",\"customer_id\":\"u5\",\"type\":\"survey.nps\","
+           "\"ts\":%lld,\"score\":1,\"case_id\":\"K7\"}",
+           (long long)(T0 + 26 * H_MS + M_MS));
+  CHECK_INT(feed(&core, 10, buf), CXP_OK);
+  CHECK_INT(count_type(&out, "recovery.required"), 1);
+  CHECK_INT(count_type(&out, "recovery.closed_loop"), 1);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 3);
+  cxp_core_cases_stats(&core, &st);
+  CHECK_EQ(st.opened, 4);
+  CHECK_EQ(cxp_cases_stats_get(core.cases[0]).merged, 2); /* u3's 5, u5's 1 */
   cxp_core_close(&core);
 }
 
