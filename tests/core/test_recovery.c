@@ -516,6 +516,84 @@ static void test_closed_loop_deadline(void) {
   cxp_core_close(&core);
 }
 
+/* The levels of apologize and compensate travel in the case's section (the
+ * high nibbles of its first two level bytes). Apologize within 2 h and
+ * compensate within 3 h at severity 2: a case opened at T0, the clock at
+ * T0 + 7 h: acknowledge levels 1, 2, 3 (1, 2, 4 h), apologize 1, 2 (2, 4 h;
+ * 3 at 8 h), compensate 1, 2 (3, 6 h). Restored into a fresh module, the
+ * levels are the same, and the next due is apologize's level 3 at 8 h. A
+ * section whose level byte holds 4 in a high nibble is refused. */
+static void test_step_levels_restored(void) {
+  test_ctx = "step levels restored";
+  cxp_cases_conf conf;
+  cxp_cases_conf_defaults(&conf);
+  conf.apologize_ms[1] = 2 * H_MS;
+  conf.compensate_ms[1] = 3 * H_MS;
+  reload_breaches = 0;
+  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL};
+  cxp_cases *a = cxp_cases_create(&conf, &cbs);
+  cxp_event e;
+  memset(&e, 0, sizeof e);
+  e.type = CXP_EV_COMPLAINT;
+  e.event_id = str_of("e1");
+  e.customer_id = str_of("c1");
+  e.case_id = str_of("K");
+  e.category = str_of("design");
+  e.severity = 2;
+  e.ts_ms = T0;
+  CHECK_INT(cxp_cases_add(a, &e, 0, NULL), CXP_CASE_OPENED);
+  cxp_event t = e;
+  t.type = CXP_EV_USAGE;
+  t.case_id = (cxp_str){NULL, 0};
+  t.ts_ms = T0 + 7 * H_MS;
+  cxp_cases_add(a, &t, 0, NULL);
+  CHECK_INT(reload_breaches, 1); /* one jump: one alert, level 3 */
+  cxp_buf sec;
+  cxp_buf_init(&sec);
+  cxp_cases_encode(a, "c1", 2, &sec);
+  cxp_cases *b = cxp_cases_create(&conf, &cbs);
+  char err[256] = "";
+  CHECK_INT(cxp_cases_restore(b, "c1", 2, (const uint8_t *)sec.p, sec.len, T0 + 7 * H_MS, err,
+                              sizeof err),
+            0);
+  CHECK_STR(err, "");
+  cxp_case_info ci;
+  CHECK_INT(cxp_cases_get(b, "K", 1, &ci), 0);
+  CHECK_INT(ci.level[CXP_DL_ACKNOWLEDGE], 3);
+  CHECK_INT(ci.level[CXP_DL_APOLOGIZE], 2);
+  CHECK_INT(ci.level[CXP_DL_COMPENSATE], 2);
+  CHECK_INT(ci.level[CXP_DL_RESOLVE], 0);
+  CHECK_INT(ci.deadline[CXP_DL_APOLOGIZE], T0 + 2 * H_MS);
+  CHECK_INT(ci.deadline[CXP_DL_COMPENSATE], T0 + 3 * H_MS);
+  /* 8 h: apologize reaches 3, a level the case has reached: no alert. */
+  t.ts_ms = T0 + 8 * H_MS;
+  reload_breaches = 0;
+  cxp_cases_add(b, &t, 0, NULL);
+  CHECK_INT(reload_breaches, 0);
+  CHECK_INT(cxp_cases_get(b, "K", 1, &ci), 0);
+  CHECK_INT(ci.level[CXP_DL_APOLOGIZE], 3);
+  /* The level bytes are the section's last three before its parked-step
+   * count (no parked steps, no closed cases): 3 | 2 << 4, 0 | 2 << 4, 0. */
+  CHECK(sec.len > 4);
+  if (sec.len > 4) {
+    const uint8_t *lv = (const uint8_t *)sec.p + sec.len - 4;
+    CHECK_INT(lv[0], 3 | 2 << 4);
+    CHECK_INT(lv[1], 2 << 4);
+    CHECK_INT(lv[2], 0);
+    ((uint8_t *)sec.p)[sec.len - 4] = 3 | 4 << 4;
+    cxp_cases *c = cxp_cases_create(&conf, &cbs);
+    CHECK_INT(cxp_cases_restore(c, "c1", 2, (const uint8_t *)sec.p, sec.len, T0, err,
+                                sizeof err),
+              -1);
+    CHECK_CONTAINS(err, "escalation level 4, expected 0..3");
+    cxp_cases_destroy(c);
+  }
+  cxp_buf_free(&sec);
+  cxp_cases_destroy(a);
+  cxp_cases_destroy(b);
+  test_ctx = NULL;
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
@@ -524,5 +602,6 @@ int main(void) {
   test_sla_matrix();
   test_sla_matrix_refused();
   test_sla_matrix_reload();
+  test_step_levels_restored();
   return TEST_REPORT();
 }
