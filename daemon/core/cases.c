@@ -11,29 +11,6 @@
 #include "varint.h"
 #include "xalloc.h"
 
-/* ---- names --------------------------------------------------------------- */
-
-static const char *const step_names[CXP_STEP__COUNT] = {
-    "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
-static const char *const deadline_names[CXP_DL__COUNT] = {
-    "acknowledge", "resolve", "follow_up", "apologize", "compensate"};
-static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
-                                           "recovered_poorly"};
-static const char *const end_names[] = {"closed", "abandoned", "evicted"};
-
-const char *cxp_case_step_name(cxp_case_step s) {
-  return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
-}
-const char *cxp_case_deadline_name(cxp_case_deadline d) {
-  return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
-}
-const char *cxp_case_cohort_name(cxp_case_cohort c) {
-  return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
-}
-const char *cxp_case_end_name(cxp_case_end e) {
-  return (unsigned)e <= CXP_CASE_END_EVICTED ? end_names[e] : "unknown";
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
 uint64_t cxp_cases_customer_hash(const char *customer_id, size_t n) {

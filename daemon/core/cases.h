@@ -20,10 +20,13 @@
  * - The clock is the largest event time seen on the partition or, when the
  *   partition is quiet and ticked, its last event's time plus the wall time
  *   elapsed since that event arrived. It never moves back.
- * - Deadlines, by severity and segment (premium segments x premium_factor):
- *   acknowledge and resolve from the case's opening (its earliest opening
- *   event's time); follow up from the resolution (the earliest resolved
- *   step). A step is in time when its earliest time is <= its deadline.
+ * - Deadlines, by severity and segment (the SLA matrix; a segment it does
+ *   not list: x premium_factor when premium): acknowledge (a detractor's
+ *   case: the closed loop's time), apologize, compensate and resolve from
+ *   the case's opening (its earliest opening event's time); follow up from
+ *   the resolution (the earliest resolved step). Apologize and compensate
+ *   have none unless the SLA gives them a time. A step is in time when its
+ *   earliest time is <= its deadline.
  * - Escalation level k (1..3) of a step falls due at base + escalation[k-1]
  *   x the step's allowed time (1x, 2x, 4x by default). When the clock reaches
  *   it and the step was not done by then in event time (not known at all,
@@ -97,7 +100,8 @@ typedef enum {
 typedef enum {
   CXP_CASE_NONE,        /* not a case event (only the clock moved), or a non-detractor NPS */
   CXP_CASE_OPENED,      /* a new case (on_opened was called) */
-  CXP_CASE_MERGED,      /* a second opening event of an open case */
+  CXP_CASE_MERGED,      /* a second opening event of an open case (or a detractor
+                           response folded into his open detractor case) */
   CXP_CASE_STEP,        /* a step applied */
   CXP_CASE_DUPLICATE,   /* a step already known at the same or an earlier time */
   CXP_CASE_PARKED,      /* a step for an unknown case, kept for park_ms */
@@ -235,8 +239,9 @@ void cxp_cases_destroy(cxp_cases *cs);
  * window, premium segments, value threshold and the library apply to cases
  * opened from now on; the SLA (times and matrix) to open cases too, as a
  * restore would: their deadlines are worked out again from their times and
- * segment (a level already fired stays fired). The sizes (max_open, max_parked, max_closed, max_customers,
- * max_systemic, systemic_customers) cannot change: -1, nothing changed. */
+ * segment (a level already fired stays fired). The sizes (max_open,
+ * max_parked, max_closed, max_customers, max_systemic, systemic_customers)
+ * cannot change: -1, nothing changed. */
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf);
 
 /* Applies one event, then fires every deadline the clock has passed.

@@ -1,4 +1,5 @@
-/* The recovery settings and the solution library (cases.h). */
+/* The recovery settings, the SLA matrix and the deadlines it gives, the
+ * names of the cases' enums, and the solution library (cases.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +32,29 @@ int cxp_case_category_parse(const char *s, size_t n) {
   for (int c = 0; c < CXP_CAT__COUNT; c++)
     if (strlen(category_names[c]) == n && memcmp(category_names[c], s, n) == 0) return c;
   return -1;
+}
+
+/* ---- names of the cases' enums ------------------------------------------ */
+
+static const char *const step_names[CXP_STEP__COUNT] = {
+    "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
+static const char *const deadline_names[CXP_DL__COUNT] = {
+    "acknowledge", "resolve", "follow_up", "apologize", "compensate"};
+static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
+                                           "recovered_poorly"};
+static const char *const end_names[] = {"closed", "abandoned", "evicted"};
+
+const char *cxp_case_step_name(cxp_case_step s) {
+  return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
+}
+const char *cxp_case_deadline_name(cxp_case_deadline d) {
+  return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
+}
+const char *cxp_case_cohort_name(cxp_case_cohort c) {
+  return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
+}
+const char *cxp_case_end_name(cxp_case_end e) {
+  return (unsigned)e <= CXP_CASE_END_EVICTED ? end_names[e] : "unknown";
 }
 
 /* ---- configuration ------------------------------------------------------- */

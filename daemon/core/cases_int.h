@@ -1,6 +1,7 @@
 /* The recovery cases' internals, shared by the files of the module and by
  * no one else: cases.c (the case state machine), cases_conf.c (the recovery
- * settings and the solution library), systemic.c (the systemic-failure
+ * settings, the deadlines by segment and severity, the solution library),
+ * systemic.c (the systemic-failure
  * detector) and casesrec.c (the cases' changelog records). */
 #ifndef CXP_CASES_INT_H
 #define CXP_CASES_INT_H
