@@ -594,11 +594,38 @@ static void test_step_levels_restored(void) {
   test_ctx = NULL;
 }
 
+/* With the closed-loop alert off, a detractor's case is still announced as
+ * it opens: by recovery.required, P2 for an answer of 2 (severity 2), its
+ * deadline the case's acknowledgement, the closed loop's 48 h. */
+static void test_detractor_without_closed_loop(void) {
+  test_ctx = "detractor case, closed loop off";
+  static outs out;
+  cxp_pipeline pl;
+  rec_pipeline(&pl);
+  pl.closed_loop_enabled = 0;
+  cxp_core core;
+  cxp_core_init(&core, &pl, collect, &out);
+  char buf[256], t[25];
+  CHECK_INT(feed(&core, 0, nps(buf, sizeof buf, "n1", "u8", T0, 2)), CXP_OK);
+  CHECK_INT(count_stream(&out, CXP_STREAM_ALERTS), 1);
+  cJSON *j = alert_at(&out, 0);
+  CHECK_STR(get_s(j, "type"), "recovery.required");
+  CHECK_STR(get_s(j, "priority"), "P2");
+  CHECK_STR(get_s(j, "deadline"), time_of(T0 + 48 * H_MS, t));
+  char id[20];
+  cxp_cases_detractor_id(id, pl.name, str_of("u8"), str_of("n1"));
+  CHECK_STR(get_s(j, "case_id"), id);
+  cJSON_Delete(j);
+  CHECK_EQ(cxp_core_cases_open(&core, 0), 1);
+  cxp_core_close(&core);
+}
+
 int main(void) {
   test_late_detractor_order();
   test_one_per_level();
   test_detractor_cooldown();
   test_closed_loop_deadline();
+  test_detractor_without_closed_loop();
   test_sla_matrix();
   test_sla_matrix_refused();
   test_sla_matrix_reload();
