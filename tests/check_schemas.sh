@@ -199,7 +199,7 @@ for kind, text in sections.items():
             if prefix == "" and k in ("$schema", "description", "kafka"):
                 continue
             # An array of objects the loader validates itself (cases.c).
-            if prefix + k in ("recovery.solutions", "churn.actions"):
+            if prefix + k in ("recovery.solutions", "recovery.sla_matrix", "churn.actions"):
                 continue
             if v.get("type") == "object":
                 yield from leaves(v, prefix + k + ".")
@@ -561,19 +561,17 @@ events = {}
 for l in open(events_path, encoding="utf-8"):
     e = json.loads(l)
     events.setdefault((e["customer_id"], e["event_id"]), e)
-# With recovery on (the default), the response opens a case: severity 2 for
-# scores 0-3, 3 for 4-6, and the alert carries its acknowledge deadline (60
-# and 240 min by default; half for premium segments). With it off, the
-# closed loop's own deadline_h.
+# With recovery on (the default), the response opens a case, and the alert
+# carries its acknowledge deadline: the closed loop's deadline_h (48 h by
+# default), half for premium segments. With it off, deadline_h as it is.
 rec = pipeline.get("recovery", {})
 premium = pipeline.get("alerts", {}).get("premium_segments", ["gold", "platinum", "premium"])
 def allowed_h(score, segment):
+    h = pipeline.get("alerts", {}).get("closed_loop", {}).get("deadline_h", 48)
     if not rec.get("enabled", True) or not rec.get("detractor_cases", True):
-        return pipeline.get("alerts", {}).get("closed_loop", {}).get("deadline_h", 48)
-    sev = 2 if score <= 3 else 3
-    mins = rec.get("sla", {}).get("sev%d" % sev, {}).get("acknowledge_min", {2: 60, 3: 240}[sev])
+        return h
     f = rec.get("sla", {}).get("premium_factor", 0.5) if segment in premium else 1
-    return mins * f / 60
+    return h * f
 wrong = []
 for a in cl:
     v = a["value"]

@@ -71,6 +71,7 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline) {
     cxp_jw_obj(&w, "escalation");
     cxp_jw_int(&w, "level", a->escalation_level);
     cxp_jw_cstr(&w, "step", a->overdue_step ? a->overdue_step : "");
+    if (a->escalation_steps) cxp_jw_raw(&w, "steps", a->escalation_steps);
     cxp_jw_end(&w);
   }
   if (a->detail_key && a->detail_json) cxp_jw_raw(&w, a->detail_key, a->detail_json);

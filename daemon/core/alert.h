@@ -34,6 +34,9 @@ typedef struct cxp_alert {
   const char *compensation; /* compensation band of the solution library */
   int escalation_level;     /* 1..3 for recovery.sla_breached; 0: none */
   const char *overdue_step; /* with escalation_level */
+  /* With escalation_level: every step overdue, a rendered JSON array of
+   * {"step", "level"}; NULL: none written. */
+  const char *escalation_steps;
   /* The type's own object, rendered: "anomaly" (segment.anomaly), "agent"
    * (agent.flag), "churn" (churn.risk). */
   const char *detail_key, *detail_json;

@@ -11,29 +11,6 @@
 #include "varint.h"
 #include "xalloc.h"
 
-/* ---- names --------------------------------------------------------------- */
-
-static const char *const step_names[CXP_STEP__COUNT] = {
-    "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
-static const char *const deadline_names[CXP_DL__COUNT] = {"acknowledge", "resolve",
-                                                          "follow_up"};
-static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
-                                           "recovered_poorly"};
-static const char *const end_names[] = {"closed", "abandoned", "evicted"};
-
-const char *cxp_case_step_name(cxp_case_step s) {
-  return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
-}
-const char *cxp_case_deadline_name(cxp_case_deadline d) {
-  return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
-}
-const char *cxp_case_cohort_name(cxp_case_cohort c) {
-  return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
-}
-const char *cxp_case_end_name(cxp_case_end e) {
-  return (unsigned)e <= CXP_CASE_END_EVICTED ? end_names[e] : "unknown";
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
 uint64_t cxp_cases_customer_hash(const char *customer_id, size_t n) {
@@ -61,28 +38,12 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* The allowed times, escalation dues and abandon times by (premium,
- * severity, step), from the conf: worked out once, not per case. */
-static void derive_times(cxp_cases *cs) {
-  const cxp_cases_conf *conf = &cs->conf;
-  for (int p = 0; p < 2; p++) {
-    double f = p ? conf->premium_factor : 1.0;
-    for (int v = 0; v < 4; v++) {
-      const int64_t base[CXP_DL__COUNT] = {conf->ack_ms[v], conf->resolve_ms[v],
-                                           conf->follow_up_ms};
-      for (int d = 0; d < CXP_DL__COUNT; d++) {
-        int64_t a = llround((double)base[d] * f);
-        if (a < 1) a = 1;
-        cs->allowed[p][v][d] = a;
-        for (int k = 0; k < CXP_CASES_LEVELS; k++)
-          cs->esc[p][v][d][k] = llround((double)a * conf->escalation[k]);
-      }
-      cs->abandon[p][v][0] = llround((double)cs->allowed[p][v][CXP_DL_RESOLVE] *
-                                     conf->abandon_factor);
-      cs->abandon[p][v][1] = llround((double)cs->allowed[p][v][CXP_DL_FOLLOW_UP] *
-                                     conf->abandon_factor);
-    }
-  }
+/* A case's allowed time for deadline d (0: none). */
+static int64_t allowed_of(const cxp_cases *cs, const cslot *s, int d) {
+  /* The closed loop's own time to reach a detractor. */
+  if (d == CXP_DL_ACKNOWLEDGE && s->kind == CXP_CASE_DETRACTOR)
+    return cs->cl_ack[s->sla][s->sev - 1];
+  return cs->allowed[s->sla][s->sev - 1][d];
 }
 
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
@@ -101,7 +62,19 @@ int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
     cs->sol = cs->own_sol = cxp_solutions_create_default();
     if (cs->sol == NULL) return -1;
   }
-  derive_times(cs);
+  cases_derive_times(cs);
+  /* The rows may be numbered anew: every open case finds its segment's, and
+   * its next due by the new times (no level fires here, so no callback). */
+  cs->restoring = 1;
+  for (uint32_t i = 0; cs->slots.chunks && i < cs->slots.n_slots; i++) {
+    cslot *s = slot_at(cs, i);
+    if (!(s->flags & F_LIVE)) continue;
+    const char *seg = ids_of(s) + s->len[0] + s->len[1];
+    s->sla = cases_sla_row(cs, s->len[2] ? seg : NULL, s->len[2], (s->flags & F_PREMIUM) != 0);
+    s->next_due = NEVER;
+    cases_refresh(cs, i, NULL);
+  }
+  cs->restoring = 0;
   return 0;
 }
 
@@ -113,7 +86,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   if (cbs) cs->cb = *cbs;
   cs->sol = conf->solutions;
   if (cs->sol == NULL) cs->sol = cs->own_sol = cxp_solutions_create_default();
-  derive_times(cs);
+  cases_derive_times(cs);
 
   cs->gstride = (sizeof(sgroup) + (size_t)conf->systemic_customers * sizeof(uint64_t) + 7) &
                 ~(size_t)7;
@@ -187,32 +160,34 @@ static int64_t dl_base(const cslot *s, int d) {
 
 static int64_t dl_done(const cslot *s, int d) {
   static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
-                                             CXP_STEP_FOLLOWED_UP};
+                                             CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
+                                             CXP_STEP_COMPENSATED};
   return s->at[step_of[d]];
 }
 
 static int64_t dl_deadline(const cxp_cases *cs, const cslot *s, int d) {
-  int64_t b = dl_base(s, d);
-  if (b == NEVER) return NEVER;
-  return b + cs->allowed[(s->flags & F_PREMIUM) != 0][s->sev - 1][d];
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
+  if (b == NEVER || a == 0) return NEVER;
+  return b + a;
 }
 
 /* When the deadline's next escalation level falls due, or NEVER when it
- * cannot breach any more (no base yet, all levels fired, or done first). */
+ * cannot breach any more (no deadline, no base yet, all levels fired, or
+ * done first). */
 static int64_t dl_due(const cxp_cases *cs, const cslot *s, int d) {
-  int64_t b = dl_base(s, d);
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
   int k = s->level[d];
-  if (b == NEVER || k >= CXP_CASES_LEVELS) return NEVER;
-  int64_t t = b + cs->esc[(s->flags & F_PREMIUM) != 0][s->sev - 1][d][k];
+  if (b == NEVER || a == 0 || k >= CXP_CASES_LEVELS) return NEVER;
+  int64_t t = b + llround((double)a * cs->conf.escalation[k]);
   return dl_done(s, d) <= t ? NEVER : t;
 }
 
 static int64_t close_at(const cxp_cases *cs, const cslot *s) {
   int64_t r = s->at[CXP_STEP_RESOLVED], f = s->at[CXP_STEP_FOLLOWED_UP];
-  int p = (s->flags & F_PREMIUM) != 0;
+  double k = cs->conf.abandon_factor;
   if (r != NEVER && f != NEVER) return (r > f ? r : f) + cs->conf.settle_ms;
-  if (r == NEVER) return s->opened_at + cs->abandon[p][s->sev - 1][0];
-  return r + cs->abandon[p][s->sev - 1][1];
+  if (r == NEVER) return s->opened_at + llround((double)allowed_of(cs, s, CXP_DL_RESOLVE) * k);
+  return r + llround((double)allowed_of(cs, s, CXP_DL_FOLLOW_UP) * k);
 }
 
 static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o);
@@ -296,11 +271,16 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   o.closed_at = at;
   for (int d = 0; d < CXP_DL__COUNT; d++) {
     int64_t dl = dl_deadline(cs, s, d);
-    /* A follow-up without a resolution has no deadline: it is missed. */
-    if (dl == NEVER || dl_done(s, d) > dl) o.missed |= 1u << d;
+    /* A follow-up without a resolution has no deadline: it is missed. A step
+     * the SLA gives no time is never missed. */
+    if (allowed_of(cs, s, d) > 0 && (dl == NEVER || dl_done(s, d) > dl)) o.missed |= 1u << d;
     if (s->level[d] > o.max_level) o.max_level = s->level[d];
   }
-  o.well = end == CXP_CASE_END_CLOSED && o.missed == 0;
+  /* Recovered well: acknowledged, resolved and followed up in time (an
+   * apology or compensation late counts in missed, not against it). */
+  const unsigned judged = 1u << CXP_DL_ACKNOWLEDGE | 1u << CXP_DL_RESOLVE |
+                          1u << CXP_DL_FOLLOW_UP;
+  o.well = end == CXP_CASE_END_CLOSED && (o.missed & judged) == 0;
   int64_t a = s->at[CXP_STEP_ACKNOWLEDGED], r = s->at[CXP_STEP_RESOLVED];
   /* A step stamped before the opening (clocks of two systems) took no time. */
   o.tta_ms = a == NEVER ? -1 : a > s->opened_at ? a - s->opened_at : 0;
@@ -338,25 +318,57 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   cases_slot_free(cs, idx);
 }
 
-/* Fires what falls due at `due` for one case: its breaches, then its close. */
+static int max_level(const cslot *s) {
+  int m = 0;
+  for (int d = 0; d < CXP_DL__COUNT; d++)
+    if (s->level[d] > m) m = s->level[d];
+  return m;
+}
+
+/* Fires what falls due at `due` for one case: its breaches, then its close.
+ * Every level of the case that the clock has passed by now fires with it,
+ * as one group: the case is escalated once to the highest level reached,
+ * and only when that level is higher than any it reached before (one
+ * recovery.sla_breached per level and case). */
 static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due, const void *origin) {
   cslot *s = slot_at(cs, idx);
   int64_t closing = close_at(cs, s);
-  for (int d = 0; d < CXP_DL__COUNT; d++) {
-    if (dl_due(cs, s, d) != due) continue;
-    int level = ++s->level[d];
+  int before = max_level(s), top = 0, top_d = -1;
+  int64_t top_due = due, served = due;
+  for (int64_t t = due; t != NEVER && t <= cs->clock && t <= closing;) {
+    int64_t next = NEVER;
+    for (int d = 0; d < CXP_DL__COUNT; d++) {
+      if (dl_due(cs, s, d) != t) continue;
+      int level = ++s->level[d];
+      cs->st.breaches[level - 1]++;
+      if (level > top) {
+        top = level;
+        top_d = d;
+        top_due = t;
+      }
+    }
+    served = t;
+    for (int d = 0; d < CXP_DL__COUNT; d++) {
+      int64_t u = dl_due(cs, s, d);
+      if (u < next) next = u;
+    }
+    t = next;
+  }
+  if (top > before) {
     cxp_case_info info;
     fill_info(cs, s, &info);
-    int64_t done = dl_done(s, d);
-    int64_t dl = dl_deadline(cs, s, d);
-    cxp_case_breach b = {&info, (cxp_case_deadline)d, level, due, dl,
-                         s->prio - (level - 1) < 1 ? 1 : s->prio - (level - 1),
-                         done == NEVER ? 0 : done};
-    cs->st.breaches[level - 1]++;
+    int64_t done = dl_done(s, top_d);
+    cxp_case_breach b = {&info, (cxp_case_deadline)top_d, top, top_due,
+                         dl_deadline(cs, s, top_d),
+                         s->prio - (top - 1) < 1 ? 1 : s->prio - (top - 1),
+                         done == NEVER ? 0 : done, {0}};
+    /* The steps overdue as it goes out: breached, and not done by then. */
+    for (int d = 0; d < CXP_DL__COUNT; d++)
+      if (s->level[d] > 0 && dl_done(s, d) > top_due) b.levels[d] = s->level[d];
     cs->fired++;
     if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, origin, &b);
   }
-  if (closing <= due) {
+  if (closing <= served) {
     int both = s->at[CXP_STEP_RESOLVED] != NEVER && s->at[CXP_STEP_FOLLOWED_UP] != NEVER;
     close_case(cs, idx, both ? CXP_CASE_END_CLOSED : CXP_CASE_END_ABANDONED, closing, origin);
     return;
@@ -565,6 +577,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (repeat) s->flags |= F_REPEAT;
   int premium = lens[2] && cxp_strset_has(&cs->conf.premium, ev->segment.p, lens[2]);
   if (premium) s->flags |= F_PREMIUM;
+  s->sla = cases_sla_row(cs, ev->segment.p, lens[2], premium);
   s->prio = (uint8_t)cxp_cases_priority(s->sev, premium, ctx->value, cs->conf.high_value,
                                         ctx->churn_band);
   cases_slot_link(cs, idx, h, c);
@@ -582,6 +595,24 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   if (cs->cb.on_opened) cs->cb.on_opened(cs->cb.opaque, ctx->origin, &o);
   if (kind != CXP_CASE_DETRACTOR) cxp_cases_systemic(cs, ev, cat, ch, ctx->origin);
   return CXP_CASE_OPENED;
+}
+
+/* The id of the customer's open detractor case opened last; {NULL, 0}
+ * when he has none. */
+static cxp_str latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
+  cxp_str r = {NULL, 0};
+  if (!valid_id(&customer_id)) return r;
+  const ccust *c = cases_cust_find(cs, cxp_cases_customer_hash(customer_id.p, customer_id.n));
+  uint32_t seq = 0;
+  for (uint32_t i = c ? c->first : NO_IDX; i != NO_IDX; i = slot_at(cs, i)->cnext) {
+    const cslot *s = slot_at(cs, i);
+    /* Opening numbers wrap: the later is the one a little ahead. */
+    if (s->kind == CXP_CASE_DETRACTOR && (r.p == NULL || (int32_t)(s->seq - seq) > 0)) {
+      r = (cxp_str){ids_of(s), s->len[0]};
+      seq = s->seq;
+    }
+  }
+  return r;
 }
 
 static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
@@ -633,7 +664,7 @@ static void advance(cxp_cases *cs, int64_t clock, const void *origin) {
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
                               const cxp_case_ctx *ctx) {
-  static const cxp_case_ctx none = {0, -1, 0, 0, NULL};
+  static const cxp_case_ctx none = {0, -1, 0, 0, NULL, 0};
   if (ctx == NULL) ctx = &none;
   int64_t ts = ev->ts_ms;
   if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
@@ -659,7 +690,10 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
          * closed-loop alert's P2 / P3). */
         char id[20];
         cxp_str cid = ev->case_id;
-        if (!valid_id(&cid)) {
+        if (ctx->fold_detractor) {
+          cid = latest_detractor(cs, ev->customer_id);
+          if (cid.p == NULL) break;
+        } else if (!valid_id(&cid)) {
           cxp_cases_detractor_id(id, cs->conf.pipeline, ev->customer_id, ev->event_id);
           cid = (cxp_str){id, 19};
         }

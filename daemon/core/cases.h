@@ -20,20 +20,28 @@
  * - The clock is the largest event time seen on the partition or, when the
  *   partition is quiet and ticked, its last event's time plus the wall time
  *   elapsed since that event arrived. It never moves back.
- * - Deadlines, by severity and segment (premium segments x premium_factor):
- *   acknowledge and resolve from the case's opening (its earliest opening
- *   event's time); follow up from the resolution (the earliest resolved
- *   step). A step is in time when its earliest time is <= its deadline.
+ * - Deadlines, by severity and segment (the SLA matrix; a segment it does
+ *   not list: x premium_factor when premium): acknowledge (a detractor's
+ *   case: the closed loop's time), apologize, compensate and resolve from
+ *   the case's opening (its earliest opening event's time); follow up from
+ *   the resolution (the earliest resolved step). Apologize and compensate
+ *   have none unless the SLA gives them a time. A step is in time when its
+ *   earliest time is <= its deadline.
  * - Escalation level k (1..3) of a step falls due at base + escalation[k-1]
  *   x the step's allowed time (1x, 2x, 4x by default). When the clock reaches
  *   it and the step was not done by then in event time (not known at all,
- *   or known with a later time), recovery.sla_breached goes out; a step done
+ *   or known with a later time), the step breaches that level; a step done
  *   before a level's due stops that level and every later one. A step that
  *   arrives late with a time after the due breaches the same whether it
  *   arrived before or after the clock got there (done_at says so). A step
  *   that arrives only after the clock passed a due, with an earlier time,
  *   cannot recall the breach already sent; the outcome still judges it by
  *   its own time. Breaches fire in (due, opening order) order.
+ * - Breaches are grouped per case: the levels of a case that the clock has
+ *   passed when its earliest one is served fire together, and on_breach is
+ *   called once for the highest level reached, only when the case had not
+ *   reached that level before (one call per level and case, whichever step
+ *   reaches it), naming every step overdue then.
  * - Steps may come in any order, and twice: the earliest time of each counts.
  * - A case closes, and its outcome goes out, settle_ms after it is both
  *   resolved and followed up (a step arriving shortly after still counts),
@@ -69,8 +77,6 @@ typedef enum {
   CXP_STEP__COUNT
 } cxp_case_step;
 
-/* The steps with a deadline. */
-typedef enum { CXP_DL_ACKNOWLEDGE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP, CXP_DL__COUNT } cxp_case_deadline;
 
 
 typedef enum { CXP_CASE_FAILURE, CXP_CASE_COMPLAINT, CXP_CASE_DETRACTOR } cxp_case_kind;
@@ -94,7 +100,8 @@ typedef enum {
 typedef enum {
   CXP_CASE_NONE,        /* not a case event (only the clock moved), or a non-detractor NPS */
   CXP_CASE_OPENED,      /* a new case (on_opened was called) */
-  CXP_CASE_MERGED,      /* a second opening event of an open case */
+  CXP_CASE_MERGED,      /* a second opening event of an open case (or a detractor
+                           response folded into his open detractor case) */
   CXP_CASE_STEP,        /* a step applied */
   CXP_CASE_DUPLICATE,   /* a step already known at the same or an earlier time */
   CXP_CASE_PARKED,      /* a step for an unknown case, kept for park_ms */
@@ -141,6 +148,9 @@ typedef struct cxp_case_breach {
   int64_t deadline_ms;        /* the step's deadline (level 1's due) */
   int priority;               /* the case's priority lifted by level - 1 */
   int64_t done_at;            /* 0, or when the step was done, after due (late) */
+  /* Every step overdue as the alert goes out (breached and not done by
+   * due), at the level it reached; 0 for the others. */
+  int levels[CXP_DL__COUNT];
 } cxp_case_breach;
 
 typedef struct cxp_case_systemic {
@@ -199,6 +209,9 @@ typedef struct cxp_case_ctx {
   int no_outreach; /* the customer refused contact (consent false): a detractor
                       response opens no closed-loop case */
   const void *origin; /* handed to the callbacks this event causes */
+  int fold_detractor; /* a detractor response opens no case of its own (its
+                         announcement is held back): it joins the customer's
+                         latest open detractor case, or nothing when he has none */
 } cxp_case_ctx;
 
 typedef struct cxp_cases_stats {
@@ -222,11 +235,13 @@ typedef struct cxp_cases cxp_cases;
 cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs);
 /* Frees everything without reporting anything. */
 void cxp_cases_destroy(cxp_cases *cs);
-/* A new conf while running (a reload): the SLA matrix, escalation, repeats,
- * systemic window, premium segments, value threshold and the library apply
- * to cases opened from now on (open cases keep the deadlines they were
- * given). The sizes (max_open, max_parked, max_closed, max_customers,
- * max_systemic, systemic_customers) cannot change: -1, nothing changed. */
+/* A new conf while running (a reload): escalation, repeats, systemic
+ * window, premium segments, value threshold and the library apply to cases
+ * opened from now on; the SLA (times and matrix) to open cases too, as a
+ * restore would: their deadlines are worked out again from their times and
+ * segment (a level already fired stays fired). The sizes (max_open,
+ * max_parked, max_closed, max_customers, max_systemic, systemic_customers)
+ * cannot change: -1, nothing changed. */
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf);
 
 /* Applies one event, then fires every deadline the clock has passed.

@@ -1,4 +1,5 @@
-/* The recovery settings and the solution library (cases.h). */
+/* The recovery settings, the SLA matrix and the deadlines it gives, the
+ * names of the cases' enums, and the solution library (cases.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "cases_conf.h"
+#include "cases_int.h"
 #include "jsonw.h"
 #include "fail.h"
 
@@ -30,6 +32,29 @@ int cxp_case_category_parse(const char *s, size_t n) {
   for (int c = 0; c < CXP_CAT__COUNT; c++)
     if (strlen(category_names[c]) == n && memcmp(category_names[c], s, n) == 0) return c;
   return -1;
+}
+
+/* ---- names of the cases' enums ------------------------------------------ */
+
+static const char *const step_names[CXP_STEP__COUNT] = {
+    "acknowledged", "apologized", "compensated", "resolved", "followed_up"};
+static const char *const deadline_names[CXP_DL__COUNT] = {
+    "acknowledge", "resolve", "follow_up", "apologize", "compensate"};
+static const char *const cohort_names[] = {"never_failed", "pending", "recovered_well",
+                                           "recovered_poorly"};
+static const char *const end_names[] = {"closed", "abandoned", "evicted"};
+
+const char *cxp_case_step_name(cxp_case_step s) {
+  return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
+}
+const char *cxp_case_deadline_name(cxp_case_deadline d) {
+  return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
+}
+const char *cxp_case_cohort_name(cxp_case_cohort c) {
+  return (unsigned)c <= CXP_COHORT_POORLY ? cohort_names[c] : "unknown";
+}
+const char *cxp_case_end_name(cxp_case_end e) {
+  return (unsigned)e <= CXP_CASE_END_EVICTED ? end_names[e] : "unknown";
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -63,6 +88,7 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
   c->max_systemic = 4096;
   c->high_value = 5000;
   c->detractor_cases = 1;
+  c->closed_loop_ms = 48 * H;
   /* The risk-matrix default (docs/domain.md section 5.1): with 1 the worst
    * likelihood and impact, the product of (5 - likelihood) and
    * (5 - impact), 1..16, banded 12+ critical, 6..9 major, 3..4 minor, 1..2
@@ -89,6 +115,19 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
       CXP_FAIL("recovery.sla.sev%d.resolve_h: %lld ms, expected 1 s..366 days", i + 1,
            (long long)c->resolve_ms[i]);
   }
+  for (int i = 0; i < 4; i++) {
+    if (c->apologize_ms[i] != 0 && bad_time(c->apologize_ms[i], 1000))
+      CXP_FAIL("recovery.sla.sev%d.apologize_h: %lld ms, expected 0 (none) or 1 s..366 days",
+               i + 1, (long long)c->apologize_ms[i]);
+    if (c->compensate_ms[i] != 0 && bad_time(c->compensate_ms[i], 1000))
+      CXP_FAIL("recovery.sla.sev%d.compensate_h: %lld ms, expected 0 (none) or 1 s..366 days",
+               i + 1, (long long)c->compensate_ms[i]);
+  }
+  if (bad_time(c->closed_loop_ms, 1000))
+    CXP_FAIL("alerts.closed_loop.deadline_h: %lld ms, expected 1 s..366 days",
+             (long long)c->closed_loop_ms);
+  if (c->n_sla < 0 || c->n_sla > CXP_SLA_MAX)
+    CXP_FAIL("recovery.sla_matrix: %d entries, expected 0..%d", c->n_sla, CXP_SLA_MAX);
   if (bad_time(c->follow_up_ms, 1000))
     CXP_FAIL("recovery.sla.follow_up_h: %lld ms, expected 1 s..366 days",
          (long long)c->follow_up_ms);
@@ -146,6 +185,147 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
                  i + 1, i + 1, m[l - 1][i], m[l][i], l + 1);
     }
   return 0;
+}
+
+/* ---- the SLA matrix -------------------------------------------------------- */
+
+static int sol_name(const cJSON *v, char *out);
+
+/* A step's member in a matrix entry: its name, its unit in ms, its bounds in
+ * that unit, and whether 0 (no deadline) is allowed. */
+static const struct {
+  const char *key;
+  double unit, lo, hi;
+  int zero_ok;
+} sla_members[CXP_DL__COUNT] = {
+    [CXP_DL_ACKNOWLEDGE] = {"acknowledge_min", 60000.0, 0.1, 525600, 0},
+    [CXP_DL_RESOLVE] = {"resolve_h", 3600000.0, 0.01, 8760, 0},
+    [CXP_DL_FOLLOW_UP] = {"follow_up_h", 3600000.0, 0.01, 8760, 0},
+    [CXP_DL_APOLOGIZE] = {"apologize_h", 3600000.0, 0.01, 8760, 1},
+    [CXP_DL_COMPENSATE] = {"compensate_h", 3600000.0, 0.01, 8760, 1},
+};
+
+/* Entry i, the object o, into e. 0, or -1 with why in err. */
+static int sla_entry(const cJSON *o, int i, cxp_sla_entry *e, char *err, size_t errlen) {
+  memset(e, 0, sizeof *e);
+  for (int d = 0; d < CXP_DL__COUNT; d++) e->ms[d] = -1;
+  if (!cJSON_IsObject(o)) CXP_FAIL("recovery.sla_matrix[%d]: expected an object", i);
+  int given = 0, has_segment = 0;
+  for (const cJSON *m = o->child; m; m = m->next) {
+    const char *k = m->string ? m->string : "";
+    double v = cJSON_IsNumber(m) ? m->valuedouble : NAN;
+    if (strcmp(k, "segment") == 0) {
+      if (sol_name(m, e->segment))
+        CXP_FAIL("recovery.sla_matrix[%d]: 'segment' must be a string of 1..%d bytes", i,
+                 CXP_SOL_NAME_MAX);
+      has_segment = 1;
+      continue;
+    }
+    if (strcmp(k, "severity") == 0) {
+      if (!(v >= 1 && v <= 4) || v != floor(v))
+        CXP_FAIL("recovery.sla_matrix[%d]: 'severity' must be an integer 1..4", i);
+      e->severity = (int)v;
+      continue;
+    }
+    if (strcmp(k, "factor") == 0) {
+      if (!(v >= 0.01 && v <= 10))
+        CXP_FAIL("recovery.sla_matrix[%d]: 'factor' must be a number 0.01..10", i);
+      e->factor = v;
+      given++;
+      continue;
+    }
+    int d = 0;
+    while (d < CXP_DL__COUNT && strcmp(k, sla_members[d].key) != 0) d++;
+    if (d == CXP_DL__COUNT)
+      CXP_FAIL("recovery.sla_matrix[%d]: unknown member '%.64s'", i, k);
+    if (!((v >= sla_members[d].lo && v <= sla_members[d].hi) ||
+          (v == 0 && sla_members[d].zero_ok)))
+      CXP_FAIL("recovery.sla_matrix[%d]: '%s' must be a number %g..%g%s", i, k,
+               sla_members[d].lo, sla_members[d].hi, sla_members[d].zero_ok ? " or 0 (none)" : "");
+    e->ms[d] = llround(v * sla_members[d].unit);
+    given++;
+  }
+  if (!has_segment) CXP_FAIL("recovery.sla_matrix[%d]: 'segment' is missing", i);
+  if (!given)
+    CXP_FAIL("recovery.sla_matrix[%d]: neither a 'factor' nor a step's time", i);
+  return 0;
+}
+
+int cxp_cases_sla_from_json(cxp_cases_conf *c, const cJSON *arr, char *err, size_t errlen) {
+  c->n_sla = 0;
+  if (!cJSON_IsArray(arr)) CXP_FAIL("recovery.sla_matrix: expected an array of entries");
+  int n = cJSON_GetArraySize(arr);
+  if (n > CXP_SLA_MAX)
+    CXP_FAIL("recovery.sla_matrix: %d entries, expected at most %d", n, CXP_SLA_MAX);
+  int i = 0;
+  for (const cJSON *o = arr->child; o; o = o->next, i++) {
+    cxp_sla_entry *e = &c->sla[i];
+    if (sla_entry(o, i, e, err, errlen)) return -1;
+    for (int j = 0; j < i; j++)
+      if (c->sla[j].severity == e->severity && strcmp(c->sla[j].segment, e->segment) == 0)
+        CXP_FAIL("recovery.sla_matrix[%d]: same segment and severity as "
+                 "recovery.sla_matrix[%d]",
+                 i, j);
+  }
+  c->n_sla = n;
+  return 0;
+}
+
+const cxp_sla_entry *cxp_cases_sla_lookup(const cxp_cases_conf *c, const char *segment,
+                                          size_t n, int severity) {
+  const cxp_sla_entry *any = NULL;
+  if (segment == NULL || n == 0) return NULL;
+  for (int i = 0; i < c->n_sla; i++) {
+    const cxp_sla_entry *e = &c->sla[i];
+    if (strlen(e->segment) != n || memcmp(e->segment, segment, n) != 0) continue;
+    if (e->severity == severity) return e;
+    if (e->severity == 0) any = e;
+  }
+  return any;
+}
+
+/* ---- deadlines by row ------------------------------------------------------ */
+
+/* The allowed times by (row, severity, step), from the conf: worked out
+ * once, not per case. A row is a segment the SLA matrix lists (its entry
+ * for the severity, else its entry for any: the entry's own times, the
+ * others x its factor, or x premium_factor when it has none and the
+ * segment is premium), or one it does not (x premium_factor when premium). */
+void cases_derive_times(cxp_cases *cs) {
+  const cxp_cases_conf *conf = &cs->conf;
+  cs->sla_rows = 2;
+  cs->sla_seg[0] = cs->sla_seg[1] = NULL;
+  for (int i = 0; i < conf->n_sla; i++) {
+    int r = 2;
+    while (r < cs->sla_rows && strcmp(cs->sla_seg[r], conf->sla[i].segment) != 0) r++;
+    if (r == cs->sla_rows) cs->sla_seg[cs->sla_rows++] = conf->sla[i].segment;
+  }
+  for (int r = 0; r < cs->sla_rows; r++) {
+    const char *seg = cs->sla_seg[r];
+    size_t sn = seg ? strlen(seg) : 0;
+    int premium = r == 1 || (seg && cxp_strset_has(&conf->premium, seg, sn));
+    for (int v = 0; v < 4; v++) {
+      const int64_t base[CXP_DL__COUNT] = {conf->ack_ms[v], conf->resolve_ms[v],
+                                           conf->follow_up_ms, conf->apologize_ms[v],
+                                           conf->compensate_ms[v]};
+      const cxp_sla_entry *e = seg ? cxp_cases_sla_lookup(conf, seg, sn, v + 1) : NULL;
+      double f = e && e->factor > 0 ? e->factor : premium ? conf->premium_factor : 1.0;
+      cs->factor[r][v] = f;
+      cs->cl_ack[r][v] = llround((double)conf->closed_loop_ms * f);
+      if (cs->cl_ack[r][v] < 1) cs->cl_ack[r][v] = 1;
+      for (int d = 0; d < CXP_DL__COUNT; d++) {
+        int64_t a = e && e->ms[d] >= 0 ? e->ms[d] : llround((double)base[d] * f);
+        if (a < 1 && (base[d] > 0 || (e && e->ms[d] > 0))) a = 1;
+        cs->allowed[r][v][d] = a;
+      }
+    }
+  }
+}
+
+uint8_t cases_sla_row(const cxp_cases *cs, const char *seg, size_t n, int premium) {
+  for (int r = 2; seg && n && r < cs->sla_rows; r++)
+    if (strlen(cs->sla_seg[r]) == n && memcmp(cs->sla_seg[r], seg, n) == 0) return (uint8_t)r;
+  return premium ? 1 : 0;
 }
 
 /* ---- solution library ---------------------------------------------------- */

@@ -61,6 +61,28 @@ const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, i
 
 #define CXP_CASES_LEVELS 3
 
+/* The steps with a deadline: the first three always have one, apologize and
+ * compensate when the SLA gives them a time (appended, so that the older
+ * numbers stay). */
+typedef enum {
+  CXP_DL_ACKNOWLEDGE,
+  CXP_DL_RESOLVE,
+  CXP_DL_FOLLOW_UP,
+  CXP_DL_APOLOGIZE,
+  CXP_DL_COMPENSATE,
+  CXP_DL__COUNT
+} cxp_case_deadline;
+
+/* One entry of the SLA matrix (recovery.sla_matrix): the deadlines of a
+ * segment, at one severity or at any. */
+#define CXP_SLA_MAX 32
+typedef struct cxp_sla_entry {
+  char segment[CXP_SOL_NAME_MAX + 1];
+  int severity;              /* 1..4; 0: any */
+  double factor;             /* the severity's times x this; 0: not given */
+  int64_t ms[CXP_DL__COUNT]; /* a step's own time; -1: not given; 0: no deadline */
+} cxp_sla_entry;
+
 typedef struct cxp_cases_conf {
   /* Part of a detractor's generated case_id, as core.c's closed loop makes
    * it, so that the closed-loop alert and the case share the id. */
@@ -68,8 +90,15 @@ typedef struct cxp_cases_conf {
   int64_t ack_ms[4];     /* by severity 1..4 (index severity - 1) */
   int64_t resolve_ms[4];
   int64_t follow_up_ms;  /* from the resolution */
+  int64_t apologize_ms[4]; /* by severity, from the opening; 0: no deadline */
+  int64_t compensate_ms[4];
   cxp_strset premium; /* alerts.premium_segments */
   double premium_factor; /* deadlines of premium segments are multiplied by this */
+  /* The SLA matrix: per segment (and severity), a factor on the times above
+   * or times of its own. A segment it does not list: x premium_factor when
+   * premium, else the times as they are. */
+  int n_sla;
+  cxp_sla_entry sla[CXP_SLA_MAX];
   double escalation[CXP_CASES_LEVELS]; /* level k at escalation[k-1] x the allowed time */
   double abandon_factor; /* > escalation[2] */
   int64_t settle_ms;     /* from resolved + followed up to the outcome */
@@ -84,6 +113,9 @@ typedef struct cxp_cases_conf {
   uint32_t max_systemic;  /* (category, touchpoint, window) groups tracked at once */
   double high_value;      /* a customer value at or over this lifts priority; <= 0: off */
   int detractor_cases;    /* open cases on detractor NPS responses */
+  /* A detractor case's time to acknowledge (alerts.closed_loop.deadline_h),
+   * x the factor its segment's deadlines take, in place of its severity's. */
+  int64_t closed_loop_ms;
   /* recovery.severity_matrix: severity 1..4 by [likelihood - 1][impact - 1],
    * not decreasing along a row or down a column. */
   int severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];
@@ -97,11 +129,25 @@ typedef struct cxp_cases_conf {
  * escalation 1, 2, 4; abandon 8; settle 5 min; park 1 h, 10000 parked;
  * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
  * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
- * cases on; the severity matrix of recovery.severity_matrix's default;
+ * cases on, acknowledged within 48 h; the severity matrix of recovery.severity_matrix's default;
  * pipeline "default". */
 void cxp_cases_conf_defaults(cxp_cases_conf *c);
 /* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */
 int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen);
+
+/* The SLA matrix from the pipeline file's recovery.sla_matrix, a JSON array
+ * of up to CXP_SLA_MAX entries {"segment": G, "severity": S, "factor": F,
+ * "acknowledge_min", "apologize_h", "compensate_h", "resolve_h",
+ * "follow_up_h"}: segment required, severity optional (any), at least one
+ * of the others; one entry per (segment, severity). Into c->sla, c->n_sla.
+ * 0, or -1 with a sentence naming the entry and the member in err. */
+int cxp_cases_sla_from_json(cxp_cases_conf *c, const struct cJSON *arr, char *err,
+                            size_t errlen);
+
+/* The entry of the matrix for (segment, severity): exact, else the
+ * segment's for any severity; NULL when the segment is not listed. */
+const cxp_sla_entry *cxp_cases_sla_lookup(const cxp_cases_conf *c, const char *segment,
+                                          size_t n, int severity);
 
 /* The severity of a failure or complaint that gives likelihood and impact
  * (each 1..4, 1 the worst) instead of a severity: the matrix's entry. */

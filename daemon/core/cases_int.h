@@ -1,6 +1,7 @@
 /* The recovery cases' internals, shared by the files of the module and by
  * no one else: cases.c (the case state machine), cases_conf.c (the recovery
- * settings and the solution library), systemic.c (the systemic-failure
+ * settings, the deadlines by segment and severity, the solution library),
+ * systemic.c (the systemic-failure
  * detector) and casesrec.c (the cases' changelog records). */
 #ifndef CXP_CASES_INT_H
 #define CXP_CASES_INT_H
@@ -27,6 +28,12 @@
 #define DAY_MS 86400000LL
 #define TIME_LIMIT_MS (366LL * DAY_MS)
 #define MAX_OPEN_LIMIT (1u << 24)
+#define SLA_ROWS (2 + CXP_SLA_MAX)
+/* The escalation levels of a case in its section: three bytes, the low
+ * nibbles acknowledge, resolve, follow up (as written before apologize and
+ * compensate had deadlines), the high nibbles of the first two apologize
+ * and compensate. */
+#define REC_LEVEL_BYTES 3
 /* Heap entries of parked steps carry this bit in their index. */
 #define PARK_BIT 0x80000000u
 /* Case slots come from a pool (pool.h) in chunks of 2^10: a slot number
@@ -52,7 +59,7 @@ enum {
   F_PROVIDER = 64
 };
 
-/* One open case. 192 bytes with the inline ids. */
+/* One open case. 200 bytes with the inline ids. */
 typedef struct cslot {
   int64_t opened_at;
   int64_t at[CXP_STEP__COUNT];      /* earliest time of each step; NEVER */
@@ -66,6 +73,7 @@ typedef struct cslot {
   uint8_t sev, base_sev, cat, prio, kind, flags;
   uint8_t level[CXP_DL__COUNT];     /* escalation levels fired */
   uint8_t pend;                     /* bit per deadline still able to breach */
+  uint8_t sla;                      /* its row of the deadlines (cases_sla_row) */
   uint8_t len[4];                   /* case_id, customer_id, segment, touchpoint */
   union {
     char in[IDS_INLINE];
@@ -124,10 +132,15 @@ struct cxp_cases {
   cxp_cases_cbs cb;
   const cxp_solutions *sol;
   cxp_solutions *own_sol;
-  /* Allowed times and escalation offsets, by [premium][severity - 1]. */
-  int64_t allowed[2][4][CXP_DL__COUNT];
-  int64_t esc[2][4][CXP_DL__COUNT][CXP_CASES_LEVELS];
-  int64_t abandon[2][4][2]; /* unresolved; resolved but not followed up */
+  /* Allowed times by [row][severity - 1][deadline] (0: no deadline), and
+   * the factor each row applies to the times of the severity. Row 0: a
+   * segment the SLA matrix does not list; 1: the same, premium; 2 + i: the
+   * i-th segment the matrix lists (sla_seg). */
+  int64_t allowed[SLA_ROWS][4][CXP_DL__COUNT];
+  double factor[SLA_ROWS][4];
+  int64_t cl_ack[SLA_ROWS][4]; /* a detractor case's time to acknowledge */
+  const char *sla_seg[SLA_ROWS];
+  int sla_rows;
 
   cxp_pool slots;
   uint32_t oldest, newest;
@@ -234,6 +247,11 @@ int cases_closed_has(const cxp_cases *cs, uint64_t h);
 void cases_closed_add(cxp_cases *cs, uint64_t h);
 void cases_cust_closed_note(ccust *c, uint64_t h, int64_t at);
 void cases_slot_free(cxp_cases *cs, uint32_t idx);
+/* cases_conf.c: the allowed times of every row (segment) and severity,
+ * from cs->conf; and the row of the deadlines for a segment (premium: in
+ * the premium set). */
+void cases_derive_times(cxp_cases *cs);
+uint8_t cases_sla_row(const cxp_cases *cs, const char *seg, size_t n, int premium);
 void cases_parked_free(cxp_cases *cs, uint32_t i, uint64_t h);
 
 /* systemic.c: counts a failure event of category cat towards its

@@ -27,7 +27,9 @@
  *     6 complaint_at, 7 a compensation amount), then z each time present as
  *     a difference from opened_at, and the amount as 8 bytes (IEEE 754)
  *     u8 severity, base severity, category, priority, kind, flags, and the
- *     escalation level fired of each deadline
+ *     escalation levels fired, 3 bytes: acknowledge | apologize << 4,
+ *     resolve | compensate << 4, follow up (sections written before apologize
+ *     and compensate had deadlines hold 0 in the high nibbles)
  *   v n parked steps (of events naming him, for cases not seen yet), by time
  *   and event id; each: u8 step; z ts; z arrival (wall ms); z token (the
  *   input offset); u8 flags (1 root cause fixed, 2 an amount follows);
@@ -150,7 +152,11 @@ void cxp_cases_encode(const cxp_cases *cs, const char *customer_id, size_t n, cx
     const uint8_t b[6] = {s->sev, s->base_sev, s->cat, s->prio, s->kind,
                           (uint8_t)(s->flags & KEEP_FLAGS)};
     cxp_buf_put(out, b, 6);
-    cxp_buf_put(out, s->level, CXP_DL__COUNT);
+    const uint8_t lv[REC_LEVEL_BYTES] = {
+        (uint8_t)(s->level[CXP_DL_ACKNOWLEDGE] | s->level[CXP_DL_APOLOGIZE] << 4),
+        (uint8_t)(s->level[CXP_DL_RESOLVE] | s->level[CXP_DL_COMPENSATE] << 4),
+        s->level[CXP_DL_FOLLOW_UP]};
+    cxp_buf_put(out, lv, REC_LEVEL_BYTES);
   }
   if (v != stack) free(v);
   cxp_put_v(out, np);
@@ -227,12 +233,16 @@ static int read_case(cxp_rd *r, xcase *x, char *err, size_t errlen) {
       x->complaint_at = v;
   }
   x->amount = mask & (1u << 7) ? cxp_get_f64(r) : 0;
-  const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, CXP_DL__COUNT);
+  const uint8_t *b = cxp_get_bytes(r, 6), *lv = cxp_get_bytes(r, REC_LEVEL_BYTES);
   if (r->bad) CXP_FAIL("a case cut short");
   if (mask >= 1u << 8)
     CXP_FAIL("a case with unknown fields (mask %#llx)", (unsigned long long)mask);
   memcpy(x->b, b, 6);
-  memcpy(x->level, lv, CXP_DL__COUNT);
+  x->level[CXP_DL_ACKNOWLEDGE] = lv[0] & 15;
+  x->level[CXP_DL_APOLOGIZE] = lv[0] >> 4;
+  x->level[CXP_DL_RESOLVE] = lv[1] & 15;
+  x->level[CXP_DL_COMPENSATE] = lv[1] >> 4;
+  x->level[CXP_DL_FOLLOW_UP] = lv[2];
   if (x->len[0] == 0 || x->len[0] > ID_MAX || x->len[1] > SEG_MAX || x->len[2] > ID_MAX)
     CXP_FAIL("a case with an id, segment or touchpoint of a bad length");
   const char *id = (const char *)x->id[0];
@@ -319,6 +329,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
   s->prio = x->b[3];
   s->kind = x->b[4];
   s->flags |= (uint8_t)(x->b[5] | F_LIVE);
+  s->sla = cases_sla_row(cs, lens[2] ? src[2] : NULL, lens[2], (s->flags & F_PREMIUM) != 0);
   memcpy(s->level, x->level, CXP_DL__COUNT);
   cases_slot_link(cs, idx, h, c);
   cs->st.restored++;
@@ -334,7 +345,7 @@ static void restore_case(cxp_cases *cs, const xcase *x, uint64_t ch, const char 
  * the mask (a byte each at least), six bytes of severity to flags, and the
  * levels. A count of cases is bounded by what the section can hold, before
  * any is read. */
-#define SECTION_CASE_MIN (3 + 1 + 1 + 6 + CXP_DL__COUNT)
+#define SECTION_CASE_MIN (3 + 1 + 1 + 6 + REC_LEVEL_BYTES)
 
 /* Reads a section (apply 0: only checks it, and says what is wrong in err;
  * apply 1 reads one that passed). */

@@ -193,33 +193,32 @@ static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_a
   core_emit(c, from, CXP_STREAM_ALERTS, cu->id, cu->id_len);
 }
 
-static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                        const cxp_msg *m) {
+int core_closed_loop_cooling(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev) {
+  return c->pl->closed_loop_enabled && cu->consent && cxp_nps_class(ev->score) < 0 &&
+         !cooled_down(c, cu, CXP_AL_CLOSED_LOOP, ev->ts_ms);
+}
+
+void core_closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
+                      const cxp_case_info *ci) {
   cxp_alert a;
   if (!c->pl->closed_loop_enabled || cxp_nps_class(ev->score) >= 0) return;
   if (!alert_begin(c, cu, ev, m, CXP_AL_CLOSED_LOOP, 1, &a)) return;
 
-  /* A detractor's case has no id of its own: derive one from the response,
-   * so that a replay opens the same case. */
-  char case_id[36] = "cl-";
-  cxp_idbuf h;
-  const char *f[3] = {c->pl->name, cu->id, ev->event_id.p};
-  size_t l[3] = {strlen(c->pl->name), cu->id_len, ev->event_id.n};
-  cxp_make_id(&h, f, l, 3);
-  memcpy(case_id + 3, h.hex, 16);
-  case_id[19] = '\0';
+  /* Without a case, the id a case would have had: derived from the
+   * response, so that a replay names the same one. */
+  char case_id[20];
+  cxp_cases_detractor_id(case_id, c->pl->name, (cxp_str){cu->id, cu->id_len}, ev->event_id);
 
   /* Scores 0-3 are the angriest detractors: P2; 4-6: P3. */
   a.priority = ev->score <= 3 ? 2 : 3;
   a.case_id = (cxp_str){case_id, 19};
   a.deadline_ms = ev->ts_ms + c->pl->closed_loop_deadline_ms;
-  /* With recovery on, the response opened a case of the same id (severity
-   * 2 or 3 by the same split): the alert carries its acknowledge deadline,
-   * the one its breaches are counted from. */
-  cxp_case_info ci;
-  int32_t part = core_part(m->partition);
-  if (part < c->n_cases && c->cases[part] && cxp_cases_get(c->cases[part], case_id, 19, &ci) == 0)
-    a.deadline_ms = ci.deadline[CXP_DL_ACKNOWLEDGE];
+  /* The case the answer opened (severity 2 or 3 by the same split): its id
+   * and its acknowledge deadline, the one its breaches are counted from. */
+  if (ci) {
+    a.case_id = ci->case_id;
+    a.deadline_ms = ci->deadline[CXP_DL_ACKNOWLEDGE];
+  }
   a.actions_json = c->pl->closed_loop_actions;
   a.role = c->pl->closed_loop_role;
   /* The trigger carries the whole contribution; the decayed figures give
@@ -527,7 +526,12 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
     core_ship(c, sh->partition, m);
   }
-  if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
+  /* A detractor's case announced itself as it opened (corecases.c), so that
+   * its alert went out before any breach of it. An answer that opened none
+   * (cases off, no consent, within the cooldown, or one naming a case that
+   * is open or closed already) is judged here, without a case. */
+  if (ev.type == CXP_EV_NPS && !(opened == 1 && core_detractor_cases(c, sh->partition)))
+    core_closed_loop(c, cu, &ev, m, NULL);
   if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
   if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base);
   if (case_bad != CXP_OK) {

@@ -51,6 +51,13 @@ void core_emit(cxp_core *c, const cxp_msg *from, cxp_stream s, const char *key, 
 void core_dead_letter(cxp_core *c, const cxp_msg *from, const cxp_msg *m, cxp_reason r,
                       const char *detail);
 void core_grow_table(void *table, int32_t *n, int32_t part);
+/* recovery.closed_loop for a detractor answer (consent and cooldown as every
+ * outreach alert): for the case ci it opened, or NULL when it opened none. */
+void core_closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
+                      const cxp_case_info *ci);
+/* 1 when a detractor answer's closed-loop alert would be held back by the
+ * cooldown (closed loop on, consent given): its case then opens no new one. */
+int core_closed_loop_cooling(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev);
 
 /* corecases.c */
 cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
@@ -62,6 +69,11 @@ static inline cxp_cases *core_cases_of(cxp_core *c, int32_t part) {
   return core_cases_make(c, part);
 }
 void core_cases_stats_add(cxp_cases_stats *out, const cxp_cases_stats *s, int gauges);
+/* Whether the partition's cases open detractor cases (which then announce
+ * themselves). */
+static inline int core_detractor_cases(cxp_core *c, int32_t part) {
+  return c->pl->cases.detractor_cases && core_cases_of(c, part) != NULL;
+}
 void core_restored_counts(cxp_cases *cs, cxp_customer *cu);
 
 /* corecaserec.c */

@@ -48,8 +48,13 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
   if (cu && cu->cohort == 0) cu->cohort = 3; /* a case open, none closed yet */
   if (cu && cu->open_cases < 255) cu->open_cases++;
   core_case_record(c, from, ci, CXP_CASE_CHANGE_OPENED, o->ev->ts_ms, NULL);
-  /* A detractor's case is announced by recovery.closed_loop already. */
-  if (ci->kind == CXP_CASE_DETRACTOR) return;
+  /* A detractor's case is announced by recovery.closed_loop (by
+   * recovery.required when that alert is off), here as it opens, so that the
+   * announcement goes out before any breach of a case opened late. */
+  if (ci->kind == CXP_CASE_DETRACTOR && c->pl->closed_loop_enabled) {
+    if (cu) core_closed_loop(c, cu, o->ev, from, ci);
+    return;
+  }
   cxp_alert a;
   case_alert_base(&a, CXP_AL_RECOVERY_REQUIRED, ci);
   a.trigger_event_id = o->ev->event_id;
@@ -82,7 +87,8 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   case_customer(c, from, b->c); /* the level fired is part of his record */
   static const char *const actions[CXP_DL__COUNT] = {
       "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
-      "[\"escalate\",\"follow_up_now\"]"};
+      "[\"escalate\",\"follow_up_now\"]", "[\"escalate\",\"apologize_now\"]",
+      "[\"escalate\",\"compensate_now\"]"};
   char salt[48], role[CXP_STR_MAX];
   const char *step = cxp_case_deadline_name(b->deadline);
   int sl = snprintf(salt, sizeof salt, "%s:%d", step, b->level);
@@ -105,7 +111,27 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;
+  /* The steps overdue with it, in the order of the recovery. */
+  cxp_buf sb;
+  cxp_buf_init(&sb);
+  cxp_jw j;
+  cxp_jw_init(&j, &sb);
+  cxp_jw_arr(&j, NULL);
+  static const cxp_case_deadline order[CXP_DL__COUNT] = {
+      CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
+  for (int k = 0; k < CXP_DL__COUNT; k++) {
+    cxp_case_deadline d = order[k];
+    if (b->levels[d] == 0) continue;
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_cstr(&j, "step", cxp_case_deadline_name(d));
+    cxp_jw_int(&j, "level", b->levels[d]);
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  cxp_buf_putc(&sb, '\0');
+  a.escalation_steps = sb.p;
   case_alert_emit(c, from, &a);
+  cxp_buf_free(&sb);
   core_case_record(c, from, b->c, CXP_CASE_CHANGE_ESCALATED, b->due, NULL);
 }
 
@@ -283,7 +309,11 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   /* The closed loop is outreach: without consent there is no one to call
    * back, so his detractor answers open no case. */
   cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
-                      m->offset, !cu->consent, m};
+                      m->offset, !cu->consent, m, 0};
+  /* A detractor answer whose closed-loop alert the cooldown holds back must
+   * not open a case nobody hears of: it joins his open detractor case (the
+   * alert's suppression is counted by core.c's closed loop). */
+  if (ev->type == CXP_EV_NPS && core_closed_loop_cooling(c, cu, ev)) ctx.fold_detractor = 1;
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
   cxp_case_info ci;

@@ -76,7 +76,7 @@ const cxp_setting cxp_pipeline_table[] = {
      "one who comes back starts afresh): size it above the active population.", NULL},
     {"decay.half_life_days", CXP_T_DOUBLE, "30", 0.001, 3650, OFF(half_life_days),
      "Half-life of the per-customer decayed aggregates (CSAT, NPS), in days.", NULL},
-    {"decay.short_half_life_days", CXP_T_DOUBLE, "7", 0.001, 3650, OFF(short_half_life_days),
+    {"decay.short_half_life_days", CXP_T_DOUBLE, "14", 0.001, 3650, OFF(short_half_life_days),
      "Short half-life of frequency and monetary (recent behaviour, churn's activity and "
      "monetary drop), in days.", NULL},
     {"decay.long_half_life_days", CXP_T_DOUBLE, "90", 0.001, 3650, OFF(long_half_life_days),
@@ -92,7 +92,9 @@ const cxp_setting cxp_pipeline_table[] = {
     {"alerts.closed_loop.enabled", CXP_T_BOOL, "true", 0, 1, OFF(closed_loop_enabled),
      "Raise recovery.closed_loop when a customer answers NPS as a detractor (0-6).", NULL},
     {"alerts.closed_loop.deadline_h", CXP_T_DOUBLE, "48", 0.1, 720,
-     OFF(closed_loop_deadline_h), "Time allowed to contact a detractor, in hours.", NULL},
+     OFF(closed_loop_deadline_h),
+     "Time allowed to contact a detractor, in hours: with recovery.detractor_cases, the "
+     "acknowledge deadline of his case (x the factor of the segment's deadlines).", NULL},
     {"alerts.closed_loop.actions", CXP_T_LIST,
      "[\"contact_customer\",\"ask_what_went_wrong\",\"log_root_cause\"]", 1, 16,
      OFF(closed_loop_actions), "Recommended actions carried by the closed-loop alert.", NULL},
@@ -265,18 +267,42 @@ const cxp_setting cxp_pipeline_table[] = {
      "Time to acknowledge a severity-1 case, in minutes.", NULL},
     {"recovery.sla.sev1.resolve_h", CXP_T_DOUBLE, "4", 0.01, 8760, OFF(rec_resolve_h[0]),
      "Time to resolve a severity-1 case, in hours.", NULL},
+    {"recovery.sla.sev1.apologize_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_apologize_h[0]),
+     "Time to apologise to the customer of a severity-1 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
+    {"recovery.sla.sev1.compensate_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_compensate_h[0]),
+     "Time to compensate the customer of a severity-1 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
     {"recovery.sla.sev2.acknowledge_min", CXP_T_DOUBLE, "60", 0.1, 525600, OFF(rec_ack_min[1]),
      "Time to acknowledge a severity-2 case, in minutes.", NULL},
     {"recovery.sla.sev2.resolve_h", CXP_T_DOUBLE, "24", 0.01, 8760, OFF(rec_resolve_h[1]),
      "Time to resolve a severity-2 case, in hours.", NULL},
+    {"recovery.sla.sev2.apologize_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_apologize_h[1]),
+     "Time to apologise to the customer of a severity-2 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
+    {"recovery.sla.sev2.compensate_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_compensate_h[1]),
+     "Time to compensate the customer of a severity-2 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
     {"recovery.sla.sev3.acknowledge_min", CXP_T_DOUBLE, "240", 0.1, 525600, OFF(rec_ack_min[2]),
      "Time to acknowledge a severity-3 case, in minutes.", NULL},
     {"recovery.sla.sev3.resolve_h", CXP_T_DOUBLE, "72", 0.01, 8760, OFF(rec_resolve_h[2]),
      "Time to resolve a severity-3 case, in hours.", NULL},
+    {"recovery.sla.sev3.apologize_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_apologize_h[2]),
+     "Time to apologise to the customer of a severity-3 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
+    {"recovery.sla.sev3.compensate_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_compensate_h[2]),
+     "Time to compensate the customer of a severity-3 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
     {"recovery.sla.sev4.acknowledge_min", CXP_T_DOUBLE, "1440", 0.1, 525600, OFF(rec_ack_min[3]),
      "Time to acknowledge a severity-4 case, in minutes.", NULL},
     {"recovery.sla.sev4.resolve_h", CXP_T_DOUBLE, "168", 0.01, 8760, OFF(rec_resolve_h[3]),
      "Time to resolve a severity-4 case, in hours.", NULL},
+    {"recovery.sla.sev4.apologize_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_apologize_h[3]),
+     "Time to apologise to the customer of a severity-4 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
+    {"recovery.sla.sev4.compensate_h", CXP_T_DOUBLE, "0", 0, 8760, OFF(rec_compensate_h[3]),
+     "Time to compensate the customer of a severity-4 case, in hours from its opening; 0: no "
+     "deadline (the reference gives none).", NULL},
     {"recovery.sla.follow_up_h", CXP_T_DOUBLE, "72", 0.01, 8760, OFF(rec_follow_up_h),
      "Time to follow up after the resolution, in hours.", NULL},
     {"recovery.sla.premium_factor", CXP_T_DOUBLE, "0.5", 0.01, 10, OFF(rec_premium_factor),
@@ -354,6 +380,8 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   for (int i = 0; i < 4; i++) {
     c->ack_ms[i] = (int64_t)(p->rec_ack_min[i] * 60000.0);
     c->resolve_ms[i] = (int64_t)(p->rec_resolve_h[i] * 3600000.0);
+    c->apologize_ms[i] = (int64_t)(p->rec_apologize_h[i] * 3600000.0);
+    c->compensate_ms[i] = (int64_t)(p->rec_compensate_h[i] * 3600000.0);
   }
   c->follow_up_ms = (int64_t)(p->rec_follow_up_h * 3600000.0);
   c->premium = p->premium_set;
@@ -369,7 +397,14 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   c->systemic_window_ms = (int64_t)(p->rec_systemic_window_min * 60000.0);
   c->high_value = p->rec_high_value;
   c->detractor_cases = p->rec_detractor_cases;
+  c->closed_loop_ms = (int64_t)(p->closed_loop_deadline_h * 3600000.0);
   memcpy(c->severity_matrix, p->rec_severity_matrix, sizeof c->severity_matrix);
+  if (p->rec_sla_matrix[0]) {
+    cJSON *a = cJSON_Parse(p->rec_sla_matrix);
+    int rc = cxp_cases_sla_from_json(c, a, err, errlen);
+    cJSON_Delete(a);
+    if (rc) return -1;
+  }
   return cxp_cases_conf_check(c, err, errlen);
 }
 
@@ -531,13 +566,16 @@ static int take_text(cJSON *root, const char *section, const char *key, char *ou
 int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path, char *err,
                            size_t errlen) {
   cxp_pipeline_defaults(p);
-  /* churn.actions and recovery.solutions are arrays of objects, which the
+  /* churn.actions, recovery.solutions and recovery.sla_matrix are arrays of
+   * objects, which the
    * settings table cannot hold: taken out of the file as text, and checked
    * by their own modules below. */
   if (take_text(root, "churn", "actions", p->churn_actions, sizeof p->churn_actions, path, err,
                 errlen) != 0 ||
       take_text(root, "recovery", "solutions", p->rec_solutions, sizeof p->rec_solutions, path,
-                err, errlen) != 0) {
+                err, errlen) != 0 ||
+      take_text(root, "recovery", "sla_matrix", p->rec_sla_matrix, sizeof p->rec_sla_matrix,
+                path, err, errlen) != 0) {
     cJSON_Delete(root);
     return -1;
   }
@@ -640,6 +678,10 @@ int cxp_pipeline_reload(cxp_pipeline *live, const cxp_pipeline *next, cxp_buf *c
   }
   if (strcmp(tmp.rec_solutions, live->rec_solutions) != 0) {
     add_name(changed, "recovery.solutions");
+    n++;
+  }
+  if (strcmp(tmp.rec_sla_matrix, live->rec_sla_matrix) != 0) {
+    add_name(changed, "recovery.sla_matrix");
     n++;
   }
   cxp_pipeline_derive(&tmp);

@@ -69,7 +69,7 @@ typedef struct cxp_pipeline {
   long long win_max_revisable;
   double win_merge_timeout_s;
   int rec_enabled;
-  double rec_ack_min[4], rec_resolve_h[4];
+  double rec_ack_min[4], rec_resolve_h[4], rec_apologize_h[4], rec_compensate_h[4];
   double rec_follow_up_h, rec_premium_factor;
   double rec_escalation[3];
   char rec_escalation_roles[CXP_LIST_MAX];
@@ -88,6 +88,7 @@ typedef struct cxp_pipeline {
    * array of objects, which the settings table cannot hold, so the loader
    * takes it out of the file and validates it itself. */
   char rec_solutions[16384];
+  char rec_sla_matrix[8192]; /* recovery.sla_matrix as text; "": none */
   int churn_enabled;
   double churn_intercept, churn_coef[CXP_PIPELINE_CHURN_FACTORS]; /* by cxp_churn_factor */
   double churn_medium, churn_high, churn_hysteresis;

@@ -513,21 +513,31 @@ int cxp_window_span_ok(int64_t length_ms, int64_t start_ms) {
   return length_ms >= 1 && length_ms <= CXP_WIN_TIME_LIMIT_MS && start_ms >= -t && start_ms <= t;
 }
 
-double cxp_window_median_min(const int64_t *hist, int64_t n) {
-  if (n <= 0) return NAN;
-  /* The rank of the median (the lower one for an even n), then linear
-   * interpolation across its bucket, as histogram quantiles are read. */
-  double rank = (double)(n + 1) / 2.0, cum = 0, lo = 0, hi = 1;
+/* The j-th smallest value (1-based) of a time histogram, in minutes: the c
+ * values of its bucket [lo, hi) taken as spread evenly over it, the i-th of
+ * them at lo + (hi - lo) x (i - 0.5) / c, so that a lone value reads as its
+ * bucket's middle, not its upper bound; the open-ended last bucket reads as
+ * its lower bound. */
+static double nth_min(const int64_t *hist, int64_t j) {
+  double lo = 0, hi = 1;
+  int64_t cum = 0;
   for (int k = 0; k < CXP_WIN_TBUCKETS; k++) {
     if (k > 0) {
       lo = hi;
       hi *= 1.5;
     }
-    if (hist[k] > 0 && cum + (double)hist[k] >= rank) {
-      if (k == CXP_WIN_TBUCKETS - 1) return lo; /* open-ended: its lower bound */
-      return lo + (hi - lo) * (rank - cum) / (double)hist[k];
+    if (hist[k] > 0 && cum + hist[k] >= j) {
+      if (k == CXP_WIN_TBUCKETS - 1) return lo;
+      return lo + (hi - lo) * ((double)(j - cum) - 0.5) / (double)hist[k];
     }
-    cum += (double)hist[k];
+    cum += hist[k];
   }
   return lo;
+}
+
+double cxp_window_median_min(const int64_t *hist, int64_t n) {
+  if (n <= 0) return NAN;
+  /* The middle value, or the mean of the two middle ones for an even n. */
+  if (n % 2) return nth_min(hist, (n + 1) / 2);
+  return (nth_min(hist, n / 2) + nth_min(hist, n / 2 + 1)) / 2;
 }

@@ -289,7 +289,8 @@ static void metrics(cxp_daemon *d, cxp_http_response *res) {
   metrics_windows(&m, cxp_daemon_core(d), s.core);
   metrics_churn_model(&m, cxp_daemon_core(d), &s);
   cxp_metrics_family(&m, "cxpulse_sla_breaches_total", CXP_METRIC_COUNTER,
-                     "recovery.sla_breached raised, by escalation level.");
+                     "Step deadlines breached, by escalation level (one "
+                     "recovery.sla_breached per case and level carries them).");
   for (int k = 0; k < CXP_CASES_LEVELS; k++) {
     char lv[4];
     snprintf(lv, sizeof lv, "%d", k + 1);

@@ -166,7 +166,19 @@ int main(int argc, char **argv) {
         "default. A case looks up (category, severity, segment) exactly, then (category, "
         "severity, any segment), then (category, any severity), then the default. "
         "Without the key, the built-in default entry: actions acknowledge, apologize, "
-        "fix_and_resolve, follow_up; compensation none; role frontline_agent.\n");
+        "fix_and_resolve, follow_up; compensation none; role frontline_agent.\n"
+        "\n### `recovery.sla_matrix`: deadlines by segment and severity\n\n"
+        "An array of at most 32 entries, each `{\"segment\": G, \"severity\": S, "
+        "\"factor\": F, \"acknowledge_min\": .., \"apologize_h\": .., \"compensate_h\": "
+        "..., \"resolve_h\": .., \"follow_up_h\": ..}`. `segment` is required; `severity` "
+        "(1..4) is optional and means \"any\" when absent; at least one of the others is "
+        "given; one entry per (segment, severity). A case of segment G and severity S takes "
+        "the entry (G, S), else (G, any): each step's time it gives (0 for apologize or "
+        "compensate: no deadline), and for the others the `recovery.sla.sevS.*` times x "
+        "`factor` (0.01..10), or x `recovery.sla.premium_factor` when the entry has no factor "
+        "and G is premium, else x 1. A segment without an entry: the `recovery.sla.sevS.*` "
+        "times, x `recovery.sla.premium_factor` when premium. Without the key, no entries: "
+        "premium_factor is the whole matrix.\n");
     return 0;
   }
   fprintf(stderr, "cxpulse: unknown command '%s'\n", cmd);

@@ -393,38 +393,42 @@ static const sm_row sm_rows[] = {
       {END, 0, 0}},
      0, {{0}}, 1, CXP_CASE_END_CLOSED, 1, 0, 30 * H_MS + 5 * M_MS, 1200000, 72000000, 0, 0},
     /* No acknowledgement: the resolution at 20 h moves the clock past all
-     * three acknowledge levels (1 h, 2 h, 4 h); closed poorly, ack missed. */
+     * three acknowledge levels (1 h, 2 h, 4 h) at once: one breach, of the
+     * highest (3, due at 4 h); closed poorly, ack missed. */
     {"missing acknowledgement",
      {{OPEN, 0, CXP_CASE_OPENED},
       {R, 20 * H_MS, CXP_CASE_STEP},
       {F, 30 * H_MS, CXP_CASE_STEP},
       {END, 0, 0}},
-     3, {{DA, 1, 1 * H_MS, -1}, {DA, 2, 2 * H_MS, -1}, {DA, 3, 4 * H_MS, -1}}, 1,
+     1, {{DA, 3, 4 * H_MS, -1}}, 1,
      CXP_CASE_END_CLOSED, 0, 1u << DA, 30 * H_MS + 5 * M_MS, -1, 72000000, 0, 0},
     /* Acknowledged at 3 h: levels 1 (1 h) and 2 (2 h) were passed before it,
-     * level 3 (4 h) was not. The breaches carry the late done time. */
+     * at once (its own time moved the clock), level 3 (4 h) was not: one
+     * breach, of level 2, carrying the late done time. */
     {"late acknowledgement",
      {{OPEN, 0, CXP_CASE_OPENED},
       {A, 3 * H_MS, CXP_CASE_STEP},
       {R, 20 * H_MS, CXP_CASE_STEP},
       {F, 30 * H_MS, CXP_CASE_STEP},
       {END, 0, 0}},
-     2, {{DA, 1, 1 * H_MS, 3 * H_MS}, {DA, 2, 2 * H_MS, 3 * H_MS}}, 1, CXP_CASE_END_CLOSED, 0,
+     1, {{DA, 2, 2 * H_MS, 3 * H_MS}}, 1, CXP_CASE_END_CLOSED, 0,
      1u << DA, 30 * H_MS + 5 * M_MS, 3 * H_MS, 72000000, 0, 0},
     /* Resolved at 20 h, never followed up: follow-up levels at 20 + 72 = 92 h,
-     * 20 + 144 = 164 h, 20 + 288 = 308 h; abandoned at 20 + 576 = 596 h. */
+     * 20 + 144 = 164 h, 20 + 288 = 308 h, all passed by the one jump to 600 h:
+     * one breach, level 3; abandoned at 20 + 576 = 596 h. */
     {"missing follow-up",
      {{OPEN, 0, CXP_CASE_OPENED},
       {A, 30 * M_MS, CXP_CASE_STEP},
       {R, 20 * H_MS, CXP_CASE_STEP},
       {END, 0, 0}},
-     3, {{DF, 1, 92 * H_MS, -1}, {DF, 2, 164 * H_MS, -1}, {DF, 3, 308 * H_MS, -1}}, 1,
+     1, {{DF, 3, 308 * H_MS, -1}}, 1,
      CXP_CASE_END_ABANDONED, 0, 1u << DF, 596 * H_MS, 1800000, 72000000, 0, 0},
-    /* Never resolved: resolve levels at 24 h, 48 h, 96 h; abandoned at
-     * 192 h; the follow-up never had a deadline, so it counts as missed. */
+    /* Never resolved: resolve levels at 24 h, 48 h, 96 h, passed at once (one
+     * breach, level 3); abandoned at 192 h; the follow-up never had a
+     * deadline, so it counts as missed. */
     {"missing resolution",
      {{OPEN, 0, CXP_CASE_OPENED}, {A, 30 * M_MS, CXP_CASE_STEP}, {END, 0, 0}},
-     3, {{DR, 1, 24 * H_MS, -1}, {DR, 2, 48 * H_MS, -1}, {DR, 3, 96 * H_MS, -1}}, 1,
+     1, {{DR, 3, 96 * H_MS, -1}}, 1,
      CXP_CASE_END_ABANDONED, 0, (1u << DR) | (1u << DF), 192 * H_MS, 1800000, -1, 0, 0},
     /* Steps before their case: parked (their times, 30 min and 20 h, are
      * before the opening event's arrival but the opening is at T0), applied
@@ -470,7 +474,7 @@ static void test_state_machine(void) {
         ev = stepev(CXP_STEP_ACKNOWLEDGED, "ghost", T0 + e->off);
       else
         ev = stepev((cxp_case_step)e->what, "k1", T0 + e->off);
-      cxp_case_ctx ctx = {0, -1, 1000 + i, 0, NULL};
+      cxp_case_ctx ctx = {0, -1, 1000 + i, 0, NULL, 0};
       CHECK_INT(cxp_cases_add(cs, &ev, 0, &ctx), e->expect);
     }
     at(cs, T0 + 600 * H_MS, 0);
@@ -596,11 +600,12 @@ static void test_deadlines(void) {
   CHECK_INT(K.nb, 0);
   at(cs, T0 + 30 * M_MS, 0);
   CHECK_INT(K.nb, 1);
-  /* Levels 2 and 3 at 60 and 120 min. */
+  /* Levels 2 and 3 at 60 and 120 min, passed by one move of the clock:
+   * one breach, level 3. */
   at(cs, T0 + 120 * M_MS, 0);
-  CHECK_INT(K.nb, 3);
-  CHECK_INT(K.b[1].due, T0 + 60 * M_MS);
-  CHECK_INT(K.b[2].due, T0 + 120 * M_MS);
+  CHECK_INT(K.nb, 2);
+  CHECK_INT(K.b[1].level, 3);
+  CHECK_INT(K.b[1].due, T0 + 120 * M_MS);
   /* Resolved at 11 h, followed up at 11 h + 36 h (premium: 72 h x 0.5). */
   e = stepev(R, "k1", T0 + 11 * H_MS);
   add(cs, &e);
@@ -675,15 +680,40 @@ static void test_deadlines(void) {
   add(cs, &e);
   e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
   add(cs, &e);
-  at(cs, T0 + 2 * H_MS, 0);
-  /* k2 L1 at 16 min, k2 L2 at 31 min, k1 L1 at 60 min, k2 L3 at 61 min,
-   * k1 L2 at 120 min. */
-  CHECK_INT(K.nb, 5);
+  /* Due: k2 L1 at 16 min, k2 L2 at 31 min, k1 L1 at 60 min, k2 L3 at 61
+   * min, k1 L2 at 120 min. The clock moving a minute at a time, each comes
+   * out alone, in that order. */
   const char *ids[5] = {"k2", "k2", "k1", "k2", "k1"};
   const int64_t dues[5] = {16, 31, 60, 61, 120};
+  for (int64_t t = 3; t <= 120; t++) at(cs, T0 + t * M_MS, 0);
+  CHECK_INT(K.nb, 5);
   for (int i = 0; i < 5 && i < K.nb; i++) {
     CHECK_STR(K.b[i].case_id, ids[i]);
     CHECK_INT(K.b[i].due, T0 + dues[i] * M_MS);
+    CHECK_INT(K.b[i].level, i < 2 ? i + 1 : i == 2 ? 1 : i == 3 ? 3 : 2);
+  }
+  cxp_cases_destroy(cs);
+  /* The same cases, the clock jumping to 2 h at once: each case's levels
+   * passed by then group into one breach, of its highest level, in the
+   * order of each case's earliest due: k2 (16 min) level 3 (due 61 min),
+   * then k1 (60 min) level 2 (due 120 min). */
+  test_ctx = "due order, one jump";
+  cs = make_default();
+  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k2", "c2", T0 + M_MS, "operational", 1, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
+  add(cs, &e);
+  at(cs, T0 + 2 * H_MS, 0);
+  CHECK_INT(K.nb, 2);
+  if (K.nb == 2) {
+    CHECK_STR(K.b[0].case_id, "k2");
+    CHECK_INT(K.b[0].level, 3);
+    CHECK_INT(K.b[0].due, T0 + 61 * M_MS);
+    CHECK_STR(K.b[1].case_id, "k1");
+    CHECK_INT(K.b[1].level, 2);
+    CHECK_INT(K.b[1].due, T0 + 120 * M_MS);
   }
   cxp_cases_destroy(cs);
   test_ctx = NULL;
@@ -977,10 +1007,11 @@ static void test_outcomes(void) {
   e = failure("s", "c4", T0 + 3 * H_MS, "operational", 4, "customer", "app", "basic");
   add(cs, &e);
   at(cs, T0 + 4 * H_MS, 0);
-  /* Only r breached: acknowledge levels 1 (1 h) and 2 (2 h). */
-  CHECK_INT(K.nb, 2);
+  /* Only r breached: acknowledge levels 1 (1 h) and 2 (2 h), both passed
+   * when the resolutions at 2 h moved the clock: one breach, level 2. */
+  CHECK_INT(K.nb, 1);
   CHECK_STR(K.b[0].case_id, "r");
-  CHECK_STR(K.b[1].case_id, "r");
+  CHECK_INT(K.b[0].level, 2);
 
   CHECK_INT(K.nout, 3);
   const rec_outcome *o = outcome_of("p");
@@ -1307,7 +1338,8 @@ static void test_core_recovery(void) {
   CHECK_INT(o.n, 0);
   /* 07:05 c3 (consent false) a detractor: no case, no alert. c4 answers 5:
    * a severity-3 case, and the closed-loop alert carries its acknowledge
-   * deadline, 07:05 + 240 min = 11:05. */
+   * deadline, the closed loop's 48 h (alerts.closed_loop.deadline_h; no
+   * segment: x 1): 2026-11-25T07:05. */
   CHECK_INT(feed_core(&core, 3,
                       "{\"event_id\":\"p3\",\"type\":\"profile\",\"customer_id\":"
                       "\"c3\",\"ts\":\"2026-11-23T06:00:00Z\",\"segment\":\"basic\","
@@ -1325,7 +1357,7 @@ static void test_core_recovery(void) {
   CHECK_INT(o.n, 1);
   a = cJSON_Parse(o.val[0]);
   CHECK_STR(JS(a, "type"), "recovery.closed_loop");
-  CHECK_STR(JS(a, "deadline"), "2026-11-23T11:05:00.000Z");
+  CHECK_STR(JS(a, "deadline"), "2026-11-25T07:05:00.000Z");
   cJSON_Delete(a);
 
   /* 07:31: the clock passes 07:30, k1's acknowledge deadline: level 1, to
@@ -1342,7 +1374,8 @@ static void test_core_recovery(void) {
   CHECK_STR(JS(a, "event_ts"), "2026-11-23T07:30:00.000Z");
   CHECK_STR(JS(a, "deadline"), "2026-11-23T07:30:00.000Z");
   CHECK_STR(JS(a, "role"), "team_lead");
-  CHECK_CONTAINS(o.val[0], "\"escalation\":{\"level\":1,\"step\":\"acknowledge\"}");
+  CHECK_CONTAINS(o.val[0], "\"escalation\":{\"level\":1,\"step\":\"acknowledge\","
+                           "\"steps\":[{\"step\":\"acknowledge\",\"level\":1}]}");
   CHECK_CONTAINS(o.val[0], "\"event_id\":null");
   cJSON_Delete(a);
 
@@ -2024,19 +2057,18 @@ static void test_restore(void) {
   cxp_cases_destroy(b);
 
   /* The clock hint: restored with the partition's clock at T0 + 5 h, the
-   * next event (however old) fires what fell due before it, in order: k1's
-   * acknowledge levels 2 (T0 + 2 h) and 3 (T0 + 4 h). */
+   * next event (however old) fires what fell due before it: k1's
+   * acknowledge levels 2 (T0 + 2 h) and 3 (T0 + 4 h), at once: one breach,
+   * level 3. */
   cxp_cases *c = make_default();
   CHECK_INT(restore_c1(c, &ea, ea.len, T0 + 5 * H_MS, err),
             0);
   CHECK_INT(K.nb, 0);
   at(c, T0, 0);
-  CHECK_INT(K.nb, 2);
+  CHECK_INT(K.nb, 1);
   CHECK_INT(K.nex, 1); /* and the parked step's expiry, T0 + 145 min */
-  CHECK_INT(K.b[0].level, 2);
-  CHECK_INT(K.b[0].due, T0 + 2 * H_MS);
-  CHECK_INT(K.b[1].level, 3);
-  CHECK_INT(K.b[1].due, T0 + 4 * H_MS);
+  CHECK_INT(K.b[0].level, 3);
+  CHECK_INT(K.b[0].due, T0 + 4 * H_MS);
   cxp_cases_destroy(c);
 
   /* A quiet partition after a restore: the wall clock counts from the
@@ -2208,7 +2240,7 @@ static void section_one_case(cxp_buf *b, int64_t opened, int64_t done) {
   for (int i = 0; i < 3; i++) cxp_put_z(b, done - opened);
   const uint8_t f[6] = {2, 2, CXP_CAT_OPERATIONAL, 2, CXP_CASE_FAILURE, 0};
   cxp_buf_put(b, f, sizeof f);
-  const uint8_t lv[CXP_DL__COUNT] = {3, 3, 3};
+  const uint8_t lv[3] = {3, 3, 3};
   cxp_buf_put(b, lv, sizeof lv);
   cxp_put_v(b, 0); /* no parked steps */
 }
@@ -2329,8 +2361,9 @@ static void test_wheel_jump(void) {
   fprintf(stderr, "wheel jump: 9.2e15 s in %.6f s\n", s);
   CHECK_LT(s, 1.0);
   /* Everything k1 had fell due on the way: three acknowledge levels, three
-   * resolve levels, then its abandonment (192 h); the parked step waits. */
-  CHECK_INT(K.nb, 6);
+   * resolve levels (grouped: one breach, level 3), then its abandonment
+   * (192 h); the parked step waits. */
+  CHECK_INT(K.nb, 1);
   CHECK_INT(K.nout, 1);
   CHECK_INT(K.nex, 0);
   CHECK_INT(cxp_cases_stats_get(cs).parked_now, 1);

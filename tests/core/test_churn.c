@@ -171,7 +171,7 @@ static void test_conf(void) {
   CHECK_NEAR(cf.intercept, -3.3, 0);
   CHECK_NEAR(cf.coef[CXP_CF_ACTIVITY_DROP], 1.7, 0);
   CHECK_NEAR(cf.coef[CXP_CF_OPEN_CASES], 0, 0);
-  CHECK_NEAR(pl.short_half_life_days, 7, 0);
+  CHECK_NEAR(pl.short_half_life_days, 14, 0);
   cf.medium = 0.7;
   CHECK_INT(cxp_churn_conf_check(&cf, err, sizeof err), -1);
   CHECK_CONTAINS(err, "churn.bands.medium");
@@ -315,9 +315,11 @@ static void test_silent_customer(void) {
   CHECK_NEAR(s.x[CXP_CF_RECENCY], 4, 1e-12);
   CHECK_GT(s.x[CXP_CF_ACTIVITY_DROP], 0.9);
   CHECK_GT(s.x[CXP_CF_MONETARY_DROP], 0.9);
-  /* By hand (test_silence_alert has the sums): -3.3 + (1.7 + 1.4) x 1.0000
-   * + 0.3 x 4, p = 0.731, the high band. */
-  CHECK_NEAR(prev, 0.731, 0.0005);
+  /* By hand (test_silence_alert has the sums): at 120 days both drops are
+   * 1 - (S14/14)/(S90/90) = 1 - (19.6404 x 2^(-120/14) / 14) / (48.232 x
+   * 2^(-120/90) / 90) = 0.98266, so -3.3 + (1.7 + 1.4) x 0.98266 + 0.3 x 4
+   * = 0.94625, p = 0.7204, the high band. */
+  CHECK_NEAR(prev, 0.7204, 0.0005);
   /* The same customer scored at a time before his last event reads as at
    * that event. */
   double pb = score_at(&core, &pl, &cf, "s1", DAY0, &s);
@@ -493,11 +495,15 @@ static void test_core_churn_alert(void) {
  * clock (here the newest event time: windows and cases are off), and one
  * that silence lifts into a higher band raises churn.risk without an event.
  * The scorer's p at those moments (test_silent_customer shows it rising),
- * by hand from the defaults (short half-life 7 days, long 90; intercept
- * -3.3, activity drop 1.7, monetary drop 1.4, recency 0.3): at 30 days both
- * drops are 1 - (S7/7)/(S90/90) = 0.8178 and recency log2(30 / usual gap
- * 2.69 days) = 3.478, p = 0.569; at 90 days the drops are 0.9992 and
- * recency is capped at 4: p = 0.731. */
+ * by hand from the defaults (short half-life 14 days, long 90; intercept
+ * -3.3, activity drop 1.7, monetary drop 1.4, recency 0.3). Sixty daily
+ * purchases leave, at the last, S14 = (1 - 2^(-60/14)) / (1 - 2^(-1/14)) =
+ * 19.6404 and S90 = (1 - 2^(-60/90)) / (1 - 2^(-1/90)) = 48.232; the usual
+ * gap is 90 / (ln 2 x 48.232) = 2.692 days. At 30 days both drops are
+ * 1 - (S14 2^(-30/14) / 14) / (S90 2^(-30/90) / 90) = 0.2532 and recency
+ * log2(30 / 2.692) = 3.478: z = -1.4716, p = 0.187, still low; at 60
+ * days the drops are 0.78695 and recency is capped at 4: z = 0.33954,
+ * p = 0.584; at 90 days the drops are 0.93922: z = 0.81158, p = 0.692. */
 static void test_silence_alert(void) {
   static sink k;
   cxp_pipeline pl;
@@ -520,19 +526,21 @@ static void test_silence_alert(void) {
   minute_of_ticks(&core, 1000000);
   CHECK_INT(k.alerts, 0);
   CHECK_INT(core.n.churn_silence, 0);
-  /* Thirty days later: p 0.569, medium (0.3 + 0.05 hysteresis), so one
-   * alert, without an event. */
+  /* Thirty days later: p 0.187, still low. Sixty: p 0.584, medium (0.3 +
+   * 0.05 hysteresis), so one alert, without an event. */
   cxp_churn_score sc;
   double p30 = score_at(&core, &pl, &cf, "s1", last + 30 * D_MS, &sc);
-  CHECK_NEAR(p30, 0.569, 0.0005);
-  event(buf, sizeof buf, 101, "busy", last + 30 * D_MS, "\"type\":\"usage\"");
+  CHECK_NEAR(p30, 0.187, 0.0005);
+  double p60 = score_at(&core, &pl, &cf, "s1", last + 60 * D_MS, &sc);
+  CHECK_NEAR(p60, 0.584, 0.0005);
+  event(buf, sizeof buf, 101, "busy", last + 60 * D_MS, "\"type\":\"usage\"");
   feed(&core, 101, buf);
   CHECK_INT(k.alerts, 0); /* the event itself is busy's */
   minute_of_ticks(&core, 2000000);
   CHECK_INT(k.alerts, 1);
   CHECK_INT(core.n.churn_silence, 1);
   CHECK_CONTAINS(k.last, "\"band\":\"medium\",\"previous_band\":\"low\"");
-  CHECK_CONTAINS(k.last, "\"silent_days\":30.00");
+  CHECK_CONTAINS(k.last, "\"silent_days\":60.00");
   CHECK_CONTAINS(k.last, "\"event_id\":null");
   CHECK_CONTAINS(k.last, "\"customer_id\":\"s1\"");
   CHECK_CONTAINS(k.last, "\"priority\":\"P3\"");
@@ -542,9 +550,9 @@ static void test_silence_alert(void) {
   /* Ticks at the same clock raise nothing more. */
   minute_of_ticks(&core, 3000000);
   CHECK_INT(k.alerts, 1);
-  /* Ninety days: p 0.731, high (0.6 + 0.05): the second alert, P2. */
+  /* Ninety days: p 0.692, high (0.6 + 0.05): the second alert, P2. */
   double p90 = score_at(&core, &pl, &cf, "s1", last + 90 * D_MS, &sc);
-  CHECK_NEAR(p90, 0.731, 0.0005);
+  CHECK_NEAR(p90, 0.692, 0.0005);
   event(buf, sizeof buf, 102, "busy", last + 90 * D_MS, "\"type\":\"usage\"");
   feed(&core, 102, buf);
   minute_of_ticks(&core, 4000000);

@@ -324,10 +324,10 @@ static void test_customer_indicators(void) {
   cxp_customer_indicators(c, &TC, T0 + 30 * D_MS, &in);
   CHECK_NEAR(in.complaints, 0.5, 1e-6);
 
-  /* Recency, frequency, monetary at two half-lives (7 d, 90 d). Purchases
+  /* Recency, frequency, monetary at two half-lives (14 d, 90 d). Purchases
    * of 100 at T0 and 50 at T0 + 14 d, usage of 3 at T0 + 14 d, read at
-   * T0 + 14 d: short: monetary 100 * 0.25 + 50 = 75, frequency 0.25 + 1 + 3 =
-   * 4.25; long: 2^(-14/90) = 0.8977866, monetary 89.77866 + 50 = 139.77866,
+   * T0 + 14 d: short: monetary 100 * 0.5 + 50 = 100, frequency 0.5 + 1 + 3 =
+   * 4.5; long: 2^(-14/90) = 0.8977866, monetary 89.77866 + 50 = 139.77866,
    * frequency 0.8977866 + 4 = 4.8977866. Recency read at T0 + 20 d: 6 days.
    * Money is kept with 7 fraction bits (range over resolution): 1e-3. */
   cxp_customer *r = cxp_shard_get(&st, sh, "rfm", 3);
@@ -341,8 +341,8 @@ static void test_customer_indicators(void) {
   us.count = 3;
   cxp_customer_apply(r, &us, &TC);
   cxp_customer_indicators(r, &TC, T0 + 14 * D_MS, &in);
-  CHECK_NEAR(in.mon_short, 75, 1e-3);
-  CHECK_NEAR(in.freq_short, 4.25, 1e-4);
+  CHECK_NEAR(in.mon_short, 100, 1e-3);
+  CHECK_NEAR(in.freq_short, 4.5, 1e-4);
   CHECK_NEAR(in.mon_long, 139.77866, 1e-3);
   CHECK_NEAR(in.freq_long, 4.8977866, 1e-4);
   cxp_customer_indicators(r, &TC, T0 + 20 * D_MS, &in);

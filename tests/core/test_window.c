@@ -1458,11 +1458,27 @@ static void test_outcomes(void) {
   const char *r = record(&b, &sk.p[0], 5, NULL, 0);
   CHECK_CONTAINS(r, "\"cases_recovered_well\":2,\"cases_recovered_poorly\":2,"
                     "\"preemption\":{\"failure_cases\":3,\"preempted\":1,\"ratio\":0.333333}");
-  /* tta median: rank (3 + 1) / 2 = 2, the second bucket holding one: 1.5 +
-   * 0.75 x 1/1 = 2.25 min. ttr: rank 1.5, past the first (10 min) bucket,
-   * half way into [38.443359375, 57.6650390625): 48.0542 min. */
-  CHECK_CONTAINS(r, "\"time_to_acknowledge_min\":{\"n\":3,\"median\":2.25},"
-                    "\"time_to_resolve_min\":{\"n\":2,\"median\":48.0542}");
+  /* A bucket's c values are read as spread evenly over it, the i-th at
+   * lo + (hi - lo) x (i - 0.5) / c. tta median: the 2nd of 3, the only one
+   * of [1.5, 2.25): 1.5 + 0.75 x 0.5 = 1.875 min (it was 2). ttr: the mean
+   * of the 1st and 2nd, the middles of [7.59375, 11.390625) and
+   * [38.443359375, 57.6650390625): (9.4921875 + 48.0541992) / 2 = 28.7732
+   * min (they were 10 and 50). */
+  CHECK_CONTAINS(r, "\"time_to_acknowledge_min\":{\"n\":3,\"median\":1.875},"
+                    "\"time_to_resolve_min\":{\"n\":2,\"median\":28.7732}");
+  /* The median on its own. A lone 60 min, in [1.5^10, 1.5^11) = [57.6650390625,
+   * 86.49755859375): its middle, 72.0813 (the upper bound, 86.4976, before).
+   * Three in that bucket: the 2nd, at the middle too. One in the open-ended
+   * last bucket (past 1.5^27 = 56815.13 min): its lower bound. None: NaN. */
+  int64_t h[CXP_WIN_TBUCKETS] = {0};
+  h[11] = 1;
+  CHECK_NEAR(cxp_window_median_min(h, 1), 72.08129882812, 1e-9);
+  h[11] = 3;
+  CHECK_NEAR(cxp_window_median_min(h, 3), 72.08129882812, 1e-9);
+  memset(h, 0, sizeof h);
+  h[CXP_WIN_TBUCKETS - 1] = 1;
+  CHECK_NEAR(cxp_window_median_min(h, 1), pow(1.5, 27), 1e-6);
+  CHECK(isnan(cxp_window_median_min(h, 0)));
   CHECK_CONTAINS(r, "\"paradox\":{\"never_failed\":{\"customers\":2,\"si_n\":2,\"si_mean\":70,"
                     "\"cancellations\":0,\"cancellation_rate\":0},"
                     "\"recovered_well\":{\"customers\":1,\"si_n\":1,\"si_mean\":91,"
