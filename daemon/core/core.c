@@ -274,37 +274,63 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   alert_emit(c, m, cu, &a);
 }
 
+const char *const core_sq_factor[CXP_SQ__COUNT] = {
+    "servqual_gap.tangibles", "servqual_gap.reliability", "servqual_gap.responsiveness",
+    "servqual_gap.assurance", "servqual_gap.empathy"};
+
+int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp_alert *a,
+                   char *actions, size_t cap) {
+  int order[CXP_SQ__COUNT], k = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    if (!(under & (1u << d))) continue;
+    /* Insertion by gap, lowest first; ties keep the dimension order. */
+    int i = k++;
+    for (; i > 0 && gap[order[i - 1]] > gap[d]; i--) order[i] = order[i - 1];
+    order[i] = d;
+  }
+  size_t len = 0;
+  actions[len++] = '[';
+  for (int i = 0; i < k; i++) {
+    int d = order[i];
+    int w = snprintf(actions + len, cap - len, "%s\"%s\"", i ? "," : "", p->sq_strategy[d]);
+    if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
+    if (a->n_reasons < CXP_ALERT_MAX_REASONS)
+      a->reasons[a->n_reasons++] =
+          (cxp_alert_reason){core_sq_factor[d], gap[d], gap[d] - p->sq_threshold};
+  }
+  snprintf(actions + len, cap - len, "]");
+  a->actions_json = actions;
+  /* A gap of 3 points or more under expectations is serious: P2. */
+  a->priority = k && gap[order[0]] <= -3 ? 2 : 3;
+  return k;
+}
+
 /* servqual.gap: a dimension this response touched has a decayed gap under
- * the threshold. One alert names the worst such dimension; its improvement
- * strategy is the action. Not an outreach alert: it is about the service,
- * so consent does not hold it back. */
+ * the threshold. One alert names every dimension under it (the touched one
+ * and any other with enough responses), worst first, each with its
+ * improvement strategy among the actions; the dimensions above it follow as
+ * reasons of contribution 0. Not an outreach alert: it is about the
+ * service, so consent does not hold it back. */
 static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
                          const cxp_msg *m) {
-  static const char *factor[CXP_SQ__COUNT] = {
-      "servqual_gap.tangibles", "servqual_gap.reliability", "servqual_gap.responsiveness",
-      "servqual_gap.assurance", "servqual_gap.empathy"};
   const cxp_pipeline *p = c->pl;
   if (!p->sq_enabled) return;
   double gap[CXP_SQ__COUNT];
-  int worst = -1;
+  unsigned under = 0, touched = 0;
   for (int d = 0; d < CXP_SQ__COUNT; d++) {
     gap[d] = cxp_customer_sq_gap(cu, d);
-    if (!(ev->sq_mask & (1u << d)) || cu->sq_responses[d] < p->sq_min_responses) continue;
-    if (gap[d] < p->sq_threshold && (worst < 0 || gap[d] < gap[worst])) worst = d;
+    if (cu->sq_responses[d] < p->sq_min_responses || !(gap[d] < p->sq_threshold)) continue;
+    under |= 1u << d;
+    if (ev->sq_mask & (1u << d)) touched = 1;
   }
-  if (worst < 0) return;
+  if (!touched) return;
   cxp_alert a;
   if (!alert_begin(c, cu, ev, m, CXP_AL_SERVQUAL_GAP, 0, &a)) return;
-  /* A gap of 3 points or more under expectations is serious: P2. */
-  a.priority = gap[worst] <= -3 ? 2 : 3;
-  char actions[CXP_STR_MAX + 8];
-  snprintf(actions, sizeof actions, "[\"%s\"]", p->sq_strategy[worst]);
-  a.actions_json = actions;
-  a.reasons[a.n_reasons++] =
-      (cxp_alert_reason){factor[worst], gap[worst], gap[worst] - p->sq_threshold};
+  char actions[CXP_SQ__COUNT * (CXP_STR_MAX + 3) + 3];
+  core_sq_advice(p, gap, under, &a, actions, sizeof actions);
   for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
-    if (d != worst && !isnan(gap[d]))
-      a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], gap[d], 0};
+    if (!(under & (1u << d)) && !isnan(gap[d]))
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){core_sq_factor[d], gap[d], 0};
   alert_emit(c, m, cu, &a);
 }
 

@@ -50,6 +50,15 @@ void core_emit(cxp_core *c, const cxp_msg *from, cxp_stream s, const char *key, 
 void core_dead_letter(cxp_core *c, const cxp_msg *from, const cxp_msg *m, cxp_reason r,
                       const char *detail);
 void core_grow_table(void *table, int32_t *n, int32_t part);
+/* "servqual_gap.<dimension>", by dimension. */
+extern const char *const core_sq_factor[CXP_SQ__COUNT];
+/* SERVQUAL advice for the dimensions of mask `under` (gaps in gap[]): each
+ * as a reason (gap, gap - threshold), worst first, its strategy among the
+ * actions (written to actions[cap], which a->actions_json then points to),
+ * and the priority: P2 when the worst gap is -3 or less, else P3. Returns
+ * how many dimensions. */
+int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp_alert *a,
+                   char *actions, size_t cap);
 
 /* corecases.c */
 cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
