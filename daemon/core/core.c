@@ -524,6 +524,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
   unsigned first_mask = first_in_windows(c, cu, ev.ts_ms);
   int post = post_recovery(cu, &ev);
+  /* A repeat purchase for the windows' loyalty figures: he bought before. */
+  int repeat_purchase = ev.type == CXP_EV_PURCHASE && cu->sum[CXP_S_PURCHASES] > 0;
   int survey = cxp_customer_apply(cu, &ev, &c->customer);
   /* The satisfaction index after a survey response, once: the windows'
    * cohorts and satisfaction.drop both read it. */
@@ -543,7 +545,15 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_windows *w = core_windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset};
+    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset,
+                         0, NAN, repeat_purchase};
+    /* His delivered value, counted at his first event in a window. */
+    if (first_mask) {
+      cxp_indicators in;
+      cxp_customer_indicators_lean(cu, &c->customer, ev.ts_ms, &in);
+      wc.has_value = !isnan(in.value_ratio);
+      wc.value_ratio = in.value_ratio;
+    }
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {

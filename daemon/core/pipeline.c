@@ -141,6 +141,9 @@ const cxp_setting cxp_pipeline_table[] = {
      "Weight of 50 + SERVQUAL gap x 50/6 in the satisfaction index.", NULL},
     {"delivered_value.time_norm_s", CXP_T_DOUBLE, "1800", 1, 86400, OFF(value_time_norm_s),
      "Wait plus handle time of a contact that counts as the full time cost (1.0).", NULL},
+    {"delivered_value.money_norm", CXP_T_DOUBLE, "1000", 0.01, 1e12, OFF(value_money_norm),
+     "Net spend (decayed purchases less decayed compensation) whose money cost is 0.5: "
+     "money cost = spend / (spend + money_norm).", NULL},
     {"servqual.strategies.tangibles", CXP_T_STRING, "\"improve_physical_environment\"", 1, 64,
      OFF(sq_strategy[0]), "Improvement strategy named by a tangibles gap alert.", NULL},
     {"servqual.strategies.reliability", CXP_T_STRING,
@@ -373,6 +376,7 @@ void cxp_pipeline_customer(const cxp_pipeline *p, cxp_customer_conf *cf) {
   cf->half_life_ms[CXP_HL_SHORT] = p->short_half_life_ms;
   cf->half_life_ms[CXP_HL_LONG] = p->long_half_life_ms;
   cf->time_norm_s = p->value_time_norm_s;
+  cf->money_norm = p->value_money_norm;
   cf->si_w[0] = p->si_w_csat;
   cf->si_w[1] = p->si_w_nps;
   cf->si_w[2] = p->si_w_ces;

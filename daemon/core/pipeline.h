@@ -28,7 +28,7 @@ typedef struct cxp_pipeline {
   char premium_segments[CXP_LIST_MAX];
   double short_half_life_days, long_half_life_days;
   double si_w_csat, si_w_nps, si_w_ces, si_w_servqual;
-  double value_time_norm_s;
+  double value_time_norm_s, value_money_norm;
   int drop_enabled;
   double drop_points, drop_floor;
   long long drop_min_responses;

@@ -148,6 +148,10 @@ typedef struct cxp_window_ctx {
   int post_recovery;   /* this CSAT/NPS response is his first since a case was resolved */
   double value_at_risk; /* his churn probability x value, counted with churn_band; 0 none */
   int64_t offset;       /* the event's input offset; -1 none */
+  /* Added later: 0 (and NaN) for none. */
+  int has_value;        /* value_ratio is his delivered-value ratio after the event */
+  double value_ratio;   /* counted with the customers, at his first event in the window */
+  int repeat_purchase;  /* this purchase is by a customer who had bought before */
 } cxp_window_ctx;
 
 /* cxp_windows_add with the context of cxp_window_ctx. */

@@ -71,6 +71,12 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
   a->post_nps_n += b->post_nps_n;
   a->post_nps_promoters += b->post_nps_promoters;
   a->post_nps_detractors += b->post_nps_detractors;
+  a->customers += b->customers;
+  a->value_n += b->value_n;
+  a->value_sum += b->value_sum;
+  a->value_under += b->value_under;
+  a->repeat_purchases += b->repeat_purchases;
+  a->referrals += b->referrals;
   dst->early |= src->early;
   if (dst->partition != src->partition) dst->partition = -1;
   return 0;
@@ -132,6 +138,9 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   const int64_t post[5] = {a->post_csat_n, a->post_csat_sat, a->post_nps_n,
                            a->post_nps_promoters, a->post_nps_detractors};
   write_arr(&j, "post_recovery", post, 5);
+  const int64_t loyal[6] = {a->customers, a->value_n, a->value_sum, a->value_under,
+                            a->repeat_purchases, a->referrals};
+  write_arr(&j, "customers_value_loyalty", loyal, 6);
   if (p->first_offset >= 0 && p->last_offset >= p->first_offset) {
     const int64_t off[2] = {p->first_offset, p->last_offset};
     write_arr(&j, "offsets", off, 2);
@@ -212,16 +221,27 @@ int cxp_window_agg_consistent(const cxp_window_agg *a) {
   if (a->post_csat_sat > a->post_csat_n || a->post_csat_n > a->csat_n ||
       a->post_nps_promoters + a->post_nps_detractors > a->post_nps_n || a->post_nps_n > a->nps_n)
     return 0;
+  if (a->value_n > a->customers || a->value_under > a->value_n ||
+      a->value_sum > (int64_t)CXP_WIN_VALUE_SCALE * 1000 * a->value_n ||
+      a->repeat_purchases + a->referrals > a->events)
+    return 0;
   return 1;
 }
 
-/* The post-recovery counts, which travel as one array; always 1. */
-static int post_into(cxp_window_agg *a, const int64_t *post) {
+/* The post-recovery counts and the customers, value and loyalty counts,
+ * which travel as arrays; always 1. */
+static int post_into(cxp_window_agg *a, const int64_t *post, const int64_t *loyal) {
   a->post_csat_n = post[0];
   a->post_csat_sat = post[1];
   a->post_nps_n = post[2];
   a->post_nps_promoters = post[3];
   a->post_nps_detractors = post[4];
+  a->customers = loyal[0];
+  a->value_n = loyal[1];
+  a->value_sum = loyal[2];
+  a->value_under = loyal[3];
+  a->repeat_purchases = loyal[4];
+  a->referrals = loyal[5];
   return 1;
 }
 
@@ -231,7 +251,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   if (root == NULL) return -1;
   int rc = -1;
   cxp_window_agg *a = &p->agg;
-  int64_t v, part, post[5], off[2] = {-1, -1};
+  int64_t v, part, post[5], off[2] = {-1, -1}, loyal[6] = {0};
   const int64_t C = CXP_WIN_COUNT_MAX, T = CXP_WIN_JSON_INT_MAX - CXP_WIN_TIME_LIMIT_MS;
   const cJSON *early = cJSON_GetObjectItemCaseSensitive(root, "early");
   if (!cJSON_IsObject(root) || get_int(root, "v", 1, 1, &v) ||
@@ -271,10 +291,13 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_ints(root, "cohort_si_sum", 0, CXP_WIN_JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_cancels", 0, C, a->cohort_cancels, CXP_WIN_COHORTS) ||
       get_ints(root, "post_recovery", 0, C, post, 5) ||
+      /* Optional: partials of builds before it count none. */
+      (cJSON_GetObjectItemCaseSensitive(root, "customers_value_loyalty") &&
+       get_ints(root, "customers_value_loyalty", 0, CXP_WIN_JSON_INT_MAX, loyal, 6)) ||
       /* Optional: partials of builds before it, and merged ones, have none. */
       (cJSON_GetObjectItemCaseSensitive(root, "offsets") &&
        (get_ints(root, "offsets", 0, CXP_WIN_JSON_INT_MAX, off, 2) || off[1] < off[0])) ||
-      p->start_ms != cxp_window_start(p->start_ms, p->length_ms) || !post_into(a, post) ||
+      p->start_ms != cxp_window_start(p->start_ms, p->length_ms) || !post_into(a, post, loyal) ||
       !cxp_window_agg_consistent(a))
     goto out;
   p->partition = (int32_t)part;
@@ -390,6 +413,22 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   snprintf(var, sizeof var, "%" PRId64 ".%02d", a->var_cents / 100, (int)(a->var_cents % 100));
   cxp_jw_raw(&j, "value_at_risk", var);
   cxp_jw_end(&j);
+  /* Delivered value of the window's customers: mean value/cost ratio and
+   * the share under 1 (getting less than they give). */
+  cxp_jw_obj(&j, "delivered_value");
+  cxp_jw_int(&j, "n", a->value_n);
+  ratio(&j, "mean_ratio", (double)a->value_sum / CXP_WIN_VALUE_SCALE, a->value_n);
+  ratio(&j, "share_under_1", (double)a->value_under, a->value_n);
+  cxp_jw_end(&j);
+  /* The loyalty triad per 100 customers active in the window. */
+  cxp_jw_obj(&j, "loyalty");
+  cxp_jw_int(&j, "customers", a->customers);
+  cxp_jw_int(&j, "repeat_purchases", a->repeat_purchases);
+  cxp_jw_int(&j, "referrals", a->referrals);
+  ratio(&j, "repeat_purchase_rate", 100.0 * (double)a->repeat_purchases, a->customers);
+  ratio(&j, "referral_rate", 100.0 * (double)a->referrals, a->customers);
+  ratio(&j, "complaint_rate", 100.0 * (double)a->complaints, a->customers);
+  cxp_jw_end(&j);
   const char *names[4] = {"csat", "nps", "ces", "servqual"};
   const int64_t ns[4] = {a->csat_n, a->nps_n, a->ces_n, a->servqual_n};
   cxp_jw_arr(&j, "low_n");
@@ -472,7 +511,7 @@ static void word_range(size_t i, int64_t *lo, int64_t *hi) {
     *hi = CXP_WIN_JSON_INT_MAX;
   } else if (IN(ces_sum, 1)) {
     *hi = 7 * CXP_WIN_COUNT_MAX;
-  } else if (IN(var_cents, 1) || IN(cohort_si_sum, CXP_WIN_COHORTS)) {
+  } else if (IN(var_cents, 1) || IN(cohort_si_sum, CXP_WIN_COHORTS) || IN(value_sum, 1)) {
     *hi = CXP_WIN_JSON_INT_MAX;
   }
 #undef IN

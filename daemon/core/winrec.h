@@ -27,6 +27,9 @@
 #define CXP_WIN_GAP_SCALE 1000000
 /* Satisfaction indexes are summed in thousandths. */
 #define CXP_WIN_SI_SCALE 1000
+/* Delivered-value ratios (0..20: value over a cost floored at 0.05) are
+ * summed in thousandths. */
+#define CXP_WIN_VALUE_SCALE 1000
 /* Times to acknowledge and to resolve are counted in buckets: [0, 1 min),
  * then [1 min x 1.5^(k-1), 1 min x 1.5^k) for k = 1..27 (the last ends at
  * about 39 days), then everything longer. A merged histogram is exact; the
@@ -75,6 +78,13 @@ typedef struct cxp_window_agg {
   /* Post-recovery satisfaction: the first CSAT or NPS response after one of
    * the customer's cases was resolved (docs/domain.md section 5). */
   int64_t post_csat_n, post_csat_sat, post_nps_n, post_nps_promoters, post_nps_detractors;
+  /* Added later, so last (older records read them as 0). Customers with an
+   * event in the window (at their first); of those, the ones with a
+   * delivered-value ratio, its sum (x VALUE_SCALE) and those under 1;
+   * purchases by customers who had bought before, referrals. */
+  int64_t customers;
+  int64_t value_n, value_sum, value_under;
+  int64_t repeat_purchases, referrals;
 } cxp_window_agg;
 
 /* One closed window of one group on one partition (or, after merging, of

@@ -258,6 +258,159 @@ static void test_sq_segment(void) {
   cxp_core_close(&core);
 }
 
+/* ---- delivered value and the loyalty triad --------------------------------- */
+
+#define EV(eid, cid, type, ts, extra)                                             \
+  (snprintf(buf, sizeof buf,                                                      \
+            "{\"event_id\":\"%s\",\"customer_id\":\"%s\",\"type\":\"%s\","        \
+            "\"ts\":\"%s\",\"segment\":\"gold\"%s}",                             \
+            eid, cid, type, ts, extra),                                           \
+   buf)
+
+/* v1's history, all at 06:59:50 and read then (every weight 1):
+ *   CSAT 4: product 1. Contacts: resolved, 600 + 300 s (time 900 / 1800 =
+ *   0.5); not resolved, 1200 + 600 s (1): service 1/2, time (0.5 + 1) / 2
+ *   = 0.75, unresolved share 0.5. CES 5: (7 - 5) / 6 = 1/3; effort (1/3 +
+ *   0.5) / 2 = 5/12. Purchase 1500, compensation 500: net 1000, money
+ *   1000 / (1000 + 1000) = 0.5. No complaint or failure: inconvenience 0.
+ *   Value (1 + 0.5) / 2 = 0.75; cost (0.5 + 0.75 + 5/12 + 0) / 4 = 5/12;
+ *   ratio 0.75 / (5/12) = 1.8.
+ * v2: CSAT 1 (product 0) and a complaint (inconvenience 1 - 2^-1 = 0.5):
+ *   ratio 0 / 0.5 = 0.
+ * Hour 07 (lateness 0: 07:00 closes hour 06): v1's first event there is a
+ * usage (his ratio then: 1.8, his sums a few seconds older), then a
+ * purchase (a repeat: he bought at 06:59); v2 a usage (0); v3 a first
+ * purchase and a referral (no value part: no ratio); v4 a referral and a
+ * complaint. Customers 4; delivered value n 2, mean (1.8 + 0) / 2 = 0.9,
+ * share under 1: 1/2. Loyalty: 1 repeat purchase, 2 referrals, 1
+ * complaint per 4 customers: 25, 50, 25 per 100. */
+static void test_value_loyalty(void) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+  memset(&o, 0, sizeof o);
+  window_pipeline(&pl, "1h", "segment", 30);
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  const char *h = "2026-11-23T06:59:50Z";
+  int64_t off = 1;
+  CHECK_INT(feed_core(&core, off++, EV("a1", "v1", "survey.csat", h, ",\"score\":4")), CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("a2", "v1", "contact", h,
+                         ",\"wait_s\":600,\"handle_s\":300,\"resolved\":true")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("a3", "v1", "contact", h,
+                         ",\"wait_s\":1200,\"handle_s\":600,\"resolved\":false")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("a4", "v1", "survey.ces", h, ",\"score\":5")), CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("a5", "v1", "purchase", h, ",\"amount\":1500")), CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("a6", "v1", "recovery.compensated", h,
+                         ",\"case_id\":\"K1\",\"amount\":500")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("b1", "v2", "survey.csat", h, ",\"score\":1")), CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("b2", "v2", "complaint", h,
+                         ",\"case_id\":\"K2\",\"category\":\"design\",\"severity\":3")),
+            CXP_OK);
+
+  cxp_shard *sh = core.state.shards[0];
+  cxp_customer *v1 = cxp_shard_find(sh, "v1", 2), *v2 = cxp_shard_find(sh, "v2", 2);
+  CHECK(v1 != NULL && v2 != NULL);
+  if (v1 && v2) {
+    cxp_indicators in;
+    const int64_t t = T0 - 10 * S_MS;
+    cxp_customer_indicators(v1, &core.customer, t, &in);
+    CHECK_NEAR(in.value_parts[0], 1, 1e-6);
+    CHECK_NEAR(in.value_parts[1], 0.5, 1e-6);
+    CHECK(isnan(in.value_parts[2]) && isnan(in.value_parts[3]));
+    CHECK_NEAR(in.cost_parts[0], 0.5, 1e-6);
+    CHECK_NEAR(in.cost_parts[1], 0.75, 1e-6);
+    CHECK_NEAR(in.cost_parts[2], 5.0 / 12, 1e-6);
+    CHECK_NEAR(in.cost_parts[3], 0, 1e-9);
+    CHECK_NEAR(in.value, 0.75, 1e-6);
+    CHECK_NEAR(in.cost, 5.0 / 12, 1e-6);
+    CHECK_NEAR(in.value_ratio, 1.8, 1e-6);
+    cxp_customer_indicators(v2, &core.customer, t, &in);
+    CHECK_NEAR(in.value_ratio, 0, 1e-9);
+    CHECK(isnan(in.cost_parts[0])); /* no purchase: no money part */
+  }
+
+  CHECK_INT(feed_core(&core, off++, EV("a7", "v1", "usage", "2026-11-23T07:00:00Z", "")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("a8", "v1", "purchase", "2026-11-23T07:00:20Z", ",\"amount\":10")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("b3", "v2", "usage", "2026-11-23T07:00:25Z", "")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("c1", "v3", "purchase", "2026-11-23T07:00:30Z", ",\"amount\":10")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("c2", "v3", "referral", "2026-11-23T07:00:40Z", "")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++, EV("d1", "v4", "referral", "2026-11-23T07:00:50Z", "")),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      EV("d2", "v4", "complaint", "2026-11-23T07:00:55Z",
+                         ",\"case_id\":\"K3\",\"category\":\"design\",\"severity\":3")),
+            CXP_OK);
+  cxp_core_finish(&core);
+  int i = find_out(&o, CXP_STREAM_INDICATORS, "\"window_start\":\"2026-11-23T07:00:00.000Z\"");
+  CHECK(i >= 0);
+  if (i >= 0) {
+    cJSON *j = cJSON_Parse(o.val[i]);
+    const cJSON *dv = obj(j, "delivered_value"), *ly = obj(j, "loyalty");
+    CHECK_NEAR(get_n(dv, "n"), 2, 0);
+    CHECK_NEAR(get_n(dv, "mean_ratio"), 0.9, 1e-4);
+    CHECK_NEAR(get_n(dv, "share_under_1"), 0.5, 1e-9);
+    CHECK_NEAR(get_n(ly, "customers"), 4, 0);
+    CHECK_NEAR(get_n(ly, "repeat_purchases"), 1, 0);
+    CHECK_NEAR(get_n(ly, "referrals"), 2, 0);
+    CHECK_NEAR(get_n(ly, "repeat_purchase_rate"), 25, 1e-9);
+    CHECK_NEAR(get_n(ly, "referral_rate"), 50, 1e-9);
+    CHECK_NEAR(get_n(ly, "complaint_rate"), 25, 1e-9);
+    cJSON_Delete(j);
+  }
+  /* Hour 06: v1 and v2, both with a ratio at their first event there (v1's
+   * CSAT alone: value 1 against a cost of inconvenience 0, floored at 0.05:
+   * 20; v2's CSAT 1: 0): mean 10, share under 1: 1/2; 1 complaint of 2
+   * customers: 50. */
+  i = find_out(&o, CXP_STREAM_INDICATORS, "\"window_start\":\"2026-11-23T06:00:00.000Z\"");
+  CHECK(i >= 0);
+  if (i >= 0) {
+    cJSON *j = cJSON_Parse(o.val[i]);
+    CHECK_NEAR(get_n(obj(j, "delivered_value"), "mean_ratio"), 10, 1e-4);
+    CHECK_NEAR(get_n(obj(j, "delivered_value"), "share_under_1"), 0.5, 1e-9);
+    CHECK_NEAR(get_n(obj(j, "loyalty"), "complaint_rate"), 50, 1e-9);
+    CHECK_NEAR(get_n(obj(j, "loyalty"), "repeat_purchase_rate"), 0, 1e-9);
+    cJSON_Delete(j);
+  }
+  /* Per customer, per 30 days (half-life 30 d: count x ln 2): v3's one
+   * purchase and one referral, each read at its time: 0.693147; v4's
+   * complaint likewise. */
+  cxp_customer *v3 = cxp_shard_find(sh, "v3", 2), *v4 = cxp_shard_find(sh, "v4", 2);
+  CHECK(v3 != NULL && v4 != NULL);
+  if (v3 && v4) {
+    cxp_indicators in;
+    cxp_customer_indicators(v3, &core.customer, T0 + 30 * S_MS, &in);
+    CHECK_NEAR(in.repeat_purchase_rate, M_LN2, 1e-6);
+    cxp_customer_indicators(v3, &core.customer, T0 + 40 * S_MS, &in);
+    CHECK_NEAR(in.referral_rate, M_LN2, 1e-6);
+    CHECK_NEAR(in.complaint_rate, 0, 1e-9);
+    cxp_customer_indicators(v4, &core.customer, T0 + 55 * S_MS, &in);
+    CHECK_NEAR(in.complaint_rate, M_LN2, 1e-6);
+  }
+  save(&o);
+  /* Bad input: a negative purchase amount is dead-lettered; v3's spend is
+   * unchanged. */
+  CHECK_INT(feed_core(&core, off++,
+                      EV("c3", "v3", "purchase", "2026-11-23T08:00:00Z", ",\"amount\":-5")),
+            CXP_BAD_OUT_OF_RANGE);
+  cxp_core_close(&core);
+}
+
 int main(int argc, char **argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     FILE **f = strcmp(argv[a], "--alerts") == 0    ? &alerts_file
@@ -270,6 +423,7 @@ int main(int argc, char **argv) {
   }
   test_sq_customer();
   test_sq_segment();
+  test_value_loyalty();
   if (alerts_file) fclose(alerts_file);
   if (records_file) fclose(records_file);
   return TEST_REPORT();
