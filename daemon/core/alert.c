@@ -27,6 +27,16 @@ int cxp_alert_lift(int priority, int premium) {
   return priority;
 }
 
+int cxp_alert_lift_by(int priority, int levels) {
+  for (; levels > 0 && priority > 1; levels--) priority--;
+  return priority;
+}
+
+int cxp_alert_value_tier(double var, double lift, double lift2) {
+  if (!(var > 0)) return 0;
+  return (lift > 0 && var >= lift) + (lift2 > 0 && var >= lift2);
+}
+
 static void opt_str(cxp_jw *w, const char *key, cxp_str s) {
   if (s.p)
     cxp_jw_str(w, key, s.p, s.n);

@@ -182,10 +182,16 @@ static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   return 1;
 }
 
-/* Lifts the priority for premium segments, writes and emits the alert. */
-static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_alert *a) {
-  a->priority = cxp_alert_lift(a->priority, a->segment.p && cxp_pipeline_is_premium(
-                                                               c->pl, a->segment.p, a->segment.n));
+/* Lifts the priority for a premium segment and for the customer's value at
+ * risk (var: his churn probability x value, 0 unknown), writes and emits
+ * the alert. A value lift names its figure among the reasons. */
+static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_alert *a,
+                       double var) {
+  int premium = a->segment.p && cxp_pipeline_is_premium(c->pl, a->segment.p, a->segment.n);
+  int tier = cxp_alert_value_tier(var, c->pl->var_lift, c->pl->var_lift2);
+  a->priority = cxp_alert_lift_by(a->priority, tier > premium ? tier : premium);
+  if (tier && a->n_reasons < CXP_ALERT_MAX_REASONS)
+    a->reasons[a->n_reasons++] = (cxp_alert_reason){"value_at_risk", var, 0};
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
@@ -194,7 +200,7 @@ static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_a
 }
 
 static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                        const cxp_msg *m) {
+                        const cxp_msg *m, double var) {
   cxp_alert a;
   if (!c->pl->closed_loop_enabled || cxp_nps_class(ev->score) >= 0) return;
   if (!alert_begin(c, cu, ev, m, CXP_AL_CLOSED_LOOP, 1, &a)) return;
@@ -229,14 +235,14 @@ static void closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
       (cxp_alert_reason){"nps_decayed_mean", cxp_customer_nps_mean(cu), 0.0};
   double csat = cxp_customer_csat(cu);
   if (csat >= 0) a.reasons[a.n_reasons++] = (cxp_alert_reason){"csat", csat, 0.0};
-  alert_emit(c, m, cu, &a);
+  alert_emit(c, m, cu, &a, var);
 }
 
 /* satisfaction.drop: the customer's satisfaction index falls `points` under
  * his own long-horizon baseline, or under the floor, once he has given
  * enough responses to judge. */
 static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                              const cxp_msg *m, double si, double base) {
+                              const cxp_msg *m, double si, double base, double var) {
   const cxp_pipeline *p = c->pl;
   if (!p->drop_enabled || cu->responses < p->drop_min_responses) return;
   if (isnan(si)) return;
@@ -271,7 +277,7 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   for (int i = 0; i < 4 && a.n_reasons < CXP_ALERT_MAX_REASONS; i++)
     if (!isnan(vals[i]) && ws > 0)
       a.reasons[a.n_reasons++] = (cxp_alert_reason){names[i], vals[i], w[i] / ws * comp[i]};
-  alert_emit(c, m, cu, &a);
+  alert_emit(c, m, cu, &a, var);
 }
 
 const char *const core_sq_factor[CXP_SQ__COUNT] = {
@@ -312,7 +318,7 @@ int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp
  * reasons of contribution 0. Not an outreach alert: it is about the
  * service, so consent does not hold it back. */
 static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                         const cxp_msg *m) {
+                         const cxp_msg *m, double var) {
   const cxp_pipeline *p = c->pl;
   if (!p->sq_enabled) return;
   double gap[CXP_SQ__COUNT];
@@ -331,7 +337,7 @@ static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
     if (!(under & (1u << d)) && !isnan(gap[d]))
       a.reasons[a.n_reasons++] = (cxp_alert_reason){core_sq_factor[d], gap[d], 0};
-  alert_emit(c, m, cu, &a);
+  alert_emit(c, m, cu, &a, var);
 }
 
 /* Kano: a complaint about a must-be attribute (marked so, or classed so by
@@ -367,7 +373,7 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
            sc->value_at_risk, sc->value_from_profile ? "true" : "false", silent);
   a->detail_key = "churn";
   a->detail_json = body;
-  alert_emit(c, from, cu, a);
+  alert_emit(c, from, cu, a, sc->value_at_risk);
 }
 
 /* Churn risk: the customer's score after this event; the band
@@ -563,9 +569,9 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
     late = cxp_windows_add_ctx(w, &ev, m->received_ms, &wc) == CXP_BAD_LATE;
     core_ship(c, sh->partition, m);
   }
-  if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m);
-  if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
-  if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base);
+  if (ev.type == CXP_EV_NPS) closed_loop(c, cu, &ev, m, var);
+  if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m, var);
+  if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base, var);
   if (case_bad != CXP_OK) {
     cxp_core_dead_letter(c, m, case_bad, detail);
     return case_bad;

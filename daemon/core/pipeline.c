@@ -84,6 +84,13 @@ const cxp_setting cxp_pipeline_table[] = {
      "Least event time between two alerts of one type for one customer, in hours.", NULL},
     {"alerts.premium_segments", CXP_T_LIST, "[\"gold\",\"platinum\",\"premium\"]", 0, 32,
      OFF(premium_segments), "Segments whose alerts are raised one priority level.", NULL},
+    {"alerts.value_at_risk.lift", CXP_T_DOUBLE, "10000", 0, 1e12, OFF(var_lift),
+     "A customer's value at risk (churn probability x value: his profile clv, else his "
+     "spend projected over churn.value.horizon_days) from which his alerts are raised one "
+     "priority level (as a premium segment's; the two lifts do not add). 0: off.", NULL},
+    {"alerts.value_at_risk.lift2", CXP_T_DOUBLE, "100000", 0, 1e12, OFF(var_lift2),
+     "Value at risk from which his alerts are raised one more level (two in all). 0: off.",
+     NULL},
     {"alerts.closed_loop.enabled", CXP_T_BOOL, "true", 0, 1, OFF(closed_loop_enabled),
      "Raise recovery.closed_loop when a customer answers NPS as a detractor (0-6).", NULL},
     {"alerts.closed_loop.deadline_h", CXP_T_DOUBLE, "48", 0.1, 720,

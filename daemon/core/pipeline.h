@@ -26,6 +26,7 @@ typedef struct cxp_pipeline {
   char closed_loop_actions[CXP_LIST_MAX];
   char closed_loop_role[CXP_STR_MAX];
   char premium_segments[CXP_LIST_MAX];
+  double var_lift, var_lift2; /* alerts.value_at_risk.lift, .lift2 */
   double short_half_life_days, long_half_life_days;
   double si_w_csat, si_w_nps, si_w_ces, si_w_servqual;
   double value_time_norm_s, value_money_norm;

@@ -411,6 +411,77 @@ static void test_value_loyalty(void) {
   cxp_core_close(&core);
 }
 
+/* ---- value-based priority -------------------------------------------------- */
+
+/* The closed-loop alert of `cid` after the events given, on a fresh core
+ * with churn scoring and the closed loop (P2 for 0-3, P3 for 4-6). */
+static cJSON *closed_loop_after(const char *cid, const char *first, int score) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+  memset(&o, 0, sizeof o);
+  quiet_pipeline(&pl);
+  pl.churn_enabled = pl.closed_loop_enabled = 1;
+  cxp_core_init(&core, &pl, collect, &o);
+  CHECK_INT(feed_core(&core, 1, first), CXP_OK);
+  snprintf(buf, sizeof buf,
+           "{\"event_id\":\"n1\",\"customer_id\":\"%s\",\"type\":\"survey.nps\","
+           "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":%d}",
+           cid, score);
+  CHECK_INT(feed_core(&core, 2, buf), CXP_OK);
+  int i = find_out(&o, CXP_STREAM_ALERTS, "recovery.closed_loop");
+  CHECK(i >= 0);
+  save(&o);
+  cxp_core_close(&core);
+  return i >= 0 ? cJSON_Parse(o.val[i]) : NULL;
+}
+
+/* The last reason of an alert, or NULL. */
+static const cJSON *last_reason(const cJSON *j) {
+  const cJSON *r = obj(j, "reasons");
+  int n = cJSON_GetArraySize(r);
+  return n ? cJSON_GetArrayItem(r, n - 1) : NULL;
+}
+
+/* A customer with 150,000 of purchases and no profile clv, then an NPS 2
+ * at the same time (default model and settings):
+ *   value = 150000 x ln 2 / 90 d x 365 d = 421,664.53 (his long-horizon
+ *   spend rate projected over churn.value.horizon_days);
+ *   churn logit -3.3 + detractor 0.7 + low satisfaction 1.1 x (50 - 20) / 50
+ *   + value below cost 0.7 x (1 - 0.2 / ((150000 / 151000 + 0) / 2)) =
+ *   -1.521867: p = 0.179187; value at risk 75,556.72 >= 10,000: the
+ *   closed-loop alert, P2 by its score, is lifted to P1.
+ * The same with 1,500: value 4,216.65, logit -1.706667, p 0.153597, value at
+ * risk 647.66: no lift, P2.
+ * A profile clv of 2,000,000 and an NPS 5 (P3): logit -3.3 + 0.7 (the
+ * value part 0.5 over a cost floored at 0.05: not under cost; SI 50), p
+ * 0.069138, value at risk 138,276.84 >= 100,000: two levels, P1. */
+static void test_value_priority(void) {
+  cJSON *j = closed_loop_after("rich",
+                               "{\"event_id\":\"p1\",\"customer_id\":\"rich\",\"type\":"
+                               "\"purchase\",\"ts\":\"2026-11-23T07:00:00Z\",\"amount\":150000}",
+                               2);
+  CHECK_STR(get_s(j, "priority"), "P1");
+  CHECK_STR(get_s(last_reason(j), "factor"), "value_at_risk");
+  CHECK_NEAR(get_n(last_reason(j), "value"), 75556.72, 0.5);
+  cJSON_Delete(j);
+  j = closed_loop_after("poor",
+                        "{\"event_id\":\"p1\",\"customer_id\":\"poor\",\"type\":\"purchase\","
+                        "\"ts\":\"2026-11-23T07:00:00Z\",\"amount\":1500}",
+                        2);
+  CHECK_STR(get_s(j, "priority"), "P2");
+  CHECK_STR_NE(get_s(last_reason(j), "factor"), "value_at_risk");
+  cJSON_Delete(j);
+  j = closed_loop_after("vip",
+                        "{\"event_id\":\"p1\",\"customer_id\":\"vip\",\"type\":\"profile\","
+                        "\"ts\":\"2026-11-23T07:00:00Z\",\"segment\":\"basic\",\"clv\":2000000}",
+                        5);
+  CHECK_STR(get_s(j, "priority"), "P1");
+  CHECK_NEAR(get_n(last_reason(j), "value"), 138276.84, 0.5);
+  cJSON_Delete(j);
+}
+
 int main(int argc, char **argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     FILE **f = strcmp(argv[a], "--alerts") == 0    ? &alerts_file
@@ -424,6 +495,7 @@ int main(int argc, char **argv) {
   test_sq_customer();
   test_sq_segment();
   test_value_loyalty();
+  test_value_priority();
   if (alerts_file) fclose(alerts_file);
   if (records_file) fclose(records_file);
   return TEST_REPORT();
