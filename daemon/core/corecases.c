@@ -165,7 +165,7 @@ static void on_case_outcome(void *opaque, const void *origin, const cxp_case_out
   ev.touchpoint = o->c->touchpoint;
   /* The offset of the event being processed (-1 in a tick): a window
    * restored with it folds the outcome once. */
-  cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+  cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind != CXP_CASE_DETRACTOR,
                            o->preempted, from->offset};
   cxp_windows_add_outcome(w, &ev, &wo);
 }

@@ -395,7 +395,11 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
       if (c->case_opened < 0) a->cases_opened++;
       break;
     case CXP_EV_PURCHASE: a->repeat_purchases += c->repeat_purchase; break;
-    case CXP_EV_REFERRAL: a->referrals++; break;
+    case CXP_EV_REFERRAL:
+      a->referrals++;
+      a->participations++;
+      break;
+    case CXP_EV_FEEDBACK: a->participations++; break;
     default: break;
   }
   /* Customers (the loyalty rates' base) and their delivered value, each

@@ -162,7 +162,8 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
 typedef struct cxp_window_outcome {
   int well;
   int64_t tta_ms, ttr_ms; /* -1: not acknowledged, not resolved */
-  int failure;            /* a service.failure case (the pre-emption ratio's base) */
+  int failure;            /* a failure case, opened by service.failure or by a complaint
+                             (the pre-emption ratio's base); not a detractor's */
   int preempted;          /* detected by the provider before any complaint */
   int64_t offset;         /* input offset of the event that closed the case; -1 none */
 } cxp_window_outcome;

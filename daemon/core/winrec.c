@@ -77,6 +77,7 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
   a->value_under += b->value_under;
   a->repeat_purchases += b->repeat_purchases;
   a->referrals += b->referrals;
+  a->participations += b->participations;
   dst->early |= src->early;
   if (dst->partition != src->partition) dst->partition = -1;
   return 0;
@@ -138,9 +139,9 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   const int64_t post[5] = {a->post_csat_n, a->post_csat_sat, a->post_nps_n,
                            a->post_nps_promoters, a->post_nps_detractors};
   write_arr(&j, "post_recovery", post, 5);
-  const int64_t loyal[6] = {a->customers, a->value_n, a->value_sum, a->value_under,
-                            a->repeat_purchases, a->referrals};
-  write_arr(&j, "customers_value_loyalty", loyal, 6);
+  const int64_t loyal[7] = {a->customers,       a->value_n,   a->value_sum,     a->value_under,
+                            a->repeat_purchases, a->referrals, a->participations};
+  write_arr(&j, "customers_value_loyalty", loyal, 7);
   if (p->first_offset >= 0 && p->last_offset >= p->first_offset) {
     const int64_t off[2] = {p->first_offset, p->last_offset};
     write_arr(&j, "offsets", off, 2);
@@ -223,7 +224,7 @@ int cxp_window_agg_consistent(const cxp_window_agg *a) {
     return 0;
   if (a->value_n > a->customers || a->value_under > a->value_n ||
       a->value_sum > (int64_t)CXP_WIN_VALUE_SCALE * 1000 * a->value_n ||
-      a->repeat_purchases + a->referrals > a->events)
+      a->repeat_purchases + a->participations > a->events || a->referrals > a->participations)
     return 0;
   return 1;
 }
@@ -242,6 +243,7 @@ static int post_into(cxp_window_agg *a, const int64_t *post, const int64_t *loya
   a->value_under = loyal[3];
   a->repeat_purchases = loyal[4];
   a->referrals = loyal[5];
+  a->participations = loyal[6];
   return 1;
 }
 
@@ -251,7 +253,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   if (root == NULL) return -1;
   int rc = -1;
   cxp_window_agg *a = &p->agg;
-  int64_t v, part, post[5], off[2] = {-1, -1}, loyal[6] = {0};
+  int64_t v, part, post[5], off[2] = {-1, -1}, loyal[7] = {0};
   const int64_t C = CXP_WIN_COUNT_MAX, T = CXP_WIN_JSON_INT_MAX - CXP_WIN_TIME_LIMIT_MS;
   const cJSON *early = cJSON_GetObjectItemCaseSensitive(root, "early");
   if (!cJSON_IsObject(root) || get_int(root, "v", 1, 1, &v) ||
@@ -293,7 +295,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_ints(root, "post_recovery", 0, C, post, 5) ||
       /* Optional: partials of builds before it count none. */
       (cJSON_GetObjectItemCaseSensitive(root, "customers_value_loyalty") &&
-       get_ints(root, "customers_value_loyalty", 0, CXP_WIN_JSON_INT_MAX, loyal, 6)) ||
+       get_ints(root, "customers_value_loyalty", 0, CXP_WIN_JSON_INT_MAX, loyal, 7)) ||
       /* Optional: partials of builds before it, and merged ones, have none. */
       (cJSON_GetObjectItemCaseSensitive(root, "offsets") &&
        (get_ints(root, "offsets", 0, CXP_WIN_JSON_INT_MAX, off, 2) || off[1] < off[0])) ||
@@ -428,6 +430,12 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   ratio(&j, "repeat_purchase_rate", 100.0 * (double)a->repeat_purchases, a->customers);
   ratio(&j, "referral_rate", 100.0 * (double)a->referrals, a->customers);
   ratio(&j, "complaint_rate", 100.0 * (double)a->complaints, a->customers);
+  cxp_jw_end(&j);
+  /* The customer side of "both sides active" (the provider side is the
+   * pre-emption ratio): participation per 100 active customers. */
+  cxp_jw_obj(&j, "activity");
+  cxp_jw_int(&j, "participations", a->participations);
+  ratio(&j, "index", 100.0 * (double)a->participations, a->customers);
   cxp_jw_end(&j);
   const char *names[4] = {"csat", "nps", "ces", "servqual"};
   const int64_t ns[4] = {a->csat_n, a->nps_n, a->ces_n, a->servqual_n};

@@ -65,7 +65,8 @@ typedef struct cxp_window_agg {
   int64_t cases_opened;                 /* failures, complaints, detractor responses */
   int64_t cases_recovered_well;         /* outcomes (cxp_windows_add_outcome) */
   int64_t cases_recovered_poorly;
-  int64_t failure_cases, preempted;     /* closed failure cases; detected by the provider first */
+  int64_t failure_cases, preempted;     /* closed failure cases (opened by a failure or a
+                                           complaint); detected by the provider first */
   int64_t tta_n, ttr_n;                 /* closed cases acknowledged; resolved */
   int64_t tta_hist[CXP_WIN_TBUCKETS], ttr_hist[CXP_WIN_TBUCKETS];
   int64_t churn[3];                     /* by band: low, medium, high */
@@ -85,6 +86,7 @@ typedef struct cxp_window_agg {
   int64_t customers;
   int64_t value_n, value_sum, value_under;
   int64_t repeat_purchases, referrals;
+  int64_t participations; /* feedback and referral events: the activity index */
 } cxp_window_agg;
 
 /* One closed window of one group on one partition (or, after merging, of

@@ -371,6 +371,9 @@ static void test_value_loyalty(void) {
     CHECK_NEAR(get_n(ly, "repeat_purchase_rate"), 25, 1e-9);
     CHECK_NEAR(get_n(ly, "referral_rate"), 50, 1e-9);
     CHECK_NEAR(get_n(ly, "complaint_rate"), 25, 1e-9);
+    /* Activity: the 2 referrals per 4 customers: 50. */
+    CHECK_NEAR(get_n(obj(j, "activity"), "participations"), 2, 0);
+    CHECK_NEAR(get_n(obj(j, "activity"), "index"), 50, 1e-9);
     cJSON_Delete(j);
   }
   /* Hour 06: v1 and v2, both with a ratio at their first event there (v1's
@@ -482,6 +485,103 @@ static void test_value_priority(void) {
   cJSON_Delete(j);
 }
 
+/* ---- pre-emption over every failure case ------------------------------------ */
+
+#define CASE_EV(eid, cid, type, ts, kase, extra)                                          \
+  (snprintf(buf, sizeof buf,                                                              \
+            "{\"event_id\":\"%s\",\"customer_id\":\"%s\",\"type\":\"%s\",\"ts\":\"%s\","  \
+            "\"case_id\":\"%s\"%s}",                                                      \
+            eid, cid, type, ts, kase, extra),                                             \
+   buf)
+
+/* Four cases in gold's 07:00 hour, each resolved and followed up, so that
+ * they close (300 s after) within the hour:
+ *   K1 a failure detected by the provider, then a complaint on it:
+ *      pre-empted;
+ *   K2 a complaint, then the provider reports the failure: not pre-empted
+ *      (the provider came second), but a failure case;
+ *   K3 a complaint alone: a failure case, not pre-empted;
+ *   K4 a failure detected by the customer: not pre-empted.
+ * preemption: failure_cases 4, preempted 1, ratio 0.25. (Counting only the
+ * cases service.failure opened, it was 2, 1 and 0.5.) A detractor's case
+ * is none of them. */
+static void test_preemption(void) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+  memset(&o, 0, sizeof o);
+  window_pipeline(&pl, "1h", "segment", 30);
+  pl.rec_enabled = 1;
+  pl.rec_detractor_cases = 1;
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  const char *fp = ",\"category\":\"operational\",\"severity\":3,\"segment\":\"gold\","
+                   "\"detected_by\":\"provider\"";
+  const char *fc = ",\"category\":\"operational\",\"severity\":3,\"segment\":\"gold\","
+                   "\"detected_by\":\"customer\"";
+  const char *cp = ",\"category\":\"operational\",\"severity\":3,\"segment\":\"gold\"";
+  int64_t off = 1;
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e1", "u1", "service.failure", "2026-11-23T07:00:00Z", "K1", fp)),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e2", "u2", "complaint", "2026-11-23T07:01:00Z", "K2", cp)),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e3", "u3", "complaint", "2026-11-23T07:02:00Z", "K3", cp)),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e4", "u4", "service.failure", "2026-11-23T07:03:00Z", "K4", fc)),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e5", "u1", "complaint", "2026-11-23T07:04:00Z", "K1", cp)),
+            CXP_OK);
+  CHECK_INT(feed_core(&core, off++,
+                      CASE_EV("e6", "u2", "service.failure", "2026-11-23T07:05:00Z", "K2", fp)),
+            CXP_OK);
+  /* A detractor (opens a closed-loop case, not a failure case). */
+  CHECK_INT(feed_core(&core, off++,
+                      "{\"event_id\":\"e7\",\"customer_id\":\"u5\",\"type\":\"survey.nps\","
+                      "\"ts\":\"2026-11-23T07:06:00Z\",\"score\":1,\"segment\":\"gold\"}"),
+            CXP_OK);
+  const char *ids[4][2] = {{"u1", "K1"}, {"u2", "K2"}, {"u3", "K3"}, {"u4", "K4"}};
+  for (int k = 0; k < 4; k++) {
+    char eid[8];
+    snprintf(eid, sizeof eid, "r%d", k);
+    CHECK_INT(feed_core(&core, off++,
+                        CASE_EV(eid, ids[k][0], "recovery.resolved", "2026-11-23T07:10:00Z",
+                                ids[k][1], "")),
+              CXP_OK);
+    snprintf(eid, sizeof eid, "f%d", k);
+    CHECK_INT(feed_core(&core, off++,
+                        CASE_EV(eid, ids[k][0], "recovery.followed_up", "2026-11-23T07:20:00Z",
+                                ids[k][1], "")),
+              CXP_OK);
+  }
+  /* 09:00 closes the cases (07:25) and then hour 07. */
+  CHECK_INT(feed_core(&core, off++,
+                      "{\"event_id\":\"z\",\"customer_id\":\"u9\",\"type\":\"usage\","
+                      "\"ts\":\"2026-11-23T09:00:00Z\",\"segment\":\"gold\"}"),
+            CXP_OK);
+  int i = find_out(&o, CXP_STREAM_INDICATORS, "\"window_start\":\"2026-11-23T07:00:00.000Z\"");
+  CHECK(i >= 0);
+  if (i >= 0) {
+    cJSON *j = cJSON_Parse(o.val[i]);
+    const cJSON *pe = obj(j, "preemption");
+    CHECK_NEAR(get_n(pe, "failure_cases"), 4, 0);
+    CHECK_NEAR(get_n(pe, "preempted"), 1, 0);
+    CHECK_NEAR(get_n(pe, "ratio"), 0.25, 1e-9);
+    cJSON_Delete(j);
+  }
+  save(&o);
+  /* Bad input: a recovery step without its case_id is dead-lettered. */
+  CHECK(feed_core(&core, off++,
+                  "{\"event_id\":\"bad\",\"customer_id\":\"u1\",\"type\":\"recovery.resolved\","
+                  "\"ts\":\"2026-11-23T09:01:00Z\"}") != CXP_OK);
+  cxp_core_close(&core);
+}
+
 int main(int argc, char **argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     FILE **f = strcmp(argv[a], "--alerts") == 0    ? &alerts_file
@@ -496,6 +596,7 @@ int main(int argc, char **argv) {
   test_sq_segment();
   test_value_loyalty();
   test_value_priority();
+  test_preemption();
   if (alerts_file) fclose(alerts_file);
   if (records_file) fclose(records_file);
   return TEST_REPORT();

@@ -269,6 +269,7 @@ static void test_measures(void) {
             "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
             "\"loyalty\":{\"customers\":24,\"repeat_purchases\":0,\"referrals\":0,"
             "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":4.16667},"
+            "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   /* min_n 30 (the default): all four are low; partitions 1 and 3 missing. */
@@ -333,6 +334,7 @@ static void test_nulls(void) {
             "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
             "\"loyalty\":{\"customers\":2,\"repeat_purchases\":0,\"referrals\":0,"
             "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":0},"
+            "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   cxp_buf_free(&b);
@@ -1713,8 +1715,8 @@ static int dur_partial(const outs *o, cxp_window_partial *p) {
  * one-minute window by segment of input partition 3. Its record's value by
  * hand (window.c, wrec_write): version 02, partition 3 -> zigzag 06, early
  * 00, first offset 10 -> 14, last offset 300 -> 600 -> d8 04, the count of
- * the aggregate's words (113 -> 71), then the words in the struct's order:
- * events 2 -> 04, csat_n 2 -> 04, csat_sat 1 -> 02, and 110 words of 0. */
+ * the aggregate's words (114 -> 72), then the words in the struct's order:
+ * events 2 -> 04, csat_n 2 -> 04, csat_sat 1 -> 02, and 111 words of 0. */
 static void test_window_record(void) {
   cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
   memset(&sk, 0, sizeof sk);
@@ -1729,8 +1731,8 @@ static void test_window_record(void) {
   cxp_buf out;
   cxp_buf_init(&out);
   CHECK_INT(cxp_windows_flush_state(w, 300, &out), 2); /* the window, the clock */
-  CHECK_INT(sizeof(cxp_window_agg) / sizeof(int64_t), 113);
-  uint8_t want[120] = {0x02, 0x06, 0x00, 0x14, 0xd8, 0x04, 0x71, 0x04, 0x04, 0x02};
+  CHECK_INT(sizeof(cxp_window_agg) / sizeof(int64_t), 114);
+  uint8_t want[121] = {0x02, 0x06, 0x00, 0x14, 0xd8, 0x04, 0x72, 0x04, 0x04, 0x02};
   size_t pos = 0, kl = 0, vl = 0;
   const char *k = NULL;
   const uint8_t *v = NULL;
