@@ -80,6 +80,7 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
   p->revision = 0;
   p->first_offset = s->first_off;
   p->last_offset = s->last_off;
+  memset(p->spread, 0, sizeof p->spread); /* the merger's to fill */
   p->n_fields = gr->n_fields;
   const char *v = s->vals;
   for (int f = 0; f < CXP_WIN_MAX_FIELDS; f++) {

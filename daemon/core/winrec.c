@@ -431,6 +431,25 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   ratio(&j, "referral_rate", 100.0 * (double)a->referrals, a->customers);
   ratio(&j, "complaint_rate", 100.0 * (double)a->complaints, a->customers);
   cxp_jw_end(&j);
+  /* Consistency across the group's channels and agents (filled by the
+   * merger when those groupings are configured too). */
+  static const char *const spread_names[2] = {"channels", "agents"};
+  static const char *const measure_names[2] = {"csat", "nps"};
+  cxp_jw_obj(&j, "consistency");
+  for (int k = 0; k < 2; k++) {
+    cxp_jw_obj(&j, spread_names[k]);
+    for (int me = 0; me < 2; me++) {
+      cxp_jw_obj(&j, measure_names[me]);
+      cxp_jw_int(&j, "n", m->spread[k].n[me]);
+      if (m->spread[k].n[me] > 0)
+        cxp_jw_num(&j, "sd", m->spread[k].sd[me]);
+      else
+        cxp_jw_null(&j, "sd");
+      cxp_jw_end(&j);
+    }
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
   /* The customer side of "both sides active" (the provider side is the
    * pre-emption ratio): participation per 100 active customers. */
   cxp_jw_obj(&j, "activity");
@@ -494,6 +513,58 @@ int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int 
     }
   }
   return nflag;
+}
+
+/* Whether c is a sub-group of p by field f: the same window, p's fields and
+ * values, and f (not "unknown") besides. */
+static int sub_group(const cxp_window_partial *p, const cxp_window_partial *c,
+                     cxp_window_field f) {
+  if (c->n_fields != p->n_fields + 1 || c->start_ms != p->start_ms ||
+      c->length_ms != p->length_ms)
+    return 0;
+  int extra = 0;
+  for (int i = 0; i < c->n_fields; i++) {
+    if (c->fields[i] == f) {
+      if (strcmp(c->value[i], CXP_WIN_UNKNOWN) == 0) return 0;
+      extra = 1;
+      continue;
+    }
+    int k = 0;
+    while (k < p->n_fields && p->fields[k] != c->fields[i]) k++;
+    if (k == p->n_fields || strcmp(p->value[k], c->value[i]) != 0) return 0;
+  }
+  return extra;
+}
+
+void cxp_window_spreads(cxp_window_partial *const *ps, int n) {
+  for (int i = 0; i < n; i++) {
+    cxp_window_partial *p = ps[i];
+    for (int k = 0; k < 2; k++) {
+      cxp_window_field f = k ? CXP_WF_AGENT_ID : CXP_WF_CHANNEL;
+      double sum[2] = {0, 0}, sq[2] = {0, 0};
+      int32_t cnt[2] = {0, 0};
+      for (int j = 0; j < n; j++) {
+        const cxp_window_agg *a = &ps[j]->agg;
+        if (j == i || !sub_group(p, ps[j], f)) continue;
+        const double v[2] = {
+            a->csat_n ? 100.0 * (double)a->csat_sat / (double)a->csat_n : 0,
+            a->nps_n ? 100.0 * (double)(a->nps_promoters - a->nps_detractors) / (double)a->nps_n
+                     : 0};
+        const int64_t have[2] = {a->csat_n, a->nps_n};
+        for (int m = 0; m < 2; m++)
+          if (have[m] > 0) {
+            cnt[m]++;
+            sum[m] += v[m];
+            sq[m] += v[m] * v[m];
+          }
+      }
+      for (int m = 0; m < 2; m++) {
+        double mean = cnt[m] ? sum[m] / cnt[m] : 0, var = cnt[m] ? sq[m] / cnt[m] - mean * mean : 0;
+        p->spread[k].n[m] = cnt[m];
+        p->spread[k].sd[m] = cnt[m] ? sqrt(var > 0 ? var : 0) : NAN;
+      }
+    }
+  }
 }
 
 /* ---- the aggregate in binary (changelog records) ------------------------- */

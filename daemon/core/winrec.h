@@ -89,6 +89,15 @@ typedef struct cxp_window_agg {
   int64_t participations; /* feedback and referral events: the activity index */
 } cxp_window_agg;
 
+/* Consistency of a group's figures across its sub-groups of one more
+ * field (its channels, its agents): per measure (0 CSAT, 1 NPS) how many
+ * sub-groups had responses, and the population standard deviation of
+ * their values (NaN when none). */
+typedef struct cxp_window_spread {
+  int32_t n[2];
+  double sd[2];
+} cxp_window_spread;
+
 /* One closed window of one group on one partition (or, after merging, of
  * several). Self-contained: values are copied in, so a partial outlives the
  * windows that produced it. */
@@ -107,6 +116,10 @@ typedef struct cxp_window_partial {
   uint8_t value_len[CXP_WIN_MAX_FIELDS];
   char value[CXP_WIN_MAX_FIELDS][CXP_WIN_VALUE_MAX + 1]; /* NUL-terminated too */
   cxp_window_agg agg;
+  /* Filled by the merger from the other records of the same emission
+   * (cxp_window_spreads): across channels [0] and agents [1]. Not on the
+   * wire. */
+  cxp_window_spread spread[2];
 } cxp_window_partial;
 
 /* 1 when a and b are of the same window (length, start) and group (fields
@@ -169,6 +182,12 @@ typedef struct cxp_window_consistency {
 int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int n,
                                    int min_n, cxp_window_consistency *out,
                                    int *flagged);
+
+/* Fills the spreads of every group in ps[0..n) (the records of one
+ * emission) from the groups of the same window whose fields are its own
+ * and one more, channel (spread[0]) or agent_id (spread[1]), with the same
+ * values; a sub-group valued "unknown" is left out. */
+void cxp_window_spreads(cxp_window_partial *const *ps, int n);
 
 /* The start of the window of length len that time ts falls in:
  * floor(ts / len) * len, also for times before the epoch. */

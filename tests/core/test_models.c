@@ -582,6 +582,82 @@ static void test_preemption(void) {
   cxp_core_close(&core);
 }
 
+/* ---- consistency across channels and agents --------------------------------- */
+
+/* Groupings all, channel and agent_id; hour 07 (each answer its own
+ * customer):
+ *   a1: CSAT 5, 5 on app, 5 on web, NPS 10 on app; a2: CSAT 1 on web, 1, 1
+ *   on phone, NPS 0 on phone; one CSAT 5 on app without an agent.
+ * Channels: app CSAT 100 (3 of 3), NPS 100; web 50 (1 of 2); phone 0, NPS
+ * -100. CSAT across channels: 100, 50, 0: mean 50, sd sqrt((2500 + 0 +
+ * 2500) / 3) = 40.8248, n 3; NPS: 100, -100: sd 100, n 2.
+ * Agents (the one without is left out): a1 CSAT 100, NPS 100; a2 CSAT 0,
+ * NPS -100: sd 50 and 100, n 2 each. Only the all-customers record has
+ * sub-groups: the channel and agent records show n 0 and sd null. */
+static void test_consistency(void) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+  memset(&o, 0, sizeof o);
+  window_pipeline(&pl, "1h", "all", 30);
+  snprintf(pl.win_group_by, sizeof pl.win_group_by, "[\"all\",\"channel\",\"agent_id\"]");
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  static const struct {
+    const char *type, *agent, *channel;
+    int score;
+  } in[] = {{"survey.csat", "a1", "app", 5},   {"survey.csat", "a1", "app", 5},
+            {"survey.csat", "a1", "web", 5},   {"survey.nps", "a1", "app", 10},
+            {"survey.csat", "a2", "web", 1},   {"survey.csat", "a2", "phone", 1},
+            {"survey.csat", "a2", "phone", 1}, {"survey.nps", "a2", "phone", 0},
+            {"survey.csat", NULL, "app", 5}};
+  int64_t off = 1;
+  for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+    char agent[32] = "";
+    if (in[k].agent) snprintf(agent, sizeof agent, ",\"agent_id\":\"%s\"", in[k].agent);
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"k%zu\",\"customer_id\":\"q%zu\",\"type\":\"%s\","
+             "\"ts\":\"2026-11-23T07:%02zu:00Z\",\"score\":%d,\"channel\":\"%s\"%s}",
+             k, k, in[k].type, k, in[k].score, in[k].channel, agent);
+    CHECK_INT(feed_core(&core, off++, buf), CXP_OK);
+  }
+  CHECK_INT(feed_core(&core, off++,
+                      "{\"event_id\":\"z\",\"customer_id\":\"q9\",\"type\":\"usage\","
+                      "\"ts\":\"2026-11-23T08:00:30Z\"}"),
+            CXP_OK);
+  int i = -1;
+  for (int k = 0; k < o.n; k++)
+    if (o.stream[k] == CXP_STREAM_INDICATORS && strcmp(o.key[k], "{}") == 0) i = k;
+  CHECK(i >= 0);
+  if (i >= 0) {
+    cJSON *j = cJSON_Parse(o.val[i]);
+    const cJSON *ch = obj(obj(j, "consistency"), "channels");
+    const cJSON *ag = obj(obj(j, "consistency"), "agents");
+    CHECK_NEAR(get_n(obj(ch, "csat"), "n"), 3, 0);
+    CHECK_NEAR(get_n(obj(ch, "csat"), "sd"), 40.8248, 1e-3);
+    CHECK_NEAR(get_n(obj(ch, "nps"), "n"), 2, 0);
+    CHECK_NEAR(get_n(obj(ch, "nps"), "sd"), 100, 1e-6);
+    CHECK_NEAR(get_n(obj(ag, "csat"), "n"), 2, 0);
+    CHECK_NEAR(get_n(obj(ag, "csat"), "sd"), 50, 1e-6);
+    CHECK_NEAR(get_n(obj(ag, "nps"), "sd"), 100, 1e-6);
+    cJSON_Delete(j);
+  }
+  i = find_out(&o, CXP_STREAM_INDICATORS, "\"group\":{\"channel\":\"app\"}");
+  CHECK(i >= 0);
+  if (i >= 0) {
+    cJSON *j = cJSON_Parse(o.val[i]);
+    const cJSON *ch = obj(obj(j, "consistency"), "channels");
+    CHECK_NEAR(get_n(obj(ch, "csat"), "n"), 0, 0);
+    CHECK(cJSON_IsNull(obj(obj(ch, "csat"), "sd")));
+    cJSON_Delete(j);
+  }
+  save(&o);
+  cxp_core_close(&core);
+}
+
 int main(int argc, char **argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     FILE **f = strcmp(argv[a], "--alerts") == 0    ? &alerts_file
@@ -597,6 +673,7 @@ int main(int argc, char **argv) {
   test_value_loyalty();
   test_value_priority();
   test_preemption();
+  test_consistency();
   if (alerts_file) fclose(alerts_file);
   if (records_file) fclose(records_file);
   return TEST_REPORT();

@@ -269,6 +269,9 @@ static void test_measures(void) {
             "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
             "\"loyalty\":{\"customers\":24,\"repeat_purchases\":0,\"referrals\":0,"
             "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":4.16667},"
+            "\"consistency\":{\"channels\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}},\"agents\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}}},"
             "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
@@ -334,6 +337,9 @@ static void test_nulls(void) {
             "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
             "\"loyalty\":{\"customers\":2,\"repeat_purchases\":0,\"referrals\":0,"
             "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":0},"
+            "\"consistency\":{\"channels\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}},\"agents\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}}},"
             "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
