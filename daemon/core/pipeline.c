@@ -4,6 +4,7 @@
 #include "learn.h"
 #include "customer.h"
 #include "jsonw.h"
+#include "ahp.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -537,13 +538,25 @@ static int take_text(cJSON *root, const char *section, const char *key, char *ou
 int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path, char *err,
                            size_t errlen) {
   cxp_pipeline_defaults(p);
-  /* churn.actions and recovery.solutions are arrays of objects, which the
-   * settings table cannot hold: taken out of the file as text, and checked
-   * by their own modules below. */
+  /* satisfaction_index.pairwise replaces the four weights: not both. */
+  const cJSON *si = cJSON_GetObjectItemCaseSensitive(root, "satisfaction_index");
+  if (cJSON_GetObjectItemCaseSensitive(si, "pairwise") &&
+      cJSON_GetObjectItemCaseSensitive(si, "weights")) {
+    snprintf(err, errlen, "%s: key 'satisfaction_index.pairwise': give the weights either as "
+             "a pairwise matrix or as satisfaction_index.weights, not both", path);
+    cJSON_Delete(root);
+    return -1;
+  }
+  /* churn.actions and recovery.solutions are arrays of objects, and
+   * satisfaction_index.pairwise an array of arrays, which the settings table
+   * cannot hold: taken out of the file as text, and checked by their own
+   * modules below. */
   if (take_text(root, "churn", "actions", p->churn_actions, sizeof p->churn_actions, path, err,
                 errlen) != 0 ||
       take_text(root, "recovery", "solutions", p->rec_solutions, sizeof p->rec_solutions, path,
-                err, errlen) != 0) {
+                err, errlen) != 0 ||
+      take_text(root, "satisfaction_index", "pairwise", p->si_pairwise, sizeof p->si_pairwise,
+                path, err, errlen) != 0) {
     cJSON_Delete(root);
     return -1;
   }
@@ -558,8 +571,21 @@ int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path
         snprintf(err, errlen, "%s: key 'topics': topic '%s' is named twice", path, t[i]);
         return -1;
       }
-  cxp_pipeline_derive(p);
   char why[400];
+  if (p->si_pairwise[0]) {
+    /* Rows and columns: csat, nps, ces, servqual. The weights sum to 1,
+     * which the index (a weighted mean) does not mind. */
+    double w[4];
+    if (cxp_ahp_from_json(p->si_pairwise, 4, w, &p->si_pairwise_cr, why, sizeof why) != 0) {
+      snprintf(err, errlen, "%s: key 'satisfaction_index.pairwise': %s", path, why);
+      return -1;
+    }
+    p->si_w_csat = w[0];
+    p->si_w_nps = w[1];
+    p->si_w_ces = w[2];
+    p->si_w_servqual = w[3];
+  }
+  cxp_pipeline_derive(p);
   if (cxp_pipeline_windows(p, why, sizeof why) != 0 ||
       cxp_pipeline_cases(p, why, sizeof why) != 0) {
     snprintf(err, errlen, "%s: %s", path, why);

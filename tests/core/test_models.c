@@ -1,7 +1,8 @@
 /* Unit tests of the customer and segment models of docs/domain.md end to
  * end through the core (a replay-like core: one input partition, windows
  * merged in place): SERVQUAL advice for a customer and for a group,
- * delivered value, the loyalty triad.
+ * delivered value, the loyalty triad, value-based priority, pre-emption,
+ * consistency, and the AHP weights of the satisfaction index.
  *
  * Every expected value was worked out by hand (the arithmetic is in the
  * comment beside it), never taken from the code's own output.
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahp.h"
 #include "core.h"
 #include "customer.h"
 #include "pipeline.h"
@@ -658,6 +660,90 @@ static void test_consistency(void) {
   cxp_core_close(&core);
 }
 
+/* ---- AHP weights --------------------------------------------------------------- */
+
+/* A pipeline file's text loaded: 0 or -1 with err. */
+static int load(cxp_pipeline *pl, const char *text, char *err, size_t errlen) {
+  return cxp_pipeline_from_json(pl, cJSON_Parse(text), "p.json", err, errlen);
+}
+
+static void test_ahp(void) {
+  char err[400];
+  double w[4], cr;
+  /* Consistent 3 x 3: a12 = 2, a13 = 6, a23 = 3 (= 6 / 2): weights
+   * proportional to 6 : 3 : 1, i.e. 0.6, 0.3, 0.1; lambda_max 3, CR 0. */
+  const double c3[9] = {1, 2, 6, 1.0 / 2, 1, 3, 1.0 / 6, 1.0 / 3, 1};
+  CHECK_INT(cxp_ahp_weights(c3, 3, w, &cr, err, sizeof err), 0);
+  CHECK_NEAR(w[0], 0.6, 1e-9);
+  CHECK_NEAR(w[1], 0.3, 1e-9);
+  CHECK_NEAR(w[2], 0.1, 1e-9);
+  CHECK_NEAR(cr, 0, 1e-9);
+  /* A cycle (1 beats 2 by 9, 2 beats 3 by 9, 3 beats 1 by 9): by symmetry
+   * w = 1/3 each, lambda_max = 1 + 9 + 1/9 = 10.1111; CI = (10.1111 - 3) / 2
+   * = 3.5556; CR = 3.5556 / 0.58 = 6.1303. */
+  const double x3[9] = {1, 9, 1.0 / 9, 1.0 / 9, 1, 9, 9, 1.0 / 9, 1};
+  CHECK_INT(cxp_ahp_weights(x3, 3, w, &cr, err, sizeof err), 0);
+  CHECK_NEAR(w[0], 1.0 / 3, 1e-9);
+  CHECK_NEAR(cr, (1 + 9 + 1.0 / 9 - 3) / 2 / 0.58, 1e-6);
+  CHECK_INT(cxp_ahp_from_json("[[1,9,0.1111],[0.1111,1,9],[9,0.1111,1]]", 3, w, &cr, err,
+                              sizeof err),
+            -1);
+  CHECK(strstr(err, "CR 6.13") != NULL);
+  /* Not a comparison matrix. */
+  const double nr[4] = {1, 2, 2, 1}; /* a21 should be 1/2 */
+  CHECK_INT(cxp_ahp_weights(nr, 2, w, &cr, err, sizeof err), -1);
+  CHECK(strstr(err, "reciprocal") != NULL);
+  const double nd[4] = {2, 1, 1, 1};
+  CHECK_INT(cxp_ahp_weights(nd, 2, w, &cr, err, sizeof err), -1);
+  const double ng[4] = {1, -2, -0.5, 1};
+  CHECK_INT(cxp_ahp_weights(ng, 2, w, &cr, err, sizeof err), -1);
+  CHECK_INT(cxp_ahp_from_json("[[1,2],[0.5]]", 2, w, &cr, err, sizeof err), -1);
+
+  /* In a pipeline: csat, nps, ces, servqual, each twice the next (consistent):
+   * weights 8, 4, 2, 1 fifteenths. 0.5 and 0.25 stand for 1/2 and 1/4; 0.333
+   * would stand for 1/3 (within 1 %). */
+  cxp_pipeline pl;
+  CHECK_INT(load(&pl,
+                 "{\"satisfaction_index\":{\"pairwise\":[[1,2,4,8],[0.5,1,2,4],"
+                 "[0.25,0.5,1,2],[0.125,0.25,0.5,1]]}}",
+                 err, sizeof err),
+            0);
+  CHECK_NEAR(pl.si_w_csat, 8.0 / 15, 1e-9);
+  CHECK_NEAR(pl.si_w_nps, 4.0 / 15, 1e-9);
+  CHECK_NEAR(pl.si_w_ces, 2.0 / 15, 1e-9);
+  CHECK_NEAR(pl.si_w_servqual, 1.0 / 15, 1e-9);
+  CHECK_NEAR(pl.si_pairwise_cr, 0, 1e-9);
+  /* The index with them: CSAT 100 and NPS mean 4 (40): (8 x 100 + 4 x 40)
+   * / 12 = 80. */
+  cxp_customer_conf cf;
+  cxp_pipeline_customer(&pl, &cf);
+  CHECK_NEAR(cxp_satisfaction_index(100, 4, NAN, NAN, &cf), 80, 1e-9);
+  /* Refused: inconsistent (the cycle with a fourth that ties: CR 2.3812),
+   * not reciprocal, not 4 x 4, and given beside the weights. */
+  CHECK_INT(load(&pl,
+                 "{\"satisfaction_index\":{\"pairwise\":[[1,9,0.1111,1],[0.1111,1,9,1],"
+                 "[9,0.1111,1,1],[1,1,1,1]]}}",
+                 err, sizeof err),
+            -1);
+  CHECK(strstr(err, "satisfaction_index.pairwise") != NULL && strstr(err, "CR 2.38") != NULL);
+  CHECK_INT(load(&pl,
+                 "{\"satisfaction_index\":{\"pairwise\":[[1,3,1,1],[3,1,1,1],"
+                 "[1,1,1,1],[1,1,1,1]]}}",
+                 err, sizeof err),
+            -1);
+  CHECK(strstr(err, "reciprocal") != NULL);
+  CHECK_INT(load(&pl, "{\"satisfaction_index\":{\"pairwise\":[[1,2],[0.5,1]]}}", err,
+                 sizeof err),
+            -1);
+  CHECK(strstr(err, "4 rows of 4 numbers") != NULL);
+  CHECK_INT(load(&pl,
+                 "{\"satisfaction_index\":{\"weights\":{\"csat\":2},\"pairwise\":[[1,1,1,1],"
+                 "[1,1,1,1],[1,1,1,1],[1,1,1,1]]}}",
+                 err, sizeof err),
+            -1);
+  CHECK(strstr(err, "not both") != NULL);
+}
+
 int main(int argc, char **argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     FILE **f = strcmp(argv[a], "--alerts") == 0    ? &alerts_file
@@ -674,6 +760,7 @@ int main(int argc, char **argv) {
   test_value_priority();
   test_preemption();
   test_consistency();
+  test_ahp();
   if (alerts_file) fclose(alerts_file);
   if (records_file) fclose(records_file);
   return TEST_REPORT();
