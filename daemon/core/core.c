@@ -340,6 +340,15 @@ static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   alert_emit(c, m, cu, &a, var);
 }
 
+double core_customer_value(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev) {
+  if (cu->clv >= 0) return cu->clv;
+  if (ev->type != CXP_EV_FAILURE && ev->type != CXP_EV_COMPLAINT && ev->type != CXP_EV_NPS)
+    return 0;
+  cxp_churn_score sc;
+  cxp_churn_features(&c->churn, cu, &c->customer, 0, 0, ev->ts_ms, &sc);
+  return sc.value;
+}
+
 /* Kano: a complaint about a must-be attribute (marked so, or classed so by
  * the pipeline) is at least major. */
 static void kano(cxp_core *c, cxp_event *ev) {

@@ -60,6 +60,11 @@ extern const char *const core_sq_factor[CXP_SQ__COUNT];
 int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp_alert *a,
                    char *actions, size_t cap);
 
+/* The customer's value for a case's priority (docs/domain.md section 6.3):
+ * his profile clv, else his spend projected ahead as churn values it; read
+ * only for an event that may open a case (0 for the others). */
+double core_customer_value(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev);
+
 /* corecases.c */
 cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,
                             const cxp_msg *m, int32_t part, char *detail, size_t dlen, int *opened);

@@ -279,7 +279,7 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   if (cs == NULL) return CXP_OK;
   /* The closed loop is outreach: without consent there is no one to call
    * back, so his detractor answers open no case. */
-  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
+  cxp_case_ctx ctx = {core_customer_value(c, cu, ev), c->pl->churn_enabled ? cu->churn_band : -1,
                       m->offset, !cu->consent, m};
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;

@@ -487,6 +487,45 @@ static void test_value_priority(void) {
   cJSON_Delete(j);
 }
 
+/* recovery.required: a case's priority is lifted when the customer's value
+ * reaches recovery.high_value (5,000): with no profile clv, his spend
+ * projected ahead: 150,000 of purchases are 421,664.53 (lifted: a severity
+ * 3 complaint is P2), 1,500 are 4,216.65 (not: P3). */
+static void test_case_value(void) {
+  static const struct {
+    const char *amount, *priority;
+  } t[] = {{"150000", "P2"}, {"1500", "P3"}};
+  for (int k = 0; k < 2; k++) {
+    static outs o;
+    char buf[512];
+    cxp_pipeline pl;
+    cxp_core core;
+    memset(&o, 0, sizeof o);
+    quiet_pipeline(&pl);
+    pl.rec_enabled = 1;
+    cxp_core_init(&core, &pl, collect, &o);
+    snprintf(buf, sizeof buf,
+             "{\"event_id\":\"p1\",\"customer_id\":\"w1\",\"type\":\"purchase\","
+             "\"ts\":\"2026-11-23T07:00:00Z\",\"amount\":%s}",
+             t[k].amount);
+    CHECK_INT(feed_core(&core, 1, buf), CXP_OK);
+    CHECK_INT(feed_core(&core, 2,
+                        "{\"event_id\":\"c1\",\"customer_id\":\"w1\",\"type\":\"complaint\","
+                        "\"ts\":\"2026-11-23T07:00:00Z\",\"case_id\":\"KV\","
+                        "\"category\":\"other\",\"severity\":3}"),
+              CXP_OK);
+    int i = find_out(&o, CXP_STREAM_ALERTS, "recovery.required");
+    CHECK(i >= 0);
+    if (i >= 0) {
+      cJSON *j = cJSON_Parse(o.val[i]);
+      CHECK_STR(get_s(j, "priority"), t[k].priority);
+      cJSON_Delete(j);
+    }
+    save(&o);
+    cxp_core_close(&core);
+  }
+}
+
 /* ---- pre-emption over every failure case ------------------------------------ */
 
 #define CASE_EV(eid, cid, type, ts, kase, extra)                                          \
@@ -758,6 +797,7 @@ int main(int argc, char **argv) {
   test_sq_segment();
   test_value_loyalty();
   test_value_priority();
+  test_case_value();
   test_preemption();
   test_consistency();
   test_ahp();
