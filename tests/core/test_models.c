@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ahp.h"
+#include "alert.h"
 #include "core.h"
 #include "customer.h"
 #include "pipeline.h"
@@ -463,6 +464,18 @@ static const cJSON *last_reason(const cJSON *j) {
  * value part 0.5 over a cost floored at 0.05: not under cost; SI 50), p
  * 0.069138, value at risk 138,276.84 >= 100,000: two levels, P1. */
 static void test_value_priority(void) {
+  /* The tiers: each threshold reached lifts a level; 0 turns one off; no
+   * value at risk (0, negative, NaN) lifts nothing; never past P1. */
+  CHECK_INT(cxp_alert_value_tier(9999.99, 10000, 100000), 0);
+  CHECK_INT(cxp_alert_value_tier(10000, 10000, 100000), 1);
+  CHECK_INT(cxp_alert_value_tier(100000, 10000, 100000), 2);
+  CHECK_INT(cxp_alert_value_tier(1e9, 0, 100000), 1);
+  CHECK_INT(cxp_alert_value_tier(1e9, 0, 0), 0);
+  CHECK_INT(cxp_alert_value_tier(NAN, 10000, 100000), 0);
+  CHECK_INT(cxp_alert_value_tier(-5, 0.5, 1), 0);
+  CHECK_INT(cxp_alert_lift_by(3, 2), 1);
+  CHECK_INT(cxp_alert_lift_by(2, 2), 1);
+  CHECK_INT(cxp_alert_lift_by(4, 0), 4);
   cJSON *j = closed_loop_after("rich",
                                "{\"event_id\":\"p1\",\"customer_id\":\"rich\",\"type\":"
                                "\"purchase\",\"ts\":\"2026-11-23T07:00:00Z\",\"amount\":150000}",
