@@ -198,8 +198,9 @@ for kind, text in sections.items():
         for k, v in node.get("properties", {}).items():
             if prefix == "" and k in ("$schema", "description", "kafka"):
                 continue
-            # An array of objects the loader validates itself (cases.c).
-            if prefix + k in ("recovery.solutions", "recovery.sla_matrix", "churn.actions"):
+            # An array the loader validates itself (cases.c, churn.c, ahp.c).
+            if prefix + k in ("recovery.solutions", "recovery.sla_matrix", "churn.actions",
+                              "satisfaction_index.pairwise"):
                 continue
             if v.get("type") == "object":
                 yield from leaves(v, prefix + k + ".")

@@ -22,9 +22,16 @@ void cxp_alert_id(cxp_idbuf *out, const char *pipeline, const cxp_alert *a) {
   cxp_make_id(out, f, l, 5);
 }
 
-int cxp_alert_lift(int priority, int premium) {
-  if (premium && priority > 1) priority--;
+int cxp_alert_lift_by(int priority, int levels) {
+  for (; levels > 0 && priority > 1; levels--) priority--;
   return priority;
+}
+
+int cxp_alert_lift(int priority, int premium) { return cxp_alert_lift_by(priority, premium != 0); }
+
+int cxp_alert_value_tier(double var, double lift, double lift2) {
+  if (!(var > 0)) return 0;
+  return (lift > 0 && var >= lift) + (lift2 > 0 && var >= lift2);
 }
 
 static void opt_str(cxp_jw *w, const char *key, cxp_str s) {

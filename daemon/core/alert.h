@@ -53,5 +53,11 @@ void cxp_alert_write(cxp_buf *b, const cxp_alert *a, const char *pipeline);
 
 /* Priority with one level of lift (P2 -> P1) for premium customers. */
 int cxp_alert_lift(int priority, int premium);
+/* The priority lifted `levels` levels, never past P1. */
+int cxp_alert_lift_by(int priority, int levels);
+/* Levels a customer's value at risk lifts his alerts (docs/domain.md
+ * section 6.2): one for each of the thresholds lift, lift2 (0: off) it
+ * reaches; 0 when var is not over 0. */
+int cxp_alert_value_tier(double var, double lift, double lift2);
 
 #endif

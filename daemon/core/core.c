@@ -182,10 +182,16 @@ static int alert_begin(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
   return 1;
 }
 
-/* Lifts the priority for premium segments, writes and emits the alert. */
-static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_alert *a) {
-  a->priority = cxp_alert_lift(a->priority, a->segment.p && cxp_pipeline_is_premium(
-                                                               c->pl, a->segment.p, a->segment.n));
+/* Lifts the priority for a premium segment and for the customer's value at
+ * risk (var: his churn probability x value, 0 unknown), writes and emits
+ * the alert. A value lift names its figure among the reasons. */
+static void alert_emit(cxp_core *c, const cxp_msg *from, cxp_customer *cu, cxp_alert *a,
+                       double var) {
+  int premium = a->segment.p && cxp_pipeline_is_premium(c->pl, a->segment.p, a->segment.n);
+  int tier = cxp_alert_value_tier(var, c->pl->var_lift, c->pl->var_lift2);
+  a->priority = cxp_alert_lift_by(a->priority, tier > premium ? tier : premium);
+  if (tier && a->n_reasons < CXP_ALERT_MAX_REASONS)
+    a->reasons[a->n_reasons++] = (cxp_alert_reason){"value_at_risk", var, 0};
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
@@ -199,10 +205,19 @@ int core_closed_loop_cooling(const cxp_core *c, const cxp_customer *cu, const cx
 }
 
 void core_closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
-                      const cxp_case_info *ci) {
+                      const cxp_case_info *ci, double var) {
   cxp_alert a;
   if (!c->pl->closed_loop_enabled || cxp_nps_class(ev->score) >= 0) return;
   if (!alert_begin(c, cu, ev, m, CXP_AL_CLOSED_LOOP, 1, &a)) return;
+  if (var < 0) {
+    var = 0;
+    if (c->pl->churn_enabled) {
+      cxp_churn_score sc;
+      cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, ev->ts_ms,
+                     &sc);
+      var = sc.value_at_risk;
+    }
+  }
 
   /* Without a case, the id a case would have had: derived from the
    * response, so that a replay names the same one. */
@@ -228,14 +243,14 @@ void core_closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const 
       (cxp_alert_reason){"nps_decayed_mean", cxp_customer_nps_mean(cu), 0.0};
   double csat = cxp_customer_csat(cu);
   if (csat >= 0) a.reasons[a.n_reasons++] = (cxp_alert_reason){"csat", csat, 0.0};
-  alert_emit(c, m, cu, &a);
+  alert_emit(c, m, cu, &a, var);
 }
 
 /* satisfaction.drop: the customer's satisfaction index falls `points` under
  * his own long-horizon baseline, or under the floor, once he has given
  * enough responses to judge. */
 static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                              const cxp_msg *m, double si, double base) {
+                              const cxp_msg *m, double si, double base, double var) {
   const cxp_pipeline *p = c->pl;
   if (!p->drop_enabled || cu->responses < p->drop_min_responses) return;
   if (isnan(si)) return;
@@ -270,41 +285,76 @@ static void satisfaction_drop(cxp_core *c, cxp_customer *cu, const cxp_event *ev
   for (int i = 0; i < 4 && a.n_reasons < CXP_ALERT_MAX_REASONS; i++)
     if (!isnan(vals[i]) && ws > 0)
       a.reasons[a.n_reasons++] = (cxp_alert_reason){names[i], vals[i], w[i] / ws * comp[i]};
-  alert_emit(c, m, cu, &a);
+  alert_emit(c, m, cu, &a, var);
+}
+
+const char *const core_sq_factor[CXP_SQ__COUNT] = {
+    "servqual_gap.tangibles", "servqual_gap.reliability", "servqual_gap.responsiveness",
+    "servqual_gap.assurance", "servqual_gap.empathy"};
+
+int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp_alert *a,
+                   char *actions, size_t cap) {
+  int order[CXP_SQ__COUNT], k = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    if (!(under & (1u << d))) continue;
+    /* Insertion by gap, lowest first; ties keep the dimension order. */
+    int i = k++;
+    for (; i > 0 && gap[order[i - 1]] > gap[d]; i--) order[i] = order[i - 1];
+    order[i] = d;
+  }
+  size_t len = 0;
+  actions[len++] = '[';
+  for (int i = 0; i < k; i++) {
+    int d = order[i];
+    int w = snprintf(actions + len, cap - len, "%s\"%s\"", i ? "," : "", p->sq_strategy[d]);
+    if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
+    if (a->n_reasons < CXP_ALERT_MAX_REASONS)
+      a->reasons[a->n_reasons++] =
+          (cxp_alert_reason){core_sq_factor[d], gap[d], gap[d] - p->sq_threshold};
+  }
+  snprintf(actions + len, cap - len, "]");
+  a->actions_json = actions;
+  /* A gap of 3 points or more under expectations is serious: P2. */
+  a->priority = k && gap[order[0]] <= -3 ? 2 : 3;
+  return k;
 }
 
 /* servqual.gap: a dimension this response touched has a decayed gap under
- * the threshold. One alert names the worst such dimension; its improvement
- * strategy is the action. Not an outreach alert: it is about the service,
- * so consent does not hold it back. */
+ * the threshold. One alert names every dimension under it (the touched one
+ * and any other with enough responses), worst first, each with its
+ * improvement strategy among the actions; the dimensions above it follow as
+ * reasons of contribution 0. Not an outreach alert: it is about the
+ * service, so consent does not hold it back. */
 static void servqual_gap(cxp_core *c, cxp_customer *cu, const cxp_event *ev,
-                         const cxp_msg *m) {
-  static const char *factor[CXP_SQ__COUNT] = {
-      "servqual_gap.tangibles", "servqual_gap.reliability", "servqual_gap.responsiveness",
-      "servqual_gap.assurance", "servqual_gap.empathy"};
+                         const cxp_msg *m, double var) {
   const cxp_pipeline *p = c->pl;
   if (!p->sq_enabled) return;
   double gap[CXP_SQ__COUNT];
-  int worst = -1;
+  unsigned under = 0, touched = 0;
   for (int d = 0; d < CXP_SQ__COUNT; d++) {
     gap[d] = cxp_customer_sq_gap(cu, d);
-    if (!(ev->sq_mask & (1u << d)) || cu->sq_responses[d] < p->sq_min_responses) continue;
-    if (gap[d] < p->sq_threshold && (worst < 0 || gap[d] < gap[worst])) worst = d;
+    if (cu->sq_responses[d] < p->sq_min_responses || !(gap[d] < p->sq_threshold)) continue;
+    under |= 1u << d;
+    if (ev->sq_mask & (1u << d)) touched = 1;
   }
-  if (worst < 0) return;
+  if (!touched) return;
   cxp_alert a;
   if (!alert_begin(c, cu, ev, m, CXP_AL_SERVQUAL_GAP, 0, &a)) return;
-  /* A gap of 3 points or more under expectations is serious: P2. */
-  a.priority = gap[worst] <= -3 ? 2 : 3;
-  char actions[CXP_STR_MAX + 8];
-  snprintf(actions, sizeof actions, "[\"%s\"]", p->sq_strategy[worst]);
-  a.actions_json = actions;
-  a.reasons[a.n_reasons++] =
-      (cxp_alert_reason){factor[worst], gap[worst], gap[worst] - p->sq_threshold};
+  char actions[CXP_SQ__COUNT * (CXP_STR_MAX + 3) + 3];
+  core_sq_advice(p, gap, under, &a, actions, sizeof actions);
   for (int d = 0; d < CXP_SQ__COUNT && a.n_reasons < CXP_ALERT_MAX_REASONS; d++)
-    if (d != worst && !isnan(gap[d]))
-      a.reasons[a.n_reasons++] = (cxp_alert_reason){factor[d], gap[d], 0};
-  alert_emit(c, m, cu, &a);
+    if (!(under & (1u << d)) && !isnan(gap[d]))
+      a.reasons[a.n_reasons++] = (cxp_alert_reason){core_sq_factor[d], gap[d], 0};
+  alert_emit(c, m, cu, &a, var);
+}
+
+double core_customer_value(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev) {
+  if (cu->clv >= 0) return cu->clv;
+  if (ev->type != CXP_EV_FAILURE && ev->type != CXP_EV_COMPLAINT && ev->type != CXP_EV_NPS)
+    return 0;
+  cxp_churn_score sc;
+  cxp_churn_features(&c->churn, cu, &c->customer, 0, 0, ev->ts_ms, &sc);
+  return sc.value;
 }
 
 /* Kano: a complaint about a must-be attribute (marked so, or classed so by
@@ -340,7 +390,7 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
            sc->value_at_risk, sc->value_from_profile ? "true" : "false", silent);
   a->detail_key = "churn";
   a->detail_json = body;
-  alert_emit(c, from, cu, a);
+  alert_emit(c, from, cu, a, sc->value_at_risk);
 }
 
 /* Churn risk: the customer's score after this event; the band
@@ -497,6 +547,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
   unsigned first_mask = first_in_windows(c, cu, ev.ts_ms);
   int post = post_recovery(cu, &ev);
+  /* A repeat purchase for the windows' loyalty figures: he bought before. */
+  int repeat_purchase = ev.type == CXP_EV_PURCHASE && cu->sum[CXP_S_PURCHASES] > 0;
   int survey = cxp_customer_apply(cu, &ev, &c->customer);
   /* The satisfaction index after a survey response, once: the windows'
    * cohorts and satisfaction.drop both read it. */
@@ -516,7 +568,15 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_windows *w = core_windows_of(c, sh->partition);
   int late = 0;
   if (w) {
-    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset};
+    cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset,
+                         0, NAN, repeat_purchase};
+    /* His delivered value, counted at his first event in a window. */
+    if (first_mask) {
+      cxp_indicators in;
+      cxp_customer_indicators_lean(cu, &c->customer, ev.ts_ms, &in);
+      wc.has_value = !isnan(in.value_ratio);
+      wc.value_ratio = in.value_ratio;
+    }
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
     if (opened >= 0 && cu->cohort < 3) {
@@ -531,9 +591,9 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
    * (cases off, no consent, within the cooldown, or one naming a case that
    * is open or closed already) is judged here, without a case. */
   if (ev.type == CXP_EV_NPS && !(opened == 1 && core_detractor_cases(c, sh->partition)))
-    core_closed_loop(c, cu, &ev, m, NULL);
-  if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m);
-  if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base);
+    core_closed_loop(c, cu, &ev, m, NULL, var);
+  if (ev.type == CXP_EV_SERVQUAL) servqual_gap(c, cu, &ev, m, var);
+  if (survey) satisfaction_drop(c, cu, &ev, m, si, si_base, var);
   if (case_bad != CXP_OK) {
     cxp_core_dead_letter(c, m, case_bad, detail);
     return case_bad;

@@ -52,12 +52,28 @@ void core_dead_letter(cxp_core *c, const cxp_msg *from, const cxp_msg *m, cxp_re
                       const char *detail);
 void core_grow_table(void *table, int32_t *n, int32_t part);
 /* recovery.closed_loop for a detractor answer (consent and cooldown as every
- * outreach alert): for the case ci it opened, or NULL when it opened none. */
+ * outreach alert): for the case ci it opened, or NULL when it opened none;
+ * var is his value at risk after the event, or negative when it is not known
+ * yet (the case opens before his churn score moves), to work out here. */
 void core_closed_loop(cxp_core *c, cxp_customer *cu, const cxp_event *ev, const cxp_msg *m,
-                      const cxp_case_info *ci);
+                      const cxp_case_info *ci, double var);
 /* 1 when a detractor answer's closed-loop alert would be held back by the
  * cooldown (closed loop on, consent given): its case then opens no new one. */
 int core_closed_loop_cooling(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev);
+/* "servqual_gap.<dimension>", by dimension. */
+extern const char *const core_sq_factor[CXP_SQ__COUNT];
+/* SERVQUAL advice for the dimensions of mask `under` (gaps in gap[]): each
+ * as a reason (gap, gap - threshold), worst first, its strategy among the
+ * actions (written to actions[cap], which a->actions_json then points to),
+ * and the priority: P2 when the worst gap is -3 or less, else P3. Returns
+ * how many dimensions. */
+int core_sq_advice(const cxp_pipeline *p, const double *gap, unsigned under, cxp_alert *a,
+                   char *actions, size_t cap);
+
+/* The customer's value for a case's priority (docs/domain.md section 6.3):
+ * his profile clv, else his spend projected ahead as churn values it; read
+ * only for an event that may open a case (0 for the others). */
+double core_customer_value(const cxp_core *c, const cxp_customer *cu, const cxp_event *ev);
 
 /* corecases.c */
 cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event *ev,

@@ -52,7 +52,7 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
    * recovery.required when that alert is off), here as it opens, so that the
    * announcement goes out before any breach of a case opened late. */
   if (ci->kind == CXP_CASE_DETRACTOR && c->pl->closed_loop_enabled) {
-    if (cu) core_closed_loop(c, cu, o->ev, from, ci);
+    if (cu) core_closed_loop(c, cu, o->ev, from, ci, -1);
     return;
   }
   cxp_alert a;
@@ -194,7 +194,7 @@ static void on_case_outcome(void *opaque, const void *origin, const cxp_case_out
   ev.touchpoint = o->c->touchpoint;
   /* The offset of the event being processed (-1 in a tick): a window
    * restored with it folds the outcome once. */
-  cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind == CXP_CASE_FAILURE,
+  cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind != CXP_CASE_DETRACTOR,
                            o->preempted, from->offset};
   cxp_windows_add_outcome(w, &ev, &wo);
 }
@@ -308,7 +308,7 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   if (cs == NULL) return CXP_OK;
   /* The closed loop is outreach: without consent there is no one to call
    * back, so his detractor answers open no case. */
-  cxp_case_ctx ctx = {cu->clv > 0 ? cu->clv : 0, c->pl->churn_enabled ? cu->churn_band : -1,
+  cxp_case_ctx ctx = {core_customer_value(c, cu, ev), c->pl->churn_enabled ? cu->churn_band : -1,
                       m->offset, !cu->consent, m, 0};
   /* A detractor answer whose closed-loop alert the cooldown holds back must
    * not open a case nobody hears of: it joins his open detractor case (the

@@ -149,6 +149,62 @@ static void score_drop(cxp_core *c, const cxp_msg *from, const cxp_window_partia
   }
 }
 
+/* servqual.gap about a group: a complete first record whose mean gap on a
+ * dimension, over at least windows.min_n answers rating it, lies under
+ * alerts.servqual_gap.threshold. One alert names every such dimension,
+ * worst first, with its strategy (as the customer's alert does). */
+static void segment_sq_gap(cxp_core *c, const cxp_msg *from, const cxp_window_partial *p,
+                           const char *key, size_t klen) {
+  const cxp_pipeline *pl = c->pl;
+  const cxp_window_agg *ag = &p->agg;
+  double gap[CXP_SQ__COUNT];
+  unsigned under = 0;
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    gap[d] = ag->sq_n[d] ? (double)ag->sq_gap_sum[d] / CXP_WIN_GAP_SCALE / (double)ag->sq_n[d]
+                         : NAN;
+    if (ag->sq_n[d] >= pl->windows.min_n && gap[d] < pl->sq_threshold) under |= 1u << d;
+  }
+  if (!under) return;
+  cxp_alert a;
+  memset(&a, 0, sizeof a);
+  a.type = CXP_AL_SERVQUAL_GAP;
+  char actions[CXP_SQ__COUNT * (CXP_STR_MAX + 3) + 3];
+  core_sq_advice(pl, gap, under, &a, actions, sizeof actions);
+  cxp_buf body;
+  cxp_buf_init(&body);
+  cxp_jw j;
+  cxp_jw_init(&j, &body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_key(&j, "group");
+  cxp_buf_put(&body, key, klen);
+  cxp_jw_time(&j, "window_start", p->start_ms);
+  cxp_jw_time(&j, "window_end", p->end_ms);
+  cxp_jw_arr(&j, "dimensions");
+  for (int d = 0; d < CXP_SQ__COUNT; d++) {
+    if (!(under & (1u << d))) continue;
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_cstr(&j, "dimension", cxp_sq_dimension_name(d));
+    cxp_jw_num(&j, "gap", gap[d]);
+    cxp_jw_int(&j, "n", ag->sq_n[d]);
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  cxp_jw_end(&j);
+  cxp_buf_putc(&body, '\0');
+  char salt[64 + 2 * CXP_STR_MAX];
+  int sl = snprintf(salt, sizeof salt, "%lld:%lld:servqual:%.*s", (long long)p->length_ms,
+                    (long long)p->start_ms, (int)klen, key);
+  a.segment = group_segment(p);
+  a.id_salt = (cxp_str){salt, (size_t)(sl < (int)sizeof salt ? sl : (int)sizeof salt - 1)};
+  a.event_ts_ms = p->end_ms;
+  a.emitted_at_ms = from->now_ms ? from->now_ms : p->end_ms;
+  a.role = pl->anomaly_role;
+  a.detail_key = "servqual";
+  a.detail_json = body.p;
+  group_alert_emit(c, from, &a, key, klen);
+  cxp_buf_free(&body);
+}
+
 static int agent_grouping(const cxp_window_partial *p) {
   return p->n_fields == 1 && p->fields[0] == CXP_WF_AGENT_ID;
 }
@@ -237,6 +293,8 @@ static void on_final(void *opaque, const void *origin, const cxp_window_partial 
    * revision would count the window twice. */
   if (c->pl->anomaly_enabled && n_missing == 0 && p->revision == 0)
     score_drop(c, from, p, c->key.p, c->key.len);
+  if (c->pl->sq_enabled && n_missing == 0 && p->revision == 0)
+    segment_sq_gap(c, from, p, c->key.p, c->key.len);
 }
 
 static cxp_merger *merger_of(cxp_core *c, int32_t r) {

@@ -22,14 +22,18 @@ _Static_assert(FRAC_RATE == 28 && FRAC_FREQ == 16 && FRAC_MONEY == 7,
 #define MAX_AMOUNT 1e12
 
 static int family_of(int idx) {
-  return idx < CXP_S__MAIN_END ? CXP_HL_MAIN : idx < CXP_S__SHORT_END ? CXP_HL_SHORT
-                                                                      : CXP_HL_LONG;
+  return idx < CXP_S__MAIN_END    ? CXP_HL_MAIN
+         : idx < CXP_S__SHORT_END ? CXP_HL_SHORT
+         : idx < CXP_S__LONG_END  ? CXP_HL_LONG
+                                  : CXP_HL_MAIN;
 }
 
 static int frac_of(int idx) {
   switch (idx) {
   case CXP_S_MON_SHORT:
-  case CXP_S_MON_LONG: return FRAC_MONEY;
+  case CXP_S_MON_LONG:
+  case CXP_S_SPEND:
+  case CXP_S_COMPENSATION: return FRAC_MONEY;
   case CXP_S_FREQ_SHORT:
   case CXP_S_FREQ_LONG: return FRAC_FREQ;
   default: return FRAC_RATE;
@@ -85,8 +89,12 @@ static void weigh(cxp_customer *c, const cxp_customer_conf *cf, weights *w, int 
     int lo = fam == CXP_HL_MAIN ? 0 : fam == CXP_HL_SHORT ? CXP_S__MAIN_END : CXP_S__SHORT_END;
     int hi = fam == CXP_HL_MAIN    ? CXP_S__MAIN_END
              : fam == CXP_HL_SHORT ? CXP_S__SHORT_END
-                                   : CXP_S__COUNT;
+                                   : CXP_S__LONG_END;
     for (int i = lo; i < hi; i++) c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
+    /* The main family's sums added later, past the long ones. */
+    if (fam == CXP_HL_MAIN)
+      for (int i = CXP_S__LONG_END; i < CXP_S__COUNT; i++)
+        c->sum[i] = shift >= 64 ? 0 : c->sum[i] >> shift;
   }
   w->f[fam] = exp2((double)(w->t - c->landmark_ms[fam]) / h);
   w->ready |= 1u << fam;
@@ -171,10 +179,18 @@ int cxp_customer_apply(cxp_customer *c, const cxp_event *ev, const cxp_customer_
   }
   case CXP_EV_COMPLAINT: add(c, cf, &w, CXP_S_COMPLAINTS, 1); break;
   case CXP_EV_FAILURE: add(c, cf, &w, CXP_S_FAILURES, 1); break;
-  case CXP_EV_FEEDBACK:
-  case CXP_EV_REFERRAL: add(c, cf, &w, CXP_S_ACTIVITY, 1); break;
+  case CXP_EV_FEEDBACK: add(c, cf, &w, CXP_S_ACTIVITY, 1); break;
+  case CXP_EV_REFERRAL:
+    add(c, cf, &w, CXP_S_ACTIVITY, 1);
+    add(c, cf, &w, CXP_S_REFERRALS, 1);
+    break;
+  case CXP_EV_REC_COMPENSATED:
+    add(c, cf, &w, CXP_S_COMPENSATION, ev->amount > MAX_AMOUNT ? MAX_AMOUNT : ev->amount);
+    break;
   case CXP_EV_PURCHASE: {
     double a = ev->amount > MAX_AMOUNT ? MAX_AMOUNT : ev->amount;
+    add(c, cf, &w, CXP_S_PURCHASES, 1);
+    add(c, cf, &w, CXP_S_SPEND, a);
     add(c, cf, &w, CXP_S_FREQ_SHORT, 1);
     add(c, cf, &w, CXP_S_FREQ_LONG, 1);
     add(c, cf, &w, CXP_S_MON_SHORT, a);
@@ -308,15 +324,31 @@ void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_customer_conf
   o->value_parts[1] = ratio(c, CXP_S_RESOLVED, CXP_S_CONTACTS);     /* service */
   o->value_parts[2] = ratio(c, CXP_S_SENT_SUM, CXP_S_SENT_N);       /* personnel */
   o->value_parts[3] = isnan(o->nps_mean) ? NAN : o->nps_mean / 10;  /* image */
-  o->cost_parts[0] = NAN; /* money: no price signal in the event contract yet */
+  /* Money: his net spend (purchases less compensation) N, as N / (N +
+   * money_norm); absent before any purchase. */
+  double spend = read(c, &r, CXP_S_SPEND), comp = read(c, &r, CXP_S_COMPENSATION);
+  double net = spend > comp ? spend - comp : 0;
+  o->cost_parts[0] = c->sum[CXP_S_SPEND] > 0 ? net / (net + cf->money_norm) : NAN;
   o->cost_parts[1] = ratio(c, CXP_S_TIME_COST, CXP_S_CONTACTS);     /* time */
-  o->cost_parts[2] = isnan(o->ces) ? NAN : (7 - o->ces) / 6;        /* effort */
+  /* Effort: the mean of the CES part and the share of contacts that did
+   * not resolve the issue (each means a repeat contact), of those present. */
+  double unresolved = 1 - ratio(c, CXP_S_RESOLVED, CXP_S_CONTACTS);
+  const double effort[2] = {isnan(o->ces) ? NAN : (7 - o->ces) / 6,
+                            unresolved < 0 ? 0 : unresolved};
+  o->cost_parts[2] = mean_present(effort, 2);
   o->cost_parts[3] = 1 - exp2(-(o->complaints + failures));         /* inconvenience */
   o->value = mean_present(o->value_parts, 4);
   o->cost = mean_present(o->cost_parts, 4);
   /* A cost floor of 0.05 keeps the ratio finite for a customer who has given
    * next to nothing yet. */
   o->value_ratio = isnan(o->value) ? NAN : o->value / (o->cost < 0.05 ? 0.05 : o->cost);
+
+  /* A decayed count S of events at a steady r a day tends to r x h / ln 2
+   * (h in days): r x 30 = S x ln 2 x 30 / h. */
+  double per30 = M_LN2 * 30 * 86400000.0 / cf->half_life_ms[CXP_HL_MAIN];
+  o->repeat_purchase_rate = read(c, &r, CXP_S_PURCHASES) * per30;
+  o->referral_rate = read(c, &r, CXP_S_REFERRALS) * per30;
+  o->complaint_rate = o->complaints * per30;
 
   o->recency_days = c->last_active_ms ? (double)(t - c->last_active_ms) / 86400000.0 : NAN;
   o->freq_short = read(c, &r, CXP_S_FREQ_SHORT);

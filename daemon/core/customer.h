@@ -77,6 +77,14 @@ typedef enum {
   CXP_S_L_CES_N,
   CXP_S_L_SQ_GAP, /* all dimensions together */
   CXP_S_L_SQ_N,
+  CXP_S__LONG_END,
+  /* main half-life again: sums added later go last, so that a changelog
+   * record of an earlier build (its sums in index order, fewer of them)
+   * reads back into the same places */
+  CXP_S_SPEND = CXP_S__LONG_END, /* purchase amounts (money cost) */
+  CXP_S_COMPENSATION,            /* recovery.compensated amounts */
+  CXP_S_PURCHASES,               /* purchase events (loyalty: the rate he buys again at) */
+  CXP_S_REFERRALS,
   CXP_S__COUNT
 } cxp_sum_index;
 
@@ -133,6 +141,11 @@ typedef struct cxp_indicators {
   double cost_parts[4];  /* money, time, effort, inconvenience; 0..1 */
   double value, cost;    /* means of the parts present */
   double value_ratio;    /* value / cost */
+  /* The loyalty triad, each per 30 days from its decayed count (main
+   * half-life h): count x ln 2 x 30 d / h. For one customer the repeat-
+   * purchase rate is the rate he buys at (the segment records count the
+   * purchases of customers who bought before). */
+  double repeat_purchase_rate, referral_rate, complaint_rate;
   double recency_days;   /* since the last purchase or usage */
   double freq_short, freq_long, mon_short, mon_long;
   double complaints;     /* decayed count */
@@ -145,6 +158,7 @@ typedef struct cxp_indicators {
 typedef struct cxp_customer_conf {
   double half_life_ms[CXP_HL__COUNT]; /* by family: decay.half_life_days, short_, long_ */
   double time_norm_s;                 /* delivered_value.time_norm_s: a contact's full cost */
+  double money_norm;     /* delivered_value.money_norm: net spend whose money cost is 0.5 */
   double si_w[4]; /* satisfaction_index.weights: csat, nps, ces, servqual */
 } cxp_customer_conf;
 

@@ -298,6 +298,12 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
   uint32_t n_out = m->n - keep;
   if (n_out == 0) return 0;
   qsort(m->e + keep, n_out, sizeof *m->e, entry_cmp);
+  /* Every group of a window is merged here (partials are routed by window):
+   * each record's spread across its channels and agents is read off the
+   * others before any goes out. */
+  cxp_window_partial **ps = cxp_xmalloc(sizeof *ps * n_out);
+  for (uint32_t i = 0; i < n_out; i++) ps[i] = &m->e[keep + i].p;
+  cxp_window_spreads(ps, (int)n_out);
   for (uint32_t i = keep; i < m->n; i++) {
     mentry *e = &m->e[i];
     int nm = missing_of(m, &e->p);
@@ -308,12 +314,8 @@ static int emit_where(cxp_merger *m, int (*pick)(const cxp_merger *, const mentr
     e->p.revision = 0;
     if (m->emit) m->emit(m->opaque, origin, &e->p, m->missing, nm);
   }
-  if (m->batch) {
-    const cxp_window_partial **ps = cxp_xmalloc(sizeof *ps * n_out);
-    for (uint32_t i = 0; i < n_out; i++) ps[i] = &m->e[keep + i].p;
-    m->batch(m->opaque, origin, ps, (int)n_out);
-    free(ps);
-  }
+  if (m->batch) m->batch(m->opaque, origin, (const cxp_window_partial *const *)ps, (int)n_out);
+  free(ps);
   for (uint32_t i = keep; i < m->n; i++) {
     mentry *e = &m->e[i];
     if (e->min_offset >= 0) {

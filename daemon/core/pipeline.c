@@ -4,6 +4,7 @@
 #include "learn.h"
 #include "customer.h"
 #include "jsonw.h"
+#include "ahp.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -89,6 +90,13 @@ const cxp_setting cxp_pipeline_table[] = {
      "Least event time between two alerts of one type for one customer, in hours.", NULL},
     {"alerts.premium_segments", CXP_T_LIST, "[\"gold\",\"platinum\",\"premium\"]", 0, 32,
      OFF(premium_segments), "Segments whose alerts are raised one priority level.", NULL},
+    {"alerts.value_at_risk.lift", CXP_T_DOUBLE, "10000", 0, 1e12, OFF(var_lift),
+     "A customer's value at risk (churn probability x value: his profile clv, else his "
+     "spend projected over churn.value.horizon_days) from which his alerts are raised one "
+     "priority level (as a premium segment's; the two lifts do not add). 0: off.", NULL},
+    {"alerts.value_at_risk.lift2", CXP_T_DOUBLE, "100000", 0, 1e12, OFF(var_lift2),
+     "Value at risk from which his alerts are raised one more level (two in all). 0: off.",
+     NULL},
     {"alerts.closed_loop.enabled", CXP_T_BOOL, "true", 0, 1, OFF(closed_loop_enabled),
      "Raise recovery.closed_loop when a customer answers NPS as a detractor (0-6).", NULL},
     {"alerts.closed_loop.deadline_h", CXP_T_DOUBLE, "48", 0.1, 720,
@@ -148,6 +156,9 @@ const cxp_setting cxp_pipeline_table[] = {
      "Weight of 50 + SERVQUAL gap x 50/6 in the satisfaction index.", NULL},
     {"delivered_value.time_norm_s", CXP_T_DOUBLE, "1800", 1, 86400, OFF(value_time_norm_s),
      "Wait plus handle time of a contact that counts as the full time cost (1.0).", NULL},
+    {"delivered_value.money_norm", CXP_T_DOUBLE, "1000", 0.01, 1e12, OFF(value_money_norm),
+     "Net spend (decayed purchases less decayed compensation) whose money cost is 0.5: "
+     "money cost = spend / (spend + money_norm).", NULL},
     {"servqual.strategies.tangibles", CXP_T_STRING, "\"improve_physical_environment\"", 1, 64,
      OFF(sq_strategy[0]), "Improvement strategy named by a tangibles gap alert.", NULL},
     {"servqual.strategies.reliability", CXP_T_STRING,
@@ -413,6 +424,7 @@ void cxp_pipeline_customer(const cxp_pipeline *p, cxp_customer_conf *cf) {
   cf->half_life_ms[CXP_HL_SHORT] = p->short_half_life_ms;
   cf->half_life_ms[CXP_HL_LONG] = p->long_half_life_ms;
   cf->time_norm_s = p->value_time_norm_s;
+  cf->money_norm = p->value_money_norm;
   cf->si_w[0] = p->si_w_csat;
   cf->si_w[1] = p->si_w_nps;
   cf->si_w[2] = p->si_w_ces;
@@ -566,15 +578,26 @@ static int take_text(cJSON *root, const char *section, const char *key, char *ou
 int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path, char *err,
                            size_t errlen) {
   cxp_pipeline_defaults(p);
+  /* satisfaction_index.pairwise replaces the four weights: not both. */
+  const cJSON *si = cJSON_GetObjectItemCaseSensitive(root, "satisfaction_index");
+  if (cJSON_GetObjectItemCaseSensitive(si, "pairwise") &&
+      cJSON_GetObjectItemCaseSensitive(si, "weights")) {
+    snprintf(err, errlen, "%s: key 'satisfaction_index.pairwise': give the weights either as "
+             "a pairwise matrix or as satisfaction_index.weights, not both", path);
+    cJSON_Delete(root);
+    return -1;
+  }
   /* churn.actions, recovery.solutions and recovery.sla_matrix are arrays of
-   * objects, which the
-   * settings table cannot hold: taken out of the file as text, and checked
-   * by their own modules below. */
+   * objects, and satisfaction_index.pairwise an array of arrays, which the
+   * settings table cannot hold: taken out of the file as text, and checked by
+   * their own modules below. */
   if (take_text(root, "churn", "actions", p->churn_actions, sizeof p->churn_actions, path, err,
                 errlen) != 0 ||
       take_text(root, "recovery", "solutions", p->rec_solutions, sizeof p->rec_solutions, path,
                 err, errlen) != 0 ||
       take_text(root, "recovery", "sla_matrix", p->rec_sla_matrix, sizeof p->rec_sla_matrix,
+                path, err, errlen) != 0 ||
+      take_text(root, "satisfaction_index", "pairwise", p->si_pairwise, sizeof p->si_pairwise,
                 path, err, errlen) != 0) {
     cJSON_Delete(root);
     return -1;
@@ -591,8 +614,21 @@ int cxp_pipeline_from_json(cxp_pipeline *p, struct cJSON *root, const char *path
         snprintf(err, errlen, "%s: key 'topics': topic '%s' is named twice", path, t[i]);
         return -1;
       }
-  cxp_pipeline_derive(p);
   char why[400];
+  if (p->si_pairwise[0]) {
+    /* Rows and columns: csat, nps, ces, servqual. The weights sum to 1,
+     * which the index (a weighted mean) does not mind. */
+    double w[4];
+    if (cxp_ahp_from_json(p->si_pairwise, 4, w, &p->si_pairwise_cr, why, sizeof why) != 0) {
+      snprintf(err, errlen, "%s: key 'satisfaction_index.pairwise': %s", path, why);
+      return -1;
+    }
+    p->si_w_csat = w[0];
+    p->si_w_nps = w[1];
+    p->si_w_ces = w[2];
+    p->si_w_servqual = w[3];
+  }
+  cxp_pipeline_derive(p);
   if (cxp_pipeline_windows(p, why, sizeof why) != 0 ||
       cxp_pipeline_cases(p, why, sizeof why) != 0) {
     snprintf(err, errlen, "%s: %s", path, why);

@@ -26,9 +26,14 @@ typedef struct cxp_pipeline {
   char closed_loop_actions[CXP_LIST_MAX];
   char closed_loop_role[CXP_STR_MAX];
   char premium_segments[CXP_LIST_MAX];
+  double var_lift, var_lift2; /* alerts.value_at_risk.lift, .lift2 */
   double short_half_life_days, long_half_life_days;
   double si_w_csat, si_w_nps, si_w_ces, si_w_servqual;
-  double value_time_norm_s;
+  /* satisfaction_index.pairwise as compact JSON ("" when not given): an
+   * AHP comparison matrix the loader turns into the four weights above. */
+  char si_pairwise[1024];
+  double si_pairwise_cr; /* its consistency ratio; 0 without one */
+  double value_time_norm_s, value_money_norm;
   int drop_enabled;
   double drop_points, drop_floor;
   long long drop_min_responses;

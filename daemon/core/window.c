@@ -80,6 +80,7 @@ static void slot_partial(const cxp_windows *w, const wslot *s, int early,
   p->revision = 0;
   p->first_offset = s->first_off;
   p->last_offset = s->last_off;
+  memset(p->spread, 0, sizeof p->spread); /* the merger's to fill */
   p->n_fields = gr->n_fields;
   const char *v = s->vals;
   for (int f = 0; f < CXP_WIN_MAX_FIELDS; f++) {
@@ -330,6 +331,8 @@ typedef struct contrib {
   int64_t gap[CXP_SQ__COUNT];
   int64_t var_cents; /* value at risk, counted with the band */
   int64_t offset;    /* the event's input offset; -1 none */
+  int64_t value;     /* delivered-value ratio x VALUE_SCALE; -1 none */
+  int repeat_purchase;
 } contrib;
 
 static void fold(cxp_window_agg *a, const contrib *c, int li) {
@@ -392,7 +395,23 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
     case CXP_EV_FAILURE:
       if (c->case_opened < 0) a->cases_opened++;
       break;
+    case CXP_EV_PURCHASE: a->repeat_purchases += c->repeat_purchase; break;
+    case CXP_EV_REFERRAL:
+      a->referrals++;
+      a->participations++;
+      break;
+    case CXP_EV_FEEDBACK: a->participations++; break;
     default: break;
+  }
+  /* Customers (the loyalty rates' base) and their delivered value, each
+   * counted at his first event in the window. */
+  if (c->first_mask & (1u << li)) {
+    a->customers++;
+    if (c->value >= 0) {
+      a->value_n++;
+      a->value_sum += c->value;
+      a->value_under += c->value < CXP_WIN_VALUE_SCALE;
+    }
   }
   /* Band counts are of customers: each counted at his first event in the
    * window, in the band he is in after it. */
@@ -567,7 +586,7 @@ static int feeds_measure(const contrib *c) {
 cxp_reason cxp_windows_add(cxp_windows *w, const cxp_event *ev, int64_t arrival_wall_ms,
                            int churn_band) {
   /* Without the caller's knowledge, every event is its customer's first. */
-  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0, 0, -1};
+  cxp_window_ctx ctx = {churn_band, -1, -1, ~0u, NAN, 0, 0, -1, 0, NAN, 0};
   return cxp_windows_add_ctx(w, ev, arrival_wall_ms, &ctx);
 }
 
@@ -593,7 +612,11 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                ctx->value_at_risk > 0 && ctx->value_at_risk < 1e15
                    ? llround(ctx->value_at_risk * 100.0)
                    : 0,
-               ctx->offset};
+               ctx->offset,
+               ctx->has_value && ctx->value_ratio >= 0 && ctx->value_ratio <= 1000
+                   ? llround(ctx->value_ratio * CXP_WIN_VALUE_SCALE)
+                   : -1,
+               ctx->repeat_purchase != 0};
   if (ev->type == CXP_EV_SERVQUAL)
     for (int d = 0; d < CXP_SQ__COUNT; d++)
       if (ev->sq_mask & (1u << d))

@@ -148,6 +148,10 @@ typedef struct cxp_window_ctx {
   int post_recovery;   /* this CSAT/NPS response is his first since a case was resolved */
   double value_at_risk; /* his churn probability x value, counted with churn_band; 0 none */
   int64_t offset;       /* the event's input offset; -1 none */
+  /* Added later: 0 (and NaN) for none. */
+  int has_value;        /* value_ratio is his delivered-value ratio after the event */
+  double value_ratio;   /* counted with the customers, at his first event in the window */
+  int repeat_purchase;  /* this purchase is by a customer who had bought before */
 } cxp_window_ctx;
 
 /* cxp_windows_add with the context of cxp_window_ctx. */
@@ -158,7 +162,8 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
 typedef struct cxp_window_outcome {
   int well;
   int64_t tta_ms, ttr_ms; /* -1: not acknowledged, not resolved */
-  int failure;            /* a service.failure case (the pre-emption ratio's base) */
+  int failure;            /* a failure case, opened by service.failure or by a complaint
+                             (the pre-emption ratio's base); not a detractor's */
   int preempted;          /* detected by the provider before any complaint */
   int64_t offset;         /* input offset of the event that closed the case; -1 none */
 } cxp_window_outcome;

@@ -71,6 +71,13 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
   a->post_nps_n += b->post_nps_n;
   a->post_nps_promoters += b->post_nps_promoters;
   a->post_nps_detractors += b->post_nps_detractors;
+  a->customers += b->customers;
+  a->value_n += b->value_n;
+  a->value_sum += b->value_sum;
+  a->value_under += b->value_under;
+  a->repeat_purchases += b->repeat_purchases;
+  a->referrals += b->referrals;
+  a->participations += b->participations;
   dst->early |= src->early;
   if (dst->partition != src->partition) dst->partition = -1;
   return 0;
@@ -132,6 +139,9 @@ void cxp_window_partial_write(cxp_buf *b, const cxp_window_partial *p) {
   const int64_t post[5] = {a->post_csat_n, a->post_csat_sat, a->post_nps_n,
                            a->post_nps_promoters, a->post_nps_detractors};
   write_arr(&j, "post_recovery", post, 5);
+  const int64_t loyal[7] = {a->customers,       a->value_n,   a->value_sum,     a->value_under,
+                            a->repeat_purchases, a->referrals, a->participations};
+  write_arr(&j, "customers_value_loyalty", loyal, 7);
   if (p->first_offset >= 0 && p->last_offset >= p->first_offset) {
     const int64_t off[2] = {p->first_offset, p->last_offset};
     write_arr(&j, "offsets", off, 2);
@@ -212,16 +222,28 @@ int cxp_window_agg_consistent(const cxp_window_agg *a) {
   if (a->post_csat_sat > a->post_csat_n || a->post_csat_n > a->csat_n ||
       a->post_nps_promoters + a->post_nps_detractors > a->post_nps_n || a->post_nps_n > a->nps_n)
     return 0;
+  if (a->value_n > a->customers || a->value_under > a->value_n ||
+      a->value_sum > (int64_t)CXP_WIN_VALUE_SCALE * 1000 * a->value_n ||
+      a->repeat_purchases + a->participations > a->events || a->referrals > a->participations)
+    return 0;
   return 1;
 }
 
-/* The post-recovery counts, which travel as one array; always 1. */
-static int post_into(cxp_window_agg *a, const int64_t *post) {
+/* The post-recovery counts and the customers, value and loyalty counts,
+ * which travel as arrays; always 1. */
+static int post_into(cxp_window_agg *a, const int64_t *post, const int64_t *loyal) {
   a->post_csat_n = post[0];
   a->post_csat_sat = post[1];
   a->post_nps_n = post[2];
   a->post_nps_promoters = post[3];
   a->post_nps_detractors = post[4];
+  a->customers = loyal[0];
+  a->value_n = loyal[1];
+  a->value_sum = loyal[2];
+  a->value_under = loyal[3];
+  a->repeat_purchases = loyal[4];
+  a->referrals = loyal[5];
+  a->participations = loyal[6];
   return 1;
 }
 
@@ -231,7 +253,7 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
   if (root == NULL) return -1;
   int rc = -1;
   cxp_window_agg *a = &p->agg;
-  int64_t v, part, post[5], off[2] = {-1, -1};
+  int64_t v, part, post[5], off[2] = {-1, -1}, loyal[7] = {0};
   const int64_t C = CXP_WIN_COUNT_MAX, T = CXP_WIN_JSON_INT_MAX - CXP_WIN_TIME_LIMIT_MS;
   const cJSON *early = cJSON_GetObjectItemCaseSensitive(root, "early");
   if (!cJSON_IsObject(root) || get_int(root, "v", 1, 1, &v) ||
@@ -271,10 +293,13 @@ int cxp_window_partial_parse(const char *s, size_t n, cxp_window_partial *p) {
       get_ints(root, "cohort_si_sum", 0, CXP_WIN_JSON_INT_MAX, a->cohort_si_sum, CXP_WIN_COHORTS) ||
       get_ints(root, "cohort_cancels", 0, C, a->cohort_cancels, CXP_WIN_COHORTS) ||
       get_ints(root, "post_recovery", 0, C, post, 5) ||
+      /* Optional: partials of builds before it count none. */
+      (cJSON_GetObjectItemCaseSensitive(root, "customers_value_loyalty") &&
+       get_ints(root, "customers_value_loyalty", 0, CXP_WIN_JSON_INT_MAX, loyal, 7)) ||
       /* Optional: partials of builds before it, and merged ones, have none. */
       (cJSON_GetObjectItemCaseSensitive(root, "offsets") &&
        (get_ints(root, "offsets", 0, CXP_WIN_JSON_INT_MAX, off, 2) || off[1] < off[0])) ||
-      p->start_ms != cxp_window_start(p->start_ms, p->length_ms) || !post_into(a, post) ||
+      p->start_ms != cxp_window_start(p->start_ms, p->length_ms) || !post_into(a, post, loyal) ||
       !cxp_window_agg_consistent(a))
     goto out;
   p->partition = (int32_t)part;
@@ -390,6 +415,47 @@ void cxp_window_record_write(cxp_buf *b, const cxp_window_partial *m, const char
   snprintf(var, sizeof var, "%" PRId64 ".%02d", a->var_cents / 100, (int)(a->var_cents % 100));
   cxp_jw_raw(&j, "value_at_risk", var);
   cxp_jw_end(&j);
+  /* Delivered value of the window's customers: mean value/cost ratio and
+   * the share under 1 (getting less than they give). */
+  cxp_jw_obj(&j, "delivered_value");
+  cxp_jw_int(&j, "n", a->value_n);
+  ratio(&j, "mean_ratio", (double)a->value_sum / CXP_WIN_VALUE_SCALE, a->value_n);
+  ratio(&j, "share_under_1", (double)a->value_under, a->value_n);
+  cxp_jw_end(&j);
+  /* The loyalty triad per 100 customers active in the window. */
+  cxp_jw_obj(&j, "loyalty");
+  cxp_jw_int(&j, "customers", a->customers);
+  cxp_jw_int(&j, "repeat_purchases", a->repeat_purchases);
+  cxp_jw_int(&j, "referrals", a->referrals);
+  ratio(&j, "repeat_purchase_rate", 100.0 * (double)a->repeat_purchases, a->customers);
+  ratio(&j, "referral_rate", 100.0 * (double)a->referrals, a->customers);
+  ratio(&j, "complaint_rate", 100.0 * (double)a->complaints, a->customers);
+  cxp_jw_end(&j);
+  /* Consistency across the group's channels and agents (filled by the
+   * merger when those groupings are configured too). */
+  static const char *const spread_names[2] = {"channels", "agents"};
+  static const char *const measure_names[2] = {"csat", "nps"};
+  cxp_jw_obj(&j, "consistency");
+  for (int k = 0; k < 2; k++) {
+    cxp_jw_obj(&j, spread_names[k]);
+    for (int me = 0; me < 2; me++) {
+      cxp_jw_obj(&j, measure_names[me]);
+      cxp_jw_int(&j, "n", m->spread[k].n[me]);
+      if (m->spread[k].n[me] > 0)
+        cxp_jw_num(&j, "sd", m->spread[k].sd[me]);
+      else
+        cxp_jw_null(&j, "sd");
+      cxp_jw_end(&j);
+    }
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  /* The customer side of "both sides active" (the provider side is the
+   * pre-emption ratio): participation per 100 active customers. */
+  cxp_jw_obj(&j, "activity");
+  cxp_jw_int(&j, "participations", a->participations);
+  ratio(&j, "index", 100.0 * (double)a->participations, a->customers);
+  cxp_jw_end(&j);
   const char *names[4] = {"csat", "nps", "ces", "servqual"};
   const int64_t ns[4] = {a->csat_n, a->nps_n, a->ces_n, a->servqual_n};
   cxp_jw_arr(&j, "low_n");
@@ -449,6 +515,58 @@ int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int 
   return nflag;
 }
 
+/* Whether c is a sub-group of p by field f: the same window, p's fields and
+ * values, and f (not "unknown") besides. */
+static int sub_group(const cxp_window_partial *p, const cxp_window_partial *c,
+                     cxp_window_field f) {
+  if (c->n_fields != p->n_fields + 1 || c->start_ms != p->start_ms ||
+      c->length_ms != p->length_ms)
+    return 0;
+  int extra = 0;
+  for (int i = 0; i < c->n_fields; i++) {
+    if (c->fields[i] == f) {
+      if (strcmp(c->value[i], CXP_WIN_UNKNOWN) == 0) return 0;
+      extra = 1;
+      continue;
+    }
+    int k = 0;
+    while (k < p->n_fields && p->fields[k] != c->fields[i]) k++;
+    if (k == p->n_fields || strcmp(p->value[k], c->value[i]) != 0) return 0;
+  }
+  return extra;
+}
+
+void cxp_window_spreads(cxp_window_partial *const *ps, int n) {
+  for (int i = 0; i < n; i++) {
+    cxp_window_partial *p = ps[i];
+    for (int k = 0; k < 2; k++) {
+      cxp_window_field f = k ? CXP_WF_AGENT_ID : CXP_WF_CHANNEL;
+      double sum[2] = {0, 0}, sq[2] = {0, 0};
+      int32_t cnt[2] = {0, 0};
+      for (int j = 0; j < n; j++) {
+        const cxp_window_agg *a = &ps[j]->agg;
+        if (j == i || !sub_group(p, ps[j], f)) continue;
+        const double v[2] = {
+            a->csat_n ? 100.0 * (double)a->csat_sat / (double)a->csat_n : 0,
+            a->nps_n ? 100.0 * (double)(a->nps_promoters - a->nps_detractors) / (double)a->nps_n
+                     : 0};
+        const int64_t have[2] = {a->csat_n, a->nps_n};
+        for (int m = 0; m < 2; m++)
+          if (have[m] > 0) {
+            cnt[m]++;
+            sum[m] += v[m];
+            sq[m] += v[m] * v[m];
+          }
+      }
+      for (int m = 0; m < 2; m++) {
+        double mean = cnt[m] ? sum[m] / cnt[m] : 0, var = cnt[m] ? sq[m] / cnt[m] - mean * mean : 0;
+        p->spread[k].n[m] = cnt[m];
+        p->spread[k].sd[m] = cnt[m] ? sqrt(var > 0 ? var : 0) : NAN;
+      }
+    }
+  }
+}
+
 /* ---- the aggregate in binary (changelog records) ------------------------- */
 
 #define AGG_WORDS (sizeof(cxp_window_agg) / sizeof(int64_t))
@@ -472,7 +590,7 @@ static void word_range(size_t i, int64_t *lo, int64_t *hi) {
     *hi = CXP_WIN_JSON_INT_MAX;
   } else if (IN(ces_sum, 1)) {
     *hi = 7 * CXP_WIN_COUNT_MAX;
-  } else if (IN(var_cents, 1) || IN(cohort_si_sum, CXP_WIN_COHORTS)) {
+  } else if (IN(var_cents, 1) || IN(cohort_si_sum, CXP_WIN_COHORTS) || IN(value_sum, 1)) {
     *hi = CXP_WIN_JSON_INT_MAX;
   }
 #undef IN

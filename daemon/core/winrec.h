@@ -27,6 +27,9 @@
 #define CXP_WIN_GAP_SCALE 1000000
 /* Satisfaction indexes are summed in thousandths. */
 #define CXP_WIN_SI_SCALE 1000
+/* Delivered-value ratios (0..20: value over a cost floored at 0.05) are
+ * summed in thousandths. */
+#define CXP_WIN_VALUE_SCALE 1000
 /* Times to acknowledge and to resolve are counted in buckets: [0, 1 min),
  * then [1 min x 1.5^(k-1), 1 min x 1.5^k) for k = 1..27 (the last ends at
  * about 39 days), then everything longer. A merged histogram is exact; the
@@ -62,7 +65,8 @@ typedef struct cxp_window_agg {
   int64_t cases_opened;                 /* failures, complaints, detractor responses */
   int64_t cases_recovered_well;         /* outcomes (cxp_windows_add_outcome) */
   int64_t cases_recovered_poorly;
-  int64_t failure_cases, preempted;     /* closed failure cases; detected by the provider first */
+  int64_t failure_cases, preempted;     /* closed failure cases (opened by a failure or a
+                                           complaint); detected by the provider first */
   int64_t tta_n, ttr_n;                 /* closed cases acknowledged; resolved */
   int64_t tta_hist[CXP_WIN_TBUCKETS], ttr_hist[CXP_WIN_TBUCKETS];
   int64_t churn[3];                     /* by band: low, medium, high */
@@ -75,7 +79,24 @@ typedef struct cxp_window_agg {
   /* Post-recovery satisfaction: the first CSAT or NPS response after one of
    * the customer's cases was resolved (docs/domain.md section 5). */
   int64_t post_csat_n, post_csat_sat, post_nps_n, post_nps_promoters, post_nps_detractors;
+  /* Added later, so last (older records read them as 0). Customers with an
+   * event in the window (at their first); of those, the ones with a
+   * delivered-value ratio, its sum (x VALUE_SCALE) and those under 1;
+   * purchases by customers who had bought before, referrals. */
+  int64_t customers;
+  int64_t value_n, value_sum, value_under;
+  int64_t repeat_purchases, referrals;
+  int64_t participations; /* feedback and referral events: the activity index */
 } cxp_window_agg;
+
+/* Consistency of a group's figures across its sub-groups of one more
+ * field (its channels, its agents): per measure (0 CSAT, 1 NPS) how many
+ * sub-groups had responses, and the population standard deviation of
+ * their values (NaN when none). */
+typedef struct cxp_window_spread {
+  int32_t n[2];
+  double sd[2];
+} cxp_window_spread;
 
 /* One closed window of one group on one partition (or, after merging, of
  * several). Self-contained: values are copied in, so a partial outlives the
@@ -95,6 +116,10 @@ typedef struct cxp_window_partial {
   uint8_t value_len[CXP_WIN_MAX_FIELDS];
   char value[CXP_WIN_MAX_FIELDS][CXP_WIN_VALUE_MAX + 1]; /* NUL-terminated too */
   cxp_window_agg agg;
+  /* Filled by the merger from the other records of the same emission
+   * (cxp_window_spreads): across channels [0] and agents [1]. Not on the
+   * wire. */
+  cxp_window_spread spread[2];
 } cxp_window_partial;
 
 /* 1 when a and b are of the same window (length, start) and group (fields
@@ -157,6 +182,12 @@ typedef struct cxp_window_consistency {
 int cxp_window_consistency_compute(const cxp_window_partial *const *groups, int n,
                                    int min_n, cxp_window_consistency *out,
                                    int *flagged);
+
+/* Fills the spreads of every group in ps[0..n) (the records of one
+ * emission) from the groups of the same window whose fields are its own
+ * and one more, channel (spread[0]) or agent_id (spread[1]), with the same
+ * values; a sub-group valued "unknown" is left out. */
+void cxp_window_spreads(cxp_window_partial *const *ps, int n);
 
 /* The start of the window of length len that time ts falls in:
  * floor(ts / len) * len, also for times before the epoch. */

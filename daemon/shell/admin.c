@@ -384,6 +384,9 @@ static void write_indicators(cxp_jw *j, const cxp_core *c, const cxp_customer *c
   cxp_jw_fixed(j, "monetary_long", in.mon_long, DP_SCORE);
   cxp_jw_fixed(j, "complaints", in.complaints, DP_SCORE);
   cxp_jw_fixed(j, "activity", in.activity, DP_SCORE);
+  cxp_jw_fixed(j, "repeat_purchase_rate", in.repeat_purchase_rate, DP_SCORE);
+  cxp_jw_fixed(j, "referral_rate", in.referral_rate, DP_SCORE);
+  cxp_jw_fixed(j, "complaint_rate", in.complaint_rate, DP_SCORE);
   cxp_jw_fixed(j, "clv", in.clv, DP_SCORE);
   cxp_jw_end(j);
 }

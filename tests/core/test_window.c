@@ -173,7 +173,7 @@ static void test_measures(void) {
   for (int i = 0; i < 10; i++) {
     e = ev_at(CXP_EV_NPS, ts++, "gold", "app", nps[i]);
     int band = nps[i] <= 6 ? 2 : i == 0 ? 0 : -1;
-    cxp_window_ctx ctx = {band, -1, -1, ~0u, NAN, 0, var[i], -1};
+    cxp_window_ctx ctx = {band, -1, -1, ~0u, NAN, 0, var[i], -1, 0, NAN, 0};
     CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
   }
   /* CSAT 5,4,3,2,4,1: satisfied (4-5) are 5, 4, 4 = 3 of 6 = 50. */
@@ -264,6 +264,15 @@ static void test_measures(void) {
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":2},"
             "\"complaints\":1,\"cases_opened\":4,\"cases_recovered_well\":1," NO_RECOVERY
             "\"churn_risk\":{\"low\":1,\"medium\":0,\"high\":2,\"value_at_risk\":14.50},"
+            /* No delivered value given; 24 events, each (without a context)
+             * its customer's first: 1 complaint is 100 x 1 / 24 = 4.16667. */
+            "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
+            "\"loyalty\":{\"customers\":24,\"repeat_purchases\":0,\"referrals\":0,"
+            "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":4.16667},"
+            "\"consistency\":{\"channels\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}},\"agents\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}}},"
+            "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[\"ces\",\"servqual\"],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   /* min_n 30 (the default): all four are low; partitions 1 and 3 missing. */
@@ -325,6 +334,13 @@ static void test_nulls(void) {
             "\"responsiveness\":null,\"assurance\":null,\"empathy\":null},"
             "\"complaints\":0,\"cases_opened\":0,\"cases_recovered_well\":0," NO_RECOVERY
             "\"churn_risk\":{\"low\":0,\"medium\":1,\"high\":0,\"value_at_risk\":0.00},"
+            "\"delivered_value\":{\"n\":0,\"mean_ratio\":null,\"share_under_1\":null},"
+            "\"loyalty\":{\"customers\":2,\"repeat_purchases\":0,\"referrals\":0,"
+            "\"repeat_purchase_rate\":0,\"referral_rate\":0,\"complaint_rate\":0},"
+            "\"consistency\":{\"channels\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}},\"agents\":{\"csat\":{\"n\":0,\"sd\":null},"
+            "\"nps\":{\"n\":0,\"sd\":null}}},"
+            "\"activity\":{\"participations\":0,\"index\":0},"
             "\"low_n\":[],\"incomplete\":false,\"missing_partitions\":[],"
             "\"revision\":0,\"pipeline\":\"test\",\"schema\":\"cxpulse.indicator/1\"}");
   cxp_buf_free(&b);
@@ -1432,7 +1448,8 @@ static void test_outcomes(void) {
              {CXP_EV_USAGE, 0, 1, NAN, 0}};
   for (int i = 0; i < 5; i++) {
     cxp_event ev = ev_at(in[i].t, T0 + (20 + i) * S_MS, "gold", "app", 4);
-    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post, 0, -1};
+    cxp_window_ctx ctx = {-1, 0, in[i].cohort, in[i].first, in[i].si, in[i].post, 0, -1,
+                          0, NAN, 0};
     CHECK_INT(cxp_windows_add_ctx(w, &ev, 0, &ctx), CXP_OK);
   }
   CHECK_INT(cxp_windows_flush(w), 1);
@@ -1606,7 +1623,7 @@ static void test_merger_duplicates(void) {
   static const int64_t offs[] = {12, 10, 15, -1};
   for (int i = 0; i < 4; i++) {
     cxp_event e = ev_at(CXP_EV_CSAT, T0 + i * S_MS, "gold", "app", 5);
-    cxp_window_ctx ctx = {-1, -1, -1, ~0u, NAN, 0, 0, offs[i]};
+    cxp_window_ctx ctx = {-1, -1, -1, ~0u, NAN, 0, 0, offs[i], 0, NAN, 0};
     CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
   }
   cxp_windows_flush(w);
@@ -1720,14 +1737,14 @@ static int dur_partial(const outs *o, cxp_window_partial *p) {
  * one-minute window by segment of input partition 3. Its record's value by
  * hand (window.c, wrec_write): version 02, partition 3 -> zigzag 06, early
  * 00, first offset 10 -> 14, last offset 300 -> 600 -> d8 04, the count of
- * the aggregate's words (107 -> 6b), then the words in the struct's order:
- * events 2 -> 04, csat_n 2 -> 04, csat_sat 1 -> 02, and 104 words of 0. */
+ * the aggregate's words (114 -> 72), then the words in the struct's order:
+ * events 2 -> 04, csat_n 2 -> 04, csat_sat 1 -> 02, and 111 words of 0. */
 static void test_window_record(void) {
   cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
   memset(&sk, 0, sizeof sk);
   cxp_windows *w = cxp_windows_create(&c, 3, on_close, &sk);
   cxp_windows_track(w, 1);
-  cxp_window_ctx ctx = {-1, 0, -1, 0, NAN, 0, 0, 10};
+  cxp_window_ctx ctx = {-1, 0, -1, 0, NAN, 0, 0, 10, 0, NAN, 0};
   cxp_event e = ev_at(CXP_EV_CSAT, T0 + S_MS, "gold", "app", 5);
   CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
   ctx.offset = 300;
@@ -1736,8 +1753,8 @@ static void test_window_record(void) {
   cxp_buf out;
   cxp_buf_init(&out);
   CHECK_INT(cxp_windows_flush_state(w, 300, &out), 2); /* the window, the clock */
-  CHECK_INT(sizeof(cxp_window_agg) / sizeof(int64_t), 107);
-  uint8_t want[114] = {0x02, 0x06, 0x00, 0x14, 0xd8, 0x04, 0x6b, 0x04, 0x04, 0x02};
+  CHECK_INT(sizeof(cxp_window_agg) / sizeof(int64_t), 114);
+  uint8_t want[121] = {0x02, 0x06, 0x00, 0x14, 0xd8, 0x04, 0x72, 0x04, 0x04, 0x02};
   size_t pos = 0, kl = 0, vl = 0;
   const char *k = NULL;
   const uint8_t *v = NULL;
