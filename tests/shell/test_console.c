@@ -5,8 +5,9 @@
  *
  * One input partition, four events, in order (the defaults: severity 2
  * acknowledge within 1 h and resolve within 24 h; a detractor's closed
- * loop, P2 for a score of 2, acknowledge within 1 h; escalation level 1 at
- * the deadline, to team_lead):
+ * loop, P2 for a score of 2, acknowledge within alerts.closed_loop.deadline_h,
+ * set to 1 h here (48 by default); escalation level 1 at the deadline, to
+ * team_lead):
  *   07:00 kc: service.failure, case k1, operational, severity 2, segment
  *         basic -> k1 opened: acknowledge by 08:00 (recovery.required P2)
  *   07:05 c<script>: NPS 2 -> case cl-6695a6dd0276c07e opened: acknowledge
@@ -31,7 +32,7 @@
 typedef struct probe_run {
   run r;
   int port;
-  char answers[N_ANSWERS][16384];
+  char answers[N_ANSWERS][65536];
   int n;
 } probe_run;
 
@@ -292,6 +293,8 @@ int main(void) {
   cxp_pipeline p;
   base_config(&c, &p, bs, "v");
   p.win_enabled = p.churn_enabled = 0;
+  p.closed_loop_deadline_h = 1;
+  cxp_pipeline_cases(&p, NULL, 0);
   snprintf(p.topic_cases, sizeof p.topic_cases, "v.cases");
   snprintf(c.http_token, sizeof c.http_token, TOKEN);
   static probe_run pr;
