@@ -597,9 +597,7 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   return CXP_CASE_OPENED;
 }
 
-/* The id of the customer's open detractor case opened last; {NULL, 0}
- * when he has none. */
-static cxp_str latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
+cxp_str cxp_cases_latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
   cxp_str r = {NULL, 0};
   if (!valid_id(&customer_id)) return r;
   const ccust *c = cases_cust_find(cs, cxp_cases_customer_hash(customer_id.p, customer_id.n));
@@ -691,7 +689,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
         char id[20];
         cxp_str cid = ev->case_id;
         if (ctx->fold_detractor) {
-          cid = latest_detractor(cs, ev->customer_id);
+          cid = cxp_cases_latest_detractor(cs, ev->customer_id);
           if (cid.p == NULL) break;
         } else if (!valid_id(&cid)) {
           cxp_cases_detractor_id(id, cs->conf.pipeline, ev->customer_id, ev->event_id);

@@ -279,6 +279,9 @@ int64_t cxp_cases_clock(const cxp_cases *cs);
 /* An open case by id; 0, or -1 when not open. out's strings point into the
  * module and are valid until the next call that changes it. */
 int cxp_cases_get(const cxp_cases *cs, const char *case_id, size_t n, cxp_case_info *out);
+/* The id of the customer's open detractor case opened last ({NULL, 0} when
+ * he has none): the case a detractor answer within the cooldown joins. */
+cxp_str cxp_cases_latest_detractor(const cxp_cases *cs, cxp_str customer_id);
 
 /* What the module remembers of a customer. */
 typedef struct cxp_case_customer {

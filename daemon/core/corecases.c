@@ -316,9 +316,13 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   if (ev->type == CXP_EV_NPS && core_closed_loop_cooling(c, cu, ev)) ctx.fold_detractor = 1;
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
+  /* A folded detractor answer names no case: it joined his latest. */
+  cxp_str id = ev->case_id;
+  if (r == CXP_CASE_MERGED && ctx.fold_detractor)
+    id = cxp_cases_latest_detractor(cs, ev->customer_id);
   cxp_case_info ci;
-  if ((r == CXP_CASE_STEP || r == CXP_CASE_MERGED) &&
-      cxp_cases_get(cs, ev->case_id.p, ev->case_id.n, &ci) == 0)
+  if ((r == CXP_CASE_STEP || r == CXP_CASE_MERGED) && id.p &&
+      cxp_cases_get(cs, id.p, id.n, &ci) == 0)
     core_case_record(c, m, &ci, CXP_CASE_CHANGE_STEP, ev->ts_ms, NULL);
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
   if (r == CXP_CASE_PARK_FULL) {

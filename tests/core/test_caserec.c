@@ -138,6 +138,39 @@ static void overdue(void) {
   cxp_core_close(&c);
 }
 
+/* A detractor's second answer within the closed loop's cooldown (24 h)
+ * names no case and joins his open one: 5 at 07:00 opens it at severity 3
+ * (P3); 2 at 08:00 lifts it to severity 2 (P2), a step record under the
+ * first answer's case id. */
+static void detractor_joins(void) {
+  cxp_pipeline pl;
+  cxp_core c;
+  outs o;
+  core_with_cases(&c, &pl, &o);
+  CHECK_INT(feed_core(&c, 0, "{\"event_id\":\"n1\",\"type\":\"survey.nps\",\"customer_id\":"
+                             "\"u5\",\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5}"),
+            CXP_OK);
+  CHECK_INT(feed_core(&c, 1, "{\"event_id\":\"n2\",\"type\":\"survey.nps\",\"customer_id\":"
+                             "\"u5\",\"ts\":\"2026-11-23T08:00:00Z\",\"score\":2}"),
+            CXP_OK);
+  cJSON *r[8];
+  int n = case_records(&o, r, 8);
+  CHECK_INT(n, 2);
+  if (n == 2) {
+    CHECK_STR(get_s(r[0], "change"), "opened");
+    CHECK_STR(get_s(r[0], "kind"), "detractor");
+    CHECK_INT(get_n(r[0], "severity"), 3);
+    CHECK_INT(get_n(r[0], "priority"), 3);
+    CHECK_STR(get_s(r[1], "case_id"), get_s(r[0], "case_id"));
+    CHECK_STR(get_s(r[1], "change"), "step");
+    CHECK_STR(get_s(r[1], "updated_at"), "2026-11-23T08:00:00.000Z");
+    CHECK_INT(get_n(r[1], "severity"), 2);
+    CHECK_INT(get_n(r[1], "priority"), 2);
+  }
+  free_records(r, n);
+  cxp_core_close(&c);
+}
+
 /* topics.cases "": no record. */
 static void off(void) {
   cxp_pipeline pl;
@@ -158,6 +191,7 @@ int main(int argc, char **argv) {
   }
   recovered_well();
   overdue();
+  detractor_joins();
   off();
   if (records) fclose(records);
   return TEST_REPORT();
