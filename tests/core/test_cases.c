@@ -170,7 +170,7 @@ static sink K;
 
 static cxp_cases *make(const cxp_cases_conf *c) {
   memset(&K, 0, sizeof K);
-  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, NULL, &K};
+  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, NULL, NULL, &K};
   cxp_cases *cs = cxp_cases_create(c, &cb);
   CHECK(cs != NULL);
   return cs;
