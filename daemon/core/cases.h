@@ -56,6 +56,15 @@
  *   passes, on_expired gets it to dead-letter.
  * - Recovered well: acknowledged, resolved and followed up, each in time.
  *   Anything else (a step late or missing, abandoned, evicted) is poorly.
+ * - The breach digest (conf.digest): a breach at priority digest_from or
+ *   lower calls on_breach with digested set (no alert: the caller records
+ *   it) and waits in the digest of its level's group and of the window of
+ *   digest_window_ms its due falls in (or the window open now, when that
+ *   one went out already). When the clock reaches the window's end, before
+ *   anything due at or after it fires, on_digest gets each group's cases
+ *   still overdue at the end. After cxp_cases_restore, the next add or
+ *   tick notes again the restored levels whose window ends after the
+ *   restored clock (digest.c says why that is at least once).
  */
 #ifndef CXP_CASES_H
 #define CXP_CASES_H
