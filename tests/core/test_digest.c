@@ -457,15 +457,6 @@ static void test_cap(void) {
 
 /* ---- 7. a restart between the breaches and their digest -------------------- */
 
-static void restore_frames(cxp_core *c, const cxp_buf *fr) {
-  size_t pos = 0, kl, vl;
-  const char *k;
-  const uint8_t *v;
-  char err[256];
-  while (cxp_staterec_frame_next(fr->p, fr->len, &pos, &k, &kl, &v, &vl))
-    CHECK_INT(cxp_core_state_restore(c, 0, k, kl, v, vl, err, sizeof err), 0);
-}
-
 /* The scenario of section 2 to 11:30, the partition's customers written
  * (K1 and K2 at level 1 in u1's and u2's records, the clock's customer u9
  * at 11:30), then a new core restores them and sees 12:05: the breaches
