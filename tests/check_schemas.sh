@@ -13,6 +13,8 @@
 #      is not (or is not JSON);
 #  (c) `cxpulse replay` over events.jsonl + bad_events.jsonl + one generated
 #      oversized event: every output line is valid replay output;
+#  (e) the breach digest's example (docs/domain.md section 5.10) replayed
+#      with the digest on and off;
 #  (d) the outcomes: one dead letter per bad line, with the reasons of
 #      tests/data/bad_events.expected (then too_large), the line as offset and
 #      the original bytes as payload; closed-loop alerts for exactly the
@@ -603,6 +605,52 @@ if ! grep -q '^ok   ' "$TMP/outcomes" && ! grep -q '^FAIL ' "$TMP/outcomes"; the
   failed=$((failed + 1))
   echo "FAIL replay outcomes could not be checked"
 fi
+
+# ------------------------------------------------------- (e) breach digest
+# The example of docs/domain.md section 5.10 (tests/data/digest_events.jsonl)
+# replayed with recovery.breach_digest on and off: valid output, and the
+# alerts the section states.
+digest_replay() {
+  "$PY" - "$PIPELINE" "$TMP/digest.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["recovery"]["breach_digest"] = {"enabled": True}
+json.dump(p, open(sys.argv[2], "w"))
+EOF
+  "$BIN" replay --pipeline "$TMP/digest.json" "$DATA/digest_events.jsonl" >"$TMP/digest_on.jsonl" 2>/dev/null &&
+    "$BIN" replay --pipeline "$PIPELINE" "$DATA/digest_events.jsonl" >"$TMP/digest_off.jsonl" 2>/dev/null &&
+    "${VALIDATE[@]}" "$SCHEMAS" replay_output "$TMP/digest_on.jsonl"
+}
+digest_alerts() {
+  "$PY" - "$TMP/digest_on.jsonl" "$TMP/digest_off.jsonl" <<'EOF'
+import json, sys
+def alerts(path):
+    return [o["value"] for o in map(json.loads, open(path)) if o["stream"] == "alerts"]
+on, off = alerts(sys.argv[1]), alerts(sys.argv[2])
+def kinds(al):
+    return [(a["type"], a["case_id"], a["priority"]) for a in al if a["type"].startswith("recovery.sla")]
+want_on = [("recovery.sla_breached", "K3", "P2"), ("recovery.sla_digest", None, "P3"),
+           ("recovery.sla_breached", "K3", "P1")]
+want_off = [("recovery.sla_breached", "K1", "P3"), ("recovery.sla_breached", "K3", "P2"),
+            ("recovery.sla_breached", "K2", "P3"), ("recovery.sla_breached", "K4", "P3"),
+            ("recovery.sla_breached", "K3", "P1")]
+bad = []
+if kinds(on) != want_on: bad.append("on: %s" % kinds(on))
+if kinds(off) != want_off: bad.append("off: %s" % kinds(off))
+d = [a for a in on if a["type"] == "recovery.sla_digest"]
+if d:
+    g = d[0]["digest"]
+    got = ([c["case_id"] for c in g["cases"]], g["cases_settled"], g["window_start"], d[0]["role"],
+           d[0]["alert_id"])
+    want = (["K1", "K2"], 1, "2026-11-23T11:00:00.000Z", "team_lead", "e7fac8b7e5fa510d980a5774e20263da")
+    if got != want: bad.append("digest %s, not %s" % (got, want))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+check "replay with recovery.breach_digest on: valid output" digest_replay
+check "the breach digest of domain.md 5.10: one digest for K1, K2; K3 its own; off: five breaches" \
+  digest_alerts
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

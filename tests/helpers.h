@@ -20,6 +20,7 @@
 
 #include "core.h"
 #include "pipeline.h"
+#include "staterec.h"
 #include "test.h"
 
 #define H_FN static __attribute__((unused))
@@ -103,6 +104,17 @@ H_FN void customers_only(cxp_pipeline *p) {
   p->win_enabled = 0;
   p->rec_enabled = 0;
   p->churn_enabled = 0;
+}
+
+/* Every record of a flush's changelog frames (cxp_core_state_flush) restored
+ * into input partition 0 of a core, as a restart reads them back. */
+H_FN void restore_frames(cxp_core *c, const cxp_buf *fr) {
+  size_t pos = 0, kl, vl;
+  const char *k;
+  const uint8_t *v;
+  char err[256];
+  while (cxp_staterec_frame_next(fr->p, fr->len, &pos, &k, &kl, &v, &vl))
+    CHECK_INT(cxp_core_state_restore(c, 0, k, kl, v, vl, err, sizeof err), 0);
 }
 
 /* ---- parsed JSON ----------------------------------------------------------- */

@@ -5,7 +5,7 @@
 static const char *type_names[CXP_AL__COUNT] = {
     "recovery.required", "recovery.sla_breached", "recovery.closed_loop",
     "churn.risk",        "satisfaction.drop",     "servqual.gap",
-    "segment.anomaly",   "agent.flag"};
+    "segment.anomaly",   "agent.flag",            "recovery.sla_digest"};
 
 const char *cxp_alert_type_name(cxp_alert_type t) {
   return t < CXP_AL__COUNT ? type_names[t] : "unknown";

@@ -38,20 +38,13 @@ void cxp_cases_detractor_id(char out[20], const char *pipeline, cxp_str customer
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* A case's allowed time for deadline d (0: none). */
-static int64_t allowed_of(const cxp_cases *cs, const cslot *s, int d) {
-  /* The closed loop's own time to reach a detractor. */
-  if (d == CXP_DL_ACKNOWLEDGE && s->kind == CXP_CASE_DETRACTOR)
-    return cs->cl_ack[s->sla][s->sev - 1];
-  return cs->allowed[s->sla][s->sev - 1][d];
-}
-
 int cxp_cases_set_conf(cxp_cases *cs, const cxp_cases_conf *conf) {
   const cxp_cases_conf *o = &cs->conf;
   if (cxp_cases_conf_check(conf, NULL, 0) != 0 || conf->max_open != o->max_open ||
       conf->max_parked != o->max_parked || conf->max_closed != o->max_closed ||
       conf->max_customers != o->max_customers || conf->max_systemic != o->max_systemic ||
-      conf->systemic_customers != o->systemic_customers)
+      conf->systemic_customers != o->systemic_customers || conf->digest != o->digest ||
+      conf->digest_window_ms != o->digest_window_ms || conf->digest_max != o->digest_max)
     return -1;
   cs->conf = *conf;
   if (conf->solutions) {
@@ -105,6 +98,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
   cs->parked_free = cs->groups_free = NO_IDX;
   cs->clock = INT64_MIN;
   cs->swept_start = INT64_MIN;
+  cs->dg_start = INT64_MIN;
   return cs;
 }
 
@@ -128,6 +122,7 @@ void cxp_cases_destroy(cxp_cases *cs) {
   cxp_index_free(&cs->clidx);
   cxp_index_free(&cs->gidx);
   free(cs->gdirty);
+  cases_digest_free(cs);
   cxp_buf_free(&cs->ggone);
   cxp_buf_free(&cs->gkey);
   cxp_buf_free(&cs->gval);
@@ -153,23 +148,6 @@ static void wheel_push(cxp_cases *cs, int64_t due, uint32_t idx, uint32_t seq) {
 }
 
 /* ---- deadlines and closing ------------------------------------------------ */
-
-static int64_t dl_base(const cslot *s, int d) {
-  return d == CXP_DL_FOLLOW_UP ? s->at[CXP_STEP_RESOLVED] : s->opened_at;
-}
-
-static int64_t dl_done(const cslot *s, int d) {
-  static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
-                                             CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
-                                             CXP_STEP_COMPENSATED};
-  return s->at[step_of[d]];
-}
-
-static int64_t dl_deadline(const cxp_cases *cs, const cslot *s, int d) {
-  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
-  if (b == NEVER || a == 0) return NEVER;
-  return b + a;
-}
 
 /* When the deadline's next escalation level falls due, or NEVER when it
  * cannot breach any more (no deadline, no base yet, all levels fired, or
@@ -359,12 +337,15 @@ static void fire_case(cxp_cases *cs, uint32_t idx, int64_t due, const void *orig
     fill_info(cs, s, &info);
     int64_t done = dl_done(s, top_d);
     cxp_case_breach b = {&info, (cxp_case_deadline)top_d, top, top_due,
-                         dl_deadline(cs, s, top_d),
-                         s->prio - (top - 1) < 1 ? 1 : s->prio - (top - 1),
-                         done == NEVER ? 0 : done, {0}};
+                         dl_deadline(cs, s, top_d), level_priority(s->prio, top),
+                         done == NEVER ? 0 : done, {0}, 0};
     /* The steps overdue as it goes out: breached, and not done by then. */
     for (int d = 0; d < CXP_DL__COUNT; d++)
       if (s->level[d] > 0 && dl_done(s, d) > top_due) b.levels[d] = s->level[d];
+    /* A low priority waits for its digest; the windows ended before it go
+     * out first. */
+    b.digested = cs->conf.digest && b.priority >= cs->conf.digest_from;
+    if (b.digested) cases_digest_note(cs, idx, top, top_d, top_due, origin);
     cs->fired++;
     if (cs->cb.on_breach) cs->cb.on_breach(cs->cb.opaque, origin, &b);
   }
@@ -645,12 +626,18 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
 static void advance(cxp_cases *cs, int64_t clock, const void *origin) {
   if (clock > cs->clock) cs->clock = clock;
   cxp_wheel_turn(&cs->wheel, cs->clock);
-  if (!cxp_wheel_has_ready(&cs->wheel)) return;
+  if (!cxp_wheel_has_ready(&cs->wheel)) {
+    cases_digest_flush(cs, cs->clock, origin);
+    return;
+  }
   cxp_wvec b = {NULL, 0, 0};
   cxp_wheel_take(&cs->wheel, cs->clock, &b);
   while (b.n) {
     cxp_wentry e = cxp_wheel_pop(&b);
     if (!entry_live(cs, &e)) continue;
+    /* The digests of windows ended by now go out before what falls due
+     * later changes the cases they list. */
+    cases_digest_flush(cs, e.due, origin);
     if (e.id & PARK_BIT)
       expire_parked(cs, e.id & ~PARK_BIT, origin);
     else
@@ -658,12 +645,14 @@ static void advance(cxp_cases *cs, int64_t clock, const void *origin) {
     if (cxp_wheel_has_ready(&cs->wheel)) cxp_wheel_take(&cs->wheel, cs->clock, &b);
   }
   free(b.e);
+  cases_digest_flush(cs, cs->clock, origin);
 }
 
 cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arrival_wall_ms,
                               const cxp_case_ctx *ctx) {
   static const cxp_case_ctx none = {0, -1, 0, 0, NULL, 0};
   if (ctx == NULL) ctx = &none;
+  if (cs->dg_rebuild) cases_digest_rebuild(cs, ctx->origin);
   int64_t ts = ev->ts_ms;
   if (!cs->has_ts || ts > cs->max_ts) cs->max_ts = ts;
   cs->has_ts = 1;
@@ -714,6 +703,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
 }
 
 int cxp_cases_tick(cxp_cases *cs, int64_t now_wall_ms, const void *origin) {
+  if (cs->dg_rebuild) cases_digest_rebuild(cs, origin);
   if (cs->wall_from_tick && now_wall_ms > 0) {
     /* When the last event before the restart arrived is not known; the
      * restore is later than that, so counting from the first tick after it
@@ -769,7 +759,7 @@ size_t cxp_cases_bytes(const cxp_cases *cs) {
          (size_t)cs->cust_cap * sizeof *cs->cust + cxp_index_bytes(&cs->cidx) +
          (size_t)cs->closed_cap * sizeof *cs->closed + cxp_index_bytes(&cs->clidx) +
          (size_t)cs->groups_cap * cs->gstride + cxp_index_bytes(&cs->gidx) +
-         (cs->own_sol ? cxp_solutions_bytes(cs->own_sol) : 0);
+         (cs->own_sol ? cxp_solutions_bytes(cs->own_sol) : 0) + cases_digest_bytes(cs);
 }
 
 size_t cxp_cases_bytes_per_case(const cxp_cases *cs) {

@@ -56,6 +56,15 @@
  *   passes, on_expired gets it to dead-letter.
  * - Recovered well: acknowledged, resolved and followed up, each in time.
  *   Anything else (a step late or missing, abandoned, evicted) is poorly.
+ * - The breach digest (conf.digest): a breach at priority digest_from or
+ *   lower calls on_breach with digested set (no alert: the caller records
+ *   it) and waits in the digest of its level's group and of the window of
+ *   digest_window_ms its due falls in (or the window open now, when that
+ *   one went out already). When the clock reaches the window's end, before
+ *   anything due at or after it fires, on_digest gets each group's cases
+ *   still overdue at the end. After cxp_cases_restore, the next add or
+ *   tick notes again the restored levels whose window ends after the
+ *   restored clock (digest.c says why that is at least once).
  */
 #ifndef CXP_CASES_H
 #define CXP_CASES_H
@@ -151,7 +160,39 @@ typedef struct cxp_case_breach {
   /* Every step overdue as the alert goes out (breached and not done by
    * due), at the level it reached; 0 for the others. */
   int levels[CXP_DL__COUNT];
+  /* The breach digest took it (conf.digest, priority digest_from or
+   * lower): no alert of its own, the case is listed in a digest later. The
+   * caller still records the escalation. */
+  int digested;
 } cxp_case_breach;
+
+/* One case of a breach digest. Strings point into the module's memory and
+ * are valid only during the call. */
+typedef struct cxp_case_digest_item {
+  cxp_str case_id, customer_id, segment;
+  int priority;               /* the breach's: the case's lifted by level - 1 */
+  int level;                  /* the escalation level its breach reached */
+  cxp_case_deadline step;     /* the step that reached it */
+  int64_t due;                /* when it did */
+  int64_t deadline_ms;        /* that step's deadline (its level 1) */
+  /* Every step still overdue at the window's end (breached and not done
+   * by then), at the level it has reached; 0 for the others. */
+  int levels[CXP_DL__COUNT];
+} cxp_case_digest_item;
+
+/* The breaches of one role in one window of event time, as the clock
+ * passes the window's end: the cases still overdue then, in the order they
+ * breached. A case whose overdue steps were all done by the window's end,
+ * or that closed, is only counted (settled). */
+typedef struct cxp_case_digest {
+  int level;                  /* the role's (first) escalation level, 1..3 */
+  int64_t window_start, window_end;
+  int priority;               /* the most urgent of the items' */
+  uint32_t n;                 /* items listed, 1..digest_max */
+  uint32_t omitted;           /* breaches past digest_max: counted, not listed */
+  uint32_t settled;           /* listed no more: done or closed by the end */
+  const cxp_case_digest_item *items;
+} cxp_case_digest;
 
 typedef struct cxp_case_systemic {
   cxp_case_category category;
@@ -198,6 +239,9 @@ typedef struct cxp_cases_cbs {
    * done) or stopped being so (-1: the step done, or the case closed). Not
    * called by cxp_cases_restore or _forget: read cxp_cases_customer then. */
   void (*on_overdue)(void *opaque, const void *origin, const cxp_case_info *c, int delta);
+  /* A breach digest, as the clock passes its window's end (only with
+   * conf.digest; never for a window with nothing listed nor omitted). */
+  void (*on_digest)(void *opaque, const void *origin, const cxp_case_digest *d);
   void *opaque;
 } cxp_cases_cbs;
 
@@ -220,6 +264,8 @@ typedef struct cxp_cases_stats {
   uint64_t breaches[CXP_CASES_LEVELS]; /* by level */
   uint64_t closed, well, poorly, abandoned, evicted;
   uint64_t repeats, systemic, systemic_dropped;
+  uint64_t digested;        /* breaches that went to a digest, not an alert */
+  uint64_t digests;         /* digests sent */
   uint64_t restored;        /* open cases restored from state records */
   uint32_t open, open_max;  /* cases open now; most ever */
   uint32_t open_deadlines;  /* steps of open cases still able to breach */

@@ -89,6 +89,11 @@ void cxp_cases_conf_defaults(cxp_cases_conf *c) {
   c->high_value = 5000;
   c->detractor_cases = 1;
   c->closed_loop_ms = 48 * H;
+  c->digest = 0;
+  c->digest_from = 3;
+  c->digest_window_ms = H;
+  c->digest_max = 50;
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) c->digest_group[k] = (uint8_t)k;
   /* The risk-matrix default (docs/domain.md section 5.1): with 1 the worst
    * likelihood and impact, the product of (5 - likelihood) and
    * (5 - impact), 1..16, banded 12+ critical, 6..9 major, 3..4 minor, 1..2
@@ -147,6 +152,18 @@ int cxp_cases_conf_check(const cxp_cases_conf *c, char *err, size_t errlen) {
     CXP_FAIL("recovery.settle_s: %lld ms, expected 0..1 day", (long long)c->settle_ms);
   if (c->park_ms < 1000 || c->park_ms > 7 * DAY_MS)
     CXP_FAIL("recovery.park_s: %lld ms, expected 1 s..7 days", (long long)c->park_ms);
+  if (c->digest_from < 1 || c->digest_from > 4)
+    CXP_FAIL("recovery.breach_digest.from_priority: %d, expected 1..4", c->digest_from);
+  if (c->digest_window_ms < 60000 || c->digest_window_ms > DAY_MS)
+    CXP_FAIL("recovery.breach_digest.window_min: %lld ms, expected 1 min..1 day",
+             (long long)c->digest_window_ms);
+  if (c->digest_max < 1 || c->digest_max > CXP_DIGEST_MAX)
+    CXP_FAIL("recovery.breach_digest.max_cases: %u, expected 1..%d", c->digest_max,
+             CXP_DIGEST_MAX);
+  for (int k = 0; k < CXP_CASES_LEVELS; k++)
+    if (c->digest_group[k] > k)
+      CXP_FAIL("recovery.escalation.roles: level %d's digest is level %d's, expected an "
+               "earlier level or its own", k + 1, c->digest_group[k] + 1);
   if (c->max_parked < 1 || c->max_parked > (1u << 20))
     CXP_FAIL("recovery.max_parked: %u, expected 1..%u", c->max_parked, 1u << 20);
   if (c->max_open < 1 || c->max_open > MAX_OPEN_LIMIT)

@@ -60,6 +60,8 @@ const cxp_solution *cxp_solutions_lookup(const cxp_solutions *s, int category, i
                                          const char *segment, size_t seg_len, int *fallback);
 
 #define CXP_CASES_LEVELS 3
+/* The most cases one breach digest lists (recovery.breach_digest.max_cases). */
+#define CXP_DIGEST_MAX 1000
 
 /* The steps with a deadline: the first three always have one, apologize and
  * compensate when the SLA gives them a time (appended, so that the older
@@ -119,6 +121,20 @@ typedef struct cxp_cases_conf {
   /* recovery.severity_matrix: severity 1..4 by [likelihood - 1][impact - 1],
    * not decreasing along a row or down a column. */
   int severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];
+  /* The breach digest (recovery.breach_digest.*, docs/domain.md section
+   * 5.10): a breach whose alert would carry priority digest_from or a lower
+   * one (a larger number) raises no alert of its own; it is listed in the
+   * digest of its escalation role and of the event-time window of
+   * digest_window_ms it fell due in, which goes out when the partition's
+   * clock passes the window's end. At most digest_max cases are listed per
+   * digest (the rest are counted). digest_group[k]: the digest that level
+   * k + 1 goes to, the first level with the same role (k itself when its
+   * role is its own), so that one role gets one digest per window. */
+  int digest;
+  int digest_from;
+  int64_t digest_window_ms;
+  uint32_t digest_max;
+  uint8_t digest_group[CXP_CASES_LEVELS];
   /* The library lookups use; NULL: the built-in default. Not owned: it must
    * outlive the cxp_cases. */
   const cxp_solutions *solutions;
@@ -130,6 +146,7 @@ typedef struct cxp_cases_conf {
  * max_open 1000000; max_closed 65536; repeat 30 d; 262144 customers;
  * systemic 10 customers in 15 min, 4096 groups; high_value 5000; detractor
  * cases on, acknowledged within 48 h; the severity matrix of recovery.severity_matrix's default;
+ * the breach digest off (P3 and P4, 60 min, 50 cases, one digest per level);
  * pipeline "default". */
 void cxp_cases_conf_defaults(cxp_cases_conf *c);
 /* 0, or -1 with a sentence naming the setting (its pipeline-file key) in err. */

@@ -6,6 +6,7 @@
 #ifndef CXP_CASES_INT_H
 #define CXP_CASES_INT_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,15 @@ typedef struct ccust {
   int64_t closed_at[CUST_CLOSED];
 } ccust;
 
+/* A breach waiting for its digest: the case by slot and opening number
+ * (a slot freed and taken again has another), the level its breach
+ * reached, the step that reached it and when. */
+typedef struct dentry {
+  int64_t due;
+  uint32_t idx, seq;
+  uint8_t level, step;
+} dentry;
+
 /* One (category, touchpoint, window) of the systemic-failure detector; the
  * distinct customers' hashes follow (up to systemic_customers). */
 typedef struct sgroup {
@@ -183,6 +193,19 @@ struct cxp_cases {
   cxp_buf ggone, gkey, gval;
   size_t ggone_n;
 
+  /* The breach digest (digest.c): the window collecting breaches (its
+   * start; INT64_MIN before the first), and per digest group the breaches
+   * noted in it (at most digest_max; the rest counted) and the most urgent
+   * priority among them (5: none). Every breach noted falls in this window
+   * or an earlier one whose digest went out already: there is never more
+   * than one window open. */
+  int64_t dg_start;
+  dentry *dg[CXP_CASES_LEVELS];
+  uint32_t dg_n[CXP_CASES_LEVELS], dg_omitted[CXP_CASES_LEVELS];
+  int dg_prio[CXP_CASES_LEVELS];
+  cxp_case_digest_item *dg_items; /* a digest's items, filled as it goes out */
+  int dg_rebuild;                 /* restored, no event since: rebuild from the cases */
+
   uint32_t seq;
   int has_ts;
   int64_t max_ts, last_ts, last_arrival, clock;
@@ -221,6 +244,47 @@ static inline size_t clip_len(const cxp_str *s, size_t max) {
   return n;
 }
 
+/* A case's allowed time for deadline d (0: none). */
+static inline int64_t allowed_of(const cxp_cases *cs, const cslot *s, int d) {
+  /* The closed loop's own time to reach a detractor. */
+  if (d == CXP_DL_ACKNOWLEDGE && s->kind == CXP_CASE_DETRACTOR)
+    return cs->cl_ack[s->sla][s->sev - 1];
+  return cs->allowed[s->sla][s->sev - 1][d];
+}
+
+/* What deadline d counts from: the opening, or the resolution (follow up). */
+static inline int64_t dl_base(const cslot *s, int d) {
+  return d == CXP_DL_FOLLOW_UP ? s->at[CXP_STEP_RESOLVED] : s->opened_at;
+}
+
+/* When the step of deadline d was done (its earliest time), NEVER if not. */
+static inline int64_t dl_done(const cslot *s, int d) {
+  static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
+                                             CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
+                                             CXP_STEP_COMPENSATED};
+  return s->at[step_of[d]];
+}
+
+/* Deadline d of a case (its level 1), NEVER when it has none (yet). */
+static inline int64_t dl_deadline(const cxp_cases *cs, const cslot *s, int d) {
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
+  if (b == NEVER || a == 0) return NEVER;
+  return b + a;
+}
+
+/* When escalation level k (1..3) of deadline d falls due, NEVER when it
+ * has no deadline (yet). */
+static inline int64_t dl_level_due(const cxp_cases *cs, const cslot *s, int d, int k) {
+  int64_t b = dl_base(s, d), a = allowed_of(cs, s, d);
+  if (b == NEVER || a == 0) return NEVER;
+  return b + llround((double)a * cs->conf.escalation[k - 1]);
+}
+
+/* The priority of a breach at level k: the case's lifted by k - 1. */
+static inline int level_priority(int prio, int k) {
+  return prio - (k - 1) < 1 ? 1 : prio - (k - 1);
+}
+
 /* ---- shared within the module ---- */
 
 /* A parked step as it is kept: from an event, or from a state record. */
@@ -253,6 +317,19 @@ void cases_slot_free(cxp_cases *cs, uint32_t idx);
 void cases_derive_times(cxp_cases *cs);
 uint8_t cases_sla_row(const cxp_cases *cs, const char *seg, size_t n, int premium);
 void cases_parked_free(cxp_cases *cs, uint32_t i, uint64_t h);
+
+/* digest.c: the breach digest. note: a breach of case idx at `level` by
+ * `step` at `due` goes to its digest (the windows ended by due go out
+ * first); flush: every digest whose window ended by t goes out (t never
+ * past the clock); rebuild: after a restore, the breaches of the restored
+ * cases whose digests had not gone out by the restored clock are noted
+ * again. */
+void cases_digest_note(cxp_cases *cs, uint32_t idx, int level, int step, int64_t due,
+                       const void *origin);
+void cases_digest_flush(cxp_cases *cs, int64_t t, const void *origin);
+void cases_digest_rebuild(cxp_cases *cs, const void *origin);
+void cases_digest_free(cxp_cases *cs);
+size_t cases_digest_bytes(const cxp_cases *cs);
 
 /* systemic.c: counts a failure event of category cat towards its
  * (category, touchpoint, window) group, and raises the systemic alert when

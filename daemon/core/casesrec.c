@@ -451,6 +451,9 @@ int cxp_cases_restore(cxp_cases *cs, const char *customer_id, size_t n, const ui
   cs->restoring = 1;
   read_section(cs, p, len, customer_id, n, ch, 1, NULL, 0);
   cs->restoring = 0;
+  /* The breaches of his cases that may not have gone out in a digest are
+   * noted again before the next event (digest.c). */
+  cs->dg_rebuild = cs->conf.digest;
   return 0;
 }
 

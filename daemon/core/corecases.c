@@ -81,10 +81,41 @@ static void on_case_opened(void *opaque, const void *origin, const cxp_case_open
   case_alert_emit(c, from, &a);
 }
 
+/* The role of escalation level `level` (1..3): the n-th entry of
+ * recovery.escalation.roles, into role (empty when there is none). */
+static void level_role(const cxp_core *c, int level, char role[CXP_STR_MAX]) {
+  size_t rn = 0;
+  const char *r = cxp_strset_at(&c->pl->rec_escalation_roles_set, level - 1, &rn);
+  snprintf(role, CXP_STR_MAX, "%.*s", r ? (int)rn : 0, r ? r : "");
+}
+
+/* Writes the steps overdue, as [{"step", "level"}], in the order of the
+ * recovery. */
+static void steps_json(cxp_jw *j, const char *key, const int levels[CXP_DL__COUNT]) {
+  static const cxp_case_deadline order[CXP_DL__COUNT] = {
+      CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
+  cxp_jw_arr(j, key);
+  for (int k = 0; k < CXP_DL__COUNT; k++) {
+    cxp_case_deadline d = order[k];
+    if (levels[d] == 0) continue;
+    cxp_jw_obj(j, NULL);
+    cxp_jw_cstr(j, "step", cxp_case_deadline_name(d));
+    cxp_jw_int(j, "level", levels[d]);
+    cxp_jw_end(j);
+  }
+  cxp_jw_end(j);
+}
+
 static void on_case_breach(void *opaque, const void *origin, const cxp_case_breach *b) {
   cxp_core *c = opaque;
   const cxp_msg *from = origin;
   case_customer(c, from, b->c); /* the level fired is part of his record */
+  /* A breach of low priority is listed in its role's digest instead; its
+   * record on topics.cases still says the case escalated. */
+  if (b->digested) {
+    core_case_record(c, from, b->c, CXP_CASE_CHANGE_ESCALATED, b->due, NULL);
+    return;
+  }
   static const char *const actions[CXP_DL__COUNT] = {
       "[\"escalate\",\"acknowledge_now\"]", "[\"escalate\",\"resolve_now\"]",
       "[\"escalate\",\"follow_up_now\"]", "[\"escalate\",\"apologize_now\"]",
@@ -104,10 +135,7 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
       (cxp_alert_reason){"overdue_h", (double)(b->due - b->deadline_ms) / 3600000.0, 0};
   a.reasons[a.n_reasons++] = (cxp_alert_reason){"severity", b->c->severity, 0};
   a.actions_json = actions[b->deadline];
-  /* The role of the level: the n-th entry of recovery.escalation.roles. */
-  size_t rn = 0;
-  const char *r = cxp_strset_at(&c->pl->rec_escalation_roles_set, b->level - 1, &rn);
-  snprintf(role, sizeof role, "%.*s", r ? (int)rn : 0, r ? r : "");
+  level_role(c, b->level, role);
   a.role = role[0] ? role : NULL;
   a.escalation_level = b->level;
   a.overdue_step = step;
@@ -116,23 +144,84 @@ static void on_case_breach(void *opaque, const void *origin, const cxp_case_brea
   cxp_buf_init(&sb);
   cxp_jw j;
   cxp_jw_init(&j, &sb);
-  cxp_jw_arr(&j, NULL);
-  static const cxp_case_deadline order[CXP_DL__COUNT] = {
-      CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
-  for (int k = 0; k < CXP_DL__COUNT; k++) {
-    cxp_case_deadline d = order[k];
-    if (b->levels[d] == 0) continue;
-    cxp_jw_obj(&j, NULL);
-    cxp_jw_cstr(&j, "step", cxp_case_deadline_name(d));
-    cxp_jw_int(&j, "level", b->levels[d]);
-    cxp_jw_end(&j);
-  }
-  cxp_jw_end(&j);
+  steps_json(&j, NULL, b->levels);
   cxp_buf_putc(&sb, '\0');
   a.escalation_steps = sb.p;
   case_alert_emit(c, from, &a);
   cxp_buf_free(&sb);
   core_case_record(c, from, b->c, CXP_CASE_CHANGE_ESCALATED, b->due, NULL);
+}
+
+/* A breach digest: one alert for a role and a window, about several
+ * customers (customer_id and case_id null), keyed by the role. Its id
+ * comes from the role, the window and the input partition, the same in a
+ * replay or after a restart. */
+static void on_case_digest(void *opaque, const void *origin, const cxp_case_digest *d) {
+  cxp_core *c = opaque;
+  const cxp_msg *from = origin;
+  char role[CXP_STR_MAX], salt[CXP_STR_MAX + 48];
+  level_role(c, d->level, role);
+  int32_t part = core_part(from->partition);
+  int sl = snprintf(salt, sizeof salt, "%s:%lld:%d", role, (long long)d->window_start, (int)part);
+  cxp_buf body;
+  cxp_buf_init(&body);
+  cxp_jw j;
+  cxp_jw_init(&j, &body);
+  cxp_jw_obj(&j, NULL);
+  cxp_jw_time(&j, "window_start", d->window_start);
+  cxp_jw_time(&j, "window_end", d->window_end);
+  cxp_jw_int(&j, "partition", part);
+  cxp_jw_int(&j, "level", d->level);
+  cxp_jw_int(&j, "cases_listed", d->n);
+  cxp_jw_int(&j, "cases_omitted", d->omitted);
+  cxp_jw_int(&j, "cases_settled", d->settled);
+  cxp_jw_arr(&j, "cases");
+  for (uint32_t i = 0; i < d->n; i++) {
+    const cxp_case_digest_item *it = &d->items[i];
+    char prio[3] = {'P', (char)('0' + it->priority), 0};
+    cxp_jw_obj(&j, NULL);
+    cxp_jw_str(&j, "case_id", it->case_id.p, it->case_id.n);
+    cxp_jw_str(&j, "customer_id", it->customer_id.p, it->customer_id.n);
+    if (it->segment.p)
+      cxp_jw_str(&j, "segment", it->segment.p, it->segment.n);
+    else
+      cxp_jw_null(&j, "segment");
+    cxp_jw_cstr(&j, "priority", prio);
+    cxp_jw_int(&j, "level", it->level);
+    cxp_jw_cstr(&j, "step", cxp_case_deadline_name(it->step));
+    cxp_jw_time(&j, "due", it->due);
+    if (it->deadline_ms)
+      cxp_jw_time(&j, "deadline", it->deadline_ms);
+    else
+      cxp_jw_null(&j, "deadline");
+    steps_json(&j, "steps", it->levels);
+    cxp_jw_end(&j);
+  }
+  cxp_jw_end(&j);
+  cxp_jw_end(&j);
+  cxp_buf_putc(&body, '\0');
+  cxp_alert a;
+  memset(&a, 0, sizeof a);
+  a.type = CXP_AL_SLA_DIGEST;
+  a.priority = d->priority;
+  a.id_salt = (cxp_str){salt, (size_t)(sl > 0 && (size_t)sl < sizeof salt ? sl : 0)};
+  a.event_ts_ms = d->window_end;
+  a.emitted_at_ms = emitted_at(from, d->window_end);
+  a.reasons[a.n_reasons++] =
+      (cxp_alert_reason){"breached_cases", (double)(d->n + d->omitted), 1.0};
+  a.reasons[a.n_reasons++] = (cxp_alert_reason){
+      "window_min", (double)(d->window_end - d->window_start) / 60000.0, 0};
+  a.actions_json = "[\"review_overdue_cases\",\"escalate\"]";
+  a.role = role[0] ? role : NULL;
+  a.detail_key = "digest";
+  a.detail_json = body.p;
+  c->n.alerts[a.type]++;
+  c->n.alerts_by_priority[a.type][a.priority - 1]++;
+  cxp_buf_reset(&c->out);
+  cxp_alert_write(&c->out, &a, c->pl->name);
+  const char *key = role[0] ? role : "digest";
+  core_emit(c, from, CXP_STREAM_ALERTS, key, strlen(key));
+  cxp_buf_free(&body);
 }
 
 static void on_case_systemic(void *opaque, const void *origin, const cxp_case_systemic *s) {
@@ -290,7 +379,7 @@ cxp_cases *core_cases_make(cxp_core *c, int32_t part) {
     cxp_cases_conf conf = c->pl->cases;
     conf.solutions = c->solutions;
     cxp_cases_cbs cbs = {on_case_opened,  on_case_breach,  on_case_systemic, on_case_outcome,
-                         on_case_expired, on_case_overdue, c};
+                         on_case_expired, on_case_overdue, on_case_digest, c};
     c->cases[part] = cxp_cases_create(&conf, &cbs);
     if (c->cases[part] == NULL) abort();
     cxp_cases_track(c->cases[part], c->changelog);

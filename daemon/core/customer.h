@@ -27,7 +27,9 @@
 #define CXP_SEG_MAX 64
 #define CXP_DEDUP_RING 8
 
-/* Alert types with a per-customer cooldown. */
+/* Alert types. Those before CXP_AL_CUSTOMER are about one customer and
+ * may have a per-customer cooldown (his record keeps a stamp of each); the
+ * ones after it are about several customers. */
 typedef enum {
   CXP_AL_RECOVERY_REQUIRED,
   CXP_AL_SLA_BREACHED,
@@ -37,6 +39,8 @@ typedef enum {
   CXP_AL_SERVQUAL_GAP,
   CXP_AL_SEGMENT_ANOMALY,
   CXP_AL_AGENT_FLAG,
+  CXP_AL_CUSTOMER, /* the stamps a customer's record keeps; not a type */
+  CXP_AL_SLA_DIGEST = CXP_AL_CUSTOMER,
   CXP_AL__COUNT
 } cxp_alert_type;
 
@@ -99,7 +103,7 @@ typedef struct cxp_customer {
   int64_t sum[CXP_S__COUNT];
   double clv;                          /* from a profile; -1 unknown */
   uint32_t recent[CXP_DEDUP_RING];     /* hashes of recent event ids */
-  uint32_t alerted_s[CXP_AL__COUNT];   /* last alert's event time, s since 2000; 0 none */
+  uint32_t alerted_s[CXP_AL_CUSTOMER]; /* last alert's event time, s since 2000; 0 none */
   uint16_t segment;                    /* interned (cxp_state); 0 none */
   uint16_t responses;                  /* survey responses applied (saturating) */
   uint8_t sq_responses[CXP_SQ__COUNT]; /* per dimension (saturating) */

@@ -355,6 +355,20 @@ const cxp_setting cxp_pipeline_table[] = {
     {"recovery.detractor_cases", CXP_T_BOOL, "true", 0, 1, OFF(rec_detractor_cases),
      "Open a case (with deadlines) for a detractor NPS response, besides the closed-loop "
      "alert.", NULL},
+    {"recovery.breach_digest.enabled", CXP_T_BOOL, "false", 0, 1, OFF(rec_digest_enabled),
+     "Replace the recovery.sla_breached alerts of low priority by one recovery.sla_digest "
+     "per escalation role and window of event time, listing the cases still overdue at "
+     "the window's end.", NULL},
+    {"recovery.breach_digest.from_priority", CXP_T_INT, "3", 1, 4, OFF(rec_digest_from),
+     "A breach whose alert would carry this priority or a lower one (3: P3 and P4) goes to "
+     "the digest; a more urgent one keeps its own alert.", NULL},
+    {"recovery.breach_digest.window_min", CXP_T_DOUBLE, "60", 1, 1440,
+     OFF(rec_digest_window_min),
+     "The digest's window of event time, in minutes (aligned to the epoch); it goes out "
+     "when the partition's clock passes the window's end.", NULL},
+    {"recovery.breach_digest.max_cases", CXP_T_INT, "50", 1, 1000, OFF(rec_digest_max),
+     "Cases one digest lists; the breaches past it are counted in the digest, not "
+     "listed.", NULL},
     {"recovery.severity_matrix", CXP_T_MATRIX,
      "[[1,1,2,3],[1,2,2,3],[2,2,3,4],[3,3,4,4]]", 1, 4, OFF(rec_severity_matrix),
      "Severity (1 critical .. 4 low) of a failure or complaint that gives likelihood and "
@@ -409,6 +423,24 @@ int cxp_pipeline_cases(cxp_pipeline *p, char *err, size_t errlen) {
   c->high_value = p->rec_high_value;
   c->detractor_cases = p->rec_detractor_cases;
   c->closed_loop_ms = (int64_t)(p->closed_loop_deadline_h * 3600000.0);
+  c->digest = p->rec_digest_enabled;
+  c->digest_from = (int)p->rec_digest_from;
+  c->digest_window_ms = (int64_t)(p->rec_digest_window_min * 60000.0);
+  c->digest_max = (uint32_t)p->rec_digest_max;
+  /* One digest per role: a level naming the role of an earlier one joins
+   * that level's digest. */
+  for (int k = 0; k < CXP_CASES_LEVELS; k++) {
+    size_t kn = 0, jn = 0;
+    const char *rk = cxp_strset_at(&p->rec_escalation_roles_set, k, &kn);
+    c->digest_group[k] = (uint8_t)k;
+    for (int j = 0; rk && j < k; j++) {
+      const char *rj = cxp_strset_at(&p->rec_escalation_roles_set, j, &jn);
+      if (rj && jn == kn && memcmp(rj, rk, kn) == 0) {
+        c->digest_group[k] = c->digest_group[j];
+        break;
+      }
+    }
+  }
   memcpy(c->severity_matrix, p->rec_severity_matrix, sizeof c->severity_matrix);
   if (p->rec_sla_matrix[0]) {
     cJSON *a = cJSON_Parse(p->rec_sla_matrix);
@@ -664,6 +696,8 @@ static const char *const restart_only[] = {
     "windows.lateness_s", "windows.revision_horizons", "windows.max_open", "windows.max_revisable",
     "windows.merge_timeout_s", "recovery.enabled",
     "recovery.max_parked", "recovery.max_open", "recovery.systemic.customers",
+    "recovery.breach_digest.enabled", "recovery.breach_digest.window_min",
+    "recovery.breach_digest.max_cases",
     "alerts.segment_anomaly.trailing", NULL};
 
 static int is_restart_only(const char *name) {

@@ -86,6 +86,11 @@ typedef struct cxp_pipeline {
   double rec_systemic_window_min;
   double rec_high_value;
   int rec_detractor_cases;
+  /* recovery.breach_digest.*: one alert per role and window in place of
+   * the breaches of low priority (docs/domain.md section 5.10). */
+  int rec_digest_enabled;
+  long long rec_digest_from, rec_digest_max;
+  double rec_digest_window_min;
   /* Severity by [likelihood - 1][impact - 1], for failures and complaints
    * that give those two instead of a severity. */
   int rec_severity_matrix[CXP_MATRIX_N][CXP_MATRIX_N];

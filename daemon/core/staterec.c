@@ -28,8 +28,8 @@ void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, con
   cxp_put_u8(b, CXP_DEDUP_RING);
   for (int i = 0; i < CXP_DEDUP_RING; i++) cxp_put_le(b, cu->recent[i], 4);
   cxp_put_u8(b, cu->recent_pos);
-  cxp_put_u8(b, CXP_AL__COUNT);
-  for (int i = 0; i < CXP_AL__COUNT; i++) cxp_put_v(b, cu->alerted_s[i]);
+  cxp_put_u8(b, CXP_AL_CUSTOMER);
+  for (int i = 0; i < CXP_AL_CUSTOMER; i++) cxp_put_v(b, cu->alerted_s[i]);
   cxp_put_v(b, cu->responses);
   cxp_put_u8(b, CXP_SQ__COUNT);
   for (int i = 0; i < CXP_SQ__COUNT; i++) cxp_put_u8(b, cu->sq_responses[i]);
@@ -118,7 +118,7 @@ int cxp_staterec_read(const uint8_t *p, size_t n, cxp_state *s, cxp_shard *sh,
   k = cxp_get_count(&r, CXP_DEDUP_RING);
   for (unsigned i = 0; i < k && !r.bad; i++) t->recent[i] = (uint32_t)cxp_get_le(&r, 4);
   t->recent_pos = (uint8_t)cxp_get_u8(&r);
-  k = cxp_get_count(&r, CXP_AL__COUNT);
+  k = cxp_get_count(&r, CXP_AL_CUSTOMER);
   for (unsigned i = 0; i < k && !r.bad; i++) t->alerted_s[i] = (uint32_t)cxp_get_v(&r);
   t->responses = (uint16_t)cxp_get_v(&r);
   k = cxp_get_count(&r, CXP_SQ__COUNT);
