@@ -389,7 +389,9 @@ static void start_generator(demo *m, const cxp_pipeline *pl, const cxp_gen_opts 
   rd_kafka_conf_set(gc, "linger.ms", "5", e, sizeof e);
   m->gp = rd_kafka_new(RD_KAFKA_PRODUCER, gc, e, sizeof e);
   m->gt = rd_kafka_topic_new(m->gp, pl->topic_input, NULL);
-  m->gen = cxp_gen_create(go);
+  cxp_gen_opts o = *go;
+  o.pipeline = pl->name; /* the CX team's call backs name its detractor cases */
+  m->gen = cxp_gen_create(&o);
 }
 
 /* The generator's tick, the summary, and the signals that stop the demo. */

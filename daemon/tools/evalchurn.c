@@ -432,7 +432,7 @@ static int load_conf(const eval_args *a, cxp_pipeline *pl, cxp_churn_conf *cf) {
 
 /* The generator's history through feed(), and to --write's file if named
  * (then to its end: the file is the whole history). 0, or 1 on an error. */
-static int feed_generated(run *r, const eval_args *a) {
+static int feed_generated(run *r, const eval_args *a, const char *pipeline) {
   FILE *w = NULL;
   if (a->write_path && (w = fopen(a->write_path, "w")) == NULL) {
     perror(a->write_path);
@@ -443,6 +443,7 @@ static int feed_generated(run *r, const eval_args *a) {
   go.seed = a->seed;
   go.customers = (uint32_t)a->n_customers;
   go.world = a->world;
+  go.pipeline = pipeline; /* the CX team's call backs name its detractor cases */
   go.events_per_sec = (double)a->n_events / (a->days * 86400.0);
   /* Bad events only exercise the dead-letter path; they carry no label. */
   go.bad_ratio = 0;
@@ -723,7 +724,7 @@ int cxp_evalchurn_main(int argc, char **argv) {
   r.partitions = a.partitions > 0 ? a.partitions : 1;
   cxp_core_init(&r.core, &pl, discard, NULL);
   cxp_core_merge_local(&r.core, 1);
-  rc = a.gen_arg ? feed_generated(&r, &a) : feed_file(&r, a.path);
+  rc = a.gen_arg ? feed_generated(&r, &a, pl.name) : feed_file(&r, a.path);
   /* The model the daemon would score with at --at: the one the core
    * learnt, unless frozen (or another named). */
   cxp_core_learn_refresh(&r.core);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_int.h"
 #include "timeutil.h"
 
 /* The scenario (docs/scenario.md): a subscription service with three tiers.
@@ -22,66 +23,7 @@
  * sends nothing more. Causes are a matter of
  * days and weeks: a history of hours (the demo, the benchmarks) shows few. */
 
-#define DAY_MS 86400000.0
 
-typedef struct gcust {
-  double sat;       /* latent satisfaction, 0..1 */
-  double base_sat;  /* where it settles without trouble */
-  double drift;     /* per day, once falling satisfaction sets in */
-  double effort;    /* 0..1: how hard the service is to deal with */
-  double engage;    /* 0..1: inclination to give feedback and refer */
-  double spend;     /* usual purchase amount */
-  double act;       /* 0..1: share of his usual activity he still has */
-  int64_t t_last;   /* event time his traits were last moved to; 0 never */
-  int64_t fall_at, fade_at, price_at, effort_at; /* onsets of those causes; 0 none */
-  int64_t case_at;  /* the open case's opening time */
-  int64_t step_due; /* when the open case's next recovery step happens */
-  int64_t stall_until; /* the open case's recovery is stalled till then; 0 not */
-  int64_t leave_at; /* he has decided to leave: cancels at this time; 0 not */
-  uint32_t cases;   /* failures so far: the case number */
-  int open_step;    /* next recovery step of the open case; -1 none */
-  int open_sev;
-  int consent;
-  int cancelled;
-  int churn_due;    /* the hazard fired: his next event is the cancellation */
-  int downgraded;
-  const char *segment;
-  /* The other worlds' (see "Other worlds" below); zero in the demo's. */
-  double sens;          /* price sensitivity, 0..1 */
-  double value_pen;     /* what his survey answers lose to a poor sense of value */
-  double buy_skip;      /* the share of his purchases he forgoes */
-  double grudge;        /* recovery: poorly handled cases, weighed at grudge_at */
-  int64_t grudge_at;    /* recovery: the latest poorly handled case's judgement */
-  int64_t repeat_at;    /* recovery: an unfixed cause fails again then; 0 not */
-  int64_t decided_at;   /* when he made up his mind to leave */
-  int64_t lull_until;   /* a quiet spell ends then; 0 none */
-  int64_t tempted_at;   /* competitor: when the rival's offer caught his eye */
-  int64_t tempted_until; /* competitor: he gives the offer up then, and stays */
-  int64_t renew_at;     /* renewal: the next renewal date */
-  int term_decided;     /* renewal: he has weighed this term's renewal */
-  int comp_skipped;     /* the open case's compensation was skipped */
-  int fee_due;          /* renewal: his next event is the fee's payment */
-} gcust;
-
-struct cxp_gen {
-  cxp_gen_opts o;
-  uint64_t rng;
-  uint64_t seq;
-  int64_t t_ms;
-  double t_frac;
-  gcust *c;
-  /* Customers with a recovery step due, a binary min-heap on step_due: the
-   * provider's side of a case runs on its own clock (hours), not the
-   * customer's activity. One open case per customer, so n <= customers. */
-  uint32_t *due;
-  uint32_t n_due;
-  /* An event generated for a caller whose buffer was too small: handed out
-   * by the next call instead of a new one, so a retry gives the same event. */
-  char pend[1024]; /* far more than the longest event */
-  size_t pend_len;
-  int has_pend;
-  char pend_key[32];
-};
 
 static const char *segments[] = {"gold", "silver", "bronze"};
 static const char *world_names[CXP_GEN__WORLDS] = {"demo", "recovery", "competitor",
@@ -113,16 +55,6 @@ static const char *steps[] = {"recovery.acknowledged", "recovery.apologized",
 static const char *dims[] = {"tangibles", "reliability", "responsiveness", "assurance",
                              "empathy"};
 
-/* xorshift64*: small, fast and plenty for synthetic traffic. */
-static uint64_t rnd(cxp_gen *g) {
-  g->rng ^= g->rng >> 12;
-  g->rng ^= g->rng << 25;
-  g->rng ^= g->rng >> 27;
-  return g->rng * 0x2545F4914F6CDD1DULL;
-}
-static double unif(cxp_gen *g) { return (double)(rnd(g) >> 11) * (1.0 / 9007199254740992.0); }
-static int pick(cxp_gen *g, int n) { return (int)(unif(g) * n); }
-static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 /* Whether an event of rate `per_day` happens within dt days. */
 static int happens(cxp_gen *g, double per_day, double dt) {
   return unif(g) < 1 - exp(-per_day * dt);
@@ -135,6 +67,7 @@ void cxp_gen_opts_default(cxp_gen_opts *o) {
   o->events_per_sec = 50.0;
   o->bad_ratio = 0.01;
   o->world = CXP_GEN_DEMO;
+  o->pipeline = "default";
 }
 
 cxp_gen *cxp_gen_create(const cxp_gen_opts *o) {
@@ -147,7 +80,8 @@ cxp_gen *cxp_gen_create(const cxp_gen_opts *o) {
   if (g->rng == 0) g->rng = 1;
   g->t_ms = o->start_ms;
   g->c = calloc(g->o.customers, sizeof *g->c);
-  g->due = calloc(g->o.customers, sizeof *g->due);
+  g->due = calloc(2 * (size_t)g->o.customers, sizeof *g->due);
+  if (g->o.pipeline == NULL) g->o.pipeline = "default";
   if (g->c == NULL || g->due == NULL) {
     free(g->c);
     free(g->due);
@@ -169,6 +103,8 @@ cxp_gen *cxp_gen_create(const cxp_gen_opts *o) {
     c->spend = 10 + 90 * unif(g);
     c->act = 1;
     c->open_step = -1;
+    c->cl_step = -1;
+    c->consent_told = 1;
     c->consent = unif(g) >= 0.05;
     /* Drawn only in the other worlds: the demo's stream of numbers, hence
      * its events, stays as it was. */
@@ -406,59 +342,6 @@ static void evolve(cxp_gen *g, gcust *c, int64_t t) {
   if (happens(g, h, dt)) c->leave_at = t + leave_notice(g);
 }
 
-static int due_before(const cxp_gen *g, uint32_t a, uint32_t b) {
-  return g->c[g->due[a]].step_due < g->c[g->due[b]].step_due;
-}
-
-static void due_swap(cxp_gen *g, uint32_t a, uint32_t b) {
-  uint32_t x = g->due[a];
-  g->due[a] = g->due[b];
-  g->due[b] = x;
-}
-
-static void due_push(cxp_gen *g, uint32_t ci) {
-  uint32_t i = g->n_due++;
-  g->due[i] = ci;
-  while (i > 0 && due_before(g, i, (i - 1) / 2)) {
-    due_swap(g, i, (i - 1) / 2);
-    i = (i - 1) / 2;
-  }
-}
-
-static uint32_t due_pop(cxp_gen *g) {
-  uint32_t top = g->due[0], i = 0;
-  g->due[0] = g->due[--g->n_due];
-  for (;;) {
-    uint32_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < g->n_due && due_before(g, l, m)) m = l;
-    if (r < g->n_due && due_before(g, r, m)) m = r;
-    if (m == i) break;
-    due_swap(g, i, m);
-    i = m;
-  }
-  return top;
-}
-
-/* An exponential delay of mean `mean_h` hours, in ms (at least 1). */
-static int64_t delay_h(cxp_gen *g, double mean_h) {
-  return (int64_t)(-log(1.0 - unif(g)) * mean_h * 3600000.0) + 1;
-}
-
-/* Schedules the open case's next step. The resolution of one case in ten
- * stalls for weeks: the unrecovered failure. */
-static void schedule_step(cxp_gen *g, uint32_t ci, int64_t t) {
-  gcust *c = &g->c[ci];
-  static const double mean_h[] = {3, 4, 12, 36, 48};
-  int64_t d = delay_h(g, mean_h[c->open_step]);
-  /* The recovery world's provider lets twice as many stall. */
-  if (c->open_step == 3 && unif(g) < (g->o.world == CXP_GEN_RECOVERY ? 0.25 : 0.1)) {
-    d += delay_h(g, 24 * 20) + 10 * (int64_t)DAY_MS;
-    c->stall_until = t + d;
-  }
-  c->step_due = t + d;
-  due_push(g, ci);
-}
-
 /* Picks the customer of the next event: skewed, so a few customers are much
  * more active than most, and in proportion to what activity each still has;
  * never one who cancelled. */
@@ -522,16 +405,6 @@ static size_t bad_event(cxp_gen *g, char *buf, size_t cap, const char *cid, char
   }
 }
 
-/* The event being written: its customer, its time, and the opening that
- * every well-formed event shares (id, customer, time, segment, channel). */
-typedef struct draft {
-  uint32_t ci;
-  gcust *c;
-  int64_t t;
-  char cid[32], ts[25], head[256];
-  char *buf; /* g->pend */
-  size_t cap;
-} draft;
 
 /* Moves event time on: exponential gaps give a Poisson stream at the
  * configured rate. */
@@ -542,19 +415,6 @@ static void advance(cxp_gen *g) {
   g->t_frac = gap - floor(gap);
 }
 
-/* The customer of a recovery step that has come due, or UINT32_MAX; the
- * case of one who has left meanwhile is dropped. */
-static uint32_t due_customer(cxp_gen *g) {
-  while (g->n_due && g->c[g->due[0]].step_due <= g->t_ms) {
-    uint32_t k = due_pop(g);
-    if (g->c[k].cancelled) {
-      g->c[k].open_step = -1;
-      continue;
-    }
-    return k;
-  }
-  return UINT32_MAX;
-}
 
 /* The open case's next step: recovery goes on; poor recovery (a step
  * skipped) happens too. */
@@ -576,7 +436,7 @@ static size_t recovery_event(cxp_gen *g, draft *d) {
                               d->head, steps[step], d->cid, c->cases, extra);
   c->open_step = step + 1 > 4 ? -1 : step + 1;
   c->sat = clamp01(c->sat + 0.04);
-  if (c->open_step >= 0) schedule_step(g, d->ci, d->t);
+  if (c->open_step >= 0) gen_schedule_step(g, d->ci, d->t);
   return n;
 }
 
@@ -625,7 +485,7 @@ static size_t failure_event(cxp_gen *g, draft *d, int repeat) {
   c->open_sev = 1 + pick(g, 4);
   c->case_at = d->t;
   c->sat = clamp01(c->sat - 0.12);
-  schedule_step(g, d->ci, d->t);
+  gen_schedule_step(g, d->ci, d->t);
   if (repeat || unif(g) < 0.25)
     return (size_t)snprintf(buf, cap,
                             "%s\"type\":\"complaint\",\"case_id\":\"%s-k%u\",\"category\":"
@@ -672,9 +532,11 @@ static size_t customer_event(cxp_gen *g, draft *d, double r) {
   if (r < 0.64)
     return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.csat\",\"score\":%d}", head,
                             score(g, vs, 1, 5));
-  if (r < 0.74)
-    return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.nps\",\"score\":%d}", head,
-                            score(g, vs, 0, 10));
+  if (r < 0.74) {
+    int s = score(g, vs, 0, 10);
+    gen_detractor_answer(g, d, s);
+    return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.nps\",\"score\":%d}", head, s);
+  }
   if (r < 0.79) {
     /* Ease more than contentment. */
     return (size_t)snprintf(buf, cap, "%s\"type\":\"survey.ces\",\"score\":%d}", head,
@@ -698,9 +560,11 @@ static size_t customer_event(cxp_gen *g, draft *d, double r) {
     return (size_t)snprintf(buf, cap, "%s\"type\":\"feedback\",\"kind\":\"%s\"}", head,
                             unif(g) < 0.5 ? "suggestion" : "review");
   }
-  if (r >= 0.93 && r < 0.96)
+  if (r >= 0.93 && r < 0.96) {
+    c->consent_told = c->consent;
     return (size_t)snprintf(buf, cap, "%s\"type\":\"profile\",\"clv\":%d,\"consent\":%s}",
                             head, 100 + pick(g, 5000), c->consent ? "true" : "false");
+  }
   return (size_t)snprintf(buf, cap, "%s\"type\":\"usage\"}", head);
 }
 
@@ -710,9 +574,9 @@ static void generate(cxp_gen *g) {
   /* A recovery step that has come due goes first (unless its customer has
    * left meanwhile). */
   draft d;
-  d.ci = due_customer(g);
-  int recovery = d.ci != UINT32_MAX;
-  if (!recovery) d.ci = pick_customer(g);
+  uint32_t e = gen_due_entry(g);
+  int recovery = e != UINT32_MAX;
+  d.ci = recovery ? e >> 1 : pick_customer(g);
   d.c = &g->c[d.ci];
   if (recovery) evolve(g, d.c, g->t_ms);
   d.t = g->t_ms;
@@ -741,7 +605,9 @@ static void generate(cxp_gen *g) {
     } else {
       /* Drawn for a recovery step too, so the stream stays as it was. */
       double r = unif(g);
-      n = recovery ? recovery_event(g, &d) : customer_event(g, &d, r);
+      n = !recovery ? customer_event(g, &d, r)
+          : e & 1   ? gen_call_event(g, &d)
+                    : recovery_event(g, &d);
     }
   }
   /* The draws are made while the text is written, so it could not be

@@ -42,6 +42,9 @@ typedef struct cxp_gen_opts {
   double events_per_sec;   /* event-time rate: average spacing between events */
   double bad_ratio;        /* share of malformed events, 0..1 */
   int world;               /* a cxp_gen_world; CXP_GEN_DEMO by default */
+  /* The pipeline's name, which a detractor's case id is made from: the CX
+   * team's calls back name that case ("default" by default). */
+  const char *pipeline;
 } cxp_gen_opts;
 
 void cxp_gen_opts_default(cxp_gen_opts *o);

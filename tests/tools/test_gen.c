@@ -102,24 +102,26 @@ static uint64_t digest(const cxp_gen_opts *o, long events, long *cancels) {
   return h;
 }
 
-/* The demo world is the default and is what it was before there were
- * others: the demo, the tests and the benchmarks depend on its events. The
- * digests were taken from the generator as it stood before the worlds were
- * added, with the options below: the default ones (hours of event time),
- * and a 200-day history of 500 customers (its cancellations included). */
+/* The demo world is the default: the demo, the tests and the benchmarks
+ * depend on its events, so a change to them must be meant. The digests
+ * were taken from the generator as it stands since its provider keeps to
+ * the SLA most of the time and its CX team calls detractors back
+ * (docs/scenario.md), with the options below: the default ones (hours of
+ * event time), and a 200-day history of 500 customers (its cancellations
+ * included). */
 static void test_gen_demo_unchanged(void) {
   cxp_gen_opts o;
   cxp_gen_opts_default(&o);
   CHECK_INT(o.world, CXP_GEN_DEMO);
   o.seed = 1;
   long cancels;
-  CHECK_EQ(digest(&o, 100000, &cancels), 0xcb6e9da02e162797ULL);
+  CHECK_EQ(digest(&o, 100000, &cancels), 0x4357e79ead61adadULL);
   CHECK_INT(cancels, 0);
   o.seed = 7;
   o.customers = 500;
   o.events_per_sec = 200000 / (200 * 86400.0);
-  CHECK_EQ(digest(&o, 200000, &cancels), 0x1ef0c20b282b73dfULL);
-  CHECK_INT(cancels, 185);
+  CHECK_EQ(digest(&o, 200000, &cancels), 0xa0bc497fb2af9793ULL);
+  CHECK_INT(cancels, 190);
 }
 
 static void test_gen_world_names(void) {
@@ -298,8 +300,9 @@ static void test_gen_renewal(void) {
  * days). A grudge of one case adds 0.007 a day, at full weight from two
  * weeks after the judgement and halving every 45 days after, about 0.4
  * over those days, more for those with two: well over a quarter decide to
- * go, most of them cancelling within the 90 days (seed 5: 41% against 6%;
- * seeds 1..4 45..52% against 4..7%). Counted from a cohort alive at
+ * go, most of them cancelling within the 90 days (seed 5: 72% of 39
+ * against 4% of 301, since the CX team's call backs of detractors draw
+ * from the stream too; 41% against 6% before). Counted from a cohort alive at
  * one date, so that those who left early (and had no time for a case) do
  * not count among the customers without one. */
 static void test_gen_recovery(void) {
@@ -322,7 +325,7 @@ static void test_gen_recovery(void) {
   printf("recovery: cancelled within 90 days of day 150, after a poorly handled case %.3f "
          "(of %.0f), without a case %.3f (of %.0f)\n",
          poor_gone / poor, poor, none_gone / none, none);
-  CHECK_GT(poor, 40);
+  CHECK_GT(poor, 30);
   CHECK_GT(none, 40);
   CHECK_GT(poor_gone / poor, 3 * (none_gone / none));
 }
