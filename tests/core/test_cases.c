@@ -521,6 +521,20 @@ static void test_state_machine(void) {
 
 /* ---- deadlines -------------------------------------------------------------- */
 
+
+/* k1 (severity 2: 1 h) at T0, k2 (severity 1: 15 min) a minute later, k3
+ * (severity 4: 24 h) a minute after that, in a default store. */
+static cxp_cases *three_cases(void) {
+  cxp_cases *cs = make_default();
+  cxp_event e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k2", "c2", T0 + M_MS, "operational", 1, "customer", "app", "basic");
+  add(cs, &e);
+  e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
+  add(cs, &e);
+  return cs;
+}
+
 static void test_deadlines(void) {
   /* Exactly at the deadline in event time, not a millisecond before; then
    * levels 2 and 3 at 2x and 4x. Severity 2: acknowledge 1 h. */
@@ -673,13 +687,7 @@ static void test_deadlines(void) {
    * the cases opened in: k2 (severity 1: 15 min) opened after k1 (severity
    * 2: 1 h) but its deadline comes first; k3 (severity 4: 24 h). */
   test_ctx = "due order";
-  cs = make_default();
-  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
-  add(cs, &e);
-  e = failure("k2", "c2", T0 + M_MS, "operational", 1, "customer", "app", "basic");
-  add(cs, &e);
-  e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
-  add(cs, &e);
+  cs = three_cases();
   /* Due: k2 L1 at 16 min, k2 L2 at 31 min, k1 L1 at 60 min, k2 L3 at 61
    * min, k1 L2 at 120 min. The clock moving a minute at a time, each comes
    * out alone, in that order. */
@@ -698,13 +706,7 @@ static void test_deadlines(void) {
    * order of each case's earliest due: k2 (16 min) level 3 (due 61 min),
    * then k1 (60 min) level 2 (due 120 min). */
   test_ctx = "due order, one jump";
-  cs = make_default();
-  e = failure("k1", "c1", T0, "operational", 2, "customer", "app", "basic");
-  add(cs, &e);
-  e = failure("k2", "c2", T0 + M_MS, "operational", 1, "customer", "app", "basic");
-  add(cs, &e);
-  e = failure("k3", "c3", T0 + 2 * M_MS, "operational", 4, "customer", "app", "basic");
-  add(cs, &e);
+  cs = three_cases();
   at(cs, T0 + 2 * H_MS, 0);
   CHECK_INT(K.nb, 2);
   if (K.nb == 2) {
