@@ -193,8 +193,10 @@ static int solve(double *a, double *b, int n) {
 
 /* Logistic regression of the labels on the features, intercept unpenalised,
  * coefficients under an L2 penalty `lambda` (so a factor the history barely
- * shows does not get a wild weight). Newton's method: a few steps suffice. */
-static int fit(const scored *s, size_t n, double lambda, double *beta /* 1 + CF */) {
+ * shows does not get a wild weight). Newton's method: a few steps suffice.
+ * A factor with held[f] set keeps its coefficient at 0. */
+static int fit(const scored *s, size_t n, double lambda, const unsigned char *held,
+               double *beta /* 1 + CF */) {
   enum { K = 1 + CXP_CF__COUNT };
   double h[K * K], g[K];
   for (int i = 0; i < K; i++) beta[i] = 0;
@@ -216,6 +218,11 @@ static int fit(const scored *s, size_t n, double lambda, double *beta /* 1 + CF 
     for (int j = 1; j < K; j++) {
       g[j] -= lambda * beta[j];
       h[j * K + j] += lambda;
+      if (held[j - 1]) { /* its row and column the identity, its step 0 */
+        for (int k = 0; k < K; k++) h[j * K + k] = h[k * K + j] = 0;
+        h[j * K + j] = 1;
+        g[j] = 0;
+      }
     }
     if (solve(h, g, K)) return -1;
     double step = 0;
@@ -226,6 +233,30 @@ static int fit(const scored *s, size_t n, double lambda, double *beta /* 1 + CF 
     if (step < 1e-8) break;
   }
   return 0;
+}
+
+/* The fit with every coefficient on the side of its factor's sign
+ * (cxp_churn_factor_sign), as the learner keeps them: the coefficient the
+ * free fit puts furthest across is held at 0 and the rest fitted again,
+ * until none crosses (greedy: one held is never freed). 0, or -1. */
+static int fit_signed(const scored *s, size_t n, double lambda, unsigned char *held,
+                      double *beta) {
+  memset(held, 0, CXP_CF__COUNT);
+  for (int round = 0; round <= CXP_CF__COUNT; round++) {
+    if (fit(s, n, lambda, held, beta)) return -1;
+    int worst = -1;
+    double across = 0;
+    for (int f = 0; f < CXP_CF__COUNT; f++) {
+      double x = -cxp_churn_factor_sign(f) * beta[1 + f];
+      if (x > across) {
+        across = x;
+        worst = f;
+      }
+    }
+    if (worst < 0) return 0;
+    held[worst] = 1;
+  }
+  return -1;
 }
 
 /* Reads a model file: {"intercept": x, "coefficients": {factor: x, ...},
@@ -578,23 +609,44 @@ static cJSON *report(const eval_args *a, const run *r, const tally *t, size_t ns
   return o;
 }
 
+/* The in-sample AUC of the linear score beta gives the customers. */
+static double auc_of(const double *beta, const scored *s, size_t ns, double *ps,
+                     const unsigned char *ls) {
+  for (size_t i = 0; i < ns; i++) {
+    double z = beta[0];
+    for (int f = 0; f < CXP_CF__COUNT; f++) z += beta[1 + f] * s[i].x[f];
+    ps[i] = z;
+  }
+  return round(cxp_churn_auc(ps, ls, ns) * 1e4) / 1e4;
+}
+
 /* --fit: the coefficients fitted to this history and their in-sample AUC,
- * as "fit" in `o`. `ps` (one per customer) is overwritten. */
+ * as "fit" in `o`, and in "fit.signed" the AUC of the fit that keeps the
+ * learner's signs, with the factors it had to hold at 0: the ceiling of a
+ * learner with those constraints. `ps` (one per customer) is overwritten. */
 static void report_fit(cJSON *o, const scored *s, size_t ns, double *ps,
                        const unsigned char *ls) {
   double beta[1 + CXP_CF__COUNT];
+  unsigned char held[CXP_CF__COUNT] = {0};
   cJSON *jf = cJSON_AddObjectToObject(o, "fit");
-  if (fit(s, ns, 1.0, beta) == 0) {
+  if (fit(s, ns, 1.0, held, beta) == 0) {
     cJSON_AddNumberToObject(jf, "intercept", round(beta[0] * 1e3) / 1e3);
     cJSON *jc = cJSON_AddObjectToObject(jf, "coefficients");
     for (int f = 0; f < CXP_CF__COUNT; f++)
       cJSON_AddNumberToObject(jc, cxp_churn_factor_name(f), round(beta[1 + f] * 1e3) / 1e3);
-    for (size_t i = 0; i < ns; i++) {
-      double z = beta[0];
-      for (int f = 0; f < CXP_CF__COUNT; f++) z += beta[1 + f] * s[i].x[f];
-      ps[i] = z;
+    cJSON_AddNumberToObject(jf, "auc_in_sample", auc_of(beta, s, ns, ps, ls));
+    cJSON *js = cJSON_AddObjectToObject(jf, "signed");
+    if (fit_signed(s, ns, 1.0, held, beta) == 0) {
+      cJSON_AddNumberToObject(js, "auc_in_sample", auc_of(beta, s, ns, ps, ls));
+      cJSON *jsc = cJSON_AddObjectToObject(js, "coefficients");
+      for (int f = 0; f < CXP_CF__COUNT; f++)
+        cJSON_AddNumberToObject(jsc, cxp_churn_factor_name(f), round(beta[1 + f] * 1e3) / 1e3);
+      cJSON *jh = cJSON_AddArrayToObject(js, "held_at_zero");
+      for (int f = 0; f < CXP_CF__COUNT; f++)
+        if (held[f]) cJSON_AddItemToArray(jh, cJSON_CreateString(cxp_churn_factor_name(f)));
+    } else {
+      cJSON_AddStringToObject(js, "error", "singular");
     }
-    cJSON_AddNumberToObject(jf, "auc_in_sample", round(cxp_churn_auc(ps, ls, ns) * 1e4) / 1e4);
   } else {
     cJSON_AddStringToObject(jf, "error", "singular: the history does not show every factor");
   }
