@@ -51,6 +51,7 @@ typedef struct vgroup {
   char *group_json; /* compact, as the record had it */
   char *label;      /* "segment=gold,channel=web": the gauges' label */
   int64_t drop_start; /* the window a score_drop alert named; INT64_MIN: none */
+  int64_t gap_start;  /* the window a group's servqual.gap named; INT64_MIN: none */
   uint32_t n;
   vwin *w;          /* oldest first, `trend` of them */
 } vgroup;
@@ -437,7 +438,7 @@ int cxp_view_indicator(cxp_view *v, const char *val, size_t vlen) {
     grp->len_ms = len_ms;
     grp->group_json = gj;
     grp->label = group_label(g);
-    grp->drop_start = INT64_MIN;
+    grp->drop_start = grp->gap_start = INT64_MIN;
     grp->w = cxp_xcalloc(v->conf.trend, sizeof *grp->w);
     v->bytes += strlen(gj) + strlen(grp->label) + 2 + sizeof *grp->w * v->conf.trend;
     cxp_index_put(&v->gidx, cxp_index_fp(h), v->n_groups++);
@@ -502,6 +503,7 @@ void cxp_view_segments_json(const cxp_view *v, cxp_buf *out) {
     cxp_jw_end(&j);
     cxp_jw_arr(&j, "flags");
     if (g->drop_start == last->start) cxp_jw_cstr(&j, NULL, "drop");
+    if (g->gap_start == last->start) cxp_jw_cstr(&j, NULL, "servqual_gap");
     if (last->incomplete) cxp_jw_cstr(&j, NULL, "incomplete");
     cxp_jw_end(&j);
     cxp_jw_end(&j);
@@ -512,19 +514,23 @@ void cxp_view_segments_json(const cxp_view *v, cxp_buf *out) {
 
 /* ---- alerts --------------------------------------------------------------- */
 
-/* A score_drop segment.anomaly flags its group's window "drop". */
-static void note_drop(cxp_view *v, const cJSON *o) {
+/* An alert about a group's window flags it: a score_drop segment.anomaly
+ * "drop" (its member anomaly), a group's servqual.gap "servqual_gap" (its
+ * member servqual). The member names the group and the window. */
+static void note_flag(cxp_view *v, const cJSON *o) {
   const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "anomaly");
   const char *kind = str_of(an, "kind");
+  int drop = kind != NULL && strcmp(kind, "score_drop") == 0;
+  if (!drop) an = cJSON_GetObjectItemCaseSensitive(o, "servqual");
   const cJSON *g = cJSON_GetObjectItemCaseSensitive(an, "group");
   int64_t start, end;
-  if (kind == NULL || strcmp(kind, "score_drop") != 0 || !cJSON_IsObject(g) ||
-      time_of(an, "window_start", -1, &start) || time_of(an, "window_end", -1, &end) ||
-      end <= start)
+  if (!cJSON_IsObject(g) || time_of(an, "window_start", -1, &start) ||
+      time_of(an, "window_end", -1, &end) || end <= start)
     return;
   char *gj = print(g);
   vgroup *grp = find_group(v, end - start, gj, group_hash(end - start, gj));
-  if (grp && start > grp->drop_start) grp->drop_start = start;
+  int64_t *at = grp == NULL ? NULL : drop ? &grp->drop_start : &grp->gap_start;
+  if (at && start > *at) *at = start;
   free(gj);
 }
 
@@ -538,7 +544,7 @@ int cxp_view_alert(cxp_view *v, const char *val, size_t vlen) {
     cJSON_Delete(o);
     return -1;
   }
-  if (strcmp(type, "segment.anomaly") == 0) note_drop(v, o);
+  if (strcmp(type, "segment.anomaly") == 0 || strcmp(type, "servqual.gap") == 0) note_flag(v, o);
   valert *a = &v->alerts[v->next_alert];
   if (a->rec) {
     v->bytes -= a->len + 1;

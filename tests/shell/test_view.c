@@ -212,6 +212,19 @@ static void segments(void) {
                      "\"score_drop\",\"group\":{\"segment\":\"gold\"},\"window_start\":"
                      "\"2026-11-23T07:03:00.000Z\",\"window_end\":\"2026-11-23T07:04:00.000Z\"}}";
   CHECK_INT(cxp_view_alert(v, drop, strlen(drop)), 0);
+  /* A group's servqual.gap for the same window flags it too; one for
+   * another window, or a customer's (no servqual member), does not. */
+  const char *gap = "{\"type\":\"servqual.gap\",\"priority\":\"P3\",\"customer_id\":null,"
+                    "\"servqual\":{\"group\":{\"segment\":\"gold\"},\"window_start\":"
+                    "\"2026-11-23T07:03:00.000Z\",\"window_end\":\"2026-11-23T07:04:00.000Z\","
+                    "\"dimensions\":[{\"dimension\":\"empathy\",\"gap\":-2,\"n\":30}]}}";
+  const char *gap_old = "{\"type\":\"servqual.gap\",\"priority\":\"P3\",\"servqual\":{"
+                        "\"group\":{\"segment\":\"basic\"},\"window_start\":"
+                        "\"2026-11-23T06:59:00.000Z\",\"window_end\":\"2026-11-23T07:00:00.000Z\"}}";
+  const char *gap_cust = "{\"type\":\"servqual.gap\",\"priority\":\"P3\",\"customer_id\":\"c1\"}";
+  CHECK_INT(cxp_view_alert(v, gap, strlen(gap)), 0);
+  CHECK_INT(cxp_view_alert(v, gap_old, strlen(gap_old)), 0);
+  CHECK_INT(cxp_view_alert(v, gap_cust, strlen(gap_cust)), 0);
   cxp_view_stats s = cxp_view_stats_get(v);
   CHECK_INT(s.groups, 2);
   CHECK_INT(s.groups_dropped, 1);
@@ -228,7 +241,7 @@ static void segments(void) {
                 "{\"window_start\":\"2026-11-23T07:02:00.000Z\",\"csat\":80,\"nps\":null,"
                 "\"n\":{\"csat\":2,\"events\":5}},"
                 "{\"window_start\":\"2026-11-23T07:03:00.000Z\",\"csat\":75,\"nps\":null,"
-                "\"n\":{\"csat\":2,\"events\":4}}],\"flags\":[\"drop\"]},"
+                "\"n\":{\"csat\":2,\"events\":4}}],\"flags\":[\"drop\",\"servqual_gap\"]},"
                 "{\"group\":{\"segment\":\"basic\"},\"window_s\":60,\"window_start\":"
                 "\"2026-11-23T07:00:00.000Z\",\"window_end\":\"2026-11-23T07:01:00.000Z\","
                 "\"csat\":null,\"nps\":null,\"ces\":4.5,\"n\":{\"csat\":2,\"events\":1},"

@@ -212,7 +212,7 @@
     for (const s of list) {
       const tr = el("tr", "segment");
       const flags = (s.flags || []).map(flagName);
-      if (flags.some((f) => /drop|anomal/.test(f))) tr.className += " flagged";
+      if (flags.some((f) => /drop|anomal|servqual/.test(f))) tr.className += " flagged";
       td(tr, groupLabel(s.group), "group");
       td(tr, fmtLength(s.window_s), "window");
       td(tr, fmtTime(s.window_end), "ends");
