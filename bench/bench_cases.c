@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   cxp_cases_conf c;
   cxp_cases_conf_defaults(&c);
   c.max_open = (uint32_t)n;
-  cxp_cases_cbs cb = {NULL, on_breach, NULL, on_outcome, NULL, NULL, NULL, NULL};
+  cxp_cases_cbs cb = {NULL, on_breach, NULL, on_outcome, NULL, NULL, NULL, NULL, NULL};
   cxp_cases *cs = cxp_cases_create(&c, &cb);
   if (cs == NULL) return 1;
   const int64_t T0 = 1795417200000LL;

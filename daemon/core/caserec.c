@@ -10,21 +10,12 @@ const char *cxp_case_change_name(cxp_case_change ch) {
   return (unsigned)ch <= CXP_CASE_CHANGE_CLOSED ? names[ch] : "unknown";
 }
 
-/* The step whose doing ends each deadline. */
-static const cxp_case_step done_by[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
-                                                     CXP_STEP_FOLLOWED_UP};
-
 int cxp_case_next_step(const cxp_case_info *c) {
-  for (int d = 0; d < CXP_DL__COUNT; d++)
-    if (c->deadline[d] != 0 && c->done_at[done_by[d]] == 0) return d;
+  for (int k = 0; k < CXP_DL__COUNT; k++) {
+    cxp_case_deadline d = cxp_case_recovery_order[k];
+    if (c->deadline[d] != 0 && c->done_at[cxp_case_deadline_step(d)] == 0) return d;
+  }
   return -1;
-}
-
-static int max_level(const cxp_case_info *c) {
-  int m = 0;
-  for (int d = 0; d < CXP_DL__COUNT; d++)
-    if (c->level[d] > m) m = c->level[d];
-  return m;
 }
 
 static void opt_str(cxp_jw *j, const char *key, const cxp_str *s) {
@@ -57,7 +48,7 @@ void cxp_case_record_write(cxp_buf *out, const cxp_case_update *u, const char *p
   cxp_jw_time(&j, "updated_at", u->at_ms);
   cxp_jw_int(&j, "severity", c->severity);
   cxp_jw_int(&j, "priority", c->priority);
-  cxp_jw_int(&j, "escalation_level", max_level(c));
+  cxp_jw_int(&j, "escalation_level", c->max_level);
   cxp_jw_cstr(&j, "role", u->role && u->role[0] ? u->role : NULL);
   cxp_jw_cstr(&j, "step", next >= 0 ? cxp_case_deadline_name((cxp_case_deadline)next) : NULL);
   if (due)

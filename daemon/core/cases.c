@@ -94,7 +94,7 @@ cxp_cases *cxp_cases_create(const cxp_cases_conf *conf, const cxp_cases_cbs *cbs
     cxp_cases_destroy(cs);
     return NULL;
   }
-  cs->oldest = cs->newest = NO_IDX;
+  cs->oldest = cs->newest = cs->changed = NO_IDX;
   cs->parked_free = cs->groups_free = NO_IDX;
   cs->clock = INT64_MIN;
   cs->swept_start = INT64_MIN;
@@ -168,6 +168,13 @@ static int64_t close_at(const cxp_cases *cs, const cslot *s) {
   return r + llround((double)allowed_of(cs, s, CXP_DL_FOLLOW_UP) * k);
 }
 
+static int max_level(const cslot *s) {
+  int m = 0;
+  for (int d = 0; d < CXP_DL__COUNT; d++)
+    if (s->level[d] > m) m = s->level[d];
+  return m;
+}
+
 static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o);
 
 /* Recomputes what depends on the case's times (pending deadlines, overdue,
@@ -232,6 +239,7 @@ static void fill_info(const cxp_cases *cs, const cslot *s, cxp_case_info *o) {
     o->deadline[d] = t == NEVER ? 0 : t;
     o->level[d] = s->level[d];
   }
+  o->max_level = max_level(s);
   for (int k = 0; k < CXP_STEP__COUNT; k++) o->done_at[k] = s->at[k] == NEVER ? 0 : s->at[k];
 }
 
@@ -294,13 +302,6 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
   cases_closed_add(cs, h);
   if (c) cases_cust_closed_note(c, h, at);
   cases_slot_free(cs, idx);
-}
-
-static int max_level(const cslot *s) {
-  int m = 0;
-  for (int d = 0; d < CXP_DL__COUNT; d++)
-    if (s->level[d] > m) m = s->level[d];
-  return m;
 }
 
 /* Fires what falls due at `due` for one case: its breaches, then its close.
@@ -509,6 +510,8 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
     if (complaint && ev->ts_ms < s->complaint_at) s->complaint_at = ev->ts_ms;
     cs->st.merged++;
     cases_refresh(cs, idx, ctx->origin);
+    cs->changed = idx;
+    cs->changed_seq = s->seq;
     return CXP_CASE_MERGED;
   }
   if (cases_closed_has(cs, h)) {
@@ -578,7 +581,9 @@ static cxp_case_result open_case(cxp_cases *cs, const cxp_event *ev, cxp_str cas
   return CXP_CASE_OPENED;
 }
 
-cxp_str cxp_cases_latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
+/* The id of the customer's open detractor case opened last; {NULL, 0}
+ * when he has none. */
+static cxp_str latest_detractor(const cxp_cases *cs, cxp_str customer_id) {
   cxp_str r = {NULL, 0};
   if (!valid_id(&customer_id)) return r;
   const ccust *c = cases_cust_find(cs, cxp_cases_customer_hash(customer_id.p, customer_id.n));
@@ -614,6 +619,8 @@ static cxp_case_result step(cxp_cases *cs, const cxp_event *ev, int64_t arrival,
   }
   cs->st.steps++;
   cases_refresh(cs, idx, ctx->origin);
+  cs->changed = idx;
+  cs->changed_seq = s->seq;
   return CXP_CASE_STEP;
 }
 
@@ -659,6 +666,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
   cs->last_ts = ts;
   cs->last_arrival = arrival_wall_ms;
   cs->wall_from_tick = 0;
+  cs->changed = NO_IDX;
   cxp_case_result r = CXP_CASE_NONE;
   switch (ev->type) {
     case CXP_EV_FAILURE:
@@ -678,7 +686,7 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
         char id[20];
         cxp_str cid = ev->case_id;
         if (ctx->fold_detractor) {
-          cid = cxp_cases_latest_detractor(cs, ev->customer_id);
+          cid = latest_detractor(cs, ev->customer_id);
           if (cid.p == NULL) break;
         } else if (!valid_id(&cid)) {
           cxp_cases_detractor_id(id, cs->conf.pipeline, ev->customer_id, ev->event_id);
@@ -699,6 +707,14 @@ cxp_case_result cxp_cases_add(cxp_cases *cs, const cxp_event *ev, int64_t arriva
       break;
   }
   advance(cs, cs->max_ts, ctx->origin);
+  if (cs->changed != NO_IDX && cs->cb.on_changed) {
+    const cslot *s = slot_at(cs, cs->changed);
+    if ((s->flags & F_LIVE) && s->seq == cs->changed_seq) {
+      cxp_case_info info;
+      fill_info(cs, s, &info);
+      cs->cb.on_changed(cs->cb.opaque, ctx->origin, &info, ev->ts_ms);
+    }
+  }
   return r;
 }
 

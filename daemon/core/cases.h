@@ -86,6 +86,17 @@ typedef enum {
   CXP_STEP__COUNT
 } cxp_case_step;
 
+/* The step whose doing meets deadline d. */
+static inline cxp_case_step cxp_case_deadline_step(cxp_case_deadline d) {
+  static const cxp_case_step step[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
+                                                    CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
+                                                    CXP_STEP_COMPENSATED};
+  return step[d];
+}
+/* The deadlines in the order of a recovery: acknowledge, apologize,
+ * compensate, resolve, follow up. */
+extern const cxp_case_deadline cxp_case_recovery_order[CXP_DL__COUNT];
+
 
 
 typedef enum { CXP_CASE_FAILURE, CXP_CASE_COMPLAINT, CXP_CASE_DETRACTOR } cxp_case_kind;
@@ -138,6 +149,7 @@ typedef struct cxp_case_info {
   int64_t deadline[CXP_DL__COUNT]; /* follow-up: 0 until resolved */
   int64_t done_at[CXP_STEP__COUNT]; /* earliest time of each step, 0 when not done */
   int level[CXP_DL__COUNT];        /* escalation levels fired so far */
+  int max_level;                   /* the highest of them (0: none) */
 } cxp_case_info;
 
 typedef struct cxp_case_opened {
@@ -242,6 +254,11 @@ typedef struct cxp_cases_cbs {
   /* A breach digest, as the clock passes its window's end (only with
    * conf.digest; never for a window with nothing listed nor omitted). */
   void (*on_digest)(void *opaque, const void *origin, const cxp_case_digest *d);
+  /* An open case changed by the event cxp_cases_add was given (a step
+   * applied, or a second opening event merged into it): called once, after
+   * the clock has served what fell due by the event, with the case as it
+   * then stands (not when that closed it); at_ms is the event's time. */
+  void (*on_changed)(void *opaque, const void *origin, const cxp_case_info *c, int64_t at_ms);
   void *opaque;
 } cxp_cases_cbs;
 
@@ -325,9 +342,6 @@ int64_t cxp_cases_clock(const cxp_cases *cs);
 /* An open case by id; 0, or -1 when not open. out's strings point into the
  * module and are valid until the next call that changes it. */
 int cxp_cases_get(const cxp_cases *cs, const char *case_id, size_t n, cxp_case_info *out);
-/* The id of the customer's open detractor case opened last ({NULL, 0} when
- * he has none): the case a detractor answer within the cooldown joins. */
-cxp_str cxp_cases_latest_detractor(const cxp_cases *cs, cxp_str customer_id);
 
 /* What the module remembers of a customer. */
 typedef struct cxp_case_customer {

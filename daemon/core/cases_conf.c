@@ -47,6 +47,9 @@ static const char *const end_names[] = {"closed", "abandoned", "evicted"};
 const char *cxp_case_step_name(cxp_case_step s) {
   return (unsigned)s < CXP_STEP__COUNT ? step_names[s] : "unknown";
 }
+const cxp_case_deadline cxp_case_recovery_order[CXP_DL__COUNT] = {
+    CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
+
 const char *cxp_case_deadline_name(cxp_case_deadline d) {
   return (unsigned)d < CXP_DL__COUNT ? deadline_names[d] : "unknown";
 }
@@ -327,7 +330,6 @@ void cases_derive_times(cxp_cases *cs) {
                                            conf->compensate_ms[v]};
       const cxp_sla_entry *e = seg ? cxp_cases_sla_lookup(conf, seg, sn, v + 1) : NULL;
       double f = e && e->factor > 0 ? e->factor : premium ? conf->premium_factor : 1.0;
-      cs->factor[r][v] = f;
       cs->cl_ack[r][v] = llround((double)conf->closed_loop_ms * f);
       if (cs->cl_ack[r][v] < 1) cs->cl_ack[r][v] = 1;
       for (int d = 0; d < CXP_DL__COUNT; d++) {

@@ -142,18 +142,19 @@ struct cxp_cases {
   cxp_cases_cbs cb;
   const cxp_solutions *sol;
   cxp_solutions *own_sol;
-  /* Allowed times by [row][severity - 1][deadline] (0: no deadline), and
-   * the factor each row applies to the times of the severity. Row 0: a
+  /* Allowed times by [row][severity - 1][deadline] (0: no deadline). Row 0: a
    * segment the SLA matrix does not list; 1: the same, premium; 2 + i: the
    * i-th segment the matrix lists (sla_seg). */
   int64_t allowed[SLA_ROWS][4][CXP_DL__COUNT];
-  double factor[SLA_ROWS][4];
   int64_t cl_ack[SLA_ROWS][4]; /* a detractor case's time to acknowledge */
   const char *sla_seg[SLA_ROWS];
   int sla_rows;
 
   cxp_pool slots;
   uint32_t oldest, newest;
+  /* The open case the event being added changed (on_changed after the
+   * clock is served), NO_IDX none; its opening number. */
+  uint32_t changed, changed_seq;
   cxp_index idx;
   size_t heap_ids_bytes;
 
@@ -259,10 +260,7 @@ static inline int64_t dl_base(const cslot *s, int d) {
 
 /* When the step of deadline d was done (its earliest time), NEVER if not. */
 static inline int64_t dl_done(const cslot *s, int d) {
-  static const int step_of[CXP_DL__COUNT] = {CXP_STEP_ACKNOWLEDGED, CXP_STEP_RESOLVED,
-                                             CXP_STEP_FOLLOWED_UP, CXP_STEP_APOLOGIZED,
-                                             CXP_STEP_COMPENSATED};
-  return s->at[step_of[d]];
+  return s->at[cxp_case_deadline_step((cxp_case_deadline)d)];
 }
 
 /* Deadline d of a case (its level 1), NEVER when it has none (yet). */

@@ -8,9 +8,7 @@
  * (the closed loop's for a detractor). Into role (CXP_STR_MAX bytes). */
 static void case_role(const cxp_core *c, const cxp_case_info *ci, const cxp_solution *sol,
                       char *role) {
-  int level = 0;
-  for (int d = 0; d < CXP_DL__COUNT; d++)
-    if (ci->level[d] > level) level = ci->level[d];
+  int level = ci->max_level;
   size_t rn = 0;
   const char *r = level ? cxp_strset_at(&c->pl->rec_escalation_roles_set, level - 1, &rn) : NULL;
   if (r)

@@ -12,12 +12,19 @@ static int64_t emitted_at(const cxp_msg *from, int64_t event_ts) {
 
 /* Case alerts carry the priority the case module worked out (severity,
  * premium, value, churn), and no cooldown: each case is its own thing. */
-static void case_alert_emit(cxp_core *c, const cxp_msg *from, cxp_alert *a) {
+/* Counts and emits a case alert under `key` (its customer, or a digest's
+ * role). */
+static void case_alert_emit_keyed(cxp_core *c, const cxp_msg *from, cxp_alert *a,
+                                  const char *key, size_t klen) {
   c->n.alerts[a->type]++;
   if (a->priority >= 1 && a->priority <= 4) c->n.alerts_by_priority[a->type][a->priority - 1]++;
   cxp_buf_reset(&c->out);
   cxp_alert_write(&c->out, a, c->pl->name);
-  core_emit(c, from, CXP_STREAM_ALERTS, a->customer_id.p, a->customer_id.n);
+  core_emit(c, from, CXP_STREAM_ALERTS, key, klen);
+}
+
+static void case_alert_emit(cxp_core *c, const cxp_msg *from, cxp_alert *a) {
+  case_alert_emit_keyed(c, from, a, a->customer_id.p, a->customer_id.n);
 }
 
 static void case_alert_base(cxp_alert *a, cxp_alert_type t, const cxp_case_info *ci) {
@@ -92,11 +99,9 @@ static void level_role(const cxp_core *c, int level, char role[CXP_STR_MAX]) {
 /* Writes the steps overdue, as [{"step", "level"}], in the order of the
  * recovery. */
 static void steps_json(cxp_jw *j, const char *key, const int levels[CXP_DL__COUNT]) {
-  static const cxp_case_deadline order[CXP_DL__COUNT] = {
-      CXP_DL_ACKNOWLEDGE, CXP_DL_APOLOGIZE, CXP_DL_COMPENSATE, CXP_DL_RESOLVE, CXP_DL_FOLLOW_UP};
   cxp_jw_arr(j, key);
   for (int k = 0; k < CXP_DL__COUNT; k++) {
-    cxp_case_deadline d = order[k];
+    cxp_case_deadline d = cxp_case_recovery_order[k];
     if (levels[d] == 0) continue;
     cxp_jw_obj(j, NULL);
     cxp_jw_cstr(j, "step", cxp_case_deadline_name(d));
@@ -215,12 +220,8 @@ static void on_case_digest(void *opaque, const void *origin, const cxp_case_dige
   a.role = role[0] ? role : NULL;
   a.detail_key = "digest";
   a.detail_json = body.p;
-  c->n.alerts[a.type]++;
-  c->n.alerts_by_priority[a.type][a.priority - 1]++;
-  cxp_buf_reset(&c->out);
-  cxp_alert_write(&c->out, &a, c->pl->name);
   const char *key = role[0] ? role : "digest";
-  core_emit(c, from, CXP_STREAM_ALERTS, key, strlen(key));
+  case_alert_emit_keyed(c, from, &a, key, strlen(key));
   cxp_buf_free(&body);
 }
 
@@ -286,6 +287,12 @@ static void on_case_outcome(void *opaque, const void *origin, const cxp_case_out
   cxp_window_outcome wo = {o->well,      o->tta_ms, o->ttr_ms, o->c->kind != CXP_CASE_DETRACTOR,
                            o->preempted, from->offset};
   cxp_windows_add_outcome(w, &ev, &wo);
+}
+
+/* A step or a merged opening event changed an open case: its record. */
+static void on_case_changed(void *opaque, const void *origin, const cxp_case_info *ci,
+                            int64_t at_ms) {
+  core_case_record(opaque, origin, ci, CXP_CASE_CHANGE_STEP, at_ms, NULL);
 }
 
 /* Kept on the customer, so that scoring him never asks the cases. */
@@ -379,7 +386,7 @@ cxp_cases *core_cases_make(cxp_core *c, int32_t part) {
     cxp_cases_conf conf = c->pl->cases;
     conf.solutions = c->solutions;
     cxp_cases_cbs cbs = {on_case_opened,  on_case_breach,  on_case_systemic, on_case_outcome,
-                         on_case_expired, on_case_overdue, on_case_digest, c};
+                         on_case_expired, on_case_overdue, on_case_digest, on_case_changed, c};
     c->cases[part] = cxp_cases_create(&conf, &cbs);
     if (c->cases[part] == NULL) abort();
     cxp_cases_track(c->cases[part], c->changelog);
@@ -405,14 +412,6 @@ cxp_reason core_apply_cases(cxp_core *c, const cxp_customer *cu, const cxp_event
   if (ev->type == CXP_EV_NPS && core_closed_loop_cooling(c, cu, ev)) ctx.fold_detractor = 1;
   cxp_case_result r = cxp_cases_add(cs, ev, m->received_ms, &ctx);
   *opened = r == CXP_CASE_OPENED;
-  /* A folded detractor answer names no case: it joined his latest. */
-  cxp_str id = ev->case_id;
-  if (r == CXP_CASE_MERGED && ctx.fold_detractor)
-    id = cxp_cases_latest_detractor(cs, ev->customer_id);
-  cxp_case_info ci;
-  if ((r == CXP_CASE_STEP || r == CXP_CASE_MERGED) && id.p &&
-      cxp_cases_get(cs, id.p, id.n, &ci) == 0)
-    core_case_record(c, m, &ci, CXP_CASE_CHANGE_STEP, ev->ts_ms, NULL);
   if (r == CXP_CASE_PARKED) parked_keep(c, m, part);
   if (r == CXP_CASE_PARK_FULL) {
     snprintf(detail, dlen,

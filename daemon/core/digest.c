@@ -15,12 +15,11 @@
 #include <stdlib.h>
 
 #include "cases_int.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 static int64_t window_of(const cxp_cases *cs, int64_t t) {
-  int64_t w = cs->conf.digest_window_ms;
-  int64_t r = t % w;
-  return t - (r < 0 ? r + w : r);
+  return cxp_time_floor(t, cs->conf.digest_window_ms);
 }
 
 /* Fills the digest of group g from its noted breaches, then resets them.

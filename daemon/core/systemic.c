@@ -9,6 +9,7 @@
 
 #include "cases_int.h"
 #include "staterec.h"
+#include "timeutil.h"
 #include "varint.h"
 #include "xalloc.h"
 
@@ -126,8 +127,7 @@ void cxp_cases_systemic(cxp_cases *cs, const cxp_event *ev, int cat, uint64_t cu
   size_t n = clip_len(&ev->touchpoint, ID_MAX);
   if (n == 0) return; /* not "one touchpoint" */
   int64_t w = cs->conf.systemic_window_ms, ts = ev->ts_ms;
-  int64_t start = ts / w * w;
-  if (ts % w != 0 && ts < 0) start -= w;
+  int64_t start = cxp_time_floor(ts, w);
   if (cs->clock != INT64_MIN && start + 2 * w <= cs->clock) return;
   uint64_t h = group_hash(ev->touchpoint.p, n, start, cat);
   uint32_t i = group_find(cs, h, start, cat, ev->touchpoint.p, n);

@@ -19,4 +19,12 @@ void cxp_time_format(int64_t ms, char buf[25]);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t cxp_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* The start of the span of length len that time ts falls in:
+ * floor(ts / len) * len, also for times before the epoch. */
+static inline int64_t cxp_time_floor(int64_t ts, int64_t len) {
+  int64_t q = ts / len;
+  if (ts % len != 0 && ts < 0) q--;
+  return q * len;
+}
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "event.h"
 #include "jsonw.h"
+#include "timeutil.h"
 #include "varint.h"
 
 #define CXP_WIN_MAX_LENGTHS 4
@@ -191,11 +192,7 @@ void cxp_window_spreads(cxp_window_partial *const *ps, int n);
 
 /* The start of the window of length len that time ts falls in:
  * floor(ts / len) * len, also for times before the epoch. */
-static inline int64_t cxp_window_start(int64_t ts, int64_t len) {
-  int64_t q = ts / len;
-  if (ts % len != 0 && ts < 0) q--;
-  return q * len;
-}
+static inline int64_t cxp_window_start(int64_t ts, int64_t len) { return cxp_time_floor(ts, len); }
 
 /* Counts up to 2^40 (a million events a second for twelve days in one
  * window): every sum and product the consistency check forms stays in

@@ -406,6 +406,35 @@ drop:
   win_free(v, w);
 }
 
+
+/* The group of windows of length len_ms keyed `g`, made when new (no
+ * window yet: the segments skip it till one comes); NULL, counted, when
+ * max_groups are kept already. */
+static vgroup *group_get(cxp_view *v, int64_t len_ms, const cJSON *g) {
+  char *gj = print(g);
+  uint64_t h = group_hash(len_ms, gj);
+  vgroup *grp = find_group(v, len_ms, gj, h);
+  if (grp) {
+    free(gj);
+    return grp;
+  }
+  if (v->n_groups >= v->conf.max_groups) {
+    v->st.groups_dropped++;
+    free(gj);
+    return NULL;
+  }
+  grp = &v->groups[v->n_groups];
+  memset(grp, 0, sizeof *grp);
+  grp->h = h;
+  grp->len_ms = len_ms;
+  grp->group_json = gj;
+  grp->label = group_label(g);
+  grp->drop_start = grp->gap_start = INT64_MIN;
+  grp->w = cxp_xcalloc(v->conf.trend, sizeof *grp->w);
+  v->bytes += strlen(gj) + strlen(grp->label) + 2 + sizeof *grp->w * v->conf.trend;
+  cxp_index_put(&v->gidx, cxp_index_fp(h), v->n_groups++);
+  return grp;
+}
 int cxp_view_indicator(cxp_view *v, const char *val, size_t vlen) {
   cJSON *o = parse(v, val, vlen);
   if (o == NULL) return -1;
@@ -421,29 +450,10 @@ int cxp_view_indicator(cxp_view *v, const char *val, size_t vlen) {
     cJSON_Delete(o);
     return -1;
   }
-  char *gj = print(g);
-  int64_t len_ms = w.end - w.start;
-  uint64_t h = group_hash(len_ms, gj);
-  vgroup *grp = find_group(v, len_ms, gj, h);
-  if (grp == NULL && v->n_groups >= v->conf.max_groups) {
-    v->st.groups_dropped++;
-    free(gj);
+  vgroup *grp = group_get(v, w.end - w.start, g);
+  if (grp == NULL) {
     cJSON_Delete(o);
     return 0;
-  }
-  if (grp == NULL) {
-    grp = &v->groups[v->n_groups];
-    memset(grp, 0, sizeof *grp);
-    grp->h = h;
-    grp->len_ms = len_ms;
-    grp->group_json = gj;
-    grp->label = group_label(g);
-    grp->drop_start = grp->gap_start = INT64_MIN;
-    grp->w = cxp_xcalloc(v->conf.trend, sizeof *grp->w);
-    v->bytes += strlen(gj) + strlen(grp->label) + 2 + sizeof *grp->w * v->conf.trend;
-    cxp_index_put(&v->gidx, cxp_index_fp(h), v->n_groups++);
-  } else {
-    free(gj);
   }
   w.csat = num_of(o, "csat");
   w.nps = num_of(o, "nps");
@@ -527,11 +537,11 @@ static void note_flag(cxp_view *v, const cJSON *o) {
   if (!cJSON_IsObject(g) || time_of(an, "window_start", -1, &start) ||
       time_of(an, "window_end", -1, &end) || end <= start)
     return;
-  char *gj = print(g);
-  vgroup *grp = find_group(v, end - start, gj, group_hash(end - start, gj));
+  /* The alert may come before any window of its group (the followers read
+   * their topics in no order with each other): the group is made for it. */
+  vgroup *grp = group_get(v, end - start, g);
   int64_t *at = grp == NULL ? NULL : drop ? &grp->drop_start : &grp->gap_start;
   if (at && start > *at) *at = start;
-  free(gj);
 }
 
 int cxp_view_alert(cxp_view *v, const char *val, size_t vlen) {

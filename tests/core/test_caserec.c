@@ -53,7 +53,7 @@ static void core_with_cases(cxp_core *c, cxp_pipeline *pl, outs *o) {
   cxp_core_init(c, pl, collect, o);
 }
 
-/* Acknowledged, resolved and followed up in time: four step records
+/* Acknowledged, resolved and followed up in time: three step records
  * after the opening, then the closing at 09:05 (followed up 09:00 +
  * settle 5 min), seen with the next event. */
 static void recovered_well(void) {
@@ -171,6 +171,38 @@ static void detractor_joins(void) {
   cxp_core_close(&c);
 }
 
+/* With an apology due within 2 h at severity 2, the step due next goes
+ * in the order of a recovery: acknowledge (by 08:00), then apologize (by
+ * 09:00, counted from the opening), then resolve (by 11-24 07:00). */
+static void apology_next(void) {
+  cxp_pipeline pl;
+  cxp_core c;
+  outs o;
+  core_with_cases(&c, &pl, &o);
+  pl.rec_apologize_h[1] = 2;
+  CHECK_INT(cxp_pipeline_cases(&pl, NULL, 0), 0);
+  cxp_core_close(&c);
+  memset(&o, 0, sizeof o);
+  o.with_cases = 1;
+  cxp_core_init(&c, &pl, collect, &o);
+  const char *ev[] = {FAIL("f1", "u6", "2026-11-23T07:00:00Z", "k6"),
+                      STEP("s1", "recovery.acknowledged", "u6", "2026-11-23T07:10:00Z", "k6"),
+                      STEP("s2", "recovery.apologized", "u6", "2026-11-23T07:20:00Z", "k6")};
+  for (int i = 0; i < 3; i++) CHECK_INT(feed_core(&c, i, ev[i]), CXP_OK);
+  cJSON *r[8];
+  int n = case_records(&o, r, 8);
+  CHECK_INT(n, 3);
+  static const char *const step[3] = {"acknowledge", "apologize", "resolve"};
+  static const char *const due[3] = {"2026-11-23T08:00:00.000Z", "2026-11-23T09:00:00.000Z",
+                                     "2026-11-24T07:00:00.000Z"};
+  for (int i = 0; i < n && i < 3; i++) {
+    CHECK_STR(get_s(r[i], "step"), step[i]);
+    CHECK_STR(get_s(r[i], "next_deadline"), due[i]);
+  }
+  free_records(r, n);
+  cxp_core_close(&c);
+}
+
 /* topics.cases "": no record. */
 static void off(void) {
   cxp_pipeline pl;
@@ -192,6 +224,7 @@ int main(int argc, char **argv) {
   recovered_well();
   overdue();
   detractor_joins();
+  apology_next();
   off();
   if (records) fclose(records);
   return TEST_REPORT();

@@ -170,7 +170,7 @@ static sink K;
 
 static cxp_cases *make(const cxp_cases_conf *c) {
   memset(&K, 0, sizeof K);
-  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, NULL, NULL, &K};
+  cxp_cases_cbs cb = {on_opened, on_breach, on_systemic, on_outcome, on_expired, NULL, NULL, NULL, &K};
   cxp_cases *cs = cxp_cases_create(c, &cb);
   CHECK(cs != NULL);
   return cs;
@@ -2093,8 +2093,6 @@ static void test_restore(void) {
   cxp_buf_free(&none);
 }
 
-
-/* Restores a flush's frames into a core's partition 0. */
 /* The core's side: a customer's record carries his open case; a core that
  * restores it (from changelog frames, or from a snapshot file) raises the
  * breach the first would have, and no second recovery.required. */

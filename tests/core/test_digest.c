@@ -478,7 +478,9 @@ static void test_restart(void) {
   CHECK_INT(clock_to(&a, 0, 4, T0 + 5 * H_MS + 5 * M_MS), CXP_OK);
   cJSON *j = digest_at(&o, find_digest(&o, 0));
   char id1[40];
-  snprintf(id1, sizeof id1, "%s", j ? get_s(j, "alert_id") : "");
+  const char *aid = j ? get_s(j, "alert_id") : NULL;
+  CHECK(aid != NULL);
+  snprintf(id1, sizeof id1, "%s", aid ? aid : "");
   cJSON_Delete(j);
 
   cxp_core b;

@@ -440,7 +440,7 @@ static void test_sla_matrix_reload(void) {
   test_ctx = "SLA matrix reload";
   cxp_cases_conf conf;
   cxp_cases_conf_defaults(&conf);
-  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL, NULL};
+  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   cxp_cases *cs = cxp_cases_create(&conf, &cbs);
   cxp_event e;
   memset(&e, 0, sizeof e);
@@ -530,7 +530,7 @@ static void test_step_levels_restored(void) {
   conf.apologize_ms[1] = 2 * H_MS;
   conf.compensate_ms[1] = 3 * H_MS;
   reload_breaches = 0;
-  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL, NULL};
+  cxp_cases_cbs cbs = {NULL, count_breach, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   cxp_cases *a = cxp_cases_create(&conf, &cbs);
   cxp_event e;
   memset(&e, 0, sizeof e);

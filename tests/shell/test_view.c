@@ -261,6 +261,28 @@ static void segments(void) {
   cxp_view_destroy(v);
 }
 
+/* The followers read their topics in no order with each other: a
+ * score_drop alert read before any window of its group still flags the
+ * window it names when that comes; the group shows only once it has one. */
+static void flag_before_window(void) {
+  cxp_view_conf c = conf_of(10, 2, 4);
+  cxp_view *v = cxp_view_create(&c);
+  const char *drop = "{\"type\":\"segment.anomaly\",\"priority\":\"P3\",\"anomaly\":{\"kind\":"
+                     "\"score_drop\",\"group\":{\"segment\":\"gold\"},\"window_start\":"
+                     "\"2026-11-23T07:03:00.000Z\",\"window_end\":\"2026-11-23T07:04:00.000Z\"}}";
+  CHECK_INT(cxp_view_alert(v, drop, strlen(drop)), 0);
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_view_segments_json(v, &b);
+  CHECK_TEXT(b, "{\"segments\":[]}");
+  CHECK_INT(put_window(v, "{\"segment\":\"gold\"}", T("07:03"), T("07:04"), "75", 4, 0), 0);
+  cxp_buf_reset(&b);
+  cxp_view_segments_json(v, &b);
+  CHECK(strstr(b.p, "\"flags\":[\"drop\"]") != NULL);
+  cxp_buf_free(&b);
+  cxp_view_destroy(v);
+}
+
 /* A ring of 3 alerts, newest first, filtered by type and priority. */
 static void alerts(void) {
   cxp_view_conf c = conf_of(10, 2, 3);
@@ -270,7 +292,8 @@ static void alerts(void) {
                       "{\"type\":\"recovery.closed_loop\",\"priority\":\"P2\",\"i\":3}",
                       "{\"type\":\"recovery.required\",\"priority\":\"P4\",\"i\":4}"};
   for (int i = 0; i < 4; i++) CHECK_INT(cxp_view_alert(v, a[i], strlen(a[i])), 0);
-  CHECK_INT(cxp_view_alert(v, "{\"type\":\"x\",\"priority\":\"P9\"}", 30), -1);
+  const char *bad = "{\"type\":\"x\",\"priority\":\"P9\"}";
+  CHECK_INT(cxp_view_alert(v, bad, strlen(bad)), -1);
   cxp_buf b;
   cxp_buf_init(&b);
   cxp_view_alert_query q = {NULL, 0, 100};
@@ -321,6 +344,7 @@ int main(int argc, char **argv) {
   many();
   customer_and_escapes();
   segments();
+  flag_before_window();
   alerts();
   return TEST_REPORT();
 }
