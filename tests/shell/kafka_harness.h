@@ -200,8 +200,32 @@ H_FN void on_check(uv_timer_t *t) {
 H_FN void on_deadline(uv_timer_t *t) {
   run *r = t->data;
   r->timed_out = 1;
+  /* What the run was waiting for, so that a timeout says where it stood. */
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r->d, &s);
+  const char *nr = cxp_daemon_not_ready(r->d);
+  fprintf(stderr,
+          "%s: timed out: consumed %llu/%llu, alerts %llu/%llu, dead letters %llu/%llu, "
+          "in flight %llu, partitions %d, restoring %d, not ready: %s\n",
+          test_ctx ? test_ctx : "run", (unsigned long long)s.core->consumed,
+          (unsigned long long)r->want_consumed,
+          (unsigned long long)s.delivered[CXP_STREAM_ALERTS], (unsigned long long)r->want_alerts,
+          (unsigned long long)s.delivered[CXP_STREAM_DEAD_LETTERS],
+          (unsigned long long)r->want_dead, (unsigned long long)s.in_flight, s.assigned,
+          s.restoring, nr ? nr : "(ready)");
   uv_timer_stop(&r->check);
   cxp_daemon_stop(r->d, on_stopped, r);
+}
+
+/* Waits until every record produced is acknowledged: a producer destroyed
+ * with records left would lose a phase's input without a word, and the
+ * phase would then time out waiting for it. */
+H_FN void produce_flush(rd_kafka_t *p) {
+  rd_kafka_resp_err_t e = rd_kafka_flush(p, 60000);
+  if (e)
+    fprintf(stderr, "%s: the test's producer still holds %d record(s) after 60 s: %s\n",
+            test_ctx ? test_ctx : "produce", rd_kafka_outq_len(p), rd_kafka_err2str(e));
+  CHECK_INT(e, 0);
 }
 
 H_FN void produce(const char *bs, const char *topic, const char *key, const char *val,
@@ -210,7 +234,7 @@ H_FN void produce(const char *bs, const char *topic, const char *key, const char
   static char cur[256];
   char e[256];
   if (p && strcmp(cur, bs) != 0) {
-    rd_kafka_flush(p, 10000);
+    produce_flush(p);
     rd_kafka_destroy(p);
     p = NULL;
   }
@@ -221,7 +245,7 @@ H_FN void produce(const char *bs, const char *topic, const char *key, const char
     snprintf(cur, sizeof cur, "%s", bs);
   }
   if (val == NULL) { /* flush and release */
-    rd_kafka_flush(p, 10000);
+    produce_flush(p);
     rd_kafka_destroy(p);
     p = NULL;
     return;

@@ -900,7 +900,7 @@ static void produce_part(const char *bs, const char *topic, int part, const char
   char e[256];
   if (val == NULL) {
     if (p) {
-      rd_kafka_flush(p, 10000);
+      produce_flush(p);
       rd_kafka_destroy(p);
     }
     p = NULL;
@@ -1033,7 +1033,7 @@ static void phase_learn(cxp_mock *m) {
                                 RD_KAFKA_V_KEY("lm:5:other", 10), RD_KAFKA_V_VALUE(bytes, lb),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
               0);
-    rd_kafka_flush(pr, 10000);
+    produce_flush(pr);
     rd_kafka_destroy(pr);
   }
   produce_part(bs, "l.events", 0, "late0", "{\"event_id\":\"z\",\"type\":\"usage\","
