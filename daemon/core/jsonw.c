@@ -20,38 +20,13 @@ void cxp_buf_free(cxp_buf *b) {
   cxp_buf_init(b);
 }
 
-static __attribute__((noinline)) void grow(cxp_buf *b, size_t extra) {
+void cxp_buf_grow(cxp_buf *b, size_t extra) {
   size_t cap = b->cap ? b->cap : 1024;
   while (cap - b->len <= extra) cap *= 2;
   char *p = cxp_xrealloc(b->p, cap);
   b->p = p;
   b->cap = cap;
 }
-
-/* Room for `extra` more bytes and the NUL after them. The check is inlined
- * into every writer below; only growing is a call. */
-static inline void reserve(cxp_buf *b, size_t extra) {
-  if (b->cap - b->len <= extra) grow(b, extra);
-}
-
-void cxp_buf_reserve(cxp_buf *b, size_t extra) { reserve(b, extra); }
-
-/* put and putc without the function call, for the writers in this file. */
-static inline void put(cxp_buf *b, const void *s, size_t n) {
-  reserve(b, n);
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static inline void putc_(cxp_buf *b, char c) {
-  reserve(b, 1);
-  b->p[b->len++] = c;
-  b->p[b->len] = '\0';
-}
-
-void cxp_buf_put(cxp_buf *b, const void *s, size_t n) { put(b, s, n); }
-void cxp_buf_putc(cxp_buf *b, char c) { putc_(b, c); }
 
 void cxp_buf_puts(cxp_buf *b, const char *s) { cxp_buf_put(b, s, strlen(s)); }
 
@@ -195,7 +170,7 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
   /* Member names and most values are plain ASCII: one scan, one copy. */
   size_t run = plain_run(p, n);
   if (run == n) {
-    reserve(b, n + 2);
+    cxp_buf_reserve(b, n + 2);
     char *o = b->p + b->len;
     o[0] = '"';
     memcpy(o + 1, s, n);
@@ -204,14 +179,14 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
     b->p[b->len] = '\0';
     return;
   }
-  reserve(b, n + 2);
+  cxp_buf_reserve(b, n + 2);
   b->p[b->len++] = '"';
   size_t i = 0;
   while (i < n) {
     /* Copy the run of bytes that need no escaping in one go. */
     size_t j = i + plain_run(p + i, n - i);
     if (j > i) {
-      put(b, s + i, j - i);
+      cxp_buf_put(b, s + i, j - i);
       i = j;
       if (i == n) break;
     }
@@ -219,10 +194,10 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
     if (c >= 0x80) {
       size_t l = utf8_seq(p + i, n - i);
       if (l) {
-        put(b, s + i, l);
+        cxp_buf_put(b, s + i, l);
         i += l;
       } else {
-        put(b, "\\ufffd", 6);
+        cxp_buf_put(b, "\\ufffd", 6);
         i++;
       }
       continue;
@@ -237,10 +212,10 @@ static void escape(cxp_buf *b, const char *s, size_t n) {
       e[5] = hx[c & 15];
       el = 6;
     }
-    put(b, e, el);
+    cxp_buf_put(b, e, el);
     i++;
   }
-  putc_(b, '"');
+  cxp_buf_putc(b, '"');
 }
 
 size_t cxp_json_fit(const char *s, size_t n, size_t budget) {
@@ -266,11 +241,11 @@ size_t cxp_json_fit(const char *s, size_t n, size_t budget) {
 }
 
 static void member(cxp_jw *w, const char *key) {
-  if (w->has_item[w->depth]) putc_(w->b, ',');
+  if (w->has_item[w->depth]) cxp_buf_putc(w->b, ',');
   w->has_item[w->depth] = 1;
   if (key) {
     escape(w->b, key, strlen(key));
-    putc_(w->b, ':');
+    cxp_buf_putc(w->b, ':');
   }
 }
 
@@ -292,7 +267,7 @@ static size_t fmt_ll(char *out, long long v) {
 
 static void put_ll(cxp_buf *b, long long v) {
   char t[24];
-  put(b, t, fmt_ll(t, v));
+  cxp_buf_put(b, t, fmt_ll(t, v));
 }
 
 static void open_(cxp_jw *w, const char *key, char c) {
@@ -387,6 +362,6 @@ void cxp_jw_time(cxp_jw *w, const char *key, int64_t ms) {
   cxp_time_format(ms, t);
   t[24] = '"'; /* the closing quote goes where the NUL was: one copy */
   member(w, key);
-  putc_(w->b, '"');
-  put(w->b, t, 25);
+  cxp_buf_putc(w->b, '"');
+  cxp_buf_put(w->b, t, 25);
 }

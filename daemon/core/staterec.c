@@ -10,37 +10,50 @@
 void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
                         size_t ext_len) {
   size_t sl = seg ? strlen(seg) : 0;
-  cxp_put_u8(b, CXP_STATEREC_VERSION);
-  cxp_put_u8(b, cu->id_len);
-  cxp_buf_put(b, cu->id, cu->id_len);
-  cxp_put_u8(b, (unsigned)sl);
-  if (sl) cxp_buf_put(b, seg, sl);
-  cxp_put_z(b, cu->last_offset);
-  cxp_put_z(b, cu->last_ts_ms);
-  cxp_put_z(b, cu->last_active_ms);
-  cxp_put_z(b, cu->nps_last_ts_ms);
-  cxp_put_z(b, cu->resolved_ms);
-  cxp_put_u8(b, CXP_HL__COUNT);
-  for (int i = 0; i < CXP_HL__COUNT; i++) cxp_put_z(b, cu->landmark_ms[i]);
-  cxp_put_u8(b, CXP_S__COUNT);
-  for (int i = 0; i < CXP_S__COUNT; i++) cxp_put_z(b, cu->sum[i]);
-  cxp_put_f64(b, cu->clv);
-  cxp_put_u8(b, CXP_DEDUP_RING);
-  for (int i = 0; i < CXP_DEDUP_RING; i++) cxp_put_le(b, cu->recent[i], 4);
-  cxp_put_u8(b, cu->recent_pos);
-  cxp_put_u8(b, CXP_AL_CUSTOMER);
-  for (int i = 0; i < CXP_AL_CUSTOMER; i++) cxp_put_v(b, cu->alerted_s[i]);
-  cxp_put_v(b, cu->responses);
-  cxp_put_u8(b, CXP_SQ__COUNT);
-  for (int i = 0; i < CXP_SQ__COUNT; i++) cxp_put_u8(b, cu->sq_responses[i]);
-  cxp_put_u8(b, (unsigned)(cu->nps_last_score + 1));
-  cxp_put_u8(b, cu->consent);
-  cxp_put_u8(b, cu->cohort);
-  cxp_put_u8(b, cu->post_pending);
-  cxp_put_u8(b, cu->churn_band);
-  cxp_put_u8(b, cu->open_cases);
-  cxp_put_v(b, ext_len);
-  if (ext_len) cxp_buf_put(b, ext, ext_len);
+  /* The record's bound, reserved once: the fixed bytes, a varint's 10 for
+   * each varint, the id and segment, the extension. */
+  enum {
+    VARINTS = 5 + CXP_HL__COUNT + CXP_S__COUNT + CXP_AL_CUSTOMER + 1 + 1,
+    FIXED = 3 + 8 + 1 + 4 * CXP_DEDUP_RING + 1 + 1 + 1 + CXP_SQ__COUNT + 6 + 3
+  };
+  cxp_buf_reserve(b, FIXED + 10 * VARINTS + cu->id_len + sl + ext_len);
+  uint8_t *o = cxp_enc_at(b);
+  *o++ = CXP_STATEREC_VERSION;
+  *o++ = cu->id_len;
+  memcpy(o, cu->id, cu->id_len);
+  o += cu->id_len;
+  *o++ = (uint8_t)sl;
+  if (sl) memcpy(o, seg, sl);
+  o += sl;
+  o = cxp_enc_z(o, cu->last_offset);
+  o = cxp_enc_z(o, cu->last_ts_ms);
+  o = cxp_enc_z(o, cu->last_active_ms);
+  o = cxp_enc_z(o, cu->nps_last_ts_ms);
+  o = cxp_enc_z(o, cu->resolved_ms);
+  *o++ = CXP_HL__COUNT;
+  for (int i = 0; i < CXP_HL__COUNT; i++) o = cxp_enc_z(o, cu->landmark_ms[i]);
+  *o++ = CXP_S__COUNT;
+  for (int i = 0; i < CXP_S__COUNT; i++) o = cxp_enc_z(o, cu->sum[i]);
+  uint64_t clv;
+  memcpy(&clv, &cu->clv, 8);
+  o = cxp_enc_le(o, clv, 8);
+  *o++ = CXP_DEDUP_RING;
+  for (int i = 0; i < CXP_DEDUP_RING; i++) o = cxp_enc_le(o, cu->recent[i], 4);
+  *o++ = cu->recent_pos;
+  *o++ = CXP_AL_CUSTOMER;
+  for (int i = 0; i < CXP_AL_CUSTOMER; i++) o = cxp_enc_v(o, cu->alerted_s[i]);
+  o = cxp_enc_v(o, cu->responses);
+  *o++ = CXP_SQ__COUNT;
+  for (int i = 0; i < CXP_SQ__COUNT; i++) *o++ = cu->sq_responses[i];
+  *o++ = (uint8_t)(cu->nps_last_score + 1);
+  *o++ = cu->consent;
+  *o++ = cu->cohort;
+  *o++ = cu->post_pending;
+  *o++ = cu->churn_band;
+  *o++ = cu->open_cases;
+  o = cxp_enc_v(o, ext_len);
+  if (ext_len) memcpy(o, ext, ext_len);
+  cxp_enc_done(b, o + ext_len);
 }
 
 /* The times and sums of a decoded record (staterec.h: what a restored

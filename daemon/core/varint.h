@@ -14,15 +14,36 @@
 
 static inline void cxp_put_u8(cxp_buf *b, unsigned v) { cxp_buf_putc(b, (char)(v & 0xff)); }
 
+/* The encoders at a cursor o, with room known to be there (10 bytes for a
+ * varint, `bytes` for a fixed width): each returns the cursor past what it
+ * wrote. A record of many fields reserves its bound once and writes through
+ * these (staterec.c); the cxp_put_* forms below reserve for one field. */
+static inline uint8_t *cxp_enc_v(uint8_t *o, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *o++ = (uint8_t)(v | 0x80);
+  *o++ = (uint8_t)v;
+  return o;
+}
+
+static inline uint8_t *cxp_enc_z(uint8_t *o, int64_t v) {
+  return cxp_enc_v(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static inline uint8_t *cxp_enc_le(uint8_t *o, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) o[i] = (uint8_t)(v >> (8 * i));
+  return o + bytes;
+}
+
+/* The cursor of b's end, and b's end moved to a cursor (the NUL after it
+ * kept, as cxp_buf_put keeps it). */
+static inline uint8_t *cxp_enc_at(cxp_buf *b) { return (uint8_t *)b->p + b->len; }
+static inline void cxp_enc_done(cxp_buf *b, uint8_t *o) {
+  b->len = (size_t)((char *)o - b->p);
+  b->p[b->len] = '\0';
+}
+
 static inline void cxp_put_v(cxp_buf *b, uint64_t v) {
-  char tmp[10];
-  int n = 0;
-  do {
-    uint8_t byte = v & 0x7f;
-    v >>= 7;
-    tmp[n++] = (char)(byte | (v ? 0x80 : 0));
-  } while (v);
-  cxp_buf_put(b, tmp, (size_t)n);
+  cxp_buf_reserve(b, 10);
+  cxp_enc_done(b, cxp_enc_v(cxp_enc_at(b), v));
 }
 
 static inline void cxp_put_z(cxp_buf *b, int64_t v) {
@@ -30,9 +51,8 @@ static inline void cxp_put_z(cxp_buf *b, int64_t v) {
 }
 
 static inline void cxp_put_le(cxp_buf *b, uint64_t v, int bytes) {
-  char tmp[8];
-  for (int i = 0; i < bytes; i++) tmp[i] = (char)(v >> (8 * i));
-  cxp_buf_put(b, tmp, (size_t)bytes);
+  cxp_buf_reserve(b, 8);
+  cxp_enc_done(b, cxp_enc_le(cxp_enc_at(b), v, bytes));
 }
 
 /* A double as its 8 IEEE 754 bytes, little-endian. */
