@@ -79,6 +79,21 @@ static inline unsigned cxp_get_u8(cxp_rd *r) {
 
 static inline uint64_t cxp_get_v(cxp_rd *r) {
   uint64_t v = 0;
+  /* Ten bytes left (the longest varint): no check of the end per byte. */
+  if (!r->bad && r->end - r->p >= 10) {
+    const uint8_t *p = r->p;
+    for (int shift = 0; shift < 64; shift += 7) {
+      unsigned byte = *p++;
+      v |= (uint64_t)(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) {
+        r->p = p;
+        return v;
+      }
+    }
+    r->p = p;
+    r->bad = 1;
+    return 0;
+  }
   for (int shift = 0; shift < 64; shift += 7) {
     unsigned byte = cxp_get_u8(r);
     if (r->bad) return 0;

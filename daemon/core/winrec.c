@@ -580,6 +580,9 @@ void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
   for (size_t i = 0; i < AGG_WORDS; i++) cxp_put_z(b, word[i]);
 }
 
+/* The range of word i. Each holds 0..CXP_WIN_COUNT_MAX (the default), which
+ * cxp_window_agg_get relies on. */
+_Static_assert(7 * CXP_WIN_COUNT_MAX <= CXP_WIN_JSON_INT_MAX, "the wider ranges hold the default");
 static void word_range(size_t i, int64_t *lo, int64_t *hi) {
 #define IN(m, n) \
   (i * 8 >= offsetof(cxp_window_agg, m) && i * 8 < offsetof(cxp_window_agg, m) + (n) * 8)
@@ -601,10 +604,14 @@ int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a) {
   if (r->bad || words > AGG_WORDS) return -1;
   int64_t word[AGG_WORDS] = {0};
   for (size_t i = 0; i < words; i++) {
-    int64_t lo, hi;
     word[i] = cxp_get_z(r);
-    word_range(i, &lo, &hi);
-    if (word[i] < lo || word[i] > hi) return -1;
+    /* Every word's range holds 0..CXP_WIN_COUNT_MAX; only a word outside
+     * it needs its own range looked up. */
+    if (word[i] < 0 || word[i] > CXP_WIN_COUNT_MAX) {
+      int64_t lo, hi;
+      word_range(i, &lo, &hi);
+      if (word[i] < lo || word[i] > hi) return -1;
+    }
   }
   if (r->bad) return -1;
   memcpy(a, word, sizeof word);
