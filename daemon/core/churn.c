@@ -240,6 +240,8 @@ void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
   if (t < c->last_ts_ms) t = c->last_ts_ms;
   cxp_indicators in;
   cxp_customer_indicators_lean(c, cc, t, &in);
+  o->t_ms = t;
+  o->value_ratio = in.value_ratio;
   const double day = 86400000.0;
   double hs = cc->half_life_ms[CXP_HL_SHORT] / day, hl = cc->half_life_ms[CXP_HL_LONG] / day;
 

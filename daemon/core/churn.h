@@ -98,6 +98,12 @@ typedef struct cxp_churn_score {
   double value;                  /* the profile's clv, else the RFM proxy */
   int value_from_profile;
   double value_at_risk;          /* p x value */
+  /* The time the features were read at (t_ms, or his last event's time
+   * when later) and his delivered-value ratio then (NAN when unknown): the
+   * windows' value figure reads the same, and takes it from here when the
+   * times agree instead of reading his indicators again. */
+  int64_t t_ms;
+  double value_ratio;
 } cxp_churn_score;
 
 /* The features of customer c at time t_ms (>= his events' times; an earlier

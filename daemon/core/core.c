@@ -397,18 +397,17 @@ static void churn_alert(cxp_core *c, const cxp_msg *from, cxp_customer *cu,
  * moves with hysteresis, and entering a higher band raises churn.risk
  * (cooldown and consent as every outreach alert). Returns the new band. */
 static int churn_risk(cxp_core *c, cxp_shard *sh, cxp_customer *cu, const cxp_event *ev,
-                      const cxp_msg *m, double *value_at_risk) {
-  cxp_churn_score sc;
+                      const cxp_msg *m, double *value_at_risk, cxp_churn_score *sc) {
   cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, ev->ts_ms,
-                 &sc);
-  if (c->learn.on) core_learn_event(c, sh->partition, sh, cu, ev, sc.x);
-  int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc.p, &c->churn);
+                 sc);
+  if (c->learn.on) core_learn_event(c, sh->partition, sh, cu, ev, sc->x);
+  int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc->p, &c->churn);
   cu->churn_band = (uint8_t)next;
-  *value_at_risk = sc.value_at_risk;
+  *value_at_risk = sc->value_at_risk;
   cxp_alert a;
   if (cxp_churn_should_alert(prev, next) &&
       alert_begin(c, cu, ev, m, CXP_AL_CHURN_RISK, 1, &a))
-    churn_alert(c, m, cu, &sc, prev, next, -1, &a);
+    churn_alert(c, m, cu, sc, prev, next, -1, &a);
   return next;
 }
 
@@ -564,7 +563,10 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   cxp_reason case_bad =
       core_apply_cases(c, cu, &ev, m, sh->partition, detail, sizeof detail, &opened);
   double var = 0;
-  int band = c->pl->churn_enabled ? churn_risk(c, sh, cu, &ev, m, &var) : -1;
+  cxp_churn_score sc;
+  sc.t_ms = INT64_MIN;
+  sc.value_ratio = NAN;
+  int band = c->pl->churn_enabled ? churn_risk(c, sh, cu, &ev, m, &var, &sc) : -1;
   cxp_windows *w = core_windows_of(c, sh->partition);
   int late = 0;
   if (w) {
@@ -572,10 +574,14 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
                          0, NAN, repeat_purchase};
     /* His delivered value, counted at his first event in a window. */
     if (first_mask) {
-      cxp_indicators in;
-      cxp_customer_indicators_lean(cu, &c->customer, ev.ts_ms, &in);
-      wc.has_value = !isnan(in.value_ratio);
-      wc.value_ratio = in.value_ratio;
+      double vr = sc.value_ratio;
+      if (sc.t_ms != ev.ts_ms) { /* no score, or read at his later last event */
+        cxp_indicators in;
+        cxp_customer_indicators_lean(cu, &c->customer, ev.ts_ms, &in);
+        vr = in.value_ratio;
+      }
+      wc.has_value = !isnan(vr);
+      wc.value_ratio = vr;
     }
     /* The recovery-paradox cohort he is in (kept on him by the case
      * callbacks); none while a case of his is open. */
