@@ -135,13 +135,20 @@ static field field_of(const char *k, size_t n) {
 /* A member's value, whichever parser read it. Strings are NUL-terminated
  * (n bytes before the NUL); `j` is the cJSON node of an object or array,
  * which only the full parser produces. */
-typedef enum { V_STR, V_NUM, V_TRUE, V_FALSE, V_NEST } vkind;
+typedef enum { V_STR, V_NUM, V_TRUE, V_FALSE, V_NEST, V_DIMS } vkind;
+/* A SERVQUAL dimension as the fast path read it (V_DIMS). */
+typedef struct sq_entry {
+  int dim;
+  double expected, perceived;
+} sq_entry;
+#define SQ_FAST_MAX 8
 typedef struct mval {
   vkind kind;
-  size_t n;
+  size_t n; /* V_STR: the length; V_DIMS: the dimensions in sq */
   const char *s;
   double d;
   const cJSON *j;
+  const sq_entry *sq;
 } mval;
 
 /* The members the checks read: m[f] is meaningful only when bit f of
@@ -151,6 +158,7 @@ typedef struct mval {
 typedef struct members {
   unsigned present;
   mval m[F__COUNT];
+  sq_entry sq[SQ_FAST_MAX]; /* the fast path's dimensions, m[F_DIMENSIONS].sq */
 } members;
 
 _Static_assert(F__COUNT <= 32, "one bit per field in `present`");
@@ -208,7 +216,8 @@ static const mval *get(const cJSON *o, const char *k, mval *tmp) {
  * in place with a NUL, and files the members as index_members does.
  *
  * It reads only a strict subset of JSON and gives up (returns 0) on anything
- * else: a nested object or array, a string with an escape, a control byte
+ * else: a nested object or array (but a survey's well-formed dimensions,
+ * scan_dims), a string with an escape, a control byte
  * or bytes that are not UTF-8, a number with an exponent or more than 15 digits, white space other
  * than the four JSON allows, trailing bytes. The full parser then reads the
  * message from scratch and reports whatever is wrong with it. On what it
@@ -296,6 +305,75 @@ static char *plain_number(char *p, double *out) {
   return p;
 }
 
+/* The index of a SERVQUAL dimension's name, or -1. */
+static int sq_index(const char *k, size_t n) {
+  for (int d = 0; d < CXP_SQ__COUNT; d++)
+    if (strlen(sq_names[d]) == n && memcmp(k, sq_names[d], n) == 0) return d;
+  return -1;
+}
+
+/* A survey.servqual's "dimensions" (p at its '{'), the one nesting the fast
+ * path reads: an object of known dimension names, each an object of plain
+ * numbers holding "expected" and "perceived" (the first of each counts, as
+ * it does for cJSON's lookup; other names are passed over). Anything else
+ * (an empty object, an unknown name, a missing figure, a value that is not
+ * a plain number, more than SQ_FAST_MAX dimensions) gives up: the full
+ * parser reads the message and says what is wrong. Returns the byte after
+ * the closing '}', or NULL. */
+static char *scan_dims(char *p, sq_entry *e, size_t *n) {
+  *n = 0;
+  p = skip_ws(p + 1);
+  if (*p == '}') return NULL;
+  for (;;) {
+    if (*p != '"') return NULL;
+    char *k = ++p;
+    if ((p = string_end(p)) == NULL) return NULL;
+    int dim = sq_index(k, (size_t)(p - k));
+    if (dim < 0 || *n == SQ_FAST_MAX) return NULL;
+    p = skip_ws(p + 1);
+    if (*p != ':') return NULL;
+    p = skip_ws(p + 1);
+    if (*p != '{') return NULL;
+    p = skip_ws(p + 1);
+    int have_e = 0, have_p = 0;
+    double ex = 0, pe = 0;
+    for (;;) {
+      if (*p != '"') return NULL;
+      char *ik = ++p;
+      if ((p = string_end(p)) == NULL) return NULL;
+      size_t il = (size_t)(p - ik);
+      p = skip_ws(p + 1);
+      if (*p != ':') return NULL;
+      p = skip_ws(p + 1);
+      double v;
+      if ((p = plain_number(p, &v)) == NULL) return NULL;
+      if (il == 8 && memcmp(ik, "expected", 8) == 0 && !have_e) {
+        have_e = 1;
+        ex = v;
+      } else if (il == 9 && memcmp(ik, "perceived", 9) == 0 && !have_p) {
+        have_p = 1;
+        pe = v;
+      }
+      p = skip_ws(p);
+      if (*p == ',') {
+        p = skip_ws(p + 1);
+        continue;
+      }
+      if (*p++ != '}') return NULL;
+      break;
+    }
+    if (!have_e || !have_p) return NULL;
+    e[(*n)++] = (sq_entry){dim, ex, pe};
+    p = skip_ws(p);
+    if (*p == ',') {
+      p = skip_ws(p + 1);
+      continue;
+    }
+    if (*p++ != '}') return NULL;
+    return p;
+  }
+}
+
 static int scan_flat(char *s, size_t len, members *ms) {
   unsigned taken = 0;
   ms->present = 0;
@@ -338,6 +416,14 @@ static int scan_flat(char *s, size_t len, members *ms) {
         if (strncmp(p, "null", 4) != 0) return 0;
         null = 1;
         p += 4;
+        break;
+      case '{':
+        /* Only a survey's dimensions, and only the first of that name (a
+         * later one is the full parser's to pass over). */
+        if (f != F_DIMENSIONS || (taken & 1u << f)) return 0;
+        v.kind = V_DIMS;
+        v.sq = ms->sq;
+        if ((p = scan_dims(p, ms->sq, &v.n)) == NULL) return 0;
         break;
       default:
         v.kind = V_NUM;
@@ -452,9 +538,35 @@ static cxp_reason ts_field(const mval *v, const cxp_decode_opts *opt, int64_t *o
   return CXP_OK;
 }
 
+/* One dimension's figures, checked as any field is; a failure names the
+ * dimension too ("field 'expected'" alone is ambiguous). */
+static cxp_reason sq_dimension(int k, const mval *ex, const mval *pe, cxp_event *ev,
+                               char *detail, size_t dlen) {
+  cxp_reason r;
+  if ((r = num_field(ex, "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k], detail, dlen)) ||
+      (r = num_field(pe, "perceived", 1, 1, 7, 0, 0, &ev->sq_perceived[k], detail, dlen))) {
+    char name[64], inner[192];
+    snprintf(name, sizeof name, "dimensions.%s", sq_names[k]);
+    snprintf(inner, sizeof inner, "%s", detail);
+    snprintf(detail, dlen, "%s (in %s)", inner, name);
+    return r;
+  }
+  ev->sq_mask |= 1u << k;
+  return CXP_OK;
+}
+
 static cxp_reason decode_servqual(const mval *v, cxp_event *ev, char *detail,
                                   size_t dlen) {
   if (v == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'dimensions' is missing");
+  cxp_reason r;
+  if (v->kind == V_DIMS) { /* read by the fast path: well-formed, non-empty */
+    for (size_t i = 0; i < v->n; i++) {
+      const sq_entry *e = &v->sq[i];
+      mval ex = {.kind = V_NUM, .d = e->expected}, pe = {.kind = V_NUM, .d = e->perceived};
+      if ((r = sq_dimension(e->dim, &ex, &pe, ev, detail, dlen))) return r;
+    }
+    return CXP_OK;
+  }
   const cJSON *dims = v->j;
   if (!cJSON_IsObject(dims)) FAIL(CXP_BAD_TYPE, "field 'dimensions' must be an object");
   const cJSON *d;
@@ -467,20 +579,10 @@ static cxp_reason decode_servqual(const mval *v, cxp_event *ev, char *detail,
            d->string);
     if (!cJSON_IsObject(d))
       FAIL(CXP_BAD_TYPE, "field 'dimensions.%s' must be an object", sq_names[k]);
-    cxp_reason r;
-    mval tmp;
-    if ((r = num_field(get(d, "expected", &tmp), "expected", 1, 1, 7, 0, 0, &ev->sq_expected[k],
-                       detail, dlen)) ||
-        (r = num_field(get(d, "perceived", &tmp), "perceived", 1, 1, 7, 0, 0,
-                       &ev->sq_perceived[k], detail, dlen))) {
-      /* Name the dimension too: "field 'expected'" alone is ambiguous. */
-      char name[64], inner[192];
-      snprintf(name, sizeof name, "dimensions.%s", sq_names[k]);
-      snprintf(inner, sizeof inner, "%s", detail);
-      snprintf(detail, dlen, "%s (in %s)", inner, name);
+    mval te, tp;
+    if ((r = sq_dimension(k, get(d, "expected", &te), get(d, "perceived", &tp), ev, detail,
+                          dlen)))
       return r;
-    }
-    ev->sq_mask |= 1u << k;
   }
   if (ev->sq_mask == 0) FAIL(CXP_BAD_MISSING_FIELD, "field 'dimensions' is empty");
   return CXP_OK;
