@@ -31,6 +31,7 @@ struct run;
 typedef struct run {
   uv_loop_t loop;
   uv_timer_t check, deadline;
+  int ticks; /* checks run: the run's deadline counts them (on_check) */
   cxp_daemon *d;
   uint64_t want_consumed, want_alerts, want_dead, want_indicators;
   int timed_out, stopped;
@@ -166,8 +167,22 @@ H_FN void on_stopped(cxp_daemon *d, void *arg) {
   uv_close((uv_handle_t *)&r->deadline, NULL);
 }
 
+H_FN void on_deadline(uv_timer_t *t);
+
+/* The deadline: 60 s of checks. Counted in checks rather than read off the
+ * clock, so that a machine paused for a while (a virtual machine's clock
+ * jumps forward when it resumes, and a timer due then fires at once) does
+ * not end a run that has had no time to work; the timer is the backstop. */
+#ifndef RUN_DEADLINE_TICKS
+#define RUN_DEADLINE_TICKS 1200
+#endif
+
 H_FN void on_check(uv_timer_t *t) {
   run *r = t->data;
+  if (++r->ticks >= RUN_DEADLINE_TICKS) {
+    on_deadline(&r->deadline);
+    return;
+  }
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r->d, &s);
   if (r->every) r->every(r);
@@ -199,7 +214,9 @@ H_FN void on_check(uv_timer_t *t) {
 
 H_FN void on_deadline(uv_timer_t *t) {
   run *r = t->data;
+  if (r->timed_out) return;
   r->timed_out = 1;
+  uv_timer_stop(&r->deadline);
   /* What the run was waiting for, so that a timeout says where it stood. */
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r->d, &s);
@@ -260,6 +277,7 @@ H_FN void produce(const char *bs, const char *topic, const char *key, const char
 H_FN int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   char err[512];
   memset(&r->loop, 0, sizeof r->loop);
+  r->ticks = 0;
   uv_loop_init(&r->loop);
   r->alerts = cJSON_CreateArray();
   r->dead = cJSON_CreateArray();
@@ -277,7 +295,7 @@ H_FN int run_daemon(run *r, cxp_config *c, cxp_pipeline *p) {
   uv_timer_init(&r->loop, &r->deadline);
   r->check.data = r->deadline.data = r;
   uv_timer_start(&r->check, on_check, 50, 50);
-  uv_timer_start(&r->deadline, on_deadline, 60000, 0);
+  uv_timer_start(&r->deadline, on_deadline, 300000, 0);
   CHECK_INT(cxp_daemon_start(r->d), 0);
   if (r->probe_http) {
     r->port = cxp_daemon_http_port(r->d);
