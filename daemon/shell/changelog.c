@@ -31,7 +31,7 @@ void daemon_cl_reset(cxp_daemon *d, int32_t part) {
   c->in_flight = 0;
   c->gen++;
   /* A partition assigned with a backlog stretches from its first flush. */
-  c->flushed_ms = daemon_wall_ms();
+  c->flushed_ms = cxp_wall_ms();
   if (c->loading) d->n_loading--;
   c->loading = 0;
 }
@@ -51,7 +51,7 @@ void daemon_cl_flush(cxp_daemon *d, int32_t part) {
   cl_part *c = daemon_cl_get(d, part);
   int64_t x = t ? cxp_offsets_last(t) : -1;
   if (c == NULL || x < 0 || daemon_restoring(d, part)) return;
-  c->flushed_ms = daemon_wall_ms();
+  c->flushed_ms = cxp_wall_ms();
   if (cxp_core_state_dirty(&d->core, part) == 0 &&
       cxp_core_partition_changed(&d->core, part) == 0) {
     /* Nothing changed since the last batch: once that is acknowledged
@@ -130,7 +130,7 @@ static int cl_deferred(cxp_daemon *d, int32_t part, int64_t now) {
 /* Every partition's changes (at the flush timer, partitions catching up
  * only when their stretched interval is over; at shutdown all). */
 void daemon_cl_flush_all(cxp_daemon *d, int timer) {
-  int64_t now = daemon_wall_ms();
+  int64_t now = cxp_wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
     if (d->offsets.by_partition[i] && !(timer && cl_deferred(d, i, now))) daemon_cl_flush(d, i);
   daemon_cl_send_ready(d);

@@ -185,14 +185,14 @@ static int retriable(rd_kafka_resp_err_t e) {
  * the deadline is dropped with the queue. */
 rd_kafka_resp_err_t daemon_commit_sync(cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
   int64_t deadline = d->stopping ? d->stop_deadline_ms + STOP_GRACE_MS
-                                 : daemon_wall_ms() + d->cfg.shutdown_timeout_ms;
+                                 : cxp_wall_ms() + d->cfg.shutdown_timeout_ms;
   rd_kafka_queue_t *q = rd_kafka_queue_new(d->consumer);
   rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
-  for (int attempt = 0; daemon_wall_ms() < deadline; attempt++) {
+  for (int attempt = 0; cxp_wall_ms() < deadline; attempt++) {
     if (attempt) usleep(100000);
     e = rd_kafka_commit_queue(d->consumer, l, q, NULL, NULL);
     while (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      int64_t left = deadline - daemon_wall_ms();
+      int64_t left = deadline - cxp_wall_ms();
       if (left <= 0) {
         e = RD_KAFKA_RESP_ERR__TIMED_OUT;
         break;
@@ -207,7 +207,7 @@ rd_kafka_resp_err_t daemon_commit_sync(cxp_daemon *d, const rd_kafka_topic_parti
         break;
       }
     }
-    int again = retriable(e) && daemon_wall_ms() < deadline;
+    int again = retriable(e) && cxp_wall_ms() < deadline;
     if (e != RD_KAFKA_RESP_ERR__NO_OFFSET)
       cxp_warn("commit", "commit failed: %s%s", rd_kafka_err2str(e), again ? "; trying again" : "");
     if (!again) break;

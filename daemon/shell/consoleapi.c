@@ -5,9 +5,9 @@
  * sentence saying which. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin.h"
+#include "log.h"
 #include "view.h"
 
 #define PARAMS_MAX 6
@@ -126,17 +126,11 @@ static int parse_limit(const char *s, uint32_t dflt, uint32_t max, uint32_t *out
   return 0;
 }
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* GET /v1/cases?state=open|overdue|all&role=&segment=&limit= */
 static void cases(const cxp_view *v, const char *query, cxp_http_response *res) {
   static const char *const known[] = {"state", "role", "segment", "limit", NULL};
   char vals[PARAMS_MAX][VALUE_MAX], err[256];
-  cxp_view_case_query q = {CXP_VIEW_OPEN, NULL, NULL, NULL, 100, wall_ms()};
+  cxp_view_case_query q = {CXP_VIEW_OPEN, NULL, NULL, NULL, 100, cxp_wall_ms()};
   if (parse_query(query, known, vals, err, sizeof err) != 0 ||
       parse_limit(vals[3], 100, 1000, &q.limit, err, sizeof err) != 0) {
     json_error(res, 400, err);

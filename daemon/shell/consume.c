@@ -35,7 +35,7 @@ void daemon_pause_all(cxp_daemon *d, int pause) {
     d->pauses++;
     cxp_debug("consumer", "producer queue full: consumption paused");
   }
-  if (pause && !d->paused) d->paused_since_ms = daemon_wall_ms();
+  if (pause && !d->paused) d->paused_since_ms = cxp_wall_ms();
   if (!pause) d->paused_since_ms = 0;
   d->paused = pause;
 }
@@ -52,11 +52,11 @@ uint64_t daemon_outputs_waiting(const cxp_daemon *d) {
  * one place the loop blocks, bounded by shutdown.timeout_ms: the group
  * protocol gives the partitions away when the callback returns. */
 static void finish_outputs(cxp_daemon *d, int64_t timeout_ms) {
-  int64_t deadline = daemon_wall_ms() + timeout_ms;
+  int64_t deadline = cxp_wall_ms() + timeout_ms;
   if (d->stopping && deadline > d->stop_deadline_ms) deadline = d->stop_deadline_ms;
   daemon_cl_send_ready(d);
   while ((daemon_outputs_waiting(d) || d->pend_head || daemon_cl_busy(d)) &&
-         daemon_wall_ms() < deadline) {
+         cxp_wall_ms() < deadline) {
     daemon_retry_pending(d);
     rd_kafka_flush(d->producer, 50);
     daemon_cl_send_ready(d);
@@ -477,7 +477,7 @@ static int caught_up(cxp_daemon *d, int32_t part) {
 void daemon_on_tick_timer(uv_timer_t *h) {
   cxp_daemon *d = container_of(h, cxp_daemon, tick);
   if (d->stopping) return;
-  int64_t now = daemon_wall_ms();
+  int64_t now = cxp_wall_ms();
   for (int32_t i = 0; i < d->offsets.n; i++)
     if (d->offsets.by_partition[i] && !daemon_restoring(d, i) && caught_up(d, i))
       with_tail_entry(d, &d->offsets, i, now, tick_input, NULL);
@@ -490,7 +490,7 @@ void daemon_on_tick_timer(uv_timer_t *h) {
  * offsets they made committable. Returns 1 when work is left over. */
 int daemon_run_slice(cxp_daemon *d) {
   int more = 0;
-  d->now_ms = daemon_wall_ms();
+  d->now_ms = cxp_wall_ms();
   d->offsets.now_us = d->roffsets.now_us = (int64_t)(uv_hrtime() / 1000);
   rd_kafka_poll(d->producer, 0);
   daemon_retry_pending(d);

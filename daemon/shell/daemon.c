@@ -8,12 +8,6 @@ void daemon_on_latency(void *opaque, double seconds) {
   cxp_histogram_observe(&d->latency, seconds);
 }
 
-int64_t daemon_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- Lifecycle ---------------------------------------------------------- */
 
 cxp_daemon *cxp_daemon_create(uv_loop_t *loop, const cxp_config *c, const cxp_pipeline *p,
@@ -387,7 +381,7 @@ static void close_clients_and_handles(cxp_daemon *d) {
     cxp_error("daemon", "left uncommitted, read again after a restart (what the changelog "
               "holds of it skipped): %s %s", d->pl.topic_input, left);
   }
-  if (coordinator && daemon_wall_ms() < d->stop_deadline_ms + STOP_GRACE_MS)
+  if (coordinator && cxp_wall_ms() < d->stop_deadline_ms + STOP_GRACE_MS)
     rd_kafka_consumer_close(d->consumer);
   else
     cxp_warn("daemon", "leaving the group without its coordinator: the partitions go to the "
@@ -443,11 +437,11 @@ static void on_stopper(uv_timer_t *t) {
       rd_kafka_outq_len(d->producer) == 0) {
     uv_timer_stop(t);
     close_clients_and_handles(d);
-  } else if (daemon_wall_ms() >= d->stop_deadline_ms) {
+  } else if (cxp_wall_ms() >= d->stop_deadline_ms) {
     cxp_error("daemon", "%" PRIu64 " outputs and %s changelog records unacknowledged after "
               "%lld ms", daemon_outputs_waiting(d) + (d->pend_head ? d->pend_count : 0),
               daemon_cl_busy(d) ? "some" : "no",
-              (long long)(daemon_wall_ms() - (int64_t)d->stop_started_ms));
+              (long long)(cxp_wall_ms() - (int64_t)d->stop_started_ms));
     d->exit_code = 1;
     uv_timer_stop(t);
     close_clients_and_handles(d);
@@ -480,7 +474,7 @@ void cxp_daemon_stop(cxp_daemon *d, cxp_stopped_fn done, void *arg) {
    * learners to the other instances. */
   if (d->restore) daemon_cl_flush_all(d, 0);
   daemon_model_publish(d);
-  d->stop_started_ms = (uint64_t)daemon_wall_ms();
+  d->stop_started_ms = (uint64_t)cxp_wall_ms();
   d->stop_deadline_ms = (int64_t)d->stop_started_ms + d->cfg.shutdown_timeout_ms;
   uv_timer_start(&d->stopper, on_stopper, 0, 10);
 }
@@ -524,7 +518,7 @@ void cxp_daemon_stats_get(cxp_daemon *d, cxp_daemon_stats *s) {
   s->paused = d->paused;
   memcpy(s->rejected, d->rejected, sizeof s->rejected);
   s->retrying = d->retrying;
-  int64_t now = daemon_wall_ms();
+  int64_t now = cxp_wall_ms();
   s->paused_seconds =
       d->paused && d->paused_since_ms ? (double)(now - d->paused_since_ms) / 1e3 : 0;
   s->retry_seconds = d->retrying && d->retry_since_ms ? (double)(now - d->retry_since_ms) / 1e3 : 0;
@@ -603,7 +597,7 @@ const cxp_core *cxp_daemon_core(const cxp_daemon *d) { return &d->core; }
 const cxp_config *cxp_daemon_config(const cxp_daemon *d) { return &d->cfg; }
 
 const char *cxp_daemon_stalled(cxp_daemon *d) {
-  int64_t now = daemon_wall_ms();
+  int64_t now = cxp_wall_ms();
   if (d->stopping) return NULL;
   if (d->paused && d->paused_since_ms &&
       now - d->paused_since_ms > d->cfg.health_max_paused_s * 1000) {

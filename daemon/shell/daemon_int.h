@@ -205,7 +205,6 @@ struct cxp_daemon {
 
 /* daemon.c */
 void daemon_on_latency(void *opaque, double seconds);
-int64_t daemon_wall_ms(void);
 void daemon_handle_gone(cxp_daemon *d);
 
 /* outputs.c */

@@ -110,14 +110,18 @@ size_t cxp_log_render(char *out, size_t cap, int format, int journal, int64_t no
   return len;
 }
 
+int64_t cxp_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void write_line(int level, const char *comp, const char *msg) {
   static int journal = -1;
   char line[4096];
   if (journal < 0) journal = getenv("JOURNAL_STREAM") != NULL;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  size_t len = cxp_log_render(line, sizeof line, cxp_log_format, journal,
-                              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, level, comp, msg);
+  size_t len =
+      cxp_log_render(line, sizeof line, cxp_log_format, journal, cxp_wall_ms(), level, comp, msg);
   /* One write per line so lines from librdkafka's threads never interleave
    * mid-line. */
   fwrite(line, 1, len, stderr);

@@ -52,6 +52,9 @@ void cxp_log_write_at(cxp_log_site *site, int level, const char *comp, const cha
 void cxp_log_flush_suppressed(void);
 /* Lines suppressed since the start, all sites. */
 uint64_t cxp_log_suppressed_total(void);
+/* The wall clock in ms since the epoch: log lines' stamps, the daemon's
+ * stop deadline, the console's "overdue now". */
+int64_t cxp_wall_ms(void);
 /* The clock of the limits, in ms; tests replace it. NULL: CLOCK_MONOTONIC. */
 extern int64_t (*cxp_log_clock)(void);
 

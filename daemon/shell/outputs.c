@@ -205,7 +205,7 @@ static void reject(cxp_daemon *d, cxp_stream s, const char *key, size_t klen, co
   const char *topic = rd_kafka_topic_name(d->out_topic[s]);
   d->rejected[s]++;
   cxp_msg m = {.topic = d->pl.topic_input, .key = key, .key_len = klen,
-               .received_ms = daemon_wall_ms()};
+               .received_ms = cxp_wall_ms()};
   uint64_t t = token & ~RETRY_BIT, dl_token = t;
   if (t & CL_BIT) {
     /* A changelog record: its batch counts it as done (the state it held
@@ -250,7 +250,7 @@ void daemon_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
      * already retried; this covers timeouts and transient broker trouble.
      * /readyz tells when it has gone on too long. */
     d->delivery_retries++;
-    if (d->retrying++ == 0) d->retry_since_ms = daemon_wall_ms();
+    if (d->retrying++ == 0) d->retry_since_ms = cxp_wall_ms();
     d->retry_err = m->err;
     d->retry_topic = rd_kafka_topic_name(m->rkt);
     cxp_warn("output", "delivery to %s failed: %s (retrying; %" PRIu64 " retries so far)",
