@@ -11,6 +11,18 @@ const char *cxp_alert_type_name(cxp_alert_type t) {
   return t < CXP_AL__COUNT ? type_names[t] : "unknown";
 }
 
+int cxp_alert_type_match(const char *pat, size_t n, const char *type) {
+  size_t tl = strlen(type);
+  int prefix = n > 0 && (pat[n - 1] == '*' || pat[n - 1] == '.');
+  if (n > 0 && pat[n - 1] == '*') n--;
+  return (prefix ? n <= tl : n == tl) && memcmp(pat, type, n) == 0;
+}
+
+int cxp_alert_priority_parse(const char *s) {
+  if ((s[0] != 'P' && s[0] != 'p') || s[1] < '1' || s[1] > '4' || s[2] != '\0') return -1;
+  return s[1] - '0';
+}
+
 void cxp_alert_id(cxp_idbuf *out, const char *pipeline, const cxp_alert *a) {
   const char *tn = cxp_alert_type_name(a->type);
   const char *f[5] = {pipeline, tn, a->customer_id.p ? a->customer_id.p : "",

@@ -43,6 +43,13 @@ typedef struct cxp_alert {
 } cxp_alert;
 
 const char *cxp_alert_type_name(cxp_alert_type t);
+/* 1 when the alert type `type` answers the pattern pat[0..n): a pattern
+ * ending in '.' or '*' takes every type it begins (the '*' not part of it:
+ * "recovery.*" and "recovery." alike), any other only the type it names.
+ * `cxpulse tail --type` and GET /v1/alerts?type= both filter with it. */
+int cxp_alert_type_match(const char *pat, size_t n, const char *type);
+/* "P1".."P4" (or "p1".."p4") as 1..4; -1 for anything else. */
+int cxp_alert_priority_parse(const char *s);
 
 /* The deterministic id: from pipeline, type, customer, case and triggering
  * event, so that a replay yields the same id. */

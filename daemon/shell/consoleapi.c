@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "log.h"
 #include "view.h"
 
@@ -159,14 +160,21 @@ static void alerts(const cxp_view *v, const char *query, cxp_http_response *res)
     json_error(res, 400, err);
     return;
   }
-  const char *p = vals[1];
-  if (p[0]) {
-    if (p[0] == 'P' || p[0] == 'p') p++;
-    if (p[0] < '1' || p[0] > '4' || p[1]) {
+  if (vals[1][0]) {
+    /* As tail --priority takes it; a bare digit too, as this always did. */
+    const char *p = vals[1];
+    char pr[4] = "P";
+    if (p[0] != 'P' && p[0] != 'p') {
+      size_t l = strnlen(p, 2);
+      memcpy(pr + 1, p, l);
+      pr[1 + l] = '\0';
+      p = pr;
+    }
+    q.priority = cxp_alert_priority_parse(p);
+    if (q.priority < 0) {
       json_error(res, 400, "priority must be P1, P2, P3 or P4");
       return;
     }
-    q.priority = p[0] - '0';
   }
   q.type = vals[0];
   cxp_view_alerts_json(v, &q, res->body);

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alert.h"
 #include "hash.h"
 #include "index.h"
 #include "timeutil.h"
@@ -574,11 +575,7 @@ int cxp_view_alert(cxp_view *v, const char *val, size_t vlen) {
 }
 
 static int type_passes(const char *want, const char *type) {
-  if (want == NULL || want[0] == '\0') return 1;
-  size_t n = strlen(want);
-  if (n >= 2 && want[n - 1] == '*' && want[n - 2] == '.') n--; /* "recovery.*" */
-  if (want[n - 1] == '.') return strncmp(type, want, n) == 0;
-  return strcmp(type, want) == 0;
+  return want == NULL || want[0] == '\0' || cxp_alert_type_match(want, strlen(want), type);
 }
 
 void cxp_view_alerts_json(const cxp_view *v, const cxp_view_alert_query *q, cxp_buf *out) {

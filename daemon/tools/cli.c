@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "alert.h"
 #include "config.h"
 #include "kafka.h"
 #include "core.h"
@@ -127,25 +128,15 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
   return n;
 }
 
-int cxp_tail_priority(const char *s) {
-  if ((s[0] != 'P' && s[0] != 'p') || s[1] < '1' || s[1] > '4' || s[2] != '\0') return -1;
-  return s[1] - '0';
-}
+int cxp_tail_priority(const char *s) { return cxp_alert_priority_parse(s); }
 
-/* 1 when one of the comma-separated names of `list` is s, or begins s and
- * ends in '.' or '*' (the '*' not part of the name). */
+/* 1 when one of the comma-separated patterns of `list` takes s
+ * (cxp_alert_type_match). */
 static int listed(const char *list, const char *s) {
-  size_t sl = strlen(s);
   for (const char *p = list; *p;) {
     const char *end = strchr(p, ',');
     size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n > 0 && p[n - 1] == '*') {
-      if (n - 1 <= sl && memcmp(p, s, n - 1) == 0) return 1;
-    } else if (n > 0 && p[n - 1] == '.') {
-      if (n <= sl && memcmp(p, s, n) == 0) return 1;
-    } else if (n == sl && memcmp(p, s, n) == 0) {
-      return 1;
-    }
+    if (cxp_alert_type_match(p, n, s)) return 1;
     p += n + (end != NULL);
   }
   return 0;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "metrics.h"
 #include "scrape.h"
@@ -270,6 +271,22 @@ static void test_tail_filter(void) {
   CHECK_INT(cxp_tail_priority("P12"), -1);
   CHECK_INT(cxp_tail_priority("2"), -1);
   CHECK_INT(cxp_tail_priority(""), -1);
+
+  /* The type patterns tail and GET /v1/alerts share: exact, or every type
+   * a name ending in '.' or '*' begins. */
+  static const struct {
+    const char *pat, *type;
+    int want;
+  } pats[] = {{"recovery.*", "recovery.sla_breached", 1}, {"recovery.", "recovery.closed_loop", 1},
+              {"recovery*", "recovery.closed_loop", 1},   {"recovery", "recovery.closed_loop", 0},
+              {"recovery.*", "recovery", 0},              {"churn.risk", "churn.risk", 1},
+              {"churn.risk", "churn.risk2", 0},           {"churn.risk", "churn.ris", 0},
+              {"*", "servqual.gap", 1},                   {"", "servqual.gap", 0}};
+  for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+    test_ctx = pats[i].pat;
+    CHECK_INT(cxp_alert_type_match(pats[i].pat, strlen(pats[i].pat), pats[i].type), pats[i].want);
+  }
+  test_ctx = NULL;
 }
 
 /* A topics.cases record on one line; a closed one says why. */
