@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "jsonw.h"
 #include "view.h"
 
@@ -334,6 +336,68 @@ static void exposition(void) {
   cxp_view_destroy(v);
 }
 
+/* The first `limit` cases of a large view are the head of the whole order:
+ * 600 cases, open and closed, deadlines with many ties (broken by case
+ * id) and some with none; every limit from 1 to 40 and a few roles give
+ * the first `limit` records of the full answer and the same total. */
+static void top_of_many(void) {
+  cxp_view_conf c = conf_of(1000, 4, 4);
+  cxp_view *v = cxp_view_create(&c);
+  uint64_t rng = 12345;
+  for (int i = 0; i < 600; i++) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    char id[16], cust[16], due[32];
+    snprintf(id, sizeof id, "k%03d", (int)((rng >> 33) % 1000));
+    snprintf(cust, sizeof cust, "u%d", i);
+    snprintf(due, sizeof due, "2026-11-23T%02d:%02d:00.000Z", (int)((rng >> 20) % 4) + 7,
+             (int)((rng >> 40) % 3) * 15);
+    const char *state = (rng >> 50) % 5 == 0 ? "closed" : "open";
+    CHECK_INT(put_case(v, id, cust, state, (rng >> 45) % 7 == 0 ? NULL : due, T("07:00"),
+                       (rng >> 55) % 2 ? "agent" : "lead", i),
+              0);
+  }
+  cxp_buf all, some;
+  cxp_buf_init(&all);
+  cxp_buf_init(&some);
+  static const char *const roles[] = {NULL, "agent", "lead"};
+  for (int r = 0; r < 3; r++)
+    for (cxp_view_state st = CXP_VIEW_OPEN; st <= CXP_VIEW_ALL; st++) {
+      cxp_view_case_query q = {st, roles[r], NULL, NULL, 1000, T_MS(8, 20)};
+      cxp_buf_reset(&all);
+      cxp_view_cases_json(v, &q, &all);
+      cJSON *whole = cJSON_Parse(all.p);
+      const cJSON *wc = cJSON_GetObjectItemCaseSensitive(whole, "cases");
+      int total = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(whole, "total"));
+      CHECK_INT(cJSON_GetArraySize(wc), total);
+      CHECK_GT(total, 40);
+      for (uint32_t limit = 1; limit <= 40; limit++) {
+        q.limit = limit;
+        cxp_buf_reset(&some);
+        cxp_view_cases_json(v, &q, &some);
+        cJSON *part = cJSON_Parse(some.p);
+        const cJSON *pc = cJSON_GetObjectItemCaseSensitive(part, "cases");
+        CHECK_INT(cJSON_GetArraySize(pc), (int)limit);
+        CHECK_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(part, "total")),
+                  total);
+        for (uint32_t k = 0; k < limit; k++) {
+          const char *a = cJSON_GetStringValue(
+              cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pc, (int)k), "case_id"));
+          const char *b = cJSON_GetStringValue(
+              cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(wc, (int)k), "case_id"));
+          if (!a || !b || strcmp(a, b) != 0) {
+            CHECK_STR(a ? a : "(none)", b ? b : "(none)");
+            break;
+          }
+        }
+        cJSON_Delete(part);
+      }
+      cJSON_Delete(whole);
+    }
+  cxp_buf_free(&all);
+  cxp_buf_free(&some);
+  cxp_view_destroy(v);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--exposition") == 0) {
     exposition();
@@ -342,6 +406,7 @@ int main(int argc, char **argv) {
   bound();
   bound_priority();
   many();
+  top_of_many();
   customer_and_escapes();
   segments();
   flag_before_window();
