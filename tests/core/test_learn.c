@@ -616,6 +616,61 @@ static void test_refit_bytes(void) {
   free(back);
 }
 
+/* Damaged bytes at random: a learner's record (version 2, a refit under
+ * way) with one to four bytes overwritten, 3,000 times. Never a crash (the
+ * sanitizer build runs this too); whatever is taken writes back to the very
+ * bytes it was read from, and a refused record leaves the learner as it
+ * was. */
+static void test_refit_bytes_damaged(void) {
+  cxp_churn_conf prior;
+  cxp_churn_conf_defaults(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
+  cxp_learner *keep = calloc(1, sizeof *keep);
+  cxp_learner_init(l, &prior);
+  lcg_state = 13;
+  while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  size_t n = cxp_learner_encode_size();
+  uint8_t *good = malloc(n), *b = malloc(n), *again = malloc(n);
+  cxp_learner_encode(l, good);
+  int taken = 0, refused = 0, mismatched = 0, moved = 0;
+  for (int i = 0; i < 3000; i++) {
+    memcpy(b, good, n);
+    int k = 1 + (int)(lcg() * 4);
+    for (int j = 0; j < k; j++) {
+      /* Half of them in the refit's part (past version 1's bytes). */
+      size_t at = lcg() < 0.5 ? (size_t)(lcg() * (double)n)
+                              : V1_BYTES + (size_t)(lcg() * (double)(n - V1_BYTES));
+      b[at] = (uint8_t)(lcg() * 256);
+    }
+    *keep = *back;
+    if (cxp_learner_decode(back, b, n) == 0) {
+      taken++;
+      cxp_learner_encode(back, again);
+      if (memcmp(again, b, n) != 0) mismatched++;
+    } else {
+      refused++;
+      if (memcmp(keep, back, sizeof *back) != 0) moved++;
+    }
+  }
+  printf("damaged learner bytes: %d taken, %d refused\n", taken, refused);
+  CHECK_INT(mismatched, 0);
+  CHECK_INT(moved, 0);
+  CHECK_GT(refused, 100);
+  CHECK_GT(taken, 100); /* a changed sample or sum is still a learner */
+  free(good);
+  free(b);
+  free(again);
+  free(l);
+  free(back);
+  free(keep);
+}
+
 /* A core with churn and its learning on, the rest off, min_labels 10. */
 static void learning_core(cxp_core *c, cxp_pipeline *p, int downgrades, int learn) {
   cxp_pipeline_defaults(p);
@@ -847,6 +902,7 @@ int main(void) {
   test_refit_signs();
   test_refit_stream();
   test_refit_bytes();
+  test_refit_bytes_damaged();
   test_labels();
   test_reasons_learnt();
   test_changelog();
