@@ -199,7 +199,7 @@ size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out) {
   struct core_learner *cl = c->learners[part];
   if (!(cl->changed || (all && cl->l.labels))) return 0;
   size_t n = cxp_learner_encode_size();
-  uint8_t *bytes = cxp_xmalloc(n); /* about 5 KB, once a flush at most */
+  uint8_t *bytes = cxp_xmalloc(n); /* about 100 KB, once a flush at most */
   cxp_learner_encode(&cl->l, bytes);
   char key[24];
   int kl = snprintf(key, sizeof key, "%d", (int)part);

@@ -27,7 +27,26 @@
  *     known as soon as the customer cancels and a negative only a horizon
  *     later, so the newest labels would hold too many positives: a positive
  *     joins the recent labels only once its sample is a horizon and a day
- *     old, as a negative does (up to CXP_LEARN_PEND wait).
+ *     old, as a negative does (up to CXP_LEARN_PEND wait);
+ *   - a batch refit: the latest CXP_LEARN_SAMPLES labelled samples (8192:
+ *     their features quantised to a byte each, 1/255 of the feature's
+ *     range, and the label a bit) are kept, and every CXP_LEARN_BATCH
+ *     labels (1024; a quarter of the samples held, at least 128, while
+ *     fewer are) up to CXP_LEARN_NEWTON (6) damped Newton steps of the
+ *     logistic regression on them start from the model as it stands (one
+ *     that moves nothing by 0.01 in standardised units is the last): the
+ *     log loss summed over the samples plus the L2 pull towards the prior,
+ *     counted as 32 labels' worth (learn.c, PRIOR_LABELS), a coefficient
+ *     that would cross zero against its sign held at 0, and the result made
+ *     the model.
+ *     The online steps go on between refits (a refit's result replaces
+ *     what they did meanwhile). A refit is sliced across labels, a pass of
+ *     CXP_LEARN_SLICE samples per label, so no one event pays for all of it
+ *     (see docs/performance.md for what it costs). Without it the online
+ *     steps alone ranked 0.002-0.068 under an in-sample fit on the
+ *     generator's worlds, more than 0.02 on five of eight (README); their
+ *     equilibrium counts the pull to the prior once a label, about a
+ *     sample's own curvature.
  *
  * Combined: the learners' coefficients, intercepts and calibrations averaged,
  * each weighted by the labels it learnt from; the prior until
@@ -49,6 +68,20 @@
 #define CXP_LEARN_RING 512
 #define CXP_LEARN_REFIT 128
 #define CXP_LEARN_PEND 128
+
+/* The batch refit (see above): the labelled samples kept for it, the labels
+ * between two refits (a quarter of the samples kept, within these bounds),
+ * the Newton steps of one, and the samples one label's call goes through
+ * while a refit is under way. */
+#define CXP_LEARN_SAMPLES 8192
+#define CXP_LEARN_BATCH 1024
+#define CXP_LEARN_BATCH_MIN 128
+#define CXP_LEARN_NEWTON 6
+#define CXP_LEARN_SLICE 512
+/* The refit's unknowns: the coefficients, then the intercept; its Hessian
+ * kept as the upper triangle, row by row. */
+#define CXP_LEARN_NP (CXP_CF__COUNT + 1)
+#define CXP_LEARN_NH (CXP_LEARN_NP * (CXP_LEARN_NP + 1) / 2)
 
 typedef struct cxp_learn_conf {
   int on;                /* churn.learn */
@@ -76,7 +109,24 @@ typedef struct cxp_learner {
   uint32_t pend_n;
   uint8_t ring_y[CXP_LEARN_RING];
   uint32_t ring_n, ring_pos;
+  /* The latest CXP_LEARN_SAMPLES labelled samples for the refit: each
+   * feature clipped to its range and quantised to 8 bits of it
+   * (cxp_learn_feature_max: 0, 1/255 of it, ..., all of it), the labels a
+   * bit each. */
+  uint8_t smp_x[CXP_LEARN_SAMPLES][CXP_CF__COUNT];
+  uint8_t smp_y[CXP_LEARN_SAMPLES / 8];
+  uint32_t smp_n, smp_pos, smp_ones; /* held, next slot, positives held */
+  /* The refit: labels since the last began; the Newton step under way (0:
+   * none), the samples it goes over and the next one; its iterate
+   * (coefficients, intercept), and the gradient and Hessian summed so far
+   * in this step's pass. */
+  uint32_t since, fit_step, fit_n, fit_at;
+  double fit_w[CXP_LEARN_NP], fit_g[CXP_LEARN_NP], fit_h[CXP_LEARN_NH];
+  uint64_t refits; /* refits completed */
 } cxp_learner;
+
+/* A feature's range for the refit's samples: 0..this (churn.h). */
+double cxp_learn_feature_max(int f);
 
 /* A learner at the prior: its coefficients, intercept and calibration. */
 void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);
@@ -85,6 +135,16 @@ void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);
  * then learnt. */
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                         const double *x, int y, int64_t sample_ms, int64_t now_ms);
+
+/* The refit's pieces, for tests and tools: a labelled sample kept for the
+ * refit (as cxp_learner_update keeps each), and a whole refit at once from
+ * the model as it stands, `steps` Newton steps over the samples held, the
+ * result made the model (a refit under way is abandoned). Returns 0, or -1
+ * (the samples lack a kind, or a step's system was singular: the model
+ * unchanged). cxp_learner_update slices its refits across labels. */
+void cxp_learner_sample(cxp_learner *l, const double *x, int y);
+int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
+                      int steps);
 
 /* Combines n learners (NULL ones skipped) into out's coefficients, intercept
  * and calibration, when they have learnt enough between them; else sets out
@@ -129,8 +189,12 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
                        cxp_learn_stats *out);
 
 /* The learner as bytes (a fixed layout, little-endian doubles, with a
- * version byte) and back: for the changelog. cxp_learner_decode returns 0,
- * or -1 for bytes that are not a learner of this layout (l untouched). */
+ * version byte) and back: for the changelog and topics.model. 103,161
+ * bytes: 11,177 of the online learner and its rings (version 1's layout),
+ * 91,984 of the refit's samples and the refit under way. cxp_learner_decode
+ * returns 0, or -1 for bytes that are not a learner of this layout or of
+ * version 1 (l untouched); a version 1 record reads as its learner with no
+ * samples kept. */
 size_t cxp_learner_encode_size(void);
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out);
 int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len);

@@ -239,7 +239,8 @@ const cxp_setting cxp_pipeline_table[] = {
      "squared gradients).", NULL},
     {"churn.learn_l2", CXP_T_DOUBLE, "0.1", 0, 10, OFF(churn_learn_l2),
      "L2 pull of the learnt coefficients towards the configured ones, in standardised "
-     "units.", NULL},
+     "units: on every online step, and in the periodic refit as if the configured model "
+     "were worth 32 labels.", NULL},
     {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
      "Compute segment indicators in tumbling event-time windows.", NULL},
     {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,

@@ -16,6 +16,9 @@
 #include "staterec.h"
 #include "timeutil.h"
 
+/* The encoded size of a version 1 learner (the layout before the refit). */
+#define V1_BYTES 11177
+
 /* A prior with every coefficient and the intercept 0. */
 static void zero_prior(cxp_churn_conf *cf) {
   cxp_churn_conf_defaults(cf);
@@ -339,7 +342,7 @@ static void test_bytes(void) {
   CHECK_INT(cxp_learner_decode(&back, b, n - 1), -1); /* cut short */
   b[0] = 9;                                            /* another layout */
   CHECK_INT(cxp_learner_decode(&back, b, n), -1);
-  b[0] = 1;
+  b[0] = 2;
   uint8_t saved[8];
   memcpy(saved, b + 1, 8);
   memset(b + 1, 0xff, 8); /* a NaN coefficient */
@@ -350,10 +353,322 @@ static void test_bytes(void) {
   for (int i = 0; i < 8; i++) b[1 + i] = (uint8_t)(v >> (8 * i));
   CHECK_INT(cxp_learner_decode(&back, b, n), -1);
   memcpy(b + 1, saved, 8);
-  b[n - 8 - CXP_LEARN_PEND * 16 - 1] = 2; /* a label that is neither 0 nor 1 */
+  b[V1_BYTES - 8 - CXP_LEARN_PEND * 16 - 1] = 2; /* a label that is neither 0 nor 1 */
   CHECK_INT(cxp_learner_decode(&back, b, n), -1);
   CHECK(memcmp(&back, &keep, sizeof keep) == 0);
   free(b);
+}
+
+/* ---- The batch refit ------------------------------------------------------ */
+
+/* A learner at the zero prior holding 8 samples of detractor alone: 4 with
+ * detractor 0 (1 positive), 4 with detractor 1 (`ones` positive). Welford
+ * as if it had learnt them: mean 0.5, deviation 0.5. */
+static void tiny(cxp_learner *l, const cxp_churn_conf *prior, int ones) {
+  cxp_learner_init(l, prior);
+  for (int i = 0; i < 8; i++) {
+    double x[CXP_CF__COUNT] = {0};
+    x[CXP_CF_DETRACTOR] = i >= 4;
+    cxp_learner_sample(l, x, i < 4 ? i == 0 : i - 4 < ones);
+  }
+  l->labels = 8;
+  l->mean[CXP_CF_DETRACTOR] = 0.5;
+  l->m2[CXP_CF_DETRACTOR] = 2;
+}
+
+/* The refit worked by hand. With churn.learn_l2 0.08 the pull is 32 x
+ * 0.08 x 0.5^2 = 0.64 on (coef - 0)^2 / 2. At (0, 0) every p is 0.5, so the
+ * gradient is (coef: 4 x 0.5 - 3 = -1, intercept: 8 x 0.5 - 4 = 0) and the
+ * Hessian [[4 x 0.25 + 0.64, 1], [1, 2]] = [[1.64, 1], [1, 2]], determinant
+ * 2.28: the step is coef +2 / 2.28 = 0.877193, intercept -1 / 2.28 =
+ * -0.438596 (a change of 0.44 in standardised units, and 0 at the means:
+ * undamped). Steps to convergence land on the minimum, 0.883371221103 and
+ * -0.441685610552 (plain Newton in Python, /usr/bin/python3, no damping).
+ * Without the pull the minimum is the log-odds: intercept ln(1/3) =
+ * -1.098612, coef ln 3 - ln(1/3) = 2.197225. */
+static void test_refit_by_hand(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.08);
+  cxp_learner *l = calloc(1, sizeof *l);
+  tiny(l, &prior, 3);
+  CHECK_INT(l->smp_n, 8);
+  CHECK_INT(l->smp_ones, 4);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 1), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 2 / 2.28, 1e-8);
+  CHECK_NEAR(l->intercept, -1 / 2.28, 1e-8);
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    if (f != CXP_CF_DETRACTOR) CHECK_NEAR(l->coef[f], 0, 0);
+  CHECK_INT(l->refits, 1);
+  CHECK_INT(l->fit_step, 0);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 20), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 0.883371221103, 1e-8);
+  CHECK_NEAR(l->intercept, -0.441685610552, 1e-8);
+  lc.l2 = 0;
+  tiny(l, &prior, 3);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 20), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 2 * log(3), 1e-8);
+  CHECK_NEAR(l->intercept, -log(3), 1e-8);
+  /* The pull is towards the prior, not towards 0: with the prior at the
+   * minimum, a refit stays there. */
+  lc.l2 = 1;
+  prior.coef[CXP_CF_DETRACTOR] = 2 * log(3);
+  prior.intercept = -log(3);
+  tiny(l, &prior, 3);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 3), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 2 * log(3), 1e-8);
+  CHECK_NEAR(l->intercept, -log(3), 1e-8);
+  /* Samples of one kind only: nothing to refit, the model unchanged. */
+  zero_prior(&prior);
+  cxp_learner_init(l, &prior);
+  double x[CXP_CF__COUNT] = {0};
+  for (int i = 0; i < 5; i++) cxp_learner_sample(l, x, 0);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 3), -1);
+  CHECK_INT(l->refits, 0);
+  free(l);
+}
+
+/* Signs through a refit: detractors that leave less than the others (none
+ * of 4 against 3 of 4) would take a negative coefficient; it is held at 0
+ * and the intercept alone fits, to the log-odds of 3 in 8, ln(3/5) =
+ * -0.510826. */
+static void test_refit_signs(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0);
+  cxp_learner *l = calloc(1, sizeof *l);
+  tiny(l, &prior, 0);
+  l->smp_y[0] = 0x07; /* the first three of detractor 0 positive */
+  l->smp_ones = 3;
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 10), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 0, 0);
+  CHECK_NEAR(l->intercept, log(0.6), 1e-9);
+  /* From a positive coefficient the first step would cross zero (the
+   * unconstrained minimum is at minus infinity: no detractor leaves); it
+   * stops at 0 and stays there. */
+  l->coef[CXP_CF_DETRACTOR] = 1;
+  l->intercept = 0;
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 1), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 0, 0);
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 10), 0);
+  CHECK_NEAR(l->coef[CXP_CF_DETRACTOR], 0, 0);
+  CHECK_NEAR(l->intercept, log(0.6), 1e-9);
+  /* Participation (protective): high where customers leave, held at 0. */
+  cxp_learner_init(l, &prior);
+  for (int i = 0; i < 8; i++) {
+    double x[CXP_CF__COUNT] = {0};
+    x[CXP_CF_PARTICIPATION] = i % 2 ? 2 : 0;
+    cxp_learner_sample(l, x, i % 2 && i != 7);
+  }
+  l->labels = 8;
+  l->mean[CXP_CF_PARTICIPATION] = 1;
+  l->m2[CXP_CF_PARTICIPATION] = 8;
+  CHECK_INT(cxp_learner_refit(l, &lc, &prior, 10), 0);
+  CHECK_NEAR(l->coef[CXP_CF_PARTICIPATION], 0, 0);
+  CHECK_NEAR(l->intercept, log(3.0 / 5.0), 1e-9);
+  free(l);
+}
+
+/* A stream of labels from a known model: features from a fixed generator,
+ * the label drawn with probability sigmoid(-2 + 1.5 detractor + 1.0
+ * activity_drop + 0.6 complaints). */
+static uint64_t lcg_state;
+static double lcg(void) {
+  lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(lcg_state >> 11) / 9007199254740992.0;
+}
+static void known_sample(double *x, int *y) {
+  memset(x, 0, CXP_CF__COUNT * sizeof *x);
+  x[CXP_CF_DETRACTOR] = lcg() < 0.3;
+  x[CXP_CF_ACTIVITY_DROP] = lcg();
+  x[CXP_CF_COMPLAINTS] = floor(lcg() * 4) * (lcg() < 0.3);
+  x[CXP_CF_PARTICIPATION] = 3 * lcg();
+  double z = -2 + 1.5 * x[CXP_CF_DETRACTOR] + 1.0 * x[CXP_CF_ACTIVITY_DROP] +
+             0.6 * x[CXP_CF_COMPLAINTS];
+  *y = lcg() < cxp_sigmoid(z);
+}
+
+/* Refits on the way: the same labels give the same learner bit for bit,
+ * also when its bytes are read back in the middle of a refit (a restart);
+ * the refits happen, sliced (a refit spans labels), and bring the model
+ * near the one that made the labels. */
+static void test_refit_stream(void) {
+  cxp_churn_conf prior;
+  cxp_churn_conf_defaults(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+  cxp_learner_init(a, &prior);
+  cxp_learner_init(b, &prior);
+  size_t n = cxp_learner_encode_size();
+  uint8_t *bytes = malloc(n);
+  int restarted = 0, spanned = 0;
+  lcg_state = 7;
+  for (int i = 0; i < 12000; i++) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    int64_t t = (int64_t)i * H_MS;
+    cxp_learner_update(a, &lc, &prior, x, y, t, t + 31 * D_MS);
+    cxp_learner_update(b, &lc, &prior, x, y, t, t + 31 * D_MS);
+    if (a->fit_step > 1) spanned = 1;
+    if (!restarted && i > 6000 && b->fit_step > 0 && b->fit_at > 0) {
+      /* Through the bytes, as a restart reads them. */
+      cxp_learner_encode(b, bytes);
+      memset(b, 0xa5, sizeof *b);
+      CHECK_INT(cxp_learner_decode(b, bytes, n), 0);
+      restarted = 1;
+    }
+  }
+  CHECK(restarted);
+  CHECK(spanned);
+  CHECK(memcmp(a, b, sizeof *a) == 0);
+  /* 12,000 labels: a refit every 128 labels while fewer than 512 samples
+   * are held, then every quarter of those held, up to every 1024. */
+  printf("refit stream: %llu refits; detractor %.3f, activity_drop %.3f, complaints %.3f, "
+         "participation %.3f, intercept %.3f\n", (unsigned long long)a->refits,
+         a->coef[CXP_CF_DETRACTOR], a->coef[CXP_CF_ACTIVITY_DROP], a->coef[CXP_CF_COMPLAINTS],
+         a->coef[CXP_CF_PARTICIPATION], a->intercept);
+  CHECK_GT(a->refits, 10);
+  CHECK_INT(a->smp_n, CXP_LEARN_SAMPLES);
+  CHECK_NEAR(a->coef[CXP_CF_DETRACTOR], 1.5, 0.25);
+  CHECK_NEAR(a->coef[CXP_CF_ACTIVITY_DROP], 1.0, 0.3);
+  CHECK_NEAR(a->coef[CXP_CF_COMPLAINTS], 0.6, 0.15);
+  CHECK_NEAR(a->coef[CXP_CF_PARTICIPATION], 0, 0.1);
+  free(bytes);
+  free(a);
+  free(b);
+}
+
+/* The refit's bytes: a learner with samples and a refit under way reads
+ * back exactly; a version 1 record (the layout without the refit's part)
+ * reads as its online learner with no samples; damaged refit parts are
+ * refused. */
+static void test_refit_bytes(void) {
+  cxp_churn_conf prior;
+  cxp_churn_conf_defaults(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
+  cxp_learner_init(l, &prior);
+  lcg_state = 11;
+  while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  /* 1 + 48 x 8 + 24 + 8 + 512 x (4 + 4 + 8 + 1) + 8 + 128 x 16 = 11,177
+   * bytes of version 1; 8 + 8192 x 11 + 8192 / 8 + 24 + (12 + 12 + 78) x 8
+   * = 91,984 more. */
+  size_t n = cxp_learner_encode_size();
+  CHECK_INT(n, V1_BYTES + 91984);
+  uint8_t *b = malloc(n);
+  cxp_learner_encode(l, b);
+  CHECK_INT(b[0], 2);
+  CHECK_INT(cxp_learner_decode(back, b, n), 0);
+  CHECK(memcmp(back, l, sizeof *l) == 0);
+  /* Version 1: the same first bytes. */
+  b[0] = 1;
+  memset(back, 0, sizeof *back);
+  CHECK_INT(cxp_learner_decode(back, b, V1_BYTES), 0);
+  CHECK(memcmp(back->coef, l->coef, sizeof l->coef) == 0);
+  CHECK(memcmp(back->ring_z, l->ring_z, sizeof l->ring_z) == 0);
+  CHECK_INT(back->labels, l->labels);
+  CHECK_INT(back->smp_n, 0);
+  CHECK_INT(back->fit_step, 0);
+  CHECK_INT(back->refits, 0);
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);            /* 1 with 2's length */
+  b[0] = 2;
+  CHECK_INT(cxp_learner_decode(back, b, V1_BYTES), -1);     /* 2 with 1's length */
+  CHECK_INT(cxp_learner_decode(back, b, n - 1), -1);        /* cut short */
+  cxp_learner_encode(l, b);
+  memset(back, 0, sizeof *back);
+  uint8_t *p = b + V1_BYTES;
+  /* More samples than kept. */
+  uint8_t keep8[8];
+  memcpy(keep8, p, 8);
+  p[0] = 0x01, p[1] = 0x10, p[2] = 0, p[3] = 0; /* 4097 */
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  memcpy(p, keep8, 8);
+  CHECK_INT(cxp_learner_decode(back, b, n), 0);
+  /* A Newton step past the last. */
+  uint8_t *step = p + 8 + CXP_LEARN_SAMPLES * CXP_CF__COUNT + CXP_LEARN_SAMPLES / 8 + 4;
+  uint8_t keep = *step;
+  *step = CXP_LEARN_NEWTON + 1;
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  *step = keep;
+  /* A NaN in the Hessian (its last entry ends the record). */
+  memset(b + n - 8, 0xff, 8);
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  /* With fewer samples than kept, a label past them is damage. */
+  cxp_learner_init(l, &prior);
+  for (int i = 0; i < 10; i++) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  cxp_learner_encode(l, b);
+  CHECK_INT(cxp_learner_decode(back, b, n), 0);
+  p[8 + CXP_LEARN_SAMPLES * CXP_CF__COUNT + 100] = 1;
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  free(b);
+  free(l);
+  free(back);
+}
+
+/* Damaged bytes at random: a learner's record (version 2, a refit under
+ * way) with one to four bytes overwritten, 3,000 times. Never a crash (the
+ * sanitizer build runs this too); whatever is taken writes back to the very
+ * bytes it was read from, and a refused record leaves the learner as it
+ * was. */
+static void test_refit_bytes_damaged(void) {
+  cxp_churn_conf prior;
+  cxp_churn_conf_defaults(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
+  cxp_learner *keep = calloc(1, sizeof *keep);
+  cxp_learner_init(l, &prior);
+  lcg_state = 13;
+  while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  size_t n = cxp_learner_encode_size();
+  uint8_t *good = malloc(n), *b = malloc(n), *again = malloc(n);
+  cxp_learner_encode(l, good);
+  int taken = 0, refused = 0, mismatched = 0, moved = 0;
+  for (int i = 0; i < 3000; i++) {
+    memcpy(b, good, n);
+    int k = 1 + (int)(lcg() * 4);
+    for (int j = 0; j < k; j++) {
+      /* Half of them in the refit's part (past version 1's bytes). */
+      size_t at = lcg() < 0.5 ? (size_t)(lcg() * (double)n)
+                              : V1_BYTES + (size_t)(lcg() * (double)(n - V1_BYTES));
+      b[at] = (uint8_t)(lcg() * 256);
+    }
+    *keep = *back;
+    if (cxp_learner_decode(back, b, n) == 0) {
+      taken++;
+      cxp_learner_encode(back, again);
+      if (memcmp(again, b, n) != 0) mismatched++;
+    } else {
+      refused++;
+      if (memcmp(keep, back, sizeof *back) != 0) moved++;
+    }
+  }
+  printf("damaged learner bytes: %d taken, %d refused\n", taken, refused);
+  CHECK_INT(mismatched, 0);
+  CHECK_INT(moved, 0);
+  CHECK_GT(refused, 100);
+  CHECK_GT(taken, 100); /* a changed sample or sum is still a learner */
+  free(good);
+  free(b);
+  free(again);
+  free(l);
+  free(back);
+  free(keep);
 }
 
 /* A core with churn and its learning on, the rest off, min_labels 10. */
@@ -583,6 +898,11 @@ int main(void) {
   test_calibration();
   test_pooled_calibration();
   test_bytes();
+  test_refit_by_hand();
+  test_refit_signs();
+  test_refit_stream();
+  test_refit_bytes();
+  test_refit_bytes_damaged();
   test_labels();
   test_reasons_learnt();
   test_changelog();

@@ -855,9 +855,10 @@ static void phase_cases(cxp_mock *m) {
   remove_tree(dir);
 }
 
-/* The churn model over Kafka: a history of 60 customers over 150 days on
+/* The churn model over Kafka: a history of 120 customers over 150 days on
  * two input partitions (customer i on partition i % 2, in event-time
- * order), every third cancelling. The daemon's learner of each partition
+ * order), every third cancelling: over 128 labels a partition, so that each
+ * learner refits (learn.h) on the way. The daemon's learner of each partition
  * equals, byte for byte, the one a core learns from the same partition's
  * events in the same order (as a replay of that partition would); a second
  * run in the same group restores both learners from the changelog, equal
@@ -866,7 +867,7 @@ static void learn_history(cJSON **out_events) {
   cJSON *all = cJSON_CreateArray();
   int64_t day0 = 1780272000000LL; /* 2026-06-01T00:00:00Z: the history is past */
   for (int d = 0; d < 150; d += 5)
-    for (int i = 0; i < 60; i++) {
+    for (int i = 0; i < 120; i++) {
       int gone_on = i % 3 == 0 ? 20 + 7 * (i % 5) + (i % 4) * 30 : 1000;
       if (d > gone_on) continue;
       int last = d + 5 > gone_on;
@@ -960,6 +961,7 @@ static void phase_learn(cxp_mock *m) {
   cxp_core_learn_refresh(&want);
   const cxp_learner *w0 = cxp_core_learner(&want, 0), *w1 = cxp_core_learner(&want, 1);
   CHECK(w0 && w1 && w0->labels > 20 && w1->labels > 20 && w0->positives > 3);
+  CHECK(w0 && w1 && w0->refits > 0 && w1->refits > 0);
   cxp_learn_stats ws;
   cxp_core_learn_stats(&want, &ws);
   printf("learn: %llu events, %llu labels (%llu positive) over two partitions\n",
