@@ -109,14 +109,16 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
                       const cxp_event *ev, const double *x);
 /* 1 when the partition's learner learnt since its last record. */
 size_t core_learn_changed(const cxp_core *c, int32_t part);
-/* Appends its changelog frame (CXP_CL_LEARNER) when it changed, or with
- * `all` whenever it learnt anything (a snapshot). Returns how many (0, 1). */
+/* Appends its changelog frames (CXP_CL_LEARNER: the head, keyed by the
+ * partition, and the chunks of samples written since, "<partition>:s<k>")
+ * when it changed, or with `all` whenever it learnt anything (a snapshot:
+ * every chunk). Returns how many. */
 size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out);
-/* Its record read back (val NULL: a tombstone, ignored). 0, or -1 with a
- * sentence (bytes of no learner this build reads: the partition keeps the
- * learner it has). */
-int core_learn_restore(cxp_core *c, int32_t part, const void *val, size_t vlen, char *err,
-                       size_t errlen);
+/* One of its records read back, by its key past CXP_CL_LEARNER (val NULL: a
+ * tombstone, ignored). 0, or -1 with a sentence (bytes of no learner this
+ * build reads: the partition keeps the learner it has). */
+int core_learn_restore(cxp_core *c, int32_t part, const char *key, size_t klen, const void *val,
+                       size_t vlen, char *err, size_t errlen);
 
 /* corewin.c */
 int64_t core_floor_div(int64_t a, int64_t b);

@@ -39,7 +39,9 @@ struct core_learner {
   cxp_learner l;
   int64_t swept_day; /* the event-time day of the partition's last sweep */
   int changed;       /* learnt since its last changelog record */
+  uint32_t dirty;    /* the chunks of samples written since their last record */
 };
+_Static_assert(CXP_LEARN_CHUNKS <= 32, "a bit per chunk in dirty");
 
 static int64_t horizon_ms(const cxp_core *c) {
   return (int64_t)(c->learn.horizon_days * (double)DAY_MS);
@@ -112,7 +114,9 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
   int64_t taken = cu->sample_ms;
   cu->sample_ms = 0;
+  uint32_t at = cl->l.smp_pos, held = cl->l.smp_n;
   cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y, taken, t);
+  if (cl->l.smp_pos != at || cl->l.smp_n != held) cl->dirty |= 1u << (at / CXP_LEARN_CHUNK);
   cl->changed = 1;
 }
 
@@ -198,27 +202,45 @@ size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out) {
   if (part < 0 || part >= c->n_learners || c->learners[part] == NULL) return 0;
   struct core_learner *cl = c->learners[part];
   if (!(cl->changed || (all && cl->l.labels))) return 0;
-  size_t n = cxp_learner_encode_size();
-  uint8_t *bytes = cxp_xmalloc(n); /* about 100 KB, once a flush at most */
-  cxp_learner_encode(&cl->l, bytes);
-  char key[24];
+  /* The head, then each chunk of samples written since its last record
+   * (every chunk holding samples for `all`): about 12 KB and a chunk of
+   * 5.7 KB a flush for a partition that learns, once a flush at most. */
+  size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
+  uint8_t *bytes = cxp_xmalloc(hn > cn ? hn : cn);
+  cxp_learner_encode_head(&cl->l, bytes);
+  char key[32];
   int kl = snprintf(key, sizeof key, "%d", (int)part);
-  cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, n);
+  cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, hn);
+  size_t frames = 1;
+  uint32_t held = (cl->l.smp_n + CXP_LEARN_CHUNK - 1) / CXP_LEARN_CHUNK;
+  for (uint32_t k = 0; k < held; k++) {
+    if (!all && !(cl->dirty & 1u << k)) continue;
+    cxp_learner_encode_chunk(&cl->l, (int)k, bytes);
+    kl = snprintf(key, sizeof key, "%d:s%u", (int)part, k);
+    cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, cn);
+    frames++;
+  }
   free(bytes);
+  cl->dirty = 0;
   cl->changed = 0;
-  return 1;
+  return frames;
 }
 
-int core_learn_restore(cxp_core *c, int32_t part, const void *val, size_t vlen, char *err,
-                       size_t errlen) {
-  cxp_learner l;
+int core_learn_restore(cxp_core *c, int32_t part, const char *key, size_t klen, const void *val,
+                       size_t vlen, char *err, size_t errlen) {
   if (val == NULL) return 0; /* a tombstone: nothing was learnt worth keeping */
-  if (cxp_learner_decode(&l, val, vlen) != 0) {
-    snprintf(err, errlen, "churn learner record of partition %d: not a learner this build "
-             "reads (%zu bytes); the partition learns again from the configured model",
-             (int)part, vlen);
+  /* "<partition>" is the head, "<partition>:s<k>" a chunk of its samples. */
+  const char *colon = memchr(key, ':', klen);
+  int chunk = colon != NULL && (size_t)(colon - key) + 1 < klen && colon[1] == 's';
+  struct core_learner *cl = learner_of(c, part);
+  int rc = chunk ? cxp_learner_decode_chunk(&cl->l, val, vlen)
+                 : cxp_learner_decode_head(&cl->l, val, vlen);
+  if (rc != 0) {
+    snprintf(err, errlen, "churn learner record '%.*s' of partition %d: not a learner %s this "
+             "build reads (%zu bytes); the partition learns again from what it has",
+             (int)(klen > 40 ? 40 : klen), key, (int)part, chunk ? "chunk" : "head", vlen);
     return -1;
   }
-  cxp_core_learner_restore(c, part, &l);
+  cxp_core_learn_refresh(c); /* its ring is new to the calibration */
   return 0;
 }

@@ -168,7 +168,8 @@ int cxp_core_state_restore(cxp_core *c, int32_t part, const char *key, size_t kl
   }
   size_t ll = sizeof CXP_CL_LEARNER - 1;
   if (klen >= ll && memcmp(key, CXP_CL_LEARNER, ll) == 0)
-    return c->learn.on ? core_learn_restore(c, part, val, vlen, err, errlen) : 0;
+    return c->learn.on ? core_learn_restore(c, part, key + ll, klen - ll, val, vlen, err, errlen)
+                       : 0;
   if (klen >= 2 && key[0] == 'w' && (key[1] == ':' || key[1] == 'c')) {
     cxp_windows *w = core_windows_of(c, part);
     if (w == NULL) return 0; /* windows off in this pipeline: nothing to restore */

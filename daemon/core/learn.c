@@ -572,6 +572,15 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 
 size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA; }
 
+/* The changelog's form: a head (version 3: version 2 without the samples)
+ * and the samples in chunks of CXP_LEARN_CHUNK (version 4: the chunk's
+ * index, its quantised features, its label bits), each a record of its own
+ * written only when it changed. */
+#define HEAD_VERSION 3
+#define CHUNK_VERSION 4
+#define SMP_BYTES (CXP_LEARN_SAMPLES * CXP_CF__COUNT + CXP_LEARN_SAMPLES / 8)
+#define CHUNK_SIZE (3 + CXP_LEARN_CHUNK * CXP_CF__COUNT + CXP_LEARN_CHUNK / 8)
+
 /* The doubles in their order on the wire. */
 static void doubles_of(cxp_learner *l, double **d) {
   int k = 0;
@@ -623,11 +632,11 @@ static int get_doubles(const uint8_t **pp, double **d, int n) {
   return 0;
 }
 
-void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
+static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
   double *d[N_DOUBLES];
   doubles_of((cxp_learner *)l, d);
   uint8_t *p = out;
-  *p++ = LEARN_VERSION;
+  *p++ = samples ? LEARN_VERSION : HEAD_VERSION;
   p = put_doubles(p, d, N_DOUBLES);
   put_u64(p, l->labels);
   put_u64(p + 8, l->positives);
@@ -655,10 +664,12 @@ void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
   /* Version 2: the refit's. */
   put_u64(p, (uint64_t)l->smp_n | (uint64_t)l->smp_pos << 32);
   p += 8;
-  memcpy(p, l->smp_x, sizeof l->smp_x);
-  p += sizeof l->smp_x;
-  memcpy(p, l->smp_y, sizeof l->smp_y);
-  p += sizeof l->smp_y;
+  if (samples) {
+    memcpy(p, l->smp_x, sizeof l->smp_x);
+    p += sizeof l->smp_x;
+    memcpy(p, l->smp_y, sizeof l->smp_y);
+    p += sizeof l->smp_y;
+  }
   put_u64(p, (uint64_t)l->since | (uint64_t)l->fit_step << 32);
   put_u64(p + 8, (uint64_t)l->fit_n | (uint64_t)l->fit_at << 32);
   put_u64(p + 16, l->refits);
@@ -668,9 +679,38 @@ void cxp_learner_encode(const cxp_learner *l, uint8_t *out) {
   put_doubles(p, fd, N_FIT_DOUBLES);
 }
 
+void cxp_learner_encode(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 1); }
+
+size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES; }
+void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 0); }
+
+size_t cxp_learner_chunk_size(void) { return CHUNK_SIZE; }
+
+void cxp_learner_encode_chunk(const cxp_learner *l, int k, uint8_t *out) {
+  out[0] = CHUNK_VERSION;
+  out[1] = (uint8_t)k;
+  out[2] = (uint8_t)(k >> 8);
+  memcpy(out + 3, l->smp_x[k * CXP_LEARN_CHUNK], sizeof l->smp_x[0] * CXP_LEARN_CHUNK);
+  memcpy(out + 3 + sizeof l->smp_x[0] * CXP_LEARN_CHUNK, &l->smp_y[k * CXP_LEARN_CHUNK / 8],
+         CXP_LEARN_CHUNK / 8);
+}
+
 /* The refit's part of a version 2 record into t (its online part read
  * already); -1 for bytes that cannot be a learner's. */
-static int decode_refit(cxp_learner *t, const uint8_t *p) {
+/* Past the samples held, nothing: zeroed, and the positives counted again.
+ * A head read back keeps the samples its chunks brought (or bring later);
+ * a chunk newer than its head (a stop between the two records) is cut to
+ * the head's count here. */
+static void samples_settle(cxp_learner *t) {
+  for (uint32_t i = t->smp_n; i < CXP_LEARN_SAMPLES; i++) {
+    memset(t->smp_x[i], 0, sizeof t->smp_x[i]);
+    t->smp_y[i / 8] &= (uint8_t)~(1u << (i % 8));
+  }
+  t->smp_ones = 0;
+  for (uint32_t i = 0; i < t->smp_n; i++) t->smp_ones += (t->smp_y[i / 8] >> (i % 8)) & 1u;
+}
+
+static int decode_refit(cxp_learner *t, const uint8_t *p, int samples) {
   uint64_t v = get_u64(p);
   p += 8;
   t->smp_n = (uint32_t)v;
@@ -679,19 +719,18 @@ static int decode_refit(cxp_learner *t, const uint8_t *p) {
   if (t->smp_n > CXP_LEARN_SAMPLES || t->smp_n > t->labels ||
       t->smp_pos != (t->smp_n == CXP_LEARN_SAMPLES ? t->smp_pos % CXP_LEARN_SAMPLES : t->smp_n))
     return -1;
-  memcpy(t->smp_x, p, sizeof t->smp_x);
-  p += sizeof t->smp_x;
-  for (uint32_t i = t->smp_n; i < CXP_LEARN_SAMPLES; i++)
-    for (int f = 0; f < CXP_CF__COUNT; f++)
-      if (t->smp_x[i][f]) return -1; /* past the samples held */
-  memcpy(t->smp_y, p, sizeof t->smp_y);
-  p += sizeof t->smp_y;
-  t->smp_ones = 0;
-  for (uint32_t i = 0; i < CXP_LEARN_SAMPLES; i++) {
-    int bit = (t->smp_y[i / 8] >> (i % 8)) & 1;
-    if (bit && i >= t->smp_n) return -1;
-    t->smp_ones += (uint32_t)bit;
+  if (samples) {
+    memcpy(t->smp_x, p, sizeof t->smp_x);
+    p += sizeof t->smp_x;
+    for (uint32_t i = t->smp_n; i < CXP_LEARN_SAMPLES; i++)
+      for (int f = 0; f < CXP_CF__COUNT; f++)
+        if (t->smp_x[i][f]) return -1; /* past the samples held */
+    memcpy(t->smp_y, p, sizeof t->smp_y);
+    p += sizeof t->smp_y;
+    for (uint32_t i = t->smp_n; i < CXP_LEARN_SAMPLES; i++)
+      if ((t->smp_y[i / 8] >> (i % 8)) & 1) return -1;
   }
+  samples_settle(t);
   v = get_u64(p);
   t->since = (uint32_t)v;
   t->fit_step = (uint32_t)(v >> 32);
@@ -717,12 +756,16 @@ static int decode_refit(cxp_learner *t, const uint8_t *p) {
   return 0;
 }
 
-int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
+/* Into t, whose samples a head keeps (the caller's choice of them). */
+static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   if (len < 1) return -1;
-  if (!(in[0] == 1 && len == V1_SIZE) && !(in[0] == LEARN_VERSION && len == V1_SIZE + V2_EXTRA))
+  if (!(in[0] == 1 && len == V1_SIZE) && !(in[0] == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
+      !(in[0] == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES))
     return -1;
-  /* Big (the samples): one off the heap rather than the loop's stack. */
-  cxp_learner *t = cxp_xcalloc(1, sizeof *t);
+  if (in[0] == 1) { /* before the refit: no samples kept */
+    memset(t->smp_x, 0, sizeof t->smp_x);
+    memset(t->smp_y, 0, sizeof t->smp_y);
+  }
   int rc = -1;
   double *d[N_DOUBLES];
   doubles_of(t, d);
@@ -766,10 +809,48 @@ int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     if (t->m2[f] < 0 || (t->labels && bounded(f, t->coef[f]) != t->coef[f])) goto out;
   }
-  if (in[0] == LEARN_VERSION && decode_refit(t, p) != 0) goto out;
-  *l = *t;
+  if (in[0] != 1 && decode_refit(t, p, in[0] == LEARN_VERSION) != 0) goto out;
+  if (in[0] == 1) {
+    t->smp_n = t->smp_pos = t->smp_ones = t->since = t->fit_step = t->fit_n = t->fit_at = 0;
+    memset(t->fit_w, 0, sizeof t->fit_w);
+    memset(t->fit_g, 0, sizeof t->fit_g);
+    memset(t->fit_h, 0, sizeof t->fit_h);
+    t->refits = 0;
+  }
   rc = 0;
 out:
+  return rc;
+}
+
+int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len) {
+  /* Big (the samples): one off the heap rather than the loop's stack. */
+  cxp_learner *t = cxp_xcalloc(1, sizeof *t);
+  int rc = decode_into(t, in, len);
+  if (rc == 0) *l = *t;
   free(t);
   return rc;
+}
+
+int cxp_learner_decode_head(cxp_learner *l, const uint8_t *in, size_t len) {
+  cxp_learner *t = cxp_xmalloc(sizeof *t);
+  *t = *l;
+  int rc = decode_into(t, in, len);
+  if (rc == 0) *l = *t;
+  free(t);
+  return rc;
+}
+
+int cxp_learner_decode_chunk(cxp_learner *l, const uint8_t *in, size_t len) {
+  if (len != CHUNK_SIZE || in[0] != CHUNK_VERSION) return -1;
+  unsigned k = (unsigned)in[1] | (unsigned)in[2] << 8;
+  if (k >= CXP_LEARN_CHUNKS) return -1;
+  memcpy(l->smp_x[k * CXP_LEARN_CHUNK], in + 3, sizeof l->smp_x[0] * CXP_LEARN_CHUNK);
+  memcpy(&l->smp_y[k * CXP_LEARN_CHUNK / 8], in + 3 + sizeof l->smp_x[0] * CXP_LEARN_CHUNK,
+         CXP_LEARN_CHUNK / 8);
+  /* Its head may come before or after it: counted as the head says now,
+   * settled again when the head comes (a sample past the head's count is
+   * kept meanwhile, for a head read later). */
+  l->smp_ones = 0;
+  for (uint32_t i = 0; i < l->smp_n; i++) l->smp_ones += (l->smp_y[i / 8] >> (i % 8)) & 1u;
+  return 0;
 }

@@ -78,6 +78,10 @@
 #define CXP_LEARN_BATCH_MIN 128
 #define CXP_LEARN_NEWTON 6
 #define CXP_LEARN_SLICE 512
+/* The samples go to the changelog in chunks of this many, each only when
+ * it changed (cxp_learner_encode_chunk). */
+#define CXP_LEARN_CHUNK 512
+#define CXP_LEARN_CHUNKS (CXP_LEARN_SAMPLES / CXP_LEARN_CHUNK)
 /* The refit's unknowns: the coefficients, then the intercept; its Hessian
  * kept as the upper triangle, row by row. */
 #define CXP_LEARN_NP (CXP_CF__COUNT + 1)
@@ -198,5 +202,22 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 size_t cxp_learner_encode_size(void);
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out);
 int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len);
+
+/* The changelog's and topics.model's form: the whole less its samples (the
+ * head, 12,025 bytes, version 3), and the samples in CXP_LEARN_CHUNKS
+ * chunks (5,699 bytes each, version 4), each its own record, a chunk
+ * written only when samples went into it (its owner keeps track). So a learning
+ * partition writes its head and a chunk or two a flush, not the 103,161
+ * bytes of the whole; topics.model carries heads only (the combination
+ * needs no samples). cxp_learner_decode_head reads a head (or a version 1
+ * or 2 record) into l keeping l's samples, which its chunks
+ * (cxp_learner_decode_chunk) bring before or after it; each returns 0, or
+ * -1 with l untouched. A cxp_learner_decode of a head gives no samples. */
+size_t cxp_learner_head_size(void);
+void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out);
+size_t cxp_learner_chunk_size(void);
+void cxp_learner_encode_chunk(const cxp_learner *l, int k, uint8_t *out);
+int cxp_learner_decode_head(cxp_learner *l, const uint8_t *in, size_t len);
+int cxp_learner_decode_chunk(cxp_learner *l, const uint8_t *in, size_t len);
 
 #endif

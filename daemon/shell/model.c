@@ -36,8 +36,10 @@ static void on_model_record(void *opaque, int32_t part, const rd_kafka_message_t
   (void)part;
   long p = key_partition(d, m->key, m->key_len);
   if (p == -2) return; /* another pipeline's */
-  cxp_learner l;
-  if (p < 0 || m->payload == NULL || cxp_learner_decode(&l, m->payload, m->len) != 0) {
+  /* A head (learn.h): the model, its counts and its rings, no samples. */
+  cxp_learner *l = cxp_xmalloc(sizeof *l);
+  if (p < 0 || m->payload == NULL || cxp_learner_decode(l, m->payload, m->len) != 0) {
+    free(l);
     d->model_bad++;
     cxp_warn("model", "%s: a record of %zu bytes keyed '%.*s' is not a churn learner this "
              "build reads; skipped", d->pl.topic_model, m->len,
@@ -45,7 +47,8 @@ static void on_model_record(void *opaque, int32_t part, const rd_kafka_message_t
     return;
   }
   d->model_records++;
-  cxp_core_learner_remote(&d->core, (int32_t)p, &l);
+  cxp_core_learner_remote(&d->core, (int32_t)p, l);
+  free(l);
 }
 
 static void on_model_done(void *opaque, int32_t part, uint64_t records, uint64_t bytes,
@@ -98,7 +101,9 @@ void daemon_model_publish(cxp_daemon *d) {
    * their labels came in). */
   cxp_core_learn_refresh(&d->core);
   if (d->model_topic == NULL) return;
-  size_t n = cxp_learner_encode_size();
+  /* Heads only: another instance combines the model, it learns nothing of
+   * this partition's samples (its owner's changelog keeps them). */
+  size_t n = cxp_learner_head_size();
   uint8_t *bytes = NULL;
   for (int32_t p = 0; p < d->offsets.n; p++) {
     const cxp_learner *l = d->offsets.by_partition[p] ? cxp_core_learner(&d->core, p) : NULL;
@@ -112,7 +117,7 @@ void daemon_model_publish(cxp_daemon *d) {
     }
     if (d->model_sent[p] == l->labels) continue;
     if (bytes == NULL) bytes = cxp_xmalloc(n);
-    cxp_learner_encode(l, bytes);
+    cxp_learner_encode_head(l, bytes);
     char key[CXP_STR_MAX + 32];
     int kl = snprintf(key, sizeof key, "%s%d:%s", CXP_CL_LEARNER, (int)p, d->pl.name);
     /* No delivery token: a record lost is made good by the next one of

@@ -616,6 +616,105 @@ static void test_refit_bytes(void) {
   free(back);
 }
 
+/* The changelog's form: a head (the whole less its samples) and the samples
+ * in chunks of 512. Read back in any order, head first or last, they give
+ * the learner exactly; a chunk newer than its head (a stop between the two
+ * records) is cut to the head's count; a cut or mislabelled chunk is
+ * refused and changes nothing. */
+static void test_head_and_chunks(void) {
+  cxp_churn_conf prior;
+  cxp_churn_conf_defaults(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
+  cxp_learner_init(l, &prior);
+  lcg_state = 23;
+  for (int i = 0; i < 1300; i++) { /* 1,300 samples: chunks 0, 1 and part of 2 */
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  CHECK_INT(l->smp_n, 1300);
+  /* 11,177 + 8 + 24 + 102 x 8 = 12,025; 3 + 512 x 11 + 64 = 5,699. */
+  size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
+  CHECK_INT(hn, 12025);
+  CHECK_INT(cn, 5699);
+  uint8_t *head = malloc(hn), *chunk[3];
+  cxp_learner_encode_head(l, head);
+  CHECK_INT(head[0], 3);
+  for (int k = 0; k < 3; k++) {
+    chunk[k] = malloc(cn);
+    cxp_learner_encode_chunk(l, k, chunk[k]);
+    CHECK_INT(chunk[k][0], 4);
+    CHECK_INT(chunk[k][1], k);
+  }
+  static const int orders[3][4] = {{-1, 0, 1, 2}, {2, 0, -1, 1}, {1, 2, 0, -1}};
+  for (int o = 0; o < 3; o++) {
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "order %d", o);
+    test_ctx = ctx;
+    cxp_learner_init(back, &prior);
+    for (int i = 0; i < 4; i++) {
+      int k = orders[o][i];
+      CHECK_INT(k < 0 ? cxp_learner_decode_head(back, head, hn)
+                      : cxp_learner_decode_chunk(back, chunk[k], cn),
+                0);
+    }
+    CHECK(memcmp(back, l, sizeof *l) == 0);
+  }
+  test_ctx = NULL;
+  /* A head alone: the model, no samples, as topics.model carries it. */
+  CHECK_INT(cxp_learner_decode(back, head, hn), 0);
+  CHECK(memcmp(back->coef, l->coef, sizeof l->coef) == 0);
+  CHECK_INT(back->labels, l->labels);
+  CHECK_INT(back->smp_n, 1300);
+  CHECK_INT(back->smp_ones, 0);
+  CHECK_INT(back->smp_x[5][0] + back->smp_x[1299][3], 0);
+  /* 200 more samples; chunk 2 written again, the head not: the chunk's
+   * samples past the old head's 1,300 are cut when that head is read. */
+  for (int i = 0; i < 200; i++) {
+    double x[CXP_CF__COUNT];
+    int y;
+    known_sample(x, &y);
+    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
+  }
+  uint8_t *newer = malloc(cn);
+  cxp_learner_encode_chunk(l, 2, newer);
+  cxp_learner_init(back, &prior);
+  CHECK_INT(cxp_learner_decode_chunk(back, chunk[0], cn), 0);
+  CHECK_INT(cxp_learner_decode_chunk(back, chunk[1], cn), 0);
+  CHECK_INT(cxp_learner_decode_chunk(back, newer, cn), 0);
+  CHECK_INT(cxp_learner_decode_head(back, head, hn), 0);
+  CHECK_INT(back->smp_n, 1300);
+  int past = 0;
+  for (int i = 1300; i < 1500; i++)
+    for (int f = 0; f < CXP_CF__COUNT; f++) past += back->smp_x[i][f];
+  CHECK_INT(past, 0);
+  CHECK(memcmp(back->smp_x[1299], l->smp_x[1299], sizeof l->smp_x[0]) == 0);
+  uint32_t ones = 0;
+  for (int i = 0; i < 1300; i++) ones += (back->smp_y[i / 8] >> (i % 8)) & 1u;
+  CHECK_INT(back->smp_ones, ones);
+  /* Refused: cut short, a chunk index past the last, a head's version on a
+   * chunk's bytes, a chunk's on a head's. */
+  memcpy(back, l, sizeof *l);
+  CHECK_INT(cxp_learner_decode_chunk(back, chunk[0], cn - 1), -1);
+  chunk[0][1] = CXP_LEARN_CHUNKS;
+  CHECK_INT(cxp_learner_decode_chunk(back, chunk[0], cn), -1);
+  chunk[0][1] = 0;
+  chunk[0][0] = 3;
+  CHECK_INT(cxp_learner_decode_chunk(back, chunk[0], cn), -1);
+  head[0] = 4;
+  CHECK_INT(cxp_learner_decode_head(back, head, hn), -1);
+  head[0] = 3;
+  CHECK_INT(cxp_learner_decode_head(back, head, hn - 1), -1);
+  CHECK(memcmp(back, l, sizeof *l) == 0);
+  for (int k = 0; k < 3; k++) free(chunk[k]);
+  free(newer);
+  free(head);
+  free(l);
+  free(back);
+}
+
 /* Damaged bytes at random: a learner's record (version 2, a refit under
  * way) with one to four bytes overwritten, 3,000 times. Never a crash (the
  * sanitizer build runs this too); whatever is taken writes back to the very
@@ -857,16 +956,22 @@ static void test_changelog(void) {
   CHECK_INT(la ? (long long)la->labels : -1, 12);
   CHECK_INT(la ? (long long)la->positives : -1, 6);
   CHECK_INT(cxp_core_partition_changed(&a, 0), 1);
-  CHECK_INT(cxp_core_partition_flush(&a, 0, 0, &out), 1);
+  /* Its head and the one chunk its 12 samples went into. */
+  CHECK_INT(cxp_core_partition_flush(&a, 0, 0, &out), 2);
   CHECK_INT(cxp_core_partition_changed(&a, 0), 0); /* written: unchanged since */
-  size_t pos = 0, kl, vl;
-  const char *k;
-  const uint8_t *v;
+  size_t pos = 0, kl, vl, kl2, vl2;
+  const char *k, *k2;
+  const uint8_t *v, *v2;
   CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k, &kl, &v, &vl));
   CHECK(kl == 4 && memcmp(k, "lm:0", 4) == 0);
-  CHECK_INT(vl, cxp_learner_encode_size());
+  CHECK_INT(vl, cxp_learner_head_size());
+  CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k2, &kl2, &v2, &vl2));
+  CHECK(kl2 == 7 && memcmp(k2, "lm:0:s0", 7) == 0);
+  CHECK_INT(vl2, cxp_learner_chunk_size());
   learning_core(&b, &p, 0, 1);
   char err[256] = "";
+  /* The chunk first: a compacted changelog keeps no order between keys. */
+  CHECK_INT(cxp_core_state_restore(&b, 0, k2, kl2, v2, vl2, err, sizeof err), 0);
   CHECK_INT(cxp_core_state_restore(&b, 0, k, kl, v, vl, err, sizeof err), 0);
   const cxp_learner *lb = cxp_core_learner(&b, 0);
   CHECK(lb && memcmp(lb, la, sizeof *la) == 0);
@@ -883,9 +988,11 @@ static void test_changelog(void) {
   CHECK(cxp_core_learner(&c, 0) == NULL || cxp_core_learner(&c, 0)->labels == 0);
   CHECK(memcmp(&c.churn, &c.churn_prior, sizeof c.churn) == 0);
   cxp_core_close(&c);
-  /* A snapshot's extra frames carry it whether it changed or not. */
+  /* Nothing learnt since: nothing written. A snapshot's extra frames carry
+   * it whether it changed or not, every chunk that holds samples. */
   cxp_buf_reset(&out);
-  CHECK_INT(cxp_core_state_extra(&a, 0, &out), 1);
+  CHECK_INT(cxp_core_partition_flush(&a, 0, 0, &out), 0);
+  CHECK_INT(cxp_core_state_extra(&a, 0, &out), 2);
   cxp_buf_free(&out);
   cxp_core_close(&a);
   cxp_core_close(&b);
@@ -902,6 +1009,7 @@ int main(void) {
   test_refit_signs();
   test_refit_stream();
   test_refit_bytes();
+  test_head_and_chunks();
   test_refit_bytes_damaged();
   test_labels();
   test_reasons_learnt();
