@@ -193,7 +193,8 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
                        cxp_learn_stats *out);
 
 /* The learner as bytes (a fixed layout, little-endian doubles, with a
- * version byte) and back: for the changelog and topics.model. 103,161
+ * version byte) and back, whole (tests and tools; the changelog and
+ * topics.model take the head and chunks below). 103,161
  * bytes: 11,177 of the online learner and its rings (version 1's layout),
  * 91,984 of the refit's samples and the refit under way. cxp_learner_decode
  * returns 0, or -1 for bytes that are not a learner of this layout or of
