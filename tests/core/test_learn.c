@@ -303,6 +303,43 @@ static void test_pooled_calibration(void) {
   double a2 = -1, b2 = -1;
   CHECK_INT(cxp_learner_pool_calibration(rev, 2, &scratch, &a2, &b2), 1);
   CHECK_NEAR(b2, b, 1e-12);
+  /* Sixteen learners, 8,192 labels for the newest 512 to be picked from,
+   * with times and logits full of ties: whatever the order of the learners
+   * and of their rings, the same labels in the same order, so the same
+   * calibration to the bit. */
+  {
+    enum { NL = 16 };
+    cxp_learner *many[NL];
+    const cxp_learner *order[NL];
+    uint64_t r = 99;
+    for (int i = 0; i < NL; i++) {
+      many[i] = calloc(1, sizeof *many[i]);
+      cxp_learner_init(many[i], &prior);
+      fill_ring(many[i], CXP_LEARN_RING, 0, 1);
+      for (int j = 0; j < CXP_LEARN_RING; j++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        many[i]->ring_t[j] = (int64_t)((r >> 33) % 700);
+        many[i]->ring_z[j] = (float)((int)((r >> 20) % 7) - 3);
+        many[i]->ring_y[j] = (uint8_t)((r >> 45) % 3 == 0);
+      }
+      order[i] = many[i];
+    }
+    double a0 = -1, b0 = -1;
+    CHECK_INT(cxp_learner_pool_calibration(order, NL, &scratch, &a0, &b0), 1);
+    for (int round = 0; round < 5; round++) {
+      for (int i = NL - 1; i > 0; i--) { /* shuffle the learners */
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((r >> 33) % (uint64_t)(i + 1));
+        const cxp_learner *t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      double a1 = -2, b1 = -2;
+      CHECK_INT(cxp_learner_pool_calibration(order, NL, &scratch, &a1, &b1), 1);
+      CHECK(memcmp(&a1, &a0, sizeof a0) == 0 && memcmp(&b1, &b0, sizeof b0) == 0);
+    }
+    for (int i = 0; i < NL; i++) free(many[i]);
+  }
   /* One learner: its own calibration is the one; nothing pooled. */
   CHECK_INT(cxp_learner_pool_calibration(ls, 1, &scratch, &a, &b), 0);
   /* Too few labels in the rings together, or a class missing: nothing. */
