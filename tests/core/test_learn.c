@@ -525,6 +525,25 @@ static void known_sample(double *x, int *y) {
   *y = lcg() < cxp_sigmoid(z);
 }
 
+/* A learner at the default prior and one to read bytes into; the known
+ * samples' stream from `seed`. */
+static void two_learners(cxp_churn_conf *prior, cxp_learner **l, cxp_learner **back,
+                         uint64_t seed) {
+  cxp_churn_conf_defaults(prior);
+  *l = calloc(1, sizeof **l);
+  *back = calloc(1, sizeof **back);
+  cxp_learner_init(*l, prior);
+  lcg_state = seed;
+}
+
+/* One known sample learnt, labelled a month after it was taken. */
+static void learn_one(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior) {
+  double x[CXP_CF__COUNT];
+  int y;
+  known_sample(x, &y);
+  cxp_learner_update(l, lc, prior, x, y, 0, 31 * D_MS);
+}
+
 /* Refits on the way: the same labels give the same learner bit for bit,
  * also when its bytes are read back in the middle of a refit (a restart);
  * the refits happen, sliced (a refit spans labels), and bring the model
@@ -582,17 +601,10 @@ static void test_refit_stream(void) {
  * refused. */
 static void test_refit_bytes(void) {
   cxp_churn_conf prior;
-  cxp_churn_conf_defaults(&prior);
   cxp_learn_conf lc = learn_conf(0.05, 0.1);
-  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
-  cxp_learner_init(l, &prior);
-  lcg_state = 11;
-  while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) {
-    double x[CXP_CF__COUNT];
-    int y;
-    known_sample(x, &y);
-    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
-  }
+  cxp_learner *l, *back;
+  two_learners(&prior, &l, &back, 11);
+  while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) learn_one(l, &lc, &prior);
   /* 1 + 48 x 8 + 24 + 8 + 512 x (4 + 4 + 8 + 1) + 8 + 128 x 16 = 11,177
    * bytes of version 1; 8 + 8192 x 11 + 8192 / 8 + 24 + (12 + 12 + 78) x 8
    * = 91,984 more. */
@@ -660,17 +672,11 @@ static void test_refit_bytes(void) {
  * refused and changes nothing. */
 static void test_head_and_chunks(void) {
   cxp_churn_conf prior;
-  cxp_churn_conf_defaults(&prior);
   cxp_learn_conf lc = learn_conf(0.05, 0.1);
-  cxp_learner *l = calloc(1, sizeof *l), *back = calloc(1, sizeof *back);
-  cxp_learner_init(l, &prior);
-  lcg_state = 23;
-  for (int i = 0; i < 1300; i++) { /* 1,300 samples: chunks 0, 1 and part of 2 */
-    double x[CXP_CF__COUNT];
-    int y;
-    known_sample(x, &y);
-    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
-  }
+  cxp_learner *l, *back;
+  two_learners(&prior, &l, &back, 23);
+  /* 1,300 samples: chunks 0, 1 and part of 2. */
+  for (int i = 0; i < 1300; i++) learn_one(l, &lc, &prior);
   CHECK_INT(l->smp_n, 1300);
   /* 11,177 + 8 + 24 + 102 x 8 = 12,025; 3 + 512 x 11 + 64 = 5,699. */
   size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
@@ -709,12 +715,7 @@ static void test_head_and_chunks(void) {
   CHECK_INT(back->smp_x[5][0] + back->smp_x[1299][3], 0);
   /* 200 more samples; chunk 2 written again, the head not: the chunk's
    * samples past the old head's 1,300 are cut when that head is read. */
-  for (int i = 0; i < 200; i++) {
-    double x[CXP_CF__COUNT];
-    int y;
-    known_sample(x, &y);
-    cxp_learner_update(l, &lc, &prior, x, y, 0, 31 * D_MS);
-  }
+  for (int i = 0; i < 200; i++) learn_one(l, &lc, &prior);
   uint8_t *newer = malloc(cn);
   cxp_learner_encode_chunk(l, 2, newer);
   cxp_learner_init(back, &prior);
