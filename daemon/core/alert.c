@@ -18,9 +18,13 @@ int cxp_alert_type_match(const char *pat, size_t n, const char *type) {
   return (prefix ? n <= tl : n == tl) && memcmp(pat, type, n) == 0;
 }
 
-int cxp_alert_priority_parse(const char *s) {
-  if ((s[0] != 'P' && s[0] != 'p') || s[1] < '1' || s[1] > '4' || s[2] != '\0') return -1;
-  return s[1] - '0';
+int cxp_alert_priority_parse(const char *s, int bare_ok) {
+  if (s[0] == 'P' || s[0] == 'p')
+    s++;
+  else if (!bare_ok)
+    return -1;
+  if (s[0] < '1' || s[0] > '4' || s[1] != '\0') return -1;
+  return s[0] - '0';
 }
 
 void cxp_alert_id(cxp_idbuf *out, const char *pipeline, const cxp_alert *a) {

@@ -48,8 +48,9 @@ const char *cxp_alert_type_name(cxp_alert_type t);
  * "recovery.*" and "recovery." alike), any other only the type it names.
  * `cxpulse tail --type` and GET /v1/alerts?type= both filter with it. */
 int cxp_alert_type_match(const char *pat, size_t n, const char *type);
-/* "P1".."P4" (or "p1".."p4") as 1..4; -1 for anything else. */
-int cxp_alert_priority_parse(const char *s);
+/* "P1".."P4" (or "p1".."p4") as 1..4, and "1".."4" too when bare_ok;
+ * -1 for anything else. */
+int cxp_alert_priority_parse(const char *s, int bare_ok);
 
 /* The deterministic id: from pipeline, type, customer, case and triggering
  * event, so that a replay yields the same id. */

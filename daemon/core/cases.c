@@ -260,8 +260,8 @@ static void close_case(cxp_cases *cs, uint32_t idx, cxp_case_end end, int64_t at
     /* A follow-up without a resolution has no deadline: it is missed. A step
      * the SLA gives no time is never missed. */
     if (allowed_of(cs, s, d) > 0 && (dl == NEVER || dl_done(s, d) > dl)) o.missed |= 1u << d;
-    if (s->level[d] > o.max_level) o.max_level = s->level[d];
   }
+  o.max_level = info.max_level;
   /* Recovered well: acknowledged, resolved and followed up in time (an
    * apology or compensation late counts in missed, not against it). */
   const unsigned judged = 1u << CXP_DL_ACKNOWLEDGE | 1u << CXP_DL_RESOLVE |

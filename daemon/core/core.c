@@ -483,7 +483,7 @@ static unsigned first_in_windows(const cxp_core *c, const cxp_customer *cu, int6
   if (!c->pl->win_enabled) return 0;
   for (int li = 0; li < c->pl->windows.n_lengths; li++) {
     int64_t len = c->pl->windows.length_ms[li];
-    if (cu->last_ts_ms == 0 || core_floor_div(ts, len) > core_floor_div(cu->last_ts_ms, len))
+    if (cu->last_ts_ms == 0 || cxp_floor_div(ts, len) > cxp_floor_div(cu->last_ts_ms, len))
       mask |= 1u << li;
   }
   return mask;

@@ -121,7 +121,6 @@ int core_learn_restore(cxp_core *c, int32_t part, const char *key, size_t klen, 
                        size_t vlen, char *err, size_t errlen);
 
 /* corewin.c */
-int64_t core_floor_div(int64_t a, int64_t b);
 void core_late_add(uint64_t *revised, uint64_t *missed, const cxp_windows *w);
 void core_ship(cxp_core *c, int32_t part, const cxp_msg *from);
 void core_trail_free_all(cxp_core *c);

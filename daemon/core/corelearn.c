@@ -114,9 +114,9 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   for (int f = 0; f < CXP_CF__COUNT; f++) x[f] = cu->sample_x[f];
   int64_t taken = cu->sample_ms;
   cu->sample_ms = 0;
-  uint32_t at = cl->l.smp_pos, held = cl->l.smp_n;
+  /* Every label keeps a sample, at the ring's position: its chunk is owed. */
+  cl->dirty |= 1u << (cl->l.smp_pos / CXP_LEARN_CHUNK);
   cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y, taken, t);
-  if (cl->l.smp_pos != at || cl->l.smp_n != held) cl->dirty |= 1u << (at / CXP_LEARN_CHUNK);
   cl->changed = 1;
 }
 
@@ -202,15 +202,16 @@ size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out) {
   if (part < 0 || part >= c->n_learners || c->learners[part] == NULL) return 0;
   struct core_learner *cl = c->learners[part];
   if (!(cl->changed || (all && cl->l.labels))) return 0;
-  /* The head, then each chunk of samples written since its last record
-   * (every chunk holding samples for `all`): about 12 KB and a chunk of
-   * 5.7 KB a flush for a partition that learns, once a flush at most. */
+  /* Each chunk of samples written since its last record (every chunk
+   * holding samples for `all`), then the head: about 5.7 KB and 12 KB a
+   * flush for a partition that learns, once a flush at most. The head goes
+   * last, so that a stop part way through leaves chunks newer than their
+   * head (cut to its count when read back), never a head counting samples
+   * its chunks do not hold. */
   size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
   uint8_t *bytes = cxp_xmalloc(hn > cn ? hn : cn);
-  cxp_learner_encode_head(&cl->l, bytes);
   char key[32];
-  int kl = snprintf(key, sizeof key, "%d", (int)part);
-  cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, hn);
+  int kl;
   size_t frames = 1;
   uint32_t held = (cl->l.smp_n + CXP_LEARN_CHUNK - 1) / CXP_LEARN_CHUNK;
   for (uint32_t k = 0; k < held; k++) {
@@ -220,9 +221,16 @@ size_t core_learn_frame(cxp_core *c, int32_t part, int all, cxp_buf *out) {
     cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, cn);
     frames++;
   }
+  cxp_learner_encode_head(&cl->l, bytes);
+  kl = snprintf(key, sizeof key, "%d", (int)part);
+  cxp_staterec_frame_put(out, CXP_CL_LEARNER, key, (size_t)kl, bytes, hn);
   free(bytes);
-  cl->dirty = 0;
-  cl->changed = 0;
+  /* A snapshot's frames go to its file, not the changelog: what is owed
+   * to the changelog stays owed. */
+  if (!all) {
+    cl->dirty = 0;
+    cl->changed = 0;
+  }
   return frames;
 }
 
@@ -241,6 +249,8 @@ int core_learn_restore(cxp_core *c, int32_t part, const char *key, size_t klen, 
              (int)(klen > 40 ? 40 : klen), key, (int)part, chunk ? "chunk" : "head", vlen);
     return -1;
   }
-  cxp_core_learn_refresh(c); /* its ring is new to the calibration */
+  /* A head brings a ring and a model new to the calibration; a chunk only
+   * samples, which the model does not read. */
+  if (!chunk) cxp_core_learn_refresh(c);
   return 0;
 }

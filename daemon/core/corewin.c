@@ -340,11 +340,6 @@ static void merge_local_q(cxp_core *c, cxp_merger *mg, const cxp_msg *from) {
   c->n_local_q = 0;
 }
 
-int64_t core_floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
 /* After a partition's windows changed (an event, a tick, a revoke): one
  * record to each repartition partition that has partials waiting, or that
  * merges a window whose end the watermark passed, with the watermark. On
@@ -357,7 +352,7 @@ void core_ship(cxp_core *c, int32_t part, const cxp_msg *from) {
     all = was == INT64_MIN;
     for (int i = 0; i < c->pl->windows.n_lengths; i++) {
       int64_t len = c->pl->windows.length_ms[i];
-      int64_t k0 = core_floor_div(was, len), k1 = core_floor_div(wm, len);
+      int64_t k0 = cxp_floor_div(was, len), k1 = cxp_floor_div(wm, len);
       if (k1 == k0) continue;
       crossed = 1;
       if (c->local_merge || all) continue;

@@ -305,6 +305,31 @@ static char *plain_number(char *p, double *out) {
   return p;
 }
 
+/* A member's name at p (its opening quote) and the colon after it: *k and
+ * *kn get the name, the return is the first byte of the value; NULL when
+ * the fast path does not read it. */
+static char *member_key(char *p, char **k, size_t *kn) {
+  if (*p != '"') return NULL;
+  *k = ++p;
+  if ((p = string_end(p)) == NULL) return NULL;
+  *kn = (size_t)(p - *k);
+  p = skip_ws(p + 1);
+  if (*p != ':') return NULL;
+  return skip_ws(p + 1);
+}
+
+/* After a member's value: 1 at a comma (*p moved to the next name), 0 at
+ * the object's closing brace (*p past it), -1 at anything else. */
+static int next_member(char **p) {
+  char *q = skip_ws(*p);
+  if (*q == ',') {
+    *p = skip_ws(q + 1);
+    return 1;
+  }
+  *p = q + 1;
+  return *q == '}' ? 0 : -1;
+}
+
 /* The index of a SERVQUAL dimension's name, or -1. */
 static int sq_index(const char *k, size_t n) {
   for (int d = 0; d < CXP_SQ__COUNT; d++)
@@ -324,54 +349,32 @@ static char *scan_dims(char *p, sq_entry *e, size_t *n) {
   *n = 0;
   p = skip_ws(p + 1);
   if (*p == '}') return NULL;
-  for (;;) {
-    if (*p != '"') return NULL;
-    char *k = ++p;
-    if ((p = string_end(p)) == NULL) return NULL;
-    int dim = sq_index(k, (size_t)(p - k));
-    if (dim < 0 || *n == SQ_FAST_MAX) return NULL;
+  int more;
+  do {
+    char *k;
+    size_t kn;
+    if ((p = member_key(p, &k, &kn)) == NULL) return NULL;
+    int dim = sq_index(k, kn);
+    if (dim < 0 || *n == SQ_FAST_MAX || *p != '{') return NULL;
     p = skip_ws(p + 1);
-    if (*p != ':') return NULL;
-    p = skip_ws(p + 1);
-    if (*p != '{') return NULL;
-    p = skip_ws(p + 1);
-    int have_e = 0, have_p = 0;
+    int have_e = 0, have_p = 0, inner;
     double ex = 0, pe = 0;
-    for (;;) {
-      if (*p != '"') return NULL;
-      char *ik = ++p;
-      if ((p = string_end(p)) == NULL) return NULL;
-      size_t il = (size_t)(p - ik);
-      p = skip_ws(p + 1);
-      if (*p != ':') return NULL;
-      p = skip_ws(p + 1);
+    do {
       double v;
-      if ((p = plain_number(p, &v)) == NULL) return NULL;
-      if (il == 8 && memcmp(ik, "expected", 8) == 0 && !have_e) {
+      if ((p = member_key(p, &k, &kn)) == NULL || (p = plain_number(p, &v)) == NULL)
+        return NULL;
+      if (kn == 8 && memcmp(k, "expected", 8) == 0 && !have_e) {
         have_e = 1;
         ex = v;
-      } else if (il == 9 && memcmp(ik, "perceived", 9) == 0 && !have_p) {
+      } else if (kn == 9 && memcmp(k, "perceived", 9) == 0 && !have_p) {
         have_p = 1;
         pe = v;
       }
-      p = skip_ws(p);
-      if (*p == ',') {
-        p = skip_ws(p + 1);
-        continue;
-      }
-      if (*p++ != '}') return NULL;
-      break;
-    }
-    if (!have_e || !have_p) return NULL;
+    } while ((inner = next_member(&p)) == 1);
+    if (inner < 0 || !have_e || !have_p) return NULL;
     e[(*n)++] = (sq_entry){dim, ex, pe};
-    p = skip_ws(p);
-    if (*p == ',') {
-      p = skip_ws(p + 1);
-      continue;
-    }
-    if (*p++ != '}') return NULL;
-    return p;
-  }
+  } while ((more = next_member(&p)) == 1);
+  return more == 0 ? p : NULL;
 }
 
 static int scan_flat(char *s, size_t len, members *ms) {
@@ -383,15 +386,12 @@ static int scan_flat(char *s, size_t len, members *ms) {
   if (*p == '}') {
     p++;
   } else {
-    for (;;) {
-      if (*p != '"') return 0;
-      char *k = ++p;
-      if ((p = string_end(p)) == NULL) return 0;
-      *p = '\0';
-      field f = field_of(k, (size_t)(p - k));
-      p = skip_ws(p + 1);
-      if (*p != ':') return 0;
-      p = skip_ws(p + 1);
+    int more;
+    do {
+      char *k;
+      size_t kn;
+      if ((p = member_key(p, &k, &kn)) == NULL) return 0;
+      field f = field_of(k, kn);
       mval v;
       int null = 0;
       switch (*p) {
@@ -438,14 +438,8 @@ static int scan_flat(char *s, size_t len, members *ms) {
           ms->present |= 1u << f;
         }
       }
-      p = skip_ws(p);
-      if (*p == ',') {
-        p = skip_ws(p + 1);
-        continue;
-      }
-      if (*p++ != '}') return 0;
-      break;
-    }
+    } while ((more = next_member(&p)) == 1);
+    if (more < 0) return 0;
   }
   p = skip_ws(p);
   return p == s + len;

@@ -110,10 +110,6 @@ static const double FEATURE_MAX[CXP_CF__COUNT] = {
     [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
     [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
 
-double cxp_learn_feature_max(int f) {
-  return f >= 0 && f < CXP_CF__COUNT ? FEATURE_MAX[f] : 0;
-}
-
 /* The refit's pull towards the prior is the online step's (churn.learn_l2,
  * in standardised units) counted this many times over: the prior is worth
  * as much as this many labels. Counted once per sample, as the online
@@ -472,18 +468,16 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
 
 /* Newest first; ties by logit then label, so that the order (and the fit)
  * does not depend on qsort's. */
-static int newest_first(const void *x, const void *y) {
-  const cxp_learn_entry *a = x, *b = y;
-  if (a->t != b->t) return a->t > b->t ? -1 : 1;
-  if (a->z != b->z) return a->z > b->z ? -1 : 1;
-  return (int)b->y - (int)a->y;
-}
 
-/* newest_first's order, inline for the selection below. */
+/* The pool's order, newest first: by sample time, then logit, then label. */
 static inline int newer(const cxp_learn_entry *a, const cxp_learn_entry *b) {
   if (a->t != b->t) return a->t > b->t;
   if (a->z != b->z) return a->z > b->z;
   return a->y > b->y;
+}
+
+static int newest_first(const void *x, const void *y) {
+  return newer(y, x) - newer(x, y);
 }
 
 /* Puts the k newest of e[0..n) (newest_first's order) in e[0..k), in no

@@ -115,7 +115,7 @@ typedef struct cxp_learner {
   uint32_t ring_n, ring_pos;
   /* The latest CXP_LEARN_SAMPLES labelled samples for the refit: each
    * feature clipped to its range and quantised to 8 bits of it
-   * (cxp_learn_feature_max: 0, 1/255 of it, ..., all of it), the labels a
+   * (0, 1/255 of it, ..., all of it), the labels a
    * bit each. */
   uint8_t smp_x[CXP_LEARN_SAMPLES][CXP_CF__COUNT];
   uint8_t smp_y[CXP_LEARN_SAMPLES / 8];
@@ -129,8 +129,6 @@ typedef struct cxp_learner {
   uint64_t refits; /* refits completed */
 } cxp_learner;
 
-/* A feature's range for the refit's samples: 0..this (churn.h). */
-double cxp_learn_feature_max(int f);
 
 /* A learner at the prior: its coefficients, intercept and calibration. */
 void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);

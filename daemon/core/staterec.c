@@ -10,11 +10,16 @@
 void cxp_staterec_write(cxp_buf *b, const cxp_customer *cu, const char *seg, const void *ext,
                         size_t ext_len) {
   size_t sl = seg ? strlen(seg) : 0;
-  /* The record's bound, reserved once: the fixed bytes, a varint's 10 for
-   * each varint, the id and segment, the extension. */
+  /* The record's bound, reserved once: a varint's 10 bytes for each varint
+   * (five times, the landmarks, the sums, the alert stamps, responses, the
+   * extension's length), the fixed bytes in the order written below
+   * (version, id length, segment length; the three counts of landmarks,
+   * sums and ring; clv; the ring and its position; the counts of stamps and
+   * dimensions; the dimensions; six one-byte fields), the id, segment and
+   * extension. */
   enum {
     VARINTS = 5 + CXP_HL__COUNT + CXP_S__COUNT + CXP_AL_CUSTOMER + 1 + 1,
-    FIXED = 3 + 8 + 1 + 4 * CXP_DEDUP_RING + 1 + 1 + 1 + CXP_SQ__COUNT + 6 + 3
+    FIXED = 3 + 3 + 8 + 4 * CXP_DEDUP_RING + 1 + 2 + CXP_SQ__COUNT + 6
   };
   cxp_buf_reserve(b, FIXED + 10 * VARINTS + cu->id_len + sl + ext_len);
   uint8_t *o = cxp_enc_at(b);

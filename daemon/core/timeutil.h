@@ -19,12 +19,16 @@ void cxp_time_format(int64_t ms, char buf[25]);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t cxp_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* floor(a / b) for b > 0, also for a negative a (C's division truncates). */
+static inline int64_t cxp_floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
 /* The start of the span of length len that time ts falls in:
  * floor(ts / len) * len, also for times before the epoch. */
 static inline int64_t cxp_time_floor(int64_t ts, int64_t len) {
-  int64_t q = ts / len;
-  if (ts % len != 0 && ts < 0) q--;
-  return q * len;
+  return cxp_floor_div(ts, len) * len;
 }
 
 #endif

@@ -162,15 +162,7 @@ static void alerts(const cxp_view *v, const char *query, cxp_http_response *res)
   }
   if (vals[1][0]) {
     /* As tail --priority takes it; a bare digit too, as this always did. */
-    const char *p = vals[1];
-    char pr[4] = "P";
-    if (p[0] != 'P' && p[0] != 'p') {
-      size_t l = strnlen(p, 2);
-      memcpy(pr + 1, p, l);
-      pr[1 + l] = '\0';
-      p = pr;
-    }
-    q.priority = cxp_alert_priority_parse(p);
+    q.priority = cxp_alert_priority_parse(vals[1], 1);
     if (q.priority < 0) {
       json_error(res, 400, "priority must be P1, P2, P3 or P4");
       return;

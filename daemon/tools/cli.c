@@ -128,7 +128,6 @@ size_t cxp_tail_format(char *out, size_t cap, const char *kind, const char *val,
   return n;
 }
 
-int cxp_tail_priority(const char *s) { return cxp_alert_priority_parse(s); }
 
 /* 1 when one of the comma-separated patterns of `list` takes s
  * (cxp_alert_type_match). */
@@ -164,7 +163,7 @@ static int passes(const cxp_tail_filter *f, const cJSON *r) {
   }
   if (f->priority) {
     const char *p = member_str(r, "priority");
-    int level = p ? cxp_tail_priority(p) : -1;
+    int level = p ? cxp_alert_priority_parse(p, 0) : -1;
     if (level < 1 || level > f->priority) return 0;
   }
   return 1;
@@ -208,7 +207,7 @@ typedef struct tail_args {
 static int tail_filter_option(tail_args *a, int ch, const char *arg) {
   cxp_tail_filter *f = &a->filter;
   if (ch == 'P') {
-    f->priority = cxp_tail_priority(arg);
+    f->priority = cxp_alert_priority_parse(arg, 0);
     if (f->priority > 0) return 0;
     fprintf(stderr, "cxpulse tail: --priority '%s': give P1, P2, P3 or P4\n", arg);
     return -1;

@@ -40,8 +40,6 @@ typedef struct cxp_tail_filter {
 /* 1 when the record val[0, len) passes f, 0 when it does not. With no filter
  * set every record passes, JSON or not. */
 int cxp_tail_match(const cxp_tail_filter *f, const char *val, size_t len);
-/* "P1".."P4" (or "p1".."p4") as 1..4; -1 for anything else. */
-int cxp_tail_priority(const char *s);
 
 /* top's latency figures from a /metrics exposition, into out: "p50 6.00 ms
  * p99 > 10.00 ms   mean 5.10 ms over 100 events" (the quantiles

@@ -98,8 +98,9 @@ static cJSON *digest_at(const outs *o, int i) {
 static int find_digest(const outs *o, int from) {
   for (int i = from; i < o->n; i++) {
     cJSON *j = digest_at(o, i);
+    int hit = j != NULL;
     cJSON_Delete(j);
-    if (j) return i;
+    if (hit) return i;
   }
   return -1;
 }

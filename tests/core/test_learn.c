@@ -280,6 +280,14 @@ static double platt_b_by_bisection(double n, double p) {
  * (t 201..512: 156 positive), 176 of 512. Every logit 0, so a stays 1 (its
  * gradient is a - 1 alone) and b solves 512 sigmoid(b) - 176 + b = 0. The
  * learners' own calibrations averaged would say nothing of the mix. */
+/* The pool's order, newest first (learn.c keeps its own). */
+static int entry_newest_first(const void *x, const void *y) {
+  const cxp_learn_entry *a = x, *b = y;
+  if (a->t != b->t) return a->t > b->t ? -1 : 1;
+  if (a->z != b->z) return a->z > b->z ? -1 : 1;
+  return (int)b->y - (int)a->y;
+}
+
 static void test_pooled_calibration(void) {
   cxp_churn_conf prior;
   zero_prior(&prior);
@@ -326,6 +334,36 @@ static void test_pooled_calibration(void) {
     }
     double a0 = -1, b0 = -1;
     CHECK_INT(cxp_learner_pool_calibration(order, NL, &scratch, &a0, &b0), 1);
+    /* The same as two learners holding only the newest 512 (found here by
+     * a full sort), where nothing is left to pick: the same labels in the
+     * same order, so the same calibration to the bit. */
+    {
+      cxp_learn_entry *all = malloc(sizeof *all * NL * CXP_LEARN_RING);
+      size_t m = 0;
+      for (int i = 0; i < NL; i++)
+        for (int j = 0; j < CXP_LEARN_RING; j++)
+          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j], many[i]->ring_y[j]};
+      qsort(all, m, sizeof *all, entry_newest_first);
+      cxp_learner *two[2];
+      for (int h = 0; h < 2; h++) {
+        two[h] = calloc(1, sizeof *two[h]);
+        cxp_learner_init(two[h], &prior);
+        fill_ring(two[h], CXP_LEARN_RING / 2, 0, 1);
+        for (int j = 0; j < CXP_LEARN_RING / 2; j++) {
+          const cxp_learn_entry *e = &all[h * (CXP_LEARN_RING / 2) + j];
+          two[h]->ring_t[j] = e->t;
+          two[h]->ring_z[j] = e->z;
+          two[h]->ring_y[j] = e->y;
+        }
+      }
+      const cxp_learner *pair[2] = {two[0], two[1]};
+      double ar = -3, br = -3;
+      CHECK_INT(cxp_learner_pool_calibration(pair, 2, &scratch, &ar, &br), 1);
+      CHECK(memcmp(&ar, &a0, sizeof a0) == 0 && memcmp(&br, &b0, sizeof b0) == 0);
+      free(two[0]);
+      free(two[1]);
+      free(all);
+    }
     for (int round = 0; round < 5; round++) {
       for (int i = NL - 1; i > 0; i--) { /* shuffle the learners */
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -994,18 +1032,19 @@ static void test_changelog(void) {
   CHECK_INT(la ? (long long)la->labels : -1, 12);
   CHECK_INT(la ? (long long)la->positives : -1, 6);
   CHECK_INT(cxp_core_partition_changed(&a, 0), 1);
-  /* Its head and the one chunk its 12 samples went into. */
+  /* The one chunk its 12 samples went into, then its head (last, so that
+   * a stop between the two leaves a chunk newer than its head). */
   CHECK_INT(cxp_core_partition_flush(&a, 0, 0, &out), 2);
   CHECK_INT(cxp_core_partition_changed(&a, 0), 0); /* written: unchanged since */
   size_t pos = 0, kl, vl, kl2, vl2;
   const char *k, *k2;
   const uint8_t *v, *v2;
-  CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k, &kl, &v, &vl));
-  CHECK(kl == 4 && memcmp(k, "lm:0", 4) == 0);
-  CHECK_INT(vl, cxp_learner_head_size());
   CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k2, &kl2, &v2, &vl2));
   CHECK(kl2 == 7 && memcmp(k2, "lm:0:s0", 7) == 0);
   CHECK_INT(vl2, cxp_learner_chunk_size());
+  CHECK(cxp_staterec_frame_next(out.p, out.len, &pos, &k, &kl, &v, &vl));
+  CHECK(kl == 4 && memcmp(k, "lm:0", 4) == 0);
+  CHECK_INT(vl, cxp_learner_head_size());
   learning_core(&b, &p, 0, 1);
   char err[256] = "";
   /* The chunk first: a compacted changelog keeps no order between keys. */

@@ -264,13 +264,19 @@ static void test_tail_filter(void) {
   CHECK_INT(cxp_tail_match(&f, BREACH, 10), 0);
   CHECK_INT(cxp_tail_match(&f, BREACH, strlen(BREACH)), 1);
 
-  CHECK_INT(cxp_tail_priority("P1"), 1);
-  CHECK_INT(cxp_tail_priority("p4"), 4);
-  CHECK_INT(cxp_tail_priority("P5"), -1);
-  CHECK_INT(cxp_tail_priority("P0"), -1);
-  CHECK_INT(cxp_tail_priority("P12"), -1);
-  CHECK_INT(cxp_tail_priority("2"), -1);
-  CHECK_INT(cxp_tail_priority(""), -1);
+  CHECK_INT(cxp_alert_priority_parse("P1", 0), 1);
+  CHECK_INT(cxp_alert_priority_parse("p4", 0), 4);
+  CHECK_INT(cxp_alert_priority_parse("P5", 0), -1);
+  CHECK_INT(cxp_alert_priority_parse("P0", 0), -1);
+  CHECK_INT(cxp_alert_priority_parse("P12", 0), -1);
+  CHECK_INT(cxp_alert_priority_parse("2", 0), -1);
+  CHECK_INT(cxp_alert_priority_parse("", 0), -1);
+  /* The console's form also takes a bare digit, and no more than that. */
+  CHECK_INT(cxp_alert_priority_parse("2", 1), 2);
+  CHECK_INT(cxp_alert_priority_parse("p3", 1), 3);
+  CHECK_INT(cxp_alert_priority_parse("5", 1), -1);
+  CHECK_INT(cxp_alert_priority_parse("12", 1), -1);
+  CHECK_INT(cxp_alert_priority_parse("", 1), -1);
 
   /* The type patterns tail and GET /v1/alerts share: exact, or every type
    * a name ending in '.' or '*' begins. */
