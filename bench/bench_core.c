@@ -384,6 +384,8 @@ int main(int argc, char **argv) {
     cxp_decode_opts o = {.max_bytes = (size_t)pl.max_event_bytes,
                          .max_future_ms = pl.max_future_s * 1000,
                          .parser = full_parser ? CXP_PARSE_FULL : CXP_PARSE_AUTO};
+    cxp_decode_hint hint = {{0}};
+    o.hint = &hint;
     cxp_event ev;
     char detail[256];
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);

@@ -114,11 +114,14 @@ typedef struct result {
   uint64_t deleted; /* repartition messages retention deleted, read or not */
 } result;
 
+#define MAX_SETS 16
 typedef struct opts {
   uint64_t n;
   int parts;
   uint32_t customers;
   double event_rate;
+  int n_sets; /* --set: librdkafka properties for every daemon run */
+  const char *set_key[MAX_SETS], *set_val[MAX_SETS];
 } opts;
 
 static double now_s(void) {
@@ -267,6 +270,7 @@ static int run_daemon(rd_kafka_t *probe, cxp_mock *m, const opts *o, const varia
   cxp_config_kafka_default(&c, "bootstrap.servers", m->bootstraps);
   snprintf(group, sizeof group, "bench-e2e-%s-%d", v->name, no);
   cxp_config_kafka_default(&c, "consumer.group.id", group);
+  for (int i = 0; i < o->n_sets; i++) cxp_config_kafka_default(&c, o->set_key[i], o->set_val[i]);
   run *r = calloc(1, sizeof *r);
   r->n = o->n;
   uv_loop_init(&r->loop);
@@ -419,11 +423,12 @@ int main(int argc, char **argv) {
                                         {"repeat", required_argument, NULL, 'k'},
                                         {"baseline", no_argument, NULL, 'b'},
                                         {"no-durable", no_argument, NULL, 'D'},
+                                        {"set", required_argument, NULL, 's'},
                                         {NULL, 0, NULL, 0}};
   opts o = {.n = 1000000, .parts = 64, .customers = 200000, .event_rate = 200000};
   char list[256] = "default,bare";
   int repeat = 1, base = 0, ch;
-  while ((ch = getopt_long(argc, argv, "n:p:r:c:v:k:bD", lopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "n:p:r:c:v:k:bDs:", lopts, NULL)) != -1) {
     switch (ch) {
     case 'n': o.n = strtoull(optarg, NULL, 10); break;
     case 'p': o.parts = atoi(optarg); break;
@@ -432,6 +437,17 @@ int main(int argc, char **argv) {
     case 'k': repeat = atoi(optarg); break;
     case 'b': base = 1; break;
     case 'D': snprintf(list, sizeof list, "nodurable"); break;
+    case 's': {
+      char *eq = strchr(optarg, '=');
+      if (eq == NULL || eq == optarg || o.n_sets == MAX_SETS) {
+        fprintf(stderr, "bench_e2e: --set: KEY=VALUE (at most %d), not '%s'\n", MAX_SETS, optarg);
+        return 2;
+      }
+      *eq = '\0';
+      o.set_key[o.n_sets] = optarg;
+      o.set_val[o.n_sets++] = eq + 1;
+      break;
+    }
     case 'r':
       o.event_rate = atof(optarg);
       if (!(o.event_rate > 0 && o.event_rate <= 1e7)) {
@@ -443,7 +459,7 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "usage: bench_e2e [--events N] [--partitions P] [--event-rate R] [--customers C]\n"
               "                 [--variants default,bare,nodurable,nowindows,baseline]\n"
-              "                 [--repeat K] [--baseline] [--no-durable]\n"
+              "                 [--repeat K] [--baseline] [--no-durable] [--set KEY=VALUE]...\n"
               "the performance issue's conditions: "
               "./build/bench_e2e --event-rate 100 --customers 200000\n");
       return 2;

@@ -521,7 +521,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   char detail[640];
   cxp_decode_opts o = {.max_bytes = (size_t)c->pl->max_event_bytes,
                        .now_ms = m->check_future ? m->received_ms : 0,
-                       .max_future_ms = c->pl->max_future_s * 1000};
+                       .max_future_ms = c->pl->max_future_s * 1000,
+                       .hint = &c->hint};
   c->n.consumed++;
   cxp_reason r = cxp_event_decode(m->payload, m->len, &o, &ev, detail, sizeof detail);
   if (r != CXP_OK) {

@@ -88,6 +88,7 @@ typedef struct cxp_core {
   const cxp_pipeline *pl;
   cxp_state state;
   cxp_arena arena;   /* cJSON trees of the current batch */
+  cxp_decode_hint hint; /* the member names' order, as the decoder last saw it */
   cxp_buf out;       /* the output being built */
   cxp_buf ext;       /* a customer's cases section, as his record is written */
   cxp_counters n;

@@ -62,15 +62,33 @@ typedef enum {
   F_IMPACT, F__COUNT
 } field;
 
-/* In the order of the enum above. */
-static const char *const field_names[F__COUNT] = {
-    "event_id", "customer_id", "type",     "ts",          "channel",
-    "segment",  "agent_id",    "touchpoint", "case_id",   "score",
-    "dimensions", "wait_s",    "handle_s", "resolved",    "sentiment",
-    "category", "severity",    "kano",     "attribute",   "detected_by",
-    "amount",   "root_cause_fixed", "count", "referred_id", "kind",
-    "clv",      "consent",     "likelihood", "impact"};
-
+/* The members' names, in the order of the enum above; and each with its
+ * quotes in two words and the masks that keep its bytes, for the fast
+ * path's compare of a predicted name (cxp_decode_hint). A name longer than
+ * 14 bytes is never predicted (m[0] 0). */
+#define QMASK(n) ((n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1)
+#define QNAME(s)                                                                         \
+  {s, "\"" s "\"",                                                                    \
+   {sizeof s + 1 <= 16 ? QMASK(sizeof s + 1) : 0,                                       \
+    sizeof s + 1 <= 16 && sizeof s + 1 > 8 ? QMASK(sizeof s + 1 - 8) : 0},                \
+   sizeof s + 1}
+typedef struct qname {
+  const char *name;
+  char q[24];
+  uint64_t m[2];
+  size_t qn; /* the quoted name's length */
+} qname;
+static const qname names[F__COUNT] = {
+    QNAME("event_id"),   QNAME("customer_id"), QNAME("type"),       QNAME("ts"),
+    QNAME("channel"),    QNAME("segment"),     QNAME("agent_id"),   QNAME("touchpoint"),
+    QNAME("case_id"),    QNAME("score"),       QNAME("dimensions"), QNAME("wait_s"),
+    QNAME("handle_s"),   QNAME("resolved"),    QNAME("sentiment"),  QNAME("category"),
+    QNAME("severity"),   QNAME("kano"),        QNAME("attribute"),  QNAME("detected_by"),
+    QNAME("amount"),     QNAME("root_cause_fixed"), QNAME("count"), QNAME("referred_id"),
+    QNAME("kind"),       QNAME("clv"),         QNAME("consent"),    QNAME("likelihood"),
+    QNAME("impact")};
+#undef QNAME
+#undef QMASK
 /* cJSON_IsString(v) and the like for a member known to exist: the test
  * cJSON itself makes (the low byte of `type`), without a call into the
  * shared library for every member of every event. */
@@ -94,7 +112,7 @@ static inline int same_bytes(const char *a, const char *b, size_t n) {
  * 58M). The full parser passes
  * strlen of cJSON's key, so a key cut short by an escaped NUL matches what
  * cJSON_GetObjectItemCaseSensitive would match. */
-#define NAMED(f, len) return memcmp(k, field_names[f], len) == 0 ? (f) : F__COUNT
+#define NAMED(f, len) return memcmp(k, names[f].name, len) == 0 ? (f) : F__COUNT
 
 static field field_of(const char *k, size_t n) {
   switch (n) {
@@ -377,9 +395,24 @@ static char *scan_dims(char *p, sq_entry *e, size_t *n) {
   return more == 0 ? p : NULL;
 }
 
-static int scan_flat(char *s, size_t len, members *ms) {
+_Static_assert(F__COUNT <= CXP_DECODE_FIELDS, "a hint entry per field");
+
+/* When the name at p (its opening quote) is f's, the byte after its closing
+ * quote; else NULL. Sixteen bytes from p must lie within the copy. */
+static inline char *named(char *p, field f) {
+  const qname *q = &names[f];
+  uint64_t d = ((cxp_swar_load(p) ^ cxp_swar_load(q->q)) & q->m[0]) |
+               ((cxp_swar_load(p + 8) ^ cxp_swar_load(q->q + 8)) & q->m[1]);
+  if (q->m[0] == 0 || d != 0) return NULL;
+  return p + q->qn;
+}
+
+/* The fast path over the copy s (len bytes, then eight of zeros). */
+static int scan_flat(char *s, size_t len, members *ms, cxp_decode_hint *hint) {
   unsigned taken = 0;
   ms->present = 0;
+  const char *end = s + len + 8; /* the copy's last byte, and one */
+  unsigned prev = CXP_DECODE_FIELDS;  /* the hint's entry for the first name */
   char *p = skip_ws(s);
   if (*p++ != '{') return 0;
   p = skip_ws(p);
@@ -388,10 +421,22 @@ static int scan_flat(char *s, size_t len, members *ms) {
   } else {
     int more;
     do {
-      char *k;
-      size_t kn;
-      if ((p = member_key(p, &k, &kn)) == NULL) return 0;
-      field f = field_of(k, kn);
+      field f;
+      unsigned g = hint ? hint->next[prev] : 0;
+      char *q = g && end - p >= 16 ? named(p, (field)(g - 1)) : NULL;
+      if (q != NULL) {
+        f = (field)(g - 1);
+        p = skip_ws(q);
+        if (*p != ':') return 0;
+        p = skip_ws(p + 1);
+      } else {
+        char *k;
+        size_t kn;
+        if ((p = member_key(p, &k, &kn)) == NULL) return 0;
+        f = field_of(k, kn);
+        if (hint) hint->next[prev] = f == F__COUNT ? 0 : (uint8_t)(f + 1);
+      }
+      prev = f; /* F__COUNT after a name the decoder does not read */
       mval v;
       int null = 0;
       switch (*p) {
@@ -609,7 +654,7 @@ static cxp_event_type lookup_type(const char *s, size_t n) {
 }
 
 /* Shorthand for the checks below: the member and its name (ms: the members). */
-#define M(f) member(ms, f), field_names[f]
+#define M(f) member(ms, f), names[f].name
 
 /* The full parser: any JSON at all, and the reports of what is wrong. */
 static cxp_reason parse_full(const char *buf, size_t len, members *ms, char *detail,
@@ -643,7 +688,7 @@ static cxp_reason read_members(const char *buf, size_t len, const cxp_decode_opt
   if (copy != NULL) {
     memcpy(copy, buf, len);
     memset(copy + len, 0, 8); /* the NUL, and room for string_end's last word */
-    if (scan_flat(copy, len, ms)) return CXP_OK;
+    if (scan_flat(copy, len, ms, opt->hint)) return CXP_OK;
   }
   if (opt->parser == CXP_PARSE_FLAT)
     FAIL(CXP_BAD_INVALID_JSON, "not a flat event (the fast path reads no other)");

@@ -135,8 +135,27 @@ static inline int plain(unsigned char c) {
   return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
-/* The letter of a control byte's or quote's two-byte escape (\n, \"), or
- * 0 for a byte that takes \u00XX. */
+/* plain() as a table: a load a byte instead of four compares, for the
+ * bytes the word-wise scan leaves and for the member names. */
+static const unsigned char plain_tab[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* How many bytes from p on are plain: eight a step where swar.h can (a
  * byte past 0x7F stops the run too), the rest one by one. */
 static inline size_t plain_run(const unsigned char *p, size_t n) {
@@ -147,10 +166,12 @@ static inline size_t plain_run(const unsigned char *p, size_t n) {
     if (m) return i + (size_t)cxp_swar_first(m);
   }
 #endif
-  while (i < n && plain(p[i])) i++;
+  while (i < n && plain_tab[p[i]]) i++;
   return i;
 }
 
+/* The letter of a control byte's or quote's two-byte escape (\n, \"), or
+ * 0 for a byte that takes \u00XX. */
 static char short_escape(unsigned c) {
   switch (c) {
   case '"': return '"';
@@ -241,12 +262,35 @@ size_t cxp_json_fit(const char *s, size_t n, size_t budget) {
 }
 
 static void member(cxp_jw *w, const char *key) {
-  if (w->has_item[w->depth]) cxp_buf_putc(w->b, ',');
+  cxp_buf *b = w->b;
+  int comma = w->has_item[w->depth];
   w->has_item[w->depth] = 1;
-  if (key) {
-    escape(w->b, key, strlen(key));
-    cxp_buf_putc(w->b, ':');
+  size_t n = 0;
+  /* The names are the program's own and plain: one pass finds the length
+   * and that nothing needs escaping, and one copy writes the separator,
+   * the quoted name and the colon (the name's own escape and strlen were
+   * half the cost of an alert's members). */
+  if (key)
+    while (plain_tab[(unsigned char)key[n]]) n++;
+  if (key == NULL || key[n] != '\0') {
+    if (comma) cxp_buf_putc(b, ',');
+    if (key) {
+      escape(b, key, strlen(key));
+      cxp_buf_putc(b, ':');
+    }
+    return;
   }
+  cxp_buf_reserve(b, n + 4);
+  char *o = b->p + b->len;
+  *o = ',';
+  o += comma;
+  *o++ = '"';
+  memcpy(o, key, n);
+  o += n;
+  *o++ = '"';
+  *o++ = ':';
+  b->len = (size_t)(o - b->p);
+  b->p[b->len] = '\0';
 }
 
 /* Writes v in decimal, as "%lld" does, into out[20+]; returns the length.

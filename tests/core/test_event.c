@@ -608,8 +608,12 @@ static int same_event(const cxp_event *a, const cxp_event *b) {
 }
 
 /* Decodes buf both ways and checks that they agree on the reason, the
- * detail and every field. Returns the reason. */
-static cxp_reason decode_both(cxp_arena *arena, const char *buf, size_t len) {
+ * detail and every field; the fast path also with `hint` (NULL: a fresh
+ * one), twice: once as the hint stands, once after this event taught it
+ * its order, so that every name is read as predicted. Returns the reason. */
+static cxp_reason decode_both_hinted(cxp_arena *arena, const char *buf, size_t len,
+                                     cxp_decode_hint *hint) {
+  cxp_decode_hint fresh = {{0}};
   cxp_decode_opts fast = {.max_bytes = 65536, .max_future_ms = 86400000LL};
   cxp_decode_opts full = fast;
   full.parser = CXP_PARSE_FULL;
@@ -621,9 +625,20 @@ static cxp_reason decode_both(cxp_arena *arena, const char *buf, size_t len) {
   CHECK_STR(cxp_reason_name(ra), cxp_reason_name(rb));
   CHECK_STR(da, db);
   if (ra == CXP_OK && rb == CXP_OK) CHECK(same_event(&a, &b));
+  fast.hint = hint ? hint : &fresh;
+  for (int pass = 0; pass < 2; pass++) {
+    cxp_reason rh = cxp_event_decode(buf, len, &fast, &a, da, sizeof da);
+    CHECK_STR(cxp_reason_name(rh), cxp_reason_name(rb));
+    CHECK_STR(da, db);
+    if (rh == CXP_OK && rb == CXP_OK) CHECK(same_event(&a, &b));
+  }
   cxp_arena_json_end();
   cxp_arena_reset(arena);
   return ra;
+}
+
+static cxp_reason decode_both(cxp_arena *arena, const char *buf, size_t len) {
+  return decode_both_hinted(arena, buf, len, NULL);
 }
 
 static void test_event_fast_path(void) {
@@ -920,11 +935,68 @@ static void test_event_names(void) {
   cxp_arena_close(&arena);
 }
 
+/* The fast path predicts each member's name from the order the last event
+ * had (cxp_decode_hint) and checks the prediction with a compare of the
+ * name's bytes and its closing quote: a name one byte off, one byte longer
+ * or shorter, or the predicted one escaped or spaced from its colon, is
+ * read as it is, never as the prediction, and the outcome is the full
+ * parser's. */
+static void test_event_predicted_names(void) {
+  cxp_arena arena;
+  cxp_arena_init(&arena, 4096);
+  cxp_arena_json_install();
+  cxp_decode_hint hint = {{0}};
+  cxp_decode_opts o = {.max_bytes = 65536, .max_future_ms = 86400000LL, .hint = &hint};
+  cxp_event ev;
+  char detail[256];
+  static const char taught[] = "{\"event_id\":\"e1\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
+                               "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5}";
+  cxp_arena_json_begin(&arena);
+  CHECK_INT(cxp_event_decode(taught, sizeof taught - 1, &o, &ev, detail, sizeof detail), CXP_OK);
+  /* Every name as predicted: the second event's own values. */
+  static const char next[] = "{\"event_id\":\"e2\",\"customer_id\":\"c22\",\"type\":\"survey.csat\","
+                             "\"ts\":\"2026-11-23T08:00:00Z\",\"score\":2}";
+  CHECK_INT(cxp_event_decode(next, sizeof next - 1, &o, &ev, detail, sizeof detail), CXP_OK);
+  CHECK_INT((long long)ev.customer_id.n, 3);
+  CHECK(memcmp(ev.customer_id.p, "c22", 3) == 0);
+  CHECK_INT(ev.score, 2);
+  CHECK_INT(ev.ts_ms, 1795420800000LL);
+  cxp_arena_json_end();
+  cxp_arena_reset(&arena);
+
+  static const struct {
+    const char *score_name; /* in place of "score" */
+    const char *reason;
+  } cases[] = {{"\"scorf\":", "missing_field"},  {"\"scores\":", "missing_field"},
+               {"\"scor\":", "missing_field"},   {"\"sc\\u006fre\":", "ok"},
+               {"\"score\" :", "ok"},             {"\"score\"\t:\n", "ok"},
+               {"\"Score\":", "missing_field"},  {"\"score\":5,\"score\":", "ok"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char buf[256];
+    test_ctx = cases[i].score_name;
+    int n = snprintf(buf, sizeof buf,
+                     "{\"event_id\":\"e3\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
+                     "\"ts\":\"2026-11-23T09:00:00Z\",%s4}",
+                     cases[i].score_name);
+    CHECK_STR(cxp_reason_name(decode_both_hinted(&arena, buf, (size_t)n, &hint)),
+              cases[i].reason);
+  }
+  /* The last name's compare near the end of a short message: "ts" then
+   * the closing brace, fewer than 16 bytes after the name's quote. */
+  test_ctx = "short tail";
+  static const char tail[] = "{\"event_id\":\"e4\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
+                             "\"score\":3,\"ts\":\"2026-11-23T10:00:00Z\"}";
+  CHECK_STR(cxp_reason_name(decode_both_hinted(&arena, tail, sizeof tail - 1, &hint)), "ok");
+  test_ctx = NULL;
+  cxp_arena_close(&arena);
+}
+
 int main(void) {
   test_event_table();
   test_event_fast_path();
   test_event_servqual_fast();
   test_event_string_scan();
   test_event_names();
+  test_event_predicted_names();
   return TEST_REPORT();
 }
