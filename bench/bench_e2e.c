@@ -14,7 +14,7 @@
  *
  *   ./build/bench_e2e [--events N] [--partitions P] [--event-rate R]
  *                     [--customers C] [--variants LIST] [--repeat K]
- *                     [--baseline] [--no-durable]
+ *                     [--baseline] [--no-durable] [--set KEY=VALUE]...
  *
  * The generator's events are produced once; every variant then reads the
  * whole topic from the beginning in a consumer group of its own. The
@@ -25,7 +25,9 @@
  * default,bare; --baseline adds baseline, --no-durable runs nodurable
  * alone. With --repeat K the list runs K times in turn (default, bare,
  * default, bare, ...), so the machine's noise falls on every variant alike;
- * each run is printed, then each variant's median.
+ * each run is printed, then each variant's median. --set passes a
+ * librdkafka property (consumer. or producer. before it for one client
+ * alone, as in the daemon's config) to every daemon run, to try a setting.
  *
  * A run's clock starts at its first consumed event (after the group join
  * and the restore of its empty changelog) and stops when every input event
