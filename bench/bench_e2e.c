@@ -508,6 +508,12 @@ int main(int argc, char **argv) {
          " customers (the generator's default: %" PRIu32 "), %g events per second of event "
          "time, the mock broker in this process; variants %s, %d time(s) in turn\n",
          o.n, o.parts, o.customers, gdef.customers, o.event_rate, names, repeat);
+  for (int i = 0; i < o.n_sets; i++) printf("  --set %s=%s\n", o.set_key[i], o.set_val[i]);
+  /* The systemd units run the daemon with malloc's heap on huge pages: a
+   * figure is comparable with another only under the same setting. */
+  const char *tun = getenv("GLIBC_TUNABLES");
+  printf("  GLIBC_TUNABLES=%s\n", tun && *tun ? tun : "(unset: not the systemd units' "
+                                                      "glibc.malloc.hugetlb=1)");
   fflush(stdout);
   /* One producer writes the input, then asks the topics' watermarks. */
   char e[256];
