@@ -272,7 +272,8 @@ static int run_daemon(rd_kafka_t *probe, cxp_mock *m, const opts *o, const varia
   cxp_config_kafka_default(&c, "bootstrap.servers", m->bootstraps);
   snprintf(group, sizeof group, "bench-e2e-%s-%d", v->name, no);
   cxp_config_kafka_default(&c, "consumer.group.id", group);
-  for (int i = 0; i < o->n_sets; i++) cxp_config_kafka_default(&c, o->set_key[i], o->set_val[i]);
+  for (int i = 0; i < o->n_sets; i++)
+    cxp_config_kafka_default(&c, o->set_key[i], o->set_val[i]);
   run *r = calloc(1, sizeof *r);
   r->n = o->n;
   uv_loop_init(&r->loop);
@@ -442,7 +443,8 @@ int main(int argc, char **argv) {
     case 's': {
       char *eq = strchr(optarg, '=');
       if (eq == NULL || eq == optarg || o.n_sets == MAX_SETS) {
-        fprintf(stderr, "bench_e2e: --set: KEY=VALUE (at most %d), not '%s'\n", MAX_SETS, optarg);
+        fprintf(stderr, "bench_e2e: --set: KEY=VALUE (at most %d), not '%s'\n", MAX_SETS,
+                optarg);
         return 2;
       }
       *eq = '\0';
@@ -458,12 +460,13 @@ int main(int argc, char **argv) {
       }
       break;
     default:
-      fprintf(stderr,
-              "usage: bench_e2e [--events N] [--partitions P] [--event-rate R] [--customers C]\n"
-              "                 [--variants default,bare,nodurable,nowindows,baseline]\n"
-              "                 [--repeat K] [--baseline] [--no-durable] [--set KEY=VALUE]...\n"
-              "the performance issue's conditions: "
-              "./build/bench_e2e --event-rate 100 --customers 200000\n");
+      fprintf(
+          stderr,
+          "usage: bench_e2e [--events N] [--partitions P] [--event-rate R] [--customers C]\n"
+          "                 [--variants default,bare,nodurable,nowindows,baseline]\n"
+          "                 [--repeat K] [--baseline] [--no-durable] [--set KEY=VALUE]...\n"
+          "the performance issue's conditions: "
+          "./build/bench_e2e --event-rate 100 --customers 200000\n");
       return 2;
     }
   }
@@ -512,8 +515,9 @@ int main(int argc, char **argv) {
   /* The systemd units run the daemon with malloc's heap on huge pages: a
    * figure is comparable with another only under the same setting. */
   const char *tun = getenv("GLIBC_TUNABLES");
-  printf("  GLIBC_TUNABLES=%s\n", tun && *tun ? tun : "(unset: not the systemd units' "
-                                                      "glibc.malloc.hugetlb=1)");
+  printf("  GLIBC_TUNABLES=%s\n", tun && *tun ? tun
+                                              : "(unset: not the systemd units' "
+                                                "glibc.malloc.hugetlb=1)");
   fflush(stdout);
   /* One producer writes the input, then asks the topics' watermarks. */
   char e[256];

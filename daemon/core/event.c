@@ -67,17 +67,20 @@ typedef enum {
  * path's compare of a predicted name (cxp_decode_hint). A name longer than
  * 14 bytes is never predicted (m[0] 0). */
 #define QMASK(n) ((n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1)
-#define QNAME(s)                                                                         \
-  {s, "\"" s "\"",                                                                    \
-   {sizeof s + 1 <= 16 ? QMASK(sizeof s + 1) : 0,                                       \
-    sizeof s + 1 <= 16 && sizeof s + 1 > 8 ? QMASK(sizeof s + 1 - 8) : 0},                \
-   sizeof s + 1}
+#define QNAME(s)                                                                \
+  {                                                                             \
+    s, "\"" s "\"",                                                             \
+        {sizeof s + 1 <= 16 ? QMASK(sizeof s + 1) : 0,                          \
+         sizeof s + 1 <= 16 && sizeof s + 1 > 8 ? QMASK(sizeof s + 1 - 8) : 0}, \
+        sizeof s + 1                                                            \
+  }
 typedef struct qname {
   const char *name;
   char q[24];
   uint64_t m[2];
   size_t qn; /* the quoted name's length */
 } qname;
+/* clang-format off */
 static const qname names[F__COUNT] = {
     QNAME("event_id"),   QNAME("customer_id"), QNAME("type"),       QNAME("ts"),
     QNAME("channel"),    QNAME("segment"),     QNAME("agent_id"),   QNAME("touchpoint"),
@@ -87,6 +90,7 @@ static const qname names[F__COUNT] = {
     QNAME("amount"),     QNAME("root_cause_fixed"), QNAME("count"), QNAME("referred_id"),
     QNAME("kind"),       QNAME("clv"),         QNAME("consent"),    QNAME("likelihood"),
     QNAME("impact")};
+/* clang-format on */
 #undef QNAME
 #undef QMASK
 /* cJSON_IsString(v) and the like for a member known to exist: the test
@@ -248,7 +252,8 @@ static const double pow10_tab[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7
 
 static inline char *skip_ws(char *p) {
   /* Every byte the scan stops at is past the space: one compare for it. */
-  while ((unsigned char)*p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  while ((unsigned char)*p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
   return p;
 }
 
@@ -412,8 +417,8 @@ static inline char *named(char *p, field f) {
 static int scan_flat(char *s, size_t len, members *ms, cxp_decode_hint *hint) {
   unsigned taken = 0;
   ms->present = 0;
-  const char *end = s + len + 8; /* the copy's last byte, and one */
-  unsigned prev = CXP_DECODE_FIELDS;  /* the hint's entry for the first name */
+  const char *end = s + len + 8;     /* the copy's last byte, and one */
+  unsigned prev = CXP_DECODE_FIELDS; /* the hint's entry for the first name */
   char *p = skip_ws(s);
   if (*p++ != '{') return 0;
   p = skip_ws(p);

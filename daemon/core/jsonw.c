@@ -137,6 +137,7 @@ static inline int plain(unsigned char c) {
 
 /* plain() as a table: a load a byte instead of four compares, for the
  * bytes the word-wise scan leaves and for the member names. */
+/* clang-format off */
 static const unsigned char plain_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -155,6 +156,7 @@ static const unsigned char plain_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
+/* clang-format on */
 
 /* How many bytes from p on are plain: eight a step where swar.h can (a
  * byte past 0x7F stops the run too), the rest one by one. */

@@ -949,14 +949,18 @@ static void test_event_predicted_names(void) {
   cxp_decode_opts o = {.max_bytes = 65536, .max_future_ms = 86400000LL, .hint = &hint};
   cxp_event ev;
   char detail[256];
-  static const char taught[] = "{\"event_id\":\"e1\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
-                               "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5}";
+  static const char taught[] =
+      "{\"event_id\":\"e1\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
+      "\"ts\":\"2026-11-23T07:00:00Z\",\"score\":5}";
   cxp_arena_json_begin(&arena);
-  CHECK_INT(cxp_event_decode(taught, sizeof taught - 1, &o, &ev, detail, sizeof detail), CXP_OK);
+  CHECK_INT(cxp_event_decode(taught, sizeof taught - 1, &o, &ev, detail, sizeof detail),
+            CXP_OK);
   /* Every name as predicted: the second event's own values. */
-  static const char next[] = "{\"event_id\":\"e2\",\"customer_id\":\"c22\",\"type\":\"survey.csat\","
-                             "\"ts\":\"2026-11-23T08:00:00Z\",\"score\":2}";
-  CHECK_INT(cxp_event_decode(next, sizeof next - 1, &o, &ev, detail, sizeof detail), CXP_OK);
+  static const char next[] =
+      "{\"event_id\":\"e2\",\"customer_id\":\"c22\",\"type\":\"survey.csat\","
+      "\"ts\":\"2026-11-23T08:00:00Z\",\"score\":2}";
+  CHECK_INT(cxp_event_decode(next, sizeof next - 1, &o, &ev, detail, sizeof detail),
+            CXP_OK);
   CHECK_INT((long long)ev.customer_id.n, 3);
   CHECK(memcmp(ev.customer_id.p, "c22", 3) == 0);
   CHECK_INT(ev.score, 2);
@@ -967,10 +971,10 @@ static void test_event_predicted_names(void) {
   static const struct {
     const char *score_name; /* in place of "score" */
     const char *reason;
-  } cases[] = {{"\"scorf\":", "missing_field"},  {"\"scores\":", "missing_field"},
-               {"\"scor\":", "missing_field"},   {"\"sc\\u006fre\":", "ok"},
-               {"\"score\" :", "ok"},             {"\"score\"\t:\n", "ok"},
-               {"\"Score\":", "missing_field"},  {"\"score\":5,\"score\":", "ok"}};
+  } cases[] = {{"\"scorf\":", "missing_field"}, {"\"scores\":", "missing_field"},
+               {"\"scor\":", "missing_field"},  {"\"sc\\u006fre\":", "ok"},
+               {"\"score\" :", "ok"},           {"\"score\"\t:\n", "ok"},
+               {"\"Score\":", "missing_field"}, {"\"score\":5,\"score\":", "ok"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[256];
     test_ctx = cases[i].score_name;
@@ -984,9 +988,11 @@ static void test_event_predicted_names(void) {
   /* The last name's compare near the end of a short message: "ts" then
    * the closing brace, fewer than 16 bytes after the name's quote. */
   test_ctx = "short tail";
-  static const char tail[] = "{\"event_id\":\"e4\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
-                             "\"score\":3,\"ts\":\"2026-11-23T10:00:00Z\"}";
-  CHECK_STR(cxp_reason_name(decode_both_hinted(&arena, tail, sizeof tail - 1, &hint)), "ok");
+  static const char tail[] =
+      "{\"event_id\":\"e4\",\"customer_id\":\"c1\",\"type\":\"survey.csat\","
+      "\"score\":3,\"ts\":\"2026-11-23T10:00:00Z\"}";
+  CHECK_STR(cxp_reason_name(decode_both_hinted(&arena, tail, sizeof tail - 1, &hint)),
+            "ok");
   test_ctx = NULL;
   cxp_arena_close(&arena);
 }

@@ -19,7 +19,8 @@
 
 #include "event.h"
 
-#define TRACK_MAX 262144 /* four decodes of a 64 KiB message, two nodes or more a byte each */
+#define TRACK_MAX \
+  262144 /* four decodes of a 64 KiB message, two nodes or more a byte each */
 
 static void *tracked[TRACK_MAX];
 static size_t n_tracked;
