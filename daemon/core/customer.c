@@ -6,6 +6,7 @@
 
 #include "decay.h"
 #include "hash.h"
+#include "slab.h"
 #include "xalloc.h"
 
 /* Fraction bits of each sum's fixed point. Ratings and counts of a few per
@@ -40,9 +41,7 @@ static int frac_of(int idx) {
   }
 }
 
-cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
-  if (len > CXP_ID_MAX) return NULL;
-  cxp_customer *c = cxp_xcalloc(1, sizeof *c + len + 1);
+void cxp_customer_init(cxp_customer *c, const char *id, size_t len, uint64_t hash) {
   c->hash = hash;
   c->last_offset = -1;
   c->nps_last_score = -1;
@@ -50,15 +49,19 @@ cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
   c->clv = -1;
   c->id_len = (uint8_t)len;
   memcpy(c->id, id, len);
+}
+
+cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
+  if (len > CXP_ID_MAX) return NULL;
+  cxp_customer *c = cxp_xcalloc(1, cxp_customer_size(len));
+  cxp_customer_init(c, id, len, hash);
   return c;
 }
 
 size_t cxp_customer_bytes(const cxp_customer *c) {
-  /* The allocation rounded to malloc's 16-byte granules, plus its 8-byte
-   * header, plus two table slots and their tags (the table is kept at most
-   * half full). */
-  size_t n = sizeof *c + c->id_len + 1 + 8;
-  return ((n + 15) & ~(size_t)15) + 2 * (sizeof(void *) + sizeof(uint16_t));
+  /* His record as the state's slab holds it (rounded to 16 bytes), plus
+   * two table slots and their tags (the table is kept at most half full). */
+  return cxp_slab_size(cxp_customer_size(c->id_len)) + 2 * (sizeof(void *) + sizeof(uint16_t));
 }
 
 int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, size_t len) {

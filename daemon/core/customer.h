@@ -166,9 +166,16 @@ typedef struct cxp_customer_conf {
   double si_w[4]; /* satisfaction_index.weights: csat, nps, ces, servqual */
 } cxp_customer_conf;
 
-/* Allocates a customer with room for his id (at most CXP_ID_MAX bytes). */
+/* The bytes of a customer whose id is len bytes long (with its NUL). */
+static inline size_t cxp_customer_size(size_t len) { return sizeof(cxp_customer) + len + 1; }
+/* A customer in zeroed memory of cxp_customer_size(len) bytes: his id (at
+ * most CXP_ID_MAX bytes) and the sums' starting values. */
+void cxp_customer_init(cxp_customer *c, const char *id, size_t len, uint64_t hash);
+/* The same, allocated on its own (the state keeps its customers in a slab,
+ * state.h); NULL when the id is too long. */
 cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash);
-/* Bytes one customer takes in memory, allocation included. */
+/* Bytes one customer takes in the state: his record in its slab and his
+ * share of the table. */
 size_t cxp_customer_bytes(const cxp_customer *c);
 
 /* Duplicate detection: 1 when this event (offset or id) was applied before;

@@ -17,11 +17,20 @@ static inline void put(cxp_shard *sh, size_t i, cxp_customer *c) {
   sh->tags[i] = c ? tag_of(c->hash) : 0;
 }
 
-void cxp_state_init(cxp_state *s) { memset(s, 0, sizeof *s); }
+void cxp_state_init(cxp_state *s) {
+  memset(s, 0, sizeof *s);
+  cxp_slab_init(&s->slab, cxp_customer_size(0));
+}
 
-static void shard_destroy(cxp_shard *sh) {
+static void free_customer(cxp_state *s, cxp_customer *c) {
+  cxp_slab_free(&s->slab, c, cxp_customer_size(c->id_len));
+}
+
+/* With s NULL the customers are left to the slab's close. */
+static void shard_destroy(cxp_state *s, cxp_shard *sh) {
   if (sh == NULL) return;
-  for (size_t i = 0; i < sh->cap; i++) free(sh->slots[i]);
+  for (size_t i = 0; s && i < sh->cap; i++)
+    if (sh->slots[i]) free_customer(s, sh->slots[i]);
   free(sh->slots);
   free(sh->tags);
   free(sh->dirty);
@@ -30,11 +39,12 @@ static void shard_destroy(cxp_shard *sh) {
 }
 
 void cxp_state_close(cxp_state *s) {
-  for (int32_t i = 0; i < s->n_shards; i++) shard_destroy(s->shards[i]);
+  for (int32_t i = 0; i < s->n_shards; i++) shard_destroy(NULL, s->shards[i]);
   free(s->shards);
+  cxp_slab_close(&s->slab);
   for (uint16_t i = 1; i < s->n_segments; i++) free(s->segments[i]);
   free(s->segments);
-  memset(s, 0, sizeof *s);
+  cxp_state_init(s);
 }
 
 cxp_shard *cxp_state_shard(cxp_state *s, int32_t partition) {
@@ -64,7 +74,7 @@ void cxp_state_drop(cxp_state *s, int32_t partition) {
   for (size_t i = 0; i < sh->cap; i++)
     if (sh->slots[i]) s->bytes -= cxp_customer_bytes(sh->slots[i]);
   s->customers -= sh->count;
-  shard_destroy(sh);
+  shard_destroy(s, sh);
   s->shards[partition] = NULL;
 }
 
@@ -132,8 +142,9 @@ cxp_customer *cxp_shard_get(cxp_state *s, cxp_shard *sh, const char *id, size_t 
   uint64_t h = cxp_shard_hash(id, len);
   size_t i = probe(sh, h, id, len);
   if (sh->slots[i]) return sh->slots[i];
-  cxp_customer *c = cxp_customer_new(id, len, h);
-  if (c == NULL) return NULL;
+  if (len > CXP_ID_MAX) return NULL;
+  cxp_customer *c = cxp_slab_alloc(&s->slab, cxp_customer_size(len));
+  cxp_customer_init(c, id, len, h);
   put(sh, i, c);
   sh->count++;
   s->customers++;
@@ -177,7 +188,7 @@ int cxp_shard_remove(cxp_state *s, cxp_shard *sh, const char *id, size_t len) {
   sh->count--;
   s->customers--;
   s->bytes -= cxp_customer_bytes(c);
-  free(c);
+  free_customer(s, c);
   return 1;
 }
 
@@ -185,10 +196,20 @@ size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition) {
   if (partition < 0 || partition >= src->n_shards || src->shards[partition] == NULL) return 0;
   cxp_shard *from = src->shards[partition], *to = cxp_state_shard(dst, partition);
   size_t moved = 0;
+  /* src holding this partition alone (a restore's state), its slab goes to
+   * dst whole, the records where they are; else each record is copied. */
+  int whole = src->customers == from->count;
   for (size_t i = 0; i < from->cap; i++) {
     cxp_customer *c = from->slots[i];
     if (c == NULL) continue;
     put(from, i, NULL);
+    if (!whole) {
+      size_t size = cxp_customer_size(c->id_len);
+      cxp_customer *copy = cxp_slab_alloc(&dst->slab, size);
+      memcpy(copy, c, size);
+      free_customer(src, c);
+      c = copy;
+    }
     const char *seg = cxp_state_segment_name(src, c->segment);
     c->segment = cxp_state_segment_id(dst, seg, strlen(seg));
     c->dirty = 0;
@@ -208,6 +229,7 @@ size_t cxp_state_adopt(cxp_state *dst, cxp_state *src, int32_t partition) {
   for (size_t i = 0; i < from->n_dirty; i++) from->dirty[i] = NULL;
   from->n_dirty = 0;
   from->count = 0;
+  if (whole) cxp_slab_take(&dst->slab, &src->slab);
   return moved;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "customer.h"
+#include "slab.h"
 #include "jsonw.h"
 
 typedef struct cxp_shard {
@@ -36,6 +37,7 @@ typedef struct cxp_state {
   int32_t n_shards;
   size_t customers;   /* over all shards */
   size_t bytes;       /* memory the customers take (cxp_customer_bytes) */
+  cxp_slab slab;      /* every shard's customers (slab.h) */
   /* Interned segment names: index 0 is "none". */
   char **segments;
   uint16_t n_segments, seg_cap;

@@ -409,6 +409,63 @@ static void test_customer_order_independence(void) {
   cxp_state_close(&st);
 }
 
+/* The state's customers live in its slab (slab.h): a dropped partition's
+ * records serve the next customers; adopting a partition from a state that
+ * holds it alone (a restore's) takes that state's chunks as they are, the
+ * customers where they were; from a state holding others too, each is
+ * copied and the others stay where they were. cxp_customer_bytes: the
+ * record rounded to 16 bytes, and two table slots with their tags. */
+static void test_state_slab(void) {
+  cxp_state a, b;
+  cxp_state_init(&a);
+  cxp_state_init(&b);
+  cxp_shard *a0 = cxp_state_shard(&a, 0);
+  cxp_customer *x = cxp_shard_get(&a, a0, "x", 1), *y = cxp_shard_get(&a, a0, "yy", 2);
+  CHECK_INT(cxp_customer_bytes(x), cxp_slab_size(sizeof(cxp_customer) + 2) + 2 * 10);
+  CHECK_INT(a.bytes, 2 * cxp_customer_bytes(x));
+  CHECK_INT(cxp_customer_seen(x, 41, "e1", 2), 0);
+  CHECK_INT(a.slab.n_chunks, 1);
+  /* b holds partition 0 too: x there is replaced by a's. */
+  cxp_shard *b0 = cxp_state_shard(&b, 0);
+  cxp_customer *bx = cxp_shard_get(&b, b0, "x", 1);
+  CHECK_INT(cxp_customer_seen(bx, 7, "e0", 2), 0);
+  CHECK_INT(cxp_state_adopt(&b, &a, 0), 2);
+  CHECK_INT(b.slab.n_chunks, 2);
+  CHECK_INT(a.slab.n_chunks, 0);
+  CHECK_INT(b.customers, 2);
+  CHECK_INT(a.customers, 0);
+  CHECK(cxp_shard_find(b0, "x", 1) == x); /* the record itself, not a copy */
+  CHECK(cxp_shard_find(b0, "yy", 2) == y);
+  CHECK_INT(x->last_offset, 41);
+  CHECK_INT(b.bytes, 2 * cxp_customer_bytes(x));
+  /* b's own x went back to its slab: the next customer of that size is
+   * his record. */
+  CHECK(cxp_shard_get(&b, cxp_state_shard(&b, 5), "z", 1) == bx);
+  CHECK_INT(bx->last_offset, -1); /* a new customer's start, not x's */
+  cxp_state_close(&a);
+
+  /* a holding partitions 1 and 2: adopting 1 copies its customers. */
+  cxp_state_init(&a);
+  cxp_customer *p1 = cxp_shard_get(&a, cxp_state_shard(&a, 1), "p1", 2);
+  cxp_customer *p2 = cxp_shard_get(&a, cxp_state_shard(&a, 2), "p2", 2);
+  CHECK_INT(cxp_customer_seen(p1, 3, "e", 1), 0);
+  CHECK_INT(cxp_customer_seen(p2, 4, "e", 1), 0);
+  CHECK_INT(cxp_state_adopt(&b, &a, 1), 1);
+  cxp_customer *c1 = cxp_shard_find(cxp_state_shard(&b, 1), "p1", 2);
+  CHECK(c1 != NULL && c1 != p1);
+  if (c1) CHECK_INT(c1->last_offset, 3);
+  CHECK_INT(a.slab.n_chunks, 1);
+  CHECK(cxp_shard_find(a.shards[2], "p2", 2) == p2);
+  CHECK_INT(p2->last_offset, 4);
+  CHECK_INT(a.customers, 1);
+  CHECK_INT(b.customers, 4);
+  /* Dropping partition 2 frees p2's record for a's next customer. */
+  cxp_state_drop(&a, 2);
+  CHECK(cxp_shard_get(&a, cxp_state_shard(&a, 3), "q3", 2) == p2);
+  cxp_state_close(&a);
+  cxp_state_close(&b);
+}
+
 int main(void) {
   customers_only(&TP);
   cxp_pipeline_customer(&TP, &TC);
@@ -416,5 +473,6 @@ int main(void) {
   test_customer_dedup();
   test_customer_indicators();
   test_customer_order_independence();
+  test_state_slab();
   return TEST_REPORT();
 }

@@ -1,8 +1,11 @@
-/* Unit tests of the slot index and the slot pool on their own
- * (daemon/core/index.c, pool.c): every slot filed under a fingerprint comes
- * back, colliding ones included, deletion leaves the others findable, the
- * table grows to stay half empty and a reset sizes it anew; the pool hands
- * out slots that never move and reuses freed ones, newest first. */
+/* Unit tests of the slot index, the slot pool and the slab on their own
+ * (daemon/core/index.c, pool.c, slab.c): every slot filed under a
+ * fingerprint comes back, colliding ones included, deletion leaves the
+ * others findable, the table grows to stay half empty and a reset sizes it
+ * anew; the pool hands out slots that never move and reuses freed ones,
+ * newest first; the slab carves zeroed records of their rounded size from
+ * 2 MiB chunks, hands a freed one out again to its size only, and passes
+ * its chunks and free records on whole. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "index.h"
 #include "pool.h"
+#include "slab.h"
 #include "test.h"
 
 /* How many slots cxp_index_next hands out for fp, and whether `slot` is one. */
@@ -85,8 +89,66 @@ static void test_pool(void) {
   CHECK(p.chunks == NULL);
 }
 
+/* Records of 546 bytes take 560 (rounded to 16): 3,744 to a chunk of
+ * 2,097,152 bytes, the 3,745th in a second chunk; a freed one comes back
+ * to its own size, zeroed; 566 bytes (576) is another size. */
+static void test_slab(void) {
+  cxp_slab s;
+  cxp_slab_init(&s, 546);
+  CHECK_INT(s.min, 560);
+  CHECK_INT(cxp_slab_size(546), 560);
+  CHECK_INT(cxp_slab_size(561), 576);
+  char *r[3745];
+  for (int i = 0; i < 3745; i++) {
+    r[i] = cxp_slab_alloc(&s, 546);
+    memset(r[i], 0xab, 546);
+  }
+  CHECK_INT(((uintptr_t)r[0]) % CXP_SLAB_CHUNK, 0); /* a chunk is aligned to its size */
+  CHECK_INT(r[1] - r[0], 560);
+  CHECK_INT(r[3743] - r[0], 3743 * 560);
+  CHECK_INT(s.n_chunks, 2);
+  CHECK(r[3744] == s.chunks[1]);
+  CHECK_INT(cxp_slab_bytes(&s), 2 * 2097152);
+  CHECK_INT(s.in_use, 3745 * 560);
+  cxp_slab_free(&s, r[7], 546);
+  cxp_slab_free(&s, r[9], 550); /* the same size once rounded */
+  CHECK_INT(s.in_use, 3743 * 560);
+  char *other = cxp_slab_alloc(&s, 566);
+  CHECK(other == r[3744] + 560); /* not a freed 560 */
+  char *again = cxp_slab_alloc(&s, 546), *again2 = cxp_slab_alloc(&s, 546);
+  CHECK(again == r[9]); /* newest first */
+  CHECK(again2 == r[7]);
+  int zero = 1;
+  for (int i = 0; i < 546; i++) zero &= again[i] == 0 && again2[i] == 0;
+  CHECK(zero);
+  CHECK(cxp_slab_alloc(&s, 546) == other + 576);
+
+  /* Taken whole: dst gets src's chunks and free records (src's first). */
+  cxp_slab d;
+  cxp_slab_init(&d, 546);
+  char *d0 = cxp_slab_alloc(&d, 546);
+  cxp_slab_free(&d, d0, 546);
+  cxp_slab_free(&s, r[100], 546);
+  size_t used = s.in_use;
+  cxp_slab_take(&d, &s);
+  CHECK_INT(d.n_chunks, 3);
+  CHECK_INT(s.n_chunks, 0);
+  CHECK(s.chunks == NULL);
+  CHECK_INT(d.in_use, used);
+  CHECK_INT(s.in_use, 0);
+  CHECK(cxp_slab_alloc(&d, 546) == r[100]);
+  CHECK(cxp_slab_alloc(&d, 546) == d0);
+  /* d's own chunk had more room left than s's second: new records go there. */
+  CHECK(cxp_slab_alloc(&d, 546) == d0 + 560);
+  cxp_slab_close(&s);
+  cxp_slab_close(&d);
+  CHECK_INT(d.n_chunks, 0);
+  CHECK_INT(d.min, 560);
+}
+
 int main(void) {
   test_reset();
+  test_slab();
   test_pool();
   cxp_index t;
   int found;
