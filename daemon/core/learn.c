@@ -51,7 +51,41 @@ static double adagrad(double *g2, double g, double rate) {
   return *g2 > 0 ? -rate * g / sqrt(*g2) : 0;
 }
 
-static void remember(cxp_learner *l, double p, double z, int y, int64_t t) {
+/* Each feature's range (churn.c cxp_churn_features clips it there). */
+static const double FEATURE_MAX[CXP_CF__COUNT] = {
+    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,       [CXP_CF_MONETARY_DROP] = 1,
+    [CXP_CF_COMPLAINTS] = 3,    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
+    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
+    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
+
+/* x's features as the refit's samples and the calibration's entries keep
+ * them: each clipped to its range and quantised to 8 bits of it. */
+static void quantise(const double *x, uint8_t *q) {
+  for (int f = 0; f < CXP_CF__COUNT; f++) {
+    double v = x[f] / FEATURE_MAX[f];
+    v = v > 1 ? 1 : v > 0 ? v : 0; /* NaN too: 0 */
+    q[f] = (uint8_t)lrint(v * 255.0);
+  }
+}
+
+/* A model's logit of quantised features: w[f] is coefficient f over 255ths
+ * of its feature's range (model_weights), w[CXP_CF__COUNT] the intercept. */
+static void model_weights(const double *coef, double intercept, double *w) {
+  for (int f = 0; f < CXP_CF__COUNT; f++) w[f] = coef[f] * FEATURE_MAX[f] / 255.0;
+  w[CXP_CF__COUNT] = intercept;
+}
+
+static float logit_q(const double *w, const uint8_t *q) {
+  double z = w[CXP_CF__COUNT];
+  for (int f = 0; f < CXP_CF__COUNT; f++) z += w[f] * q[f];
+  return (float)z;
+}
+
+/* A label into the ring, with its features (q, quantised) when known. */
+static void remember(cxp_learner *l, double p, double z, int y, int64_t t, const uint8_t *q) {
+  if (q) memcpy(l->ring_x[l->ring_pos], q, sizeof l->ring_x[0]);
+  else memset(l->ring_x[l->ring_pos], 0, sizeof l->ring_x[0]);
+  l->ring_k[l->ring_pos] = q != NULL;
   l->ring_t[l->ring_pos] = t;
   l->ring_p[l->ring_pos] = (float)p;
   l->ring_z[l->ring_pos] = (float)z;
@@ -98,17 +132,19 @@ static void platt(const float *zs, const uint8_t *ys, uint32_t n, double *pa, do
   }
 }
 
-/* The learner's own calibration, refitted to its ring. */
-static void calibrate(cxp_learner *l) { platt(l->ring_z, l->ring_y, l->ring_n, &l->cal_a, &l->cal_b); }
+/* The learner's own calibration, refitted to its ring: each label with the
+ * logit the learner gives its features now (the stored one for an entry
+ * without them). */
+static void calibrate(cxp_learner *l) {
+  double w[CXP_CF__COUNT + 1];
+  float zs[CXP_LEARN_RING];
+  model_weights(l->coef, l->intercept, w);
+  for (uint32_t i = 0; i < l->ring_n; i++)
+    zs[i] = l->ring_k[i] ? logit_q(w, l->ring_x[i]) : l->ring_z[i];
+  platt(zs, l->ring_y, l->ring_n, &l->cal_a, &l->cal_b);
+}
 
 /* ---- The batch refit -------------------------------------------------------- */
-
-/* Each feature's range (churn.c cxp_churn_features clips it there). */
-static const double FEATURE_MAX[CXP_CF__COUNT] = {
-    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,       [CXP_CF_MONETARY_DROP] = 1,
-    [CXP_CF_COMPLAINTS] = 3,    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
-    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
-    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
 
 /* The refit's pull towards the prior is the online step's (churn.learn_l2,
  * in standardised units) counted this many times over: the prior is worth
@@ -123,13 +159,9 @@ static const double FEATURE_MAX[CXP_CF__COUNT] = {
  * with sixteen (a ring of 4096 then). */
 #define PRIOR_LABELS 32.0
 
-static void sample_put(cxp_learner *l, const double *x, int y) {
+static void sample_put(cxp_learner *l, const uint8_t *q, int y) {
   uint32_t at = l->smp_pos;
-  for (int f = 0; f < CXP_CF__COUNT; f++) {
-    double v = x[f] / FEATURE_MAX[f];
-    v = v > 1 ? 1 : v > 0 ? v : 0; /* NaN too: 0 */
-    l->smp_x[at][f] = (uint8_t)lrint(v * 255.0);
-  }
+  memcpy(l->smp_x[at], q, sizeof l->smp_x[at]);
   uint8_t bit = (uint8_t)(1u << (at % 8)), *byte = &l->smp_y[at / 8];
   if (l->smp_n == CXP_LEARN_SAMPLES && (*byte & bit)) l->smp_ones--;
   *byte = (uint8_t)(y ? *byte | bit : *byte & ~bit);
@@ -357,7 +389,11 @@ static void refit_advance(cxp_learner *l, const cxp_learn_conf *lc, const cxp_ch
   if (l->fit_at >= l->fit_n) refit_end_pass(l, lc, prior, CXP_LEARN_NEWTON, REFIT_TOL);
 }
 
-void cxp_learner_sample(cxp_learner *l, const double *x, int y) { sample_put(l, x, y); }
+void cxp_learner_sample(cxp_learner *l, const double *x, int y) {
+  uint8_t q[CXP_CF__COUNT];
+  quantise(x, q);
+  sample_put(l, q, y);
+}
 
 int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                       int steps) {
@@ -376,13 +412,17 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
   y = y != 0;
   double z = logit_of(l, x);
   double q = cxp_sigmoid(l->cal_a * z + l->cal_b);
+  uint8_t xq[CXP_CF__COUNT];
+  quantise(x, xq);
   if (now_ms > l->now_ms) l->now_ms = now_ms;
   if (y && l->pend_n < CXP_LEARN_PEND) {
     l->pend_p[l->pend_n] = (float)q;
     l->pend_z[l->pend_n] = (float)z;
+    memcpy(l->pend_x[l->pend_n], xq, sizeof xq);
+    l->pend_k[l->pend_n] = 1;
     l->pend_t[l->pend_n++] = sample_ms;
   } else {
-    remember(l, q, z, y, sample_ms);
+    remember(l, q, z, y, sample_ms, xq);
   }
   /* Positives whose samples are a horizon and a day old join the ring. */
   int64_t settled = l->now_ms - (int64_t)((lc->horizon_days + 1) * 86400000.0);
@@ -391,11 +431,13 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
       i++;
       continue;
     }
-    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i]);
+    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i], l->pend_k[i] ? l->pend_x[i] : NULL);
     l->pend_n--;
     l->pend_p[i] = l->pend_p[l->pend_n];
     l->pend_z[i] = l->pend_z[l->pend_n];
     l->pend_t[i] = l->pend_t[l->pend_n];
+    memcpy(l->pend_x[i], l->pend_x[l->pend_n], sizeof l->pend_x[i]);
+    l->pend_k[i] = l->pend_k[l->pend_n];
   }
   l->labels++;
   l->positives += (uint64_t)y;
@@ -425,10 +467,14 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
     l->coef[f] = c;
   }
   l->intercept += adagrad(&l->g2[CXP_CF__COUNT], g, lc->rate) - moved;
-  sample_put(l, x, y);
+  sample_put(l, xq, y);
   l->since++;
+  uint64_t refits = l->refits;
   refit_advance(l, lc, prior);
-  if (l->labels % CXP_LEARN_REFIT == 0) calibrate(l);
+  /* Every CXP_LEARN_REFIT labels, and as soon as a refit has made a new
+   * model: a calibration fitted to the old one's logits would otherwise be
+   * applied to the new one's until the next. */
+  if (l->labels % CXP_LEARN_REFIT == 0 || l->refits != refits) calibrate(l);
 }
 
 /* Whether the labels learnt in all are enough for the learnt model. */
@@ -522,8 +568,8 @@ static void newest_k(cxp_learn_entry *e, size_t n, size_t k) {
   }
 }
 
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
-                                 double *a, double *b) {
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
+                                 cxp_learn_scratch *scratch, double *a, double *b) {
   if (n < 2) return 0;
   size_t total = 0;
   for (int i = 0; i < n; i++)
@@ -535,12 +581,16 @@ int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_
     scratch->cap = total;
   }
   size_t k = 0;
-  double sa = 0, sb = 0, w = 0;
+  double sa = 0, sb = 0, w = 0, mw[CXP_CF__COUNT + 1];
+  model_weights(model->coef, model->intercept, mw);
   for (int i = 0; i < n; i++) {
     const cxp_learner *l = ls[i];
     if (l == NULL) continue;
+    /* Each label with the logit of the model the calibration is for (the
+     * learners' combination), not its own learner's of the day. */
     for (uint32_t j = 0; j < l->ring_n; j++)
-      scratch->e[k++] = (cxp_learn_entry){l->ring_t[j], l->ring_z[j], l->ring_y[j]};
+      scratch->e[k++] = (cxp_learn_entry){
+          l->ring_t[j], l->ring_k[j] ? logit_q(mw, l->ring_x[j]) : l->ring_z[j], l->ring_y[j]};
     sa += (double)l->ring_n * l->cal_a;
     sb += (double)l->ring_n * l->cal_b;
     w += l->ring_n;
@@ -616,7 +666,15 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 #define V2_EXTRA                                                                           \
   (8 + CXP_LEARN_SAMPLES * CXP_CF__COUNT + CXP_LEARN_SAMPLES / 8 + 3 * 8 + N_FIT_DOUBLES * 8)
 
-size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA; }
+/* Version 6 (whole) and 5 (head) are versions 2 and 3 followed by the
+ * features of the ring's entries and of the pending positives, and whether
+ * each has them. A record of version 1, 2 or 3 reads with none: its
+ * entries are calibrated on their stored logits until the ring turns over. */
+#define FEAT_VERSION_WHOLE 6
+#define FEAT_VERSION_HEAD 5
+#define FEAT_EXTRA ((CXP_LEARN_RING + CXP_LEARN_PEND) * (CXP_CF__COUNT + 1))
+
+size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA + FEAT_EXTRA; }
 
 /* The changelog's form: a head (version 3: version 2 without the samples)
  * and the samples in chunks of CXP_LEARN_CHUNK (version 4: the chunk's
@@ -682,7 +740,7 @@ static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
   double *d[N_DOUBLES];
   doubles_of((cxp_learner *)l, d);
   uint8_t *p = out;
-  *p++ = samples ? LEARN_VERSION : HEAD_VERSION;
+  *p++ = samples ? FEAT_VERSION_WHOLE : FEAT_VERSION_HEAD;
   p = put_doubles(p, d, N_DOUBLES);
   put_u64(p, l->labels);
   put_u64(p + 8, l->positives);
@@ -722,12 +780,20 @@ static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
   p += 24;
   double *fd[N_FIT_DOUBLES];
   fit_doubles_of((cxp_learner *)l, fd);
-  put_doubles(p, fd, N_FIT_DOUBLES);
+  p = put_doubles(p, fd, N_FIT_DOUBLES);
+  /* Versions 5 and 6: the calibration's features. */
+  memcpy(p, l->ring_x, sizeof l->ring_x);
+  p += sizeof l->ring_x;
+  memcpy(p, l->ring_k, sizeof l->ring_k);
+  p += sizeof l->ring_k;
+  memcpy(p, l->pend_x, sizeof l->pend_x);
+  p += sizeof l->pend_x;
+  memcpy(p, l->pend_k, sizeof l->pend_k);
 }
 
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 1); }
 
-size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES; }
+size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA; }
 void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 0); }
 
 size_t cxp_learner_chunk_size(void) { return CHUNK_SIZE; }
@@ -805,9 +871,32 @@ static int decode_refit(cxp_learner *t, const uint8_t *p, int samples) {
 /* Into t, whose samples a head keeps (the caller's choice of them). */
 static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   if (len < 1) return -1;
-  if (!(in[0] == 1 && len == V1_SIZE) && !(in[0] == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
-      !(in[0] == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES))
+  int ver = in[0];
+  if (!(ver == 1 && len == V1_SIZE) && !(ver == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
+      !(ver == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES) &&
+      !(ver == FEAT_VERSION_WHOLE && len == V1_SIZE + V2_EXTRA + FEAT_EXTRA) &&
+      !(ver == FEAT_VERSION_HEAD && len == V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA))
     return -1;
+  int whole = ver == LEARN_VERSION || ver == FEAT_VERSION_WHOLE;
+  if (ver == FEAT_VERSION_WHOLE || ver == FEAT_VERSION_HEAD) {
+    const uint8_t *q = in + len - FEAT_EXTRA;
+    memcpy(t->ring_x, q, sizeof t->ring_x);
+    q += sizeof t->ring_x;
+    memcpy(t->ring_k, q, sizeof t->ring_k);
+    q += sizeof t->ring_k;
+    memcpy(t->pend_x, q, sizeof t->pend_x);
+    q += sizeof t->pend_x;
+    memcpy(t->pend_k, q, sizeof t->pend_k);
+    for (int i = 0; i < CXP_LEARN_RING; i++)
+      if (t->ring_k[i] > 1) return -1;
+    for (int i = 0; i < CXP_LEARN_PEND; i++)
+      if (t->pend_k[i] > 1) return -1;
+  } else { /* before version 5: no entry's features known */
+    memset(t->ring_x, 0, sizeof t->ring_x);
+    memset(t->ring_k, 0, sizeof t->ring_k);
+    memset(t->pend_x, 0, sizeof t->pend_x);
+    memset(t->pend_k, 0, sizeof t->pend_k);
+  }
   if (in[0] == 1) { /* before the refit: no samples kept */
     memset(t->smp_x, 0, sizeof t->smp_x);
     memset(t->smp_y, 0, sizeof t->smp_y);
@@ -855,7 +944,7 @@ static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     if (t->m2[f] < 0 || (t->labels && bounded(f, t->coef[f]) != t->coef[f])) goto out;
   }
-  if (in[0] != 1 && decode_refit(t, p, in[0] == LEARN_VERSION) != 0) goto out;
+  if (in[0] != 1 && decode_refit(t, p, whole) != 0) goto out;
   if (in[0] == 1) {
     t->smp_n = t->smp_pos = t->smp_ones = t->since = t->fit_step = t->fit_n = t->fit_at = 0;
     memset(t->fit_w, 0, sizeof t->fit_w);

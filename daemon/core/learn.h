@@ -112,6 +112,15 @@ typedef struct cxp_learner {
   int64_t pend_t[CXP_LEARN_PEND];
   uint32_t pend_n;
   uint8_t ring_y[CXP_LEARN_RING];
+  /* Each ring entry's and pending positive's features, quantised as the
+   * refit's samples are, so that the calibration is fitted to the logits
+   * of the model it calibrates rather than to the ones stored (given by the
+   * model of the day each was labelled, a positive's up to a horizon
+   * earlier than its negatives'); ring_k and pend_k say whether an entry
+   * has them (one read back from before version 5 has not: its stored
+   * logit stands). */
+  uint8_t ring_x[CXP_LEARN_RING][CXP_CF__COUNT], pend_x[CXP_LEARN_PEND][CXP_CF__COUNT];
+  uint8_t ring_k[CXP_LEARN_RING], pend_k[CXP_LEARN_PEND];
   uint32_t ring_n, ring_pos;
   /* The latest CXP_LEARN_SAMPLES labelled samples for the refit: each
    * feature clipped to its range and quantised to 8 bits of it
@@ -174,8 +183,8 @@ typedef struct cxp_learn_scratch {
   cxp_learn_entry *e;
   size_t cap;
 } cxp_learn_scratch;
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
-                                 double *a, double *b);
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
+                                 cxp_learn_scratch *scratch, double *a, double *b);
 
 /* The prequential scores over the learners' rings: AUC (NAN while a class
  * is missing) and Brier score (NAN with no labels); labels and positives
