@@ -148,13 +148,12 @@ typedef struct cxp_core {
   struct core_learner **learners;
   int32_t n_learners;
   /* Their one calibration (cxp_learner_pool_calibration), refitted every
-   * CXP_LEARN_REFIT labels learnt in all, when a learner's refit changes
-   * the combination (pool_refits: their refits counted at the last), whenever
-   * a learner comes from elsewhere, and on cxp_core_learn_refresh (pool_at 0). */
+   * CXP_LEARN_REFIT labels learnt in all, whenever a learner comes from
+   * elsewhere, and on cxp_core_learn_refresh (pool_at 0). */
   cxp_learn_scratch learn_scratch;
   double pool_a, pool_b;
   int pool_ok;
-  uint64_t pool_at, pool_refits;
+  uint64_t pool_at;
 
   /* Trailing CSAT and NPS of each (window length, group) whose records this
    * core emits, for segment.anomaly. */

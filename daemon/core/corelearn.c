@@ -66,16 +66,9 @@ static void recombine(cxp_core *c) {
   const cxp_learner *ls[MAX_COMBINED] = {NULL};
   int n = gather(c, 1, ls);
   if (!cxp_learner_combine(ls, n, &c->learn, &c->churn_prior, &c->churn)) return;
-  uint64_t labels = 0, refits = 0;
-  for (int i = 0; i < n; i++) {
-    labels += ls[i]->labels;
-    refits += ls[i]->refits;
-  }
-  /* Every CXP_LEARN_REFIT labels, and when a learner's refit has changed
-   * the combination the calibration is for. */
-  if (c->pool_at == 0 || labels >= c->pool_at + CXP_LEARN_REFIT || labels < c->pool_at ||
-      refits != c->pool_refits) {
-    c->pool_refits = refits;
+  uint64_t labels = 0;
+  for (int i = 0; i < n; i++) labels += ls[i]->labels;
+  if (c->pool_at == 0 || labels >= c->pool_at + CXP_LEARN_REFIT || labels < c->pool_at) {
     c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->churn, &c->learn_scratch, &c->pool_a,
                                               &c->pool_b);
     c->pool_at = labels;

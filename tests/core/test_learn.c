@@ -18,9 +18,10 @@
 
 /* The encoded size of a version 1 learner (the layout before the refit). */
 #define V1_BYTES 11177
-/* Versions 5 and 6 end with the calibration's features: 11 bytes and a
- * flag for each of the ring's 512 entries and the 128 pending positives. */
-#define FEAT_BYTES ((512 + 128) * 12)
+/* Versions 5 and 6 end with the calibration's: 11 bytes and a flag for
+ * each of the ring's 512 entries and the 128 pending positives, 8 for each
+ * of the flow's 32 slices and 16 for its latest slice and span. */
+#define FEAT_BYTES ((512 + 128) * 12 + 32 * 8 + 16)
 
 /* A prior with every coefficient and the intercept 0. */
 static void zero_prior(cxp_churn_conf *cf) {
@@ -345,7 +346,8 @@ static void test_pooled_calibration(void) {
       size_t m = 0;
       for (int i = 0; i < NL; i++)
         for (int j = 0; j < CXP_LEARN_RING; j++)
-          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j], many[i]->ring_y[j]};
+          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j],
+                                       many[i]->ring_y[j], NULL};
       qsort(all, m, sizeof *all, entry_newest_first);
       cxp_learner *two[2];
       for (int h = 0; h < 2; h++) {
@@ -477,6 +479,100 @@ static void test_calibration_rescored(void) {
   CHECK_INT(l1->labels, 512);
   CHECK(memcmp(l1->coef, model.coef, sizeof model.coef) == 0 && l1->intercept == -1);
   check_mix_calibration(l1->cal_a, l1->cal_b, "own");
+  free(l1);
+  free(l2);
+}
+
+/* The calibration moved to the share positive of the last horizon's labels
+ * by label time (learn.c, flow_counts). The known mix of
+ * test_calibration_rescored (a slope of 1.900 from its labels, which hold
+ * 160 positives in 512: 0.3125), with a flow of 128 positives and 384
+ * negatives over the last horizon: 0.25. The slope stays; the intercept
+ * moves until the mean probability over the labels is 0.25: the two groups'
+ * probabilities sum to 0.5 and their log-odds stay 1.900 apart, so they
+ * are 0.093 and 0.407 (b -0.377). Before two horizons have been counted,
+ * or with fewer than 128 labels in the last, the flow moves nothing. */
+static void set_flow(cxp_learner *l, int64_t at, uint32_t span, uint32_t pos, uint32_t neg) {
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) {
+    l->flow_pos[i] = pos / CXP_LEARN_FLOW;
+    l->flow_neg[i] = neg / CXP_LEARN_FLOW;
+  }
+  l->flow_at = at;
+  l->flow_span = span;
+}
+
+static void check_flow_calibration(double a, double b, double a_unmoved, const char *what) {
+  test_ctx = what;
+  CHECK_NEAR(a, a_unmoved, 1e-9); /* the slope as without the flow */
+  double q0 = cxp_sigmoid(-a + b), q1 = cxp_sigmoid(b);
+  CHECK_NEAR((q0 + q1) / 2, 0.25, 1e-9);
+  CHECK_NEAR(log(q1 / (1 - q1)) - log(q0 / (1 - q0)), a, 1e-9);
+  CHECK_NEAR(a, 1.900, 0.001);
+  CHECK_NEAR(q0, 0.093, 0.001);
+  CHECK_NEAR(q1, 0.407, 0.001);
+  CHECK_NEAR(b, -0.377, 0.001);
+  test_ctx = NULL;
+}
+
+static void test_calibration_flow(void) {
+  cxp_churn_conf model;
+  zero_prior(&model);
+  model.coef[CXP_CF_DETRACTOR] = 1;
+  model.intercept = -1;
+  /* Horizon 32 days: slices of a day. */
+  cxp_learn_conf lc = learn_conf(0, 0);
+  lc.horizon_days = 32;
+  cxp_learner *l1 = calloc(1, sizeof *l1), *l2 = calloc(1, sizeof *l2);
+  /* Pooled: the flow is the learners' together (all of it l1's here). */
+  cxp_learner_init(l1, &model);
+  cxp_learner_init(l2, &model);
+  mix_ring(l1, 0, 2, -1);
+  mix_ring(l2, 1, 2, -1);
+  const cxp_learner *ls[2] = {l1, l2};
+  cxp_learn_scratch scratch = {NULL, 0};
+  double a0 = 0, b0 = 0, a = 0, b = 0;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a0, &b0), 1);
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 128, 384);
+  set_flow(l2, 2031, 2 * CXP_LEARN_FLOW, 0, 0);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  check_flow_calibration(a, b, a0, "pooled flow");
+  /* Not yet two horizons counted: unmoved. */
+  l1->flow_span = l2->flow_span = 2 * CXP_LEARN_FLOW - 1;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  CHECK(a == a0 && b == b0);
+  /* Too few labels in the last horizon: unmoved. */
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 32, 64);
+  l2->flow_span = 2 * CXP_LEARN_FLOW;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  CHECK(a == a0 && b == b0);
+  free(scratch.e);
+  /* A learner's own: its 512th label (a negative, no detractor, on day
+   * 2031, slice 2031) completes the mix and the flow's 384th negative. */
+  cxp_learner_init(l1, &model);
+  mix_ring(l1, 0, 1, 32);
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 128, 384);
+  l1->flow_neg[2031 % CXP_LEARN_FLOW]--;
+  double x[CXP_CF__COUNT] = {0};
+  cxp_learner_update(l1, &lc, &model, x, 0, 1999 * D_MS, 2031 * D_MS + 1);
+  check_flow_calibration(l1->cal_a, l1->cal_b, a0, "own flow");
+  /* The flow itself: a label a day (positive every fourth day), 100 days:
+   * the last horizon (32 slices, days 68-99) holds 8 positives and 24
+   * negatives, and two horizons have been counted. A label 40 days later
+   * finds every slice past and clears them. */
+  cxp_learner_init(l1, &model);
+  for (int d = 0; d < 100; d++)
+    cxp_learner_update(l1, &lc, &model, x, d % 4 == 0, (d - 33) * D_MS, d * D_MS);
+  uint32_t pos = 0, neg = 0;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) pos += l1->flow_pos[i], neg += l1->flow_neg[i];
+  CHECK_INT(pos, 8);
+  CHECK_INT(neg, 24);
+  CHECK_INT(l1->flow_span, 2 * CXP_LEARN_FLOW);
+  CHECK_INT(l1->flow_at, 99);
+  cxp_learner_update(l1, &lc, &model, x, 0, 106 * D_MS, 139 * D_MS);
+  pos = neg = 0;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) pos += l1->flow_pos[i], neg += l1->flow_neg[i];
+  CHECK_INT(pos, 0);
+  CHECK_INT(neg, 1);
   free(l1);
   free(l2);
 }
@@ -732,9 +828,9 @@ static void test_refit_bytes(void) {
   while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) learn_one(l, &lc, &prior);
   /* 1 + 48 x 8 + 24 + 8 + 512 x (4 + 4 + 8 + 1) + 8 + 128 x 16 = 11,177
    * bytes of version 1; 8 + 8192 x 11 + 8192 / 8 + 24 + (12 + 12 + 78) x 8
-   * = 91,984 more in version 2; (512 + 128) x 12 = 7,680 more in 6. */
+   * = 91,984 more in version 2; 7,952 more in 6 (FEAT_BYTES). */
   size_t n = cxp_learner_encode_size();
-  CHECK_INT(n, V1_BYTES + 91984 + 7680);
+  CHECK_INT(n, V1_BYTES + 91984 + 7952);
   uint8_t *b = malloc(n);
   cxp_learner_encode(l, b);
   CHECK_INT(b[0], 6);
@@ -756,6 +852,11 @@ static void test_refit_bytes(void) {
   CHECK_INT(cxp_learner_decode(back, b, n - FEAT_BYTES), -1); /* 6 with 2's length */
   /* A flag that is neither 0 nor 1. */
   b[n - FEAT_BYTES + CXP_LEARN_RING * CXP_CF__COUNT + 3] = 2;
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  cxp_learner_encode(l, b);
+  /* The flow counted past its two horizons (its last 8 bytes). */
+  CHECK_INT(b[n - 8], l->flow_span);
+  b[n - 8] = 2 * CXP_LEARN_FLOW + 1;
   CHECK_INT(cxp_learner_decode(back, b, n), -1);
   cxp_learner_encode(l, b);
   /* Version 1: the same first bytes. */
@@ -822,7 +923,7 @@ static void test_head_and_chunks(void) {
   /* 1,300 samples: chunks 0, 1 and part of 2. */
   for (int i = 0; i < 1300; i++) learn_one(l, &lc, &prior);
   CHECK_INT(l->smp_n, 1300);
-  /* 11,177 + 8 + 24 + 102 x 8 + 7,680 = 19,705; 3 + 512 x 11 + 64 = 5,699. */
+  /* 11,177 + 8 + 24 + 102 x 8 + 7,952 = 19,977; 3 + 512 x 11 + 64 = 5,699. */
   size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
   CHECK_INT(hn, 12025 + FEAT_BYTES);
   CHECK_INT(cn, 5699);
@@ -1199,6 +1300,7 @@ int main(void) {
   test_calibration();
   test_pooled_calibration();
   test_calibration_rescored();
+  test_calibration_flow();
   test_bytes();
   test_refit_by_hand();
   test_refit_signs();
