@@ -69,7 +69,8 @@ static void recombine(cxp_core *c) {
   uint64_t labels = 0;
   for (int i = 0; i < n; i++) labels += ls[i]->labels;
   if (c->pool_at == 0 || labels >= c->pool_at + CXP_LEARN_REFIT || labels < c->pool_at) {
-    c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->learn_scratch, &c->pool_a, &c->pool_b);
+    c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->churn, &c->learn_scratch, &c->pool_a,
+                                              &c->pool_b);
     c->pool_at = labels;
   }
   if (n > 1 && c->pool_ok) {

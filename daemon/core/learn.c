@@ -51,7 +51,41 @@ static double adagrad(double *g2, double g, double rate) {
   return *g2 > 0 ? -rate * g / sqrt(*g2) : 0;
 }
 
-static void remember(cxp_learner *l, double p, double z, int y, int64_t t) {
+/* Each feature's range (churn.c cxp_churn_features clips it there). */
+static const double FEATURE_MAX[CXP_CF__COUNT] = {
+    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,       [CXP_CF_MONETARY_DROP] = 1,
+    [CXP_CF_COMPLAINTS] = 3,    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
+    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
+    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
+
+/* x's features as the refit's samples and the calibration's entries keep
+ * them: each clipped to its range and quantised to 8 bits of it. */
+static void quantise(const double *x, uint8_t *q) {
+  for (int f = 0; f < CXP_CF__COUNT; f++) {
+    double v = x[f] / FEATURE_MAX[f];
+    v = v > 1 ? 1 : v > 0 ? v : 0; /* NaN too: 0 */
+    q[f] = (uint8_t)lrint(v * 255.0);
+  }
+}
+
+/* A model's logit of quantised features: w[f] is coefficient f over 255ths
+ * of its feature's range (model_weights), w[CXP_CF__COUNT] the intercept. */
+static void model_weights(const double *coef, double intercept, double *w) {
+  for (int f = 0; f < CXP_CF__COUNT; f++) w[f] = coef[f] * FEATURE_MAX[f] / 255.0;
+  w[CXP_CF__COUNT] = intercept;
+}
+
+static float logit_q(const double *w, const uint8_t *q) {
+  double z = w[CXP_CF__COUNT];
+  for (int f = 0; f < CXP_CF__COUNT; f++) z += w[f] * q[f];
+  return (float)z;
+}
+
+/* A label into the ring, with its features (q, quantised) when known. */
+static void remember(cxp_learner *l, double p, double z, int y, int64_t t, const uint8_t *q) {
+  if (q) memcpy(l->ring_x[l->ring_pos], q, sizeof l->ring_x[0]);
+  else memset(l->ring_x[l->ring_pos], 0, sizeof l->ring_x[0]);
+  l->ring_k[l->ring_pos] = q != NULL;
   l->ring_t[l->ring_pos] = t;
   l->ring_p[l->ring_pos] = (float)p;
   l->ring_z[l->ring_pos] = (float)z;
@@ -98,17 +132,102 @@ static void platt(const float *zs, const uint8_t *ys, uint32_t n, double *pa, do
   }
 }
 
-/* The learner's own calibration, refitted to its ring. */
-static void calibrate(cxp_learner *l) { platt(l->ring_z, l->ring_y, l->ring_n, &l->cal_a, &l->cal_b); }
+/* The rate the calibration follows. Its labels are a horizon old and
+ * more: a sample is settled only once its horizon has passed (a positive
+ * waits in the pending list for its negatives), so where churn rises or
+ * falls the calibration states the rate of a horizon ago. A positive is
+ * known the day the customer leaves, though, and a negative a horizon after
+ * its sample: over the last horizon of label time, the share positive of
+ * the labels that came is this horizon's cancellations over the samples
+ * whose horizon it closed, which in a steady state is the same rate and
+ * where churn moves is a horizon fresher. The calibration keeps Platt's
+ * slope from its labels and moves its intercept so that the mean
+ * probability over them is that share (a prior shift). On the generator's
+ * competitor world, whose churn rises from day 180, the mean probability at
+ * day 240 was 0.57x the observed rate with the calibration's labels alone
+ * (seed 3, one learner or sixteen), 0.77x and 0.78x moved to the flow
+ * (docs/domain.md 3.8 has the rest). A whole horizon of label time
+ * holds each customer's label about once, however the samples bunch (they
+ * all start at the learner's first day and settle a horizon apart, so a
+ * few days' labels are mostly negatives or mostly positives). The first
+ * horizon brings positives alone: the share counts once two have been
+ * counted, and only over CXP_LEARN_REFIT labels or more (as few as the
+ * calibration itself takes; below that it is noise). Adds l's positives and
+ * negatives of the last horizon to *p and *q and returns 1, or returns 0
+ * before then. */
+static int flow_counts(const cxp_learner *l, double *p, double *q) {
+  if (l->flow_span < 2 * CXP_LEARN_FLOW) return 0;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) {
+    *p += l->flow_pos[i];
+    *q += l->flow_neg[i];
+  }
+  return 1;
+}
+
+/* A label at now_ms into its slice, the slices since the last cleared. */
+static void flow_count(cxp_learner *l, const cxp_learn_conf *lc, int64_t now_ms, int y) {
+  int64_t width = (int64_t)(lc->horizon_days * 86400000.0 / CXP_LEARN_FLOW);
+  if (width < 1) width = 1;
+  int64_t at = now_ms > 0 ? now_ms / width : 0;
+  if (l->flow_span == 0) {
+    l->flow_at = at;
+    l->flow_span = 1;
+  }
+  if (at > l->flow_at) {
+    int64_t gap = at - l->flow_at;
+    for (int64_t k = 1; k <= gap && k <= CXP_LEARN_FLOW; k++) {
+      int slot = (int)((l->flow_at + k) % CXP_LEARN_FLOW);
+      l->flow_pos[slot] = l->flow_neg[slot] = 0;
+    }
+    l->flow_span = (uint32_t)(l->flow_span + gap > 2 * CXP_LEARN_FLOW ? 2 * CXP_LEARN_FLOW
+                                                                    : l->flow_span + gap);
+    l->flow_at = at;
+  }
+  int slot = (int)(l->flow_at % CXP_LEARN_FLOW);
+  if (y) l->flow_pos[slot]++;
+  else l->flow_neg[slot]++;
+}
+
+/* *b moved so that the mean of sigmoid(a z + *b) over the n logits zs is r
+ * (Newton's method on the one unknown, steps of at most 1). */
+static void shift_to(const float *zs, uint32_t n, double a, double *b, double r) {
+  if (!(r > 0 && r < 1) || n == 0) return;
+  double bb = *b;
+  for (int it = 0; it < 30; it++) {
+    double f = -r * n, d = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      double q = cxp_sigmoid(a * zs[i] + bb);
+      f += q;
+      d += q * (1 - q);
+    }
+    if (!(d > 1e-12)) return;
+    double step = f / d;
+    if (step > 1) step = 1;
+    if (step < -1) step = -1;
+    bb -= step;
+    if (fabs(step) < 1e-6) break;
+  }
+  if (bb < -CAL_B_MAX) bb = -CAL_B_MAX;
+  if (bb > CAL_B_MAX) bb = CAL_B_MAX;
+  if (isfinite(bb)) *b = bb;
+}
+
+/* The learner's own calibration, refitted to its ring: each label with the
+ * logit the learner gives its features now (the stored one for an entry
+ * without them). */
+static void calibrate(cxp_learner *l) {
+  double w[CXP_CF__COUNT + 1];
+  float zs[CXP_LEARN_RING];
+  model_weights(l->coef, l->intercept, w);
+  for (uint32_t i = 0; i < l->ring_n; i++)
+    zs[i] = l->ring_k[i] ? logit_q(w, l->ring_x[i]) : l->ring_z[i];
+  platt(zs, l->ring_y, l->ring_n, &l->cal_a, &l->cal_b);
+  double p = 0, q = 0;
+  if (flow_counts(l, &p, &q) && p > 0 && q > 0 && p + q >= CXP_LEARN_REFIT)
+    shift_to(zs, l->ring_n, l->cal_a, &l->cal_b, p / (p + q));
+}
 
 /* ---- The batch refit -------------------------------------------------------- */
-
-/* Each feature's range (churn.c cxp_churn_features clips it there). */
-static const double FEATURE_MAX[CXP_CF__COUNT] = {
-    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,       [CXP_CF_MONETARY_DROP] = 1,
-    [CXP_CF_COMPLAINTS] = 3,    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
-    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
-    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
 
 /* The refit's pull towards the prior is the online step's (churn.learn_l2,
  * in standardised units) counted this many times over: the prior is worth
@@ -123,13 +242,9 @@ static const double FEATURE_MAX[CXP_CF__COUNT] = {
  * with sixteen (a ring of 4096 then). */
 #define PRIOR_LABELS 32.0
 
-static void sample_put(cxp_learner *l, const double *x, int y) {
+static void sample_put(cxp_learner *l, const uint8_t *q, int y) {
   uint32_t at = l->smp_pos;
-  for (int f = 0; f < CXP_CF__COUNT; f++) {
-    double v = x[f] / FEATURE_MAX[f];
-    v = v > 1 ? 1 : v > 0 ? v : 0; /* NaN too: 0 */
-    l->smp_x[at][f] = (uint8_t)lrint(v * 255.0);
-  }
+  memcpy(l->smp_x[at], q, sizeof l->smp_x[at]);
   uint8_t bit = (uint8_t)(1u << (at % 8)), *byte = &l->smp_y[at / 8];
   if (l->smp_n == CXP_LEARN_SAMPLES && (*byte & bit)) l->smp_ones--;
   *byte = (uint8_t)(y ? *byte | bit : *byte & ~bit);
@@ -357,7 +472,11 @@ static void refit_advance(cxp_learner *l, const cxp_learn_conf *lc, const cxp_ch
   if (l->fit_at >= l->fit_n) refit_end_pass(l, lc, prior, CXP_LEARN_NEWTON, REFIT_TOL);
 }
 
-void cxp_learner_sample(cxp_learner *l, const double *x, int y) { sample_put(l, x, y); }
+void cxp_learner_sample(cxp_learner *l, const double *x, int y) {
+  uint8_t q[CXP_CF__COUNT];
+  quantise(x, q);
+  sample_put(l, q, y);
+}
 
 int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                       int steps) {
@@ -376,13 +495,18 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
   y = y != 0;
   double z = logit_of(l, x);
   double q = cxp_sigmoid(l->cal_a * z + l->cal_b);
+  uint8_t xq[CXP_CF__COUNT];
+  quantise(x, xq);
   if (now_ms > l->now_ms) l->now_ms = now_ms;
+  flow_count(l, lc, l->now_ms, y);
   if (y && l->pend_n < CXP_LEARN_PEND) {
     l->pend_p[l->pend_n] = (float)q;
     l->pend_z[l->pend_n] = (float)z;
+    memcpy(l->pend_x[l->pend_n], xq, sizeof xq);
+    l->pend_k[l->pend_n] = 1;
     l->pend_t[l->pend_n++] = sample_ms;
   } else {
-    remember(l, q, z, y, sample_ms);
+    remember(l, q, z, y, sample_ms, xq);
   }
   /* Positives whose samples are a horizon and a day old join the ring. */
   int64_t settled = l->now_ms - (int64_t)((lc->horizon_days + 1) * 86400000.0);
@@ -391,11 +515,13 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
       i++;
       continue;
     }
-    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i]);
+    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i], l->pend_k[i] ? l->pend_x[i] : NULL);
     l->pend_n--;
     l->pend_p[i] = l->pend_p[l->pend_n];
     l->pend_z[i] = l->pend_z[l->pend_n];
     l->pend_t[i] = l->pend_t[l->pend_n];
+    memcpy(l->pend_x[i], l->pend_x[l->pend_n], sizeof l->pend_x[i]);
+    l->pend_k[i] = l->pend_k[l->pend_n];
   }
   l->labels++;
   l->positives += (uint64_t)y;
@@ -425,7 +551,7 @@ void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_chur
     l->coef[f] = c;
   }
   l->intercept += adagrad(&l->g2[CXP_CF__COUNT], g, lc->rate) - moved;
-  sample_put(l, x, y);
+  sample_put(l, xq, y);
   l->since++;
   refit_advance(l, lc, prior);
   if (l->labels % CXP_LEARN_REFIT == 0) calibrate(l);
@@ -473,7 +599,11 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
 static inline int newer(const cxp_learn_entry *a, const cxp_learn_entry *b) {
   if (a->t != b->t) return a->t > b->t;
   if (a->z != b->z) return a->z > b->z;
-  return a->y > b->y;
+  if (a->y != b->y) return a->y > b->y;
+  /* Then by features (none first), so that entries the order cannot tell
+   * apart are re-scored alike. */
+  if (a->x == NULL || b->x == NULL) return a->x != NULL && b->x == NULL;
+  return memcmp(a->x, b->x, CXP_CF__COUNT) > 0;
 }
 
 static int newest_first(const void *x, const void *y) {
@@ -522,25 +652,31 @@ static void newest_k(cxp_learn_entry *e, size_t n, size_t k) {
   }
 }
 
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
-                                 double *a, double *b) {
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
+                                 cxp_learn_scratch *scratch, double *a, double *b) {
   if (n < 2) return 0;
   size_t total = 0;
   for (int i = 0; i < n; i++)
     if (ls[i]) total += ls[i]->ring_n;
   if (total < CXP_LEARN_REFIT) return 0;
   if (scratch->cap < total) {
+    /* Room for full rings at once: grown to what they hold as they fill,
+     * it was allocated anew at nearly every calibration of a young
+     * deployment (94 of 95 on bench_core --event-rate 0.02). */
+    size_t room = (size_t)n * CXP_LEARN_RING;
     free(scratch->e);
-    scratch->e = cxp_xmalloc(total * sizeof *scratch->e);
-    scratch->cap = total;
+    scratch->e = cxp_xmalloc(room * sizeof *scratch->e);
+    scratch->cap = room;
   }
   size_t k = 0;
-  double sa = 0, sb = 0, w = 0;
+  double sa = 0, sb = 0, w = 0, mw[CXP_CF__COUNT + 1];
+  model_weights(model->coef, model->intercept, mw);
   for (int i = 0; i < n; i++) {
     const cxp_learner *l = ls[i];
     if (l == NULL) continue;
     for (uint32_t j = 0; j < l->ring_n; j++)
-      scratch->e[k++] = (cxp_learn_entry){l->ring_t[j], l->ring_z[j], l->ring_y[j]};
+      scratch->e[k++] = (cxp_learn_entry){l->ring_t[j], l->ring_z[j], l->ring_y[j],
+                                          l->ring_k[j] ? l->ring_x[j] : NULL};
     sa += (double)l->ring_n * l->cal_a;
     sb += (double)l->ring_n * l->cal_b;
     w += l->ring_n;
@@ -553,15 +689,24 @@ int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_
   float zs[CXP_LEARN_RING];
   uint8_t ys[CXP_LEARN_RING];
   uint32_t pos = 0;
+  /* Each label with the logit of the model the calibration is for (the
+   * learners' combination), not its own learner's of the day. */
   for (size_t i = 0; i < k; i++) {
-    zs[i] = scratch->e[i].z;
-    ys[i] = scratch->e[i].y;
+    const cxp_learn_entry *e = &scratch->e[i];
+    zs[i] = e->x ? logit_q(mw, e->x) : e->z;
+    ys[i] = e->y;
     pos += ys[i];
   }
   if (pos == 0 || pos == k) return 0;
   /* From the learners' own, as each learner starts from its last. */
   double pa = sa / w, pb = sb / w;
   platt(zs, ys, (uint32_t)k, &pa, &pb);
+  /* Moved to the learners' last horizon of labels together (flow_counts). */
+  double fp = 0, fq = 0;
+  for (int i = 0; i < n; i++)
+    if (ls[i]) flow_counts(ls[i], &fp, &fq);
+  if (fp > 0 && fq > 0 && fp + fq >= CXP_LEARN_REFIT)
+    shift_to(zs, (uint32_t)k, pa, &pb, fp / (fp + fq));
   *a = pa;
   *b = pb;
   return 1;
@@ -616,7 +761,19 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 #define V2_EXTRA                                                                           \
   (8 + CXP_LEARN_SAMPLES * CXP_CF__COUNT + CXP_LEARN_SAMPLES / 8 + 3 * 8 + N_FIT_DOUBLES * 8)
 
-size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA; }
+/* Version 6 (whole) and 5 (head) are versions 2 and 3 followed by the
+ * calibration's: the features of the ring's entries and of the pending
+ * positives and whether each has them, then the labels' flow (positives
+ * and negatives by slice, the latest slice, the slices counted). A record
+ * of version 1, 2 or 3 reads with no features (its entries are calibrated
+ * on their stored logits until the ring turns over) and no flow (the
+ * calibration follows the flow two horizons later). */
+#define FEAT_VERSION_WHOLE 6
+#define FEAT_VERSION_HEAD 5
+#define FEAT_EXTRA                                                                         \
+  ((CXP_LEARN_RING + CXP_LEARN_PEND) * (CXP_CF__COUNT + 1) + CXP_LEARN_FLOW * 8 + 16)
+
+size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA + FEAT_EXTRA; }
 
 /* The changelog's form: a head (version 3: version 2 without the samples)
  * and the samples in chunks of CXP_LEARN_CHUNK (version 4: the chunk's
@@ -682,7 +839,7 @@ static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
   double *d[N_DOUBLES];
   doubles_of((cxp_learner *)l, d);
   uint8_t *p = out;
-  *p++ = samples ? LEARN_VERSION : HEAD_VERSION;
+  *p++ = samples ? FEAT_VERSION_WHOLE : FEAT_VERSION_HEAD;
   p = put_doubles(p, d, N_DOUBLES);
   put_u64(p, l->labels);
   put_u64(p + 8, l->positives);
@@ -722,12 +879,25 @@ static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
   p += 24;
   double *fd[N_FIT_DOUBLES];
   fit_doubles_of((cxp_learner *)l, fd);
-  put_doubles(p, fd, N_FIT_DOUBLES);
+  p = put_doubles(p, fd, N_FIT_DOUBLES);
+  /* Versions 5 and 6: the calibration's features. */
+  memcpy(p, l->ring_x, sizeof l->ring_x);
+  p += sizeof l->ring_x;
+  memcpy(p, l->ring_k, sizeof l->ring_k);
+  p += sizeof l->ring_k;
+  memcpy(p, l->pend_x, sizeof l->pend_x);
+  p += sizeof l->pend_x;
+  memcpy(p, l->pend_k, sizeof l->pend_k);
+  p += sizeof l->pend_k;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++, p += 8)
+    put_u64(p, (uint64_t)l->flow_pos[i] | (uint64_t)l->flow_neg[i] << 32);
+  put_u64(p, (uint64_t)l->flow_at);
+  put_u64(p + 8, l->flow_span);
 }
 
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 1); }
 
-size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES; }
+size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA; }
 void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 0); }
 
 size_t cxp_learner_chunk_size(void) { return CHUNK_SIZE; }
@@ -805,9 +975,46 @@ static int decode_refit(cxp_learner *t, const uint8_t *p, int samples) {
 /* Into t, whose samples a head keeps (the caller's choice of them). */
 static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   if (len < 1) return -1;
-  if (!(in[0] == 1 && len == V1_SIZE) && !(in[0] == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
-      !(in[0] == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES))
+  int ver = in[0];
+  if (!(ver == 1 && len == V1_SIZE) && !(ver == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
+      !(ver == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES) &&
+      !(ver == FEAT_VERSION_WHOLE && len == V1_SIZE + V2_EXTRA + FEAT_EXTRA) &&
+      !(ver == FEAT_VERSION_HEAD && len == V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA))
     return -1;
+  int whole = ver == LEARN_VERSION || ver == FEAT_VERSION_WHOLE;
+  if (ver == FEAT_VERSION_WHOLE || ver == FEAT_VERSION_HEAD) {
+    const uint8_t *q = in + len - FEAT_EXTRA;
+    memcpy(t->ring_x, q, sizeof t->ring_x);
+    q += sizeof t->ring_x;
+    memcpy(t->ring_k, q, sizeof t->ring_k);
+    q += sizeof t->ring_k;
+    memcpy(t->pend_x, q, sizeof t->pend_x);
+    q += sizeof t->pend_x;
+    memcpy(t->pend_k, q, sizeof t->pend_k);
+    q += sizeof t->pend_k;
+    for (int i = 0; i < CXP_LEARN_RING; i++)
+      if (t->ring_k[i] > 1) return -1;
+    for (int i = 0; i < CXP_LEARN_PEND; i++)
+      if (t->pend_k[i] > 1) return -1;
+    for (int i = 0; i < CXP_LEARN_FLOW; i++, q += 8) {
+      uint64_t fv = get_u64(q);
+      t->flow_pos[i] = (uint32_t)fv;
+      t->flow_neg[i] = (uint32_t)(fv >> 32);
+    }
+    t->flow_at = (int64_t)get_u64(q);
+    uint64_t span = get_u64(q + 8);
+    if (span > 2 * CXP_LEARN_FLOW || t->flow_at < 0) return -1;
+    t->flow_span = (uint32_t)span;
+  } else { /* before version 5: no entry's features known, no flow */
+    memset(t->ring_x, 0, sizeof t->ring_x);
+    memset(t->ring_k, 0, sizeof t->ring_k);
+    memset(t->pend_x, 0, sizeof t->pend_x);
+    memset(t->pend_k, 0, sizeof t->pend_k);
+    memset(t->flow_pos, 0, sizeof t->flow_pos);
+    memset(t->flow_neg, 0, sizeof t->flow_neg);
+    t->flow_at = 0;
+    t->flow_span = 0;
+  }
   if (in[0] == 1) { /* before the refit: no samples kept */
     memset(t->smp_x, 0, sizeof t->smp_x);
     memset(t->smp_y, 0, sizeof t->smp_y);
@@ -855,7 +1062,7 @@ static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     if (t->m2[f] < 0 || (t->labels && bounded(f, t->coef[f]) != t->coef[f])) goto out;
   }
-  if (in[0] != 1 && decode_refit(t, p, in[0] == LEARN_VERSION) != 0) goto out;
+  if (in[0] != 1 && decode_refit(t, p, whole) != 0) goto out;
   if (in[0] == 1) {
     t->smp_n = t->smp_pos = t->smp_ones = t->since = t->fit_step = t->fit_n = t->fit_at = 0;
     memset(t->fit_w, 0, sizeof t->fit_w);

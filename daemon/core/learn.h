@@ -22,12 +22,18 @@
  *     stops at zero;
  *   - a Platt calibration (p = sigmoid(a x logit + b)) is fitted anew every
  *     CXP_LEARN_REFIT labels to the recent labels and the logits the model
- *     gave them (damped Newton steps, a mild pull towards a = 1, b = 0), so
- *     that the probability matches the rate the labels show. A positive is
- *     known as soon as the customer cancels and a negative only a horizon
- *     later, so the newest labels would hold too many positives: a positive
- *     joins the recent labels only once its sample is a horizon and a day
- *     old, as a negative does (up to CXP_LEARN_PEND wait);
+ *     as it stands gives their features (damped Newton steps, a mild pull
+ *     towards a = 1, b = 0), so that the probability matches the rate the
+ *     labels show. A positive is known as soon as the customer cancels and
+ *     a negative only a horizon later, so the newest labels would hold too
+ *     many positives: a positive joins the recent labels only once its
+ *     sample is a horizon and a day old, as a negative does (up to
+ *     CXP_LEARN_PEND wait). Those labels are then a horizon old and more,
+ *     so the calibration's intercept is moved until its mean probability
+ *     over them is the share positive of the labels that came in the last
+ *     horizon (learn.c, flow_counts: this horizon's cancellations against
+ *     the samples whose horizon it closed), once two horizons have been
+ *     counted;
  *   - a batch refit: the latest CXP_LEARN_SAMPLES labelled samples (8192:
  *     their features quantised to a byte each, 1/255 of the feature's
  *     range, and the label a bit) are kept, and every CXP_LEARN_BATCH
@@ -68,6 +74,8 @@
 #define CXP_LEARN_RING 512
 #define CXP_LEARN_REFIT 128
 #define CXP_LEARN_PEND 128
+/* Slices of a horizon over which the labels' flow is counted. */
+#define CXP_LEARN_FLOW 32
 
 /* The batch refit (see above): the labelled samples kept for it, the labels
  * between two refits (a quarter of the samples kept, within these bounds),
@@ -112,6 +120,23 @@ typedef struct cxp_learner {
   int64_t pend_t[CXP_LEARN_PEND];
   uint32_t pend_n;
   uint8_t ring_y[CXP_LEARN_RING];
+  /* Each ring entry's and pending positive's features, quantised as the
+   * refit's samples are, so that the calibration is fitted to the logits
+   * of the model it calibrates rather than to the ones stored (given by the
+   * model of the day each was labelled, a positive's up to a horizon
+   * earlier than its negatives'); ring_k and pend_k say whether an entry
+   * has them (one read back from before version 5 has not: its stored
+   * logit stands). */
+  uint8_t ring_x[CXP_LEARN_RING][CXP_CF__COUNT], pend_x[CXP_LEARN_PEND][CXP_CF__COUNT];
+  uint8_t ring_k[CXP_LEARN_RING], pend_k[CXP_LEARN_PEND];
+  /* The labels of the last horizon by the time they came (not the time
+   * their samples were taken), positives and negatives, in CXP_LEARN_FLOW
+   * slices of a horizon: the rate the calibration is moved to (see above).
+   * flow_at is the latest label's slice (now_ms / the slice's length),
+   * flow_span the slices since the first's, counted up to two horizons. */
+  uint32_t flow_pos[CXP_LEARN_FLOW], flow_neg[CXP_LEARN_FLOW];
+  int64_t flow_at;
+  uint32_t flow_span;
   uint32_t ring_n, ring_pos;
   /* The latest CXP_LEARN_SAMPLES labelled samples for the refit: each
    * feature clipped to its range and quantised to 8 bits of it
@@ -156,7 +181,10 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
 
 /* One calibration for the learners together: Platt's a and b fitted to the
  * newest CXP_LEARN_RING labels of all their rings (by sample time), each
- * label with the logit its own learner gave it. A learner's ring holds the
+ * label with the logit `model` (their combination, the one the calibration
+ * is for) gives its features (the logit its own learner gave it, for a
+ * label read back without them), b then moved to the share positive of the
+ * learners' last horizon of labels together. A learner's ring holds the
  * labels of its own partition, so with n partitions it reaches n times as
  * far back as one learner's would; averaging the learners' calibrations
  * then calibrates to the rate of long ago (with 16 partitions of the
@@ -167,15 +195,16 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
  * CXP_LEARN_REFIT labels in their rings, or a class missing there). */
 typedef struct cxp_learn_entry {
   int64_t t;
-  float z;
+  float z;   /* as stored */
   uint8_t y;
+  const uint8_t *x; /* its features in its learner's ring, or NULL */
 } cxp_learn_entry;
 typedef struct cxp_learn_scratch {
   cxp_learn_entry *e;
   size_t cap;
 } cxp_learn_scratch;
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, cxp_learn_scratch *scratch,
-                                 double *a, double *b);
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
+                                 cxp_learn_scratch *scratch, double *a, double *b);
 
 /* The prequential scores over the learners' rings: AUC (NAN while a class
  * is missing) and Brier score (NAN with no labels); labels and positives
@@ -192,26 +221,28 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
 
 /* The learner as bytes (a fixed layout, little-endian doubles, with a
  * version byte) and back, whole (tests and tools; the changelog and
- * topics.model take the head and chunks below). 103,161
- * bytes: 11,177 of the online learner and its rings (version 1's layout),
- * 91,984 of the refit's samples and the refit under way. cxp_learner_decode
- * returns 0, or -1 for bytes that are not a learner of this layout or of
- * version 1 (l untouched); a version 1 record reads as its learner with no
- * samples kept. */
+ * topics.model take the head and chunks below). 111,113 bytes, version 6:
+ * 11,177 of the online learner and its rings (version 1's layout), 91,984
+ * of the refit's samples and the refit under way (version 2's), 7,952 of
+ * the calibration's features and flow. cxp_learner_decode returns 0, or -1
+ * for bytes that are not a learner of this layout or of versions 1 and 2
+ * (l untouched); a version 1 record reads as its learner with no samples
+ * kept, versions 1 and 2 with no calibration features or flow. */
 size_t cxp_learner_encode_size(void);
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out);
 int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len);
 
 /* The changelog's and topics.model's form: the whole less its samples (the
- * head, 12,025 bytes, version 3), and the samples in CXP_LEARN_CHUNKS
- * chunks (5,699 bytes each, version 4), each its own record, a chunk
- * written only when samples went into it (its owner keeps track). So a learning
- * partition writes its head and a chunk or two a flush, not the 103,161
- * bytes of the whole; topics.model carries heads only (the combination
- * needs no samples). cxp_learner_decode_head reads a head (or a version 1
- * or 2 record) into l keeping l's samples, which its chunks
- * (cxp_learner_decode_chunk) bring before or after it; each returns 0, or
- * -1 with l untouched. A cxp_learner_decode of a head gives no samples. */
+ * head, 19,977 bytes, version 5; version 3's 12,025 without the
+ * calibration's features and flow still read), and the samples in
+ * CXP_LEARN_CHUNKS chunks (5,699 bytes each, version 4), each its own
+ * record, a chunk written only when samples went into it (its owner keeps
+ * track). So a learning partition writes its head and a chunk or two a
+ * flush, not the 111,113 bytes of the whole; topics.model carries heads
+ * only (the combination needs no samples). cxp_learner_decode_head reads a
+ * head (or a whole record of any version) into l keeping l's samples,
+ * which its chunks (cxp_learner_decode_chunk) bring before or after it;
+ * each returns 0, or -1 with l untouched. A cxp_learner_decode of a head gives no samples. */
 size_t cxp_learner_head_size(void);
 void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out);
 size_t cxp_learner_chunk_size(void);

@@ -18,6 +18,10 @@
 
 /* The encoded size of a version 1 learner (the layout before the refit). */
 #define V1_BYTES 11177
+/* Versions 5 and 6 end with the calibration's: 11 bytes and a flag for
+ * each of the ring's 512 entries and the 128 pending positives, 8 for each
+ * of the flow's 32 slices and 16 for its latest slice and span. */
+#define FEAT_BYTES ((512 + 128) * 12 + 32 * 8 + 16)
 
 /* A prior with every coefficient and the intercept 0. */
 static void zero_prior(cxp_churn_conf *cf) {
@@ -299,7 +303,7 @@ static void test_pooled_calibration(void) {
   const cxp_learner *ls[2] = {old, recent};
   cxp_learn_scratch scratch = {NULL, 0};
   double a = -1, b = -1;
-  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 1);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &prior, &scratch, &a, &b), 1);
   CHECK_NEAR(a, 1.0, 1e-6);
   double want = platt_b_by_bisection(512, 176);
   CHECK_NEAR(b, want, 1e-4);
@@ -309,7 +313,7 @@ static void test_pooled_calibration(void) {
   /* The order of the learners does not matter. */
   const cxp_learner *rev[2] = {recent, old};
   double a2 = -1, b2 = -1;
-  CHECK_INT(cxp_learner_pool_calibration(rev, 2, &scratch, &a2, &b2), 1);
+  CHECK_INT(cxp_learner_pool_calibration(rev, 2, &prior, &scratch, &a2, &b2), 1);
   CHECK_NEAR(b2, b, 1e-12);
   /* Sixteen learners, 8,192 labels for the newest 512 to be picked from,
    * with times and logits full of ties: whatever the order of the learners
@@ -333,7 +337,7 @@ static void test_pooled_calibration(void) {
       order[i] = many[i];
     }
     double a0 = -1, b0 = -1;
-    CHECK_INT(cxp_learner_pool_calibration(order, NL, &scratch, &a0, &b0), 1);
+    CHECK_INT(cxp_learner_pool_calibration(order, NL, &prior, &scratch, &a0, &b0), 1);
     /* The same as two learners holding only the newest 512 (found here by
      * a full sort), where nothing is left to pick: the same labels in the
      * same order, so the same calibration to the bit. */
@@ -342,7 +346,8 @@ static void test_pooled_calibration(void) {
       size_t m = 0;
       for (int i = 0; i < NL; i++)
         for (int j = 0; j < CXP_LEARN_RING; j++)
-          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j], many[i]->ring_y[j]};
+          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j],
+                                       many[i]->ring_y[j], NULL};
       qsort(all, m, sizeof *all, entry_newest_first);
       cxp_learner *two[2];
       for (int h = 0; h < 2; h++) {
@@ -358,7 +363,7 @@ static void test_pooled_calibration(void) {
       }
       const cxp_learner *pair[2] = {two[0], two[1]};
       double ar = -3, br = -3;
-      CHECK_INT(cxp_learner_pool_calibration(pair, 2, &scratch, &ar, &br), 1);
+      CHECK_INT(cxp_learner_pool_calibration(pair, 2, &prior, &scratch, &ar, &br), 1);
       CHECK(memcmp(&ar, &a0, sizeof a0) == 0 && memcmp(&br, &b0, sizeof b0) == 0);
       free(two[0]);
       free(two[1]);
@@ -373,25 +378,203 @@ static void test_pooled_calibration(void) {
         order[j] = t;
       }
       double a1 = -2, b1 = -2;
-      CHECK_INT(cxp_learner_pool_calibration(order, NL, &scratch, &a1, &b1), 1);
+      CHECK_INT(cxp_learner_pool_calibration(order, NL, &prior, &scratch, &a1, &b1), 1);
       CHECK(memcmp(&a1, &a0, sizeof a0) == 0 && memcmp(&b1, &b0, sizeof b0) == 0);
     }
     for (int i = 0; i < NL; i++) free(many[i]);
   }
   /* One learner: its own calibration is the one; nothing pooled. */
-  CHECK_INT(cxp_learner_pool_calibration(ls, 1, &scratch, &a, &b), 0);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 1, &prior, &scratch, &a, &b), 0);
   /* Too few labels in the rings together, or a class missing: nothing. */
   fill_ring(old, 60, 1, 2);
   fill_ring(recent, 60, 100, 10);
-  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 0);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &prior, &scratch, &a, &b), 0);
   fill_ring(old, 512, 1, 1000000);
   old->ring_y[0] = 0;
   fill_ring(recent, 200, 10001, 1000000);
   recent->ring_y[0] = 0;
-  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &scratch, &a, &b), 0);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &prior, &scratch, &a, &b), 0);
   free(scratch.e);
   free(old);
   free(recent);
+}
+
+/* The calibration is fitted to the logits of the model it calibrates,
+ * recomputed from each label's features, not to the logits stored with the
+ * labels (each from the model of the day it was labelled: a positive's, up
+ * to a horizon before its negatives', by a model whose level has risen
+ * since). A known mix: 256 labels without a detractor, 32 positive (1/8),
+ * and 256 with one, 128 positive (1/2); the model is -1 + 1 x detractor,
+ * so its logits are -1 and 0. The stored logits are stale and say the
+ * opposite (-4 for every positive, +1 for every negative): fitted to them
+ * Platt's a sat at its floor (0.1, b -1.09). Fitted to the model's own,
+ * sigmoid(-a + b) is near 1/8 and sigmoid(b) near 1/2: b near 0, a near
+ * ln 7 = 1.946 (the pull (a - 1)^2 / 2 holds it to 1.90), and at the optimum
+ * the mean probability is the rate less b / 512 (b's gradient is
+ * b + sum (p - y)), 160 / 512 = 0.3125 within 0.0001. */
+static void mix_entry(cxp_learner *l, int i, int detractor, int y) {
+  double x[CXP_CF__COUNT] = {0};
+  x[CXP_CF_DETRACTOR] = detractor;
+  l->ring_t[i] = 1000 + i;
+  l->ring_y[i] = (uint8_t)y;
+  l->ring_z[i] = y ? -4.0f : 1.0f; /* stale */
+  l->ring_p[i] = 0.5f;
+  for (int f = 0; f < CXP_CF__COUNT; f++)
+    l->ring_x[i][f] = (uint8_t)(x[f] ? 255 : 0);
+  l->ring_k[i] = 1;
+}
+
+/* Fills l's ring with the known mix's labels from `from`, every `step`-th,
+ * but the one numbered `skip` (of 512: 0-255 without a detractor, the
+ * first 32 positive; 256-511 with one, the first 128 positive). */
+static void mix_ring(cxp_learner *l, int from, int step, int skip) {
+  int n = 0;
+  for (int m = from; m < 512; m += step) {
+    int det = m >= 256, y = det ? m - 256 < 128 : m < 32;
+    if (m != skip) mix_entry(l, n++, det, y);
+  }
+  l->ring_n = (uint32_t)n;
+  l->ring_pos = (uint32_t)n % CXP_LEARN_RING;
+  l->labels = (uint64_t)n;
+}
+
+static void check_mix_calibration(double a, double b, const char *what) {
+  test_ctx = what;
+  CHECK_NEAR(cxp_sigmoid(-a + b), 1.0 / 8, 0.005);
+  CHECK_NEAR(cxp_sigmoid(b), 0.5, 0.005);
+  CHECK_NEAR(b, 0, 0.02);
+  CHECK_NEAR(a, log(7), 0.06);
+  double mean = (256 * cxp_sigmoid(-a + b) + 256 * cxp_sigmoid(b)) / 512;
+  CHECK_NEAR(mean, 0.3125 - b / 512, 1e-6);
+  CHECK_NEAR(mean, 0.3125, 1e-4);
+  test_ctx = NULL;
+}
+
+static void test_calibration_rescored(void) {
+  cxp_churn_conf model;
+  zero_prior(&model);
+  model.coef[CXP_CF_DETRACTOR] = 1;
+  model.intercept = -1;
+  /* Pooled: two learners, each every other label of the mix, calibrated
+   * for the combined model given. */
+  cxp_learner *l1 = calloc(1, sizeof *l1), *l2 = calloc(1, sizeof *l2);
+  cxp_learner_init(l1, &model);
+  cxp_learner_init(l2, &model);
+  mix_ring(l1, 0, 2, -1);
+  mix_ring(l2, 1, 2, -1);
+  const cxp_learner *ls[2] = {l1, l2};
+  cxp_learn_scratch scratch = {NULL, 0};
+  double a = 0, b = 0;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  check_mix_calibration(a, b, "pooled");
+  free(scratch.e);
+  /* A learner's own, refitted on its 128th label: 511 labels of the mix
+   * in its ring, and the 512th (no detractor, negative) learnt without a
+   * step (rate 0), so that the model stays -1 + detractor. */
+  cxp_learn_conf lc = learn_conf(0, 0);
+  cxp_learner_init(l1, &model);
+  mix_ring(l1, 0, 1, 32); /* less a negative without a detractor */
+  double x[CXP_CF__COUNT] = {0};
+  cxp_learner_update(l1, &lc, &model, x, 0, 2000 * D_MS, 2031 * D_MS);
+  CHECK_INT(l1->labels, 512);
+  CHECK(memcmp(l1->coef, model.coef, sizeof model.coef) == 0 && l1->intercept == -1);
+  check_mix_calibration(l1->cal_a, l1->cal_b, "own");
+  free(l1);
+  free(l2);
+}
+
+/* The calibration moved to the share positive of the last horizon's labels
+ * by label time (learn.c, flow_counts). The known mix of
+ * test_calibration_rescored (a slope of 1.900 from its labels, which hold
+ * 160 positives in 512: 0.3125), with a flow of 128 positives and 384
+ * negatives over the last horizon: 0.25. The slope stays; the intercept
+ * moves until the mean probability over the labels is 0.25: the two groups'
+ * probabilities sum to 0.5 and their log-odds stay 1.900 apart, so they
+ * are 0.093 and 0.407 (b -0.377). Before two horizons have been counted,
+ * or with fewer than 128 labels in the last, the flow moves nothing. */
+static void set_flow(cxp_learner *l, int64_t at, uint32_t span, uint32_t pos, uint32_t neg) {
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) {
+    l->flow_pos[i] = pos / CXP_LEARN_FLOW;
+    l->flow_neg[i] = neg / CXP_LEARN_FLOW;
+  }
+  l->flow_at = at;
+  l->flow_span = span;
+}
+
+static void check_flow_calibration(double a, double b, double a_unmoved, const char *what) {
+  test_ctx = what;
+  CHECK_NEAR(a, a_unmoved, 1e-9); /* the slope as without the flow */
+  double q0 = cxp_sigmoid(-a + b), q1 = cxp_sigmoid(b);
+  CHECK_NEAR((q0 + q1) / 2, 0.25, 1e-9);
+  CHECK_NEAR(log(q1 / (1 - q1)) - log(q0 / (1 - q0)), a, 1e-9);
+  CHECK_NEAR(a, 1.900, 0.001);
+  CHECK_NEAR(q0, 0.093, 0.001);
+  CHECK_NEAR(q1, 0.407, 0.001);
+  CHECK_NEAR(b, -0.377, 0.001);
+  test_ctx = NULL;
+}
+
+static void test_calibration_flow(void) {
+  cxp_churn_conf model;
+  zero_prior(&model);
+  model.coef[CXP_CF_DETRACTOR] = 1;
+  model.intercept = -1;
+  /* Horizon 32 days: slices of a day. */
+  cxp_learn_conf lc = learn_conf(0, 0);
+  lc.horizon_days = 32;
+  cxp_learner *l1 = calloc(1, sizeof *l1), *l2 = calloc(1, sizeof *l2);
+  /* Pooled: the flow is the learners' together (all of it l1's here). */
+  cxp_learner_init(l1, &model);
+  cxp_learner_init(l2, &model);
+  mix_ring(l1, 0, 2, -1);
+  mix_ring(l2, 1, 2, -1);
+  const cxp_learner *ls[2] = {l1, l2};
+  cxp_learn_scratch scratch = {NULL, 0};
+  double a0 = 0, b0 = 0, a = 0, b = 0;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a0, &b0), 1);
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 128, 384);
+  set_flow(l2, 2031, 2 * CXP_LEARN_FLOW, 0, 0);
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  check_flow_calibration(a, b, a0, "pooled flow");
+  /* Not yet two horizons counted: unmoved. */
+  l1->flow_span = l2->flow_span = 2 * CXP_LEARN_FLOW - 1;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  CHECK(a == a0 && b == b0);
+  /* Too few labels in the last horizon: unmoved. */
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 32, 64);
+  l2->flow_span = 2 * CXP_LEARN_FLOW;
+  CHECK_INT(cxp_learner_pool_calibration(ls, 2, &model, &scratch, &a, &b), 1);
+  CHECK(a == a0 && b == b0);
+  free(scratch.e);
+  /* A learner's own: its 512th label (a negative, no detractor, on day
+   * 2031, slice 2031) completes the mix and the flow's 384th negative. */
+  cxp_learner_init(l1, &model);
+  mix_ring(l1, 0, 1, 32);
+  set_flow(l1, 2031, 2 * CXP_LEARN_FLOW, 128, 384);
+  l1->flow_neg[2031 % CXP_LEARN_FLOW]--;
+  double x[CXP_CF__COUNT] = {0};
+  cxp_learner_update(l1, &lc, &model, x, 0, 1999 * D_MS, 2031 * D_MS + 1);
+  check_flow_calibration(l1->cal_a, l1->cal_b, a0, "own flow");
+  /* The flow itself: a label a day (positive every fourth day), 100 days:
+   * the last horizon (32 slices, days 68-99) holds 8 positives and 24
+   * negatives, and two horizons have been counted. A label 40 days later
+   * finds every slice past and clears them. */
+  cxp_learner_init(l1, &model);
+  for (int d = 0; d < 100; d++)
+    cxp_learner_update(l1, &lc, &model, x, d % 4 == 0, (d - 33) * D_MS, d * D_MS);
+  uint32_t pos = 0, neg = 0;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) pos += l1->flow_pos[i], neg += l1->flow_neg[i];
+  CHECK_INT(pos, 8);
+  CHECK_INT(neg, 24);
+  CHECK_INT(l1->flow_span, 2 * CXP_LEARN_FLOW);
+  CHECK_INT(l1->flow_at, 99);
+  cxp_learner_update(l1, &lc, &model, x, 0, 106 * D_MS, 139 * D_MS);
+  pos = neg = 0;
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) pos += l1->flow_pos[i], neg += l1->flow_neg[i];
+  CHECK_INT(pos, 0);
+  CHECK_INT(neg, 1);
+  free(l1);
+  free(l2);
 }
 
 /* The bytes: a round trip is exact; damaged bytes are refused, the learner
@@ -645,14 +828,37 @@ static void test_refit_bytes(void) {
   while (!(l->refits > 0 && l->fit_step > 0 && l->fit_at > 0)) learn_one(l, &lc, &prior);
   /* 1 + 48 x 8 + 24 + 8 + 512 x (4 + 4 + 8 + 1) + 8 + 128 x 16 = 11,177
    * bytes of version 1; 8 + 8192 x 11 + 8192 / 8 + 24 + (12 + 12 + 78) x 8
-   * = 91,984 more. */
+   * = 91,984 more in version 2; 7,952 more in 6 (FEAT_BYTES). */
   size_t n = cxp_learner_encode_size();
-  CHECK_INT(n, V1_BYTES + 91984);
+  CHECK_INT(n, V1_BYTES + 91984 + 7952);
   uint8_t *b = malloc(n);
   cxp_learner_encode(l, b);
-  CHECK_INT(b[0], 2);
+  CHECK_INT(b[0], 6);
   CHECK_INT(cxp_learner_decode(back, b, n), 0);
   CHECK(memcmp(back, l, sizeof *l) == 0);
+  CHECK_INT(l->ring_k[0] + l->ring_k[CXP_LEARN_RING - 1], 2);
+  /* Version 2, as written before the features: the same first bytes, read
+   * as the learner with no entry's features known (their stored logits
+   * stand). */
+  b[0] = 2;
+  memset(back, 0, sizeof *back);
+  CHECK_INT(cxp_learner_decode(back, b, n - FEAT_BYTES), 0);
+  CHECK(memcmp(back->ring_z, l->ring_z, sizeof l->ring_z) == 0);
+  CHECK(memcmp(back->smp_x, l->smp_x, sizeof l->smp_x) == 0);
+  CHECK_INT(back->refits, l->refits);
+  CHECK_INT(back->ring_k[0] + back->ring_k[CXP_LEARN_RING - 1] + back->ring_x[7][0], 0);
+  CHECK_INT(cxp_learner_decode(back, b, n), -1); /* 2 with 6's length */
+  b[0] = 6;
+  CHECK_INT(cxp_learner_decode(back, b, n - FEAT_BYTES), -1); /* 6 with 2's length */
+  /* A flag that is neither 0 nor 1. */
+  b[n - FEAT_BYTES + CXP_LEARN_RING * CXP_CF__COUNT + 3] = 2;
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  cxp_learner_encode(l, b);
+  /* The flow counted past its two horizons (its last 8 bytes). */
+  CHECK_INT(b[n - 8], l->flow_span);
+  b[n - 8] = 2 * CXP_LEARN_FLOW + 1;
+  CHECK_INT(cxp_learner_decode(back, b, n), -1);
+  cxp_learner_encode(l, b);
   /* Version 1: the same first bytes. */
   b[0] = 1;
   memset(back, 0, sizeof *back);
@@ -683,8 +889,9 @@ static void test_refit_bytes(void) {
   *step = CXP_LEARN_NEWTON + 1;
   CHECK_INT(cxp_learner_decode(back, b, n), -1);
   *step = keep;
-  /* A NaN in the Hessian (its last entry ends the record). */
-  memset(b + n - 8, 0xff, 8);
+  /* A NaN in the Hessian (its last entry ends the record but for the
+   * features). */
+  memset(b + n - FEAT_BYTES - 8, 0xff, 8);
   CHECK_INT(cxp_learner_decode(back, b, n), -1);
   /* With fewer samples than kept, a label past them is damage. */
   cxp_learner_init(l, &prior);
@@ -716,13 +923,24 @@ static void test_head_and_chunks(void) {
   /* 1,300 samples: chunks 0, 1 and part of 2. */
   for (int i = 0; i < 1300; i++) learn_one(l, &lc, &prior);
   CHECK_INT(l->smp_n, 1300);
-  /* 11,177 + 8 + 24 + 102 x 8 = 12,025; 3 + 512 x 11 + 64 = 5,699. */
+  /* 11,177 + 8 + 24 + 102 x 8 + 7,952 = 19,977; 3 + 512 x 11 + 64 = 5,699. */
   size_t hn = cxp_learner_head_size(), cn = cxp_learner_chunk_size();
-  CHECK_INT(hn, 12025);
+  CHECK_INT(hn, 12025 + FEAT_BYTES);
   CHECK_INT(cn, 5699);
   uint8_t *head = malloc(hn), *chunk[3];
   cxp_learner_encode_head(l, head);
-  CHECK_INT(head[0], 3);
+  CHECK_INT(head[0], 5);
+  /* A head of version 3, as written before the features, reads with none
+   * known and the rest as it was. */
+  head[0] = 3;
+  cxp_learner_init(back, &prior);
+  CHECK_INT(cxp_learner_decode_head(back, head, hn - FEAT_BYTES), 0);
+  CHECK(memcmp(back->coef, l->coef, sizeof l->coef) == 0);
+  CHECK(memcmp(back->ring_z, l->ring_z, sizeof l->ring_z) == 0);
+  CHECK_INT(back->labels, l->labels);
+  CHECK_INT(back->ring_k[0] + back->pend_k[0], 0);
+  CHECK_INT(cxp_learner_decode_head(back, head, hn), -1); /* 3 with 5's length */
+  head[0] = 5;
   for (int k = 0; k < 3; k++) {
     chunk[k] = malloc(cn);
     cxp_learner_encode_chunk(l, k, chunk[k]);
@@ -1081,6 +1299,8 @@ int main(void) {
   test_combine();
   test_calibration();
   test_pooled_calibration();
+  test_calibration_rescored();
+  test_calibration_flow();
   test_bytes();
   test_refit_by_hand();
   test_refit_signs();
