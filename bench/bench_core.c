@@ -164,8 +164,9 @@ static void usage(FILE *f) {
       "                  sets how many events a window holds, hence partials per event\n"
       "  --no-windows    segment windows off (windows.enabled false), to see their cost\n"
       "  --no-churn      churn scoring off (churn.enabled false); with it on, the full\n"
-      "                  run is repeated without it and the difference printed as\n"
-      "                  churn_cpu_us_per_event\n"
+      "                  run is repeated (warm_cpu_s_per_million), then without scoring\n"
+      "                  (the difference: churn_cpu_us_per_event) and, churn.learn on,\n"
+      "                  with the configured coefficients alone (learn_cpu_us_per_event)\n"
       "  --dump FILE     write the events as JSON lines to FILE (- for stdout), no timing\n"
       "  --world NAME    the generator's world (docs/scenario.md; default demo)\n"
       "Pin it: taskset -c 0 bench_core\n",
@@ -374,7 +375,7 @@ int main(int argc, char **argv) {
 
   counts out = {0};
   uint64_t ok = 0, bad = 0, alerts = 0, dead = 0;
-  double wall, cpu, churn_us = -1;
+  double wall, cpu, churn_us = -1, learn_us = -1, warm_cpu = -1;
   if (decode_only) {
     /* The decoder alone, with its trees in an arena reset per batch, as the
      * core does it; nothing is applied or emitted. */
@@ -412,34 +413,49 @@ int main(int argc, char **argv) {
     alerts = out.records[CXP_STREAM_ALERTS];
     dead = out.records[CXP_STREAM_DEAD_LETTERS];
     if (pl.churn_enabled) {
-      /* The same traffic again without scoring: the difference is what
-       * scoring costs an event. */
-      cxp_pipeline off = pl;
-      off.churn_enabled = 0;
+      /* The cost of scoring, and of learning, as differences of runs: the
+       * full pipeline again, then without scoring, then (learning on) with
+       * the configured coefficients alone. All three come after the run
+       * above, whose first touch of its memory (the customers, cases and
+       * windows, the learners) made the first run 0.25 µs an event slower
+       * on this machine: a difference against it counted that too. */
       counts o2;
       uint64_t ok2, bad2;
       double wall2, cpu2;
+      run_full(&t, &pl, batch, prefetch, 0, &o2, &ok2, &bad2, &wall2, &warm_cpu);
+      cxp_pipeline off = pl;
+      off.churn_enabled = 0;
       run_full(&t, &off, batch, prefetch, 0, &o2, &ok2, &bad2, &wall2, &cpu2);
-      churn_us = (cpu - cpu2) / (double)t.n * 1e6;
+      churn_us = (warm_cpu - cpu2) / (double)t.n * 1e6;
+      if (pl.churn_learn) {
+        off = pl;
+        off.churn_learn = 0;
+        run_full(&t, &off, batch, prefetch, 0, &o2, &ok2, &bad2, &wall2, &cpu2);
+        learn_us = (warm_cpu - cpu2) / (double)t.n * 1e6;
+      }
     }
   }
 
   double eps = (double)t.n / wall;
   double cpu_per_m = cpu / ((double)t.n / 1e6);
-  char churn_json[32] = "null";
+  char churn_json[32] = "null", learn_json[32] = "null", warm_json[32] = "null";
+  if (warm_cpu >= 0)
+    snprintf(warm_json, sizeof warm_json, "%.6f", warm_cpu / ((double)t.n / 1e6));
   if (churn_us >= -0.5) snprintf(churn_json, sizeof churn_json, "%.3f", churn_us);
+  if (learn_us >= -0.5) snprintf(learn_json, sizeof learn_json, "%.3f", learn_us);
   const char *mode = !decode_only ? "full" : full_parser ? "decode-cjson" : "decode";
   printf(
       "{\"bench\":\"core\",\"mode\":\"%s\",\"events\":%zu,\"customers\":%llu,"
       "\"seed\":%llu,\"block_bytes\":%zu,\"seconds\":%.6f,\"events_per_sec\":%.0f,"
       "\"cpu_seconds\":%.6f,\"cpu_s_per_million\":%.6f,\"ok\":%llu,\"alerts\":%llu,"
       "\"dead_letters\":%llu,\"output_bytes\":%llu,\"windows\":%s,\"partials\":%llu,"
-      "\"markers\":%llu,\"churn_cpu_us_per_event\":%s}\n",
+      "\"markers\":%llu,\"warm_cpu_s_per_million\":%s,\"churn_cpu_us_per_event\":%s,"
+      "\"learn_cpu_us_per_event\":%s}\n",
       mode, t.n, (unsigned long long)customers,
       (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
       (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes,
       pl.win_enabled ? "true" : "false", (unsigned long long)out.records[CXP_STREAM_PARTIALS],
-      (unsigned long long)out.records[CXP_STREAM_MARKERS], churn_json);
+      (unsigned long long)out.records[CXP_STREAM_MARKERS], warm_json, churn_json, learn_json);
   fflush(stdout);
   fprintf(stderr,
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
@@ -448,9 +464,17 @@ int main(int argc, char **argv) {
           mode, t.n, (double)t.used / 1e6, gen_s, wall, eps,
           cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead,
           (unsigned long long)out.records[CXP_STREAM_PARTIALS]);
+  if (warm_cpu >= 0)
+    fprintf(stderr, "the same run again, its memory touched before: %.3f cpu s per million\n",
+            warm_cpu / ((double)t.n / 1e6));
   if (churn_us >= -0.5)
-    fprintf(stderr, "churn scoring: %.3f CPU us per event (this run less one without it)\n",
+    fprintf(stderr, "churn scoring: %.3f CPU us per event (that run less one without it)\n",
             churn_us);
+  if (learn_us >= -0.5)
+    fprintf(stderr,
+            "churn learning: %.3f CPU us per event (that run less one with churn.learn "
+            "false)\n",
+            learn_us);
   free(t.block);
   free(t.ev);
   return 0;
