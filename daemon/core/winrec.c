@@ -581,12 +581,18 @@ void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
    * partial's cost where windows close at every event (a slow stream). */
   cxp_buf_reserve(b, 10 * (AGG_WORDS + 1));
   uint8_t *o = cxp_enc_v(cxp_enc_at(b), AGG_WORDS);
-  for (size_t i = 0; i < AGG_WORDS; i++) {
-    if (word[i] == 0)
-      *o++ = 0;
-    else
-      o = cxp_enc_z(o, word[i]);
+  size_t i = 0;
+  for (; i + 8 <= AGG_WORDS; i += 8) {
+    uint64_t any = 0;
+    for (size_t j = 0; j < 8; j++) any |= (uint64_t)word[i + j];
+    if (any == 0) { /* eight zeros: eight bytes of 0 */
+      memset(o, 0, 8);
+      o += 8;
+      continue;
+    }
+    for (size_t j = 0; j < 8; j++) o = word[i + j] ? cxp_enc_z(o, word[i + j]) : (*o = 0, o + 1);
   }
+  for (; i < AGG_WORDS; i++) o = word[i] ? cxp_enc_z(o, word[i]) : (*o = 0, o + 1);
   cxp_enc_done(b, o);
 }
 
