@@ -117,7 +117,7 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   cu->sample_ms = 0;
   /* Every label keeps a sample, at the ring's position: its chunk is owed. */
   cl->dirty |= 1u << (cl->l.smp_pos / CXP_LEARN_CHUNK);
-  cxp_learner_update(&cl->l, &c->learn, &c->churn_prior, x, y, taken, t);
+  cxp_learner_update_scored(&cl->l, &c->learn, &c->churn_prior, x, y, cu->sample_p, taken, t);
   cl->changed = 1;
 }
 
@@ -141,7 +141,7 @@ static size_t sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t
 }
 
 void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
-                      const cxp_event *ev, const double *x) {
+                      const cxp_event *ev, const double *x, double p) {
   struct core_learner *cl = learner_of(c, part);
   int64_t t = ev->ts_ms;
   int outcome = ev->type == CXP_EV_CANCELLED ||
@@ -160,6 +160,7 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
     if (cu->sample_ms <= 0 && -cu->sample_ms < t) cu->sample_ms = -t;
   } else if (cu->sample_ms == 0 || (cu->sample_ms < 0 && t > -cu->sample_ms)) {
     cu->sample_ms = t;
+    cu->sample_p = (float)p;
     for (int f = 0; f < CXP_CF__COUNT; f++) cu->sample_x[f] = (float)x[f];
   }
   settled += sweep(c, cl, sh, t);

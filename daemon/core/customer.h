@@ -122,10 +122,11 @@ typedef struct cxp_customer {
    * dirty list (so that leaving it costs O(1)); 0 when clean. */
   uint32_t dirty;
   /* His pending churn sample (corelearn.c): the event time it was taken at
-   * (0: none; minus the time of his latest outcome, none since) and the
-   * model's features then, waiting for their label. Not in his record: a
+   * (0: none; minus the time of his latest outcome, none since), the
+   * model's features then and its probability, waiting for their label. Not in his record: a
    * restart takes a new one at his next event. */
   float sample_x[CXP_SAMPLE_FEATURES];
+  float sample_p; /* the probability the model gave him then (in sample_x's padding) */
   int64_t sample_ms;
   char id[]; /* id_len bytes and a NUL */
 } cxp_customer;

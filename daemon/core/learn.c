@@ -492,9 +492,17 @@ int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_
 
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                         const double *x, int y, int64_t sample_ms, int64_t now_ms) {
+  cxp_learner_update_scored(l, lc, prior, x, y, NAN, sample_ms, now_ms);
+}
+
+void cxp_learner_update_scored(cxp_learner *l, const cxp_learn_conf *lc,
+                               const cxp_churn_conf *prior, const double *x, int y,
+                               double p_then, int64_t sample_ms, int64_t now_ms) {
   y = y != 0;
   double z = logit_of(l, x);
-  double q = cxp_sigmoid(l->cal_a * z + l->cal_b);
+  /* The score the statistics keep (ring_p): the model's at the sample's
+   * time when known; z stays the learner's own, for the calibration. */
+  double q = p_then >= 0 && p_then <= 1 ? p_then : cxp_sigmoid(l->cal_a * z + l->cal_b);
   uint8_t xq[CXP_CF__COUNT];
   quantise(x, xq);
   if (now_ms > l->now_ms) l->now_ms = now_ms;

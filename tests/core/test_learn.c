@@ -1293,8 +1293,52 @@ static void test_changelog(void) {
   cxp_core_close(&b);
 }
 
+/* The running scores are of the probabilities the model gave when each
+ * sample was taken, when the caller has them: two positives scored 0.9 and
+ * 0.1 then, two negatives 0.2 and 0.3 (whatever the learner would say of
+ * them when their labels come). AUC: of the four (positive, negative)
+ * pairs, 0.9 is over both, 0.1 under both: 0.5. Brier: (0.1^2 + 0.2^2 +
+ * 0.3^2 + 0.9^2) / 4 = 0.2375. Mean 0.375, rate 0.5. An out-of-range
+ * score (NAN) falls back to the learner's own at the label: the prior's
+ * intercept 0 on zero features, sigmoid(0) = 0.5; out of 0..1, the same. */
+static void test_scores_then(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learn_conf lc = learn_conf(0.5, 0);
+  cxp_learner l;
+  cxp_learner_init(&l, &prior);
+  double x[CXP_CF__COUNT] = {0};
+  static const double p[4] = {0.9, 0.2, 0.3, 0.1};
+  static const int y[4] = {1, 0, 0, 1};
+  for (int i = 0; i < 4; i++) {
+    x[CXP_CF_ACTIVITY_DROP] = 0.25 * i;
+    /* Labelled 31 days after: a positive joins the recent labels at once. */
+    cxp_learner_update_scored(&l, &lc, &prior, x, y[i], p[i], i * D_MS, (i + 31) * D_MS);
+  }
+  const cxp_learner *one[] = {&l};
+  cxp_learn_stats st;
+  cxp_learner_stats(one, 1, &lc, &st);
+  CHECK_INT(st.recent, 4);
+  CHECK_NEAR(st.auc, 0.5, 1e-12);
+  CHECK_NEAR(st.brier, 0.2375, 1e-6);
+  CHECK_NEAR(st.mean_p, 0.375, 1e-6);
+  CHECK_NEAR(st.rate, 0.5, 1e-12);
+
+  cxp_learner_init(&l, &prior);
+  memset(x, 0, sizeof x);
+  cxp_learner_update_scored(&l, &lc, &prior, x, 0, NAN, 0, 31 * D_MS);
+  cxp_learner_stats(one, 1, &lc, &st);
+  CHECK_INT(st.recent, 1);
+  CHECK_NEAR(st.mean_p, 0.5, 1e-12);
+  cxp_learner_init(&l, &prior);
+  cxp_learner_update_scored(&l, &lc, &prior, x, 0, 1.5, 0, 31 * D_MS);
+  cxp_learner_stats(one, 1, &lc, &st);
+  CHECK_NEAR(st.mean_p, 0.5, 1e-12);
+}
+
 int main(void) {
   test_update_by_hand();
+  test_scores_then();
   test_signs();
   test_combine();
   test_calibration();
