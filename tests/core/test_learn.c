@@ -450,18 +450,25 @@ static void check_mix_calibration(double a, double b, const char *what) {
   test_ctx = NULL;
 }
 
+/* The mix's model (-1 + detractor) and two learners at it, each holding
+ * every other label of the mix. */
+static void mix_pair(cxp_churn_conf *model, cxp_learner **l1, cxp_learner **l2) {
+  zero_prior(model);
+  model->coef[CXP_CF_DETRACTOR] = 1;
+  model->intercept = -1;
+  *l1 = calloc(1, sizeof **l1);
+  *l2 = calloc(1, sizeof **l2);
+  cxp_learner_init(*l1, model);
+  cxp_learner_init(*l2, model);
+  mix_ring(*l1, 0, 2, -1);
+  mix_ring(*l2, 1, 2, -1);
+}
+
 static void test_calibration_rescored(void) {
   cxp_churn_conf model;
-  zero_prior(&model);
-  model.coef[CXP_CF_DETRACTOR] = 1;
-  model.intercept = -1;
-  /* Pooled: two learners, each every other label of the mix, calibrated
-   * for the combined model given. */
-  cxp_learner *l1 = calloc(1, sizeof *l1), *l2 = calloc(1, sizeof *l2);
-  cxp_learner_init(l1, &model);
-  cxp_learner_init(l2, &model);
-  mix_ring(l1, 0, 2, -1);
-  mix_ring(l2, 1, 2, -1);
+  cxp_learner *l1, *l2;
+  /* Pooled: the two learners calibrated for the combined model given. */
+  mix_pair(&model, &l1, &l2);
   const cxp_learner *ls[2] = {l1, l2};
   cxp_learn_scratch scratch = {NULL, 0};
   double a = 0, b = 0;
@@ -516,18 +523,12 @@ static void check_flow_calibration(double a, double b, double a_unmoved, const c
 
 static void test_calibration_flow(void) {
   cxp_churn_conf model;
-  zero_prior(&model);
-  model.coef[CXP_CF_DETRACTOR] = 1;
-  model.intercept = -1;
+  cxp_learner *l1, *l2;
   /* Horizon 32 days: slices of a day. */
   cxp_learn_conf lc = learn_conf(0, 0);
   lc.horizon_days = 32;
-  cxp_learner *l1 = calloc(1, sizeof *l1), *l2 = calloc(1, sizeof *l2);
   /* Pooled: the flow is the learners' together (all of it l1's here). */
-  cxp_learner_init(l1, &model);
-  cxp_learner_init(l2, &model);
-  mix_ring(l1, 0, 2, -1);
-  mix_ring(l2, 1, 2, -1);
+  mix_pair(&model, &l1, &l2);
   const cxp_learner *ls[2] = {l1, l2};
   cxp_learn_scratch scratch = {NULL, 0};
   double a0 = 0, b0 = 0, a = 0, b = 0;
@@ -1304,7 +1305,7 @@ static void test_changelog(void) {
 static void test_scores_then(void) {
   cxp_churn_conf prior;
   zero_prior(&prior);
-  cxp_learn_conf lc = learn_conf(0.5, 0);
+  cxp_learn_conf lc = learn_conf(0, 0); /* no steps: only the scores matter here */
   cxp_learner l;
   cxp_learner_init(&l, &prior);
   double x[CXP_CF__COUNT] = {0};
