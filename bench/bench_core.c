@@ -451,11 +451,13 @@ int main(int argc, char **argv) {
       "\"dead_letters\":%llu,\"output_bytes\":%llu,\"windows\":%s,\"partials\":%llu,"
       "\"markers\":%llu,\"warm_cpu_s_per_million\":%s,\"churn_cpu_us_per_event\":%s,"
       "\"learn_cpu_us_per_event\":%s}\n",
-      mode, t.n, (unsigned long long)customers,
-      (unsigned long long)seed, t.used, wall, eps, cpu, cpu_per_m, (unsigned long long)ok,
-      (unsigned long long)alerts, (unsigned long long)dead, (unsigned long long)out.bytes,
-      pl.win_enabled ? "true" : "false", (unsigned long long)out.records[CXP_STREAM_PARTIALS],
-      (unsigned long long)out.records[CXP_STREAM_MARKERS], warm_json, churn_json, learn_json);
+      mode, t.n, (unsigned long long)customers, (unsigned long long)seed, t.used, wall, eps,
+      cpu, cpu_per_m, (unsigned long long)ok, (unsigned long long)alerts,
+      (unsigned long long)dead, (unsigned long long)out.bytes,
+      pl.win_enabled ? "true" : "false",
+      (unsigned long long)out.records[CXP_STREAM_PARTIALS],
+      (unsigned long long)out.records[CXP_STREAM_MARKERS], warm_json, churn_json,
+      learn_json);
   fflush(stdout);
   fprintf(stderr,
           "bench_core %s: %zu events (%.1f MB, generated in %.1f s) in %.3f s: "
@@ -465,7 +467,8 @@ int main(int argc, char **argv) {
           cpu_per_m, (unsigned long long)alerts, (unsigned long long)dead,
           (unsigned long long)out.records[CXP_STREAM_PARTIALS]);
   if (warm_cpu >= 0)
-    fprintf(stderr, "the same run again, its memory touched before: %.3f cpu s per million\n",
+    fprintf(stderr,
+            "the same run again, its memory touched before: %.3f cpu s per million\n",
             warm_cpu / ((double)t.n / 1e6));
   if (churn_us >= -0.5)
     fprintf(stderr, "churn scoring: %.3f CPU us per event (that run less one without it)\n",

@@ -69,8 +69,8 @@ static void recombine(cxp_core *c) {
   uint64_t labels = 0;
   for (int i = 0; i < n; i++) labels += ls[i]->labels;
   if (c->pool_at == 0 || labels >= c->pool_at + CXP_LEARN_REFIT || labels < c->pool_at) {
-    c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->churn, &c->learn_scratch, &c->pool_a,
-                                              &c->pool_b);
+    c->pool_ok = cxp_learner_pool_calibration(ls, n, &c->churn, &c->learn_scratch,
+                                              &c->pool_a, &c->pool_b);
     c->pool_at = labels;
   }
   if (n > 1 && c->pool_ok) {
@@ -117,7 +117,8 @@ static void settle(cxp_core *c, struct core_learner *cl, cxp_customer *cu, int y
   cu->sample_ms = 0;
   /* Every label keeps a sample, at the ring's position: its chunk is owed. */
   cl->dirty |= 1u << (cl->l.smp_pos / CXP_LEARN_CHUNK);
-  cxp_learner_update_scored(&cl->l, &c->learn, &c->churn_prior, x, y, cu->sample_p, taken, t);
+  cxp_learner_update_scored(&cl->l, &c->learn, &c->churn_prior, x, y, cu->sample_p, taken,
+                            t);
   cl->changed = 1;
 }
 

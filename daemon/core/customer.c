@@ -61,7 +61,8 @@ cxp_customer *cxp_customer_new(const char *id, size_t len, uint64_t hash) {
 size_t cxp_customer_bytes(const cxp_customer *c) {
   /* His record as the state's slab holds it (rounded to 16 bytes), plus
    * two table slots and their tags (the table is kept at most half full). */
-  return cxp_slab_size(cxp_customer_size(c->id_len)) + 2 * (sizeof(void *) + sizeof(uint16_t));
+  return cxp_slab_size(cxp_customer_size(c->id_len)) +
+         2 * (sizeof(void *) + sizeof(uint16_t));
 }
 
 int cxp_customer_seen(cxp_customer *c, int64_t offset, const char *event_id, size_t len) {

@@ -123,8 +123,8 @@ typedef struct cxp_customer {
   uint32_t dirty;
   /* His pending churn sample (corelearn.c): the event time it was taken at
    * (0: none; minus the time of his latest outcome, none since), the
-   * model's features then and its probability, waiting for their label. Not in his record: a
-   * restart takes a new one at his next event. */
+   * model's features then and its probability, waiting for their label. Not in his record:
+   * a restart takes a new one at his next event. */
   float sample_x[CXP_SAMPLE_FEATURES];
   float sample_p; /* the probability the model gave him then (in sample_x's padding) */
   int64_t sample_ms;
@@ -168,7 +168,9 @@ typedef struct cxp_customer_conf {
 } cxp_customer_conf;
 
 /* The bytes of a customer whose id is len bytes long (with its NUL). */
-static inline size_t cxp_customer_size(size_t len) { return sizeof(cxp_customer) + len + 1; }
+static inline size_t cxp_customer_size(size_t len) {
+  return sizeof(cxp_customer) + len + 1;
+}
 /* A customer in zeroed memory of cxp_customer_size(len) bytes: his id (at
  * most CXP_ID_MAX bytes) and the sums' starting values. */
 void cxp_customer_init(cxp_customer *c, const char *id, size_t len, uint64_t hash);

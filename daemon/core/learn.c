@@ -53,10 +53,12 @@ static double adagrad(double *g2, double g, double rate) {
 
 /* Each feature's range (churn.c cxp_churn_features clips it there). */
 static const double FEATURE_MAX[CXP_CF__COUNT] = {
-    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,       [CXP_CF_MONETARY_DROP] = 1,
-    [CXP_CF_COMPLAINTS] = 3,    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
-    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1, [CXP_CF_HIGH_EFFORT] = 1,
-    [CXP_CF_VALUE_BELOW_COST] = 1, [CXP_CF_PARTICIPATION] = 3};
+    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,
+    [CXP_CF_MONETARY_DROP] = 1, [CXP_CF_COMPLAINTS] = 3,
+    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
+    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1,
+    [CXP_CF_HIGH_EFFORT] = 1,   [CXP_CF_VALUE_BELOW_COST] = 1,
+    [CXP_CF_PARTICIPATION] = 3};
 
 /* x's features as the refit's samples and the calibration's entries keep
  * them: each clipped to its range and quantised to 8 bits of it. */
@@ -82,9 +84,12 @@ static float logit_q(const double *w, const uint8_t *q) {
 }
 
 /* A label into the ring, with its features (q, quantised) when known. */
-static void remember(cxp_learner *l, double p, double z, int y, int64_t t, const uint8_t *q) {
-  if (q) memcpy(l->ring_x[l->ring_pos], q, sizeof l->ring_x[0]);
-  else memset(l->ring_x[l->ring_pos], 0, sizeof l->ring_x[0]);
+static void remember(cxp_learner *l, double p, double z, int y, int64_t t,
+                     const uint8_t *q) {
+  if (q)
+    memcpy(l->ring_x[l->ring_pos], q, sizeof l->ring_x[0]);
+  else
+    memset(l->ring_x[l->ring_pos], 0, sizeof l->ring_x[0]);
   l->ring_k[l->ring_pos] = q != NULL;
   l->ring_t[l->ring_pos] = t;
   l->ring_p[l->ring_pos] = (float)p;
@@ -180,12 +185,14 @@ static void flow_count(cxp_learner *l, const cxp_learn_conf *lc, int64_t now_ms,
       l->flow_pos[slot] = l->flow_neg[slot] = 0;
     }
     l->flow_span = (uint32_t)(l->flow_span + gap > 2 * CXP_LEARN_FLOW ? 2 * CXP_LEARN_FLOW
-                                                                    : l->flow_span + gap);
+                                                                      : l->flow_span + gap);
     l->flow_at = at;
   }
   int slot = (int)(l->flow_at % CXP_LEARN_FLOW);
-  if (y) l->flow_pos[slot]++;
-  else l->flow_neg[slot]++;
+  if (y)
+    l->flow_pos[slot]++;
+  else
+    l->flow_neg[slot]++;
 }
 
 /* *b moved so that the mean of sigmoid(a z + *b) over the n logits zs is r
@@ -523,7 +530,8 @@ void cxp_learner_update_scored(cxp_learner *l, const cxp_learn_conf *lc,
       i++;
       continue;
     }
-    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i], l->pend_k[i] ? l->pend_x[i] : NULL);
+    remember(l, l->pend_p[i], l->pend_z[i], 1, l->pend_t[i],
+             l->pend_k[i] ? l->pend_x[i] : NULL);
     l->pend_n--;
     l->pend_p[i] = l->pend_p[l->pend_n];
     l->pend_z[i] = l->pend_z[l->pend_n];
@@ -660,8 +668,9 @@ static void newest_k(cxp_learn_entry *e, size_t n, size_t k) {
   }
 }
 
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
-                                 cxp_learn_scratch *scratch, double *a, double *b) {
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n,
+                                 const cxp_churn_conf *model, cxp_learn_scratch *scratch,
+                                 double *a, double *b) {
   if (n < 2) return 0;
   size_t total = 0;
   for (int i = 0; i < n; i++)
@@ -778,10 +787,12 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
  * calibration follows the flow two horizons later). */
 #define FEAT_VERSION_WHOLE 6
 #define FEAT_VERSION_HEAD 5
-#define FEAT_EXTRA                                                                         \
+#define FEAT_EXTRA \
   ((CXP_LEARN_RING + CXP_LEARN_PEND) * (CXP_CF__COUNT + 1) + CXP_LEARN_FLOW * 8 + 16)
 
-size_t cxp_learner_encode_size(void) { return V1_SIZE + V2_EXTRA + FEAT_EXTRA; }
+size_t cxp_learner_encode_size(void) {
+  return V1_SIZE + V2_EXTRA + FEAT_EXTRA;
+}
 
 /* The changelog's form: a head (version 3: version 2 without the samples)
  * and the samples in chunks of CXP_LEARN_CHUNK (version 4: the chunk's
@@ -905,7 +916,9 @@ static void encode_as(const cxp_learner *l, uint8_t *out, int samples) {
 
 void cxp_learner_encode(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 1); }
 
-size_t cxp_learner_head_size(void) { return V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA; }
+size_t cxp_learner_head_size(void) {
+  return V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA;
+}
 void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out) { encode_as(l, out, 0); }
 
 size_t cxp_learner_chunk_size(void) { return CHUNK_SIZE; }
@@ -984,7 +997,8 @@ static int decode_refit(cxp_learner *t, const uint8_t *p, int samples) {
 static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   if (len < 1) return -1;
   int ver = in[0];
-  if (!(ver == 1 && len == V1_SIZE) && !(ver == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
+  if (!(ver == 1 && len == V1_SIZE) &&
+      !(ver == LEARN_VERSION && len == V1_SIZE + V2_EXTRA) &&
       !(ver == HEAD_VERSION && len == V1_SIZE + V2_EXTRA - SMP_BYTES) &&
       !(ver == FEAT_VERSION_WHOLE && len == V1_SIZE + V2_EXTRA + FEAT_EXTRA) &&
       !(ver == FEAT_VERSION_HEAD && len == V1_SIZE + V2_EXTRA - SMP_BYTES + FEAT_EXTRA))

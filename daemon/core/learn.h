@@ -206,7 +206,7 @@ int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_con
  * CXP_LEARN_REFIT labels in their rings, or a class missing there). */
 typedef struct cxp_learn_entry {
   int64_t t;
-  float z;   /* as stored */
+  float z; /* as stored */
   uint8_t y;
   const uint8_t *x; /* its features in its learner's ring, or NULL */
 } cxp_learn_entry;
@@ -214,8 +214,9 @@ typedef struct cxp_learn_scratch {
   cxp_learn_entry *e;
   size_t cap;
 } cxp_learn_scratch;
-int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n, const cxp_churn_conf *model,
-                                 cxp_learn_scratch *scratch, double *a, double *b);
+int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n,
+                                 const cxp_churn_conf *model, cxp_learn_scratch *scratch,
+                                 double *a, double *b);
 
 /* The prequential scores over the learners' rings: AUC (NAN while a class
  * is missing) and Brier score (NAN with no labels); labels and positives
@@ -253,7 +254,8 @@ int cxp_learner_decode(cxp_learner *l, const uint8_t *in, size_t len);
  * only (the combination needs no samples). cxp_learner_decode_head reads a
  * head (or a whole record of any version) into l keeping l's samples,
  * which its chunks (cxp_learner_decode_chunk) bring before or after it;
- * each returns 0, or -1 with l untouched. A cxp_learner_decode of a head gives no samples. */
+ * each returns 0, or -1 with l untouched. A cxp_learner_decode of a head gives no samples.
+ */
 size_t cxp_learner_head_size(void);
 void cxp_learner_encode_head(const cxp_learner *l, uint8_t *out);
 size_t cxp_learner_chunk_size(void);

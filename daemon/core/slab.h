@@ -28,7 +28,7 @@ typedef struct cxp_slab {
   char *bump, *end; /* the newest chunk's untouched rest */
   size_t min;       /* the smallest record's size, rounded */
   void *free_list[CXP_SLAB_CLASSES];
-  size_t in_use;    /* bytes of the records handed out and not freed */
+  size_t in_use; /* bytes of the records handed out and not freed */
 } cxp_slab;
 
 /* Records of min bytes to min + CXP_SLAB_GRAIN * CXP_SLAB_CLASSES - 1. */

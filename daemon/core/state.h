@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "customer.h"
-#include "slab.h"
 #include "jsonw.h"
+#include "slab.h"
 
 typedef struct cxp_shard {
   int32_t partition;

@@ -590,7 +590,8 @@ void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
       o += 8;
       continue;
     }
-    for (size_t j = 0; j < 8; j++) o = word[i + j] ? cxp_enc_z(o, word[i + j]) : (*o = 0, o + 1);
+    for (size_t j = 0; j < 8; j++)
+      o = word[i + j] ? cxp_enc_z(o, word[i + j]) : (*o = 0, o + 1);
   }
   for (; i < AGG_WORDS; i++) o = word[i] ? cxp_enc_z(o, word[i]) : (*o = 0, o + 1);
   cxp_enc_done(b, o);

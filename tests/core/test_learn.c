@@ -419,8 +419,7 @@ static void mix_entry(cxp_learner *l, int i, int detractor, int y) {
   l->ring_y[i] = (uint8_t)y;
   l->ring_z[i] = y ? -4.0f : 1.0f; /* stale */
   l->ring_p[i] = 0.5f;
-  for (int f = 0; f < CXP_CF__COUNT; f++)
-    l->ring_x[i][f] = (uint8_t)(x[f] ? 255 : 0);
+  for (int f = 0; f < CXP_CF__COUNT; f++) l->ring_x[i][f] = (uint8_t)(x[f] ? 255 : 0);
   l->ring_k[i] = 1;
 }
 
@@ -499,7 +498,8 @@ static void test_calibration_rescored(void) {
  * probabilities sum to 0.5 and their log-odds stay 1.900 apart, so they
  * are 0.093 and 0.407 (b -0.377). Before two horizons have been counted,
  * or with fewer than 128 labels in the last, the flow moves nothing. */
-static void set_flow(cxp_learner *l, int64_t at, uint32_t span, uint32_t pos, uint32_t neg) {
+static void set_flow(cxp_learner *l, int64_t at, uint32_t span, uint32_t pos,
+                     uint32_t neg) {
   for (int i = 0; i < CXP_LEARN_FLOW; i++) {
     l->flow_pos[i] = pos / CXP_LEARN_FLOW;
     l->flow_neg[i] = neg / CXP_LEARN_FLOW;

@@ -1062,7 +1062,8 @@ static void phase_learn(cxp_mock *m) {
   /* Their calibration is the one fitted to the three rings' newest labels. */
   cxp_learn_scratch scratch = {NULL, 0};
   CHECK_INT(cxp_learner_pool_calibration(three, 3, &expect, &scratch, &expect.cal_a,
-                                         &expect.cal_b), 1);
+                                         &expect.cal_b),
+            1);
   free(scratch.e);
   CHECK(memcmp(&got->churn, &expect, sizeof expect) == 0);
   free(bytes);
