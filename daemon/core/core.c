@@ -400,7 +400,7 @@ static int churn_risk(cxp_core *c, cxp_shard *sh, cxp_customer *cu, const cxp_ev
                       const cxp_msg *m, double *value_at_risk, cxp_churn_score *sc) {
   cxp_churn_eval(&c->churn, cu, &c->customer, cu->open_cases, cu->overdue_cases, ev->ts_ms,
                  sc);
-  if (c->learn.on) core_learn_event(c, sh->partition, sh, cu, ev, sc->x, sc->p);
+  if (c->learn.on) core_learn_event(c, sh->partition, sh, cu, ev, sc->x);
   int prev = cu->churn_band, next = cxp_churn_band_next(prev, sc->p, &c->churn);
   cu->churn_band = (uint8_t)next;
   *value_at_risk = sc->value_at_risk;

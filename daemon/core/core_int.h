@@ -104,10 +104,9 @@ void core_case_record(cxp_core *c, const cxp_msg *from, const cxp_case_info *ci,
 void core_learn_setup(cxp_core *c);
 void core_learn_free(cxp_core *c);
 /* The labels event ev settles for customer cu of partition part, and the
- * sample it starts (x: his features after it, as churn_risk scored them;
- * p: the probability it gave him). */
+ * sample it starts (x: his features after it, as churn_risk scored them). */
 void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
-                      const cxp_event *ev, const double *x, double p);
+                      const cxp_event *ev, const double *x);
 /* 1 when the partition's learner learnt since its last record. */
 size_t core_learn_changed(const cxp_core *c, int32_t part);
 /* Appends its changelog frames (CXP_CL_LEARNER: the head, keyed by the

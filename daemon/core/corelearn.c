@@ -142,7 +142,7 @@ static size_t sweep(cxp_core *c, struct core_learner *cl, cxp_shard *sh, int64_t
 }
 
 void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu,
-                      const cxp_event *ev, const double *x, double p) {
+                      const cxp_event *ev, const double *x) {
   struct core_learner *cl = learner_of(c, part);
   int64_t t = ev->ts_ms;
   int outcome = ev->type == CXP_EV_CANCELLED ||
@@ -161,7 +161,11 @@ void core_learn_event(cxp_core *c, int32_t part, cxp_shard *sh, cxp_customer *cu
     if (cu->sample_ms <= 0 && -cu->sample_ms < t) cu->sample_ms = -t;
   } else if (cu->sample_ms == 0 || (cu->sample_ms < 0 && t > -cu->sample_ms)) {
     cu->sample_ms = t;
-    cu->sample_p = (float)p;
+    /* His partition's learner's score of it now: the one its running AUC
+     * judges it by (not the combined model's, which moves with the other
+     * partitions' events, so that a partition learns the same whatever
+     * their interleaving). */
+    cu->sample_p = (float)cxp_learner_score(&cl->l, x);
     for (int f = 0; f < CXP_CF__COUNT; f++) cu->sample_x[f] = (float)x[f];
   }
   settled += sweep(c, cl, sh, t);

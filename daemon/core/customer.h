@@ -123,10 +123,11 @@ typedef struct cxp_customer {
   uint32_t dirty;
   /* His pending churn sample (corelearn.c): the event time it was taken at
    * (0: none; minus the time of his latest outcome, none since), the
-   * model's features then and its probability, waiting for their label. Not in his record:
+   * model's features then and his partition's learner's probability for
+   * them, waiting for their label. Not in his record:
    * a restart takes a new one at his next event. */
   float sample_x[CXP_SAMPLE_FEATURES];
-  float sample_p; /* the probability the model gave him then (in sample_x's padding) */
+  float sample_p; /* his learner's probability for it then (in sample_x's padding) */
   int64_t sample_ms;
   char id[]; /* id_len bytes and a NUL */
 } cxp_customer;

@@ -497,6 +497,10 @@ int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_
   return l->refits > before ? 0 : -1;
 }
 
+double cxp_learner_score(const cxp_learner *l, const double *x) {
+  return cxp_sigmoid(l->cal_a * logit_of(l, x) + l->cal_b);
+}
+
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                         const double *x, int y, int64_t sample_ms, int64_t now_ms) {
   cxp_learner_update_scored(l, lc, prior, x, y, NAN, sample_ms, now_ms);

@@ -162,14 +162,16 @@ void cxp_learner_init(cxp_learner *l, const cxp_churn_conf *prior);
  * then learnt. */
 void cxp_learner_update(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
                         const double *x, int y, int64_t sample_ms, int64_t now_ms);
-/* The same, with the probability the model that scored the customer gave
- * him when the sample was taken (p_then; NAN: none, the learner's score at
- * now_ms stands in): the running AUC, Brier score and mean probability
+/* The same, with the learner's score of the sample when it was taken
+ * (p_then, cxp_learner_score then; NAN: none, its score at now_ms stands
+ * in): the running AUC, Brier score and mean probability
  * (cxp_learner_stats) are of those. Scores taken at the labels' times are
  * of models up to a horizon apart (a positive is labelled the day he
  * leaves, a negative a horizon after its sample), and where the model's
  * level moved they ranked the labels against each other by the model's
  * age: 0.26 on the competitor world, whose own AUC was 0.70. */
+/* The learner's calibrated probability for features x, as it stands. */
+double cxp_learner_score(const cxp_learner *l, const double *x);
 void cxp_learner_update_scored(cxp_learner *l, const cxp_learn_conf *lc,
                                const cxp_churn_conf *prior, const double *x, int y,
                                double p_then, int64_t sample_ms, int64_t now_ms);
