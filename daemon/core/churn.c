@@ -221,17 +221,25 @@ out:
   return rc;
 }
 
-static double clip(double x, double lo, double hi) {
-  return isnan(x) ? lo : x < lo ? lo : x > hi ? hi : x;
-}
+const double cxp_churn_feature_max[CXP_CF__COUNT] = {
+    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,
+    [CXP_CF_MONETARY_DROP] = 1, [CXP_CF_COMPLAINTS] = 3,
+    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
+    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1,
+    [CXP_CF_HIGH_EFFORT] = 1,   [CXP_CF_VALUE_BELOW_COST] = 1,
+    [CXP_CF_PARTICIPATION] = 3};
 
-/* 1 - (short-horizon rate) / (long-horizon rate), 0..1. A decayed sum of a
+/* x within lo..hi; NAN is lo (a comparison with it is false). */
+static double clip(double x, double lo, double hi) { return x > lo ? (x < hi ? x : hi) : lo; }
+
+/* 1 - (short-horizon rate) / (long-horizon rate) (clipped to 0..1 with the
+ * other features). A decayed sum of a
  * steady stream at rate r with half-life h tends to r h / ln 2, so dividing
  * each sum by its half-life compares rates. Without a long-horizon history
  * there is nothing to drop from. */
 static double drop(double s_short, double h_short, double s_long, double h_long) {
   if (!(s_long > 1e-9)) return 0;
-  return clip(1 - (s_short / h_short) / (s_long / h_long), 0, 1);
+  return 1 - (s_short / h_short) / (s_long / h_long);
 }
 
 void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
@@ -256,20 +264,22 @@ void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
     if (f_at_last > 1e-9) {
       double usual_gap = hl / (M_LN2 * f_at_last);
       double r = in.recency_days / usual_gap;
-      rec = r > 1 ? clip(log2(r), 0, 4) : 0;
+      rec = r > 1 ? log2(r) : 0;
     }
   }
   o->x[CXP_CF_RECENCY] = rec;
-  o->x[CXP_CF_COMPLAINTS] = clip(in.complaints, 0, 3);
-  o->x[CXP_CF_OPEN_CASES] = clip(open_cases, 0, 3);
-  o->x[CXP_CF_OVERDUE_CASES] = clip(overdue_cases, 0, 3);
+  o->x[CXP_CF_COMPLAINTS] = in.complaints;
+  o->x[CXP_CF_OPEN_CASES] = open_cases;
+  o->x[CXP_CF_OVERDUE_CASES] = overdue_cases;
   o->x[CXP_CF_DETRACTOR] = in.nps_class == -1;
-  o->x[CXP_CF_LOW_SATISFACTION] = isnan(in.si) ? 0 : clip((50 - in.si) / 50, 0, 1);
+  o->x[CXP_CF_LOW_SATISFACTION] = (50 - in.si) / 50;
   /* Graded from 4.5 (a mean that holds many answers of 3 or less, the
    * domain's "high effort") down to 1.5. */
-  o->x[CXP_CF_HIGH_EFFORT] = isnan(in.ces) ? 0 : clip((4.5 - in.ces) / 3, 0, 1);
-  o->x[CXP_CF_VALUE_BELOW_COST] = isnan(in.value_ratio) ? 0 : clip(1 - in.value_ratio, 0, 1);
-  o->x[CXP_CF_PARTICIPATION] = clip(log2(1 + in.activity), 0, 3);
+  o->x[CXP_CF_HIGH_EFFORT] = (4.5 - in.ces) / 3;
+  o->x[CXP_CF_VALUE_BELOW_COST] = 1 - in.value_ratio;
+  o->x[CXP_CF_PARTICIPATION] = log2(1 + in.activity);
+  /* Each into its range; a figure not known yet (NAN) is 0. */
+  for (int f = 0; f < CXP_CF__COUNT; f++) o->x[f] = clip(o->x[f], 0, cxp_churn_feature_max[f]);
 
   /* Value: the profile's CLV when known; otherwise an RFM proxy, the
    * long-horizon spend rate (plus usage at its worth) projected over the

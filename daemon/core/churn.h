@@ -39,6 +39,10 @@ typedef enum {
   CXP_CF__COUNT
 } cxp_churn_factor;
 
+/* Each feature's range, 0 to this: cxp_churn_features clips them there, and
+ * the learner quantises them over it. */
+extern const double cxp_churn_feature_max[CXP_CF__COUNT];
+
 /* 1 for a factor that raises the risk, -1 for one that lowers it
  * (participation): a learnt coefficient never crosses to the other side. */
 int cxp_churn_factor_sign(int f);

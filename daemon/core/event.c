@@ -329,6 +329,13 @@ static char *plain_number(char *p, double *out) {
   return p;
 }
 
+/* The colon after a member's name (p past its closing quote): the first
+ * byte of the value, or NULL. */
+static char *after_name(char *p) {
+  p = skip_ws(p);
+  return *p == ':' ? skip_ws(p + 1) : NULL;
+}
+
 /* A member's name at p (its opening quote) and the colon after it: *k and
  * *kn get the name, the return is the first byte of the value; NULL when
  * the fast path does not read it. */
@@ -337,9 +344,7 @@ static char *member_key(char *p, char **k, size_t *kn) {
   *k = ++p;
   if ((p = string_end(p)) == NULL) return NULL;
   *kn = (size_t)(p - *k);
-  p = skip_ws(p + 1);
-  if (*p != ':') return NULL;
-  return skip_ws(p + 1);
+  return after_name(p + 1);
 }
 
 /* After a member's value: 1 at a comma (*p moved to the next name), 0 at
@@ -432,9 +437,7 @@ static int scan_flat(char *s, size_t len, members *ms, cxp_decode_hint *hint) {
       char *q = g && end - p >= 16 ? named(p, (field)(g - 1)) : NULL;
       if (q != NULL) {
         f = (field)(g - 1);
-        p = skip_ws(q);
-        if (*p != ':') return 0;
-        p = skip_ws(p + 1);
+        if ((p = after_name(q)) == NULL) return 0;
       } else {
         char *k;
         size_t kn;

@@ -51,20 +51,11 @@ static double adagrad(double *g2, double g, double rate) {
   return *g2 > 0 ? -rate * g / sqrt(*g2) : 0;
 }
 
-/* Each feature's range (churn.c cxp_churn_features clips it there). */
-static const double FEATURE_MAX[CXP_CF__COUNT] = {
-    [CXP_CF_ACTIVITY_DROP] = 1, [CXP_CF_RECENCY] = 4,
-    [CXP_CF_MONETARY_DROP] = 1, [CXP_CF_COMPLAINTS] = 3,
-    [CXP_CF_OPEN_CASES] = 3,    [CXP_CF_OVERDUE_CASES] = 3,
-    [CXP_CF_DETRACTOR] = 1,     [CXP_CF_LOW_SATISFACTION] = 1,
-    [CXP_CF_HIGH_EFFORT] = 1,   [CXP_CF_VALUE_BELOW_COST] = 1,
-    [CXP_CF_PARTICIPATION] = 3};
-
 /* x's features as the refit's samples and the calibration's entries keep
  * them: each clipped to its range and quantised to 8 bits of it. */
 static void quantise(const double *x, uint8_t *q) {
   for (int f = 0; f < CXP_CF__COUNT; f++) {
-    double v = x[f] / FEATURE_MAX[f];
+    double v = x[f] / cxp_churn_feature_max[f];
     v = v > 1 ? 1 : v > 0 ? v : 0; /* NaN too: 0 */
     q[f] = (uint8_t)lrint(v * 255.0);
   }
@@ -73,7 +64,7 @@ static void quantise(const double *x, uint8_t *q) {
 /* A model's logit of quantised features: w[f] is coefficient f over 255ths
  * of its feature's range (model_weights), w[CXP_CF__COUNT] the intercept. */
 static void model_weights(const double *coef, double intercept, double *w) {
-  for (int f = 0; f < CXP_CF__COUNT; f++) w[f] = coef[f] * FEATURE_MAX[f] / 255.0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) w[f] = coef[f] * cxp_churn_feature_max[f] / 255.0;
   w[CXP_CF__COUNT] = intercept;
 }
 
@@ -276,7 +267,7 @@ static void refit_slice(cxp_learner *l) {
   memcpy(g, l->fit_g, sizeof g);
   memcpy(h, l->fit_h, sizeof h);
   memcpy(wt, l->fit_w, sizeof wt);
-  for (int f = 0; f < CXP_CF__COUNT; f++) scale[f] = FEATURE_MAX[f] / 255.0;
+  for (int f = 0; f < CXP_CF__COUNT; f++) scale[f] = cxp_churn_feature_max[f] / 255.0;
   for (uint32_t i = l->fit_at; i < end; i++) {
     double x[CXP_LEARN_NP];
     int nz[CXP_LEARN_NP], k = 0;
