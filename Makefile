@@ -9,10 +9,12 @@ CMAKE_ARGS ?=
 
 # What each target needs from Debian. The runtime libraries come with the
 # -dev packages. libhttp-parser-dev parses the admin endpoint's requests
-# (Debian 12 has no llhttp package). prometheus brings promtool, which lints the metrics
+# (Debian 12 has no llhttp package); libgoogle-perftools-dev brings tcmalloc,
+# the programs' allocator (CMakeLists.txt, CXP_TCMALLOC). prometheus brings promtool, which lints the metrics
 # exposition in the tests; chromium (headless) renders the console page in
 # its browser test.
-PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev libhttp-parser-dev
+PKGS_BUILD = cmake make gcc pkg-config libuv1-dev librdkafka-dev libcjson-dev libhttp-parser-dev \
+             libgoogle-perftools-dev
 PKGS_TEST  = $(PKGS_BUILD) kcat python3 python3-jsonschema prometheus systemd dpkg-dev groff-base \
              chromium
 PKGS_BENCH = $(PKGS_BUILD)

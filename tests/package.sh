@@ -42,6 +42,11 @@ for f in /etc/cxpulse/cxpulse.json /etc/cxpulse/default.json /etc/cxpulse/pipeli
 done
 dpkg-deb -f "$deb" Depends | grep -q librdkafka && ok "depends on librdkafka (shlibdeps)" ||
   bad "Depends lacks librdkafka: $(dpkg-deb -f "$deb" Depends)"
+# The allocator the binary links (CXP_TCMALLOC) must be a dependency too.
+if readelf -d "$root/usr/bin/cxpulse" | grep -q 'libtcmalloc_minimal'; then
+  dpkg-deb -f "$deb" Depends | grep -q libtcmalloc-minimal4 && ok "depends on libtcmalloc-minimal4" ||
+    bad "the binary links tcmalloc, Depends lacks it: $(dpkg-deb -f "$deb" Depends)"
+fi
 
 "$root/usr/bin/cxpulse" --version >/dev/null && ok "the packaged binary runs" ||
   bad "the packaged binary does not run"

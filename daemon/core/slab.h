@@ -3,8 +3,7 @@
  * live here: an event reads one of them at random among hundreds of
  * thousands, and on 4 KiB pages every such read is a TLB miss and the first
  * touch of every page a fault; on a huge page it is one entry and one fault
- * per 2 MiB, whether or not the service runs malloc's heap on huge pages
- * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as the systemd units do). Where
+ * per 2 MiB, whatever the allocator does with the rest of the heap. Where
  * the kernel has no huge page to give, the chunk is ordinary memory.
  *
  * Sizes are rounded up to 16 bytes; a freed record goes on the free list
