@@ -312,19 +312,11 @@ void daemon_on_restore_done(void *opaque, int32_t part, uint64_t records, uint64
            "%zu customer(s) held, %zu recovery case(s) open; resuming %s [%d]",
            (int)part, records, (double)bytes / 1e6, seconds, rate, held,
            cxp_core_cases_open(&d->core, part), d->pl.topic_input, (int)part);
-  cl_part *c = daemon_cl_get(d, part);
+  /* Messages consumed while it was restored were dropped: the resume seeks
+   * back to the first one not processed (daemon_pause_list), now or, when
+   * the input is paused for back-pressure, when that ends. */
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
-  if (c && c->early >= 0) {
-    l->elems[0].offset = c->early;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(d->consumer, l, 0);
-    if (e) {
-      cxp_error("restore", "seeking %s [%d] back to %" PRId64 ": %s", d->pl.topic_input,
-                (int)part, c->early, rd_kafka_error_string(e));
-      rd_kafka_error_destroy(e);
-    }
-    c->early = -1;
-  }
   if (!d->paused && !d->stopping) daemon_pause_list(d, l, 0);
   rd_kafka_topic_partition_list_destroy(l);
   if (cxp_restore_count(d->restore) == 0)

@@ -122,20 +122,28 @@ static void phase_known_mix(cxp_mock *m) {
   run_free(&r);
 }
 
+/* NPS detractors (score 2) on PREFIX.events, one per customer PREFIXi for
+ * i in from..from+n-1 (event ids PREFIXei): an alert each. */
+static void produce_detractors(const char *bs, const char *prefix, int from, int n) {
+  char buf[256], key[32], topic[64];
+  snprintf(topic, sizeof topic, "%s.events", prefix);
+  for (int i = from; i < from + n; i++) {
+    snprintf(key, sizeof key, "%s%d", prefix, i);
+    int len =
+        snprintf(buf, sizeof buf,
+                 "{\"event_id\":\"%se%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
+                 "\"ts\":1795420800000,\"score\":2}",
+                 prefix, i, key);
+    produce(bs, topic, key, buf, (size_t)len);
+  }
+  produce(bs, NULL, NULL, NULL, 0);
+}
+
 static void phase_backpressure(cxp_mock *m) {
   const char *bs = m->bootstraps;
   make_topics(m, "b", 2, 2);
   enum { N = 20000 };
-  char buf[256], key[32];
-  for (int i = 0; i < N; i++) {
-    snprintf(key, sizeof key, "b%d", i);
-    int n = snprintf(buf, sizeof buf,
-                     "{\"event_id\":\"x%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
-                     "\"ts\":1795420800000,\"score\":2}",
-                     i, key);
-    produce(bs, "b.events", key, buf, (size_t)n);
-  }
-  produce(bs, NULL, NULL, NULL, 0);
+  produce_detractors(bs, "b", 0, N);
   cxp_config c;
   cxp_pipeline p;
   customers_config(&c, &p, bs, "b");
@@ -175,6 +183,42 @@ static void phase_backpressure(cxp_mock *m) {
   CHECK_INT(dup, 0);
   cJSON_Delete(ids);
   check_committed(bs, "g-b", "b.events", 2);
+  run_free(&r);
+}
+
+/* Pauses that come after a partition's messages were fetched and before
+ * the first of them was polled (since its assignment or a seek): librdkafka
+ * purges them and, having no position of the application's for the
+ * partition, would resume past them. A slice of one message and a
+ * back-pressure mark of one queued output pause and resume the input after
+ * nearly every event, around the restores' pauses and seeks; every event
+ * must still arrive, once. Timing decides whether a pause falls in that
+ * gap: before daemon_pause_list sought on every resume, this phase lost a
+ * fetched batch of a partition (43 of 200 events) in one run of three, and
+ * the restore phase its second run's events of a partition in one of 25. */
+static void phase_pause_first(cxp_mock *m) {
+  const char *bs = m->bootstraps;
+  make_topics(m, "pf", 2, 1);
+  enum { N = 200 };
+  produce_detractors(bs, "pf", 0, N);
+  cxp_config c;
+  cxp_pipeline p;
+  customers_config(&c, &p, bs, "pf");
+  c.poll_batch = 1;
+  c.backpressure_high = 1;
+  c.backpressure_low = 0;
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = N;
+  r.want_alerts = N;
+  if (run_daemon(&r, &c, &p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.core->consumed, N);
+  CHECK_INT(s.core->duplicates, 0);
+  CHECK_INT(cJSON_GetArraySize(r.alerts), N);
+  CHECK_GT(s.pauses, 1);
+  check_committed(bs, "g-pf", "pf.events", 2);
   run_free(&r);
 }
 
@@ -396,25 +440,12 @@ static void write_pipeline(const char *path, int closed_loop, int valid) {
   fclose(f);
 }
 
-static void produce_detractors(const char *bs, int from, int n) {
-  char buf[256], key[16];
-  for (int i = from; i < from + n; i++) {
-    snprintf(key, sizeof key, "r%d", i);
-    int len = snprintf(buf, sizeof buf,
-                       "{\"event_id\":\"re%d\",\"type\":\"survey.nps\",\"customer_id\":\"%s\","
-                       "\"ts\":1795420800000,\"score\":2}",
-                       i, key);
-    produce(bs, "r.events", key, buf, (size_t)len);
-  }
-  produce(bs, NULL, NULL, NULL, 0);
-}
-
 static void mid_reload(run *r) {
   write_pipeline(reload_pl, 1, 0);
   CHECK_INT(cxp_daemon_reload(r->d, reload_cfg), -1); /* refused: kept */
   write_pipeline(reload_pl, 0, 1);
   CHECK_INT(cxp_daemon_reload(r->d, reload_cfg), 0);
-  produce_detractors(r->bs, 10, 10);
+  produce_detractors(r->bs, "r", 10, 10);
 }
 
 static void phase_reload(cxp_mock *m) {
@@ -436,7 +467,7 @@ static void phase_reload(cxp_mock *m) {
   CHECK_INT(cxp_config_load(&c, reload_cfg, err, sizeof err), 0);
   CHECK_INT(cxp_pipeline_load(&p, c.pipeline, err, sizeof err), 0);
   c.stats_interval_s = 0;
-  produce_detractors(bs, 0, 10);
+  produce_detractors(bs, "r", 0, 10);
   run r;
   memset(&r, 0, sizeof r);
   r.bs = bs;
@@ -1090,6 +1121,7 @@ int main(void) {
     if (strcmp(only, "ttl") == 0) phase_ttl(&m);
     if (strcmp(only, "snapshot") == 0) phase_snapshot(&m);
     if (strcmp(only, "restore") == 0) phase_restore(&m);
+    if (strcmp(only, "pause_first") == 0) phase_pause_first(&m);
     if (strcmp(only, "cases") == 0) phase_cases(&m);
     if (strcmp(only, "learn") == 0) phase_learn(&m);
     cxp_mock_stop(&m);
@@ -1097,6 +1129,7 @@ int main(void) {
   }
   phase_known_mix(&m);
   phase_backpressure(&m);
+  phase_pause_first(&m);
   cxp_log_level = getenv("CXP_TEST_DEBUG") ? CXP_LOG_DEBUG : CXP_LOG_WARN;
   phase_windows(&m);
   cxp_log_level = CXP_LOG_WARN;
