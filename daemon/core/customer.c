@@ -17,7 +17,7 @@
 #define FRAC_FREQ 16
 #define FRAC_MONEY 7
 _Static_assert(FRAC_RATE == 28 && FRAC_FREQ == 16 && FRAC_MONEY == 7,
-               "read() scales by 2^-frac with these constants");
+               "unit_of() writes 2^frac with these constants");
 /* Inputs are clipped where a single event could otherwise saturate a sum. */
 #define MAX_USAGE_COUNT 1e6
 #define MAX_AMOUNT 1e12
@@ -39,6 +39,13 @@ static int frac_of(int idx) {
   case CXP_S_FREQ_LONG: return FRAC_FREQ;
   default: return FRAC_RATE;
   }
+}
+
+/* 2^frac of sum idx, the unit of its fixed point: scaling by it (or by its
+ * inverse) is exact, the same double as ldexp without the call. */
+static double unit_of(int idx) {
+  int frac = frac_of(idx);
+  return frac == FRAC_RATE ? 0x1p28 : frac == FRAC_FREQ ? 0x1p16 : 0x1p7;
 }
 
 void cxp_customer_init(cxp_customer *c, const char *id, size_t len, uint64_t hash) {
@@ -113,7 +120,7 @@ static inline void add(cxp_customer *c, const cxp_customer_conf *cf, weights *w,
   if (!(w->ready & (1u << fam))) weigh(c, cf, w, fam);
   if (v <= 0) return;
   /* The same rounding as cxp_fp_weight: floor of the scaled product. */
-  double x = ldexp(v * w->f[fam], frac_of(idx));
+  double x = v * w->f[fam] * unit_of(idx);
   int64_t q = x >= 9.2e18 ? INT64_MAX : (int64_t)x;
   c->sum[idx] = cxp_fp_add(c->sum[idx], q);
 }
@@ -243,9 +250,7 @@ static void readers_at(const cxp_customer *c, const cxp_customer_conf *cf, int64
 /* cxp_fp_read with the factor at hand: scaling by 2^-frac is exact, so the
  * product is the same double. */
 static double read(const cxp_customer *c, const readers *r, int idx) {
-  int frac = frac_of(idx);
-  double scale = frac == FRAC_RATE ? 0x1p-28 : frac == FRAC_FREQ ? 0x1p-16 : 0x1p-7;
-  return (double)c->sum[idx] * scale * r->f[family_of(idx)];
+  return (double)c->sum[idx] / unit_of(idx) * r->f[family_of(idx)];
 }
 
 static double mean_present(const double *v, int n) {
