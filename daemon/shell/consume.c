@@ -36,7 +36,8 @@ static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
   return reset_position(d);
 }
 
-/* A resume seeks each partition to its position first (resume_position).
+/* A resume seeks each partition to its position first (resume_position)
+ * where librdkafka's differs.
  * librdkafka resumes a paused partition where the pause left its fetcher:
  * one past the last message the application polled or, when it had polled
  * none of it since its assignment or a seek, one past the last message
@@ -47,10 +48,17 @@ static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
  * phase, in a CI run). */
 void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause) {
   if (!pause) {
+    /* librdkafka's position: one past the last message polled; none since
+     * the assignment or a seek. Where it is ours, the pause kept it. */
+    rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
+    if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      for (int i = 0; i < theirs->cnt; i++)
+        theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
     rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(l->cnt);
     for (int i = 0; i < l->cnt; i++) {
       int64_t pos = resume_position(d, l->elems[i].topic, l->elems[i].partition);
-      if (pos == RD_KAFKA_OFFSET_INVALID) continue;
+      if (pos == RD_KAFKA_OFFSET_INVALID || (pos >= 0 && pos == theirs->elems[i].offset))
+        continue;
       rd_kafka_topic_partition_list_add(at, l->elems[i].topic, l->elems[i].partition)
           ->offset = pos;
       if (!is_repart(d, l->elems[i].topic) && l->elems[i].partition < d->n_cl)
@@ -63,6 +71,7 @@ void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pa
       rd_kafka_error_destroy(e);
     }
     rd_kafka_topic_partition_list_destroy(at);
+    rd_kafka_topic_partition_list_destroy(theirs);
   }
   rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(d->consumer, l)
                                 : rd_kafka_resume_partitions(d->consumer, l);
