@@ -67,7 +67,8 @@ const cxp_setting cxp_pipeline_table[] = {
      "again. 0: never stretch.", NULL},
     {"state.catchup_lag", CXP_T_INT, "1000", 0, 1000000000, OFF(state_catchup_lag),
      "Messages a partition must be behind its input for its changelog writes to stretch to "
-     "state.catchup_flush_ms.", NULL},
+     "state.catchup_flush_ms; the stretch lasts one flush interval more once it is back "
+     "under this mark.", NULL},
     {"state.idle_ttl_days", CXP_T_DOUBLE, "365", 0, 36500, OFF(state_ttl_days),
      "A customer with no event for this long (event time) is forgotten: removed from memory "
      "and tombstoned in the changelog. 0 keeps every customer.", NULL},

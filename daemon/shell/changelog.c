@@ -32,6 +32,7 @@ void daemon_cl_reset(cxp_daemon *d, int32_t part) {
   c->gen++;
   /* A partition assigned with a backlog stretches from its first flush. */
   c->flushed_ms = cxp_wall_ms();
+  c->behind = 0;
   if (c->loading) d->n_loading--;
   c->loading = 0;
 }
@@ -122,9 +123,20 @@ int daemon_cl_busy(const cxp_daemon *d) {
  * long. */
 static int cl_deferred(cxp_daemon *d, int32_t part, int64_t now) {
   if (d->pl.state_catchup_flush_ms <= 0 || part >= d->n_cl) return 0;
-  const cl_part *c = &d->cl[part];
+  cl_part *c = &d->cl[part];
   if (c->flushed_ms == 0 || now - c->flushed_ms >= d->pl.state_catchup_flush_ms) return 0;
-  return daemon_input_lag(d, part) > d->pl.state_catchup_lag;
+  if (daemon_input_lag(d, part) > d->pl.state_catchup_lag) {
+    c->behind = 1;
+    return 1;
+  }
+  /* Just under the mark after a backlog: one interval more, in which a
+   * partition that reads its backlog fast is at its end, so that its
+   * customers are written once there and not also just before it
+   * (bench_e2e wrote 0.33 bytes per input byte instead of 0.28 in the runs
+   * where a flush fell in that moment). */
+  int was = c->behind;
+  c->behind = 0;
+  return was;
 }
 
 /* Every partition's changes (at the flush timer, partitions catching up

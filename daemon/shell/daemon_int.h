@@ -68,6 +68,7 @@ typedef struct cl_part {
                          (restored or acknowledged): a snapshot's; -1 none */
   int loading;        /* its snapshot is being read off the loop */
   int64_t flushed_ms; /* wall clock of its last flush; 0: none yet */
+  int behind;         /* past state.catchup_lag at the last flush tick */
 } cl_part;
 
 struct cxp_daemon {
