@@ -1032,7 +1032,7 @@ static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
     t->flow_at = 0;
     t->flow_span = 0;
   }
-  if (in[0] == 1) { /* before the refit: no samples kept */
+  if (ver == 1) { /* before the refit: no samples kept */
     memset(t->smp_x, 0, sizeof t->smp_x);
     memset(t->smp_y, 0, sizeof t->smp_y);
   }
@@ -1079,8 +1079,8 @@ static int decode_into(cxp_learner *t, const uint8_t *in, size_t len) {
   for (int f = 0; f < CXP_CF__COUNT; f++) {
     if (t->m2[f] < 0 || (t->labels && bounded(f, t->coef[f]) != t->coef[f])) goto out;
   }
-  if (in[0] != 1 && decode_refit(t, p, whole) != 0) goto out;
-  if (in[0] == 1) {
+  if (ver != 1 && decode_refit(t, p, whole) != 0) goto out;
+  if (ver == 1) {
     t->smp_n = t->smp_pos = t->smp_ones = t->since = t->fit_step = t->fit_n = t->fit_at = 0;
     memset(t->fit_w, 0, sizeof t->fit_w);
     memset(t->fit_g, 0, sizeof t->fit_g);

@@ -24,8 +24,13 @@ static inline uint8_t *cxp_enc_v(uint8_t *o, uint64_t v) {
   return o;
 }
 
+/* A zero, the commonest value in the records' counters and aggregates, is
+ * its one byte without the zigzag and the loop (a window's aggregate on a
+ * slow stream: 486e6 instructions with them, 413e6 without). */
 static inline uint8_t *cxp_enc_z(uint8_t *o, int64_t v) {
-  return cxp_enc_v(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+  if (v != 0) return cxp_enc_v(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+  *o = 0;
+  return o + 1;
 }
 
 static inline uint8_t *cxp_enc_le(uint8_t *o, uint64_t v, int bytes) {
@@ -47,7 +52,8 @@ static inline void cxp_put_v(cxp_buf *b, uint64_t v) {
 }
 
 static inline void cxp_put_z(cxp_buf *b, int64_t v) {
-  cxp_put_v(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+  cxp_buf_reserve(b, 10);
+  cxp_enc_done(b, cxp_enc_z(cxp_enc_at(b), v));
 }
 
 static inline void cxp_put_le(cxp_buf *b, uint64_t v, int bytes) {

@@ -573,14 +573,6 @@ void cxp_window_spreads(cxp_window_partial *const *ps, int n) {
 _Static_assert(sizeof(cxp_window_agg) % sizeof(int64_t) == 0,
                "cxp_window_agg is int64 members only: the record writes it as words");
 
-/* A word at o: a zero, most of them, as its one byte without the varint
- * loop (a fifth of the aggregate's encoding on a slow stream). */
-static inline uint8_t *put_word(uint8_t *o, int64_t w) {
-  if (w != 0) return cxp_enc_z(o, w);
-  *o = 0;
-  return o + 1;
-}
-
 void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
   int64_t word[AGG_WORDS];
   memcpy(word, a, sizeof word);
@@ -598,9 +590,9 @@ void cxp_window_agg_put(cxp_buf *b, const cxp_window_agg *a) {
       o += 8;
       continue;
     }
-    for (size_t j = 0; j < 8; j++) o = put_word(o, word[i + j]);
+    for (size_t j = 0; j < 8; j++) o = cxp_enc_z(o, word[i + j]);
   }
-  for (; i < AGG_WORDS; i++) o = put_word(o, word[i]);
+  for (; i < AGG_WORDS; i++) o = cxp_enc_z(o, word[i]);
   cxp_enc_done(b, o);
 }
 

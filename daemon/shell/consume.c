@@ -36,43 +36,44 @@ static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
   return reset_position(d);
 }
 
-/* A resume seeks each partition to its position first (resume_position)
- * where librdkafka's differs.
- * librdkafka resumes a paused partition where the pause left its fetcher:
- * one past the last message the application polled or, when it had polled
- * none of it since its assignment or a seek, one past the last message
- * fetched, and the pause purged those fetched and not yet polled. A pause
- * that came after a fetch and before the first poll (the restore's pause
- * on assignment, or the producer's back-pressure) lost them: seen as six
- * events of a partition never read after a restart (test_kafka, restore
- * phase, in a CI run). */
-void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause) {
-  if (!pause) {
-    /* librdkafka's position: one past the last message polled; none since
-     * the assignment or a seek. Where it is ours, the pause kept it. */
-    rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
-    if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      for (int i = 0; i < theirs->cnt; i++)
-        theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-    rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(l->cnt);
-    for (int i = 0; i < l->cnt; i++) {
-      int64_t pos = resume_position(d, l->elems[i].topic, l->elems[i].partition);
-      if (pos == RD_KAFKA_OFFSET_INVALID || (pos >= 0 && pos == theirs->elems[i].offset))
-        continue;
-      rd_kafka_topic_partition_list_add(at, l->elems[i].topic, l->elems[i].partition)
-          ->offset = pos;
-      if (!is_repart(d, l->elems[i].topic) && l->elems[i].partition < d->n_cl)
-        d->cl[l->elems[i].partition].early = -1;
-    }
-    rd_kafka_error_t *e = at->cnt ? rd_kafka_seek_partitions(d->consumer, at, 0) : NULL;
-    if (e) {
-      cxp_error("consumer", "seeking the partitions resumed to their positions: %s",
-                rd_kafka_error_string(e));
-      rd_kafka_error_destroy(e);
-    }
-    rd_kafka_topic_partition_list_destroy(at);
-    rd_kafka_topic_partition_list_destroy(theirs);
+/* Before a resume: each partition sought to its position (resume_position)
+ * where librdkafka's differs. librdkafka resumes a paused partition where
+ * the pause left its fetcher: one past the last message the application
+ * polled or, when it had polled none of it since its assignment or a seek,
+ * one past the last message fetched, and the pause purged those fetched
+ * and not yet polled. A pause that came after a fetch and before the first
+ * poll (the restore's pause on assignment, or the producer's back-pressure)
+ * lost them: seen as six events of a partition never read after a restart
+ * (test_kafka, restore phase, in a CI run). A restored partition's first
+ * dropped message (early) is spent here, sought or not. */
+static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
+  /* librdkafka's position: one past the last message polled; none since
+   * the assignment or a seek. Where it is ours, the pause kept it. */
+  rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
+  if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < theirs->cnt; i++) theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(l->cnt);
+  for (int i = 0; i < l->cnt; i++) {
+    const char *topic = l->elems[i].topic;
+    int32_t p = l->elems[i].partition;
+    int64_t pos = resume_position(d, topic, p);
+    if (!is_repart(d, topic) && p < d->n_cl) d->cl[p].early = -1;
+    if (pos == RD_KAFKA_OFFSET_INVALID || (pos >= 0 && pos == theirs->elems[i].offset))
+      continue;
+    rd_kafka_topic_partition_list_add(at, topic, p)->offset = pos;
   }
+  rd_kafka_error_t *e = at->cnt ? rd_kafka_seek_partitions(d->consumer, at, 0) : NULL;
+  if (e) {
+    cxp_error("consumer", "seeking the partitions resumed to their positions: %s",
+              rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  rd_kafka_topic_partition_list_destroy(at);
+  rd_kafka_topic_partition_list_destroy(theirs);
+}
+
+void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause) {
+  if (!pause) seek_to_positions(d, l);
   rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(d->consumer, l)
                                 : rd_kafka_resume_partitions(d->consumer, l);
   if (e)

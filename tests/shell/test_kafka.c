@@ -139,14 +139,59 @@ static void produce_detractors(const char *bs, const char *prefix, int from, int
   produce(bs, NULL, NULL, NULL, 0);
 }
 
-static void phase_backpressure(cxp_mock *m) {
+/* n detractors on PREFIX.events (two partitions) through a daemon that
+ * back-pressure pauses (c as the caller set it): every event consumed and
+ * applied once, every alert delivered once (distinct ids), the input paused
+ * more than min_pauses times, and the offsets committed. */
+static void detractors_paused(cxp_mock *m, const char *prefix, cxp_config *c,
+                              cxp_pipeline *p, int n, uint64_t min_pauses) {
   const char *bs = m->bootstraps;
-  make_topics(m, "b", 2, 2);
+  run r;
+  memset(&r, 0, sizeof r);
+  r.want_consumed = (uint64_t)n;
+  r.want_alerts = (uint64_t)n;
+  r.want_dead = 0;
+  if (run_daemon(&r, c, p)) return;
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r.d, &s);
+  CHECK_INT(s.core->consumed, n);
+  CHECK_INT(s.core->duplicates, 0);
+  CHECK_INT(s.delivered[CXP_STREAM_ALERTS], n);
+  CHECK_INT(cJSON_GetArraySize(r.alerts), n);
+  CHECK_GT(s.pauses, min_pauses);
+  cJSON *ids = cJSON_CreateObject();
+  int dup = 0;
+  const cJSON *a;
+  cJSON_ArrayForEach(a, r.alerts) {
+    const char *id = get_s(a, "alert_id");
+    if (cJSON_GetObjectItemCaseSensitive(ids, id))
+      dup++;
+    else
+      cJSON_AddTrueToObject(ids, id);
+  }
+  CHECK_INT(dup, 0);
+  cJSON_Delete(ids);
+  char group[32], topic[64];
+  snprintf(group, sizeof group, "g-%s", prefix);
+  snprintf(topic, sizeof topic, "%s.events", prefix);
+  check_committed(bs, group, topic, 2);
+  run_free(&r);
+}
+
+/* The topics of PREFIX (two partitions, alerts on alert_parts), n
+ * detractors on its input, and a daemon's settings for them. */
+static void detractors_ready(cxp_mock *m, const char *prefix, int alert_parts, int n,
+                             cxp_config *c, cxp_pipeline *p) {
+  make_topics(m, prefix, 2, alert_parts);
+  produce_detractors(m->bootstraps, prefix, 0, n);
+  customers_config(c, p, m->bootstraps, prefix);
+}
+
+static void phase_backpressure(cxp_mock *m) {
   enum { N = 20000 };
-  produce_detractors(bs, "b", 0, N);
   cxp_config c;
   cxp_pipeline p;
-  customers_config(&c, &p, bs, "b");
+  detractors_ready(m, "b", 2, N, &c, &p);
   /* Every event is a detractor: 20000 alerts through a producer that holds
    * 2000 messages at most, paused at 1000 queued. */
   c.backpressure_high = 1000;
@@ -159,31 +204,7 @@ static void phase_backpressure(cxp_mock *m) {
    * produce requests wait, so fetches, heartbeats and commits go as ever. */
   rd_kafka_mock_broker_push_request_error_rtts(m->mc, 1, 0 /* Produce */, 8, 0, 300, 0, 300, 0,
                                                300, 0, 300, 0, 300, 0, 300, 0, 300, 0, 300);
-  run r;
-  memset(&r, 0, sizeof r);
-  r.want_consumed = N;
-  r.want_alerts = N;
-  r.want_dead = 0;
-  if (run_daemon(&r, &c, &p)) return;
-  cxp_daemon_stats s;
-  cxp_daemon_stats_get(r.d, &s);
-  CHECK_INT(s.core->consumed, N);
-  CHECK_INT(s.delivered[CXP_STREAM_ALERTS], N);
-  CHECK_INT(cJSON_GetArraySize(r.alerts), N);
-  CHECK_GT(s.pauses, 0);
-  /* Each alert exactly once: ids are distinct. */
-  cJSON *ids = cJSON_CreateObject();
-  int dup = 0;
-  const cJSON *a;
-  cJSON_ArrayForEach(a, r.alerts) {
-    const char *id = get_s(a, "alert_id");
-    if (cJSON_GetObjectItemCaseSensitive(ids, id)) dup++;
-    else cJSON_AddTrueToObject(ids, id);
-  }
-  CHECK_INT(dup, 0);
-  cJSON_Delete(ids);
-  check_committed(bs, "g-b", "b.events", 2);
-  run_free(&r);
+  detractors_paused(m, "b", &c, &p, N, 0);
 }
 
 /* Pauses that come after a partition's messages were fetched and before
@@ -197,29 +218,14 @@ static void phase_backpressure(cxp_mock *m) {
  * fetched batch of a partition (43 of 200 events) in one run of three, and
  * the restore phase its second run's events of a partition in one of 25. */
 static void phase_pause_first(cxp_mock *m) {
-  const char *bs = m->bootstraps;
-  make_topics(m, "pf", 2, 1);
   enum { N = 200 };
-  produce_detractors(bs, "pf", 0, N);
   cxp_config c;
   cxp_pipeline p;
-  customers_config(&c, &p, bs, "pf");
+  detractors_ready(m, "pf", 1, N, &c, &p);
   c.poll_batch = 1;
   c.backpressure_high = 1;
   c.backpressure_low = 0;
-  run r;
-  memset(&r, 0, sizeof r);
-  r.want_consumed = N;
-  r.want_alerts = N;
-  if (run_daemon(&r, &c, &p)) return;
-  cxp_daemon_stats s;
-  cxp_daemon_stats_get(r.d, &s);
-  CHECK_INT(s.core->consumed, N);
-  CHECK_INT(s.core->duplicates, 0);
-  CHECK_INT(cJSON_GetArraySize(r.alerts), N);
-  CHECK_GT(s.pauses, 1);
-  check_committed(bs, "g-pf", "pf.events", 2);
-  run_free(&r);
+  detractors_paused(m, "pf", &c, &p, N, 1);
 }
 
 static const cJSON *find_group(const cJSON *records, const char *field, const char *value) {
