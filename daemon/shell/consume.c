@@ -7,33 +7,40 @@
 
 static int is_repart(const cxp_daemon *d, const char *topic);
 
-/* Where auto.offset.reset starts a partition with no position of its own:
- * RD_KAFKA_OFFSET_BEGINNING or _END, or RD_KAFKA_OFFSET_INVALID (error). */
-static int64_t reset_position(cxp_daemon *d) {
+/* Where a partition with no position of its own starts, as an absolute
+ * offset: with auto.offset.reset reading from the earliest, the low
+ * watermark its fetches brought (none fetched: nothing was purged, and no
+ * seek is needed). RD_KAFKA_OFFSET_INVALID otherwise: no seek. Never a
+ * logical offset: a seek to one sends an offset request whose answer the
+ * resume right after it makes outdated (librdkafka drops it), and the
+ * partition then waits for ever (a sanitizer run of test_kafka's faults
+ * phase, its new group, read none of one partition). */
+static int64_t reset_position(cxp_daemon *d, const char *topic, int32_t p) {
   char v[32];
   size_t n = sizeof v;
   if (rd_kafka_conf_get(rd_kafka_conf(d->consumer), "auto.offset.reset", v, &n) !=
       RD_KAFKA_CONF_OK)
     return RD_KAFKA_OFFSET_INVALID;
-  if (strcmp(v, "smallest") == 0 || strcmp(v, "earliest") == 0 ||
-      strcmp(v, "beginning") == 0)
-    return RD_KAFKA_OFFSET_BEGINNING;
-  if (strcmp(v, "largest") == 0 || strcmp(v, "latest") == 0 || strcmp(v, "end") == 0)
-    return RD_KAFKA_OFFSET_END;
-  return RD_KAFKA_OFFSET_INVALID;
+  if (strcmp(v, "smallest") != 0 && strcmp(v, "earliest") != 0 && strcmp(v, "beginning") != 0)
+    return RD_KAFKA_OFFSET_INVALID;
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_get_watermark_offsets(d->consumer, topic, p, &lo, &hi) != 0 || lo < 0)
+    return RD_KAFKA_OFFSET_INVALID;
+  return lo;
 }
 
 /* The offset of a partition's next message by the daemon's own account:
  * one past the last it handled, or the committed offset it was assigned
  * at; for an input partition that has neither, the first offset dropped
- * while it was being restored; else where auto.offset.reset starts. */
+ * while it was being restored; else where auto.offset.reset starts
+ * (reset_position). */
 static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
   int repart = is_repart(d, topic);
   cxp_tracker *t = cxp_offsets_get(repart ? &d->roffsets : &d->offsets, p);
   if (t && t->next >= 0) return t->next;
   cl_part *c = !repart && p < d->n_cl ? &d->cl[p] : NULL;
   if (c && c->early >= 0) return c->early;
-  return reset_position(d);
+  return reset_position(d, topic, p);
 }
 
 /* Before a resume: each partition sought to its position (resume_position)
@@ -58,7 +65,7 @@ static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list
     int32_t p = l->elems[i].partition;
     int64_t pos = resume_position(d, topic, p);
     if (!is_repart(d, topic) && p < d->n_cl) d->cl[p].early = -1;
-    if (pos == RD_KAFKA_OFFSET_INVALID || (pos >= 0 && pos == theirs->elems[i].offset))
+    if (pos < 0 || pos == theirs->elems[i].offset)
       continue;
     rd_kafka_topic_partition_list_add(at, topic, p)->offset = pos;
   }
