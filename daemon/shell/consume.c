@@ -21,7 +21,8 @@ static int64_t reset_position(cxp_daemon *d, const char *topic, int32_t p) {
   if (rd_kafka_conf_get(rd_kafka_conf(d->consumer), "auto.offset.reset", v, &n) !=
       RD_KAFKA_CONF_OK)
     return RD_KAFKA_OFFSET_INVALID;
-  if (strcmp(v, "smallest") != 0 && strcmp(v, "earliest") != 0 && strcmp(v, "beginning") != 0)
+  if (strcmp(v, "smallest") != 0 && strcmp(v, "earliest") != 0 &&
+      strcmp(v, "beginning") != 0)
     return RD_KAFKA_OFFSET_INVALID;
   int64_t lo = -1, hi = -1;
   if (rd_kafka_get_watermark_offsets(d->consumer, topic, p, &lo, &hi) != 0 || lo < 0)
@@ -65,8 +66,7 @@ static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list
     int32_t p = l->elems[i].partition;
     int64_t pos = resume_position(d, topic, p);
     if (!is_repart(d, topic) && p < d->n_cl) d->cl[p].early = -1;
-    if (pos < 0 || pos == theirs->elems[i].offset)
-      continue;
+    if (pos < 0 || pos == theirs->elems[i].offset) continue;
     rd_kafka_topic_partition_list_add(at, topic, p)->offset = pos;
   }
   rd_kafka_error_t *e = at->cnt ? rd_kafka_seek_partitions(d->consumer, at, 0) : NULL;
