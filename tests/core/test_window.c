@@ -2087,6 +2087,13 @@ static void test_merger_floor(void) {
   cxp_merger_mark_offset(m, 9);
   CHECK_INT(cxp_merger_commit_point(m, 10), 10);
   CHECK_INT(cxp_merger_floor_at(m, 10), T0 + 2 * M_MS);
+  /* Nothing waits: outputs acknowledged up to 12, 12. Then a partial at
+   * 10 waits, and the commit stops at it. */
+  CHECK_INT(cxp_merger_commit_point(m, 12), 12);
+  cxp_window_partial s2 = seg_partial(0, M_MS, T0 + 2 * M_MS, "silver", 1, 1);
+  CHECK_INT(cxp_merger_partial(m, &s2, 0, 10, NULL), 0);
+  CHECK_INT(cxp_merger_commit_point(m, 12), 10);
+  CHECK_INT(cxp_merger_commit_point(m, 9), 9);
   cxp_merger_destroy(m);
 }
 
