@@ -28,7 +28,9 @@
  *     a negative only a horizon later, so the newest labels would hold too
  *     many positives: a positive joins the recent labels only once its
  *     sample is a horizon and a day old, as a negative does (up to
- *     CXP_LEARN_PEND wait). Those labels are then a horizon old and more,
+ *     CXP_LEARN_PEND wait; where a horizon brings more positives than that,
+ *     labels of both kinds are kept for the calibration at the rate that
+ *     fits, learn.c ring_takes). Those labels are then a horizon old and more,
  *     so the calibration's intercept is moved until its mean probability
  *     over them is the share positive of the labels that came in the last
  *     horizon (learn.c, flow_counts: this horizon's cancellations against
@@ -36,15 +38,17 @@
  *     counted;
  *   - a batch refit: the latest CXP_LEARN_SAMPLES labelled samples (8192:
  *     their features quantised to a byte each, 1/255 of the feature's
- *     range, and the label a bit) are kept, and every CXP_LEARN_BATCH
- *     labels (1024; a quarter of the samples held, at least 128, while
- *     fewer are) up to CXP_LEARN_NEWTON (6) damped Newton steps of the
- *     logistic regression on them start from the model as it stands (one
- *     that moves nothing by 0.01 in standardised units is the last): the
- *     log loss summed over the samples plus the L2 pull towards the prior,
- *     counted as 32 labels' worth (learn.c, PRIOR_LABELS), a coefficient
- *     that would cross zero against its sign held at 0, and the result made
- *     the model.
+ *     range, and the label a bit) are kept (a share of them where fewer
+ *     than two horizons' labels would fill them, learn.c samples_take),
+ *     and every CXP_LEARN_BATCH samples kept (1024; a quarter of the
+ *     samples held, at least 128, while fewer are) up to
+ *     CXP_LEARN_NEWTON (6) damped Newton steps of the logistic regression
+ *     on them start from the model as it stands (one that moves nothing by
+ *     0.01 in standardised units is the last): the log loss summed over
+ *     the samples plus the L2 pull towards the prior, counted as 32
+ *     labels' worth (learn.c, PRIOR_LABELS), a coefficient that would
+ *     cross zero against its sign held at 0, and the result made the
+ *     model.
  *     The online steps go on between refits (a refit's result replaces
  *     what they did meanwhile). A refit is sliced across labels, a pass of
  *     CXP_LEARN_SLICE samples per label, so no one event pays for all of it

@@ -578,6 +578,80 @@ static void test_calibration_flow(void) {
   free(l2);
 }
 
+/* A crowded learner: `customers` sampled together at the start of each
+ * horizon (30 days), every tenth of them cancelling on a day spread over
+ * it, the rest labelled negative at its end, as samples bunch when every
+ * customer is first seen at once; four horizons, labels in time order, the
+ * last horizon's negatives left out. A sample's day is
+ * its recency feature (day / 128 of the range). Returns the most positives
+ * that waited at once. */
+static uint32_t crowd(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior,
+                      int customers) {
+  uint32_t most = 0;
+  for (int cycle = 0; cycle < 4; cycle++) {
+    int day0 = 30 * cycle;
+    double x[CXP_CF__COUNT] = {0};
+    x[CXP_CF_RECENCY] = day0 / 128.0 * cxp_churn_feature_max[CXP_CF_RECENCY];
+    for (int d = 0; d < 30; d++)
+      for (int k = d; k < customers / 10;
+           k += 30) { /* customer 10 k leaves on day k % 30 */
+        cxp_learner_update(l, lc, prior, x, 1, day0 * D_MS, (day0 + d) * D_MS + k);
+        if (l->pend_n > most) most = l->pend_n;
+      }
+    if (cycle == 3) break; /* its negatives would fill the ring alone */
+    for (int c = 0; c < customers - customers / 10; c++)
+      cxp_learner_update(l, lc, prior, x, 0, day0 * D_MS, (day0 + 30) * D_MS);
+  }
+  return most;
+}
+
+/* More positives a horizon than the pending list holds. 3,000 customers,
+ * 300 positives a horizon: labels are kept for the calibration at 96 / 300
+ * (PEND_ROOM over the flow's positives), so that about 96 wait at once and
+ * join the ring a horizon after their samples, as the negatives do. Before
+ * the fourth horizon's negatives come, the ring's last 512 are, of what was
+ * kept, the third horizon's negatives (day 90) and its positives (released
+ * on day 91): about 96 positives. With nothing kept back, 128 waited and
+ * the other 172 of a horizon went into the ring the day they came: it held
+ * 300 positives of 512 there. Then the refit's samples, on a steady
+ * stream of 1,000 labels a day (every tenth positive) for 120 days: 30,000
+ * a horizon, so 8,192 samples reach back two horizons at 8,192 / 60,000,
+ * and at the end about half of them (4,096) are of labels before day 90.
+ * Kept all, the latest 8,192 labels were all of days 111-119. A label's
+ * day is its recency feature here. */
+static void test_crowded(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learn_conf lc = learn_conf(0.05, 0.1);
+  cxp_learner *l = calloc(1, sizeof *l);
+  cxp_learner_init(l, &prior);
+  uint32_t most = crowd(l, &lc, &prior, 3000);
+  uint32_t pos = 0;
+  for (uint32_t i = 0; i < l->ring_n; i++) pos += l->ring_y[i];
+  printf("crowded: at most %u positives waiting; ring %u labels, %u positive\n", most,
+         l->ring_n, pos);
+  CHECK_INT(l->ring_n, CXP_LEARN_RING);
+  CHECK(most < CXP_LEARN_PEND);
+  CHECK_GT(pos, 70);
+  CHECK(pos < 125);
+  cxp_learner_init(l, &prior);
+  for (int d = 0; d < 120; d++) {
+    double x[CXP_CF__COUNT] = {0};
+    x[CXP_CF_RECENCY] = d / 128.0 * cxp_churn_feature_max[CXP_CF_RECENCY];
+    for (int i = 0; i < 1000; i++)
+      cxp_learner_update(l, &lc, &prior, x, i % 10 == 0, (d - (i % 10 ? 30 : 15)) * D_MS,
+                         d * D_MS + i);
+  }
+  uint32_t older = 0;
+  for (uint32_t i = 0; i < l->smp_n; i++)
+    older += l->smp_x[i][CXP_CF_RECENCY] < (uint8_t)lrint(90 / 128.0 * 255);
+  printf("crowded: %u samples, %u of them of labels before day 90\n", l->smp_n, older);
+  CHECK_INT(l->smp_n, CXP_LEARN_SAMPLES);
+  CHECK_GT(older, 3800);
+  CHECK(older < 4400);
+  free(l);
+}
+
 /* The bytes: a round trip is exact; damaged bytes are refused, the learner
  * left as it was. */
 static void test_bytes(void) {
@@ -759,11 +833,16 @@ static void two_learners(cxp_churn_conf *prior, cxp_learner **l, cxp_learner **b
 }
 
 /* One known sample learnt, labelled a month after it was taken. */
+/* One label of known_sample's, six hours after the last one learnt by any
+ * learner: a horizon brings 120, few enough that all are kept for the
+ * calibration and the refit (learn.c, ring_takes and samples_take). */
 static void learn_one(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_conf *prior) {
+  static int64_t now = 31 * D_MS;
   double x[CXP_CF__COUNT];
   int y;
   known_sample(x, &y);
-  cxp_learner_update(l, lc, prior, x, y, 0, 31 * D_MS);
+  now += 6 * H_MS;
+  cxp_learner_update(l, lc, prior, x, y, now - 31 * D_MS, now);
 }
 
 /* Refits on the way: the same labels give the same learner bit for bit,
@@ -1346,6 +1425,7 @@ int main(void) {
   test_pooled_calibration();
   test_calibration_rescored();
   test_calibration_flow();
+  test_crowded();
   test_bytes();
   test_refit_by_hand();
   test_refit_signs();
