@@ -196,26 +196,31 @@ int cxp_learner_refit(cxp_learner *l, const cxp_learn_conf *lc, const cxp_churn_
 int cxp_learner_combine(const cxp_learner *const *ls, int n, const cxp_learn_conf *lc,
                         const cxp_churn_conf *prior, cxp_churn_conf *out);
 
-/* One calibration for the learners together: Platt's a and b fitted to the
- * newest CXP_LEARN_RING labels of all their rings (by sample time), each
- * label with the logit `model` (their combination, the one the calibration
- * is for) gives its features (the logit its own learner gave it, for a
- * label read back without them), b then moved to the share positive of the
- * learners' last horizon of labels together. A learner's ring holds the
- * labels of its own partition, so with n partitions it reaches n times as
- * far back as one learner's would; averaging the learners' calibrations
- * then calibrates to the rate of long ago (with 16 partitions of the
- * generator's competitor world, whose churn rises late, the mean
- * probability came out 0.31x the observed rate). `scratch` holds the
- * labels gathered (grown as needed, freed by the caller). Returns 1 with
- * *a and *b set, or 0 (fewer than two learners, fewer than
- * CXP_LEARN_REFIT labels in their rings, or a class missing there). */
+/* One calibration for the learners together: Platt's a and b fitted to
+ * CXP_LEARN_RING labels of all their rings, drawn evenly (by a hash of each
+ * label: the same whatever the learners' order), each label with the logit
+ * `model` (their combination, the one the calibration is for) gives its
+ * features (the logit its own learner gave it, for a label read back
+ * without them), b then moved to the share positive of the learners' last
+ * horizon of labels together. Averaging the learners' calibrations instead
+ * calibrated each to its own ring, which with n partitions reaches n times
+ * as far back as one learner's (with 16 partitions of the generator's
+ * competitor world, whose churn rises late, the mean probability came out
+ * 0.31x the observed rate); the move to the last horizon's share is what
+ * keeps the pooled one current. `scratch` holds the labels gathered (grown
+ * as needed, freed by the caller). Returns 1 with *a and *b set, or 0
+ * (fewer than two learners, fewer than CXP_LEARN_REFIT labels in their
+ * rings, or a class missing there). */
 typedef struct cxp_learn_entry {
   int64_t t;
   float z; /* as stored */
   uint8_t y;
   const uint8_t *x; /* its features in its learner's ring, or NULL */
+  uint64_t key;     /* the draw's (cxp_learn_entry_key) */
 } cxp_learn_entry;
+/* The hash the pool draws its labels by: of the label's time, stored logit
+ * and label (for tests that draw as the pool does). */
+uint64_t cxp_learn_entry_key(const cxp_learn_entry *e);
 typedef struct cxp_learn_scratch {
   cxp_learn_entry *e;
   size_t cap;

@@ -277,16 +277,17 @@ static double platt_b_by_bisection(double n, double p) {
   return (lo + hi) / 2;
 }
 
-/* One calibration for several learners, fitted to their newest labels
- * together. An old learner's ring (512 labels at t 1..512, half positive)
- * and a recent one's (200 at t 10001..10200, one in ten positive): the
- * newest 512 are the recent 200 (20 positive) and the old ring's last 312
- * (t 201..512: 156 positive), 176 of 512. Every logit 0, so a stays 1 (its
- * gradient is a - 1 alone) and b solves 512 sigmoid(b) - 176 + b = 0. The
- * learners' own calibrations averaged would say nothing of the mix. */
-/* The pool's order, newest first (learn.c keeps its own). */
-static int entry_newest_first(const void *x, const void *y) {
+/* One calibration for several learners, fitted to their labels together.
+ * A learner's ring of 312 labels (t 1..312, half positive: 156) and
+ * another's of 200 (t 10001..10200, one in ten positive: 20): 512 in all,
+ * all taken, 176 positive. Every logit 0, so a stays 1 (its gradient is
+ * a - 1 alone) and b solves 512 sigmoid(b) - 176 + b = 0. The learners'
+ * own calibrations averaged would say nothing of the mix. */
+/* The pool's draw: by the key learn.c gives, then newest first (learn.c
+ * keeps its own). */
+static int entry_drawn_first(const void *x, const void *y) {
   const cxp_learn_entry *a = x, *b = y;
+  if (a->key != b->key) return a->key < b->key ? -1 : 1;
   if (a->t != b->t) return a->t > b->t ? -1 : 1;
   if (a->z != b->z) return a->z > b->z ? -1 : 1;
   return (int)b->y - (int)a->y;
@@ -298,7 +299,7 @@ static void test_pooled_calibration(void) {
   cxp_learner *old = calloc(1, sizeof *old), *recent = calloc(1, sizeof *recent);
   cxp_learner_init(old, &prior);
   cxp_learner_init(recent, &prior);
-  fill_ring(old, 512, 1, 2);
+  fill_ring(old, 312, 1, 2);
   fill_ring(recent, 200, 10001, 10);
   const cxp_learner *ls[2] = {old, recent};
   cxp_learn_scratch scratch = {NULL, 0};
@@ -315,7 +316,7 @@ static void test_pooled_calibration(void) {
   double a2 = -1, b2 = -1;
   CHECK_INT(cxp_learner_pool_calibration(rev, 2, &prior, &scratch, &a2, &b2), 1);
   CHECK_NEAR(b2, b, 1e-12);
-  /* Sixteen learners, 8,192 labels for the newest 512 to be picked from,
+  /* Sixteen learners, 8,192 labels for 512 to be drawn from,
    * with times and logits full of ties: whatever the order of the learners
    * and of their rings, the same labels in the same order, so the same
    * calibration to the bit. */
@@ -338,17 +339,25 @@ static void test_pooled_calibration(void) {
     }
     double a0 = -1, b0 = -1;
     CHECK_INT(cxp_learner_pool_calibration(order, NL, &prior, &scratch, &a0, &b0), 1);
-    /* The same as two learners holding only the newest 512 (found here by
-     * a full sort), where nothing is left to pick: the same labels in the
-     * same order, so the same calibration to the bit. */
+    /* The same as two learners holding only the 512 drawn (found here by
+     * a full sort on the key), where nothing is left to draw: the same
+     * labels in the same order, so the same calibration to the bit. And
+     * not the newest 512: the draw reaches back over the rings' times. */
     {
       cxp_learn_entry *all = malloc(sizeof *all * NL * CXP_LEARN_RING);
       size_t m = 0;
       for (int i = 0; i < NL; i++)
-        for (int j = 0; j < CXP_LEARN_RING; j++)
-          all[m++] = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j],
-                                       many[i]->ring_y[j], NULL};
-      qsort(all, m, sizeof *all, entry_newest_first);
+        for (int j = 0; j < CXP_LEARN_RING; j++) {
+          cxp_learn_entry *e = &all[m++];
+          *e = (cxp_learn_entry){many[i]->ring_t[j], many[i]->ring_z[j], many[i]->ring_y[j],
+                                 NULL, 0};
+          e->key = cxp_learn_entry_key(e);
+        }
+      qsort(all, m, sizeof *all, entry_drawn_first);
+      int64_t oldest = INT64_MAX;
+      for (int j = 0; j < CXP_LEARN_RING; j++)
+        if (all[j].t < oldest) oldest = all[j].t;
+      CHECK(oldest < 50); /* of times 0..699 */
       cxp_learner *two[2];
       for (int h = 0; h < 2; h++) {
         two[h] = calloc(1, sizeof *two[h]);
