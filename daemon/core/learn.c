@@ -708,7 +708,7 @@ static inline int drawn_before(const cxp_learn_entry *a, const cxp_learn_entry *
  * not pinned down), and b moved over them to the last horizon's share set
  * the probabilities at 0.53x and 0.45x the rate (0.52x before the rings
  * kept a share of their labels). Drawn evenly from all of the rings, which
- * cover the last weeks at that size, 0.81x and 0.82x (README). */
+ * cover the last weeks at that size, 0.81x and 0.85x (README). */
 static void drawn_k(cxp_learn_entry *e, size_t n, size_t k) {
   size_t lo = 0, hi = n; /* the boundary at k lies in [lo, hi] */
   while (hi - lo > 1 && lo < k && k < hi) {
