@@ -34,6 +34,7 @@ typedef struct cxp_tracker {
   int64_t next;          /* the offset the next message should have (one past
                             the last consumed, or the committed offset the
                             partition was assigned at); -1: not known */
+  int asked;             /* its committed offset asked again at a resume */
 } cxp_tracker;
 
 typedef struct cxp_offsets {
