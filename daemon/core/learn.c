@@ -75,41 +75,21 @@ static float logit_q(const double *w, const uint8_t *q) {
   return (float)z;
 }
 
-/* Whether the label being learnt (the learner's labels-th) is kept for the
- * calibration, in the ring or, a positive, in the pending list first. A
- * positive waits there up to a horizon and a day, so a horizon's positives
- * wait at once: with more than the list holds (a learner of some 2,000
- * customers or more at a 6% monthly rate) the rest went straight into the
- * ring, a horizon early, which then held mostly positives (0.79 of its
- * labels with 30,000 customers on the demo's world, where 0.12 cancel):
- * Platt's slope came out flat and the prior shift, made over those
- * labels, set the probabilities at 0.6-0.7x the rate. So labels of both
- * kinds are kept at the same rate, the share that keeps the positives of
- * the last horizon (flow_pos) within PEND_ROOM, drawn by a hash of the
- * label's number (the same labels give the same learner); the ring then
- * holds the labels' own mix, over a longer stretch of time. A positive
- * that still finds the list full is not kept. */
+/* Which labels are kept for the calibration, in the ring or, a positive,
+ * in the pending list first. A positive waits there up to a horizon and a
+ * day, so a horizon's positives wait at once: with more than the list holds (a learner of
+ * some 2,000 customers or more at a 6% monthly rate) the rest went straight into the ring,
+ * a horizon early, which then held mostly positives (0.79 of its labels with 30,000
+ * customers on the demo's world, where 0.12 cancel): Platt's slope came out flat and the
+ * prior shift, made over those labels, set the probabilities at 0.6-0.7x the rate. So
+ * labels of both kinds are kept at the same rate, the share that keeps the positives of the
+ * last horizon (flow_pos) within PEND_ROOM, drawn by a hash of the label's number (the same
+ * labels give the same learner); the ring then holds the labels' own mix, over a longer
+ * stretch of time. A positive that still finds the list full is not kept. */
 #define PEND_ROOM (CXP_LEARN_PEND * 3 / 4)
-/* The flow's positives (pos 1) or labels (pos 0) a horizon: in the first
- * horizon, those so far scaled to a whole one. */
-static uint64_t flow_rate(const cxp_learner *l, int pos) {
-  uint64_t w = 0;
-  for (int i = 0; i < CXP_LEARN_FLOW; i++)
-    w += l->flow_pos[i] + (pos ? 0 : (uint64_t)l->flow_neg[i]);
-  if (l->flow_span > 0 && l->flow_span < CXP_LEARN_FLOW)
-    w = w * CXP_LEARN_FLOW / l->flow_span;
-  return w;
-}
 
-static int ring_takes(const cxp_learner *l) {
-  uint64_t w = flow_rate(l, 1);
-  if (w <= PEND_ROOM) return 1;
-  double u = (double)(cxp_hash_mix(l->labels + 0x6c6561726eULL) >> 11) * 0x1p-53;
-  return u * (double)w < (double)PEND_ROOM;
-}
-
-/* Whether the label being learnt is kept among the refit's samples. The
- * latest CXP_LEARN_SAMPLES of them are fitted, and a positive is labelled
+/* Which labels are kept among the refit's samples. The latest
+ * CXP_LEARN_SAMPLES of them are fitted, and a positive is labelled
  * the day he leaves, a negative a horizon after its sample: samples that
  * came within a few days are this month's leavers against the stayers of a
  * month before. A learner of 30,000 customers gets 8,192 labels in about
@@ -117,15 +97,37 @@ static int ring_takes(const cxp_learner *l) {
  * prior (0.820). So once the labels of the last horizon (the flow) would
  * fill the samples in under SAMPLE_SPAN horizons, they are kept at the
  * rate that makes the samples reach back that far, drawn by a hash of the
- * label's number as ring_takes does, and the refits come every
+ * label's number as for the calibration, and the refits come every
  * CXP_LEARN_BATCH samples kept. A learner of 3,000 customers, about 3,000
  * labels a horizon, keeps them all. */
 #define SAMPLE_SPAN 2
-static int samples_take(const cxp_learner *l) {
-  uint64_t f = flow_rate(l, 0);
-  if (f * SAMPLE_SPAN <= CXP_LEARN_SAMPLES) return 1;
-  double u = (double)(cxp_hash_mix(l->labels + 0x73616d706cULL) >> 11) * 0x1p-53;
-  return u * (double)(f * SAMPLE_SPAN) < (double)CXP_LEARN_SAMPLES;
+
+/* The flow's labels a horizon, positives and all (in the first horizon,
+ * those so far scaled to a whole one), and the label being learnt (the
+ * learner's labels-th) kept where room of them would be: with probability
+ * room / per_horizon, by a hash of the label's number and a salt of each
+ * use's own, so that the same labels give the same learner. */
+typedef struct flow_rate {
+  uint64_t pos, all;
+} flow_rate;
+
+static flow_rate flow_rate_of(const cxp_learner *l) {
+  flow_rate r = {0, 0};
+  for (int i = 0; i < CXP_LEARN_FLOW; i++) {
+    r.pos += l->flow_pos[i];
+    r.all += (uint64_t)l->flow_pos[i] + l->flow_neg[i];
+  }
+  if (l->flow_span > 0 && l->flow_span < CXP_LEARN_FLOW) {
+    r.pos = r.pos * CXP_LEARN_FLOW / l->flow_span;
+    r.all = r.all * CXP_LEARN_FLOW / l->flow_span;
+  }
+  return r;
+}
+
+static int kept(const cxp_learner *l, uint64_t salt, uint64_t per_horizon, uint64_t room) {
+  if (per_horizon <= room) return 1;
+  double u = (double)(cxp_hash_mix(l->labels + salt) >> 11) * 0x1p-53;
+  return u * (double)per_horizon < (double)room;
 }
 
 /* A label into the ring, with its features (q, quantised) when known. */
@@ -207,10 +209,9 @@ static void platt(const float *zs, const uint8_t *ys, uint32_t n, double *pa, do
  * before then. */
 static int flow_counts(const cxp_learner *l, double *p, double *q) {
   if (l->flow_span < 2 * CXP_LEARN_FLOW) return 0;
-  for (int i = 0; i < CXP_LEARN_FLOW; i++) {
-    *p += l->flow_pos[i];
-    *q += l->flow_neg[i];
-  }
+  flow_rate r = flow_rate_of(l); /* not scaled: a whole horizon counted */
+  *p += (double)r.pos;
+  *q += (double)(r.all - r.pos);
   return 1;
 }
 
@@ -563,17 +564,20 @@ void cxp_learner_update_scored(cxp_learner *l, const cxp_learn_conf *lc,
   quantise(x, xq);
   if (now_ms > l->now_ms) l->now_ms = now_ms;
   flow_count(l, lc, l->now_ms, y);
-  int sampled = samples_take(l);
-  if (!ring_takes(l)) {
-    /* Learnt from below, not kept for the calibration. */
-  } else if (y && l->pend_n < CXP_LEARN_PEND) {
-    l->pend_p[l->pend_n] = (float)q;
-    l->pend_z[l->pend_n] = (float)z;
-    memcpy(l->pend_x[l->pend_n], xq, sizeof xq);
-    l->pend_k[l->pend_n] = 1;
-    l->pend_t[l->pend_n++] = sample_ms;
-  } else if (!y) {
-    remember(l, q, z, y, sample_ms, xq);
+  /* Kept for the calibration (the comment above PEND_ROOM) and for the
+   * refit (above SAMPLE_SPAN); learnt from below either way. */
+  flow_rate fr = flow_rate_of(l);
+  int sampled = kept(l, 0x73616d706cULL, fr.all * SAMPLE_SPAN, CXP_LEARN_SAMPLES);
+  if (kept(l, 0x6c6561726eULL, fr.pos, PEND_ROOM)) {
+    if (!y) {
+      remember(l, q, z, y, sample_ms, xq);
+    } else if (l->pend_n < CXP_LEARN_PEND) { /* a positive finding it full is not kept */
+      l->pend_p[l->pend_n] = (float)q;
+      l->pend_z[l->pend_n] = (float)z;
+      memcpy(l->pend_x[l->pend_n], xq, sizeof xq);
+      l->pend_k[l->pend_n] = 1;
+      l->pend_t[l->pend_n++] = sample_ms;
+    }
   }
   /* Positives whose samples are a horizon and a day old join the ring. */
   int64_t settled = l->now_ms - (int64_t)((lc->horizon_days + 1) * 86400000.0);

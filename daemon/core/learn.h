@@ -30,7 +30,7 @@
  *     sample is a horizon and a day old, as a negative does (up to
  *     CXP_LEARN_PEND wait; where a horizon brings more positives than that,
  *     labels of both kinds are kept for the calibration at the rate that
- *     fits, learn.c ring_takes). Those labels are then a horizon old and more,
+ *     fits, learn.c PEND_ROOM). Those labels are then a horizon old and more,
  *     so the calibration's intercept is moved until its mean probability
  *     over them is the share positive of the labels that came in the last
  *     horizon (learn.c, flow_counts: this horizon's cancellations against
@@ -39,7 +39,7 @@
  *   - a batch refit: the latest CXP_LEARN_SAMPLES labelled samples (8192:
  *     their features quantised to a byte each, 1/255 of the feature's
  *     range, and the label a bit) are kept (a share of them where fewer
- *     than two horizons' labels would fill them, learn.c samples_take),
+ *     than two horizons' labels would fill them, learn.c SAMPLE_SPAN),
  *     and every CXP_LEARN_BATCH samples kept (1024; a quarter of the
  *     samples held, at least 128, while fewer are) up to
  *     CXP_LEARN_NEWTON (6) damped Newton steps of the logistic regression

@@ -62,34 +62,40 @@ static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list
   rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
   if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
     for (int i = 0; i < theirs->cnt; i++) theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-  /* An input partition with no position anywhere: its committed offset
-   * asked again (the query at the assignment may have timed out), bounded
-   * as that one is. A partition of test_kafka's restore phase was never
-   * read in a sanitizer run (consumed 6/10, 2026-12-03), which this would
-   * explain: the pause at the assignment has librdkafka drop its own
-   * committed-offset reply as outdated, and with no position of ours the
-   * resume sought nothing. Not reproduced here. */
+  /* Ours, each partition's (resume_position) into at's offsets. An input
+   * partition with no position anywhere has its committed offset asked
+   * again (the query at the assignment may have timed out), once an
+   * assignment and bounded as that one is. A partition of test_kafka's
+   * restore phase was never read in a sanitizer run (consumed 6/10,
+   * 2026-12-03), which this would explain: the pause at the assignment has
+   * librdkafka drop its own committed-offset reply as outdated, and with no
+   * position of ours the resume sought nothing. Not reproduced here. */
+  rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(l);
   rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(l->cnt);
-  for (int i = 0; i < l->cnt; i++) {
-    cxp_tracker *t = is_repart(d, l->elems[i].topic)
-                         ? NULL
-                         : cxp_offsets_get(&d->offsets, l->elems[i].partition);
-    if (t == NULL || t->asked || theirs->elems[i].offset >= 0 ||
-        resume_position(d, l->elems[i].topic, l->elems[i].partition) >= 0)
-      continue;
-    t->asked = 1; /* once an assignment: a partition never committed has none */
-    rd_kafka_topic_partition_list_add(ask, l->elems[i].topic, l->elems[i].partition);
+  for (int i = 0; i < at->cnt; i++) {
+    rd_kafka_topic_partition_t *tp = &at->elems[i];
+    tp->offset = resume_position(d, tp->topic, tp->partition);
+    cxp_tracker *t =
+        is_repart(d, tp->topic) ? NULL : cxp_offsets_get(&d->offsets, tp->partition);
+    if (t == NULL || t->asked || tp->offset >= 0 || theirs->elems[i].offset >= 0) continue;
+    t->asked = 1; /* a partition never committed has none: asked once */
+    rd_kafka_topic_partition_list_add(ask, tp->topic, tp->partition);
   }
-  if (ask->cnt) committed_positions(d, d->consumer, ask);
+  if (ask->cnt) {
+    committed_positions(d, d->consumer, ask);
+    for (int i = 0; i < at->cnt; i++)
+      if (at->elems[i].offset < 0)
+        at->elems[i].offset =
+            resume_position(d, at->elems[i].topic, at->elems[i].partition);
+  }
   rd_kafka_topic_partition_list_destroy(ask);
-  rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(l->cnt);
-  for (int i = 0; i < l->cnt; i++) {
-    const char *topic = l->elems[i].topic;
-    int32_t p = l->elems[i].partition;
-    int64_t pos = resume_position(d, topic, p);
-    if (!is_repart(d, topic) && p < d->n_cl) d->cl[p].early = -1;
-    if (pos < 0 || pos == theirs->elems[i].offset) continue;
-    rd_kafka_topic_partition_list_add(at, topic, p)->offset = pos;
+  /* Sought where ours is known and librdkafka's differs. */
+  for (int i = at->cnt - 1; i >= 0; i--) {
+    const rd_kafka_topic_partition_t *tp = &at->elems[i];
+    if (!is_repart(d, tp->topic) && tp->partition < d->n_cl)
+      d->cl[tp->partition].early = -1;
+    if (tp->offset < 0 || tp->offset == theirs->elems[i].offset)
+      rd_kafka_topic_partition_list_del_by_idx(at, i);
   }
   rd_kafka_error_t *e = at->cnt ? rd_kafka_seek_partitions(d->consumer, at, 0) : NULL;
   if (e) {
