@@ -1095,9 +1095,11 @@ static void phase_learn(cxp_mock *m) {
    * took partition 7's (its own two it holds); it also publishes its own two
    * at its stop, and reads them back or not before it ends. So what run 1
    * published and one, plus 0 to 2: seen 3 (a sanitizer run in CI, where a
-   * lower bound of 4 failed) and 5 (2 + 1 + 2, three runs here). */
+   * lower bound of 4 failed) and 5 (2 + 1 + 2, three runs here). Run 1's
+   * commit timer may fire with new labels more than once: 7 read after
+   * run 1 published 4 (a sanitizer run in CI, 2026-12-03), so the upper
+   * bound is run 1's count and three, not a fixed 6. */
   CHECK_GE(s.model_read, 3);
-  CHECK_LE(s.model_read, 6);
   CHECK_GE(s.model_read, published1 + 1);
   CHECK_LE(s.model_read, published1 + 3);
   CHECK_INT(s.model_refused, 0);
