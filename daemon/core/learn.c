@@ -817,21 +817,33 @@ void cxp_learner_stats(const cxp_learner *const *ls, int n, const cxp_learn_conf
   double score[CXP_LEARN_RING * 8], brier = 0;
   unsigned char label[CXP_LEARN_RING * 8];
   size_t k = 0, cap = sizeof label;
-  /* The rings' latest labels, as many as fit, each learner in turn. */
+  /* Each learner's latest labels, an even share of the room each first
+   * (every partition's, not the first eight's whole rings), then what room
+   * is left from the rest of their rings, newest first. */
+  int holding = 0;
   for (int i = 0; i < n; i++) {
     if (ls[i] == NULL) continue;
     out->labels += ls[i]->labels;
     out->positives += ls[i]->positives;
-    for (uint32_t j = 0; j < ls[i]->ring_n && k < cap; j++) {
-      uint32_t at = (ls[i]->ring_pos + CXP_LEARN_RING - 1 - j) % CXP_LEARN_RING;
-      score[k] = ls[i]->ring_p[at];
-      label[k] = ls[i]->ring_y[at];
-      brier += (score[k] - label[k]) * (score[k] - label[k]);
-      out->mean_p += score[k];
-      out->rate += label[k];
-      k++;
-    }
+    holding += ls[i]->ring_n > 0;
   }
+  uint32_t share = holding ? (uint32_t)(cap / (size_t)holding) : 0;
+  if (share == 0) share = 1;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < n && k < cap; i++) {
+      if (ls[i] == NULL) continue;
+      uint32_t from = pass ? share : 0, to = pass ? ls[i]->ring_n : share;
+      if (to > ls[i]->ring_n) to = ls[i]->ring_n;
+      for (uint32_t j = from; j < to && k < cap; j++) {
+        uint32_t at = (ls[i]->ring_pos + CXP_LEARN_RING - 1 - j) % CXP_LEARN_RING;
+        score[k] = ls[i]->ring_p[at];
+        label[k] = ls[i]->ring_y[at];
+        brier += (score[k] - label[k]) * (score[k] - label[k]);
+        out->mean_p += score[k];
+        out->rate += label[k];
+        k++;
+      }
+    }
   out->recent = (uint32_t)k;
   out->brier = k ? brier / (double)k : NAN;
   out->mean_p = k ? out->mean_p / (double)k : NAN;

@@ -229,9 +229,10 @@ int cxp_learner_pool_calibration(const cxp_learner *const *ls, int n,
                                  const cxp_churn_conf *model, cxp_learn_scratch *scratch,
                                  double *a, double *b);
 
-/* The prequential scores over the learners' rings: AUC (NAN while a class
- * is missing) and Brier score (NAN with no labels); labels and positives
- * counted over their whole life. */
+/* The prequential scores over the learners' rings (up to 4,096 of their
+ * latest labels, an even share of each learner's first): AUC (NAN while a
+ * class is missing) and Brier score (NAN with no labels); labels and
+ * positives counted over their whole life. */
 typedef struct cxp_learn_stats {
   uint64_t labels, positives;
   uint32_t recent;

@@ -46,30 +46,30 @@ static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
   return reset_position(d, topic, p);
 }
 
-/* Before a resume: each partition sought to its position (resume_position)
- * where librdkafka's differs. librdkafka resumes a paused partition where
- * the pause left its fetcher: one past the last message the application
- * polled or, when it had polled none of it since its assignment or a seek,
- * one past the last message fetched, and the pause purged those fetched
- * and not yet polled. A pause that came after a fetch and before the first
- * poll (the restore's pause on assignment, or the producer's back-pressure)
- * lost them: seen as six events of a partition never read after a restart
- * (test_kafka, restore phase, in a CI run). A restored partition's first
- * dropped message (early) is spent here, sought or not. */
-static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
+/* Where each partition of a list about to be resumed goes on from, as a
+ * list to seek once the resume is done (NULL when none is known).
+ *
+ * librdkafka resumes a paused partition where the pause left its fetcher:
+ * one past the last message the application polled or, when it had polled
+ * none of it since its assignment or a seek, one past the last message
+ * fetched, and the pause purged those fetched and not yet polled. A pause
+ * that came after a fetch and before the first poll (the restore's pause on
+ * assignment, or the producer's back-pressure) lost them: seen as six
+ * events of a partition never read after a restart (test_kafka, restore
+ * phase, in a CI run). So every partition is sought to its position by our
+ * account (resume_position), or librdkafka's where we have none. A
+ * restored partition's first dropped message (early) is spent here. */
+static rd_kafka_topic_partition_list_t *resume_positions(
+    cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
   /* librdkafka's position: one past the last message polled; none since
-   * the assignment or a seek. Where it is ours, the pause kept it. */
+   * the assignment or a seek. */
   rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
   if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
     for (int i = 0; i < theirs->cnt; i++) theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
   /* Ours, each partition's (resume_position) into at's offsets. An input
    * partition with no position anywhere has its committed offset asked
    * again (the query at the assignment may have timed out), once an
-   * assignment and bounded as that one is. A partition of test_kafka's
-   * restore phase was never read in a sanitizer run (consumed 6/10,
-   * 2026-12-03), which this would explain: the pause at the assignment has
-   * librdkafka drop its own committed-offset reply as outdated, and with no
-   * position of ours the resume sought nothing. Not reproduced here. */
+   * assignment and bounded as that one is. */
   rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(l);
   rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(l->cnt);
   for (int i = 0; i < at->cnt; i++) {
@@ -89,31 +89,43 @@ static void seek_to_positions(cxp_daemon *d, const rd_kafka_topic_partition_list
             resume_position(d, at->elems[i].topic, at->elems[i].partition);
   }
   rd_kafka_topic_partition_list_destroy(ask);
-  /* Sought where ours is known and librdkafka's differs. */
   for (int i = at->cnt - 1; i >= 0; i--) {
-    const rd_kafka_topic_partition_t *tp = &at->elems[i];
+    rd_kafka_topic_partition_t *tp = &at->elems[i];
     if (!is_repart(d, tp->topic) && tp->partition < d->n_cl)
       d->cl[tp->partition].early = -1;
-    if (tp->offset < 0 || tp->offset == theirs->elems[i].offset)
-      rd_kafka_topic_partition_list_del_by_idx(at, i);
+    if (tp->offset < 0) tp->offset = theirs->elems[i].offset;
+    if (tp->offset < 0) rd_kafka_topic_partition_list_del_by_idx(at, i);
   }
-  rd_kafka_error_t *e = at->cnt ? rd_kafka_seek_partitions(d->consumer, at, 0) : NULL;
-  if (e) {
-    cxp_error("consumer", "seeking the partitions resumed to their positions: %s",
-              rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-  }
-  rd_kafka_topic_partition_list_destroy(at);
   rd_kafka_topic_partition_list_destroy(theirs);
+  if (at->cnt) return at;
+  rd_kafka_topic_partition_list_destroy(at);
+  return NULL;
 }
 
+/* A resume is followed by a seek of every partition to where it goes on
+ * from, even where librdkafka's position is the same: besides moving a
+ * fetcher the pause left astray, the seek wakes the broker thread. A bare
+ * resume does not, and the partition's next fetch waited for the thread's
+ * next turn: up to a second per resume (librdkafka 2.0.2, seen in
+ * test_kafka's pause_first phase under load: 200 events in over 60 s). The
+ * seek comes after the resume so that the fetcher it wakes finds the
+ * partition resumed; messages fetched before it are older than its
+ * version barrier and never reach the application. */
 void daemon_pause_list(cxp_daemon *d, rd_kafka_topic_partition_list_t *l, int pause) {
-  if (!pause) seek_to_positions(d, l);
+  rd_kafka_topic_partition_list_t *at = pause ? NULL : resume_positions(d, l);
   rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(d->consumer, l)
                                 : rd_kafka_resume_partitions(d->consumer, l);
   if (e)
     cxp_warn("consumer", "%s partitions: %s", pause ? "pausing" : "resuming",
              rd_kafka_err2str(e));
+  if (at == NULL) return;
+  rd_kafka_error_t *se = rd_kafka_seek_partitions(d->consumer, at, 0);
+  if (se) {
+    cxp_error("consumer", "seeking the partitions resumed to their positions: %s",
+              rd_kafka_error_string(se));
+    rd_kafka_error_destroy(se);
+  }
+  rd_kafka_topic_partition_list_destroy(at);
 }
 
 /* Input partitions still being restored stay paused whatever else does:

@@ -1425,9 +1425,54 @@ static void test_scores_then(void) {
   CHECK_NEAR(st.mean_p, 0.5, 1e-12);
 }
 
+/* The running scores read every learner, not the first eight's whole
+ * rings: nine learners with full rings of negatives scored 0.1 and a tenth
+ * with 4 positives scored 0.9. The room is 4,096 labels: 409 from each
+ * (the tenth gives its 4), then the 411 left from the first rings in turn.
+ * So 4,096 labels, 4 of them positive: rate 4/4096, AUC 1 (every positive
+ * over every negative), Brier 0.01 (each off by 0.1), mean p (4092 x 0.1 +
+ * 4 x 0.9) / 4096. Reading the first eight rings only, it was 4,096
+ * negatives: rate 0 and no AUC. */
+static void test_stats_every_learner(void) {
+  cxp_churn_conf prior;
+  zero_prior(&prior);
+  cxp_learn_conf lc = learn_conf(0, 0);
+  enum { N = 10 };
+  cxp_learner *l = calloc(N, sizeof *l);
+  const cxp_learner *ls[N];
+  for (int i = 0; i < N; i++) {
+    cxp_learner_init(&l[i], &prior);
+    uint32_t n = i < N - 1 ? CXP_LEARN_RING : 4;
+    for (uint32_t j = 0; j < n; j++) {
+      l[i].ring_p[j] = i < N - 1 ? 0.1f : 0.9f;
+      l[i].ring_y[j] = i < N - 1 ? 0 : 1;
+    }
+    l[i].ring_n = n;
+    l[i].ring_pos = n % CXP_LEARN_RING;
+    l[i].labels = n;
+    l[i].positives = i < N - 1 ? 0 : n;
+    ls[i] = &l[i];
+  }
+  cxp_learn_stats st;
+  cxp_learner_stats(ls, N, &lc, &st);
+  CHECK_INT(st.labels, 9 * CXP_LEARN_RING + 4);
+  CHECK_INT(st.positives, 4);
+  CHECK_INT(st.recent, 4096);
+  CHECK_NEAR(st.rate, 4.0 / 4096, 1e-12);
+  CHECK_NEAR(st.auc, 1, 1e-12);
+  CHECK_NEAR(st.brier, 0.01, 1e-6);
+  CHECK_NEAR(st.mean_p, (4092 * 0.1 + 4 * 0.9) / 4096, 1e-6);
+  /* One learner alone still gives its whole ring. */
+  cxp_learner_stats(ls, 1, &lc, &st);
+  CHECK_INT(st.recent, CXP_LEARN_RING);
+  CHECK_NEAR(st.rate, 0, 1e-12);
+  free(l);
+}
+
 int main(void) {
   test_update_by_hand();
   test_scores_then();
+  test_stats_every_learner();
   test_signs();
   test_combine();
   test_calibration();
