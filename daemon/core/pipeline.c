@@ -237,11 +237,13 @@ const cxp_setting cxp_pipeline_table[] = {
      "model scores.", NULL},
     {"churn.learn_rate", CXP_T_DOUBLE, "0.05", 0.0001, 10, OFF(churn_learn_rate),
      "The learner's base step (AdaGrad: per coefficient, over the root of its summed "
-     "squared gradients).", NULL},
+     "squared gradients), on its online steps, which it takes until it holds all 8,192 "
+     "samples of its refit.", NULL},
     {"churn.learn_l2", CXP_T_DOUBLE, "0.1", 0, 10, OFF(churn_learn_l2),
      "L2 pull of the learnt coefficients towards the configured ones, in standardised "
-     "units: on every online step, and in the periodic refit as if the configured model "
-     "were worth 32 labels.", NULL},
+     "units: on every online step (a learner takes them until it holds all 8,192 samples "
+     "of its refit), and in the periodic refit as if the configured model were worth 32 "
+     "labels.", NULL},
     {"windows.enabled", CXP_T_BOOL, "true", 0, 1, OFF(win_enabled),
      "Compute segment indicators in tumbling event-time windows.", NULL},
     {"windows.lengths", CXP_T_LIST, "[\"1m\",\"1h\"]", 1, CXP_WIN_MAX_LENGTHS,

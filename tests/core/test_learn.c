@@ -867,14 +867,28 @@ static void test_refit_stream(void) {
   cxp_learner_init(b, &prior);
   size_t n = cxp_learner_encode_size();
   uint8_t *bytes = malloc(n);
-  int restarted = 0, spanned = 0;
+  int restarted = 0, spanned = 0, held = 0, moved = 0, young = 0, young_moved = 0;
   lcg_state = 7;
   for (int i = 0; i < 12000; i++) {
     double x[CXP_CF__COUNT];
     int y;
     known_sample(x, &y);
     int64_t t = (int64_t)i * H_MS;
+    /* Between refits the model takes online steps while the learner
+     * holds fewer than its 8,192 samples, and stays put once it holds
+     * them all. */
+    double coef[CXP_CF__COUNT], icpt = a->intercept;
+    uint64_t refits = a->refits;
+    int full = a->smp_n == CXP_LEARN_SAMPLES;
+    memcpy(coef, a->coef, sizeof coef);
     cxp_learner_update(a, &lc, &prior, x, y, t, t + 31 * D_MS);
+    int changed = memcmp(coef, a->coef, sizeof coef) != 0 || icpt != a->intercept;
+    if (refits > 0 && a->refits == refits) {
+      held += full;
+      moved += full && changed;
+      young += !full;
+      young_moved += !full && changed;
+    }
     cxp_learner_update(b, &lc, &prior, x, y, t, t + 31 * D_MS);
     if (a->fit_step > 1) spanned = 1;
     if (!restarted && i > 6000 && b->fit_step > 0 && b->fit_at > 0) {
@@ -887,6 +901,10 @@ static void test_refit_stream(void) {
   }
   CHECK(restarted);
   CHECK(spanned);
+  CHECK_GT(held, 3000);
+  CHECK_INT(moved, 0);
+  CHECK_GT(young, 7000);
+  CHECK_INT(young_moved, young);
   CHECK(memcmp(a, b, sizeof *a) == 0);
   /* 12,000 labels: a refit every 128 labels while fewer than 512 samples
    * are held, then every quarter of those held, up to every 1024. */
