@@ -11,23 +11,11 @@
 set -u
 BIN=$1
 SRC=$2
-W=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$W"
-}
-trap cleanup EXIT
+. "$SRC/tests/lib.sh"
+proc_setup
 fail() { echo "FAIL: $*"; echo "--- daemon log (last 20 lines)"; tail -20 "$W/run.err"; exit 1; }
 
-"$BIN" mock-cluster --topic s.events:2 --topic s.part:2 --topic s.cl:2 --topic s.alerts:1 \
-  --topic s.dead:1 --topic s.ind:1 >"$W/mock.out" 2>"$W/mock.err" &
-MOCK=$!
-pids+=($MOCK)
-for _ in $(seq 300); do [ -s "$W/mock.out" ] && break; sleep 0.1; done
-BS=$(head -1 "$W/mock.out")
-[ -n "$BS" ] || fail "mock cluster did not start"
+mock_start s.events:2 s.part:2 s.cl:2 s.alerts:1 s.dead:1 s.ind:1
 
 /usr/bin/python3 - "$SRC/pipelines/default.json" "$W/pipeline.json" <<'EOF'
 import json, sys
@@ -51,13 +39,7 @@ RUN=$!
 pids+=($RUN)
 
 # The admin port is in the log; ready once partitions are held and restored.
-port=""
-for _ in $(seq 300); do
-  port=$(sed -n 's|.*admin endpoint on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$W/run.err" | head -1)
-  [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || fail "daemon not ready"
+admin_ready "$W/run.err"
 
 for i in $(seq 50); do
   printf 's%d\t{"event_id":"e%d","type":"survey.nps","customer_id":"s%d","ts":"2026-11-24T07:00:00Z","score":3}\n' \
