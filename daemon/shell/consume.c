@@ -569,13 +569,21 @@ static void tick_merge(cxp_daemon *d, const daemon_call *call, void *arg) {
  * partition with a backlog, or paused, waits for its events instead. */
 /* Messages of an input partition not consumed yet: its high watermark minus
  * the consumer's position, both cached by the client (no request, no wait);
- * -1 when either is not known yet. */
+ * -1 when either is not known yet. Where librdkafka has no position (a seek
+ * clears it until the next message is polled, and every resume seeks), one
+ * past the last message handled stands in: otherwise a quiet partition
+ * resumed after back-pressure would never count as caught up, and its
+ * windows' quiet clock would wait for its next event. */
 int64_t daemon_input_lag(cxp_daemon *d, int32_t part) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
   int64_t pos = -1, lo = -1, hi = -1;
   if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
   rd_kafka_topic_partition_list_destroy(l);
+  if (pos < 0) {
+    const cxp_tracker *t = cxp_offsets_get(&d->offsets, part);
+    if (t && t->next >= 0) pos = t->next;
+  }
   if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, part, &lo, &hi) != 0)
     hi = -1;
   if (pos < 0 || hi < 0) return -1;

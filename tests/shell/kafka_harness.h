@@ -64,6 +64,7 @@ typedef struct run {
   int64_t probe_offset;
   int want_exit;         /* the daemon's expected exit code (0: a clean stop; -1: 0 or 1) */
   void (*every)(struct run *r); /* runs on the loop every 50 ms while the run lasts */
+  int hold;                     /* the run goes on while set (an every() clears it) */
   uint64_t repart_records, repart_partials; /* acknowledged on the repartition topic */
 } run;
 
@@ -191,10 +192,11 @@ H_FN void on_check(uv_timer_t *t) {
     r->mid(r);
     return;
   }
-  if (s.core->consumed >= r->want_consumed && s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
+  if (s.core->consumed >= r->want_consumed &&
+      s.delivered[CXP_STREAM_ALERTS] >= r->want_alerts &&
       s.delivered[CXP_STREAM_DEAD_LETTERS] >= r->want_dead &&
       s.delivered[CXP_STREAM_INDICATORS] >= r->want_indicators && s.in_flight == 0 &&
-      r->tombstones >= r->want_tombstones && !r->broker_down &&
+      r->tombstones >= r->want_tombstones && !r->broker_down && !r->hold &&
       (!r->want_ready || cxp_daemon_ready(r->d))) {
     r->customers_held = s.customers;
     r->probe_offset = -2;

@@ -139,10 +139,34 @@ static void produce_detractors(const char *bs, const char *prefix, int from, int
   produce(bs, NULL, NULL, NULL, 0);
 }
 
+/* Each input partition's lag once everything is consumed, delivered and
+ * resumed, half a second on (ten checks): the run is held until then. */
+static int64_t lag_after[2];
+static int lag_quiet;
+static void lag_when_done(run *r) {
+  cxp_daemon_stats s;
+  cxp_daemon_stats_get(r->d, &s);
+  if (s.core->consumed < r->want_consumed || s.in_flight > 0 || s.paused) {
+    lag_quiet = 0;
+    return;
+  }
+  if (++lag_quiet < 10 || !r->hold) return;
+  int32_t parts[4];
+  int64_t lags[4];
+  int n = cxp_daemon_lag(r->d, parts, lags, 4);
+  for (int i = 0; i < n; i++)
+    if (parts[i] >= 0 && parts[i] < 2) lag_after[parts[i]] = lags[i];
+  r->hold = 0;
+}
+
 /* n detractors on PREFIX.events (two partitions) through a daemon that
  * back-pressure pauses (c as the caller set it): every event consumed and
  * applied once, every alert delivered once (distinct ids), the input paused
- * more than min_pauses times, and the offsets committed. */
+ * more than min_pauses times, and the offsets committed. Each partition's
+ * lag is then 0: every resume seeks, which leaves librdkafka with no
+ * position until the next message is polled, and with none to come the
+ * daemon's own stands in (it was -1: unknown, so the partition never
+ * counted as caught up and its windows' quiet clock stood still). */
 static void detractors_paused(cxp_mock *m, const char *prefix, cxp_config *c,
                               cxp_pipeline *p, int n, uint64_t min_pauses) {
   const char *bs = m->bootstraps;
@@ -151,10 +175,16 @@ static void detractors_paused(cxp_mock *m, const char *prefix, cxp_config *c,
   r.want_consumed = (uint64_t)n;
   r.want_alerts = (uint64_t)n;
   r.want_dead = 0;
+  r.hold = 1;
+  r.every = lag_when_done;
+  lag_after[0] = lag_after[1] = -2;
+  lag_quiet = 0;
   if (run_daemon(&r, c, p)) return;
   cxp_daemon_stats s;
   cxp_daemon_stats_get(r.d, &s);
   CHECK_INT(s.core->consumed, n);
+  CHECK_INT(lag_after[0], 0);
+  CHECK_INT(lag_after[1], 0);
   CHECK_INT(s.core->duplicates, 0);
   CHECK_INT(s.delivered[CXP_STREAM_ALERTS], n);
   CHECK_INT(cJSON_GetArraySize(r.alerts), n);
