@@ -98,15 +98,6 @@ static const qname names[F__COUNT] = {
  * shared library for every member of every event. */
 static inline int of_type(const cJSON *v, int type) { return (v->type & 0xFF) == type; }
 
-/* The first n bytes of a and b are equal. For names of a few bytes, known
- * to be as long as the name compared with: a loop the compiler keeps inline,
- * where strcmp was a call. */
-static inline int same_bytes(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (a[i] != b[i]) return 0;
-  return 1;
-}
-
 /* The field a member name is, or F__COUNT. The switch only guesses from the
  * length and a distinguishing byte; the compare decides, so a guess can be
  * wrong but never lets a wrong name through (every name of a length is that
@@ -659,7 +650,7 @@ static cxp_event_type lookup_type(const char *s, size_t n) {
   case 23: t = CXP_EV_DOWNGRADED; break;
   default: return CXP_EV__COUNT;
   }
-  return same_bytes(s, type_names[t], n) ? t : CXP_EV__COUNT;
+  return cxp_same_bytes(s, type_names[t], n) ? t : CXP_EV__COUNT;
 }
 
 /* Shorthand for the checks below: the member and its name (ms: the members). */

@@ -6,6 +6,7 @@
 #ifndef CXP_SWAR_H
 #define CXP_SWAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -36,6 +37,28 @@ static inline uint64_t cxp_swar_load(const void *p) {
   uint64_t w;
   memcpy(&w, p, 8);
   return w;
+}
+
+/* Whether n bytes at a and b are equal: whole words, the last one
+ * overlapping the one before it, never past n (any byte order: only
+ * equality is asked). For the short strings compared on the per-event path
+ * (group values in a window lookup, event type names), where memcmp is a
+ * call (3.1 million of them in bench_core's 800,000 events at 50/s). */
+static inline int cxp_same_bytes(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8)
+      if (cxp_swar_load(a + i) != cxp_swar_load(b + i)) return 0;
+    return cxp_swar_load(a + n - 8) == cxp_swar_load(b + n - 8);
+  }
+  if (n >= 4) {
+    uint32_t x[2], y[2];
+    memcpy(&x[0], a, 4), memcpy(&x[1], a + n - 4, 4);
+    memcpy(&y[0], b, 4), memcpy(&y[1], b + n - 4, 4);
+    return x[0] == y[0] && x[1] == y[1];
+  }
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
 }
 
 /* The index (0..7) of the byte a nonzero mask flags first. */

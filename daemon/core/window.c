@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "staterec.h"
+#include "swar.h"
 #include "timeutil.h"
 #include "varint.h"
 #include "xalloc.h"
@@ -257,29 +258,13 @@ static inline uint64_t window_hash(const gkey *k, int li, int64_t start) {
   return k->hash ^ ((uint64_t)start * 0xc2b2ae3d27d4eb4fULL) ^ ((uint64_t)(li + 1) << 59);
 }
 
-/* Whether n bytes at a and b are equal: whole words, overlapping at the
- * end as hash_value reads them, never past n. A window lookup compares
- * each group value, a few bytes mostly, where memcmp was a call (3.1
- * million of them in bench_core's 800,000 events at 50/s). */
-static inline int same_value(const char *a, const char *b, size_t n) {
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8)
-      if (load64(a + i) != load64(b + i)) return 0;
-    return load64(a + n - 8) == load64(b + n - 8);
-  }
-  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
-  for (size_t i = 0; i < n; i++)
-    if (a[i] != b[i]) return 0;
-  return 1;
-}
-
 static int slot_is(const cxp_windows *w, const wslot *s, uint64_t h, int li, int gi,
                    int64_t start, const gkey *k) {
   if (s->hash != h || s->start != start || s->li != li || s->gi != gi) return 0;
   const char *v = s->vals;
   int nf = w->conf.grouping[gi].n_fields;
   for (int f = 0; f < nf; f++) {
-    if (s->vlen[f] != k->n[f] || !same_value(v, k->p[f], k->n[f])) return 0;
+    if (s->vlen[f] != k->n[f] || !cxp_same_bytes(v, k->p[f], k->n[f])) return 0;
     v += k->n[f];
   }
   return 1;
@@ -741,9 +726,6 @@ wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gke
   return find_or_open(w, li, gi, start, k);
 }
 uint64_t win_hash_value(const char *p, size_t n, uint64_t h) { return hash_value(p, n, h); }
-int win_same_value(const char *a, const char *b, size_t n) {
-  return same_value(a, b, n);
-}
 wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k, uint32_t *idx) {
   return lookup(w, h, li, gi, start, k, idx);
 }

@@ -98,7 +98,6 @@ typedef struct gkey {
 void win_dirty_remove(cxp_windows *w, wslot *s);
 wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k);
 uint64_t win_hash_value(const char *p, size_t n, uint64_t h);
-int win_same_value(const char *a, const char *b, size_t n);
 wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k,
                   uint32_t *idx);
 void win_release(cxp_windows *w, uint32_t idx, wslot *s);

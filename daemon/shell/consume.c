@@ -57,19 +57,15 @@ static int64_t resume_position(cxp_daemon *d, const char *topic, int32_t p) {
  * assignment, or the producer's back-pressure) lost them: seen as six
  * events of a partition never read after a restart (test_kafka, restore
  * phase, in a CI run). So every partition is sought to its position by our
- * account (resume_position), or librdkafka's where we have none. A
- * restored partition's first dropped message (early) is spent here. */
+ * account (resume_position): librdkafka has one only for a partition some
+ * message of which was polled, and that message was handled (the
+ * tracker's next) or dropped while restoring (early), so ours is known
+ * wherever its is. An input partition with no position has its committed
+ * offset asked again (the query at the assignment may have timed out), once
+ * an assignment and bounded as that one is. A restored partition's first
+ * dropped message (early) is spent here. */
 static rd_kafka_topic_partition_list_t *resume_positions(
     cxp_daemon *d, const rd_kafka_topic_partition_list_t *l) {
-  /* librdkafka's position: one past the last message polled; none since
-   * the assignment or a seek. */
-  rd_kafka_topic_partition_list_t *theirs = rd_kafka_topic_partition_list_copy(l);
-  if (rd_kafka_position(d->consumer, theirs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    for (int i = 0; i < theirs->cnt; i++) theirs->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-  /* Ours, each partition's (resume_position) into at's offsets. An input
-   * partition with no position anywhere has its committed offset asked
-   * again (the query at the assignment may have timed out), once an
-   * assignment and bounded as that one is. */
   rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(l);
   rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(l->cnt);
   for (int i = 0; i < at->cnt; i++) {
@@ -77,7 +73,7 @@ static rd_kafka_topic_partition_list_t *resume_positions(
     tp->offset = resume_position(d, tp->topic, tp->partition);
     cxp_tracker *t =
         is_repart(d, tp->topic) ? NULL : cxp_offsets_get(&d->offsets, tp->partition);
-    if (t == NULL || t->asked || tp->offset >= 0 || theirs->elems[i].offset >= 0) continue;
+    if (t == NULL || t->asked || tp->offset >= 0) continue;
     t->asked = 1; /* a partition never committed has none: asked once */
     rd_kafka_topic_partition_list_add(ask, tp->topic, tp->partition);
   }
@@ -93,10 +89,8 @@ static rd_kafka_topic_partition_list_t *resume_positions(
     rd_kafka_topic_partition_t *tp = &at->elems[i];
     if (!is_repart(d, tp->topic) && tp->partition < d->n_cl)
       d->cl[tp->partition].early = -1;
-    if (tp->offset < 0) tp->offset = theirs->elems[i].offset;
     if (tp->offset < 0) rd_kafka_topic_partition_list_del_by_idx(at, i);
   }
-  rd_kafka_topic_partition_list_destroy(theirs);
   if (at->cnt) return at;
   rd_kafka_topic_partition_list_destroy(at);
   return NULL;
@@ -567,23 +561,17 @@ static void tick_merge(cxp_daemon *d, const daemon_call *call, void *arg) {
 /* True when the consumer has read everything the partition held at the last
  * fetch: only then may wall time stand in for the events to come. A
  * partition with a backlog, or paused, waits for its events instead. */
-/* Messages of an input partition not consumed yet: its high watermark minus
- * the consumer's position, both cached by the client (no request, no wait);
- * -1 when either is not known yet. Where librdkafka has no position (a seek
- * clears it until the next message is polled, and every resume seeks), one
- * past the last message handled stands in: otherwise a quiet partition
- * resumed after back-pressure would never count as caught up, and its
- * windows' quiet clock would wait for its next event. */
+/* Messages of an input partition not consumed yet: its high watermark, as
+ * the client cached it (no request, no wait), minus the daemon's position
+ * (the tracker's next: one past the last message handled, or the committed
+ * offset it was assigned at); -1 when either is not known yet. Not
+ * librdkafka's position: a seek clears that until the next message is
+ * polled, and every resume seeks, so a quiet partition resumed after
+ * back-pressure read as -1 for good, never counted as caught up, and its
+ * windows' quiet clock waited for its next event. */
 int64_t daemon_input_lag(cxp_daemon *d, int32_t part) {
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, d->pl.topic_input, part);
-  int64_t pos = -1, lo = -1, hi = -1;
-  if (rd_kafka_position(d->consumer, l) == 0) pos = l->elems[0].offset;
-  rd_kafka_topic_partition_list_destroy(l);
-  if (pos < 0) {
-    const cxp_tracker *t = cxp_offsets_get(&d->offsets, part);
-    if (t && t->next >= 0) pos = t->next;
-  }
+  const cxp_tracker *t = cxp_offsets_get(&d->offsets, part);
+  int64_t pos = t ? t->next : -1, lo = -1, hi = -1;
   if (rd_kafka_get_watermark_offsets(d->consumer, d->pl.topic_input, part, &lo, &hi) != 0)
     hi = -1;
   if (pos < 0 || hi < 0) return -1;

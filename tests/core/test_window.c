@@ -25,9 +25,9 @@
 #include "pipeline.h"
 #include "state.h"
 #include "staterec.h"
+#include "swar.h"
 #include "varint.h"
 #include "window.h"
-#include "window_int.h"
 #include "winwire.h"
 
 /* The recovery part of a record with no case outcomes and no cohorts. */
@@ -2436,26 +2436,26 @@ static void test_merger_watermarks(void) {
   cxp_merger_destroy(m);
 }
 
-/* The lookup's compare of group values (window.c, same_value): equal bytes
+/* The lookup's compare of group values (swar.h, cxp_same_bytes): equal bytes
  * are equal at every length up to a value's longest, and one byte changed
  * anywhere is told apart, in each of its word-wise paths (under 4 bytes,
  * 4 to 7, 8, and longer with a tail that overlaps). Hash collisions are
  * what it guards against, so a test through the windows would not reach
  * it. */
-static void test_same_value(void) {
+static void test_same_bytes(void) {
   char a[130], b[130];
   for (int i = 0; i < 130; i++) a[i] = (char)('a' + i % 26);
   int wrong = 0;
   for (size_t n = 0; n <= 128; n++) {
     memcpy(b, a, sizeof b);
-    if (!win_same_value(a, b, n)) wrong++;
+    if (!cxp_same_bytes(a, b, n)) wrong++;
     for (size_t i = 0; i < n; i++) {
       b[i] ^= 0x20;
-      if (win_same_value(a, b, n)) wrong++;
+      if (cxp_same_bytes(a, b, n)) wrong++;
       b[i] ^= 0x20;
     }
     b[n] ^= 0x20; /* past the value: not read */
-    if (!win_same_value(a, b, n)) wrong++;
+    if (!cxp_same_bytes(a, b, n)) wrong++;
   }
   CHECK_INT(wrong, 0);
 }
@@ -2468,7 +2468,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  test_same_value();
+  test_same_bytes();
   test_conf();
   test_measures();
   test_nulls();
