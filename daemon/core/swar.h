@@ -2,7 +2,8 @@
  * as they are, found without a loop over them. Used where strings are
  * scanned on the per-event path (the decoder's fast path, the writer's
  * escaping). Little-endian only: the first flagged byte of a word is its
- * lowest (CXP_SWAR is 0 elsewhere, and the callers keep a byte loop). */
+ * lowest (CXP_SWAR is 0 elsewhere, and the callers keep a byte loop).
+ * cxp_same_bytes, an equality, holds in any byte order. */
 #ifndef CXP_SWAR_H
 #define CXP_SWAR_H
 
