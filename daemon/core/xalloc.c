@@ -9,19 +9,23 @@ static void out_of_memory(size_t n, const char *where) {
   abort();
 }
 
-void *cxp_xmalloc_at(size_t n, const char *where) {
+/* Never inlined: a size the caller computes may be out of range on a path
+ * the compiler cannot rule out (n + 1 of a size_t), and inlined at link
+ * time that reads as a call of malloc with SIZE_MAX (-Walloc-size-larger-
+ * than). The call costs nothing beside malloc's own. */
+__attribute__((noinline)) void *cxp_xmalloc_at(size_t n, const char *where) {
   void *p = malloc(n ? n : 1);
   if (p == NULL) out_of_memory(n, where);
   return p;
 }
 
-void *cxp_xcalloc_at(size_t n, size_t size, const char *where) {
+__attribute__((noinline)) void *cxp_xcalloc_at(size_t n, size_t size, const char *where) {
   void *p = calloc(n ? n : 1, size ? size : 1);
   if (p == NULL) out_of_memory(n * size, where);
   return p;
 }
 
-void *cxp_xrealloc_at(void *p, size_t n, const char *where) {
+__attribute__((noinline)) void *cxp_xrealloc_at(void *p, size_t n, const char *where) {
   void *q = realloc(p, n ? n : 1);
   if (q == NULL) out_of_memory(n, where);
   return q;
