@@ -478,14 +478,13 @@ static void note_segment(cxp_core *c, cxp_customer *cu, const cxp_event *ev) {
 /* The lengths whose window this is the customer's first event in (events of
  * one customer mostly come in order: one out of order is not counted as a
  * first, so a window may undercount its customers, never overcount). */
-static unsigned first_in_windows(const cxp_core *c, const cxp_customer *cu, int64_t ts) {
+static unsigned first_in_windows(cxp_core *c, const cxp_customer *cu, int64_t ts) {
   unsigned mask = 0;
   if (!c->pl->win_enabled) return 0;
-  for (int li = 0; li < c->pl->windows.n_lengths; li++) {
-    int64_t len = c->pl->windows.length_ms[li];
-    if (cu->last_ts_ms == 0 || cxp_floor_div(ts, len) > cxp_floor_div(cu->last_ts_ms, len))
+  /* His last event lies in an earlier window than ts's: before its start. */
+  for (int li = 0; li < c->pl->windows.n_lengths; li++)
+    if (cu->last_ts_ms == 0 || cu->last_ts_ms < core_window_start(c, li, ts))
       mask |= 1u << li;
-  }
   return mask;
 }
 

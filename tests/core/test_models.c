@@ -417,6 +417,53 @@ static void test_value_loyalty(void) {
   cxp_core_close(&core);
 }
 
+/* A customer counts in a window at his first event there, by event time:
+ * at the millisecond on either side of a boundary, and not again for an
+ * event that comes after a later one of his (1-minute windows, lateness
+ * 120 s, so 07:00 is still open at 07:01:30):
+ *   x 07:00:59.999, x 07:01:00.000, x 07:00:30, y 07:01:30, y 07:01:40,
+ *   y 07:00:45, then z at 07:10 closes both. 07:00: events 3 (x, x, y),
+ *   customers 1 (x; y's 07:00:45 came after his 07:01:30). 07:01: events 3
+ *   (x, y, y), customers 2. */
+static void test_customers_at_boundaries(void) {
+  static outs o;
+  char buf[512];
+  cxp_pipeline pl;
+  cxp_core core;
+  memset(&o, 0, sizeof o);
+  window_pipeline(&pl, "1m", "segment", 1);
+  pl.win_lateness_s = 120;
+  char err[256];
+  CHECK_INT(cxp_pipeline_windows(&pl, err, sizeof err), 0);
+  cxp_core_init(&core, &pl, collect, &o);
+  cxp_core_merge_local(&core, 1);
+  static const char *const ev[][3] = {
+      {"b1", "x", "2026-11-23T07:00:59.999Z"}, {"b2", "x", "2026-11-23T07:01:00.000Z"},
+      {"b3", "x", "2026-11-23T07:00:30Z"},     {"b4", "y", "2026-11-23T07:01:30Z"},
+      {"b7", "y", "2026-11-23T07:01:40Z"},     {"b5", "y", "2026-11-23T07:00:45Z"},
+      {"b6", "z", "2026-11-23T07:10:00Z"},
+  };
+  for (int k = 0; k < 7; k++)
+    CHECK_INT(feed_core(&core, k + 1, EV(ev[k][0], ev[k][1], "usage", ev[k][2], "")),
+              CXP_OK);
+  cxp_core_finish(&core);
+  static const char *const start[2] = {"2026-11-23T07:00:00.000Z",
+                                       "2026-11-23T07:01:00.000Z"};
+  static const int events[2] = {3, 3}, customers[2] = {1, 2};
+  for (int w = 0; w < 2; w++) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"window_start\":\"%s\"", start[w]);
+    int i = find_out(&o, CXP_STREAM_INDICATORS, needle);
+    CHECK(i >= 0);
+    if (i < 0) continue;
+    cJSON *j = cJSON_Parse(o.val[i]);
+    CHECK_NEAR(get_n(obj(j, "n"), "events"), events[w], 0);
+    CHECK_NEAR(get_n(obj(j, "loyalty"), "customers"), customers[w], 0);
+    cJSON_Delete(j);
+  }
+  cxp_core_close(&core);
+}
+
 /* ---- value-based priority -------------------------------------------------- */
 
 /* The closed-loop alert of `cid` after the events given, on a fresh core
@@ -809,6 +856,7 @@ int main(int argc, char **argv) {
   test_sq_customer();
   test_sq_segment();
   test_value_loyalty();
+  test_customers_at_boundaries();
   test_value_priority();
   test_case_value();
   test_preemption();
