@@ -45,9 +45,10 @@ deps-test:
 # daemon once, and the real build is optimized with its profile (about a
 # fifth fewer instructions an event: docs/performance.md). The training
 # streams are the generator's, with other seeds, worlds and rates than the
-# benchmarks measure. The profile is kept until `make clean` or
-# `make pgo-profile PGO_FRESH=1`; code changed since is optimized as it
-# would be without one. PGO=0 builds without.
+# benchmarks measure; each run is bounded (10 min), and one that fails only
+# leaves its code built as without a profile. The profile is kept until
+# `make clean` or `make pgo-profile PGO_FRESH=1`; code changed since is
+# optimized as it would be without one. PGO=0 builds without.
 PGO       ?= 1
 PGO_BUILD ?= $(BUILD)-pgo
 PGO_DIR    = $(abspath $(PGO_BUILD))/profile
@@ -63,10 +64,10 @@ pgo-profile: deps-build
 	  cmake --build $(PGO_BUILD) -j $(JOBS) --target bench_core bench_e2e >$$log 2>&1 || \
 	    { tail -n 40 $$log >&2; echo "pgo: the instrumented build failed ($$log)" >&2; exit 1; }; \
 	  rm -rf $(PGO_DIR); \
-	  ./$(PGO_BUILD)/bench_core --events 200000 --seed 7 >>$$log 2>&1 && \
-	  ./$(PGO_BUILD)/bench_core --events 200000 --seed 9 --world competitor --customers 50000 \
-	    --event-rate 100 >>$$log 2>&1 && \
-	  ./$(PGO_BUILD)/bench_e2e --events 100000 --partitions 16 --customers 50000 \
+	  timeout 600 ./$(PGO_BUILD)/bench_core --events 200000 --seed 7 >>$$log 2>&1 && \
+	  timeout 600 ./$(PGO_BUILD)/bench_core --events 200000 --seed 9 --world competitor \
+	    --customers 50000 --event-rate 100 >>$$log 2>&1 && \
+	  timeout 600 ./$(PGO_BUILD)/bench_e2e --events 100000 --partitions 16 --customers 50000 \
 	    --event-rate 1000 --variants default >>$$log 2>&1 || \
 	    echo "pgo: a training run failed ($$log); what it wrote is used, the rest is built as without" >&2; \
 	  mkdir -p $(PGO_DIR) && touch $(PGO_DIR)/trained; \
