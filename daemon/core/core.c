@@ -478,12 +478,13 @@ static void note_segment(cxp_core *c, cxp_customer *cu, const cxp_event *ev) {
 /* The lengths whose window this is the customer's first event in (events of
  * one customer mostly come in order: one out of order is not counted as a
  * first, so a window may undercount its customers, never overcount). */
-static unsigned first_in_windows(cxp_core *c, const cxp_customer *cu, int64_t ts) {
+static unsigned first_in_windows(const cxp_core *c, cxp_windows *w, const cxp_customer *cu,
+                                 int64_t ts) {
   unsigned mask = 0;
-  if (!c->pl->win_enabled) return 0;
+  if (w == NULL) return 0;
   /* His last event lies in an earlier window than ts's: before its start. */
   for (int li = 0; li < c->pl->windows.n_lengths; li++)
-    if (cu->last_ts_ms == 0 || cu->last_ts_ms < core_window_start(c, li, ts))
+    if (cu->last_ts_ms == 0 || cu->last_ts_ms < cxp_windows_start(w, li, ts))
       mask |= 1u << li;
   return mask;
 }
@@ -544,7 +545,8 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
    * the cases' repeat raise), which then work on it as on a given one. */
   if (ev.likelihood) ev.severity = cxp_cases_severity(&c->pl->cases, ev.likelihood, ev.impact);
   if (ev.type == CXP_EV_COMPLAINT) kano(c, &ev);
-  unsigned first_mask = first_in_windows(c, cu, ev.ts_ms);
+  cxp_windows *w = core_windows_of(c, sh->partition);
+  unsigned first_mask = first_in_windows(c, w, cu, ev.ts_ms);
   int post = post_recovery(cu, &ev);
   /* A repeat purchase for the windows' loyalty figures: he bought before. */
   int repeat_purchase = ev.type == CXP_EV_PURCHASE && cu->sum[CXP_S_PURCHASES] > 0;
@@ -567,7 +569,6 @@ static cxp_reason process(cxp_core *c, const cxp_msg *m) {
   sc.t_ms = INT64_MIN;
   sc.value_ratio = NAN;
   int band = c->pl->churn_enabled ? churn_risk(c, sh, cu, &ev, m, &var, &sc) : -1;
-  cxp_windows *w = core_windows_of(c, sh->partition);
   int late = 0;
   if (w) {
     cxp_window_ctx wc = {band, opened, -1, first_mask, NAN, post, var, m->offset,

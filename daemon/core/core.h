@@ -107,9 +107,9 @@ typedef struct cxp_core {
    * partition (a replay: one of each, merged in place). */
   cxp_windows **win;
   int64_t *marked;   /* by input partition: the watermark last announced */
-  /* By window length: the span [start, start + len) last asked of
-   * core_window_start (an event's windows and its partition's watermark
-   * mostly fall in the one before). */
+  /* By window length: the span [start, start + len) of the watermark last
+   * shipped (core_wm_window_start): the partitions' watermarks mostly fall
+   * in the one before. */
   struct {
     int64_t len, start;
   } wspan[CXP_WIN_MAX_LENGTHS];

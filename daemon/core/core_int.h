@@ -44,12 +44,12 @@ typedef struct parked_copy {
  * partitions (-1) and is partition 0. */
 static inline int32_t core_part(int32_t partition) { return partition < 0 ? 0 : partition; }
 
-/* The start of the window of length index li that time t falls in, from
- * the span last asked (c->wspan): a 64-bit division takes tens of cycles,
- * and the per-event path asked four an event and length of them. A time
- * so early that its window would start before INT64_MIN (a watermark read
- * back damaged) gets INT64_MIN. */
-static inline int64_t core_window_start(cxp_core *c, int li, int64_t t) {
+/* The start of the window of length index li that watermark t falls in,
+ * from the span last asked (c->wspan; an event's own windows come from its
+ * partition's, cxp_windows_start): core_ship asked two 64-bit divisions a
+ * length whenever a watermark moved. A watermark so early that its window
+ * would start before INT64_MIN (read back damaged) gets INT64_MIN. */
+static inline int64_t core_wm_window_start(cxp_core *c, int li, int64_t t) {
   int64_t len = c->pl->windows.length_ms[li];
   if (c->wspan[li].len != len || t < c->wspan[li].start ||
       (uint64_t)t - (uint64_t)c->wspan[li].start >= (uint64_t)len) {

@@ -422,16 +422,20 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
   }
 }
 
+int64_t cxp_windows_start(cxp_windows *w, int li, int64_t ts) {
+  if (ts < w->cur_start[li] || ts >= w->cur_end[li]) {
+    w->cur_start[li] = cxp_window_start(ts, w->conf.length_ms[li]);
+    w->cur_end[li] = w->cur_start[li] + w->conf.length_ms[li];
+  }
+  return w->cur_start[li];
+}
+
 /* The windows of time ts: starts[] per length; returns the mask of the
  * lengths whose window has closed by the watermark. */
 static unsigned route(cxp_windows *w, int64_t ts, int64_t *starts) {
   unsigned closed = 0;
   for (int li = 0; li < w->conf.n_lengths; li++) {
-    if (ts < w->cur_start[li] || ts >= w->cur_end[li]) {
-      w->cur_start[li] = cxp_window_start(ts, w->conf.length_ms[li]);
-      w->cur_end[li] = w->cur_start[li] + w->conf.length_ms[li];
-    }
-    starts[li] = w->cur_start[li];
+    starts[li] = cxp_windows_start(w, li, ts);
     if (w->cur_end[li] <= w->wm) closed |= 1u << li;
   }
   return closed;

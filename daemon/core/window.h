@@ -202,6 +202,11 @@ int cxp_windows_flush(cxp_windows *w);
 
 /* The watermark (INT64_MIN before the first event). */
 int64_t cxp_windows_watermark(const cxp_windows *w);
+/* The start of the window of length index li that event time ts (within
+ * CXP_TS_MIN_MS..CXP_TS_MAX_MS) falls in, from the one last asked: the
+ * customer's first-in-window test and the fold ask the same event's, and a
+ * 64-bit division costs tens of cycles. */
+int64_t cxp_windows_start(cxp_windows *w, int li, int64_t ts);
 cxp_window_stats cxp_windows_stats(const cxp_windows *w);
 /* Bytes held now: the struct, the window slots allocated so far, the index
  * and the heap. Slots are kept for reuse, so this only grows, up to the
