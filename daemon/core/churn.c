@@ -260,7 +260,10 @@ void cxp_churn_features(const cxp_churn_conf *cf, const cxp_customer *c,
    * stretch the yardstick it is measured with). */
   double rec = 0;
   if (c->last_active_ms > 0 && !isnan(in.recency_days)) {
-    double f_at_last = in.freq_long * exp2(in.recency_days / hl);
+    /* At his last activity itself (the scoring event mostly is one) the
+     * factor is exactly 1: no call. */
+    double f_at_last =
+        in.recency_days != 0 ? in.freq_long * exp2(in.recency_days / hl) : in.freq_long;
     if (f_at_last > 1e-9) {
       double usual_gap = hl / (M_LN2 * f_at_last);
       double r = in.recency_days / usual_gap;

@@ -50,7 +50,9 @@ int cxp_churn_factor_sign(int f);
 /* 1 / (1 + e^-x), written so that neither branch overflows exp (the
  * builtin: this header leaves math.h's names out of its includers). */
 static inline double cxp_sigmoid(double x) {
-  return x >= 0 ? 1 / (1 + __builtin_exp(-x)) : __builtin_exp(x) / (1 + __builtin_exp(x));
+  if (x >= 0) return 1 / (1 + __builtin_exp(-x));
+  double e = __builtin_exp(x); /* once: exp may set errno, so two calls stay two */
+  return e / (1 + e);
 }
 
 /* "activity_drop", ...: the names used in reasons and in `churn.coefficients`. */

@@ -345,7 +345,10 @@ void cxp_customer_indicators_lean(const cxp_customer *c, const cxp_customer_conf
   const double effort[2] = {isnan(o->ces) ? NAN : (7 - o->ces) / 6,
                             unresolved < 0 ? 0 : unresolved};
   o->cost_parts[2] = mean_present(effort, 2);
-  o->cost_parts[3] = 1 - exp2(-(o->complaints + failures));         /* inconvenience */
+  /* Inconvenience; without complaints or failures exactly 0 (2^-0 is 1),
+   * the common case, without the call. */
+  double troubles = o->complaints + failures;
+  o->cost_parts[3] = troubles != 0 ? 1 - exp2(-troubles) : 0;
   o->value = mean_present(o->value_parts, 4);
   o->cost = mean_present(o->cost_parts, 4);
   /* A cost floor of 0.05 keeps the ratio finite for a customer who has given

@@ -139,6 +139,7 @@ static void forget(cxp_windows *w, wslot *s, const cxp_window_partial *p) {
 /* A slot out of the heap goes: out of the index, onto the free list. */
 static void release(cxp_windows *w, uint32_t idx, wslot *s) {
   cxp_index_del(&w->index, cxp_index_fp(s->hash), idx);
+  s->seq = SLOT_FREE_SEQ; /* links to it go stale */
   cxp_pool_put(&w->slots, idx);
   w->st.open--;
 }
@@ -287,13 +288,14 @@ static inline wslot *lookup(const cxp_windows *w, uint64_t h, int li, int gi, in
   return NULL;
 }
 
-static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k) {
+static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k,
+                           uint32_t *idxp) {
   uint64_t h = window_hash(k, li, start);
-  uint32_t found;
-  wslot *hit = lookup(w, h, li, gi, start, k, &found);
+  wslot *hit = lookup(w, h, li, gi, start, k, idxp);
   if (hit) return hit;
   if (w->st.open >= w->conf.max_open) close_top(w, 1);
   uint32_t idx = cxp_pool_get(&w->slots); /* room was made above */
+  *idxp = idx;
   wslot *s = slot_at(w, idx);
   s->hash = h;
   s->start = start;
@@ -306,6 +308,8 @@ static wslot *find_or_open(cxp_windows *w, int li, int gi, int64_t start, const 
   s->restored_off = -1;
   s->dirty = 0;
   s->written = 0;
+  s->link = 0;
+  s->link_seq = SLOT_FREE_SEQ;
   int nf = w->conf.grouping[gi].n_fields;
   char *v = s->vals;
   for (int f = 0; f < nf; f++) {
@@ -498,11 +502,33 @@ static void fold_all(cxp_windows *w, const cxp_event *ev, const int64_t *starts,
     if (c == NULL && !outcome_grouping(&w->conf.grouping[gi])) continue;
     gkey k;
     make_gkey(w, gi, ev, &k);
+    wslot *prev = NULL; /* this group's window of the length folded last */
+    uint64_t prev_seq = 0;
     for (int li = 0; li < w->conf.n_lengths; li++) {
       if (!(open & (1u << li))) continue;
-      /* Opening the next window may close this one (memory bound): it is
-       * folded before the next win_lookup, and not touched after. */
-      wslot *s = find_or_open(w, li, gi, starts[li], &k);
+      /* The window of this length from the last one's link (an event's
+       * group mostly had one of its windows of each length last time), or
+       * looked up. Opening the next window may close this one (memory
+       * bound): it is folded before the next lookup, and its link set
+       * only while its seq says it is still open. */
+      wslot *s = NULL;
+      uint32_t idx;
+      if (prev != NULL && prev->link_seq != SLOT_FREE_SEQ) {
+        wslot *t = slot_at(w, prev->link);
+        if (t->seq == prev->link_seq && t->li == li && t->start == starts[li]) {
+          s = t;
+          idx = prev->link;
+        }
+      }
+      if (s == NULL) {
+        s = find_or_open(w, li, gi, starts[li], &k, &idx);
+        if (prev != NULL && prev->seq == prev_seq) {
+          prev->link = idx;
+          prev->link_seq = s->seq;
+        }
+      }
+      prev = s;
+      prev_seq = s->seq;
       int64_t off = c ? c->offset : o->offset;
       /* Re-read after a restore, and in this window's record already. */
       if (off >= 0 && off <= s->restored_off) continue;
@@ -727,7 +753,8 @@ size_t cxp_windows_bytes_per_window(const cxp_windows *w) {
 /* For winstate.c (window_int.h): the static functions above, out of line. */
 void win_dirty_remove(cxp_windows *w, wslot *s) { dirty_remove(w, s); }
 wslot *win_find_or_open(cxp_windows *w, int li, int gi, int64_t start, const gkey *k) {
-  return find_or_open(w, li, gi, start, k);
+  uint32_t idx;
+  return find_or_open(w, li, gi, start, k, &idx);
 }
 uint64_t win_hash_value(const char *p, size_t n, uint64_t h) { return hash_value(p, n, h); }
 wslot *win_lookup(const cxp_windows *w, uint64_t h, int li, int gi, int64_t start, const gkey *k, uint32_t *idx) {

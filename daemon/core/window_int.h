@@ -14,6 +14,7 @@
  * index and the heap hold) stays valid for the slot's whole life. */
 #define SLOT_SHIFT 6
 #define MAX_OPEN_LIMIT (1u << 24)
+#define SLOT_FREE_SEQ UINT64_MAX /* a released slot's seq: no link matches it */
 #define TIME_LIMIT_MS CXP_WIN_TIME_LIMIT_MS
 
 /* One open window of one group. The grouping's values follow the struct
@@ -32,6 +33,14 @@ typedef struct wslot {
   int64_t restored_off;
   uint32_t dirty;  /* changed since the last flush_state: 1 + index in dirty[]; 0 clean */
   uint8_t written; /* has a record in the changelog: closing it writes a tombstone */
+  /* The window of the same group and the next length an event was folded
+   * into after this one (fold_all): slot number and that slot's seq, which
+   * says it is still the same opening (a released slot's seq is
+   * SLOT_FREE_SEQ, a reopened one's new). Checked against the event's own
+   * start of that length before use: a hint that saves a lookup, never
+   * trusted. */
+  uint32_t link;
+  uint64_t link_seq;
   cxp_window_agg agg;
   char vals[];
 } wslot;

@@ -956,6 +956,80 @@ static void test_memory_bound(void) {
   cxp_windows_destroy(NULL);
 }
 
+/* ---- one window's link to the group's window of the next length ------------ */
+
+/* The events of value v over the partials of one length. */
+static int64_t events_of(const sink *s, int64_t length, const char *v) {
+  int64_t n = 0;
+  for (int i = 0; i < s->n; i++)
+    if (s->p[i].length_ms == length && strcmp(s->p[i].value[0], v) == 0)
+      n += s->p[i].agg.events;
+  return n;
+}
+
+/* fold_all reaches a group's window of the next length through a link kept
+ * in the one before, checked before use: a link to a window of another
+ * start, or to a slot closed and opened again for another group, must not
+ * be followed. */
+static void test_length_links(void) {
+  /* 60 s and 90 s windows do not nest: T0 starts both (T0 / 90 s =
+   * 19949080), and the 60 s window [T0+60, T0+120) lies across the 90 s
+   * windows [T0, T0+90) and [T0+90, T0+180). */
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  c.n_lengths = 2;
+  c.length_ms[1] = 90 * S_MS;
+  c.revision_ms[1] = H_MS;
+  c.lateness_ms = H_MS; /* nothing closes before the flush */
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  static const int at_s[] = {10, 70, 100};
+  for (int i = 0; i < 3; i++) {
+    cxp_event e = ev_at(CXP_EV_CSAT, T0 + at_s[i] * S_MS, "gold", "app", 5);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  cxp_windows_flush(w);
+  /* 60 s: [T0] holds 10 s; [T0+60] 70 s and 100 s. 90 s: [T0] holds 10 s
+   * and 70 s; [T0+90] 100 s (the link from [T0+60] led to [T0]). */
+  CHECK_INT(sk.n, 4);
+  const cxp_window_partial *p = find(&sk, M_MS, T0, "gold");
+  CHECK_INT(p ? p->agg.csat_n : -1, 1);
+  p = find(&sk, M_MS, T0 + M_MS, "gold");
+  CHECK_INT(p ? p->agg.csat_n : -1, 2);
+  p = find(&sk, 90 * S_MS, T0, "gold");
+  CHECK_INT(p ? p->agg.csat_n : -1, 2);
+  p = find(&sk, 90 * S_MS, T0 + 90 * S_MS, "gold");
+  CHECK_INT(p ? p->agg.csat_n : -1, 1);
+  cxp_windows_destroy(w);
+
+  /* The 1 h window first, then the 1 min one, three windows at most. gold
+   * opens A (1 h) and B (1 min), A linked to B; silver opens C (1 h), and
+   * its 1 min window closes B (the earliest end) and takes B's slot. The
+   * next gold event finds A, whose link names slot B, now silver's window
+   * of the same length and start: only B's new seq tells them apart. */
+  c = conf_one(H_MS, CXP_WF_SEGMENT);
+  c.n_lengths = 2;
+  c.length_ms[1] = M_MS;
+  c.revision_ms[1] = H_MS;
+  c.max_open = 3;
+  memset(&sk, 0, sizeof sk);
+  w = cxp_windows_create(&c, 0, on_close, &sk);
+  static const char *segs[] = {"gold", "silver", "gold"};
+  for (int i = 0; i < 3; i++) {
+    cxp_event e = ev_at(CXP_EV_CSAT, T0 + i * S_MS, segs[i], "app", 5);
+    CHECK_INT(cxp_windows_add(w, &e, 0, -1), CXP_OK);
+  }
+  cxp_windows_flush(w);
+  /* Per length, every event once, in its own group's windows: gold 2,
+   * silver 1, however the slots were reused. */
+  CHECK_INT(events_of(&sk, M_MS, "gold"), 2);
+  CHECK_INT(events_of(&sk, M_MS, "silver"), 1);
+  CHECK_INT(events_of(&sk, H_MS, "gold"), 2);
+  CHECK_INT(events_of(&sk, H_MS, "silver"), 1);
+  cxp_window_stats st = cxp_windows_stats(w);
+  CHECK_INT(st.closed_early, 2); /* gold's first 1 min window, then silver's */
+  cxp_windows_destroy(w);
+}
+
 /* ---- consistency ----------------------------------------------------------- */
 
 static void test_consistency(void) {
@@ -2479,6 +2553,7 @@ int main(int argc, char **argv) {
   test_partial_roundtrip();
   test_group_values();
   test_memory_bound();
+  test_length_links();
   test_consistency();
   test_outcomes();
   test_merger();
