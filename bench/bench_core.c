@@ -385,7 +385,8 @@ int main(int argc, char **argv) {
     cxp_decode_opts o = {.max_bytes = (size_t)pl.max_event_bytes,
                          .max_future_ms = pl.max_future_s * 1000,
                          .parser = full_parser ? CXP_PARSE_FULL : CXP_PARSE_AUTO};
-    cxp_decode_hint hint = {{0}};
+    cxp_decode_hint hint;
+    memset(&hint, 0, sizeof hint);
     o.hint = &hint;
     cxp_event ev;
     char detail[256];

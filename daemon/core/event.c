@@ -558,7 +558,7 @@ static cxp_reason ts_field(const mval *v, const cxp_decode_opts *opt, int64_t *o
   int64_t ms;
   if (v == NULL) FAIL(CXP_BAD_MISSING_FIELD, "required field 'ts' is missing");
   if (v->kind == V_STR) {
-    if (cxp_time_parse_rfc3339(v->s, v->n, &ms))
+    if (cxp_time_parse_rfc3339_memo(v->s, v->n, opt->hint ? &opt->hint->date : NULL, &ms))
       FAIL(CXP_BAD_TIMESTAMP, "field 'ts' is not an RFC 3339 date-time: '%.40s'", v->s);
   } else if (v->kind == V_NUM) {
     double d = v->d;

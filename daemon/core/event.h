@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "timeutil.h"
+
 typedef enum {
   CXP_EV_CSAT,
   CXP_EV_NPS,
@@ -91,6 +93,7 @@ typedef enum { CXP_PARSE_AUTO, CXP_PARSE_FULL, CXP_PARSE_FLAT } cxp_parser;
 #define CXP_DECODE_FIELDS 32
 typedef struct cxp_decode_hint {
   uint8_t next[CXP_DECODE_FIELDS + 1]; /* field + 1 after field (the last: first); 0 none */
+  cxp_date_memo date;                  /* the date of the last ts read */
 } cxp_decode_hint;
 
 typedef struct cxp_decode_opts {

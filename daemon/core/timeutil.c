@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Civil-date conversion by eras of 400 years (the well-known algorithm
  * described by H. Hinnant); exact for every proleptic Gregorian date. */
@@ -40,19 +41,40 @@ static inline int digits(const char *s, size_t n, int *out) {
 
 static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms) {
+/* The date "YYYY-MM-DD" at s (at least 10 bytes) as days since the epoch;
+ * -1 when it is not a valid date. */
+static int parse_date(const char *s, int64_t *days) {
   static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int Y, M, D, h, mi, sec, ms = 0;
+  int Y, M, D;
+  if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+      digits(s + 8, 2, &D))
+    return -1;
+  if (M < 1 || M > 12 || D < 1) return -1;
+  if (D > mdays[M - 1] && !(M == 2 && D == 29 && is_leap(Y))) return -1;
+  *days = cxp_days_from_civil(Y, (unsigned)M, (unsigned)D);
+  return 0;
+}
+
+int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m, int64_t *out_ms) {
+  int h, mi, sec, ms = 0;
+  int64_t days;
   size_t i;
 
   if (len < 20) return -1;
-  if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
-      digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-      s[16] != ':' || digits(s + 17, 2, &sec))
+  if (m != NULL && m->valid && memcmp(s, m->date, 10) == 0) {
+    days = m->days; /* the same ten bytes: the same valid date */
+  } else {
+    if (parse_date(s, &days)) return -1;
+    if (m != NULL) {
+      memcpy(m->date, s, 10);
+      m->days = days;
+      m->valid = 1;
+    }
+  }
+  if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) ||
+      s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
     return -1;
-  if (M < 1 || M > 12 || D < 1 || h > 23 || mi > 59 || sec > 60) return -1;
-  if (D > mdays[M - 1] && !(M == 2 && D == 29 && is_leap(Y))) return -1;
+  if (h > 23 || mi > 59 || sec > 60) return -1;
   if (sec == 60) sec = 59; /* a leap second counts as the second before it */
   i = 19;
   if (i < len && s[i] == '.') {
@@ -78,10 +100,13 @@ int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms) {
     return -1;
   }
   if (i != len) return -1;
-  int64_t days = cxp_days_from_civil(Y, (unsigned)M, (unsigned)D);
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off_min * 60;
   *out_ms = secs * 1000 + ms;
   return 0;
+}
+
+int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms) {
+  return cxp_time_parse_rfc3339_memo(s, len, NULL, out_ms);
 }
 
 void cxp_time_format(int64_t ms, char buf[25]) {

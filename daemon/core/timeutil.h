@@ -13,6 +13,19 @@
  * RFC 3339 date-time. */
 int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms);
 
+/* The date part ("YYYY-MM-DD") of the last time parsed and its day number:
+ * events mostly come in time order, so the next one mostly shares it and
+ * its digits, checks and calendar arithmetic are skipped. Zeroed: empty. */
+typedef struct cxp_date_memo {
+  char date[10];
+  int valid;
+  int64_t days;
+} cxp_date_memo;
+
+/* cxp_time_parse_rfc3339 with a memo of the date (NULL: none); the same
+ * result for every text. */
+int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m, int64_t *out_ms);
+
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL) into buf[25]. */
 void cxp_time_format(int64_t ms, char buf[25]);
 

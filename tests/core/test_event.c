@@ -613,7 +613,8 @@ static int same_event(const cxp_event *a, const cxp_event *b) {
  * its order, so that every name is read as predicted. Returns the reason. */
 static cxp_reason decode_both_hinted(cxp_arena *arena, const char *buf, size_t len,
                                      cxp_decode_hint *hint) {
-  cxp_decode_hint fresh = {{0}};
+  cxp_decode_hint fresh;
+  memset(&fresh, 0, sizeof fresh);
   cxp_decode_opts fast = {.max_bytes = 65536, .max_future_ms = 86400000LL};
   cxp_decode_opts full = fast;
   full.parser = CXP_PARSE_FULL;
@@ -945,7 +946,8 @@ static void test_event_predicted_names(void) {
   cxp_arena arena;
   cxp_arena_init(&arena, 4096);
   cxp_arena_json_install();
-  cxp_decode_hint hint = {{0}};
+  cxp_decode_hint hint;
+  memset(&hint, 0, sizeof hint);
   cxp_decode_opts o = {.max_bytes = 65536, .max_future_ms = 86400000LL, .hint = &hint};
   cxp_event ev;
   char detail[256];

@@ -7,6 +7,7 @@
 #include "helpers.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "timeutil.h"
 
@@ -60,7 +61,37 @@ static void test_time(void) {
   CHECK_INT(cxp_time_parse_rfc3339("2026-13-23T07:00:00Z", 20, &ms), -1);
 }
 
+/* The date memo: a date read before is taken from it, and only a valid
+ * date goes in, so the same text gives the same result with or without it. */
+static void test_date_memo(void) {
+  cxp_date_memo m;
+  memset(&m, 0, sizeof m);
+  int64_t ms;
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-23T07:00:00Z", 20, &m, &ms), 0);
+  CHECK_INT(ms, T0);
+  CHECK_INT(m.valid, 1);
+  CHECK_INT(m.days, 20780);
+  /* The same date, another time: T0 + 1 h 2 min 3.4 s = T0 + 3723400. */
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-23T08:02:03.4Z", 22, &m, &ms), 0);
+  CHECK_INT(ms, T0 + 3723400);
+  /* The memo's date with a time that is not one: still refused. */
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-23X07:00:00Z", 20, &m, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-23T24:00:00Z", 20, &m, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-23T07:00:00", 19, &m, &ms), -1);
+  /* An invalid date is refused and not kept: refused again. */
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-02-30T00:00:00Z", 20, &m, &ms), -1);
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-02-30T00:00:00Z", 20, &m, &ms), -1);
+  CHECK_INT(m.days, 20780);
+  /* The next day replaces it: 2026-11-24 is day 20781. */
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-24T00:00:00+01:00", 25, &m, &ms), 0);
+  CHECK_INT(ms, 20781LL * 86400000 - 3600000);
+  CHECK_INT(m.days, 20781);
+  CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-24T00:00:00Z", 20, &m, &ms), 0);
+  CHECK_INT(ms, 20781LL * 86400000);
+}
+
 int main(void) {
   test_time();
+  test_date_memo();
   return TEST_REPORT();
 }

@@ -125,7 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (strcmp(dfast, dfull) != 0) disagree("the detail", data, size);
   /* The fast path again, twice with one hint: the second reads every name
    * as predicted from the first (cxp_decode_hint). */
-  cxp_decode_hint hint = {{0}};
+  cxp_decode_hint hint;
+  memset(&hint, 0, sizeof hint);
   o.parser = CXP_PARSE_AUTO;
   o.hint = &hint;
   for (int pass = 0; pass < 2; pass++) {
