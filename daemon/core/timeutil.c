@@ -109,27 +109,47 @@ int cxp_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms) {
   return cxp_time_parse_rfc3339_memo(s, len, NULL, out_ms);
 }
 
+/* The date part of the last time formatted on this thread: outputs stamp
+ * many records a day, and the calendar arithmetic is most of the work. */
+static _Thread_local struct {
+  int64_t days;
+  int valid;
+  char ymd[10];
+} fmt_memo;
+
 void cxp_time_format(int64_t ms, char buf[25]) {
   int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
   int msr = (int)(ms - secs * 1000);
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
   int sod = (int)(secs - days * 86400);
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
-  /* Written digit by digit: the callers' ranges (years 0..9999) fit 24
-   * characters exactly, and this is on the output hot path. */
-  unsigned yy = (unsigned)(y < 0 ? 0 : y % 10000);
-  unsigned v[6] = {m, d, (unsigned)sod / 3600, (unsigned)sod / 60 % 60, (unsigned)sod % 60};
-  buf[0] = (char)('0' + yy / 1000);
-  buf[1] = (char)('0' + yy / 100 % 10);
-  buf[2] = (char)('0' + yy / 10 % 10);
-  buf[3] = (char)('0' + yy % 10);
-  static const char sep[] = "--T::";
-  for (int i = 0; i < 5; i++) {
-    buf[4 + 3 * i] = sep[i];
-    buf[5 + 3 * i] = (char)('0' + v[i] / 10);
-    buf[6 + 3 * i] = (char)('0' + v[i] % 10);
+  if (!fmt_memo.valid || fmt_memo.days != days) {
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    /* Written digit by digit: the callers' ranges (years 0..9999) fit 24
+     * characters exactly, and this is on the output hot path. */
+    unsigned yy = (unsigned)(y < 0 ? 0 : y % 10000);
+    char *o = fmt_memo.ymd;
+    o[0] = (char)('0' + yy / 1000);
+    o[1] = (char)('0' + yy / 100 % 10);
+    o[2] = (char)('0' + yy / 10 % 10);
+    o[3] = (char)('0' + yy % 10);
+    o[4] = '-';
+    o[5] = (char)('0' + m / 10);
+    o[6] = (char)('0' + m % 10);
+    o[7] = '-';
+    o[8] = (char)('0' + d / 10);
+    o[9] = (char)('0' + d % 10);
+    fmt_memo.days = days;
+    fmt_memo.valid = 1;
+  }
+  memcpy(buf, fmt_memo.ymd, 10);
+  unsigned v[3] = {(unsigned)sod / 3600, (unsigned)sod / 60 % 60, (unsigned)sod % 60};
+  static const char sep[] = "T::";
+  for (int i = 0; i < 3; i++) {
+    buf[10 + 3 * i] = sep[i];
+    buf[11 + 3 * i] = (char)('0' + v[i] / 10);
+    buf[12 + 3 * i] = (char)('0' + v[i] % 10);
   }
   buf[19] = '.';
   buf[20] = (char)('0' + msr / 100);

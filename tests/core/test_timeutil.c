@@ -88,6 +88,21 @@ static void test_date_memo(void) {
   CHECK_INT(m.days, 20781);
   CHECK_INT(cxp_time_parse_rfc3339_memo("2026-11-24T00:00:00Z", 20, &m, &ms), 0);
   CHECK_INT(ms, 20781LL * 86400000);
+
+  /* Formatting keeps the last date written: days in turn, each its own. */
+  char buf[25];
+  cxp_time_format(T0, buf);
+  CHECK_STR(buf, "2026-11-23T07:00:00.000Z");
+  cxp_time_format(T0 + 86400000 + 1, buf);
+  CHECK_STR(buf, "2026-11-24T07:00:00.001Z");
+  cxp_time_format(T0 - 1, buf);
+  CHECK_STR(buf, "2026-11-23T06:59:59.999Z");
+  cxp_time_format(-1, buf);
+  CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+  cxp_time_format(0, buf);
+  CHECK_STR(buf, "1970-01-01T00:00:00.000Z");
+  cxp_time_format(T0 + 17 * 60000, buf);
+  CHECK_STR(buf, "2026-11-23T07:17:00.000Z");
 }
 
 int main(void) {
