@@ -62,6 +62,10 @@ typedef struct cxp_jw {
   char closer[CXP_JW_DEPTH]; /* '}' or ']' for each open level */
 } cxp_jw;
 
+/* "%.6g" of v into out[16+] where a fast exact path can write it (see
+ * jsonw.c); 0 where it leaves it to printf. */
+size_t cxp_fmt_g6(char *out, double v);
+
 /* Every writer takes the member name (NULL inside arrays) first. */
 void cxp_jw_init(cxp_jw *w, cxp_buf *b);
 void cxp_jw_obj(cxp_jw *w, const char *key);

@@ -262,9 +262,95 @@ static void test_fixed(void) {
   cxp_buf_free(&b);
 }
 
+/* cxp_jw_num's six significant digits ("%.6g"): a fast path for the
+ * fixed-point range, printf where it cannot be sure. Hand-worked cases,
+ * then the two compared on three million values. */
+static void num_of(cxp_buf *b, double v) {
+  cxp_jw w;
+  b->len = 0;
+  cxp_jw_init(&w, b);
+  cxp_jw_num(&w, NULL, v);
+}
+
+static void test_num(void) {
+  static const struct {
+    double v;
+    const char *out;
+    int fast; /* the fast path writes it (else printf does) */
+  } cases[] = {
+      {66.666666666, "66.6667", 1},     /* 66.6666|66 rounds up */
+      {0.5, "0.5", 1},                  /* zeros dropped */
+      {-0.25, "-0.25", 1},
+      {0.000123456789, "0.000123457", 1}, /* 1.23456|789e-4: e = -4, fixed */
+      {12345.99999, "12346", 1},        /* rounds to a whole number: no point */
+      {1.05, "1.05", 1},                /* 1.0500000000000000444 */
+      {2.675, "2.675", 1},              /* 2.67499999999999982236431605997495353221893310546875 */
+      {99.99995, "99.9999", 0},         /* 99.999949999999998...: within 1e-6 of the half */
+      {123456.5, "123456", 0},          /* a tie: printf's half-even */
+      {123457.5, "123458", 0},
+      {999999.7, "1e+06", 0},           /* a seventh digit: exponent form */
+      {-2.5e-05, "-2.5e-05", 0},        /* under 1e-4 */
+      {1234567.25, "1.23457e+06", 0},
+      {7.0, "7", 1},                    /* whole: %lld in cxp_jw_num, the same digits */
+  };
+  cxp_buf b;
+  cxp_buf_init(&b);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char ctx[48], t[16];
+    snprintf(ctx, sizeof ctx, "%.17g", cases[i].v);
+    test_ctx = ctx;
+    num_of(&b, cases[i].v);
+    CHECK_MEM(b.p, b.len, cases[i].out, strlen(cases[i].out));
+    CHECK_INT(cxp_fmt_g6(t, cases[i].v) != 0, cases[i].fast);
+  }
+  test_ctx = NULL;
+
+  /* Against printf: values spread over twelve decades, sixths and other
+   * repeating fractions, and values a hair off the halves where the
+   * rounding turns. */
+  uint64_t x = 88172645463325252ULL;
+  size_t fast = 0, differ = 0, n = 3000000;
+  char want[64], first[128] = "";
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    double v;
+    switch (i % 3) {
+      case 0: /* a 53-bit fraction times 10^-6..10^6 */
+        v = (double)(x >> 11) / 9007199254740992.0 * pow(10, (int)(x % 13) - 6);
+        break;
+      case 1: /* k / d for small d: repeating decimals */
+        v = (double)(x % 2000000) / (double)(3 + (x >> 40) % 997);
+        break;
+      default: /* six digits and a half, nudged by a few ulps */
+        v = ((double)(100000 + x % 900000) + 0.5) * pow(10, (int)((x >> 20) % 10) - 9);
+        v = nextafter(v, (x >> 50) & 1 ? INFINITY : -INFINITY);
+        break;
+    }
+    if (x >> 63) v = -v;
+    if (v == floor(v)) continue;
+    char t[16];
+    if (cxp_fmt_g6(t, v)) fast++;
+    num_of(&b, v);
+    int wl = snprintf(want, sizeof want, "%.6g", v);
+    if ((size_t)wl != b.len || memcmp(want, b.p, b.len) != 0) {
+      if (differ++ == 0)
+        snprintf(first, sizeof first, "%.17g: %.*s, printf %s", v, (int)b.len, b.p, want);
+    }
+  }
+  test_ctx = first;
+  CHECK_INT(differ, 0);
+  test_ctx = NULL;
+  printf("jsonw: %zu of %zu values by the fast path\n", fast, n);
+  CHECK_GT(fast, n / 2);
+  cxp_buf_free(&b);
+}
+
 int main(void) {
   test_jsonw();
   test_fixed();
+  test_num();
   test_utf8();
   test_json_fit();
   test_escape_places();
