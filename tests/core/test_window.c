@@ -28,6 +28,7 @@
 #include "swar.h"
 #include "varint.h"
 #include "window.h"
+#include "winrec.h"
 #include "winwire.h"
 
 /* The recovery part of a record with no case outcomes and no cohorts. */
@@ -742,6 +743,81 @@ static void subst(const char *s, const char *from, const char *to, char *out, si
     return;
   }
   snprintf(out, cap, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+/* An aggregate in binary (cxp_window_agg_get): read the same whether the
+ * bytes after it leave room for its longest words (the unchecked path) or
+ * not (the checked one), and refused the same when damaged. */
+static int agg_read(const cxp_buf *rec, size_t pad, cxp_window_agg *out) {
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_buf_put(&b, rec->p, rec->len);
+  for (size_t i = 0; i < pad; i++) cxp_buf_putc(&b, 0);
+  cxp_rd r = {(const uint8_t *)b.p, (const uint8_t *)b.p + rec->len, 0};
+  if (pad) r.end = (const uint8_t *)b.p + b.len; /* the padding is readable */
+  memset(out, 0x5a, sizeof *out);
+  int rc = cxp_window_agg_get(&r, out);
+  if (rc == 0 && r.p != (const uint8_t *)b.p + rec->len) rc = -2; /* read past the record */
+  cxp_buf_free(&b);
+  return rc;
+}
+
+static void test_agg_binary(void) {
+  cxp_window_agg a;
+  memset(&a, 0, sizeof a);
+  a.events = 1000;           /* two bytes as a zigzag varint (2000) */
+  a.csat_n = 300;
+  a.csat_sat = 200;
+  a.nps_n = 3;
+  a.nps_promoters = 1;
+  a.nps_detractors = 2;
+  a.servqual_n = 2;
+  a.sq_n[0] = 2;
+  a.sq_gap_sum[0] = -10000000; /* negative: zigzag 19999999, four bytes */
+  a.var_cents = 123456789012LL; /* six bytes */
+  a.customers = 1;
+  cxp_buf rec;
+  cxp_buf_init(&rec);
+  cxp_window_agg_put(&rec, &a);
+  cxp_window_agg got;
+  for (size_t pad = 0; pad <= 1024; pad += 1024) {
+    CHECK_INT(agg_read(&rec, pad, &got), 0);
+    CHECK(memcmp(&got, &a, sizeof a) == 0);
+    CHECK_INT(got.sq_gap_sum[0], -10000000);
+    CHECK_INT(got.var_cents, 123456789012LL);
+  }
+  /* The first word (events) made eleven bytes long: 2000 as 0xd0 0x0f,
+   * padded with continuation bytes. Not a varint the writer makes. */
+  cxp_buf bad;
+  cxp_buf_init(&bad);
+  size_t head = 1; /* the word count, one byte */
+  CHECK_INT((unsigned char)rec.p[1], 0xd0);
+  CHECK_INT((unsigned char)rec.p[2], 0x0f);
+  cxp_buf_put(&bad, rec.p, head);
+  cxp_buf_put(&bad, "\xd0\x8f\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
+  cxp_buf_put(&bad, rec.p + 3, rec.len - 3);
+  for (size_t pad = 0; pad <= 1024; pad += 1024) CHECK_INT(agg_read(&bad, pad, &got), -1);
+  /* Ten bytes, the last without continuation: the longest a varint gets,
+   * read as 2000 again (the high bits beyond 64 dropped: here none). */
+  bad.len = 0;
+  cxp_buf_put(&bad, rec.p, head);
+  cxp_buf_put(&bad, "\xd0\x8f\x80\x80\x80\x80\x80\x80\x80\x00", 10);
+  cxp_buf_put(&bad, rec.p + 3, rec.len - 3);
+  for (size_t pad = 0; pad <= 1024; pad += 1024) {
+    CHECK_INT(agg_read(&bad, pad, &got), 0);
+    CHECK_INT(got.events, 1000);
+  }
+  /* Cut short, and a count made negative (events = -1: zigzag 1). */
+  bad.len = 0;
+  cxp_buf_put(&bad, rec.p, rec.len - 1);
+  CHECK_INT(agg_read(&bad, 0, &got), -1);
+  bad.len = 0;
+  cxp_buf_put(&bad, rec.p, head);
+  cxp_buf_putc(&bad, 1);
+  cxp_buf_put(&bad, rec.p + 3, rec.len - 3);
+  for (size_t pad = 0; pad <= 1024; pad += 1024) CHECK_INT(agg_read(&bad, pad, &got), -1);
+  cxp_buf_free(&bad);
+  cxp_buf_free(&rec);
 }
 
 static void test_partial_roundtrip(void) {
@@ -2551,6 +2627,7 @@ int main(int argc, char **argv) {
   test_tick();
   test_merge();
   test_partial_roundtrip();
+  test_agg_binary();
   test_group_values();
   test_memory_bound();
   test_length_links();
