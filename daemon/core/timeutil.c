@@ -55,7 +55,8 @@ static int parse_date(const char *s, int64_t *days) {
   return 0;
 }
 
-int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m, int64_t *out_ms) {
+int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m,
+                                int64_t *out_ms) {
   int h, mi, sec, ms = 0;
   int64_t days;
   size_t i;

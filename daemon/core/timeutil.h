@@ -24,7 +24,8 @@ typedef struct cxp_date_memo {
 
 /* cxp_time_parse_rfc3339 with a memo of the date (NULL: none); the same
  * result for every text. */
-int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m, int64_t *out_ms);
+int cxp_time_parse_rfc3339_memo(const char *s, size_t len, cxp_date_memo *m,
+                                int64_t *out_ms);
 
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars + NUL) into buf[25]. */
 void cxp_time_format(int64_t ms, char buf[25]);

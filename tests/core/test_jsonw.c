@@ -278,20 +278,20 @@ static void test_num(void) {
     const char *out;
     int fast; /* the fast path writes it (else printf does) */
   } cases[] = {
-      {66.666666666, "66.6667", 1},     /* 66.6666|66 rounds up */
-      {0.5, "0.5", 1},                  /* zeros dropped */
+      {66.666666666, "66.6667", 1}, /* 66.6666|66 rounds up */
+      {0.5, "0.5", 1},              /* zeros dropped */
       {-0.25, "-0.25", 1},
       {0.000123456789, "0.000123457", 1}, /* 1.23456|789e-4: e = -4, fixed */
-      {12345.99999, "12346", 1},        /* rounds to a whole number: no point */
-      {1.05, "1.05", 1},                /* 1.0500000000000000444 */
-      {2.675, "2.675", 1},              /* 2.67499999999999982236431605997495353221893310546875 */
-      {99.99995, "99.9999", 0},         /* 99.999949999999998...: within 1e-6 of the half */
-      {123456.5, "123456", 0},          /* a tie: printf's half-even */
+      {12345.99999, "12346", 1},          /* rounds to a whole number: no point */
+      {1.05, "1.05", 1},                  /* 1.0500000000000000444 */
+      {2.675, "2.675", 1},      /* 2.67499999999999982236431605997495353221893310546875 */
+      {99.99995, "99.9999", 0}, /* 99.999949999999998...: within 1e-6 of the half */
+      {123456.5, "123456", 0},  /* a tie: printf's half-even */
       {123457.5, "123458", 0},
-      {999999.7, "1e+06", 0},           /* a seventh digit: exponent form */
-      {-2.5e-05, "-2.5e-05", 0},        /* under 1e-4 */
+      {999999.7, "1e+06", 0},    /* a seventh digit: exponent form */
+      {-2.5e-05, "-2.5e-05", 0}, /* under 1e-4 */
       {1234567.25, "1.23457e+06", 0},
-      {7.0, "7", 1},                    /* whole: %lld in cxp_jw_num, the same digits */
+      {7.0, "7", 1}, /* whole: %lld in cxp_jw_num, the same digits */
   };
   cxp_buf b;
   cxp_buf_init(&b);

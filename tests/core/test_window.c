@@ -765,7 +765,7 @@ static int agg_read(const cxp_buf *rec, size_t pad, cxp_window_agg *out) {
 static void test_agg_binary(void) {
   cxp_window_agg a;
   memset(&a, 0, sizeof a);
-  a.events = 1000;           /* two bytes as a zigzag varint (2000) */
+  a.events = 1000; /* two bytes as a zigzag varint (2000) */
   a.csat_n = 300;
   a.csat_sat = 200;
   a.nps_n = 3;
@@ -773,7 +773,7 @@ static void test_agg_binary(void) {
   a.nps_detractors = 2;
   a.servqual_n = 2;
   a.sq_n[0] = 2;
-  a.sq_gap_sum[0] = -10000000; /* negative: zigzag 19999999, four bytes */
+  a.sq_gap_sum[0] = -10000000;  /* negative: zigzag 19999999, four bytes */
   a.var_cents = 123456789012LL; /* six bytes */
   a.customers = 1;
   cxp_buf rec;
