@@ -107,12 +107,9 @@ typedef struct cxp_core {
    * partition (a replay: one of each, merged in place). */
   cxp_windows **win;
   int64_t *marked;   /* by input partition: the watermark last announced */
-  /* By window length: the span [start, start + len) of the watermark last
-   * shipped (core_wm_window_start): the partitions' watermarks mostly fall
-   * in the one before. */
-  struct {
-    int64_t len, start;
-  } wspan[CXP_WIN_MAX_LENGTHS];
+  /* By window length: the window of the watermark last shipped (core_ship;
+   * an event's own windows are its partition's, cxp_windows_start). */
+  cxp_span wspan[CXP_WIN_MAX_LENGTHS];
   /* The records to the repartition partitions being built (winwire.h):
    * per partition the partials waiting, and the list of partitions a
    * record goes to at the next ship. */

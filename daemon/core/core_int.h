@@ -24,7 +24,6 @@
 #include "deadletter.h"
 #include "hash.h"
 #include "staterec.h"
-#include "timeutil.h"
 #include "winwire.h"
 #include "xalloc.h"
 
@@ -43,21 +42,6 @@ typedef struct parked_copy {
 /* The shard, cases and windows of a message's partition: a replay has no
  * partitions (-1) and is partition 0. */
 static inline int32_t core_part(int32_t partition) { return partition < 0 ? 0 : partition; }
-
-/* The start of the window of length index li that watermark t falls in,
- * from the span last asked (c->wspan; an event's own windows come from its
- * partition's, cxp_windows_start): core_ship asked two 64-bit divisions a
- * length whenever a watermark moved. A watermark so early that its window
- * would start before INT64_MIN (read back damaged) gets INT64_MIN. */
-static inline int64_t core_wm_window_start(cxp_core *c, int li, int64_t t) {
-  int64_t len = c->pl->windows.length_ms[li];
-  if (c->wspan[li].len != len || t < c->wspan[li].start ||
-      (uint64_t)t - (uint64_t)c->wspan[li].start >= (uint64_t)len) {
-    c->wspan[li].len = len;
-    c->wspan[li].start = t < INT64_MIN + len ? INT64_MIN : cxp_time_floor(t, len);
-  }
-  return c->wspan[li].start;
-}
 
 size_t core_churn_silence(cxp_core *c, const cxp_msg *at, int64_t t);
 /* c->out to the shell, answering to `from` (the call's message). */

@@ -9,12 +9,10 @@
 static void case_role(const cxp_core *c, const cxp_case_info *ci, const cxp_solution *sol,
                       char *role) {
   int level = ci->max_level;
-  size_t rn = CXP_STR_MAX;
+  size_t rn = CXP_STR_MAX; /* an entry's length, when the level names one */
   const char *r = level ? cxp_strset_at(&c->pl->rec_escalation_roles_set, level - 1, &rn) : NULL;
-  if (r == NULL) {
+  if (r == NULL)
     r = ci->kind == CXP_CASE_DETRACTOR ? c->pl->closed_loop_role : sol ? sol->role : "";
-    rn = CXP_STR_MAX;
-  }
   /* What "%.*s" wrote, without printf's cost on every case record: at most
    * rn bytes, up to a NUL, cut to fit. */
   size_t n = strnlen(r, rn < CXP_STR_MAX - 1 ? rn : CXP_STR_MAX - 1);

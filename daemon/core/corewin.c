@@ -353,8 +353,8 @@ void core_ship(cxp_core *c, int32_t part, const cxp_msg *from) {
     for (int i = 0; i < c->pl->windows.n_lengths; i++) {
       /* The watermark only rises: within the window it was in, no
        * boundary was crossed (the common case, without a division). */
-      if (!all && was < wm && was >= core_wm_window_start(c, i, wm)) continue;
       int64_t len = c->pl->windows.length_ms[i];
+      if (!all && was < wm && was >= cxp_span_start(&c->wspan[i], wm, len)) continue;
       int64_t k0 = cxp_floor_div(was, len), k1 = cxp_floor_div(wm, len);
       if (k1 == k0) continue;
       crossed = 1;

@@ -367,8 +367,8 @@ size_t cxp_fmt_g6(char *out, double v) {
   if (!(scaled >= 100000 && scaled < 999999.5)) return 0;
   double fl = floor(scaled), fr = scaled - fl;
   if (fabs(fr - 0.5) < 1e-6) return 0;
+  /* At most 999,999: scaled under 999,999.5 never rounds up past it. */
   unsigned n = (unsigned)fl + (fr > 0.5);
-  if (n > 999999) return 0; /* rounded up to a seventh digit */
   char d[6];
   for (int i = 5; i >= 0; i--) {
     d[i] = (char)('0' + n % 10);

@@ -83,22 +83,42 @@ static inline unsigned cxp_get_u8(cxp_rd *r) {
   return *r->p++;
 }
 
+/* The decoders at a cursor p with ten bytes known to be there (the longest
+ * varint), the mirror of cxp_enc_*: the value in *v, the cursor past it;
+ * NULL past ten bytes (not a varint we wrote). A reader of many fields
+ * keeps its cursor in a local through these: through cxp_rd, each byte's
+ * store to r->p made the compiler load the reader again for the next one. */
+static inline const uint8_t *cxp_dec_v(const uint8_t *p, uint64_t *v) {
+  uint64_t x = *p++;
+  if (x & 0x80) { /* most values are one byte: no loop for them */
+    x &= 0x7f;
+    for (int shift = 7;; shift += 7) {
+      unsigned byte = *p++;
+      x |= (uint64_t)(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+      if (shift == 63) return NULL;
+    }
+  }
+  *v = x;
+  return p;
+}
+
+static inline int64_t cxp_unzigzag(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 static inline uint64_t cxp_get_v(cxp_rd *r) {
   uint64_t v = 0;
   /* Ten bytes left (the longest varint): no check of the end per byte. */
   if (!r->bad && r->end - r->p >= 10) {
-    const uint8_t *p = r->p;
-    for (int shift = 0; shift < 64; shift += 7) {
-      unsigned byte = *p++;
-      v |= (uint64_t)(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) {
-        r->p = p;
-        return v;
-      }
+    const uint8_t *p = cxp_dec_v(r->p, &v);
+    if (p == NULL) {
+      r->p += 10;
+      r->bad = 1;
+      return 0;
     }
     r->p = p;
-    r->bad = 1;
-    return 0;
+    return v;
   }
   for (int shift = 0; shift < 64; shift += 7) {
     unsigned byte = cxp_get_u8(r);
@@ -111,8 +131,7 @@ static inline uint64_t cxp_get_v(cxp_rd *r) {
 }
 
 static inline int64_t cxp_get_z(cxp_rd *r) {
-  uint64_t v = cxp_get_v(r);
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+  return cxp_unzigzag(cxp_get_v(r));
 }
 
 static inline uint64_t cxp_get_le(cxp_rd *r, int bytes) {

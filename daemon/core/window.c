@@ -50,8 +50,6 @@ cxp_windows *cxp_windows_create(const cxp_window_conf *conf, int32_t partition,
   cxp_buf_init(&w->gone);
   cxp_buf_init(&w->key);
   cxp_buf_init(&w->val);
-  /* Empty ranges: no time matches them. */
-  for (int li = 0; li < CXP_WIN_MAX_LENGTHS; li++) w->cur_start[li] = w->cur_end[li] = 0;
   return w;
 }
 
@@ -427,11 +425,7 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
 }
 
 int64_t cxp_windows_start(cxp_windows *w, int li, int64_t ts) {
-  if (ts < w->cur_start[li] || ts >= w->cur_end[li]) {
-    w->cur_start[li] = cxp_window_start(ts, w->conf.length_ms[li]);
-    w->cur_end[li] = w->cur_start[li] + w->conf.length_ms[li];
-  }
-  return w->cur_start[li];
+  return cxp_span_start(&w->cur[li], ts, w->conf.length_ms[li]);
 }
 
 /* The windows of time ts: starts[] per length; returns the mask of the
@@ -440,7 +434,7 @@ static unsigned route(cxp_windows *w, int64_t ts, int64_t *starts) {
   unsigned closed = 0;
   for (int li = 0; li < w->conf.n_lengths; li++) {
     starts[li] = cxp_windows_start(w, li, ts);
-    if (w->cur_end[li] <= w->wm) closed |= 1u << li;
+    if (starts[li] + w->conf.length_ms[li] <= w->wm) closed |= 1u << li;
   }
   return closed;
 }

@@ -63,9 +63,8 @@ struct cxp_windows {
   uint32_t *heap;
   uint32_t heap_n, heap_cap;
 
-  /* The window of each length the last event fell in: consecutive events
-   * mostly share it, which saves two 64-bit divisions per event. */
-  int64_t cur_start[CXP_WIN_MAX_LENGTHS], cur_end[CXP_WIN_MAX_LENGTHS];
+  /* The window of each length the last event fell in (cxp_windows_start). */
+  cxp_span cur[CXP_WIN_MAX_LENGTHS];
 
   uint64_t seq;
   int has_ts;

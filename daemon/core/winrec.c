@@ -619,12 +619,9 @@ int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a) {
   uint64_t words = cxp_get_v(r);
   if (r->bad || words > AGG_WORDS) return -1;
   int64_t word[AGG_WORDS] = {0};
-  /* The cursor in a local: through r, every byte's store to r->p made the
-   * compiler load r->bad, r->p and r->end again for the next word, and a
-   * merger reads some eighty words a partial (4,100 instructions one in
-   * bench_e2e). A word with ten bytes of room is read here, a one-byte
-   * word (most are 0) without the loop; near the end, cxp_get_z reads it
-   * with its checks. */
+  /* The cursor in a local (cxp_dec_v): a merger reads some eighty words a
+   * partial, and through r one cost 4,100 instructions in bench_e2e. Near
+   * the end, cxp_get_z reads a word with its checks. */
   const uint8_t *p = r->p;
   for (size_t i = 0; i < words; i++) {
     uint64_t v;
@@ -640,20 +637,11 @@ int cxp_window_agg_get(cxp_rd *r, cxp_window_agg *a) {
       }
     }
     if (r->end - p >= 10) {
-      v = *p++;
-      if (v & 0x80) {
-        v &= 0x7f;
-        for (int shift = 7;; shift += 7) {
-          unsigned byte = *p++;
-          v |= (uint64_t)(byte & 0x7f) << shift;
-          if (!(byte & 0x80)) break;
-          if (shift == 63) { /* more than ten bytes: not a varint we wrote */
-            r->bad = 1;
-            return -1;
-          }
-        }
+      if ((p = cxp_dec_v(p, &v)) == NULL) {
+        r->bad = 1;
+        return -1;
       }
-      word[i] = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+      word[i] = cxp_unzigzag(v);
     } else {
       r->p = p;
       word[i] = cxp_get_z(r);

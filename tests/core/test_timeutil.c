@@ -105,8 +105,32 @@ static void test_date_memo(void) {
   CHECK_STR(buf, "2026-11-23T07:17:00.000Z");
 }
 
+/* The span kept between times (cxp_span_start): the same answers as
+ * cxp_time_floor, from one span to the next, before the epoch, for another
+ * length, and INT64_MIN for a time whose span would start below it. */
+static void test_span(void) {
+  cxp_span s;
+  memset(&s, 0, sizeof s);
+  CHECK_INT(cxp_span_start(&s, 59999, 60000), 0);
+  memset(&s, 0, sizeof s);
+  CHECK_INT(cxp_span_start(&s, 60000, 60000),
+            60000); /* zeroed: no span yet, not [0, ...) */
+  CHECK_INT(cxp_span_start(&s, T0 + 59999, 60000), T0); /* T0 starts a minute */
+  CHECK_INT(cxp_span_start(&s, T0, 60000), T0);
+  CHECK_INT(cxp_span_start(&s, T0 + 60000, 60000), T0 + 60000);
+  CHECK_INT(cxp_span_start(&s, T0 - 1, 60000), T0 - 60000);
+  CHECK_INT(cxp_span_start(&s, -1, 60000), -60000);
+  CHECK_INT(cxp_span_start(&s, 0, 60000), 0);
+  CHECK_INT(cxp_span_start(&s, 59999, 3600000), 0);
+  CHECK_INT(cxp_span_start(&s, 3600000, 3600000), 3600000);
+  CHECK_INT(cxp_span_start(&s, INT64_MIN + 5, 60000), INT64_MIN);
+  CHECK_INT(cxp_span_start(&s, INT64_MIN + 59999, 60000), INT64_MIN);
+  CHECK_INT(cxp_span_start(&s, INT64_MAX, 60000), INT64_MAX - INT64_MAX % 60000);
+}
+
 int main(void) {
   test_time();
+  test_span();
   test_date_memo();
   return TEST_REPORT();
 }
