@@ -480,6 +480,81 @@ static void crafted_snapshot(const cxp_buf *sec, int64_t last_ts) {
   free(t);
 }
 
+/* ---- repartition records -------------------------------------------------- */
+
+/* The repartition topic's messages a core of 3 input partitions and 2
+ * repartition partitions writes, in fuzz_repartition's format: head (bit 0
+ * the partition its key names), u16 length, bytes. */
+static cxp_buf rp_seed;
+
+static void rp_capture(void *opaque, const cxp_msg *from, cxp_stream s, const char *key,
+                       size_t klen, const char *v, size_t vlen) {
+  (void)opaque, (void)from;
+  if (s != CXP_STREAM_PARTIALS) return;
+  if (vlen > 65535) {
+    fprintf(stderr, "gen_corpus: a repartition record the harness format cannot hold\n");
+    exit(1);
+  }
+  cxp_put_u8(&rp_seed, klen > 0 ? (unsigned)(key[klen - 1] - '0') & 1u : 0u);
+  cxp_put_le(&rp_seed, vlen, 2);
+  cxp_buf_put(&rp_seed, v, vlen);
+}
+
+static void rp_put(const char *name, int head, const char *v) {
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_put_u8(&b, (unsigned)head);
+  cxp_put_le(&b, strlen(v), 2);
+  cxp_buf_put(&b, v, strlen(v));
+  put_file("corpus/repartition", name, b.p, b.len);
+  cxp_buf_free(&b);
+}
+
+static void repartition(const cxp_pipeline *pl) {
+  mkdirs("corpus/repartition");
+  cxp_buf_init(&rp_seed);
+  cxp_core c;
+  cxp_core_init(&c, pl, rp_capture, NULL);
+  cxp_core_set_inputs(&c, 3, 2);
+  /* On each input partition: surveys and a complaint over three minutes,
+   * one at 10:09 (its watermark, 5 minutes behind, closes the first
+   * 1-minute windows), one back at 10:01:50 (a revision of a closed one),
+   * and one at 11:30, which closes the rest. */
+  static const char *const ev[] = {
+      "{\"event_id\":\"r1\",\"type\":\"survey.csat\",\"customer_id\":\"c1\","
+      "\"ts\":\"2026-11-23T10:00:10Z\",\"score\":5,"
+      "\"segment\":\"gold\",\"channel\":\"web\"}",
+      "{\"event_id\":\"r2\",\"type\":\"survey.nps\",\"customer_id\":\"c2\","
+      "\"ts\":\"2026-11-23T10:00:40Z\",\"score\":9,"
+      "\"segment\":\"silver\",\"channel\":\"app\"}",
+      "{\"event_id\":\"r3\",\"type\":\"survey.ces\",\"customer_id\":\"c3\","
+      "\"ts\":\"2026-11-23T10:01:20Z\",\"score\":6,"
+      "\"segment\":\"gold\",\"channel\":\"phone\"}",
+      "{\"event_id\":\"r4\",\"type\":\"complaint\",\"customer_id\":\"c4\","
+      "\"ts\":\"2026-11-23T10:02:30Z\",\"case_id\":\"k4\",\"category\":\"design\","
+      "\"severity\":1,\"touchpoint\":\"app\",\"segment\":\"gold\"}",
+      "{\"event_id\":\"r5\",\"type\":\"survey.csat\",\"customer_id\":\"c5\","
+      "\"ts\":\"2026-11-23T10:09:00Z\",\"score\":2,"
+      "\"segment\":\"gold\",\"channel\":\"web\"}",
+      "{\"event_id\":\"r6\",\"type\":\"survey.csat\",\"customer_id\":\"c6\","
+      "\"ts\":\"2026-11-23T10:01:50Z\",\"score\":4,"
+      "\"segment\":\"gold\",\"channel\":\"web\"}",
+      "{\"event_id\":\"r7\",\"type\":\"usage\",\"customer_id\":\"c7\","
+      "\"ts\":\"2026-11-23T11:30:00Z\",\"count\":2,\"segment\":\"silver\"}",
+  };
+  for (int32_t p = 0; p < 3; p++)
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++) {
+      cxp_msg m = {"in", p, (int64_t)i, ev[i], strlen(ev[i]), NULL, 0, 0, 0, 0};
+      cxp_core_process(&c, &m);
+    }
+  put_file("corpus/repartition", "records", rp_seed.p, rp_seed.len);
+  cxp_core_close(&c);
+  cxp_buf_free(&rp_seed);
+  rp_put("marker", 1,
+         "{\"v\":1,\"marker\":true,\"partition\":2,\"watermark\":1795428000000}");
+  rp_put("not-a-record", 0, "{\"v\":1,\"window\":");
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) tree = argv[1];
   events();
@@ -493,6 +568,7 @@ int main(int argc, char **argv) {
   snapshots(&c); /* before the flush: the customers are what a snapshot holds either way */
   state_records(&c);
   cxp_core_close(&c);
+  repartition(&pl);
   crafted();
   printf("gen_corpus: %d files written under %s/tests/fuzz\n", written, tree);
   return 0;
