@@ -338,6 +338,16 @@ typedef struct contrib {
   int repeat_purchase;
 } contrib;
 
+/* A satisfaction index in the record's fixed point, or -1 (not counted)
+ * when there is none or it lies outside 0..100: a customer's restored sums
+ * that disagree (a damaged changelog record) can give any value, and a
+ * cohort's mean past 100 makes its partial one the merger refuses. */
+static int64_t si_of(double si) {
+  if (!(si >= 0 && si <= 101)) return -1;
+  int64_t v = llround(si * CXP_WIN_SI_SCALE);
+  return v <= 100 * CXP_WIN_SI_SCALE ? v : -1;
+}
+
 static void fold(cxp_window_agg *a, const contrib *c, int li) {
   const cxp_event *ev = c->ev;
   a->events++;
@@ -420,7 +430,7 @@ static void fold(cxp_window_agg *a, const contrib *c, int li) {
    * window, in the band he is in after it. */
   if (c->band >= 0 && (c->first_mask & (1u << li))) {
     a->churn[c->band]++;
-    a->var_cents += c->var_cents;
+    a->var_cents = cxp_win_sum_add(a->var_cents, c->var_cents);
   }
 }
 
@@ -631,7 +641,7 @@ cxp_reason cxp_windows_add_ctx(cxp_windows *w, const cxp_event *ev, int64_t arri
                ctx->case_opened < 0 ? -1 : ctx->case_opened != 0,
                ctx->cohort >= 0 && ctx->cohort < CXP_WIN_COHORTS ? ctx->cohort : -1,
                ctx->first_mask,
-               isnan(ctx->si) || ctx->si < 0 ? -1 : llround(ctx->si * CXP_WIN_SI_SCALE),
+               si_of(ctx->si),
                ctx->post_recovery != 0,
                {0},
                ctx->value_at_risk > 0 && ctx->value_at_risk < 1e15

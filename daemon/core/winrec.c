@@ -59,7 +59,7 @@ int cxp_window_partial_merge(cxp_window_partial *dst, const cxp_window_partial *
     a->ttr_hist[k] += b->ttr_hist[k];
   }
   for (int i = 0; i < 3; i++) a->churn[i] += b->churn[i];
-  a->var_cents += b->var_cents;
+  a->var_cents = cxp_win_sum_add(a->var_cents, b->var_cents);
   for (int i = 0; i < CXP_WIN_COHORTS; i++) {
     a->cohort_customers[i] += b->cohort_customers[i];
     a->cohort_si_n[i] += b->cohort_si_n[i];

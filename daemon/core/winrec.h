@@ -202,6 +202,13 @@ static inline int64_t cxp_window_start(int64_t ts, int64_t len) { return cxp_tim
 /* Integers a JSON number (a double, in cJSON) carries exactly. */
 #define CXP_WIN_JSON_INT_MAX 9007199254740992LL
 
+/* a + b for sums of non-negative amounts a record carries (the value at
+ * risk in cents): at most CXP_WIN_JSON_INT_MAX, the most a reader takes,
+ * so that no total of valid inputs makes a partial its merger refuses. */
+static inline int64_t cxp_win_sum_add(int64_t a, int64_t b) {
+  return b > CXP_WIN_JSON_INT_MAX - a ? CXP_WIN_JSON_INT_MAX : a + b;
+}
+
 /* The longest window length, lateness or revision horizon: 366 days. */
 #define CXP_WIN_TIME_LIMIT_MS (366LL * 86400000LL)
 

@@ -55,7 +55,6 @@ static void wrec_write(cxp_buf *b, const cxp_window_partial *p) {
   cxp_window_agg_put(b, &p->agg);
 }
 
-/* The range the JSON partial's reader allows the aggregate's word i. */
 /* Reads a value wrec_write wrote into p, whose key fields are set. */
 static int wrec_read(const uint8_t *v, size_t n, cxp_window_partial *p) {
   cxp_rd r = {v, v + n, 0};

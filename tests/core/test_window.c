@@ -1106,6 +1106,52 @@ static void test_length_links(void) {
   cxp_windows_destroy(w);
 }
 
+/* What the core hands a window about a customer comes from his state, which
+ * a damaged changelog record can make anything (a fuzzer of the restore
+ * found a CSAT sum above its count: an index of 150). A window takes only
+ * what keeps its partial one the merger reads: an index outside 0..100 is
+ * not counted, and the value at risk, in cents, sums to at most
+ * CXP_WIN_JSON_INT_MAX. */
+static void test_ctx_bounds(void) {
+  cxp_window_conf c = conf_one(M_MS, CXP_WF_SEGMENT);
+  memset(&sk, 0, sizeof sk);
+  cxp_windows *w = cxp_windows_create(&c, 0, on_close, &sk);
+  /* cohort 1: indices 80 (counted), 150 and 100.4 (not), 100 (counted);
+   * bands high with values at risk 9e14 and 5e14: 9e16 and 5e16 cents,
+   * each past the most a record carries. */
+  static const double si[] = {80, 150, 100.4, 100};
+  static const double var[] = {9e14, 5e14, 0, 0};
+  for (int i = 0; i < 4; i++) {
+    cxp_event e = ev_at(CXP_EV_CSAT, T0 + i * S_MS, "gold", "app", 5);
+    cxp_window_ctx ctx = {var[i] > 0 ? 2 : -1, -1, 1, ~0u, si[i], 0, var[i], -1, 0, NAN, 0};
+    CHECK_INT(cxp_windows_add_ctx(w, &e, 0, &ctx), CXP_OK);
+  }
+  cxp_windows_flush(w);
+  CHECK_INT(sk.n, 1);
+  const cxp_window_agg *a = &sk.p[0].agg;
+  CHECK_INT(a->events, 4);
+  CHECK_INT(a->cohort_si_n[1], 2);
+  CHECK_INT(a->cohort_si_sum[1], 180 * CXP_WIN_SI_SCALE);
+  CHECK_INT(a->churn[2], 2);
+  CHECK_INT(a->var_cents, CXP_WIN_JSON_INT_MAX);
+  CHECK_INT(cxp_window_agg_consistent(a), 1);
+  /* As the merger reads it. */
+  cxp_buf b;
+  cxp_buf_init(&b);
+  cxp_window_agg_put(&b, a);
+  cxp_rd r = {(const uint8_t *)b.p, (const uint8_t *)b.p + b.len, 0};
+  cxp_window_agg back;
+  CHECK_INT(cxp_window_agg_get(&r, &back), 0);
+  CHECK_INT(back.var_cents, CXP_WIN_JSON_INT_MAX);
+  /* Two partials at the most: still the most. */
+  cxp_window_partial x = sk.p[0], y = sk.p[0];
+  CHECK_INT(cxp_window_partial_merge(&x, &y), 0);
+  CHECK_INT(x.agg.var_cents, CXP_WIN_JSON_INT_MAX);
+  CHECK_INT(x.agg.cohort_si_n[1], 4);
+  cxp_buf_free(&b);
+  cxp_windows_destroy(w);
+}
+
 /* ---- consistency ----------------------------------------------------------- */
 
 static void test_consistency(void) {
@@ -2631,6 +2677,7 @@ int main(int argc, char **argv) {
   test_group_values();
   test_memory_bound();
   test_length_links();
+  test_ctx_bounds();
   test_consistency();
   test_outcomes();
   test_merger();
