@@ -89,7 +89,8 @@ demo: build
 SAN_TARGETS = test_timeutil test_decay test_hash test_jsonw test_deadletter test_event test_customer test_caserec \
               test_core test_pipeline test_window test_cases test_recovery test_wheel test_index test_churn \
               test_learn test_models test_digest \
-              test_config test_log test_snapshot test_notify test_metrics test_procstat test_http test_view \
+              test_config test_log test_snapshot test_notify test_metrics test_procstat test_prefault test_http \
+              test_view \
               test_consolepage test_gen test_cli \
               fuzz_targets test_kafka test_faults test_console
 check: deps-test build

@@ -1,6 +1,7 @@
 /* Records in chunks on huge pages where the kernel has them (slab.h). */
 #include "slab.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +32,32 @@ static size_t class_of(const cxp_slab *s, size_t n) {
   return c;
 }
 
-static void new_chunk(cxp_slab *s) {
+static _Atomic(cxp_slab_source_fn) source;
+
+void cxp_slab_set_source(cxp_slab_source_fn fn) {
+  atomic_store_explicit(&source, fn, memory_order_release);
+}
+
+void *cxp_slab_chunk_new(void) {
   void *p = NULL;
-  if (posix_memalign(&p, CXP_SLAB_CHUNK, CXP_SLAB_CHUNK) != 0) p = NULL;
-  if (p == NULL) {
-    fprintf(stderr, "cxpulse: out of memory: a slab chunk of %zu bytes; stopping\n",
-            CXP_SLAB_CHUNK);
-    abort();
-  }
+  if (posix_memalign(&p, CXP_SLAB_CHUNK, CXP_SLAB_CHUNK) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
   /* Advice only: refused (no transparent huge pages), the chunk is the
    * same memory on small pages. */
   (void)madvise(p, CXP_SLAB_CHUNK, MADV_HUGEPAGE);
 #endif
+  return p;
+}
+
+static void new_chunk(cxp_slab *s) {
+  cxp_slab_source_fn fn = atomic_load_explicit(&source, memory_order_acquire);
+  void *p = fn ? fn() : NULL;
+  if (p == NULL) p = cxp_slab_chunk_new();
+  if (p == NULL) {
+    fprintf(stderr, "cxpulse: out of memory: a slab chunk of %zu bytes; stopping\n",
+            CXP_SLAB_CHUNK);
+    abort();
+  }
   if (s->n_chunks == s->cap_chunks)
     s->chunks = cxp_xgrow(s->chunks, &s->cap_chunks, 8, UINT32_MAX);
   s->chunks[s->n_chunks++] = p;

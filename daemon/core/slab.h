@@ -51,6 +51,22 @@ void cxp_slab_free(cxp_slab *s, void *p, size_t n);
  * Both slabs hold records of the same sizes. */
 void cxp_slab_take(cxp_slab *dst, cxp_slab *src);
 
+/* Where new chunks come from. By default the slab allocates one itself
+ * when it needs it, and the first touch of its pages (a fault, and the
+ * kernel zeroing 2 MiB) falls on the thread that allocates a record: the
+ * daemon's loop. A source set here (the daemon's prefault thread,
+ * daemon/shell/prefault.c) hands over chunks faulted in beforehand, or
+ * NULL when it has none ready, and the slab allocates one itself as
+ * before. A chunk it hands over is the slab's, freed with free(). Process
+ * wide; may be set while slabs are in use on other threads. */
+typedef void *(*cxp_slab_source_fn)(void);
+void cxp_slab_set_source(cxp_slab_source_fn fn);
+
+/* A new chunk (CXP_SLAB_CHUNK bytes, aligned to its size, huge pages
+ * asked for), not touched; NULL when out of memory. What a source hands
+ * over is one of these. */
+void *cxp_slab_chunk_new(void);
+
 /* Bytes the chunks take. */
 static inline size_t cxp_slab_bytes(const cxp_slab *s) {
   return (size_t)s->n_chunks * CXP_SLAB_CHUNK;

@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include "daemon_int.h"
+#include "prefault.h"
 #include "view.h"
 
 void daemon_on_latency(void *opaque, double seconds) {
@@ -264,6 +265,13 @@ static int subscribe(cxp_daemon *d) {
 }
 
 int cxp_daemon_start(cxp_daemon *d) {
+  /* Before the restore: it builds the partitions' customers too. */
+  int rc = cxp_prefault_start();
+  if (rc != 0)
+    cxp_warn("state",
+             "no prefault thread (%s): new customers' memory is faulted in on the loop",
+             uv_strerror(rc));
+  d->prefault = rc == 0;
   if (d->pl.win_enabled && count_partitions(d)) return -1;
   if (d->pl.state_durable && open_restorer(d)) return -1;
   daemon_model_open(d);
@@ -495,6 +503,7 @@ void cxp_daemon_destroy(cxp_daemon *d) {
   for (int32_t i = 0; i < d->n_cl; i++) cxp_buf_free(&d->cl[i].wait);
   free(d->cl);
   cxp_core_close(&d->core);
+  if (d->prefault) cxp_prefault_stop();
   cxp_offsets_close(&d->offsets);
   cxp_offsets_close(&d->roffsets);
   cxp_notify_close(&d->notify);

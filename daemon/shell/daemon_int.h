@@ -177,6 +177,7 @@ struct cxp_daemon {
   cxp_tap_fn tap;
   void *tap_opaque;
   int started, stopping, stopped, exit_code;
+  int prefault;  /* holds the prefault thread (prefault.h) */
   int abandoned; /* the clients are being destroyed on a thread of their own */
   cxp_stopped_fn on_stopped;
   void *stopped_arg;
