@@ -23,14 +23,9 @@
 #include "pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static cxp_pipeline pl;
-  static int ready;
-  if (!ready) {
-    fuzz_pipeline_defaults(&pl);
-    ready = 1;
-  }
+  const cxp_pipeline *pl = fuzz_pipeline();
   cxp_core c;
-  cxp_core_init(&c, &pl, fuzz_check_output, NULL);
+  cxp_core_init(&c, pl, fuzz_check_output, NULL);
   cxp_core_set_inputs(&c, 3, 2);
   const int64_t wall = 1795417200000LL; /* 2026-11-23T07:00:00Z */
   int64_t off = 0;
@@ -51,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   /* The mergers' quiet clocks: past merge_timeout_s, then a day on. */
   for (int32_t p = 0; p < 2; p++) {
-    cxp_msg t = cxp_msg_clock(p, wall + off + (int64_t)(pl.win_merge_timeout_s * 1000) + 1);
+    cxp_msg t = cxp_msg_clock(p, wall + off + (int64_t)(pl->win_merge_timeout_s * 1000) + 1);
     cxp_core_tick_merge(&c, &t);
     t = cxp_msg_clock(p, wall + off + 86400000LL);
     cxp_core_tick_merge(&c, &t);

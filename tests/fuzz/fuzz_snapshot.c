@@ -19,12 +19,7 @@
 #include "pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static cxp_pipeline pl;
-  static int ready;
-  if (!ready) {
-    fuzz_pipeline_defaults(&pl);
-    ready = 1;
-  }
+  const cxp_pipeline *pl = fuzz_pipeline();
   /* The input as the file's bytes 8..: missing header bytes read as 0. */
   size_t len = 8 + (size > HEADER - 8 ? size : HEADER - 8) + 8;
   unsigned char *file = calloc(1, len);
@@ -51,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     if (off < -1) abort(); /* the restorer would start before the partition's first offset */
     cxp_core c;
-    cxp_core_init(&c, &pl, fuzz_check_output, NULL);
+    cxp_core_init(&c, pl, fuzz_check_output, NULL);
     c.changelog = 1;
     cxp_state_adopt(&c.state, &st, 0);
     cxp_core_state_restore_cases(&c, 0, &cases, max_ts);

@@ -80,14 +80,9 @@ static void round_trip(cxp_core *a, const cxp_pipeline *pl) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *const prefix[4] = {CXP_CL_CUSTOMER, CXP_CL_WINDOW, CXP_CL_WINDOW_CLOCK,
                                         CXP_CL_SYSTEMIC};
-  static cxp_pipeline pl;
-  static int ready;
-  if (!ready) {
-    fuzz_pipeline_defaults(&pl);
-    ready = 1;
-  }
+  const cxp_pipeline *pl = fuzz_pipeline();
   cxp_core c;
-  cxp_core_init(&c, &pl, fuzz_check_output, NULL);
+  cxp_core_init(&c, pl, fuzz_check_output, NULL);
   c.changelog = 1;
   size_t at = 0;
   while (at + 2 <= size) {
@@ -122,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* a refusal says why */
     free(val);
   }
-  round_trip(&c, &pl);
+  round_trip(&c, pl);
   fuzz_run_events(&c);
   cxp_core_close(&c);
   return 0;

@@ -79,6 +79,17 @@ static inline void fuzz_pipeline_defaults(cxp_pipeline *p) {
   cxp_pipeline_cases(p, NULL, 0);
 }
 
+/* The targets' pipeline (fuzz_pipeline_defaults), made once. */
+static inline const cxp_pipeline *fuzz_pipeline(void) {
+  static cxp_pipeline pl;
+  static int ready;
+  if (!ready) {
+    fuzz_pipeline_defaults(&pl);
+    ready = 1;
+  }
+  return &pl;
+}
+
 /* Events after a restore, on input partition 0: a case opened and stepped,
  * surveys, a complaint, a jump of the clock to the end of 2099 (the widest
  * the decoder allows), a step after it; then quiet-partition ticks, the
