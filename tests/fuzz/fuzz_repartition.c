@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   /* The mergers' quiet clocks: past merge_timeout_s, then a day on. */
   for (int32_t p = 0; p < 2; p++) {
-    cxp_msg t = cxp_msg_clock(p, wall + off + (int64_t)(pl->win_merge_timeout_s * 1000) + 1);
+    cxp_msg t =
+        cxp_msg_clock(p, wall + off + (int64_t)(pl->win_merge_timeout_s * 1000) + 1);
     cxp_core_tick_merge(&c, &t);
     t = cxp_msg_clock(p, wall + off + 86400000LL);
     cxp_core_tick_merge(&c, &t);
